@@ -1,0 +1,147 @@
+//! The message body: one BSON document `{ name: <string>, args: <array> }`.
+//!
+//! The body is what segmentation cuts and reassembly puts back together.
+//! Decoding checks the nesting depth without recursion before anything is
+//! materialised, so a hostile body cannot exhaust the stack.
+
+use bson::{Bson, RawBsonRef, RawDocument};
+use serde::{Deserialize, Serialize};
+
+/// The deepest nesting of documents and arrays a received body may have
+/// (the body document itself is depth 1, its `args` array depth 2).
+pub const MAX_NESTING_DEPTH: usize = 100;
+
+/// Why a body could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// Not a well-formed BSON document.
+    #[error("malformed BSON: {0}")]
+    Malformed(String),
+    /// Nested deeper than [`MAX_NESTING_DEPTH`].
+    #[error("BSON nested deeper than {MAX_NESTING_DEPTH} levels")]
+    TooDeep,
+    /// A well-formed document without a string `name` and an array `args`.
+    #[error("body lacks a string `name` or an array `args`: {0}")]
+    Shape(String),
+    /// The arguments could not be serialized (only on encode).
+    #[error("cannot encode as BSON: {0}")]
+    Encode(String),
+}
+
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    name: &'a str,
+    args: &'a [Bson],
+}
+
+#[derive(Deserialize)]
+struct BodyOwned {
+    name: String,
+    args: Vec<Bson>,
+}
+
+/// Encodes an event as a message body.
+pub fn encode_body(name: &str, args: &[Bson]) -> Result<Vec<u8>, BodyError> {
+    bson::serialize_to_vec(&BodyRef { name, args }).map_err(|e| BodyError::Encode(e.to_string()))
+}
+
+/// Decodes a message body into the event name and its arguments.
+pub fn decode_body(bytes: &[u8]) -> Result<(String, Vec<Bson>), BodyError> {
+    let doc = RawDocument::from_bytes(bytes).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    check_depth(doc)?;
+    let body: BodyOwned =
+        bson::deserialize_from_slice(bytes).map_err(|e| BodyError::Shape(e.to_string()))?;
+    Ok((body.name, body.args))
+}
+
+/// Walks every element once, iteratively, failing on malformed elements and
+/// on nesting deeper than [`MAX_NESTING_DEPTH`].
+fn check_depth(root: &RawDocument) -> Result<(), BodyError> {
+    let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
+    let mut stack = vec![(root.iter(), 1usize)];
+    while let Some((iter, depth)) = stack.last_mut() {
+        let depth = *depth;
+        let Some(item) = iter.next() else {
+            stack.pop();
+            continue;
+        };
+        let (_, value) = item.map_err(malformed)?;
+        let child = match value {
+            RawBsonRef::Document(d) => Some(d),
+            RawBsonRef::Array(a) => Some(RawDocument::from_bytes(a.as_bytes()).map_err(malformed)?),
+            RawBsonRef::JavaScriptCodeWithScope(c) => Some(c.scope),
+            _ => None,
+        };
+        if let Some(child) = child {
+            if depth + 1 > MAX_NESTING_DEPTH {
+                return Err(BodyError::TooDeep);
+            }
+            stack.push((child.iter(), depth + 1));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::{doc, DateTime, Regex};
+
+    #[test]
+    fn round_trip_every_type() {
+        let args = vec![
+            Bson::Document(doc! {"obj": 2}),
+            Bson::Array(vec![1.into(), 2.into(), 3.into()]),
+            Bson::Null,
+            "yay".into(),
+            5.into(),
+            2.5.into(),
+            true.into(),
+            Bson::DateTime(DateTime::from_millis(1_383_000_000_000)),
+            Bson::RegularExpression(Regex {
+                pattern: "serialize me please".try_into().unwrap(),
+                options: "".try_into().unwrap(),
+            }),
+            "héllo wörld ✓ 日本".into(),
+        ];
+        let bytes = encode_body("many", &args).unwrap();
+        let (name, back) = decode_body(&bytes).unwrap();
+        assert_eq!(name, "many");
+        assert_eq!(back, args);
+    }
+
+    #[test]
+    fn no_args() {
+        let bytes = encode_body("noargs", &[]).unwrap();
+        assert_eq!(decode_body(&bytes).unwrap(), ("noargs".to_owned(), vec![]));
+    }
+
+    fn nested(depth: usize) -> Bson {
+        let mut v = Bson::Int32(1);
+        for _ in 0..depth {
+            v = Bson::Array(vec![v]);
+        }
+        v
+    }
+
+    #[test]
+    fn depth_limit() {
+        // body (1) + args (2) + 98 more arrays = 100: accepted
+        let ok = encode_body("d", &[nested(98)]).unwrap();
+        assert!(decode_body(&ok).is_ok());
+        let deep = encode_body("d", &[nested(99)]).unwrap();
+        assert!(matches!(decode_body(&deep), Err(BodyError::TooDeep)));
+    }
+
+    #[test]
+    fn rejects_wrong_shape_and_garbage() {
+        let no_name = bson::serialize_to_vec(&doc! {"args": []}).unwrap();
+        assert!(matches!(decode_body(&no_name), Err(BodyError::Shape(_))));
+        let bad_args = bson::serialize_to_vec(&doc! {"name": "x", "args": 1}).unwrap();
+        assert!(matches!(decode_body(&bad_args), Err(BodyError::Shape(_))));
+        assert!(decode_body(&[]).is_err());
+        assert!(decode_body(&[5, 0, 0, 0]).is_err());
+        assert!(decode_body(&[9, 0, 0, 0, 0x02, b'a', 0, 0, 0]).is_err());
+    }
+}

@@ -1,0 +1,319 @@
+//! The protocol state machine of one node.
+
+use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bson::Bson;
+use tracing::{debug, trace};
+
+use crate::body::{decode_body, encode_body, BodyError};
+use crate::config::{Config, ConfigError};
+use crate::ids::{MessageSeq, SegmentIndex, SenderId};
+use crate::reassembly::{Abandoned, Drop, Outcome, Reassembler};
+use crate::stats::Stats;
+use crate::wire::{DataFrame, DataHeader, DecodeError, Flags, DATA_HEADER_LEN};
+
+/// Source addresses remembered so that a protocol-version error is reported
+/// once per address rather than once per datagram.
+const MAX_VERSION_REPORTS: usize = 256;
+
+/// One node's protocol state: its outgoing stream and everything it is
+/// reassembling from others.
+///
+/// The endpoint performs no I/O and reads no clock. Drive it like this:
+///
+/// 1. feed it inputs: [`handle_datagram`](Self::handle_datagram) for every
+///    datagram received, [`emit`](Self::emit) for every event to send, and
+///    [`handle_timeout`](Self::handle_timeout) when the instant returned by
+///    [`poll_timeout`](Self::poll_timeout) has passed;
+/// 2. after every input, drain every output: send each
+///    [`poll_transmit`](Self::poll_transmit) datagram, deliver each
+///    [`poll_event`](Self::poll_event), and re-arm the timer from
+///    `poll_timeout`.
+///
+/// Bad input from the network is never an error: it is dropped, counted in
+/// [`stats`](Self::stats) and logged at debug level.
+pub struct Endpoint {
+    config: Config,
+    id: SenderId,
+    next_seq: u64,
+    reassembler: Reassembler,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<EndpointEvent>,
+    version_reported: HashSet<SocketAddr>,
+    stats: Stats,
+}
+
+/// Where a datagram goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Destination {
+    /// The multicast group.
+    Group,
+}
+
+/// A datagram for the driver to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to.
+    pub destination: Destination,
+    /// The whole datagram.
+    pub contents: Vec<u8>,
+}
+
+/// Something the application should hear about.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum EndpointEvent {
+    /// A complete event from another node.
+    Message(ReceivedMessage),
+    /// Another node speaks a protocol this node cannot read.
+    ProtocolError(ProtocolError),
+}
+
+/// A complete event received from another node.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ReceivedMessage {
+    /// The sender's id.
+    pub sender: SenderId,
+    /// The message's number in the sender's stream.
+    pub seq: MessageSeq,
+    /// The address the completing datagram came from.
+    pub from: SocketAddr,
+    /// The event name.
+    pub name: String,
+    /// The arguments.
+    pub args: Vec<Bson>,
+}
+
+/// A protocol problem with another node, reported to the application.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A node at `from` sends protocol version `version`; this node speaks 1.
+    /// Reported once per source address (the original's `EPRVERSION`).
+    #[error(
+        "{from} sends eventcast protocol version {version}; this node speaks {}",
+        crate::wire::VERSION
+    )]
+    UnsupportedVersion {
+        /// Where it came from.
+        from: SocketAddr,
+        /// The version it sends.
+        version: u8,
+    },
+}
+
+/// Why [`Endpoint::emit`] refused an event. Always the caller's doing, never
+/// the network's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The encoded body is larger than `max_message_size`.
+    #[error("event body is {len} bytes, larger than max_message_size ({max} bytes)")]
+    MessageTooLarge {
+        /// Encoded size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The arguments cannot be encoded as BSON.
+    #[error(transparent)]
+    Encode(#[from] BodyError),
+}
+
+impl Endpoint {
+    /// Creates an endpoint that sends as `id`. Draw `id` at random for every
+    /// start: a restarted node must be a new sender.
+    pub fn new(config: Config, id: SenderId) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            id,
+            next_seq: 0,
+            reassembler: Reassembler::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            version_reported: HashSet::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// This endpoint's sender id.
+    pub fn id(&self) -> SenderId {
+        self.id
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Queues an event for the group: encodes it, cuts it into segments and
+    /// makes them available from [`poll_transmit`](Self::poll_transmit).
+    /// Local listeners are the driver's business, not the endpoint's.
+    pub fn emit(
+        &mut self,
+        _now: Instant,
+        name: &str,
+        args: &[Bson],
+    ) -> Result<MessageSeq, EmitError> {
+        let body = encode_body(name, args)?;
+        self.emit_body(&body)
+    }
+
+    /// Queues an already encoded body (see [`encode_body`]).
+    pub fn emit_body(&mut self, body: &[u8]) -> Result<MessageSeq, EmitError> {
+        let max = self.config.max_message_size;
+        if body.len() > max {
+            return Err(EmitError::MessageTooLarge {
+                len: body.len(),
+                max,
+            });
+        }
+        let seq = MessageSeq::new(self.next_seq);
+        self.next_seq += 1;
+        let size = self.config.max_payload_size;
+        let count = body.len().div_ceil(size).max(1);
+        for (index, chunk) in body.chunks(size).enumerate() {
+            let header = DataHeader {
+                flags: Flags::empty(),
+                sender: self.id,
+                seq,
+                // Both fit in u32: body.len() <= max_message_size < 4 GiB.
+                index: SegmentIndex::new(index as u32),
+                count: count as u32,
+                message_len: body.len() as u32,
+            };
+            let mut contents = Vec::with_capacity(DATA_HEADER_LEN + chunk.len());
+            header.write(&mut contents);
+            contents.extend_from_slice(chunk);
+            self.stats.datagrams_sent += 1;
+            self.stats.bytes_sent += contents.len() as u64;
+            self.transmits.push_back(Transmit {
+                destination: Destination::Group,
+                contents,
+            });
+        }
+        self.stats.messages_sent += 1;
+        trace!(%seq, len = body.len(), segments = count, "message queued");
+        Ok(seq)
+    }
+
+    /// Feeds one received datagram.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += datagram.len() as u64;
+        let frame = match DataFrame::parse(datagram) {
+            Ok(frame) => frame,
+            Err(e) => return self.drop_undecodable(from, e),
+        };
+        let h = *frame.header();
+        if h.sender == self.id {
+            self.stats.own_datagrams += 1;
+            return;
+        }
+        let mut abandoned = Abandoned::default();
+        let outcome = self
+            .reassembler
+            .insert(now, &self.config, &frame, &mut abandoned);
+        self.stats.dropped.abandoned += abandoned.partials;
+        self.stats.senders_evicted += abandoned.senders;
+        let drops = &mut self.stats.dropped;
+        match outcome {
+            Outcome::Buffered => self.stats.segments_received += 1,
+            Outcome::Complete(body) => {
+                self.stats.segments_received += 1;
+                self.deliver(h.sender, h.seq, from, &body);
+            }
+            Outcome::Dropped(reason) => {
+                match reason {
+                    Drop::Duplicate => drops.duplicate += 1,
+                    Drop::Stale => drops.stale += 1,
+                    Drop::TooLarge => drops.message_too_large += 1,
+                    Drop::OverBudget => drops.over_budget += 1,
+                    Drop::Inconsistent => drops.malformed += 1,
+                }
+                debug!(%from, sender = %h.sender, seq = %h.seq, ?reason, "segment dropped");
+            }
+        }
+        self.refresh_gauges();
+    }
+
+    /// Handles every deadline at or before `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for (sender, seq, have, count) in self.reassembler.expire(now) {
+            self.stats.dropped.expired += 1;
+            debug!(%sender, %seq, have, count, "partial message expired");
+        }
+        self.refresh_gauges();
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<EndpointEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.reassembler.next_deadline()
+    }
+
+    /// Counters and gauges.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn deliver(&mut self, sender: SenderId, seq: MessageSeq, from: SocketAddr, body: &[u8]) {
+        match decode_body(body) {
+            Ok((name, args)) => {
+                self.stats.messages_received += 1;
+                trace!(%sender, %seq, %from, name, "message delivered");
+                self.events
+                    .push_back(EndpointEvent::Message(ReceivedMessage {
+                        sender,
+                        seq,
+                        from,
+                        name,
+                        args,
+                    }));
+            }
+            Err(e) => {
+                self.stats.dropped.bad_body += 1;
+                debug!(%sender, %seq, %from, error = %e, "message body dropped");
+            }
+        }
+    }
+
+    fn drop_undecodable(&mut self, from: SocketAddr, e: DecodeError) {
+        let drops = &mut self.stats.dropped;
+        match e {
+            DecodeError::BadMagic => drops.not_eventcast += 1,
+            DecodeError::UnsupportedVersion { version } => {
+                drops.unsupported_version += 1;
+                if self.version_reported.len() < MAX_VERSION_REPORTS
+                    && self.version_reported.insert(from)
+                {
+                    self.events.push_back(EndpointEvent::ProtocolError(
+                        ProtocolError::UnsupportedVersion { from, version },
+                    ));
+                }
+            }
+            _ => drops.malformed += 1,
+        }
+        debug!(%from, error = %e, "datagram dropped");
+    }
+
+    fn refresh_gauges(&mut self) {
+        self.stats.partial_messages = self.reassembler.partial_messages() as u64;
+        self.stats.partial_bytes = self.reassembler.partial_bytes() as u64;
+        self.stats.senders = self.reassembler.senders() as u64;
+    }
+}
