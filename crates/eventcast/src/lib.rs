@@ -1,1 +1,53 @@
-//! placeholder
+//! eventcast: a network event emitter.
+//!
+//! Nodes on a LAN exchange named events with arguments through the API of
+//! Node's EventEmitter (`on`, `once`, `off`, `emit`), carried by UDP
+//! multicast: no broker, no server, no configuration beyond a port.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), eventcast::Error> {
+//! use eventcast::{Config, Eventcast};
+//!
+//! let node = Eventcast::new(Config::default().port(41234))?;
+//! node.on("temperature", |event| {
+//!     if let Ok((room, celsius)) = event.args::<(String, f64)>() {
+//!         println!("{room}: {celsius} °C (from {})", event.sender());
+//!     }
+//! });
+//! node.start().await?;
+//! node.emit("temperature", &("kitchen", 21.5))?;
+//! # Ok(()) }
+//! ```
+//!
+//! The protocol itself lives in [`eventcast_proto`], a state machine without
+//! I/O; this crate drives it with tokio, one task per node.
+//!
+//! The library logs through `tracing` under the target `eventcast` and never
+//! installs a subscriber.
+
+mod config;
+mod driver;
+mod error;
+mod event;
+mod listeners;
+mod node;
+mod notice;
+mod socket;
+mod stats;
+
+pub use config::Config;
+pub use error::{ConfigError, Error};
+pub use event::Event;
+pub use listeners::{ListenerId, Subscription};
+pub use node::Eventcast;
+pub use notice::Notice;
+pub use stats::NodeStats;
+
+pub use bson;
+pub use eventcast_proto as proto;
+pub use eventcast_proto::{MessageSeq, ProtocolError, SenderId};
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

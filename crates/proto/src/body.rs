@@ -57,7 +57,7 @@ pub fn decode_body(bytes: &[u8]) -> Result<(String, Vec<Bson>), BodyError> {
 
 /// Walks every element once, iteratively, failing on malformed elements and
 /// on nesting deeper than [`MAX_NESTING_DEPTH`].
-fn check_depth(root: &RawDocument) -> Result<(), BodyError> {
+pub(crate) fn check_depth(root: &RawDocument) -> Result<(), BodyError> {
     let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
     let mut stack = vec![(root.iter(), 1usize)];
     while let Some((iter, depth)) = stack.last_mut() {

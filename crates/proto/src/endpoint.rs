@@ -4,7 +4,7 @@ use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use bson::Bson;
+use bson::{Bson, RawDocument};
 use tracing::{debug, trace};
 
 use crate::body::{decode_body, encode_body, BodyError};
@@ -165,7 +165,13 @@ impl Endpoint {
     }
 
     /// Queues an already encoded body (see [`encode_body`]).
+    ///
+    /// Only the document's frame (length prefix and final zero byte) is
+    /// checked here, not its contents. A body without it is refused as
+    /// [`BodyError::Malformed`]; an empty one, in particular, would have no
+    /// segment to carry it.
     pub fn emit_body(&mut self, body: &[u8]) -> Result<MessageSeq, EmitError> {
+        RawDocument::from_bytes(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
         let max = self.config.max_message_size;
         if body.len() > max {
             return Err(EmitError::MessageTooLarge {
@@ -203,12 +209,18 @@ impl Endpoint {
     }
 
     /// Feeds one received datagram.
+    ///
+    /// Deadlines at or before `now` are handled first, as by
+    /// [`handle_timeout`](Self::handle_timeout): a segment that arrives after
+    /// its message's deadline cannot revive it, whichever of the socket and
+    /// the timer the driver serves first.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.expire(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
         let frame = match DataFrame::parse(datagram) {
             Ok(frame) => frame,
-            Err(e) => return self.drop_undecodable(from, e),
+            Err(e) => return self.drop_undecodable(from, datagram, e),
         };
         let h = *frame.header();
         if h.sender == self.id {
@@ -244,11 +256,7 @@ impl Endpoint {
 
     /// Handles every deadline at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for (sender, seq, have, count) in self.reassembler.expire(now) {
-            self.stats.dropped.expired += 1;
-            debug!(%sender, %seq, have, count, "partial message expired");
-        }
-        self.refresh_gauges();
+        self.expire(now);
     }
 
     /// The next datagram to send.
@@ -269,6 +277,17 @@ impl Endpoint {
     /// Counters and gauges.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    fn expire(&mut self, now: Instant) {
+        if self.reassembler.next_deadline().is_none_or(|d| d > now) {
+            return;
+        }
+        for (sender, seq, have, count) in self.reassembler.expire(now) {
+            self.stats.dropped.expired += 1;
+            debug!(%sender, %seq, have, count, "partial message expired");
+        }
+        self.refresh_gauges();
     }
 
     fn deliver(&mut self, sender: SenderId, seq: MessageSeq, from: SocketAddr, body: &[u8]) {
@@ -292,23 +311,28 @@ impl Endpoint {
         }
     }
 
-    fn drop_undecodable(&mut self, from: SocketAddr, e: DecodeError) {
+    fn drop_undecodable(&mut self, from: SocketAddr, datagram: &[u8], e: DecodeError) {
         let drops = &mut self.stats.dropped;
         match e {
-            DecodeError::BadMagic => drops.not_eventcast += 1,
-            DecodeError::UnsupportedVersion { version } => {
-                drops.unsupported_version += 1;
-                if self.version_reported.len() < MAX_VERSION_REPORTS
-                    && self.version_reported.insert(from)
-                {
-                    self.events.push_back(EndpointEvent::ProtocolError(
-                        ProtocolError::UnsupportedVersion { from, version },
-                    ));
-                }
-            }
+            DecodeError::BadMagic => match crate::wire::legacy_version(datagram) {
+                Some(version) => self.report_version(from, version),
+                None => drops.not_eventcast += 1,
+            },
+            DecodeError::UnsupportedVersion { version } => self.report_version(from, version),
             _ => drops.malformed += 1,
         }
         debug!(%from, error = %e, "datagram dropped");
+    }
+
+    /// Counts a datagram of another protocol version and reports it to the
+    /// application once per source address.
+    fn report_version(&mut self, from: SocketAddr, version: u8) {
+        self.stats.dropped.unsupported_version += 1;
+        if self.version_reported.len() < MAX_VERSION_REPORTS && self.version_reported.insert(from) {
+            self.events.push_back(EndpointEvent::ProtocolError(
+                ProtocolError::UnsupportedVersion { from, version },
+            ));
+        }
     }
 
     fn refresh_gauges(&mut self) {

@@ -31,6 +31,7 @@ mod body;
 mod config;
 mod endpoint;
 mod ids;
+pub mod legacy;
 mod reassembly;
 mod seqwindow;
 mod stats;

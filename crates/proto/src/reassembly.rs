@@ -122,6 +122,10 @@ impl Reassembler {
             SeqStatus::Open => {}
         }
         if h.count == 1 {
+            if state.partials.contains_key(&seq) {
+                // Segments of this message said it had several.
+                return Outcome::Dropped(Drop::Inconsistent);
+            }
             state.window.finish(seq);
             return Outcome::Complete(frame.payload().to_vec());
         }
@@ -232,10 +236,12 @@ impl Reassembler {
     }
 
     fn evict_least_recent(&mut self, abandoned: &mut Abandoned) {
+        // Ties go to the lowest id, so the choice never depends on the
+        // map's randomly seeded iteration order.
         let Some(victim) = self
             .senders
             .iter()
-            .min_by_key(|(_, s)| s.last_heard)
+            .min_by_key(|(id, s)| (s.last_heard, **id))
             .map(|(id, _)| *id)
         else {
             return;
@@ -249,6 +255,255 @@ impl Reassembler {
                 abandoned.partials += 1;
             }
             abandoned.senders += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::SegmentIndex;
+    use crate::seqwindow::WINDOW;
+    use crate::wire::{DataHeader, Flags};
+
+    /// Builds a segment of a message of `len` bytes cut at `size`.
+    fn seg(sender: u64, seq: u64, len: usize, size: usize, index: usize) -> (DataHeader, Vec<u8>) {
+        let count = len.div_ceil(size);
+        let payload = (index * size..len.min((index + 1) * size))
+            .map(|i| i as u8)
+            .collect::<Vec<_>>();
+        let header = DataHeader {
+            flags: Flags::empty(),
+            sender: SenderId::new(sender),
+            seq: MessageSeq::new(seq),
+            index: SegmentIndex::new(index as u32),
+            count: count as u32,
+            message_len: len as u32,
+        };
+        (header, payload)
+    }
+
+    fn insert(
+        r: &mut Reassembler,
+        now: Instant,
+        config: &Config,
+        (header, payload): &(DataHeader, Vec<u8>),
+    ) -> (Outcome, Abandoned) {
+        let frame = DataFrame::new(*header, payload).unwrap();
+        let mut abandoned = Abandoned::default();
+        let outcome = r.insert(now, config, &frame, &mut abandoned);
+        check_invariants(r, config);
+        (outcome, abandoned)
+    }
+
+    /// Every counter agrees with what is held, every partial has exactly
+    /// one expiry entry and no entry is stale, and no limit is exceeded.
+    fn check_invariants(r: &Reassembler, config: &Config) {
+        let mut bytes = 0;
+        let mut partials = 0;
+        let mut expiry = BTreeSet::new();
+        assert!(r.senders.len() <= config.max_senders);
+        for (id, state) in &r.senders {
+            let mut sender_bytes = 0;
+            assert!(state.partials.len() <= config.max_partial_messages_per_sender);
+            for (&seq, p) in &state.partials {
+                let held: usize = p
+                    .segments
+                    .values()
+                    .map(|s| s.len() + SEGMENT_OVERHEAD)
+                    .sum();
+                assert_eq!(p.bytes, held);
+                assert!(!p.segments.is_empty());
+                assert!(p.segments.len() < p.count as usize);
+                assert!(p.segments.keys().all(|&i| i < p.count));
+                assert_eq!(state.window.status(seq), SeqStatus::Open);
+                expiry.insert((p.deadline, *id, MessageSeq::new(seq)));
+                sender_bytes += held;
+                partials += 1;
+            }
+            assert_eq!(state.bytes, sender_bytes);
+            assert!(sender_bytes <= config.max_partial_bytes_per_sender);
+            bytes += sender_bytes;
+        }
+        assert_eq!(r.bytes, bytes);
+        assert_eq!(r.partials, partials);
+        assert!(bytes <= config.max_partial_bytes);
+        assert_eq!(r.expiry, expiry);
+    }
+
+    fn config() -> Config {
+        Config {
+            max_message_size: 1000,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn completes_in_any_order_and_returns_the_body() {
+        let (c, t) = (config(), Instant::now());
+        let mut r = Reassembler::new();
+        let segs: Vec<_> = (0..4).map(|i| seg(1, 0, 100, 30, i)).collect();
+        for i in [2, 0, 3] {
+            assert_eq!(insert(&mut r, t, &c, &segs[i]).0, Outcome::Buffered);
+        }
+        assert_eq!(r.partial_bytes(), 70 + 3 * SEGMENT_OVERHEAD);
+        let body: Vec<u8> = (0..100).collect();
+        assert_eq!(insert(&mut r, t, &c, &segs[1]).0, Outcome::Complete(body));
+        assert_eq!((r.partial_messages(), r.partial_bytes()), (0, 0));
+        assert_eq!(r.next_deadline(), None);
+        for s in &segs {
+            let (outcome, _) = insert(&mut r, t, &c, s);
+            assert_eq!(outcome, Outcome::Dropped(Drop::Duplicate));
+        }
+    }
+
+    #[test]
+    fn single_segment_is_never_buffered() {
+        let (c, t) = (config(), Instant::now());
+        let mut r = Reassembler::new();
+        let s = seg(1, 3, 20, 30, 0);
+        assert_eq!(insert(&mut r, t, &c, &s).0, Outcome::Complete(s.1.clone()));
+        assert_eq!(
+            insert(&mut r, t, &c, &s).0,
+            Outcome::Dropped(Drop::Duplicate)
+        );
+        assert_eq!(r.partial_messages(), 0);
+        assert_eq!(r.senders(), 1);
+    }
+
+    #[test]
+    fn one_segment_claiming_an_open_message_is_inconsistent() {
+        let (c, t) = (config(), Instant::now());
+        let mut r = Reassembler::new();
+        insert(&mut r, t, &c, &seg(1, 0, 100, 30, 0));
+        let whole = seg(1, 0, 100, 100, 0);
+        let (outcome, _) = insert(&mut r, t, &c, &whole);
+        assert_eq!(outcome, Outcome::Dropped(Drop::Inconsistent));
+        assert_eq!(r.partial_messages(), 1);
+        // and the message can still complete
+        for i in 1..4 {
+            insert(&mut r, t, &c, &seg(1, 0, 100, 30, i));
+        }
+        assert_eq!(r.partial_messages(), 0);
+        assert!(r.expire(t + Duration::from_secs(3600)).is_empty());
+    }
+
+    #[test]
+    fn sliding_the_window_abandons_older_partials() {
+        let (c, t) = (config(), Instant::now());
+        let mut r = Reassembler::new();
+        insert(&mut r, t, &c, &seg(1, 10, 100, 30, 0));
+        insert(&mut r, t, &c, &seg(1, 11, 100, 30, 0));
+        // seq 10 + WINDOW slides the base to 11: 10 goes, 11 stays
+        let (outcome, abandoned) = insert(&mut r, t, &c, &seg(1, 10 + WINDOW, 100, 30, 0));
+        assert_eq!(outcome, Outcome::Buffered);
+        assert_eq!(abandoned.partials, 1);
+        assert_eq!(r.partial_messages(), 2);
+        let (outcome, _) = insert(&mut r, t, &c, &seg(1, 10, 100, 30, 1));
+        assert_eq!(outcome, Outcome::Dropped(Drop::Stale));
+    }
+
+    #[test]
+    fn eviction_forgets_partials_and_their_deadlines() {
+        let (mut c, t) = (config(), Instant::now());
+        c.max_senders = 2;
+        let mut r = Reassembler::new();
+        insert(&mut r, t, &c, &seg(1, 0, 100, 30, 0));
+        insert(&mut r, t, &c, &seg(1, 1, 100, 30, 0));
+        let later = t + Duration::from_millis(1);
+        insert(&mut r, later, &c, &seg(2, 0, 100, 30, 0));
+        let (_, abandoned) = insert(&mut r, later, &c, &seg(3, 0, 100, 30, 0));
+        assert_eq!(
+            abandoned,
+            Abandoned {
+                partials: 2,
+                senders: 1
+            }
+        );
+        assert_eq!(r.senders(), 2);
+        assert_eq!(r.next_deadline(), Some(later + c.message_ttl));
+    }
+
+    #[test]
+    fn expiry_marks_the_message_finished() {
+        let (c, t) = (config(), Instant::now());
+        let mut r = Reassembler::new();
+        insert(&mut r, t, &c, &seg(1, 0, 100, 30, 0));
+        assert!(r
+            .expire(t + c.message_ttl - Duration::from_nanos(1))
+            .is_empty());
+        let expired = r.expire(t + c.message_ttl);
+        assert_eq!(expired, [(SenderId::new(1), MessageSeq::new(0), 1, 4)]);
+        check_invariants(&r, &c);
+        let (outcome, _) = insert(&mut r, t + c.message_ttl, &c, &seg(1, 0, 100, 30, 1));
+        assert_eq!(outcome, Outcome::Dropped(Drop::Duplicate));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert {
+            sender: u64,
+            seq: u64,
+            len: usize,
+            size: usize,
+            index: prop::sample::Index,
+        },
+        Advance(u64),
+        Expire,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let seq = prop_oneof![8 => 0u64..6, 1 => 0u64..3 * WINDOW, 1 => any::<u64>()];
+        let insert = (
+            1u64..=5,
+            seq,
+            1usize..=1200,
+            16usize..=400,
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(sender, seq, len, size, index)| Op::Insert {
+                sender,
+                seq,
+                len,
+                size,
+                index,
+            });
+        prop_oneof![8 => insert, 2 => (0u64..1500).prop_map(Op::Advance), 1 => Just(Op::Expire)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Random segments (some too large, some far ahead, some from too
+        /// many senders) under tight limits: the bookkeeping always agrees
+        /// with what is held and never passes a limit.
+        #[test]
+        fn bookkeeping_holds_under_random_operations(ops in prop::collection::vec(op(), 1..200)) {
+            let mut c = config();
+            c.max_senders = 3;
+            c.max_partial_messages_per_sender = 2;
+            c.max_partial_bytes_per_sender = 1500;
+            c.max_partial_bytes = 3000;
+            let mut r = Reassembler::new();
+            let mut now = Instant::now();
+            for op in ops {
+                match op {
+                    Op::Insert { sender, seq, len, size, index } => {
+                        let i = index.index(len.div_ceil(size));
+                        insert(&mut r, now, &c, &seg(sender, seq, len, size, i));
+                    }
+                    Op::Advance(ms) => now += Duration::from_millis(ms),
+                    Op::Expire => {
+                        r.expire(now);
+                        check_invariants(&r, &c);
+                        prop_assert!(r.next_deadline().is_none_or(|d| d > now));
+                    }
+                }
+            }
         }
     }
 }

@@ -41,7 +41,8 @@ pub struct Stats {
 pub struct DropStats {
     /// Datagrams that are not eventcast's (wrong magic).
     pub not_eventcast: u64,
-    /// Datagrams of another protocol version.
+    /// Datagrams of another protocol version, the original Node.js
+    /// eventcast's (0.1.x, version 3) included.
     pub unsupported_version: u64,
     /// Datagrams too short, with unknown frame types or flags, or with
     /// inconsistent headers.

@@ -147,9 +147,40 @@ pub(crate) fn parse_common(bytes: &[u8]) -> Result<(FrameType, Flags, &[u8]), De
     Ok((ty, flags, rest))
 }
 
+/// The protocol version of a datagram of the original Node.js eventcast
+/// (0.1.x: a big-endian u16 length, then a BSON metadata document whose
+/// int32 `v` is the version, 3 for 0.1.2), if it is one. Such datagrams do
+/// not start with [`MAGIC`], and are reported as another version rather
+/// than as foreign traffic.
+pub(crate) fn legacy_version(datagram: &[u8]) -> Option<u8> {
+    let (len, rest) = datagram.split_first_chunk::<2>()?;
+    let meta = rest.get(..usize::from(u16::from_be_bytes(*len)))?;
+    let version = bson::RawDocument::from_bytes(meta)
+        .ok()?
+        .get_i32("v")
+        .ok()?;
+    u8::try_from(version).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_the_original_protocol() {
+        // The first 26 bytes of a captured eventcast 0.1.2 datagram
+        // (meta length 0x00e0, then a BSON document starting with v: 3).
+        let mut captured = vec![0x00, 0xe0, 0xe0, 0x00, 0x00, 0x00];
+        captured.extend_from_slice(&[0x10, b'v', 0, 3, 0, 0, 0]);
+        assert_eq!(legacy_version(&captured), None, "truncated meta");
+        let meta = bson::serialize_to_vec(&bson::doc! {"v": 3, "seq": 0}).unwrap();
+        let mut datagram = (meta.len() as u16).to_be_bytes().to_vec();
+        datagram.extend_from_slice(&meta);
+        datagram.extend_from_slice(b"body");
+        assert_eq!(legacy_version(&datagram), Some(3));
+        assert_eq!(legacy_version(b"random bytes here"), None);
+        assert_eq!(legacy_version(&[]), None);
+    }
 
     #[test]
     fn common_prefix_errors() {

@@ -1,0 +1,181 @@
+//! Node configuration: the original eventcast's options, with its defaults.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use crate::error::ConfigError;
+
+/// How a node binds, joins and sends. `Config::default()` is the original
+/// eventcast's defaults; the builder methods change one field each.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = eventcast::Config::default()
+///     .port(41234)
+///     .multicast_ttl(0)
+///     .message_ttl(Duration::from_secs(5));
+/// assert_eq!(config.port, Some(41234));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address to bind (default `0.0.0.0`).
+    pub address: IpAddr,
+    /// UDP port, shared by every node that wants to hear the others
+    /// (default: random in 49152-65535, drawn at each start).
+    pub port: Option<u16>,
+    /// The multicast group to join and send to (default `224.0.0.1`).
+    pub multicast_membership: IpAddr,
+    /// The interface to join and send on: an IP address of the interface or
+    /// its name (`eth0`). Default: the system's choice (the default route).
+    pub multicast_interface: Option<String>,
+    /// Whether this host's other sockets hear what this node sends
+    /// (default true; needed for several nodes on one host).
+    pub multicast_loopback: bool,
+    /// Multicast TTL / hop limit (default 1: this network segment; 0: this
+    /// host only).
+    pub multicast_ttl: u32,
+    /// Receive buffer to ask the kernel for (default 4 MiB). What it granted
+    /// is in [`NodeStats::recv_buffer_size`](crate::NodeStats).
+    pub recv_buffer_size: usize,
+    /// Events a [`Subscription`](crate::Subscription) holds before it drops
+    /// new ones for a reader that does not keep up (default 4096).
+    pub subscription_capacity: usize,
+    /// Protocol settings: `max_payload_size` (default 1024), `message_ttl`
+    /// (default 3000 ms) and the receive limits.
+    pub protocol: eventcast_proto::Config,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: None,
+            multicast_membership: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)),
+            multicast_interface: None,
+            multicast_loopback: true,
+            multicast_ttl: 1,
+            recv_buffer_size: 4 * 1024 * 1024,
+            subscription_capacity: 4096,
+            protocol: eventcast_proto::Config::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Sets the bind address.
+    pub fn address(mut self, address: IpAddr) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Sets the port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets the multicast group.
+    pub fn multicast_membership(mut self, group: IpAddr) -> Self {
+        self.multicast_membership = group;
+        self
+    }
+
+    /// Sets the multicast interface, by address or name.
+    pub fn multicast_interface(mut self, interface: impl Into<String>) -> Self {
+        self.multicast_interface = Some(interface.into());
+        self
+    }
+
+    /// Sets multicast loopback.
+    pub fn multicast_loopback(mut self, on: bool) -> Self {
+        self.multicast_loopback = on;
+        self
+    }
+
+    /// Sets the multicast TTL.
+    pub fn multicast_ttl(mut self, ttl: u32) -> Self {
+        self.multicast_ttl = ttl;
+        self
+    }
+
+    /// Sets the bytes of payload per datagram.
+    pub fn max_payload_size(mut self, bytes: usize) -> Self {
+        self.protocol.max_payload_size = bytes;
+        self
+    }
+
+    /// Sets how long a partial message may go without a new segment.
+    pub fn message_ttl(mut self, ttl: Duration) -> Self {
+        self.protocol.message_ttl = ttl;
+        self
+    }
+
+    /// Sets the receive buffer size to ask for.
+    pub fn recv_buffer_size(mut self, bytes: usize) -> Self {
+        self.recv_buffer_size = bytes;
+        self
+    }
+
+    /// Checks everything that can be checked without touching the network.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !self.multicast_membership.is_multicast() {
+            return Err(ConfigError::NotMulticast(self.multicast_membership));
+        }
+        if self.address.is_ipv4() != self.multicast_membership.is_ipv4() {
+            return Err(ConfigError::FamilyMismatch {
+                address: self.address,
+                group: self.multicast_membership,
+            });
+        }
+        if self.multicast_ttl > 255 {
+            return Err(ConfigError::Ttl(self.multicast_ttl));
+        }
+        if self.subscription_capacity == 0 {
+            return Err(ConfigError::SubscriptionCapacity);
+        }
+        self.protocol.validate()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_original() {
+        let c = Config::default();
+        assert_eq!(c.address.to_string(), "0.0.0.0");
+        assert_eq!(c.port, None);
+        assert_eq!(c.multicast_membership.to_string(), "224.0.0.1");
+        assert!(c.multicast_loopback);
+        assert_eq!(c.multicast_ttl, 1);
+        assert_eq!(c.protocol.max_payload_size, 1024);
+        assert_eq!(c.protocol.message_ttl, Duration::from_millis(3000));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        let not_group = Config::default().multicast_membership("10.0.0.1".parse().unwrap());
+        assert!(not_group
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("10.0.0.1"));
+        let mixed = Config::default().multicast_membership("ff02::1".parse().unwrap());
+        assert!(matches!(
+            mixed.validate(),
+            Err(ConfigError::FamilyMismatch { .. })
+        ));
+        assert!(matches!(
+            Config::default().multicast_ttl(256).validate(),
+            Err(ConfigError::Ttl(256))
+        ));
+        assert!(matches!(
+            Config::default().max_payload_size(1).validate(),
+            Err(ConfigError::Protocol(_))
+        ));
+    }
+}

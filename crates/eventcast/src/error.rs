@@ -1,0 +1,75 @@
+//! The errors the public API returns.
+
+use std::io;
+use std::net::IpAddr;
+
+/// Everything that can go wrong in a call to this crate. Bad input from the
+/// network is never an error: it is dropped and counted in
+/// [`NodeStats`](crate::NodeStats).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The operating system refused a socket operation.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The event could not be sent (too large, or not encodable as BSON).
+    #[error(transparent)]
+    Emit(#[from] eventcast_proto::EmitError),
+    /// Arguments could not be converted to or from the requested Rust type.
+    #[error("arguments: {0}")]
+    Args(String),
+    /// The node's task ended unexpectedly.
+    #[error("the node's task ended unexpectedly")]
+    Closed,
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The group address is not a multicast address.
+    #[error("multicast_membership {0} is not a multicast address (224.0.0.0/4 or ff00::/8)")]
+    NotMulticast(IpAddr),
+    /// Bind address and group are of different families.
+    #[error("bind address {address} and group {group} must both be IPv4 or both IPv6")]
+    FamilyMismatch {
+        /// The bind address.
+        address: IpAddr,
+        /// The group.
+        group: IpAddr,
+    },
+    /// TTL over 255.
+    #[error("multicast_ttl must be 0-255, got {0}")]
+    Ttl(u32),
+    /// No interface of that name or address.
+    #[error("no network interface named or addressed {name:?}; available: {available}")]
+    UnknownInterface {
+        /// What was asked for.
+        name: String,
+        /// What exists, for the message.
+        available: String,
+    },
+    /// A subscription capacity of zero.
+    #[error("subscription_capacity must be at least 1")]
+    SubscriptionCapacity,
+    /// A protocol setting that cannot work.
+    #[error(transparent)]
+    Protocol(#[from] eventcast_proto::ConfigError),
+}

@@ -1,0 +1,187 @@
+//! Events as listeners see them, and the conversion of Rust values into an
+//! argument list.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bson::Bson;
+use eventcast_proto::{MessageSeq, SenderId};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::Error;
+
+/// One event, received from another node or emitted by this one.
+///
+/// Cheap to clone: the arguments are shared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, PartialEq)]
+struct Inner {
+    name: String,
+    args: Vec<Bson>,
+    sender: SenderId,
+    from: Option<SocketAddr>,
+    seq: Option<MessageSeq>,
+}
+
+impl Event {
+    pub(crate) fn remote(msg: eventcast_proto::ReceivedMessage) -> Self {
+        Self::new(
+            msg.name,
+            msg.args,
+            msg.sender,
+            Some(msg.from),
+            Some(msg.seq),
+        )
+    }
+
+    pub(crate) fn new(
+        name: String,
+        args: Vec<Bson>,
+        sender: SenderId,
+        from: Option<SocketAddr>,
+        seq: Option<MessageSeq>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                name,
+                args,
+                sender,
+                from,
+                seq,
+            }),
+        }
+    }
+
+    /// The event name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The arguments as BSON values.
+    pub fn raw_args(&self) -> &[Bson] {
+        &self.inner.args
+    }
+
+    /// The arguments as a Rust value: a tuple for several (`(String, u32)`),
+    /// a `Vec<T>` for any number of one type, `()` for none.
+    ///
+    /// As with a JavaScript listener, arguments past those the tuple asks
+    /// for are ignored; asking for more than were sent is an error.
+    ///
+    /// ```
+    /// # use eventcast::Event;
+    /// # fn f(event: &Event) -> Result<(), eventcast::Error> {
+    /// let (who, times): (String, u32) = event.args()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let args = &self.inner.args;
+        bson::deserialize_from_bson(Bson::Array(args.clone()))
+            .or_else(|e| {
+                // `()` reads from BSON null, not from an empty array.
+                if args.is_empty() {
+                    bson::deserialize_from_bson(Bson::Null).map_err(|_| e)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| Error::Args(format!("event {:?}: {e}", self.inner.name)))
+    }
+
+    /// Argument `index` as a Rust value.
+    pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, Error> {
+        let value = self.inner.args.get(index).ok_or_else(|| {
+            Error::Args(format!(
+                "event {:?} has {} arguments, no argument {index}",
+                self.inner.name,
+                self.inner.args.len()
+            ))
+        })?;
+        bson::deserialize_from_bson(value.clone())
+            .map_err(|e| Error::Args(format!("event {:?} argument {index}: {e}", self.inner.name)))
+    }
+
+    /// The id of the node that emitted it.
+    pub fn sender(&self) -> SenderId {
+        self.inner.sender
+    }
+
+    /// The address it came from; `None` for this node's own emits.
+    pub fn from(&self) -> Option<SocketAddr> {
+        self.inner.from
+    }
+
+    /// Whether this node emitted it.
+    pub fn is_local(&self) -> bool {
+        self.inner.from.is_none()
+    }
+
+    /// Its number in the sender's stream (received events only).
+    pub fn seq(&self) -> Option<MessageSeq> {
+        self.inner.seq
+    }
+}
+
+/// Turns what the caller passed to `emit` into the argument list: a tuple,
+/// array or `Vec` gives its elements, `()` gives none, anything else is one
+/// argument. (A value that serializes to BSON null, like `None`, gives none:
+/// pass `(None::<T>,)` for one null argument.)
+pub(crate) fn to_args<A: Serialize + ?Sized>(args: &A) -> Result<Vec<Bson>, Error> {
+    match bson::serialize_to_bson(args).map_err(|e| Error::Args(e.to_string()))? {
+        Bson::Array(v) => Ok(v),
+        Bson::Null => Ok(Vec::new()),
+        other => Ok(vec![other]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::{doc, DateTime};
+
+    #[test]
+    fn argument_lists() {
+        assert_eq!(to_args(&()).unwrap(), Vec::<Bson>::new());
+        assert_eq!(to_args("one").unwrap(), vec![Bson::from("one")]);
+        assert_eq!(
+            to_args(&("a", 1i32, true)).unwrap(),
+            vec![Bson::from("a"), Bson::Int32(1), Bson::Boolean(true)]
+        );
+        assert_eq!(
+            to_args(&vec![1i32, 2]).unwrap(),
+            vec![Bson::Int32(1), Bson::Int32(2)]
+        );
+        assert_eq!(
+            to_args(&(vec![1i32, 2],)).unwrap(),
+            vec![Bson::Array(vec![1.into(), 2.into()])]
+        );
+        let date = DateTime::from_millis(1_383_000_000_000);
+        assert_eq!(to_args(&(date,)).unwrap(), vec![Bson::DateTime(date)]);
+        assert_eq!(to_args(&(None::<u8>,)).unwrap(), vec![Bson::Null]);
+    }
+
+    #[test]
+    fn typed_access() {
+        let e = Event::new(
+            "x".into(),
+            vec!["who".into(), Bson::Int32(3), Bson::Document(doc! {"a": 1})],
+            SenderId::new(1),
+            None,
+            None,
+        );
+        let (who, n, _d): (String, u32, bson::Document) = e.args().unwrap();
+        assert_eq!((who.as_str(), n), ("who", 3));
+        assert_eq!(e.arg::<u32>(1).unwrap(), 3);
+        assert!(e
+            .arg::<u32>(5)
+            .unwrap_err()
+            .to_string()
+            .contains("no argument 5"));
+        assert!(e.arg::<u32>(0).is_err());
+        assert!(e.is_local());
+    }
+}

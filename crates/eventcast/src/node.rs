@@ -1,0 +1,418 @@
+//! The public node handle.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use eventcast_proto::{encode_body, EmitError, Endpoint, SenderId};
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::driver::{Command, Driver};
+use crate::error::Error;
+use crate::event::{to_args, Event};
+use crate::listeners::{ListenerId, Listeners, Subscription};
+use crate::notice::Notice;
+use crate::socket;
+use crate::stats::NodeStats;
+
+type NoticeCallback = Arc<dyn Fn(&Notice) + Send + Sync>;
+
+/// State shared by the handles and the node's task.
+pub(crate) struct Shared {
+    pub(crate) listeners: Listeners,
+    notices: broadcast::Sender<Notice>,
+    notice_listeners: Mutex<Vec<(ListenerId, NoticeCallback)>>,
+    stats: Mutex<NodeStats>,
+}
+
+impl Shared {
+    pub(crate) fn stats_mut(&self) -> MutexGuard<'_, NodeStats> {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn notify(&self, notice: Notice) {
+        let _ = self.notices.send(notice.clone());
+        let callbacks: Vec<NoticeCallback> = self
+            .notice_listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect();
+        for callback in callbacks {
+            let call = std::panic::AssertUnwindSafe(|| callback(&notice));
+            if std::panic::catch_unwind(call).is_err() {
+                self.listeners.panics.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// What the handles know of the current run.
+struct Current {
+    id: SenderId,
+    id_used: bool,
+    local_addr: Option<SocketAddr>,
+    group: Option<SocketAddr>,
+    commands: Option<mpsc::UnboundedSender<Command>>,
+}
+
+struct Running {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+struct Handle {
+    config: Config,
+    shared: Arc<Shared>,
+    current: Mutex<Current>,
+    run: tokio::sync::Mutex<Option<Running>>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // The last handle is gone: the task sends what is queued and ends.
+        if let Some(running) = self.run.get_mut().take() {
+            running.cancel.cancel();
+        }
+    }
+}
+
+/// A node of the group: Node's EventEmitter API over UDP multicast.
+///
+/// `emit` sends an event to every node in the group and fires this node's
+/// own listeners; `on`, `once` and `off` manage listeners by event name.
+/// Clones are handles to the same node; when the last one is dropped the
+/// node stops.
+///
+/// Listeners run on the node's task, one event at a time: keep them short,
+/// or use [`subscribe`](Self::subscribe) to handle events in a task of your
+/// own. A listener that panics is caught and counted.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), eventcast::Error> {
+/// use eventcast::{Config, Eventcast};
+///
+/// let node = Eventcast::new(Config::default().port(41234))?;
+/// node.on("greet", |event| {
+///     let (who,): (String,) = event.args().unwrap_or_default();
+///     println!("{} greets {who}", event.sender());
+/// });
+/// node.start().await?;
+/// node.emit("greet", &("world",))?;
+/// node.stop().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Eventcast {
+    handle: Arc<Handle>,
+}
+
+impl std::fmt::Debug for Eventcast {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Eventcast")
+            .field("id", &self.id())
+            .field("local_addr", &self.local_addr())
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+impl Eventcast {
+    /// Creates a stopped node. Fails if the configuration cannot work.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        config.validate()?;
+        let (notices, _) = broadcast::channel(256);
+        Ok(Self {
+            handle: Arc::new(Handle {
+                config,
+                shared: Arc::new(Shared {
+                    listeners: Listeners::default(),
+                    notices,
+                    notice_listeners: Mutex::new(Vec::new()),
+                    stats: Mutex::new(NodeStats::default()),
+                }),
+                current: Mutex::new(Current {
+                    id: random_id(),
+                    id_used: false,
+                    local_addr: None,
+                    group: None,
+                    commands: None,
+                }),
+                run: tokio::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Binds, joins the group and starts receiving. Does nothing if the node
+    /// is running. Each start uses a new sender id (the first start uses
+    /// the one [`id`](Self::id) showed before it) and, when no port is
+    /// configured, a new random port in 49152-65535.
+    pub async fn start(&self) -> Result<(), Error> {
+        let mut run = self.handle.run.lock().await;
+        if run.is_some() {
+            return Ok(());
+        }
+        let config = &self.handle.config;
+        let port = config
+            .port
+            .unwrap_or_else(|| rand::random_range(49152..=65535));
+        let opened = socket::open(config, port)?;
+        let socket = tokio::net::UdpSocket::from_std(opened.socket)
+            .map_err(|e| Error::io("cannot register the socket with tokio", e))?;
+        let id = {
+            let mut current = self.current();
+            if current.id_used {
+                current.id = random_id();
+            }
+            current.id_used = true;
+            current.id
+        };
+        let endpoint =
+            Endpoint::new(config.protocol.clone(), id).map_err(|e| Error::Config(e.into()))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let driver = Driver {
+            endpoint,
+            socket,
+            group: opened.group,
+            commands: rx,
+            cancel: cancel.clone(),
+            shared: self.handle.shared.clone(),
+        };
+        let task = tokio::spawn(driver.run());
+        {
+            let mut stats = self.handle.shared.stats_mut();
+            stats.running = true;
+            stats.starts += 1;
+            stats.recv_buffer_size = opened.recv_buffer_size;
+            stats.protocol = eventcast_proto::Stats::default();
+        }
+        {
+            let mut current = self.current();
+            current.local_addr = Some(opened.local_addr);
+            current.group = Some(opened.group);
+            current.commands = Some(tx);
+        }
+        *run = Some(Running { cancel, task });
+        info!(target: "eventcast", %id, local_addr = %opened.local_addr, group = %opened.group, "started");
+        self.handle.shared.notify(Notice::Started {
+            id,
+            local_addr: opened.local_addr,
+            group: opened.group,
+        });
+        Ok(())
+    }
+
+    /// Sends what is queued, leaves the group and closes the socket. Does
+    /// nothing if the node is stopped.
+    pub async fn stop(&self) {
+        let mut run = self.handle.run.lock().await;
+        let Some(running) = run.take() else {
+            return;
+        };
+        let id = {
+            let mut current = self.current();
+            current.commands = None;
+            current.local_addr = None;
+            current.group = None;
+            current.id
+        };
+        running.cancel.cancel();
+        if let Err(e) = running.task.await {
+            warn!(target: "eventcast", error = %e, "node task failed");
+        }
+        self.handle.shared.stats_mut().running = false;
+        info!(target: "eventcast", %id, "stopped");
+        self.handle.shared.notify(Notice::Stopped { id });
+    }
+
+    /// Whether the node is started.
+    pub fn is_running(&self) -> bool {
+        self.current().commands.is_some()
+    }
+
+    /// Emits an event: sends it to the group and fires this node's own
+    /// listeners for it, exactly once.
+    ///
+    /// `args` is anything serde can serialize: a tuple, array or `Vec` is
+    /// the argument list (`("a", 1)` is two arguments), `()` is none, any
+    /// other value is one argument. While stopped, only local listeners
+    /// fire (and a warning is logged).
+    ///
+    /// Fails, sending nothing, if the arguments cannot be encoded as BSON or
+    /// the encoded event is larger than `max_message_size`.
+    pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
+        let args = to_args(args)?;
+        let body = encode_body(name, &args).map_err(EmitError::from)?;
+        let max = self.handle.config.protocol.max_message_size;
+        if body.len() > max {
+            return Err(EmitError::MessageTooLarge {
+                len: body.len(),
+                max,
+            }
+            .into());
+        }
+        let (id, sent) = {
+            let current = self.current();
+            let sent = current
+                .commands
+                .as_ref()
+                .is_some_and(|tx| tx.send(Command::Emit(body)).is_ok());
+            (current.id, sent)
+        };
+        if !sent {
+            self.handle.shared.stats_mut().emitted_while_stopped += 1;
+            warn!(target: "eventcast", name, "emit while stopped: only local listeners fire");
+        }
+        let event = Event::new(name.to_owned(), args, id, None, None);
+        self.handle.shared.listeners.dispatch(&event);
+        Ok(())
+    }
+
+    /// Adds a listener for `name`; returns its id for [`off`](Self::off).
+    pub fn on<F>(&self, name: &str, listener: F) -> ListenerId
+    where
+        F: Fn(&Event) + Send + Sync + 'static,
+    {
+        self.handle
+            .shared
+            .listeners
+            .add(name, false, Arc::new(listener))
+    }
+
+    /// Adds a listener for `name` that is removed before its first call.
+    pub fn once<F>(&self, name: &str, listener: F) -> ListenerId
+    where
+        F: Fn(&Event) + Send + Sync + 'static,
+    {
+        self.handle
+            .shared
+            .listeners
+            .add(name, true, Arc::new(listener))
+    }
+
+    /// Removes a listener; returns whether it was there.
+    pub fn off(&self, name: &str, listener: ListenerId) -> bool {
+        self.handle.shared.listeners.remove(name, listener)
+    }
+
+    /// Removes every listener of `name`, or of every event with `None`.
+    pub fn remove_all_listeners(&self, name: Option<&str>) {
+        self.handle.shared.listeners.remove_all(name);
+    }
+
+    /// The listeners of `name`, in the order they fire.
+    pub fn listeners(&self, name: &str) -> Vec<ListenerId> {
+        self.handle.shared.listeners.ids(name)
+    }
+
+    /// How many listeners `name` has.
+    pub fn listener_count(&self, name: &str) -> usize {
+        self.listeners(name).len()
+    }
+
+    /// The names that have listeners, sorted.
+    pub fn event_names(&self) -> Vec<String> {
+        self.handle.shared.listeners.names()
+    }
+
+    /// A stream of every event, local and received.
+    pub fn subscribe(&self) -> Subscription {
+        let capacity = self.handle.config.subscription_capacity;
+        self.handle.shared.listeners.subscribe(None, capacity)
+    }
+
+    /// A stream of the events with one of these names.
+    pub fn subscribe_to<I, S>(&self, names: I) -> Subscription
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let names = names.into_iter().map(Into::into).collect();
+        let capacity = self.handle.config.subscription_capacity;
+        self.handle
+            .shared
+            .listeners
+            .subscribe(Some(names), capacity)
+    }
+
+    /// A receiver of lifecycle changes and protocol errors from now on.
+    pub fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.handle.shared.notices.subscribe()
+    }
+
+    /// Calls `listener` for every lifecycle change and protocol error.
+    pub fn on_notice<F>(&self, listener: F) -> ListenerId
+    where
+        F: Fn(&Notice) + Send + Sync + 'static,
+    {
+        let id = self.handle.shared.listeners.next_id();
+        self.handle
+            .shared
+            .notice_listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, Arc::new(listener)));
+        id
+    }
+
+    /// Removes a notice listener; returns whether it was there.
+    pub fn off_notice(&self, listener: ListenerId) -> bool {
+        let mut list = self
+            .handle
+            .shared
+            .notice_listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let before = list.len();
+        list.retain(|(id, _)| *id != listener);
+        list.len() != before
+    }
+
+    /// This node's sender id: the current run's, or the next run's while
+    /// stopped before the first start.
+    pub fn id(&self) -> SenderId {
+        self.current().id
+    }
+
+    /// The address the socket is bound to, while running.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.current().local_addr
+    }
+
+    /// The group address and port events are sent to, while running.
+    pub fn group_addr(&self) -> Option<SocketAddr> {
+        self.current().group
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.handle.config
+    }
+
+    /// Counters of everything sent, received and dropped.
+    pub fn stats(&self) -> NodeStats {
+        let shared = &self.handle.shared;
+        let mut stats = *shared.stats_mut();
+        stats.listener_panics = shared.listeners.panics.load(Ordering::Relaxed);
+        stats.subscription_lagged = shared.listeners.lagged.load(Ordering::Relaxed);
+        stats
+    }
+
+    fn current(&self) -> MutexGuard<'_, Current> {
+        self.handle
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn random_id() -> SenderId {
+    SenderId::new(rand::random())
+}

@@ -1,0 +1,30 @@
+//! What a node tells the application about itself: lifecycle and problems.
+
+use std::net::SocketAddr;
+
+use eventcast_proto::{ProtocolError, SenderId};
+
+/// A lifecycle change or a problem, from
+/// [`Eventcast::notices`](crate::Eventcast::notices) or
+/// [`Eventcast::on_notice`](crate::Eventcast::on_notice).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// The node joined its group and is sending and receiving.
+    Started {
+        /// Its sender id for this run.
+        id: SenderId,
+        /// The address it is bound to.
+        local_addr: SocketAddr,
+        /// The group and port it sends to.
+        group: SocketAddr,
+    },
+    /// The node left its group.
+    Stopped {
+        /// The sender id it had.
+        id: SenderId,
+    },
+    /// Another node speaks a protocol this one cannot read (reported once
+    /// per source address).
+    ProtocolError(ProtocolError),
+}

@@ -1,0 +1,217 @@
+//! The multicast socket: bind with address reuse, join the group on the
+//! chosen interface, apply loopback and TTL, ask for a large receive buffer.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::error::{ConfigError, Error};
+
+/// The interface a node joins and sends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Interface {
+    /// The system's choice.
+    Default,
+    /// An IPv4 interface address.
+    V4(Ipv4Addr),
+    /// An IPv6 interface index.
+    V6Index(u32),
+}
+
+/// An open, joined socket and what the kernel granted.
+pub(crate) struct Opened {
+    pub(crate) socket: std::net::UdpSocket,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) group: SocketAddr,
+    pub(crate) recv_buffer_size: usize,
+}
+
+/// Opens the node's socket on `port`.
+pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
+    let group_ip = config.multicast_membership;
+    let interface = resolve_interface(config)?;
+    let domain = if group_ip.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| Error::io("cannot create a UDP socket", e))?;
+    socket
+        .set_reuse_address(true)
+        .map_err(|e| Error::io("cannot set SO_REUSEADDR", e))?;
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    socket
+        .set_reuse_port(true)
+        .map_err(|e| Error::io("cannot set SO_REUSEPORT", e))?;
+    let recv_buffer_size = grow_recv_buffer(&socket, config.recv_buffer_size);
+
+    let bind = SocketAddr::new(config.address, port);
+    socket
+        .bind(&bind.into())
+        .map_err(|e| Error::io(format!("cannot bind {bind}"), e))?;
+
+    match (group_ip, interface) {
+        (IpAddr::V4(group), interface) => {
+            let iface = match interface {
+                Interface::V4(a) => a,
+                _ => Ipv4Addr::UNSPECIFIED,
+            };
+            socket
+                .join_multicast_v4(&group, &iface)
+                .map_err(|e| Error::io(format!("cannot join {group} on {iface}"), e))?;
+            if interface != Interface::Default {
+                socket
+                    .set_multicast_if_v4(&iface)
+                    .map_err(|e| Error::io(format!("cannot send on interface {iface}"), e))?;
+            }
+            socket
+                .set_multicast_loop_v4(config.multicast_loopback)
+                .map_err(|e| Error::io("cannot set IP_MULTICAST_LOOP", e))?;
+            socket
+                .set_multicast_ttl_v4(config.multicast_ttl)
+                .map_err(|e| Error::io("cannot set IP_MULTICAST_TTL", e))?;
+            #[cfg(target_os = "linux")]
+            socket
+                .set_multicast_all_v4(false)
+                .map_err(|e| Error::io("cannot clear IP_MULTICAST_ALL", e))?;
+        }
+        (IpAddr::V6(group), interface) => {
+            let index = match interface {
+                Interface::V6Index(i) => i,
+                _ => 0,
+            };
+            socket
+                .join_multicast_v6(&group, index)
+                .map_err(|e| Error::io(format!("cannot join {group} on interface {index}"), e))?;
+            if index != 0 {
+                socket
+                    .set_multicast_if_v6(index)
+                    .map_err(|e| Error::io(format!("cannot send on interface {index}"), e))?;
+            }
+            socket
+                .set_multicast_loop_v6(config.multicast_loopback)
+                .map_err(|e| Error::io("cannot set IPV6_MULTICAST_LOOP", e))?;
+            socket
+                .set_multicast_hops_v6(config.multicast_ttl)
+                .map_err(|e| Error::io("cannot set IPV6_MULTICAST_HOPS", e))?;
+            #[cfg(target_os = "linux")]
+            socket
+                .set_multicast_all_v6(false)
+                .map_err(|e| Error::io("cannot clear IPV6_MULTICAST_ALL", e))?;
+        }
+    }
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| Error::io("cannot make the socket non-blocking", e))?;
+    let socket: std::net::UdpSocket = socket.into();
+    let local_addr = socket
+        .local_addr()
+        .map_err(|e| Error::io("cannot read the bound address", e))?;
+    let group = match (group_ip, interface) {
+        (IpAddr::V6(g), Interface::V6Index(i)) => {
+            SocketAddr::V6(std::net::SocketAddrV6::new(g, port, 0, i))
+        }
+        (g, _) => SocketAddr::new(g, port),
+    };
+    info!(
+        target: "eventcast",
+        %local_addr, %group, interface = ?interface, ttl = config.multicast_ttl,
+        loopback = config.multicast_loopback, recv_buffer_size, "joined"
+    );
+    Ok(Opened {
+        socket,
+        local_addr,
+        group,
+        recv_buffer_size,
+    })
+}
+
+/// Asks for `wanted` bytes of receive buffer and returns what the kernel
+/// granted. Linux caps the request at `net.core.rmem_max`; a process with
+/// CAP_NET_ADMIN may go past it with SO_RCVBUFFORCE, which is tried.
+fn grow_recv_buffer(socket: &Socket, wanted: usize) -> usize {
+    if let Err(e) = socket.set_recv_buffer_size(wanted) {
+        warn!(target: "eventcast", error = %e, "cannot set SO_RCVBUF");
+    }
+    // Linux reports double the requested size (bookkeeping included).
+    let granted = socket.recv_buffer_size().unwrap_or(0);
+    #[cfg(target_os = "linux")]
+    if granted < wanted {
+        force_recv_buffer(socket, wanted);
+        let forced = socket.recv_buffer_size().unwrap_or(0);
+        if forced < wanted {
+            warn!(
+                target: "eventcast",
+                wanted, granted = forced,
+                "receive buffer smaller than asked for; raise net.core.rmem_max to avoid losses in bursts"
+            );
+        }
+        return forced;
+    }
+    debug!(target: "eventcast", wanted, granted, "receive buffer");
+    granted
+}
+
+#[cfg(target_os = "linux")]
+fn force_recv_buffer(socket: &Socket, wanted: usize) {
+    use std::os::fd::AsRawFd;
+    let size = libc::c_int::try_from(wanted).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket descriptor and a c_int option value of the
+    // size passed; failure (no CAP_NET_ADMIN) is harmless and ignored.
+    let _ = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+fn resolve_interface(config: &Config) -> Result<Interface, Error> {
+    let Some(wanted) = config.multicast_interface.as_deref() else {
+        return Ok(Interface::Default);
+    };
+    let v4 = config.multicast_membership.is_ipv4();
+    if let Ok(ip) = wanted.parse::<IpAddr>() {
+        return match ip {
+            IpAddr::V4(a) if v4 => Ok(Interface::V4(a)),
+            IpAddr::V6(a) if !v4 => find(|i| i.ip() == IpAddr::V6(a), wanted, v4),
+            _ => Err(ConfigError::FamilyMismatch {
+                address: ip,
+                group: config.multicast_membership,
+            }
+            .into()),
+        };
+    }
+    find(|i| i.name == wanted, wanted, v4)
+}
+
+fn find(
+    pred: impl Fn(&if_addrs::Interface) -> bool,
+    wanted: &str,
+    v4: bool,
+) -> Result<Interface, Error> {
+    let all = if_addrs::get_if_addrs().map_err(|e| Error::io("cannot list interfaces", e))?;
+    let hit = all.iter().filter(|i| pred(i)).find_map(|i| match i.ip() {
+        IpAddr::V4(a) if v4 => Some(Interface::V4(a)),
+        IpAddr::V6(_) if !v4 => i.index.map(Interface::V6Index),
+        _ => None,
+    });
+    hit.ok_or_else(|| {
+        let mut available: Vec<String> = all
+            .iter()
+            .map(|i| format!("{} ({})", i.name, i.ip()))
+            .collect();
+        available.dedup();
+        ConfigError::UnknownInterface {
+            name: wanted.to_owned(),
+            available: available.join(", "),
+        }
+        .into()
+    })
+}

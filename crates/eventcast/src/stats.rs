@@ -1,0 +1,28 @@
+//! The node's counters.
+
+/// Everything a node counts: the protocol's counters for the current (or
+/// last) run, and the driver's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeStats {
+    /// Sent, received and dropped datagrams and messages, by reason, since
+    /// the last start.
+    pub protocol: eventcast_proto::Stats,
+    /// Whether the node is running.
+    pub running: bool,
+    /// How many times it was started.
+    pub starts: u64,
+    /// Receive buffer the kernel granted at the last start (Linux reports
+    /// twice the usable size).
+    pub recv_buffer_size: usize,
+    /// Sends the operating system refused.
+    pub send_errors: u64,
+    /// Receives that failed.
+    pub recv_errors: u64,
+    /// Events emitted while stopped (only local listeners fired).
+    pub emitted_while_stopped: u64,
+    /// Listener calls that panicked (caught).
+    pub listener_panics: u64,
+    /// Events dropped because a subscription was full.
+    pub subscription_lagged: u64,
+}

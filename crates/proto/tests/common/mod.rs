@@ -1,0 +1,215 @@
+//! Helpers shared by the integration tests: simulated time, endpoints,
+//! hand-built datagrams, arbitrary BSON, and the accounting invariant.
+//!
+//! Nothing here touches a socket or reads a clock except [`t0`], which reads
+//! it once to get a base `Instant`; every later instant is `t0() + d`.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bson::spec::BinarySubtype;
+use bson::{Binary, Bson, Document};
+use eventcast_proto::wire::{DataFrame, DataHeader, Flags};
+use eventcast_proto::{
+    Config, Endpoint, EndpointEvent, MessageSeq, ReceivedMessage, SegmentIndex, SenderId, Stats,
+};
+use proptest::prelude::*;
+
+/// The base of simulated time.
+pub(crate) fn t0() -> Instant {
+    static T0: OnceLock<Instant> = OnceLock::new();
+    *T0.get_or_init(Instant::now)
+}
+
+/// `t0() + ms` milliseconds.
+pub(crate) fn at(ms: u64) -> Instant {
+    t0() + Duration::from_millis(ms)
+}
+
+/// A source address (never bound: it is only a label here).
+pub(crate) fn addr(n: u16) -> SocketAddr {
+    SocketAddr::from(([192, 0, 2, 1], n))
+}
+
+/// The default config with another segment size. `max_message_size` is
+/// lowered to 1 MiB so that the default budgets stay valid for any size.
+pub(crate) fn config(max_payload_size: usize) -> Config {
+    let mut c = Config::default();
+    c.max_payload_size = max_payload_size;
+    c.max_message_size = 1024 * 1024;
+    c
+}
+
+/// An endpoint that must be valid.
+pub(crate) fn endpoint(config: Config, id: u64) -> Endpoint {
+    Endpoint::new(config, SenderId::new(id)).expect("valid config")
+}
+
+/// Every datagram the endpoint has queued.
+pub(crate) fn transmits(e: &mut Endpoint) -> Vec<Vec<u8>> {
+    std::iter::from_fn(|| e.poll_transmit())
+        .map(|t| t.contents)
+        .collect()
+}
+
+/// Every event the endpoint has queued.
+pub(crate) fn events(e: &mut Endpoint) -> Vec<EndpointEvent> {
+    std::iter::from_fn(|| e.poll_event()).collect()
+}
+
+/// Every queued event, which must all be messages.
+pub(crate) fn messages(e: &mut Endpoint) -> Vec<ReceivedMessage> {
+    events(e)
+        .into_iter()
+        .map(|ev| match ev {
+            EndpointEvent::Message(m) => m,
+            other => panic!("expected a message, got {other:?}"),
+        })
+        .collect()
+}
+
+/// A body of exactly `len` bytes (at least 21): event "x" with one binary
+/// argument that fills the rest.
+pub(crate) fn body_of_len(len: usize) -> Vec<u8> {
+    let overhead = eventcast_proto::encode_body("x", &[binary(Vec::new())])
+        .expect("encodes")
+        .len();
+    let body =
+        eventcast_proto::encode_body("x", &[binary(vec![0xAB; len - overhead])]).expect("encodes");
+    assert_eq!(body.len(), len);
+    body
+}
+
+/// A generic binary BSON value.
+pub(crate) fn binary(bytes: Vec<u8>) -> Bson {
+    Bson::Binary(Binary {
+        subtype: BinarySubtype::Generic,
+        bytes,
+    })
+}
+
+/// A data datagram built by hand, exactly as a (possibly forged) sender
+/// would: `payload` must fit the geometry.
+pub(crate) fn datagram(
+    sender: u64,
+    seq: u64,
+    index: u32,
+    count: u32,
+    message_len: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let header = DataHeader {
+        flags: Flags::empty(),
+        sender: SenderId::new(sender),
+        seq: MessageSeq::new(seq),
+        index: SegmentIndex::new(index),
+        count,
+        message_len,
+    };
+    let mut out = Vec::new();
+    DataFrame::new(header, payload)
+        .expect("consistent geometry")
+        .write(&mut out);
+    out
+}
+
+/// Cuts `body` into the datagrams a sender with segment size `size` sends.
+pub(crate) fn segments(sender: u64, seq: u64, body: &[u8], size: usize) -> Vec<Vec<u8>> {
+    let count = body.len().div_ceil(size) as u32;
+    body.chunks(size)
+        .enumerate()
+        .map(|(i, chunk)| datagram(sender, seq, i as u32, count, body.len() as u32, chunk))
+        .collect()
+}
+
+/// Every datagram received ends in exactly one place: ignored as our own,
+/// dropped for one datagram-level reason, or accepted into reassembly.
+/// (`expired`, `abandoned` and `bad_body` count messages, not datagrams.)
+pub(crate) fn assert_accounting(s: &Stats) {
+    let d = &s.dropped;
+    let accounted = s.own_datagrams
+        + d.not_eventcast
+        + d.unsupported_version
+        + d.malformed
+        + d.duplicate
+        + d.stale
+        + d.message_too_large
+        + d.over_budget
+        + s.segments_received;
+    assert_eq!(
+        s.datagrams_received, accounted,
+        "datagrams unaccounted: {s:#?}"
+    );
+}
+
+/// Any BSON value that compares equal to itself after a round trip (no NaN),
+/// nested a few levels deep.
+pub(crate) fn arb_bson() -> impl Strategy<Value = Bson> {
+    let leaf = prop_oneof![
+        Just(Bson::Null),
+        any::<bool>().prop_map(Bson::Boolean),
+        any::<i32>().prop_map(Bson::Int32),
+        any::<i64>().prop_map(Bson::Int64),
+        prop_oneof![
+            prop::num::f64::NORMAL,
+            prop::num::f64::SUBNORMAL,
+            prop::num::f64::ZERO,
+            prop::num::f64::INFINITE
+        ]
+        .prop_map(Bson::Double),
+        any::<String>().prop_map(Bson::String),
+        prop::collection::vec(any::<u8>(), 0..300).prop_map(binary),
+        any::<i64>().prop_map(|ms| Bson::DateTime(bson::DateTime::from_millis(ms))),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Bson::Array),
+            prop::collection::vec(("[a-z_][a-z0-9_]{0,7}", inner), 0..8)
+                .prop_map(|kv| Bson::Document(kv.into_iter().collect::<Document>())),
+        ]
+    })
+}
+
+/// An event: its name and arguments.
+pub(crate) type Event = (String, Vec<Bson>);
+
+/// Any event name and arguments, sometimes with a bulky binary argument so
+/// that bodies span from a few bytes to a few KiB.
+pub(crate) fn arb_event() -> impl Strategy<Value = Event> {
+    let bulk = prop::option::of(prop::collection::vec(any::<u8>(), 0..4000));
+    (
+        any::<String>(),
+        prop::collection::vec(arb_bson(), 0..6),
+        bulk,
+    )
+        .prop_map(|(name, mut args, bulk)| {
+            args.extend(bulk.map(binary));
+            (name, args)
+        })
+}
+
+/// Segment sizes: mostly small enough to cut typical bodies into many
+/// segments, sometimes large, sometimes the largest allowed.
+pub(crate) fn arb_payload_size() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        6 => 16usize..=256,
+        3 => 257usize..=4096,
+        1 => prop::sample::select(vec![8192usize, 65_474]),
+    ]
+}
+
+/// An order in which to deliver `n` segments: a permutation of `0..n`
+/// with up to `n` duplicates spliced in anywhere.
+pub(crate) fn arb_order(n: usize) -> impl Strategy<Value = Vec<usize>> {
+    let perm = Just((0..n).collect::<Vec<_>>()).prop_shuffle();
+    let dups = prop::collection::vec((0..n, any::<prop::sample::Index>()), 0..=n);
+    (perm, dups).prop_map(|(mut order, dups)| {
+        for (seg, pos) in dups {
+            let at = pos.index(order.len() + 1);
+            order.insert(at, seg);
+        }
+        order
+    })
+}
