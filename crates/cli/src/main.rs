@@ -1,1 +1,148 @@
-fn main() {}
+//! `eventcast`: listen to and emit eventcast events from the command line,
+//! or watch three nodes talk (`eventcast demo`).
+
+mod common;
+mod demo;
+mod emit;
+mod json;
+mod listen;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser, Subcommand};
+
+/// Node's EventEmitter over UDP multicast: every node of a group hears every
+/// event any node emits. No broker, no server.
+#[derive(Parser, Debug)]
+#[command(name = "eventcast", version, propagate_version = true)]
+struct Cli {
+    /// Log to stderr: a level (error, warn, info, debug, trace) or a tracing
+    /// filter (eventcast=trace,warn) [default: off]
+    #[arg(long, global = true, env = "EVENTCAST_LOG", value_name = "FILTER",
+          value_parser = common::parse_log_filter)]
+    log: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print every event heard, one JSON object per line
+    ///
+    /// Joins the group and prints every event it hears (or only those named)
+    /// on stdout, one JSON object per line, as it arrives:
+    ///
+    ///   {"event":"greet","args":["hello",5],"sender":"1f2e3d4c5b6a7980","from":"10.0.0.7:41234"}
+    ///
+    /// Arguments are relaxed MongoDB Extended JSON: a date is
+    /// {"$date":"2013-10-28T22:40:00Z"}, a regular expression
+    /// {"$regularExpression":{"pattern":"^a","options":"i"}}. "sender" is the
+    /// emitting node's id (16 hex digits), "from" its address.
+    ///
+    /// Once joined, one line starting with "listening" goes to stderr (group
+    /// and port, bound address, this node's id); so do protocol errors, one
+    /// line each.
+    ///
+    /// Runs until Ctrl-C or SIGTERM (exit status 0), --count events (0) or
+    /// --timeout (0, or 1 when --count events did not all arrive). A closed
+    /// stdout (`| head -1`) ends it quietly with status 0.
+    #[command(verbatim_doc_comment)]
+    Listen(listen::Args),
+
+    /// Send one event (or one per line of stdin) and exit
+    ///
+    /// Joins the group, sends the event to every node, stays --linger
+    /// milliseconds, leaves. Each ARG is Extended JSON when it is valid JSON,
+    /// else a string:
+    ///
+    ///   eventcast emit --port 41234 greet hello 5 '"5"' '[1,2]' '{"a":1}' \
+    ///       '{"$date":"2013-10-28T22:40:00Z"}'
+    ///
+    /// sends "hello", the integer 5, the string "5", an array, a document and
+    /// a date. JSON that is not valid Extended JSON ({"$date":"soon"}) is an
+    /// error.
+    ///
+    /// With --stdin, events are read one per line instead (see --stdin).
+    /// Exit status: 0 when everything was sent; 1 when something could not
+    /// be (or a --stdin line was bad); 2 for bad options.
+    #[command(verbatim_doc_comment)]
+    Emit(emit::Args),
+
+    /// Watch three nodes in this process exchange events
+    ///
+    /// Starts alice, bob and carol on this host (TTL 0 and multicast loopback:
+    /// nothing leaves the host) on a random port or --port, has them emit a
+    /// few events, one with a 1 MiB argument, and prints what each one
+    /// received and a summary. Exits 0 within a few seconds, or 1 with a
+    /// hint when an event did not arrive in time.
+    Demo(demo::Args),
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Listen(_) => "listen",
+            Command::Emit(_) => "emit",
+            Command::Demo(_) => "demo",
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(filter) = cli.log.as_deref().filter(|f| !f.trim().is_empty()) {
+        install_logging(filter);
+    }
+    let name = cli.command.name();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("eventcast: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Listen(args) => listen::run(args).await,
+            Command::Emit(args) => emit::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+        }
+    });
+    drop(runtime);
+    match result {
+        Ok(code) => code,
+        Err(e) => match e.downcast_ref::<common::UsageError>() {
+            Some(usage) => usage_error(name, usage),
+            None => {
+                eprintln!("eventcast: {}", common::describe(&e));
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// Reports an option value that cannot work as clap reports its own errors
+/// (with the subcommand's usage), exit status 2.
+fn usage_error(subcommand: &str, error: &common::UsageError) -> ExitCode {
+    let mut cli = Cli::command();
+    cli.build();
+    let cmd = cli.find_subcommand_mut(subcommand).cloned();
+    let err = cmd
+        .unwrap_or(cli)
+        .error(clap::error::ErrorKind::ValueValidation, &error.0);
+    let _ = err.print();
+    ExitCode::from(2)
+}
+
+/// Installs the `tracing` subscriber that writes to stderr.
+fn install_logging(filter: &str) {
+    // The filter was checked when the options were parsed.
+    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}

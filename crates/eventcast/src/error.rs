@@ -12,8 +12,10 @@ pub enum Error {
     /// The configuration cannot work.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
-    /// The operating system refused a socket operation.
-    #[error("{context}: {source}")]
+    /// The operating system refused a socket operation. Its message says
+    /// what was being done; the OS error is its `source()` (print the chain,
+    /// e.g. with anyhow's `{:#}`, to see both).
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,

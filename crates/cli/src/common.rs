@@ -1,0 +1,316 @@
+//! What every command that opens a node shares: the network options, their
+//! conversion into a [`Config`], and starting a node with errors worded for
+//! the command line.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use clap::value_parser;
+use eventcast::{Config, Eventcast};
+
+/// Where the group is and how its datagrams are cut: options of every
+/// command that opens a node.
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Network options")]
+pub(crate) struct NetArgs {
+    /// UDP port of the group (every node of a group uses the same one)
+    /// [default: a random port in 49152-65535, printed]
+    #[arg(long, short, env = "EVENTCAST_PORT", value_name = "PORT",
+          value_parser = value_parser!(u16).range(1..))]
+    pub(crate) port: Option<u16>,
+
+    /// Multicast group to join and send to
+    #[arg(long, short, value_name = "ADDRESS", default_value = "224.0.0.1",
+          value_parser = parse_group)]
+    pub(crate) group: IpAddr,
+
+    /// Interface to join and send on: one of its addresses, or its name
+    /// (eth0) [default: the system's choice]
+    #[arg(long, short, value_name = "ADDRESS|NAME")]
+    pub(crate) interface: Option<String>,
+
+    /// Address to bind [default: 0.0.0.0, or :: for an IPv6 group]
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) bind: Option<IpAddr>,
+
+    /// Bytes of event per datagram (16-65474); a larger event is cut into
+    /// segments. Every node of a group should use the same size.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub(crate) max_payload_size: usize,
+
+    /// Milliseconds a partly received event may wait for its next segment
+    /// before it is dropped
+    #[arg(long, value_name = "MS", default_value_t = 3000,
+          value_parser = value_parser!(u64).range(1..))]
+    pub(crate) message_ttl: u64,
+
+    /// Receive buffer to ask the kernel for, in bytes [default: 4 MiB]
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) recv_buffer: Option<usize>,
+}
+
+/// How far what this node sends goes: options of the commands that join a
+/// real group (not of `demo`, which keeps everything on this host).
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Network options")]
+pub(crate) struct SendArgs {
+    /// Multicast TTL: 0 keeps events on this host, 1 on this network
+    /// segment, more crosses multicast routers
+    #[arg(long, value_name = "HOPS", default_value_t = 1,
+          value_parser = value_parser!(u32).range(0..=255))]
+    pub(crate) ttl: u32,
+
+    /// Do not let other programs on this host hear what this node sends
+    #[arg(long)]
+    pub(crate) no_loopback: bool,
+}
+
+/// An option value that parsed but cannot work (alone or with the others):
+/// reported like clap's own errors, with exit status 2.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl NetArgs {
+    /// The node configuration these options describe (not yet validated).
+    pub(crate) fn config(&self) -> Config {
+        let bind = self.bind.unwrap_or(match self.group {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        });
+        let mut config = Config::default()
+            .address(bind)
+            .multicast_membership(self.group)
+            .max_payload_size(self.max_payload_size)
+            .message_ttl(Duration::from_millis(self.message_ttl));
+        if let Some(port) = self.port {
+            config = config.port(port);
+        }
+        if let Some(interface) = &self.interface {
+            config = config.multicast_interface(interface.clone());
+        }
+        if let Some(bytes) = self.recv_buffer {
+            config = config.recv_buffer_size(bytes);
+        }
+        config
+    }
+}
+
+impl SendArgs {
+    /// Applies these options to `config`.
+    pub(crate) fn apply(&self, config: Config) -> Config {
+        config
+            .multicast_ttl(self.ttl)
+            .multicast_loopback(!self.no_loopback)
+    }
+}
+
+/// Creates a stopped node; a configuration that cannot work is a
+/// [`UsageError`].
+pub(crate) fn new_node(config: Config) -> anyhow::Result<Eventcast> {
+    Eventcast::new(config).map_err(node_error)
+}
+
+/// Starts `node`: binds, joins the group. An unknown interface is a
+/// [`UsageError`]; what the operating system refuses is an ordinary error.
+pub(crate) async fn start(node: &Eventcast) -> anyhow::Result<()> {
+    node.start().await.map_err(node_error)
+}
+
+fn node_error(error: eventcast::Error) -> anyhow::Error {
+    /// What Linux says when joining a group no route leads to.
+    const ENODEV: i32 = 19;
+    match error {
+        eventcast::Error::Config(e) => UsageError(format!("invalid configuration: {e}")).into(),
+        eventcast::Error::Io { ref source, .. }
+            if cfg!(target_os = "linux") && source.raw_os_error() == Some(ENODEV) =>
+        {
+            anyhow::anyhow!(
+                "{error} (no route for multicast on this host: pass --interface, or add one, \
+                 e.g. `ip route add 224.0.0.0/4 dev eth0`)"
+            )
+        }
+        other => other.into(),
+    }
+}
+
+/// The error and its causes on one line, `a: b: c`, leaving out a cause
+/// whose text the message before it already ends with (some errors print
+/// their source in their own message and also return it as their source).
+pub(crate) fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.ends_with(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// Parses a multicast group address.
+fn parse_group(text: &str) -> Result<IpAddr, String> {
+    let ip: IpAddr = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IP address"))?;
+    if ip.is_multicast() {
+        Ok(ip)
+    } else {
+        Err(format!(
+            "{ip} is not a multicast address (224.0.0.0/4 or ff00::/8)"
+        ))
+    }
+}
+
+/// Parses a number of seconds, fractions allowed (`10`, `0.5`).
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds (like 10 or 0.5)"))?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("`{text}` is not a duration: give 0 or more seconds"))
+}
+
+/// Checks a `tracing` filter (`debug`, `eventcast=trace,warn`).
+pub(crate) fn parse_log_filter(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("`{text}` is not a log level or filter ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Try {
+        #[command(flatten)]
+        net: NetArgs,
+        #[command(flatten)]
+        send: SendArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Try, clap::Error> {
+        Try::try_parse_from(std::iter::once("try").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_the_library_defaults() {
+        let t = parse(&[]).unwrap();
+        let config = t.send.apply(t.net.config());
+        // EVENTCAST_PORT may be set around the test run.
+        let mut expected = Config::default();
+        expected.port = config.port;
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn every_option_reaches_the_config() {
+        let t = parse(&[
+            "--port",
+            "41234",
+            "--group",
+            "239.1.2.3",
+            "--interface",
+            "lo",
+            "--bind",
+            "127.0.0.1",
+            "--ttl",
+            "0",
+            "--no-loopback",
+            "--max-payload-size",
+            "512",
+            "--message-ttl",
+            "1500",
+            "--recv-buffer",
+            "65536",
+        ])
+        .unwrap();
+        let c = t.send.apply(t.net.config());
+        assert_eq!(c.port, Some(41234));
+        assert_eq!(c.multicast_membership.to_string(), "239.1.2.3");
+        assert_eq!(c.multicast_interface.as_deref(), Some("lo"));
+        assert_eq!(c.address.to_string(), "127.0.0.1");
+        assert_eq!(c.multicast_ttl, 0);
+        assert!(!c.multicast_loopback);
+        assert_eq!(c.protocol.max_payload_size, 512);
+        assert_eq!(c.protocol.message_ttl, Duration::from_millis(1500));
+        assert_eq!(c.recv_buffer_size, 65536);
+    }
+
+    #[test]
+    fn an_ipv6_group_binds_the_ipv6_any_address() {
+        let t = parse(&["--group", "ff02::ec:1"]).unwrap();
+        let c = t.net.config();
+        assert_eq!(c.address.to_string(), "::");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        for (args, needle) in [
+            (&["--group", "10.0.0.1"][..], "not a multicast address"),
+            (&["--group", "nonsense"][..], "not an IP address"),
+            (&["--ttl", "256"][..], "256"),
+            (&["--port", "0"][..], "0"),
+            (&["--port", "70000"][..], "70000"),
+            (&["--message-ttl", "0"][..], "0"),
+            (&["--bind", "localhost"][..], "localhost"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn config_errors_are_usage_errors() {
+        let t = parse(&["--max-payload-size", "5"]).unwrap();
+        let err = new_node(t.net.config()).unwrap_err();
+        let usage = err.downcast_ref::<UsageError>().expect("a usage error");
+        assert!(usage.0.contains("max_payload_size"), "{usage}");
+    }
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::other("No such device");
+        let err = anyhow::Error::new(eventcast::Error::Io {
+            context: "cannot join".into(),
+            source: io,
+        });
+        assert_eq!(describe(&err), "cannot join: No such device");
+        let err = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(describe(&err), "outer: inner");
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        assert!(parse_seconds("-1").unwrap_err().contains("0 or more"));
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("soon").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn log_filters() {
+        assert!(parse_log_filter("debug").is_ok());
+        assert!(parse_log_filter("eventcast=trace,warn").is_ok());
+        assert!(parse_log_filter("eventcast=loud").is_err());
+    }
+}

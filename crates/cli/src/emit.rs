@@ -1,0 +1,198 @@
+//! `eventcast emit`: sends one event, or one per line of stdin, and exits.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use bson::Bson;
+use eventcast::Eventcast;
+use serde::Deserialize;
+
+use crate::common::{self, NetArgs, SendArgs};
+use crate::json::{self, ExtJson};
+
+/// Options of `eventcast emit`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Name of the event
+    #[arg(value_name = "EVENT", required_unless_present = "stdin")]
+    event: Option<String>,
+
+    /// Arguments of the event: Extended JSON when valid JSON (5, '"5"',
+    /// '[1,2]', '{"a":1}', '{"$date":"2013-10-28T22:40:00Z"}'), else the text
+    /// as a string (hello)
+    #[arg(value_name = "ARG", allow_negative_numbers = true)]
+    args: Vec<String>,
+
+    /// Read events from stdin instead, one JSON object per line:
+    /// {"event": NAME, "args": [ARG, ...]} ("args" may be left out). Each is
+    /// sent as soon as it is read. A bad line is reported on stderr with its
+    /// number and skipped; the others are sent, and the exit status is then
+    /// 1.
+    #[arg(long, conflicts_with_all = ["event", "args"])]
+    stdin: bool,
+
+    /// Milliseconds to stay in the group after the last send, so that
+    /// receivers can still be served
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    linger: u64,
+
+    #[command(flatten)]
+    net: NetArgs,
+
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// One line of `--stdin`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    event: String,
+    #[serde(default)]
+    args: Vec<ExtJson>,
+}
+
+/// Runs `eventcast emit`.
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Arguments first: a mistake in them must not send anything.
+    let single = match (&args.event, args.stdin) {
+        (Some(name), false) => {
+            let values = args
+                .args
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    json::parse_arg(text).with_context(|| format!("argument {}", i + 1))
+                })
+                .collect::<anyhow::Result<Vec<Bson>>>()
+                .map_err(|e| common::UsageError(common::describe(&e)))?;
+            Some((name.clone(), values))
+        }
+        _ => None,
+    };
+
+    let config = args.send.apply(args.net.config());
+    let node = common::new_node(config)?;
+    common::start(&node).await?;
+    if args.net.port.is_none() {
+        if let Some(group) = node.group_addr() {
+            eprintln!(
+                "eventcast: no --port given: sending to {group}, a random port nobody \
+                 listens on unless told"
+            );
+        }
+    }
+    let outcome = match single {
+        Some((name, values)) => node.emit(&name, &values).map_err(anyhow::Error::from),
+        None => emit_lines(&node, std::io::stdin().lock()),
+    };
+    tokio::time::sleep(Duration::from_millis(args.linger)).await;
+    node.stop().await;
+    outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// Emits one event per line of `input`; reports bad lines on stderr and
+/// fails at the end if there were any.
+fn emit_lines(node: &Eventcast, mut input: impl BufRead) -> anyhow::Result<()> {
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    let mut bad = 0usize;
+    loop {
+        line.clear();
+        if input
+            .read_until(b'\n', &mut line)
+            .context("cannot read stdin")?
+            == 0
+        {
+            break;
+        }
+        number += 1;
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        if let Err(e) = emit_line(node, &line) {
+            eprintln!("eventcast: stdin line {number}: {}", common::describe(&e));
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        bail!("{bad} bad line(s) on stdin were not sent");
+    }
+    Ok(())
+}
+
+fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
+    let line: Line = serde_json::from_slice(line).map_err(|e| {
+        // The line number is ours; serde_json's is always 1.
+        let text = e.to_string();
+        match text.rsplit_once(" at line 1 column ") {
+            Some((what, column)) => anyhow::anyhow!("{what} (column {column})"),
+            None => anyhow::anyhow!(text),
+        }
+    })?;
+    let args: Vec<Bson> = line.args.into_iter().map(|a| a.0).collect();
+    node.emit(&line.event, &args)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Emits on a stopped node (local listeners only: no socket) and
+    /// returns what the listeners saw.
+    fn emit_all(input: &str) -> (anyhow::Result<()>, Vec<(String, Vec<Bson>)>) {
+        let node = Eventcast::new(eventcast::Config::default()).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for name in ["a", "b", "c"] {
+            let seen = seen.clone();
+            node.on(name, move |e| {
+                seen.lock()
+                    .unwrap()
+                    .push((e.name().to_owned(), e.raw_args().to_vec()));
+            });
+        }
+        let result = emit_lines(&node, input.as_bytes());
+        let seen = seen.lock().unwrap().clone();
+        (result, seen)
+    }
+
+    #[test]
+    fn lines_are_emitted_in_order() {
+        let (result, seen) = emit_all(
+            "{\"event\":\"a\",\"args\":[1,\"x\"]}\n\n  \n{\"event\":\"b\"}\n\
+             {\"event\":\"c\",\"args\":[{\"$date\":\"2013-10-28T22:40:00Z\"}]}",
+        );
+        result.unwrap();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0], ("a".into(), vec![Bson::Int32(1), Bson::from("x")]));
+        assert_eq!(seen[1], ("b".into(), vec![]));
+        assert!(matches!(seen[2].1[..], [Bson::DateTime(_)]));
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_and_counted() {
+        let (result, seen) = emit_all(
+            "{\"event\":\"a\"}\nnot json\n{\"args\":[]}\n{\"event\":\"b\",\"extra\":1}\n\
+             {\"event\":\"b\",\"args\":5}\n{\"event\":\"c\",\"args\":[{\"$date\":\"x\"}]}\n\
+             {\"event\":\"c\"}\n",
+        );
+        let err = result.unwrap_err();
+        assert_eq!(err.to_string(), "5 bad line(s) on stdin were not sent");
+        let names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "c"]);
+    }
+
+    #[test]
+    fn line_errors_name_the_column() {
+        let node = Eventcast::new(eventcast::Config::default()).unwrap();
+        let err = emit_line(&node, b"{\"event\": 5}").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid type: integer `5`, expected a string (column 11)"
+        );
+    }
+}

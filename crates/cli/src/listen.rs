@@ -1,0 +1,238 @@
+//! `eventcast listen`: joins the group and prints every event it hears as one
+//! JSON object per line.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::value_parser;
+use eventcast::{Event, Notice};
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use crate::common::{self, NetArgs, SendArgs};
+use crate::json::RelaxedList;
+
+/// Options of `eventcast listen`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Print only events of these names [default: every event]
+    #[arg(value_name = "EVENT")]
+    events: Vec<String>,
+
+    /// Exit (status 0) once this many events are printed
+    #[arg(long, short = 'n', value_name = "N", value_parser = value_parser!(u64).range(1..))]
+    count: Option<u64>,
+
+    /// Exit after this many seconds (fractions allowed): status 0, or 1 when
+    /// fewer than --count events arrived
+    #[arg(long, short, value_name = "SECS", allow_negative_numbers = true,
+          value_parser = common::parse_seconds)]
+    timeout: Option<Duration>,
+
+    #[command(flatten)]
+    net: NetArgs,
+
+    #[command(flatten)]
+    send: SendArgs,
+}
+
+/// One output line.
+#[derive(Serialize)]
+struct Line<'a> {
+    event: &'a str,
+    args: RelaxedList<'a>,
+    sender: String,
+    from: Option<SocketAddr>,
+}
+
+/// How the receiving loop ended.
+enum End {
+    /// --count reached, --timeout without --count, a signal, or stdout
+    /// closed: all fine.
+    Done,
+    /// --timeout before --count events.
+    TooFew {
+        received: u64,
+        wanted: u64,
+        after: Duration,
+    },
+}
+
+/// Runs `eventcast listen`.
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.send.apply(args.net.config());
+    let node = common::new_node(config)?;
+    let mut events = if args.events.is_empty() {
+        node.subscribe()
+    } else {
+        node.subscribe_to(args.events.iter().cloned())
+    };
+    let mut notices = node.notices();
+    // Before the "listening" line, so that a signal right after it is caught.
+    let shutdown = shutdown_signal()?;
+    common::start(&node).await?;
+
+    let group = node
+        .group_addr()
+        .context("the node stopped right after starting")?;
+    let local = node
+        .local_addr()
+        .context("the node stopped right after starting")?;
+    let random = if args.net.port.is_none() {
+        format!("; random port, give the others --port {}", group.port())
+    } else {
+        String::new()
+    };
+    let only = if args.events.is_empty() {
+        String::new()
+    } else {
+        format!("; only {}", args.events.join(", "))
+    };
+    eprintln!(
+        "listening on {group} (bound to {local}, sender {}{random}{only})",
+        node.id()
+    );
+
+    let end = receive(
+        &mut events,
+        &mut notices,
+        shutdown,
+        args.count,
+        args.timeout,
+    )
+    .await;
+    let lagged = node.stats().subscription_lagged;
+    node.stop().await;
+    if lagged > 0 {
+        eprintln!("eventcast: {lagged} events dropped because the output did not keep up");
+    }
+    match end? {
+        End::Done => Ok(ExitCode::SUCCESS),
+        End::TooFew {
+            received,
+            wanted,
+            after,
+        } => bail!("timed out after {after:?}: {received} of {wanted} events arrived"),
+    }
+}
+
+async fn receive(
+    events: &mut eventcast::Subscription,
+    notices: &mut tokio::sync::broadcast::Receiver<Notice>,
+    shutdown: impl std::future::Future<Output = ()>,
+    count: Option<u64>,
+    timeout: Option<Duration>,
+) -> anyhow::Result<End> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let expired = async {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired, shutdown);
+    let mut out = std::io::stdout().lock();
+    let mut received = 0u64;
+    let mut notices_open = true;
+    loop {
+        if count.is_some_and(|wanted| received >= wanted) {
+            return Ok(End::Done);
+        }
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else {
+                    bail!("the node stopped unexpectedly");
+                };
+                match write_line(&mut out, &event) {
+                    Ok(()) => received += 1,
+                    // `| head -1`: whoever read us has what it wanted.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(End::Done),
+                    Err(e) => return Err(e).context("cannot write to stdout"),
+                }
+            }
+            notice = notices.recv(), if notices_open => match notice {
+                Ok(Notice::ProtocolError(error)) => eprintln!("eventcast: {error}"),
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
+                Err(RecvError::Closed) => notices_open = false,
+            },
+            () = &mut expired => {
+                return Ok(match (count, timeout) {
+                    (Some(wanted), Some(after)) if received < wanted => {
+                        End::TooFew { received, wanted, after }
+                    }
+                    _ => End::Done,
+                });
+            }
+            () = &mut shutdown => return Ok(End::Done),
+        }
+    }
+}
+
+/// Writes one event as a line of JSON and flushes it.
+fn write_line(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+    let line = Line {
+        event: event.name(),
+        args: RelaxedList(event.raw_args()),
+        sender: event.sender().to_string(),
+        from: event.from(),
+    };
+    let mut text = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
+    text.push(b'\n');
+    out.write_all(&text)?;
+    out.flush()
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("cannot install a SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("cannot install a SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::Bson;
+
+    #[test]
+    fn one_line_per_event() {
+        let sent = eventcast::Eventcast::new(eventcast::Config::default()).unwrap();
+        let mut sub = sent.subscribe();
+        // Emitting on a stopped node only fires local listeners: no socket.
+        sent.emit("greet", &("hi", 5)).unwrap();
+        let event = sub.try_recv().unwrap();
+        let mut out = Vec::new();
+        write_line(&mut out, &event).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{{\"event\":\"greet\",\"args\":[\"hi\",5],\"sender\":\"{}\",\"from\":null}}\n",
+                sent.id()
+            )
+        );
+        assert_eq!(event.raw_args()[1], Bson::Int32(5));
+    }
+}
