@@ -29,6 +29,7 @@ mod config;
 mod driver;
 mod error;
 mod event;
+pub mod extjson;
 mod listeners;
 mod node;
 mod notice;
