@@ -44,6 +44,10 @@ pub struct Config {
     /// Protocol settings: `max_payload_size` (default 1024), `message_ttl`
     /// (default 3000 ms) and the receive limits.
     pub protocol: eventcast_proto::Config,
+    /// Whether the node logs from the start, at `info` for every component
+    /// (default false: every component off). Levels can be changed while
+    /// it runs; see [`logging`](crate::logging).
+    pub log: bool,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             recv_buffer_size: 4 * 1024 * 1024,
             subscription_capacity: 4096,
             protocol: eventcast_proto::Config::default(),
+            log: false,
         }
     }
 }
@@ -114,6 +119,12 @@ impl Config {
     /// Sets the receive buffer size to ask for.
     pub fn recv_buffer_size(mut self, bytes: usize) -> Self {
         self.recv_buffer_size = bytes;
+        self
+    }
+
+    /// Logs from the start (at `info`), or not.
+    pub fn log(mut self, on: bool) -> Self {
+        self.log = on;
         self
     }
 

@@ -22,8 +22,9 @@
 //! The protocol itself lives in [`eventcast_proto`], a state machine without
 //! I/O; this crate drives it with tokio, one task per node.
 //!
-//! The library logs through `tracing` under the target `eventcast` and never
-//! installs a subscriber.
+//! The library logs through `tracing` (targets `eventcast` and
+//! `eventcast::repl`) and never installs a subscriber; [`logging`] has a
+//! filter whose levels can be changed while the node runs.
 
 mod config;
 mod driver;
@@ -31,6 +32,7 @@ mod error;
 mod event;
 pub mod extjson;
 mod listeners;
+pub mod logging;
 mod node;
 mod notice;
 mod socket;

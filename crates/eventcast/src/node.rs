@@ -9,13 +9,14 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::driver::{Command, Driver};
 use crate::error::Error;
 use crate::event::{to_args, Event};
 use crate::listeners::{ListenerId, Listeners, Subscription};
+use crate::logging::LogLevels;
 use crate::notice::Notice;
 use crate::socket;
 use crate::stats::NodeStats;
@@ -72,6 +73,7 @@ struct Handle {
     shared: Arc<Shared>,
     current: Mutex<Current>,
     run: tokio::sync::Mutex<Option<Running>>,
+    log_levels: LogLevels,
 }
 
 impl Drop for Handle {
@@ -128,8 +130,14 @@ impl Eventcast {
     pub fn new(config: Config) -> Result<Self, Error> {
         config.validate()?;
         let (notices, _) = broadcast::channel(256);
+        let log_levels = LogLevels::new(if config.log {
+            tracing::level_filters::LevelFilter::INFO
+        } else {
+            tracing::level_filters::LevelFilter::OFF
+        });
         Ok(Self {
             handle: Arc::new(Handle {
+                log_levels,
                 config,
                 shared: Arc::new(Shared {
                     listeners: Listeners::default(),
@@ -258,6 +266,7 @@ impl Eventcast {
             }
             .into());
         }
+        let bytes = body.len();
         let (id, sent) = {
             let current = self.current();
             let sent = current
@@ -266,7 +275,9 @@ impl Eventcast {
                 .is_some_and(|tx| tx.send(Command::Emit(body)).is_ok());
             (current.id, sent)
         };
-        if !sent {
+        if sent {
+            debug!(target: "eventcast", name, args = args.len(), bytes, "event sent");
+        } else {
             self.handle.shared.stats_mut().emitted_while_stopped += 1;
             warn!(target: "eventcast", name, "emit while stopped: only local listeners fire");
         }
@@ -403,6 +414,10 @@ impl Eventcast {
         stats.listener_panics = shared.listeners.panics.load(Ordering::Relaxed);
         stats.subscription_lagged = shared.listeners.lagged.load(Ordering::Relaxed);
         stats
+    }
+
+    pub(crate) fn log_table(&self) -> &LogLevels {
+        &self.handle.log_levels
     }
 
     fn current(&self) -> MutexGuard<'_, Current> {
