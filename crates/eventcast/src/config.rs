@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::repl::ReplConfig;
 
 /// How a node binds, joins and sends. `Config::default()` is the original
 /// eventcast's defaults; the builder methods change one field each.
@@ -48,6 +49,8 @@ pub struct Config {
     /// (default false: every component off). Levels can be changed while
     /// it runs; see [`logging`](crate::logging).
     pub log: bool,
+    /// The operator's REPL (default: off; on `127.0.0.1` when enabled).
+    pub repl: ReplConfig,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             subscription_capacity: 4096,
             protocol: eventcast_proto::Config::default(),
             log: false,
+            repl: ReplConfig::default(),
         }
     }
 }
@@ -146,6 +150,7 @@ impl Config {
             return Err(ConfigError::SubscriptionCapacity);
         }
         self.protocol.validate()?;
+        self.repl.validate()?;
         Ok(())
     }
 }

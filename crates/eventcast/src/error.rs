@@ -74,4 +74,7 @@ pub enum ConfigError {
     /// A protocol setting that cannot work.
     #[error(transparent)]
     Protocol(#[from] eventcast_proto::ConfigError),
+    /// A REPL setting that cannot work.
+    #[error(transparent)]
+    Repl(#[from] crate::repl::ReplConfigError),
 }

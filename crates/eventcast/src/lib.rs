@@ -25,6 +25,9 @@
 //! The library logs through `tracing` (targets `eventcast` and
 //! `eventcast::repl`) and never installs a subscriber; [`logging`] has a
 //! filter whose levels can be changed while the node runs.
+//!
+//! With [`Config::repl_enabled`], a node serves an operator's REPL over TCP
+//! on localhost (see [`Eventcast::repl_addr`] and the README).
 
 mod config;
 mod driver;
@@ -35,6 +38,7 @@ mod listeners;
 pub mod logging;
 mod node;
 mod notice;
+mod repl;
 mod socket;
 mod stats;
 
@@ -44,6 +48,7 @@ pub use event::Event;
 pub use listeners::{ListenerId, Subscription};
 pub use node::Eventcast;
 pub use notice::Notice;
+pub use repl::{ReplConfig, ReplConfigError, ReplStats};
 pub use stats::NodeStats;
 
 pub use bson;

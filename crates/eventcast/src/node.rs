@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use eventcast_proto::{encode_body, EmitError, Endpoint, SenderId};
 use serde::Serialize;
@@ -73,6 +73,9 @@ struct Handle {
     shared: Arc<Shared>,
     current: Mutex<Current>,
     run: tokio::sync::Mutex<Option<Running>>,
+    /// The operator's REPL: it lives as long as the handles, across runs
+    /// (dropping the slot closes it).
+    repl: crate::repl::Slot,
     log_levels: LogLevels,
 }
 
@@ -137,6 +140,7 @@ impl Eventcast {
         });
         Ok(Self {
             handle: Arc::new(Handle {
+                repl: crate::repl::Slot::default(),
                 log_levels,
                 config,
                 shared: Arc::new(Shared {
@@ -161,10 +165,16 @@ impl Eventcast {
     /// is running. Each start uses a new sender id (the first start uses
     /// the one [`id`](Self::id) showed before it) and, when no port is
     /// configured, a new random port in 49152-65535.
+    ///
+    /// With `repl.enabled`, the first start also opens the REPL (see
+    /// [`start_repl`](Self::start_repl)); it stays open across stops.
     pub async fn start(&self) -> Result<(), Error> {
         let mut run = self.handle.run.lock().await;
         if run.is_some() {
             return Ok(());
+        }
+        if self.handle.config.repl.enabled {
+            self.start_repl().await?;
         }
         let config = &self.handle.config;
         let port = config
@@ -416,6 +426,19 @@ impl Eventcast {
         stats
     }
 
+    /// A handle that does not keep the node alive (the REPL's).
+    pub(crate) fn downgrade(&self) -> WeakEventcast {
+        WeakEventcast(Arc::downgrade(&self.handle))
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    pub(crate) fn repl_slot(&self) -> &crate::repl::Slot {
+        &self.handle.repl
+    }
+
     pub(crate) fn log_table(&self) -> &LogLevels {
         &self.handle.log_levels
     }
@@ -425,6 +448,17 @@ impl Eventcast {
             .current
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A node handle that does not keep the node alive.
+#[derive(Clone)]
+pub(crate) struct WeakEventcast(Weak<Handle>);
+
+impl WeakEventcast {
+    /// The node, unless every handle is gone.
+    pub(crate) fn upgrade(&self) -> Option<Eventcast> {
+        self.0.upgrade().map(|handle| Eventcast { handle })
     }
 }
 

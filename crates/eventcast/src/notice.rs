@@ -27,4 +27,18 @@ pub enum Notice {
     /// Another node speaks a protocol this one cannot read (reported once
     /// per source address).
     ProtocolError(ProtocolError),
+    /// A client connected to the REPL.
+    ReplClientConnected {
+        /// The client's address.
+        addr: SocketAddr,
+        /// Clients connected now, this one included.
+        clients: usize,
+    },
+    /// A REPL client disconnected (or was disconnected).
+    ReplClientDisconnected {
+        /// The client's address.
+        addr: SocketAddr,
+        /// Clients connected now.
+        clients: usize,
+    },
 }
