@@ -213,8 +213,9 @@ impl LogLevels {
         Ok(())
     }
 
-    /// Applies a list like `debug` (every component) or
-    /// `eventcast=info,repl=debug`, all or nothing.
+    /// Applies a list like `debug` (every component),
+    /// `eventcast=info,repl=debug` or `warn,repl=debug` (a component's own
+    /// level wins over a bare one, wherever it stands), all or nothing.
     pub fn set_spec(&self, spec: &str) -> Result<(), LogLevelError> {
         let mut changes = Vec::new();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -225,6 +226,8 @@ impl LogLevels {
                 None => changes.push((None, parse_level(part)?)),
             }
         }
+        // Bare levels first, so that a component's own level wins.
+        changes.sort_by_key(|(component, _)| component.is_some());
         for (component, level) in changes {
             match component {
                 Some(component) => self.set(component, level),
@@ -428,6 +431,8 @@ mod tests {
         assert_eq!(levels.to_string(), "eventcast=error,repl=trace");
         levels.set_spec("info").unwrap();
         assert_eq!(levels.to_string(), "eventcast=info,repl=info");
+        levels.set_spec("repl=debug,warn").unwrap();
+        assert_eq!(levels.to_string(), "eventcast=warn,repl=debug");
     }
 
     #[test]
