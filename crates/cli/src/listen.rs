@@ -171,7 +171,7 @@ fn write_line(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
