@@ -88,6 +88,8 @@ fn a_client_that_does_not_read_never_holds_up_the_node() {
             let warning = String::from_utf8_lossy(&warning);
             let line = warning.rsplit("\r\n").next().unwrap_or_default();
             assert!(line.starts_with("warning: "), "{line}");
+            // Every event was either written or dropped, the last included.
+            stuck.read_until(br#""args":[-1]"#).await;
             let stats = node.repl_stats();
             assert_eq!(
                 stats.events_streamed + stats.events_dropped,
