@@ -13,6 +13,8 @@
 //! with the node's [`LogFilter`](eventcast::logging::LogFilter), so the
 //! REPL's `log-level` takes effect at once.
 
+use std::io::IsTerminal as _;
+
 use eventcast::{Config, Eventcast, Notice};
 use tracing_subscriber::prelude::*;
 
@@ -31,6 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_filter(node.log_filter()),
         )
         .init();
