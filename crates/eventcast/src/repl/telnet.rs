@@ -268,6 +268,40 @@ mod tests {
         assert_eq!(lines, [text("id")]);
     }
 
+    proptest::proptest! {
+        /// Any bytes, cut anywhere: no panic, lines never over the limit,
+        /// never a telnet command byte in a line, and the same lines
+        /// whatever the cuts.
+        #[test]
+        fn any_input_in_any_pieces(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            cuts in proptest::collection::vec(0usize..2048, 0..16),
+        ) {
+            let mut whole = LineReader::new(64);
+            let (expected, expected_replies) = read(&mut whole, &bytes);
+            let mut pieces = LineReader::new(64);
+            let mut lines = Vec::new();
+            let mut replies = Vec::new();
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|&c| c <= bytes.len()).collect();
+            cuts.sort_unstable();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([bytes.len()]) {
+                pieces.feed(&bytes[start..cut], &mut lines, &mut replies);
+                start = cut;
+            }
+            proptest::prop_assert_eq!(&lines, &expected);
+            proptest::prop_assert_eq!(&replies, &expected_replies);
+            for line in &lines {
+                if let Line::Text(text) = line {
+                    // Replacement characters may make the text longer than
+                    // the bytes, 3 for 1 at most.
+                    proptest::prop_assert!(text.len() <= 64 * 3);
+                    proptest::prop_assert!(!text.contains(['\r', '\n', '\0']));
+                }
+            }
+        }
+    }
+
     #[test]
     fn long_lines_are_refused_whole_and_memory_stays_bounded() {
         let mut r = LineReader::new(8);

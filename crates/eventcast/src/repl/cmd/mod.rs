@@ -259,6 +259,37 @@ mod tests {
         assert!(err.contains("usage: emit"), "{err}");
     }
 
+    proptest::proptest! {
+        /// Whatever a client types parses to a command or a one-line error.
+        #[test]
+        fn any_line_parses_or_is_one_line_of_error(line in "\\PC{0,200}") {
+            if let Err(error) = parse(&line) {
+                proptest::prop_assert!(!error.contains('\n'), "{}", error);
+            }
+        }
+
+        /// Lines made of the REPL's own words and quoting, in any order.
+        #[test]
+        fn command_like_lines(words in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("emit".to_owned()),
+                proptest::strategy::Just("log-level".to_owned()),
+                proptest::strategy::Just("'".to_owned()),
+                proptest::strategy::Just("\"".to_owned()),
+                proptest::strategy::Just("{\"$date\":".to_owned()),
+                proptest::strategy::Just("[".to_owned()),
+                proptest::strategy::Just("}".to_owned()),
+                "[a-z0-9]{0,5}",
+            ],
+            0..12,
+        )) {
+            let line = words.join(" ");
+            if let Err(error) = parse(&line) {
+                proptest::prop_assert!(!error.contains('\n'), "{}", error);
+            }
+        }
+    }
+
     #[test]
     fn every_spec_is_reachable_by_name() {
         for spec in SPECS {
