@@ -29,6 +29,8 @@ mod config;
 mod driver;
 mod error;
 mod event;
+mod legacy;
+mod legacy_driver;
 mod listeners;
 mod node;
 mod notice;
@@ -38,6 +40,9 @@ mod stats;
 pub use config::Config;
 pub use error::{ConfigError, Error};
 pub use event::Event;
+pub use legacy::{
+    InsecureLegacyKey, LegacyConfig, WireProtocol, LEGACY_MAX_NAME_LEN, LEGACY_MAX_PAYLOAD_SIZE,
+};
 pub use listeners::{ListenerId, Subscription};
 pub use node::Eventcast;
 pub use notice::Notice;

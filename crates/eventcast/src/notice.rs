@@ -27,4 +27,8 @@ pub enum Notice {
     /// Another node speaks a protocol this one cannot read (reported once
     /// per source address).
     ProtocolError(ProtocolError),
+    /// With the legacy protocol: another node speaks a protocol, version or
+    /// encryption this one cannot read (reported once per source address
+    /// and kind).
+    LegacyProtocolError(eventcast_proto::legacy::LegacyProblem),
 }
