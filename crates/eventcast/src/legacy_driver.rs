@@ -265,6 +265,14 @@ impl LegacyDriver {
     }
 
     async fn drain(&mut self) {
+        // Counters first, so that whoever sees a datagram this node sent,
+        // or an event it delivered, finds it counted.
+        {
+            let legacy = self.endpoint.stats();
+            let mut stats = self.shared.stats_mut();
+            stats.legacy = legacy;
+            stats.protocol = legacy.to_native();
+        }
         while let Some(transmit) = self.endpoint.poll_transmit() {
             let to = match transmit.destination {
                 LegacyDestination::Unicast(to) => to,
@@ -280,13 +288,6 @@ impl LegacyDriver {
                 self.shared.stats_mut().send_errors += 1;
                 warn!(target: "eventcast", %to, error = %e, "send failed");
             }
-        }
-        // Counters first, so that a listener reading them sees its event.
-        {
-            let legacy = self.endpoint.stats();
-            let mut stats = self.shared.stats_mut();
-            stats.legacy = legacy;
-            stats.protocol = legacy.to_native();
         }
         while let Some(event) = self.endpoint.poll_event() {
             match event {

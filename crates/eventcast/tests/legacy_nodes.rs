@@ -78,7 +78,12 @@ fn legacy_nodes_exchange_segmented_encrypted_events() {
                 ("from-a", &big_args()[..], a.id())
             );
             // own emits fired local listeners once, and came back only as
-            // self-filtered datagrams
+            // self-filtered datagrams, every one of them
+            wait_until("a's own datagrams heard back", || {
+                let l = a.stats().legacy;
+                l.datagrams_sent > 0 && l.own_datagrams == l.datagrams_sent
+            })
+            .await;
             let sa = a.stats();
             assert_eq!(sa.legacy.messages_sent, 1);
             assert!(sa.legacy.own_datagrams > 1, "{sa:?}");
@@ -113,21 +118,27 @@ fn a_dropped_segment_is_repaired_between_legacy_nodes() {
             assert_eq!((got.name(), got.raw_args()), ("big", &big_args()[..]));
             assert_eq!(got.sender(), sender.id());
 
-            // the repair went as described, and nothing else was lost
+            // the repair went as described, and nothing else was lost (a
+            // slow machine may have asked twice before the answer came)
             let r = receiver.stats().legacy;
             let s = sender.stats().legacy;
-            assert_eq!(r.retx_requests_sent, 1, "{r:?}");
-            assert_eq!(s.retx_requests_received, 1, "{s:?}");
-            assert_eq!(s.retx_segments_resent, 1, "{s:?}");
+            assert!(r.retx_requests_sent >= 1, "{r:?}");
+            assert!(s.retx_requests_received >= 1, "{s:?}");
+            assert!(s.retx_segments_resent >= 1, "{s:?}");
+            assert!(s.retx_segments_resent <= s.retx_requests_received, "{s:?}");
             assert_eq!(s.kept_messages, 1, "{s:?}");
             assert_eq!(r.messages_received, 1);
             assert_eq!(r.partial_messages, 0);
-            assert_eq!(r.dropped.total(), 0, "{r:?}");
+            // (a second answer to a second request would be a duplicate)
+            assert_eq!(r.dropped.total(), r.dropped.duplicate, "{r:?}");
 
             // and the next event goes through untouched
             sender.emit("after", &()).expect("emit");
             assert_eq!(next_remote(&mut events).await.name(), "after");
-            assert_eq!(receiver.stats().legacy.retx_requests_sent, 1);
+            assert_eq!(
+                receiver.stats().legacy.retx_requests_sent,
+                r.retx_requests_sent
+            );
             stop_all(&[receiver, sender]).await;
         })
     });
@@ -253,7 +264,20 @@ fn native_and_legacy_nodes_share_a_group_without_harm() {
             assert_eq!((got.name(), got.sender()), ("legacy", l2.id()));
             let got = next_remote(&mut at_n1).await;
             assert_eq!((got.name(), got.sender()), ("native", n2.id()));
-            // after a second round each has surely handled the first
+            // each counts the other's datagrams, and tells once
+            wait_until("native datagrams counted", || {
+                l1.stats().legacy.dropped.native > 0
+            })
+            .await;
+            wait_until("legacy datagrams counted", || {
+                n1.stats().protocol.dropped.unsupported_version > 0
+            })
+            .await;
+            wait_until("the notices", || {
+                !l1_notices.is_empty() && !n1_notices.is_empty()
+            })
+            .await;
+            // and both still hear their own kind
             l2.emit("legacy2", &()).expect("emit");
             n2.emit("native2", &()).expect("emit");
             assert_eq!(next_remote(&mut at_l1).await.name(), "legacy2");

@@ -193,7 +193,7 @@ fn lost_captured_segments_are_asked_for_and_repaired() {
             assert!(!host.is_unspecified(), "{host}");
             assert_eq!(meta.port, CAPTURE_PORT);
             assert!(!meta.hostname.is_empty());
-            assert_eq!(node.stats().legacy.retx_requests_sent, 1);
+            assert!(node.stats().legacy.retx_requests_sent >= 1);
 
             // The answer by unicast to the node's address. (Should that be
             // 127.0.0.1, which this socket holds, the same port on ve0's

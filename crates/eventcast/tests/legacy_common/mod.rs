@@ -72,13 +72,17 @@ fn unhex(text: &str) -> Vec<u8> {
 }
 
 /// A legacy-mode node on `port`, this host only, quick to ask for missing
-/// segments (the message_ttl only paces the test; nothing asserts on it).
+/// segments and patient before giving up: the message_ttl only paces the
+/// test, and a slow machine that answers late gets asked again rather than
+/// failing it.
 pub(crate) fn legacy_config(port: u16) -> Config {
-    Config::default()
+    let mut config = Config::default()
         .port(port)
         .multicast_ttl(0)
         .wire_protocol(WireProtocol::LegacyV3)
-        .message_ttl(Duration::from_millis(200))
+        .message_ttl(Duration::from_millis(200));
+    config.legacy.max_retransmit_attempts = 20;
+    config
 }
 
 /// A plain UDP socket bound to `addr` with SO_REUSEADDR, so that it can
