@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::legacy::{InsecureLegacyKey, LegacyConfig, WireProtocol};
 use crate::repl::ReplConfig;
 
 /// How a node binds, joins and sends. `Config::default()` is the original
@@ -51,6 +52,12 @@ pub struct Config {
     pub log: bool,
     /// The operator's REPL (default: off; on `127.0.0.1` when enabled).
     pub repl: ReplConfig,
+    /// The wire protocol (default [`WireProtocol::Native`];
+    /// [`WireProtocol::LegacyV3`] talks with eventcast 0.1.x nodes).
+    pub wire_protocol: WireProtocol,
+    /// Settings of the legacy protocol, used only with
+    /// [`WireProtocol::LegacyV3`].
+    pub legacy: LegacyConfig,
 }
 
 impl Default for Config {
@@ -67,6 +74,8 @@ impl Default for Config {
             protocol: eventcast_proto::Config::default(),
             log: false,
             repl: ReplConfig::default(),
+            wire_protocol: WireProtocol::Native,
+            legacy: LegacyConfig::default(),
         }
     }
 }
@@ -132,6 +141,20 @@ impl Config {
         self
     }
 
+    /// Sets the wire protocol.
+    pub fn wire_protocol(mut self, protocol: WireProtocol) -> Self {
+        self.wire_protocol = protocol;
+        self
+    }
+
+    /// Turns on the original eventcast 0.1.x's encryption with this
+    /// passphrase (legacy protocol only). **Insecure**: see
+    /// [`InsecureLegacyKey`].
+    pub fn insecure_legacy_key(mut self, passphrase: impl Into<String>) -> Self {
+        self.legacy.insecure_legacy_key = Some(InsecureLegacyKey::new(passphrase));
+        self
+    }
+
     /// Checks everything that can be checked without touching the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.multicast_membership.is_multicast() {
@@ -151,6 +174,7 @@ impl Config {
         }
         self.protocol.validate()?;
         self.repl.validate()?;
+        crate::legacy::validate(self)?;
         Ok(())
     }
 }

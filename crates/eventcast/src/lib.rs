@@ -34,6 +34,8 @@ mod driver;
 mod error;
 mod event;
 pub mod extjson;
+mod legacy;
+mod legacy_driver;
 mod listeners;
 pub mod logging;
 mod node;
@@ -45,6 +47,9 @@ mod stats;
 pub use config::Config;
 pub use error::{ConfigError, Error};
 pub use event::Event;
+pub use legacy::{
+    InsecureLegacyKey, LegacyConfig, WireProtocol, LEGACY_MAX_NAME_LEN, LEGACY_MAX_PAYLOAD_SIZE,
+};
 pub use listeners::{ListenerId, Subscription};
 pub use node::Eventcast;
 pub use notice::Notice;

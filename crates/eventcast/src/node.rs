@@ -15,6 +15,8 @@ use crate::config::Config;
 use crate::driver::{Command, Driver};
 use crate::error::Error;
 use crate::event::{to_args, Event};
+use crate::legacy::{self, WireProtocol};
+use crate::legacy_driver;
 use crate::listeners::{ListenerId, Listeners, Subscription};
 use crate::logging::LogLevels;
 use crate::notice::Notice;
@@ -191,25 +193,38 @@ impl Eventcast {
             current.id_used = true;
             current.id
         };
-        let endpoint =
-            Endpoint::new(config.protocol.clone(), id).map_err(|e| Error::Config(e.into()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
-        let driver = Driver {
-            endpoint,
-            socket,
-            group: opened.group,
-            commands: rx,
-            cancel: cancel.clone(),
-            shared: self.handle.shared.clone(),
+        let task = if config.wire_protocol == WireProtocol::LegacyV3 {
+            legacy_driver::spawn(legacy_driver::LegacyStart {
+                config: config.clone(),
+                socket,
+                group: opened.group,
+                id,
+                commands: rx,
+                cancel: cancel.clone(),
+                shared: self.handle.shared.clone(),
+            })?
+        } else {
+            let endpoint =
+                Endpoint::new(config.protocol.clone(), id).map_err(|e| Error::Config(e.into()))?;
+            let driver = Driver {
+                endpoint,
+                socket,
+                group: opened.group,
+                commands: rx,
+                cancel: cancel.clone(),
+                shared: self.handle.shared.clone(),
+            };
+            tokio::spawn(driver.run())
         };
-        let task = tokio::spawn(driver.run());
         {
             let mut stats = self.handle.shared.stats_mut();
             stats.running = true;
             stats.starts += 1;
             stats.recv_buffer_size = opened.recv_buffer_size;
             stats.protocol = eventcast_proto::Stats::default();
+            stats.legacy = Default::default();
         }
         {
             let mut current = self.current();
@@ -267,6 +282,9 @@ impl Eventcast {
     /// the encoded event is larger than `max_message_size`.
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
         let args = to_args(args)?;
+        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
+            legacy::check_emit(name)?;
+        }
         let body = encode_body(name, &args).map_err(EmitError::from)?;
         let max = self.handle.config.protocol.max_message_size;
         if body.len() > max {

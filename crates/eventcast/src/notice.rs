@@ -41,4 +41,8 @@ pub enum Notice {
         /// Clients connected now.
         clients: usize,
     },
+    /// With the legacy protocol: another node speaks a protocol, version or
+    /// encryption this one cannot read (reported once per source address
+    /// and kind).
+    LegacyProtocolError(eventcast_proto::legacy::LegacyProblem),
 }

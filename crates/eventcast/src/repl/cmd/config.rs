@@ -60,6 +60,19 @@ pub(super) fn run(cx: &mut Context<'_>) -> String {
         &p.max_partial_messages_per_sender,
     );
     line("protocol.max_senders", &p.max_senders);
+    line("wire_protocol", &c.wire_protocol);
+    line(
+        "legacy.insecure_legacy_key",
+        &if c.legacy.insecure_legacy_key.is_some() {
+            "(set, not shown)"
+        } else {
+            "(none)"
+        },
+    );
+    line(
+        "legacy.max_retransmit_attempts",
+        &c.legacy.max_retransmit_attempts,
+    );
     line("log", &c.log);
     line("log levels", &node.log_levels());
     line("repl.host", &c.repl.host);
