@@ -1,6 +1,9 @@
 //! `eventcast`: listen to and emit eventcast events from the command line,
 //! or watch three nodes talk (`eventcast demo`).
 
+// Doc comments here are clap's --help text, where `[1,2]` is JSON, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod common;
 mod demo;
 mod emit;
