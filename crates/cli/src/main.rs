@@ -1,6 +1,7 @@
 //! `eventcast`: listen to and emit eventcast events from the command line,
 //! or watch three nodes talk (`eventcast demo`).
 
+mod bench;
 mod common;
 mod demo;
 mod emit;
@@ -78,6 +79,31 @@ enum Command {
     /// received and a summary. Exits 0 within a few seconds, or 1 with a
     /// hint when an event did not arrive in time.
     Demo(demo::Args),
+
+    /// Measure eventcast beside raw UDP multicast, in one run
+    ///
+    /// Runs every node as a process of its own (this binary again, with
+    /// --role), eventcast and a raw-UDP baseline opened with the same socket
+    /// options, each measurement --repeat times, and prints a table of
+    /// median [min-max] with the ratio of eventcast to raw UDP:
+    ///
+    ///   1 small events delivered/s and lost   5 encryption (once it lands)
+    ///   2 ping-pong round trip, p50 and p99   6 receiver peak memory
+    ///   3 large events (1, 16 MiB), MB/s      7 fan-out to 4 receivers
+    ///   4 100 KiB events through 0/1/10/30% loss (each level in a network
+    ///     namespace of its own, made by scripts/netns with NETNS_LOSS)
+    ///
+    /// Over loopback with TTL 0 by default: run it inside a private network
+    /// namespace, after a release build:
+    ///
+    ///   scripts/netns target/release/eventcast bench --json bench.json
+    ///
+    /// Two hosts: `eventcast bench --role recv --port P --ttl 1` on one,
+    /// then `eventcast bench --role send --port P --ttl 1` on the other
+    /// (add --transport raw for the baseline; --role pong / ping for round
+    /// trips). See docs/BENCHMARKS.md.
+    #[command(verbatim_doc_comment)]
+    Bench(bench::Args),
 }
 
 impl Command {
@@ -86,6 +112,7 @@ impl Command {
             Command::Listen(_) => "listen",
             Command::Emit(_) => "emit",
             Command::Demo(_) => "demo",
+            Command::Bench(_) => "bench",
         }
     }
 }
@@ -108,6 +135,7 @@ fn main() -> ExitCode {
             Command::Listen(args) => listen::run(args).await,
             Command::Emit(args) => emit::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     drop(runtime);
