@@ -22,8 +22,11 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
     let node = common::new_node(spec.config()?)?;
     common::start(&node).await?;
     let payload = "x".repeat(spec.size);
-    let t0 = Instant::now();
+    let marked = Instant::now();
     node.emit(START, &(spec.events as i64,))?;
+    tokio::time::sleep(proto::LEAD).await;
+    let t0 = Instant::now();
+    let lead_secs = t0.duration_since(marked).as_secs_f64();
     let pacer = Pacer::new(t0, spec.rate);
     for i in 0..spec.events {
         if let Some(wait) = pacer.delay(i, Instant::now()) {
@@ -46,6 +49,7 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
         &Sent {
             events: spec.events,
             secs,
+            lead_secs,
             send_errors: node.stats().send_errors,
         },
     )?;
@@ -119,6 +123,7 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
             events: tally.events,
             bytes: tally.bytes,
             secs: tally.secs(),
+            from_start: tally.started(),
             datagrams: stats.protocol.datagrams_received,
             recv_buffer: stats.recv_buffer_size as u64,
             peak_rss_kib: proto::peak_rss_kib(),

@@ -28,6 +28,14 @@ pub(crate) const PING: &str = "ping";
 /// See [`PING`].
 pub(crate) const PONG: &str = "pong";
 
+/// How long a sender waits between its start marker and its first event,
+/// so that every receiver handles the marker on its own (not in the same
+/// turn of its loop as the first data) and starts its clock then. The
+/// sender measures the wait it really made and reports it as
+/// [`Sent::lead_secs`]; transfer time is the receiver's
+/// [`Received::secs`] less that.
+pub(crate) const LEAD: Duration = Duration::from_millis(50);
+
 /// The passphrase every node of figure 5 uses.
 pub(crate) const BENCH_KEY: &str = "eventcast bench: not a secret";
 
@@ -200,8 +208,11 @@ impl Spec {
 pub(crate) struct Sent {
     /// Events emitted (the start marker not counted).
     pub(crate) events: u64,
-    /// Seconds from the first emit until the last datagram was sent.
+    /// Seconds from the first event's emit until the last datagram was
+    /// sent.
     pub(crate) secs: f64,
+    /// Seconds from the start marker's emit to the first event's.
+    pub(crate) lead_secs: f64,
     /// Sends the operating system refused.
     pub(crate) send_errors: u64,
 }
@@ -216,6 +227,9 @@ pub(crate) struct Received {
     /// Seconds from the start marker (or, when it was lost, the first
     /// event) to the last event; `None` for fewer than two time points.
     pub(crate) secs: Option<f64>,
+    /// Whether `secs` runs from the start marker (then it includes the
+    /// sender's [`Sent::lead_secs`]).
+    pub(crate) from_start: bool,
     /// Datagrams received (raw UDP: data datagrams only; eventcast: every
     /// datagram the node read).
     pub(crate) datagrams: u64,
@@ -321,6 +335,11 @@ impl Tally {
     /// Something arrived that is not (yet) an event: a segment.
     pub(crate) fn activity(&mut self, now: Instant) {
         self.activity = Some(now);
+    }
+
+    /// Whether the start marker arrived.
+    pub(crate) fn started(&self) -> bool {
+        self.start.is_some()
     }
 
     /// Seconds from the start marker, or the first data when the marker

@@ -261,9 +261,12 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
             errors += 1;
         }
     };
-    let t0 = Instant::now();
+    let marked = Instant::now();
     write_header(&mut buf, KIND_START, spec.events, 0, 1);
     sendto(&buf[..HEADER]);
+    std::thread::sleep(proto::LEAD);
+    let t0 = Instant::now();
+    let lead_secs = t0.duration_since(marked).as_secs_f64();
     let pacer = Pacer::new(t0, spec.rate);
     for event in 0..spec.events {
         if let Some(wait) = pacer.delay(event, Instant::now()) {
@@ -288,6 +291,7 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
         &Sent {
             events: spec.events,
             secs,
+            lead_secs,
             send_errors: errors,
         },
     )?;
@@ -360,6 +364,7 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
             events: tally.events,
             bytes: tally.bytes,
             secs: tally.secs(),
+            from_start: tally.started(),
             datagrams,
             recv_buffer: joined.recv_buffer as u64,
             peak_rss_kib: proto::peak_rss_kib(),

@@ -434,10 +434,23 @@ fn in_private_netns() -> bool {
         == Some(own)
 }
 
+/// Seconds the receiver took to get what it got: from the start marker,
+/// less the sender's wait after it, or from the first data when the marker
+/// was lost; `None` when too little arrived to time.
+fn transfer_secs(run: &FlowRun, r: &Received) -> Option<f64> {
+    let secs = r.secs?;
+    let secs = if r.from_start {
+        secs - run.sent.lead_secs
+    } else {
+        secs
+    };
+    (secs > 0.0).then_some(secs)
+}
+
 /// Events (or datagrams) delivered per second by one receiver; 0 when
 /// nothing arrived, `None` when too little arrived to time.
-fn rate(r: &Received) -> Option<f64> {
-    match r.secs {
+fn rate(run: &FlowRun, r: &Received) -> Option<f64> {
+    match transfer_secs(run, r) {
         Some(secs) => Some(r.events as f64 / secs),
         None if r.events == 0 => Some(0.0),
         None => None,
@@ -449,7 +462,10 @@ fn first(run: &FlowRun) -> Option<&Received> {
 }
 
 fn flow(runs: &[FlowRun]) -> Flow {
-    let delivered: Vec<f64> = runs.iter().filter_map(first).filter_map(rate).collect();
+    let delivered: Vec<f64> = runs
+        .iter()
+        .filter_map(|run| rate(run, first(run)?))
+        .collect();
     let lost: Vec<f64> = runs
         .iter()
         .filter_map(|r| Some(r.sent.events.saturating_sub(first(r)?.events) as f64))
@@ -523,11 +539,21 @@ fn latency(plan: &Plan, runs: &super::figures::Both<Pinged>) -> Latency {
 }
 
 /// MB/s of one receiver's report (0 when nothing arrived).
-fn mb_per_sec(r: &Received) -> Option<f64> {
-    match r.secs {
+fn mb_per_sec(run: &FlowRun, r: &Received) -> Option<f64> {
+    match transfer_secs(run, r) {
         Some(secs) => Some(r.bytes as f64 / secs / 1e6),
         None if r.bytes == 0 => Some(0.0),
         None => None,
+    }
+}
+
+/// MB/s of an event delivered whole, 0 in a run where it was lost.
+fn event_mb_per_sec(run: &FlowRun) -> Option<f64> {
+    let r = first(run)?;
+    if r.events == 0 {
+        Some(0.0)
+    } else {
+        mb_per_sec(run, r)
     }
 }
 
@@ -539,19 +565,19 @@ fn large_case(case: &LargeRuns) -> LargeCase {
     let datagrams = datagrams(case.size, case.payload);
     let raw: Vec<&Received> = case.runs.raw.iter().filter_map(first).collect();
     let ec: Vec<&Received> = case.runs.eventcast.iter().filter_map(first).collect();
-    let raw_mb: Vec<f64> = raw.iter().filter_map(|r| mb_per_sec(r)).collect();
-    // A lost event delivered nothing: 0 MB/s in that run.
-    let ec_mb: Vec<f64> = ec
+    let raw_mb: Vec<f64> = case
+        .runs
+        .raw
         .iter()
-        .map(|r| {
-            if r.events == 0 {
-                Some(0.0)
-            } else {
-                mb_per_sec(r)
-            }
-        })
-        .collect::<Option<Vec<f64>>>()
-        .unwrap_or_default();
+        .filter_map(|run| mb_per_sec(run, first(run)?))
+        .collect();
+    // A lost event delivered nothing: 0 MB/s in that run.
+    let ec_mb: Vec<f64> = case
+        .runs
+        .eventcast
+        .iter()
+        .filter_map(event_mb_per_sec)
+        .collect();
     let lost: Vec<f64> = raw
         .iter()
         .map(|r| datagrams.saturating_sub(r.datagrams) as f64)
@@ -637,17 +663,7 @@ fn encryption(m: &Measured, small: &SmallEvents, large: &LargeEvents) -> Encrypt
         .large
         .iter()
         .map(|(size, payload, runs)| {
-            let mb: Vec<f64> = runs
-                .iter()
-                .filter_map(first)
-                .map(|r| {
-                    if r.events == 0 {
-                        0.0
-                    } else {
-                        mb_per_sec(r).unwrap_or(0.0)
-                    }
-                })
-                .collect();
+            let mb: Vec<f64> = runs.iter().filter_map(event_mb_per_sec).collect();
             let mb = Summary::of(&mb);
             let plain = large
                 .cases
@@ -722,8 +738,7 @@ fn memory(plan: &Plan, m: &Measured) -> Memory {
 fn fanout_side(runs: &[FlowRun], one: Option<Summary>) -> FanoutSide {
     let rates: Vec<f64> = runs
         .iter()
-        .flat_map(|r| &r.received)
-        .filter_map(rate)
+        .flat_map(|run| run.received.iter().filter_map(move |r| rate(run, r)))
         .collect();
     let lost: Vec<f64> = runs
         .iter()
@@ -787,4 +802,60 @@ pub(crate) fn large_label(case: &LargeCase) -> String {
         bytes(case.event_bytes),
         case.max_payload_size
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::proto::Sent;
+
+    fn run(secs: Option<f64>, from_start: bool, events: u64, bytes: u64) -> FlowRun {
+        FlowRun {
+            sent: Sent {
+                events: 10,
+                secs: 1.0,
+                lead_secs: 0.5,
+                send_errors: 0,
+            },
+            received: vec![Received {
+                events,
+                bytes,
+                secs,
+                from_start,
+                ..Received::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn the_senders_lead_is_not_transfer_time() {
+        let timed = run(Some(2.5), true, 10, 4_000_000);
+        let r = &timed.received[0];
+        assert_eq!(transfer_secs(&timed, r), Some(2.0));
+        assert_eq!(rate(&timed, r), Some(5.0));
+        assert_eq!(mb_per_sec(&timed, r), Some(2.0));
+        // Marker lost: the clock ran from the first data, no lead in it.
+        let unmarked = run(Some(2.5), false, 10, 0);
+        assert_eq!(transfer_secs(&unmarked, &unmarked.received[0]), Some(2.5));
+    }
+
+    #[test]
+    fn nothing_delivered_is_zero_and_too_little_is_unknown() {
+        let nothing = run(None, true, 0, 0);
+        assert_eq!(rate(&nothing, &nothing.received[0]), Some(0.0));
+        assert_eq!(event_mb_per_sec(&nothing), Some(0.0));
+        let one = run(None, false, 1, 100);
+        assert_eq!(rate(&one, &one.received[0]), None);
+        // A clock shorter than the lead is no measurement.
+        let odd = run(Some(0.4), true, 10, 100);
+        assert_eq!(rate(&odd, &odd.received[0]), None);
+    }
+
+    #[test]
+    fn a_lost_large_event_counts_as_zero_mb_per_sec() {
+        let lost = run(Some(3.0), true, 0, 0);
+        assert_eq!(event_mb_per_sec(&lost), Some(0.0));
+        let whole = run(Some(1.5), true, 1, 3_000_000);
+        assert_eq!(event_mb_per_sec(&whole), Some(3.0));
+    }
 }
