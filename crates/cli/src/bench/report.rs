@@ -558,7 +558,7 @@ fn event_mb_per_sec(run: &FlowRun) -> Option<f64> {
 }
 
 fn datagrams(size: usize, payload: usize) -> u64 {
-    proto::body_len(size).map_or(0, |len| len.div_ceil(payload) as u64)
+    proto::body_len(size).div_ceil(payload) as u64
 }
 
 fn large_case(case: &LargeRuns) -> LargeCase {
