@@ -59,6 +59,8 @@ const RATIOS: &[&str] = &[
     "figures.small_events.delivered_per_sec_ratio",
     "figures.latency.p50_ratio",
     "figures.latency.p99_ratio",
+    "figures.latency.p50_tokio_ratio",
+    "figures.latency.p99_tokio_ratio",
     "figures.large_events.cases[0].mb_per_sec_ratio",
     "figures.large_events.cases[1].mb_per_sec_ratio",
     "figures.large_events.cases[2].mb_per_sec_ratio",
@@ -191,9 +193,13 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
             for field in ["delivered_per_sec", "lost", "sent_per_sec"] {
                 assert_summary(&small[side][field], &format!("small {side} {field}"), 2);
             }
+        }
+        for side in ["raw_udp", "raw_udp_tokio", "eventcast"] {
             let latency = &report["figures"]["latency"][side];
             assert_summary(&latency["p50_us"], &format!("latency {side} p50"), 2);
             assert_summary(&latency["p99_us"], &format!("latency {side} p99"), 2);
+        }
+        for side in ["raw_udp", "eventcast"] {
             for which in ["small_events", "large_event"] {
                 let key = format!("{side}_kib");
                 let kib = &report["figures"]["memory"][which][key.as_str()];

@@ -35,11 +35,13 @@ pub(crate) struct FlowRun {
     pub(crate) received: Vec<Received>,
 }
 
-/// Runs of both transports.
+/// Runs of each transport.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Both<T> {
     /// Raw UDP.
     pub(crate) raw: Vec<T>,
+    /// Raw UDP on tokio (figure 2 only).
+    pub(crate) raw_tokio: Vec<T>,
     /// eventcast.
     pub(crate) eventcast: Vec<T>,
 }
@@ -48,6 +50,7 @@ impl<T> Both<T> {
     fn push(&mut self, transport: Transport, run: T) {
         match transport {
             Transport::Raw => self.raw.push(run),
+            Transport::RawTokio => self.raw_tokio.push(run),
             Transport::Eventcast => self.eventcast.push(run),
         }
     }
@@ -226,7 +229,7 @@ impl Bench {
         spec.pings = self.plan.pings;
         self.repeat(
             "figure 2: ping-pong",
-            &[Transport::Raw, Transport::Eventcast],
+            &[Transport::Raw, Transport::RawTokio, Transport::Eventcast],
             |bench, t| bench.pingpong(t, &spec),
         )
     }
@@ -357,12 +360,14 @@ impl Bench {
     ) -> anyhow::Result<Both<T>> {
         let mut both = Both {
             raw: Vec::new(),
+            raw_tokio: Vec::new(),
             eventcast: Vec::new(),
         };
         for run in 1..=self.plan.repeat {
             for &t in transports {
                 let name = match t {
                     Transport::Raw => "raw UDP",
+                    Transport::RawTokio => "raw UDP on tokio",
                     Transport::Eventcast => "eventcast",
                 };
                 self.step(format!("{label}: {name}, run {run}/{}", self.plan.repeat));
@@ -462,7 +467,7 @@ fn total_steps(plan: &Plan) -> u64 {
         0
     };
     2 * repeat // figure 1
-        + 2 * repeat // figure 2
+        + 3 * repeat // figure 2
         + 2 * repeat * cases // figure 3
         + plan.loss_levels.len() as u64 // figure 4
         + encrypted // figure 5

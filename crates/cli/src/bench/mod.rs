@@ -15,6 +15,7 @@
 //! | `child` | starting a role process and reading its lines |
 //! | `flow`, `pingpong` | what a role does with an eventcast node |
 //! | `raw` | the same roles over a bare socket |
+//! | `raw_tokio` | ping and pong over that socket on tokio (figure 2) |
 //! | `proto` | the lines roles print, the flow parameters they share |
 //! | `report` | the figures and the JSON document |
 //! | `table` | the table printed from them |
@@ -27,6 +28,7 @@ mod pingpong;
 mod plan;
 mod proto;
 mod raw;
+mod raw_tokio;
 mod report;
 mod stats;
 mod table;
@@ -138,7 +140,8 @@ pub(crate) struct Args {
     #[arg(long, value_enum, value_name = "ROLE")]
     pub(crate) role: Option<Role>,
 
-    /// With --role: eventcast, or the raw-UDP baseline
+    /// With --role: eventcast, or the raw-UDP baseline (raw-tokio: the
+    /// same socket on tokio, for ping and pong)
     #[arg(
         long,
         value_enum,
@@ -221,8 +224,10 @@ pub(crate) enum Role {
 /// eventcast, or the raw-UDP baseline.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Transport {
-    /// A bare socket, opened as eventcast opens its own.
+    /// A bare socket, opened as eventcast opens its own, blocking.
     Raw,
+    /// The same socket on tokio, one task (ping and pong only).
+    RawTokio,
     /// An eventcast node.
     Eventcast,
 }
@@ -232,6 +237,7 @@ impl Transport {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Transport::Raw => "raw",
+            Transport::RawTokio => "raw-tokio",
             Transport::Eventcast => "eventcast",
         }
     }
@@ -267,6 +273,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Role::Recv, Transport::Raw) => raw::receive(&spec),
         (Role::Ping, Transport::Raw) => raw::ping(&spec),
         (Role::Pong, Transport::Raw) => raw::pong(&spec),
+        (Role::Ping, Transport::RawTokio) => raw_tokio::ping(&spec).await,
+        (Role::Pong, Transport::RawTokio) => raw_tokio::pong(&spec).await,
+        (Role::Send | Role::Recv, Transport::RawTokio) => Err(crate::common::UsageError(
+            "--transport raw-tokio plays only --role ping and pong".into(),
+        )
+        .into()),
         (Role::Loss, _) => unreachable!("handled above"),
     }
     .with_context(|| format!("bench role {role:?} ({})", args.transport.name()))?;

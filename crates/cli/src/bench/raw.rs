@@ -31,31 +31,34 @@ use super::proto::{self, Pacer, Pinged, Received, Sent, Spec, Tally};
 use super::stats;
 
 /// Bytes of the raw header.
-const HEADER: usize = 17;
+pub(crate) const HEADER: usize = 17;
 /// eventcast's data header, which the raw datagrams of large events mimic.
 const EVENTCAST_HEADER: usize = 33;
 
 const KIND_START: u8 = b'S';
 const KIND_DATA: u8 = b'D';
-const KIND_PING: u8 = b'P';
-const KIND_PONG: u8 = b'Q';
+pub(crate) const KIND_PING: u8 = b'P';
+pub(crate) const KIND_PONG: u8 = b'Q';
 
 /// How long a blocking receive waits before the role checks whether it
 /// is done.
-const POLL: Duration = Duration::from_millis(5);
+pub(crate) const POLL: Duration = Duration::from_millis(5);
 
 /// How long a ping waits for its pong.
 pub(crate) const PING_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// A joined socket and where the group is.
-struct Joined {
-    socket: UdpSocket,
-    group: SocketAddr,
-    recv_buffer: usize,
+pub(crate) struct Joined {
+    /// The socket, blocking, with a read timeout of [`POLL`].
+    pub(crate) socket: UdpSocket,
+    /// Where to send.
+    pub(crate) group: SocketAddr,
+    /// What the kernel granted.
+    pub(crate) recv_buffer: usize,
 }
 
 /// Opens a socket as `eventcast::socket::open` does, blocking.
-fn open(spec: &Spec) -> anyhow::Result<Joined> {
+pub(crate) fn open(spec: &Spec) -> anyhow::Result<Joined> {
     let domain = if spec.group.is_ipv4() {
         Domain::IPV4
     } else {
@@ -232,7 +235,8 @@ impl Shape {
     }
 }
 
-fn write_header(buf: &mut [u8], kind: u8, event: u64, index: u32, count: u32) {
+/// Writes the raw header at the start of `buf`.
+pub(crate) fn write_header(buf: &mut [u8], kind: u8, event: u64, index: u32, count: u32) {
     buf[0] = kind;
     buf[1..9].copy_from_slice(&event.to_be_bytes());
     buf[9..13].copy_from_slice(&index.to_be_bytes());
@@ -240,7 +244,7 @@ fn write_header(buf: &mut [u8], kind: u8, event: u64, index: u32, count: u32) {
 }
 
 /// A raw datagram's header fields, if it has one.
-fn read_header(datagram: &[u8]) -> Option<(u8, u64, u32, u32)> {
+pub(crate) fn read_header(datagram: &[u8]) -> Option<(u8, u64, u32, u32)> {
     let (head, _) = datagram.split_first_chunk::<HEADER>()?;
     let kind = head[0];
     let event = u64::from_be_bytes(head[1..9].try_into().ok()?);

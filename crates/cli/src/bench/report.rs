@@ -151,14 +151,20 @@ pub(crate) struct Flow {
 pub(crate) struct Latency {
     /// Round trips per run.
     pub(crate) pings: u64,
-    /// Raw UDP.
+    /// Raw UDP, blocking: the baseline of the ratios.
     pub(crate) raw_udp: RoundTrips,
+    /// Raw UDP on tokio, one task: what the runtime adds.
+    pub(crate) raw_udp_tokio: RoundTrips,
     /// eventcast.
     pub(crate) eventcast: RoundTrips,
     /// Median p50 over raw UDP's.
     pub(crate) p50_ratio: Option<f64>,
     /// Median p99 over raw UDP's.
     pub(crate) p99_ratio: Option<f64>,
+    /// Median p50 over raw UDP on tokio's.
+    pub(crate) p50_tokio_ratio: Option<f64>,
+    /// Median p99 over raw UDP on tokio's.
+    pub(crate) p99_tokio_ratio: Option<f64>,
     /// The goal.
     pub(crate) target: &'static str,
     /// Whether the goal is met.
@@ -520,9 +526,12 @@ fn round_trips(runs: &[Pinged]) -> RoundTrips {
 
 fn latency(plan: &Plan, runs: &super::figures::Both<Pinged>) -> Latency {
     let raw_udp = round_trips(&runs.raw);
+    let raw_udp_tokio = round_trips(&runs.raw_tokio);
     let eventcast = round_trips(&runs.eventcast);
     let p50_ratio = ratio(median(eventcast.p50_us), median(raw_udp.p50_us));
     let p99_ratio = ratio(median(eventcast.p99_us), median(raw_udp.p99_us));
+    let p50_tokio_ratio = ratio(median(eventcast.p50_us), median(raw_udp_tokio.p50_us));
+    let p99_tokio_ratio = ratio(median(eventcast.p99_us), median(raw_udp_tokio.p99_us));
     let target_met = match (p50_ratio, p99_ratio) {
         (Some(p50), Some(p99)) => Some(p50 <= 1.3 && p99 <= 1.5),
         _ => None,
@@ -530,9 +539,12 @@ fn latency(plan: &Plan, runs: &super::figures::Both<Pinged>) -> Latency {
     Latency {
         pings: plan.pings,
         raw_udp,
+        raw_udp_tokio,
         eventcast,
         p50_ratio,
         p99_ratio,
+        p50_tokio_ratio,
+        p99_tokio_ratio,
         target: LATENCY_TARGET,
         target_met,
     }

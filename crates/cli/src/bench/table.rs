@@ -192,6 +192,22 @@ pub(crate) fn render(report: &Report) -> String {
         .ratio(lat.p99_ratio)
         .target(Target::AtMost(1.5), lat.p99_ratio),
     );
+    rows.push(
+        Row::new(
+            "p50, raw UDP on tokio",
+            summary(lat.raw_udp_tokio.p50_us, decimals(1)),
+            String::new(),
+        )
+        .ratio(lat.p50_tokio_ratio),
+    );
+    rows.push(
+        Row::new(
+            "p99, raw UDP on tokio",
+            summary(lat.raw_udp_tokio.p99_us, decimals(1)),
+            String::new(),
+        )
+        .ratio(lat.p99_tokio_ratio),
+    );
 
     rows.push(Row::heading("3 large events: MB/s"));
     for case in &f.large_events.cases {
