@@ -4,6 +4,7 @@
 // Doc comments here are clap's --help text, where `[1,2]` is JSON, not a link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod bench;
 mod common;
 mod demo;
 mod emit;
@@ -114,6 +115,30 @@ enum Command {
     /// is left), closes the REPL and exits 0.
     #[command(verbatim_doc_comment)]
     Node(node::Args),
+    /// Measure eventcast beside raw UDP multicast, in one run
+    ///
+    /// Runs every node as a process of its own (this binary again, with
+    /// --role), eventcast and a raw-UDP baseline opened with the same socket
+    /// options, each measurement --repeat times, and prints a table of
+    /// median [min-max] with the ratio of eventcast to raw UDP:
+    ///
+    ///   1 small events delivered/s and lost   5 encryption (once it lands)
+    ///   2 ping-pong round trip, p50 and p99   6 receiver peak memory
+    ///   3 large events (1, 16 MiB), MB/s      7 fan-out to 4 receivers
+    ///   4 100 KiB events through 0/1/10/30% loss (each level in a network
+    ///     namespace of its own, made by scripts/netns with NETNS_LOSS)
+    ///
+    /// Over loopback with TTL 0 by default: run it inside a private network
+    /// namespace, after a release build:
+    ///
+    ///   scripts/netns target/release/eventcast bench --json bench.json
+    ///
+    /// Two hosts: `eventcast bench --role recv --port P --ttl 1` on one,
+    /// then `eventcast bench --role send --port P --ttl 1` on the other
+    /// (add --transport raw for the baseline; --role pong / ping for round
+    /// trips). See docs/BENCHMARKS.md.
+    #[command(verbatim_doc_comment)]
+    Bench(bench::Args),
 }
 
 impl Command {
@@ -123,6 +148,7 @@ impl Command {
             Command::Emit(_) => "emit",
             Command::Demo(_) => "demo",
             Command::Node(_) => "node",
+            Command::Bench(_) => "bench",
         }
     }
 }
@@ -148,6 +174,7 @@ fn main() -> ExitCode {
             Command::Emit(args) => emit::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args, log, cli.log_format).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     drop(runtime);

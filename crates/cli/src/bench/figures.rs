@@ -1,0 +1,497 @@
+//! The measurements: which role processes each figure starts, in what
+//! order, and what it keeps of their reports. Turning those into figures
+//! is `report`'s business.
+//!
+//! Every measurement is repeated `--repeat` times, raw UDP and eventcast
+//! taking turns, each run on a port of its own (so that nothing of one run
+//! reaches the next).
+
+use std::hash::BuildHasher as _;
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::child::Child;
+use super::plan::Plan;
+use super::proto::{self, Pinged, Received, Sent, Spec};
+use super::report::{self, Report};
+use super::{Role, Transport};
+
+/// How long a receiver or `pong` may take to join.
+const READY: Duration = Duration::from_secs(30);
+/// How long a role may take to exit once released.
+const EXIT: Duration = Duration::from_secs(30);
+
+/// One run of a flow: the sender's report and each receiver's.
+#[derive(Clone, Debug)]
+pub(crate) struct FlowRun {
+    /// The sender's report.
+    pub(crate) sent: Sent,
+    /// Each receiver's report.
+    pub(crate) received: Vec<Received>,
+}
+
+/// Runs of each transport.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Both<T> {
+    /// Raw UDP.
+    pub(crate) raw: Vec<T>,
+    /// Raw UDP on tokio (figure 2 only).
+    pub(crate) raw_tokio: Vec<T>,
+    /// eventcast.
+    pub(crate) eventcast: Vec<T>,
+}
+
+impl<T> Both<T> {
+    fn push(&mut self, transport: Transport, run: T) {
+        match transport {
+            Transport::Raw => self.raw.push(run),
+            Transport::RawTokio => self.raw_tokio.push(run),
+            Transport::Eventcast => self.eventcast.push(run),
+        }
+    }
+}
+
+/// One case of figure 3.
+#[derive(Clone, Debug)]
+pub(crate) struct LargeRuns {
+    /// Bytes of the event's argument.
+    pub(crate) size: usize,
+    /// max_payload_size.
+    pub(crate) payload: usize,
+    /// The runs.
+    pub(crate) runs: Both<FlowRun>,
+}
+
+/// Figure 4 at one loss level: the share of events delivered complete in
+/// each run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct LossLevelRuns {
+    /// The level, in percent.
+    pub(crate) loss_percent: u8,
+    /// Raw UDP: share of events all of whose datagrams arrived.
+    pub(crate) raw: Vec<f64>,
+    /// eventcast: share of events delivered.
+    pub(crate) eventcast: Vec<f64>,
+}
+
+/// Figure 5's eventcast runs with the key set.
+#[derive(Clone, Debug)]
+pub(crate) struct EncryptedRuns {
+    /// Figure 1 encrypted.
+    pub(crate) small: Vec<FlowRun>,
+    /// Figure 3 encrypted, case by case.
+    pub(crate) large: Vec<(usize, usize, Vec<FlowRun>)>,
+}
+
+/// Everything measured.
+#[derive(Clone, Debug)]
+pub(crate) struct Measured {
+    /// Figure 1 (and 6).
+    pub(crate) small: Both<FlowRun>,
+    /// Figure 2.
+    pub(crate) latency: Both<Pinged>,
+    /// Figure 3 (and 6).
+    pub(crate) large: Vec<LargeRuns>,
+    /// Figure 4, or why it was not measured.
+    pub(crate) loss: Result<Vec<LossLevelRuns>, String>,
+    /// Figure 5, once encryption exists.
+    pub(crate) encrypted: Option<EncryptedRuns>,
+    /// Figure 7.
+    pub(crate) fanout: Both<FlowRun>,
+}
+
+/// `eventcast bench`: measures everything, prints the table, writes the
+/// JSON.
+pub(crate) fn run_all(plan: Plan) -> anyhow::Result<ExitCode> {
+    let mut bench = Bench::new(plan, true);
+    let measured = bench.measure();
+    bench.progress.finish_and_clear();
+    let report = Report::new(&bench.plan, &measured?);
+    report::emit(&report, bench.plan.json.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `eventcast bench --role loss`: figure 4 in this namespace (whose loss
+/// `scripts/netns` set up), printed as one `result` line.
+pub(crate) fn run_loss_level(plan: Plan, level: u8) -> anyhow::Result<()> {
+    let mut bench = Bench::new(plan, false);
+    let mut runs = bench.loss_here()?;
+    runs.loss_percent = level;
+    proto::report("result", &runs)
+}
+
+/// The running benchmark.
+struct Bench {
+    plan: Plan,
+    progress: ProgressBar,
+    port: u16,
+}
+
+impl Bench {
+    fn new(plan: Plan, visible: bool) -> Self {
+        let progress = if visible && std::io::stderr().is_terminal() {
+            let bar = ProgressBar::with_draw_target(
+                Some(total_steps(&plan)),
+                ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = ProgressStyle::with_template(
+                "{elapsed:>4} [{bar:30.cyan/blue}] {pos}/{len} {wide_msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        // A random first port, then one more per run.
+        let draw = std::hash::RandomState::new().hash_one(std::process::id());
+        let port = 49152 + (draw % 16000) as u16;
+        Bench {
+            plan,
+            progress,
+            port,
+        }
+    }
+
+    fn next_port(&mut self) -> u16 {
+        let port = self.port;
+        self.port = port.checked_add(1).unwrap_or(49152);
+        port
+    }
+
+    fn step(&self, message: String) {
+        self.progress.set_message(message);
+    }
+
+    fn measure(&mut self) -> anyhow::Result<Measured> {
+        let small = self.small_events(false)?;
+        let latency = self.latency()?;
+        let large = self.large_events()?;
+        let fanout = self.fanout()?;
+        let encrypted = if proto::encryption_available() {
+            Some(self.encrypted()?)
+        } else {
+            None
+        };
+        let loss = self.loss();
+        Ok(Measured {
+            small,
+            latency,
+            large,
+            loss,
+            encrypted,
+            fanout,
+        })
+    }
+
+    /// The parameters of figure 1 (and of figure 5's first half).
+    fn small_spec(&self, events: u64) -> Spec {
+        let mut spec = self.plan.base.clone();
+        spec.events = events;
+        spec.size = self.plan.size;
+        spec.rate = self.plan.rate;
+        spec.interval = Duration::ZERO;
+        spec
+    }
+
+    fn large_spec(&self, size: usize, payload: usize) -> Spec {
+        let mut spec = self.plan.base.clone();
+        spec.events = 1;
+        spec.size = size;
+        spec.max_payload_size = payload;
+        spec.rate = None;
+        spec.interval = Duration::ZERO;
+        spec
+    }
+
+    fn small_events(&mut self, encrypted: bool) -> anyhow::Result<Both<FlowRun>> {
+        let mut spec = self.small_spec(self.plan.events);
+        spec.encrypted = encrypted;
+        let transports: &[Transport] = if encrypted {
+            &[Transport::Eventcast]
+        } else {
+            &[Transport::Raw, Transport::Eventcast]
+        };
+        self.repeat("figure 1: small events", transports, |bench, t| {
+            bench.flow(t, &spec, 1)
+        })
+    }
+
+    fn latency(&mut self) -> anyhow::Result<Both<Pinged>> {
+        let mut spec = self.plan.base.clone();
+        spec.size = self.plan.size;
+        spec.pings = self.plan.pings;
+        self.repeat(
+            "figure 2: ping-pong",
+            &[Transport::Raw, Transport::RawTokio, Transport::Eventcast],
+            |bench, t| bench.pingpong(t, &spec),
+        )
+    }
+
+    fn large_events(&mut self) -> anyhow::Result<Vec<LargeRuns>> {
+        let mut cases = Vec::new();
+        for size in self.plan.large_sizes.clone() {
+            for payload in self.plan.payload_sizes.clone() {
+                let spec = self.large_spec(size, payload);
+                let label = format!("figure 3: {} event, {payload} B/datagram", bytes(size));
+                let runs =
+                    self.repeat(&label, &[Transport::Raw, Transport::Eventcast], |b, t| {
+                        b.flow(t, &spec, 1)
+                    })?;
+                cases.push(LargeRuns {
+                    size,
+                    payload,
+                    runs,
+                });
+            }
+        }
+        Ok(cases)
+    }
+
+    fn fanout(&mut self) -> anyhow::Result<Both<FlowRun>> {
+        let spec = self.small_spec(self.plan.fanout_events);
+        let receivers = self.plan.fanout_receivers;
+        let label = format!("figure 7: fan-out to {receivers}");
+        self.repeat(&label, &[Transport::Raw, Transport::Eventcast], |b, t| {
+            b.flow(t, &spec, receivers)
+        })
+    }
+
+    fn encrypted(&mut self) -> anyhow::Result<EncryptedRuns> {
+        let small = self.small_events(true)?.eventcast;
+        let mut large = Vec::new();
+        for size in self.plan.large_sizes.clone() {
+            for payload in self.plan.payload_sizes.clone() {
+                let mut spec = self.large_spec(size, payload);
+                spec.encrypted = true;
+                let label = format!("figure 5: {} event, encrypted", bytes(size));
+                let runs =
+                    self.repeat(&label, &[Transport::Eventcast], |b, t| b.flow(t, &spec, 1))?;
+                large.push((size, payload, runs.eventcast));
+            }
+        }
+        Ok(EncryptedRuns { small, large })
+    }
+
+    /// Figure 4 at every level, each in a namespace of its own with
+    /// NETNS_LOSS; `Err` says why it could not be measured.
+    fn loss(&mut self) -> Result<Vec<LossLevelRuns>, String> {
+        let Some(script) = self.plan.netns_script() else {
+            for _ in &self.plan.loss_levels {
+                self.progress.inc(1);
+            }
+            return Err("scripts/netns not found (give --netns-script)".into());
+        };
+        let mut levels = Vec::new();
+        let mut failure = None;
+        for level in self.plan.loss_levels.clone() {
+            self.step(format!(
+                "figure 4: {level}% loss, in a namespace of its own"
+            ));
+            if failure.is_none() {
+                match self.loss_level(&script, level) {
+                    Ok(runs) => levels.push(runs),
+                    Err(e) => failure = Some(format!("{e:#}")),
+                }
+            }
+            self.progress.inc(1);
+        }
+        match failure {
+            None => Ok(levels),
+            Some(why) => Err(why),
+        }
+    }
+
+    fn loss_level(&mut self, script: &std::path::Path, level: u8) -> anyhow::Result<LossLevelRuns> {
+        let mut args = vec![self.plan.exe.display().to_string()];
+        args.extend(self.plan.loss_args(level));
+        let mut child = Child::spawn(
+            format!("figure 4 at {level}% loss ({})", script.display()),
+            script,
+            &args,
+            &[("NETNS_LOSS", level.to_string())],
+        )?;
+        let per_run = self.plan.loss_interval * self.plan.loss_events as u32
+            + self.plan.base.settle
+            + Duration::from_secs(30);
+        let limit = per_run * 2 * self.plan.repeat + Duration::from_secs(60);
+        let runs: LossLevelRuns = child.json("result", limit)?;
+        child.finish(EXIT)?;
+        Ok(runs)
+    }
+
+    /// Figure 4 in this namespace: shares of events delivered complete.
+    fn loss_here(&mut self) -> anyhow::Result<LossLevelRuns> {
+        let mut spec = self.plan.base.clone();
+        spec.events = self.plan.loss_events;
+        spec.size = self.plan.loss_size;
+        spec.interval = self.plan.loss_interval;
+        spec.rate = None;
+        let both = self.repeat(
+            "figure 4",
+            &[Transport::Raw, Transport::Eventcast],
+            |b, t| b.flow(t, &spec, 1),
+        )?;
+        let share = |runs: &[FlowRun]| -> Vec<f64> {
+            runs.iter()
+                .flat_map(|r| &r.received)
+                .map(|r| r.events as f64 / spec.events as f64)
+                .collect()
+        };
+        Ok(LossLevelRuns {
+            loss_percent: 0,
+            raw: share(&both.raw),
+            eventcast: share(&both.eventcast),
+        })
+    }
+
+    /// `--repeat` runs of `measure` for each transport, taking turns.
+    fn repeat<T>(
+        &mut self,
+        label: &str,
+        transports: &[Transport],
+        mut measure: impl FnMut(&mut Self, Transport) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Both<T>> {
+        let mut both = Both {
+            raw: Vec::new(),
+            raw_tokio: Vec::new(),
+            eventcast: Vec::new(),
+        };
+        for run in 1..=self.plan.repeat {
+            for &t in transports {
+                let name = match t {
+                    Transport::Raw => "raw UDP",
+                    Transport::RawTokio => "raw UDP on tokio",
+                    Transport::Eventcast => "eventcast",
+                };
+                self.step(format!("{label}: {name}, run {run}/{}", self.plan.repeat));
+                let result =
+                    measure(self, t).with_context(|| format!("{label}, {name}, run {run}"))?;
+                both.push(t, result);
+                self.progress.inc(1);
+            }
+        }
+        Ok(both)
+    }
+
+    /// One run: receivers join, the sender sends, the receivers are told
+    /// the sender is done and report.
+    fn flow(
+        &mut self,
+        transport: Transport,
+        spec: &Spec,
+        receivers: u32,
+    ) -> anyhow::Result<FlowRun> {
+        let mut spec = spec.clone();
+        spec.port = self.next_port();
+        let exe = self.plan.exe.clone();
+        let mut listening = Vec::new();
+        for n in 1..=receivers {
+            let what = format!("{} receiver {n}", transport.name());
+            let args = spec.child_args(Role::Recv, transport);
+            listening.push(Child::spawn(what, &exe, &args, &[])?);
+        }
+        for receiver in &mut listening {
+            receiver.line("ready", READY)?;
+        }
+        let mut sender = Child::spawn(
+            format!("{} sender", transport.name()),
+            &exe,
+            &spec.child_args(Role::Send, transport),
+            &[],
+        )?;
+        let sent: Sent = sender.json("sent", send_limit(&spec))?;
+        for receiver in &mut listening {
+            receiver.release();
+        }
+        let mut received = Vec::new();
+        for mut receiver in listening {
+            received.push(receiver.json("result", spec.settle + Duration::from_secs(60))?);
+            receiver.finish(EXIT)?;
+        }
+        sender.finish(EXIT)?;
+        Ok(FlowRun { sent, received })
+    }
+
+    /// One run of figure 2: `pong` joins, `ping` times its round trips.
+    fn pingpong(&mut self, transport: Transport, spec: &Spec) -> anyhow::Result<Pinged> {
+        let mut spec = spec.clone();
+        spec.port = self.next_port();
+        let exe = self.plan.exe.clone();
+        let mut pong = Child::spawn(
+            format!("{} pong", transport.name()),
+            &exe,
+            &spec.child_args(Role::Pong, transport),
+            &[],
+        )?;
+        pong.line("ready", READY)?;
+        let mut ping = Child::spawn(
+            format!("{} ping", transport.name()),
+            &exe,
+            &spec.child_args(Role::Ping, transport),
+            &[],
+        )?;
+        // At worst every ping waits out its timeout.
+        let limit = Duration::from_secs(60) + super::raw::PING_TIMEOUT * (spec.pings as u32 + 100);
+        let pinged: Pinged = ping.json("result", limit)?;
+        ping.finish(EXIT)?;
+        pong.finish(EXIT)?;
+        Ok(pinged)
+    }
+}
+
+/// How long a sender may take to send everything: generous, for a busy
+/// machine; only a hung role ever reaches it.
+fn send_limit(spec: &Spec) -> Duration {
+    let events = spec.events as f64;
+    let bytes = events * spec.size as f64;
+    let interval = spec.interval.as_secs_f64() * events;
+    let paced = spec.rate.map_or(0.0, |r| events / r);
+    Duration::from_secs(120)
+        + Duration::from_secs_f64(events * 2e-4 + bytes / 2e6 + interval + paced)
+}
+
+/// Steps of the progress bar: one per run, one per loss level.
+fn total_steps(plan: &Plan) -> u64 {
+    let repeat = u64::from(plan.repeat);
+    let cases = (plan.large_sizes.len() * plan.payload_sizes.len()) as u64;
+    let encrypted = if proto::encryption_available() {
+        repeat * (1 + cases)
+    } else {
+        0
+    };
+    2 * repeat // figure 1
+        + 3 * repeat // figure 2
+        + 2 * repeat * cases // figure 3
+        + plan.loss_levels.len() as u64 // figure 4
+        + encrypted // figure 5
+        + 2 * repeat // figure 7
+}
+
+/// `1 MiB`, `16 MiB`, `100 KiB`, `1000 B`.
+pub(crate) fn bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(bytes(1 << 20), "1 MiB");
+        assert_eq!(bytes(16 << 20), "16 MiB");
+        assert_eq!(bytes(100 * 1024), "100 KiB");
+        assert_eq!(bytes(1000), "1000 B");
+    }
+}

@@ -1,0 +1,569 @@
+//! What the bench's processes share: the parameters of a role, the lines a
+//! role prints for its parent, the receiver's tally, and when a role ends.
+//!
+//! A role prints, on stdout, `ready` once it has joined the group (receivers
+//! and `pong`), then one line `sent {json}` (the sender, a [`Sent`]) or
+//! `result {json}` (a [`Received`] or a [`Pinged`]). Anything else it prints
+//! is ignored by the parent.
+
+use std::io::Read as _;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use eventcast::Config;
+use serde::{Deserialize, Serialize};
+
+use super::{Args, Role, Transport};
+
+/// The name of the data events.
+pub(crate) const EVENT: &str = "bench";
+/// The name of the event a sender emits first: the receiver's clock starts
+/// when it arrives.
+pub(crate) const START: &str = "bench.start";
+/// Ping and pong events (figure 2).
+pub(crate) const PING: &str = "ping";
+/// See [`PING`].
+pub(crate) const PONG: &str = "pong";
+
+/// How long a sender waits between its start marker and its first event,
+/// so that every receiver handles the marker on its own (not in the same
+/// turn of its loop as the first data) and starts its clock then. The
+/// sender measures the wait it really made and reports it as
+/// [`Sent::lead_secs`]; transfer time is the receiver's
+/// [`Received::secs`] less that.
+pub(crate) const LEAD: Duration = Duration::from_millis(50);
+
+/// The passphrase every node of figure 5 uses.
+pub(crate) const BENCH_KEY: &str = "eventcast bench: not a secret";
+
+/// `config` with the bench key set, or `None` while eventcast has no
+/// encryption. Figure 5 runs when this gives a configuration, and reports
+/// itself pending otherwise.
+///
+/// HOOK (issue 4, encryption): when `Config` gains its key, the body of
+/// this function becomes the one line `Some(config.key(BENCH_KEY))` (or
+/// whatever the setter is called), and figure 5 is measured.
+pub(crate) fn with_key(config: Config) -> Option<Config> {
+    let _not_yet = (config, BENCH_KEY);
+    None
+}
+
+/// Whether figure 5 can be measured with this build.
+pub(crate) fn encryption_available() -> bool {
+    with_key(Config::default()).is_some()
+}
+
+/// Everything a role needs: where the group is and what to send or expect.
+#[derive(Clone, Debug)]
+pub(crate) struct Spec {
+    /// The group's port.
+    pub(crate) port: u16,
+    /// The group.
+    pub(crate) group: IpAddr,
+    /// Interface by address or name.
+    pub(crate) interface: Option<String>,
+    /// Multicast TTL.
+    pub(crate) ttl: u32,
+    /// Receive buffer to ask for; `None`: the library's default.
+    pub(crate) recv_buffer: Option<usize>,
+    /// Events to send, or to expect.
+    pub(crate) events: u64,
+    /// Bytes of each event's string argument (raw UDP: of each small
+    /// datagram).
+    pub(crate) size: usize,
+    /// The node's max_payload_size (raw UDP: datagrams of this plus the
+    /// 33-byte header for events larger than one datagram).
+    pub(crate) max_payload_size: usize,
+    /// Pause between two events.
+    pub(crate) interval: Duration,
+    /// Pacing of the sender, in events per second.
+    pub(crate) rate: Option<f64>,
+    /// Round trips (`ping`).
+    pub(crate) pings: u64,
+    /// Quiet a receiver waits for, once told the sender is done.
+    pub(crate) settle: Duration,
+    /// How long a sender or `pong` stays after its work when not
+    /// controlled by a parent.
+    pub(crate) linger: Duration,
+    /// How long a receiver waits for its first event when not controlled.
+    pub(crate) wait: Duration,
+    /// A parent bench process ends this role by closing its stdin.
+    pub(crate) controlled: bool,
+    /// The nodes use the bench key.
+    pub(crate) encrypted: bool,
+}
+
+impl Spec {
+    /// The role parameters given on the command line.
+    pub(crate) fn from_args(args: &Args, port: u16) -> Self {
+        Spec {
+            port,
+            group: args.group,
+            interface: args.interface.clone(),
+            ttl: args.ttl,
+            recv_buffer: args.recv_buffer,
+            events: args.events.unwrap_or(1_000_000),
+            size: args.size,
+            max_payload_size: args.max_payload_size,
+            interval: Duration::from_millis(args.interval_ms),
+            rate: args.rate,
+            pings: args.pings.unwrap_or(10_000),
+            settle: Duration::from_millis(args.settle_ms),
+            linger: Duration::from_millis(args.linger_ms),
+            wait: Duration::from_secs(args.wait_secs),
+            controlled: args.controlled,
+            encrypted: args.encrypted,
+        }
+    }
+
+    /// The command-line arguments that make a child process play `role`
+    /// with these parameters, under its parent's control.
+    pub(crate) fn child_args(&self, role: Role, transport: Transport) -> Vec<String> {
+        let role = match role {
+            Role::Send => "send",
+            Role::Recv => "recv",
+            Role::Ping => "ping",
+            Role::Pong => "pong",
+            Role::Loss => "loss",
+        };
+        let mut args: Vec<String> = vec![
+            "bench".into(),
+            "--controlled".into(),
+            "--role".into(),
+            role.into(),
+            "--transport".into(),
+            transport.name().into(),
+            "--port".into(),
+            self.port.to_string(),
+            "--group".into(),
+            self.group.to_string(),
+            "--ttl".into(),
+            self.ttl.to_string(),
+            "--events".into(),
+            self.events.to_string(),
+            "--size".into(),
+            self.size.to_string(),
+            "--max-payload-size".into(),
+            self.max_payload_size.to_string(),
+            "--interval-ms".into(),
+            self.interval.as_millis().to_string(),
+            "--pings".into(),
+            self.pings.to_string(),
+            "--settle-ms".into(),
+            self.settle.as_millis().to_string(),
+        ];
+        if let Some(interface) = &self.interface {
+            args.extend(["--interface".into(), interface.clone()]);
+        }
+        if let Some(bytes) = self.recv_buffer {
+            args.extend(["--recv-buffer".into(), bytes.to_string()]);
+        }
+        if let Some(rate) = self.rate {
+            args.extend(["--rate".into(), rate.to_string()]);
+        }
+        if self.encrypted {
+            args.push("--encrypted".into());
+        }
+        args
+    }
+
+    /// The configuration of an eventcast node playing a role.
+    pub(crate) fn config(&self) -> anyhow::Result<Config> {
+        let mut config = Config::default()
+            .port(self.port)
+            .multicast_membership(self.group)
+            .multicast_ttl(self.ttl)
+            .multicast_loopback(true)
+            .max_payload_size(self.max_payload_size);
+        if self.group.is_ipv6() {
+            config = config.address(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+        }
+        if let Some(interface) = &self.interface {
+            config = config.multicast_interface(interface.clone());
+        }
+        if let Some(bytes) = self.recv_buffer {
+            config = config.recv_buffer_size(bytes);
+        }
+        // Events up to 64 MiB, as the library allows by default; a larger
+        // --size needs the limits raised with it.
+        let needed = self.size + 1024;
+        if needed > config.protocol.max_message_size {
+            config.protocol.max_message_size = needed;
+            config.protocol.max_partial_bytes_per_sender = needed * 2 + 64 * 1024 * 1024;
+            config.protocol.max_partial_bytes = needed * 2 + 64 * 1024 * 1024;
+        }
+        if self.encrypted {
+            config = with_key(config)
+                .ok_or_else(|| anyhow!("this build of eventcast has no encryption"))?;
+        }
+        Ok(config)
+    }
+}
+
+/// What a sender reports once everything was handed to the socket.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Sent {
+    /// Events emitted (the start marker not counted).
+    pub(crate) events: u64,
+    /// Seconds from the first event's emit until the last datagram was
+    /// sent.
+    pub(crate) secs: f64,
+    /// Seconds from the start marker's emit to the first event's.
+    pub(crate) lead_secs: f64,
+    /// Sends the operating system refused.
+    pub(crate) send_errors: u64,
+}
+
+/// What a receiver reports.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Received {
+    /// Complete events of the expected size received.
+    pub(crate) events: u64,
+    /// Their argument bytes (raw UDP: payload bytes past the header).
+    pub(crate) bytes: u64,
+    /// Seconds from the start marker (or, when it was lost, the first
+    /// event) to the last event; `None` for fewer than two time points.
+    pub(crate) secs: Option<f64>,
+    /// Whether `secs` runs from the start marker (then it includes the
+    /// sender's [`Sent::lead_secs`]).
+    pub(crate) from_start: bool,
+    /// Datagrams received (raw UDP: data datagrams only; eventcast: every
+    /// datagram the node read).
+    pub(crate) datagrams: u64,
+    /// Receive buffer the kernel granted (Linux reports twice the usable
+    /// size).
+    pub(crate) recv_buffer: u64,
+    /// Peak resident memory of the receiving process (VmHWM), in KiB.
+    pub(crate) peak_rss_kib: Option<u64>,
+}
+
+/// What a pinger reports.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Pinged {
+    /// Round trips timed (warm-up excluded).
+    pub(crate) samples: u64,
+    /// Pings whose pong did not come back in time.
+    pub(crate) lost: u64,
+    /// Median round trip, in microseconds.
+    pub(crate) p50_us: Option<f64>,
+    /// 99th percentile round trip, in microseconds.
+    pub(crate) p99_us: Option<f64>,
+}
+
+/// Prints one line for the parent (and for a person running a role).
+pub(crate) fn say(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    // A parent that went away is no reason to fail the measurement.
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Prints `ready`.
+pub(crate) fn ready() {
+    say("ready");
+}
+
+/// Prints `PREFIX {json}`.
+pub(crate) fn report<T: Serialize>(prefix: &str, value: &T) -> anyhow::Result<()> {
+    say(&format!("{prefix} {}", serde_json::to_string(value)?));
+    Ok(())
+}
+
+/// Set once the parent closes our stdin (controlled roles); never set for
+/// a role run by a person.
+pub(crate) fn stop_signal(controlled: bool) -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    if controlled {
+        let set = flag.clone();
+        std::thread::spawn(move || {
+            let mut sink = [0u8; 256];
+            let mut stdin = std::io::stdin().lock();
+            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+            set.store(true, Ordering::SeqCst);
+        });
+    }
+    flag
+}
+
+/// The receiver's count of what arrived and when.
+#[derive(Clone, Debug)]
+pub(crate) struct Tally {
+    began: Instant,
+    start: Option<Instant>,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    activity: Option<Instant>,
+    /// Complete events received.
+    pub(crate) events: u64,
+    /// Their bytes.
+    pub(crate) bytes: u64,
+}
+
+impl Tally {
+    /// A tally that begins now.
+    pub(crate) fn new(now: Instant) -> Self {
+        Tally {
+            began: now,
+            start: None,
+            first: None,
+            last: None,
+            activity: None,
+            events: 0,
+            bytes: 0,
+        }
+    }
+
+    /// The start marker arrived (only the first one counts).
+    pub(crate) fn start(&mut self, now: Instant) {
+        self.start.get_or_insert(now);
+        self.activity = Some(now);
+    }
+
+    /// Data arrived: `bytes` of it, completing `complete` events (an
+    /// eventcast event, or a raw-UDP datagram that may complete one).
+    pub(crate) fn data(&mut self, now: Instant, bytes: u64, complete: u64) {
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        self.activity = Some(now);
+        self.events += complete;
+        self.bytes += bytes;
+    }
+
+    /// Something arrived that is not (yet) an event: a segment.
+    pub(crate) fn activity(&mut self, now: Instant) {
+        self.activity = Some(now);
+    }
+
+    /// Whether the start marker arrived.
+    pub(crate) fn started(&self) -> bool {
+        self.start.is_some()
+    }
+
+    /// Seconds from the start marker, or the first data when the marker
+    /// was lost, to the last data.
+    pub(crate) fn secs(&self) -> Option<f64> {
+        let from = self.start.or(self.first)?;
+        let secs = self.last?.checked_duration_since(from)?.as_secs_f64();
+        (secs > 0.0).then_some(secs)
+    }
+
+    /// Whether the receiver is done: it has every event, or (controlled)
+    /// the parent said the sender is done and nothing arrived for `settle`,
+    /// or (not controlled) nothing arrived for `settle` after the first
+    /// datagram, or nothing at all for `wait`.
+    pub(crate) fn done(&self, now: Instant, spec: &Spec, stopped_at: Option<Instant>) -> bool {
+        if self.events >= spec.events {
+            return true;
+        }
+        let quiet_since = match (spec.controlled, stopped_at, self.activity) {
+            (true, None, _) => return false,
+            (true, Some(stop), activity) => activity.map_or(stop, |a| a.max(stop)),
+            (false, _, Some(activity)) => activity,
+            (false, _, None) => return now.duration_since(self.began) >= spec.wait,
+        };
+        now.duration_since(quiet_since) >= spec.settle
+    }
+}
+
+/// A sender's simple pacing (`--rate`): event `i` is due `i / rate`
+/// seconds after the start; a sender that is ahead sleeps until then, in
+/// steps of at least a millisecond (so events leave in small bursts).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pacer {
+    start: Instant,
+    rate: Option<f64>,
+}
+
+impl Pacer {
+    /// Paces at `rate` events per second from `start`; `None`: no pacing.
+    pub(crate) fn new(start: Instant, rate: Option<f64>) -> Self {
+        let rate = rate.filter(|r| r.is_finite() && *r > 0.0);
+        Pacer { start, rate }
+    }
+
+    /// How long to sleep before event `i`, if at all.
+    pub(crate) fn delay(&self, i: u64, now: Instant) -> Option<Duration> {
+        let rate = self.rate?;
+        let due = self.start + Duration::from_secs_f64(i as f64 / rate);
+        due.checked_duration_since(now)
+            .filter(|d| *d >= Duration::from_millis(1))
+    }
+}
+
+/// The length of the body eventcast encodes for one event named [`EVENT`]
+/// with one string argument of `size` bytes: what the raw-UDP baseline cuts
+/// into datagrams for events larger than one datagram. Worked out rather
+/// than encoded, so that a raw-UDP receiver of a 16 MiB event does not
+/// hold 32 MiB for it (its peak memory is figure 6's baseline).
+pub(crate) fn body_len(size: usize) -> usize {
+    // { int32 length, "name": string, "args": [ "0": string ], 0 }
+    let string = |len: usize| 4 + len + 1;
+    let element = |key: &str, value: usize| 1 + key.len() + 1 + value;
+    let args = 4 + element("0", string(size)) + 1;
+    4 + element("name", string(EVENT.len())) + element("args", args) + 1
+}
+
+/// The peak resident memory of this process (VmHWM), in KiB.
+pub(crate) fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vmhwm(&status)
+}
+
+fn parse_vmhwm(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(controlled: bool) -> Spec {
+        let args = <super::super::tests::Cli as clap::Parser>::parse_from(["bench"]).args;
+        let mut spec = Spec::from_args(&args, 5000);
+        spec.events = 3;
+        spec.controlled = controlled;
+        spec.settle = Duration::from_millis(100);
+        spec.wait = Duration::from_secs(1);
+        spec
+    }
+
+    #[test]
+    fn pacing_spaces_events_by_the_rate() {
+        let t0 = Instant::now();
+        let free = Pacer::new(t0, None);
+        assert_eq!(free.delay(1_000_000, t0), None);
+        let paced = Pacer::new(t0, Some(1000.0));
+        assert_eq!(paced.delay(0, t0), None);
+        assert_eq!(paced.delay(10, t0), Some(Duration::from_millis(10)));
+        assert_eq!(
+            paced.delay(10, t0 + Duration::from_millis(4)),
+            Some(Duration::from_millis(6))
+        );
+        assert_eq!(paced.delay(10, t0 + Duration::from_millis(10)), None);
+        // Less than a millisecond ahead: no sleep, the event leaves now.
+        assert_eq!(paced.delay(1, t0 + Duration::from_micros(500)), None);
+        assert_eq!(Pacer::new(t0, Some(0.0)).delay(5, t0), None);
+    }
+
+    #[test]
+    fn body_length_matches_the_encoder() {
+        // The raw baseline cuts the same number of bytes into the same
+        // number of datagrams as eventcast.
+        for size in [0, 1, 64, 1000, 1 << 20] {
+            let args = [bson::Bson::String("x".repeat(size))];
+            let encoded = eventcast::proto::encode_body(EVENT, &args).unwrap();
+            assert_eq!(body_len(size), encoded.len(), "argument of {size} bytes");
+        }
+        assert_eq!(body_len(64), 64 + 40);
+    }
+
+    #[test]
+    fn vmhwm_is_read_from_proc_status() {
+        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n";
+        assert_eq!(parse_vmhwm(status), Some(1234));
+        assert_eq!(parse_vmhwm("Name:\tx\n"), None);
+        assert!(peak_rss_kib().is_some_and(|kib| kib > 0));
+    }
+
+    #[test]
+    fn the_clock_runs_from_the_start_marker_to_the_last_event() {
+        let t0 = Instant::now();
+        let mut tally = Tally::new(t0);
+        assert_eq!(tally.secs(), None);
+        tally.data(t0 + Duration::from_secs(1), 10, 1);
+        assert_eq!(tally.secs(), None, "one event and no marker: no interval");
+        tally.data(t0 + Duration::from_secs(3), 10, 1);
+        assert_eq!(tally.secs(), Some(2.0), "marker lost: from the first event");
+        tally.start(t0);
+        assert_eq!(tally.secs(), Some(3.0));
+        assert_eq!((tally.events, tally.bytes), (2, 20));
+    }
+
+    #[test]
+    fn a_receiver_is_done_with_every_event() {
+        let t0 = Instant::now();
+        let mut tally = Tally::new(t0);
+        for _ in 0..3 {
+            tally.data(t0, 1, 1);
+        }
+        assert!(tally.done(t0, &spec(true), None));
+        assert!(tally.done(t0, &spec(false), None));
+    }
+
+    #[test]
+    fn a_controlled_receiver_waits_for_its_parent_then_for_quiet() {
+        let spec = spec(true);
+        let t0 = Instant::now();
+        let mut tally = Tally::new(t0);
+        let later = t0 + Duration::from_secs(100);
+        assert!(
+            !tally.done(later, &spec, None),
+            "never done before the stop"
+        );
+        tally.activity(later);
+        let ms = |n| later + Duration::from_millis(n);
+        assert!(!tally.done(ms(50), &spec, Some(ms(10))));
+        assert!(tally.done(ms(110), &spec, Some(ms(10))));
+        // Activity after the stop pushes the end back.
+        tally.data(ms(100), 1, 1);
+        assert!(!tally.done(ms(150), &spec, Some(ms(10))));
+        assert!(tally.done(ms(200), &spec, Some(ms(10))));
+    }
+
+    #[test]
+    fn an_uncontrolled_receiver_ends_on_quiet_or_waits_for_the_first_datagram() {
+        let spec = spec(false);
+        let t0 = Instant::now();
+        let mut tally = Tally::new(t0);
+        assert!(!tally.done(t0 + Duration::from_millis(900), &spec, None));
+        assert!(tally.done(t0 + Duration::from_millis(1000), &spec, None));
+        // Once something arrived, quiet for `settle` ends it, not `wait`.
+        tally.activity(t0 + Duration::from_millis(500));
+        assert!(!tally.done(t0 + Duration::from_millis(550), &spec, None));
+        assert!(tally.done(t0 + Duration::from_millis(600), &spec, None));
+    }
+
+    #[test]
+    fn child_arguments_parse_back_into_the_same_spec() {
+        let mut spec = spec(false);
+        spec.interface = Some("lo".into());
+        spec.rate = Some(1000.0);
+        spec.recv_buffer = Some(65536);
+        let mut argv = vec!["eventcast".to_owned()];
+        argv.extend(spec.child_args(Role::Recv, Transport::Raw));
+        let cli = <super::super::tests::Cli as clap::Parser>::try_parse_from(&argv[1..])
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let args = cli.args;
+        assert_eq!(args.role, Some(Role::Recv));
+        assert_eq!(args.transport, Transport::Raw);
+        assert!(args.controlled);
+        let back = Spec::from_args(&args, args.port.unwrap());
+        assert_eq!(back.port, spec.port);
+        assert_eq!(back.events, spec.events);
+        assert_eq!(back.interface, spec.interface);
+        assert_eq!(back.rate, spec.rate);
+        assert_eq!(back.recv_buffer, spec.recv_buffer);
+        assert_eq!(back.settle, spec.settle);
+        assert_eq!(back.ttl, spec.ttl);
+    }
+
+    #[test]
+    fn node_configs_follow_the_spec() {
+        let spec = spec(false);
+        let config = spec.config().unwrap();
+        assert_eq!(config.port, Some(5000));
+        assert_eq!(config.multicast_ttl, 0);
+        assert_eq!(config.protocol.max_payload_size, 1024);
+        config.validate().unwrap();
+        let mut big = spec.clone();
+        big.size = 100 << 20;
+        big.config().unwrap().validate().unwrap();
+        let mut encrypted = spec;
+        encrypted.encrypted = true;
+        assert_eq!(encrypted.config().is_ok(), encryption_available());
+    }
+}

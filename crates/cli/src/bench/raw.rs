@@ -1,0 +1,532 @@
+//! The raw-UDP baseline: the bench's roles over a bare socket, opened with
+//! the same calls and options as an eventcast node's (socket2: address and
+//! port reuse, the receive buffer asked for and forced past
+//! `net.core.rmem_max` where allowed, bind, join, multicast loopback, TTL,
+//! IP_MULTICAST_ALL off), but blocking, with no protocol above it.
+//!
+//! A raw datagram starts with a 17-byte header of its own, then filler:
+//!
+//! | offset | size | field |
+//! | --- | --- | --- |
+//! | 0 | 1 | kind: `S` start, `D` data, `P` ping, `Q` pong |
+//! | 1 | 8 | event number (ping: sequence number) |
+//! | 9 | 4 | datagram index within the event |
+//! | 13 | 4 | datagrams in the event |
+//!
+//! An event that fits one datagram (`--size` up to `--max-payload-size`,
+//! figure 1's 64 bytes) is one datagram of `--size` bytes (at least 17).
+//! A larger one is cut as eventcast cuts its body: the body's length in
+//! chunks of `--max-payload-size`, each sent with a 33-byte header, so both
+//! transports move the same datagrams.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context as _};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::proto::{self, Pacer, Pinged, Received, Sent, Spec, Tally};
+use super::stats;
+
+/// Bytes of the raw header.
+pub(crate) const HEADER: usize = 17;
+/// eventcast's data header, which the raw datagrams of large events mimic.
+const EVENTCAST_HEADER: usize = 33;
+
+const KIND_START: u8 = b'S';
+const KIND_DATA: u8 = b'D';
+pub(crate) const KIND_PING: u8 = b'P';
+pub(crate) const KIND_PONG: u8 = b'Q';
+
+/// How long a blocking receive waits before the role checks whether it
+/// is done.
+pub(crate) const POLL: Duration = Duration::from_millis(5);
+
+/// How long a ping waits for its pong.
+pub(crate) const PING_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// A joined socket and where the group is.
+pub(crate) struct Joined {
+    /// The socket, blocking, with a read timeout of [`POLL`].
+    pub(crate) socket: UdpSocket,
+    /// Where to send.
+    pub(crate) group: SocketAddr,
+    /// What the kernel granted.
+    pub(crate) recv_buffer: usize,
+}
+
+/// Opens a socket as `eventcast::socket::open` does, blocking.
+pub(crate) fn open(spec: &Spec) -> anyhow::Result<Joined> {
+    let domain = if spec.group.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+        .context("cannot create a UDP socket")?;
+    socket.set_reuse_address(true).context("SO_REUSEADDR")?;
+    socket.set_reuse_port(true).context("SO_REUSEPORT")?;
+    let wanted = spec
+        .recv_buffer
+        .unwrap_or(eventcast::Config::default().recv_buffer_size);
+    let recv_buffer = grow_recv_buffer(&socket, wanted);
+    let any = match spec.group {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let bind = SocketAddr::new(any, spec.port);
+    socket
+        .bind(&bind.into())
+        .with_context(|| format!("cannot bind {bind}"))?;
+    let mut group = SocketAddr::new(spec.group, spec.port);
+    match spec.group {
+        IpAddr::V4(g) => {
+            let iface = match &spec.interface {
+                Some(name) => interface_v4(name)?,
+                None => Ipv4Addr::UNSPECIFIED,
+            };
+            socket
+                .join_multicast_v4(&g, &iface)
+                .with_context(|| format!("cannot join {g} on {iface}"))?;
+            if spec.interface.is_some() {
+                socket
+                    .set_multicast_if_v4(&iface)
+                    .context("IP_MULTICAST_IF")?;
+            }
+            socket
+                .set_multicast_loop_v4(true)
+                .context("IP_MULTICAST_LOOP")?;
+            socket
+                .set_multicast_ttl_v4(spec.ttl)
+                .context("IP_MULTICAST_TTL")?;
+            #[cfg(target_os = "linux")]
+            socket
+                .set_multicast_all_v4(false)
+                .context("IP_MULTICAST_ALL")?;
+        }
+        IpAddr::V6(g) => {
+            let index = match &spec.interface {
+                Some(name) => interface_v6(name)?,
+                None => 0,
+            };
+            socket
+                .join_multicast_v6(&g, index)
+                .with_context(|| format!("cannot join {g} on interface {index}"))?;
+            if index != 0 {
+                socket
+                    .set_multicast_if_v6(index)
+                    .context("IPV6_MULTICAST_IF")?;
+                group = SocketAddr::V6(std::net::SocketAddrV6::new(g, spec.port, 0, index));
+            }
+            socket
+                .set_multicast_loop_v6(true)
+                .context("IPV6_MULTICAST_LOOP")?;
+            socket
+                .set_multicast_hops_v6(spec.ttl)
+                .context("IPV6_MULTICAST_HOPS")?;
+            #[cfg(target_os = "linux")]
+            socket
+                .set_multicast_all_v6(false)
+                .context("IPV6_MULTICAST_ALL")?;
+        }
+    }
+    socket.set_read_timeout(Some(POLL)).context("SO_RCVTIMEO")?;
+    Ok(Joined {
+        socket: socket.into(),
+        group,
+        recv_buffer,
+    })
+}
+
+/// Asks for `wanted` bytes of receive buffer as the library does (then
+/// SO_RCVBUFFORCE when the kernel granted less); what was granted.
+fn grow_recv_buffer(socket: &Socket, wanted: usize) -> usize {
+    let _ = socket.set_recv_buffer_size(wanted);
+    let granted = socket.recv_buffer_size().unwrap_or(0);
+    if granted >= wanted {
+        return granted;
+    }
+    force_recv_buffer(socket, wanted);
+    socket.recv_buffer_size().unwrap_or(0)
+}
+
+#[cfg(target_os = "linux")]
+fn force_recv_buffer(socket: &Socket, wanted: usize) {
+    use std::os::fd::AsRawFd;
+    let size = libc::c_int::try_from(wanted).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid socket descriptor and a c_int option value of the
+    // size passed; failure (no CAP_NET_ADMIN) is harmless and ignored, as
+    // in the library.
+    let _ = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn force_recv_buffer(_: &Socket, _: usize) {}
+
+fn interface_v4(name: &str) -> anyhow::Result<Ipv4Addr> {
+    if let Ok(ip) = name.parse::<Ipv4Addr>() {
+        return Ok(ip);
+    }
+    if_addrs::get_if_addrs()
+        .context("cannot list interfaces")?
+        .into_iter()
+        .filter(|i| i.name == name)
+        .find_map(|i| match i.ip() {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        })
+        .ok_or_else(|| anyhow!("no interface {name} with an IPv4 address"))
+}
+
+fn interface_v6(name: &str) -> anyhow::Result<u32> {
+    let wanted: Option<IpAddr> = name.parse().ok();
+    if_addrs::get_if_addrs()
+        .context("cannot list interfaces")?
+        .into_iter()
+        .filter(|i| i.name == name || Some(i.ip()) == wanted)
+        .find_map(|i| i.index)
+        .ok_or_else(|| anyhow!("no interface {name}"))
+}
+
+/// How the events of a spec are cut into datagrams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shape {
+    /// Datagrams per event.
+    count: u32,
+    /// Bytes of each datagram but the last.
+    full: usize,
+    /// Bytes of the last.
+    last: usize,
+    /// Bytes each datagram carries past its header, counted as delivered
+    /// (the whole datagram for one-datagram events).
+    header: usize,
+}
+
+impl Shape {
+    fn of(spec: &Spec) -> anyhow::Result<Self> {
+        if spec.size <= spec.max_payload_size {
+            let len = spec.size.max(HEADER);
+            return Ok(Shape {
+                count: 1,
+                full: len,
+                last: len,
+                header: 0,
+            });
+        }
+        let body = proto::body_len(spec.size);
+        let chunk = spec.max_payload_size;
+        let count = u32::try_from(body.div_ceil(chunk)).context("too many datagrams")?;
+        Ok(Shape {
+            count,
+            full: EVENTCAST_HEADER + chunk,
+            last: EVENTCAST_HEADER + (body - chunk * (count as usize - 1)),
+            header: EVENTCAST_HEADER,
+        })
+    }
+}
+
+/// Writes the raw header at the start of `buf`.
+pub(crate) fn write_header(buf: &mut [u8], kind: u8, event: u64, index: u32, count: u32) {
+    buf[0] = kind;
+    buf[1..9].copy_from_slice(&event.to_be_bytes());
+    buf[9..13].copy_from_slice(&index.to_be_bytes());
+    buf[13..17].copy_from_slice(&count.to_be_bytes());
+}
+
+/// A raw datagram's header fields, if it has one.
+pub(crate) fn read_header(datagram: &[u8]) -> Option<(u8, u64, u32, u32)> {
+    let (head, _) = datagram.split_first_chunk::<HEADER>()?;
+    let kind = head[0];
+    let event = u64::from_be_bytes(head[1..9].try_into().ok()?);
+    let index = u32::from_be_bytes(head[9..13].try_into().ok()?);
+    let count = u32::from_be_bytes(head[13..17].try_into().ok()?);
+    Some((kind, event, index, count))
+}
+
+/// `--role send --transport raw`.
+pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
+    let stop = proto::stop_signal(spec.controlled);
+    let joined = open(spec)?;
+    let shape = Shape::of(spec)?;
+    let mut buf = vec![0x78u8; shape.full.max(HEADER)];
+    let mut errors = 0u64;
+    let mut sendto = |buf: &[u8]| {
+        if joined.socket.send_to(buf, joined.group).is_err() {
+            errors += 1;
+        }
+    };
+    let marked = Instant::now();
+    write_header(&mut buf, KIND_START, spec.events, 0, 1);
+    sendto(&buf[..HEADER]);
+    std::thread::sleep(proto::LEAD);
+    let t0 = Instant::now();
+    let lead_secs = t0.duration_since(marked).as_secs_f64();
+    let pacer = Pacer::new(t0, spec.rate);
+    for event in 0..spec.events {
+        if let Some(wait) = pacer.delay(event, Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if event > 0 && !spec.interval.is_zero() {
+            std::thread::sleep(spec.interval);
+        }
+        for index in 0..shape.count {
+            let len = if index + 1 == shape.count {
+                shape.last
+            } else {
+                shape.full
+            };
+            write_header(&mut buf, KIND_DATA, event, index, shape.count);
+            sendto(&buf[..len]);
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    proto::report(
+        "sent",
+        &Sent {
+            events: spec.events,
+            secs,
+            lead_secs,
+            send_errors: errors,
+        },
+    )?;
+    linger(spec, &stop);
+    Ok(())
+}
+
+/// Waits for the parent's word (controlled) or `--linger-ms`.
+fn linger(spec: &Spec, stop: &std::sync::atomic::AtomicBool) {
+    if spec.controlled {
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(POLL);
+        }
+    } else {
+        std::thread::sleep(spec.linger);
+    }
+}
+
+/// `--role recv --transport raw`.
+pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
+    let joined = open(spec)?;
+    let shape = Shape::of(spec)?;
+    let stop = proto::stop_signal(spec.controlled);
+    proto::ready();
+    let mut buf = vec![0u8; 65_536];
+    let mut tally = Tally::new(Instant::now());
+    let mut partial: HashMap<u64, u32> = HashMap::new();
+    let mut datagrams = 0u64;
+    let mut stopped_at = None;
+    loop {
+        let received = joined.socket.recv_from(&mut buf);
+        let now = Instant::now();
+        if let Ok((len, _)) = received {
+            match read_header(&buf[..len]) {
+                Some((KIND_START, ..)) => tally.start(now),
+                Some((KIND_DATA, event, _, count)) if count == shape.count => {
+                    datagrams += 1;
+                    let complete = if count == 1 {
+                        1
+                    } else {
+                        let have = partial.entry(event).or_insert(0);
+                        *have += 1;
+                        if *have == count {
+                            partial.remove(&event);
+                            1
+                        } else {
+                            0
+                        }
+                    };
+                    let bytes = if shape.header == 0 {
+                        len
+                    } else {
+                        len.saturating_sub(shape.header)
+                    };
+                    tally.data(now, bytes as u64, complete);
+                }
+                _ => tally.activity(now),
+            }
+        }
+        if stopped_at.is_none() && stop.load(Ordering::SeqCst) {
+            stopped_at = Some(now);
+        }
+        if tally.done(now, spec, stopped_at) {
+            break;
+        }
+    }
+    proto::report(
+        "result",
+        &Received {
+            events: tally.events,
+            bytes: tally.bytes,
+            secs: tally.secs(),
+            from_start: tally.started(),
+            datagrams,
+            recv_buffer: joined.recv_buffer as u64,
+            peak_rss_kib: proto::peak_rss_kib(),
+        },
+    )
+}
+
+/// `--role ping --transport raw`.
+pub(crate) fn ping(spec: &Spec) -> anyhow::Result<()> {
+    let joined = open(spec)?;
+    let len = spec.size.max(HEADER);
+    let mut out = vec![0x78u8; len];
+    let mut buf = vec![0u8; 65_536];
+    let warmup = warmup(spec.pings);
+    let mut samples = Vec::with_capacity(spec.pings as usize);
+    let mut lost = 0;
+    for seq in 0..warmup + spec.pings {
+        write_header(&mut out, KIND_PING, seq, 0, 1);
+        let t0 = Instant::now();
+        joined
+            .socket
+            .send_to(&out, joined.group)
+            .context("cannot send a ping")?;
+        let answered = loop {
+            let left = PING_TIMEOUT.saturating_sub(t0.elapsed());
+            if left.is_zero() {
+                break false;
+            }
+            joined.socket.set_read_timeout(Some(left))?;
+            let Ok((n, _)) = joined.socket.recv_from(&mut buf) else {
+                continue;
+            };
+            if matches!(read_header(&buf[..n]), Some((KIND_PONG, s, ..)) if s == seq) {
+                break true;
+            }
+        };
+        if seq >= warmup {
+            if answered {
+                samples.push(t0.elapsed().as_secs_f64() * 1e6);
+            } else {
+                lost += 1;
+            }
+        }
+    }
+    proto::report("result", &pinged(samples, lost))
+}
+
+/// Round trips not counted at the start of a ping run: the first ones
+/// warm caches and wake the other process.
+pub(crate) fn warmup(pings: u64) -> u64 {
+    (pings / 10).min(100)
+}
+
+/// The pinger's report from its samples (microseconds).
+pub(crate) fn pinged(samples: Vec<f64>, lost: u64) -> Pinged {
+    let sorted = stats::sorted_finite(&samples);
+    Pinged {
+        samples: sorted.len() as u64,
+        lost,
+        p50_us: stats::percentile(&sorted, 50.0),
+        p99_us: stats::percentile(&sorted, 99.0),
+    }
+}
+
+/// `--role pong --transport raw`.
+pub(crate) fn pong(spec: &Spec) -> anyhow::Result<()> {
+    let joined = open(spec)?;
+    let stop = proto::stop_signal(spec.controlled);
+    proto::ready();
+    let mut buf = vec![0u8; 65_536];
+    let began = Instant::now();
+    let mut last_ping: Option<Instant> = None;
+    let mut answered = 0u64;
+    loop {
+        if let Ok((n, _)) = joined.socket.recv_from(&mut buf) {
+            if let Some((KIND_PING, ..)) = read_header(&buf[..n]) {
+                buf[0] = KIND_PONG;
+                let _ = joined.socket.send_to(&buf[..n], joined.group);
+                last_ping = Some(Instant::now());
+                answered += 1;
+            }
+        }
+        if pong_done(spec, stop.load(Ordering::SeqCst), began, last_ping) {
+            break;
+        }
+    }
+    proto::say(&format!("answered {answered} pings"));
+    Ok(())
+}
+
+/// Whether a `pong` role is done: its parent said so (controlled), or
+/// (a person's run) it heard nothing for `--linger-ms` after the last ping,
+/// or no ping at all for `--wait-secs`.
+pub(crate) fn pong_done(
+    spec: &Spec,
+    stopped: bool,
+    began: Instant,
+    last_ping: Option<Instant>,
+) -> bool {
+    if spec.controlled {
+        return stopped;
+    }
+    match last_ping {
+        Some(t) => t.elapsed() >= spec.linger,
+        None => began.elapsed() >= spec.wait,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(size: usize, max_payload_size: usize) -> Spec {
+        let args = <super::super::tests::Cli as clap::Parser>::parse_from(["bench"]).args;
+        let mut spec = Spec::from_args(&args, 5000);
+        spec.size = size;
+        spec.max_payload_size = max_payload_size;
+        spec
+    }
+
+    #[test]
+    fn small_events_are_one_datagram_of_their_size() {
+        let s = Shape::of(&spec(64, 1024)).unwrap();
+        assert_eq!((s.count, s.full, s.last, s.header), (1, 64, 64, 0));
+        // Never shorter than the raw header.
+        assert_eq!(Shape::of(&spec(3, 1024)).unwrap().full, HEADER);
+    }
+
+    #[test]
+    fn large_events_are_cut_like_eventcast_bodies() {
+        // 1 MiB + 40 bytes of BSON: 1,024 full datagrams and one of 40.
+        let s = Shape::of(&spec(1 << 20, 1024)).unwrap();
+        assert_eq!(s.count, 1025);
+        assert_eq!(s.full, 33 + 1024);
+        assert_eq!(s.last, 33 + 40);
+        let s = Shape::of(&spec(1 << 20, 8192)).unwrap();
+        assert_eq!(s.count, 129);
+        assert_eq!(s.full, 33 + 8192);
+    }
+
+    #[test]
+    fn headers_round_trip() {
+        let mut buf = [0u8; 20];
+        write_header(&mut buf, KIND_DATA, 7, 3, 9);
+        assert_eq!(read_header(&buf), Some((KIND_DATA, 7, 3, 9)));
+        assert_eq!(read_header(&buf[..16]), None);
+    }
+
+    #[test]
+    fn ping_reports_percentiles_of_its_samples() {
+        let samples: Vec<f64> = (1..=200).map(f64::from).collect();
+        let p = pinged(samples, 3);
+        assert_eq!((p.samples, p.lost), (200, 3));
+        assert_eq!(p.p50_us, Some(100.0));
+        assert_eq!(p.p99_us, Some(198.0));
+        let none = pinged(vec![], 5);
+        assert_eq!((none.samples, none.p50_us, none.p99_us), (0, None, None));
+        assert_eq!(warmup(10_000), 100);
+        assert_eq!(warmup(50), 5);
+    }
+}

@@ -1,0 +1,152 @@
+//! Criterion benchmarks of the protocol core's hot paths: the BSON body
+//! (encode, decode), segmentation (`Endpoint::emit_body`), reassembly
+//! (`Endpoint::handle_datagram` over every segment of a 1 MiB message) and
+//! the data frame header (parse, write).
+//!
+//! `cargo bench -p eventcast-proto` runs them all; `cargo bench -p
+//! eventcast-proto -- reassemble` one group. `cargo test` compiles them but
+//! does not run them (`--benches` would, once each, quickly).
+//!
+//! Seal and open (issue 4, encryption) belong here once they exist.
+#![allow(missing_docs)] // criterion_main! generates an undocumented `main`.
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bson::Bson;
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use eventcast_proto::wire::{DataFrame, DataHeader, Flags, DATA_HEADER_LEN};
+use eventcast_proto::{
+    decode_body, encode_body, Config, Endpoint, EndpointEvent, MessageSeq, SegmentIndex, SenderId,
+};
+
+/// Argument sizes: a small event, one datagram's worth, a large event.
+const SIZES: [(&str, usize); 3] = [("64B", 64), ("1KiB", 1024), ("1MiB", 1 << 20)];
+
+/// The event the bench sends: one string argument of `len` bytes.
+fn args(len: usize) -> Vec<Bson> {
+    vec![Bson::String("x".repeat(len))]
+}
+
+fn body(len: usize) -> Vec<u8> {
+    encode_body("bench", &args(len)).expect("encodable")
+}
+
+fn bench_encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode_body");
+    for (label, len) in SIZES {
+        let args = args(len);
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &args, |b, args| {
+            b.iter(|| encode_body(black_box("bench"), black_box(args)))
+        });
+    }
+    group.finish();
+}
+
+fn bench_decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode_body");
+    for (label, len) in SIZES {
+        let body = body(len);
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &body, |b, body| {
+            b.iter(|| decode_body(black_box(body)))
+        });
+    }
+    group.finish();
+}
+
+/// Segmentation: an already encoded body cut into datagrams (the
+/// endpoint's transmit queue drained, as the driver does).
+fn bench_segment(c: &mut Criterion) {
+    let mut group = c.benchmark_group("emit_segment");
+    for (label, len) in SIZES {
+        let body = body(len);
+        let mut endpoint = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &body, |b, body| {
+            b.iter(|| {
+                endpoint.emit_body(black_box(body)).expect("emit");
+                let mut datagrams = 0usize;
+                while let Some(t) = endpoint.poll_transmit() {
+                    datagrams += black_box(t.contents.len());
+                }
+                datagrams
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Reassembly: every segment of one 1 MiB message (1,025 datagrams of
+/// 1,057 bytes at the default `max_payload_size`) fed to a fresh receiver,
+/// the event decoded and delivered.
+fn bench_reassemble(c: &mut Criterion) {
+    let mut group = c.benchmark_group("reassemble");
+    group.sample_size(30);
+    let len = 1 << 20;
+    let mut sender = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
+    sender.emit_body(&body(len)).expect("emit");
+    let datagrams: Vec<Vec<u8>> = std::iter::from_fn(|| sender.poll_transmit())
+        .map(|t| t.contents)
+        .collect();
+    let from: SocketAddr = "127.0.0.1:4000".parse().expect("address");
+    let now = Instant::now();
+    group.throughput(Throughput::Bytes(len as u64));
+    group.bench_function("1MiB", |b| {
+        b.iter_batched(
+            || Endpoint::new(Config::default(), SenderId::new(2)).expect("config"),
+            |mut receiver| {
+                for d in &datagrams {
+                    receiver.handle_datagram(now, from, black_box(d));
+                }
+                match receiver.poll_event() {
+                    Some(EndpointEvent::Message(m)) => m.args.len(),
+                    other => panic!("the message was not delivered: {other:?}"),
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+/// The data frame's 33-byte header: written, and parsed (with its geometry
+/// checks) from a full 1,057-byte datagram.
+fn bench_header(c: &mut Criterion) {
+    let mut group = c.benchmark_group("header");
+    let header = DataHeader {
+        flags: Flags::empty(),
+        sender: SenderId::new(0x0102_0304_0506_0708),
+        seq: MessageSeq::new(42),
+        index: SegmentIndex::new(3),
+        count: 1025,
+        message_len: (1 << 20) + 22,
+    };
+    let mut datagram = Vec::new();
+    header.write(&mut datagram);
+    datagram.resize(DATA_HEADER_LEN + 1024, 0xAB);
+    group.bench_function("write", |b| {
+        let mut out = Vec::with_capacity(DATA_HEADER_LEN);
+        b.iter(|| {
+            out.clear();
+            black_box(&header).write(&mut out);
+            out.len()
+        })
+    });
+    group.bench_function("parse", |b| {
+        b.iter(|| DataFrame::parse(black_box(&datagram)).map(|f| f.payload().len()))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_encode,
+    bench_decode,
+    bench_segment,
+    bench_reassemble,
+    bench_header
+);
+criterion_main!(benches);
