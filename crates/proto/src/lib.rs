@@ -29,6 +29,7 @@
 
 mod body;
 mod config;
+pub mod crypto;
 mod endpoint;
 mod ids;
 pub mod legacy;
