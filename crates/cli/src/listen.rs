@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
-use crate::common::{self, NetArgs, SendArgs};
+use crate::common::{self, KeyArgs, NetArgs, SendArgs};
 use crate::json::RelaxedList;
 
 /// Options of `eventcast listen`.
@@ -38,6 +38,9 @@ pub(crate) struct Args {
 
     #[command(flatten)]
     send: SendArgs,
+
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 /// One output line.
@@ -64,7 +67,7 @@ enum End {
 
 /// Runs `eventcast listen`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.send.apply(args.net.config());
+    let config = args.key.apply(args.send.apply(args.net.config()))?;
     let node = common::new_node(config)?;
     let mut events = if args.events.is_empty() {
         node.subscribe()
@@ -156,6 +159,10 @@ async fn receive(
             }
             notice = notices.recv(), if notices_open => match notice {
                 Ok(Notice::ProtocolError(error)) => eprintln!("eventcast: {error}"),
+                Ok(Notice::KeyLimit(limit)) => eprintln!(
+                    "eventcast: key {} sealed {} datagrams (limit {}): rotate it",
+                    limit.fingerprint, limit.sealed, limit.refuse_at
+                ),
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
                 Err(RecvError::Closed) => notices_open = false,

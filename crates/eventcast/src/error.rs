@@ -28,6 +28,13 @@ pub enum Error {
     /// Arguments could not be converted to or from the requested Rust type.
     #[error("arguments: {0}")]
     Args(String),
+    /// A key could not be made from its passphrase.
+    #[error(transparent)]
+    Kdf(#[from] eventcast_proto::crypto::KdfError),
+    /// A keyring operation that cannot be done (unknown key, removing the
+    /// primary key, a full ring).
+    #[error(transparent)]
+    Keyring(#[from] eventcast_proto::crypto::KeyringError),
     /// The node's task ended unexpectedly.
     #[error("the node's task ended unexpectedly")]
     Closed,
@@ -71,6 +78,12 @@ pub enum ConfigError {
     /// A subscription capacity of zero.
     #[error("subscription_capacity must be at least 1")]
     SubscriptionCapacity,
+    /// `decrypt_keys` without a `key` to seal with.
+    #[error("encrypt.decrypt_keys needs encrypt.key: the key that seals")]
+    DecryptKeysWithoutKey,
+    /// More keys than a keyring holds.
+    #[error("at most {} keys", eventcast_proto::crypto::MAX_KEYS)]
+    TooManyKeys,
     /// A protocol setting that cannot work.
     #[error(transparent)]
     Protocol(#[from] eventcast_proto::ConfigError),

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use eventcast_proto::crypto::KeyLimit;
 use eventcast_proto::{ProtocolError, SenderId};
 
 /// A lifecycle change or a problem, from
@@ -25,6 +26,11 @@ pub enum Notice {
         id: SenderId,
     },
     /// Another node speaks a protocol this one cannot read (reported once
-    /// per source address).
+    /// per source address), or sends datagrams this node cannot read
+    /// ([`ProtocolError::Unreadable`]: unencrypted, or encrypted with a key
+    /// this node does not have; reported once per sender).
     ProtocolError(ProtocolError),
+    /// The key this node seals with nears (or reached) the number of
+    /// datagrams it may seal: rotate to a new key.
+    KeyLimit(KeyLimit),
 }

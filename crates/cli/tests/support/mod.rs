@@ -17,7 +17,9 @@ pub(crate) const LIMIT: Duration = Duration::from_secs(15);
 /// `eventcast` with no settings inherited from the environment.
 pub(crate) fn eventcast() -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.env_remove("EVENTCAST_PORT").env_remove("EVENTCAST_LOG");
+    cmd.env_remove("EVENTCAST_PORT")
+        .env_remove("EVENTCAST_LOG")
+        .env_remove("EVENTCAST_KEY");
     cmd
 }
 

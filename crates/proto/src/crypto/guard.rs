@@ -116,7 +116,11 @@ impl Guard {
             return None;
         }
         let mut nonce = [0u8; NONCE_LEN];
-        nonces.fill(&mut nonce);
+        if nonces.fill(&mut nonce).is_err() {
+            stats.seal_refused += 1;
+            debug!("datagram not sent: no nonce");
+            return None;
+        }
         let header = SealedHeader {
             key_id: entry.key.id(),
             sender: own,

@@ -33,7 +33,7 @@ pub(crate) use guard::{Guard, Inbound};
 pub use kdf::{KdfError, Secret, KDF_ITERATIONS, KDF_MEMORY_KIB, KDF_PARALLELISM, KDF_SALT};
 pub use key::{Fingerprint, Key, KeyId, ParseFingerprintError, KEY_LEN};
 pub use keyring::{KeyInfo, Keyring, KeyringError, MAX_KEYS};
-pub use nonce::{InsecureSeededNonces, NonceSource};
+pub use nonce::{InsecureSeededNonces, NonceSource, NonceUnavailable};
 pub use replay::REPLAY_WINDOW;
 
 /// Datagrams one node seals with one key before it is told to rotate

@@ -17,9 +17,16 @@ use crate::wire::NONCE_LEN;
 /// key, across every node of the group: implementations must draw from a
 /// cryptographically secure generator seeded by the operating system.
 pub trait NonceSource: Send {
-    /// Fills `nonce` with fresh random bytes.
-    fn fill(&mut self, nonce: &mut [u8; NONCE_LEN]);
+    /// Fills `nonce` with fresh random bytes. On an error nothing is sealed
+    /// with it: the datagram is not sent (counted in `seal_refused`).
+    fn fill(&mut self, nonce: &mut [u8; NONCE_LEN]) -> Result<(), NonceUnavailable>;
 }
+
+/// The nonce source could not produce a nonce (the operating system's
+/// generator failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no random nonce available")]
+pub struct NonceUnavailable;
 
 /// Nonces from a ChaCha20 generator with a seed the caller chooses.
 ///
@@ -37,7 +44,8 @@ impl InsecureSeededNonces {
 }
 
 impl NonceSource for InsecureSeededNonces {
-    fn fill(&mut self, nonce: &mut [u8; NONCE_LEN]) {
+    fn fill(&mut self, nonce: &mut [u8; NONCE_LEN]) -> Result<(), NonceUnavailable> {
         self.0.fill_bytes(nonce);
+        Ok(())
     }
 }
