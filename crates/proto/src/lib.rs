@@ -27,6 +27,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 mod body;
 mod config;
 pub mod crypto;

@@ -180,6 +180,11 @@ impl Keyring {
         self.primary.map(|p| &mut self.entries[p])
     }
 
+    /// The primary key's entry, read only.
+    pub(crate) fn primary_entry_ref(&self) -> Option<&Entry> {
+        self.primary.map(|p| &self.entries[p])
+    }
+
     /// The entries whose key has this id: the candidates to open a datagram.
     pub(crate) fn candidates(&self, id: KeyId) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| e.key.id() == id)

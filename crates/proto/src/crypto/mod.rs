@@ -27,7 +27,7 @@ mod key;
 mod keyring;
 mod nonce;
 mod replay;
-mod seal;
+pub(crate) mod seal;
 
 pub(crate) use guard::{Guard, Inbound};
 pub use kdf::{KdfError, Secret, KDF_ITERATIONS, KDF_MEMORY_KIB, KDF_PARALLELISM, KDF_SALT};
