@@ -20,7 +20,7 @@ use eventcast_proto::{encode_body, Config, Endpoint, EndpointEvent, SenderId};
 
 const ROUNDS: usize = 5;
 
-/// An event body of exactly `len` bytes (at least 21).
+/// An event body of exactly `len` bytes (at least 36).
 fn body(len: usize) -> Vec<u8> {
     let bin = |n| {
         Bson::Binary(Binary {
@@ -117,7 +117,7 @@ fn main() {
         "  {:>9}  {:>12}  {:>12}  {:>6}",
         "body", "plaintext", "encrypted", "ratio"
     );
-    for len in [32, 1000, 10_000, 1_000_000] {
+    for len in [40, 1000, 10_000, 1_000_000] {
         let plain = path(false, len);
         let sealed = path(true, len);
         println!(
