@@ -155,8 +155,16 @@ impl Driver {
             }
         }
         // Counters first, so that a listener reading them sees its event.
-        self.shared.stats_mut().protocol = self.endpoint.stats();
-        self.publish_keys();
+        let stats = self.endpoint.stats();
+        let sealed_more = {
+            let mut shared = self.shared.stats_mut();
+            let moved = shared.protocol.datagrams_sealed != stats.datagrams_sealed;
+            shared.protocol = stats;
+            moved
+        };
+        if sealed_more {
+            self.publish_keys();
+        }
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 EndpointEvent::Message(message) => {
