@@ -261,6 +261,8 @@ mod tests {
         net: NetArgs,
         #[command(flatten)]
         send: SendArgs,
+        #[command(flatten)]
+        key: KeyArgs,
     }
 
     fn parse(args: &[&str]) -> Result<Try, clap::Error> {
@@ -354,6 +356,32 @@ mod tests {
         assert_eq!(describe(&err), "cannot join: No such device");
         let err = anyhow::anyhow!("inner").context("outer");
         assert_eq!(describe(&err), "outer: inner");
+    }
+
+    #[test]
+    fn keys_reach_the_config_first_one_sealing() {
+        let dir = std::env::temp_dir().join(format!("eventcast-cli-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("key");
+        std::fs::write(&file, "raw:00112233445566778899aabbccddeeff\n").unwrap();
+        let t = parse(&[
+            "--key",
+            "first passphrase",
+            "--key-file",
+            file.to_str().unwrap(),
+            "--danger-accept-plaintext",
+        ])
+        .unwrap();
+        let c = t.key.apply(Config::default()).unwrap();
+        assert_eq!(c.encrypt.key, Some(Secret::passphrase("first passphrase")));
+        assert_eq!(c.encrypt.decrypt_keys.len(), 1);
+        assert!(matches!(c.encrypt.decrypt_keys[0], Secret::Raw(_)));
+        assert!(c.encrypt.danger_accept_plaintext);
+        std::fs::write(&file, "").unwrap();
+        let t = parse(&["--key-file", file.to_str().unwrap()]).unwrap();
+        let err = t.key.apply(Config::default()).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
