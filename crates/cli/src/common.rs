@@ -3,10 +3,12 @@
 //! the command line.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::value_parser;
-use eventcast::{Config, Eventcast, WireProtocol};
+use eventcast::{Config, Eventcast, Secret, WireProtocol};
 
 /// Where the group is and how its datagrams are cut: options of every
 /// command that opens a node.
@@ -80,6 +82,64 @@ pub(crate) struct SendArgs {
     /// Do not let other programs on this host hear what this node sends
     #[arg(long)]
     pub(crate) no_loopback: bool,
+}
+
+/// The group key: options of the commands that join a real group.
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Encryption options")]
+pub(crate) struct KeyArgs {
+    /// Group key: a passphrase (stretched with Argon2id) or `raw:` and 32
+    /// hex digits. Every datagram is then encrypted and authenticated
+    /// (AES-128-GCM) and unencrypted ones are refused. Repeat it for a
+    /// rotation: the first key encrypts, every key decrypts. WARNING: a key
+    /// given on the command line is visible to every user of this machine
+    /// (ps, /proc/PID/cmdline); prefer --key-file or EVENTCAST_KEY
+    // A String, checked in `apply`: clap would echo a value it refuses.
+    #[arg(
+        long,
+        env = "EVENTCAST_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub(crate) key: Vec<String>,
+
+    /// Read a group key from a file (as --key; one trailing line break is
+    /// ignored). Keys from files come after those of --key
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Vec<PathBuf>,
+
+    /// With a key, also accept unencrypted events: anyone who can reach the
+    /// group can then send this node events. For a group moving to
+    /// encryption, node by node
+    #[arg(long)]
+    pub(crate) danger_accept_plaintext: bool,
+}
+
+impl KeyArgs {
+    /// Applies these options to `config`, reading the key files.
+    pub(crate) fn apply(&self, mut config: Config) -> anyhow::Result<Config> {
+        let mut keys = Vec::new();
+        for (i, text) in self.key.iter().enumerate() {
+            let key = Secret::parse(text)
+                .map_err(|e| UsageError(format!("--key (number {}): {e}", i + 1)))?;
+            keys.push(key);
+        }
+        for path in &self.key_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the key file {}", path.display()))?;
+            let key = Secret::parse(&text)
+                .map_err(|e| UsageError(format!("key file {}: {e}", path.display())))?;
+            keys.push(key);
+        }
+        let mut keys = keys.into_iter();
+        if let Some(first) = keys.next() {
+            config = config.key(first);
+        }
+        for key in keys {
+            config = config.decrypt_key(key);
+        }
+        Ok(config.danger_accept_plaintext(self.danger_accept_plaintext))
+    }
 }
 
 /// An option value that parsed but cannot work (alone or with the others):
@@ -233,6 +293,8 @@ mod tests {
         net: NetArgs,
         #[command(flatten)]
         send: SendArgs,
+        #[command(flatten)]
+        key: KeyArgs,
     }
 
     fn parse(args: &[&str]) -> Result<Try, clap::Error> {
@@ -350,6 +412,32 @@ mod tests {
         assert_eq!(describe(&err), "cannot join: No such device");
         let err = anyhow::anyhow!("inner").context("outer");
         assert_eq!(describe(&err), "outer: inner");
+    }
+
+    #[test]
+    fn keys_reach_the_config_first_one_sealing() {
+        let dir = std::env::temp_dir().join(format!("eventcast-cli-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("key");
+        std::fs::write(&file, "raw:00112233445566778899aabbccddeeff\n").unwrap();
+        let t = parse(&[
+            "--key",
+            "first passphrase",
+            "--key-file",
+            file.to_str().unwrap(),
+            "--danger-accept-plaintext",
+        ])
+        .unwrap();
+        let c = t.key.apply(Config::default()).unwrap();
+        assert_eq!(c.encrypt.key, Some(Secret::passphrase("first passphrase")));
+        assert_eq!(c.encrypt.decrypt_keys.len(), 1);
+        assert!(matches!(c.encrypt.decrypt_keys[0], Secret::Raw(_)));
+        assert!(c.encrypt.danger_accept_plaintext);
+        std::fs::write(&file, "").unwrap();
+        let t = parse(&["--key-file", file.to_str().unwrap()]).unwrap();
+        let err = t.key.apply(Config::default()).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -9,7 +9,7 @@ use bson::Bson;
 use eventcast::Eventcast;
 use serde::Deserialize;
 
-use crate::common::{self, NetArgs, SendArgs};
+use crate::common::{self, KeyArgs, NetArgs, SendArgs};
 use crate::json::{self, ExtJson};
 
 /// Options of `eventcast emit`.
@@ -43,6 +43,9 @@ pub(crate) struct Args {
 
     #[command(flatten)]
     send: SendArgs,
+
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 /// One line of `--stdin`.
@@ -73,7 +76,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => None,
     };
 
-    let config = args.send.apply(args.net.config());
+    let config = args.key.apply(args.send.apply(args.net.config()))?;
     let node = common::new_node(config)?;
     common::start(&node).await?;
     if args.net.port.is_none() {

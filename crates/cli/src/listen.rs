@@ -12,7 +12,7 @@ use eventcast::{Event, Notice};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
-use crate::common::{self, NetArgs, SendArgs};
+use crate::common::{self, KeyArgs, NetArgs, SendArgs};
 
 /// Options of `eventcast listen`.
 #[derive(clap::Args, Debug)]
@@ -36,6 +36,9 @@ pub(crate) struct Args {
 
     #[command(flatten)]
     send: SendArgs,
+
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 /// How the receiving loop ended.
@@ -53,7 +56,7 @@ enum End {
 
 /// Runs `eventcast listen`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.send.apply(args.net.config());
+    let config = args.key.apply(args.send.apply(args.net.config()))?;
     let node = common::new_node(config)?;
     let mut events = if args.events.is_empty() {
         node.subscribe()
@@ -146,6 +149,10 @@ async fn receive(
             notice = notices.recv(), if notices_open => match notice {
                 Ok(Notice::ProtocolError(error)) => eprintln!("eventcast: {error}"),
                 Ok(Notice::LegacyProtocolError(error)) => eprintln!("eventcast: {error}"),
+                Ok(Notice::KeyLimit(limit)) => eprintln!(
+                    "eventcast: key {} sealed {} datagrams (limit {}): rotate it",
+                    limit.fingerprint, limit.sealed, limit.refuse_at
+                ),
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
                 Err(RecvError::Closed) => notices_open = false,

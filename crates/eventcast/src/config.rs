@@ -3,6 +3,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use eventcast_proto::crypto::Secret;
+
 use crate::error::ConfigError;
 use crate::legacy::{InsecureLegacyKey, LegacyConfig, WireProtocol};
 use crate::repl::ReplConfig;
@@ -58,6 +60,30 @@ pub struct Config {
     /// Settings of the legacy protocol, used only with
     /// [`WireProtocol::LegacyV3`].
     pub legacy: LegacyConfig,
+    /// Encryption: the group key (default none: plaintext).
+    pub encrypt: Encrypt,
+}
+
+/// Encryption settings: with a key, every datagram is sealed with
+/// AES-128-GCM and every received datagram must be sealed with a key of the
+/// ring (see docs/SECURITY.md).
+///
+/// ```
+/// let config = eventcast::Config::default().key("correct horse battery staple");
+/// assert!(config.encrypt.key.is_some());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Encrypt {
+    /// The key that seals what this node sends (and opens what it
+    /// receives): a passphrase, stretched with Argon2id once per start, or a
+    /// raw 128-bit key. `Debug` never shows it.
+    pub key: Option<Secret>,
+    /// More keys that open what this node receives, during a rotation.
+    pub decrypt_keys: Vec<Secret>,
+    /// With a key, also accept unencrypted datagrams. Anyone who can reach
+    /// the group can then send this node events.
+    pub danger_accept_plaintext: bool,
 }
 
 impl Default for Config {
@@ -76,6 +102,7 @@ impl Default for Config {
             repl: ReplConfig::default(),
             wire_protocol: WireProtocol::Native,
             legacy: LegacyConfig::default(),
+            encrypt: Encrypt::default(),
         }
     }
 }
@@ -155,6 +182,26 @@ impl Config {
         self
     }
 
+    /// Sets the group key: a passphrase (`&str`, `String`) or a raw key
+    /// ([`Key`](eventcast_proto::crypto::Key)).
+    pub fn key(mut self, key: impl Into<Secret>) -> Self {
+        self.encrypt.key = Some(key.into());
+        self
+    }
+
+    /// Adds a key that opens received datagrams but does not seal.
+    pub fn decrypt_key(mut self, key: impl Into<Secret>) -> Self {
+        self.encrypt.decrypt_keys.push(key.into());
+        self
+    }
+
+    /// Accepts unencrypted datagrams even with a key (see
+    /// [`Encrypt::danger_accept_plaintext`]).
+    pub fn danger_accept_plaintext(mut self, accept: bool) -> Self {
+        self.encrypt.danger_accept_plaintext = accept;
+        self
+    }
+
     /// Checks everything that can be checked without touching the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.multicast_membership.is_multicast() {
@@ -175,6 +222,28 @@ impl Config {
         self.protocol.validate()?;
         self.repl.validate()?;
         crate::legacy::validate(self)?;
+        if self.encrypt.key.is_none() && !self.encrypt.decrypt_keys.is_empty() {
+            return Err(ConfigError::DecryptKeysWithoutKey);
+        }
+        let max = eventcast_proto::wire::MAX_SEGMENT_PAYLOAD - eventcast_proto::wire::SEAL_OVERHEAD;
+        if self.encrypt.key.is_some() && self.protocol.max_payload_size > max {
+            return Err(eventcast_proto::ConfigError::SealedPayloadSize(
+                self.protocol.max_payload_size,
+            )
+            .into());
+        }
+        if 1 + self.encrypt.decrypt_keys.len() > eventcast_proto::crypto::MAX_KEYS {
+            return Err(ConfigError::TooManyKeys);
+        }
+        if self.wire_protocol == WireProtocol::LegacyV3
+            && (self.encrypt.key.is_some() || self.encrypt.danger_accept_plaintext)
+        {
+            return Err(ConfigError::Legacy(
+                "encrypt.key is for the native protocol; the legacy protocol's \
+                 encryption is legacy.insecure_legacy_key"
+                    .to_owned(),
+            ));
+        }
         Ok(())
     }
 }

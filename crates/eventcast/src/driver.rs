@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use eventcast_proto::crypto::{Fingerprint, Key};
 use eventcast_proto::{Endpoint, EndpointEvent};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -27,6 +28,12 @@ const RECV_BUFFER: usize = 65_536;
 pub(crate) enum Command {
     /// Send an encoded event body to the group.
     Emit(Vec<u8>),
+    /// Add a key to the ring.
+    AddKey(Key),
+    /// Make a key of the ring the one that seals.
+    UseKey(Fingerprint),
+    /// Remove a key from the ring.
+    RemoveKey(Fingerprint),
 }
 
 pub(crate) struct Driver {
@@ -96,6 +103,33 @@ impl Driver {
                     warn!(target: "eventcast", error = %e, "event not sent");
                 }
             }
+            // The handle checked each of these against its copy of the ring.
+            Command::AddKey(key) => self.rekey(|ring| ring.add(key).map(drop)),
+            Command::UseKey(fp) => self.rekey(|ring| ring.use_key(fp)),
+            Command::RemoveKey(fp) => self.rekey(|ring| ring.remove(fp)),
+        }
+    }
+
+    fn rekey(
+        &mut self,
+        change: impl FnOnce(
+            &mut eventcast_proto::crypto::Keyring,
+        ) -> Result<(), eventcast_proto::crypto::KeyringError>,
+    ) {
+        let result = match self.endpoint.keyring_mut() {
+            Some(ring) => change(ring),
+            None => Err(eventcast_proto::crypto::KeyringError::NotEncrypting),
+        };
+        match result {
+            Ok(()) => self.publish_keys(),
+            Err(e) => warn!(target: "eventcast", error = %e, "keyring change not applied"),
+        }
+    }
+
+    /// Lets the handles see how many datagrams each key sealed.
+    fn publish_keys(&self) {
+        if let Some(ring) = self.endpoint.keyring() {
+            *self.shared.keys_mut() = ring.keys();
         }
     }
 
@@ -121,7 +155,16 @@ impl Driver {
             }
         }
         // Counters first, so that a listener reading them sees its event.
-        self.shared.stats_mut().protocol = self.endpoint.stats();
+        let stats = self.endpoint.stats();
+        let sealed_more = {
+            let mut shared = self.shared.stats_mut();
+            let moved = shared.protocol.datagrams_sealed != stats.datagrams_sealed;
+            shared.protocol = stats;
+            moved
+        };
+        if sealed_more {
+            self.publish_keys();
+        }
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 EndpointEvent::Message(message) => {
@@ -135,6 +178,14 @@ impl Driver {
                 EndpointEvent::ProtocolError(error) => {
                     warn!(target: "eventcast", %error, "protocol error");
                     self.shared.notify(Notice::ProtocolError(error));
+                }
+                EndpointEvent::KeyLimit(limit) => {
+                    warn!(
+                        target: "eventcast",
+                        key = %limit.fingerprint, sealed = limit.sealed, refuse_at = limit.refuse_at,
+                        "the group key nears its limit of datagrams: rotate it"
+                    );
+                    self.shared.notify(Notice::KeyLimit(limit));
                 }
                 other => debug!(target: "eventcast", ?other, "endpoint event ignored"),
             }

@@ -32,6 +32,13 @@ pub enum Error {
     /// name `__ec_retx`, a name too long for its metadata).
     #[error("legacy protocol: {0}")]
     Legacy(eventcast_proto::legacy::EncodeError),
+    /// A key could not be made from its passphrase.
+    #[error(transparent)]
+    Kdf(#[from] eventcast_proto::crypto::KdfError),
+    /// A keyring operation that cannot be done (unknown key, removing the
+    /// primary key, a full ring).
+    #[error(transparent)]
+    Keyring(#[from] eventcast_proto::crypto::KeyringError),
     /// The node's task ended unexpectedly.
     #[error("the node's task ended unexpectedly")]
     Closed,
@@ -78,6 +85,12 @@ pub enum ConfigError {
     /// A setting of the legacy protocol that cannot work.
     #[error("{0}")]
     Legacy(String),
+    /// `decrypt_keys` without a `key` to seal with.
+    #[error("encrypt.decrypt_keys needs encrypt.key: the key that seals")]
+    DecryptKeysWithoutKey,
+    /// More keys than a keyring holds.
+    #[error("at most {} keys", eventcast_proto::crypto::MAX_KEYS)]
+    TooManyKeys,
     /// A protocol setting that cannot work.
     #[error(transparent)]
     Protocol(#[from] eventcast_proto::ConfigError),

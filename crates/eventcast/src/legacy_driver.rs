@@ -232,7 +232,11 @@ impl LegacyDriver {
     }
 
     fn apply(&mut self, command: Command) {
-        let Command::Emit(body) = command;
+        let body = match command {
+            Command::Emit(body) => body,
+            // Refused by the handle in legacy mode; nothing to do here.
+            Command::AddKey(_) | Command::UseKey(_) | Command::RemoveKey(_) => return,
+        };
         // The handle encoded the event as a native body; read it back.
         let (name, args) = match decode_body(&body) {
             Ok(event) => event,

@@ -39,12 +39,13 @@ mod legacy_driver;
 mod listeners;
 pub mod logging;
 mod node;
+mod nonces;
 mod notice;
 mod repl;
 mod socket;
 mod stats;
 
-pub use config::Config;
+pub use config::{Config, Encrypt};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use legacy::{
@@ -58,6 +59,7 @@ pub use stats::NodeStats;
 
 pub use bson;
 pub use eventcast_proto as proto;
+pub use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo, Secret};
 pub use eventcast_proto::{MessageSeq, ProtocolError, SenderId};
 
 /// The README's Rust examples, compiled as doctests so they stay true.

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use eventcast_proto::crypto::{Encryption, Fingerprint, KeyInfo, Keyring, Secret};
 use eventcast_proto::{encode_body, EmitError, Endpoint, SenderId};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
@@ -13,12 +14,13 @@ use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::driver::{Command, Driver};
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::event::{to_args, Event};
 use crate::legacy::{self, WireProtocol};
 use crate::legacy_driver;
 use crate::listeners::{ListenerId, Listeners, Subscription};
 use crate::logging::LogLevels;
+use crate::nonces::OsNonces;
 use crate::notice::Notice;
 use crate::socket;
 use crate::stats::NodeStats;
@@ -31,11 +33,17 @@ pub(crate) struct Shared {
     notices: broadcast::Sender<Notice>,
     notice_listeners: Mutex<Vec<(ListenerId, NoticeCallback)>>,
     stats: Mutex<NodeStats>,
+    /// The running endpoint's keys, with their counts of datagrams sealed.
+    keys: Mutex<Vec<KeyInfo>>,
 }
 
 impl Shared {
     pub(crate) fn stats_mut(&self) -> MutexGuard<'_, NodeStats> {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn keys_mut(&self) -> MutexGuard<'_, Vec<KeyInfo>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn notify(&self, notice: Notice) {
@@ -79,6 +87,10 @@ struct Handle {
     /// (dropping the slot closes it).
     repl: crate::repl::Slot,
     log_levels: LogLevels,
+    /// The keys, derived from the configuration at the first start (or
+    /// first keyring call) and changed by the keyring calls; every start
+    /// hands the endpoint a copy. Lock it before `current`.
+    keyring: Mutex<Option<Keyring>>,
 }
 
 impl Drop for Handle {
@@ -150,6 +162,7 @@ impl Eventcast {
                     notices,
                     notice_listeners: Mutex::new(Vec::new()),
                     stats: Mutex::new(NodeStats::default()),
+                    keys: Mutex::new(Vec::new()),
                 }),
                 current: Mutex::new(Current {
                     id: random_id(),
@@ -159,6 +172,7 @@ impl Eventcast {
                     commands: None,
                 }),
                 run: tokio::sync::Mutex::new(None),
+                keyring: Mutex::new(None),
             }),
         })
     }
@@ -179,6 +193,7 @@ impl Eventcast {
             self.start_repl().await?;
         }
         let config = &self.handle.config;
+        self.derive_keys().await?;
         let port = config
             .port
             .unwrap_or_else(|| rand::random_range(49152..=65535));
@@ -193,6 +208,22 @@ impl Eventcast {
             current.id_used = true;
             current.id
         };
+        // Held until the task's command channel is installed, so that a
+        // keyring change made meanwhile reaches the new endpoint.
+        let keyring = self.keyring();
+        let ring = keyring.clone().unwrap_or_default();
+        let encryption = Encryption::new(ring.clone(), OsNonces::new())
+            .danger_accept_plaintext(config.encrypt.danger_accept_plaintext);
+        let endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption) {
+            // A payload size too large for sealed datagrams: without a key,
+            // the node runs without encryption (add_key then fails).
+            Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if ring.is_empty() => {
+                Endpoint::new(config.protocol.clone(), id)
+            }
+            other => other,
+        }
+        .map_err(|e| Error::Config(e.into()))?;
+        *self.handle.shared.keys_mut() = ring.keys();
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let task = if config.wire_protocol == WireProtocol::LegacyV3 {
@@ -206,8 +237,6 @@ impl Eventcast {
                 shared: self.handle.shared.clone(),
             })?
         } else {
-            let endpoint =
-                Endpoint::new(config.protocol.clone(), id).map_err(|e| Error::Config(e.into()))?;
             let driver = Driver {
                 endpoint,
                 socket,
@@ -232,6 +261,7 @@ impl Eventcast {
             current.group = Some(opened.group);
             current.commands = Some(tx);
         }
+        drop(keyring);
         *run = Some(Running { cancel, task });
         info!(target: "eventcast", %id, local_addr = %opened.local_addr, group = %opened.group, "started");
         self.handle.shared.notify(Notice::Started {
@@ -263,6 +293,132 @@ impl Eventcast {
         self.handle.shared.stats_mut().running = false;
         info!(target: "eventcast", %id, "stopped");
         self.handle.shared.notify(Notice::Stopped { id });
+    }
+
+    /// Adds a key to the ring: from now on it opens received datagrams.
+    /// The first key of a node without one also becomes the key that seals
+    /// (the node then encrypts everything it sends and refuses plaintext).
+    /// A passphrase is stretched with Argon2id first (tens of milliseconds,
+    /// on a blocking thread). Returns the key's fingerprint.
+    ///
+    /// Rotation without loss: add the new key on every node, then
+    /// [`use_key`](Self::use_key) it on every node, then
+    /// [`remove_key`](Self::remove_key) the old one on every node.
+    pub async fn add_key(&self, key: impl Into<Secret>) -> Result<Fingerprint, Error> {
+        let secret = key.into();
+        let key = tokio::task::spawn_blocking(move || secret.derive())
+            .await
+            .map_err(|_| Error::Closed)??;
+        let fingerprint = key.fingerprint();
+        self.change_keys(
+            |ring| ring.add(key.clone()).map(drop),
+            Command::AddKey(key.clone()),
+        )
+        .await?;
+        Ok(fingerprint)
+    }
+
+    /// Makes a key of the ring the one that seals what this node sends.
+    pub async fn use_key(&self, fingerprint: Fingerprint) -> Result<(), Error> {
+        self.change_keys(
+            |ring| ring.use_key(fingerprint),
+            Command::UseKey(fingerprint),
+        )
+        .await
+    }
+
+    /// Removes a key from the ring; it no longer opens anything. The key
+    /// that seals cannot be removed: [`use_key`](Self::use_key) another
+    /// first.
+    pub async fn remove_key(&self, fingerprint: Fingerprint) -> Result<(), Error> {
+        self.change_keys(
+            |ring| ring.remove(fingerprint),
+            Command::RemoveKey(fingerprint),
+        )
+        .await
+    }
+
+    /// The keys of the ring, with how many datagrams this run sealed with
+    /// each. Never the keys themselves: their fingerprints.
+    pub async fn keys(&self) -> Result<Vec<KeyInfo>, Error> {
+        self.derive_keys().await?;
+        let published = self.handle.shared.keys_mut().clone();
+        let keyring = self.keyring();
+        let mut keys = keyring.as_ref().map(Keyring::keys).unwrap_or_default();
+        for key in &mut keys {
+            if let Some(p) = published.iter().find(|p| p.fingerprint == key.fingerprint) {
+                key.sealed = p.sealed;
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Applies a change to the handle's ring and, while running, the same
+    /// change to the endpoint's (in the same order as other changes).
+    async fn change_keys(
+        &self,
+        change: impl FnOnce(&mut Keyring) -> Result<(), eventcast_proto::crypto::KeyringError>,
+        command: Command,
+    ) -> Result<(), Error> {
+        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
+            return Err(Error::Config(ConfigError::Legacy(
+                "the keyring is the native protocol's; the legacy protocol's encryption \
+                 is legacy.insecure_legacy_key"
+                    .to_owned(),
+            )));
+        }
+        let sealed_max =
+            eventcast_proto::wire::MAX_SEGMENT_PAYLOAD - eventcast_proto::wire::SEAL_OVERHEAD;
+        if self.handle.config.protocol.max_payload_size > sealed_max {
+            return Err(eventcast_proto::crypto::KeyringError::NotEncrypting.into());
+        }
+        self.derive_keys().await?;
+        let mut keyring = self.keyring();
+        let ring = keyring.get_or_insert_with(Keyring::new);
+        change(ring)?;
+        if let Some(tx) = &self.current().commands {
+            let _ = tx.send(command);
+        }
+        drop(keyring);
+        Ok(())
+    }
+
+    /// Derives the configured keys into the handle's ring, once.
+    async fn derive_keys(&self) -> Result<(), Error> {
+        if self.keyring().is_some() {
+            return Ok(());
+        }
+        let encrypt = &self.handle.config.encrypt;
+        let secrets: Vec<Secret> = encrypt
+            .key
+            .iter()
+            .chain(&encrypt.decrypt_keys)
+            .cloned()
+            .collect();
+        let keys = tokio::task::spawn_blocking(move || {
+            secrets
+                .iter()
+                .map(Secret::derive)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|_| Error::Closed)??;
+        let mut keyring = self.keyring();
+        if keyring.is_none() {
+            let mut ring = Keyring::new();
+            for key in keys {
+                ring.add(key)?;
+            }
+            *keyring = Some(ring);
+        }
+        Ok(())
+    }
+
+    fn keyring(&self) -> MutexGuard<'_, Option<Keyring>> {
+        self.handle
+            .keyring
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether the node is started.

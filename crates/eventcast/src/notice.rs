@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use eventcast_proto::crypto::KeyLimit;
 use eventcast_proto::{ProtocolError, SenderId};
 
 /// A lifecycle change or a problem, from
@@ -25,7 +26,9 @@ pub enum Notice {
         id: SenderId,
     },
     /// Another node speaks a protocol this one cannot read (reported once
-    /// per source address).
+    /// per source address), or sends datagrams this node cannot read
+    /// ([`ProtocolError::Unreadable`]: unencrypted, or encrypted with a key
+    /// this node does not have; reported once per sender).
     ProtocolError(ProtocolError),
     /// A client connected to the REPL.
     ReplClientConnected {
@@ -45,4 +48,7 @@ pub enum Notice {
     /// encryption this one cannot read (reported once per source address
     /// and kind).
     LegacyProtocolError(eventcast_proto::legacy::LegacyProblem),
+    /// The key this node seals with nears (or reached) the number of
+    /// datagrams it may seal: rotate to a new key.
+    KeyLimit(KeyLimit),
 }

@@ -158,7 +158,11 @@ mod tests {
             v = Bson::Document(d);
         }
         let deep = bson::serialize_to_vec(&doc! {"": v}).unwrap();
-        assert_eq!(deep.len(), SHORTEST_TOO_DEEP, "depth 101 in the fewest bytes");
+        assert_eq!(
+            deep.len(),
+            SHORTEST_TOO_DEEP,
+            "depth 101 in the fewest bytes"
+        );
         assert!(matches!(decode_body(&deep), Err(BodyError::TooDeep)));
     }
 

@@ -56,6 +56,12 @@ pub enum ConfigError {
     /// `max_payload_size` outside 16..=65474.
     #[error("max_payload_size must be between 16 and {MAX_SEGMENT_PAYLOAD} bytes, got {0}")]
     PayloadSize(usize),
+    /// `max_payload_size` too large for a sealed datagram to fit in UDP.
+    #[error(
+        "max_payload_size must be at most {max} bytes with encryption, got {0}",
+        max = MAX_SEGMENT_PAYLOAD - crate::wire::SEAL_OVERHEAD
+    )]
+    SealedPayloadSize(usize),
     /// `message_ttl` of zero.
     #[error("message_ttl must be longer than zero")]
     MessageTtl,

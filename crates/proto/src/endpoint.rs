@@ -9,10 +9,13 @@ use tracing::{debug, trace};
 
 use crate::body::{decode_body, encode_body, BodyError};
 use crate::config::{Config, ConfigError};
+use crate::crypto::{Encryption, Guard, Inbound, KeyLimit, Keyring, Unreadable};
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::reassembly::{Abandoned, Drop, Outcome, Reassembler};
 use crate::stats::Stats;
-use crate::wire::{DataFrame, DataHeader, DecodeError, Flags, DATA_HEADER_LEN};
+use crate::wire::{
+    DataFrame, DataHeader, DecodeError, Flags, DATA_HEADER_LEN, MAX_DATAGRAM_SIZE, SEAL_OVERHEAD,
+};
 
 /// Source addresses remembered so that a protocol-version error is reported
 /// once per address rather than once per datagram.
@@ -42,6 +45,8 @@ pub struct Endpoint {
     transmits: VecDeque<Transmit>,
     events: VecDeque<EndpointEvent>,
     version_reported: HashSet<SocketAddr>,
+    /// Seals what leaves, opens what arrives (crypto/guard.rs).
+    guard: Guard,
     stats: Stats,
 }
 
@@ -70,6 +75,9 @@ pub enum EndpointEvent {
     Message(ReceivedMessage),
     /// Another node speaks a protocol this node cannot read.
     ProtocolError(ProtocolError),
+    /// The key this node seals with nears the number of datagrams it may
+    /// seal: make another key primary.
+    KeyLimit(KeyLimit),
 }
 
 /// A complete event received from another node.
@@ -104,6 +112,19 @@ pub enum ProtocolError {
         /// The version it sends.
         version: u8,
     },
+    /// A node sends datagrams this node cannot read: unencrypted ones while
+    /// this node requires encryption, or ones encrypted with a key it does
+    /// not have. Reported once per sender and reason (up to 256).
+    #[error("{from} (sender {}) sends datagrams this node cannot read: {reason}",
+        sender.map_or_else(|| "unknown".to_owned(), |s| s.to_string()))]
+    Unreadable {
+        /// Where the first such datagram came from.
+        from: SocketAddr,
+        /// The sender id it claims, when it names one (not authenticated).
+        sender: Option<SenderId>,
+        /// Why it cannot be read.
+        reason: Unreadable,
+    },
 }
 
 /// Why [`Endpoint::emit`] refused an event. Always the caller's doing, never
@@ -130,6 +151,7 @@ impl Endpoint {
     pub fn new(config: Config, id: SenderId) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {
+            guard: Guard::plaintext(config.max_senders),
             config,
             id,
             next_seq: 0,
@@ -139,6 +161,39 @@ impl Endpoint {
             version_reported: HashSet::new(),
             stats: Stats::default(),
         })
+    }
+
+    /// Creates an endpoint that seals every datagram it sends with the
+    /// ring's primary key and opens every datagram it receives with the
+    /// ring's keys (see [`crate::crypto`]). With an empty ring it sends and
+    /// accepts plaintext until a key is added. Unless
+    /// [`danger_accept_plaintext`](Encryption::danger_accept_plaintext) is
+    /// set, it drops unencrypted datagrams while it holds a key.
+    ///
+    /// Sealing adds 50 bytes to a datagram, so `max_payload_size` may be at
+    /// most 65424 here.
+    pub fn with_encryption(
+        config: Config,
+        id: SenderId,
+        encryption: Encryption,
+    ) -> Result<Self, ConfigError> {
+        if config.max_payload_size + DATA_HEADER_LEN + SEAL_OVERHEAD > MAX_DATAGRAM_SIZE {
+            return Err(ConfigError::SealedPayloadSize(config.max_payload_size));
+        }
+        let mut endpoint = Self::new(config, id)?;
+        endpoint.guard = Guard::new(encryption, endpoint.config.max_senders);
+        Ok(endpoint)
+    }
+
+    /// The keyring, if this endpoint was created with encryption.
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.guard.keyring()
+    }
+
+    /// The keyring, to add, remove or switch keys while running; `None` if
+    /// this endpoint was created without encryption.
+    pub fn keyring_mut(&mut self) -> Option<&mut Keyring> {
+        self.guard.keyring_mut()
     }
 
     /// This endpoint's sender id.
@@ -218,6 +273,16 @@ impl Endpoint {
         self.expire(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
+        let (guard, stats, events) = (&mut self.guard, &mut self.stats, &mut self.events);
+        let opened;
+        let datagram = match guard.inbound(from, datagram, self.id, stats, events) {
+            Inbound::Plain => datagram,
+            Inbound::Opened(inner) => {
+                opened = inner;
+                &opened[..]
+            }
+            Inbound::Dropped => return self.refresh_gauges(),
+        };
         let frame = match DataFrame::parse(datagram) {
             Ok(frame) => frame,
             Err(e) => return self.drop_undecodable(from, datagram, e),
@@ -259,9 +324,15 @@ impl Endpoint {
         self.expire(now);
     }
 
-    /// The next datagram to send.
+    /// The next datagram to send, sealed when the keyring has a primary key.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        loop {
+            let transmit = self.transmits.pop_front()?;
+            let (guard, stats, events) = (&mut self.guard, &mut self.stats, &mut self.events);
+            if let Some(t) = guard.outbound(transmit, self.id, stats, events) {
+                return Some(t);
+            }
+        }
     }
 
     /// The next event for the application.
@@ -339,5 +410,7 @@ impl Endpoint {
         self.stats.partial_messages = self.reassembler.partial_messages() as u64;
         self.stats.partial_bytes = self.reassembler.partial_bytes() as u64;
         self.stats.senders = self.reassembler.senders() as u64;
+        self.stats.replay_senders = self.guard.replay_senders() as u64;
+        self.stats.replay_senders_evicted = self.guard.replay_evicted();
     }
 }

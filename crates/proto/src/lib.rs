@@ -27,8 +27,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+#[path = "fuzzing.rs"]
+pub mod __fuzz;
 mod body;
 mod config;
+pub mod crypto;
 mod endpoint;
 mod ids;
 pub mod legacy;

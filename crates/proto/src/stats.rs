@@ -31,11 +31,24 @@ pub struct Stats {
     pub senders: u64,
     /// Senders forgotten to make room for new ones.
     pub senders_evicted: u64,
+    /// Datagrams sealed (encrypted) before sending.
+    pub datagrams_sealed: u64,
+    /// Sealed datagrams received that were authenticated and fresh.
+    pub datagrams_opened: u64,
+    /// Datagrams not sent because the primary key had sealed as many as it
+    /// may ([`SealLimits`](crate::crypto::SealLimits)).
+    pub seal_refused: u64,
+    /// Senders whose replay window is tracked now.
+    pub replay_senders: u64,
+    /// Replay windows forgotten to make room for new senders.
+    pub replay_senders_evicted: u64,
     /// What was dropped, by reason.
     pub dropped: DropStats,
 }
 
-/// Datagrams and messages dropped, by reason.
+/// Datagrams and messages dropped, by reason. The last five are the
+/// boundary's: they are counted before parsing, so a datagram dropped there
+/// is counted in no other field.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DropStats {
@@ -63,6 +76,18 @@ pub struct DropStats {
     /// Complete messages whose body was not a valid event (bad BSON, too
     /// deep, wrong shape).
     pub bad_body: u64,
+    /// Unencrypted datagrams received while this node requires encryption.
+    pub unencrypted: u64,
+    /// Sealed datagrams whose key id names no key in the ring (or the node
+    /// has no key).
+    pub no_key: u64,
+    /// Sealed datagrams that do not authenticate (wrong key, tampering,
+    /// forgery).
+    pub bad_tag: u64,
+    /// Authenticated datagrams whose packet number was already seen.
+    pub replayed: u64,
+    /// Authenticated datagrams too old for the sender's replay window.
+    pub too_old: u64,
 }
 
 impl DropStats {
@@ -78,5 +103,10 @@ impl DropStats {
             + self.expired
             + self.abandoned
             + self.bad_body
+            + self.unencrypted
+            + self.no_key
+            + self.bad_tag
+            + self.replayed
+            + self.too_old
     }
 }

@@ -19,7 +19,8 @@ pub(crate) fn eventcast() -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_remove("EVENTCAST_PORT")
         .env_remove("EVENTCAST_LOG")
-        .env_remove("EVENTCAST_INSECURE_LEGACY_KEY");
+        .env_remove("EVENTCAST_INSECURE_LEGACY_KEY")
+        .env_remove("EVENTCAST_KEY");
     cmd
 }
 

@@ -2,15 +2,22 @@
 //!
 //! Every datagram starts with the same five bytes: a two-byte magic value, a
 //! version byte, a frame type and a flags byte. Version 1 defines one frame
-//! type, [`FrameType::Data`]; the others are reserved for loss recovery
-//! (NACKs, heartbeats). See `docs/PROTOCOL.md` for the full tables.
+//! type for events, [`FrameType::Data`], and one envelope,
+//! [`FrameType::Sealed`], which carries any other frame encrypted and
+//! authenticated under a group key. See `docs/PROTOCOL.md` for the full
+//! tables.
 //!
 //! Parsing follows "parse, don't validate": a [`DataFrame`] that exists has a
 //! consistent segment geometry and can be emitted again byte for byte.
 
 mod data;
+mod sealed;
 
 pub use data::{DataFrame, DataHeader};
+pub use sealed::{
+    PacketNumber, SealedFrame, SealedHeader, INNER_OMITTED, MIN_SEALED_LEN, NONCE_LEN,
+    SEALED_HEADER_LEN, SEAL_OVERHEAD, TAG_LEN,
+};
 
 /// The first two bytes of every eventcast datagram.
 pub const MAGIC: [u8; 2] = [0xEC, 0xA5];
@@ -34,6 +41,8 @@ pub const MAX_SEGMENT_PAYLOAD: usize = MAX_DATAGRAM_SIZE - DATA_HEADER_LEN;
 pub enum FrameType {
     /// One segment of an event message.
     Data,
+    /// Another frame, encrypted and authenticated (see [`SealedFrame`]).
+    Sealed,
 }
 
 impl FrameType {
@@ -41,6 +50,7 @@ impl FrameType {
     pub const fn to_byte(self) -> u8 {
         match self {
             FrameType::Data => 0x01,
+            FrameType::Sealed => 0x80,
         }
     }
 
@@ -48,6 +58,7 @@ impl FrameType {
     pub const fn from_byte(b: u8) -> Option<Self> {
         match b {
             0x01 => Some(FrameType::Data),
+            0x80 => Some(FrameType::Sealed),
             _ => None,
         }
     }

@@ -125,11 +125,17 @@ pub(crate) fn segments(sender: u64, seq: u64, body: &[u8], size: usize) -> Vec<V
 }
 
 /// Every datagram received ends in exactly one place: ignored as our own,
-/// dropped for one datagram-level reason, or accepted into reassembly.
-/// (`expired`, `abandoned` and `bad_body` count messages, not datagrams.)
+/// dropped for one datagram-level reason (at the encryption boundary or
+/// after it), or accepted into reassembly. (`expired`, `abandoned` and
+/// `bad_body` count messages, not datagrams.)
 pub(crate) fn assert_accounting(s: &Stats) {
     let d = &s.dropped;
     let accounted = s.own_datagrams
+        + d.unencrypted
+        + d.no_key
+        + d.bad_tag
+        + d.replayed
+        + d.too_old
         + d.not_eventcast
         + d.unsupported_version
         + d.malformed

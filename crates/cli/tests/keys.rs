@@ -1,0 +1,102 @@
+//! `--key`, `--key-file` and `EVENTCAST_KEY`, driven as a user would, in a
+//! private network namespace: the same key delivers, another key delivers
+//! nothing and says so on stderr, and no key is ever echoed.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::{eventcast, listen, run};
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn key_file(dir: &std::path::Path, text: &str) -> String {
+    let path = dir.join("key");
+    std::fs::write(&path, text).expect("write the key file");
+    path.to_string_lossy().into_owned()
+}
+
+fn emit_with_env_key(port: u16, key: &str, args: &[&str]) {
+    let mut cmd = eventcast();
+    cmd.args(["emit", "--port", &port.to_string()])
+        .args(args)
+        .env("EVENTCAST_KEY", key);
+    let done = run(cmd, b"");
+    assert!(done.status.success(), "{done:?}");
+}
+
+#[test]
+fn the_same_key_delivers() {
+    netns_test::run(|| {
+        let dir = std::env::temp_dir().join(format!("eventcast-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = key_file(&dir, &format!("{PASSPHRASE}\n"));
+        let listener = listen(&["--key-file", &file, "--count", "1", "--timeout", "10"]);
+        emit_with_env_key(listener.port, PASSPHRASE, &["greet", "hello"]);
+        let done = listener.finish();
+        assert!(done.status.success(), "{done:?}");
+        assert!(
+            done.stdout.contains(r#""event":"greet","args":["hello"]"#),
+            "{done:?}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    });
+}
+
+#[test]
+fn another_key_delivers_nothing_and_is_reported() {
+    netns_test::run(|| {
+        let listener = listen(&["--key", PASSPHRASE, "--timeout", "3"]);
+        let port = listener.port.to_string();
+        let mut cmd = eventcast();
+        cmd.args([
+            "emit",
+            "--port",
+            &port,
+            "--key",
+            "raw:00112233445566778899aabbccddeeff",
+        ])
+        .args(["greet", "hello"]);
+        let done = run(cmd, b"");
+        assert!(done.status.success(), "{done:?}");
+        let done = listener.finish();
+        assert!(done.status.success(), "{done:?}");
+        assert_eq!(done.stdout, "", "{done:?}");
+        assert!(done.stderr.contains("cannot read"), "{done:?}");
+        assert!(
+            done.stderr.contains("key this node does not have"),
+            "{done:?}"
+        );
+        assert!(!done.stderr.contains("horse"), "{done:?}");
+    });
+}
+
+#[test]
+fn help_warns_and_never_shows_the_key() {
+    let mut cmd = eventcast();
+    cmd.args(["listen", "--help"])
+        .env("EVENTCAST_KEY", "sup3rs3cret");
+    let done = run(cmd, b"");
+    assert!(done.status.success(), "{done:?}");
+    assert!(
+        done.stdout.contains("visible to every user"),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains("--key-file"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("--danger-accept-plaintext"),
+        "{}",
+        done.stdout
+    );
+    assert!(!done.stdout.contains("sup3rs3cret"), "{}", done.stdout);
+}
+
+#[test]
+fn a_bad_key_is_a_usage_error_that_does_not_echo_it() {
+    let mut cmd = eventcast();
+    cmd.args(["emit", "--key", "raw:not-hex-at-all", "x"]);
+    let done = run(cmd, b"");
+    assert_eq!(done.status.code(), Some(2), "{done:?}");
+    assert!(done.stderr.contains("32 hex digits"), "{done:?}");
+    assert!(!done.stderr.contains("not-hex-at-all"), "{done:?}");
+}

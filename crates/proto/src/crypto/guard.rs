@@ -1,0 +1,263 @@
+//! The datagram boundary: every datagram that leaves the endpoint is sealed
+//! here (when the ring has a primary key), and every datagram that arrives
+//! is opened, authenticated and checked for replay here before anything
+//! else of the endpoint sees it. Frame types are not looked at, so every
+//! frame type, present or future, is protected alike.
+
+use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
+
+use tracing::{debug, trace};
+
+use super::keyring::Keyring;
+use super::nonce::NonceSource;
+use super::replay::{ReplayGuard, Verdict};
+use super::seal;
+use super::{KeyLimit, SealLimits, Unreadable};
+use crate::endpoint::{EndpointEvent, ProtocolError, Transmit};
+use crate::ids::SenderId;
+use crate::stats::Stats;
+use crate::wire::{
+    FrameType, PacketNumber, SealedFrame, SealedHeader, MAGIC, NONCE_LEN, SEAL_OVERHEAD, VERSION,
+};
+
+/// Senders (or addresses) remembered so that each is reported once.
+const MAX_REPORTS: usize = 256;
+
+/// What became of an incoming datagram at the boundary.
+pub(crate) enum Inbound {
+    /// Not sealed, and let through as it is (no key, plaintext accepted, or
+    /// not an eventcast version-1 datagram at all, which the parser drops).
+    Plain,
+    /// Sealed, authenticated and fresh: the inner datagram.
+    Opened(Vec<u8>),
+    /// Dropped and counted here.
+    Dropped,
+}
+
+/// Whom an unreadable datagram is reported for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Reported {
+    Sender(SenderId, Unreadable),
+    Address(SocketAddr, Unreadable),
+}
+
+/// Sealing and opening state of one endpoint.
+pub(crate) struct Guard {
+    keyring: Keyring,
+    nonces: Option<Box<dyn NonceSource>>,
+    accept_plaintext: bool,
+    limits: SealLimits,
+    replay: ReplayGuard,
+    next_packet: u64,
+    reported: HashSet<Reported>,
+}
+
+impl Guard {
+    /// A guard for an endpoint without encryption: it seals nothing and
+    /// opens nothing (sealed datagrams are counted as `no_key`).
+    pub(crate) fn plaintext(max_senders: usize) -> Self {
+        Self {
+            keyring: Keyring::new(),
+            nonces: None,
+            accept_plaintext: true,
+            limits: SealLimits::default(),
+            replay: ReplayGuard::new(max_senders),
+            next_packet: 0,
+            reported: HashSet::new(),
+        }
+    }
+
+    pub(crate) fn new(encryption: super::Encryption, max_senders: usize) -> Self {
+        Self {
+            keyring: encryption.keyring,
+            nonces: Some(encryption.nonces),
+            accept_plaintext: encryption.danger_accept_plaintext,
+            limits: encryption.limits,
+            ..Self::plaintext(max_senders)
+        }
+    }
+
+    /// The ring, if this endpoint can encrypt.
+    pub(crate) fn keyring(&self) -> Option<&Keyring> {
+        self.nonces.as_ref().map(|_| &self.keyring)
+    }
+
+    pub(crate) fn keyring_mut(&mut self) -> Option<&mut Keyring> {
+        self.nonces.as_ref()?;
+        Some(&mut self.keyring)
+    }
+
+    pub(crate) fn replay_senders(&self) -> usize {
+        self.replay.senders()
+    }
+
+    pub(crate) fn replay_evicted(&self) -> u64 {
+        self.replay.evicted()
+    }
+
+    /// Seals an outgoing datagram under the primary key, or lets it go as
+    /// it is when the ring has none. `None`: refused (the primary key has
+    /// sealed as many datagrams as it safely can), counted.
+    pub(crate) fn outbound(
+        &mut self,
+        transmit: Transmit,
+        own: SenderId,
+        stats: &mut Stats,
+        events: &mut VecDeque<EndpointEvent>,
+    ) -> Option<Transmit> {
+        let (Some(nonces), Some(entry)) = (self.nonces.as_mut(), self.keyring.primary_entry())
+        else {
+            return Some(transmit);
+        };
+        if entry.sealed >= self.limits.refuse_at {
+            stats.seal_refused += 1;
+            debug!(key = %entry.key.fingerprint(), "datagram not sent: key used up");
+            return None;
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        if nonces.fill(&mut nonce).is_err() {
+            stats.seal_refused += 1;
+            debug!("datagram not sent: no nonce");
+            return None;
+        }
+        let header = SealedHeader {
+            key_id: entry.key.id(),
+            sender: own,
+            packet: PacketNumber::new(self.next_packet),
+            nonce,
+        };
+        let Some(contents) = seal::seal(entry, &header, &transmit.contents) else {
+            stats.seal_refused += 1;
+            return None;
+        };
+        self.next_packet += 1;
+        entry.sealed += 1;
+        stats.datagrams_sealed += 1;
+        stats.bytes_sent += SEAL_OVERHEAD as u64;
+        let sealed = entry.sealed;
+        if sealed == self.limits.warn_at || sealed == self.limits.refuse_at {
+            let fingerprint = entry.key.fingerprint();
+            debug!(key = %fingerprint, sealed, "group key nearing its limit");
+            events.push_back(EndpointEvent::KeyLimit(KeyLimit {
+                fingerprint,
+                sealed,
+                refuse_at: self.limits.refuse_at,
+            }));
+        }
+        Some(Transmit {
+            contents,
+            ..transmit
+        })
+    }
+
+    /// Opens, authenticates and checks an incoming datagram.
+    pub(crate) fn inbound(
+        &mut self,
+        from: SocketAddr,
+        datagram: &[u8],
+        own: SenderId,
+        stats: &mut Stats,
+        events: &mut VecDeque<EndpointEvent>,
+    ) -> Inbound {
+        let [m0, m1, version, ty, ..] = *datagram else {
+            return Inbound::Plain;
+        };
+        if [m0, m1] != MAGIC || version != VERSION {
+            return Inbound::Plain;
+        }
+        if FrameType::from_byte(ty) != Some(FrameType::Sealed) {
+            if self.keyring.is_empty() || self.accept_plaintext {
+                return Inbound::Plain;
+            }
+            let sender = datagram
+                .get(5..13)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(|b| SenderId::new(u64::from_be_bytes(b)));
+            if sender == Some(own) {
+                // Our own, from before we had a key.
+                stats.own_datagrams += 1;
+                return Inbound::Dropped;
+            }
+            stats.dropped.unencrypted += 1;
+            debug!(%from, ?sender, "unencrypted datagram dropped");
+            self.report(from, sender, Unreadable::Unencrypted, events);
+            return Inbound::Dropped;
+        }
+        let frame = match SealedFrame::parse(datagram) {
+            Ok(frame) => frame,
+            Err(e) => {
+                stats.dropped.malformed += 1;
+                debug!(%from, error = %e, "sealed datagram dropped");
+                return Inbound::Dropped;
+            }
+        };
+        let h = *frame.header();
+        if h.sender == own {
+            stats.own_datagrams += 1;
+            return Inbound::Dropped;
+        }
+        if self.keyring.candidates(h.key_id).next().is_none() {
+            stats.dropped.no_key += 1;
+            debug!(%from, sender = %h.sender, key_id = %h.key_id, "sealed with a key not in the ring");
+            self.report(from, Some(h.sender), Unreadable::UnknownKey, events);
+            return Inbound::Dropped;
+        }
+        let opened = self
+            .keyring
+            .candidates(h.key_id)
+            .find_map(|entry| seal::open(entry, &frame));
+        let Some(inner) = opened else {
+            stats.dropped.bad_tag += 1;
+            debug!(%from, sender = %h.sender, key_id = %h.key_id, "authentication failed");
+            self.report(from, Some(h.sender), Unreadable::BadTag, events);
+            return Inbound::Dropped;
+        };
+        match self.replay.check(h.sender, h.packet) {
+            Verdict::Fresh => {}
+            Verdict::Replayed => {
+                stats.dropped.replayed += 1;
+                debug!(%from, sender = %h.sender, packet = %h.packet, "replayed datagram dropped");
+                return Inbound::Dropped;
+            }
+            Verdict::TooOld => {
+                stats.dropped.too_old += 1;
+                debug!(%from, sender = %h.sender, packet = %h.packet, "datagram too old for the replay window");
+                return Inbound::Dropped;
+            }
+        }
+        if inner.get(3).and_then(|&b| FrameType::from_byte(b)) == Some(FrameType::Sealed) {
+            stats.dropped.malformed += 1;
+            debug!(%from, sender = %h.sender, "sealed frame inside a sealed frame dropped");
+            return Inbound::Dropped;
+        }
+        stats.datagrams_opened += 1;
+        trace!(%from, sender = %h.sender, packet = %h.packet, len = inner.len(), "datagram opened");
+        Inbound::Opened(inner)
+    }
+
+    /// Tells the application, once per sender (or source address when the
+    /// datagram names no sender) and reason, that it sends what this node
+    /// cannot read. At most [`MAX_REPORTS`] are remembered; past that,
+    /// datagrams are only counted.
+    fn report(
+        &mut self,
+        from: SocketAddr,
+        sender: Option<SenderId>,
+        reason: Unreadable,
+        events: &mut VecDeque<EndpointEvent>,
+    ) {
+        let key = match sender {
+            Some(s) => Reported::Sender(s, reason),
+            None => Reported::Address(from, reason),
+        };
+        if self.reported.len() < MAX_REPORTS && self.reported.insert(key) {
+            debug!(%from, ?sender, ?reason, "reported: a node sends what this node cannot read");
+            events.push_back(EndpointEvent::ProtocolError(ProtocolError::Unreadable {
+                from,
+                sender,
+                reason,
+            }));
+        }
+    }
+}

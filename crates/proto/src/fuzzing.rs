@@ -1,0 +1,126 @@
+//! What the fuzz targets in `fuzz/` run, and the regression tests replay.
+//! Not part of the API: hidden, unstable, for this repository's tools only.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::crypto::{seal, Encryption, InsecureSeededNonces, Key, Keyring};
+use crate::wire::{DataFrame, PacketNumber, SealedFrame, SealedHeader};
+use crate::{decode_body, Config, Endpoint, SenderId};
+
+/// The decoder target: every datagram that parses is written back to the
+/// same bytes, and parses again to the same frame. Bodies never panic.
+pub fn packet(data: &[u8]) {
+    if let Ok(frame) = DataFrame::parse(data) {
+        let mut out = Vec::new();
+        frame.write(&mut out);
+        assert_eq!(out, data, "data frame does not write back to its bytes");
+        assert_eq!(DataFrame::parse(&out), Ok(frame));
+        let _ = decode_body(frame.payload());
+    }
+    if let Ok(frame) = SealedFrame::parse(data) {
+        let mut out = Vec::new();
+        frame.write(&mut out);
+        assert_eq!(out, data, "sealed frame does not write back to its bytes");
+        assert_eq!(SealedFrame::parse(&out), Ok(frame));
+    }
+    let _ = decode_body(data);
+}
+
+/// The key the endpoint target's encrypted node and insider share.
+pub const FUZZ_KEY: [u8; 16] = [0x42; 16];
+
+/// Limits small enough for a fuzzer to reach them.
+pub fn small_config() -> Config {
+    Config {
+        max_payload_size: 64,
+        message_ttl: Duration::from_millis(500),
+        max_message_size: 4096,
+        max_partial_bytes: 32 * 1024,
+        max_partial_bytes_per_sender: 16 * 1024,
+        max_partial_messages_per_sender: 4,
+        max_senders: 16,
+    }
+}
+
+/// The endpoint target. The input is a sequence of records
+/// `[kind] [len: u16 BE] [len bytes]`: kind 0 feeds the bytes to a plaintext
+/// endpoint and an encrypted one as a datagram; kind 1 has an insider (who
+/// holds the key) seal the bytes as an inner datagram, with the record's
+/// first 8 bytes as sender id and packet number, and feeds the sealed
+/// datagram to the encrypted endpoint; kind 2 moves time on by `len` ms.
+/// After each record, every gauge is within the configured limits, and
+/// `live_bytes()` (the caller's count of heap bytes in use) stays under a
+/// bound derived from them.
+pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
+    let config = small_config();
+    let base = live_bytes();
+    let t0 = Instant::now();
+    let from = SocketAddr::from(([192, 0, 2, 1], 4000));
+    let key = Key::from_bytes(FUZZ_KEY);
+    let mut plain = Endpoint::new(config.clone(), SenderId::new(1)).expect("valid config");
+    let encryption = Encryption::new(
+        Keyring::with_primary(key.clone()),
+        InsecureSeededNonces::new(1),
+    );
+    let mut sealed =
+        Endpoint::with_encryption(config.clone(), SenderId::new(2), encryption).expect("valid");
+    let insider = Keyring::with_primary(key);
+    let mut now = t0;
+    let mut rest = data;
+    while let [kind, hi, lo, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
+        let (bytes, next) = tail.split_at(len);
+        rest = next;
+        match kind % 3 {
+            0 => {
+                plain.handle_datagram(now, from, bytes);
+                sealed.handle_datagram(now, from, bytes);
+            }
+            1 => {
+                let word = |at: usize| {
+                    let mut b = [0u8; 8];
+                    for (i, x) in bytes.iter().skip(at).take(8).enumerate() {
+                        b[i] = *x;
+                    }
+                    u64::from_be_bytes(b)
+                };
+                let header = SealedHeader {
+                    key_id: insider.primary().expect("a key").id(),
+                    sender: SenderId::new(word(0) % 64 + 3),
+                    packet: PacketNumber::new(word(8) % 8192),
+                    nonce: [7; 12],
+                };
+                let inner = bytes.get(16..).unwrap_or_default();
+                let mut datagram = crate::wire::MAGIC.to_vec();
+                datagram.push(crate::wire::VERSION);
+                datagram.extend_from_slice(inner);
+                if let Some(d) = seal::seal_with(&insider, &header, &datagram) {
+                    sealed.handle_datagram(now, from, &d);
+                }
+            }
+            _ => {
+                now += Duration::from_millis(len as u64);
+                plain.handle_timeout(now);
+                sealed.handle_timeout(now);
+            }
+        }
+        for e in [&mut plain, &mut sealed] {
+            while e.poll_event().is_some() {}
+            let s = e.stats();
+            assert!(s.partial_bytes <= config.max_partial_bytes as u64, "{s:?}");
+            assert!(s.senders <= config.max_senders as u64, "{s:?}");
+            assert!(s.replay_senders <= config.max_senders as u64, "{s:?}");
+            assert!(
+                s.partial_messages
+                    <= (config.max_senders * config.max_partial_messages_per_sender) as u64,
+                "{s:?}"
+            );
+        }
+        // Two endpoints' budgets, plus a fixed allowance for their maps,
+        // windows and queues.
+        let bound = 2 * config.max_partial_bytes + 1024 * 1024;
+        let live = live_bytes().saturating_sub(base);
+        assert!(live <= bound, "{live} heap bytes in use, bound {bound}");
+    }
+}
