@@ -18,7 +18,10 @@ fn dropping_the_last_handle_stops_the_node() {
             let peer = start_nodes(1, &config).await.remove(0);
             let mut heard = peer.subscribe_to(["n"]);
             let fds = open_fds();
-            let tasks = alive_tasks();
+            // One task per running node: the peer's driver, once its start's
+            // key derivation has been released.
+            wait_until("the peer's start settled", || alive_tasks() == 1).await;
+            let tasks = 1;
 
             let node = Eventcast::new(config).unwrap();
             node.start().await.unwrap();
