@@ -69,6 +69,10 @@ const RATIOS: &[&str] = &[
     "figures.loss.levels[1].complete_share_ratio",
     "figures.encryption.delivered_per_sec_plaintext_ratio",
     "figures.encryption.large_mb_per_sec_plaintext_ratio",
+    "figures.encryption.large_events[0].mb_per_sec_plaintext_ratio",
+    "figures.encryption.large_events[1].mb_per_sec_plaintext_ratio",
+    "figures.encryption.large_events[2].mb_per_sec_plaintext_ratio",
+    "figures.encryption.large_events[3].mb_per_sec_plaintext_ratio",
     "figures.memory.small_events.peak_rss_ratio",
     "figures.memory.large_event.peak_rss_ratio",
     "figures.fanout.share_of_one_receiver_ratio",
@@ -176,15 +180,9 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
         ratios(&report, String::new(), &mut found);
         let names: BTreeSet<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(names, RATIOS.iter().copied().collect(), "ratio fields");
+        assert_eq!(report["figures"]["encryption"]["status"], "measured");
         for (path, value) in &found {
-            let pending = path.starts_with("figures.encryption");
-            if pending {
-                // Until encryption lands the figure is pending, its ratios null.
-                assert_eq!(report["figures"]["encryption"]["status"], "pending");
-                assert!(value.is_null(), "{path}: {value}");
-            } else {
-                assert!(value.is_number(), "{path} is {value}, not a number");
-            }
+            assert!(value.is_number(), "{path} is {value}, not a number");
         }
 
         let small = &report["figures"]["small_events"];
