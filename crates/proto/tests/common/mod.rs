@@ -47,11 +47,15 @@ pub(crate) fn endpoint(config: Config, id: u64) -> Endpoint {
     Endpoint::new(config, SenderId::new(id)).expect("valid config")
 }
 
-/// Every datagram the endpoint has queued.
+/// Every datagram the endpoint has queued, all at once (pacing is not
+/// what these tests are about: it is turned off for the drain).
 pub(crate) fn transmits(e: &mut Endpoint) -> Vec<Vec<u8>> {
-    std::iter::from_fn(|| e.poll_transmit())
+    e.set_paced(false);
+    let out = std::iter::from_fn(|| e.poll_transmit(t0()))
         .map(|t| t.contents)
-        .collect()
+        .collect();
+    e.set_paced(true);
+    out
 }
 
 /// Every event the endpoint has queued.
