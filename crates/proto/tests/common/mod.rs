@@ -42,6 +42,17 @@ pub(crate) fn config(max_payload_size: usize) -> Config {
     c
 }
 
+/// [`config`] with loss recovery and ordering off: for tests of
+/// reassembly and its limits alone, where a NACK timer or a message held
+/// for order would only get in the way. (Recovery and ordering have
+/// their own simulations, `sim_*.rs`.)
+pub(crate) fn reassembly_only(max_payload_size: usize) -> Config {
+    let mut c = config(max_payload_size);
+    c.ordered = false;
+    c.max_retransmit_attempts = 0;
+    c
+}
+
 /// An endpoint that must be valid.
 pub(crate) fn endpoint(config: Config, id: u64) -> Endpoint {
     Endpoint::new(config, SenderId::new(id)).expect("valid config")
