@@ -542,6 +542,7 @@ impl Endpoint {
         self.stats.partial_bytes = self.reassembler.partial_bytes() as u64;
         self.stats.senders = self.reassembler.senders() as u64;
         self.stats.held_messages = self.recovery.held() as u64;
+        self.stats.recovery_bytes = self.reassembler.recovery_bytes() as u64;
         self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
         self.stats.retransmit_store_bytes = self.sender.store_bytes() as u64;
         self.stats.send_rate = self.sender.rate();

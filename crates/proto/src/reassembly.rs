@@ -63,6 +63,8 @@ pub(crate) struct Reassembler {
     senders: HashMap<SenderId, SenderState>,
     expiry: BTreeSet<(Instant, SenderId, MessageSeq)>,
     bytes: usize,
+    /// Of `bytes`, what loss recovery charged.
+    extra: usize,
     partials: usize,
 }
 
@@ -94,6 +96,7 @@ impl Reassembler {
             senders: HashMap::new(),
             expiry: BTreeSet::new(),
             bytes: 0,
+            extra: 0,
             partials: 0,
         }
     }
@@ -367,6 +370,7 @@ impl Reassembler {
         state.bytes += bytes;
         state.extra += bytes;
         self.bytes += bytes;
+        self.extra += bytes;
         true
     }
 
@@ -377,6 +381,7 @@ impl Reassembler {
             state.extra -= bytes;
             state.bytes -= bytes;
             self.bytes -= bytes;
+            self.extra -= bytes;
         }
     }
 
@@ -414,9 +419,15 @@ impl Reassembler {
         self.partials
     }
 
-    /// Bytes held now, bookkeeping included.
+    /// Bytes partial messages hold now, bookkeeping included.
     pub(crate) fn partial_bytes(&self) -> usize {
-        self.bytes
+        self.bytes - self.extra
+    }
+
+    /// Bytes loss recovery holds now (messages held for order, gap
+    /// records), charged to the same budgets.
+    pub(crate) fn recovery_bytes(&self) -> usize {
+        self.extra
     }
 
     /// Senders tracked now.
@@ -437,6 +448,7 @@ impl Reassembler {
         };
         if let Some(state) = self.senders.remove(&victim) {
             self.bytes -= state.extra;
+            self.extra -= state.extra;
             for (seq, p) in state.partials {
                 self.bytes -= p.bytes;
                 self.partials -= 1;
@@ -522,6 +534,7 @@ mod tests {
             bytes += sender_bytes;
         }
         assert_eq!(r.bytes, bytes);
+        assert_eq!(r.extra, r.senders.values().map(|s| s.extra).sum::<usize>());
         assert_eq!(r.partials, partials);
         assert!(bytes <= config.max_partial_bytes);
         assert_eq!(r.expiry, expiry);

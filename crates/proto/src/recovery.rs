@@ -257,6 +257,22 @@ impl Recovery {
         }
         self.below_window(cx, sender);
         self.flush(cx, sender);
+        self.tidy_timer(sender);
+    }
+
+    /// Drops the stream's timer when nothing is left to wait for, so that
+    /// an idle receiver has no deadline.
+    fn tidy_timer(&mut self, sender: SenderId) {
+        let Some(stream) = self.streams.get_mut(&sender) else {
+            return;
+        };
+        let waiting = stream.gaps.values().any(|g| g.item.wake().is_some())
+            || stream.partials.values().any(|i| i.wake().is_some());
+        if !waiting {
+            if let Some(w) = stream.wake.take() {
+                self.timers.remove(&(w, sender));
+            }
+        }
     }
 
     /// A complete message: deliver it, or hold it for order.
@@ -339,6 +355,11 @@ impl Recovery {
             }
         }
         if gap_end <= old {
+            return;
+        }
+        if cx.config.max_retransmit_attempts == 0 && !cx.config.ordered {
+            // Nobody asks for them and nothing waits for them: without
+            // recovery and order, messages never heard go unrecorded.
             return;
         }
         // Seqs old..gap_end were never heard.
@@ -449,6 +470,7 @@ impl Recovery {
             }
         }
         self.flush(cx, sender);
+        self.tidy_timer(sender);
     }
 
     /// The reassembler forgot `sender`: deliver what is held, in order, and

@@ -82,6 +82,10 @@ pub struct Stats {
     pub retransmit_store_bytes: u64,
     /// Gauge: complete messages held back for order.
     pub held_messages: u64,
+    /// Gauge: bytes loss recovery holds (messages held for order, records
+    /// of missing messages), charged to the partial budgets with
+    /// `partial_bytes`.
+    pub recovery_bytes: u64,
     /// What was dropped, by reason.
     pub dropped: DropStats,
 }
