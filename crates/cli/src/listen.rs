@@ -156,6 +156,7 @@ async fn receive(
             }
             notice = notices.recv(), if notices_open => match notice {
                 Ok(Notice::ProtocolError(error)) => eprintln!("eventcast: {error}"),
+                Ok(Notice::Loss(loss)) => eprintln!("eventcast: {loss}"),
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
                 Err(RecvError::Closed) => notices_open = false,

@@ -73,10 +73,11 @@ impl Driver {
                 _ = sleep_until(deadline), if deadline.is_some() => {}
             }
             if stopping {
-                // Whatever was emitted before stop still goes out.
+                // Whatever was emitted before stop still goes out, at once.
                 while let Ok(command) = self.commands.try_recv() {
                     self.apply(command);
                 }
+                self.endpoint.set_paced(false);
             }
             // Check the clock ourselves rather than trust the sleep.
             let now = Instant::now();
@@ -114,14 +115,20 @@ impl Driver {
     }
 
     async fn drain(&mut self) {
-        while let Some(transmit) = self.endpoint.poll_transmit() {
+        let before = self.endpoint.stats().send_queue_released;
+        while let Some(transmit) = self.endpoint.poll_transmit(Instant::now()) {
             if let Err(e) = self.socket.send_to(&transmit.contents, self.group).await {
                 self.shared.stats_mut().send_errors += 1;
                 warn!(target: "eventcast", group = %self.group, error = %e, "send failed");
             }
         }
         // Counters first, so that a listener reading them sees its event.
-        self.shared.stats_mut().protocol = self.endpoint.stats();
+        let stats = self.endpoint.stats();
+        self.shared.stats_mut().protocol = stats;
+        let released = stats.send_queue_released.saturating_sub(before);
+        if released > 0 {
+            self.shared.release_queue(released as usize);
+        }
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 EndpointEvent::Message(message) => {
@@ -135,6 +142,10 @@ impl Driver {
                 EndpointEvent::ProtocolError(error) => {
                     warn!(target: "eventcast", %error, "protocol error");
                     self.shared.notify(Notice::ProtocolError(error));
+                }
+                EndpointEvent::Loss(loss) => {
+                    warn!(target: "eventcast", %loss, "events lost");
+                    self.shared.notify(Notice::Loss(loss));
                 }
                 other => debug!(target: "eventcast", ?other, "endpoint event ignored"),
             }

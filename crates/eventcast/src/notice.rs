@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use eventcast_proto::{ProtocolError, SenderId};
+use eventcast_proto::{Loss, ProtocolError, SenderId};
 
 /// A lifecycle change or a problem, from
 /// [`Eventcast::notices`](crate::Eventcast::notices) or
@@ -27,4 +27,7 @@ pub enum Notice {
     /// Another node speaks a protocol this one cannot read (reported once
     /// per source address).
     ProtocolError(ProtocolError),
+    /// Events of another node are lost for good: they could not be
+    /// repaired (also counted in `stats().protocol.messages_lost`).
+    Loss(Loss),
 }

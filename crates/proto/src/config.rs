@@ -212,8 +212,16 @@ impl Config {
                 "heartbeat_max",
                 self.heartbeat_min <= self.heartbeat_max,
             ),
-            ("min_rate", "initial_rate", self.min_rate <= self.initial_rate),
-            ("initial_rate", "rate_limit", self.initial_rate <= self.rate_limit),
+            (
+                "min_rate",
+                "initial_rate",
+                self.min_rate <= self.initial_rate,
+            ),
+            (
+                "initial_rate",
+                "rate_limit",
+                self.initial_rate <= self.rate_limit,
+            ),
         ] {
             if !ok {
                 return Err(ConfigError::Order { low, high });

@@ -116,7 +116,11 @@ pub struct Loss {
 
 impl std::fmt::Display for Loss {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = if self.count == 1 { "message" } else { "messages" };
+        let what = if self.count == 1 {
+            "message"
+        } else {
+            "messages"
+        };
         let last = self.first.get().saturating_add(self.count - 1);
         write!(f, "{} {what} from {} lost", self.count, self.sender)?;
         if self.count == 1 {
@@ -346,7 +350,15 @@ impl Endpoint {
                         Outcome::Complete(_) => Outcome::Complete(body.to_vec()),
                         other => other,
                     };
-                    self.after_insert(now, from, batch.sender(), seq, retransmission, outcome, abandoned);
+                    self.after_insert(
+                        now,
+                        from,
+                        batch.sender(),
+                        seq,
+                        retransmission,
+                        outcome,
+                        abandoned,
+                    );
                 }
             }
             Frame::Heartbeat(hb) => {
@@ -361,13 +373,19 @@ impl Endpoint {
                 );
                 self.count_abandoned(&abandoned);
                 let mut cx = cx!(self);
-                self.recovery
-                    .on_heartbeat(now, &mut cx, hb.sender(), hb.lead().get(), hb.trail().get());
+                self.recovery.on_heartbeat(
+                    now,
+                    &mut cx,
+                    hb.sender(),
+                    hb.lead().get(),
+                    hb.trail().get(),
+                );
                 self.forget_evicted(abandoned);
             }
             Frame::Nack(nack) => {
                 if nack.target() == self.id {
-                    self.sender.on_nack(now, &self.config, &nack, &mut self.stats);
+                    self.sender
+                        .on_nack(now, &self.config, &nack, &mut self.stats);
                 } else {
                     self.stats.nacks_overheard += 1;
                     let mut cx = cx!(self);
@@ -385,7 +403,15 @@ impl Endpoint {
             .reassembler
             .insert(now, &self.config, frame, &mut abandoned);
         let retransmission = h.flags.contains(Flags::RETRANSMISSION);
-        self.after_insert(now, from, h.sender, h.seq.get(), retransmission, outcome, abandoned);
+        self.after_insert(
+            now,
+            from,
+            h.sender,
+            h.seq.get(),
+            retransmission,
+            outcome,
+            abandoned,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -450,7 +476,10 @@ impl Endpoint {
         self.expire(now);
         let mut cx = cx!(self);
         self.recovery.handle_timeout(now, &mut cx);
-        if let Some(hb) = self.sender.handle_timeout(now, &self.config, &mut self.stats) {
+        if let Some(hb) = self
+            .sender
+            .handle_timeout(now, &self.config, &mut self.stats)
+        {
             self.control.push_back(hb);
         }
         self.refresh_gauges();

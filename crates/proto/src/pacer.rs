@@ -108,10 +108,10 @@ impl Pacer {
         if !self.adaptive {
             return false;
         }
-        if self
-            .last_decrease
-            .is_some_and(|t| now.checked_duration_since(t).is_none_or(|d| d < self.decrease_interval))
-        {
+        if self.last_decrease.is_some_and(|t| {
+            now.checked_duration_since(t)
+                .is_none_or(|d| d < self.decrease_interval)
+        }) {
             return false;
         }
         self.last_decrease = Some(now);
@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(p.rate(), 262_144, "floored at min_rate");
         // held back for a second: grows
         let t1 = t + Duration::from_secs(1);
-        assert!(p.try_take(t1, 20_000), "a full bucket sends a large datagram");
+        assert!(
+            p.try_take(t1, 20_000),
+            "a full bucket sends a large datagram"
+        );
         assert!(!p.try_take(t1, 20_000));
         p.try_take(t1 + Duration::from_secs(1), 20_000);
         assert!(p.rate() > 30_000_000, "{}", p.rate());

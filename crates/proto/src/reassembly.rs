@@ -260,7 +260,8 @@ impl Reassembler {
                 state.bytes -= p.bytes;
                 self.bytes -= p.bytes;
                 self.partials -= 1;
-                self.expiry.remove(&(p.deadline, sender, MessageSeq::new(s)));
+                self.expiry
+                    .remove(&(p.deadline, sender, MessageSeq::new(s)));
                 abandoned.partials += 1;
             }
         }
@@ -288,7 +289,13 @@ impl Reassembler {
 
     /// The segment indexes below `through` that partial `seq` lacks, at
     /// most `limit` of them.
-    pub(crate) fn missing(&self, sender: SenderId, seq: u64, through: u32, limit: usize) -> Vec<u32> {
+    pub(crate) fn missing(
+        &self,
+        sender: SenderId,
+        seq: u64,
+        through: u32,
+        limit: usize,
+    ) -> Vec<u32> {
         let Some(p) = self.senders.get(&sender).and_then(|s| s.partials.get(&seq)) else {
             return Vec::new();
         };
@@ -337,7 +344,8 @@ impl Reassembler {
         state.bytes -= p.bytes;
         self.bytes -= p.bytes;
         self.partials -= 1;
-        self.expiry.remove(&(p.deadline, sender, MessageSeq::new(seq)));
+        self.expiry
+            .remove(&(p.deadline, sender, MessageSeq::new(seq)));
         true
     }
 

@@ -236,7 +236,8 @@ impl Recovery {
                     deadline: None,
                 });
                 item.asks = 0;
-                let hole = info.is_some_and(|i| i.held < i.max_index + 1 || (all_sent && i.held < i.count));
+                let hole = info
+                    .is_some_and(|i| i.held < i.max_index + 1 || (all_sent && i.held < i.count));
                 if hole && item.state == State::Idle {
                     let state = self.backoff(now, cx.config);
                     if let Some(item) = self
@@ -533,7 +534,10 @@ impl Recovery {
                 State::Backoff(t) | State::Asked { until: t, .. } if t > now => Verdict::Wait,
                 State::Backoff(_) => {
                     if item.asks >= max {
-                        item.state = State::Asked { at: now, until: now + rt };
+                        item.state = State::Asked {
+                            at: now,
+                            until: now + rt,
+                        };
                         Verdict::Wait
                     } else {
                         Verdict::Ask
@@ -542,7 +546,10 @@ impl Recovery {
                 State::Asked { at, .. } => {
                     if progress.is_some_and(|p| p > at) {
                         // Repairs are flowing: ours may be queued behind.
-                        item.state = State::Asked { at: now, until: now + rt };
+                        item.state = State::Asked {
+                            at: now,
+                            until: now + rt,
+                        };
                         Verdict::Wait
                     } else if item.asks >= max {
                         Verdict::Lose(LossReason::Unrecoverable)
@@ -568,7 +575,10 @@ impl Recovery {
                         s += u64::from(count);
                     }
                     gap.item.asks += 1;
-                    gap.item.state = State::Asked { at: now, until: now + rt };
+                    gap.item.state = State::Asked {
+                        at: now,
+                        until: now + rt,
+                    };
                 }
             }
         }
@@ -586,14 +596,19 @@ impl Recovery {
                     } else {
                         info.max_index + 1
                     };
-                    let missing = cx.reasm.missing(sender, seq, through, MAX_MISSING_PER_ROUND);
+                    let missing = cx
+                        .reasm
+                        .missing(sender, seq, through, MAX_MISSING_PER_ROUND);
                     if missing.is_empty() {
                         idle_partials.push(seq);
                         continue;
                     }
                     encode_missing(&mut entries, seq, &missing);
                     item.asks += 1;
-                    item.state = State::Asked { at: now, until: now + rt };
+                    item.state = State::Asked {
+                        at: now,
+                        until: now + rt,
+                    };
                 }
             }
         }
@@ -627,14 +642,23 @@ impl Recovery {
     }
 
     /// Declares `first .. end` lost (gaps or partials among them).
-    fn lose(&mut self, cx: &mut Cx<'_>, sender: SenderId, first: u64, end: u64, reason: LossReason) {
+    fn lose(
+        &mut self,
+        cx: &mut Cx<'_>,
+        sender: SenderId,
+        first: u64,
+        end: u64,
+        reason: LossReason,
+    ) {
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
         };
         // Whole gaps inside the range go, partially covered ones shrink.
         let keys: Vec<u64> = stream.gaps.range(..end).map(|(k, _)| *k).collect();
         for k in keys {
-            let Some(gap) = stream.gaps.remove(&k) else { continue };
+            let Some(gap) = stream.gaps.remove(&k) else {
+                continue;
+            };
             if gap.end <= first {
                 stream.gaps.insert(k, gap);
                 continue;
@@ -645,11 +669,23 @@ impl Recovery {
             report_loss(cx, sender, lo, hi - lo, reason);
             let mut charges = 0;
             if k < lo {
-                stream.gaps.insert(k, Gap { end: lo, item: gap.item });
+                stream.gaps.insert(
+                    k,
+                    Gap {
+                        end: lo,
+                        item: gap.item,
+                    },
+                );
                 charges += 1;
             }
             if hi < gap.end {
-                stream.gaps.insert(hi, Gap { end: gap.end, item: gap.item });
+                stream.gaps.insert(
+                    hi,
+                    Gap {
+                        end: gap.end,
+                        item: gap.item,
+                    },
+                );
                 charges += 1;
             }
             if charges == 0 {
@@ -707,8 +743,14 @@ impl Recovery {
         let Some(stream) = self.streams.get(&sender) else {
             return;
         };
-        let behind = stream.gaps.first_key_value().is_some_and(|(k, _)| *k < base)
-            || stream.partials.first_key_value().is_some_and(|(k, _)| *k < base)
+        let behind = stream
+            .gaps
+            .first_key_value()
+            .is_some_and(|(k, _)| *k < base)
+            || stream
+                .partials
+                .first_key_value()
+                .is_some_and(|(k, _)| *k < base)
             || (cx.config.ordered && stream.next < base);
         if behind {
             self.lose_below(cx, sender, base, LossReason::Overrun);

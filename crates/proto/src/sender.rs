@@ -201,7 +201,9 @@ impl Sender {
                 let mut n = 1;
                 let mut lens = vec![st.body.len()];
                 for &(s, i) in self.repairs.iter().skip(1) {
-                    let Some(next) = self.store.get(&s) else { break };
+                    let Some(next) = self.store.get(&s) else {
+                        break;
+                    };
                     if s != seq + n as u64 || i != 0 || next.count != 1 {
                         break;
                     }
@@ -228,7 +230,9 @@ impl Sender {
             let mut n = 1;
             let mut lens = vec![st.body.len()];
             for &s in self.queue.iter().skip(1) {
-                let Some(next) = self.store.get(&s) else { break };
+                let Some(next) = self.store.get(&s) else {
+                    break;
+                };
                 if next.count != 1 {
                     break;
                 }
@@ -326,7 +330,13 @@ impl Sender {
         }
     }
 
-    fn take_new(&mut self, now: Instant, config: &Config, plan: Plan, stats: &mut Stats) -> Vec<u8> {
+    fn take_new(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        plan: Plan,
+        stats: &mut Stats,
+    ) -> Vec<u8> {
         let datagram = match plan {
             Plan::Segment { seq, index } => match self.store.get(&seq) {
                 Some(st) => self.segment(Flags::empty(), seq, st, index),
@@ -420,7 +430,13 @@ impl Sender {
     }
 
     /// A NACK for this sender: queue what it asks for and the store has.
-    pub(crate) fn on_nack(&mut self, now: Instant, config: &Config, nack: &Nack, stats: &mut Stats) {
+    pub(crate) fn on_nack(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        nack: &Nack,
+        stats: &mut Stats,
+    ) {
         stats.nacks_received += 1;
         if self.pacer.on_loss_report(now) {
             stats.rate_decreases += 1;
@@ -471,7 +487,10 @@ impl Sender {
                 .store
                 .get(&seq)
                 .and_then(|st| st.repaired.get(index as usize).copied().flatten())
-                .is_some_and(|t| now.checked_duration_since(t).is_none_or(|d| d < config.repair_linger));
+                .is_some_and(|t| {
+                    now.checked_duration_since(t)
+                        .is_none_or(|d| d < config.repair_linger)
+                });
             if recent {
                 stats.repairs_lingered += 1;
                 continue;

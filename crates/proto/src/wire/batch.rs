@@ -43,7 +43,10 @@ impl<'a> Batch<'a> {
         if bodies.is_empty() || bodies.len() > usize::from(u16::MAX) {
             return Err(Inconsistent("batch message count out of range"));
         }
-        if bodies.iter().any(|b| b.is_empty() || u32::try_from(b.len()).is_err()) {
+        if bodies
+            .iter()
+            .any(|b| b.is_empty() || u32::try_from(b.len()).is_err())
+        {
             return Err(Inconsistent("empty batch entry"));
         }
         if first.get().checked_add(bodies.len() as u64 - 1).is_none() {
@@ -86,7 +89,9 @@ impl<'a> Batch<'a> {
             body = next;
         }
         if !body.is_empty() {
-            return Err(DecodeError::Inconsistent("bytes after the last batch entry"));
+            return Err(DecodeError::Inconsistent(
+                "bytes after the last batch entry",
+            ));
         }
         Self::new(flags, sender, first, bodies)
     }
@@ -168,9 +173,13 @@ mod tests {
     #[test]
     fn bad_batches_are_refused() {
         assert!(Batch::new(Flags::empty(), SenderId::new(1), MessageSeq::new(0), vec![]).is_err());
-        assert!(
-            Batch::new(Flags::empty(), SenderId::new(1), MessageSeq::new(0), vec![b""]).is_err()
-        );
+        assert!(Batch::new(
+            Flags::empty(),
+            SenderId::new(1),
+            MessageSeq::new(0),
+            vec![b""]
+        )
+        .is_err());
         assert!(Batch::new(
             Flags::empty(),
             SenderId::new(1),
@@ -180,9 +189,14 @@ mod tests {
         .is_err());
         // a huge declared count with nothing behind it
         let mut bytes = Vec::new();
-        Batch::new(Flags::empty(), SenderId::new(1), MessageSeq::new(0), vec![b"a"])
-            .unwrap()
-            .write(&mut bytes);
+        Batch::new(
+            Flags::empty(),
+            SenderId::new(1),
+            MessageSeq::new(0),
+            vec![b"a"],
+        )
+        .unwrap()
+        .write(&mut bytes);
         bytes[21..23].copy_from_slice(&u16::MAX.to_be_bytes());
         assert!(Batch::parse(&bytes).is_err());
     }

@@ -104,8 +104,15 @@ impl NackEntry {
                 first,
                 count,
             } => s.get() == seq && index >= first && index - first < count,
-            NackEntry::SegmentBitmap { seq: s, first, bits } => {
-                s.get() == seq && index >= first && index - first < 32 && bits >> (index - first) & 1 == 1
+            NackEntry::SegmentBitmap {
+                seq: s,
+                first,
+                bits,
+            } => {
+                s.get() == seq
+                    && index >= first
+                    && index - first < 32
+                    && bits >> (index - first) & 1 == 1
             }
         }
     }
@@ -202,7 +209,9 @@ impl Nack {
             return Err(DecodeError::Inconsistent("NACK entry count out of range"));
         }
         if body.len() != n * NACK_ENTRY_LEN {
-            return Err(DecodeError::Inconsistent("NACK length disagrees with its count"));
+            return Err(DecodeError::Inconsistent(
+                "NACK length disagrees with its count",
+            ));
         }
         let entries = body
             .chunks_exact(NACK_ENTRY_LEN)
