@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use clap::value_parser;
-use eventcast::{Config, Eventcast};
+use eventcast::{Config, Eventcast, WireProtocol};
 
 /// Where the group is and how its datagrams are cut: options of every
 /// command that opens a node.
@@ -47,6 +47,23 @@ pub(crate) struct NetArgs {
     /// Receive buffer to ask the kernel for, in bytes [default: 4 MiB]
     #[arg(long, value_name = "BYTES")]
     pub(crate) recv_buffer: Option<usize>,
+
+    /// Wire protocol: native, or legacy-v3 to talk with nodes of the
+    /// original Node.js eventcast 0.1.x (every node of a group must use the
+    /// same)
+    #[arg(long, value_name = "PROTOCOL", default_value = "native", value_parser = parse_protocol)]
+    pub(crate) protocol: WireProtocol,
+
+    /// With --protocol legacy-v3: encrypt and decrypt as eventcast 0.1.x
+    /// does with this passphrase. INSECURE (fixed IV, no authentication,
+    /// MD5 key derivation): for talking with 0.1.x nodes only
+    #[arg(
+        long,
+        env = "EVENTCAST_INSECURE_LEGACY_KEY",
+        value_name = "PASSPHRASE",
+        hide_env_values = true
+    )]
+    pub(crate) insecure_legacy_key: Option<String>,
 }
 
 /// How far what this node sends goes: options of the commands that join a
@@ -98,6 +115,10 @@ impl NetArgs {
         }
         if let Some(bytes) = self.recv_buffer {
             config = config.recv_buffer_size(bytes);
+        }
+        config = config.wire_protocol(self.protocol);
+        if let Some(key) = &self.insecure_legacy_key {
+            config = config.insecure_legacy_key(key.clone());
         }
         config
     }
@@ -169,6 +190,17 @@ fn parse_group(text: &str) -> Result<IpAddr, String> {
         Err(format!(
             "{ip} is not a multicast address (224.0.0.0/4 or ff00::/8)"
         ))
+    }
+}
+
+/// Parses a wire protocol name.
+fn parse_protocol(text: &str) -> Result<WireProtocol, String> {
+    match text {
+        "native" => Ok(WireProtocol::Native),
+        "legacy-v3" => Ok(WireProtocol::LegacyV3),
+        _ => Err(format!(
+            "`{text}` is not a protocol: native, or legacy-v3 (eventcast 0.1.x)"
+        )),
     }
 }
 
@@ -249,6 +281,30 @@ mod tests {
         assert_eq!(c.protocol.max_payload_size, 512);
         assert_eq!(c.protocol.message_ttl, Duration::from_millis(1500));
         assert_eq!(c.recv_buffer_size, 65536);
+    }
+
+    #[test]
+    fn the_legacy_options_reach_the_config() {
+        let t = parse(&[
+            "--protocol",
+            "legacy-v3",
+            "--insecure-legacy-key",
+            "NSA-KEY",
+        ])
+        .unwrap();
+        let c = t.net.config();
+        assert_eq!(c.wire_protocol, WireProtocol::LegacyV3);
+        let key = c.legacy.insecure_legacy_key.as_ref().expect("a key");
+        assert_eq!(key.passphrase(), "NSA-KEY");
+        c.validate().unwrap();
+        let t = parse(&["--protocol", "native"]).unwrap();
+        assert_eq!(t.net.config().wire_protocol, WireProtocol::Native);
+        let err = parse(&["--protocol", "v3"]).unwrap_err();
+        assert!(err.to_string().contains("legacy-v3"), "{err}");
+        // a key without the legacy protocol cannot work
+        let t = parse(&["--insecure-legacy-key", "k"]).unwrap();
+        let err = new_node(t.net.config()).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
     }
 
     #[test]

@@ -2,19 +2,17 @@
 //! JSON object per line.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::value_parser;
+use eventcast::extjson::EventJson;
 use eventcast::{Event, Notice};
-use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use crate::common::{self, NetArgs, SendArgs};
-use crate::json::RelaxedList;
 
 /// Options of `eventcast listen`.
 #[derive(clap::Args, Debug)]
@@ -38,15 +36,6 @@ pub(crate) struct Args {
 
     #[command(flatten)]
     send: SendArgs,
-}
-
-/// One output line.
-#[derive(Serialize)]
-struct Line<'a> {
-    event: &'a str,
-    args: RelaxedList<'a>,
-    sender: String,
-    from: Option<SocketAddr>,
 }
 
 /// How the receiving loop ended.
@@ -157,6 +146,7 @@ async fn receive(
             notice = notices.recv(), if notices_open => match notice {
                 Ok(Notice::ProtocolError(error)) => eprintln!("eventcast: {error}"),
                 Ok(Notice::Loss(loss)) => eprintln!("eventcast: {loss}"),
+                Ok(Notice::LegacyProtocolError(error)) => eprintln!("eventcast: {error}"),
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
                 Err(RecvError::Closed) => notices_open = false,
@@ -176,20 +166,14 @@ async fn receive(
 
 /// Writes one event as a line of JSON and flushes it.
 fn write_line(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
-    let line = Line {
-        event: event.name(),
-        args: RelaxedList(event.raw_args()),
-        sender: event.sender().to_string(),
-        from: event.from(),
-    };
-    let mut text = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
-    text.push(b'\n');
-    out.write_all(&text)?;
+    let mut text = EventJson(event).to_line();
+    text.push('\n');
+    out.write_all(text.as_bytes())?;
     out.flush()
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

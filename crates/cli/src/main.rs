@@ -1,13 +1,17 @@
 //! `eventcast`: listen to and emit eventcast events from the command line,
 //! or watch three nodes talk (`eventcast demo`).
 
+// Doc comments here are clap's --help text, where `[1,2]` is JSON, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod common;
 mod demo;
 mod emit;
 mod json;
 mod listen;
+mod logging;
+mod node;
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
@@ -18,10 +22,22 @@ use clap::{CommandFactory as _, Parser, Subcommand};
 #[command(name = "eventcast", version, propagate_version = true)]
 struct Cli {
     /// Log to stderr: a level (error, warn, info, debug, trace) or a tracing
-    /// filter (eventcast=trace,warn) [default: off]
+    /// filter (eventcast=trace,warn) [default: off]. For `node`: a level or
+    /// COMPONENT=LEVEL,... (components: eventcast, repl), changeable from
+    /// its REPL
     #[arg(long, global = true, env = "EVENTCAST_LOG", value_name = "FILTER",
           value_parser = common::parse_log_filter)]
     log: Option<String>,
+
+    /// How log lines are written to stderr
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "human"
+    )]
+    log_format: logging::LogFormat,
 
     #[command(subcommand)]
     command: Command,
@@ -78,6 +94,26 @@ enum Command {
     /// received and a summary. Exits 0 within a few seconds, or 1 with a
     /// hint when an event did not arrive in time.
     Demo(demo::Args),
+
+    /// Run a node with the operator's REPL until Ctrl-C or SIGTERM
+    ///
+    /// Joins the group and serves the REPL on 127.0.0.1 (a port the system
+    /// picks, or --repl-port). Its address goes to stderr:
+    ///
+    ///   repl listening on 127.0.0.1:40123 (telnet 127.0.0.1 40123; ...)
+    ///
+    /// Connect with telnet, nc or socat and type `help`: emit, on/off/once
+    /// (stream events into the session as JSON lines), listeners, start,
+    /// stop, status, id, config, stats, log-level, clients, quit.
+    ///
+    /// Logging is off unless --log says otherwise (a level, or
+    /// eventcast=info,repl=debug); the REPL's `log-level` changes it while
+    /// the node runs. --log-format json writes JSON lines.
+    ///
+    /// Ctrl-C or SIGTERM stops the node (what is queued is sent, the group
+    /// is left), closes the REPL and exits 0.
+    #[command(verbatim_doc_comment)]
+    Node(node::Args),
 }
 
 impl Command {
@@ -86,14 +122,17 @@ impl Command {
             Command::Listen(_) => "listen",
             Command::Emit(_) => "emit",
             Command::Demo(_) => "demo",
+            Command::Node(_) => "node",
         }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(filter) = cli.log.as_deref().filter(|f| !f.trim().is_empty()) {
-        install_logging(filter);
+    let log = cli.log.clone().filter(|f| !f.trim().is_empty());
+    // `node` installs its own, with levels its REPL can change.
+    if let (Some(filter), false) = (&log, matches!(cli.command, Command::Node(_))) {
+        install_logging(filter, cli.log_format);
     }
     let name = cli.command.name();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -108,6 +147,7 @@ fn main() -> ExitCode {
             Command::Listen(args) => listen::run(args).await,
             Command::Emit(args) => emit::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Node(args) => node::run(args, log, cli.log_format).await,
         }
     });
     drop(runtime);
@@ -137,12 +177,8 @@ fn usage_error(subcommand: &str, error: &common::UsageError) -> ExitCode {
 }
 
 /// Installs the `tracing` subscriber that writes to stderr.
-fn install_logging(filter: &str) {
+fn install_logging(filter: &str, format: logging::LogFormat) {
     // The filter was checked when the options were parsed.
     let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    logging::install(filter, format);
 }

@@ -4,6 +4,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::legacy::{InsecureLegacyKey, LegacyConfig, WireProtocol};
+use crate::repl::ReplConfig;
 
 /// How a node binds, joins and sends. `Config::default()` is the original
 /// eventcast's defaults; the builder methods change one field each.
@@ -44,6 +46,18 @@ pub struct Config {
     /// Protocol settings: `max_payload_size` (default 1024), `message_ttl`
     /// (default 3000 ms) and the receive limits.
     pub protocol: eventcast_proto::Config,
+    /// Whether the node logs from the start, at `info` for every component
+    /// (default false: every component off). Levels can be changed while
+    /// it runs; see [`logging`](crate::logging).
+    pub log: bool,
+    /// The operator's REPL (default: off; on `127.0.0.1` when enabled).
+    pub repl: ReplConfig,
+    /// The wire protocol (default [`WireProtocol::Native`];
+    /// [`WireProtocol::LegacyV3`] talks with eventcast 0.1.x nodes).
+    pub wire_protocol: WireProtocol,
+    /// Settings of the legacy protocol, used only with
+    /// [`WireProtocol::LegacyV3`].
+    pub legacy: LegacyConfig,
 }
 
 impl Default for Config {
@@ -58,6 +72,10 @@ impl Default for Config {
             recv_buffer_size: 4 * 1024 * 1024,
             subscription_capacity: 4096,
             protocol: eventcast_proto::Config::default(),
+            log: false,
+            repl: ReplConfig::default(),
+            wire_protocol: WireProtocol::Native,
+            legacy: LegacyConfig::default(),
         }
     }
 }
@@ -117,6 +135,26 @@ impl Config {
         self
     }
 
+    /// Logs from the start (at `info`), or not.
+    pub fn log(mut self, on: bool) -> Self {
+        self.log = on;
+        self
+    }
+
+    /// Sets the wire protocol.
+    pub fn wire_protocol(mut self, protocol: WireProtocol) -> Self {
+        self.wire_protocol = protocol;
+        self
+    }
+
+    /// Turns on the original eventcast 0.1.x's encryption with this
+    /// passphrase (legacy protocol only). **Insecure**: see
+    /// [`InsecureLegacyKey`].
+    pub fn insecure_legacy_key(mut self, passphrase: impl Into<String>) -> Self {
+        self.legacy.insecure_legacy_key = Some(InsecureLegacyKey::new(passphrase));
+        self
+    }
+
     /// Checks everything that can be checked without touching the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.multicast_membership.is_multicast() {
@@ -135,6 +173,8 @@ impl Config {
             return Err(ConfigError::SubscriptionCapacity);
         }
         self.protocol.validate()?;
+        self.repl.validate()?;
+        crate::legacy::validate(self)?;
         Ok(())
     }
 }

@@ -28,6 +28,10 @@ pub enum Error {
     /// Arguments could not be converted to or from the requested Rust type.
     #[error("arguments: {0}")]
     Args(String),
+    /// The event cannot be sent with the legacy protocol (the reserved
+    /// name `__ec_retx`, a name too long for its metadata).
+    #[error("legacy protocol: {0}")]
+    Legacy(eventcast_proto::legacy::EncodeError),
     /// The node's task ended unexpectedly.
     #[error("the node's task ended unexpectedly")]
     Closed,
@@ -71,7 +75,13 @@ pub enum ConfigError {
     /// A subscription capacity of zero.
     #[error("subscription_capacity must be at least 1")]
     SubscriptionCapacity,
+    /// A setting of the legacy protocol that cannot work.
+    #[error("{0}")]
+    Legacy(String),
     /// A protocol setting that cannot work.
     #[error(transparent)]
     Protocol(#[from] eventcast_proto::ConfigError),
+    /// A REPL setting that cannot work.
+    #[error(transparent)]
+    Repl(#[from] crate::repl::ReplConfigError),
 }

@@ -22,25 +22,38 @@
 //! The protocol itself lives in [`eventcast_proto`], a state machine without
 //! I/O; this crate drives it with tokio, one task per node.
 //!
-//! The library logs through `tracing` under the target `eventcast` and never
-//! installs a subscriber.
+//! The library logs through `tracing` (targets `eventcast` and
+//! `eventcast::repl`) and never installs a subscriber; [`logging`] has a
+//! filter whose levels can be changed while the node runs.
+//!
+//! With [`Config::repl_enabled`], a node serves an operator's REPL over TCP
+//! on localhost (see [`Eventcast::repl_addr`] and the README).
 
 mod config;
 mod driver;
 mod error;
 mod event;
+pub mod extjson;
+mod legacy;
+mod legacy_driver;
 mod listeners;
+pub mod logging;
 mod node;
 mod notice;
+mod repl;
 mod socket;
 mod stats;
 
 pub use config::Config;
 pub use error::{ConfigError, Error};
 pub use event::Event;
+pub use legacy::{
+    InsecureLegacyKey, LegacyConfig, WireProtocol, LEGACY_MAX_NAME_LEN, LEGACY_MAX_PAYLOAD_SIZE,
+};
 pub use listeners::{ListenerId, Subscription};
 pub use node::Eventcast;
 pub use notice::Notice;
+pub use repl::{ReplConfig, ReplConfigError, ReplStats};
 pub use stats::NodeStats;
 
 pub use bson;

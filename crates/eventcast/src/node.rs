@@ -2,20 +2,23 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use eventcast_proto::{encode_body, EmitError, Endpoint, SenderId};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::driver::{Command, Driver};
 use crate::error::Error;
 use crate::event::{to_args, Event};
+use crate::legacy::{self, WireProtocol};
+use crate::legacy_driver;
 use crate::listeners::{ListenerId, Listeners, Subscription};
+use crate::logging::LogLevels;
 use crate::notice::Notice;
 use crate::socket;
 use crate::stats::NodeStats;
@@ -97,6 +100,10 @@ struct Handle {
     shared: Arc<Shared>,
     current: Mutex<Current>,
     run: tokio::sync::Mutex<Option<Running>>,
+    /// The operator's REPL: it lives as long as the handles, across runs
+    /// (dropping the slot closes it).
+    repl: crate::repl::Slot,
+    log_levels: LogLevels,
 }
 
 impl Drop for Handle {
@@ -153,8 +160,15 @@ impl Eventcast {
     pub fn new(config: Config) -> Result<Self, Error> {
         config.validate()?;
         let (notices, _) = broadcast::channel(256);
+        let log_levels = LogLevels::new(if config.log {
+            tracing::level_filters::LevelFilter::INFO
+        } else {
+            tracing::level_filters::LevelFilter::OFF
+        });
         Ok(Self {
             handle: Arc::new(Handle {
+                repl: crate::repl::Slot::default(),
+                log_levels,
                 config,
                 shared: Arc::new(Shared {
                     listeners: Listeners::default(),
@@ -180,10 +194,16 @@ impl Eventcast {
     /// is running. Each start uses a new sender id (the first start uses
     /// the one [`id`](Self::id) showed before it) and, when no port is
     /// configured, a new random port in 49152-65535.
+    ///
+    /// With `repl.enabled`, the first start also opens the REPL (see
+    /// [`start_repl`](Self::start_repl)); it stays open across stops.
     pub async fn start(&self) -> Result<(), Error> {
         let mut run = self.handle.run.lock().await;
         if run.is_some() {
             return Ok(());
+        }
+        if self.handle.config.repl.enabled {
+            self.start_repl().await?;
         }
         let config = &self.handle.config;
         let port = config
@@ -200,25 +220,38 @@ impl Eventcast {
             current.id_used = true;
             current.id
         };
-        let endpoint =
-            Endpoint::new(config.protocol.clone(), id).map_err(|e| Error::Config(e.into()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
-        let driver = Driver {
-            endpoint,
-            socket,
-            group: opened.group,
-            commands: rx,
-            cancel: cancel.clone(),
-            shared: self.handle.shared.clone(),
+        let task = if config.wire_protocol == WireProtocol::LegacyV3 {
+            legacy_driver::spawn(legacy_driver::LegacyStart {
+                config: config.clone(),
+                socket,
+                group: opened.group,
+                id,
+                commands: rx,
+                cancel: cancel.clone(),
+                shared: self.handle.shared.clone(),
+            })?
+        } else {
+            let endpoint =
+                Endpoint::new(config.protocol.clone(), id).map_err(|e| Error::Config(e.into()))?;
+            let driver = Driver {
+                endpoint,
+                socket,
+                group: opened.group,
+                commands: rx,
+                cancel: cancel.clone(),
+                shared: self.handle.shared.clone(),
+            };
+            tokio::spawn(driver.run())
         };
-        let task = tokio::spawn(driver.run());
         {
             let mut stats = self.handle.shared.stats_mut();
             stats.running = true;
             stats.starts += 1;
             stats.recv_buffer_size = opened.recv_buffer_size;
             stats.protocol = eventcast_proto::Stats::default();
+            stats.legacy = Default::default();
         }
         {
             let mut current = self.current();
@@ -282,6 +315,9 @@ impl Eventcast {
     /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
         let args = to_args(args)?;
+        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
+            legacy::check_emit(name)?;
+        }
         let body = encode_body(name, &args).map_err(EmitError::from)?;
         self.send_body(name, args, body)
     }
@@ -315,6 +351,7 @@ impl Eventcast {
             }
             .into());
         }
+        let bytes = body.len();
         let (id, sent) = {
             let current = self.current();
             let sent = match current.commands.as_ref() {
@@ -333,7 +370,9 @@ impl Eventcast {
             };
             (current.id, sent)
         };
-        if !sent {
+        if sent {
+            debug!(target: "eventcast", name, args = args.len(), bytes, "event sent");
+        } else {
             self.handle.shared.stats_mut().emitted_while_stopped += 1;
             warn!(target: "eventcast", name, "emit while stopped: only local listeners fire");
         }
@@ -472,11 +511,39 @@ impl Eventcast {
         stats
     }
 
+    /// A handle that does not keep the node alive (the REPL's).
+    pub(crate) fn downgrade(&self) -> WeakEventcast {
+        WeakEventcast(Arc::downgrade(&self.handle))
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    pub(crate) fn repl_slot(&self) -> &crate::repl::Slot {
+        &self.handle.repl
+    }
+
+    pub(crate) fn log_table(&self) -> &LogLevels {
+        &self.handle.log_levels
+    }
+
     fn current(&self) -> MutexGuard<'_, Current> {
         self.handle
             .current
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A node handle that does not keep the node alive.
+#[derive(Clone)]
+pub(crate) struct WeakEventcast(Weak<Handle>);
+
+impl WeakEventcast {
+    /// The node, unless every handle is gone.
+    pub(crate) fn upgrade(&self) -> Option<Eventcast> {
+        self.0.upgrade().map(|handle| Eventcast { handle })
     }
 }
 

@@ -30,4 +30,22 @@ pub enum Notice {
     /// Events of another node are lost for good: they could not be
     /// repaired (also counted in `stats().protocol.messages_lost`).
     Loss(Loss),
+    /// A client connected to the REPL.
+    ReplClientConnected {
+        /// The client's address.
+        addr: SocketAddr,
+        /// Clients connected now, this one included.
+        clients: usize,
+    },
+    /// A REPL client disconnected (or was disconnected).
+    ReplClientDisconnected {
+        /// The client's address.
+        addr: SocketAddr,
+        /// Clients connected now.
+        clients: usize,
+    },
+    /// With the legacy protocol: another node speaks a protocol, version or
+    /// encryption this one cannot read (reported once per source address
+    /// and kind).
+    LegacyProtocolError(eventcast_proto::legacy::LegacyProblem),
 }

@@ -172,6 +172,15 @@ fn force_recv_buffer(socket: &Socket, wanted: usize) {
     };
 }
 
+/// The IPv4 address of the configured multicast interface, or `None` for
+/// the system's choice (or an IPv6 group).
+pub(crate) fn multicast_interface_v4(config: &Config) -> Result<Option<Ipv4Addr>, Error> {
+    Ok(match resolve_interface(config)? {
+        Interface::V4(a) => Some(a),
+        _ => None,
+    })
+}
+
 fn resolve_interface(config: &Config) -> Result<Interface, Error> {
     let Some(wanted) = config.multicast_interface.as_deref() else {
         return Ok(Interface::Default);

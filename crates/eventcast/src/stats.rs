@@ -25,4 +25,10 @@ pub struct NodeStats {
     pub listener_panics: u64,
     /// Events dropped because a subscription was full.
     pub subscription_lagged: u64,
+    /// With the legacy protocol: every counter of the legacy endpoint, drop
+    /// reasons in full, since the last start. `protocol` then holds the
+    /// same traffic in native terms
+    /// ([`LegacyStats::to_native`](eventcast_proto::legacy::LegacyStats::to_native)).
+    /// All zero with the native protocol.
+    pub legacy: eventcast_proto::legacy::LegacyStats,
 }

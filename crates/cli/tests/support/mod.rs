@@ -17,7 +17,9 @@ pub(crate) const LIMIT: Duration = Duration::from_secs(15);
 /// `eventcast` with no settings inherited from the environment.
 pub(crate) fn eventcast() -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.env_remove("EVENTCAST_PORT").env_remove("EVENTCAST_LOG");
+    cmd.env_remove("EVENTCAST_PORT")
+        .env_remove("EVENTCAST_LOG")
+        .env_remove("EVENTCAST_INSECURE_LEGACY_KEY");
     cmd
 }
 
@@ -75,16 +77,22 @@ pub(crate) struct Listener {
 
 /// Starts `eventcast listen ARGS...` and waits for its "listening" line.
 pub(crate) fn listen(args: &[&str]) -> Listener {
-    start_listener(args, true)
+    start_listener(args, &[], true)
+}
+
+/// Like [`listen`], with these environment variables set.
+pub(crate) fn listen_with_env(env: &[(&str, &str)], args: &[&str]) -> Listener {
+    start_listener(args, env, true)
 }
 
 /// Like [`listen`], with its stdout closed at once (as `| head -0` would).
 pub(crate) fn listen_to_closed_stdout(args: &[&str]) -> Listener {
-    start_listener(args, false)
+    start_listener(args, &[], false)
 }
 
-fn start_listener(args: &[&str], keep_stdout: bool) -> Listener {
+fn start_listener(args: &[&str], env: &[(&str, &str)], keep_stdout: bool) -> Listener {
     let mut child = eventcast()
+        .envs(env.iter().copied())
         .arg("listen")
         .args(args)
         .stdin(Stdio::null())

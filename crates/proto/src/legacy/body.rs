@@ -25,7 +25,7 @@ pub fn encode_args(args: &[Bson]) -> Result<Vec<u8>, EncodeError> {
 
 /// Decodes a body into its `payload` value, whatever its type. The body
 /// must be exactly one well-formed document, nested no deeper than
-/// [`MAX_NESTING_DEPTH`], with a `payload` field.
+/// [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH), with a `payload` field.
 pub fn decode_payload(bytes: &[u8]) -> Result<Bson, LegacyError> {
     let doc = RawDocument::from_bytes(bytes).map_err(LegacyError::bson)?;
     check_depth(doc)?;

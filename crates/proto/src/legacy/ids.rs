@@ -25,6 +25,42 @@ impl LegacyId {
     }
 }
 
+impl LegacyId {
+    /// The [`SenderId`] events from this node carry.
+    ///
+    /// The original draws its id as 16 hex digits: such an id (either
+    /// case) is read as the 64-bit number it spells, so a Rust node in
+    /// legacy mode and the CLI show the same 16 digits the Node node logs.
+    /// Any other string (the original lets its users set `id`) maps to the
+    /// 64-bit FNV-1a hash of its UTF-8 bytes: stable and the same on every
+    /// node, but not reversible, and two such ids may collide (see
+    /// [`is_canonical`](Self::is_canonical)).
+    pub fn sender_id(&self) -> SenderId {
+        if self.is_canonical() {
+            if let Ok(raw) = u64::from_str_radix(&self.0, 16) {
+                return SenderId::new(raw);
+            }
+        }
+        SenderId::new(fnv1a64(self.0.as_bytes()))
+    }
+
+    /// Whether the id is 16 ASCII hex digits, the form the original draws,
+    /// which [`sender_id`](Self::sender_id) reads as a number rather than
+    /// hashing.
+    pub fn is_canonical(&self) -> bool {
+        self.0.len() == 16 && self.0.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+}
+
+/// 64-bit FNV-1a.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes
+        .iter()
+        .fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
 impl From<SenderId> for LegacyId {
     /// Sixteen lower-case hex digits, the form the original draws.
     fn from(id: SenderId) -> Self {
@@ -125,5 +161,43 @@ mod tests {
     fn legacy_id_from_sender_id() {
         let id = LegacyId::from(SenderId::new(0x0123_4567_89ab_cdef));
         assert_eq!(id.as_str(), "0123456789abcdef");
+    }
+
+    #[test]
+    fn sender_id_of_legacy_ids() {
+        for raw in [0, 1, 0x0123_4567_89ab_cdef, u64::MAX] {
+            let id = LegacyId::from(SenderId::new(raw));
+            assert!(id.is_canonical());
+            assert_eq!(id.sender_id(), SenderId::new(raw));
+        }
+        let upper = LegacyId::new("0123456789ABCDEF");
+        assert!(upper.is_canonical());
+        assert_eq!(upper.sender_id(), SenderId::new(0x0123_4567_89ab_cdef));
+        // anything else is hashed: stable, and not read as a number
+        for other in [
+            "",
+            "abc",
+            "+123456789abcdef",
+            "0123456789abcdef0",
+            "node-a",
+            "日本",
+        ] {
+            let id = LegacyId::new(other);
+            assert!(!id.is_canonical(), "{other}");
+            assert_eq!(id.sender_id(), LegacyId::new(other).sender_id());
+        }
+        // FNV-1a 64 test vectors
+        assert_eq!(
+            LegacyId::new("").sender_id(),
+            SenderId::new(0xcbf2_9ce4_8422_2325)
+        );
+        assert_eq!(
+            LegacyId::new("a").sender_id(),
+            SenderId::new(0xaf63_dc4c_8601_ec8c)
+        );
+        assert_eq!(
+            LegacyId::new("foobar").sender_id(),
+            SenderId::new(0x8594_4171_f739_67e8)
+        );
     }
 }

@@ -18,7 +18,10 @@
 //!   say `insecure`;
 //! * whole messages: [`Encoder`] and [`Decoder`], which layer and peel the
 //!   above as the original does (see the [`Encoder`]'s documentation for
-//!   the order of the layers).
+//!   the order of the layers);
+//! * a whole node: [`LegacyEndpoint`], the state machine a driver feeds
+//!   with datagrams and the time (emit, receive, ask for and answer
+//!   retransmissions, count everything in [`LegacyStats`]).
 //!
 //! Nothing here reads a clock or draws an unseeded random number: `now`
 //! and the time written into metas are parameters, and the [`Encoder`] is
@@ -29,10 +32,12 @@ mod body;
 mod codec;
 mod crypto;
 mod datagram;
+mod endpoint;
 mod ids;
 mod meta;
 mod retx;
 mod segment;
+mod stats;
 mod store;
 mod time;
 
@@ -40,6 +45,10 @@ pub use body::{decode_args, decode_payload, encode_args, encode_payload};
 pub use codec::{Decoder, Encoded, Encoder, Incoming, LegacyEvent, LegacyIdentity};
 pub use crypto::InsecureLegacyCipher;
 pub use datagram::Datagram;
+pub use endpoint::{
+    LegacyDestination, LegacyEndpoint, LegacyEndpointConfig, LegacyEndpointEvent, LegacyProblem,
+    LegacyReceived, LegacyTransmit,
+};
 pub use ids::{LegacyId, SeqId, SEQ_ID_LEN};
 pub use meta::{shape, Layer, Meta, Origin};
 pub use retx::RetxRequest;
@@ -47,6 +56,7 @@ pub use segment::{
     split, MessageKey, MissingSegments, Reassembler, ReassemblyLimits, SegmentOutcome, Timeout,
     MAX_ID_LEN,
 };
+pub use stats::{LegacyDropStats, LegacyStats};
 pub use store::SentStore;
 pub use time::js_iso_string;
 

@@ -1,0 +1,284 @@
+//! `eventcast node`: a long-running node with the operator's REPL and
+//! logging, until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::value_parser;
+use eventcast::Config;
+
+use crate::common::{self, NetArgs, SendArgs, UsageError};
+use crate::logging::{self, LogFormat};
+
+/// Options of `eventcast node`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    repl: ReplArgs,
+
+    #[command(flatten)]
+    net: NetArgs,
+
+    #[command(flatten)]
+    send: SendArgs,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The receive limits, for a node that runs long enough to need them
+/// (defaults: the library's).
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Limits")]
+pub(crate) struct LimitArgs {
+    /// Largest event sent or accepted, in bytes [default: 64 MiB]
+    #[arg(long, value_name = "BYTES")]
+    max_message_size: Option<usize>,
+
+    /// Memory all partly received events may hold, in bytes [default: 256 MiB]
+    #[arg(long, value_name = "BYTES")]
+    max_partial_bytes: Option<usize>,
+
+    /// Memory one sender's partly received events may hold [default: 128 MiB]
+    #[arg(long, value_name = "BYTES")]
+    max_partial_bytes_per_sender: Option<usize>,
+
+    /// Partly received events one sender may have open [default: 256]
+    #[arg(long, value_name = "N")]
+    max_partial_messages_per_sender: Option<usize>,
+
+    /// Senders tracked at once; the least recently heard is forgotten
+    /// [default: 1024]
+    #[arg(long, value_name = "N")]
+    max_senders: Option<usize>,
+
+    /// Events a subscription holds before it drops new ones [default: 4096]
+    #[arg(long, value_name = "N")]
+    subscription_capacity: Option<usize>,
+}
+
+impl LimitArgs {
+    /// Applies the limits given to `config`.
+    fn apply(&self, mut config: Config) -> Config {
+        let p = &mut config.protocol;
+        for (value, field) in [
+            (self.max_message_size, &mut p.max_message_size),
+            (self.max_partial_bytes, &mut p.max_partial_bytes),
+            (
+                self.max_partial_bytes_per_sender,
+                &mut p.max_partial_bytes_per_sender,
+            ),
+            (
+                self.max_partial_messages_per_sender,
+                &mut p.max_partial_messages_per_sender,
+            ),
+            (self.max_senders, &mut p.max_senders),
+        ] {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        if let Some(capacity) = self.subscription_capacity {
+            config.subscription_capacity = capacity;
+        }
+        config
+    }
+}
+
+/// Where the REPL listens and how many it serves.
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "REPL options")]
+pub(crate) struct ReplArgs {
+    /// TCP port of the REPL [default: one the system picks, printed]
+    #[arg(long, value_name = "PORT", value_parser = value_parser!(u16).range(1..))]
+    repl_port: Option<u16>,
+
+    /// Address the REPL listens on; anything but loopback needs
+    /// --danger-repl-any-host
+    #[arg(long, value_name = "ADDRESS", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    repl_host: IpAddr,
+
+    /// Let the REPL listen on an address that is not loopback. It has no
+    /// authentication: whoever reaches it can emit, stop the node and read
+    /// its configuration.
+    #[arg(long)]
+    danger_repl_any_host: bool,
+
+    /// REPL clients served at once
+    #[arg(long, value_name = "N", default_value_t = 16,
+          value_parser = value_parser!(u64).range(1..10_000))]
+    repl_max_clients: u64,
+
+    /// Run without the REPL
+    #[arg(long, conflicts_with_all = ["repl_port", "danger_repl_any_host"])]
+    no_repl: bool,
+}
+
+impl ReplArgs {
+    /// Applies these options to `config`.
+    fn apply(&self, mut config: Config) -> Config {
+        config = config
+            .repl_enabled(!self.no_repl)
+            .repl_host(self.repl_host)
+            .danger_repl_any_host(self.danger_repl_any_host)
+            .repl_max_clients(usize::try_from(self.repl_max_clients).unwrap_or(usize::MAX));
+        if let Some(port) = self.repl_port {
+            config = config.repl_port(port);
+        }
+        config
+    }
+}
+
+/// Runs `eventcast node`. `log` is the global `--log`: for this command, a
+/// level for every component or `COMPONENT=LEVEL,...`.
+pub(crate) async fn run(
+    args: Args,
+    log: Option<String>,
+    format: LogFormat,
+) -> anyhow::Result<ExitCode> {
+    let config = args
+        .limits
+        .apply(args.repl.apply(args.send.apply(args.net.config())));
+    let node = common::new_node(config)?;
+    if let Some(spec) = &log {
+        node.log_levels().set_spec(spec).map_err(|e| {
+            UsageError(format!(
+                "--log {spec:?}: {e}; for `node`, --log takes a level or \
+                 COMPONENT=LEVEL,... (components: eventcast, repl)"
+            ))
+        })?;
+    }
+    // The node's filter: the REPL's `log-level` changes what is written.
+    logging::install(node.log_filter(), format);
+
+    let shutdown = crate::listen::shutdown_signal()?;
+    common::start(&node).await?;
+    let group = node
+        .group_addr()
+        .context("the node stopped right after starting")?;
+    let local = node
+        .local_addr()
+        .context("the node stopped right after starting")?;
+    let random = if args.net.port.is_none() {
+        format!("; random port, give the others --port {}", group.port())
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "node running on {group} (bound to {local}, sender {}{random})",
+        node.id()
+    );
+    match node.repl_addr() {
+        Some(repl) => eprintln!(
+            "repl listening on {repl} (telnet {} {}; `help` lists the commands)",
+            repl.ip(),
+            repl.port()
+        ),
+        None => eprintln!("no repl (--no-repl)"),
+    }
+    eprintln!(
+        "log levels: {} (change them from the REPL: log-level)",
+        node.log_levels()
+    );
+
+    shutdown.await;
+    // Sends what is queued and leaves the group, then closes the REPL.
+    node.stop().await;
+    node.stop_repl().await;
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Try {
+        #[command(flatten)]
+        node: Args,
+    }
+
+    fn config(args: &[&str]) -> Result<Config, clap::Error> {
+        let t = Try::try_parse_from(std::iter::once("try").chain(args.iter().copied()))?;
+        let a = t.node;
+        Ok(a.limits.apply(a.repl.apply(a.send.apply(a.net.config()))))
+    }
+
+    #[test]
+    fn the_repl_is_on_and_on_loopback_by_default() {
+        let c = config(&[]).unwrap();
+        assert!(c.repl.enabled);
+        assert_eq!(c.repl.host.to_string(), "127.0.0.1");
+        assert_eq!(c.repl.port, None);
+        assert_eq!(c.repl.max_clients, 16);
+        assert!(!c.log);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn every_repl_option_reaches_the_config() {
+        let c = config(&[
+            "--repl-port",
+            "20001",
+            "--repl-host",
+            "0.0.0.0",
+            "--danger-repl-any-host",
+            "--repl-max-clients",
+            "3",
+            "--port",
+            "41234",
+        ])
+        .unwrap();
+        assert_eq!(c.repl.port, Some(20001));
+        assert_eq!(c.repl.host.to_string(), "0.0.0.0");
+        assert!(c.repl.danger_any_host);
+        assert_eq!(c.repl.max_clients, 3);
+        assert_eq!(c.port, Some(41234));
+        c.validate().unwrap();
+        assert!(!config(&["--no-repl"]).unwrap().repl.enabled);
+        let c = config(&[
+            "--max-message-size",
+            "1000000",
+            "--max-partial-bytes",
+            "2000000",
+            "--max-partial-bytes-per-sender",
+            "1500000",
+            "--max-partial-messages-per-sender",
+            "7",
+            "--max-senders",
+            "9",
+            "--subscription-capacity",
+            "11",
+        ])
+        .unwrap();
+        let p = &c.protocol;
+        assert_eq!(
+            (
+                p.max_message_size,
+                p.max_partial_bytes,
+                p.max_partial_bytes_per_sender,
+                p.max_partial_messages_per_sender,
+                p.max_senders,
+                c.subscription_capacity
+            ),
+            (1_000_000, 2_000_000, 1_500_000, 7, 9, 11)
+        );
+        // Unset, they are the library's defaults.
+        assert_eq!(
+            config(&[]).unwrap().protocol,
+            eventcast::Config::default().protocol
+        );
+    }
+
+    #[test]
+    fn an_open_repl_needs_the_danger_option() {
+        let c = config(&["--repl-host", "0.0.0.0"]).unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("danger_repl_any_host"), "{err}");
+        assert!(config(&["--no-repl", "--repl-port", "5"]).is_err());
+        assert!(config(&["--repl-max-clients", "0"]).is_err());
+    }
+}

@@ -1,0 +1,241 @@
+//! `eventcast node`, driven as an operator would: its REPL over TCP, its
+//! log on stderr, SIGTERM to stop it. Each test in a private network
+//! namespace.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use support::{eventcast, listen, signal, LIMIT};
+
+/// A running `eventcast node` whose stderr is read line by line.
+struct Node {
+    child: Child,
+    stderr: mpsc::Receiver<String>,
+    /// Stderr lines read so far.
+    seen: Vec<String>,
+    repl: Option<SocketAddr>,
+}
+
+impl Node {
+    fn start(args: &[&str]) -> Node {
+        let mut child = eventcast()
+            .arg("node")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start eventcast node");
+        let (tx, stderr) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut node = Node {
+            child,
+            stderr,
+            seen: Vec::new(),
+            repl: None,
+        };
+        let line = node.wait_for(|l| l.starts_with("repl listening on "));
+        let addr = line
+            .strip_prefix("repl listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("an address");
+        node.repl = Some(addr.parse().expect("a socket address"));
+        node
+    }
+
+    /// Waits for a stderr line that satisfies `pred`; returns it.
+    fn wait_for(&mut self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no such line on stderr; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// SIGTERM, then its exit status and the rest of stderr.
+    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        signal(self.child.id(), "TERM");
+        let deadline = Instant::now() + LIMIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "node did not exit on SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        (status, std::mem::take(&mut self.seen))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A REPL session over a plain TCP socket.
+struct Session {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Session {
+    fn connect(addr: SocketAddr) -> Session {
+        let stream = TcpStream::connect(addr).expect("connect to the REPL");
+        stream.set_read_timeout(Some(LIMIT)).expect("read timeout");
+        let mut session = Session {
+            stream,
+            buf: Vec::new(),
+        };
+        session.until_prompt();
+        session
+    }
+
+    /// Sends a line (CRLF, as telnet does) and returns the answer.
+    fn command(&mut self, line: &str) -> String {
+        self.stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .expect("write");
+        self.until_prompt()
+    }
+
+    fn until_prompt(&mut self) -> String {
+        loop {
+            let text = String::from_utf8_lossy(&self.buf).into_owned();
+            if let Some(at) = text
+                .find("eventcast@")
+                .filter(|&at| text[at..].contains("> "))
+            {
+                let end = at + text[at..].find("> ").expect("prompt end") + 2;
+                self.buf.drain(..end);
+                return text[..at].replace("\r\n", "\n").trim_end().to_owned();
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read from the REPL");
+            assert!(n > 0, "the REPL closed the connection: {text:?}");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+#[test]
+fn an_operator_emits_raises_the_level_and_stops_it_with_sigterm() {
+    netns_test::run(|| {
+        let listener = listen(&["--count", "2", "--timeout", "10", "--ttl", "0"]);
+        let port = listener.port.to_string();
+        let mut node = Node::start(&["--port", &port, "--ttl", "0", "--log", "info"]);
+        assert!(
+            node.seen
+                .iter()
+                .any(|l| l.starts_with("node running on 224.0.0.1:")),
+            "{:#?}",
+            node.seen
+        );
+        let mut session = Session::connect(node.repl.expect("repl address"));
+        assert_eq!(
+            session.command(r#"emit greet hi 5 {"a": [1, 2]}"#),
+            "ok: emitted greet with 3 arguments"
+        );
+        assert_eq!(session.command("log-level"), "eventcast=info repl=info");
+        assert_eq!(
+            session.command("log-level debug"),
+            "eventcast=debug repl=debug"
+        );
+        session.command("emit again");
+        node.wait_for(|l| l.contains("DEBUG") && l.contains("event sent") && l.contains("again"));
+
+        let done = listener.finish();
+        assert!(done.status.success(), "{done:?}");
+        let lines: Vec<&str> = done.stdout.lines().collect();
+        assert!(
+            lines[0].starts_with(r#"{"event":"greet","args":["hi",5,{"a":[1,2]}],"sender":""#),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with(r#"{"event":"again","args":[]"#),
+            "{lines:?}"
+        );
+
+        let (status, stderr) = node.terminate();
+        assert!(status.success(), "{status:?} {stderr:#?}");
+        assert_eq!(
+            stderr.last().map(String::as_str),
+            Some("stopped"),
+            "{stderr:#?}"
+        );
+        assert!(
+            stderr
+                .iter()
+                .any(|l| l.contains("INFO") && l.contains("stopped")),
+            "{stderr:#?}"
+        );
+    });
+}
+
+#[test]
+fn json_log_lines() {
+    netns_test::run(|| {
+        let mut node = Node::start(&[
+            "--ttl",
+            "0",
+            "--log",
+            "warn,repl=debug",
+            "--log-format",
+            "json",
+        ]);
+        let mut session = Session::connect(node.repl.expect("repl address"));
+        assert_eq!(session.command("log-level"), "eventcast=warn repl=debug");
+        session.command("id");
+        let line = node.wait_for(|l| l.starts_with('{') && l.contains(r#""command":"id""#));
+        let json: serde_json::Value = serde_json::from_str(&line).expect(&line);
+        assert_eq!(json["level"], "DEBUG", "{line}");
+        assert_eq!(json["target"], "eventcast::repl", "{line}");
+        assert_eq!(json["fields"]["command"], "id", "{line}");
+        let (status, _) = node.terminate();
+        assert!(status.success());
+    });
+}
+
+#[test]
+fn a_bad_log_spec_is_a_usage_error() {
+    // Refused before any socket is opened; still in a namespace, to be safe.
+    netns_test::run(|| {
+        let done = support::run(
+            {
+                let mut cmd = eventcast();
+                cmd.args(["node", "--ttl", "0", "--log", "tokio=debug"]);
+                cmd
+            },
+            b"",
+        );
+        assert_eq!(done.status.code(), Some(2), "{done:?}");
+        assert!(
+            done.stderr.contains("components: eventcast, repl"),
+            "{done:?}"
+        );
+    });
+}

@@ -1,0 +1,369 @@
+//! The node's task in legacy mode ([`WireProtocol::LegacyV3`]): one socket,
+//! a [`LegacyEndpoint`], the same handles as native mode.
+//!
+//! As the original, one UDP socket does everything: bound to `0.0.0.0` on
+//! the group's port and joined to the group, it sends events to the group,
+//! receives them, and sends and receives the unicast `__ec_retx` requests
+//! and their answers. Every meta says where those go: `host` is the address
+//! of the interface this node sends on (not `0.0.0.0`), `port` the group's
+//! port.
+//!
+//! [`WireProtocol::LegacyV3`]: crate::WireProtocol::LegacyV3
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bson::DateTime;
+use eventcast_proto::legacy::{
+    InsecureLegacyCipher, LegacyDestination, LegacyEndpoint, LegacyEndpointConfig,
+    LegacyEndpointEvent, LegacyId, LegacyIdentity, ReassemblyLimits,
+};
+use eventcast_proto::{decode_body, SenderId};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, trace, warn};
+
+use crate::config::Config;
+use crate::driver::Command;
+use crate::error::Error;
+use crate::event::Event;
+use crate::node::Shared;
+use crate::notice::Notice;
+use crate::socket;
+
+/// At most this many datagrams or commands are taken in one turn of the
+/// loop before outputs are drained (as the native driver).
+const IO_LOOP_BOUND: usize = 160;
+
+/// The largest datagram the socket reads.
+const RECV_BUFFER: usize = 65_536;
+
+/// Bytes of sent segmented messages kept for retransmission.
+const SENT_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many times each kept message may have its segment count sent again.
+const RESENDS_PER_SEGMENT: usize = 4;
+
+/// What the legacy task needs from `Eventcast::start`.
+pub(crate) struct LegacyStart {
+    pub(crate) config: Config,
+    pub(crate) socket: UdpSocket,
+    pub(crate) group: SocketAddr,
+    pub(crate) id: SenderId,
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// Builds the legacy endpoint and spawns the node's task.
+pub(crate) fn spawn(start: LegacyStart) -> Result<JoinHandle<()>, Error> {
+    let config = &start.config;
+    let host = unicast_host(config, start.group)?;
+    let identity = LegacyIdentity {
+        id: LegacyId::from(start.id),
+        host: host.to_string(),
+        port: start.group.port(),
+        hostname: hostname(),
+    };
+    debug!(
+        target: "eventcast", host = identity.host, port = identity.port,
+        hostname = identity.hostname, "legacy-v3: this node's address for retransmissions"
+    );
+    let endpoint = LegacyEndpoint::new(endpoint_config(config, identity));
+    let driver = LegacyDriver {
+        endpoint,
+        socket: start.socket,
+        group: start.group,
+        commands: start.commands,
+        cancel: start.cancel,
+        shared: start.shared,
+        drop_datagram: config.legacy.test_drop_datagram,
+        sent: 0,
+    };
+    Ok(tokio::spawn(driver.run()))
+}
+
+/// The endpoint's settings from the node's.
+fn endpoint_config(config: &Config, identity: LegacyIdentity) -> LegacyEndpointConfig {
+    let p = &config.protocol;
+    let mut limits = ReassemblyLimits::default();
+    limits.message_ttl = p.message_ttl;
+    limits.max_retransmit_attempts = config.legacy.max_retransmit_attempts;
+    // The reassembled bytes hold the event behind one or two metas (each
+    // under 64 KiB) and, encrypted, up to 16 bytes of padding.
+    limits.max_message_size = p.max_message_size.saturating_add(2 * 65_537 + 16);
+    // Segments are counted against max_partial_bytes anyway (with their
+    // bookkeeping); this only keeps a tiny-segment sender possible.
+    limits.max_segments = u32::try_from(limits.max_message_size.div_ceil(16))
+        .unwrap_or(u32::MAX)
+        .clamp(65_536, i32::MAX as u32);
+    limits.max_partial_bytes = p.max_partial_bytes;
+    let mut c = LegacyEndpointConfig::new(identity, rand::random());
+    c.max_payload_size = NonZeroUsize::new(p.max_payload_size).unwrap_or(NonZeroUsize::MIN);
+    c.sent_retention = p.message_ttl.saturating_mul(10);
+    c.limits = limits;
+    c.sent_max_bytes = SENT_MAX_BYTES;
+    c.resends_per_segment = RESENDS_PER_SEGMENT;
+    c.insecure_cipher = config
+        .legacy
+        .insecure_legacy_key
+        .as_ref()
+        .map(|k| InsecureLegacyCipher::from_passphrase(k.passphrase()));
+    c
+}
+
+/// The address other nodes reach this one at by unicast: the bind address
+/// when it is one, else the configured interface's, else the source
+/// address the system picks for the group (a UDP `connect` only looks up
+/// the route; it sends nothing).
+fn unicast_host(config: &Config, group: SocketAddr) -> Result<Ipv4Addr, Error> {
+    if let IpAddr::V4(a) = config.address {
+        if !a.is_unspecified() && !a.is_multicast() {
+            return Ok(a);
+        }
+    }
+    if let Some(a) = socket::multicast_interface_v4(config)? {
+        if !a.is_unspecified() {
+            return Ok(a);
+        }
+    }
+    let probe = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|s| s.connect(group).and_then(|()| s.local_addr()));
+    match probe {
+        Ok(SocketAddr::V4(a)) if !a.ip().is_unspecified() => Ok(*a.ip()),
+        other => {
+            warn!(
+                target: "eventcast", ?other,
+                "legacy-v3: cannot tell this host's address towards the group; \
+                 reporting 127.0.0.1 (retransmission requests from other hosts will not arrive; \
+                 pass --interface)"
+            );
+            Ok(Ipv4Addr::LOCALHOST)
+        }
+    }
+}
+
+/// This host's name, for the metas' `hostname` (informational).
+fn hostname() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes; the call
+        // writes at most that many and does not keep the pointer.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+            if !name.is_empty() {
+                return name;
+            }
+        }
+    }
+    std::env::var("COMPUTERNAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "localhost".to_owned())
+}
+
+struct LegacyDriver {
+    endpoint: LegacyEndpoint,
+    socket: UdpSocket,
+    group: SocketAddr,
+    commands: mpsc::UnboundedReceiver<Command>,
+    cancel: CancellationToken,
+    shared: Arc<Shared>,
+    /// Test support: the index of an outgoing datagram not to send.
+    drop_datagram: Option<u64>,
+    /// Outgoing datagrams so far.
+    sent: u64,
+}
+
+impl LegacyDriver {
+    async fn run(mut self) {
+        let mut buf = vec![0u8; RECV_BUFFER];
+        let mut stopping = false;
+        while !stopping {
+            let deadline = self
+                .endpoint
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std);
+            tokio::select! {
+                _ = self.cancel.cancelled() => stopping = true,
+                command = self.commands.recv() => match command {
+                    Some(command) => {
+                        self.apply(command);
+                        for _ in 1..IO_LOOP_BOUND {
+                            match self.commands.try_recv() {
+                                Ok(command) => self.apply(command),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => stopping = true,
+                },
+                received = self.socket.recv_from(&mut buf) => {
+                    self.received(received, &buf);
+                    for _ in 1..IO_LOOP_BOUND {
+                        match self.socket.try_recv_from(&mut buf) {
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            other => self.received(other, &buf),
+                        }
+                    }
+                }
+                _ = sleep_until(deadline), if deadline.is_some() => {}
+            }
+            if stopping {
+                // Whatever was emitted before stop still goes out.
+                while let Ok(command) = self.commands.try_recv() {
+                    self.apply(command);
+                }
+            }
+            // Check the clock ourselves rather than trust the sleep.
+            let now = Instant::now();
+            if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
+                self.endpoint.handle_timeout(now, DateTime::now());
+            }
+            self.drain().await;
+        }
+        debug!(target: "eventcast", id = %self.endpoint.id(), "legacy node task ends");
+    }
+
+    fn apply(&mut self, command: Command) {
+        let Command::Emit(body) = command;
+        // The handle encoded the event as a native body; read it back.
+        let (name, args) = match decode_body(&body) {
+            Ok(event) => event,
+            Err(e) => {
+                warn!(target: "eventcast", error = %e, "event not sent (a bug)");
+                return;
+            }
+        };
+        if let Err(e) = self
+            .endpoint
+            .emit(Instant::now(), DateTime::now(), &name, &args)
+        {
+            // The handle checked what it could; this is a bug or a limit.
+            warn!(target: "eventcast", name, error = %e, "legacy-v3: event not sent");
+        }
+    }
+
+    fn received(&mut self, received: std::io::Result<(usize, SocketAddr)>, buf: &[u8]) {
+        match received {
+            Ok((len, from)) => {
+                trace!(target: "eventcast", %from, len, "legacy datagram received");
+                self.endpoint
+                    .handle_datagram(Instant::now(), from, &buf[..len]);
+            }
+            Err(e) => {
+                self.shared.stats_mut().recv_errors += 1;
+                debug!(target: "eventcast", error = %e, "receive failed");
+            }
+        }
+    }
+
+    async fn drain(&mut self) {
+        // Counters first, so that whoever sees a datagram this node sent,
+        // or an event it delivered, finds it counted.
+        {
+            let legacy = self.endpoint.stats();
+            let mut stats = self.shared.stats_mut();
+            stats.legacy = legacy;
+            stats.protocol = legacy.to_native();
+        }
+        while let Some(transmit) = self.endpoint.poll_transmit() {
+            let to = match transmit.destination {
+                LegacyDestination::Unicast(to) => to,
+                _ => self.group,
+            };
+            let index = self.sent;
+            self.sent += 1;
+            if self.drop_datagram == Some(index) {
+                debug!(target: "eventcast", index, %to, "test: outgoing datagram dropped");
+                continue;
+            }
+            if let Err(e) = self.socket.send_to(&transmit.contents, to).await {
+                self.shared.stats_mut().send_errors += 1;
+                warn!(target: "eventcast", %to, error = %e, "send failed");
+            }
+        }
+        while let Some(event) = self.endpoint.poll_event() {
+            match event {
+                LegacyEndpointEvent::Event(received) => {
+                    let event = received.event;
+                    debug!(
+                        target: "eventcast",
+                        name = event.name(), sender = %received.sender, from = %received.from,
+                        "legacy event received"
+                    );
+                    self.shared.listeners.dispatch(&Event::new(
+                        event.origin.name,
+                        event.args,
+                        received.sender,
+                        Some(received.from),
+                        None,
+                    ));
+                }
+                LegacyEndpointEvent::Problem(problem) => {
+                    warn!(target: "eventcast", %problem, "legacy-v3 protocol error");
+                    self.shared.notify(Notice::LegacyProtocolError(problem));
+                }
+                other => debug!(target: "eventcast", ?other, "legacy endpoint event ignored"),
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_settings_follow_the_node_config() {
+        let config = Config::default()
+            .max_payload_size(512)
+            .message_ttl(std::time::Duration::from_millis(700));
+        let identity = LegacyIdentity {
+            id: LegacyId::new("x"),
+            host: "127.0.0.1".into(),
+            port: 1,
+            hostname: "h".into(),
+        };
+        let c = endpoint_config(&config, identity);
+        assert_eq!(c.max_payload_size.get(), 512);
+        assert_eq!(c.limits.message_ttl, std::time::Duration::from_millis(700));
+        assert_eq!(c.sent_retention, std::time::Duration::from_millis(7000));
+        assert_eq!(c.limits.max_retransmit_attempts, 1);
+        assert!(c.limits.max_message_size > config.protocol.max_message_size);
+        assert!(c.insecure_cipher.is_none());
+    }
+
+    #[test]
+    fn a_bind_address_is_the_unicast_host() {
+        let config = Config::default().address("127.0.0.2".parse().unwrap());
+        let group = "224.0.0.1:1".parse().unwrap();
+        assert_eq!(
+            unicast_host(&config, group).unwrap(),
+            Ipv4Addr::new(127, 0, 0, 2)
+        );
+        let config = Config::default().multicast_interface("127.0.0.3");
+        assert_eq!(
+            unicast_host(&config, group).unwrap(),
+            Ipv4Addr::new(127, 0, 0, 3)
+        );
+    }
+
+    #[test]
+    fn hostname_is_not_empty() {
+        assert!(!hostname().is_empty());
+    }
+}

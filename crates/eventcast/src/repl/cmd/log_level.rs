@@ -1,0 +1,63 @@
+//! `log-level [COMPONENT] [LEVEL]`: reads or sets the node's log levels.
+
+use super::{Context, Spec};
+use crate::logging::{level_name, parse_level, Component};
+use crate::repl::tokens::Token;
+
+pub(super) const SPEC: Spec = Spec {
+    name: "log-level",
+    usage: "log-level [COMPONENT] [LEVEL]",
+    about: "show every level; `log-level LEVEL` sets every component, \
+            `log-level COMPONENT` shows one, `log-level COMPONENT LEVEL` sets one \
+            (components: eventcast, repl; levels: off, error, warn, info, debug, trace)",
+};
+
+/// A parsed `log-level`.
+#[derive(Debug)]
+pub(in crate::repl) struct LogLevel {
+    component: Option<String>,
+    level: Option<String>,
+}
+
+impl LogLevel {
+    pub(super) fn parse(words: &[Token]) -> Option<Self> {
+        let word = |t: &Token| t.as_str().to_owned();
+        match words {
+            [] => Some(Self {
+                component: None,
+                level: None,
+            }),
+            // One word: a level sets every component, a component shows it.
+            [one] if parse_level(one.as_str()).is_ok() => Some(Self {
+                component: None,
+                level: Some(word(one)),
+            }),
+            [one] => Some(Self {
+                component: Some(word(one)),
+                level: None,
+            }),
+            [component, level] => Some(Self {
+                component: Some(word(component)),
+                level: Some(word(level)),
+            }),
+            _ => None,
+        }
+    }
+
+    pub(super) fn run(self, cx: &mut Context<'_>) -> Result<String, String> {
+        let levels = cx.node.log_levels();
+        match (self.component, self.level) {
+            (component, Some(level)) => {
+                levels
+                    .set_named(component.as_deref(), &level)
+                    .map_err(|e| e.to_string())?;
+            }
+            (Some(component), None) => {
+                let component: Component = component.parse().map_err(|e| format!("{e}"))?;
+                return Ok(format!("{component}={}", level_name(levels.get(component))));
+            }
+            (None, None) => {}
+        }
+        Ok(levels.to_string().replace(',', " "))
+    }
+}

@@ -1,0 +1,300 @@
+//! The REPL's commands, one file each (or a few small ones together), as in
+//! mini-redis's `cmd/`: each parses its words and runs against the node.
+//!
+//! Every command answers with text (`Ok`) or a one-line error (`Err`,
+//! shown as `error: ...`); none can fail the session or the node.
+
+mod clients;
+mod config;
+mod emit;
+mod help;
+mod lifecycle;
+mod listeners;
+mod log_level;
+mod peers;
+mod quit;
+mod stats;
+mod status;
+mod stream;
+
+use super::server::State;
+use super::session::Session;
+use super::tokens::{self, Token};
+use crate::node::Eventcast;
+
+/// What a command may reach.
+pub(super) struct Context<'a> {
+    pub(super) node: &'a Eventcast,
+    pub(super) session: &'a mut Session,
+    pub(super) server: &'a State,
+}
+
+/// A command's name, usage and one-line description, for `help` and for
+/// errors.
+pub(super) struct Spec {
+    pub(super) name: &'static str,
+    pub(super) usage: &'static str,
+    pub(super) about: &'static str,
+}
+
+/// Every command, in the order `help` lists them.
+pub(super) const SPECS: &[Spec] = &[
+    emit::SPEC,
+    stream::ON,
+    stream::ONCE,
+    stream::OFF,
+    listeners::SPEC,
+    lifecycle::START,
+    lifecycle::STOP,
+    status::STATUS,
+    status::ID,
+    config::SPEC,
+    stats::SPEC,
+    peers::SPEC,
+    log_level::SPEC,
+    clients::SPEC,
+    help::SPEC,
+    quit::SPEC,
+];
+
+/// A parsed command line.
+#[derive(Debug)]
+pub(super) enum Command {
+    Emit(emit::Emit),
+    On(stream::On),
+    Off(stream::Off),
+    Listeners(listeners::Listeners),
+    Start,
+    Stop,
+    Status,
+    Id,
+    Config,
+    Stats,
+    Peers,
+    LogLevel(log_level::LogLevel),
+    Clients,
+    Help(help::Help),
+    Quit,
+}
+
+impl Command {
+    /// Parses a line; `None` for an empty one. The error is the line to
+    /// show.
+    pub(super) fn parse(line: &str) -> Result<Option<Command>, String> {
+        let words = tokens::split(line)?;
+        let Some((first, args)) = words.split_first() else {
+            return Ok(None);
+        };
+        let name = first.as_str().to_ascii_lowercase();
+        let spec = find(&name).ok_or_else(|| {
+            format!(
+                "unknown command `{}`; `help` lists the commands",
+                first.as_str().chars().take(40).collect::<String>()
+            )
+        })?;
+        let usage = || format!("usage: {}", spec.usage);
+        let none = |command: Command| {
+            if args.is_empty() {
+                Ok(command)
+            } else {
+                Err(usage())
+            }
+        };
+        let command = match spec.name {
+            "emit" => Command::Emit(emit::Emit::parse(args).map_err(|e| with_usage(e, spec))?),
+            "on" => Command::On(stream::On::parse(args, false).ok_or_else(usage)?),
+            "once" => Command::On(stream::On::parse(args, true).ok_or_else(usage)?),
+            "off" => Command::Off(stream::Off::parse(args).ok_or_else(usage)?),
+            "listeners" => Command::Listeners(listeners::Listeners::parse(args).ok_or_else(usage)?),
+            "start" => none(Command::Start)?,
+            "stop" => none(Command::Stop)?,
+            "status" => none(Command::Status)?,
+            "id" => none(Command::Id)?,
+            "config" => none(Command::Config)?,
+            "stats" => none(Command::Stats)?,
+            "peers" => none(Command::Peers)?,
+            "log-level" => Command::LogLevel(log_level::LogLevel::parse(args).ok_or_else(usage)?),
+            "clients" => none(Command::Clients)?,
+            "help" => Command::Help(help::Help::parse(args).ok_or_else(usage)?),
+            "quit" => none(Command::Quit)?,
+            other => return Err(format!("command `{other}` is listed but not implemented")),
+        };
+        Ok(Some(command))
+    }
+
+    /// The command's name, for the log.
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Command::Emit(_) => "emit",
+            Command::On(on) if on.once => "once",
+            Command::On(_) => "on",
+            Command::Off(_) => "off",
+            Command::Listeners(_) => "listeners",
+            Command::Start => "start",
+            Command::Stop => "stop",
+            Command::Status => "status",
+            Command::Id => "id",
+            Command::Config => "config",
+            Command::Stats => "stats",
+            Command::Peers => "peers",
+            Command::LogLevel(_) => "log-level",
+            Command::Clients => "clients",
+            Command::Help(_) => "help",
+            Command::Quit => "quit",
+        }
+    }
+
+    /// Runs the command.
+    pub(super) async fn run(self, cx: &mut Context<'_>) -> Result<String, String> {
+        match self {
+            Command::Emit(emit) => emit.run(cx),
+            Command::On(on) => Ok(on.run(cx)),
+            Command::Off(off) => Ok(off.run(cx)),
+            Command::Listeners(listeners) => Ok(listeners.run(cx)),
+            Command::Start => lifecycle::start(cx).await,
+            Command::Stop => Ok(lifecycle::stop(cx).await),
+            Command::Status => Ok(status::status(cx)),
+            Command::Id => Ok(status::id(cx)),
+            Command::Config => Ok(config::run(cx)),
+            Command::Stats => Ok(stats::run(cx)),
+            Command::Peers => Ok(peers::run()),
+            Command::LogLevel(log_level) => log_level.run(cx),
+            Command::Clients => Ok(clients::run(cx)),
+            Command::Help(help) => Ok(help.run()),
+            Command::Quit => Ok(quit::run(cx)),
+        }
+    }
+}
+
+/// The command of that name (or alias), if there is one.
+pub(super) fn find(name: &str) -> Option<&'static Spec> {
+    let name = match name {
+        "exit" => "quit",
+        "?" => "help",
+        other => other,
+    };
+    SPECS.iter().find(|spec| spec.name == name)
+}
+
+fn with_usage(error: String, spec: &Spec) -> String {
+    format!("{error} (usage: {})", spec.usage)
+}
+
+/// One word as an event name; the name must not be empty.
+fn name_of(token: &Token) -> Option<String> {
+    Some(token.to_name()).filter(|name| !name.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Option<Command>, String> {
+        Command::parse(line)
+    }
+
+    #[test]
+    fn every_command_parses() {
+        for line in [
+            "emit greet",
+            "emit greet hello 5 {\"a\": 1}",
+            "on greet",
+            "once greet",
+            "off greet",
+            "off",
+            "listeners",
+            "listeners greet",
+            "start",
+            "stop",
+            "status",
+            "id",
+            "config",
+            "stats",
+            "peers",
+            "log-level",
+            "log-level debug",
+            "log-level repl",
+            "log-level repl debug",
+            "clients",
+            "help",
+            "help emit",
+            "quit",
+            "exit",
+            "  STATUS  ",
+        ] {
+            assert!(matches!(parse(line), Ok(Some(_))), "{line}");
+        }
+        assert!(matches!(parse(""), Ok(None)));
+        assert!(matches!(parse("   \t"), Ok(None)));
+    }
+
+    #[test]
+    fn bad_lines_get_one_line_errors() {
+        for (line, expected) in [
+            (
+                "frobnicate",
+                "unknown command `frobnicate`; `help` lists the commands",
+            ),
+            ("emit", "usage: emit NAME [ARG...]"),
+            ("on", "usage: on NAME"),
+            ("on a b", "usage: on NAME"),
+            ("once", "usage: once NAME"),
+            ("off a b", "usage: off [NAME]"),
+            ("status now", "usage: status"),
+            ("log-level a b c", "usage: log-level [COMPONENT] [LEVEL]"),
+            ("help a b", "usage: help [COMMAND]"),
+            ("emit 'x", "unterminated ' quote"),
+            ("emit ''", "usage: emit NAME [ARG...]"),
+        ] {
+            match parse(line) {
+                Err(error) => {
+                    assert!(error.starts_with(expected), "{line}: {error}");
+                    assert!(!error.contains('\n'), "{line}: {error}");
+                }
+                Ok(other) => panic!("{line}: parsed as {other:?}"),
+            }
+        }
+        let err = parse(r#"emit x {"$date":"soon"}"#).unwrap_err();
+        assert!(err.contains("not valid Extended JSON"), "{err}");
+        assert!(err.contains("usage: emit"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// Whatever a client types parses to a command or a one-line error.
+        #[test]
+        fn any_line_parses_or_is_one_line_of_error(line in "\\PC{0,200}") {
+            if let Err(error) = parse(&line) {
+                proptest::prop_assert!(!error.contains('\n'), "{}", error);
+            }
+        }
+
+        /// Lines made of the REPL's own words and quoting, in any order.
+        #[test]
+        fn command_like_lines(words in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("emit".to_owned()),
+                proptest::strategy::Just("log-level".to_owned()),
+                proptest::strategy::Just("'".to_owned()),
+                proptest::strategy::Just("\"".to_owned()),
+                proptest::strategy::Just("{\"$date\":".to_owned()),
+                proptest::strategy::Just("[".to_owned()),
+                proptest::strategy::Just("}".to_owned()),
+                "[a-z0-9]{0,5}",
+            ],
+            0..12,
+        )) {
+            let line = words.join(" ");
+            if let Err(error) = parse(&line) {
+                proptest::prop_assert!(!error.contains('\n'), "{}", error);
+            }
+        }
+    }
+
+    #[test]
+    fn every_spec_is_reachable_by_name() {
+        for spec in SPECS {
+            assert!(find(spec.name).is_some());
+            assert!(spec.usage.starts_with(spec.name), "{}", spec.usage);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `on NAME`, `once NAME` and `off [NAME]`: stream events into this session
+//! as JSON lines through listeners on the node, and stop.
+
+use super::{name_of, Context, Spec};
+use crate::repl::tokens::Token;
+
+pub(super) const ON: Spec = Spec {
+    name: "on",
+    usage: "on NAME",
+    about: "stream NAME events into this session, one JSON line each \
+            ({\"event\", \"args\", \"sender\", \"from\"}), until `off NAME`",
+};
+
+pub(super) const ONCE: Spec = Spec {
+    name: "once",
+    usage: "once NAME",
+    about: "stream the next NAME event only",
+};
+
+pub(super) const OFF: Spec = Spec {
+    name: "off",
+    usage: "off [NAME]",
+    about: "stop streaming NAME (without NAME: everything this session streams)",
+};
+
+/// A parsed `on` or `once`.
+#[derive(Debug)]
+pub(in crate::repl) struct On {
+    name: String,
+    pub(super) once: bool,
+}
+
+impl On {
+    pub(super) fn parse(words: &[Token], once: bool) -> Option<Self> {
+        match words {
+            [name] => Some(Self {
+                name: name_of(name)?,
+                once,
+            }),
+            _ => None,
+        }
+    }
+
+    pub(super) fn run(self, cx: &mut Context<'_>) -> String {
+        let already = cx
+            .session
+            .streams
+            .get(&self.name)
+            .is_some_and(|streams| streams.iter().any(|s| s.once == self.once));
+        if already && !self.once {
+            return format!("ok: already streaming {}", self.name);
+        }
+        cx.session.add_stream(cx.node, &self.name, self.once);
+        if self.once {
+            format!("ok: the next {} event will be streamed here", self.name)
+        } else {
+            format!(
+                "ok: streaming {} events here (`off {}` stops)",
+                self.name, self.name
+            )
+        }
+    }
+}
+
+/// A parsed `off`.
+#[derive(Debug)]
+pub(in crate::repl) struct Off {
+    name: Option<String>,
+}
+
+impl Off {
+    pub(super) fn parse(words: &[Token]) -> Option<Self> {
+        match words {
+            [] => Some(Self { name: None }),
+            [name] => Some(Self {
+                name: Some(name_of(name)?),
+            }),
+            _ => None,
+        }
+    }
+
+    pub(super) fn run(self, cx: &mut Context<'_>) -> String {
+        let removed = cx.session.remove_streams(cx.node, self.name.as_deref());
+        match (self.name, removed) {
+            (Some(name), 0) => format!("ok: {name} was not streamed here"),
+            (Some(name), _) => format!("ok: stopped streaming {name}"),
+            (None, 0) => "ok: nothing was streamed here".to_owned(),
+            (None, n) => format!("ok: stopped {n} stream(s)"),
+        }
+    }
+}

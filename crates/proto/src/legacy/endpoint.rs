@@ -1,0 +1,675 @@
+//! One legacy node's protocol state: the [`Encoder`], the [`Decoder`], the
+//! [`SentStore`] and the retransmission exchange, as a state machine
+//! without I/O, driven like the native [`Endpoint`](crate::Endpoint).
+
+use std::collections::{HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+use bson::{Bson, DateTime};
+use tracing::{debug, trace};
+
+use super::codec::{Decoder, Encoder, Incoming, LegacyEvent, LegacyIdentity};
+use super::crypto::InsecureLegacyCipher;
+use super::ids::LegacyId;
+use super::meta::Origin;
+use super::retx::RetxRequest;
+use super::segment::{ReassemblyLimits, Timeout};
+use super::stats::LegacyStats;
+use super::store::SentStore;
+use super::{EncodeError, LegacyError, PROTOCOL_VERSION};
+use crate::ids::SenderId;
+use crate::wire::MAGIC;
+
+/// Source addresses (with the kind of problem) remembered so that a problem
+/// is reported once per source rather than once per datagram.
+const MAX_PROBLEM_REPORTS: usize = 256;
+
+/// Settings of a [`LegacyEndpoint`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LegacyEndpointConfig {
+    /// What every plain meta says about this node.
+    pub identity: LegacyIdentity,
+    /// The original's `maxPayloadSize`: bytes of the serialized message per
+    /// segment (default 1024).
+    pub max_payload_size: NonZeroUsize,
+    /// Reassembly limits and timers (`message_ttl`,
+    /// `max_retransmit_attempts`).
+    pub limits: ReassemblyLimits,
+    /// The original's weak encryption, or none (the default).
+    pub insecure_cipher: Option<InsecureLegacyCipher>,
+    /// Seed of the generator of `seqId`s and `nonce`s.
+    pub rng_seed: [u8; 32],
+    /// How long sent segmented messages are kept for retransmission
+    /// (default: ten times `message_ttl`, as the original).
+    pub sent_retention: Duration,
+    /// Memory those kept messages may hold (default 64 MiB; the oldest
+    /// make room, a larger message is not kept).
+    pub sent_max_bytes: usize,
+    /// How many times each kept message may have its segment count sent
+    /// again, all requests together (default 4), so that forged requests
+    /// cannot turn the node into an amplifier.
+    pub resends_per_segment: usize,
+}
+
+impl LegacyEndpointConfig {
+    /// The defaults for a node described by `identity`.
+    pub fn new(identity: LegacyIdentity, rng_seed: [u8; 32]) -> Self {
+        let limits = ReassemblyLimits::default();
+        Self {
+            identity,
+            max_payload_size: NonZeroUsize::new(super::DEFAULT_MAX_PAYLOAD_SIZE)
+                .unwrap_or(NonZeroUsize::MIN),
+            sent_retention: limits.message_ttl.saturating_mul(10),
+            limits,
+            insecure_cipher: None,
+            rng_seed,
+            sent_max_bytes: 64 * 1024 * 1024,
+            resends_per_segment: 4,
+        }
+    }
+}
+
+/// Where a datagram goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LegacyDestination {
+    /// The multicast group.
+    Group,
+    /// One node, by unicast: a retransmission request, or segments sent
+    /// again in answer to one.
+    Unicast(SocketAddr),
+}
+
+/// A datagram for the driver to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegacyTransmit {
+    /// Where to.
+    pub destination: LegacyDestination,
+    /// The whole datagram.
+    pub contents: Vec<u8>,
+}
+
+/// A complete event received from a legacy node.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LegacyReceived {
+    /// The sender's id as this crate's [`SenderId`]
+    /// ([`LegacyId::sender_id`]).
+    pub sender: SenderId,
+    /// The address the completing datagram came from.
+    pub from: SocketAddr,
+    /// The event, with the sender's meta.
+    pub event: LegacyEvent,
+}
+
+/// A problem with another node, reported to the application once per
+/// source address and kind.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyProblem {
+    /// A node speaking eventcast's native protocol is on the group.
+    #[error(
+        "{from} speaks eventcast's native protocol; this node speaks the 0.1.x \
+         protocol (version {PROTOCOL_VERSION})"
+    )]
+    NativeProtocol {
+        /// Where it came from.
+        from: SocketAddr,
+    },
+    /// A node sends another legacy version (the original's `EPRVERSION`).
+    #[error("{from} sends legacy protocol version {version}; this node speaks {PROTOCOL_VERSION}")]
+    UnsupportedVersion {
+        /// Where it came from.
+        from: SocketAddr,
+        /// Its `v`.
+        version: i32,
+    },
+    /// A node's messages cannot be read with this node's key, or lack of one.
+    #[error("{from}: {error}")]
+    Encryption {
+        /// Where it came from.
+        from: SocketAddr,
+        /// [`LegacyError::Decrypt`], [`LegacyError::EncryptedWithoutKey`] or
+        /// [`LegacyError::UnencryptedWithKey`].
+        error: LegacyError,
+    },
+}
+
+/// Something the application should hear about.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LegacyEndpointEvent {
+    /// A complete event from another node.
+    Event(LegacyReceived),
+    /// A node this one cannot understand.
+    Problem(LegacyProblem),
+}
+
+/// One node speaking eventcast 0.1.2's protocol.
+///
+/// Like the native [`Endpoint`](crate::Endpoint) it performs no I/O and
+/// reads no clock: `now` (monotonic, for timers) and `wall` (the calendar
+/// time written into metas) are parameters. Drive it like this:
+///
+/// 1. feed it inputs: [`handle_datagram`](Self::handle_datagram) for every
+///    datagram received (multicast or unicast), [`emit`](Self::emit) for
+///    every event to send, and [`handle_timeout`](Self::handle_timeout)
+///    when [`poll_timeout`](Self::poll_timeout) has passed;
+/// 2. after every input, drain every output: send each
+///    [`poll_transmit`](Self::poll_transmit) datagram to its destination,
+///    deliver each [`poll_event`](Self::poll_event), re-arm the timer.
+///
+/// Retransmission as the original does it: a partial message that gets no
+/// new segment for `message_ttl` makes the node send an `__ec_retx` request
+/// by unicast to the segments' `host:port`, up to `max_retransmit_attempts`
+/// times, then it is dropped; a request naming this node's `id` is answered
+/// by unicast, to the requester's meta `host:port`, with the kept segments.
+///
+/// Bad input from the network is never an error: it is dropped, counted in
+/// [`stats`](Self::stats) and logged at debug level.
+pub struct LegacyEndpoint {
+    id: LegacyId,
+    encoder: Encoder,
+    decoder: Decoder,
+    store: SentStore,
+    transmits: VecDeque<LegacyTransmit>,
+    events: VecDeque<LegacyEndpointEvent>,
+    reported: HashSet<(SocketAddr, u8)>,
+    stats: LegacyStats,
+}
+
+impl LegacyEndpoint {
+    /// A new endpoint.
+    pub fn new(config: LegacyEndpointConfig) -> Self {
+        let id = config.identity.id.clone();
+        let mut encoder = Encoder::new(config.identity, config.max_payload_size, config.rng_seed);
+        let mut decoder = Decoder::new(id.clone(), config.limits);
+        if let Some(cipher) = config.insecure_cipher {
+            encoder = encoder.with_insecure_cipher(cipher.clone());
+            decoder = decoder.with_insecure_cipher(cipher);
+        }
+        Self {
+            id,
+            encoder,
+            decoder,
+            store: SentStore::new(
+                config.sent_retention,
+                config.sent_max_bytes,
+                config.resends_per_segment,
+            ),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            reported: HashSet::new(),
+            stats: LegacyStats::default(),
+        }
+    }
+
+    /// This node's `id`.
+    pub fn id(&self) -> &LegacyId {
+        &self.id
+    }
+
+    /// Encodes an event and queues its datagrams for the group; a segmented
+    /// one is kept for retransmission. Fails, queueing nothing, if it cannot
+    /// be encoded (the name `__ec_retx`, a meta over 64 KiB, a datagram
+    /// over UDP's limit).
+    pub fn emit(
+        &mut self,
+        now: Instant,
+        wall: DateTime,
+        name: &str,
+        args: &[Bson],
+    ) -> Result<(), EncodeError> {
+        let encoded = self.encoder.encode_event(wall, name, args)?;
+        self.store.insert(now, &encoded);
+        self.stats.messages_sent += 1;
+        for contents in encoded.datagrams {
+            self.transmit(LegacyDestination::Group, contents);
+        }
+        Ok(())
+    }
+
+    /// Handles one datagram received from `from`.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += datagram.len() as u64;
+        match self.decoder.decode(now, datagram) {
+            Ok(Incoming::Event(event)) => {
+                self.stats.segments_received += 1;
+                self.stats.messages_received += 1;
+                if !event.origin.id.is_canonical() {
+                    self.stats.hashed_sender_ids += 1;
+                }
+                let sender = event.origin.id.sender_id();
+                trace!(target: "eventcast", %from, name = event.name(), "legacy event");
+                self.events
+                    .push_back(LegacyEndpointEvent::Event(LegacyReceived {
+                        sender,
+                        from,
+                        event,
+                    }));
+            }
+            Ok(Incoming::Retx {
+                from: origin,
+                request,
+            }) => {
+                self.stats.segments_received += 1;
+                self.answer(from, &origin, &request);
+            }
+            Ok(Incoming::Buffered) => self.stats.segments_received += 1,
+            Ok(Incoming::Duplicate) => self.stats.dropped.duplicate += 1,
+            Ok(Incoming::Own) => self.stats.own_datagrams += 1,
+            Err(error) => self.dropped(from, datagram, error),
+        }
+        self.gauges();
+    }
+
+    /// Handles every deadline at or before `now`: sends retransmission
+    /// requests for stalled messages (their metas carry `wall`), drops
+    /// those that stalled too often, forgets old sent messages.
+    pub fn handle_timeout(&mut self, now: Instant, wall: DateTime) {
+        self.store.handle_timeout(now);
+        for timeout in self.decoder.handle_timeout(now) {
+            match timeout {
+                Timeout::Missing(m) => {
+                    let Some(to) = unicast_addr(&m.host, m.port) else {
+                        self.stats.dropped.retx_unaddressable += 1;
+                        debug!(
+                            target: "eventcast", host = m.host, port = m.port,
+                            "legacy: cannot ask for missing segments: host is not an IP address"
+                        );
+                        continue;
+                    };
+                    match self.encoder.encode_retx(wall, &m.request()) {
+                        Ok(encoded) => {
+                            debug!(
+                                target: "eventcast", %to, seq_id = %m.key.seq_id,
+                                missing = m.missing.len(), attempt = m.attempt,
+                                "legacy: asking for missing segments"
+                            );
+                            self.stats.retx_requests_sent += 1;
+                            for contents in encoded.datagrams {
+                                self.transmit(LegacyDestination::Unicast(to), contents);
+                            }
+                        }
+                        Err(error) => {
+                            debug!(target: "eventcast", %error, "legacy: cannot encode a request");
+                        }
+                    }
+                }
+                Timeout::Expired {
+                    key,
+                    received,
+                    seq_len,
+                } => {
+                    self.stats.dropped.expired += 1;
+                    debug!(
+                        target: "eventcast", sender = %key.sender, seq_id = %key.seq_id,
+                        received, seq_len, "legacy: partial message expired"
+                    );
+                }
+            }
+        }
+        self.gauges();
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.decoder.poll_timeout(), self.store.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<LegacyTransmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event or problem for the application.
+    pub fn poll_event(&mut self) -> Option<LegacyEndpointEvent> {
+        self.events.pop_front()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> LegacyStats {
+        self.stats
+    }
+
+    fn transmit(&mut self, destination: LegacyDestination, contents: Vec<u8>) {
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += contents.len() as u64;
+        self.transmits.push_back(LegacyTransmit {
+            destination,
+            contents,
+        });
+    }
+
+    /// Answers a retransmission request that came from `from` with meta
+    /// `origin`.
+    fn answer(&mut self, from: SocketAddr, origin: &Origin, request: &RetxRequest) {
+        self.stats.retx_requests_received += 1;
+        if request.id != self.id {
+            self.stats.dropped.retx_not_ours += 1;
+            debug!(target: "eventcast", %from, asked = %request.id, "legacy: request for another node");
+            return;
+        }
+        let again = self.store.resend(request);
+        if again.is_empty() {
+            self.stats.dropped.retx_unanswerable += 1;
+            debug!(
+                target: "eventcast", %from, seq_id = %request.seq_id,
+                "legacy: request for a message no longer kept (or over its resend budget)"
+            );
+            return;
+        }
+        // Where the original answers: the requester's own description; its
+        // source address when that is not an IP address.
+        let to = origin.unicast_addr().unwrap_or(from);
+        debug!(
+            target: "eventcast", %to, seq_id = %request.seq_id, segments = again.len(),
+            "legacy: sending segments again"
+        );
+        self.stats.retx_segments_resent += again.len() as u64;
+        for contents in again {
+            self.transmit(LegacyDestination::Unicast(to), contents);
+        }
+    }
+
+    /// Counts a dropped datagram and reports its sender if it is a node
+    /// this one cannot understand.
+    fn dropped(&mut self, from: SocketAddr, datagram: &[u8], error: LegacyError) {
+        let d = &mut self.stats.dropped;
+        let problem = match &error {
+            _ if datagram.starts_with(&MAGIC) => {
+                d.native += 1;
+                Some(LegacyProblem::NativeProtocol { from })
+            }
+            LegacyError::UnsupportedVersion { version } => {
+                d.unsupported_version += 1;
+                Some(LegacyProblem::UnsupportedVersion {
+                    from,
+                    version: *version,
+                })
+            }
+            LegacyError::OverLimit(_) => {
+                d.over_limit += 1;
+                None
+            }
+            LegacyError::Decrypt => {
+                d.decrypt_failed += 1;
+                Some(LegacyProblem::Encryption {
+                    from,
+                    error: error.clone(),
+                })
+            }
+            LegacyError::EncryptedWithoutKey => {
+                d.encrypted_without_key += 1;
+                Some(LegacyProblem::Encryption {
+                    from,
+                    error: error.clone(),
+                })
+            }
+            LegacyError::UnencryptedWithKey => {
+                d.unencrypted_with_key += 1;
+                Some(LegacyProblem::Encryption {
+                    from,
+                    error: error.clone(),
+                })
+            }
+            _ => {
+                d.malformed += 1;
+                None
+            }
+        };
+        debug!(target: "eventcast", %from, len = datagram.len(), %error, "legacy datagram dropped");
+        if let Some(problem) = problem {
+            let kind = match &problem {
+                LegacyProblem::NativeProtocol { .. } => 0,
+                LegacyProblem::UnsupportedVersion { .. } => 1,
+                _ => 2,
+            };
+            if self.reported.len() < MAX_PROBLEM_REPORTS && self.reported.insert((from, kind)) {
+                self.events.push_back(LegacyEndpointEvent::Problem(problem));
+            }
+        }
+    }
+
+    fn gauges(&mut self) {
+        let r = self.decoder.reassembler();
+        self.stats.partial_messages = r.partial_messages() as u64;
+        self.stats.partial_bytes = r.partial_bytes() as u64;
+        self.stats.kept_messages = self.store.len() as u64;
+        self.stats.kept_bytes = self.store.bytes() as u64;
+    }
+}
+
+/// `host:port` when `host` is an IP address (the original writes its
+/// interface address there).
+fn unicast_addr(host: &str, port: u16) -> Option<SocketAddr> {
+    host.parse().ok().map(|ip| SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(id: &str, port: u16, key: Option<&str>) -> LegacyEndpointConfig {
+        let identity = LegacyIdentity {
+            id: LegacyId::new(id),
+            host: "127.0.0.1".into(),
+            port,
+            hostname: "test".into(),
+        };
+        let mut c = LegacyEndpointConfig::new(identity, [port as u8; 32]);
+        c.max_payload_size = NonZeroUsize::new(1024).unwrap_or(NonZeroUsize::MIN);
+        c.insecure_cipher = key.map(InsecureLegacyCipher::from_passphrase);
+        c
+    }
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn wall() -> DateTime {
+        DateTime::from_millis(1_795_238_379_911)
+    }
+
+    fn drain(e: &mut LegacyEndpoint) -> Vec<LegacyTransmit> {
+        std::iter::from_fn(|| e.poll_transmit()).collect()
+    }
+
+    fn events(e: &mut LegacyEndpoint) -> Vec<LegacyEndpointEvent> {
+        std::iter::from_fn(|| e.poll_event()).collect()
+    }
+
+    fn big_args() -> Vec<Bson> {
+        vec!["x".repeat(5000).into(), Bson::Null, 5.into()]
+    }
+
+    /// Alice sends a segmented message to Bob minus one segment; Bob asks
+    /// by unicast, Alice answers by unicast, Bob delivers it once.
+    fn repair(key: Option<&str>) {
+        let t = Instant::now();
+        let mut alice = LegacyEndpoint::new(config("aaaaaaaaaaaaaaaa", 1000, key));
+        let mut bob = LegacyEndpoint::new(config("bbbbbbbbbbbbbbbb", 2000, key));
+        alice.emit(t, wall(), "big", &big_args()).unwrap();
+        let sent = drain(&mut alice);
+        assert!(sent.len() > 3);
+        assert!(sent
+            .iter()
+            .all(|s| s.destination == LegacyDestination::Group));
+        for (i, s) in sent.iter().enumerate() {
+            if i != 2 {
+                bob.handle_datagram(t, addr(1000), &s.contents);
+            }
+        }
+        assert!(events(&mut bob).is_empty());
+        let ttl = ReassemblyLimits::default().message_ttl;
+        assert_eq!(bob.poll_timeout(), Some(t + ttl));
+        bob.handle_timeout(t + ttl, wall());
+        let asks = drain(&mut bob);
+        assert_eq!(asks.len(), 1);
+        assert_eq!(asks[0].destination, LegacyDestination::Unicast(addr(1000)));
+        assert_eq!(bob.stats().retx_requests_sent, 1);
+        alice.handle_datagram(t + ttl, addr(2000), &asks[0].contents);
+        let again = drain(&mut alice);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].destination, LegacyDestination::Unicast(addr(2000)));
+        assert_eq!(again[0].contents, sent[2].contents);
+        assert_eq!(alice.stats().retx_requests_received, 1);
+        assert_eq!(alice.stats().retx_segments_resent, 1);
+        bob.handle_datagram(t + ttl, addr(1000), &again[0].contents);
+        let got = events(&mut bob);
+        let [LegacyEndpointEvent::Event(r)] = &got[..] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(r.event.name(), "big");
+        assert_eq!(r.event.args, big_args());
+        assert_eq!(r.sender, SenderId::new(0xaaaa_aaaa_aaaa_aaaa));
+        assert_eq!(r.from, addr(1000));
+        assert_eq!(bob.stats().messages_received, 1);
+        assert_eq!(bob.stats().partial_messages, 0);
+        assert_eq!(bob.poll_timeout(), None);
+        // a second copy of the repair is a duplicate
+        bob.handle_datagram(t + ttl, addr(1000), &again[0].contents);
+        assert!(events(&mut bob).is_empty());
+        assert_eq!(bob.stats().dropped.duplicate, 1);
+    }
+
+    #[test]
+    fn a_lost_segment_is_repaired() {
+        repair(None);
+    }
+
+    #[test]
+    fn a_lost_encrypted_segment_is_repaired() {
+        repair(Some("k"));
+    }
+
+    #[test]
+    fn unanswered_requests_end_in_expiry() {
+        let t = Instant::now();
+        let mut alice = LegacyEndpoint::new(config("aaaaaaaaaaaaaaaa", 1000, None));
+        let mut bob_config = config("bbbbbbbbbbbbbbbb", 2000, None);
+        bob_config.limits.max_retransmit_attempts = 2;
+        let mut bob = LegacyEndpoint::new(bob_config);
+        alice.emit(t, wall(), "big", &big_args()).unwrap();
+        let sent = drain(&mut alice);
+        bob.handle_datagram(t, addr(1000), &sent[0].contents);
+        let ttl = ReassemblyLimits::default().message_ttl;
+        for n in 1..=3u32 {
+            bob.handle_timeout(t + ttl * n, wall());
+        }
+        assert_eq!(drain(&mut bob).len(), 2);
+        assert_eq!(bob.stats().retx_requests_sent, 2);
+        assert_eq!(bob.stats().dropped.expired, 1);
+        assert_eq!(bob.stats().partial_messages, 0);
+        assert_eq!(bob.stats().partial_bytes, 0);
+        assert_eq!(bob.poll_timeout(), None);
+    }
+
+    #[test]
+    fn requests_for_others_or_forgotten_messages_send_nothing() {
+        let t = Instant::now();
+        let mut alice = LegacyEndpoint::new(config("aaaaaaaaaaaaaaaa", 1000, None));
+        let mut carol = LegacyEndpoint::new(config("cccccccccccccccc", 3000, None));
+        let mut bob = LegacyEndpoint::new(config("bbbbbbbbbbbbbbbb", 2000, None));
+        alice.emit(t, wall(), "big", &big_args()).unwrap();
+        let sent = drain(&mut alice);
+        bob.handle_datagram(t, addr(1000), &sent[0].contents);
+        let ttl = ReassemblyLimits::default().message_ttl;
+        bob.handle_timeout(t + ttl, wall());
+        let ask = drain(&mut bob).remove(0);
+        // reaches carol (same host and port): not hers
+        carol.handle_datagram(t + ttl, addr(2000), &ask.contents);
+        assert!(drain(&mut carol).is_empty());
+        assert_eq!(carol.stats().dropped.retx_not_ours, 1);
+        // alice after her retention: forgotten
+        let late = t + ttl * 11;
+        alice.handle_timeout(late, wall());
+        assert_eq!(alice.stats().kept_messages, 0);
+        alice.handle_datagram(late, addr(2000), &ask.contents);
+        assert!(drain(&mut alice).is_empty());
+        assert_eq!(alice.stats().dropped.retx_unanswerable, 1);
+    }
+
+    #[test]
+    fn own_datagrams_are_ignored_and_counted() {
+        let t = Instant::now();
+        let mut alice = LegacyEndpoint::new(config("aaaaaaaaaaaaaaaa", 1000, Some("k")));
+        alice.emit(t, wall(), "e", &[1.into()]).unwrap();
+        alice.emit(t, wall(), "big", &big_args()).unwrap();
+        let sent = drain(&mut alice);
+        for s in &sent {
+            alice.handle_datagram(t, addr(1000), &s.contents);
+        }
+        assert!(events(&mut alice).is_empty());
+        assert_eq!(alice.stats().own_datagrams, sent.len() as u64);
+        assert_eq!(alice.stats().messages_sent, 2);
+        assert_eq!(alice.stats().datagrams_sent, sent.len() as u64);
+    }
+
+    #[test]
+    fn foreign_and_broken_datagrams_are_counted_and_reported_once() {
+        let t = Instant::now();
+        let mut bob = LegacyEndpoint::new(config("bbbbbbbbbbbbbbbb", 2000, None));
+        let mut native = crate::Endpoint::new(crate::Config::default(), SenderId::new(7)).unwrap();
+        native.emit(t, "n", &[]).unwrap();
+        let n = native.poll_transmit(t).unwrap().contents;
+        bob.handle_datagram(t, addr(5), &n);
+        bob.handle_datagram(t, addr(5), &n);
+        bob.handle_datagram(t, addr(6), &[]);
+        bob.handle_datagram(t, addr(6), &[0, 5, 1, 2]);
+        bob.handle_datagram(t, addr(6), &[0xff; 300]);
+        let mut keyed = LegacyEndpoint::new(config("aaaaaaaaaaaaaaaa", 1000, Some("k")));
+        keyed.emit(t, wall(), "e", &[]).unwrap();
+        let enc = drain(&mut keyed).remove(0).contents;
+        bob.handle_datagram(t, addr(7), &enc);
+        let s = bob.stats();
+        assert_eq!(s.dropped.native, 2);
+        assert_eq!(s.dropped.malformed, 3);
+        assert_eq!(s.dropped.encrypted_without_key, 1);
+        assert_eq!(s.dropped.total(), 6);
+        assert_eq!(s.datagrams_received, 6);
+        let native_view = s.to_native();
+        assert_eq!(native_view.dropped.unsupported_version, 2);
+        assert_eq!(native_view.dropped.malformed, 4);
+        let problems: Vec<_> = events(&mut bob)
+            .into_iter()
+            .map(|e| match e {
+                LegacyEndpointEvent::Problem(p) => p,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                LegacyProblem::NativeProtocol { from: addr(5) },
+                LegacyProblem::Encryption {
+                    from: addr(7),
+                    error: LegacyError::EncryptedWithoutKey
+                },
+            ]
+        );
+        assert!(problems[0].to_string().contains("native protocol"));
+    }
+
+    #[test]
+    fn hashed_sender_ids_are_counted() {
+        let t = Instant::now();
+        let mut odd = LegacyEndpoint::new(config("service-a", 1000, None));
+        let mut bob = LegacyEndpoint::new(config("bbbbbbbbbbbbbbbb", 2000, None));
+        odd.emit(t, wall(), "e", &[]).unwrap();
+        bob.handle_datagram(t, addr(1000), &drain(&mut odd).remove(0).contents);
+        let got = events(&mut bob);
+        let [LegacyEndpointEvent::Event(r)] = &got[..] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(r.sender, LegacyId::new("service-a").sender_id());
+        assert_eq!(bob.stats().hashed_sender_ids, 1);
+    }
+}
