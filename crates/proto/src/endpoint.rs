@@ -325,10 +325,13 @@ impl Endpoint {
             Ok(frame) => frame,
             Err(e) => return self.drop_undecodable(from, datagram, e),
         };
+        let control = matches!(frame, Frame::Heartbeat(_) | Frame::Nack(_));
         if frame.sender() == self.id {
             self.stats.own_datagrams += 1;
+            self.stats.own_control += u64::from(control);
             return;
         }
+        self.stats.control_received += u64::from(control);
         match frame {
             Frame::Data(data) => self.handle_data(now, from, &data),
             Frame::Batch(batch) => {

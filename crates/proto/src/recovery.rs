@@ -811,13 +811,11 @@ fn split_gap(stream: &mut Stream, cx: &mut Cx<'_>, sender: SenderId, seq: u64) {
     }
     match parts {
         0 => cx.reasm.release(sender, GAP_CHARGE),
-        2 => {
-            if !cx.reasm.charge(cx.config, sender, GAP_CHARGE) {
-                // No room for another record: the upper part is given up.
-                stream.gaps.remove(&(seq + 1));
-                cx.reasm.give_up_range(sender, seq + 1, end);
-                report_loss(cx, sender, seq + 1, end - seq - 1, LossReason::Overrun);
-            }
+        2 if !cx.reasm.charge(cx.config, sender, GAP_CHARGE) => {
+            // No room for another record: the upper part is given up.
+            stream.gaps.remove(&(seq + 1));
+            cx.reasm.give_up_range(sender, seq + 1, end);
+            report_loss(cx, sender, seq + 1, end - seq - 1, LossReason::Overrun);
         }
         _ => {}
     }

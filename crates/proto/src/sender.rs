@@ -352,6 +352,7 @@ impl Sender {
             let Some(st) = self.store.get_mut(&s) else {
                 continue;
             };
+            stats.segments_sent += 1;
             st.sent += 1;
             if st.sent >= st.count {
                 st.sent_at = Some(now);

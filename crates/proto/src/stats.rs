@@ -8,8 +8,12 @@
 pub struct Stats {
     /// Messages this node emitted to the group.
     pub messages_sent: u64,
-    /// Datagrams this node handed out to send.
+    /// Datagrams this node handed out to send, of every kind (data,
+    /// batches, repairs, NACKs, heartbeats).
     pub datagrams_sent: u64,
+    /// Segments sent the first time (repairs not included); a batch entry
+    /// counts as one segment, like in `segments_received`.
+    pub segments_sent: u64,
     /// Bytes of those datagrams.
     pub bytes_sent: u64,
     /// Datagrams received, whatever became of them.
@@ -19,6 +23,11 @@ pub struct Stats {
     /// This node's own datagrams heard back through multicast loopback and
     /// ignored (its own emits reach its listeners directly).
     pub own_datagrams: u64,
+    /// Of `own_datagrams`, this node's own NACKs and heartbeats.
+    pub own_control: u64,
+    /// Of `datagrams_received`, other nodes' NACKs and heartbeats (the
+    /// rest is data, batches, and whatever was dropped).
+    pub control_received: u64,
     /// Segments accepted into reassembly (single-segment messages included).
     pub segments_received: u64,
     /// Messages received complete and delivered.

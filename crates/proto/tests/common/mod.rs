@@ -185,6 +185,11 @@ pub(crate) fn assert_accounting(s: &Stats) {
         s.datagrams_received, accounted,
         "datagrams unaccounted: {s:#?}"
     );
+    assert_eq!(
+        s.control_received,
+        s.nacks_received + s.nacks_overheard + s.heartbeats_received,
+        "control frames: {s:#?}"
+    );
 }
 
 /// Any BSON value that compares equal to itself after a round trip (no NaN),
