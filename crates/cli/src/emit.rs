@@ -33,10 +33,16 @@ pub(crate) struct Args {
     #[arg(long, conflicts_with_all = ["event", "args"])]
     stdin: bool,
 
-    /// Milliseconds to stay in the group after the last send, so that
-    /// receivers can still be served
-    #[arg(long, value_name = "MS", default_value_t = 200)]
+    /// Most milliseconds to stay in the group after the last send, to
+    /// answer the receivers' repair requests (NACKs): emit leaves earlier,
+    /// once everything is sent and no NACK came for --quiet milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
     linger: u64,
+
+    /// Milliseconds without a NACK after which emit considers its
+    /// receivers served and leaves
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    quiet: u64,
 
     #[command(flatten)]
     net: NetArgs,
@@ -91,9 +97,38 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some((name, values)) => node.emit(&name, &values).map_err(anyhow::Error::from),
         None => emit_lines(&node, std::io::stdin().lock()),
     };
-    tokio::time::sleep(Duration::from_millis(args.linger)).await;
+    linger(
+        &node,
+        Duration::from_millis(args.linger),
+        Duration::from_millis(args.quiet),
+    )
+    .await;
     node.stop().await;
     outcome.map(|()| ExitCode::SUCCESS)
+}
+
+/// Stays until everything is sent and no NACK arrived for `quiet`, or
+/// until `max` has passed, whichever comes first.
+async fn linger(node: &Eventcast, max: Duration, quiet: Duration) {
+    let start = tokio::time::Instant::now();
+    let deadline = start + max;
+    let mut nacks = node.stats().protocol.nacks_received;
+    let mut last = start;
+    loop {
+        let now = tokio::time::Instant::now();
+        let stats = node.stats().protocol;
+        if stats.nacks_received != nacks {
+            nacks = stats.nacks_received;
+            last = now;
+        }
+        if stats.send_queue_bytes > 0 {
+            last = now;
+        }
+        if now >= deadline || now.duration_since(last) >= quiet {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10).min(deadline - now)).await;
+    }
 }
 
 /// Emits one event per line of `input`; reports bad lines on stderr and

@@ -148,6 +148,7 @@ async fn receive(
             }
             notice = notices.recv(), if notices_open => match notice {
                 Ok(Notice::ProtocolError(error)) => eprintln!("eventcast: {error}"),
+                Ok(Notice::Loss(loss)) => eprintln!("eventcast: {loss}"),
                 Ok(Notice::LegacyProtocolError(error)) => eprintln!("eventcast: {error}"),
                 Ok(Notice::KeyLimit(limit)) => eprintln!(
                     "eventcast: key {} sealed {} datagrams (limit {}): rotate it",

@@ -80,10 +80,11 @@ impl Driver {
                 _ = sleep_until(deadline), if deadline.is_some() => {}
             }
             if stopping {
-                // Whatever was emitted before stop still goes out.
+                // Whatever was emitted before stop still goes out, at once.
                 while let Ok(command) = self.commands.try_recv() {
                     self.apply(command);
                 }
+                self.endpoint.set_paced(false);
             }
             // Check the clock ourselves rather than trust the sleep.
             let now = Instant::now();
@@ -148,7 +149,8 @@ impl Driver {
     }
 
     async fn drain(&mut self) {
-        while let Some(transmit) = self.endpoint.poll_transmit() {
+        let before = self.endpoint.stats().send_queue_released;
+        while let Some(transmit) = self.endpoint.poll_transmit(Instant::now()) {
             if let Err(e) = self.socket.send_to(&transmit.contents, self.group).await {
                 self.shared.stats_mut().send_errors += 1;
                 warn!(target: "eventcast", group = %self.group, error = %e, "send failed");
@@ -164,6 +166,10 @@ impl Driver {
         };
         if sealed_more {
             self.publish_keys();
+        }
+        let released = stats.send_queue_released.saturating_sub(before);
+        if released > 0 {
+            self.shared.release_queue(released as usize);
         }
         while let Some(event) = self.endpoint.poll_event() {
             match event {
@@ -186,6 +192,10 @@ impl Driver {
                         "the group key nears its limit of datagrams: rotate it"
                     );
                     self.shared.notify(Notice::KeyLimit(limit));
+                }
+                EndpointEvent::Loss(loss) => {
+                    warn!(target: "eventcast", %loss, "events lost");
+                    self.shared.notify(Notice::Loss(loss));
                 }
                 other => debug!(target: "eventcast", ?other, "endpoint event ignored"),
             }

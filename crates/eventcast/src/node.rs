@@ -35,9 +35,34 @@ pub(crate) struct Shared {
     stats: Mutex<NodeStats>,
     /// The running endpoint's keys, with their counts of datagrams sealed.
     keys: Mutex<Vec<KeyInfo>>,
+    /// Bytes emitted and not yet sent once: the handle's view of the send
+    /// queue, for back-pressure.
+    queued: std::sync::atomic::AtomicUsize,
+    /// Woken when the queue shrinks.
+    room: tokio::sync::Notify,
 }
 
 impl Shared {
+    /// The driver sent `bytes` of queued events.
+    pub(crate) fn release_queue(&self, bytes: usize) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                Some(q.saturating_sub(bytes))
+            });
+        self.room.notify_waiters();
+    }
+
+    /// Reserves room for `bytes` in the send queue.
+    fn reserve(&self, bytes: usize, max: usize) -> Result<(), EmitError> {
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q == 0 || q + bytes <= max).then_some(q + bytes)
+            })
+            .map(|_| ())
+            .map_err(|queued| EmitError::QueueFull { queued, max })
+    }
+
     pub(crate) fn stats_mut(&self) -> MutexGuard<'_, NodeStats> {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -163,6 +188,8 @@ impl Eventcast {
                     notice_listeners: Mutex::new(Vec::new()),
                     stats: Mutex::new(NodeStats::default()),
                     keys: Mutex::new(Vec::new()),
+                    queued: std::sync::atomic::AtomicUsize::new(0),
+                    room: tokio::sync::Notify::new(),
                 }),
                 current: Mutex::new(Current {
                     id: random_id(),
@@ -291,6 +318,8 @@ impl Eventcast {
             warn!(target: "eventcast", error = %e, "node task failed");
         }
         self.handle.shared.stats_mut().running = false;
+        self.handle.shared.queued.store(0, Ordering::Release);
+        self.handle.shared.room.notify_waiters();
         info!(target: "eventcast", %id, "stopped");
         self.handle.shared.notify(Notice::Stopped { id });
     }
@@ -434,14 +463,42 @@ impl Eventcast {
     /// other value is one argument. While stopped, only local listeners
     /// fire (and a warning is logged).
     ///
-    /// Fails, sending nothing, if the arguments cannot be encoded as BSON or
-    /// the encoded event is larger than `max_message_size`.
+    /// Fails, sending nothing and firing no listener, if the arguments
+    /// cannot be encoded as BSON, the encoded event is larger than
+    /// `max_message_size`, or the send queue is full
+    /// ([`EmitError::QueueFull`]: the pacer has not sent
+    /// `max_send_queue_bytes` of earlier events yet; use
+    /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
         let args = to_args(args)?;
         if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
             legacy::check_emit(name)?;
         }
         let body = encode_body(name, &args).map_err(EmitError::from)?;
+        self.send_body(name, args, body)
+    }
+
+    /// Like [`emit`](Self::emit), but when the send queue is full, waits
+    /// until the pacer has made room instead of failing.
+    pub async fn emit_wait<A: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        args: &A,
+    ) -> Result<(), Error> {
+        let args = to_args(args)?;
+        let body = encode_body(name, &args).map_err(EmitError::from)?;
+        loop {
+            let room = self.handle.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.send_body(name, args.clone(), body.clone()) {
+                Err(Error::Emit(EmitError::QueueFull { .. })) => room.await,
+                other => return other,
+            }
+        }
+    }
+
+    fn send_body(&self, name: &str, args: Vec<bson::Bson>, body: Vec<u8>) -> Result<(), Error> {
         let max = self.handle.config.protocol.max_message_size;
         if body.len() > max {
             return Err(EmitError::MessageTooLarge {
@@ -453,10 +510,20 @@ impl Eventcast {
         let bytes = body.len();
         let (id, sent) = {
             let current = self.current();
-            let sent = current
-                .commands
-                .as_ref()
-                .is_some_and(|tx| tx.send(Command::Emit(body)).is_ok());
+            let sent = match current.commands.as_ref() {
+                Some(tx) => {
+                    let len = body.len();
+                    self.handle
+                        .shared
+                        .reserve(len, self.handle.config.protocol.max_send_queue_bytes)?;
+                    let ok = tx.send(Command::Emit(body)).is_ok();
+                    if !ok {
+                        self.handle.shared.release_queue(len);
+                    }
+                    ok
+                }
+                None => false,
+            };
             (current.id, sent)
         };
         if sent {

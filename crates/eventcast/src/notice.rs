@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use eventcast_proto::crypto::KeyLimit;
-use eventcast_proto::{ProtocolError, SenderId};
+use eventcast_proto::{Loss, ProtocolError, SenderId};
 
 /// A lifecycle change or a problem, from
 /// [`Eventcast::notices`](crate::Eventcast::notices) or
@@ -30,6 +30,9 @@ pub enum Notice {
     /// ([`ProtocolError::Unreadable`]: unencrypted, or encrypted with a key
     /// this node does not have; reported once per sender).
     ProtocolError(ProtocolError),
+    /// Events of another node are lost for good: they could not be
+    /// repaired (also counted in `stats().protocol.messages_lost`).
+    Loss(Loss),
     /// A client connected to the REPL.
     ReplClientConnected {
         /// The client's address.

@@ -55,10 +55,11 @@ fn captured(key: &Key) -> Vec<Vec<u8>> {
         InsecureSeededNonces::new(9),
     );
     let mut e = Endpoint::with_encryption(Default::default(), SenderId::new(0xCA97), enc).unwrap();
+    e.set_paced(false);
     for i in 0..50u32 {
         e.emit(Instant::now(), "captured", &[i.into()]).unwrap();
     }
-    std::iter::from_fn(|| e.poll_transmit())
+    std::iter::from_fn(|| e.poll_transmit(Instant::now()))
         .map(|t| t.contents)
         .collect()
 }

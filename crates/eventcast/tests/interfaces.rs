@@ -67,23 +67,17 @@ fn the_interface_is_the_one_used() {
 
             // Sent on ve0 (its own copy comes back there), not heard on lo.
             ve0[0].emit("on-ve0", &()).unwrap();
-            wait_until("ve0's own datagram back", || {
-                ve0[0].stats().protocol.own_datagrams == 1
-            })
-            .await;
+            wait_until("ve0's own datagram back", || own_data(&ve0[0]) == 1).await;
             let before = sync(&lo[1], &mut heard).await;
             assert!(before.is_empty(), "lo heard ve0: {before:?}");
-            assert_eq!(lo[0].stats().protocol.datagrams_received, 1);
+            assert_eq!(data_received(&lo[0]), 1);
 
             // And the other way round: once lo[0] has "on-lo", ve0's socket
             // would have it too; its own later datagram comes after it.
             lo[1].emit("on-lo", &()).unwrap();
             assert_eq!(next_remote(&mut heard).await.name(), "on-lo");
             ve0[0].emit("ve0-again", &()).unwrap();
-            wait_until("ve0's second datagram back", || {
-                ve0[0].stats().protocol.own_datagrams == 2
-            })
-            .await;
+            wait_until("ve0's second datagram back", || own_data(&ve0[0]) == 2).await;
             assert!(ve0_heard.try_recv().is_some_and(|e| e.is_local()));
             assert!(ve0_heard.try_recv().is_some_and(|e| e.is_local()));
             assert!(ve0_heard.try_recv().is_none(), "ve0 heard lo");

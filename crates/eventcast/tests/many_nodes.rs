@@ -37,10 +37,7 @@ fn every_node_hears_every_other() {
                 }
             }
             for node in &nodes {
-                wait_until("own datagram back", || {
-                    node.stats().protocol.own_datagrams == 1
-                })
-                .await;
+                wait_until("own datagram back", || own_data(node) == 1).await;
                 let stats = node.stats().protocol;
                 assert_eq!(stats.messages_received, NODES as u64 - 1);
                 assert_eq!(stats.senders, NODES as u64 - 1);

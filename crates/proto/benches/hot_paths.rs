@@ -64,12 +64,13 @@ fn bench_segment(c: &mut Criterion) {
     for (label, len) in SIZES {
         let body = body(len);
         let mut endpoint = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
+        endpoint.set_paced(false);
         group.throughput(Throughput::Bytes(len as u64));
         group.bench_with_input(BenchmarkId::from_parameter(label), &body, |b, body| {
             b.iter(|| {
                 endpoint.emit_body(black_box(body)).expect("emit");
                 let mut datagrams = 0usize;
-                while let Some(t) = endpoint.poll_transmit() {
+                while let Some(t) = endpoint.poll_transmit(Instant::now()) {
                     datagrams += black_box(t.contents.len());
                 }
                 datagrams
@@ -87,8 +88,9 @@ fn bench_reassemble(c: &mut Criterion) {
     group.sample_size(30);
     let len = 1 << 20;
     let mut sender = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
+    sender.set_paced(false);
     sender.emit_body(&body(len)).expect("emit");
-    let datagrams: Vec<Vec<u8>> = std::iter::from_fn(|| sender.poll_transmit())
+    let datagrams: Vec<Vec<u8>> = std::iter::from_fn(|| sender.poll_transmit(Instant::now()))
         .map(|t| t.contents)
         .collect();
     let from: SocketAddr = "127.0.0.1:4000".parse().expect("address");

@@ -33,6 +33,58 @@ pub struct Config {
     /// Senders whose state is tracked at once (default 1024); when full, the
     /// one heard from least recently is forgotten.
     pub max_senders: usize,
+
+    /// Deliver each sender's messages in sequence order (default true): a
+    /// complete message waits behind a missing earlier one until that one
+    /// is repaired or declared lost. `false` delivers each message as soon
+    /// as it is complete.
+    pub ordered: bool,
+    /// How many times a receiver asks for the same missing data without
+    /// any progress before it declares it lost (default 3). 0: never ask
+    /// (losses become final at `message_ttl`).
+    pub max_retransmit_attempts: u32,
+    /// A receiver waits a random time between `nack_backoff_min` and
+    /// `nack_backoff_max` after it notices a gap before it sends a NACK, so
+    /// that one receiver's NACK (or the repair) can stop the others
+    /// (defaults 1 ms and 6 ms).
+    pub nack_backoff_min: Duration,
+    /// See `nack_backoff_min`.
+    pub nack_backoff_max: Duration,
+    /// How long a receiver waits for a repair after it asked (or heard
+    /// another receiver ask) before it asks again (default 40 ms).
+    pub repair_timeout: Duration,
+    /// How long a sender keeps what it sent, for repairs (default 3 s).
+    pub retransmit_window: Duration,
+    /// How many bytes of sent messages a sender keeps for repairs (default
+    /// 64 MiB); the oldest go first.
+    pub retransmit_window_bytes: usize,
+    /// A segment repaired this recently is not repaired again for another
+    /// NACK (default 10 ms): one repair serves every receiver that asked.
+    pub repair_linger: Duration,
+    /// First heartbeat interval after the sender goes quiet (default 4 ms);
+    /// it doubles up to `heartbeat_max`.
+    pub heartbeat_min: Duration,
+    /// Longest heartbeat interval (default 1 s), kept while the sender is
+    /// quiet.
+    pub heartbeat_max: Duration,
+    /// The most bytes per second the sender sends, datagrams whole (default
+    /// 256 MiB/s).
+    pub rate_limit: u64,
+    /// The rate the sender starts at (default 16 MiB/s). With
+    /// `adaptive_rate`, it grows while the sender has more to send and
+    /// halves when a receiver reports loss.
+    pub initial_rate: u64,
+    /// The adaptive rate never drops below this (default 256 KiB/s).
+    pub min_rate: u64,
+    /// Bytes the sender may send at once after a quiet spell (default 64
+    /// KiB): the token bucket's depth.
+    pub burst: usize,
+    /// Adapt the rate to NACKs (default true); `false` keeps `initial_rate`.
+    pub adaptive_rate: bool,
+    /// Bytes of messages waiting to be sent for the first time; an emit
+    /// beyond it is refused with [`EmitError::QueueFull`](crate::EmitError)
+    /// (default 32 MiB; a message is always accepted into an empty queue).
+    pub max_send_queue_bytes: usize,
 }
 
 impl Default for Config {
@@ -45,6 +97,22 @@ impl Default for Config {
             max_partial_bytes_per_sender: 128 * 1024 * 1024,
             max_partial_messages_per_sender: 256,
             max_senders: 1024,
+            ordered: true,
+            max_retransmit_attempts: 3,
+            nack_backoff_min: Duration::from_millis(1),
+            nack_backoff_max: Duration::from_millis(6),
+            repair_timeout: Duration::from_millis(40),
+            retransmit_window: Duration::from_secs(3),
+            retransmit_window_bytes: 64 * 1024 * 1024,
+            repair_linger: Duration::from_millis(10),
+            heartbeat_min: Duration::from_millis(4),
+            heartbeat_max: Duration::from_secs(1),
+            rate_limit: 256 * 1024 * 1024,
+            initial_rate: 16 * 1024 * 1024,
+            min_rate: 256 * 1024,
+            burst: 64 * 1024,
+            adaptive_rate: true,
+            max_send_queue_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -84,6 +152,14 @@ pub enum ConfigError {
     /// A count limit of zero.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// Two settings in the wrong order (`low` must not exceed `high`).
+    #[error("{low} must not exceed {high}")]
+    Order {
+        /// The one that must be lower.
+        low: &'static str,
+        /// The one that must be higher.
+        high: &'static str,
+    },
 }
 
 impl Config {
@@ -120,6 +196,42 @@ impl Config {
         }
         if self.max_senders == 0 {
             return Err(ConfigError::Zero("max_senders"));
+        }
+        for (name, zero) in [
+            ("repair_timeout", self.repair_timeout.is_zero()),
+            ("heartbeat_min", self.heartbeat_min.is_zero()),
+            ("min_rate", self.min_rate == 0),
+            ("burst", self.burst == 0),
+        ] {
+            if zero {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        for (low, high, ok) in [
+            (
+                "nack_backoff_min",
+                "nack_backoff_max",
+                self.nack_backoff_min <= self.nack_backoff_max,
+            ),
+            (
+                "heartbeat_min",
+                "heartbeat_max",
+                self.heartbeat_min <= self.heartbeat_max,
+            ),
+            (
+                "min_rate",
+                "initial_rate",
+                self.min_rate <= self.initial_rate,
+            ),
+            (
+                "initial_rate",
+                "rate_limit",
+                self.initial_rate <= self.rate_limit,
+            ),
+        ] {
+            if !ok {
+                return Err(ConfigError::Order { low, high });
+            }
         }
         Ok(())
     }
@@ -161,6 +273,14 @@ mod tests {
             c(|c| c.max_senders = 0),
             Err(ConfigError::Zero("max_senders"))
         );
+        assert_eq!(
+            c(|c| c.initial_rate = c.rate_limit + 1),
+            Err(ConfigError::Order {
+                low: "initial_rate",
+                high: "rate_limit"
+            })
+        );
+        assert_eq!(c(|c| c.burst = 0), Err(ConfigError::Zero("burst")));
         let msg = c(|c| c.max_payload_size = 8).unwrap_err().to_string();
         assert!(msg.contains("max_payload_size"), "{msg}");
     }

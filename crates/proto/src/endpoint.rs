@@ -5,49 +5,75 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bson::{Bson, RawDocument};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tracing::{debug, trace};
 
-use crate::body::{decode_body, encode_body, BodyError};
+use crate::body::{encode_body, BodyError};
 use crate::config::{Config, ConfigError};
 use crate::crypto::{Encryption, Guard, Inbound, KeyLimit, Keyring, Unreadable};
-use crate::ids::{MessageSeq, SegmentIndex, SenderId};
+use crate::ids::{MessageSeq, SenderId};
 use crate::reassembly::{Abandoned, Drop, Outcome, Reassembler};
+use crate::recovery::{Arrival, Cx, Recovery};
+use crate::sender::Sender;
 use crate::stats::Stats;
 use crate::wire::{
-    DataFrame, DataHeader, DecodeError, Flags, DATA_HEADER_LEN, MAX_DATAGRAM_SIZE, SEAL_OVERHEAD,
+    DataFrame, DecodeError, Flags, Frame, DATA_HEADER_LEN, MAX_DATAGRAM_SIZE, SEAL_OVERHEAD,
 };
+
+/// The loss-recovery context: the endpoint's fields recovery works on,
+/// borrowed one by one so that `self.recovery` stays free.
+macro_rules! cx {
+    ($e:ident) => {
+        Cx {
+            config: &$e.config,
+            reasm: &mut $e.reassembler,
+            stats: &mut $e.stats,
+            events: &mut $e.events,
+            control: &mut $e.control,
+            me: $e.id,
+        }
+    };
+}
 
 /// Source addresses remembered so that a protocol-version error is reported
 /// once per address rather than once per datagram.
 const MAX_VERSION_REPORTS: usize = 256;
 
-/// One node's protocol state: its outgoing stream and everything it is
-/// reassembling from others.
+/// One node's protocol state: its outgoing stream (send queue, pacing,
+/// retransmit store, heartbeats) and, for every sender it hears, reassembly,
+/// loss recovery and ordering.
 ///
-/// The endpoint performs no I/O and reads no clock. Drive it like this:
+/// The endpoint performs no I/O, reads no clock and draws random numbers
+/// (NACK back-off) only from a generator seeded at creation. Drive it like
+/// this:
 ///
 /// 1. feed it inputs: [`handle_datagram`](Self::handle_datagram) for every
 ///    datagram received, [`emit`](Self::emit) for every event to send, and
 ///    [`handle_timeout`](Self::handle_timeout) when the instant returned by
 ///    [`poll_timeout`](Self::poll_timeout) has passed;
 /// 2. after every input, drain every output: send each
-///    [`poll_transmit`](Self::poll_transmit) datagram, deliver each
-///    [`poll_event`](Self::poll_event), and re-arm the timer from
-///    `poll_timeout`.
+///    [`poll_transmit`](Self::poll_transmit) datagram (it returns `None`
+///    when the pacer holds the rest back; `poll_timeout` then says when to
+///    come back), deliver each [`poll_event`](Self::poll_event), and re-arm
+///    the timer from `poll_timeout`.
 ///
 /// Bad input from the network is never an error: it is dropped, counted in
 /// [`stats`](Self::stats) and logged at debug level.
 pub struct Endpoint {
     config: Config,
     id: SenderId,
-    next_seq: u64,
     reassembler: Reassembler,
-    transmits: VecDeque<Transmit>,
+    recovery: Recovery,
+    sender: Sender,
+    /// NACKs and heartbeats: sent before anything paced.
+    control: VecDeque<Vec<u8>>,
     events: VecDeque<EndpointEvent>,
     version_reported: HashSet<SocketAddr>,
     /// Seals what leaves, opens what arrives (crypto/guard.rs).
     guard: Guard,
     stats: Stats,
+    paced: bool,
 }
 
 /// Where a datagram goes.
@@ -78,6 +104,69 @@ pub enum EndpointEvent {
     /// The key this node seals with nears the number of datagrams it may
     /// seal: make another key primary.
     KeyLimit(KeyLimit),
+    /// Messages of another node are lost for good.
+    Loss(Loss),
+}
+
+/// Messages `first .. first + count` of `sender` will never be delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Loss {
+    /// The sender.
+    pub sender: SenderId,
+    /// The first message lost.
+    pub first: MessageSeq,
+    /// How many consecutive messages, from `first` on.
+    pub count: u64,
+    /// Why.
+    pub reason: LossReason,
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.count == 1 {
+            "message"
+        } else {
+            "messages"
+        };
+        let last = self.first.get().saturating_add(self.count - 1);
+        write!(f, "{} {what} from {} lost", self.count, self.sender)?;
+        if self.count == 1 {
+            write!(f, " (seq {})", self.first)?;
+        } else {
+            write!(f, " (seq {}..={last})", self.first)?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// Why messages were given up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LossReason {
+    /// Asked `max_retransmit_attempts` times without any repair.
+    Unrecoverable,
+    /// No progress for `message_ttl`.
+    Expired,
+    /// The sender's heartbeat says it no longer has them.
+    NotRepairable,
+    /// Pushed out by newer messages: past the window, or no memory left to
+    /// wait for them.
+    Overrun,
+    /// The sender was forgotten to make room for others.
+    Evicted,
+}
+
+impl std::fmt::Display for LossReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LossReason::Unrecoverable => "not repaired after max_retransmit_attempts NACKs",
+            LossReason::Expired => "no progress for message_ttl",
+            LossReason::NotRepairable => "no longer in the sender's retransmit window",
+            LossReason::Overrun => "overrun by newer messages",
+            LossReason::Evicted => "sender forgotten to make room for others",
+        })
+    }
 }
 
 /// A complete event received from another node.
@@ -143,23 +232,40 @@ pub enum EmitError {
     /// The arguments cannot be encoded as BSON.
     #[error(transparent)]
     Encode(#[from] BodyError),
+    /// The send queue is full (`max_send_queue_bytes`): wait until the
+    /// pacer has sent some of it.
+    #[error("send queue full: {queued} bytes queued, max_send_queue_bytes is {max}")]
+    QueueFull {
+        /// Bytes queued now.
+        queued: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl Endpoint {
     /// Creates an endpoint that sends as `id`. Draw `id` at random for every
-    /// start: a restarted node must be a new sender.
+    /// start: a restarted node must be a new sender. The NACK back-off
+    /// generator is seeded from `id`; see [`with_seed`](Self::with_seed).
     pub fn new(config: Config, id: SenderId) -> Result<Self, ConfigError> {
+        Self::with_seed(config, id, id.get())
+    }
+
+    /// Creates an endpoint whose random choices come from `seed`.
+    pub fn with_seed(config: Config, id: SenderId, seed: u64) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {
             guard: Guard::plaintext(config.max_senders),
+            sender: Sender::new(&config, id),
+            recovery: Recovery::new(ChaCha8Rng::seed_from_u64(seed)),
             config,
             id,
-            next_seq: 0,
             reassembler: Reassembler::new(),
-            transmits: VecDeque::new(),
+            control: VecDeque::new(),
             events: VecDeque::new(),
             version_reported: HashSet::new(),
             stats: Stats::default(),
+            paced: true,
         })
     }
 
@@ -206,9 +312,9 @@ impl Endpoint {
         &self.config
     }
 
-    /// Queues an event for the group: encodes it, cuts it into segments and
-    /// makes them available from [`poll_transmit`](Self::poll_transmit).
-    /// Local listeners are the driver's business, not the endpoint's.
+    /// Queues an event for the group: encodes it and makes its datagrams
+    /// available from [`poll_transmit`](Self::poll_transmit). Local
+    /// listeners are the driver's business, not the endpoint's.
     pub fn emit(
         &mut self,
         _now: Instant,
@@ -224,7 +330,8 @@ impl Endpoint {
     /// Only the document's frame (length prefix and final zero byte) is
     /// checked here, not its contents. A body without it is refused as
     /// [`BodyError::Malformed`]; an empty one, in particular, would have no
-    /// segment to carry it.
+    /// segment to carry it. A body that does not fit the send queue is
+    /// refused as [`EmitError::QueueFull`].
     pub fn emit_body(&mut self, body: &[u8]) -> Result<MessageSeq, EmitError> {
         RawDocument::from_bytes(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
         let max = self.config.max_message_size;
@@ -234,33 +341,29 @@ impl Endpoint {
                 max,
             });
         }
-        let seq = MessageSeq::new(self.next_seq);
-        self.next_seq += 1;
-        let size = self.config.max_payload_size;
-        let count = body.len().div_ceil(size).max(1);
-        for (index, chunk) in body.chunks(size).enumerate() {
-            let header = DataHeader {
-                flags: Flags::empty(),
-                sender: self.id,
-                seq,
-                // Both fit in u32: body.len() <= max_message_size < 4 GiB.
-                index: SegmentIndex::new(index as u32),
-                count: count as u32,
-                message_len: body.len() as u32,
-            };
-            let mut contents = Vec::with_capacity(DATA_HEADER_LEN + chunk.len());
-            header.write(&mut contents);
-            contents.extend_from_slice(chunk);
-            self.stats.datagrams_sent += 1;
-            self.stats.bytes_sent += contents.len() as u64;
-            self.transmits.push_back(Transmit {
-                destination: Destination::Group,
-                contents,
+        if !self.sender.has_room(&self.config, body.len()) {
+            return Err(EmitError::QueueFull {
+                queued: self.sender.queue_bytes(),
+                max: self.config.max_send_queue_bytes,
             });
         }
+        let seq = self.sender.queue(body.to_vec());
         self.stats.messages_sent += 1;
-        trace!(%seq, len = body.len(), segments = count, "message queued");
+        self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
+        trace!(%seq, len = body.len(), "message queued");
         Ok(seq)
+    }
+
+    /// Whether a body of `len` bytes fits the send queue now.
+    pub fn has_room(&self, len: usize) -> bool {
+        self.sender.has_room(&self.config, len)
+    }
+
+    /// Turns pacing on (the default) or off. Off, [`poll_transmit`](Self::poll_transmit)
+    /// hands out everything queued at once: for a last flush before the
+    /// endpoint is dropped.
+    pub fn set_paced(&mut self, paced: bool) {
+        self.paced = paced;
     }
 
     /// Feeds one received datagram.
@@ -270,7 +373,7 @@ impl Endpoint {
     /// its message's deadline cannot revive it, whichever of the socket and
     /// the timer the driver serves first.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        self.expire(now);
+        self.handle_timeout(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
         let (guard, stats, events) = (&mut self.guard, &mut self.stats, &mut self.events);
@@ -283,27 +386,123 @@ impl Endpoint {
             }
             Inbound::Dropped => return self.refresh_gauges(),
         };
-        let frame = match DataFrame::parse(datagram) {
+        let frame = match Frame::parse(datagram) {
             Ok(frame) => frame,
             Err(e) => return self.drop_undecodable(from, datagram, e),
         };
-        let h = *frame.header();
-        if h.sender == self.id {
+        let control = matches!(frame, Frame::Heartbeat(_) | Frame::Nack(_));
+        if frame.sender() == self.id {
             self.stats.own_datagrams += 1;
+            self.stats.own_control += u64::from(control);
             return;
         }
+        self.stats.control_received += u64::from(control);
+        match frame {
+            Frame::Data(data) => self.handle_data(now, from, &data),
+            Frame::Batch(batch) => {
+                self.stats.batches_received += 1;
+                let retransmission = batch.flags().contains(Flags::RETRANSMISSION);
+                for (i, body) in batch.bodies().iter().enumerate() {
+                    self.stats.batched_messages_received += 1;
+                    let seq = batch.first().get() + i as u64;
+                    let mut abandoned = Abandoned::default();
+                    let outcome = self.reassembler.insert_whole(
+                        now,
+                        &self.config,
+                        batch.sender(),
+                        seq,
+                        body.len(),
+                        &mut abandoned,
+                    );
+                    let outcome = match outcome {
+                        Outcome::Complete(_) => Outcome::Complete(body.to_vec()),
+                        other => other,
+                    };
+                    self.after_insert(
+                        now,
+                        from,
+                        batch.sender(),
+                        seq,
+                        retransmission,
+                        outcome,
+                        abandoned,
+                    );
+                }
+            }
+            Frame::Heartbeat(hb) => {
+                self.stats.heartbeats_received += 1;
+                let mut abandoned = Abandoned::default();
+                self.reassembler.touch(
+                    now,
+                    &self.config,
+                    hb.sender(),
+                    hb.lead().get(),
+                    &mut abandoned,
+                );
+                self.count_abandoned(&abandoned);
+                let mut cx = cx!(self);
+                self.recovery.on_heartbeat(
+                    now,
+                    &mut cx,
+                    hb.sender(),
+                    hb.lead().get(),
+                    hb.trail().get(),
+                );
+                self.forget_evicted(abandoned);
+            }
+            Frame::Nack(nack) => {
+                if nack.target() == self.id {
+                    self.sender
+                        .on_nack(now, &self.config, &nack, &mut self.stats);
+                } else {
+                    self.stats.nacks_overheard += 1;
+                    let mut cx = cx!(self);
+                    self.recovery.on_overheard_nack(now, &mut cx, &nack);
+                }
+            }
+        }
+        self.refresh_gauges();
+    }
+
+    fn handle_data(&mut self, now: Instant, from: SocketAddr, frame: &DataFrame<'_>) {
+        let h = *frame.header();
         let mut abandoned = Abandoned::default();
         let outcome = self
             .reassembler
-            .insert(now, &self.config, &frame, &mut abandoned);
-        self.stats.dropped.abandoned += abandoned.partials;
-        self.stats.senders_evicted += abandoned.senders;
+            .insert(now, &self.config, frame, &mut abandoned);
+        let retransmission = h.flags.contains(Flags::RETRANSMISSION);
+        self.after_insert(
+            now,
+            from,
+            h.sender,
+            h.seq.get(),
+            retransmission,
+            outcome,
+            abandoned,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn after_insert(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        sender: SenderId,
+        seq: u64,
+        retransmission: bool,
+        outcome: Outcome,
+        abandoned: Abandoned,
+    ) {
+        self.count_abandoned(&abandoned);
         let drops = &mut self.stats.dropped;
-        match outcome {
-            Outcome::Buffered => self.stats.segments_received += 1,
+        let arrival = match outcome {
+            Outcome::Buffered => {
+                self.stats.segments_received += 1;
+                Arrival::Buffered
+            }
             Outcome::Complete(body) => {
                 self.stats.segments_received += 1;
-                self.deliver(h.sender, h.seq, from, &body);
+                Arrival::Complete(body)
             }
             Outcome::Dropped(reason) => {
                 match reason {
@@ -313,21 +512,54 @@ impl Endpoint {
                     Drop::OverBudget => drops.over_budget += 1,
                     Drop::Inconsistent => drops.malformed += 1,
                 }
-                debug!(%from, sender = %h.sender, seq = %h.seq, ?reason, "segment dropped");
+                debug!(%from, %sender, seq, ?reason, "segment dropped");
+                if reason == Drop::TooLarge {
+                    return self.forget_evicted(abandoned);
+                }
+                Arrival::Dropped
             }
+        };
+        let mut cx = cx!(self);
+        self.recovery
+            .on_data(now, &mut cx, sender, seq, from, retransmission, arrival);
+        self.forget_evicted(abandoned);
+    }
+
+    fn count_abandoned(&mut self, abandoned: &Abandoned) {
+        self.stats.dropped.abandoned += abandoned.partials;
+        self.stats.senders_evicted += abandoned.senders;
+    }
+
+    fn forget_evicted(&mut self, abandoned: Abandoned) {
+        for sender in abandoned.evicted {
+            let mut cx = cx!(self);
+            self.recovery.forget(&mut cx, sender);
+        }
+    }
+
+    /// Handles every deadline at or before `now`: expiry of partial
+    /// messages, NACKs due, losses that become final, heartbeats, the
+    /// retransmit store's window.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire(now);
+        let mut cx = cx!(self);
+        self.recovery.handle_timeout(now, &mut cx);
+        if let Some(hb) = self
+            .sender
+            .handle_timeout(now, &self.config, &mut self.stats)
+        {
+            self.control.push_back(hb);
         }
         self.refresh_gauges();
     }
 
-    /// Handles every deadline at or before `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.expire(now);
-    }
-
-    /// The next datagram to send, sealed when the keyring has a primary key.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next datagram to send: NACKs and heartbeats first, then repairs,
+    /// then new data, as far as the pacer lets them go at `now`; sealed when
+    /// the keyring has a primary key (every datagram, retransmissions
+    /// included, gets a fresh packet number and nonce here).
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         loop {
-            let transmit = self.transmits.pop_front()?;
+            let transmit = self.next_plaintext(now)?;
             let (guard, stats, events) = (&mut self.guard, &mut self.stats, &mut self.events);
             if let Some(t) = guard.outbound(transmit, self.id, stats, events) {
                 return Some(t);
@@ -335,14 +567,41 @@ impl Endpoint {
         }
     }
 
+    fn next_plaintext(&mut self, now: Instant) -> Option<Transmit> {
+        if let Some(contents) = self.control.pop_front() {
+            self.sender.charge_unpaced(now, contents.len());
+            self.stats.datagrams_sent += 1;
+            self.stats.bytes_sent += contents.len() as u64;
+            return Some(Transmit {
+                destination: Destination::Group,
+                contents,
+            });
+        }
+        let contents =
+            self.sender
+                .poll_transmit(now, &self.config, !self.paced, &mut self.stats)?;
+        Some(Transmit {
+            destination: Destination::Group,
+            contents,
+        })
+    }
+
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    /// When [`handle_timeout`](Self::handle_timeout) (or, for the pacer,
+    /// [`poll_transmit`](Self::poll_transmit)) should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.reassembler.next_deadline()
+        [
+            self.reassembler.next_deadline(),
+            self.recovery.next_timeout(),
+            self.sender.next_timeout(&self.config),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Counters and gauges.
@@ -357,29 +616,10 @@ impl Endpoint {
         for (sender, seq, have, count) in self.reassembler.expire(now) {
             self.stats.dropped.expired += 1;
             debug!(%sender, %seq, have, count, "partial message expired");
+            let mut cx = cx!(self);
+            self.recovery.on_expired(&mut cx, sender, seq.get());
         }
         self.refresh_gauges();
-    }
-
-    fn deliver(&mut self, sender: SenderId, seq: MessageSeq, from: SocketAddr, body: &[u8]) {
-        match decode_body(body) {
-            Ok((name, args)) => {
-                self.stats.messages_received += 1;
-                trace!(%sender, %seq, %from, name, "message delivered");
-                self.events
-                    .push_back(EndpointEvent::Message(ReceivedMessage {
-                        sender,
-                        seq,
-                        from,
-                        name,
-                        args,
-                    }));
-            }
-            Err(e) => {
-                self.stats.dropped.bad_body += 1;
-                debug!(%sender, %seq, %from, error = %e, "message body dropped");
-            }
-        }
     }
 
     fn drop_undecodable(&mut self, from: SocketAddr, datagram: &[u8], e: DecodeError) {
@@ -412,5 +652,10 @@ impl Endpoint {
         self.stats.senders = self.reassembler.senders() as u64;
         self.stats.replay_senders = self.guard.replay_senders() as u64;
         self.stats.replay_senders_evicted = self.guard.replay_evicted();
+        self.stats.held_messages = self.recovery.held() as u64;
+        self.stats.recovery_bytes = self.reassembler.recovery_bytes() as u64;
+        self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
+        self.stats.retransmit_store_bytes = self.sender.store_bytes() as u64;
+        self.stats.send_rate = self.sender.rate();
     }
 }

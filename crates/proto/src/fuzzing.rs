@@ -40,6 +40,7 @@ pub fn small_config() -> Config {
         max_partial_bytes_per_sender: 16 * 1024,
         max_partial_messages_per_sender: 4,
         max_senders: 16,
+        ..Config::default()
     }
 }
 

@@ -17,7 +17,7 @@
 //! let mut bob = Endpoint::new(Config::default(), SenderId::new(2)).unwrap();
 //! alice.emit(now, "greet", &["hello".into()]).unwrap();
 //! let from = "127.0.0.1:4000".parse().unwrap();
-//! while let Some(t) = alice.poll_transmit() {
+//! while let Some(t) = alice.poll_transmit(now) {
 //!     bob.handle_datagram(now, from, &t.contents);
 //! }
 //! match bob.poll_event() {
@@ -36,7 +36,10 @@ pub mod crypto;
 mod endpoint;
 mod ids;
 pub mod legacy;
+mod pacer;
 mod reassembly;
+mod recovery;
+mod sender;
 mod seqwindow;
 mod stats;
 pub mod wire;
@@ -44,7 +47,8 @@ pub mod wire;
 pub use body::{decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
 pub use config::{Config, ConfigError};
 pub use endpoint::{
-    Destination, EmitError, Endpoint, EndpointEvent, ProtocolError, ReceivedMessage, Transmit,
+    Destination, EmitError, Endpoint, EndpointEvent, Loss, LossReason, ProtocolError,
+    ReceivedMessage, Transmit,
 };
 pub use ids::{MessageSeq, SegmentIndex, SenderId};
 pub use stats::{DropStats, Stats};

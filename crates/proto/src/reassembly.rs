@@ -38,6 +38,8 @@ pub(crate) enum Drop {
 
 struct Partial {
     count: u32,
+    /// The highest segment index held.
+    max_index: u32,
     segment_size: u32,
     message_len: u32,
     segments: BTreeMap<u32, Vec<u8>>,
@@ -48,7 +50,11 @@ struct Partial {
 struct SenderState {
     window: SeqWindow,
     partials: BTreeMap<u64, Partial>,
+    /// Bytes charged: partial segments, plus `extra`.
     bytes: usize,
+    /// Bytes charged by loss recovery (messages held for ordering, gap
+    /// records), on top of the partials.
+    extra: usize,
     last_heard: Instant,
 }
 
@@ -57,6 +63,8 @@ pub(crate) struct Reassembler {
     senders: HashMap<SenderId, SenderState>,
     expiry: BTreeSet<(Instant, SenderId, MessageSeq)>,
     bytes: usize,
+    /// Of `bytes`, what loss recovery charged.
+    extra: usize,
     partials: usize,
 }
 
@@ -67,6 +75,19 @@ pub(crate) struct Abandoned {
     pub(crate) partials: u64,
     /// Senders forgotten to make room.
     pub(crate) senders: u64,
+    /// Which senders were forgotten.
+    pub(crate) evicted: Vec<SenderId>,
+}
+
+/// What the reassembler holds of one partial message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PartialInfo {
+    /// Segments held.
+    pub(crate) held: u32,
+    /// The highest index held.
+    pub(crate) max_index: u32,
+    /// Segments in the message.
+    pub(crate) count: u32,
 }
 
 impl Reassembler {
@@ -75,6 +96,7 @@ impl Reassembler {
             senders: HashMap::new(),
             expiry: BTreeSet::new(),
             bytes: 0,
+            extra: 0,
             partials: 0,
         }
     }
@@ -93,16 +115,10 @@ impl Reassembler {
             return Outcome::Dropped(Drop::TooLarge);
         }
         let seq = h.seq.get();
-        if !self.senders.contains_key(&h.sender) && self.senders.len() >= config.max_senders {
-            self.evict_least_recent(abandoned);
-        }
-        let state = self.senders.entry(h.sender).or_insert_with(|| SenderState {
-            window: SeqWindow::new(seq),
-            partials: BTreeMap::new(),
-            bytes: 0,
-            last_heard: now,
-        });
-        state.last_heard = now;
+        self.touch(now, config, h.sender, seq, abandoned);
+        let Some(state) = self.senders.get_mut(&h.sender) else {
+            return Outcome::Dropped(Drop::Stale);
+        };
         if state.window.cover(seq) {
             let base = state.window.base();
             let keep = state.partials.split_off(&base);
@@ -157,6 +173,7 @@ impl Reassembler {
                 self.partials += 1;
                 state.partials.entry(seq).or_insert(Partial {
                     count: h.count,
+                    max_index: 0,
                     segment_size: frame.segment_size(),
                     message_len: h.message_len,
                     segments: BTreeMap::new(),
@@ -170,6 +187,7 @@ impl Reassembler {
             .insert(h.index.get(), frame.payload().to_vec());
         partial.bytes += charge;
         partial.deadline = deadline;
+        partial.max_index = partial.max_index.max(h.index.get());
         state.bytes += charge;
         self.bytes += charge;
 
@@ -189,6 +207,190 @@ impl Reassembler {
         }
         self.expiry.insert((deadline, h.sender, h.seq));
         Outcome::Buffered
+    }
+
+    /// Creates (or refreshes) the state of `sender`, first heard with
+    /// message `first`, evicting the least recently heard sender if
+    /// needed.
+    pub(crate) fn touch(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        sender: SenderId,
+        first: u64,
+        abandoned: &mut Abandoned,
+    ) {
+        if !self.senders.contains_key(&sender) && self.senders.len() >= config.max_senders {
+            self.evict_least_recent(abandoned);
+        }
+        let state = self.senders.entry(sender).or_insert_with(|| SenderState {
+            window: SeqWindow::new(first),
+            partials: BTreeMap::new(),
+            bytes: 0,
+            extra: 0,
+            last_heard: now,
+        });
+        state.last_heard = now;
+    }
+
+    /// Accepts a complete single-segment message (a batch entry) of `len`
+    /// bytes: `Complete` (with an empty body: the caller has it) if it is
+    /// new.
+    pub(crate) fn insert_whole(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        sender: SenderId,
+        seq: u64,
+        len: usize,
+        abandoned: &mut Abandoned,
+    ) -> Outcome {
+        if len > config.max_message_size {
+            return Outcome::Dropped(Drop::TooLarge);
+        }
+        self.touch(now, config, sender, seq, abandoned);
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return Outcome::Dropped(Drop::Stale);
+        };
+        if state.window.cover(seq) {
+            let base = state.window.base();
+            let keep = state.partials.split_off(&base);
+            let gone = std::mem::replace(&mut state.partials, keep);
+            for (s, p) in gone {
+                state.bytes -= p.bytes;
+                self.bytes -= p.bytes;
+                self.partials -= 1;
+                self.expiry
+                    .remove(&(p.deadline, sender, MessageSeq::new(s)));
+                abandoned.partials += 1;
+            }
+        }
+        match state.window.status(seq) {
+            SeqStatus::Stale => return Outcome::Dropped(Drop::Stale),
+            SeqStatus::Finished => return Outcome::Dropped(Drop::Duplicate),
+            SeqStatus::Open => {}
+        }
+        if state.partials.contains_key(&seq) {
+            return Outcome::Dropped(Drop::Inconsistent);
+        }
+        state.window.finish(seq);
+        Outcome::Complete(Vec::new())
+    }
+
+    /// What is held of partial message `seq` of `sender`.
+    pub(crate) fn partial(&self, sender: SenderId, seq: u64) -> Option<PartialInfo> {
+        let p = self.senders.get(&sender)?.partials.get(&seq)?;
+        Some(PartialInfo {
+            held: p.segments.len() as u32,
+            max_index: p.max_index,
+            count: p.count,
+        })
+    }
+
+    /// The segment indexes below `through` that partial `seq` lacks, at
+    /// most `limit` of them.
+    pub(crate) fn missing(
+        &self,
+        sender: SenderId,
+        seq: u64,
+        through: u32,
+        limit: usize,
+    ) -> Vec<u32> {
+        let Some(p) = self.senders.get(&sender).and_then(|s| s.partials.get(&seq)) else {
+            return Vec::new();
+        };
+        let through = through.min(p.count);
+        let mut out = Vec::new();
+        let mut next = 0u32;
+        for &i in p.segments.keys().chain(std::iter::once(&through)) {
+            let i = i.min(through);
+            while next < i && out.len() < limit {
+                out.push(next);
+                next += 1;
+            }
+            if out.len() >= limit || i >= through {
+                break;
+            }
+            next = i + 1;
+        }
+        out
+    }
+
+    /// What the window says of `seq` (`None`: the sender is not tracked).
+    pub(crate) fn status(&self, sender: SenderId, seq: u64) -> Option<SeqStatus> {
+        self.senders.get(&sender).map(|s| s.window.status(seq))
+    }
+
+    /// The lowest seq the sender's window tracks.
+    pub(crate) fn base(&self, sender: SenderId) -> Option<u64> {
+        self.senders.get(&sender).map(|s| s.window.base())
+    }
+
+    /// Whether `sender` is tracked.
+    pub(crate) fn knows(&self, sender: SenderId) -> bool {
+        self.senders.contains_key(&sender)
+    }
+
+    /// Gives message `seq` up: marks it finished and drops its segments.
+    /// Returns whether a partial was dropped.
+    pub(crate) fn give_up(&mut self, sender: SenderId, seq: u64) -> bool {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return false;
+        };
+        state.window.finish(seq);
+        let Some(p) = state.partials.remove(&seq) else {
+            return false;
+        };
+        state.bytes -= p.bytes;
+        self.bytes -= p.bytes;
+        self.partials -= 1;
+        self.expiry
+            .remove(&(p.deadline, sender, MessageSeq::new(seq)));
+        true
+    }
+
+    /// Gives up every message in `lo..hi`: marks them finished and drops
+    /// their segments. Returns how many partials were dropped.
+    pub(crate) fn give_up_range(&mut self, sender: SenderId, lo: u64, hi: u64) -> usize {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return 0;
+        };
+        state.window.finish_range(lo, hi);
+        let seqs: Vec<u64> = state.partials.range(lo..hi).map(|(s, _)| *s).collect();
+        let n = seqs.len();
+        for seq in seqs {
+            self.give_up(sender, seq);
+        }
+        n
+    }
+
+    /// Charges `bytes` of recovery state to `sender`'s budgets; `false`
+    /// (nothing charged) if a budget would be exceeded.
+    pub(crate) fn charge(&mut self, config: &Config, sender: SenderId, bytes: usize) -> bool {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return false;
+        };
+        if state.bytes + bytes > config.max_partial_bytes_per_sender
+            || self.bytes + bytes > config.max_partial_bytes
+        {
+            return false;
+        }
+        state.bytes += bytes;
+        state.extra += bytes;
+        self.bytes += bytes;
+        self.extra += bytes;
+        true
+    }
+
+    /// Releases what [`charge`](Self::charge) took.
+    pub(crate) fn release(&mut self, sender: SenderId, bytes: usize) {
+        if let Some(state) = self.senders.get_mut(&sender) {
+            let bytes = bytes.min(state.extra);
+            state.extra -= bytes;
+            state.bytes -= bytes;
+            self.bytes -= bytes;
+            self.extra -= bytes;
+        }
     }
 
     /// Drops every partial message whose deadline is at or before `now`,
@@ -225,9 +427,15 @@ impl Reassembler {
         self.partials
     }
 
-    /// Bytes held now, bookkeeping included.
+    /// Bytes partial messages hold now, bookkeeping included.
     pub(crate) fn partial_bytes(&self) -> usize {
-        self.bytes
+        self.bytes - self.extra
+    }
+
+    /// Bytes loss recovery holds now (messages held for order, gap
+    /// records), charged to the same budgets.
+    pub(crate) fn recovery_bytes(&self) -> usize {
+        self.extra
     }
 
     /// Senders tracked now.
@@ -247,6 +455,8 @@ impl Reassembler {
             return;
         };
         if let Some(state) = self.senders.remove(&victim) {
+            self.bytes -= state.extra;
+            self.extra -= state.extra;
             for (seq, p) in state.partials {
                 self.bytes -= p.bytes;
                 self.partials -= 1;
@@ -255,6 +465,7 @@ impl Reassembler {
                 abandoned.partials += 1;
             }
             abandoned.senders += 1;
+            abandoned.evicted.push(victim);
         }
     }
 }
@@ -325,11 +536,13 @@ mod tests {
                 sender_bytes += held;
                 partials += 1;
             }
+            sender_bytes += state.extra;
             assert_eq!(state.bytes, sender_bytes);
             assert!(sender_bytes <= config.max_partial_bytes_per_sender);
             bytes += sender_bytes;
         }
         assert_eq!(r.bytes, bytes);
+        assert_eq!(r.extra, r.senders.values().map(|s| s.extra).sum::<usize>());
         assert_eq!(r.partials, partials);
         assert!(bytes <= config.max_partial_bytes);
         assert_eq!(r.expiry, expiry);
@@ -421,7 +634,8 @@ mod tests {
             abandoned,
             Abandoned {
                 partials: 2,
-                senders: 1
+                senders: 1,
+                evicted: vec![SenderId::new(1)],
             }
         );
         assert_eq!(r.senders(), 2);

@@ -3,7 +3,7 @@
 //! delivered at most once.
 
 /// Messages tracked per sender. Older ones are "stale".
-pub(crate) const WINDOW: u64 = 4096;
+pub(crate) const WINDOW: u64 = 65536;
 const WORDS: usize = (WINDOW / 64) as usize;
 
 /// What the window knows of a message.
@@ -73,6 +73,15 @@ impl SeqWindow {
     /// Records that `seq` is finished. It must be inside the window.
     pub(crate) fn finish(&mut self, seq: u64) {
         if seq >= self.base && seq - self.base < WINDOW {
+            self.set(seq, true);
+        }
+    }
+
+    /// Records that every seq in `lo..hi` inside the window is finished.
+    pub(crate) fn finish_range(&mut self, lo: u64, hi: u64) {
+        let lo = lo.max(self.base);
+        let hi = hi.min(self.base.saturating_add(WINDOW));
+        for seq in lo..hi {
             self.set(seq, true);
         }
     }

@@ -8,8 +8,12 @@
 pub struct Stats {
     /// Messages this node emitted to the group.
     pub messages_sent: u64,
-    /// Datagrams this node handed out to send.
+    /// Datagrams this node handed out to send, of every kind (data,
+    /// batches, repairs, NACKs, heartbeats).
     pub datagrams_sent: u64,
+    /// Segments sent the first time (repairs not included); a batch entry
+    /// counts as one segment, like in `segments_received`.
+    pub segments_sent: u64,
     /// Bytes of those datagrams.
     pub bytes_sent: u64,
     /// Datagrams received, whatever became of them.
@@ -19,6 +23,11 @@ pub struct Stats {
     /// This node's own datagrams heard back through multicast loopback and
     /// ignored (its own emits reach its listeners directly).
     pub own_datagrams: u64,
+    /// Of `own_datagrams`, this node's own NACKs and heartbeats.
+    pub own_control: u64,
+    /// Of `datagrams_received`, other nodes' NACKs and heartbeats (the
+    /// rest is data, batches, and whatever was dropped).
+    pub control_received: u64,
     /// Segments accepted into reassembly (single-segment messages included).
     pub segments_received: u64,
     /// Messages received complete and delivered.
@@ -42,6 +51,61 @@ pub struct Stats {
     pub replay_senders: u64,
     /// Replay windows forgotten to make room for new senders.
     pub replay_senders_evicted: u64,
+
+    /// Batch frames sent (several small messages in one datagram).
+    pub batches_sent: u64,
+    /// Batch frames received and parsed.
+    pub batches_received: u64,
+    /// Messages received inside batch frames (each also counts in
+    /// `segments_received` or in a drop counter).
+    pub batched_messages_received: u64,
+    /// NACK datagrams this node sent.
+    pub nacks_sent: u64,
+    /// Times this node held back its own NACK because it heard another
+    /// receiver ask for the same data first.
+    pub nacks_suppressed: u64,
+    /// NACKs received that ask this node for repairs.
+    pub nacks_received: u64,
+    /// NACKs received from other receivers to other senders (heard for
+    /// suppression).
+    pub nacks_overheard: u64,
+    /// Repair datagrams sent (segments or batches sent again).
+    pub repairs_sent: u64,
+    /// Repaired segments or batch entries received that were new here.
+    pub repairs_received: u64,
+    /// Segments not repaired again because they were repaired within
+    /// `repair_linger` (one repair served several NACKs).
+    pub repairs_lingered: u64,
+    /// NACKs that asked for data no longer in the retransmit store.
+    pub repairs_unavailable: u64,
+    /// Heartbeats sent.
+    pub heartbeats_sent: u64,
+    /// Heartbeats received.
+    pub heartbeats_received: u64,
+    /// Messages declared lost for good (each also reported to the
+    /// application in an `EndpointEvent::Loss`).
+    pub messages_lost: u64,
+    /// Loss reports (`EndpointEvent::Loss`) queued for the application.
+    pub loss_reports: u64,
+    /// Times the pacer held the sender back (each wait counted once).
+    pub pacing_waits: u64,
+    /// Times the adaptive rate was halved after a NACK.
+    pub rate_decreases: u64,
+    /// Gauge: the sending rate, bytes per second.
+    pub send_rate: u64,
+    /// Gauge: bytes of messages waiting to be sent the first time.
+    pub send_queue_bytes: u64,
+    /// Bytes of messages that left the send queue (all their segments
+    /// sent once).
+    pub send_queue_released: u64,
+    /// Gauge: bytes of sent messages kept for repairs.
+    pub retransmit_store_bytes: u64,
+    /// Gauge: complete messages held back for order.
+    pub held_messages: u64,
+    /// Gauge: bytes loss recovery holds (messages held for order, records
+    /// of missing messages), charged to the partial budgets with
+    /// `partial_bytes`.
+    pub recovery_bytes: u64,
     /// What was dropped, by reason.
     pub dropped: DropStats,
 }

@@ -52,7 +52,7 @@ proptest! {
 
     #[test]
     fn garbage_is_counted_and_harmless(junk in prop::collection::vec(garbage(), 1..60)) {
-        let mut rx = endpoint(config(1024), 0xFEED);
+        let mut rx = endpoint(reassembly_only(1024), 0xFEED);
         for (i, d) in junk.iter().enumerate() {
             rx.handle_datagram(at(i as u64), addr(1), d);
             let s = rx.stats();
@@ -74,7 +74,7 @@ proptest! {
 
 #[test]
 fn every_truncated_header_is_malformed() {
-    let mut rx = endpoint(config(1024), 0xFEED);
+    let mut rx = endpoint(reassembly_only(1024), 0xFEED);
     let d = &template()[0];
     // up to and including a header with no payload at all
     for cut in 0..=DATA_HEADER_LEN {
@@ -88,7 +88,7 @@ fn every_truncated_header_is_malformed() {
 
 #[test]
 fn header_faults_are_counted_by_reason() {
-    let mut rx = endpoint(config(1024), 0xFEED);
+    let mut rx = endpoint(reassembly_only(1024), 0xFEED);
     let good = &template()[0];
     let with = |i: usize, b: u8| {
         let mut d = good.clone();
@@ -111,7 +111,7 @@ fn header_faults_are_counted_by_reason() {
 
 #[test]
 fn a_segment_that_contradicts_its_message_is_malformed() {
-    let mut rx = endpoint(config(1024), 0xFEED);
+    let mut rx = endpoint(reassembly_only(1024), 0xFEED);
     let body = body_of_len(100);
     let real = segments(0xA, 0, &body, 32);
     rx.handle_datagram(at(0), addr(1), &real[0]);

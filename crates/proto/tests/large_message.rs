@@ -66,6 +66,6 @@ fn one_byte_over_is_refused_at_emit() {
         Err(EmitError::MessageTooLarge { len, max }) => assert_eq!((len, max), (MAX + 1, MAX)),
         other => panic!("unexpected {other:?}"),
     }
-    assert!(tx.poll_transmit().is_none());
+    assert!(tx.poll_transmit(t0()).is_none());
     assert_eq!(tx.stats().messages_sent, 0);
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use eventcast_proto::Endpoint;
+use eventcast_proto::{Endpoint, EndpointEvent, LossReason};
 
 const TTL: u64 = 3000;
 const A: u64 = 0xA;
@@ -18,7 +18,7 @@ const CHARGE: u64 = 164;
 /// Messages of 1000 bytes cut into ten 100-byte segments; a receiver with
 /// 2000 bytes per sender and 3000 in all (`validate` needs 1640).
 fn rx() -> Endpoint {
-    let mut c = config(100);
+    let mut c = reassembly_only(100);
     c.max_message_size = 1000;
     c.max_partial_bytes_per_sender = 2000;
     c.max_partial_bytes = 3000;
@@ -72,6 +72,18 @@ fn per_sender_and_total_budgets() {
     let s = rx.stats();
     assert_eq!(s.dropped.expired, 3);
     assert_eq!(s.partial_bytes, 0);
+    // ... and each expired message is reported lost (consecutive ones of
+    // one sender in one report)
+    let lost: Vec<(u64, u64, u64)> = events(&mut rx)
+        .into_iter()
+        .map(|e| match e {
+            EndpointEvent::Loss(l) if l.reason == LossReason::Expired => {
+                (l.sender.get(), l.first.get(), l.count)
+            }
+            other => panic!("expected a loss report, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(lost, [(A, 0, 2), (B, 0, 1)]);
     for d in &message(B, 1) {
         rx.handle_datagram(at(3 + TTL), addr(2), d);
     }
@@ -81,7 +93,7 @@ fn per_sender_and_total_budgets() {
 
 #[test]
 fn partial_messages_per_sender() {
-    let mut c = config(100);
+    let mut c = reassembly_only(100);
     c.max_message_size = 1000;
     c.max_partial_messages_per_sender = 3;
     let mut rx = endpoint(c, 0xFEED);

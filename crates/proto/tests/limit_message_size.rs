@@ -9,7 +9,7 @@ use common::*;
 use eventcast_proto::Config;
 
 fn rx(max_message_size: usize) -> eventcast_proto::Endpoint {
-    let mut c = config(1024);
+    let mut c = reassembly_only(1024);
     c.max_message_size = max_message_size;
     endpoint(c, 0xFEED)
 }

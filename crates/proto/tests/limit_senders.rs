@@ -6,12 +6,30 @@
 mod common;
 
 use common::*;
-use eventcast_proto::Endpoint;
+use eventcast_proto::{Endpoint, EndpointEvent, LossReason, ReceivedMessage};
+
+/// The messages queued; partials of forgotten senders are reported lost
+/// (reason `Evicted`), expired ones too (`Expired`), and nothing else may
+/// be there.
+fn messages(rx: &mut Endpoint) -> Vec<ReceivedMessage> {
+    events(rx)
+        .into_iter()
+        .filter_map(|e| match e {
+            EndpointEvent::Message(m) => Some(m),
+            EndpointEvent::Loss(l)
+                if matches!(l.reason, LossReason::Evicted | LossReason::Expired) =>
+            {
+                None
+            }
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
 
 const TTL: u64 = 3000;
 
 fn rx(max_senders: usize) -> Endpoint {
-    let mut c = config(1024);
+    let mut c = reassembly_only(1024);
     c.max_senders = max_senders;
     endpoint(c, 0xFEED)
 }

@@ -32,7 +32,7 @@ fn version_errors(events: Vec<EndpointEvent>) -> Vec<(SocketAddr, u8)> {
 
 #[test]
 fn one_error_per_source_address() {
-    let mut rx = endpoint(config(1024), 0xFEED);
+    let mut rx = endpoint(reassembly_only(1024), 0xFEED);
     let v2 = of_version(2);
     for _ in 0..3 {
         rx.handle_datagram(at(0), addr(1), &v2);
@@ -60,7 +60,7 @@ fn one_error_per_source_address() {
 
 #[test]
 fn error_reports_are_bounded() {
-    let mut rx = endpoint(config(1024), 0xFEED);
+    let mut rx = endpoint(reassembly_only(1024), 0xFEED);
     let v2 = of_version(2);
     for port in 0..10_000 {
         rx.handle_datagram(at(0), addr(port), &v2);
@@ -83,7 +83,7 @@ fn the_original_node_protocol_is_reported_as_version_3() {
         .step_by(2)
         .map(|i| u8::from_str_radix(&ORIGINAL_0_1_2[i..i + 2], 16).unwrap())
         .collect();
-    let mut rx = endpoint(config(1024), 0xFEED);
+    let mut rx = endpoint(reassembly_only(1024), 0xFEED);
     rx.handle_datagram(at(0), addr(1), &bytes);
     rx.handle_datagram(at(0), addr(1), &bytes);
     let events: Vec<_> = std::iter::from_fn(|| rx.poll_event()).collect();

@@ -20,11 +20,11 @@ fn send(
     size: usize,
     order: impl Fn(usize) -> Vec<usize>,
 ) -> eventcast_proto::Endpoint {
-    let mut tx = endpoint(config(size), SENDER);
+    let mut tx = endpoint(reassembly_only(size), SENDER);
     tx.emit_body(body).unwrap();
     let datagrams = transmits(&mut tx);
     assert_eq!(datagrams.len(), body.len().div_ceil(size));
-    let mut rx = endpoint(config(1024), 1);
+    let mut rx = endpoint(reassembly_only(1024), 1);
     let order = order(datagrams.len());
     for (pos, &i) in order.iter().enumerate() {
         rx.handle_datagram(t0(), addr(pos as u16), &datagrams[i]);
@@ -97,7 +97,7 @@ proptest! {
 
 #[test]
 fn emit_body_refuses_what_is_not_a_document() {
-    let mut tx = endpoint(config(16), SENDER);
+    let mut tx = endpoint(reassembly_only(16), SENDER);
     for bad in [&[][..], &[5, 0, 0, 0], &[5, 0, 0, 0, 1], &[6, 0, 0, 0, 0]] {
         assert!(
             matches!(
@@ -107,7 +107,7 @@ fn emit_body_refuses_what_is_not_a_document() {
             "{bad:?} accepted"
         );
     }
-    assert!(tx.poll_transmit().is_none());
+    assert!(tx.poll_transmit(t0()).is_none());
     assert_eq!(tx.stats().messages_sent, 0);
     // the sequence numbers were not used up
     let body = encode_body("ok", &[]).unwrap();
@@ -116,7 +116,7 @@ fn emit_body_refuses_what_is_not_a_document() {
 
 #[test]
 fn emit_body_refuses_too_large() {
-    let mut c = config(1024);
+    let mut c = reassembly_only(1024);
     c.max_message_size = 100;
     let mut tx = endpoint(c, SENDER);
     let body = body_of_len(101);
@@ -124,7 +124,7 @@ fn emit_body_refuses_too_large() {
         Err(EmitError::MessageTooLarge { len: 101, max: 100 }) => {}
         other => panic!("unexpected {other:?}"),
     }
-    assert!(tx.poll_transmit().is_none());
+    assert!(tx.poll_transmit(t0()).is_none());
     tx.emit_body(&body_of_len(100)).unwrap();
     assert_eq!(transmits(&mut tx).len(), 1);
 }

@@ -225,7 +225,7 @@ fn build(
     extra_sender: u64,
     extra_total: u64,
 ) -> (Endpoint, Model) {
-    let mut rx_config = config(1024);
+    let mut rx_config = reassembly_only(1024);
     rx_config.message_ttl = TTL;
     rx_config.max_message_size = MAX_MESSAGE;
     rx_config.max_partial_messages_per_sender = max_partials;
@@ -239,7 +239,7 @@ fn build(
     for (s, &sender) in SENDERS.iter().enumerate() {
         for seq in 0..PER_SENDER {
             let (len, size) = shapes[s * PER_SENDER + seq];
-            let mut tx = endpoint(config(size), sender);
+            let mut tx = endpoint(reassembly_only(size), sender);
             // sequence numbers are per sender: burn the earlier ones
             for _ in 0..seq {
                 tx.emit(t0(), "skip", &[]).unwrap();
@@ -327,7 +327,7 @@ proptest! {
                     want.insert((m.sender, m.seq), m.event.clone());
                 }
             }
-            let got: BTreeMap<_, _> = messages(&mut rx)
+            let got: BTreeMap<_, _> = messages_skipping_expiry_reports(&mut rx)
                 .into_iter()
                 .map(|m| ((m.sender.get(), m.seq.get()), (m.name, m.args)))
                 .collect();
@@ -351,7 +351,7 @@ proptest! {
 
 #[test]
 fn overhead_is_what_the_model_thinks() {
-    let mut rx = endpoint(config(1024), 1);
+    let mut rx = endpoint(reassembly_only(1024), 1);
     rx.handle_datagram(t0(), addr(1), &datagram(2, 0, 0, 2, 30, &[1; 20]));
     assert_eq!(rx.stats().partial_bytes, 20 + OVERHEAD);
 }

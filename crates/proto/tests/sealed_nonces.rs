@@ -8,6 +8,7 @@ mod common;
 mod sealing;
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use common::*;
 use eventcast_proto::wire::SealedFrame;
@@ -17,11 +18,12 @@ use sealing::*;
 fn a_million_datagrams_have_a_million_nonces() {
     const N: u64 = 1_000_000;
     let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
+    tx.set_paced(false);
     let body = eventcast_proto::encode_body("n", &[]).unwrap();
     let mut nonces = HashSet::with_capacity(N as usize);
     for i in 0..N {
         tx.emit_body(&body).unwrap();
-        let d = tx.poll_transmit().unwrap().contents;
+        let d = tx.poll_transmit(Instant::now()).unwrap().contents;
         let frame = SealedFrame::parse(&d).unwrap();
         assert_eq!(frame.header().packet.get(), i);
         assert!(nonces.insert(frame.header().nonce), "nonce repeated at {i}");

@@ -9,8 +9,8 @@ use common::*;
 
 #[test]
 fn own_datagrams_are_counted_and_ignored() {
-    let mut me = endpoint(config(64), 0x5E1F);
-    let mut peer = endpoint(config(64), 0x9EE2);
+    let mut me = endpoint(reassembly_only(64), 0x5E1F);
+    let mut peer = endpoint(reassembly_only(64), 0x9EE2);
     me.emit(t0(), "small", &[]).unwrap();
     me.emit(t0(), "large", &[binary(vec![7; 1000])]).unwrap();
     let datagrams = transmits(&mut me);
@@ -27,7 +27,9 @@ fn own_datagrams_are_counted_and_ignored() {
     assert_eq!(s.dropped.total(), 0);
     assert_eq!(s.partial_messages, 0);
     assert_eq!(s.senders, 0);
-    assert_eq!(me.poll_timeout(), None);
+    // its only timer is its own first heartbeat, after its last send
+    let heartbeat_min = me.config().heartbeat_min;
+    assert_eq!(me.poll_timeout(), Some(t0() + heartbeat_min));
     assert!(events(&mut me).is_empty());
     assert_accounting(&s);
 
@@ -40,7 +42,7 @@ fn own_datagrams_are_counted_and_ignored() {
 #[test]
 fn the_filter_is_by_sender_id_not_address() {
     // whoever sends a datagram carrying our id, from wherever, is ignored
-    let mut me = endpoint(config(1024), 0x5E1F);
+    let mut me = endpoint(reassembly_only(1024), 0x5E1F);
     let body = body_of_len(100);
     for (i, d) in segments(0x5E1F, 9, &body, 16).iter().enumerate() {
         me.handle_datagram(at(0), addr(1000 + i as u16), d);

@@ -133,6 +133,20 @@ pub(crate) async fn sync(from: &Eventcast, sub: &mut Subscription) -> Vec<Event>
     }
 }
 
+/// This node's own data datagrams heard back through multicast loopback
+/// (its own heartbeats and NACKs, which come back too, left out).
+pub(crate) fn own_data(node: &Eventcast) -> u64 {
+    let s = node.stats().protocol;
+    s.own_datagrams - s.own_control
+}
+
+/// Datagrams received from elsewhere that were not control frames (NACKs,
+/// heartbeats): data, batches and garbage.
+pub(crate) fn data_received(node: &Eventcast) -> u64 {
+    let s = node.stats().protocol;
+    s.datagrams_received - s.own_datagrams - s.control_received
+}
+
 /// A listener that counts its calls and keeps the events it saw.
 #[derive(Clone, Default)]
 pub(crate) struct Recorder {

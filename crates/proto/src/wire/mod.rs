@@ -1,19 +1,27 @@
 //! The byte layout of eventcast datagrams, version 1.
 //!
 //! Every datagram starts with the same five bytes: a two-byte magic value, a
-//! version byte, a frame type and a flags byte. Version 1 defines one frame
-//! type for events, [`FrameType::Data`], and one envelope,
-//! [`FrameType::Sealed`], which carries any other frame encrypted and
-//! authenticated under a group key. See `docs/PROTOCOL.md` for the full
+//! version byte, a frame type and a flags byte. Version 1 defines four frame
+//! types: [`FrameType::Data`] (one segment of a message), [`FrameType::Nack`]
+//! (a repair request), [`FrameType::Heartbeat`] (a sender's lead and trail)
+//! and [`FrameType::Batch`] (several small messages in one datagram), and one
+//! envelope, [`FrameType::Sealed`], which carries any other frame encrypted
+//! and authenticated under a group key. See `docs/PROTOCOL.md` for the full
 //! tables.
 //!
 //! Parsing follows "parse, don't validate": a [`DataFrame`] that exists has a
 //! consistent segment geometry and can be emitted again byte for byte.
 
+mod batch;
 mod data;
+mod heartbeat;
+mod nack;
 mod sealed;
 
+pub use batch::{Batch, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN};
 pub use data::{DataFrame, DataHeader};
+pub use heartbeat::{Heartbeat, HEARTBEAT_LEN};
+pub use nack::{Nack, NackEntry, MAX_NACK_ENTRIES, NACK_ENTRY_LEN, NACK_HEADER_LEN};
 pub use sealed::{
     PacketNumber, SealedFrame, SealedHeader, INNER_OMITTED, MIN_SEALED_LEN, NONCE_LEN,
     SEALED_HEADER_LEN, SEAL_OVERHEAD, TAG_LEN,
@@ -41,6 +49,12 @@ pub const MAX_SEGMENT_PAYLOAD: usize = MAX_DATAGRAM_SIZE - DATA_HEADER_LEN;
 pub enum FrameType {
     /// One segment of an event message.
     Data,
+    /// A receiver's request for repairs.
+    Nack,
+    /// A sender's lead and trail.
+    Heartbeat,
+    /// Several complete small messages.
+    Batch,
     /// Another frame, encrypted and authenticated (see [`SealedFrame`]).
     Sealed,
 }
@@ -50,6 +64,9 @@ impl FrameType {
     pub const fn to_byte(self) -> u8 {
         match self {
             FrameType::Data => 0x01,
+            FrameType::Nack => 0x02,
+            FrameType::Heartbeat => 0x03,
+            FrameType::Batch => 0x04,
             FrameType::Sealed => 0x80,
         }
     }
@@ -58,6 +75,9 @@ impl FrameType {
     pub const fn from_byte(b: u8) -> Option<Self> {
         match b {
             0x01 => Some(FrameType::Data),
+            0x02 => Some(FrameType::Nack),
+            0x03 => Some(FrameType::Heartbeat),
+            0x04 => Some(FrameType::Batch),
             0x80 => Some(FrameType::Sealed),
             _ => None,
         }
@@ -69,8 +89,9 @@ impl FrameType {
 pub struct Flags(u8);
 
 impl Flags {
-    /// The segment is sent again in answer to a repair request (reserved for
-    /// loss recovery; receivers treat it like any other segment).
+    /// The data or batch frame is sent again in answer to a NACK (a repair).
+    /// Receivers treat its contents like any other; it tells them that the
+    /// sender is repairing.
     pub const RETRANSMISSION: Flags = Flags(0x01);
     /// Every bit version 1 knows; a datagram with any other bit set is
     /// dropped as malformed, so a later feature can never be misread.
@@ -135,6 +156,50 @@ pub enum DecodeError {
     /// count, a payload that does not fit the declared message length, ...).
     #[error("inconsistent header: {0}")]
     Inconsistent(&'static str),
+}
+
+/// Any parsed datagram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Frame<'a> {
+    /// A data frame.
+    Data(DataFrame<'a>),
+    /// A NACK.
+    Nack(Nack),
+    /// A heartbeat.
+    Heartbeat(Heartbeat),
+    /// A batch.
+    Batch(Batch<'a>),
+}
+
+impl<'a> Frame<'a> {
+    /// Parses a whole datagram.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let (ty, _, _) = parse_common(bytes)?;
+        Ok(match ty {
+            FrameType::Data => Frame::Data(DataFrame::parse(bytes)?),
+            FrameType::Nack => Frame::Nack(Nack::parse(bytes)?),
+            FrameType::Heartbeat => Frame::Heartbeat(Heartbeat::parse(bytes)?),
+            FrameType::Batch => Frame::Batch(Batch::parse(bytes)?),
+            // Opened at the endpoint's boundary; one inside another is not
+            // a frame anybody sends.
+            FrameType::Sealed => {
+                return Err(DecodeError::Inconsistent(
+                    "a sealed frame where a plain one belongs",
+                ))
+            }
+        })
+    }
+
+    /// The sender id the frame carries (for a NACK, the node that asks).
+    pub fn sender(&self) -> crate::SenderId {
+        match self {
+            Frame::Data(d) => d.header().sender,
+            Frame::Nack(n) => n.from(),
+            Frame::Heartbeat(h) => h.sender(),
+            Frame::Batch(b) => b.sender(),
+        }
+    }
 }
 
 /// Checks the five bytes every datagram shares and returns the frame type,

@@ -42,16 +42,31 @@ pub(crate) fn config(max_payload_size: usize) -> Config {
     c
 }
 
+/// [`config`] with loss recovery and ordering off: for tests of
+/// reassembly and its limits alone, where a NACK timer or a message held
+/// for order would only get in the way. (Recovery and ordering have
+/// their own simulations, `sim_*.rs`.)
+pub(crate) fn reassembly_only(max_payload_size: usize) -> Config {
+    let mut c = config(max_payload_size);
+    c.ordered = false;
+    c.max_retransmit_attempts = 0;
+    c
+}
+
 /// An endpoint that must be valid.
 pub(crate) fn endpoint(config: Config, id: u64) -> Endpoint {
     Endpoint::new(config, SenderId::new(id)).expect("valid config")
 }
 
-/// Every datagram the endpoint has queued.
+/// Every datagram the endpoint has queued, all at once (pacing is not
+/// what these tests are about: it is turned off for the drain).
 pub(crate) fn transmits(e: &mut Endpoint) -> Vec<Vec<u8>> {
-    std::iter::from_fn(|| e.poll_transmit())
+    e.set_paced(false);
+    let out = std::iter::from_fn(|| e.poll_transmit(t0()))
         .map(|t| t.contents)
-        .collect()
+        .collect();
+    e.set_paced(true);
+    out
 }
 
 /// Every event the endpoint has queued.
@@ -65,6 +80,27 @@ pub(crate) fn messages(e: &mut Endpoint) -> Vec<ReceivedMessage> {
         .into_iter()
         .map(|ev| match ev {
             EndpointEvent::Message(m) => m,
+            other => panic!("expected a message, got {other:?}"),
+        })
+        .collect()
+}
+
+/// Every queued message, skipping the loss reports of expired messages and
+/// of messages slid out of the window (for tests whose model counts those
+/// through `Stats` instead).
+pub(crate) fn messages_skipping_expiry_reports(e: &mut Endpoint) -> Vec<ReceivedMessage> {
+    events(e)
+        .into_iter()
+        .filter_map(|ev| match ev {
+            EndpointEvent::Message(m) => Some(m),
+            EndpointEvent::Loss(l)
+                if matches!(
+                    l.reason,
+                    eventcast_proto::LossReason::Expired | eventcast_proto::LossReason::Overrun
+                ) =>
+            {
+                None
+            }
             other => panic!("expected a message, got {other:?}"),
         })
         .collect()
@@ -126,11 +162,18 @@ pub(crate) fn segments(sender: u64, seq: u64, body: &[u8], size: usize) -> Vec<V
 
 /// Every datagram received ends in exactly one place: ignored as our own,
 /// dropped for one datagram-level reason (at the encryption boundary or
-/// after it), or accepted into reassembly. (`expired`, `abandoned` and
-/// `bad_body` count messages, not datagrams.)
+/// after it), accepted into reassembly, or a control frame (NACK,
+/// heartbeat). A batch's messages are counted one by one like segments, so
+/// the batch itself stands for one less than them. (`expired`, `abandoned`
+/// and `bad_body` count messages, not datagrams.)
 pub(crate) fn assert_accounting(s: &Stats) {
     let d = &s.dropped;
     let accounted = s.own_datagrams
+        + s.nacks_received
+        + s.nacks_overheard
+        + s.heartbeats_received
+        + s.batches_received
+        - s.batched_messages_received
         + d.unencrypted
         + d.no_key
         + d.bad_tag
@@ -147,6 +190,11 @@ pub(crate) fn assert_accounting(s: &Stats) {
     assert_eq!(
         s.datagrams_received, accounted,
         "datagrams unaccounted: {s:#?}"
+    );
+    assert_eq!(
+        s.control_received,
+        s.nacks_received + s.nacks_overheard + s.heartbeats_received,
+        "control frames: {s:#?}"
     );
 }
 

@@ -1,0 +1,511 @@
+//! The sending side of one endpoint: the queue of messages not yet sent,
+//! the retransmit store, repairs, heartbeats and pacing.
+//!
+//! Messages are sent in sequence order, segment by segment, paced by a
+//! token bucket; small complete messages that queue up go out together in
+//! one batch frame. Every message stays in the retransmit store until it
+//! is older than `retransmit_window` or pushed out by
+//! `retransmit_window_bytes`. A NACK adds what it asks for (and what the
+//! store still has) to the repair queue, which goes before new data; a
+//! segment repaired within `repair_linger` is not repaired again. When the
+//! sender goes quiet it sends heartbeats, at intervals that double from
+//! `heartbeat_min` to `heartbeat_max`.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::trace;
+
+use crate::config::Config;
+use crate::ids::{MessageSeq, SegmentIndex, SenderId};
+use crate::pacer::Pacer;
+use crate::stats::Stats;
+use crate::wire::{Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, DATA_HEADER_LEN};
+
+/// A message kept for sending and repairs.
+struct Stored {
+    body: Arc<[u8]>,
+    count: u32,
+    /// Segments sent the first time (all of them once the message is sent).
+    sent: u32,
+    /// When its last segment went out the first time.
+    sent_at: Option<Instant>,
+    /// When each segment was last repaired (allocated on the first repair).
+    repaired: Vec<Option<Instant>>,
+}
+
+/// What the next paced datagram will be.
+#[derive(Clone, Copy, Debug)]
+enum Plan {
+    /// Segment `index` of message `seq`.
+    Segment { seq: u64, index: u32 },
+    /// `n` single-segment messages from `seq` on.
+    Batch { seq: u64, n: usize },
+}
+
+pub(crate) struct Sender {
+    id: SenderId,
+    next_seq: u64,
+    segment_size: usize,
+    /// Seqs not fully sent yet, in order.
+    queue: VecDeque<u64>,
+    queue_bytes: usize,
+    store: BTreeMap<u64, Stored>,
+    /// Bytes of fully sent messages in the store.
+    store_bytes: usize,
+    repairs: VecDeque<(u64, u32)>,
+    pending: HashSet<(u64, u32)>,
+    pacer: Pacer,
+    /// The pacer held the last attempt back (for counting waits once).
+    waiting: bool,
+    hb_next: Option<Instant>,
+    hb_interval: Duration,
+    hb_last: Option<Instant>,
+}
+
+impl Sender {
+    pub(crate) fn new(config: &Config, id: SenderId) -> Self {
+        Self {
+            id,
+            next_seq: 0,
+            segment_size: config.max_payload_size,
+            queue: VecDeque::new(),
+            queue_bytes: 0,
+            store: BTreeMap::new(),
+            store_bytes: 0,
+            repairs: VecDeque::new(),
+            pending: HashSet::new(),
+            pacer: Pacer::new(config),
+            waiting: false,
+            hb_next: None,
+            hb_interval: config.heartbeat_min,
+            hb_last: None,
+        }
+    }
+
+    /// Bytes waiting to be sent the first time.
+    pub(crate) fn queue_bytes(&self) -> usize {
+        self.queue_bytes
+    }
+
+    /// Whether a message of `len` bytes fits the send queue.
+    pub(crate) fn has_room(&self, config: &Config, len: usize) -> bool {
+        self.queue_bytes == 0 || self.queue_bytes + len <= config.max_send_queue_bytes
+    }
+
+    /// Queues a message (the caller checked room and size).
+    pub(crate) fn queue(&mut self, body: Vec<u8>) -> MessageSeq {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let len = body.len();
+        let count = len.div_ceil(self.segment_size).max(1) as u32;
+        self.store.insert(
+            seq,
+            Stored {
+                body: body.into(),
+                count,
+                sent: 0,
+                sent_at: None,
+                repaired: Vec::new(),
+            },
+        );
+        self.queue.push_back(seq);
+        self.queue_bytes += len;
+        MessageSeq::new(seq)
+    }
+
+    /// The next seq that is not fully sent: every message below it is.
+    pub(crate) fn lead(&self) -> u64 {
+        self.queue.front().copied().unwrap_or(self.next_seq)
+    }
+
+    /// The oldest seq still repairable.
+    pub(crate) fn trail(&self) -> u64 {
+        self.store
+            .first_key_value()
+            .map_or(self.next_seq, |(s, _)| *s)
+            .min(self.lead())
+    }
+
+    /// The current sending rate, bytes per second.
+    pub(crate) fn rate(&self) -> u64 {
+        self.pacer.rate()
+    }
+
+    /// Bytes of sent messages kept for repairs.
+    pub(crate) fn store_bytes(&self) -> usize {
+        self.store_bytes
+    }
+
+    /// Takes tokens for a datagram that is not paced (NACKs, heartbeats).
+    pub(crate) fn charge_unpaced(&mut self, now: Instant, size: usize) {
+        self.pacer.force_take(now, size);
+    }
+
+    /// The next repair or new datagram, if the pacer lets it go now (or
+    /// always, with `unpaced`).
+    pub(crate) fn poll_transmit(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        unpaced: bool,
+        stats: &mut Stats,
+    ) -> Option<Vec<u8>> {
+        // Repairs of messages that left the store are dropped.
+        while let Some(&(seq, index)) = self.repairs.front() {
+            if self.store.contains_key(&seq) {
+                break;
+            }
+            self.repairs.pop_front();
+            self.pending.remove(&(seq, index));
+        }
+        let (plan, size, repair) = self.plan(config)?;
+        if unpaced {
+            self.pacer.force_take(now, size);
+        } else if !self.pacer.try_take(now, size) {
+            if !self.waiting {
+                self.waiting = true;
+                stats.pacing_waits += 1;
+            }
+            return None;
+        }
+        self.waiting = false;
+        let datagram = if repair {
+            self.take_repair(now, plan)
+        } else {
+            self.take_new(now, config, plan, stats)
+        };
+        stats.datagrams_sent += 1;
+        stats.bytes_sent += datagram.len() as u64;
+        if repair {
+            stats.repairs_sent += 1;
+        }
+        if matches!(plan, Plan::Batch { n, .. } if n >= 2) {
+            stats.batches_sent += 1;
+        }
+        stats.send_queue_bytes = self.queue_bytes as u64;
+        stats.send_rate = self.pacer.rate();
+        stats.retransmit_store_bytes = self.store_bytes as u64;
+        Some(datagram)
+    }
+
+    /// What goes next, its size, and whether it is a repair.
+    fn plan(&self, config: &Config) -> Option<(Plan, usize, bool)> {
+        let limit = DATA_HEADER_LEN + config.max_payload_size;
+        // Repairs first (the caller pruned those whose message left the
+        // store).
+        if let Some(&(seq, index)) = self.repairs.front() {
+            let st = self.store.get(&seq)?;
+            if st.count == 1 {
+                let mut n = 1;
+                let mut lens = vec![st.body.len()];
+                for &(s, i) in self.repairs.iter().skip(1) {
+                    let Some(next) = self.store.get(&s) else {
+                        break;
+                    };
+                    if s != seq + n as u64 || i != 0 || next.count != 1 {
+                        break;
+                    }
+                    lens.push(next.body.len());
+                    if Batch::len_for(lens.iter().copied()) > limit {
+                        lens.pop();
+                        break;
+                    }
+                    n += 1;
+                }
+                let size = if n >= 2 {
+                    Batch::len_for(lens)
+                } else {
+                    DATA_HEADER_LEN + st.body.len()
+                };
+                return Some((Plan::Batch { seq, n }, size, true));
+            }
+            let size = DATA_HEADER_LEN + self.segment_len(st, index);
+            return Some((Plan::Segment { seq, index }, size, true));
+        }
+        let &seq = self.queue.front()?;
+        let st = self.store.get(&seq)?;
+        if st.count == 1 {
+            let mut n = 1;
+            let mut lens = vec![st.body.len()];
+            for &s in self.queue.iter().skip(1) {
+                let Some(next) = self.store.get(&s) else {
+                    break;
+                };
+                if next.count != 1 {
+                    break;
+                }
+                lens.push(next.body.len());
+                if Batch::len_for(lens.iter().copied()) > limit {
+                    lens.pop();
+                    break;
+                }
+                n += 1;
+            }
+            let size = if n >= 2 {
+                Batch::len_for(lens)
+            } else {
+                DATA_HEADER_LEN + st.body.len()
+            };
+            return Some((Plan::Batch { seq, n }, size, false));
+        }
+        let size = DATA_HEADER_LEN + self.segment_len(st, st.sent);
+        Some((
+            Plan::Segment {
+                seq,
+                index: st.sent,
+            },
+            size,
+            false,
+        ))
+    }
+
+    fn segment_len(&self, st: &Stored, index: u32) -> usize {
+        let start = index as usize * self.segment_size;
+        st.body.len().saturating_sub(start).min(self.segment_size)
+    }
+
+    fn segment(&self, flags: Flags, seq: u64, st: &Stored, index: u32) -> Vec<u8> {
+        let start = index as usize * self.segment_size;
+        let end = (start + self.segment_size).min(st.body.len());
+        let header = DataHeader {
+            flags,
+            sender: self.id,
+            seq: MessageSeq::new(seq),
+            index: SegmentIndex::new(index),
+            count: st.count,
+            // Fits: bodies are at most max_message_size < 4 GiB.
+            message_len: st.body.len() as u32,
+        };
+        let mut out = Vec::with_capacity(DATA_HEADER_LEN + end - start);
+        header.write(&mut out);
+        out.extend_from_slice(st.body.get(start..end).unwrap_or_default());
+        out
+    }
+
+    fn batch(&self, flags: Flags, seq: u64, n: usize) -> Vec<u8> {
+        if n == 1 {
+            return self
+                .store
+                .get(&seq)
+                .map(|st| self.segment(flags, seq, st, 0))
+                .unwrap_or_default();
+        }
+        let bodies: Vec<&[u8]> = (seq..seq + n as u64)
+            .filter_map(|s| self.store.get(&s).map(|st| &st.body[..]))
+            .collect();
+        let mut out = Vec::new();
+        if let Ok(batch) = Batch::new(flags, self.id, MessageSeq::new(seq), bodies) {
+            batch.write(&mut out);
+        }
+        out
+    }
+
+    fn take_repair(&mut self, now: Instant, plan: Plan) -> Vec<u8> {
+        let (seq, n, index) = match plan {
+            Plan::Segment { seq, index } => (seq, 1, index),
+            Plan::Batch { seq, n } => (seq, n, 0),
+        };
+        for k in 0..n as u64 {
+            if let Some((s, i)) = self.repairs.pop_front() {
+                self.pending.remove(&(s, i));
+            }
+            if let Some(st) = self.store.get_mut(&(seq + k)) {
+                if st.repaired.is_empty() {
+                    st.repaired = vec![None; st.count as usize];
+                }
+                if let Some(r) = st.repaired.get_mut(index as usize) {
+                    *r = Some(now);
+                }
+            }
+        }
+        trace!(seq, index, n, "repair sent");
+        match plan {
+            Plan::Segment { seq, index } => match self.store.get(&seq) {
+                Some(st) => self.segment(Flags::RETRANSMISSION, seq, st, index),
+                None => Vec::new(),
+            },
+            Plan::Batch { seq, n } => self.batch(Flags::RETRANSMISSION, seq, n),
+        }
+    }
+
+    fn take_new(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        plan: Plan,
+        stats: &mut Stats,
+    ) -> Vec<u8> {
+        let datagram = match plan {
+            Plan::Segment { seq, index } => match self.store.get(&seq) {
+                Some(st) => self.segment(Flags::empty(), seq, st, index),
+                None => Vec::new(),
+            },
+            Plan::Batch { seq, n } => self.batch(Flags::empty(), seq, n),
+        };
+        let (first, n) = match plan {
+            Plan::Segment { seq, .. } => (seq, 1),
+            Plan::Batch { seq, n } => (seq, n),
+        };
+        for s in first..first + n as u64 {
+            let Some(st) = self.store.get_mut(&s) else {
+                continue;
+            };
+            stats.segments_sent += 1;
+            st.sent += 1;
+            if st.sent >= st.count {
+                st.sent_at = Some(now);
+                let len = st.body.len();
+                self.queue.pop_front();
+                self.queue_bytes -= len;
+                self.store_bytes += len;
+                stats.send_queue_released += len as u64;
+            }
+        }
+        self.evict(now, config);
+        // Going quiet after this: the heartbeats start over.
+        self.hb_interval = config.heartbeat_min;
+        self.hb_next = Some(now + config.heartbeat_min);
+        datagram
+    }
+
+    /// Forgets sent messages older than the window, or beyond its bytes.
+    fn evict(&mut self, now: Instant, config: &Config) {
+        while let Some((_, st)) = self.store.first_key_value() {
+            let Some(sent_at) = st.sent_at else { break };
+            let old = now
+                .checked_duration_since(sent_at)
+                .is_some_and(|age| age >= config.retransmit_window);
+            if !(old || self.store_bytes > config.retransmit_window_bytes) {
+                break;
+            }
+            if let Some((_, st)) = self.store.pop_first() {
+                self.store_bytes -= st.body.len();
+            }
+        }
+    }
+
+    /// Handles the sender's deadlines; returns a heartbeat when one is due.
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        stats: &mut Stats,
+    ) -> Option<Vec<u8>> {
+        self.evict(now, config);
+        stats.retransmit_store_bytes = self.store_bytes as u64;
+        let due = self.hb_next.is_some_and(|t| t <= now);
+        if !due {
+            return None;
+        }
+        self.hb_interval = (self.hb_interval * 2).min(config.heartbeat_max);
+        self.hb_next = Some(now + self.hb_interval);
+        self.hb_last = Some(now);
+        let hb = Heartbeat::new(
+            self.id,
+            MessageSeq::new(self.lead()),
+            MessageSeq::new(self.trail()),
+        )
+        .ok()?;
+        let mut out = Vec::new();
+        hb.write(&mut out);
+        stats.heartbeats_sent += 1;
+        Some(out)
+    }
+
+    /// The earliest deadline: heartbeat, store expiry, or the pacer letting
+    /// the next datagram go.
+    pub(crate) fn next_timeout(&self, config: &Config) -> Option<Instant> {
+        let evict = self
+            .store
+            .first_key_value()
+            .and_then(|(_, st)| st.sent_at)
+            .map(|t| t + config.retransmit_window);
+        // (A repair whose message left the store gives no plan: its turn
+        // comes at the next input, which prunes it.)
+        let paced = self
+            .plan(config)
+            .and_then(|(_, size, _)| self.pacer.ready_at(size));
+        [self.hb_next, evict, paced].into_iter().flatten().min()
+    }
+
+    /// A NACK for this sender: queue what it asks for and the store has.
+    pub(crate) fn on_nack(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        nack: &Nack,
+        stats: &mut Stats,
+    ) {
+        stats.nacks_received += 1;
+        if self.pacer.on_loss_report(now) {
+            stats.rate_decreases += 1;
+        }
+        let trail = self.trail();
+        let lead = self.lead();
+        let mut unrepairable = false;
+        let mut wanted: Vec<(u64, u32)> = Vec::new();
+        for entry in nack.entries() {
+            match *entry {
+                NackEntry::Messages { first, count } => {
+                    let end = first.get().saturating_add(u64::from(count)).min(lead);
+                    if first.get() < trail {
+                        unrepairable = true;
+                    }
+                    for (&seq, st) in self.store.range(first.get()..end) {
+                        wanted.extend((0..st.sent).map(|i| (seq, i)));
+                    }
+                }
+                NackEntry::Segments { seq, first, count } => {
+                    let Some(st) = self.store.get(&seq.get()) else {
+                        unrepairable |= seq.get() < trail;
+                        continue;
+                    };
+                    let end = first.saturating_add(count).min(st.sent);
+                    wanted.extend((first..end).map(|i| (seq.get(), i)));
+                }
+                NackEntry::SegmentBitmap { seq, first, bits } => {
+                    let Some(st) = self.store.get(&seq.get()) else {
+                        unrepairable |= seq.get() < trail;
+                        continue;
+                    };
+                    wanted.extend(
+                        (0..32)
+                            .filter(|b| bits >> b & 1 == 1)
+                            .filter_map(|b| first.checked_add(b))
+                            .filter(|&i| i < st.sent)
+                            .map(|i| (seq.get(), i)),
+                    );
+                }
+            }
+        }
+        for (seq, index) in wanted {
+            if self.pending.contains(&(seq, index)) {
+                continue;
+            }
+            let recent = self
+                .store
+                .get(&seq)
+                .and_then(|st| st.repaired.get(index as usize).copied().flatten())
+                .is_some_and(|t| {
+                    now.checked_duration_since(t)
+                        .is_none_or(|d| d < config.repair_linger)
+                });
+            if recent {
+                stats.repairs_lingered += 1;
+                continue;
+            }
+            self.pending.insert((seq, index));
+            self.repairs.push_back((seq, index));
+        }
+        if unrepairable {
+            stats.repairs_unavailable += 1;
+            // Tell the receivers soon, so that they stop asking.
+            let soon = self
+                .hb_last
+                .map_or(now, |t| (t + config.heartbeat_min).max(now));
+            self.hb_next = Some(self.hb_next.map_or(soon, |t| t.min(soon)));
+        }
+    }
+}

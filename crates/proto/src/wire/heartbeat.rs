@@ -1,0 +1,129 @@
+//! The heartbeat frame: a sender's announcement of how far its stream has
+//! gone and how far back it can still repair (PGM's SPM lead and trail).
+//!
+//! | offset | size | field |
+//! | --- | --- | --- |
+//! | 0 | 5 | common prefix, frame type `03` |
+//! | 5 | 8 | sender id |
+//! | 13 | 8 | lead: the next message seq the sender will use |
+//! | 21 | 8 | trail: the oldest message seq it can still repair |
+//!
+//! Every message below `lead` has been sent in full. Messages in
+//! `[trail, lead)` can be repaired; `trail == lead` means none can. All
+//! integers are big-endian; the frame is exactly 29 bytes.
+
+use super::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use crate::ids::{MessageSeq, SenderId};
+
+/// Length of a heartbeat datagram.
+pub const HEARTBEAT_LEN: usize = 29;
+
+/// A parsed heartbeat: `trail <= lead` always holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    sender: SenderId,
+    lead: MessageSeq,
+    trail: MessageSeq,
+}
+
+impl Heartbeat {
+    /// A heartbeat, if `trail <= lead`.
+    pub fn new(sender: SenderId, lead: MessageSeq, trail: MessageSeq) -> Result<Self, DecodeError> {
+        if trail > lead {
+            return Err(DecodeError::Inconsistent("heartbeat trail above lead"));
+        }
+        Ok(Self {
+            sender,
+            lead,
+            trail,
+        })
+    }
+
+    /// Parses a whole datagram as a heartbeat.
+    pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (ty, flags, rest) = parse_common(bytes)?;
+        if ty != FrameType::Heartbeat {
+            return Err(DecodeError::UnknownFrameType(ty.to_byte()));
+        }
+        if flags != Flags::empty() {
+            return Err(DecodeError::UnknownFlags(flags.bits()));
+        }
+        let fixed: &[u8; 24] = rest
+            .try_into()
+            .map_err(|_| DecodeError::Truncated { len: bytes.len() })?;
+        let u64_at = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&fixed[i..i + 8]);
+            u64::from_be_bytes(b)
+        };
+        Self::new(
+            SenderId::new(u64_at(0)),
+            MessageSeq::new(u64_at(8)),
+            MessageSeq::new(u64_at(16)),
+        )
+    }
+
+    /// The sender.
+    pub fn sender(&self) -> SenderId {
+        self.sender
+    }
+
+    /// The next seq the sender will use.
+    pub fn lead(&self) -> MessageSeq {
+        self.lead
+    }
+
+    /// The oldest seq the sender can still repair.
+    pub fn trail(&self) -> MessageSeq {
+        self.trail
+    }
+
+    /// Writes the 29 bytes to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&MAGIC);
+        out.push(VERSION);
+        out.push(FrameType::Heartbeat.to_byte());
+        out.push(0);
+        out.extend_from_slice(&self.sender.get().to_be_bytes());
+        out.extend_from_slice(&self.lead.get().to_be_bytes());
+        out.extend_from_slice(&self.trail.get().to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emit_then_parse() {
+        let hb = Heartbeat::new(SenderId::new(7), MessageSeq::new(10), MessageSeq::new(3)).unwrap();
+        let mut bytes = Vec::new();
+        hb.write(&mut bytes);
+        assert_eq!(bytes.len(), HEARTBEAT_LEN);
+        assert_eq!(&bytes[..5], &[0xEC, 0xA5, 1, 3, 0]);
+        assert_eq!(Heartbeat::parse(&bytes), Ok(hb));
+        for cut in 0..bytes.len() {
+            assert!(Heartbeat::parse(&bytes[..cut]).is_err());
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Heartbeat::parse(&long).is_err());
+        let mut flagged = bytes.clone();
+        flagged[4] = 1;
+        assert!(Heartbeat::parse(&flagged).is_err());
+    }
+
+    #[test]
+    fn trail_above_lead_is_inconsistent() {
+        assert!(Heartbeat::new(SenderId::new(1), MessageSeq::new(3), MessageSeq::new(4)).is_err());
+        let mut bytes = Vec::new();
+        Heartbeat::new(SenderId::new(1), MessageSeq::new(4), MessageSeq::new(4))
+            .unwrap()
+            .write(&mut bytes);
+        bytes[28] = 5;
+        assert_eq!(
+            Heartbeat::parse(&bytes),
+            Err(DecodeError::Inconsistent("heartbeat trail above lead"))
+        );
+    }
+}
