@@ -233,8 +233,11 @@ impl Eventcast {
                 shared: self.handle.shared.clone(),
             })?
         } else {
-            let endpoint =
+            let mut endpoint =
                 Endpoint::new(config.protocol.clone(), id).map_err(|e| Error::Config(e.into()))?;
+            // Joined now: senders whose stream begins later owe this node
+            // all of it.
+            endpoint.handle_join(std::time::Instant::now());
             let driver = Driver {
                 endpoint,
                 socket,

@@ -59,9 +59,16 @@ pub(crate) struct Sender {
     pacer: Pacer,
     /// The pacer held the last attempt back (for counting waits once).
     waiting: bool,
+    /// The next heartbeat of the quiet cycle.
     hb_next: Option<Instant>,
     hb_interval: Duration,
+    /// A heartbeat owed soon, whatever the cycle (asked for by a NACK
+    /// without entries, or to tell that something is no longer
+    /// repairable); new data does not push it back.
+    hb_asked: Option<Instant>,
     hb_last: Option<Instant>,
+    /// When the first datagram of message 0 went out: the stream's birth.
+    first_sent: Option<Instant>,
 }
 
 impl Sender {
@@ -80,7 +87,9 @@ impl Sender {
             waiting: false,
             hb_next: None,
             hb_interval: config.heartbeat_min,
+            hb_asked: None,
             hb_last: None,
+            first_sent: None,
         }
     }
 
@@ -172,7 +181,7 @@ impl Sender {
         }
         self.waiting = false;
         let datagram = if repair {
-            self.take_repair(now, plan)
+            self.take_repair(now, config, plan)
         } else {
             self.take_new(now, config, plan, stats)
         };
@@ -302,7 +311,7 @@ impl Sender {
         out
     }
 
-    fn take_repair(&mut self, now: Instant, plan: Plan) -> Vec<u8> {
+    fn take_repair(&mut self, now: Instant, config: &Config, plan: Plan) -> Vec<u8> {
         let (seq, n, index) = match plan {
             Plan::Segment { seq, index } => (seq, 1, index),
             Plan::Batch { seq, n } => (seq, n, 0),
@@ -321,6 +330,10 @@ impl Sender {
             }
         }
         trace!(seq, index, n, "repair sent");
+        // Quiet after this: heartbeats start over, so that a receiver
+        // whose repair was lost hears soon that the sender is alive.
+        self.hb_interval = config.heartbeat_min;
+        self.hb_next = Some(now + config.heartbeat_min);
         match plan {
             Plan::Segment { seq, index } => match self.store.get(&seq) {
                 Some(st) => self.segment(Flags::RETRANSMISSION, seq, st, index),
@@ -348,6 +361,7 @@ impl Sender {
             Plan::Segment { seq, .. } => (seq, 1),
             Plan::Batch { seq, n } => (seq, n),
         };
+        self.first_sent.get_or_insert(now);
         for s in first..first + n as u64 {
             let Some(st) = self.store.get_mut(&s) else {
                 continue;
@@ -395,17 +409,25 @@ impl Sender {
     ) -> Option<Vec<u8>> {
         self.evict(now, config);
         stats.retransmit_store_bytes = self.store_bytes as u64;
-        let due = self.hb_next.is_some_and(|t| t <= now);
-        if !due {
+        let cycle = self.hb_next.is_some_and(|t| t <= now);
+        let asked = self.hb_asked.is_some_and(|t| t <= now);
+        if !(cycle || asked) {
             return None;
         }
-        self.hb_interval = (self.hb_interval * 2).min(config.heartbeat_max);
-        self.hb_next = Some(now + self.hb_interval);
+        if cycle {
+            self.hb_interval = (self.hb_interval * 2).min(config.heartbeat_max);
+            self.hb_next = Some(now + self.hb_interval);
+        }
+        self.hb_asked = None;
         self.hb_last = Some(now);
+        let age = self
+            .first_sent
+            .map_or(0, |t| now.saturating_duration_since(t).as_millis());
         let hb = Heartbeat::new(
             self.id,
             MessageSeq::new(self.lead()),
             MessageSeq::new(self.trail()),
+            u32::try_from(age).unwrap_or(u32::MAX),
         )
         .ok()?;
         let mut out = Vec::new();
@@ -427,7 +449,10 @@ impl Sender {
         let paced = self
             .plan(config)
             .and_then(|(_, size, _)| self.pacer.ready_at(size));
-        [self.hb_next, evict, paced].into_iter().flatten().min()
+        [self.hb_next, self.hb_asked, evict, paced]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// A NACK for this sender: queue what it asks for and the store has.
@@ -439,6 +464,12 @@ impl Sender {
         stats: &mut Stats,
     ) {
         stats.nacks_received += 1;
+        if nack.entries().is_empty() {
+            // A receiver that first heard us mid-stream wants to know how
+            // old the stream is.
+            self.ask_heartbeat(now, config);
+            return;
+        }
         if self.pacer.on_loss_report(now) {
             stats.rate_decreases += 1;
         }
@@ -502,10 +533,17 @@ impl Sender {
         if unrepairable {
             stats.repairs_unavailable += 1;
             // Tell the receivers soon, so that they stop asking.
-            let soon = self
-                .hb_last
-                .map_or(now, |t| (t + config.heartbeat_min).max(now));
-            self.hb_next = Some(self.hb_next.map_or(soon, |t| t.min(soon)));
+            self.ask_heartbeat(now, config);
         }
+    }
+
+    /// Owes a heartbeat soon: now, or `heartbeat_min` after the last one
+    /// (so that NACKs cannot make it send more than one per
+    /// `heartbeat_min`).
+    fn ask_heartbeat(&mut self, now: Instant, config: &Config) {
+        let soon = self
+            .hb_last
+            .map_or(now, |t| (t + config.heartbeat_min).max(now));
+        self.hb_asked = Some(self.hb_asked.map_or(soon, |t| t.min(soon)));
     }
 }

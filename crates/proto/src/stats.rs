@@ -40,6 +40,9 @@ pub struct Stats {
     pub senders: u64,
     /// Senders forgotten to make room for new ones.
     pub senders_evicted: u64,
+    /// Senders first heard mid-stream whose stream began before this node
+    /// joined: their earlier messages are not asked for (a late join).
+    pub late_joins: u64,
 
     /// Batch frames sent (several small messages in one datagram).
     pub batches_sent: u64,
@@ -127,6 +130,10 @@ pub struct DropStats {
     /// Complete messages whose body was not a valid event (bad BSON, too
     /// deep, wrong shape).
     pub bad_body: u64,
+    /// Complete messages from before this node's start of their sender's
+    /// stream (a late joiner hears history, e.g. repairs for others), which
+    /// ordered delivery has no place for.
+    pub before_start: u64,
 }
 
 impl DropStats {
@@ -142,5 +149,6 @@ impl DropStats {
             + self.expired
             + self.abandoned
             + self.bad_body
+            + self.before_start
     }
 }
