@@ -21,7 +21,10 @@ use crate::config::Config;
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
 use crate::stats::Stats;
-use crate::wire::{Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, DATA_HEADER_LEN};
+use crate::wire::{
+    Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN,
+    DATA_HEADER_LEN,
+};
 
 /// A message kept for sending and repairs.
 struct Stored {
@@ -207,27 +210,14 @@ impl Sender {
         if let Some(&(seq, index)) = self.repairs.front() {
             let st = self.store.get(&seq)?;
             if st.count == 1 {
-                let mut n = 1;
-                let mut lens = vec![st.body.len()];
-                for &(s, i) in self.repairs.iter().skip(1) {
-                    let Some(next) = self.store.get(&s) else {
-                        break;
-                    };
-                    if s != seq + n as u64 || i != 0 || next.count != 1 {
-                        break;
-                    }
-                    lens.push(next.body.len());
-                    if Batch::len_for(lens.iter().copied()) > limit {
-                        lens.pop();
-                        break;
-                    }
-                    n += 1;
-                }
-                let size = if n >= 2 {
-                    Batch::len_for(lens)
-                } else {
-                    DATA_HEADER_LEN + st.body.len()
-                };
+                // Consecutive whole small messages asked for go together.
+                let mut expect = seq;
+                let next = self.repairs.iter().map_while(|&(s, i)| {
+                    let ok = s == expect && i == 0;
+                    expect += 1;
+                    ok.then_some(s)
+                });
+                let (n, size) = self.batch_plan(next, limit);
                 return Some((Plan::Batch { seq, n }, size, true));
             }
             let size = DATA_HEADER_LEN + self.segment_len(st, index);
@@ -236,27 +226,7 @@ impl Sender {
         let &seq = self.queue.front()?;
         let st = self.store.get(&seq)?;
         if st.count == 1 {
-            let mut n = 1;
-            let mut lens = vec![st.body.len()];
-            for &s in self.queue.iter().skip(1) {
-                let Some(next) = self.store.get(&s) else {
-                    break;
-                };
-                if next.count != 1 {
-                    break;
-                }
-                lens.push(next.body.len());
-                if Batch::len_for(lens.iter().copied()) > limit {
-                    lens.pop();
-                    break;
-                }
-                n += 1;
-            }
-            let size = if n >= 2 {
-                Batch::len_for(lens)
-            } else {
-                DATA_HEADER_LEN + st.body.len()
-            };
+            let (n, size) = self.batch_plan(self.queue.iter().copied(), limit);
             return Some((Plan::Batch { seq, n }, size, false));
         }
         let size = DATA_HEADER_LEN + self.segment_len(st, st.sent);
@@ -268,6 +238,37 @@ impl Sender {
             size,
             false,
         ))
+    }
+
+    /// How many of the single-segment messages `seqs` (the first of which
+    /// is one) go in the next datagram, and its size: one alone as a data
+    /// frame, several as a batch no larger than `limit`.
+    fn batch_plan(&self, seqs: impl Iterator<Item = u64>, limit: usize) -> (usize, usize) {
+        let mut n = 0;
+        let mut first_len = 0;
+        let mut batch = BATCH_HEADER_LEN;
+        for s in seqs {
+            let Some(st) = self.store.get(&s) else { break };
+            if st.count != 1 {
+                break;
+            }
+            let len = st.body.len();
+            if n == 0 {
+                first_len = len;
+            } else if batch + len + BATCH_ENTRY_OVERHEAD > limit {
+                break;
+            }
+            batch += len + BATCH_ENTRY_OVERHEAD;
+            n += 1;
+            if n == usize::from(u16::MAX) {
+                break;
+            }
+        }
+        if n >= 2 {
+            (n, batch)
+        } else {
+            (1, DATA_HEADER_LEN + first_len)
+        }
     }
 
     fn segment_len(&self, st: &Stored, index: u32) -> usize {
@@ -444,11 +445,15 @@ impl Sender {
             .first_key_value()
             .and_then(|(_, st)| st.sent_at)
             .map(|t| t + config.retransmit_window);
-        // (A repair whose message left the store gives no plan: its turn
-        // comes at the next input, which prunes it.)
-        let paced = self
-            .plan(config)
-            .and_then(|(_, size, _)| self.pacer.ready_at(size));
+        // When a datagram of the largest size may go: never earlier than
+        // the next one really may (the driver drained what could go), at
+        // worst a little later, and cheap to tell.
+        let paced = if self.repairs.is_empty() && self.queue.is_empty() {
+            None
+        } else {
+            self.pacer
+                .ready_at(DATA_HEADER_LEN + config.max_payload_size)
+        };
         [self.hb_next, self.hb_asked, evict, paced]
             .into_iter()
             .flatten()

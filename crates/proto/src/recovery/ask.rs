@@ -2,12 +2,14 @@
 //! NACKs, repair timeout), and when a sender that does not answer is
 //! given up.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use rand::Rng;
 use tracing::trace;
 
-use super::{Cx, Item, Recovery, State, MAX_MISSING_PER_ROUND};
+use rand_chacha::ChaCha8Rng;
+
+use super::{next_round, Cx, Item, Recovery, State, MAX_MISSING_PER_ROUND};
+use crate::config::Config;
 use crate::endpoint::LossReason;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqStatus;
@@ -55,7 +57,7 @@ impl Recovery {
         }
         let known_end = stream.known_end;
         for (seq, item) in stream.partials.iter_mut() {
-            if !matches!(item.state, State::Backoff(_)) {
+            if !matches!(item.state, State::Backoff(_) | State::Stall(_)) {
                 continue;
             }
             let covered = covers_range(&ranges, *seq, *seq + 1)
@@ -83,63 +85,26 @@ impl Recovery {
         }
     }
 
+    /// Handles one stream whose time has come: sends the NACKs due,
+    /// declares final losses, settles a join the sender does not answer.
     pub(super) fn evaluate(&mut self, now: Instant, cx: &mut Cx<'_>, sender: SenderId) {
+        self.evaluate_join(now, cx, sender);
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
         };
-        let max = cx.config.max_retransmit_attempts;
+        let rules = Rules::new(now, cx.config, stream.last_heard);
+        // Nothing is asked for before the join is settled: it may be
+        // history this node is not owed.
+        let defer = stream.join.is_some();
         let rt = cx.config.repair_timeout;
-        let last_heard = stream.last_heard;
-        // A live sender is heard at least every heartbeat_max (it sends
-        // heartbeats while quiet): silence longer than that, with our
-        // NACKs unanswered, means it is gone.
-        let gone = now.saturating_duration_since(last_heard) >= cx.config.heartbeat_max;
-        let (lo, hi) = (cx.config.nack_backoff_min, cx.config.nack_backoff_max);
-        let span = hi.saturating_sub(lo).as_nanos() as u64;
-        let rng = &mut self.rng;
         let mut entries: Vec<NackEntry> = Vec::new();
         let mut lost: Vec<(u64, u64, LossReason)> = Vec::new();
         let mut idle_partials = Vec::new();
         let mut gone_partials = Vec::new();
 
-        // What to do with an item whose time has come: ask, wait, or lose.
-        enum Verdict {
-            Wait,
-            Ask,
-            Lose(LossReason),
-        }
-        let mut judge = |item: &mut Item| -> Verdict {
-            if item.deadline.is_some_and(|d| d <= now) {
-                return Verdict::Lose(LossReason::Expired);
-            }
-            match item.state {
-                State::Idle => Verdict::Wait,
-                State::Backoff(t) | State::Asked { until: t, .. } if t > now => Verdict::Wait,
-                State::Backoff(_) => Verdict::Ask,
-                State::Asked { at, .. } => {
-                    if last_heard > at {
-                        // The sender is alive: it did not get our NACK,
-                        // or its repair was lost. Ask again.
-                        item.asks = 0;
-                    }
-                    if item.asks >= max && gone {
-                        return Verdict::Lose(LossReason::Unrecoverable);
-                    }
-                    // Ask again after a new back-off, so that another
-                    // receiver's NACK can still hold ours back.
-                    let extra = if span == 0 {
-                        0
-                    } else {
-                        rng.random_range(0..=span)
-                    };
-                    item.state = State::Backoff(now + lo + Duration::from_nanos(extra));
-                    Verdict::Wait
-                }
-            }
-        };
-
+        let rng = &mut self.rng;
         for (first, gap) in stream.gaps.iter_mut() {
-            match judge(&mut gap.item) {
+            match rules.judge(&mut gap.item, &mut stream.round, rng, defer) {
                 Verdict::Wait => {}
                 Verdict::Lose(reason) => lost.push((*first, gap.end, reason)),
                 Verdict::Ask => {
@@ -162,7 +127,8 @@ impl Recovery {
         }
         let known_end = stream.known_end;
         for (&seq, item) in stream.partials.iter_mut() {
-            match judge(item) {
+            let stalled = matches!(item.state, State::Stall(_));
+            match rules.judge(item, &mut stream.round, rng, defer) {
                 Verdict::Wait => {}
                 Verdict::Lose(reason) => lost.push((seq, seq + 1, reason)),
                 Verdict::Ask => {
@@ -176,7 +142,10 @@ impl Recovery {
                         }
                         continue;
                     };
-                    let through = if seq + 1 < known_end {
+                    // All its segments were sent if a later message was,
+                    // or if it stalled (then whatever was not sent yet is
+                    // not repaired: no harm).
+                    let through = if seq + 1 < known_end || stalled {
                         info.count
                     } else {
                         info.max_index + 1
@@ -205,25 +174,6 @@ impl Recovery {
         for seq in gone_partials {
             stream.partials.remove(&seq);
         }
-        // The pending join decision: ask for a heartbeat (a NACK without
-        // entries), or settle it as a late join if the sender does not
-        // answer.
-        let mut probe = false;
-        let mut settle = false;
-        if let Some(join) = stream.join.as_mut() {
-            match judge(join) {
-                Verdict::Wait => {}
-                Verdict::Ask => {
-                    probe = true;
-                    join.asks += 1;
-                    join.state = State::Asked {
-                        at: now,
-                        until: now + rt,
-                    };
-                }
-                Verdict::Lose(_) => settle = true,
-            }
-        }
         let wake = stream
             .gaps
             .values()
@@ -232,33 +182,128 @@ impl Recovery {
             .chain(stream.join)
             .filter_map(|i| i.wake())
             .min();
-
-        if probe {
-            if let Ok(nack) = Nack::new(cx.me, sender, Vec::new()) {
-                let mut out = Vec::new();
-                nack.write(&mut out);
-                cx.stats.nacks_sent += 1;
-                trace!(%sender, "heartbeat requested");
-                cx.control.push_back(out);
-            }
-        }
         for chunk in entries.chunks(MAX_NACK_ENTRIES) {
-            if let Ok(nack) = Nack::new(cx.me, sender, chunk.to_vec()) {
-                let mut out = Vec::new();
-                nack.write(&mut out);
-                cx.stats.nacks_sent += 1;
-                trace!(%sender, entries = chunk.len(), "NACK");
-                cx.control.push_back(out);
-            }
+            send_nack(cx, sender, chunk.to_vec());
         }
         self.schedule(sender, wake);
-        if settle {
-            self.decide(now, cx, sender, false);
-        }
         for (first, end, reason) in lost {
             self.lose(cx, sender, first, end, reason);
         }
         self.flush(cx, sender);
+    }
+
+    /// The pending join decision, if its time has come: ask for a
+    /// heartbeat (a NACK without entries), or settle it as a late join if
+    /// the sender does not answer.
+    fn evaluate_join(&mut self, now: Instant, cx: &mut Cx<'_>, sender: SenderId) {
+        let Some(stream) = self.streams.get_mut(&sender) else {
+            return;
+        };
+        let rules = Rules::new(now, cx.config, stream.last_heard);
+        let Some(join) = stream.join.as_mut() else {
+            return;
+        };
+        match rules.judge(join, &mut stream.round, &mut self.rng, false) {
+            Verdict::Wait => {}
+            Verdict::Ask => {
+                join.asks += 1;
+                join.state = State::Asked {
+                    at: now,
+                    until: now + cx.config.repair_timeout,
+                };
+                trace!(%sender, "heartbeat requested");
+                send_nack(cx, sender, Vec::new());
+            }
+            Verdict::Lose(_) => self.decide(now, cx, sender, false, None),
+        }
+    }
+}
+
+/// What to do with an item whose time has come.
+enum Verdict {
+    /// Nothing now.
+    Wait,
+    /// Send a NACK for it.
+    Ask,
+    /// Give it up.
+    Lose(LossReason),
+}
+
+/// The rules of one round for one stream.
+struct Rules {
+    now: Instant,
+    max: u32,
+    /// The sender was heard after this: it is alive.
+    last_heard: Instant,
+    /// Silent so long that, with our NACKs unanswered, it is gone: a live
+    /// sender is heard at least every heartbeat_max (it sends heartbeats
+    /// while quiet).
+    gone: bool,
+    config: Config,
+}
+
+impl Rules {
+    fn new(now: Instant, config: &Config, last_heard: Instant) -> Self {
+        Self {
+            now,
+            max: config.max_retransmit_attempts,
+            last_heard,
+            gone: now.saturating_duration_since(last_heard) >= config.heartbeat_max,
+            config: config.clone(),
+        }
+    }
+
+    /// Ask, wait, or lose `item`; with `defer`, what is due waits
+    /// (idle) instead of being asked for.
+    fn judge(
+        &self,
+        item: &mut Item,
+        round: &mut Option<Instant>,
+        rng: &mut ChaCha8Rng,
+        defer: bool,
+    ) -> Verdict {
+        let now = self.now;
+        if item.deadline.is_some_and(|d| d <= now) {
+            return Verdict::Lose(LossReason::Expired);
+        }
+        match item.state {
+            State::Idle => Verdict::Wait,
+            State::Backoff(t) | State::Stall(t) | State::Asked { until: t, .. } if t > now => {
+                Verdict::Wait
+            }
+            State::Backoff(_) | State::Stall(_) if defer => {
+                item.state = State::Idle;
+                Verdict::Wait
+            }
+            State::Backoff(_) | State::Stall(_) => Verdict::Ask,
+            State::Asked { at, .. } => {
+                if self.last_heard > at {
+                    // The sender is alive: it did not get our NACK, or
+                    // its repair was lost. Ask again.
+                    item.asks = 0;
+                }
+                if item.asks >= self.max && self.gone {
+                    return Verdict::Lose(LossReason::Unrecoverable);
+                }
+                // Ask again in the next round, after a new back-off, so
+                // that another receiver's NACK can still hold ours back.
+                item.state = State::Backoff(next_round(round, rng, now, &self.config));
+                Verdict::Wait
+            }
+        }
+    }
+}
+
+/// Queues a NACK to `sender` with these entries (none: a heartbeat
+/// request).
+fn send_nack(cx: &mut Cx<'_>, sender: SenderId, entries: Vec<NackEntry>) {
+    let n = entries.len();
+    if let Ok(nack) = Nack::new(cx.me, sender, entries) {
+        let mut out = Vec::new();
+        nack.write(&mut out);
+        cx.stats.nacks_sent += 1;
+        trace!(%sender, entries = n, "NACK");
+        cx.control.push_back(out);
     }
 }
 

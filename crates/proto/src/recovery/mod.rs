@@ -93,6 +93,10 @@ enum State {
     Idle,
     /// A gap was noticed: ask at this instant unless suppressed.
     Backoff(Instant),
+    /// A partial message with no known hole: if no new segment comes by
+    /// then, its remaining segments are asked for (they may have been
+    /// lost at the end of a burst, with the heartbeats after them).
+    Stall(Instant),
     /// Asked (or heard another ask) at `at`; wait for the repair until
     /// `until`.
     Asked { at: Instant, until: Instant },
@@ -113,7 +117,7 @@ impl Item {
     fn wake(&self) -> Option<Instant> {
         let state = match self.state {
             State::Idle => None,
-            State::Backoff(t) => Some(t),
+            State::Backoff(t) | State::Stall(t) => Some(t),
             State::Asked { until, .. } => Some(until),
         };
         [state, self.deadline].into_iter().flatten().min()
@@ -149,6 +153,12 @@ struct Stream {
     /// the request for a heartbeat that will tell. Delivery waits (with
     /// ordering), and `start` is only provisional.
     join: Option<Item>,
+    /// While the join is pending: the lowest seq heard sent live (not as a
+    /// repair), where a late joiner's share begins.
+    first_live: Option<u64>,
+    /// The next NACK round: everything noticed before it is asked for in
+    /// it, together (one random back-off per round, not per item).
+    round: Option<Instant>,
     wake: Option<Instant>,
 }
 
@@ -185,18 +195,18 @@ impl Recovery {
         self.streams.values().map(|s| s.held.len()).sum()
     }
 
-    fn backoff(&mut self, now: Instant, config: &Config) -> State {
+    /// The state of an item that should be asked for in the stream's
+    /// next NACK round (nothing to ask without recovery).
+    fn backoff(&mut self, now: Instant, config: &Config, sender: SenderId) -> State {
         if config.max_retransmit_attempts == 0 {
             return State::Idle;
         }
-        let (lo, hi) = (config.nack_backoff_min, config.nack_backoff_max);
-        let span = hi.saturating_sub(lo).as_nanos() as u64;
-        let extra = if span == 0 {
-            0
-        } else {
-            self.rng.random_range(0..=span)
-        };
-        State::Backoff(now + lo + Duration::from_nanos(extra))
+        match self.streams.get_mut(&sender) {
+            Some(stream) => {
+                State::Backoff(next_round(&mut stream.round, &mut self.rng, now, config))
+            }
+            None => State::Backoff(draw_backoff(&mut self.rng, now, config)),
+        }
     }
 
     fn schedule(&mut self, sender: SenderId, at: Option<Instant>) {
@@ -226,7 +236,7 @@ impl Recovery {
         retransmission: bool,
         arrival: Arrival,
     ) {
-        if !self.stream_for(now, cx, sender, seq, true) {
+        if !self.stream_for(now, cx, sender, seq, true, !retransmission) {
             return;
         }
         let accepted = !matches!(arrival, Arrival::Dropped);
@@ -236,6 +246,9 @@ impl Recovery {
         stream.last_heard = now;
         if accepted && retransmission {
             cx.stats.repairs_received += 1;
+        }
+        if stream.join.is_some() && !retransmission {
+            stream.first_live = Some(stream.first_live.map_or(seq, |f| f.min(seq)));
         }
         if seq < stream.start {
             if stream.join.is_some() {
@@ -281,8 +294,16 @@ impl Recovery {
                 item.asks = 0;
                 let hole = info
                     .is_some_and(|i| i.held < i.max_index + 1 || (all_sent && i.held < i.count));
-                if hole && item.state == State::Idle {
-                    let state = self.backoff(now, cx.config);
+                let state = match item.state {
+                    State::Idle | State::Stall(_) if hole => {
+                        Some(self.backoff(now, cx.config, sender))
+                    }
+                    State::Idle | State::Stall(_) if cx.config.max_retransmit_attempts > 0 => {
+                        Some(State::Stall(now + cx.config.repair_timeout))
+                    }
+                    _ => None,
+                };
+                if let Some(state) = state {
                     if let Some(item) = self
                         .streams
                         .get_mut(&sender)
@@ -310,9 +331,10 @@ impl Recovery {
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
         };
-        let waiting = stream.gaps.values().any(|g| g.item.wake().is_some())
-            || stream.partials.values().any(|i| i.wake().is_some())
-            || stream.join.is_some_and(|j| j.wake().is_some());
+        // (Gaps always have a deadline: any gap is something to wait for.)
+        let waiting = !stream.gaps.is_empty()
+            || stream.join.is_some()
+            || stream.partials.values().any(|i| i.wake().is_some());
         if !waiting {
             if let Some(w) = stream.wake.take() {
                 self.timers.remove(&(w, sender));
@@ -345,11 +367,11 @@ impl Recovery {
         let idle: Vec<u64> = stream
             .partials
             .range(..end - 1)
-            .filter(|(_, i)| i.state == State::Idle)
+            .filter(|(_, i)| matches!(i.state, State::Idle | State::Stall(_)))
             .map(|(s, _)| *s)
             .collect();
         for seq in idle {
-            let state = self.backoff(now, cx.config);
+            let state = self.backoff(now, cx.config, sender);
             if let Some(item) = self
                 .streams
                 .get_mut(&sender)
@@ -395,7 +417,7 @@ impl Recovery {
             report_loss(cx, sender, first, end - first, LossReason::Overrun);
             return;
         }
-        let state = self.backoff(now, cx.config);
+        let state = self.backoff(now, cx.config, sender);
         let item = Item {
             asks: 0,
             state,
@@ -421,7 +443,7 @@ impl Recovery {
         age: Duration,
     ) {
         let new = !self.streams.contains_key(&sender);
-        if !self.stream_for(now, cx, sender, lead, false) {
+        if !self.stream_for(now, cx, sender, lead, false, false) {
             return;
         }
         let entitled = Self::entitled(now, cx, age);
@@ -443,7 +465,7 @@ impl Recovery {
             self.tidy_timer(sender);
             return;
         }
-        self.decide(now, cx, sender, entitled);
+        self.decide(now, cx, sender, entitled, Some(lead));
         self.extend_known(now, cx, sender, lead, true);
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
@@ -499,6 +521,39 @@ impl Recovery {
                 s.wake = None;
             }
             self.evaluate(now, cx, sender);
+        }
+    }
+}
+
+/// A random instant between `nack_backoff_min` and `nack_backoff_max`
+/// from `now`.
+fn draw_backoff(rng: &mut ChaCha8Rng, now: Instant, config: &Config) -> Instant {
+    let (lo, hi) = (config.nack_backoff_min, config.nack_backoff_max);
+    let span = hi.saturating_sub(lo).as_nanos() as u64;
+    let extra = if span == 0 {
+        0
+    } else {
+        rng.random_range(0..=span)
+    };
+    now + lo + Duration::from_nanos(extra)
+}
+
+/// The stream's next NACK round: the one planned, or a new one drawn if
+/// that one is too close (what is noticed now waits at least
+/// `nack_backoff_min`, so that a datagram merely reordered is not asked
+/// for).
+fn next_round(
+    round: &mut Option<Instant>,
+    rng: &mut ChaCha8Rng,
+    now: Instant,
+    config: &Config,
+) -> Instant {
+    match *round {
+        Some(t) if t >= now + config.nack_backoff_min => t,
+        _ => {
+            let t = draw_backoff(rng, now, config);
+            *round = Some(t);
+            t
         }
     }
 }

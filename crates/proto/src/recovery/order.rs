@@ -48,7 +48,7 @@ impl Recovery {
         // No room to hold it: give up whatever it waits for (and the
         // pending join: nothing earlier will be asked for).
         debug!(%sender, seq, "no room to hold a message for order: earlier gaps given up");
-        self.decide(now, cx, sender, false);
+        self.decide(now, cx, sender, false, None);
         self.lose_below(cx, sender, seq, LossReason::Overrun);
         if let Some(stream) = self.streams.get_mut(&sender) {
             stream.next = stream.next.max(seq + 1);
@@ -174,7 +174,7 @@ impl Recovery {
                 .is_some_and(|(k, _)| *k < base)
             || (cx.config.ordered && stream.next < base);
         if behind {
-            self.decide(now, cx, sender, false);
+            self.decide(now, cx, sender, false, None);
             self.lose_below(cx, sender, base, LossReason::Overrun);
         }
     }
