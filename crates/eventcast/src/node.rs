@@ -241,7 +241,8 @@ impl Eventcast {
         let ring = keyring.clone().unwrap_or_default();
         let encryption = Encryption::new(ring.clone(), OsNonces::new())
             .danger_accept_plaintext(config.encrypt.danger_accept_plaintext);
-        let endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption) {
+        let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
+        {
             // A payload size too large for sealed datagrams: without a key,
             // the node runs without encryption (add_key then fails).
             Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if ring.is_empty() => {
@@ -250,6 +251,9 @@ impl Eventcast {
             other => other,
         }
         .map_err(|e| Error::Config(e.into()))?;
+        // Joined now: senders whose stream begins later owe this node all of
+        // it.
+        endpoint.handle_join(std::time::Instant::now());
         *self.handle.shared.keys_mut() = ring.keys();
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();

@@ -109,21 +109,24 @@ fn garbage_is_counted_and_the_node_keeps_working() {
                 frame(6, 2, 3, 26, &[0; 5]),       // last does not complete it
                 frame(7, 0, 3, u32::MAX, &[0; 1]), // absurd length for the count
             ]);
-            // Well-formed frames whose complete body is not an event.
-            let not_bson = single(9, b"definitely not BSON");
+            // Well-formed frames whose complete body is not an event. They
+            // start the hostile sender's stream at seq 0 (the malformed
+            // frames above never parse, so their seqs do not count): the
+            // node owes it no history and delivers at once.
+            let not_bson = single(0, b"definitely not BSON");
             let no_name = single(
-                10,
+                1,
                 &eventcast::bson::serialize_to_vec(&doc! {"x": 1}).unwrap(),
             );
             // A message larger than max_message_size (64 MiB).
-            let too_large = frame(11, 0, 70_000, 70_000 * 1024 - 100, &[0; 1024]);
+            let too_large = frame(2, 0, 70_000, 70_000 * 1024 - 100, &[0; 1024]);
             // Two segments of one message that disagree on its length: the
             // first is buffered, the second dropped. It is the hostile
             // sender's last message, so nothing waits behind it for order
             // (9 and 10 are decoded at once) and the receiver cannot know
             // its other segments were sent: it waits for them.
-            let first_segment = frame(12, 0, 3, 25, &[1; 10]);
-            let inconsistent = frame(12, 1, 3, 21, &[2; 10]);
+            let first_segment = frame(3, 0, 3, 25, &[1; 10]);
+            let inconsistent = frame(3, 1, 3, 21, &[2; 10]);
 
             let mut all: Vec<&[u8]> = not_ours.iter().map(Vec::as_slice).collect();
             all.extend(malformed.iter().map(Vec::as_slice));

@@ -20,7 +20,8 @@ pub struct Config {
     /// this is cut into segments. The datagram adds a 33-byte header.
     pub max_payload_size: usize,
     /// A partial message that receives no new segment for this long is
-    /// dropped and counted as expired (default 3000 ms).
+    /// dropped and counted as expired, and a missing message not repaired
+    /// this long after its gap was noticed is given up (default 3000 ms).
     pub message_ttl: Duration,
     /// The largest message body this node sends or accepts (default 64 MiB).
     pub max_message_size: usize,
@@ -39,9 +40,14 @@ pub struct Config {
     /// is repaired or declared lost. `false` delivers each message as soon
     /// as it is complete.
     pub ordered: bool,
-    /// How many times a receiver asks for the same missing data without
-    /// any progress before it declares it lost (default 3). 0: never ask
-    /// (losses become final at `message_ttl`).
+    /// How many NACKs in a row a receiver sends for the same missing data
+    /// without hearing anything at all from its sender before it declares
+    /// the sender gone and the data lost (default 3). It also waits for
+    /// `heartbeat_max` of silence first, since a live sender is heard at
+    /// least that often. While the sender is heard, the receiver keeps
+    /// asking every `repair_timeout`, until the data arrives, the sender's
+    /// heartbeat says it no longer has it, or `message_ttl` passes.
+    /// 0: never ask (losses become final at `message_ttl`).
     pub max_retransmit_attempts: u32,
     /// A receiver waits a random time between `nack_backoff_min` and
     /// `nack_backoff_max` after it notices a gap before it sends a NACK, so

@@ -32,6 +32,7 @@ macro_rules! cx {
             events: &mut $e.events,
             control: &mut $e.control,
             me: $e.id,
+            joined: $e.joined,
         }
     };
 }
@@ -74,6 +75,8 @@ pub struct Endpoint {
     guard: Guard,
     stats: Stats,
     paced: bool,
+    /// When this node joined the group (see `handle_join`).
+    joined: Option<Instant>,
 }
 
 /// Where a datagram goes.
@@ -144,7 +147,8 @@ impl std::fmt::Display for Loss {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LossReason {
-    /// Asked `max_retransmit_attempts` times without any repair.
+    /// The sender stopped answering: `max_retransmit_attempts` NACKs went
+    /// unanswered and nothing came from it for `heartbeat_max`.
     Unrecoverable,
     /// No progress for `message_ttl`.
     Expired,
@@ -160,7 +164,7 @@ pub enum LossReason {
 impl std::fmt::Display for LossReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            LossReason::Unrecoverable => "not repaired after max_retransmit_attempts NACKs",
+            LossReason::Unrecoverable => "the sender stopped answering NACKs",
             LossReason::Expired => "no progress for message_ttl",
             LossReason::NotRepairable => "no longer in the sender's retransmit window",
             LossReason::Overrun => "overrun by newer messages",
@@ -266,6 +270,7 @@ impl Endpoint {
             version_reported: HashSet::new(),
             stats: Stats::default(),
             paced: true,
+            joined: None,
         })
     }
 
@@ -366,6 +371,20 @@ impl Endpoint {
         self.paced = paced;
     }
 
+    /// Tells the endpoint that its node joined the group (started
+    /// listening) at `now`. Call it once, when the socket is ready, before
+    /// any datagram. Without it, the instant of the first input counts.
+    ///
+    /// This defines which senders' history the node is owed: a sender whose
+    /// stream (its message 0) began after `now` owes this node every
+    /// message, and a loss of any of them is repaired or reported; a sender
+    /// first heard mid-stream that was already sending before `now` owes it
+    /// only what follows the first message heard (a late joiner never asks
+    /// for history).
+    pub fn handle_join(&mut self, now: Instant) {
+        self.joined = Some(now);
+    }
+
     /// Feeds one received datagram.
     ///
     /// Deadlines at or before `now` are handled first, as by
@@ -373,6 +392,7 @@ impl Endpoint {
     /// its message's deadline cannot revive it, whichever of the socket and
     /// the timer the driver serves first.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.joined.get_or_insert(now);
         self.handle_timeout(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
@@ -397,6 +417,7 @@ impl Endpoint {
             return;
         }
         self.stats.control_received += u64::from(control);
+        self.recovery.heard(now, frame.sender());
         match frame {
             Frame::Data(data) => self.handle_data(now, from, &data),
             Frame::Batch(batch) => {
@@ -447,6 +468,7 @@ impl Endpoint {
                     hb.sender(),
                     hb.lead().get(),
                     hb.trail().get(),
+                    std::time::Duration::from_millis(u64::from(hb.age_ms())),
                 );
                 self.forget_evicted(abandoned);
             }
@@ -541,6 +563,7 @@ impl Endpoint {
     /// messages, NACKs due, losses that become final, heartbeats, the
     /// retransmit store's window.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.joined.get_or_insert(now);
         self.expire(now);
         let mut cx = cx!(self);
         self.recovery.handle_timeout(now, &mut cx);

@@ -21,7 +21,10 @@ use crate::config::Config;
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
 use crate::stats::Stats;
-use crate::wire::{Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, DATA_HEADER_LEN};
+use crate::wire::{
+    Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN,
+    DATA_HEADER_LEN,
+};
 
 /// A message kept for sending and repairs.
 struct Stored {
@@ -59,9 +62,16 @@ pub(crate) struct Sender {
     pacer: Pacer,
     /// The pacer held the last attempt back (for counting waits once).
     waiting: bool,
+    /// The next heartbeat of the quiet cycle.
     hb_next: Option<Instant>,
     hb_interval: Duration,
+    /// A heartbeat owed soon, whatever the cycle (asked for by a NACK
+    /// without entries, or to tell that something is no longer
+    /// repairable); new data does not push it back.
+    hb_asked: Option<Instant>,
     hb_last: Option<Instant>,
+    /// When the first datagram of message 0 went out: the stream's birth.
+    first_sent: Option<Instant>,
 }
 
 impl Sender {
@@ -80,7 +90,9 @@ impl Sender {
             waiting: false,
             hb_next: None,
             hb_interval: config.heartbeat_min,
+            hb_asked: None,
             hb_last: None,
+            first_sent: None,
         }
     }
 
@@ -172,7 +184,7 @@ impl Sender {
         }
         self.waiting = false;
         let datagram = if repair {
-            self.take_repair(now, plan)
+            self.take_repair(now, config, plan)
         } else {
             self.take_new(now, config, plan, stats)
         };
@@ -198,27 +210,14 @@ impl Sender {
         if let Some(&(seq, index)) = self.repairs.front() {
             let st = self.store.get(&seq)?;
             if st.count == 1 {
-                let mut n = 1;
-                let mut lens = vec![st.body.len()];
-                for &(s, i) in self.repairs.iter().skip(1) {
-                    let Some(next) = self.store.get(&s) else {
-                        break;
-                    };
-                    if s != seq + n as u64 || i != 0 || next.count != 1 {
-                        break;
-                    }
-                    lens.push(next.body.len());
-                    if Batch::len_for(lens.iter().copied()) > limit {
-                        lens.pop();
-                        break;
-                    }
-                    n += 1;
-                }
-                let size = if n >= 2 {
-                    Batch::len_for(lens)
-                } else {
-                    DATA_HEADER_LEN + st.body.len()
-                };
+                // Consecutive whole small messages asked for go together.
+                let mut expect = seq;
+                let next = self.repairs.iter().map_while(|&(s, i)| {
+                    let ok = s == expect && i == 0;
+                    expect += 1;
+                    ok.then_some(s)
+                });
+                let (n, size) = self.batch_plan(next, limit);
                 return Some((Plan::Batch { seq, n }, size, true));
             }
             let size = DATA_HEADER_LEN + self.segment_len(st, index);
@@ -227,27 +226,7 @@ impl Sender {
         let &seq = self.queue.front()?;
         let st = self.store.get(&seq)?;
         if st.count == 1 {
-            let mut n = 1;
-            let mut lens = vec![st.body.len()];
-            for &s in self.queue.iter().skip(1) {
-                let Some(next) = self.store.get(&s) else {
-                    break;
-                };
-                if next.count != 1 {
-                    break;
-                }
-                lens.push(next.body.len());
-                if Batch::len_for(lens.iter().copied()) > limit {
-                    lens.pop();
-                    break;
-                }
-                n += 1;
-            }
-            let size = if n >= 2 {
-                Batch::len_for(lens)
-            } else {
-                DATA_HEADER_LEN + st.body.len()
-            };
+            let (n, size) = self.batch_plan(self.queue.iter().copied(), limit);
             return Some((Plan::Batch { seq, n }, size, false));
         }
         let size = DATA_HEADER_LEN + self.segment_len(st, st.sent);
@@ -259,6 +238,37 @@ impl Sender {
             size,
             false,
         ))
+    }
+
+    /// How many of the single-segment messages `seqs` (the first of which
+    /// is one) go in the next datagram, and its size: one alone as a data
+    /// frame, several as a batch no larger than `limit`.
+    fn batch_plan(&self, seqs: impl Iterator<Item = u64>, limit: usize) -> (usize, usize) {
+        let mut n = 0;
+        let mut first_len = 0;
+        let mut batch = BATCH_HEADER_LEN;
+        for s in seqs {
+            let Some(st) = self.store.get(&s) else { break };
+            if st.count != 1 {
+                break;
+            }
+            let len = st.body.len();
+            if n == 0 {
+                first_len = len;
+            } else if batch + len + BATCH_ENTRY_OVERHEAD > limit {
+                break;
+            }
+            batch += len + BATCH_ENTRY_OVERHEAD;
+            n += 1;
+            if n == usize::from(u16::MAX) {
+                break;
+            }
+        }
+        if n >= 2 {
+            (n, batch)
+        } else {
+            (1, DATA_HEADER_LEN + first_len)
+        }
     }
 
     fn segment_len(&self, st: &Stored, index: u32) -> usize {
@@ -302,7 +312,7 @@ impl Sender {
         out
     }
 
-    fn take_repair(&mut self, now: Instant, plan: Plan) -> Vec<u8> {
+    fn take_repair(&mut self, now: Instant, config: &Config, plan: Plan) -> Vec<u8> {
         let (seq, n, index) = match plan {
             Plan::Segment { seq, index } => (seq, 1, index),
             Plan::Batch { seq, n } => (seq, n, 0),
@@ -321,6 +331,10 @@ impl Sender {
             }
         }
         trace!(seq, index, n, "repair sent");
+        // Quiet after this: heartbeats start over, so that a receiver
+        // whose repair was lost hears soon that the sender is alive.
+        self.hb_interval = config.heartbeat_min;
+        self.hb_next = Some(now + config.heartbeat_min);
         match plan {
             Plan::Segment { seq, index } => match self.store.get(&seq) {
                 Some(st) => self.segment(Flags::RETRANSMISSION, seq, st, index),
@@ -348,6 +362,7 @@ impl Sender {
             Plan::Segment { seq, .. } => (seq, 1),
             Plan::Batch { seq, n } => (seq, n),
         };
+        self.first_sent.get_or_insert(now);
         for s in first..first + n as u64 {
             let Some(st) = self.store.get_mut(&s) else {
                 continue;
@@ -395,17 +410,25 @@ impl Sender {
     ) -> Option<Vec<u8>> {
         self.evict(now, config);
         stats.retransmit_store_bytes = self.store_bytes as u64;
-        let due = self.hb_next.is_some_and(|t| t <= now);
-        if !due {
+        let cycle = self.hb_next.is_some_and(|t| t <= now);
+        let asked = self.hb_asked.is_some_and(|t| t <= now);
+        if !(cycle || asked) {
             return None;
         }
-        self.hb_interval = (self.hb_interval * 2).min(config.heartbeat_max);
-        self.hb_next = Some(now + self.hb_interval);
+        if cycle {
+            self.hb_interval = (self.hb_interval * 2).min(config.heartbeat_max);
+            self.hb_next = Some(now + self.hb_interval);
+        }
+        self.hb_asked = None;
         self.hb_last = Some(now);
+        let age = self
+            .first_sent
+            .map_or(0, |t| now.saturating_duration_since(t).as_millis());
         let hb = Heartbeat::new(
             self.id,
             MessageSeq::new(self.lead()),
             MessageSeq::new(self.trail()),
+            u32::try_from(age).unwrap_or(u32::MAX),
         )
         .ok()?;
         let mut out = Vec::new();
@@ -422,12 +445,19 @@ impl Sender {
             .first_key_value()
             .and_then(|(_, st)| st.sent_at)
             .map(|t| t + config.retransmit_window);
-        // (A repair whose message left the store gives no plan: its turn
-        // comes at the next input, which prunes it.)
-        let paced = self
-            .plan(config)
-            .and_then(|(_, size, _)| self.pacer.ready_at(size));
-        [self.hb_next, evict, paced].into_iter().flatten().min()
+        // When a datagram of the largest size may go: never earlier than
+        // the next one really may (the driver drained what could go), at
+        // worst a little later, and cheap to tell.
+        let paced = if self.repairs.is_empty() && self.queue.is_empty() {
+            None
+        } else {
+            self.pacer
+                .ready_at(DATA_HEADER_LEN + config.max_payload_size)
+        };
+        [self.hb_next, self.hb_asked, evict, paced]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// A NACK for this sender: queue what it asks for and the store has.
@@ -439,6 +469,12 @@ impl Sender {
         stats: &mut Stats,
     ) {
         stats.nacks_received += 1;
+        if nack.entries().is_empty() {
+            // A receiver that first heard us mid-stream wants to know how
+            // old the stream is.
+            self.ask_heartbeat(now, config);
+            return;
+        }
         if self.pacer.on_loss_report(now) {
             stats.rate_decreases += 1;
         }
@@ -502,10 +538,17 @@ impl Sender {
         if unrepairable {
             stats.repairs_unavailable += 1;
             // Tell the receivers soon, so that they stop asking.
-            let soon = self
-                .hb_last
-                .map_or(now, |t| (t + config.heartbeat_min).max(now));
-            self.hb_next = Some(self.hb_next.map_or(soon, |t| t.min(soon)));
+            self.ask_heartbeat(now, config);
         }
+    }
+
+    /// Owes a heartbeat soon: now, or `heartbeat_min` after the last one
+    /// (so that NACKs cannot make it send more than one per
+    /// `heartbeat_min`).
+    fn ask_heartbeat(&mut self, now: Instant, config: &Config) {
+        let soon = self
+            .hb_last
+            .map_or(now, |t| (t + config.heartbeat_min).max(now));
+        self.hb_asked = Some(self.hb_asked.map_or(soon, |t| t.min(soon)));
     }
 }

@@ -51,6 +51,9 @@ pub struct Stats {
     pub replay_senders: u64,
     /// Replay windows forgotten to make room for new senders.
     pub replay_senders_evicted: u64,
+    /// Senders first heard mid-stream whose stream began before this node
+    /// joined: their earlier messages are not asked for (a late join).
+    pub late_joins: u64,
 
     /// Batch frames sent (several small messages in one datagram).
     pub batches_sent: u64,
@@ -152,6 +155,10 @@ pub struct DropStats {
     pub replayed: u64,
     /// Authenticated datagrams too old for the sender's replay window.
     pub too_old: u64,
+    /// Complete messages from before this node's start of their sender's
+    /// stream (a late joiner hears history, e.g. repairs for others), which
+    /// ordered delivery has no place for.
+    pub before_start: u64,
 }
 
 impl DropStats {
@@ -172,5 +179,6 @@ impl DropStats {
             + self.bad_tag
             + self.replayed
             + self.too_old
+            + self.before_start
     }
 }

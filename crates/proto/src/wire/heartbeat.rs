@@ -1,22 +1,27 @@
 //! The heartbeat frame: a sender's announcement of how far its stream has
-//! gone and how far back it can still repair (PGM's SPM lead and trail).
+//! gone, how far back it can still repair (PGM's SPM lead and trail), and
+//! how old the stream is.
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 5 | common prefix, frame type `03` |
+//! | 0 | 5 | common prefix, frame type `03`, flags `00` |
 //! | 5 | 8 | sender id |
 //! | 13 | 8 | lead: the next message seq the sender will use |
 //! | 21 | 8 | trail: the oldest message seq it can still repair |
+//! | 29 | 4 | age: milliseconds since the sender first sent its message 0 (saturating) |
 //!
 //! Every message below `lead` has been sent in full. Messages in
-//! `[trail, lead)` can be repaired; `trail == lead` means none can. All
-//! integers are big-endian; the frame is exactly 29 bytes.
+//! `[trail, lead)` can be repaired; `trail == lead` means none can. A
+//! receiver that first hears the stream mid-way compares `age` with how
+//! long it has itself been listening: if the stream is younger, the
+//! receiver was there from its start and is owed all of it. All integers
+//! are big-endian; the frame is exactly 33 bytes.
 
 use super::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
 use crate::ids::{MessageSeq, SenderId};
 
 /// Length of a heartbeat datagram.
-pub const HEARTBEAT_LEN: usize = 29;
+pub const HEARTBEAT_LEN: usize = 33;
 
 /// A parsed heartbeat: `trail <= lead` always holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,11 +29,18 @@ pub struct Heartbeat {
     sender: SenderId,
     lead: MessageSeq,
     trail: MessageSeq,
+    age_ms: u32,
 }
 
 impl Heartbeat {
-    /// A heartbeat, if `trail <= lead`.
-    pub fn new(sender: SenderId, lead: MessageSeq, trail: MessageSeq) -> Result<Self, DecodeError> {
+    /// A heartbeat, if `trail <= lead`. `age_ms`: milliseconds since the
+    /// sender first sent its message 0 (`u32::MAX` for that long or more).
+    pub fn new(
+        sender: SenderId,
+        lead: MessageSeq,
+        trail: MessageSeq,
+        age_ms: u32,
+    ) -> Result<Self, DecodeError> {
         if trail > lead {
             return Err(DecodeError::Inconsistent("heartbeat trail above lead"));
         }
@@ -36,6 +48,7 @@ impl Heartbeat {
             sender,
             lead,
             trail,
+            age_ms,
         })
     }
 
@@ -48,7 +61,7 @@ impl Heartbeat {
         if flags != Flags::empty() {
             return Err(DecodeError::UnknownFlags(flags.bits()));
         }
-        let fixed: &[u8; 24] = rest
+        let fixed: &[u8; 28] = rest
             .try_into()
             .map_err(|_| DecodeError::Truncated { len: bytes.len() })?;
         let u64_at = |i: usize| {
@@ -56,10 +69,13 @@ impl Heartbeat {
             b.copy_from_slice(&fixed[i..i + 8]);
             u64::from_be_bytes(b)
         };
+        let mut age = [0u8; 4];
+        age.copy_from_slice(&fixed[24..28]);
         Self::new(
             SenderId::new(u64_at(0)),
             MessageSeq::new(u64_at(8)),
             MessageSeq::new(u64_at(16)),
+            u32::from_be_bytes(age),
         )
     }
 
@@ -78,7 +94,13 @@ impl Heartbeat {
         self.trail
     }
 
-    /// Writes the 29 bytes to `out`.
+    /// Milliseconds since the sender first sent its message 0
+    /// (`u32::MAX`: that long or more).
+    pub fn age_ms(&self) -> u32 {
+        self.age_ms
+    }
+
+    /// Writes the 33 bytes to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
@@ -87,6 +109,7 @@ impl Heartbeat {
         out.extend_from_slice(&self.sender.get().to_be_bytes());
         out.extend_from_slice(&self.lead.get().to_be_bytes());
         out.extend_from_slice(&self.trail.get().to_be_bytes());
+        out.extend_from_slice(&self.age_ms.to_be_bytes());
     }
 }
 
@@ -96,11 +119,18 @@ mod tests {
 
     #[test]
     fn emit_then_parse() {
-        let hb = Heartbeat::new(SenderId::new(7), MessageSeq::new(10), MessageSeq::new(3)).unwrap();
+        let hb = Heartbeat::new(
+            SenderId::new(7),
+            MessageSeq::new(10),
+            MessageSeq::new(3),
+            0x0102_0304,
+        )
+        .unwrap();
         let mut bytes = Vec::new();
         hb.write(&mut bytes);
         assert_eq!(bytes.len(), HEARTBEAT_LEN);
         assert_eq!(&bytes[..5], &[0xEC, 0xA5, 1, 3, 0]);
+        assert_eq!(&bytes[29..], &[1, 2, 3, 4]);
         assert_eq!(Heartbeat::parse(&bytes), Ok(hb));
         for cut in 0..bytes.len() {
             assert!(Heartbeat::parse(&bytes[..cut]).is_err());
@@ -115,9 +145,11 @@ mod tests {
 
     #[test]
     fn trail_above_lead_is_inconsistent() {
-        assert!(Heartbeat::new(SenderId::new(1), MessageSeq::new(3), MessageSeq::new(4)).is_err());
+        assert!(
+            Heartbeat::new(SenderId::new(1), MessageSeq::new(3), MessageSeq::new(4), 0).is_err()
+        );
         let mut bytes = Vec::new();
-        Heartbeat::new(SenderId::new(1), MessageSeq::new(4), MessageSeq::new(4))
+        Heartbeat::new(SenderId::new(1), MessageSeq::new(4), MessageSeq::new(4), 0)
             .unwrap()
             .write(&mut bytes);
         bytes[28] = 5;

@@ -5,7 +5,7 @@
 //! | 0 | 5 | common prefix, frame type `02`, flags `00` |
 //! | 5 | 8 | sender id of the node that asks |
 //! | 13 | 8 | target: sender id of the stream it asks about |
-//! | 21 | 2 | entry count `n`, 1 ..= 64 |
+//! | 21 | 2 | entry count `n`, 0 ..= 64 |
 //! | 23 | 17·n | entries |
 //!
 //! Each entry is 17 bytes: `kind` (u8), `seq` (u64), `a` (u32), `b` (u32).
@@ -15,6 +15,10 @@
 //! | `01` | whole messages `seq .. seq + b` are missing (`a` = 0, `b` >= 1) |
 //! | `02` | segments `a .. a + b` of message `seq` are missing (`b` >= 1) |
 //! | `03` | segments `a + i` of message `seq` for every bit `i` set in `b` (bit 0 is the least significant; `b` != 0) |
+//!
+//! A NACK without entries asks nothing to be repaired: it asks the target
+//! for a heartbeat soon. A receiver that first hears a stream mid-way sends
+//! one to learn the stream's age (see [`Heartbeat`](super::Heartbeat)).
 //!
 //! NACKs go to the group, so that other receivers that miss the same data
 //! hear them and hold their own (suppression). All integers big-endian; the
@@ -159,7 +163,7 @@ impl NackEntry {
     }
 }
 
-/// A parsed NACK: 1 to 64 valid entries.
+/// A parsed NACK: 0 to 64 valid entries (none: a request for a heartbeat).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Nack {
     from: SenderId,
@@ -168,13 +172,14 @@ pub struct Nack {
 }
 
 impl Nack {
-    /// A NACK, if it has 1 to [`MAX_NACK_ENTRIES`] valid entries.
+    /// A NACK, if it has at most [`MAX_NACK_ENTRIES`] valid entries (none:
+    /// a request for a heartbeat).
     pub fn new(
         from: SenderId,
         target: SenderId,
         entries: Vec<NackEntry>,
     ) -> Result<Self, DecodeError> {
-        if entries.is_empty() || entries.len() > MAX_NACK_ENTRIES {
+        if entries.len() > MAX_NACK_ENTRIES {
             return Err(DecodeError::Inconsistent("NACK entry count out of range"));
         }
         for e in &entries {
@@ -205,7 +210,7 @@ impl Nack {
         id.copy_from_slice(&fixed[8..16]);
         let target = SenderId::new(u64::from_be_bytes(id));
         let n = usize::from(u16::from_be_bytes([fixed[16], fixed[17]]));
-        if n == 0 || n > MAX_NACK_ENTRIES {
+        if n > MAX_NACK_ENTRIES {
             return Err(DecodeError::Inconsistent("NACK entry count out of range"));
         }
         if body.len() != n * NACK_ENTRY_LEN {
@@ -331,7 +336,12 @@ mod tests {
         let mut count = bytes.clone();
         count[22] = 4;
         assert!(Nack::parse(&count).is_err());
-        assert!(Nack::new(SenderId::new(1), SenderId::new(2), vec![]).is_err());
+        // No entries: a heartbeat request, 23 bytes.
+        let empty = Nack::new(SenderId::new(1), SenderId::new(2), vec![]).unwrap();
+        let mut bytes = Vec::new();
+        empty.write(&mut bytes);
+        assert_eq!(bytes.len(), NACK_HEADER_LEN);
+        assert_eq!(Nack::parse(&bytes), Ok(empty));
         let many = vec![
             NackEntry::Messages {
                 first: MessageSeq::new(0),
