@@ -35,7 +35,7 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
         if i > 0 && !spec.interval.is_zero() {
             tokio::time::sleep(spec.interval).await;
         }
-        node.emit(EVENT, &(payload.as_str(),))?;
+        node.emit_wait(EVENT, &(payload.as_str(),)).await?;
     }
     // The node's counters are copied after its task has sent a turn's
     // datagrams: once they show every message, every datagram is out.
