@@ -183,15 +183,7 @@ impl Recovery {
             .collect();
         for first in gaps {
             let state = self.backoff(now, cx.config, sender);
-            if let Some(gap) = self
-                .streams
-                .get_mut(&sender)
-                .and_then(|s| s.gaps.get_mut(&first))
-            {
-                gap.item.state = state;
-                let wake = gap.item.wake();
-                self.schedule(sender, wake);
-            }
+            self.set_gap(sender, first, state);
         }
         for (seq, hole) in partials {
             let state = if hole {
@@ -199,15 +191,7 @@ impl Recovery {
             } else {
                 State::Stall(now + cx.config.repair_timeout)
             };
-            if let Some(item) = self
-                .streams
-                .get_mut(&sender)
-                .and_then(|s| s.partials.get_mut(&seq))
-            {
-                item.state = state;
-                let wake = item.wake();
-                self.schedule(sender, wake);
-            }
+            self.set_partial(sender, seq, state);
         }
     }
 

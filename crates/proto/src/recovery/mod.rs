@@ -213,6 +213,32 @@ impl Recovery {
         }
     }
 
+    /// Sets the state of partial `seq` of `sender`, and wakes up for it.
+    fn set_partial(&mut self, sender: SenderId, seq: u64, state: State) {
+        let wake = self
+            .streams
+            .get_mut(&sender)
+            .and_then(|s| s.partials.get_mut(&seq))
+            .and_then(|item| {
+                item.state = state;
+                item.wake()
+            });
+        self.schedule(sender, wake);
+    }
+
+    /// Sets the state of the gap starting at `first`, and wakes up for it.
+    fn set_gap(&mut self, sender: SenderId, first: u64, state: State) {
+        let wake = self
+            .streams
+            .get_mut(&sender)
+            .and_then(|s| s.gaps.get_mut(&first))
+            .and_then(|gap| {
+                gap.item.state = state;
+                gap.item.wake()
+            });
+        self.schedule(sender, wake);
+    }
+
     fn schedule(&mut self, sender: SenderId, at: Option<Instant>) {
         let Some(at) = at else { return };
         let Some(stream) = self.streams.get_mut(&sender) else {
@@ -309,15 +335,7 @@ impl Recovery {
                     _ => None,
                 };
                 if let Some(state) = state {
-                    if let Some(item) = self
-                        .streams
-                        .get_mut(&sender)
-                        .and_then(|s| s.partials.get_mut(&seq))
-                    {
-                        item.state = state;
-                        let wake = item.wake();
-                        self.schedule(sender, wake);
-                    }
+                    self.set_partial(sender, seq, state);
                 }
             }
             Arrival::Complete(body) => {
@@ -374,15 +392,7 @@ impl Recovery {
                 .collect();
             for seq in waiting {
                 let state = self.backoff(now, cx.config, sender);
-                if let Some(item) = self
-                    .streams
-                    .get_mut(&sender)
-                    .and_then(|s| s.partials.get_mut(&seq))
-                {
-                    item.state = state;
-                    let wake = item.wake();
-                    self.schedule(sender, wake);
-                }
+                self.set_partial(sender, seq, state);
             }
         }
         let Some(stream) = self.streams.get_mut(&sender) else {
