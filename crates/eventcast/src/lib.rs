@@ -40,9 +40,11 @@ mod listeners;
 pub mod logging;
 mod node;
 mod notice;
+mod recv;
 mod repl;
 mod socket;
 mod stats;
+mod task;
 
 pub use config::Config;
 pub use error::{ConfigError, Error};

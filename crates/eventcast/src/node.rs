@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
-use crate::driver::{Command, Driver};
+use crate::driver::Native;
 use crate::error::Error;
 use crate::event::{to_args, Event};
 use crate::legacy::{self, WireProtocol};
@@ -22,6 +22,7 @@ use crate::logging::LogLevels;
 use crate::notice::Notice;
 use crate::socket;
 use crate::stats::NodeStats;
+use crate::task::{self, Command, Io};
 
 type NoticeCallback = Arc<dyn Fn(&Notice) + Send + Sync>;
 
@@ -238,15 +239,13 @@ impl Eventcast {
             // Joined now: senders whose stream begins later owe this node
             // all of it.
             endpoint.handle_join(std::time::Instant::now());
-            let driver = Driver {
-                endpoint,
+            let io = Io {
                 socket,
-                group: opened.group,
                 commands: rx,
                 cancel: cancel.clone(),
                 shared: self.handle.shared.clone(),
             };
-            tokio::spawn(driver.run())
+            tokio::spawn(task::run(Native::new(endpoint, opened.group), io))
         };
         {
             let mut stats = self.handle.shared.stats_mut();
