@@ -332,6 +332,9 @@ impl Eventcast {
         args: &A,
     ) -> Result<(), Error> {
         let args = to_args(args)?;
+        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
+            legacy::check_emit(name)?;
+        }
         let body = encode_body(name, &args).map_err(EmitError::from)?;
         loop {
             let room = self.handle.shared.room.notified();
