@@ -595,6 +595,7 @@ impl Endpoint {
     fn refresh_gauges(&mut self) {
         self.stats.partial_messages = self.reassembler.partial_messages() as u64;
         self.stats.partial_bytes = self.reassembler.partial_bytes() as u64;
+        self.stats.window_bytes = self.reassembler.window_bytes() as u64;
         self.stats.senders = self.reassembler.senders() as u64;
         self.stats.held_messages = self.recovery.held() as u64;
         self.stats.recovery_bytes = self.reassembler.recovery_bytes() as u64;
