@@ -1,6 +1,5 @@
 //! `eventcast emit`: sends one event, or one per line of stdin, and exits.
 
-use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -8,6 +7,7 @@ use anyhow::{bail, Context as _};
 use bson::Bson;
 use eventcast::Eventcast;
 use serde::Deserialize;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::common::{self, KeyArgs, NetArgs, SendArgs};
 use crate::json::{self, ExtJson};
@@ -27,9 +27,10 @@ pub(crate) struct Args {
 
     /// Read events from stdin instead, one JSON object per line:
     /// {"event": NAME, "args": [ARG, ...]} ("args" may be left out). Each is
-    /// sent as soon as it is read. A bad line is reported on stderr with its
-    /// number and skipped; the others are sent, and the exit status is then
-    /// 1.
+    /// sent as soon as it is read; when the send queue is full, emit waits
+    /// for room (reading no further). A bad line is reported on stderr with
+    /// its number and skipped; the others are sent, and the exit status is
+    /// then 1.
     #[arg(long, conflicts_with_all = ["event", "args"])]
     stdin: bool,
 
@@ -95,7 +96,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let outcome = match single {
         Some((name, values)) => node.emit(&name, &values).map_err(anyhow::Error::from),
-        None => emit_lines(&node, std::io::stdin().lock()),
+        None => emit_lines(&node, tokio::io::BufReader::new(tokio::io::stdin())).await,
     };
     linger(
         &node,
@@ -131,9 +132,10 @@ async fn linger(node: &Eventcast, max: Duration, quiet: Duration) {
     }
 }
 
-/// Emits one event per line of `input`; reports bad lines on stderr and
-/// fails at the end if there were any.
-fn emit_lines(node: &Eventcast, mut input: impl BufRead) -> anyhow::Result<()> {
+/// Emits one event per line of `input`, waiting for room in the send
+/// queue when it is full; reports bad lines on stderr and fails at the end
+/// if there were any.
+async fn emit_lines(node: &Eventcast, mut input: impl AsyncBufRead + Unpin) -> anyhow::Result<()> {
     let mut line = Vec::new();
     let mut number = 0usize;
     let mut bad = 0usize;
@@ -141,6 +143,7 @@ fn emit_lines(node: &Eventcast, mut input: impl BufRead) -> anyhow::Result<()> {
         line.clear();
         if input
             .read_until(b'\n', &mut line)
+            .await
             .context("cannot read stdin")?
             == 0
         {
@@ -150,7 +153,7 @@ fn emit_lines(node: &Eventcast, mut input: impl BufRead) -> anyhow::Result<()> {
         if line.trim_ascii().is_empty() {
             continue;
         }
-        if let Err(e) = emit_line(node, &line) {
+        if let Err(e) = emit_line(node, &line).await {
             eprintln!("eventcast: stdin line {number}: {}", common::describe(&e));
             bad += 1;
         }
@@ -161,7 +164,7 @@ fn emit_lines(node: &Eventcast, mut input: impl BufRead) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
+async fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
     let line: Line = serde_json::from_slice(line).map_err(|e| {
         // The line number is ours; serde_json's is always 1.
         let text = e.to_string();
@@ -171,7 +174,7 @@ fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
         }
     })?;
     let args: Vec<Bson> = line.args.into_iter().map(|a| a.0).collect();
-    node.emit(&line.event, &args)?;
+    node.emit_wait(&line.event, &args).await?;
     Ok(())
 }
 
@@ -179,6 +182,13 @@ fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
 
     /// Emits on a stopped node (local listeners only: no socket) and
     /// returns what the listeners saw.
@@ -193,7 +203,7 @@ mod tests {
                     .push((e.name().to_owned(), e.raw_args().to_vec()));
             });
         }
-        let result = emit_lines(&node, input.as_bytes());
+        let result = block_on(emit_lines(&node, input.as_bytes()));
         let seen = seen.lock().unwrap().clone();
         (result, seen)
     }
@@ -227,7 +237,7 @@ mod tests {
     #[test]
     fn line_errors_name_the_column() {
         let node = Eventcast::new(eventcast::Config::default()).unwrap();
-        let err = emit_line(&node, b"{\"event\": 5}").unwrap_err();
+        let err = block_on(emit_line(&node, b"{\"event\": 5}")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid type: integer `5`, expected a string (column 11)"

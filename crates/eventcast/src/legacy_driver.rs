@@ -25,22 +25,15 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, trace, warn};
+use tracing::{debug, warn};
 
 use crate::config::Config;
-use crate::driver::Command;
 use crate::error::Error;
 use crate::event::Event;
 use crate::node::Shared;
 use crate::notice::Notice;
 use crate::socket;
-
-/// At most this many datagrams or commands are taken in one turn of the
-/// loop before outputs are drained (as the native driver).
-const IO_LOOP_BOUND: usize = 160;
-
-/// The largest datagram the socket reads.
-const RECV_BUFFER: usize = 65_536;
+use crate::task::{self, Command, Core, Io};
 
 /// Bytes of sent segmented messages kept for retransmission.
 const SENT_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -73,18 +66,19 @@ pub(crate) fn spawn(start: LegacyStart) -> Result<JoinHandle<()>, Error> {
         target: "eventcast", host = identity.host, port = identity.port,
         hostname = identity.hostname, "legacy-v3: this node's address for retransmissions"
     );
-    let endpoint = LegacyEndpoint::new(endpoint_config(config, identity));
-    let driver = LegacyDriver {
-        endpoint,
-        socket: start.socket,
+    let core = Legacy {
+        endpoint: LegacyEndpoint::new(endpoint_config(config, identity)),
         group: start.group,
-        commands: start.commands,
-        cancel: start.cancel,
-        shared: start.shared,
         drop_datagram: config.legacy.test_drop_datagram,
         sent: 0,
     };
-    Ok(tokio::spawn(driver.run()))
+    let io = Io {
+        socket: start.socket,
+        commands: start.commands,
+        cancel: start.cancel,
+        shared: start.shared,
+    };
+    Ok(tokio::spawn(task::run(core, io)))
 }
 
 /// The endpoint's settings from the node's.
@@ -168,67 +162,23 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".to_owned())
 }
 
-struct LegacyDriver {
+/// A [`LegacyEndpoint`] with where its datagrams go.
+struct Legacy {
     endpoint: LegacyEndpoint,
-    socket: UdpSocket,
     group: SocketAddr,
-    commands: mpsc::UnboundedReceiver<Command>,
-    cancel: CancellationToken,
-    shared: Arc<Shared>,
     /// Test support: the index of an outgoing datagram not to send.
     drop_datagram: Option<u64>,
     /// Outgoing datagrams so far.
     sent: u64,
 }
 
-impl LegacyDriver {
-    async fn run(mut self) {
-        let mut buf = vec![0u8; RECV_BUFFER];
-        let mut stopping = false;
-        while !stopping {
-            let deadline = self
-                .endpoint
-                .poll_timeout()
-                .map(tokio::time::Instant::from_std);
-            tokio::select! {
-                _ = self.cancel.cancelled() => stopping = true,
-                command = self.commands.recv() => match command {
-                    Some(command) => {
-                        self.apply(command);
-                        for _ in 1..IO_LOOP_BOUND {
-                            match self.commands.try_recv() {
-                                Ok(command) => self.apply(command),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    None => stopping = true,
-                },
-                received = self.socket.recv_from(&mut buf) => {
-                    self.received(received, &buf);
-                    for _ in 1..IO_LOOP_BOUND {
-                        match self.socket.try_recv_from(&mut buf) {
-                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                            other => self.received(other, &buf),
-                        }
-                    }
-                }
-                _ = sleep_until(deadline), if deadline.is_some() => {}
-            }
-            if stopping {
-                // Whatever was emitted before stop still goes out.
-                while let Ok(command) = self.commands.try_recv() {
-                    self.apply(command);
-                }
-            }
-            // Check the clock ourselves rather than trust the sleep.
-            let now = Instant::now();
-            if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
-                self.endpoint.handle_timeout(now, DateTime::now());
-            }
-            self.drain().await;
-        }
-        debug!(target: "eventcast", id = %self.endpoint.id(), "legacy node task ends");
+impl Core for Legacy {
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.endpoint.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.endpoint.handle_timeout(now, DateTime::now());
     }
 
     fn apply(&mut self, command: Command) {
@@ -254,30 +204,13 @@ impl LegacyDriver {
         }
     }
 
-    fn received(&mut self, received: std::io::Result<(usize, SocketAddr)>, buf: &[u8]) {
-        match received {
-            Ok((len, from)) => {
-                trace!(target: "eventcast", %from, len, "legacy datagram received");
-                self.endpoint
-                    .handle_datagram(Instant::now(), from, &buf[..len]);
-            }
-            Err(e) => {
-                self.shared.stats_mut().recv_errors += 1;
-                debug!(target: "eventcast", error = %e, "receive failed");
-            }
-        }
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.endpoint.handle_datagram(now, from, datagram);
     }
 
-    async fn drain(&mut self) {
-        // Counters first, so that whoever sees a datagram this node sent,
-        // or an event it delivered, finds it counted.
-        {
-            let legacy = self.endpoint.stats();
-            let mut stats = self.shared.stats_mut();
-            stats.legacy = legacy;
-            stats.protocol = legacy.to_native();
-        }
-        while let Some(transmit) = self.endpoint.poll_transmit() {
+    fn poll_transmit(&mut self, _now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
+        loop {
+            let transmit = self.endpoint.poll_transmit()?;
             let to = match transmit.destination {
                 LegacyDestination::Unicast(to) => to,
                 _ => self.group,
@@ -288,10 +221,16 @@ impl LegacyDriver {
                 debug!(target: "eventcast", index, %to, "test: outgoing datagram dropped");
                 continue;
             }
-            if let Err(e) = self.socket.send_to(&transmit.contents, to).await {
-                self.shared.stats_mut().send_errors += 1;
-                warn!(target: "eventcast", %to, error = %e, "send failed");
-            }
+            return Some((transmit.contents, to));
+        }
+    }
+
+    fn publish(&mut self, shared: &Shared) {
+        {
+            let legacy = self.endpoint.stats();
+            let mut stats = shared.stats_mut();
+            stats.legacy = legacy;
+            stats.protocol = legacy.to_native();
         }
         while let Some(event) = self.endpoint.poll_event() {
             match event {
@@ -302,7 +241,7 @@ impl LegacyDriver {
                         name = event.name(), sender = %received.sender, from = %received.from,
                         "legacy event received"
                     );
-                    self.shared.listeners.dispatch(&Event::new(
+                    shared.listeners.dispatch(&Event::new(
                         event.origin.name,
                         event.args,
                         received.sender,
@@ -312,18 +251,15 @@ impl LegacyDriver {
                 }
                 LegacyEndpointEvent::Problem(problem) => {
                     warn!(target: "eventcast", %problem, "legacy-v3 protocol error");
-                    self.shared.notify(Notice::LegacyProtocolError(problem));
+                    shared.notify(Notice::LegacyProtocolError(problem));
                 }
                 other => debug!(target: "eventcast", ?other, "legacy endpoint event ignored"),
             }
         }
     }
-}
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+    fn id(&self) -> String {
+        self.endpoint.id().to_string()
     }
 }
 

@@ -41,9 +41,11 @@ pub mod logging;
 mod node;
 mod nonces;
 mod notice;
+mod recv;
 mod repl;
 mod socket;
 mod stats;
+mod task;
 
 pub use config::{Config, Encrypt};
 pub use error::{ConfigError, Error};

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
-use crate::driver::{Command, Driver};
+use crate::driver::Native;
 use crate::error::{ConfigError, Error};
 use crate::event::{to_args, Event};
 use crate::legacy::{self, WireProtocol};
@@ -24,6 +24,7 @@ use crate::nonces::OsNonces;
 use crate::notice::Notice;
 use crate::socket;
 use crate::stats::NodeStats;
+use crate::task::{self, Command, Io};
 
 type NoticeCallback = Arc<dyn Fn(&Notice) + Send + Sync>;
 
@@ -268,15 +269,13 @@ impl Eventcast {
                 shared: self.handle.shared.clone(),
             })?
         } else {
-            let driver = Driver {
-                endpoint,
+            let io = Io {
                 socket,
-                group: opened.group,
                 commands: rx,
                 cancel: cancel.clone(),
                 shared: self.handle.shared.clone(),
             };
-            tokio::spawn(driver.run())
+            tokio::spawn(task::run(Native::new(endpoint, opened.group), io))
         };
         {
             let mut stats = self.handle.shared.stats_mut();
@@ -490,6 +489,9 @@ impl Eventcast {
         args: &A,
     ) -> Result<(), Error> {
         let args = to_args(args)?;
+        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
+            legacy::check_emit(name)?;
+        }
         let body = encode_body(name, &args).map_err(EmitError::from)?;
         loop {
             let room = self.handle.shared.room.notified();

@@ -47,6 +47,9 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
         .set_reuse_port(true)
         .map_err(|e| Error::io("cannot set SO_REUSEPORT", e))?;
     let recv_buffer_size = grow_recv_buffer(&socket, config.recv_buffer_size);
+    if let Err(e) = report_drops(&socket) {
+        warn!(target: "eventcast", error = %e, "cannot set SO_RXQ_OVFL: kernel drops will not be counted");
+    }
 
     let bind = SocketAddr::new(config.address, port);
     socket
@@ -157,19 +160,48 @@ fn grow_recv_buffer(socket: &Socket, wanted: usize) -> usize {
 
 #[cfg(target_os = "linux")]
 fn force_recv_buffer(socket: &Socket, wanted: usize) {
-    use std::os::fd::AsRawFd;
     let size = libc::c_int::try_from(wanted).unwrap_or(libc::c_int::MAX);
-    // SAFETY: a valid socket descriptor and a c_int option value of the
-    // size passed; failure (no CAP_NET_ADMIN) is harmless and ignored.
-    let _ = unsafe {
+    // Failure (no CAP_NET_ADMIN) is harmless: the caller reports the size.
+    let _ = set_socket_option(socket, libc::SO_RCVBUFFORCE, size);
+}
+
+/// Asks the kernel to attach its count of datagrams dropped for this
+/// socket (receive buffer full) to every datagram received: Linux
+/// `SO_RXQ_OVFL`, read by [`recv`](crate::recv). Elsewhere, nothing.
+fn report_drops(socket: &Socket) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    return set_socket_option(socket, libc::SO_RXQ_OVFL, 1);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = socket;
+        Ok(())
+    }
+}
+
+/// Sets the `SOL_SOCKET` option `name` to the int `value`.
+#[cfg(target_os = "linux")]
+fn set_socket_option(
+    socket: &Socket,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket descriptor, and a c_int option value of the
+    // size passed, read during the call only.
+    let rc = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            (&size as *const libc::c_int).cast(),
+            name,
+            (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// The IPv4 address of the configured multicast interface, or `None` for

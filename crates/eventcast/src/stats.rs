@@ -19,6 +19,12 @@ pub struct NodeStats {
     pub send_errors: u64,
     /// Receives that failed.
     pub recv_errors: u64,
+    /// Datagrams the kernel dropped because the socket's receive buffer
+    /// was full, as far as it reports them (Linux `SO_RXQ_OVFL`, counted
+    /// when the next datagram arrives; always 0 elsewhere). Loss recovery
+    /// repairs them; many mean the buffer is too small or this node too
+    /// slow for the traffic.
+    pub kernel_drops: u64,
     /// Events emitted while stopped (only local listeners fired).
     pub emitted_while_stopped: u64,
     /// Listener calls that panicked (caught).

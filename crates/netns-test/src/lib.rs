@@ -59,6 +59,9 @@
 //!
 //! `NETNS_LOSS=PERCENT` in the environment is passed on to `scripts/netns`,
 //! which then drops that share of incoming UDP datagrams in each namespace.
+//! [`run_with_loss`] sets it for one test: its body runs in a namespace
+//! that drops that share of incoming UDP datagrams, whatever the rest of
+//! the run does.
 //!
 //! Making a namespace needs `unshare` (root, or unprivileged user namespaces)
 //! and iproute2 (`ip`).
@@ -75,6 +78,10 @@ pub const INODE_VAR: &str = "EVENTCAST_NETNS_INODE";
 /// Set by [`run`] on the child it re-executes, so that a child that finds
 /// itself outside a private namespace fails instead of re-executing again.
 const REEXEC_VAR: &str = "EVENTCAST_NETNS_REEXEC";
+
+/// The environment variable `scripts/netns` reads: the share of incoming
+/// UDP datagrams its namespace drops, in percent.
+pub const LOSS_VAR: &str = "NETNS_LOSS";
 
 /// Path of the script that makes the namespaces.
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/netns");
@@ -146,7 +153,7 @@ pub fn run(body: impl FnOnce()) {
     }
     let thread = std::thread::current();
     match thread.name() {
-        Some(name) if name != "main" => reexec(name),
+        Some(name) if name != "main" => reexec(name, None),
         other => panic!(
             "netns_test::run: cannot tell which test this is (thread name {other:?}), so it \
              cannot re-execute it in a private network namespace. Call run() directly in the \
@@ -154,6 +161,49 @@ pub fn run(body: impl FnOnce()) {
              thread, or use netns_test::run_named(\"module::test_name\", ...)."
         ),
     }
+}
+
+/// Like [`run`], but `body` runs in a private network namespace that drops
+/// `percent` of the incoming UDP datagrams at random (nftables, see
+/// `scripts/netns`; multicast looped back on `lo` is dropped once, for
+/// every receiving socket at once).
+///
+/// If this process already is in a private namespace made with exactly
+/// that loss (`NETNS_LOSS=percent scripts/netns cargo test ...`), `body`
+/// runs right here; otherwise the test is re-executed in a namespace of
+/// its own with [`LOSS_VAR`] set (from inside another private namespace
+/// too: namespaces nest).
+///
+/// # Panics
+///
+/// As [`run`]; also if `percent` is over 100, or if the namespace cannot be
+/// given the loss (`nft` missing: `apt-get install -y nftables`).
+pub fn run_with_loss(percent: u8, body: impl FnOnce()) {
+    assert!(
+        percent <= 100,
+        "netns_test::run_with_loss: {percent}% is no share"
+    );
+    if in_private_netns() && current_loss() == percent {
+        body();
+        return;
+    }
+    let thread = std::thread::current();
+    match thread.name() {
+        Some(name) if name != "main" => reexec(name, Some(percent)),
+        other => panic!(
+            "netns_test::run_with_loss: cannot tell which test this is (thread name {other:?}); \
+             call it directly in the #[test] fn"
+        ),
+    }
+}
+
+/// The loss the namespace this process runs in was made with, as
+/// `scripts/netns` was told (0 when not told).
+fn current_loss() -> u8 {
+    std::env::var(LOSS_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Like [`run`], with the test's full name (as `cargo test -- --list` shows
@@ -166,7 +216,7 @@ pub fn run_named(name: &str, body: impl FnOnce()) {
     if in_private_netns() {
         body();
     } else {
-        reexec(name);
+        reexec(name, None);
     }
 }
 
@@ -175,9 +225,10 @@ const NEEDS: &str = "socket tests run only inside a private network namespace, m
                      user namespaces, and iproute2 (`ip`)";
 
 /// Re-executes the current test binary through `scripts/netns`, running only
-/// test `name`; panics unless exactly that one test passed there.
-fn reexec(name: &str) {
-    if std::env::var_os(REEXEC_VAR).is_some() {
+/// test `name` (with `loss`: in a namespace that drops that share of UDP);
+/// panics unless exactly that one test passed there.
+fn reexec(name: &str, loss: Option<u8>) {
+    if std::env::var_os(REEXEC_VAR).is_some() && !in_private_netns() {
         panic!(
             "netns_test: this process was re-executed through scripts/netns but is still not \
              in a private network namespace ({INODE_VAR}={:?}, /proc/self/ns/net inode {:?}); \
@@ -188,7 +239,11 @@ fn reexec(name: &str) {
     }
     let exe = std::env::current_exe()
         .unwrap_or_else(|e| panic!("netns_test: cannot find the current test binary: {e}"));
-    let output = Command::new(SCRIPT)
+    let mut command = Command::new(SCRIPT);
+    if let Some(percent) = loss {
+        command.env(LOSS_VAR, percent.to_string());
+    }
+    let output = command
         .arg(&exe)
         .arg(name)
         .args([
@@ -352,6 +407,31 @@ mod tests {
             tx.send_to(payload, SocketAddrV6::new(group, port, 0, ifindex))
                 .expect("send to ff02::ec:1%ve0");
             recv_payload(&rx, payload);
+        });
+    }
+
+    /// With `run_with_loss`, the namespace drops about that share of
+    /// incoming UDP datagrams (and `run` inside it would not add any).
+    #[test]
+    fn run_with_loss_drops_that_share() {
+        run_with_loss(50, || {
+            assert!(in_private_netns());
+            assert_eq!(current_loss(), 50);
+            let rx = UdpSocket::bind("127.0.0.1:0").expect("bind receiver");
+            rx.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                .expect("set_read_timeout");
+            let tx = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+            let to = rx.local_addr().expect("local_addr");
+            for i in 0..400u32 {
+                tx.send_to(&i.to_be_bytes(), to).expect("send_to");
+            }
+            let mut got = 0;
+            let mut buf = [0u8; 16];
+            while rx.recv_from(&mut buf).is_ok() {
+                got += 1;
+            }
+            // 400 at 50%: 200 expected; far outside 120..280 is no chance.
+            assert!((120..280).contains(&got), "{got} of 400 arrived");
         });
     }
 

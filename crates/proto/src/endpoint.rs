@@ -672,6 +672,7 @@ impl Endpoint {
     fn refresh_gauges(&mut self) {
         self.stats.partial_messages = self.reassembler.partial_messages() as u64;
         self.stats.partial_bytes = self.reassembler.partial_bytes() as u64;
+        self.stats.window_bytes = self.reassembler.window_bytes() as u64;
         self.stats.senders = self.reassembler.senders() as u64;
         self.stats.replay_senders = self.guard.replay_senders() as u64;
         self.stats.replay_senders_evicted = self.guard.replay_evicted();

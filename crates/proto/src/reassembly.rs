@@ -50,11 +50,13 @@ struct Partial {
 struct SenderState {
     window: SeqWindow,
     partials: BTreeMap<u64, Partial>,
-    /// Bytes charged: partial segments, plus `extra`.
+    /// Bytes charged: partial segments, plus `extra`, plus `window_bytes`.
     bytes: usize,
     /// Bytes charged by loss recovery (messages held for ordering, gap
     /// records), on top of the partials.
     extra: usize,
+    /// Bytes the window's bitmap chunks take, charged too.
+    window_bytes: usize,
     last_heard: Instant,
 }
 
@@ -65,6 +67,8 @@ pub(crate) struct Reassembler {
     bytes: usize,
     /// Of `bytes`, what loss recovery charged.
     extra: usize,
+    /// Of `bytes`, what the windows take.
+    window_bytes: usize,
     partials: usize,
 }
 
@@ -97,6 +101,7 @@ impl Reassembler {
             expiry: BTreeSet::new(),
             bytes: 0,
             extra: 0,
+            window_bytes: 0,
             partials: 0,
         }
     }
@@ -104,6 +109,18 @@ impl Reassembler {
     /// Feeds one segment. `abandoned` is increased by whatever had to go to
     /// make room.
     pub(crate) fn insert(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        frame: &DataFrame<'_>,
+        abandoned: &mut Abandoned,
+    ) -> Outcome {
+        let outcome = self.insert_segment(now, config, frame, abandoned);
+        self.settle_window(frame.header().sender);
+        outcome
+    }
+
+    fn insert_segment(
         &mut self,
         now: Instant,
         config: &Config,
@@ -137,18 +154,26 @@ impl Reassembler {
             SeqStatus::Finished => return Outcome::Dropped(Drop::Duplicate),
             SeqStatus::Open => {}
         }
+        // Room for the bit that will say it is finished.
+        let chunk = state.window.charge_for(seq);
         if h.count == 1 {
             if state.partials.contains_key(&seq) {
                 // Segments of this message said it had several.
                 return Outcome::Dropped(Drop::Inconsistent);
+            }
+            if state.bytes + chunk > config.max_partial_bytes_per_sender
+                || self.bytes + chunk > config.max_partial_bytes
+            {
+                return Outcome::Dropped(Drop::OverBudget);
             }
             state.window.finish(seq);
             return Outcome::Complete(frame.payload().to_vec());
         }
 
         let charge = frame.payload().len() + SEGMENT_OVERHEAD;
-        let over_budget = state.bytes + charge > config.max_partial_bytes_per_sender
-            || self.bytes + charge > config.max_partial_bytes;
+        let need = charge + chunk;
+        let over_budget = state.bytes + need > config.max_partial_bytes_per_sender
+            || self.bytes + need > config.max_partial_bytes;
         let deadline = now + config.message_ttl;
         let partial = match state.partials.get_mut(&seq) {
             Some(p) => {
@@ -228,6 +253,7 @@ impl Reassembler {
             partials: BTreeMap::new(),
             bytes: 0,
             extra: 0,
+            window_bytes: 0,
             last_heard: now,
         });
         state.last_heard = now;
@@ -237,6 +263,20 @@ impl Reassembler {
     /// bytes: `Complete` (with an empty body: the caller has it) if it is
     /// new.
     pub(crate) fn insert_whole(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        sender: SenderId,
+        seq: u64,
+        len: usize,
+        abandoned: &mut Abandoned,
+    ) -> Outcome {
+        let outcome = self.insert_message(now, config, sender, seq, len, abandoned);
+        self.settle_window(sender);
+        outcome
+    }
+
+    fn insert_message(
         &mut self,
         now: Instant,
         config: &Config,
@@ -272,6 +312,12 @@ impl Reassembler {
         }
         if state.partials.contains_key(&seq) {
             return Outcome::Dropped(Drop::Inconsistent);
+        }
+        let chunk = state.window.charge_for(seq);
+        if state.bytes + chunk > config.max_partial_bytes_per_sender
+            || self.bytes + chunk > config.max_partial_bytes
+        {
+            return Outcome::Dropped(Drop::OverBudget);
         }
         state.window.finish(seq);
         Outcome::Complete(Vec::new())
@@ -338,15 +384,16 @@ impl Reassembler {
             return false;
         };
         state.window.finish(seq);
-        let Some(p) = state.partials.remove(&seq) else {
-            return false;
-        };
-        state.bytes -= p.bytes;
-        self.bytes -= p.bytes;
-        self.partials -= 1;
-        self.expiry
-            .remove(&(p.deadline, sender, MessageSeq::new(seq)));
-        true
+        let removed = state.partials.remove(&seq);
+        if let Some(p) = &removed {
+            state.bytes -= p.bytes;
+            self.bytes -= p.bytes;
+            self.partials -= 1;
+            self.expiry
+                .remove(&(p.deadline, sender, MessageSeq::new(seq)));
+        }
+        self.settle_window(sender);
+        removed.is_some()
     }
 
     /// Gives up every message in `lo..hi`: marks them finished and drops
@@ -361,6 +408,7 @@ impl Reassembler {
         for seq in seqs {
             self.give_up(sender, seq);
         }
+        self.settle_window(sender);
         n
     }
 
@@ -412,6 +460,7 @@ impl Reassembler {
                 self.partials -= 1;
                 state.window.finish(seq.get());
                 expired.push((sender, seq, p.segments.len() as u32, p.count));
+                self.settle_window(sender);
             }
         }
         expired
@@ -429,7 +478,25 @@ impl Reassembler {
 
     /// Bytes partial messages hold now, bookkeeping included.
     pub(crate) fn partial_bytes(&self) -> usize {
-        self.bytes - self.extra
+        self.bytes - self.extra - self.window_bytes
+    }
+
+    /// Bytes the senders' windows take now.
+    pub(crate) fn window_bytes(&self) -> usize {
+        self.window_bytes
+    }
+
+    /// Charges (or releases) the change in `sender`'s window memory.
+    fn settle_window(&mut self, sender: SenderId) {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        let now = state.window.bytes();
+        let was = state.window_bytes;
+        state.window_bytes = now;
+        state.bytes = state.bytes + now - was;
+        self.bytes = self.bytes + now - was;
+        self.window_bytes = self.window_bytes + now - was;
     }
 
     /// Bytes loss recovery holds now (messages held for order, gap
@@ -455,8 +522,9 @@ impl Reassembler {
             return;
         };
         if let Some(state) = self.senders.remove(&victim) {
-            self.bytes -= state.extra;
+            self.bytes -= state.extra + state.window_bytes;
             self.extra -= state.extra;
+            self.window_bytes -= state.window_bytes;
             for (seq, p) in state.partials {
                 self.bytes -= p.bytes;
                 self.partials -= 1;
@@ -537,6 +605,8 @@ mod tests {
                 partials += 1;
             }
             sender_bytes += state.extra;
+            assert_eq!(state.window_bytes, state.window.bytes());
+            sender_bytes += state.window_bytes;
             assert_eq!(state.bytes, sender_bytes);
             assert!(sender_bytes <= config.max_partial_bytes_per_sender);
             bytes += sender_bytes;

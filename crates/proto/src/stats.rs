@@ -36,6 +36,9 @@ pub struct Stats {
     pub partial_messages: u64,
     /// Bytes those partial messages hold now, bookkeeping included.
     pub partial_bytes: u64,
+    /// Gauge: bytes the senders' windows of finished messages take now
+    /// (charged to the partial budgets with `partial_bytes`).
+    pub window_bytes: u64,
     /// Senders whose state is tracked now.
     pub senders: u64,
     /// Senders forgotten to make room for new ones.

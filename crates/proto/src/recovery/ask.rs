@@ -55,14 +55,14 @@ impl Recovery {
                 suppressed = true;
             }
         }
-        let known_end = stream.known_end;
+        let sent_below = stream.sent_below;
         for (seq, item) in stream.partials.iter_mut() {
             if !matches!(item.state, State::Backoff(_) | State::Stall(_)) {
                 continue;
             }
             let covered = covers_range(&ranges, *seq, *seq + 1)
                 || cx.reasm.partial(nack.target(), *seq).is_some_and(|info| {
-                    let through = if *seq + 1 < known_end {
+                    let through = if *seq < sent_below {
                         info.count
                     } else {
                         info.max_index + 1
@@ -99,7 +99,7 @@ impl Recovery {
         let rt = cx.config.repair_timeout;
         let mut entries: Vec<NackEntry> = Vec::new();
         let mut lost: Vec<(u64, u64, LossReason)> = Vec::new();
-        let mut idle_partials = Vec::new();
+        let mut watch_partials = Vec::new();
         let mut gone_partials = Vec::new();
 
         let rng = &mut self.rng;
@@ -125,7 +125,7 @@ impl Recovery {
                 }
             }
         }
-        let known_end = stream.known_end;
+        let sent_below = stream.sent_below;
         for (&seq, item) in stream.partials.iter_mut() {
             let stalled = matches!(item.state, State::Stall(_));
             match rules.judge(item, &mut stream.round, rng, defer) {
@@ -145,7 +145,7 @@ impl Recovery {
                     // All its segments were sent if a later message was,
                     // or if it stalled (then whatever was not sent yet is
                     // not repaired: no harm).
-                    let through = if seq + 1 < known_end || stalled {
+                    let through = if seq < sent_below || stalled {
                         info.count
                     } else {
                         info.max_index + 1
@@ -154,7 +154,7 @@ impl Recovery {
                         .reasm
                         .missing(sender, seq, through, MAX_MISSING_PER_ROUND);
                     if missing.is_empty() {
-                        idle_partials.push(seq);
+                        watch_partials.push(seq);
                         continue;
                     }
                     encode_missing(&mut entries, seq, &missing);
@@ -166,9 +166,11 @@ impl Recovery {
                 }
             }
         }
-        for seq in idle_partials {
+        // Nothing known missing after all (what was missing came): watch
+        // for a stall, as after any new segment.
+        for seq in watch_partials {
             if let Some(item) = stream.partials.get_mut(&seq) {
-                item.state = State::Idle;
+                item.state = State::Stall(now + rt);
             }
         }
         for seq in gone_partials {

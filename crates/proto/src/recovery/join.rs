@@ -61,6 +61,7 @@ impl Recovery {
                 start: first,
                 next: first,
                 known_end: first,
+                sent_below: 0,
                 trail: 0,
                 held: BTreeMap::new(),
                 held_bytes: 0,
@@ -162,7 +163,7 @@ impl Recovery {
         let Some(stream) = self.streams.get(&sender) else {
             return;
         };
-        let known_end = stream.known_end;
+        let sent_below = stream.sent_below;
         let gaps: Vec<u64> = stream
             .gaps
             .iter()
@@ -175,22 +176,14 @@ impl Recovery {
             .filter(|(_, i)| i.state == State::Idle)
             .map(|(&seq, _)| {
                 let hole = cx.reasm.partial(sender, seq).is_some_and(|p| {
-                    p.held < p.max_index + 1 || (seq + 1 < known_end && p.held < p.count)
+                    p.held < p.max_index + 1 || (seq < sent_below && p.held < p.count)
                 });
                 (seq, hole)
             })
             .collect();
         for first in gaps {
             let state = self.backoff(now, cx.config, sender);
-            if let Some(gap) = self
-                .streams
-                .get_mut(&sender)
-                .and_then(|s| s.gaps.get_mut(&first))
-            {
-                gap.item.state = state;
-                let wake = gap.item.wake();
-                self.schedule(sender, wake);
-            }
+            self.set_gap(sender, first, state);
         }
         for (seq, hole) in partials {
             let state = if hole {
@@ -198,15 +191,7 @@ impl Recovery {
             } else {
                 State::Stall(now + cx.config.repair_timeout)
             };
-            if let Some(item) = self
-                .streams
-                .get_mut(&sender)
-                .and_then(|s| s.partials.get_mut(&seq))
-            {
-                item.state = state;
-                let wake = item.wake();
-                self.schedule(sender, wake);
-            }
+            self.set_partial(sender, seq, state);
         }
     }
 

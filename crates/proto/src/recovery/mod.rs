@@ -140,6 +140,10 @@ struct Stream {
     start: u64,
     next: u64,
     known_end: u64,
+    /// Every message below this was sent in full (a later message was
+    /// heard, or a heartbeat's lead): a partial below it lacks segments
+    /// that were sent.
+    sent_below: u64,
     trail: u64,
     held: BTreeMap<u64, Held>,
     held_bytes: usize,
@@ -209,6 +213,32 @@ impl Recovery {
         }
     }
 
+    /// Sets the state of partial `seq` of `sender`, and wakes up for it.
+    fn set_partial(&mut self, sender: SenderId, seq: u64, state: State) {
+        let wake = self
+            .streams
+            .get_mut(&sender)
+            .and_then(|s| s.partials.get_mut(&seq))
+            .and_then(|item| {
+                item.state = state;
+                item.wake()
+            });
+        self.schedule(sender, wake);
+    }
+
+    /// Sets the state of the gap starting at `first`, and wakes up for it.
+    fn set_gap(&mut self, sender: SenderId, first: u64, state: State) {
+        let wake = self
+            .streams
+            .get_mut(&sender)
+            .and_then(|s| s.gaps.get_mut(&first))
+            .and_then(|gap| {
+                gap.item.state = state;
+                gap.item.wake()
+            });
+        self.schedule(sender, wake);
+    }
+
     fn schedule(&mut self, sender: SenderId, at: Option<Instant>) {
         let Some(at) = at else { return };
         let Some(stream) = self.streams.get_mut(&sender) else {
@@ -272,7 +302,8 @@ impl Recovery {
             }
         }
         // A message the reassembler could not take is still missing.
-        self.extend_known(now, cx, sender, seq + 1, !accepted);
+        // Every message below this one was sent in full.
+        self.extend_known(now, cx, sender, seq + 1, !accepted, seq);
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
         };
@@ -285,7 +316,7 @@ impl Recovery {
             Arrival::Dropped => {}
             Arrival::Buffered => {
                 let info = cx.reasm.partial(sender, seq);
-                let all_sent = seq + 1 < stream.known_end;
+                let all_sent = seq < stream.sent_below;
                 let item = stream.partials.entry(seq).or_insert(Item {
                     asks: 0,
                     state: State::Idle,
@@ -304,15 +335,7 @@ impl Recovery {
                     _ => None,
                 };
                 if let Some(state) = state {
-                    if let Some(item) = self
-                        .streams
-                        .get_mut(&sender)
-                        .and_then(|s| s.partials.get_mut(&seq))
-                    {
-                        item.state = state;
-                        let wake = item.wake();
-                        self.schedule(sender, wake);
-                    }
+                    self.set_partial(sender, seq, state);
                 }
             }
             Arrival::Complete(body) => {
@@ -342,9 +365,10 @@ impl Recovery {
         }
     }
 
-    /// Everything up to `end` (exclusive) exists: records new gaps (up to
-    /// `end - 1`, or `end` with `last_missing`) and marks older partials as
-    /// fully sent.
+    /// Everything up to `end` (exclusive) exists, and everything below
+    /// `sent` was sent in full: records new gaps (up to `end - 1`, or `end`
+    /// with `last_missing`), and partials below `sent` ask for whatever
+    /// segment they lack.
     fn extend_known(
         &mut self,
         now: Instant,
@@ -352,7 +376,25 @@ impl Recovery {
         sender: SenderId,
         end: u64,
         last_missing: bool,
+        sent: u64,
     ) {
+        let Some(stream) = self.streams.get_mut(&sender) else {
+            return;
+        };
+        if sent > stream.sent_below {
+            let from = stream.sent_below;
+            stream.sent_below = sent;
+            let waiting: Vec<u64> = stream
+                .partials
+                .range(from..sent)
+                .filter(|(_, i)| matches!(i.state, State::Idle | State::Stall(_)))
+                .map(|(s, _)| *s)
+                .collect();
+            for seq in waiting {
+                let state = self.backoff(now, cx.config, sender);
+                self.set_partial(sender, seq, state);
+            }
+        }
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
         };
@@ -362,26 +404,6 @@ impl Recovery {
         let old = stream.known_end.max(stream.start);
         stream.known_end = end;
         let gap_end = if last_missing { end } else { end - 1 };
-        // Partials below the new end are now known to be complete at the
-        // sender: any segment they lack is missing.
-        let idle: Vec<u64> = stream
-            .partials
-            .range(..end - 1)
-            .filter(|(_, i)| matches!(i.state, State::Idle | State::Stall(_)))
-            .map(|(s, _)| *s)
-            .collect();
-        for seq in idle {
-            let state = self.backoff(now, cx.config, sender);
-            if let Some(item) = self
-                .streams
-                .get_mut(&sender)
-                .and_then(|s| s.partials.get_mut(&seq))
-            {
-                item.state = state;
-                let wake = item.wake();
-                self.schedule(sender, wake);
-            }
-        }
         self.record_gap(now, cx, sender, old, gap_end);
     }
 
@@ -466,7 +488,7 @@ impl Recovery {
             return;
         }
         self.decide(now, cx, sender, entitled, Some(lead));
-        self.extend_known(now, cx, sender, lead, true);
+        self.extend_known(now, cx, sender, lead, true, lead);
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
         };
