@@ -149,8 +149,8 @@ fn bench_header(c: &mut Criterion) {
 fn sealing(id: u64) -> Endpoint {
     let ring = Keyring::with_primary(Key::from_bytes([7; 16]));
     let enc = Encryption::new(ring, InsecureSeededNonces::new(id));
-    let mut e = Endpoint::with_encryption(Config::default(), SenderId::new(id), enc)
-        .expect("config");
+    let mut e =
+        Endpoint::with_encryption(Config::default(), SenderId::new(id), enc).expect("config");
     e.set_paced(false);
     e
 }

@@ -78,7 +78,8 @@ pub struct Config {
     pub rate_limit: u64,
     /// The rate the sender starts at (default 16 MiB/s). With
     /// `adaptive_rate`, it grows while the sender has more to send and
-    /// halves when a receiver reports loss.
+    /// loses a quarter (at most once per `repair_timeout`) when a receiver
+    /// reports loss.
     pub initial_rate: u64,
     /// The adaptive rate never drops below this (default 256 KiB/s).
     pub min_rate: u64,

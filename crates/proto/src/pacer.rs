@@ -1,6 +1,12 @@
 //! Sending-rate control: a token bucket driven by `now`, whose rate adapts
 //! to loss reports (additive increase while the sender has more to send,
-//! multiplicative decrease when a receiver sends a NACK).
+//! multiplicative decrease, by a quarter, when a receiver sends a NACK).
+//!
+//! NACKs come from congestion (a receiver's buffer overflowing) and from
+//! plain random loss alike, and the sender cannot tell which. Halving on
+//! each cut throughput through 1% random loss to a seventh; a quarter off
+//! keeps it at half, and still backs off a receiver that is overrun within
+//! a few repair timeouts.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +15,9 @@ use crate::config::Config;
 /// How fast the adaptive rate grows while the sender is held back by it,
 /// in bytes per second per second.
 const RATE_GAIN: f64 = 32.0 * 1024.0 * 1024.0;
+
+/// What a loss report leaves of the rate.
+const DECREASE: f64 = 0.75;
 
 /// The token bucket.
 #[derive(Debug)]
@@ -102,7 +111,8 @@ impl Pacer {
         Some(last + Duration::from_secs_f64(secs.min(3600.0)))
     }
 
-    /// A receiver reported loss: halve the rate, at most once per repair
+    /// A receiver reported loss: take a quarter off the rate, at most once
+    /// per repair
     /// timeout (one loss event usually brings several NACKs).
     pub(crate) fn on_loss_report(&mut self, now: Instant) -> bool {
         if !self.adaptive {
@@ -115,7 +125,7 @@ impl Pacer {
             return false;
         }
         self.last_decrease = Some(now);
-        self.rate = (self.rate / 2.0).max(self.min);
+        self.rate = (self.rate * DECREASE).max(self.min);
         true
     }
 }
@@ -151,9 +161,16 @@ mod tests {
         let t = Instant::now();
         let mut p = Pacer::new(&config());
         assert!(p.on_loss_report(t));
-        assert_eq!(p.rate(), 500_000);
-        assert!(!p.on_loss_report(t + Duration::from_millis(1)));
-        assert!(p.on_loss_report(t + Duration::from_secs(1)));
+        assert_eq!(p.rate(), 750_000);
+        assert!(
+            !p.on_loss_report(t + Duration::from_millis(1)),
+            "once per interval"
+        );
+        assert!(p.on_loss_report(t + Duration::from_millis(500)));
+        assert_eq!(p.rate(), 562_500);
+        for i in 2..10 {
+            p.on_loss_report(t + Duration::from_millis(500 * i));
+        }
         assert_eq!(p.rate(), 262_144, "floored at min_rate");
         // held back for a second: grows
         let t1 = t + Duration::from_secs(1);

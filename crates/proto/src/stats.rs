@@ -95,7 +95,7 @@ pub struct Stats {
     pub loss_reports: u64,
     /// Times the pacer held the sender back (each wait counted once).
     pub pacing_waits: u64,
-    /// Times the adaptive rate was halved after a NACK.
+    /// Times the adaptive rate was cut (by a quarter) after a NACK.
     pub rate_decreases: u64,
     /// Gauge: the sending rate, bytes per second.
     pub send_rate: u64,

@@ -18,7 +18,7 @@
 //! opens them at the top of
 //! [`handle_datagram`](crate::Endpoint::handle_datagram), before any parsing:
 //! with a key, nothing unauthenticated reaches reassembly. See
-//! `docs/SECURITY.md` for the threat model and `docs/PROTOCOL.md` §15 for
+//! `docs/SECURITY.md` for the threat model and `docs/PROTOCOL.md` §16 for
 //! the bytes.
 
 mod guard;

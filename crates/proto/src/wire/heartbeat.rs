@@ -143,6 +143,29 @@ mod tests {
         assert!(Heartbeat::parse(&flagged).is_err());
     }
 
+    /// The example of docs/PROTOCOL.md §12.
+    #[test]
+    fn the_documented_example() {
+        let hb = Heartbeat::new(
+            SenderId::new(0x0123_4567_89ab_cdef),
+            MessageSeq::new(5),
+            MessageSeq::new(2),
+            1500,
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        hb.write(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "eca5010300\
+             0123456789abcdef\
+             0000000000000005\
+             0000000000000002\
+             000005dc"
+        );
+    }
+
     #[test]
     fn trail_above_lead_is_inconsistent() {
         assert!(

@@ -320,6 +320,45 @@ mod tests {
         assert!(nack.covers(10, 34));
     }
 
+    /// The example of docs/PROTOCOL.md §12.
+    #[test]
+    fn the_documented_example() {
+        let nack = Nack::new(
+            SenderId::new(0xfedc_ba98_7654_3210),
+            SenderId::new(0x0123_4567_89ab_cdef),
+            vec![
+                NackEntry::Messages {
+                    first: MessageSeq::new(3),
+                    count: 2,
+                },
+                NackEntry::SegmentBitmap {
+                    seq: MessageSeq::new(7),
+                    first: 0,
+                    bits: 0b101,
+                },
+            ],
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        nack.write(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "eca5010200\
+             fedcba9876543210\
+             0123456789abcdef\
+             0002\
+             01\
+             0000000000000003\
+             00000000\
+             00000002\
+             03\
+             0000000000000007\
+             00000000\
+             00000005"
+        );
+    }
+
     #[test]
     fn bad_entries_are_refused() {
         let mut bytes = Vec::new();
