@@ -93,6 +93,11 @@ impl<'a> Batch<'a> {
                 "bytes after the last batch entry",
             ));
         }
+        if first.get().saturating_add(bodies.len() as u64) > super::MAX_SEQ {
+            return Err(DecodeError::Inconsistent(
+                "batch sequence numbers past MAX_SEQ",
+            ));
+        }
         Self::new(flags, sender, first, bodies)
     }
 

@@ -134,6 +134,9 @@ impl<'a> DataFrame<'a> {
 /// the segment size it implies.
 fn geometry(h: &DataHeader, payload_len: usize) -> Result<u32, DecodeError> {
     use DecodeError::Inconsistent;
+    if h.seq.get() > super::MAX_SEQ {
+        return Err(Inconsistent("message sequence number past MAX_SEQ"));
+    }
     let count = u64::from(h.count);
     let index = u64::from(h.index.get());
     let len = u64::from(h.message_len);

@@ -44,6 +44,9 @@ impl Heartbeat {
         if trail > lead {
             return Err(DecodeError::Inconsistent("heartbeat trail above lead"));
         }
+        if lead.get() > super::MAX_SEQ {
+            return Err(DecodeError::Inconsistent("heartbeat lead past MAX_SEQ"));
+        }
         Ok(Self {
             sender,
             lead,

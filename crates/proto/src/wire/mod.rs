@@ -30,6 +30,12 @@ pub use sealed::{
 /// The first two bytes of every eventcast datagram.
 pub const MAGIC: [u8; 2] = [0xEC, 0xA5];
 
+/// The highest message sequence number any frame may carry. A sender
+/// numbers its messages from 0 and can never come near it; a frame that
+/// claims more is malformed, so that every `seq + n` a receiver computes
+/// stays far from overflow.
+pub const MAX_SEQ: u64 = (1 << 62) - 1;
+
 /// The protocol version this crate speaks.
 pub const VERSION: u8 = 1;
 

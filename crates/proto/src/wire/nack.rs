@@ -159,6 +159,11 @@ impl NackEntry {
             },
             _ => return Err(DecodeError::Inconsistent("unknown NACK entry")),
         };
+        if seq.get().saturating_add(u64::from(b)) > super::MAX_SEQ {
+            return Err(DecodeError::Inconsistent(
+                "NACK sequence numbers past MAX_SEQ",
+            ));
+        }
         entry.check()
     }
 }
