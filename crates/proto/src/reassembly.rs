@@ -367,6 +367,11 @@ impl Reassembler {
         self.senders.get(&sender).map(|s| s.window.status(seq))
     }
 
+    /// The first seq of `sender` at or after `seq` that is not finished.
+    pub(crate) fn next_open(&self, sender: SenderId, seq: u64) -> Option<u64> {
+        self.senders.get(&sender).map(|s| s.window.next_open(seq))
+    }
+
     /// The lowest seq the sender's window tracks.
     pub(crate) fn base(&self, sender: SenderId) -> Option<u64> {
         self.senders.get(&sender).map(|s| s.window.base())

@@ -489,6 +489,10 @@ impl Sender {
                     if first.get() < trail {
                         unrepairable = true;
                     }
+                    if first.get() >= end {
+                        // Nothing sent in full there (yet): nothing to repair.
+                        continue;
+                    }
                     for (&seq, st) in self.store.range(first.get()..end) {
                         wanted.extend((0..st.sent).map(|i| (seq, i)));
                     }

@@ -10,8 +10,10 @@
 //! of [`CHUNK`] messages, allocated when a bit is set and freed when `low`
 //! passes them. An in-order stream holds a chunk or two; the most it can
 //! hold is `WINDOW / 8` bytes (128 KiB), when a hole stays open while a
-//! whole window of messages arrives after it. Chunks beyond the first
-//! [`FREE_CHUNKS`] are charged to the receiver's memory budgets.
+//! whole window of messages arrives after it. A chunk whose messages are
+//! all finished (a range given up at once) keeps no bits. What the chunks
+//! take beyond [`FREE_CHUNKS`] chunks of bits is charged to the
+//! receiver's memory budgets.
 
 use std::collections::BTreeMap;
 
@@ -23,8 +25,12 @@ pub(crate) const CHUNK: u64 = 4096;
 
 const WORDS: usize = (CHUNK / 64) as usize;
 
-/// Bytes one chunk takes, bookkeeping included (charged to the budgets).
+/// Bytes one chunk of bits takes, bookkeeping included (charged to the
+/// budgets).
 pub(crate) const CHUNK_BYTES: usize = WORDS * 8 + 64;
+
+/// Bytes a chunk whose messages are all finished takes (no bits).
+pub(crate) const FULL_CHUNK_BYTES: usize = 64;
 
 /// Chunks a sender's window holds without charge: enough for a stream
 /// that is in order, or nearly.
@@ -47,9 +53,11 @@ pub(crate) enum SeqStatus {
 pub(crate) struct SeqWindow {
     base: u64,
     low: u64,
-    /// Chunk number (`seq / CHUNK`) to its bits; only chunks that have a
-    /// bit set at or above `low`.
-    chunks: BTreeMap<u64, Box<[u64; WORDS]>>,
+    /// Chunk number (`seq / CHUNK`) to its bits (`None`: all set); only
+    /// chunks that have a bit set at or above `low`.
+    chunks: BTreeMap<u64, Option<Box<[u64; WORDS]>>>,
+    /// What the chunks take, bookkeeping included.
+    cost: usize,
 }
 
 impl SeqWindow {
@@ -61,6 +69,43 @@ impl SeqWindow {
             base,
             low: base,
             chunks: BTreeMap::new(),
+            cost: 0,
+        }
+    }
+
+    /// The first message at or after `seq` that is not finished (stale
+    /// ones count as finished): `seq` itself if it is open.
+    pub(crate) fn next_open(&self, seq: u64) -> u64 {
+        let mut s = seq.max(self.low);
+        loop {
+            if s - self.base >= WINDOW {
+                return s;
+            }
+            let chunk = s / CHUNK;
+            let chunk_end = (chunk + 1).saturating_mul(CHUNK);
+            match self.chunks.get(&chunk) {
+                None => return s,
+                Some(None) => {}
+                Some(Some(bits)) => {
+                    let mut word = ((s % CHUNK) / 64) as usize;
+                    while word < WORDS {
+                        let shift = s % 64;
+                        let ones = u64::from((bits[word] >> shift).trailing_ones()).min(64 - shift);
+                        if shift + ones < 64 {
+                            return s + ones;
+                        }
+                        s += 64 - shift;
+                        word += 1;
+                    }
+                }
+            }
+            if chunk_end <= s && s != chunk_end {
+                return s;
+            }
+            if chunk_end == u64::MAX {
+                return u64::MAX;
+            }
+            s = chunk_end;
         }
     }
 
@@ -72,15 +117,17 @@ impl SeqWindow {
     /// Bytes the chunks take now beyond the free allowance: what the
     /// budgets are charged.
     pub(crate) fn bytes(&self) -> usize {
-        self.chunks.len().saturating_sub(FREE_CHUNKS) * CHUNK_BYTES
+        self.cost.saturating_sub(FREE_CHUNKS * CHUNK_BYTES)
     }
 
     /// What finishing `seq` would add to [`bytes`](Self::bytes).
     pub(crate) fn charge_for(&self, seq: u64) -> usize {
         let new_chunk =
             seq > self.low && seq - self.base < WINDOW && !self.chunks.contains_key(&(seq / CHUNK));
-        if new_chunk && self.chunks.len() >= FREE_CHUNKS {
-            CHUNK_BYTES
+        if new_chunk {
+            let allowance = FREE_CHUNKS * CHUNK_BYTES;
+            (self.cost + CHUNK_BYTES).saturating_sub(allowance)
+                - self.cost.saturating_sub(allowance)
         } else {
             0
         }
@@ -137,11 +184,27 @@ impl SeqWindow {
             // The common case (a loss at the bottom): no bits needed.
             self.low = hi;
         } else {
-            for seq in lo..hi {
-                self.set(seq);
+            // Whole chunks need no bits; the ends do.
+            let mut seq = lo;
+            while seq < hi {
+                let chunk = seq / CHUNK;
+                let chunk_end = (chunk + 1).saturating_mul(CHUNK);
+                if seq % CHUNK == 0 && chunk_end <= hi {
+                    self.chunks.insert(chunk, None);
+                    seq = chunk_end;
+                } else {
+                    self.set(seq);
+                    seq += 1;
+                }
             }
+            self.recount();
         }
         self.settle();
+    }
+
+    /// Recomputes what the chunks take.
+    fn recount(&mut self) {
+        self.cost = self.chunks.values().map(chunk_cost).sum();
     }
 
     /// Moves `low` past every finished message above it, and frees the
@@ -154,10 +217,22 @@ impl SeqWindow {
                 if c >= chunk {
                     break;
                 }
-                self.chunks.pop_first();
+                if let Some((_, freed)) = self.chunks.pop_first() {
+                    self.cost -= chunk_cost(&freed);
+                }
             }
-            let Some(bits) = self.chunks.get(&chunk) else {
-                return;
+            let bits = match self.chunks.get(&chunk) {
+                None => return,
+                Some(None) => {
+                    // All finished: on past it.
+                    let end = (chunk + 1).saturating_mul(CHUNK);
+                    if end == self.low {
+                        return;
+                    }
+                    self.low = end;
+                    continue;
+                }
+                Some(Some(bits)) => bits,
             };
             let mut moved = false;
             let mut word = ((self.low % CHUNK) / 64) as usize;
@@ -184,19 +259,34 @@ impl SeqWindow {
     }
 
     fn get(&self, seq: u64) -> bool {
-        self.chunks.get(&(seq / CHUNK)).is_some_and(|bits| {
-            let bit = seq % CHUNK;
-            bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0
-        })
+        match self.chunks.get(&(seq / CHUNK)) {
+            None => false,
+            Some(None) => true,
+            Some(Some(bits)) => {
+                let bit = seq % CHUNK;
+                bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+            }
+        }
     }
 
     fn set(&mut self, seq: u64) {
-        let bits = self
-            .chunks
-            .entry(seq / CHUNK)
-            .or_insert_with(|| Box::new([0; WORDS]));
-        let bit = seq % CHUNK;
-        bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        let cost = &mut self.cost;
+        let chunk = self.chunks.entry(seq / CHUNK).or_insert_with(|| {
+            *cost += CHUNK_BYTES;
+            Some(Box::new([0; WORDS]))
+        });
+        if let Some(bits) = chunk {
+            let bit = seq % CHUNK;
+            bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+    }
+}
+
+/// What one chunk takes.
+fn chunk_cost(chunk: &Option<Box<[u64; WORDS]>>) -> usize {
+    match chunk {
+        Some(_) => CHUNK_BYTES,
+        None => FULL_CHUNK_BYTES,
     }
 }
 
@@ -256,6 +346,25 @@ mod tests {
         w.finish_range(hole + 5 * CHUNK, hole + 50 * CHUNK);
         assert_eq!(w.status(hole + 50 * CHUNK - 1), SeqStatus::Finished);
         assert!(w.chunks.len() <= 1);
+        // one given up above a hole: whole chunks without bits
+        let low = w.low;
+        w.finish_range(low + 10, low + 10 + WINDOW / 2);
+        assert_eq!(w.status(low + 9), SeqStatus::Open);
+        assert_eq!(w.status(low + 10), SeqStatus::Finished);
+        assert_eq!(w.status(low + 9 + WINDOW / 2), SeqStatus::Finished);
+        assert_eq!(w.status(low + 10 + WINDOW / 2), SeqStatus::Open);
+        let full = (WINDOW / 2 / CHUNK) as usize;
+        assert!(
+            w.cost <= full * FULL_CHUNK_BYTES + 2 * CHUNK_BYTES,
+            "{}",
+            w.cost
+        );
+        // and when the hole is filled, it all settles
+        for seq in low..low + 10 {
+            w.finish(seq);
+        }
+        assert_eq!(w.low, low + 10 + WINDOW / 2);
+        assert!(w.chunks.len() <= 1);
     }
 
     #[test]
@@ -273,11 +382,23 @@ mod tests {
             model.insert(seq);
             if x % 7 == 0 {
                 let lo = 5000 + (x >> 8) % 20_000;
-                w.finish_range(lo, lo + 10);
-                model.extend(lo..lo + 10);
+                let len = if x % 5 == 0 { 9000 } else { 10 };
+                w.finish_range(lo, lo + len);
+                model.extend(lo..lo + len);
             }
         }
-        for seq in 0..30_000 {
+        // the first open seq from each seq, computed backwards
+        let mut open = vec![0u64; 40_001];
+        open[40_000] = (40_000..).find(|s| !model.contains(s)).unwrap_or(u64::MAX);
+        for seq in (0..40_000).rev() {
+            open[seq] = if model.contains(&(seq as u64)) {
+                open[seq + 1]
+            } else {
+                seq as u64
+            };
+        }
+        for seq in 0..40_000 {
+            assert_eq!(w.next_open(seq), open[seq as usize], "next open from {seq}");
             let want = if model.contains(&seq) {
                 SeqStatus::Finished
             } else {
@@ -285,6 +406,26 @@ mod tests {
             };
             assert_eq!(w.status(seq), want, "seq {seq}");
         }
+    }
+
+    #[test]
+    fn next_open_steps_over_what_is_finished() {
+        let mut w = SeqWindow::new(0);
+        assert_eq!(w.next_open(5), 5);
+        w.finish(5);
+        w.finish(6);
+        assert_eq!(w.next_open(5), 7);
+        assert_eq!(w.next_open(0), 0);
+        // a range of whole chunks and bits at its ends
+        w.finish_range(100, 100 + 10 * CHUNK + 7);
+        assert_eq!(w.next_open(100), 100 + 10 * CHUNK + 7);
+        assert_eq!(w.next_open(150), 100 + 10 * CHUNK + 7);
+        w.finish_range(0, 5);
+        assert_eq!(w.next_open(0), 7);
+        for seq in 7..100 {
+            w.finish(seq);
+        }
+        assert_eq!(w.next_open(0), 100 + 10 * CHUNK + 7);
     }
 
     #[test]

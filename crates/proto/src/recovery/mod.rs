@@ -49,6 +49,7 @@ use crate::config::Config;
 use crate::endpoint::{EndpointEvent, LossReason};
 use crate::ids::SenderId;
 use crate::reassembly::Reassembler;
+use crate::seqwindow::WINDOW;
 use crate::stats::Stats;
 
 mod ask;
@@ -378,6 +379,14 @@ impl Recovery {
         last_missing: bool,
         sent: u64,
     ) {
+        // Nothing beyond the window can be tracked: only a heartbeat's lead
+        // can point there (an honest one never does); what lies there is
+        // learnt when data from there slides the window.
+        let limit = cx
+            .reasm
+            .base(sender)
+            .map_or(u64::MAX, |b| b.saturating_add(WINDOW));
+        let (end, sent) = (end.min(limit), sent.min(limit));
         let Some(stream) = self.streams.get_mut(&sender) else {
             return;
         };
@@ -431,6 +440,9 @@ impl Recovery {
             report_loss(cx, sender, first, lost_end - first, LossReason::Overrun);
         }
         let first = first.max(base);
+        // Nothing beyond the window can be tracked (only a heartbeat's lead
+        // can point there, and an honest one never does).
+        let end = end.min(base.saturating_add(WINDOW));
         if first >= end {
             return;
         }

@@ -191,6 +191,14 @@ impl Recovery {
         if stream.join.is_some() {
             return;
         }
+        // The window moved past the delivery point (what lay between was
+        // reported then): on from its base.
+        if let Some(base) = cx.reasm.base(sender).filter(|&b| stream.next < b) {
+            self.lose_below(cx, sender, base, LossReason::Overrun);
+        }
+        let Some(stream) = self.streams.get_mut(&sender) else {
+            return;
+        };
         loop {
             let next = stream.next;
             if let Some(held) = stream.held.remove(&next) {
@@ -206,8 +214,12 @@ impl Recovery {
                 && !stream.partials.contains_key(&next)
                 && cx.reasm.status(sender, next) == Some(SeqStatus::Finished)
             {
-                // Given up earlier (reported then).
-                stream.next += 1;
+                // Given up earlier (reported then), and so may be the ones
+                // after it: step over them at once, up to the next message
+                // held (held ones are finished too).
+                let open = cx.reasm.next_open(sender, next).unwrap_or(next + 1);
+                let held = stream.held.keys().next().copied().unwrap_or(u64::MAX);
+                stream.next = open.min(held).min(stream.known_end).max(next + 1);
                 continue;
             }
             break;
