@@ -77,9 +77,10 @@ pub struct Config {
     /// 256 MiB/s).
     pub rate_limit: u64,
     /// The rate the sender starts at (default 16 MiB/s). With
-    /// `adaptive_rate`, it grows while the sender has more to send and
-    /// loses a quarter (at most once per `repair_timeout`) when a receiver
-    /// reports loss.
+    /// `adaptive_rate`, it grows while the sender has more to send:
+    /// doubling every 10 ms until a receiver first reports loss, which
+    /// halves it, and by 32 MiB/s per second after that; every later loss
+    /// report takes a quarter off (at most once per `repair_timeout`).
     pub initial_rate: u64,
     /// The adaptive rate never drops below this (default 256 KiB/s).
     pub min_rate: u64,

@@ -1,6 +1,12 @@
 //! Sending-rate control: a token bucket driven by `now`, whose rate adapts
-//! to loss reports (additive increase while the sender has more to send,
-//! multiplicative decrease, by a quarter, when a receiver sends a NACK).
+//! to loss reports, in the manner of TCP's slow start and congestion
+//! avoidance. While the sender has more to send than the rate lets through,
+//! the rate grows: it doubles every [`SLOW_START_DOUBLING`] until the first
+//! loss report, and grows additively after that. The first loss report (a
+//! NACK) ends the slow start by halving the rate (it had at most doubled
+//! since the loss began); later reports take a quarter off. As in TCP
+//! without its restart after idle, the rate a sender reached is kept
+//! across quiet spells.
 //!
 //! NACKs come from congestion (a receiver's buffer overflowing) and from
 //! plain random loss alike, and the sender cannot tell which. Halving on
@@ -19,6 +25,19 @@ const RATE_GAIN: f64 = 32.0 * 1024.0 * 1024.0;
 /// What a loss report leaves of the rate.
 const DECREASE: f64 = 0.75;
 
+/// How much of its rate a sender that is held back may catch up on at once
+/// when its wake-up comes late: two timer ticks.
+const CATCH_UP: Duration = Duration::from_millis(2);
+
+/// What the first loss report leaves of a rate that was still doubling.
+const SLOW_START_DECREASE: f64 = 0.5;
+
+/// How long the rate takes to double in slow start, while the sender is
+/// held back by it. On a LAN a receiver's NACK reaches the sender within a
+/// few milliseconds of the loss (its random back-off), so the rate is at
+/// most about twice too high when the first report arrives.
+pub(crate) const SLOW_START_DOUBLING: Duration = Duration::from_millis(10);
+
 /// The token bucket.
 #[derive(Debug)]
 pub(crate) struct Pacer {
@@ -34,6 +53,8 @@ pub(crate) struct Pacer {
     limited_since: Option<Instant>,
     last_decrease: Option<Instant>,
     decrease_interval: Duration,
+    /// No loss report yet: the rate grows exponentially.
+    slow_start: bool,
 }
 
 impl Pacer {
@@ -49,6 +70,7 @@ impl Pacer {
             limited_since: None,
             last_decrease: None,
             decrease_interval: config.repair_timeout,
+            slow_start: true,
         }
     }
 
@@ -69,12 +91,32 @@ impl Pacer {
         if self.adaptive {
             if let Some(since) = self.limited_since {
                 if since <= now {
-                    self.rate = (self.rate + RATE_GAIN * dt).min(self.max);
+                    self.grow(dt);
                 }
             }
         }
-        self.tokens = (self.tokens + self.rate * dt).min(self.burst);
+        // A sender held back is owed the tokens of the whole time it waited,
+        // up to `CATCH_UP` of its rate: timers wake late (tokio's by up to a
+        // millisecond), and a bucket of `burst` alone would cap the rate at
+        // `burst` per wake-up. After a quiet spell, `burst` is all it gets.
+        let depth = if self.limited_since.is_some() {
+            self.burst.max(self.rate * CATCH_UP.as_secs_f64())
+        } else {
+            self.burst
+        };
+        self.tokens = (self.tokens + self.rate * dt).min(depth.max(self.tokens));
         self.last = Some(now);
+    }
+
+    /// Grows the rate after `dt` seconds of being held back: doubling
+    /// every [`SLOW_START_DOUBLING`] in slow start, additively after it.
+    fn grow(&mut self, dt: f64) {
+        let grown = if self.slow_start {
+            self.rate * (dt / SLOW_START_DOUBLING.as_secs_f64()).exp2()
+        } else {
+            self.rate + RATE_GAIN * dt
+        };
+        self.rate = grown.min(self.max);
     }
 
     /// Takes the tokens for a datagram of `size` bytes if there are enough
@@ -111,9 +153,9 @@ impl Pacer {
         Some(last + Duration::from_secs_f64(secs.min(3600.0)))
     }
 
-    /// A receiver reported loss: take a quarter off the rate, at most once
-    /// per repair
-    /// timeout (one loss event usually brings several NACKs).
+    /// A receiver reported loss: end the slow start by halving the rate, or
+    /// take a quarter off it after that; at most once per repair timeout
+    /// (one loss event usually brings several NACKs).
     pub(crate) fn on_loss_report(&mut self, now: Instant) -> bool {
         if !self.adaptive {
             return false;
@@ -125,7 +167,13 @@ impl Pacer {
             return false;
         }
         self.last_decrease = Some(now);
-        self.rate = (self.rate * DECREASE).max(self.min);
+        let factor = if self.slow_start {
+            SLOW_START_DECREASE
+        } else {
+            DECREASE
+        };
+        self.slow_start = false;
+        self.rate = (self.rate * factor).max(self.min);
         true
     }
 }
@@ -161,18 +209,18 @@ mod tests {
         let t = Instant::now();
         let mut p = Pacer::new(&config());
         assert!(p.on_loss_report(t));
-        assert_eq!(p.rate(), 750_000);
+        assert_eq!(p.rate(), 500_000, "the first report ends the slow start");
         assert!(
             !p.on_loss_report(t + Duration::from_millis(1)),
             "once per interval"
         );
         assert!(p.on_loss_report(t + Duration::from_millis(500)));
-        assert_eq!(p.rate(), 562_500);
+        assert_eq!(p.rate(), 375_000, "later ones take a quarter");
         for i in 2..10 {
             p.on_loss_report(t + Duration::from_millis(500 * i));
         }
         assert_eq!(p.rate(), 262_144, "floored at min_rate");
-        // held back for a second: grows
+        // held back for a second: grows additively, by 32 MiB/s
         let t1 = t + Duration::from_secs(1);
         assert!(
             p.try_take(t1, 20_000),
@@ -180,6 +228,62 @@ mod tests {
         );
         assert!(!p.try_take(t1, 20_000));
         p.try_take(t1 + Duration::from_secs(1), 20_000);
-        assert!(p.rate() > 30_000_000, "{}", p.rate());
+        let expected = 262_144.0 + RATE_GAIN;
+        assert!((p.rate() as f64 - expected).abs() < 1000.0, "{}", p.rate());
+    }
+
+    /// A driver whose timer wakes at most once a millisecond (tokio's
+    /// granularity) still gets the whole rate: 16 MiB in 1,024-byte
+    /// datagrams, from the default start, in virtual time.
+    #[test]
+    fn coarse_timers_do_not_cap_the_rate() {
+        let c = Config::default();
+        let mut p = Pacer::new(&c);
+        let t0 = Instant::now();
+        let mut now = t0;
+        let mut sent = 0;
+        let total = 16 * 1024 * 1024;
+        while sent < total {
+            while sent < total && p.try_take(now, 1024) {
+                sent += 1024;
+            }
+            let ready = p.ready_at(1024).unwrap();
+            now = ready.max(now + Duration::from_millis(1));
+        }
+        assert_eq!(p.rate(), c.rate_limit, "slow start reached the limit");
+        // Doubling from 16 MiB/s reaches 256 MiB/s after 40 ms, with 3.75
+        // MiB sent; the rest at the limit takes 49 ms. (A bucket of
+        // `burst` per wake-up would cap the rate at 64 MiB/s: 250 ms.)
+        let took = now - t0;
+        assert!(took < Duration::from_millis(100), "{took:?}");
+    }
+
+    #[test]
+    fn slow_start_doubles_while_held_back() {
+        let t = Instant::now();
+        let mut p = Pacer::new(&config());
+        while p.try_take(t, 1000) {}
+        // Held back for 30 ms: three doublings.
+        let t1 = t + 3 * SLOW_START_DOUBLING;
+        p.try_take(t1, 1000);
+        assert!(
+            (p.rate() as f64 - 8_000_000.0).abs() < 1000.0,
+            "{}",
+            p.rate()
+        );
+        // Not held back (a quiet spell): no growth.
+        let t2 = t1 + Duration::from_secs(1);
+        assert!(p.try_take(t2, 1000));
+        let t3 = t2 + Duration::from_secs(1);
+        assert!(p.try_take(t3, 1000));
+        assert!(
+            (p.rate() as f64 - 8_000_000.0).abs() < 1000.0,
+            "{}",
+            p.rate()
+        );
+        // Never past the rate limit.
+        while p.try_take(t3, 1000) {}
+        p.try_take(t3 + Duration::from_secs(5), 1000);
+        assert_eq!(p.rate(), Config::default().rate_limit);
     }
 }

@@ -95,7 +95,8 @@ pub struct Stats {
     pub loss_reports: u64,
     /// Times the pacer held the sender back (each wait counted once).
     pub pacing_waits: u64,
-    /// Times the adaptive rate was cut (by a quarter) after a NACK.
+    /// Times the adaptive rate was cut after a NACK (by half the first
+    /// time, ending the slow start; by a quarter after that).
     pub rate_decreases: u64,
     /// Gauge: the sending rate, bytes per second.
     pub send_rate: u64,

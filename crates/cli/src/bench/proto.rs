@@ -331,15 +331,30 @@ impl Tally {
         self.activity = Some(now);
     }
 
-    /// Whether the start marker arrived.
+    /// Whether the start marker arrived and was handled on time: at least
+    /// half of [`LEAD`] before the first data. A receiver that was not
+    /// scheduled in time (a loaded machine) handles the marker in the same
+    /// turn as data that arrived long after it; timing from the marker less
+    /// the sender's lead would then leave too little, or nothing.
     pub(crate) fn started(&self) -> bool {
-        self.start.is_some()
+        self.start.is_some_and(|start| {
+            self.first.is_none_or(|first| {
+                first
+                    .checked_duration_since(start)
+                    .is_some_and(|gap| gap >= LEAD / 2)
+            })
+        })
     }
 
-    /// Seconds from the start marker, or the first data when the marker
-    /// was lost, to the last data.
+    /// Seconds from the start marker, or from the first data when the
+    /// marker was lost or handled late (see [`Tally::started`]), to the
+    /// last data.
     pub(crate) fn secs(&self) -> Option<f64> {
-        let from = self.start.or(self.first)?;
+        let from = if self.started() {
+            self.start
+        } else {
+            self.first
+        }?;
         let secs = self.last?.checked_duration_since(from)?.as_secs_f64();
         (secs > 0.0).then_some(secs)
     }
@@ -475,6 +490,21 @@ mod tests {
         tally.start(t0);
         assert_eq!(tally.secs(), Some(3.0));
         assert_eq!((tally.events, tally.bytes), (2, 20));
+        assert!(tally.started());
+    }
+
+    #[test]
+    fn a_marker_handled_late_does_not_start_the_clock() {
+        // The receiver read the marker in the same turn as the first data:
+        // less than half the sender's lead before it.
+        let t0 = Instant::now();
+        let mut tally = Tally::new(t0);
+        tally.start(t0);
+        assert!(tally.started(), "no data yet");
+        tally.data(t0 + LEAD / 4, 10, 1);
+        tally.data(t0 + LEAD / 4 + Duration::from_secs(2), 10, 1);
+        assert!(!tally.started());
+        assert_eq!(tally.secs(), Some(2.0), "from the first event");
     }
 
     #[test]
