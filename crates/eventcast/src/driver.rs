@@ -76,6 +76,10 @@ impl Core for Native {
             Command::AddKey(key) => self.rekey(|ring| ring.add(key).map(drop)),
             Command::UseKey(fp) => self.rekey(|ring| ring.use_key(fp)),
             Command::RemoveKey(fp) => self.rekey(|ring| ring.remove(fp)),
+            Command::Peers(reply) => {
+                // The asker may be gone already; nothing to do then.
+                let _ = reply.send(self.endpoint.peers(Instant::now()));
+            }
         }
     }
 

@@ -186,6 +186,12 @@ impl Core for Legacy {
             Command::Emit(body) => body,
             // Refused by the handle in legacy mode; nothing to do here.
             Command::AddKey(_) | Command::UseKey(_) | Command::RemoveKey(_) => return,
+            // The 0.1.x protocol has no sequence numbers or heartbeats, and
+            // its endpoint keeps no state per sender: nobody to list.
+            Command::Peers(reply) => {
+                let _ = reply.send(Vec::new());
+                return;
+            }
         };
         // The handle encoded the event as a native body; read it back.
         let (name, args) = match decode_body(&body) {

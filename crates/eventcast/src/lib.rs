@@ -62,7 +62,7 @@ pub use stats::NodeStats;
 pub use bson;
 pub use eventcast_proto as proto;
 pub use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo, Secret};
-pub use eventcast_proto::{MessageSeq, ProtocolError, SenderId};
+pub use eventcast_proto::{MessageSeq, PeerInfo, ProtocolError, SenderId};
 
 /// The README's Rust examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -5,9 +5,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use eventcast_proto::crypto::{Encryption, Fingerprint, KeyInfo, Keyring, Secret};
-use eventcast_proto::{encode_body, EmitError, Endpoint, SenderId};
+use eventcast_proto::{encode_body, EmitError, Endpoint, PeerInfo, SenderId};
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -671,6 +671,57 @@ impl Eventcast {
         stats.listener_panics = shared.listeners.panics.load(Ordering::Relaxed);
         stats.subscription_lagged = shared.listeners.lagged.load(Ordering::Relaxed);
         stats
+    }
+
+    /// The other nodes this node hears now, by sender id: for each, the
+    /// address and time it was last heard from (with how long ago, at the
+    /// call), its lead (the next message seq it will use, as far as this
+    /// node knows), and how many of its events were delivered and lost for
+    /// good this run.
+    ///
+    /// A node is listed from its first event or heartbeat on (a sender
+    /// sends a heartbeat at least every `heartbeat_max` while it has sent
+    /// anything), for as long as it is tracked: at most
+    /// `protocol.max_senders` nodes are, the one heard least recently is
+    /// forgotten first. A node that never emits sends nothing and is never
+    /// listed; that is inherent to the protocol, which has no membership.
+    ///
+    /// The list is asked of the node's task and comes back on its next
+    /// turn. It is empty while the node is stopped, and always with the
+    /// legacy protocol ([`WireProtocol::LegacyV3`]), which tracks no
+    /// senders.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), eventcast::Error> {
+    /// use eventcast::{Config, Eventcast};
+    ///
+    /// let node = Eventcast::new(Config::default().port(41234))?;
+    /// node.start().await?;
+    /// // ... once other nodes have emitted something:
+    /// for peer in node.peers().await {
+    ///     println!(
+    ///         "{} at {}, heard {:.1} s ago, lead {}, {} delivered, {} lost",
+    ///         peer.id,
+    ///         peer.addr,
+    ///         peer.since_heard.as_secs_f64(),
+    ///         peer.lead,
+    ///         peer.delivered,
+    ///         peer.lost,
+    ///     );
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn peers(&self) -> Vec<PeerInfo> {
+        let (tx, rx) = oneshot::channel();
+        let asked = match &self.current().commands {
+            Some(commands) => commands.send(Command::Peers(tx)).is_ok(),
+            None => false,
+        };
+        if !asked {
+            return Vec::new();
+        }
+        // The task ended before answering: stopped meanwhile.
+        rx.await.unwrap_or_default()
     }
 
     /// A handle that does not keep the node alive (the REPL's).

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use eventcast_proto::crypto::{Fingerprint, Key};
+use eventcast_proto::PeerInfo;
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace, warn};
 
@@ -35,6 +36,8 @@ pub(crate) enum Command {
     UseKey(Fingerprint),
     /// Remove a key from the ring.
     RemoveKey(Fingerprint),
+    /// Answer with the senders the core tracks now.
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
 }
 
 /// A protocol core as the loop drives it.

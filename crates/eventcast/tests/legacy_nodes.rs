@@ -96,6 +96,25 @@ fn legacy_nodes_exchange_segmented_encrypted_events() {
     });
 }
 
+/// The 0.1.x protocol has no heartbeats or sequence numbers, and the
+/// legacy endpoint keeps nothing per sender: `peers` is empty, even with
+/// events received.
+#[test]
+fn legacy_nodes_list_no_peers() {
+    netns_test::run(|| {
+        block_on(async {
+            let config = legacy_config(free_port());
+            let a = start(config.clone()).await;
+            let b = start(config).await;
+            let mut at_b = b.subscribe();
+            a.emit("hello", &("there",)).expect("emit");
+            assert_eq!(next_remote(&mut at_b).await.sender(), a.id());
+            assert!(b.peers().await.is_empty());
+            stop_all(&[a, b]).await;
+        })
+    });
+}
+
 /// The sender drops the third datagram it would send (a segment of its
 /// first event); the receiver asks it by unicast, the sender answers by
 /// unicast, the event is delivered once.

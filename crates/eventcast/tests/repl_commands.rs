@@ -214,7 +214,7 @@ fn config_stats_peers_help() {
 
             let peers = client.command("peers").await;
             assert_eq!(peers.lines().count(), 1);
-            assert!(peers.contains("not tracked yet"), "{peers}");
+            assert!(peers.starts_with("no peers heard yet"), "{peers}");
 
             let help = client.command("help").await;
             for command in [
@@ -243,6 +243,47 @@ fn config_stats_peers_help() {
             let one = client.command("help emit").await;
             assert!(one.starts_with("emit NAME [ARG...]\n"), "{one}");
             node.stop().await;
+        })
+    });
+}
+
+#[test]
+fn peers_lists_the_nodes_that_emitted() {
+    netns_test::run(|| {
+        block_on(async {
+            let port = free_port();
+            let (node, mut client) = started(port).await;
+            let others = start_nodes(2, &config(port)).await;
+            let (talker, silent) = (&others[0], &others[1]);
+            let mut sub = node.subscribe();
+            talker.emit("one", &()).expect("emit");
+            talker.emit("two", &()).expect("emit");
+            let got = collect_remote(&mut sub, 2).await;
+            let from = got[1].from().expect("a received event has an address");
+
+            let peers = client.command("peers").await;
+            let lines: Vec<&str> = peers.lines().collect();
+            assert_eq!(lines.len(), 1, "only the talker: {peers}");
+            let line = lines[0];
+            let id = talker.id().to_string();
+            assert_eq!(id.len(), 16, "the hex form `id` and the CLI print");
+            assert!(line.starts_with(&format!("{id}  {from}  heard ")), "{line}");
+            assert!(
+                line.contains(" s ago  lead 2  delivered 2  lost 0"),
+                "{line}"
+            );
+            assert!(!peers.contains(&silent.id().to_string()), "{peers}");
+
+            let help = client.command("help peers").await;
+            assert!(help.contains("once it has sent an event"), "{help}");
+
+            client.command("stop").await;
+            let peers = client.command("peers").await;
+            assert!(
+                peers.starts_with("no peers: the node is stopped"),
+                "{peers}"
+            );
+            stop_all(&others).await;
         })
     });
 }

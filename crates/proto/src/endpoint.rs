@@ -13,7 +13,8 @@ use crate::body::{encode_body, BodyError};
 use crate::config::{Config, ConfigError};
 use crate::crypto::{Encryption, Guard, Inbound, KeyLimit, Keyring, Unreadable};
 use crate::ids::{MessageSeq, SenderId};
-use crate::reassembly::{Abandoned, Drop, Outcome, Reassembler};
+use crate::peer::PeerInfo;
+use crate::reassembly::{Abandoned, Drop, Heard, Outcome, Reassembler};
 use crate::recovery::{Arrival, Cx, Recovery};
 use crate::sender::Sender;
 use crate::stats::Stats;
@@ -430,6 +431,7 @@ impl Endpoint {
                     let outcome = self.reassembler.insert_whole(
                         now,
                         &self.config,
+                        from,
                         batch.sender(),
                         seq,
                         body.len(),
@@ -453,11 +455,16 @@ impl Endpoint {
             Frame::Heartbeat(hb) => {
                 self.stats.heartbeats_received += 1;
                 let mut abandoned = Abandoned::default();
+                let heard = Heard {
+                    from,
+                    lead: hb.lead().get(),
+                };
                 self.reassembler.touch(
                     now,
                     &self.config,
                     hb.sender(),
                     hb.lead().get(),
+                    heard,
                     &mut abandoned,
                 );
                 self.count_abandoned(&abandoned);
@@ -491,7 +498,7 @@ impl Endpoint {
         let mut abandoned = Abandoned::default();
         let outcome = self
             .reassembler
-            .insert(now, &self.config, frame, &mut abandoned);
+            .insert(now, &self.config, from, frame, &mut abandoned);
         let retransmission = h.flags.contains(Flags::RETRANSMISSION);
         self.after_insert(
             now,
@@ -630,6 +637,37 @@ impl Endpoint {
     /// Counters and gauges.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// The senders this endpoint tracks now, by id, with how long ago each
+    /// was last heard at `now`: at most `max_senders` of them (as many as
+    /// [`Stats::senders`]).
+    ///
+    /// A sender is tracked from its first data or heartbeat datagram on
+    /// until it is forgotten to make room for another (least recently
+    /// heard first). A node that only listens sends no heartbeat (nothing
+    /// to announce) and so never appears here.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use eventcast_proto::{Config, Endpoint, SenderId};
+    ///
+    /// let now = Instant::now();
+    /// let mut alice = Endpoint::new(Config::default(), SenderId::new(1)).unwrap();
+    /// let mut bob = Endpoint::new(Config::default(), SenderId::new(2)).unwrap();
+    /// alice.emit(now, "greet", &[]).unwrap();
+    /// let from = "192.0.2.1:4000".parse().unwrap();
+    /// while let Some(t) = alice.poll_transmit(now) {
+    ///     bob.handle_datagram(now, from, &t.contents);
+    /// }
+    /// let peers = bob.peers(now + Duration::from_secs(2));
+    /// assert_eq!(peers.len(), 1);
+    /// assert_eq!((peers[0].id, peers[0].addr), (SenderId::new(1), from));
+    /// assert_eq!(peers[0].since_heard, Duration::from_secs(2));
+    /// assert_eq!((peers[0].lead.get(), peers[0].delivered), (1, 1));
+    /// ```
+    pub fn peers(&self, now: Instant) -> Vec<PeerInfo> {
+        self.reassembler.peers(now)
     }
 
     fn expire(&mut self, now: Instant) {

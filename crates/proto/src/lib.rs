@@ -37,6 +37,7 @@ mod endpoint;
 mod ids;
 pub mod legacy;
 mod pacer;
+mod peer;
 mod reassembly;
 mod recovery;
 mod sender;
@@ -51,4 +52,5 @@ pub use endpoint::{
     ReceivedMessage, Transmit,
 };
 pub use ids::{MessageSeq, SegmentIndex, SenderId};
+pub use peer::PeerInfo;
 pub use stats::{DropStats, Stats};

@@ -7,10 +7,12 @@
 //! budget.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::config::{Config, SEGMENT_OVERHEAD};
 use crate::ids::{MessageSeq, SenderId};
+use crate::peer::PeerInfo;
 use crate::seqwindow::{SeqStatus, SeqWindow};
 use crate::wire::DataFrame;
 
@@ -58,6 +60,13 @@ struct SenderState {
     /// Bytes the window's bitmap chunks take, charged too.
     window_bytes: usize,
     last_heard: Instant,
+    /// Where its latest data or heartbeat came from.
+    from: SocketAddr,
+    /// The next seq it will use, as far as this node knows.
+    lead: u64,
+    /// Its messages delivered, and declared lost, while tracked.
+    delivered: u64,
+    lost: u64,
 }
 
 /// Every sender's partial messages and finished-message windows.
@@ -81,6 +90,15 @@ pub(crate) struct Abandoned {
     pub(crate) senders: u64,
     /// Which senders were forgotten.
     pub(crate) evicted: Vec<SenderId>,
+}
+
+/// What a datagram tells of its sender, besides its data.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Heard {
+    /// Its source address.
+    pub(crate) from: SocketAddr,
+    /// The next seq the sender will use, as far as this datagram says.
+    pub(crate) lead: u64,
 }
 
 /// What the reassembler holds of one partial message.
@@ -112,10 +130,11 @@ impl Reassembler {
         &mut self,
         now: Instant,
         config: &Config,
+        from: SocketAddr,
         frame: &DataFrame<'_>,
         abandoned: &mut Abandoned,
     ) -> Outcome {
-        let outcome = self.insert_segment(now, config, frame, abandoned);
+        let outcome = self.insert_segment(now, config, from, frame, abandoned);
         self.settle_window(frame.header().sender);
         outcome
     }
@@ -124,6 +143,7 @@ impl Reassembler {
         &mut self,
         now: Instant,
         config: &Config,
+        from: SocketAddr,
         frame: &DataFrame<'_>,
         abandoned: &mut Abandoned,
     ) -> Outcome {
@@ -132,7 +152,11 @@ impl Reassembler {
             return Outcome::Dropped(Drop::TooLarge);
         }
         let seq = h.seq.get();
-        self.touch(now, config, h.sender, seq, abandoned);
+        let heard = Heard {
+            from,
+            lead: seq.saturating_add(1),
+        };
+        self.touch(now, config, h.sender, seq, heard, abandoned);
         let Some(state) = self.senders.get_mut(&h.sender) else {
             return Outcome::Dropped(Drop::Stale);
         };
@@ -236,13 +260,14 @@ impl Reassembler {
 
     /// Creates (or refreshes) the state of `sender`, first heard with
     /// message `first`, evicting the least recently heard sender if
-    /// needed.
+    /// needed; `heard` is what the datagram tells of it.
     pub(crate) fn touch(
         &mut self,
         now: Instant,
         config: &Config,
         sender: SenderId,
         first: u64,
+        heard: Heard,
         abandoned: &mut Abandoned,
     ) {
         if !self.senders.contains_key(&sender) && self.senders.len() >= config.max_senders {
@@ -255,31 +280,41 @@ impl Reassembler {
             extra: 0,
             window_bytes: 0,
             last_heard: now,
+            from: heard.from,
+            lead: heard.lead,
+            delivered: 0,
+            lost: 0,
         });
         state.last_heard = now;
+        state.from = heard.from;
+        state.lead = state.lead.max(heard.lead);
     }
 
     /// Accepts a complete single-segment message (a batch entry) of `len`
     /// bytes: `Complete` (with an empty body: the caller has it) if it is
     /// new.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn insert_whole(
         &mut self,
         now: Instant,
         config: &Config,
+        from: SocketAddr,
         sender: SenderId,
         seq: u64,
         len: usize,
         abandoned: &mut Abandoned,
     ) -> Outcome {
-        let outcome = self.insert_message(now, config, sender, seq, len, abandoned);
+        let outcome = self.insert_message(now, config, from, sender, seq, len, abandoned);
         self.settle_window(sender);
         outcome
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn insert_message(
         &mut self,
         now: Instant,
         config: &Config,
+        from: SocketAddr,
         sender: SenderId,
         seq: u64,
         len: usize,
@@ -288,7 +323,11 @@ impl Reassembler {
         if len > config.max_message_size {
             return Outcome::Dropped(Drop::TooLarge);
         }
-        self.touch(now, config, sender, seq, abandoned);
+        let heard = Heard {
+            from,
+            lead: seq.saturating_add(1),
+        };
+        self.touch(now, config, sender, seq, heard, abandoned);
         let Some(state) = self.senders.get_mut(&sender) else {
             return Outcome::Dropped(Drop::Stale);
         };
@@ -515,6 +554,39 @@ impl Reassembler {
         self.senders.len()
     }
 
+    /// Counts a message of `sender` delivered to the application.
+    pub(crate) fn count_delivered(&mut self, sender: SenderId) {
+        if let Some(state) = self.senders.get_mut(&sender) {
+            state.delivered = state.delivered.saturating_add(1);
+        }
+    }
+
+    /// Counts `count` messages of `sender` declared lost.
+    pub(crate) fn count_lost(&mut self, sender: SenderId, count: u64) {
+        if let Some(state) = self.senders.get_mut(&sender) {
+            state.lost = state.lost.saturating_add(count);
+        }
+    }
+
+    /// Every sender tracked now, by id.
+    pub(crate) fn peers(&self, now: Instant) -> Vec<PeerInfo> {
+        let mut peers: Vec<PeerInfo> = self
+            .senders
+            .iter()
+            .map(|(&id, s)| PeerInfo {
+                id,
+                addr: s.from,
+                last_heard: s.last_heard,
+                since_heard: now.saturating_duration_since(s.last_heard),
+                lead: MessageSeq::new(s.lead),
+                delivered: s.delivered,
+                lost: s.lost,
+            })
+            .collect();
+        peers.sort_unstable_by_key(|p| p.id);
+        peers
+    }
+
     fn evict_least_recent(&mut self, abandoned: &mut Abandoned) {
         // Ties go to the lowest id, so the choice never depends on the
         // map's randomly seeded iteration order.
@@ -554,6 +626,9 @@ mod tests {
     use crate::seqwindow::WINDOW;
     use crate::wire::{DataHeader, Flags};
 
+    const FROM: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4000);
+
     /// Builds a segment of a message of `len` bytes cut at `size`.
     fn seg(sender: u64, seq: u64, len: usize, size: usize, index: usize) -> (DataHeader, Vec<u8>) {
         let count = len.div_ceil(size);
@@ -579,7 +654,7 @@ mod tests {
     ) -> (Outcome, Abandoned) {
         let frame = DataFrame::new(*header, payload).unwrap();
         let mut abandoned = Abandoned::default();
-        let outcome = r.insert(now, config, &frame, &mut abandoned);
+        let outcome = r.insert(now, config, FROM, &frame, &mut abandoned);
         check_invariants(r, config);
         (outcome, abandoned)
     }

@@ -271,6 +271,7 @@ pub(super) fn report_loss(
         return;
     }
     cx.stats.messages_lost = cx.stats.messages_lost.saturating_add(count);
+    cx.reasm.count_lost(sender, count);
     debug!(%sender, first, count, ?reason, "messages lost");
     if let Some(EndpointEvent::Loss(last)) = cx.events.back_mut() {
         if last.sender == sender
@@ -296,6 +297,7 @@ pub(crate) fn deliver(cx: &mut Cx<'_>, sender: SenderId, seq: u64, from: SocketA
     match decode_body(body) {
         Ok((name, args)) => {
             cx.stats.messages_received += 1;
+            cx.reasm.count_delivered(sender);
             trace!(%sender, %seq, %from, name, "message delivered");
             cx.events.push_back(EndpointEvent::Message(ReceivedMessage {
                 sender,

@@ -157,7 +157,7 @@ impl Command {
             Command::Id => Ok(status::id(cx)),
             Command::Config => Ok(config::run(cx)),
             Command::Stats => Ok(stats::run(cx)),
-            Command::Peers => Ok(peers::run()),
+            Command::Peers => Ok(peers::run(cx).await),
             Command::LogLevel(log_level) => log_level.run(cx),
             Command::Clients => Ok(clients::run(cx)),
             Command::Help(help) => Ok(help.run()),
