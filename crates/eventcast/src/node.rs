@@ -90,6 +90,19 @@ impl Shared {
     }
 }
 
+/// An emit handed to the node's task (`bytes`), or not because the node is
+/// stopped (`None`); `id` is the node's sender id at that moment.
+struct Queued {
+    id: SenderId,
+    bytes: Option<usize>,
+}
+
+/// Why an emit was not queued: a full send queue gives the body back.
+enum Refused {
+    Full(Vec<u8>, EmitError),
+    Other(Error),
+}
+
 /// What the handles know of the current run.
 struct Current {
     id: SenderId,
@@ -492,55 +505,86 @@ impl Eventcast {
         if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
             legacy::check_emit(name)?;
         }
-        let body = encode_body(name, &args).map_err(EmitError::from)?;
+        let mut body = encode_body(name, &args).map_err(EmitError::from)?;
         loop {
             let room = self.handle.shared.room.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            match self.send_body(name, args.clone(), body.clone()) {
-                Err(Error::Emit(EmitError::QueueFull { .. })) => room.await,
-                other => return other,
+            match self.queue_body(body) {
+                Ok(queued) => {
+                    self.emitted(name, args, queued);
+                    return Ok(());
+                }
+                Err(Refused::Full(back, _)) => {
+                    body = back;
+                    room.await;
+                }
+                Err(Refused::Other(e)) => return Err(e),
             }
         }
     }
 
     fn send_body(&self, name: &str, args: Vec<bson::Bson>, body: Vec<u8>) -> Result<(), Error> {
-        let max = self.handle.config.protocol.max_message_size;
-        if body.len() > max {
-            return Err(EmitError::MessageTooLarge {
-                len: body.len(),
-                max,
+        match self.queue_body(body) {
+            Ok(queued) => {
+                self.emitted(name, args, queued);
+                Ok(())
             }
-            .into());
+            Err(Refused::Full(_, e)) => Err(e.into()),
+            Err(Refused::Other(e)) => Err(e),
         }
-        let bytes = body.len();
-        let (id, sent) = {
-            let current = self.current();
-            let sent = match current.commands.as_ref() {
-                Some(tx) => {
-                    let len = body.len();
-                    self.handle
-                        .shared
-                        .reserve(len, self.handle.config.protocol.max_send_queue_bytes)?;
-                    let ok = tx.send(Command::Emit(body)).is_ok();
-                    if !ok {
-                        self.handle.shared.release_queue(len);
-                    }
-                    ok
-                }
-                None => false,
-            };
-            (current.id, sent)
+    }
+
+    /// Hands an encoded event to the node's task. A full send queue gives
+    /// the body back, so that [`emit_wait`](Self::emit_wait) can try again
+    /// without copying it (an event may be megabytes).
+    fn queue_body(&self, body: Vec<u8>) -> Result<Queued, Refused> {
+        let max = self.handle.config.protocol.max_message_size;
+        let len = body.len();
+        if len > max {
+            return Err(Refused::Other(
+                EmitError::MessageTooLarge { len, max }.into(),
+            ));
+        }
+        let current = self.current();
+        let Some(tx) = current.commands.as_ref() else {
+            return Ok(Queued {
+                id: current.id,
+                bytes: None,
+            });
         };
-        if sent {
-            debug!(target: "eventcast", name, args = args.len(), bytes, "event sent");
-        } else {
-            self.handle.shared.stats_mut().emitted_while_stopped += 1;
-            warn!(target: "eventcast", name, "emit while stopped: only local listeners fire");
+        let limit = self.handle.config.protocol.max_send_queue_bytes;
+        if let Err(e) = self.handle.shared.reserve(len, limit) {
+            return Err(Refused::Full(body, e));
         }
-        let event = Event::new(name.to_owned(), args, id, None, None);
+        if tx.send(Command::Emit(body)).is_err() {
+            // The task has just ended: as good as stopped.
+            self.handle.shared.release_queue(len);
+            return Ok(Queued {
+                id: current.id,
+                bytes: None,
+            });
+        }
+        Ok(Queued {
+            id: current.id,
+            bytes: Some(len),
+        })
+    }
+
+    /// After an emit was queued, or found the node stopped: logs, counts,
+    /// and fires the local listeners.
+    fn emitted(&self, name: &str, args: Vec<bson::Bson>, queued: Queued) {
+        match queued.bytes {
+            Some(bytes) => {
+                debug!(target: "eventcast", name, args = args.len(), bytes, "event sent");
+            }
+            None => {
+                self.handle.shared.stats_mut().emitted_while_stopped += 1;
+                warn!(target: "eventcast", name, "emit while stopped: only local listeners fire");
+            }
+        }
+        let event = Event::new(name.to_owned(), args, queued.id, None, None);
         self.handle.shared.listeners.dispatch(&event);
-        Ok(())
     }
 
     /// Adds a listener for `name`; returns its id for [`off`](Self::off).
