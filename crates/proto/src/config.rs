@@ -74,7 +74,8 @@ pub struct Config {
     /// quiet.
     pub heartbeat_max: Duration,
     /// The most bytes per second the sender sends, datagrams whole (default
-    /// 256 MiB/s).
+    /// 1 GiB/s: a safety bound above what a LAN carries; the adaptive rate
+    /// does the pacing).
     pub rate_limit: u64,
     /// The rate the sender starts at (default 16 MiB/s). With
     /// `adaptive_rate`, it grows while the sender has more to send:
@@ -115,7 +116,7 @@ impl Default for Config {
             repair_linger: Duration::from_millis(10),
             heartbeat_min: Duration::from_millis(4),
             heartbeat_max: Duration::from_secs(1),
-            rate_limit: 256 * 1024 * 1024,
+            rate_limit: 1024 * 1024 * 1024,
             initial_rate: 16 * 1024 * 1024,
             min_rate: 256 * 1024,
             burst: 64 * 1024,

@@ -251,8 +251,8 @@ mod tests {
             now = ready.max(now + Duration::from_millis(1));
         }
         assert_eq!(p.rate(), c.rate_limit, "slow start reached the limit");
-        // Doubling from 16 MiB/s reaches 256 MiB/s after 40 ms, with 3.75
-        // MiB sent; the rest at the limit takes 49 ms. (A bucket of
+        // Doubling from 16 MiB/s reaches 1 GiB/s after 60 ms, with about
+        // 14 MiB sent; the rest at the limit takes 2 ms. (A bucket of
         // `burst` per wake-up would cap the rate at 64 MiB/s: 250 ms.)
         let took = now - t0;
         assert!(took < Duration::from_millis(100), "{took:?}");
