@@ -100,7 +100,7 @@ pub(crate) struct Measured {
     /// Figure 4, or why it was not measured.
     pub(crate) loss: Result<Vec<LossLevelRuns>, String>,
     /// Figure 5, once encryption exists.
-    pub(crate) encrypted: Option<EncryptedRuns>,
+    pub(crate) encrypted: EncryptedRuns,
     /// Figure 7.
     pub(crate) fanout: Both<FlowRun>,
 }
@@ -174,11 +174,7 @@ impl Bench {
         let latency = self.latency()?;
         let large = self.large_events()?;
         let fanout = self.fanout()?;
-        let encrypted = if proto::encryption_available() {
-            Some(self.encrypted()?)
-        } else {
-            None
-        };
+        let encrypted = self.encrypted()?;
         let loss = self.loss();
         Ok(Measured {
             small,
@@ -461,11 +457,7 @@ fn send_limit(spec: &Spec) -> Duration {
 fn total_steps(plan: &Plan) -> u64 {
     let repeat = u64::from(plan.repeat);
     let cases = (plan.large_sizes.len() * plan.payload_sizes.len()) as u64;
-    let encrypted = if proto::encryption_available() {
-        repeat * (1 + cases)
-    } else {
-        0
-    };
+    let encrypted = repeat * (1 + cases);
     2 * repeat // figure 1
         + 3 * repeat // figure 2
         + 2 * repeat * cases // figure 3

@@ -105,8 +105,6 @@ pub(crate) enum Status {
     Measured,
     /// Could not be measured here (the reason says why).
     Skipped,
-    /// Waits for a feature that has not landed.
-    Pending,
 }
 
 /// Figure 1.
@@ -275,10 +273,9 @@ pub(crate) struct Share {
 /// Figure 5.
 #[derive(Debug, Serialize)]
 pub(crate) struct Encryption {
-    /// Measured, or pending until encryption lands.
+    /// Always measured (the field keeps the JSON's shape like the other
+    /// figures').
     pub(crate) status: Status,
-    /// Why it is pending.
-    pub(crate) reason: Option<&'static str>,
     /// The goal.
     pub(crate) target: &'static str,
     /// Figure 1 encrypted: delivered/s.
@@ -359,10 +356,8 @@ const SMALL_TARGET: &str = "delivered/s at least raw UDP's (ratio >= 1.0), none 
 const LATENCY_TARGET: &str = "p50 ratio <= 1.3, p99 ratio <= 1.5";
 const LARGE_TARGET: &str = "MB/s at least half of raw UDP's (ratio >= 0.5)";
 const ENCRYPTION_TARGET: &str = "at least 85% of plaintext (ratio >= 0.85)";
-const ENCRYPTION_PENDING: &str =
-    "encryption (issue 4) has not landed; see bench::proto::with_key for the hook";
-const LOSS_NOTE: &str = "until loss recovery (issue 3) lands, one lost datagram loses its event: \
-                         eventcast's share is then about raw UDP's";
+const LOSS_NOTE: &str = "raw UDP loses an event with any one of its datagrams; eventcast repairs \
+                         lost datagrams and reports as lost only what it gave up on";
 
 impl Report {
     /// The report of everything measured.
@@ -657,18 +652,7 @@ fn loss(plan: &Plan, measured: &Result<Vec<LossLevelRuns>, String>) -> Loss {
 }
 
 fn encryption(m: &Measured, small: &SmallEvents, large: &LargeEvents) -> Encryption {
-    let Some(enc) = &m.encrypted else {
-        return Encryption {
-            status: Status::Pending,
-            reason: Some(ENCRYPTION_PENDING),
-            target: ENCRYPTION_TARGET,
-            small_events_delivered_per_sec: None,
-            delivered_per_sec_plaintext_ratio: None,
-            large_events: Vec::new(),
-            large_mb_per_sec_plaintext_ratio: None,
-            target_met: None,
-        };
-    };
+    let enc = &m.encrypted;
     let delivered = flow(&enc.small).delivered_per_sec;
     let small_ratio = ratio(median(delivered), median(small.eventcast.delivered_per_sec));
     let large_events: Vec<EncryptedLarge> = enc
@@ -700,7 +684,6 @@ fn encryption(m: &Measured, small: &SmallEvents, large: &LargeEvents) -> Encrypt
     };
     Encryption {
         status: Status::Measured,
-        reason: None,
         target: ENCRYPTION_TARGET,
         small_events_delivered_per_sec: delivered,
         delivered_per_sec_plaintext_ratio: small_ratio,
