@@ -30,7 +30,7 @@ struct Subscriber {
 
 #[derive(Default)]
 struct Registry {
-    by_name: HashMap<String, Vec<Entry>>,
+    by_name: HashMap<String, Vec<Entry>, ahash::RandomState>,
     subscribers: Vec<Subscriber>,
     next_id: u64,
 }

@@ -34,6 +34,7 @@ mod body;
 mod config;
 pub mod crypto;
 mod endpoint;
+mod fastmap;
 mod ids;
 pub mod legacy;
 mod pacer;

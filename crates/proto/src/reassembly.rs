@@ -6,11 +6,12 @@
 //! bookkeeping charge per segment) counts against a per-sender and a total
 //! budget.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::config::{Config, SEGMENT_OVERHEAD};
+use crate::fastmap::FastMap;
 use crate::ids::{MessageSeq, SenderId};
 use crate::peer::PeerInfo;
 use crate::seqwindow::{SeqStatus, SeqWindow};
@@ -71,7 +72,7 @@ struct SenderState {
 
 /// Every sender's partial messages and finished-message windows.
 pub(crate) struct Reassembler {
-    senders: HashMap<SenderId, SenderState>,
+    senders: FastMap<SenderId, SenderState>,
     expiry: BTreeSet<(Instant, SenderId, MessageSeq)>,
     bytes: usize,
     /// Of `bytes`, what loss recovery charged.
@@ -115,7 +116,7 @@ pub(crate) struct PartialInfo {
 impl Reassembler {
     pub(crate) fn new() -> Self {
         Self {
-            senders: HashMap::new(),
+            senders: FastMap::default(),
             expiry: BTreeSet::new(),
             bytes: 0,
             extra: 0,

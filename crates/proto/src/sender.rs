@@ -11,13 +11,14 @@
 //! sender goes quiet it sends heartbeats, at intervals that double from
 //! `heartbeat_min` to `heartbeat_max`.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::trace;
 
 use crate::config::Config;
+use crate::fastmap::FastSet;
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
 use crate::stats::Stats;
@@ -58,7 +59,7 @@ pub(crate) struct Sender {
     /// Bytes of fully sent messages in the store.
     store_bytes: usize,
     repairs: VecDeque<(u64, u32)>,
-    pending: HashSet<(u64, u32)>,
+    pending: FastSet<(u64, u32)>,
     pacer: Pacer,
     /// The pacer held the last attempt back (for counting waits once).
     waiting: bool,
@@ -85,7 +86,7 @@ impl Sender {
             store: BTreeMap::new(),
             store_bytes: 0,
             repairs: VecDeque::new(),
-            pending: HashSet::new(),
+            pending: FastSet::default(),
             pacer: Pacer::new(config),
             waiting: false,
             hb_next: None,

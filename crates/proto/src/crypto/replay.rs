@@ -3,8 +3,9 @@
 //! Only authenticated datagrams reach this window, so only group members
 //! (and replays of their datagrams) create state here; an outsider cannot.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
+use crate::fastmap::FastMap;
 use crate::ids::SenderId;
 use crate::wire::PacketNumber;
 
@@ -89,7 +90,7 @@ impl Window {
 /// The windows of at most `max_senders` senders; when full, a new sender
 /// makes the one heard from least recently forgotten.
 pub(crate) struct ReplayGuard {
-    windows: HashMap<SenderId, Window>,
+    windows: FastMap<SenderId, Window>,
     by_age: BTreeSet<(u64, SenderId)>,
     clock: u64,
     max_senders: usize,
@@ -99,7 +100,7 @@ pub(crate) struct ReplayGuard {
 impl ReplayGuard {
     pub(crate) fn new(max_senders: usize) -> Self {
         Self {
-            windows: HashMap::new(),
+            windows: FastMap::default(),
             by_age: BTreeSet::new(),
             clock: 0,
             max_senders: max_senders.max(1),

@@ -37,7 +37,7 @@
 //! - **Order.** With `ordered`, a complete message waits behind every
 //!   earlier one that is missing, until it arrives or is declared lost.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,7 @@ use tracing::trace;
 
 use crate::config::Config;
 use crate::endpoint::{EndpointEvent, LossReason};
+use crate::fastmap::FastMap;
 use crate::ids::SenderId;
 use crate::reassembly::Reassembler;
 use crate::seqwindow::WINDOW;
@@ -169,7 +170,7 @@ struct Stream {
 
 /// Every sender's recovery state.
 pub(crate) struct Recovery {
-    streams: HashMap<SenderId, Stream>,
+    streams: FastMap<SenderId, Stream>,
     timers: BTreeSet<(Instant, SenderId)>,
     rng: ChaCha8Rng,
 }
@@ -177,7 +178,7 @@ pub(crate) struct Recovery {
 impl Recovery {
     pub(crate) fn new(rng: ChaCha8Rng) -> Self {
         Self {
-            streams: HashMap::new(),
+            streams: FastMap::default(),
             timers: BTreeSet::new(),
             rng,
         }
