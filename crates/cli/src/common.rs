@@ -205,6 +205,24 @@ pub(crate) async fn start(node: &Eventcast) -> anyhow::Result<()> {
     node.start().await.map_err(node_error)
 }
 
+/// Where a started node is, for its first line on stderr: `GROUP (bound to
+/// LOCAL, sender ID` and, when the port was picked at random, the port the
+/// others need (the caller closes the parenthesis).
+pub(crate) fn where_it_runs(node: &Eventcast, port_given: bool) -> anyhow::Result<String> {
+    let stopped = "the node stopped right after starting";
+    let group = node.group_addr().context(stopped)?;
+    let local = node.local_addr().context(stopped)?;
+    let random = if port_given {
+        String::new()
+    } else {
+        format!("; random port, give the others --port {}", group.port())
+    };
+    Ok(format!(
+        "{group} (bound to {local}, sender {}{random}",
+        node.id()
+    ))
+}
+
 fn node_error(error: eventcast::Error) -> anyhow::Error {
     /// What Linux says when joining a group no route leads to.
     const ENODEV: i32 = 19;

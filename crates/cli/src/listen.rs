@@ -68,26 +68,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let shutdown = shutdown_signal()?;
     common::start(&node).await?;
 
-    let group = node
-        .group_addr()
-        .context("the node stopped right after starting")?;
-    let local = node
-        .local_addr()
-        .context("the node stopped right after starting")?;
-    let random = if args.net.port.is_none() {
-        format!("; random port, give the others --port {}", group.port())
-    } else {
-        String::new()
-    };
+    let at = common::where_it_runs(&node, args.net.port.is_some())?;
     let only = if args.events.is_empty() {
         String::new()
     } else {
         format!("; only {}", args.events.join(", "))
     };
-    eprintln!(
-        "listening on {group} (bound to {local}, sender {}{random}{only})",
-        node.id()
-    );
+    eprintln!("listening on {at}{only})");
 
     let end = receive(
         &mut events,

@@ -4,7 +4,6 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::value_parser;
 use eventcast::Config;
 
@@ -154,21 +153,8 @@ pub(crate) async fn run(
 
     let shutdown = crate::listen::shutdown_signal()?;
     common::start(&node).await?;
-    let group = node
-        .group_addr()
-        .context("the node stopped right after starting")?;
-    let local = node
-        .local_addr()
-        .context("the node stopped right after starting")?;
-    let random = if args.net.port.is_none() {
-        format!("; random port, give the others --port {}", group.port())
-    } else {
-        String::new()
-    };
-    eprintln!(
-        "node running on {group} (bound to {local}, sender {}{random})",
-        node.id()
-    );
+    let at = common::where_it_runs(&node, args.net.port.is_some())?;
+    eprintln!("node running on {at})");
     match node.repl_addr() {
         Some(repl) => eprintln!(
             "repl listening on {repl} (telnet {} {}; `help` lists the commands)",

@@ -149,51 +149,22 @@ impl Reassembler {
         abandoned: &mut Abandoned,
     ) -> Outcome {
         let h = frame.header();
-        if h.message_len as usize > config.max_message_size {
-            return Outcome::Dropped(Drop::TooLarge);
-        }
         let seq = h.seq.get();
-        let heard = Heard {
-            from,
-            lead: seq.saturating_add(1),
-        };
-        self.touch(now, config, h.sender, seq, heard, abandoned);
+        let message = (h.sender, seq, h.message_len as usize);
+        if let Err(drop) = self.admit(now, config, from, message, abandoned) {
+            return Outcome::Dropped(drop);
+        }
+        if h.count == 1 {
+            return match self.finish_whole(config, h.sender, seq) {
+                Ok(()) => Outcome::Complete(frame.payload().to_vec()),
+                Err(drop) => Outcome::Dropped(drop),
+            };
+        }
         let Some(state) = self.senders.get_mut(&h.sender) else {
             return Outcome::Dropped(Drop::Stale);
         };
-        if state.window.cover(seq) {
-            let base = state.window.base();
-            let keep = state.partials.split_off(&base);
-            let gone = std::mem::replace(&mut state.partials, keep);
-            for (s, p) in gone {
-                state.bytes -= p.bytes;
-                self.bytes -= p.bytes;
-                self.partials -= 1;
-                self.expiry
-                    .remove(&(p.deadline, h.sender, MessageSeq::new(s)));
-                abandoned.partials += 1;
-            }
-        }
-        match state.window.status(seq) {
-            SeqStatus::Stale => return Outcome::Dropped(Drop::Stale),
-            SeqStatus::Finished => return Outcome::Dropped(Drop::Duplicate),
-            SeqStatus::Open => {}
-        }
         // Room for the bit that will say it is finished.
         let chunk = state.window.charge_for(seq);
-        if h.count == 1 {
-            if state.partials.contains_key(&seq) {
-                // Segments of this message said it had several.
-                return Outcome::Dropped(Drop::Inconsistent);
-            }
-            if state.bytes + chunk > config.max_partial_bytes_per_sender
-                || self.bytes + chunk > config.max_partial_bytes
-            {
-                return Outcome::Dropped(Drop::OverBudget);
-            }
-            state.window.finish(seq);
-            return Outcome::Complete(frame.payload().to_vec());
-        }
 
         let charge = frame.payload().len() + SEGMENT_OVERHEAD;
         let need = charge + chunk;
@@ -321,8 +292,29 @@ impl Reassembler {
         len: usize,
         abandoned: &mut Abandoned,
     ) -> Outcome {
+        if let Err(drop) = self.admit(now, config, from, (sender, seq, len), abandoned) {
+            return Outcome::Dropped(drop);
+        }
+        match self.finish_whole(config, sender, seq) {
+            Ok(()) => Outcome::Complete(Vec::new()),
+            Err(drop) => Outcome::Dropped(drop),
+        }
+    }
+
+    /// The checks every datagram of message `(sender, seq, len)` passes
+    /// first: its size, its sender (tracked from now on, its window moved
+    /// on to cover `seq`, dropping the partial messages it leaves behind),
+    /// and whether `seq` is still open.
+    fn admit(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        from: SocketAddr,
+        (sender, seq, len): (SenderId, u64, usize),
+        abandoned: &mut Abandoned,
+    ) -> Result<(), Drop> {
         if len > config.max_message_size {
-            return Outcome::Dropped(Drop::TooLarge);
+            return Err(Drop::TooLarge);
         }
         let heard = Heard {
             from,
@@ -330,7 +322,7 @@ impl Reassembler {
         };
         self.touch(now, config, sender, seq, heard, abandoned);
         let Some(state) = self.senders.get_mut(&sender) else {
-            return Outcome::Dropped(Drop::Stale);
+            return Err(Drop::Stale);
         };
         if state.window.cover(seq) {
             let base = state.window.base();
@@ -346,21 +338,30 @@ impl Reassembler {
             }
         }
         match state.window.status(seq) {
-            SeqStatus::Stale => return Outcome::Dropped(Drop::Stale),
-            SeqStatus::Finished => return Outcome::Dropped(Drop::Duplicate),
-            SeqStatus::Open => {}
+            SeqStatus::Stale => Err(Drop::Stale),
+            SeqStatus::Finished => Err(Drop::Duplicate),
+            SeqStatus::Open => Ok(()),
         }
+    }
+
+    /// Marks single-segment message `seq` finished, if no segment of it
+    /// said it had several and the budgets have room for the bit that says
+    /// so.
+    fn finish_whole(&mut self, config: &Config, sender: SenderId, seq: u64) -> Result<(), Drop> {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return Err(Drop::Stale);
+        };
         if state.partials.contains_key(&seq) {
-            return Outcome::Dropped(Drop::Inconsistent);
+            return Err(Drop::Inconsistent);
         }
         let chunk = state.window.charge_for(seq);
         if state.bytes + chunk > config.max_partial_bytes_per_sender
             || self.bytes + chunk > config.max_partial_bytes
         {
-            return Outcome::Dropped(Drop::OverBudget);
+            return Err(Drop::OverBudget);
         }
         state.window.finish(seq);
-        Outcome::Complete(Vec::new())
+        Ok(())
     }
 
     /// What is held of partial message `seq` of `sender`.
