@@ -117,6 +117,22 @@ pub(crate) async fn run(mut core: impl Core, mut io: Io) {
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
         core.publish(&io.shared);
+        // Listeners run in `publish`, on this task: what they emitted (an
+        // answer to the event they got) goes out in this turn, not after
+        // another pass through `select!`.
+        let mut answered = false;
+        for _ in 0..IO_LOOP_BOUND {
+            match io.commands.try_recv() {
+                Ok(command) => {
+                    core.apply(command);
+                    answered = true;
+                }
+                Err(_) => break,
+            }
+        }
+        if answered {
+            core.publish(&io.shared);
+        }
         while let Some((contents, to)) = core.poll_transmit(Instant::now()) {
             if let Err(e) = io.socket.send_to(&contents, to).await {
                 io.shared.stats_mut().send_errors += 1;
