@@ -56,7 +56,8 @@ pub(crate) trait Core {
     /// The next datagram to send, and where, if one may go now.
     fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)>;
     /// Publishes counters and delivers events and notices. Called before
-    /// and after the datagrams of a turn are sent.
+    /// the datagrams of a turn are sent (twice when listeners emitted in
+    /// the first call), and after.
     fn publish(&mut self, shared: &Shared);
     /// For the log: the core's sender id.
     fn id(&self) -> String;

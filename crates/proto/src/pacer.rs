@@ -88,6 +88,17 @@ impl Pacer {
             return;
         };
         let dt = dt.as_secs_f64();
+        // A sender held back is owed the tokens of the whole time it waited,
+        // at the rate it had, up to `CATCH_UP` of its rate: timers wake late
+        // (tokio's by up to a millisecond), and a bucket of `burst` alone
+        // would cap the rate at `burst` per wake-up. After a quiet spell
+        // (see `idle`), `burst` is all it gets.
+        let depth = if self.limited_since.is_some() {
+            self.burst.max(self.rate * CATCH_UP.as_secs_f64())
+        } else {
+            self.burst
+        };
+        self.tokens = (self.tokens + self.rate * dt).min(depth.max(self.tokens));
         if self.adaptive {
             if let Some(since) = self.limited_since {
                 if since <= now {
@@ -95,17 +106,15 @@ impl Pacer {
                 }
             }
         }
-        // A sender held back is owed the tokens of the whole time it waited,
-        // up to `CATCH_UP` of its rate: timers wake late (tokio's by up to a
-        // millisecond), and a bucket of `burst` alone would cap the rate at
-        // `burst` per wake-up. After a quiet spell, `burst` is all it gets.
-        let depth = if self.limited_since.is_some() {
-            self.burst.max(self.rate * CATCH_UP.as_secs_f64())
-        } else {
-            self.burst
-        };
-        self.tokens = (self.tokens + self.rate * dt).min(depth.max(self.tokens));
         self.last = Some(now);
+    }
+
+    /// The sender has nothing left to send: it is no longer held back (its
+    /// rate stops growing), and the tokens it caught up on beyond `burst`
+    /// are not kept for the next burst.
+    pub(crate) fn idle(&mut self) {
+        self.limited_since = None;
+        self.tokens = self.tokens.min(self.burst);
     }
 
     /// Grows the rate after `dt` seconds of being held back: doubling
@@ -256,6 +265,39 @@ mod tests {
         // `burst` per wake-up would cap the rate at 64 MiB/s: 250 ms.)
         let took = now - t0;
         assert!(took < Duration::from_millis(100), "{took:?}");
+    }
+
+    /// What a held-back sender caught up on is not kept once it has
+    /// nothing left to send, and being idle is not being held back.
+    #[test]
+    fn idle_drops_the_catch_up_and_stops_growth() {
+        let c = Config::default();
+        let mut p = Pacer::new(&c);
+        let t0 = Instant::now();
+        while p.try_take(t0, 1024) {}
+        // Held back for 100 ms: the rate reached the limit, and a late
+        // wake-up is owed up to 2 ms of it, far more than `burst`.
+        let t1 = t0 + Duration::from_millis(100);
+        while p.try_take(t1, 1024) {}
+        assert_eq!(p.rate(), c.rate_limit);
+        let t1 = t1 + Duration::from_millis(2);
+        assert!(p.try_take(t1, 1024));
+        assert!(p.tokens > c.burst as f64 * 10.0, "{}", p.tokens);
+        p.idle();
+        assert!(p.tokens <= c.burst as f64);
+        // A second later, the next event starts from `burst` at most.
+        let t2 = t1 + Duration::from_secs(1);
+        let mut sent = 0;
+        while p.try_take(t2, 1024) {
+            sent += 1024;
+        }
+        assert!(sent <= c.burst, "{sent}");
+        // After a loss report, idle time does not grow the rate back.
+        p.on_loss_report(t2);
+        let cut = p.rate();
+        p.idle();
+        p.force_take(t2 + Duration::from_secs(5), 100);
+        assert_eq!(p.rate(), cut);
     }
 
     #[test]

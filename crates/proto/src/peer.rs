@@ -27,7 +27,9 @@ pub struct PeerInfo {
     /// The sender's lead as far as this node knows: the next message seq it
     /// will use, that is one past the highest seq heard in its data, or the
     /// lead of one of its heartbeats if that is higher. 0: it has sent no
-    /// message yet.
+    /// message yet. It never goes down; without a key, anyone on the
+    /// network can raise it with a forged datagram (the protocol is not
+    /// affected, only this report).
     pub lead: MessageSeq,
     /// Its messages delivered to the application since it was first heard
     /// (or last forgotten).

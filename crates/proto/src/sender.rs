@@ -173,7 +173,10 @@ impl Sender {
             self.repairs.pop_front();
             self.pending.remove(&(seq, index));
         }
-        let (plan, size, repair) = self.plan(config)?;
+        let Some((plan, size, repair)) = self.plan(config) else {
+            self.pacer.idle();
+            return None;
+        };
         if unpaced {
             self.pacer.force_take(now, size);
         } else if !self.pacer.try_take(now, size) {

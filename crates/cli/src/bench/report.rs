@@ -451,8 +451,15 @@ fn transfer_secs(run: &FlowRun, r: &Received) -> Option<f64> {
 /// Events (or datagrams) delivered per second by one receiver; 0 when
 /// nothing arrived, `None` when too little arrived to time.
 fn rate(run: &FlowRun, r: &Received) -> Option<f64> {
+    // Timed from the first event (the marker lost or handled late), the
+    // interval holds the deliveries of all the others, not of that one.
+    let timed = if r.from_start {
+        r.events
+    } else {
+        r.events.saturating_sub(1)
+    };
     match transfer_secs(run, r) {
-        Some(secs) => Some(r.events as f64 / secs),
+        Some(secs) => Some(timed as f64 / secs),
         None if r.events == 0 => Some(0.0),
         None => None,
     }
@@ -832,6 +839,8 @@ mod tests {
         // Marker lost: the clock ran from the first data, no lead in it.
         let unmarked = run(Some(2.5), false, 10, 0);
         assert_eq!(transfer_secs(&unmarked, &unmarked.received[0]), Some(2.5));
+        // Timed from the first of 10 events: 9 deliveries in 2.5 s.
+        assert_eq!(rate(&unmarked, &unmarked.received[0]), Some(3.6));
     }
 
     #[test]
