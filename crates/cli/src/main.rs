@@ -105,7 +105,8 @@ enum Command {
     ///
     /// Connect with telnet, nc or socat and type `help`: emit, on/off/once
     /// (stream events into the session as JSON lines), listeners, start,
-    /// stop, status, id, config, stats, log-level, clients, quit.
+    /// stop, status, id, config, stats, peers, log-level, clients, help,
+    /// quit.
     ///
     /// Logging is off unless --log says otherwise (a level, or
     /// eventcast=info,repl=debug); the REPL's `log-level` changes it while
@@ -122,7 +123,7 @@ enum Command {
     /// options, each measurement --repeat times, and prints a table of
     /// median [min-max] with the ratio of eventcast to raw UDP:
     ///
-    ///   1 small events delivered/s and lost   5 encryption (once it lands)
+    ///   1 small events delivered/s and lost   5 encryption: key / plaintext
     ///   2 ping-pong round trip, p50 and p99   6 receiver peak memory
     ///   3 large events (1, 16 MiB), MB/s      7 fan-out to 4 receivers
     ///   4 100 KiB events through 0/1/10/30% loss (each level in a network

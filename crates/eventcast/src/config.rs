@@ -76,7 +76,8 @@ pub struct Config {
 #[non_exhaustive]
 pub struct Encrypt {
     /// The key that seals what this node sends (and opens what it
-    /// receives): a passphrase, stretched with Argon2id once per start, or a
+    /// receives): a passphrase, stretched with Argon2id once per node handle,
+    /// or a
     /// raw 128-bit key. `Debug` never shows it.
     pub key: Option<Secret>,
     /// More keys that open what this node receives, during a rotation.

@@ -117,8 +117,9 @@ pub struct Stats {
     pub dropped: DropStats,
 }
 
-/// Datagrams and messages dropped, by reason. The last five are the
-/// boundary's: they are counted before parsing, so a datagram dropped there
+/// Datagrams and messages dropped, by reason. The five sealed-frame reasons
+/// (`unencrypted` to `too_old`) are the boundary's: they are counted before
+/// parsing, so a datagram dropped there
 /// is counted in no other field.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -99,7 +99,7 @@ pub(crate) struct Measured {
     pub(crate) large: Vec<LargeRuns>,
     /// Figure 4, or why it was not measured.
     pub(crate) loss: Result<Vec<LossLevelRuns>, String>,
-    /// Figure 5, once encryption exists.
+    /// Figure 5: figures 1 and 3 with a key.
     pub(crate) encrypted: EncryptedRuns,
     /// Figure 7.
     pub(crate) fanout: Both<FlowRun>,

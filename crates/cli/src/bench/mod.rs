@@ -196,7 +196,7 @@ pub(crate) struct Args {
     #[arg(long, hide = true)]
     pub(crate) controlled: bool,
 
-    /// (internal) Nodes use the bench key (figure 5, once encryption lands).
+    /// (internal) Nodes use the bench key (figure 5).
     #[arg(long, hide = true)]
     pub(crate) encrypted: bool,
 
