@@ -4,13 +4,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{eventcast, listen, signal, LIMIT};
+use support::{eventcast, listen, signal, stderr_lines, LIMIT};
 
 /// A running `eventcast node` whose stderr is read line by line.
 struct Node {
@@ -31,15 +31,7 @@ impl Node {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start eventcast node");
-        let (tx, stderr) = mpsc::channel();
-        let lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let stderr = stderr_lines(&mut child);
         let mut node = Node {
             child,
             stderr,

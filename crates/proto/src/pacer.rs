@@ -36,7 +36,7 @@ const SLOW_START_DECREASE: f64 = 0.5;
 /// held back by it. On a LAN a receiver's NACK reaches the sender within a
 /// few milliseconds of the loss (its random back-off), so the rate is at
 /// most about twice too high when the first report arrives.
-pub(crate) const SLOW_START_DOUBLING: Duration = Duration::from_millis(10);
+const SLOW_START_DOUBLING: Duration = Duration::from_millis(10);
 
 /// The token bucket.
 #[derive(Debug)]

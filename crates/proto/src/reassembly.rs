@@ -276,29 +276,13 @@ impl Reassembler {
         len: usize,
         abandoned: &mut Abandoned,
     ) -> Outcome {
-        let outcome = self.insert_message(now, config, from, sender, seq, len, abandoned);
-        self.settle_window(sender);
-        outcome
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn insert_message(
-        &mut self,
-        now: Instant,
-        config: &Config,
-        from: SocketAddr,
-        sender: SenderId,
-        seq: u64,
-        len: usize,
-        abandoned: &mut Abandoned,
-    ) -> Outcome {
-        if let Err(drop) = self.admit(now, config, from, (sender, seq, len), abandoned) {
-            return Outcome::Dropped(drop);
-        }
-        match self.finish_whole(config, sender, seq) {
+        let admitted = self.admit(now, config, from, (sender, seq, len), abandoned);
+        let outcome = match admitted.and_then(|()| self.finish_whole(config, sender, seq)) {
             Ok(()) => Outcome::Complete(Vec::new()),
             Err(drop) => Outcome::Dropped(drop),
-        }
+        };
+        self.settle_window(sender);
+        outcome
     }
 
     /// The checks every datagram of message `(sender, seq, len)` passes

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bson::Bson;
 
 use super::proto::{self, Spec, PING, PONG};
-use super::raw::{pinged, pong_done, warmup, PING_TIMEOUT};
+use super::raw::{pong_done, RoundTrips, PING_TIMEOUT};
 use crate::common;
 
 /// The sequence number a ping or pong carries as its first argument.
@@ -31,10 +31,8 @@ pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
     let mut pongs = node.subscribe_to([PONG]);
     common::start(&node).await?;
     let payload = "x".repeat(spec.size);
-    let warmup = warmup(spec.pings);
-    let mut samples = Vec::with_capacity(spec.pings as usize);
-    let mut lost = 0;
-    for n in 0..warmup + spec.pings {
+    let mut trips = RoundTrips::new(spec.pings);
+    for n in 0..trips.total() {
         let want = n as i64;
         let t0 = Instant::now();
         node.emit(PING, &(want, payload.as_str()))?;
@@ -47,16 +45,10 @@ pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
                 Err(_) => break false,
             }
         };
-        if n >= warmup {
-            if answered {
-                samples.push(t0.elapsed().as_secs_f64() * 1e6);
-            } else {
-                lost += 1;
-            }
-        }
+        trips.record(n, t0, answered);
     }
     node.stop().await;
-    proto::report("result", &pinged(samples, lost))
+    trips.report()
 }
 
 /// `--role pong`: answers every ping with a pong carrying the same

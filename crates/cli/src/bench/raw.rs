@@ -382,10 +382,8 @@ pub(crate) fn ping(spec: &Spec) -> anyhow::Result<()> {
     let len = spec.size.max(HEADER);
     let mut out = vec![0x78u8; len];
     let mut buf = vec![0u8; 65_536];
-    let warmup = warmup(spec.pings);
-    let mut samples = Vec::with_capacity(spec.pings as usize);
-    let mut lost = 0;
-    for seq in 0..warmup + spec.pings {
+    let mut trips = RoundTrips::new(spec.pings);
+    for seq in 0..trips.total() {
         write_header(&mut out, KIND_PING, seq, 0, 1);
         let t0 = Instant::now();
         joined
@@ -405,15 +403,52 @@ pub(crate) fn ping(spec: &Spec) -> anyhow::Result<()> {
                 break true;
             }
         };
-        if seq >= warmup {
-            if answered {
-                samples.push(t0.elapsed().as_secs_f64() * 1e6);
-            } else {
-                lost += 1;
-            }
+        trips.record(seq, t0, answered);
+    }
+    trips.report()
+}
+
+/// A pinger's tally over `warmup(pings) + pings` round trips: the first
+/// ones warm up and are not counted.
+pub(crate) struct RoundTrips {
+    warmup: u64,
+    pings: u64,
+    samples: Vec<f64>,
+    lost: u64,
+}
+
+impl RoundTrips {
+    /// A tally for `pings` counted round trips.
+    pub(crate) fn new(pings: u64) -> Self {
+        RoundTrips {
+            warmup: warmup(pings),
+            pings,
+            samples: Vec::with_capacity(pings as usize),
+            lost: 0,
         }
     }
-    proto::report("result", &pinged(samples, lost))
+
+    /// Round trips to make in all, the warm-up included.
+    pub(crate) fn total(&self) -> u64 {
+        self.warmup + self.pings
+    }
+
+    /// Round trip `n` (from 0), started at `t0`, was answered or not.
+    pub(crate) fn record(&mut self, n: u64, t0: Instant, answered: bool) {
+        if n < self.warmup {
+            return;
+        }
+        if answered {
+            self.samples.push(t0.elapsed().as_secs_f64() * 1e6);
+        } else {
+            self.lost += 1;
+        }
+    }
+
+    /// Prints the result line.
+    pub(crate) fn report(self) -> anyhow::Result<()> {
+        proto::report("result", &pinged(self.samples, self.lost))
+    }
 }
 
 /// Round trips not counted at the start of a ping run: the first ones
@@ -528,5 +563,13 @@ mod tests {
         assert_eq!((none.samples, none.p50_us, none.p99_us), (0, None, None));
         assert_eq!(warmup(10_000), 100);
         assert_eq!(warmup(50), 5);
+        // The warm-up round trips are not counted, answered or not.
+        let mut trips = RoundTrips::new(50);
+        assert_eq!(trips.total(), 55);
+        let t0 = Instant::now();
+        for n in 0..trips.total() {
+            trips.record(n, t0, n % 2 == 0);
+        }
+        assert_eq!((trips.samples.len(), trips.lost), (25, 25));
     }
 }

@@ -13,7 +13,7 @@ use tokio::net::UdpSocket;
 
 use super::proto::{self, Spec};
 use super::raw::{
-    self, pinged, pong_done, read_header, warmup, write_header, HEADER, KIND_PING, KIND_PONG,
+    self, pong_done, read_header, write_header, RoundTrips, HEADER, KIND_PING, KIND_PONG,
     PING_TIMEOUT, POLL,
 };
 
@@ -34,10 +34,8 @@ pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
     let (socket, group) = open(spec)?;
     let mut out = vec![0x78u8; spec.size.max(HEADER)];
     let mut buf = vec![0u8; 65_536];
-    let warmup = warmup(spec.pings);
-    let mut samples = Vec::with_capacity(spec.pings as usize);
-    let mut lost = 0;
-    for seq in 0..warmup + spec.pings {
+    let mut trips = RoundTrips::new(spec.pings);
+    for seq in 0..trips.total() {
         write_header(&mut out, KIND_PING, seq, 0, 1);
         let t0 = Instant::now();
         socket
@@ -56,15 +54,9 @@ pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
                 Err(_) => break false,
             }
         };
-        if seq >= warmup {
-            if answered {
-                samples.push(t0.elapsed().as_secs_f64() * 1e6);
-            } else {
-                lost += 1;
-            }
-        }
+        trips.record(seq, t0, answered);
     }
-    proto::report("result", &pinged(samples, lost))
+    trips.report()
 }
 
 /// `--role pong --transport raw-tokio`.

@@ -103,15 +103,7 @@ fn start_listener(args: &[&str], env: &[(&str, &str)], keep_stdout: bool) -> Lis
         .expect("start eventcast listen");
     let stdout = child.stdout.take().expect("stdout");
     let stdout = keep_stdout.then(|| read_all(stdout));
-    let (tx, stderr) = mpsc::channel();
-    let lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let stderr = stderr_lines(&mut child);
     let mut listener = Listener {
         child,
         stdout,
@@ -179,6 +171,20 @@ impl Drop for Listener {
 }
 
 /// Sends `signal` (a name for kill(1): TERM, INT) to process `pid`.
+/// The lines of `child`'s piped stderr, as a thread reads them.
+pub(crate) fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, lines) = mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    std::thread::spawn(move || {
+        for line in stderr.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
 pub(crate) fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
         .arg(format!("-{signal}"))

@@ -1,6 +1,6 @@
 //! `listeners [NAME]`: the node's listeners, counted by event name.
 
-use super::{name_of, Context, Spec};
+use super::{optional_name, Context, Spec};
 use crate::repl::tokens::Token;
 
 pub(super) const SPEC: Spec = Spec {
@@ -18,13 +18,7 @@ pub(in crate::repl) struct Listeners {
 
 impl Listeners {
     pub(super) fn parse(words: &[Token]) -> Option<Self> {
-        match words {
-            [] => Some(Self { name: None }),
-            [name] => Some(Self {
-                name: Some(name_of(name)?),
-            }),
-            _ => None,
-        }
+        optional_name(words).map(|name| Self { name })
     }
 
     pub(super) fn run(self, cx: &mut Context<'_>) -> String {

@@ -185,6 +185,15 @@ fn name_of(token: &Token) -> Option<String> {
     Some(token.to_name()).filter(|name| !name.is_empty())
 }
 
+/// `[NAME]`: no word, or one that is a name; `None` for anything else.
+fn optional_name(words: &[Token]) -> Option<Option<String>> {
+    match words {
+        [] => Some(None),
+        [name] => name_of(name).map(Some),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

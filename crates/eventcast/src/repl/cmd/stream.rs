@@ -1,7 +1,7 @@
 //! `on NAME`, `once NAME` and `off [NAME]`: stream events into this session
 //! as JSON lines through listeners on the node, and stop.
 
-use super::{name_of, Context, Spec};
+use super::{name_of, optional_name, Context, Spec};
 use crate::repl::tokens::Token;
 
 pub(super) const ON: Spec = Spec {
@@ -70,13 +70,7 @@ pub(in crate::repl) struct Off {
 
 impl Off {
     pub(super) fn parse(words: &[Token]) -> Option<Self> {
-        match words {
-            [] => Some(Self { name: None }),
-            [name] => Some(Self {
-                name: Some(name_of(name)?),
-            }),
-            _ => None,
-        }
+        optional_name(words).map(|name| Self { name })
     }
 
     pub(super) fn run(self, cx: &mut Context<'_>) -> String {
