@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use eventcast::proto::EmitError;
+use eventcast::EmitError;
 use eventcast::Error;
 
 /// A slow sender (1 MiB/s, no burst to speak of) with room for 64 KiB.

@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use eventcast::bson::{doc, spec::BinarySubtype, Binary, Bson, Regex};
-use eventcast::proto::crypto::Unreadable;
+use eventcast::Unreadable;
 use eventcast::{Config, Eventcast, Key, Notice, ProtocolError};
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -65,7 +65,7 @@ fn encrypted_nodes_exchange_every_kind_of_event() {
             let b = Eventcast::new(config(port).key(key.clone()).decrypt_key(PASSPHRASE)).unwrap();
             a.start().await.unwrap();
             b.start().await.unwrap();
-            a.add_key(key).await.unwrap();
+            a.keys().add(key).await.unwrap();
             let mut at_a = a.subscribe();
             let mut at_b = b.subscribe();
             let sent = every_kind();
@@ -84,7 +84,7 @@ fn encrypted_nodes_exchange_every_kind_of_event() {
                 assert_eq!(s.dropped.total(), 0, "{s:#?}");
                 assert_eq!(s.datagrams_sealed, s.datagrams_sent, "{s:#?}");
                 assert!(s.datagrams_opened > 0);
-                let keys = node.keys().await.unwrap();
+                let keys = node.keys().list().await.unwrap();
                 assert_eq!(keys.iter().filter(|k| k.primary).count(), 1);
                 assert_eq!(
                     keys.iter().find(|k| k.primary).unwrap().sealed,
@@ -186,23 +186,23 @@ fn keyring_calls_check_their_arguments() {
     netns_test::run(|| {
         block_on(async {
             let node = Eventcast::new(config(free_port()).key(PASSPHRASE)).unwrap();
-            let keys = node.keys().await.unwrap();
+            let keys = node.keys().list().await.unwrap();
             assert_eq!(keys.len(), 1);
             let primary = keys[0].fingerprint;
             assert!(matches!(
-                node.remove_key(primary).await,
+                node.keys().remove(primary).await,
                 Err(eventcast::Error::Keyring(_))
             ));
             let other = Key::from_bytes([1; 16]).fingerprint();
-            assert!(node.use_key(other).await.is_err());
+            assert!(node.keys().set_primary(other).await.is_err());
             let shown = format!("{:?}", node.config());
             assert!(!shown.contains("horse"), "{shown}");
             // Changes made while stopped hold at the next start.
-            let added = node.add_key(Key::from_bytes([1; 16])).await.unwrap();
-            node.use_key(added).await.unwrap();
+            let added = node.keys().add(Key::from_bytes([1; 16])).await.unwrap();
+            node.keys().set_primary(added).await.unwrap();
             node.start().await.unwrap();
             node.emit("x", &()).unwrap();
-            let keys = node.keys().await.unwrap();
+            let keys = node.keys().list().await.unwrap();
             assert!(keys.iter().any(|k| k.fingerprint == added && k.primary));
             node.stop().await;
         })

@@ -21,10 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use eventcast::proto::crypto::{Encryption, InsecureSeededNonces, Keyring};
-use eventcast::proto::wire::{DataHeader, Flags, PacketNumber, SealedHeader};
-use eventcast::proto::{Endpoint, MessageSeq, SegmentIndex, SenderId};
 use eventcast::{Eventcast, Key};
+use eventcast_proto::crypto::{Encryption, InsecureSeededNonces, Keyring};
+use eventcast_proto::wire::{DataHeader, Flags, PacketNumber, SealedHeader};
+use eventcast_proto::{Endpoint, MessageSeq, SegmentIndex, SenderId};
 
 /// Distinct hostile datagrams, sent round and round.
 const POOL: usize = 8192;
@@ -76,7 +76,7 @@ fn hostile(rng: &mut Rng, key: &Key, replays: &[Vec<u8>]) -> Vec<u8> {
             let key_id = if kind == 1 {
                 key.id()
             } else {
-                eventcast::proto::crypto::KeyId::from_bytes(
+                eventcast_proto::crypto::KeyId::from_bytes(
                     rng.next().to_be_bytes()[..4].try_into().unwrap(),
                 )
             };

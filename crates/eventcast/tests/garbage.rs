@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use common::*;
 use eventcast::bson::{doc, Bson};
-use eventcast::proto::wire::{DataHeader, Flags, DATA_HEADER_LEN};
-use eventcast::proto::{encode_body, MessageSeq, SegmentIndex, SenderId};
 use eventcast::Eventcast;
+use eventcast_proto::wire::{DataHeader, Flags, DATA_HEADER_LEN};
+use eventcast_proto::{encode_body, MessageSeq, SegmentIndex, SenderId};
 
 const HOSTILE: SenderId = SenderId::new(0xBAD0_BAD0);
 

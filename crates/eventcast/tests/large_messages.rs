@@ -41,7 +41,7 @@ fn segments(body_len: usize) -> u64 {
 
 /// Body length of an event `name` with these arguments, as encoded.
 fn body_len(name: &str, args: &[Bson]) -> usize {
-    eventcast::proto::encode_body(name, args)
+    eventcast_proto::encode_body(name, args)
         .expect("encodable")
         .len()
 }

@@ -19,11 +19,11 @@ use std::time::Instant;
 
 use bson::{doc, Bson, DateTime, Regex};
 use common::{block_on, collect_remote, free_port, guard, next_remote, stop_all, wait_until};
-use eventcast::proto::legacy::{
+use eventcast::{Eventcast, Notice};
+use eventcast_proto::legacy::{
     Datagram, Decoder, Encoder, Incoming, InsecureLegacyCipher, LegacyId, LegacyIdentity,
     ReassemblyLimits, Timeout,
 };
-use eventcast::{Eventcast, Notice};
 use legacy_common::*;
 
 const KEY: &str = "correct horse battery staple";

@@ -14,10 +14,10 @@ use std::time::Instant;
 
 use bson::Bson;
 use common::{block_on, guard, stop_all, wait_until};
-use eventcast::proto::legacy::{
+use eventcast::{Eventcast, Notice, SenderId, Subscription};
+use eventcast_proto::legacy::{
     Decoder, Incoming, LegacyId, LegacyProblem, ReassemblyLimits, RetxRequest,
 };
-use eventcast::{Eventcast, Notice, SenderId, Subscription};
 use legacy_common::*;
 
 /// Where the replayed datagrams come from: the capture's own `host:port`,

@@ -81,9 +81,9 @@ fn off_by_default_nothing_is_logged() {
     netns_test::run(|| {
         let node = Eventcast::new(config(free_port()).repl_enabled(true)).unwrap();
         assert_eq!(node.log_levels().to_string(), "eventcast=off,repl=off");
-        with_capture(node.log_filter(), |captured| async move {
+        with_capture(node.log_levels().filter(), |captured| async move {
             node.start().await.unwrap();
-            let mut client = Client::connect(node.repl_addr().unwrap()).await;
+            let mut client = Client::connect(node.repl().addr().unwrap()).await;
             client.command("emit x 1").await;
             node.stop().await;
             assert!(captured.take().is_empty());
@@ -97,7 +97,7 @@ fn a_debug_line_appears_only_after_the_level_is_raised() {
         let port = free_port();
         let node = Eventcast::new(config(port).log(true)).unwrap();
         assert_eq!(node.log_levels().to_string(), "eventcast=info,repl=info");
-        with_capture(node.log_filter(), |captured| async move {
+        with_capture(node.log_levels().filter(), |captured| async move {
             let other = Eventcast::new(config(port)).unwrap();
             other.start().await.unwrap();
             node.start().await.unwrap();
@@ -122,7 +122,7 @@ fn a_debug_line_appears_only_after_the_level_is_raised() {
             );
 
             // Raised to debug: the next send and receipt are logged.
-            node.set_log_level(None, "debug").unwrap();
+            node.log_levels().set_named(None, "debug").unwrap();
             node.emit("after", &()).unwrap();
             other.emit("after-remote", &()).unwrap();
             assert_eq!(next_remote(&mut events).await.name(), "after-remote");
@@ -154,22 +154,22 @@ fn a_debug_line_appears_only_after_the_level_is_raised() {
 fn the_repl_component_and_bad_input() {
     netns_test::run(|| {
         let node = Eventcast::new(config(free_port()).repl_enabled(true).log(true)).unwrap();
-        with_capture(node.log_filter(), |captured| async move {
-            let addr = node.start_repl().await.unwrap();
+        with_capture(node.log_levels().filter(), |captured| async move {
+            let addr = node.repl().open().await.unwrap();
             let records = messages(&captured.take());
             assert_eq!(records, ["INFO eventcast::repl REPL listening"]);
 
             // Bad input is refused and changes nothing.
             assert_eq!(
-                node.set_log_level(Some("driver"), "debug"),
+                node.log_levels().set_named(Some("driver"), "debug"),
                 Err(LogLevelError::UnknownComponent("driver".into()))
             );
             assert_eq!(
-                node.set_log_level(Some("repl"), "verbose"),
+                node.log_levels().set_named(Some("repl"), "verbose"),
                 Err(LogLevelError::UnknownLevel("verbose".into()))
             );
             assert_eq!(
-                node.set_log_level(None, ""),
+                node.log_levels().set_named(None, ""),
                 Err(LogLevelError::UnknownLevel("".into()))
             );
             assert_eq!(node.log_levels().to_string(), "eventcast=info,repl=info");
@@ -194,7 +194,7 @@ fn the_repl_component_and_bad_input() {
                 .take()
                 .iter()
                 .all(|r| r.target == "eventcast::repl"));
-            node.stop_repl().await;
+            node.repl().close().await;
         });
     });
 }

@@ -6,14 +6,14 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use eventcast::proto::wire::{DataHeader, Flags, MAGIC};
-use eventcast::proto::{MessageSeq, ProtocolError, SegmentIndex, SenderId};
 use eventcast::Notice;
+use eventcast_proto::wire::{DataHeader, Flags, MAGIC};
+use eventcast_proto::{MessageSeq, ProtocolError, SegmentIndex, SenderId};
 use tokio::sync::broadcast::error::TryRecvError;
 
 /// A well-formed one-segment data frame with version byte `version`.
 fn datagram(version: u8) -> Vec<u8> {
-    let payload = eventcast::proto::encode_body("future", &[]).expect("encodable");
+    let payload = eventcast_proto::encode_body("future", &[]).expect("encodable");
     let mut bytes = Vec::new();
     DataHeader {
         flags: Flags::empty(),

@@ -12,7 +12,7 @@ use repl_client::Client;
 async fn started(port: u16) -> (Eventcast, Client) {
     let node = Eventcast::new(config(port).repl_enabled(true)).expect("valid config");
     node.start().await.expect("start");
-    let addr = node.repl_addr().expect("the REPL opened with the node");
+    let addr = node.repl().addr().expect("the REPL opened with the node");
     (node, Client::connect(addr).await)
 }
 
@@ -191,7 +191,7 @@ fn config_stats_peers_help() {
             let port = free_port();
             let (node, mut client) = started(port).await;
             let config = client.command("config").await;
-            let repl_port = node.repl_addr().unwrap().port();
+            let repl_port = node.repl().addr().unwrap().port();
             for line in [
                 format!("port = {port}"),
                 "multicast_membership = 224.0.0.1".to_owned(),
@@ -323,7 +323,7 @@ fn log_level_reads_and_sets_the_nodes_levels() {
             }
             assert_eq!(levels(), "eventcast=trace,repl=warn");
             // And the API sees the same table.
-            node.set_log_level(None, "info").unwrap();
+            node.log_levels().set_named(None, "info").unwrap();
             assert_eq!(
                 client.command("log-level").await,
                 "eventcast=info repl=info"
@@ -340,10 +340,10 @@ fn clients_are_counted_listed_and_announced() {
             let node = Eventcast::new(config(free_port()).repl_enabled(true)).unwrap();
             let mut notices = node.notices();
             node.start().await.unwrap();
-            let addr = node.repl_addr().unwrap();
+            let addr = node.repl().addr().unwrap();
             let mut a = Client::connect(addr).await;
             let mut b = Client::connect(addr).await;
-            assert_eq!(node.repl_clients(), 2);
+            assert_eq!(node.repl().clients(), 2);
             b.command("on news").await;
             let list = a.command("clients").await;
             let lines: Vec<&str> = list.lines().collect();
@@ -353,7 +353,7 @@ fn clients_are_counted_listed_and_announced() {
 
             b.send(b"quit\n").await;
             assert_eq!(b.read_to_end().await, "bye\n");
-            wait_until("b gone", || node.repl_clients() == 1).await;
+            wait_until("b gone", || node.repl().clients() == 1).await;
             assert!(a.command("clients").await.starts_with("1 client connected"));
 
             let mut seen = Vec::new();
@@ -372,7 +372,7 @@ fn clients_are_counted_listed_and_announced() {
                 seen,
                 [("connected", 1), ("connected", 2), ("disconnected", 1)]
             );
-            let stats = node.repl_stats();
+            let stats = node.repl().stats();
             assert_eq!((stats.clients, stats.accepted), (1, 2));
             node.stop().await;
         })
@@ -384,7 +384,7 @@ fn the_repl_closes_with_the_last_handle() {
     netns_test::run(|| {
         block_on(async {
             let (node, mut client) = started(free_port()).await;
-            let addr = node.repl_addr().unwrap();
+            let addr = node.repl().addr().unwrap();
             drop(node);
             // The session ends and the port closes.
             let rest = client.read_to_end().await;

@@ -12,7 +12,7 @@ use repl_client::Client;
 /// A node with its REPL open (the node itself stopped: no multicast needed).
 async fn repl_node(config: eventcast::Config) -> (Eventcast, std::net::SocketAddr) {
     let node = Eventcast::new(config.repl_enabled(true)).expect("valid config");
-    let addr = node.start_repl().await.expect("REPL opens");
+    let addr = node.repl().open().await.expect("REPL opens");
     (node, addr)
 }
 
@@ -131,7 +131,7 @@ fn unknown_commands_and_bad_arguments_get_one_line_and_the_prompt() {
             }
             // Nothing happened to the node.
             assert!(node.event_names().is_empty());
-            let stats = node.repl_stats();
+            let stats = node.repl().stats();
             assert_eq!(stats.command_errors, 9);
             assert_eq!(node.stats().emitted_while_stopped, 0);
         })
@@ -183,7 +183,7 @@ fn lines_longer_than_the_limit_are_refused_whole() {
                 "error: line longer than 64 bytes, ignored"
             );
             assert!(events.try_recv().is_none(), "nothing was emitted");
-            assert_eq!(node.repl_stats().lines_too_long, 1);
+            assert_eq!(node.repl().stats().lines_too_long, 1);
             // The next line is read as usual.
             assert_eq!(client.command("id").await, node.id().to_string());
         })
@@ -204,7 +204,7 @@ fn a_client_that_vanishes_mid_line_runs_nothing() {
             assert_eq!(node.listener_count("tick"), 1);
             client.send(b"emit vanished x").await; // no line end
             drop(client);
-            wait_until("the client gone", || node.repl_clients() == 0).await;
+            wait_until("the client gone", || node.repl().clients() == 0).await;
             // Its streams went with it, and the half line never ran.
             assert_eq!(node.listener_count("tick"), 0);
             node.emit("after", &()).unwrap();
@@ -225,7 +225,7 @@ fn quit_closes_the_session_and_pasted_lines_after_it_do_not_run() {
             let mut client = Client::connect(addr).await;
             client.send(b"quit\r\nemit after-quit\r\n").await;
             assert_eq!(client.read_to_end().await, "bye\n");
-            wait_until("the client gone", || node.repl_clients() == 0).await;
+            wait_until("the client gone", || node.repl().clients() == 0).await;
             node.emit("sentinel", &()).unwrap();
             assert_eq!(next_event(&mut events).await.name(), "sentinel");
         })

@@ -21,13 +21,13 @@ fn a_hundred_clients_leave_nothing_behind() {
             let node = Eventcast::new(config(free_port()).repl_enabled(true)).unwrap();
             let fds_before_repl = open_fds();
             let tasks_before_repl = alive_tasks();
-            let addr = node.start_repl().await.unwrap();
+            let addr = node.repl().open().await.unwrap();
             // Whatever is set up lazily by a first client is not a leak.
             let mut first = Client::connect(addr).await;
             first.send(b"quit\n").await;
             first.read_to_end().await;
             drop(first);
-            wait_until("the first client gone", || node.repl_clients() == 0).await;
+            wait_until("the first client gone", || node.repl().clients() == 0).await;
             wait_until("its task released", || {
                 alive_tasks() == tasks_before_repl + 1
             })
@@ -57,16 +57,16 @@ fn a_hundred_clients_leave_nothing_behind() {
                 }
                 drop(client);
             }
-            wait_until("every client gone", || node.repl_clients() == 0).await;
+            wait_until("every client gone", || node.repl().clients() == 0).await;
             wait_until("every session task released", || alive_tasks() == tasks).await;
             wait_until("every client socket closed", || open_fds() == fds).await;
             assert_eq!(node.listener_count("tick"), 0, "streams removed");
-            let stats = node.repl_stats();
+            let stats = node.repl().stats();
             assert_eq!(stats.accepted, CLIENTS as u64 + 1);
             assert_eq!(stats.rejected, 0);
 
-            node.stop_repl().await;
-            assert_eq!(node.repl_addr(), None);
+            node.repl().close().await;
+            assert_eq!(node.repl().addr(), None);
             wait_until("the listener task released", || {
                 alive_tasks() == tasks_before_repl
             })

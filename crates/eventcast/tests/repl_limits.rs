@@ -17,7 +17,7 @@ fn clients_over_the_limit_are_told_and_turned_away() {
         block_on(async {
             let node =
                 Eventcast::new(config(free_port()).repl_enabled(true).repl_max_clients(2)).unwrap();
-            let addr = node.start_repl().await.unwrap();
+            let addr = node.repl().open().await.unwrap();
             let mut a = Client::connect(addr).await;
             let _b = Client::connect(addr).await;
 
@@ -30,13 +30,13 @@ fn clients_over_the_limit_are_told_and_turned_away() {
                 text,
                 "error: too many clients (2 connected, the limit); try again later\r\n"
             );
-            assert_eq!(node.repl_stats().rejected, 1);
-            assert_eq!(node.repl_clients(), 2);
+            assert_eq!(node.repl().stats().rejected, 1);
+            assert_eq!(node.repl().clients(), 2);
 
             // When one leaves, there is room again.
             a.send(b"quit\n").await;
             a.read_to_end().await;
-            wait_until("a gone", || node.repl_clients() == 1).await;
+            wait_until("a gone", || node.repl().clients() == 1).await;
             let mut c = Client::connect(addr).await;
             assert_eq!(c.command("id").await, node.id().to_string());
             assert!(c
@@ -58,7 +58,7 @@ fn a_client_that_does_not_read_never_holds_up_the_node() {
             let mut config = config(free_port()).repl_enabled(true);
             config.repl.output_queue = 8;
             let node = Eventcast::new(config).unwrap();
-            let addr = node.start_repl().await.unwrap();
+            let addr = node.repl().open().await.unwrap();
             let mut stuck = Client::connect(addr).await;
             stuck.command("on flood").await;
             let mut other = Client::connect(addr).await;
@@ -78,7 +78,7 @@ fn a_client_that_does_not_read_never_holds_up_the_node() {
                 }
             })
             .await;
-            wait_until("drops counted", || node.repl_stats().events_dropped > 0).await;
+            wait_until("drops counted", || node.repl().stats().events_dropped > 0).await;
             // Another client is served meanwhile.
             assert_eq!(other.command("id").await, node.id().to_string());
 
@@ -105,7 +105,7 @@ fn a_client_that_does_not_read_never_holds_up_the_node() {
             let total = EVENTS as u64 + pokes;
             guard("every event written or dropped", async {
                 loop {
-                    let stats = node.repl_stats();
+                    let stats = node.repl().stats();
                     if stats.events_streamed + stats.events_dropped == total {
                         break;
                     }
@@ -115,7 +115,7 @@ fn a_client_that_does_not_read_never_holds_up_the_node() {
                 }
             })
             .await;
-            let stats = node.repl_stats();
+            let stats = node.repl().stats();
             assert!(stats.events_dropped > 0 && stats.events_streamed > 0);
         })
     });

@@ -40,15 +40,15 @@ fn rotation_loses_nothing() {
             }
             let pause = || tokio::time::sleep(std::time::Duration::from_millis(30));
             for node in &nodes {
-                node.add_key(new.clone()).await.unwrap();
+                node.keys().add(new.clone()).await.unwrap();
                 pause().await;
             }
             for node in &nodes {
-                node.use_key(new.fingerprint()).await.unwrap();
+                node.keys().set_primary(new.fingerprint()).await.unwrap();
                 pause().await;
             }
             for node in &nodes {
-                node.remove_key(old.fingerprint()).await.unwrap();
+                node.keys().remove(old.fingerprint()).await.unwrap();
                 pause().await;
             }
             stop.store(true, Ordering::Relaxed);
@@ -73,7 +73,7 @@ fn rotation_loses_nothing() {
                 }
                 let s = node.stats().protocol;
                 assert_eq!(s.dropped.total(), 0, "{s:#?}");
-                let keys = node.keys().await.unwrap();
+                let keys = node.keys().list().await.unwrap();
                 assert_eq!(keys.len(), 1);
                 assert_eq!(keys[0].fingerprint, new.fingerprint());
             }

@@ -128,7 +128,7 @@ pub(crate) fn recv(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
 /// A new event as the captures' sender (id 0123456789abcdef, at
 /// 127.0.0.1:41500) would send it: one datagram, never sent before.
 pub(crate) fn fresh_event(name: &str, args: &[Bson]) -> Vec<u8> {
-    use eventcast::proto::legacy::{Encoder, LegacyId, LegacyIdentity};
+    use eventcast_proto::legacy::{Encoder, LegacyId, LegacyIdentity};
     use std::sync::atomic::{AtomicU8, Ordering};
     static SEED: AtomicU8 = AtomicU8::new(1);
     let identity = LegacyIdentity {

@@ -1,10 +1,11 @@
-//! The REPL's settings, and the [`Config`] builder methods that set them.
+//! The REPL's settings: plain values, so that [`Config`](crate::config::Config)
+//! holds them without depending on the REPL (which is built only with the
+//! `repl` feature).
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::config::Config;
-
-/// Settings of the operator's REPL, the field `repl` of [`Config`].
+/// Settings of the operator's REPL, the field `repl` of
+/// [`Config`](crate::config::Config), set with its `repl_*` builder methods.
 ///
 /// ```
 /// let config = eventcast::Config::default().repl_enabled(true).repl_port(20001);
@@ -28,7 +29,7 @@ pub struct ReplConfig {
     /// address needs [`danger_any_host`](Self::danger_any_host).
     pub host: IpAddr,
     /// TCP port (default: one the system picks, readable from
-    /// [`Eventcast::repl_addr`](crate::Eventcast::repl_addr) and logged).
+    /// `node.repl().addr()` and logged).
     pub port: Option<u16>,
     /// Allows a [`host`](Self::host) that is not a loopback address. The
     /// REPL has no authentication: whoever reaches the port can emit, stop
@@ -72,11 +73,17 @@ pub enum ReplConfigError {
     /// A limit of zero.
     #[error("repl {0} must be at least 1")]
     Zero(&'static str),
+    /// `enabled` in a build of the library without its `repl` feature.
+    #[error("repl_enabled needs eventcast built with its `repl` feature")]
+    NotBuilt,
 }
 
 impl ReplConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<(), ReplConfigError> {
+        if self.enabled && !cfg!(feature = "repl") {
+            return Err(ReplConfigError::NotBuilt);
+        }
         if !self.host.is_loopback() && !self.danger_any_host {
             return Err(ReplConfigError::NotLoopback(self.host));
         }
@@ -90,74 +97,5 @@ impl ReplConfig {
             }
         }
         Ok(())
-    }
-}
-
-impl Config {
-    /// Serves the REPL (or not).
-    pub fn repl_enabled(mut self, on: bool) -> Self {
-        self.repl.enabled = on;
-        self
-    }
-
-    /// Sets the REPL's TCP port.
-    pub fn repl_port(mut self, port: u16) -> Self {
-        self.repl.port = Some(port);
-        self
-    }
-
-    /// Sets the address the REPL listens on.
-    pub fn repl_host(mut self, host: IpAddr) -> Self {
-        self.repl.host = host;
-        self
-    }
-
-    /// Allows the REPL to listen on an address that is not loopback: anyone
-    /// who reaches it controls the node.
-    pub fn danger_repl_any_host(mut self, allow: bool) -> Self {
-        self.repl.danger_any_host = allow;
-        self
-    }
-
-    /// Sets how many REPL clients are served at once.
-    pub fn repl_max_clients(mut self, clients: usize) -> Self {
-        self.repl.max_clients = clients;
-        self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_by_default_and_danger_to_open() {
-        let c = ReplConfig::default();
-        assert!(!c.enabled);
-        assert_eq!(c.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
-        c.validate().unwrap();
-        let v6 = Config::default().repl_host("::1".parse().unwrap());
-        v6.repl.validate().unwrap();
-        for host in ["0.0.0.0", "10.0.0.7", "::"] {
-            let open = Config::default().repl_host(host.parse().unwrap());
-            let err = open.repl.validate().unwrap_err().to_string();
-            assert!(err.contains(host) && err.contains("danger"), "{err}");
-            open.danger_repl_any_host(true).repl.validate().unwrap();
-        }
-        // Checked even while disabled: enabling it later must not surprise.
-        assert!(Config::default()
-            .repl_host("0.0.0.0".parse().unwrap())
-            .validate()
-            .is_err());
-    }
-
-    #[test]
-    fn limits_of_zero_are_refused() {
-        let zero = Config::default().repl_max_clients(0);
-        assert!(zero
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("max_clients"));
     }
 }
