@@ -447,10 +447,13 @@ mod tests {
         ])
         .unwrap();
         let c = t.key.apply(Config::default()).unwrap();
-        assert_eq!(c.encrypt.key, Some(Secret::passphrase("first passphrase")));
-        assert_eq!(c.encrypt.decrypt_keys.len(), 1);
-        assert!(matches!(c.encrypt.decrypt_keys[0], Secret::Raw(_)));
-        assert!(c.encrypt.danger_accept_plaintext);
+        assert_eq!(
+            c.encryption.key,
+            Some(Secret::passphrase("first passphrase"))
+        );
+        assert_eq!(c.encryption.decrypt_keys.len(), 1);
+        assert!(matches!(c.encryption.decrypt_keys[0], Secret::Raw(_)));
+        assert!(c.encryption.danger_accept_plaintext);
         std::fs::write(&file, "").unwrap();
         let t = parse(&["--key-file", file.to_str().unwrap()]).unwrap();
         let err = t.key.apply(Config::default()).unwrap_err();

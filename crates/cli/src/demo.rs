@@ -219,7 +219,7 @@ async fn exchange(
     let sender_name = members[from].name;
     // How many datagrams it takes, to tell how much of it arrived if not all.
     let payload = members[from].node.config().protocol.max_payload_size;
-    let segments = eventcast::proto::encode_body(name, &args)
+    let segments = eventcast_proto::encode_body(name, &args)
         .map_or(1, |body| body.len().div_ceil(payload.max(1)));
     let before: Vec<u64> = members.iter().map(segments_received).collect();
     say!("{sender_name} emits {name:?}");

@@ -149,13 +149,13 @@ pub(crate) async fn run(
         })?;
     }
     // The node's filter: the REPL's `log-level` changes what is written.
-    logging::install(node.log_filter(), format);
+    logging::install(node.log_levels().filter(), format);
 
     let shutdown = crate::listen::shutdown_signal()?;
     common::start(&node).await?;
     let at = common::where_it_runs(&node, args.net.port.is_some())?;
     eprintln!("node running on {at})");
-    match node.repl_addr() {
+    match node.repl().addr() {
         Some(repl) => eprintln!(
             "repl listening on {repl} (telnet {} {}; `help` lists the commands)",
             repl.ip(),
@@ -171,7 +171,7 @@ pub(crate) async fn run(
     shutdown.await;
     // Sends what is queued and leaves the group, then closes the REPL.
     node.stop().await;
-    node.stop_repl().await;
+    node.repl().close().await;
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
 }

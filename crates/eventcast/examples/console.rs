@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::stderr().is_terminal())
-                .with_filter(node.log_filter()),
+                .with_filter(node.log_levels().filter()),
         )
         .init();
     node.on_notice(|notice| match notice {
@@ -48,12 +48,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     node.start().await?;
-    let repl = node.repl_addr().ok_or("the REPL did not open")?;
+    let repl = node.repl().addr().ok_or("the REPL did not open")?;
     println!("console {} on port {port}", node.id());
     println!("REPL on {repl}: telnet {} {}", repl.ip(), repl.port());
 
     tokio::signal::ctrl_c().await?;
     node.stop().await;
-    node.stop_repl().await;
+    node.repl().close().await;
     Ok(())
 }

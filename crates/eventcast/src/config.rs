@@ -7,7 +7,7 @@ use eventcast_proto::crypto::Secret;
 
 use crate::error::ConfigError;
 use crate::legacy::{InsecureLegacyKey, LegacyConfig, WireProtocol};
-use crate::repl::ReplConfig;
+use crate::repl_config::ReplConfig;
 
 /// How a node binds, joins and sends. `Config::default()` is the original
 /// eventcast's defaults; the builder methods change one field each.
@@ -40,9 +40,9 @@ pub struct Config {
     /// host only).
     pub multicast_ttl: u32,
     /// Receive buffer to ask the kernel for (default 4 MiB). What it granted
-    /// is in [`NodeStats::recv_buffer_size`](crate::NodeStats).
+    /// is in [`NodeStats::recv_buffer_size`](crate::stats::NodeStats).
     pub recv_buffer_size: usize,
-    /// Events a [`Subscription`](crate::Subscription) holds before it drops
+    /// Events a [`Subscription`](crate::listeners::Subscription) holds before it drops
     /// new ones for a reader that does not keep up (default 4096).
     pub subscription_capacity: usize,
     /// Protocol settings: `max_payload_size` (default 1024), `message_ttl`
@@ -61,7 +61,7 @@ pub struct Config {
     /// [`WireProtocol::LegacyV3`].
     pub legacy: LegacyConfig,
     /// Encryption: the group key (default none: plaintext).
-    pub encrypt: Encrypt,
+    pub encryption: EncryptionConfig,
 }
 
 /// Encryption settings: with a key, every datagram is sealed with
@@ -70,11 +70,11 @@ pub struct Config {
 ///
 /// ```
 /// let config = eventcast::Config::default().key("correct horse battery staple");
-/// assert!(config.encrypt.key.is_some());
+/// assert!(config.encryption.key.is_some());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Encrypt {
+pub struct EncryptionConfig {
     /// The key that seals what this node sends (and opens what it
     /// receives): a passphrase, stretched with Argon2id once per node handle,
     /// or a
@@ -103,7 +103,7 @@ impl Default for Config {
             repl: ReplConfig::default(),
             wire_protocol: WireProtocol::Native,
             legacy: LegacyConfig::default(),
-            encrypt: Encrypt::default(),
+            encryption: EncryptionConfig::default(),
         }
     }
 }
@@ -186,20 +186,51 @@ impl Config {
     /// Sets the group key: a passphrase (`&str`, `String`) or a raw key
     /// ([`Key`](eventcast_proto::crypto::Key)).
     pub fn key(mut self, key: impl Into<Secret>) -> Self {
-        self.encrypt.key = Some(key.into());
+        self.encryption.key = Some(key.into());
         self
     }
 
     /// Adds a key that opens received datagrams but does not seal.
     pub fn decrypt_key(mut self, key: impl Into<Secret>) -> Self {
-        self.encrypt.decrypt_keys.push(key.into());
+        self.encryption.decrypt_keys.push(key.into());
         self
     }
 
     /// Accepts unencrypted datagrams even with a key (see
-    /// [`Encrypt::danger_accept_plaintext`]).
+    /// [`EncryptionConfig::danger_accept_plaintext`]).
     pub fn danger_accept_plaintext(mut self, accept: bool) -> Self {
-        self.encrypt.danger_accept_plaintext = accept;
+        self.encryption.danger_accept_plaintext = accept;
+        self
+    }
+
+    /// Serves the REPL (or not); needs the `repl` feature (on by default).
+    pub fn repl_enabled(mut self, on: bool) -> Self {
+        self.repl.enabled = on;
+        self
+    }
+
+    /// Sets the REPL's TCP port.
+    pub fn repl_port(mut self, port: u16) -> Self {
+        self.repl.port = Some(port);
+        self
+    }
+
+    /// Sets the address the REPL listens on.
+    pub fn repl_host(mut self, host: IpAddr) -> Self {
+        self.repl.host = host;
+        self
+    }
+
+    /// Allows the REPL to listen on an address that is not loopback: anyone
+    /// who reaches it controls the node.
+    pub fn danger_repl_any_host(mut self, allow: bool) -> Self {
+        self.repl.danger_any_host = allow;
+        self
+    }
+
+    /// Sets how many REPL clients are served at once.
+    pub fn repl_max_clients(mut self, clients: usize) -> Self {
+        self.repl.max_clients = clients;
         self
     }
 
@@ -222,25 +253,29 @@ impl Config {
         }
         self.protocol.validate()?;
         self.repl.validate()?;
-        crate::legacy::validate(self)?;
-        if self.encrypt.key.is_none() && !self.encrypt.decrypt_keys.is_empty() {
+        self.legacy.validate(
+            self.wire_protocol,
+            self.multicast_membership,
+            self.protocol.max_payload_size,
+        )?;
+        if self.encryption.key.is_none() && !self.encryption.decrypt_keys.is_empty() {
             return Err(ConfigError::DecryptKeysWithoutKey);
         }
         let max = eventcast_proto::wire::MAX_SEGMENT_PAYLOAD - eventcast_proto::wire::SEAL_OVERHEAD;
-        if self.encrypt.key.is_some() && self.protocol.max_payload_size > max {
+        if self.encryption.key.is_some() && self.protocol.max_payload_size > max {
             return Err(eventcast_proto::ConfigError::SealedPayloadSize(
                 self.protocol.max_payload_size,
             )
             .into());
         }
-        if 1 + self.encrypt.decrypt_keys.len() > eventcast_proto::crypto::MAX_KEYS {
+        if 1 + self.encryption.decrypt_keys.len() > eventcast_proto::crypto::MAX_KEYS {
             return Err(ConfigError::TooManyKeys);
         }
         if self.wire_protocol == WireProtocol::LegacyV3
-            && (self.encrypt.key.is_some() || self.encrypt.danger_accept_plaintext)
+            && (self.encryption.key.is_some() || self.encryption.danger_accept_plaintext)
         {
             return Err(ConfigError::Legacy(
-                "encrypt.key is for the native protocol; the legacy protocol's \
+                "encryption.key is for the native protocol; the legacy protocol's \
                  encryption is legacy.insecure_legacy_key"
                     .to_owned(),
             ));
@@ -252,6 +287,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::legacy::LEGACY_MAX_PAYLOAD_SIZE;
 
     #[test]
     fn defaults_match_the_original() {
@@ -287,5 +323,72 @@ mod tests {
             Config::default().max_payload_size(1).validate(),
             Err(ConfigError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn native_protocol_is_the_default() {
+        let c = Config::default();
+        assert_eq!(c.wire_protocol, WireProtocol::Native);
+        assert_eq!(c.legacy.insecure_legacy_key, None);
+        assert_eq!(c.legacy.max_retransmit_attempts, 1);
+        assert_eq!(WireProtocol::LegacyV3.to_string(), "legacy-v3");
+    }
+
+    #[test]
+    fn the_legacy_key_never_shows() {
+        let c = Config::default()
+            .wire_protocol(WireProtocol::LegacyV3)
+            .insecure_legacy_key("hunter2");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn refuses_legacy_settings_that_cannot_work() {
+        let err = |c: Config| c.validate().unwrap_err().to_string();
+        assert!(err(Config::default().insecure_legacy_key("k")).contains("only with the legacy"));
+        let legacy = Config::default().wire_protocol(WireProtocol::LegacyV3);
+        assert!(err(legacy.clone().insecure_legacy_key("")).contains("empty"));
+        assert!(err(legacy
+            .clone()
+            .multicast_membership("ff02::1".parse().unwrap())
+            .address("::".parse().unwrap()))
+        .contains("IPv4 only"));
+        assert!(err(legacy.clone().max_payload_size(65_000)).contains("at most"));
+        legacy
+            .max_payload_size(LEGACY_MAX_PAYLOAD_SIZE)
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn repl_on_loopback_by_default_and_danger_to_open() {
+        let c = ReplConfig::default();
+        assert!(!c.enabled);
+        assert_eq!(c.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        c.validate().unwrap();
+        let v6 = Config::default().repl_host("::1".parse().unwrap());
+        v6.repl.validate().unwrap();
+        for host in ["0.0.0.0", "10.0.0.7", "::"] {
+            let open = Config::default().repl_host(host.parse().unwrap());
+            let err = open.repl.validate().unwrap_err().to_string();
+            assert!(err.contains(host) && err.contains("danger"), "{err}");
+            open.danger_repl_any_host(true).repl.validate().unwrap();
+        }
+        // Checked even while disabled: enabling it later must not surprise.
+        assert!(Config::default()
+            .repl_host("0.0.0.0".parse().unwrap())
+            .validate()
+            .is_err());
+    }
+
+    #[test]
+    fn repl_limits_of_zero_are_refused() {
+        let zero = Config::default().repl_max_clients(0);
+        assert!(zero
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_clients"));
     }
 }

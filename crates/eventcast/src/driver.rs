@@ -7,8 +7,8 @@ use eventcast_proto::{Endpoint, EndpointEvent};
 use tracing::{debug, warn};
 
 use crate::event::Event;
-use crate::node::Shared;
 use crate::notice::Notice;
+use crate::shared::Shared;
 use crate::task::{Command, Core};
 
 /// An [`Endpoint`] with where its datagrams go.

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 /// Everything that can go wrong in a call to this crate. Bad input from the
 /// network is never an error: it is dropped and counted in
-/// [`NodeStats`](crate::NodeStats).
+/// [`NodeStats`](crate::stats::NodeStats).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -86,7 +86,7 @@ pub enum ConfigError {
     #[error("{0}")]
     Legacy(String),
     /// `decrypt_keys` without a `key` to seal with.
-    #[error("encrypt.decrypt_keys needs encrypt.key: the key that seals")]
+    #[error("encryption.decrypt_keys needs encryption.key: the key that seals")]
     DecryptKeysWithoutKey,
     /// More keys than a keyring holds.
     #[error("at most {} keys", eventcast_proto::crypto::MAX_KEYS)]
@@ -96,5 +96,5 @@ pub enum ConfigError {
     Protocol(#[from] eventcast_proto::ConfigError),
     /// A REPL setting that cannot work.
     #[error(transparent)]
-    Repl(#[from] crate::repl::ReplConfigError),
+    Repl(#[from] crate::repl_config::ReplConfigError),
 }

@@ -59,6 +59,7 @@ const WRAPPER_KEYS: &[&str] = &[
 /// Text that is JSON but not valid Extended JSON (`{"$date":"soon"}`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{text} is JSON but not valid Extended JSON: {reason}")]
+#[non_exhaustive]
 pub struct ExtJsonError {
     /// The text as given.
     pub text: String,
@@ -462,7 +463,7 @@ mod tests {
         let local = Event::new(
             "greet".into(),
             vec![Bson::from("hi"), Bson::Int32(5)],
-            crate::SenderId::new(0x1f2e),
+            eventcast_proto::SenderId::new(0x1f2e),
             None,
             None,
         );
@@ -473,7 +474,7 @@ mod tests {
         let remote = Event::new(
             "x".into(),
             vec![],
-            crate::SenderId::new(1),
+            eventcast_proto::SenderId::new(1),
             Some("10.0.0.7:41234".parse().unwrap()),
             None,
         );

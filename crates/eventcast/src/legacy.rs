@@ -2,6 +2,7 @@
 //! that speaks the original Node.js eventcast 0.1.x protocol.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use crate::error::{ConfigError, Error};
 
@@ -66,7 +67,8 @@ impl fmt::Debug for InsecureLegacyKey {
 }
 
 /// Settings used only with [`WireProtocol::LegacyV3`]. `message_ttl` and
-/// `max_payload_size` are the ones of [`Config::protocol`](crate::Config),
+/// `max_payload_size` are the ones of
+/// [`Config::protocol`](crate::config::Config::protocol),
 /// as in the original.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -106,36 +108,42 @@ pub const LEGACY_MAX_PAYLOAD_SIZE: usize = 61_440;
 /// whose length field is 16 bits.
 pub const LEGACY_MAX_NAME_LEN: usize = 60_000;
 
-/// Checks the legacy settings against the rest of the configuration.
-pub(crate) fn validate(config: &crate::Config) -> Result<(), ConfigError> {
-    let legacy = config.wire_protocol == WireProtocol::LegacyV3;
-    if let Some(key) = &config.legacy.insecure_legacy_key {
+impl LegacyConfig {
+    /// Checks these settings against the rest of the configuration: the
+    /// wire protocol, the group and `protocol.max_payload_size`.
+    pub(crate) fn validate(
+        &self,
+        wire_protocol: WireProtocol,
+        group: IpAddr,
+        max_payload_size: usize,
+    ) -> Result<(), ConfigError> {
+        let legacy = wire_protocol == WireProtocol::LegacyV3;
+        if let Some(key) = &self.insecure_legacy_key {
+            if !legacy {
+                return Err(ConfigError::Legacy(
+                    "insecure_legacy_key is used only with the legacy-v3 protocol".into(),
+                ));
+            }
+            if key.passphrase().is_empty() {
+                return Err(ConfigError::Legacy("insecure_legacy_key is empty".into()));
+            }
+        }
         if !legacy {
-            return Err(ConfigError::Legacy(
-                "insecure_legacy_key is used only with the legacy-v3 protocol".into(),
-            ));
+            return Ok(());
         }
-        if key.passphrase().is_empty() {
-            return Err(ConfigError::Legacy("insecure_legacy_key is empty".into()));
+        if !group.is_ipv4() {
+            return Err(ConfigError::Legacy(format!(
+                "the legacy-v3 protocol is IPv4 only (eventcast 0.1.x uses udp4); group {group} is IPv6"
+            )));
         }
+        if max_payload_size > LEGACY_MAX_PAYLOAD_SIZE {
+            return Err(ConfigError::Legacy(format!(
+                "max_payload_size must be at most {LEGACY_MAX_PAYLOAD_SIZE} with the legacy-v3 \
+                 protocol, got {max_payload_size}"
+            )));
+        }
+        Ok(())
     }
-    if !legacy {
-        return Ok(());
-    }
-    if !config.multicast_membership.is_ipv4() {
-        return Err(ConfigError::Legacy(format!(
-            "the legacy-v3 protocol is IPv4 only (eventcast 0.1.x uses udp4); group {} is IPv6",
-            config.multicast_membership
-        )));
-    }
-    if config.protocol.max_payload_size > LEGACY_MAX_PAYLOAD_SIZE {
-        return Err(ConfigError::Legacy(format!(
-            "max_payload_size must be at most {LEGACY_MAX_PAYLOAD_SIZE} with the legacy-v3 \
-             protocol, got {}",
-            config.protocol.max_payload_size
-        )));
-    }
-    Ok(())
 }
 
 /// What `emit` refuses in legacy mode before anything is sent.
@@ -153,43 +161,6 @@ pub(crate) fn check_emit(name: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Config;
-
-    #[test]
-    fn native_is_the_default() {
-        let c = Config::default();
-        assert_eq!(c.wire_protocol, WireProtocol::Native);
-        assert_eq!(c.legacy.insecure_legacy_key, None);
-        assert_eq!(c.legacy.max_retransmit_attempts, 1);
-        assert_eq!(WireProtocol::LegacyV3.to_string(), "legacy-v3");
-    }
-
-    #[test]
-    fn the_key_never_shows() {
-        let c = Config::default()
-            .wire_protocol(WireProtocol::LegacyV3)
-            .insecure_legacy_key("hunter2");
-        assert!(!format!("{c:?}").contains("hunter2"));
-        c.validate().unwrap();
-    }
-
-    #[test]
-    fn refuses_what_cannot_work() {
-        let err = |c: Config| c.validate().unwrap_err().to_string();
-        assert!(err(Config::default().insecure_legacy_key("k")).contains("only with the legacy"));
-        let legacy = Config::default().wire_protocol(WireProtocol::LegacyV3);
-        assert!(err(legacy.clone().insecure_legacy_key("")).contains("empty"));
-        assert!(err(legacy
-            .clone()
-            .multicast_membership("ff02::1".parse().unwrap())
-            .address("::".parse().unwrap()))
-        .contains("IPv4 only"));
-        assert!(err(legacy.clone().max_payload_size(65_000)).contains("at most"));
-        legacy
-            .max_payload_size(LEGACY_MAX_PAYLOAD_SIZE)
-            .validate()
-            .unwrap();
-    }
 
     #[test]
     fn emit_refusals() {

@@ -19,21 +19,35 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The protocol itself lives in [`eventcast_proto`], a state machine without
-//! I/O; this crate drives it with tokio, one task per node.
+//! The protocol itself lives in the `eventcast-proto` crate, a state
+//! machine without I/O; this crate drives it with tokio, one task per node.
+//! The protocol's types that this crate's API uses are re-exported here.
 //!
 //! The library logs through `tracing` (targets `eventcast` and
 //! `eventcast::repl`) and never installs a subscriber; [`logging`] has a
 //! filter whose levels can be changed while the node runs.
 //!
 //! With [`Config::repl_enabled`], a node serves an operator's REPL over TCP
-//! on localhost (see [`Eventcast::repl_addr`] and the README).
+//! on localhost (see `Eventcast::repl`, the [`repl`] module and the README;
+//! built with the `repl` feature, on by default).
+//!
+//! # Layers
+//!
+//! The node ([`Eventcast`]'s core in `node.rs`, its task and drivers) is at
+//! the bottom and imports nothing built on it. Services such as the REPL
+//! use its public API only and follow its lifecycle through the
+//! [`Service`] trait; `stack.rs` wires them in ([`Eventcast::new`]).
+//! Grouped parts of the API are handles: [`Eventcast::keys`] ([`Keys`]),
+//! [`Eventcast::log_levels`] ([`logging::LogLevels`]) and `Eventcast::repl`
+//! ([`repl::Repl`]).
 
 mod config;
 mod driver;
 mod error;
 mod event;
 pub mod extjson;
+mod host;
+mod keys;
 mod legacy;
 mod legacy_driver;
 mod listeners;
@@ -42,27 +56,42 @@ mod node;
 mod nonces;
 mod notice;
 mod recv;
-mod repl;
+#[cfg(feature = "repl")]
+pub mod repl;
+mod repl_config;
+mod service;
+mod shared;
 mod socket;
+mod stack;
 mod stats;
 mod task;
 
-pub use config::{Config, Encrypt};
+pub use config::{Config, EncryptionConfig};
 pub use error::{ConfigError, Error};
 pub use event::Event;
+pub use keys::Keys;
 pub use legacy::{
     InsecureLegacyKey, LegacyConfig, WireProtocol, LEGACY_MAX_NAME_LEN, LEGACY_MAX_PAYLOAD_SIZE,
 };
 pub use listeners::{ListenerId, Subscription};
-pub use node::Eventcast;
+pub use node::{Eventcast, WeakEventcast};
 pub use notice::Notice;
-pub use repl::{ReplConfig, ReplConfigError, ReplStats};
+pub use repl_config::{ReplConfig, ReplConfigError};
+pub use service::Service;
 pub use stats::NodeStats;
 
 pub use bson;
-pub use eventcast_proto as proto;
-pub use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo, Secret};
-pub use eventcast_proto::{MessageSeq, PeerInfo, ProtocolError, SenderId};
+// The protocol's types that appear in this crate's API: the event
+// identities, what a node knows of its peers, the notices' payloads, the
+// errors a call may wrap, and the protocol's settings and counters
+// (`Config::protocol`, `NodeStats::protocol`).
+pub use eventcast_proto::crypto::{
+    Fingerprint, KdfError, Key, KeyInfo, KeyLimit, KeyringError, Secret, Unreadable,
+};
+pub use eventcast_proto::{
+    Config as ProtocolConfig, ConfigError as ProtocolConfigError, EmitError, Loss, MessageSeq,
+    PeerInfo, ProtocolError, SenderId, Stats as ProtocolStats,
+};
 
 /// The README's Rust examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -9,21 +9,21 @@
 //! | `repl` | `eventcast::repl` | the operator's REPL: listening, clients, commands |
 //!
 //! A node holds a [`LogLevels`] table (every component off, unless the
-//! config says `log`), changed with
-//! [`Eventcast::set_log_level`](crate::Eventcast::set_log_level) or the
-//! REPL's `log-level` command. The table takes effect through [`LogFilter`],
-//! a per-layer filter the application adds to its own subscriber (this is
-//! why the library depends on `tracing-subscriber`, for its `Filter` trait
-//! only):
+//! config says `log`), reached with
+//! [`Eventcast::log_levels`](crate::node::Eventcast::log_levels) and changed
+//! through it or the REPL's `log-level` command. The table takes effect
+//! through [`LogFilter`], a per-layer filter the application adds to its
+//! own subscriber (this is why the library depends on `tracing-subscriber`,
+//! for its `Filter` trait only):
 //!
 //! ```no_run
 //! use tracing_subscriber::prelude::*;
 //!
 //! let node = eventcast::Eventcast::new(eventcast::Config::default().log(true))?;
 //! tracing_subscriber::registry()
-//!     .with(tracing_subscriber::fmt::layer().with_filter(node.log_filter()))
+//!     .with(tracing_subscriber::fmt::layer().with_filter(node.log_levels().filter()))
 //!     .init();
-//! node.set_log_level(Some("repl"), "debug")?; // later, at any time
+//! node.log_levels().set_named(Some("repl"), "debug")?; // later, at any time
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -42,29 +42,6 @@ use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::Metadata;
 use tracing_subscriber::layer::{Context, Filter};
-
-use crate::node::Eventcast;
-
-impl Eventcast {
-    /// This node's log levels: a handle to its table, shared with
-    /// [`log_filter`](Self::log_filter) and the REPL's `log-level`.
-    pub fn log_levels(&self) -> LogLevels {
-        self.log_table().clone()
-    }
-
-    /// Sets the level of one component (`Some("repl")`) or every one
-    /// (`None`) by name (`"debug"`); an unknown component or level is an
-    /// error and changes nothing.
-    pub fn set_log_level(&self, component: Option<&str>, level: &str) -> Result<(), LogLevelError> {
-        self.log_table().set_named(component, level)
-    }
-
-    /// A filter for the application's subscriber that follows this node's
-    /// levels (see the [module](crate::logging) documentation).
-    pub fn log_filter(&self) -> LogFilter {
-        self.log_table().filter()
-    }
-}
 
 /// A part of the library whose records have their own level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

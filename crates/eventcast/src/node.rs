@@ -1,10 +1,11 @@
 //! The public node handle.
 
+use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use eventcast_proto::crypto::{Encryption, Fingerprint, KeyInfo, Keyring, Secret};
+use eventcast_proto::crypto::Encryption;
 use eventcast_proto::{encode_body, EmitError, Endpoint, PeerInfo, SenderId};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -14,81 +15,20 @@ use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::driver::Native;
-use crate::error::{ConfigError, Error};
+use crate::error::Error;
 use crate::event::{to_args, Event};
+use crate::keys::{KeyStore, Keys};
 use crate::legacy::{self, WireProtocol};
 use crate::legacy_driver;
-use crate::listeners::{ListenerId, Listeners, Subscription};
+use crate::listeners::{ListenerId, Subscription};
 use crate::logging::LogLevels;
 use crate::nonces::OsNonces;
 use crate::notice::Notice;
+use crate::service::Service;
+use crate::shared::Shared;
 use crate::socket;
 use crate::stats::NodeStats;
 use crate::task::{self, Command, Io};
-
-type NoticeCallback = Arc<dyn Fn(&Notice) + Send + Sync>;
-
-/// State shared by the handles and the node's task.
-pub(crate) struct Shared {
-    pub(crate) listeners: Listeners,
-    notices: broadcast::Sender<Notice>,
-    notice_listeners: Mutex<Vec<(ListenerId, NoticeCallback)>>,
-    stats: Mutex<NodeStats>,
-    /// The running endpoint's keys, with their counts of datagrams sealed.
-    keys: Mutex<Vec<KeyInfo>>,
-    /// Bytes emitted and not yet sent once: the handle's view of the send
-    /// queue, for back-pressure.
-    queued: std::sync::atomic::AtomicUsize,
-    /// Woken when the queue shrinks.
-    room: tokio::sync::Notify,
-}
-
-impl Shared {
-    /// The driver sent `bytes` of queued events.
-    pub(crate) fn release_queue(&self, bytes: usize) {
-        let _ = self
-            .queued
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
-                Some(q.saturating_sub(bytes))
-            });
-        self.room.notify_waiters();
-    }
-
-    /// Reserves room for `bytes` in the send queue.
-    fn reserve(&self, bytes: usize, max: usize) -> Result<(), EmitError> {
-        self.queued
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
-                (q == 0 || q + bytes <= max).then_some(q + bytes)
-            })
-            .map(|_| ())
-            .map_err(|queued| EmitError::QueueFull { queued, max })
-    }
-
-    pub(crate) fn stats_mut(&self) -> MutexGuard<'_, NodeStats> {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn keys_mut(&self) -> MutexGuard<'_, Vec<KeyInfo>> {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn notify(&self, notice: Notice) {
-        let _ = self.notices.send(notice.clone());
-        let callbacks: Vec<NoticeCallback> = self
-            .notice_listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(_, c)| c.clone())
-            .collect();
-        for callback in callbacks {
-            let call = std::panic::AssertUnwindSafe(|| callback(&notice));
-            if std::panic::catch_unwind(call).is_err() {
-                self.listeners.panics.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
 
 /// An emit handed to the node's task (`bytes`), or not because the node is
 /// stopped (`None`); `id` is the node's sender id at that moment.
@@ -117,19 +57,24 @@ struct Running {
     task: JoinHandle<()>,
 }
 
+/// A service attached to the node: its hooks, and the same value as `Any`
+/// so that [`Eventcast::service`] can hand it back by type.
+struct Attached {
+    hooks: Arc<dyn Service>,
+    any: Arc<dyn Any + Send + Sync>,
+}
+
 struct Handle {
     config: Config,
     shared: Arc<Shared>,
     current: Mutex<Current>,
     run: tokio::sync::Mutex<Option<Running>>,
-    /// The operator's REPL: it lives as long as the handles, across runs
-    /// (dropping the slot closes it).
-    repl: crate::repl::Slot,
     log_levels: LogLevels,
-    /// The keys, derived from the configuration at the first start (or
-    /// first keyring call) and changed by the keyring calls; every start
-    /// hands the endpoint a copy. Lock it before `current`.
-    keyring: Mutex<Option<Keyring>>,
+    /// The keyring. Lock it before `current`.
+    keys: KeyStore,
+    /// Services such as the REPL: they live as long as the handles, across
+    /// runs (dropped with the last handle).
+    services: Mutex<Vec<Attached>>,
 }
 
 impl Drop for Handle {
@@ -182,10 +127,11 @@ impl std::fmt::Debug for Eventcast {
 }
 
 impl Eventcast {
-    /// Creates a stopped node. Fails if the configuration cannot work.
-    pub fn new(config: Config) -> Result<Self, Error> {
+    /// Creates a stopped node without services: what
+    /// [`Eventcast::new`](crate::node::Eventcast::new) builds on (see
+    /// `stack.rs`). Fails if the configuration cannot work.
+    pub(crate) fn bare(config: Config) -> Result<Self, Error> {
         config.validate()?;
-        let (notices, _) = broadcast::channel(256);
         let log_levels = LogLevels::new(if config.log {
             tracing::level_filters::LevelFilter::INFO
         } else {
@@ -193,18 +139,10 @@ impl Eventcast {
         });
         Ok(Self {
             handle: Arc::new(Handle {
-                repl: crate::repl::Slot::default(),
                 log_levels,
+                keys: KeyStore::new(&config),
                 config,
-                shared: Arc::new(Shared {
-                    listeners: Listeners::default(),
-                    notices,
-                    notice_listeners: Mutex::new(Vec::new()),
-                    stats: Mutex::new(NodeStats::default()),
-                    keys: Mutex::new(Vec::new()),
-                    queued: std::sync::atomic::AtomicUsize::new(0),
-                    room: tokio::sync::Notify::new(),
-                }),
+                shared: Arc::new(Shared::default()),
                 current: Mutex::new(Current {
                     id: random_id(),
                     id_used: false,
@@ -213,7 +151,7 @@ impl Eventcast {
                     commands: None,
                 }),
                 run: tokio::sync::Mutex::new(None),
-                keyring: Mutex::new(None),
+                services: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -223,18 +161,20 @@ impl Eventcast {
     /// the one [`id`](Self::id) showed before it) and, when no port is
     /// configured, a new random port in 49152-65535.
     ///
-    /// With `repl.enabled`, the first start also opens the REPL (see
-    /// [`start_repl`](Self::start_repl)); it stays open across stops.
+    /// Every start first runs the services' [`on_start`](Service::on_start)
+    /// hooks: with `repl.enabled`, the first start opens the REPL (see
+    /// `Eventcast::repl`, with the `repl` feature); it stays open across
+    /// stops.
     pub async fn start(&self) -> Result<(), Error> {
         let mut run = self.handle.run.lock().await;
         if run.is_some() {
             return Ok(());
         }
-        if self.handle.config.repl.enabled {
-            self.start_repl().await?;
+        for service in self.services() {
+            service.on_start()?;
         }
         let config = &self.handle.config;
-        self.derive_keys().await?;
+        self.handle.keys.derive().await?;
         let port = config
             .port
             .unwrap_or_else(|| rand::random_range(49152..=65535));
@@ -249,16 +189,16 @@ impl Eventcast {
             current.id_used = true;
             current.id
         };
-        // Held until the task's command channel is installed, so that a
+        // Held until the task's command channel is attached, so that a
         // keyring change made meanwhile reaches the new endpoint.
-        let keyring = self.keyring();
-        let ring = keyring.clone().unwrap_or_default();
+        let mut keys = self.handle.keys.lock();
+        let ring = keys.ring();
         let encryption = Encryption::new(ring.clone(), OsNonces::new())
-            .danger_accept_plaintext(config.encrypt.danger_accept_plaintext);
+            .danger_accept_plaintext(config.encryption.danger_accept_plaintext);
         let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
         {
             // A payload size too large for sealed datagrams: without a key,
-            // the node runs without encryption (add_key then fails).
+            // the node runs without encryption (`keys().add` then fails).
             Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if ring.is_empty() => {
                 Endpoint::new(config.protocol.clone(), id)
             }
@@ -302,9 +242,10 @@ impl Eventcast {
             let mut current = self.current();
             current.local_addr = Some(opened.local_addr);
             current.group = Some(opened.group);
-            current.commands = Some(tx);
+            current.commands = Some(tx.clone());
         }
-        drop(keyring);
+        keys.attach(tx);
+        drop(keys);
         *run = Some(Running { cancel, task });
         info!(target: "eventcast", %id, local_addr = %opened.local_addr, group = %opened.group, "started");
         self.handle.shared.notify(Notice::Started {
@@ -322,6 +263,7 @@ impl Eventcast {
         let Some(running) = run.take() else {
             return;
         };
+        self.handle.keys.lock().detach();
         let id = {
             let mut current = self.current();
             current.commands = None;
@@ -334,136 +276,18 @@ impl Eventcast {
             warn!(target: "eventcast", error = %e, "node task failed");
         }
         self.handle.shared.stats_mut().running = false;
-        self.handle.shared.queued.store(0, Ordering::Release);
-        self.handle.shared.room.notify_waiters();
+        self.handle.shared.clear_queue();
         info!(target: "eventcast", %id, "stopped");
         self.handle.shared.notify(Notice::Stopped { id });
-    }
-
-    /// Adds a key to the ring: from now on it opens received datagrams.
-    /// The first key of a node without one also becomes the key that seals
-    /// (the node then encrypts everything it sends and refuses plaintext).
-    /// A passphrase is stretched with Argon2id first (tens of milliseconds,
-    /// on a blocking thread). Returns the key's fingerprint.
-    ///
-    /// Rotation without loss: add the new key on every node, then
-    /// [`use_key`](Self::use_key) it on every node, then
-    /// [`remove_key`](Self::remove_key) the old one on every node.
-    pub async fn add_key(&self, key: impl Into<Secret>) -> Result<Fingerprint, Error> {
-        let secret = key.into();
-        let key = tokio::task::spawn_blocking(move || secret.derive())
-            .await
-            .map_err(|_| Error::Closed)??;
-        let fingerprint = key.fingerprint();
-        self.change_keys(
-            |ring| ring.add(key.clone()).map(drop),
-            Command::AddKey(key.clone()),
-        )
-        .await?;
-        Ok(fingerprint)
-    }
-
-    /// Makes a key of the ring the one that seals what this node sends.
-    pub async fn use_key(&self, fingerprint: Fingerprint) -> Result<(), Error> {
-        self.change_keys(
-            |ring| ring.use_key(fingerprint),
-            Command::UseKey(fingerprint),
-        )
-        .await
-    }
-
-    /// Removes a key from the ring; it no longer opens anything. The key
-    /// that seals cannot be removed: [`use_key`](Self::use_key) another
-    /// first.
-    pub async fn remove_key(&self, fingerprint: Fingerprint) -> Result<(), Error> {
-        self.change_keys(
-            |ring| ring.remove(fingerprint),
-            Command::RemoveKey(fingerprint),
-        )
-        .await
-    }
-
-    /// The keys of the ring, with how many datagrams this run sealed with
-    /// each. Never the keys themselves: their fingerprints.
-    pub async fn keys(&self) -> Result<Vec<KeyInfo>, Error> {
-        self.derive_keys().await?;
-        let published = self.handle.shared.keys_mut().clone();
-        let keyring = self.keyring();
-        let mut keys = keyring.as_ref().map(Keyring::keys).unwrap_or_default();
-        for key in &mut keys {
-            if let Some(p) = published.iter().find(|p| p.fingerprint == key.fingerprint) {
-                key.sealed = p.sealed;
-            }
+        for service in self.services() {
+            service.on_stop();
         }
-        Ok(keys)
     }
 
-    /// Applies a change to the handle's ring and, while running, the same
-    /// change to the endpoint's (in the same order as other changes).
-    async fn change_keys(
-        &self,
-        change: impl FnOnce(&mut Keyring) -> Result<(), eventcast_proto::crypto::KeyringError>,
-        command: Command,
-    ) -> Result<(), Error> {
-        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
-            return Err(Error::Config(ConfigError::Legacy(
-                "the keyring is the native protocol's; the legacy protocol's encryption \
-                 is legacy.insecure_legacy_key"
-                    .to_owned(),
-            )));
-        }
-        let sealed_max =
-            eventcast_proto::wire::MAX_SEGMENT_PAYLOAD - eventcast_proto::wire::SEAL_OVERHEAD;
-        if self.handle.config.protocol.max_payload_size > sealed_max {
-            return Err(eventcast_proto::crypto::KeyringError::NotEncrypting.into());
-        }
-        self.derive_keys().await?;
-        let mut keyring = self.keyring();
-        let ring = keyring.get_or_insert_with(Keyring::new);
-        change(ring)?;
-        if let Some(tx) = &self.current().commands {
-            let _ = tx.send(command);
-        }
-        drop(keyring);
-        Ok(())
-    }
-
-    /// Derives the configured keys into the handle's ring, once.
-    async fn derive_keys(&self) -> Result<(), Error> {
-        if self.keyring().is_some() {
-            return Ok(());
-        }
-        let encrypt = &self.handle.config.encrypt;
-        let secrets: Vec<Secret> = encrypt
-            .key
-            .iter()
-            .chain(&encrypt.decrypt_keys)
-            .cloned()
-            .collect();
-        let keys = tokio::task::spawn_blocking(move || {
-            secrets
-                .iter()
-                .map(Secret::derive)
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(|_| Error::Closed)??;
-        let mut keyring = self.keyring();
-        if keyring.is_none() {
-            let mut ring = Keyring::new();
-            for key in keys {
-                ring.add(key)?;
-            }
-            *keyring = Some(ring);
-        }
-        Ok(())
-    }
-
-    fn keyring(&self) -> MutexGuard<'_, Option<Keyring>> {
-        self.handle
-            .keyring
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    /// The node's keyring: add, list, switch and remove keys while it
+    /// runs (see [`Keys`]).
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::new(&self.handle.keys, &self.handle.shared)
     }
 
     /// Whether the node is started.
@@ -507,7 +331,7 @@ impl Eventcast {
         }
         let mut body = encode_body(name, &args).map_err(EmitError::from)?;
         loop {
-            let room = self.handle.shared.room.notified();
+            let room = self.handle.shared.room();
             tokio::pin!(room);
             room.as_mut().enable();
             match self.queue_body(body) {
@@ -656,7 +480,7 @@ impl Eventcast {
 
     /// A receiver of lifecycle changes and protocol errors from now on.
     pub fn notices(&self) -> broadcast::Receiver<Notice> {
-        self.handle.shared.notices.subscribe()
+        self.handle.shared.subscribe_notices()
     }
 
     /// Calls `listener` for every lifecycle change and protocol error.
@@ -664,27 +488,22 @@ impl Eventcast {
     where
         F: Fn(&Notice) + Send + Sync + 'static,
     {
-        let id = self.handle.shared.listeners.next_id();
-        self.handle
-            .shared
-            .notice_listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id, Arc::new(listener)));
-        id
+        self.handle.shared.on_notice(Arc::new(listener))
     }
 
     /// Removes a notice listener; returns whether it was there.
     pub fn off_notice(&self, listener: ListenerId) -> bool {
-        let mut list = self
-            .handle
-            .shared
-            .notice_listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let before = list.len();
-        list.retain(|(id, _)| *id != listener);
-        list.len() != before
+        self.handle.shared.off_notice(listener)
+    }
+
+    /// Tells every notice receiver ([`notices`](Self::notices)) and
+    /// listener ([`on_notice`](Self::on_notice)) of this node, as the node
+    /// does for its own lifecycle changes. For services built on the node:
+    /// the REPL reports its clients this way
+    /// ([`Notice::ReplClientConnected`]). A listener that panics is caught
+    /// and counted in [`NodeStats::listener_panics`].
+    pub fn notify(&self, notice: Notice) {
+        self.handle.shared.notify(notice);
     }
 
     /// This node's sender id: the current run's, or the next run's while
@@ -768,21 +587,62 @@ impl Eventcast {
         rx.await.unwrap_or_default()
     }
 
-    /// A handle that does not keep the node alive (the REPL's).
-    pub(crate) fn downgrade(&self) -> WeakEventcast {
+    /// This node's log levels: a handle to its table (clones share it),
+    /// read by the filter it makes ([`LogLevels::filter`]) and changed by
+    /// the REPL's `log-level` (see [`logging`](crate::logging)).
+    pub fn log_levels(&self) -> LogLevels {
+        self.handle.log_levels.clone()
+    }
+
+    /// A handle that does not keep the node alive: for services and
+    /// callbacks that must not (a node stops when its last
+    /// [`Eventcast`] is dropped).
+    pub fn downgrade(&self) -> WeakEventcast {
         WeakEventcast(Arc::downgrade(&self.handle))
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.handle.shared
+    /// Attaches a service: from now on its hooks run at every
+    /// [`start`](Self::start) and [`stop`](Self::stop), and it lives until
+    /// the last handle of the node is dropped. See [`Service`].
+    pub fn add_service<S: Service>(&self, service: Arc<S>) {
+        self.attached().push(Attached {
+            hooks: service.clone(),
+            any: service,
+        });
     }
 
-    pub(crate) fn repl_slot(&self) -> &crate::repl::Slot {
-        &self.handle.repl
+    /// The first attached service of type `S`, if any.
+    pub fn service<S: Service>(&self) -> Option<Arc<S>> {
+        find::<S>(&self.attached())
     }
 
-    pub(crate) fn log_table(&self) -> &LogLevels {
-        &self.handle.log_levels
+    /// The first attached service of type `S`, attached first if there is
+    /// none (made by `make`, which must not touch the node's services).
+    #[cfg(feature = "repl")]
+    pub(crate) fn service_or_add<S: Service>(&self, make: impl FnOnce() -> S) -> Arc<S> {
+        let mut attached = self.attached();
+        if let Some(service) = find::<S>(&attached) {
+            return service;
+        }
+        let service = Arc::new(make());
+        attached.push(Attached {
+            hooks: service.clone(),
+            any: service.clone(),
+        });
+        service
+    }
+
+    fn attached(&self) -> MutexGuard<'_, Vec<Attached>> {
+        self.handle
+            .services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The services' hooks, called without holding the lock (a hook may
+    /// use the node).
+    fn services(&self) -> Vec<Arc<dyn Service>> {
+        self.attached().iter().map(|a| a.hooks.clone()).collect()
     }
 
     fn current(&self) -> MutexGuard<'_, Current> {
@@ -793,15 +653,31 @@ impl Eventcast {
     }
 }
 
-/// A node handle that does not keep the node alive.
+/// A node handle that does not keep the node alive, from
+/// [`Eventcast::downgrade`].
 #[derive(Clone)]
-pub(crate) struct WeakEventcast(Weak<Handle>);
+pub struct WeakEventcast(Weak<Handle>);
 
 impl WeakEventcast {
     /// The node, unless every handle is gone.
-    pub(crate) fn upgrade(&self) -> Option<Eventcast> {
+    pub fn upgrade(&self) -> Option<Eventcast> {
         self.0.upgrade().map(|handle| Eventcast { handle })
     }
+}
+
+impl std::fmt::Debug for WeakEventcast {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakEventcast")
+            .field("alive", &(self.0.strong_count() > 0))
+            .finish()
+    }
+}
+
+/// The first service of type `S` in `attached`.
+fn find<S: Service>(attached: &[Attached]) -> Option<Arc<S>> {
+    attached
+        .iter()
+        .find_map(|a| a.any.clone().downcast::<S>().ok())
 }
 
 fn random_id() -> SenderId {

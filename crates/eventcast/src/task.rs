@@ -15,8 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace, warn};
 
-use crate::node::Shared;
 use crate::recv::{self, DropCounter, Received};
+use crate::shared::Shared;
 
 /// At most this many datagrams or commands are taken in one turn of the
 /// loop before outputs are drained, so one busy input cannot starve the

@@ -457,7 +457,7 @@ mod tests {
         // number of datagrams as eventcast.
         for size in [0, 1, 64, 1000, 1 << 20] {
             let args = [bson::Bson::String("x".repeat(size))];
-            let encoded = eventcast::proto::encode_body(EVENT, &args).unwrap();
+            let encoded = eventcast_proto::encode_body(EVENT, &args).unwrap();
             assert_eq!(body_len(size), encoded.len(), "argument of {size} bytes");
         }
         assert_eq!(body_len(64), 64 + 40);
@@ -581,6 +581,6 @@ mod tests {
         big.config().unwrap().validate().unwrap();
         let mut encrypted = spec;
         encrypted.encrypted = true;
-        assert!(encrypted.config().unwrap().encrypt.key.is_some());
+        assert!(encrypted.config().unwrap().encryption.key.is_some());
     }
 }

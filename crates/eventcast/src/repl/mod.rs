@@ -9,15 +9,22 @@
 //! eventcast=debug repl=debug
 //! ```
 //!
+//! # A layer on the node
+//!
+//! The REPL is built on the node's public API only, as an application
+//! would be: its commands call [`Eventcast`]'s methods, it reports its
+//! clients with [`Eventcast::notify`], and it follows the node's lifecycle
+//! as a [`Service`]. The node knows nothing of it. This module is built
+//! with the `repl` feature (on by default).
+//!
 //! # Lifetime
 //!
 //! The REPL belongs to the node handle, not to a run: it opens at the
 //! node's first [`start`](Eventcast::start) when `repl.enabled` is set (or
-//! at [`start_repl`](Eventcast::start_repl)), keeps serving while the node
-//! is stopped and started again (the `stop` and `start` commands do just
-//! that), and closes at [`stop_repl`](Eventcast::stop_repl) or when the last
-//! handle is dropped. It holds the node weakly, so an open REPL does not
-//! keep a node alive.
+//! at [`Repl::open`]), keeps serving while the node is stopped and started
+//! again (the `stop` and `start` commands do just that), and closes at
+//! [`Repl::close`] or when the last handle is dropped. It holds the node
+//! weakly, so an open REPL does not keep a node alive.
 //!
 //! # Isolation
 //!
@@ -30,14 +37,18 @@
 //! (`repl.max_clients`).
 
 mod cmd;
-mod config;
 mod server;
 mod session;
+mod state;
+mod stats;
+mod streams;
 mod telnet;
 mod tokens;
 
+pub use stats::ReplStats;
+
+use std::marker::PhantomData;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
@@ -45,74 +56,18 @@ use tokio_util::task::TaskTracker;
 use tracing::info;
 
 use crate::error::Error;
-use crate::node::Eventcast;
+use crate::host::hostname;
+use crate::node::{Eventcast, WeakEventcast};
+use crate::repl::state::State;
+use crate::repl::stats::Counters;
+use crate::repl_config::ReplConfig;
+use crate::service::Service;
 
-pub use config::{ReplConfig, ReplConfigError};
-
-/// The REPL's counters, from [`Eventcast::repl_stats`] (kept across REPL
-/// restarts).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReplStats {
-    /// Clients connected now.
-    pub clients: usize,
-    /// Clients served, in all.
-    pub accepted: u64,
-    /// Clients turned away because `max_clients` were connected.
-    pub rejected: u64,
-    /// Connections the system failed to accept.
-    pub accept_errors: u64,
-    /// Commands run.
-    pub commands: u64,
-    /// Commands that answered with an error (unknown, bad arguments,
-    /// failed).
-    pub command_errors: u64,
-    /// Input lines refused for being longer than `max_line_length`.
-    pub lines_too_long: u64,
-    /// Events written to streaming clients.
-    pub events_streamed: u64,
-    /// Events dropped because a client's output queue was full.
-    pub events_dropped: u64,
-}
-
-/// The counters behind [`ReplStats`], shared by the REPL's tasks.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    accepted: AtomicU64,
-    rejected: AtomicU64,
-    accept_errors: AtomicU64,
-    commands: AtomicU64,
-    command_errors: AtomicU64,
-    lines_too_long: AtomicU64,
-    events_streamed: AtomicU64,
-    events_dropped: AtomicU64,
-}
-
-impl Counters {
-    fn add(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn read(&self, clients: usize) -> ReplStats {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        ReplStats {
-            clients,
-            accepted: get(&self.accepted),
-            rejected: get(&self.rejected),
-            accept_errors: get(&self.accept_errors),
-            commands: get(&self.commands),
-            command_errors: get(&self.command_errors),
-            lines_too_long: get(&self.lines_too_long),
-            events_streamed: get(&self.events_streamed),
-            events_dropped: get(&self.events_dropped),
-        }
-    }
-}
-
-/// Where a node keeps its REPL while it is open. Dropping it (with the
-/// node's last handle) closes the REPL.
-#[derive(Default)]
-pub(crate) struct Slot {
+/// The REPL as a service of its node: it opens at the node's start when
+/// `repl.enabled` is set, and closes when the node's last handle drops it.
+pub(crate) struct ReplService {
+    node: WeakEventcast,
+    config: ReplConfig,
     open: Mutex<Option<Open>>,
     counters: Arc<Counters>,
 }
@@ -121,43 +76,31 @@ pub(crate) struct Slot {
 struct Open {
     cancel: CancellationToken,
     tracker: TaskTracker,
-    state: Arc<server::State>,
+    state: Arc<State>,
 }
 
-impl Slot {
+impl ReplService {
+    /// The (closed) REPL of `node`, with the node's REPL settings.
+    pub(crate) fn new(node: &Eventcast) -> Self {
+        Self {
+            node: node.downgrade(),
+            config: node.config().repl.clone(),
+            open: Mutex::new(None),
+            counters: Arc::default(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Option<Open>> {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if let Some(open) = self
-            .open
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            open.cancel.cancel();
-        }
-    }
-}
-
-impl Eventcast {
-    /// Opens the REPL on `repl.host` and `repl.port` (a port the system
-    /// picks when none is set) and returns its address; returns the address
-    /// at once if it is open. [`start`](Self::start) calls it when
-    /// `repl.enabled` is set; calling it yourself opens the REPL whatever
-    /// that setting, e.g. before the node is started.
-    ///
-    /// Needs a tokio runtime. Fails if the address cannot be bound.
-    pub async fn start_repl(&self) -> Result<SocketAddr, Error> {
-        let slot = self.repl_slot();
-        let mut open = slot.lock();
+    /// Opens the REPL unless it is open; returns its address.
+    fn open(&self) -> Result<SocketAddr, Error> {
+        let mut open = self.lock();
         if let Some(open) = open.as_ref() {
             return Ok(open.state.addr);
         }
-        let config = self.config().repl.clone();
+        let config = self.config.clone();
         let bind = SocketAddr::new(config.host, config.port.unwrap_or(0));
         let listener = std::net::TcpListener::bind(bind)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -166,18 +109,17 @@ impl Eventcast {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the REPL's address", e))?;
-        let state = Arc::new(server::State::new(
+        let state = Arc::new(State::new(
             config,
             addr,
-            hostname(),
-            slot.counters.clone(),
+            prompt_name(&hostname()),
+            self.counters.clone(),
         ));
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        tracker.spawn(server::serve(
+        tracker.spawn(crate::repl::server::serve(
             listener,
-            self.downgrade(),
-            self.shared().clone(),
+            self.node.clone(),
             state.clone(),
             cancel.clone(),
             tracker.clone(),
@@ -191,10 +133,80 @@ impl Eventcast {
         Ok(addr)
     }
 
+    fn addr(&self) -> Option<SocketAddr> {
+        self.lock().as_ref().map(|open| open.state.addr)
+    }
+
+    fn clients(&self) -> usize {
+        self.lock().as_ref().map_or(0, |open| open.state.count())
+    }
+}
+
+impl Service for ReplService {
+    fn on_start(&self) -> Result<(), Error> {
+        if self.config.enabled {
+            self.open()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ReplService {
+    fn drop(&mut self) {
+        if let Some(open) = self
+            .open
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            open.cancel.cancel();
+        }
+    }
+}
+
+/// A node's operator's REPL, from `Eventcast::repl`: open it, close it,
+/// and read where it listens and what it counted.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), eventcast::Error> {
+/// use eventcast::{Config, Eventcast};
+///
+/// let node = Eventcast::new(Config::default().port(41234).repl_enabled(true))?;
+/// node.start().await?; // opens the REPL too
+/// if let Some(addr) = node.repl().addr() {
+///     println!("telnet {} {}", addr.ip(), addr.port());
+/// }
+/// node.repl().close().await;
+/// # Ok(()) }
+/// ```
+pub struct Repl<'a> {
+    service: Arc<ReplService>,
+    node: PhantomData<&'a Eventcast>,
+}
+
+impl Repl<'_> {
+    pub(crate) fn new(service: Arc<ReplService>) -> Self {
+        Self {
+            service,
+            node: PhantomData,
+        }
+    }
+
+    /// Opens the REPL on `repl.host` and `repl.port` (a port the system
+    /// picks when none is set) and returns its address; returns the address
+    /// at once if it is open. [`start`](Eventcast::start) opens it when
+    /// `repl.enabled` is set; calling this opens it whatever that setting,
+    /// e.g. before the node is started.
+    ///
+    /// Needs a tokio runtime. Fails if the address cannot be bound.
+    pub async fn open(&self) -> Result<SocketAddr, Error> {
+        self.service.open()
+    }
+
     /// Closes the REPL: stops listening, disconnects every client and waits
     /// for its tasks to end. Does nothing if it is closed.
-    pub async fn stop_repl(&self) {
-        let Some(open) = self.repl_slot().lock().take() else {
+    pub async fn close(&self) {
+        let Some(open) = self.service.lock().take() else {
             return;
         };
         open.cancel.cancel();
@@ -204,39 +216,33 @@ impl Eventcast {
     }
 
     /// The address the REPL listens on, while it is open.
-    pub fn repl_addr(&self) -> Option<SocketAddr> {
-        self.repl_slot().lock().as_ref().map(|open| open.state.addr)
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.service.addr()
     }
 
     /// How many clients are connected to the REPL now.
-    pub fn repl_clients(&self) -> usize {
-        self.repl_slot()
-            .lock()
-            .as_ref()
-            .map_or(0, |open| open.state.count())
+    pub fn clients(&self) -> usize {
+        self.service.clients()
     }
 
     /// The REPL's counters.
-    pub fn repl_stats(&self) -> ReplStats {
-        let slot = self.repl_slot();
-        slot.counters.read(self.repl_clients())
+    pub fn stats(&self) -> ReplStats {
+        self.service.counters.read(self.clients())
     }
 }
 
-/// This host's name, for the prompt.
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the pointer and length describe `buf`, which outlives the
-    // call; gethostname writes at most that many bytes.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let name = if ok {
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        String::new()
-    };
-    // Only what a prompt can show safely.
-    let name: String = name
+impl std::fmt::Debug for Repl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repl")
+            .field("addr", &self.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Only what a prompt can show safely of a host name (`localhost` if
+/// nothing is left).
+fn prompt_name(hostname: &str) -> String {
+    let name: String = hostname
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         .collect();
@@ -249,10 +255,12 @@ fn hostname() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::prompt_name;
+
     #[test]
-    fn a_hostname_for_the_prompt() {
-        let name = super::hostname();
-        assert!(!name.is_empty());
-        assert!(!name.contains(char::is_whitespace));
+    fn the_prompt_shows_only_safe_characters() {
+        assert_eq!(prompt_name("box-1.lan_x"), "box-1.lan_x");
+        assert_eq!(prompt_name("evil\x1b[2J host\r\n"), "evil2Jhost");
+        assert_eq!(prompt_name(" \t"), "localhost");
     }
 }

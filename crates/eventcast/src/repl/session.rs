@@ -1,27 +1,24 @@
 //! One client's session: reads its lines, runs its commands, writes the
 //! answers and the events it streams. One task per client.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use super::cmd::{self, Context};
-use super::server::State;
-use super::telnet::{Line, LineReader};
-use super::Counters;
-use crate::event::Event;
 use crate::extjson::EventJson;
-use crate::listeners::ListenerId;
-use crate::node::{Eventcast, Shared, WeakEventcast};
+use crate::node::WeakEventcast;
 use crate::notice::Notice;
+use crate::repl::cmd::context::Context;
+use crate::repl::cmd::Command;
+use crate::repl::state::State;
+use crate::repl::stats::Counters;
+use crate::repl::streams::Session;
+use crate::repl::telnet::{Line, LineReader};
 
 /// Bytes read from the client at a time.
 const READ_CHUNK: usize = 4096;
@@ -36,7 +33,6 @@ pub(super) struct Peer {
     pub(super) id: u64,
     pub(super) addr: SocketAddr,
     pub(super) node: WeakEventcast,
-    pub(super) shared: Arc<Shared>,
     pub(super) state: Arc<State>,
 }
 
@@ -44,100 +40,12 @@ impl Drop for Peer {
     fn drop(&mut self) {
         let clients = self.state.leave(self.id);
         debug!(target: "eventcast::repl", addr = %self.addr, client = self.id, clients, "REPL client disconnected");
-        self.shared.notify(Notice::ReplClientDisconnected {
-            addr: self.addr,
-            clients,
-        });
-    }
-}
-
-/// An event for a streaming client, from one of its listeners.
-pub(super) struct Streamed {
-    pub(super) event: Event,
-    pub(super) once: bool,
-}
-
-/// A listener a session added to the node.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Stream {
-    pub(super) listener: ListenerId,
-    pub(super) once: bool,
-}
-
-/// What a session's commands may change.
-pub(super) struct Session {
-    pub(super) id: u64,
-    /// Listeners this session added, by event name.
-    pub(super) streams: BTreeMap<String, Vec<Stream>>,
-    /// Where its listeners put events (bounded).
-    events: mpsc::Sender<Streamed>,
-    /// Events its listeners dropped since the client was last told.
-    dropped: Arc<AtomicU64>,
-    counters: Arc<Counters>,
-    /// Set by `quit`.
-    pub(super) quit: bool,
-}
-
-impl Session {
-    /// Adds a listener that streams `name` into this session.
-    pub(super) fn add_stream(&mut self, node: &Eventcast, name: &str, once: bool) {
-        let events = self.events.clone();
-        let dropped = self.dropped.clone();
-        let counters = self.counters.clone();
-        // Runs on the node's task: never waits.
-        let listener = move |event: &Event| {
-            let streamed = Streamed {
-                event: event.clone(),
-                once,
-            };
-            if let Err(mpsc::error::TrySendError::Full(_)) = events.try_send(streamed) {
-                dropped.fetch_add(1, Ordering::Relaxed);
-                Counters::add(&counters.events_dropped);
-            }
-        };
-        let listener = if once {
-            node.once(name, listener)
-        } else {
-            node.on(name, listener)
-        };
-        self.streams
-            .entry(name.to_owned())
-            .or_default()
-            .push(Stream { listener, once });
-    }
-
-    /// Removes this session's listeners of `name`, or all of them; returns
-    /// how many were still registered.
-    pub(super) fn remove_streams(&mut self, node: &Eventcast, name: Option<&str>) -> usize {
-        let names: Vec<String> = match name {
-            Some(name) => vec![name.to_owned()],
-            None => self.streams.keys().cloned().collect(),
-        };
-        let mut removed = 0;
-        for name in names {
-            for stream in self.streams.remove(&name).unwrap_or_default() {
-                if node.off(&name, stream.listener) {
-                    removed += 1;
-                }
-            }
-        }
-        removed
-    }
-
-    /// The event names streamed, for `clients`.
-    pub(super) fn stream_names(&self) -> Vec<String> {
-        self.streams.keys().cloned().collect()
-    }
-
-    /// A `once` listener of `name` fired: forget it.
-    fn once_fired(&mut self, name: &str) {
-        if let Some(list) = self.streams.get_mut(name) {
-            if let Some(i) = list.iter().position(|s| s.once) {
-                list.remove(i);
-            }
-            if list.is_empty() {
-                self.streams.remove(name);
-            }
+        // Nobody to tell once the node is gone.
+        if let Some(node) = self.node.upgrade() {
+            node.notify(Notice::ReplClientDisconnected {
+                addr: self.addr,
+                clients,
+            });
         }
     }
 }
@@ -186,15 +94,8 @@ pub(super) async fn run(stream: TcpStream, peer: Peer, cancel: CancellationToken
     let _ = stream.set_nodelay(true);
     let (mut reader, writer) = stream.into_split();
     let config = &peer.state.config;
-    let (events, mut streamed) = mpsc::channel(config.output_queue);
-    let mut session = Session {
-        id: peer.id,
-        streams: BTreeMap::new(),
-        events,
-        dropped: Arc::new(AtomicU64::new(0)),
-        counters: peer.state.counters.clone(),
-        quit: false,
-    };
+    let (mut session, mut streamed) =
+        Session::new(peer.id, config.output_queue, peer.state.counters.clone());
     let mut out = Output {
         writer,
         cancel: cancel.clone(),
@@ -243,7 +144,7 @@ pub(super) async fn run(stream: TcpStream, peer: Peer, cancel: CancellationToken
                     if out.at_prompt {
                         text.push_str("\r\n");
                     }
-                    let dropped = session.dropped.swap(0, Ordering::Relaxed);
+                    let dropped = session.take_dropped();
                     if dropped > 0 {
                         text.push_str(&format!(
                             "warning: {dropped} events dropped: this session did not keep up\r\n"
@@ -258,7 +159,7 @@ pub(super) async fn run(stream: TcpStream, peer: Peer, cancel: CancellationToken
                         }
                         text.push_str(&EventJson(&item.event).to_line());
                         text.push_str("\r\n");
-                        Counters::add(&session.counters.events_streamed);
+                        Counters::add(&peer.state.counters.events_streamed);
                         written += 1;
                         if written < EVENT_BATCH {
                             next = streamed.try_recv().ok();
@@ -298,7 +199,7 @@ async fn handle(
         }
         Line::Text(text) => text,
     };
-    let command = match cmd::Command::parse(&text) {
+    let command = match Command::parse(&text) {
         Ok(None) => return Ok(None),
         Ok(Some(command)) => command,
         Err(error) => {

@@ -8,7 +8,6 @@
 //! a failure. To show that something did *not* arrive, a test waits until
 //! the receiver has handled everything sent before (a counter moved, or a
 //! sentinel event sent afterwards arrived) and then looks.
-#![allow(dead_code)]
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -20,11 +19,11 @@ use eventcast::{Config, Event, Eventcast, Subscription};
 
 /// How long any one wait may take before the test fails: a guard against
 /// hangs, never a measure of speed.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds a multi-threaded tokio runtime (here, inside the namespace) and
 /// runs `f` on it.
-pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
+pub fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -34,7 +33,7 @@ pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
 }
 
 /// A UDP port that nothing in this namespace uses now (the kernel's pick).
-pub(crate) fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
         .expect("bind an ephemeral port")
         .local_addr()
@@ -43,12 +42,12 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// The default configuration on `port`, this host only (TTL 0), loopback on.
-pub(crate) fn config(port: u16) -> Config {
+pub fn config(port: u16) -> Config {
     Config::default().port(port).multicast_ttl(0)
 }
 
 /// Creates and starts `n` nodes with `config`.
-pub(crate) async fn start_nodes(n: usize, config: &Config) -> Vec<Eventcast> {
+pub async fn start_nodes(n: usize, config: &Config) -> Vec<Eventcast> {
     let mut nodes = Vec::with_capacity(n);
     for _ in 0..n {
         let node = Eventcast::new(config.clone()).expect("valid config");
@@ -59,14 +58,14 @@ pub(crate) async fn start_nodes(n: usize, config: &Config) -> Vec<Eventcast> {
 }
 
 /// Stops every node.
-pub(crate) async fn stop_all(nodes: &[Eventcast]) {
+pub async fn stop_all(nodes: &[Eventcast]) {
     for node in nodes {
         node.stop().await;
     }
 }
 
 /// Awaits `fut`, failing the test if it takes longer than [`TIMEOUT`].
-pub(crate) async fn guard<F: Future>(what: &str, fut: F) -> F::Output {
+pub async fn guard<F: Future>(what: &str, fut: F) -> F::Output {
     match tokio::time::timeout(TIMEOUT, fut).await {
         Ok(out) => out,
         Err(_) => panic!("timed out after {TIMEOUT:?} waiting for {what}"),
@@ -74,7 +73,7 @@ pub(crate) async fn guard<F: Future>(what: &str, fut: F) -> F::Output {
 }
 
 /// The next event of `sub`, local or received.
-pub(crate) async fn next_event(sub: &mut Subscription) -> Event {
+pub async fn next_event(sub: &mut Subscription) -> Event {
     guard("an event", sub.recv())
         .await
         .expect("subscription closed")
@@ -82,7 +81,7 @@ pub(crate) async fn next_event(sub: &mut Subscription) -> Event {
 
 /// The next event of `sub` that came from another node (this node's own
 /// emits are skipped).
-pub(crate) async fn next_remote(sub: &mut Subscription) -> Event {
+pub async fn next_remote(sub: &mut Subscription) -> Event {
     loop {
         let event = next_event(sub).await;
         if !event.is_local() {
@@ -92,7 +91,7 @@ pub(crate) async fn next_remote(sub: &mut Subscription) -> Event {
 }
 
 /// The next `n` events of `sub` that came from other nodes.
-pub(crate) async fn collect_remote(sub: &mut Subscription, n: usize) -> Vec<Event> {
+pub async fn collect_remote(sub: &mut Subscription, n: usize) -> Vec<Event> {
     let mut events = Vec::with_capacity(n);
     while events.len() < n {
         events.push(next_remote(sub).await);
@@ -102,7 +101,7 @@ pub(crate) async fn collect_remote(sub: &mut Subscription, n: usize) -> Vec<Even
 
 /// Waits until `cond` holds, checking every few milliseconds; fails the test
 /// after [`TIMEOUT`].
-pub(crate) async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     guard(what, async {
         while !cond() {
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -112,14 +111,14 @@ pub(crate) async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 /// The name of the sentinel events [`sync`] sends.
-pub(crate) const SENTINEL: &str = "__sentinel";
+pub const SENTINEL: &str = "__sentinel";
 
 /// Emits a sentinel event from `from` and waits until `sub` (a subscription
 /// of another node) receives it; returns the remote events `sub` received
 /// before it. A node handles datagrams in order, so once the sentinel is
 /// there, everything that reached the receiver's socket before it was sent
 /// has been handled and dispatched.
-pub(crate) async fn sync(from: &Eventcast, sub: &mut Subscription) -> Vec<Event> {
+pub async fn sync(from: &Eventcast, sub: &mut Subscription) -> Vec<Event> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let token = NEXT.fetch_add(1, Ordering::Relaxed) as i64;
     from.emit(SENTINEL, &(token,)).expect("emit sentinel");
@@ -135,33 +134,33 @@ pub(crate) async fn sync(from: &Eventcast, sub: &mut Subscription) -> Vec<Event>
 
 /// This node's own data datagrams heard back through multicast loopback
 /// (its own heartbeats and NACKs, which come back too, left out).
-pub(crate) fn own_data(node: &Eventcast) -> u64 {
+pub fn own_data(node: &Eventcast) -> u64 {
     let s = node.stats().protocol;
     s.own_datagrams - s.own_control
 }
 
 /// Datagrams received from elsewhere that were not control frames (NACKs,
 /// heartbeats): data, batches and garbage.
-pub(crate) fn data_received(node: &Eventcast) -> u64 {
+pub fn data_received(node: &Eventcast) -> u64 {
     let s = node.stats().protocol;
     s.datagrams_received - s.own_datagrams - s.control_received
 }
 
 /// A listener that counts its calls and keeps the events it saw.
 #[derive(Clone, Default)]
-pub(crate) struct Recorder {
+pub struct Recorder {
     calls: Arc<AtomicUsize>,
     events: Arc<Mutex<Vec<Event>>>,
 }
 
 impl Recorder {
     /// A new, empty recorder.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
     /// A listener for `on`/`once` that records into this recorder.
-    pub(crate) fn listener(&self) -> impl Fn(&Event) + Send + Sync + 'static {
+    pub fn listener(&self) -> impl Fn(&Event) + Send + Sync + 'static {
         let me = self.clone();
         move |event| {
             me.events.lock().expect("recorder lock").push(event.clone());
@@ -170,19 +169,19 @@ impl Recorder {
     }
 
     /// How many times the listener was called.
-    pub(crate) fn calls(&self) -> usize {
+    pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
 
     /// The events it saw, in order.
-    pub(crate) fn events(&self) -> Vec<Event> {
+    pub fn events(&self) -> Vec<Event> {
         self.events.lock().expect("recorder lock").clone()
     }
 }
 
 /// Sends `datagrams` to `group` from a fresh plain socket (TTL 0, loopback
 /// on, the default interface) and returns that socket's address.
-pub(crate) fn send_raw(group: SocketAddr, datagrams: &[&[u8]]) -> SocketAddr {
+pub fn send_raw(group: SocketAddr, datagrams: &[&[u8]]) -> SocketAddr {
     let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).expect("bind raw sender");
     sock.set_multicast_ttl_v4(0).expect("multicast ttl");
     sock.set_multicast_loop_v4(true).expect("multicast loop");
@@ -193,14 +192,14 @@ pub(crate) fn send_raw(group: SocketAddr, datagrams: &[&[u8]]) -> SocketAddr {
 }
 
 /// Open file descriptors of this process.
-pub(crate) fn open_fds() -> usize {
+pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .expect("read /proc/self/fd")
         .count()
 }
 
 /// Resident set size of this process, in KiB (VmRSS in /proc/self/status).
-pub(crate) fn rss_kib() -> u64 {
+pub fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
     status
         .lines()
@@ -210,7 +209,7 @@ pub(crate) fn rss_kib() -> u64 {
 }
 
 /// Tasks alive on the current tokio runtime.
-pub(crate) fn alive_tasks() -> usize {
+pub fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
         .metrics()
         .num_alive_tasks()

@@ -1,6 +1,6 @@
 //! `clients`: who is connected to this REPL.
 
-use super::{Context, Spec};
+use crate::repl::cmd::context::{Context, Spec};
 
 pub(super) const SPEC: Spec = Spec {
     name: "clients",

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Context, Spec};
+use crate::repl::cmd::context::{Context, Spec};
 
 pub(super) const SPEC: Spec = Spec {
     name: "config",

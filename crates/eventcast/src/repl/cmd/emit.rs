@@ -3,7 +3,7 @@
 
 use bson::Bson;
 
-use super::{name_of, Context, Spec};
+use crate::repl::cmd::context::{name_of, Context, Spec};
 use crate::repl::tokens::Token;
 
 pub(super) const SPEC: Spec = Spec {
@@ -17,7 +17,7 @@ pub(super) const SPEC: Spec = Spec {
 
 /// A parsed `emit`.
 #[derive(Debug)]
-pub(in crate::repl) struct Emit {
+pub(crate) struct Emit {
     name: String,
     args: Vec<Bson>,
 }

@@ -1,6 +1,6 @@
 //! `help [COMMAND]`: every command with its usage, or one.
 
-use super::{find, Spec, SPECS};
+use crate::repl::cmd::context::{find, Spec};
 use crate::repl::tokens::Token;
 
 pub(super) const SPEC: Spec = Spec {
@@ -11,7 +11,7 @@ pub(super) const SPEC: Spec = Spec {
 
 /// A parsed `help`.
 #[derive(Debug)]
-pub(in crate::repl) struct Help {
+pub(crate) struct Help {
     command: Option<String>,
 }
 
@@ -26,15 +26,16 @@ impl Help {
         }
     }
 
-    pub(super) fn run(self) -> String {
+    /// Answers from `specs`, every command in the order `help` lists them.
+    pub(super) fn run(self, specs: &[Spec]) -> String {
         if let Some(name) = self.command {
-            return match find(&name) {
+            return match find(specs, &name) {
                 Some(spec) => format!("{}\n  {}", spec.usage, spec.about),
                 None => format!("no command `{name}`; `help` lists them"),
             };
         }
-        let width = SPECS.iter().map(|s| s.usage.len()).max().unwrap_or(0);
-        let mut lines: Vec<String> = SPECS
+        let width = specs.iter().map(|s| s.usage.len()).max().unwrap_or(0);
+        let mut lines: Vec<String> = specs
             .iter()
             .map(|s| format!("{:width$}  {}", s.usage, s.about))
             .collect();

@@ -1,6 +1,6 @@
 //! `start` and `stop`: the node's run. The REPL stays open across both.
 
-use super::{Context, Spec};
+use crate::repl::cmd::context::{Context, Spec};
 
 pub(super) const START: Spec = Spec {
     name: "start",

@@ -1,6 +1,6 @@
 //! `listeners [NAME]`: the node's listeners, counted by event name.
 
-use super::{optional_name, Context, Spec};
+use crate::repl::cmd::context::{optional_name, Context, Spec};
 use crate::repl::tokens::Token;
 
 pub(super) const SPEC: Spec = Spec {
@@ -12,7 +12,7 @@ pub(super) const SPEC: Spec = Spec {
 
 /// A parsed `listeners`.
 #[derive(Debug)]
-pub(in crate::repl) struct Listeners {
+pub(crate) struct Listeners {
     name: Option<String>,
 }
 

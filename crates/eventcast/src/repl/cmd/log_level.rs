@@ -1,7 +1,7 @@
 //! `log-level [COMPONENT] [LEVEL]`: reads or sets the node's log levels.
 
-use super::{Context, Spec};
 use crate::logging::{level_name, parse_level, Component};
+use crate::repl::cmd::context::{Context, Spec};
 use crate::repl::tokens::Token;
 
 pub(super) const SPEC: Spec = Spec {
@@ -14,7 +14,7 @@ pub(super) const SPEC: Spec = Spec {
 
 /// A parsed `log-level`.
 #[derive(Debug)]
-pub(in crate::repl) struct LogLevel {
+pub(crate) struct LogLevel {
     component: Option<String>,
     level: Option<String>,
 }

@@ -6,6 +6,7 @@
 
 mod clients;
 mod config;
+pub(super) mod context;
 mod emit;
 mod help;
 mod lifecycle;
@@ -17,25 +18,8 @@ mod stats;
 mod status;
 mod stream;
 
-use super::server::State;
-use super::session::Session;
-use super::tokens::{self, Token};
-use crate::node::Eventcast;
-
-/// What a command may reach.
-pub(super) struct Context<'a> {
-    pub(super) node: &'a Eventcast,
-    pub(super) session: &'a mut Session,
-    pub(super) server: &'a State,
-}
-
-/// A command's name, usage and one-line description, for `help` and for
-/// errors.
-pub(super) struct Spec {
-    pub(super) name: &'static str,
-    pub(super) usage: &'static str,
-    pub(super) about: &'static str,
-}
+use crate::repl::cmd::context::{Context, Spec};
+use crate::repl::tokens;
 
 /// Every command, in the order `help` lists them.
 pub(super) const SPECS: &[Spec] = &[
@@ -160,38 +144,19 @@ impl Command {
             Command::Peers => Ok(peers::run(cx).await),
             Command::LogLevel(log_level) => log_level.run(cx),
             Command::Clients => Ok(clients::run(cx)),
-            Command::Help(help) => Ok(help.run()),
+            Command::Help(help) => Ok(help.run(SPECS)),
             Command::Quit => Ok(quit::run(cx)),
         }
     }
 }
 
 /// The command of that name (or alias), if there is one.
-pub(super) fn find(name: &str) -> Option<&'static Spec> {
-    let name = match name {
-        "exit" => "quit",
-        "?" => "help",
-        other => other,
-    };
-    SPECS.iter().find(|spec| spec.name == name)
+fn find(name: &str) -> Option<&'static Spec> {
+    crate::repl::cmd::context::find(SPECS, name)
 }
 
 fn with_usage(error: String, spec: &Spec) -> String {
     format!("{error} (usage: {})", spec.usage)
-}
-
-/// One word as an event name; the name must not be empty.
-fn name_of(token: &Token) -> Option<String> {
-    Some(token.to_name()).filter(|name| !name.is_empty())
-}
-
-/// `[NAME]`: no word, or one that is a name; `None` for anything else.
-fn optional_name(words: &[Token]) -> Option<Option<String>> {
-    match words {
-        [] => Some(None),
-        [name] => name_of(name).map(Some),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use eventcast_proto::PeerInfo;
 
-use super::{Context, Spec};
 use crate::legacy::WireProtocol;
+use crate::repl::cmd::context::{Context, Spec};
 
 pub(super) const SPEC: Spec = Spec {
     name: "peers",

@@ -1,6 +1,6 @@
 //! `quit` (or `exit`): closes this session. The node goes on.
 
-use super::{Context, Spec};
+use crate::repl::cmd::context::{Context, Spec};
 
 pub(super) const SPEC: Spec = Spec {
     name: "quit",

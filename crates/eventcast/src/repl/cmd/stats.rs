@@ -1,6 +1,6 @@
 //! `stats`: the node's counters and the REPL's.
 
-use super::{Context, Spec};
+use crate::repl::cmd::context::{Context, Spec};
 
 pub(super) const SPEC: Spec = Spec {
     name: "stats",
@@ -10,5 +10,5 @@ pub(super) const SPEC: Spec = Spec {
 
 pub(super) fn run(cx: &mut Context<'_>) -> String {
     // Debug lists every counter, those added later included; none is secret.
-    format!("{:#?}\n{:#?}", cx.node.stats(), cx.node.repl_stats())
+    format!("{:#?}\n{:#?}", cx.node.stats(), cx.server.stats())
 }

@@ -1,6 +1,6 @@
 //! `status` and `id`: what the node is doing, and who it is.
 
-use super::{Context, Spec};
+use crate::repl::cmd::context::{Context, Spec};
 
 pub(super) const STATUS: Spec = Spec {
     name: "status",

@@ -1,7 +1,7 @@
 //! `on NAME`, `once NAME` and `off [NAME]`: stream events into this session
 //! as JSON lines through listeners on the node, and stop.
 
-use super::{name_of, optional_name, Context, Spec};
+use crate::repl::cmd::context::{name_of, optional_name, Context, Spec};
 use crate::repl::tokens::Token;
 
 pub(super) const ON: Spec = Spec {
@@ -25,7 +25,7 @@ pub(super) const OFF: Spec = Spec {
 
 /// A parsed `on` or `once`.
 #[derive(Debug)]
-pub(in crate::repl) struct On {
+pub(crate) struct On {
     name: String,
     pub(super) once: bool,
 }
@@ -64,7 +64,7 @@ impl On {
 
 /// A parsed `off`.
 #[derive(Debug)]
-pub(in crate::repl) struct Off {
+pub(crate) struct Off {
     name: Option<String>,
 }
 

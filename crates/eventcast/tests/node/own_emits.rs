@@ -1,0 +1,79 @@
+//! Two nodes on one host: each hears the other's emits and its own, and its
+//! own exactly once (the copy of its own datagram that multicast loopback
+//! brings back is recognised and ignored).
+
+use crate::common::*;
+
+#[test]
+fn each_node_hears_its_own_emits_once_and_the_others() {
+    netns_test::run(|| {
+        block_on(async {
+            let nodes = start_nodes(2, &config(free_port())).await;
+            let (a, b) = (&nodes[0], &nodes[1]);
+            let (a_hears_a, a_hears_b) = (Recorder::new(), Recorder::new());
+            let (b_hears_a, b_hears_b) = (Recorder::new(), Recorder::new());
+            a.on("from-a", a_hears_a.listener());
+            a.on("from-b", a_hears_b.listener());
+            b.on("from-a", b_hears_a.listener());
+            b.on("from-b", b_hears_b.listener());
+
+            a.emit("from-a", &("hello from a",)).unwrap();
+            b.emit("from-b", &("hello from b",)).unwrap();
+
+            // Local listeners fire inside emit itself.
+            assert_eq!(a_hears_a.calls(), 1);
+            assert_eq!(b_hears_b.calls(), 1);
+
+            // Each node's own datagram comes back through loopback (and is
+            // ignored), and the other's event arrives.
+            wait_until("a's own datagram back and b's event", || {
+                own_data(a) >= 1 && a_hears_b.calls() >= 1
+            })
+            .await;
+            wait_until("b's own datagram back and a's event", || {
+                own_data(b) >= 1 && b_hears_a.calls() >= 1
+            })
+            .await;
+            // Both directions once more, so that anything late would be in.
+            let mut a_sub = a.subscribe();
+            let mut b_sub = b.subscribe();
+            sync(b, &mut a_sub).await;
+            sync(a, &mut b_sub).await;
+
+            for (who, recorder) in [
+                ("a hears a", &a_hears_a),
+                ("a hears b", &a_hears_b),
+                ("b hears a", &b_hears_a),
+                ("b hears b", &b_hears_b),
+            ] {
+                assert_eq!(recorder.calls(), 1, "{who}");
+            }
+
+            let own = &a_hears_a.events()[0];
+            assert!(own.is_local());
+            assert_eq!(own.sender(), a.id());
+            assert_eq!(own.arg::<String>(0).unwrap(), "hello from a");
+
+            let remote = &b_hears_a.events()[0];
+            assert!(!remote.is_local());
+            assert_eq!(remote.sender(), a.id());
+            assert_eq!(
+                remote.from().map(|f| f.port()),
+                a.local_addr().map(|l| l.port())
+            );
+            assert_eq!(remote.arg::<String>(0).unwrap(), "hello from a");
+            assert_eq!(a_hears_b.events()[0].sender(), b.id());
+
+            for node in [a, b] {
+                wait_until("own sentinel back", || own_data(node) >= 2).await;
+                let stats = node.stats().protocol;
+                // (its heartbeats, sent while it is quiet, come back too)
+                assert_eq!(own_data(node), 2, "own emit and own sentinel");
+                assert_eq!(stats.messages_sent, 2);
+                assert_eq!(stats.messages_received, 2, "other's emit and sentinel");
+                assert_eq!(stats.dropped.total(), 0);
+            }
+            stop_all(&nodes).await;
+        })
+    });
+}
