@@ -13,7 +13,9 @@
 //!     if let Ok((room, celsius)) = event.args::<(String, f64)>() {
 //!         println!("{room}: {celsius} °C (from {})", event.sender());
 //!     }
-//! });
+//! })?;
+//! // `*` is one `.`-separated segment, `**` any number of them.
+//! node.on("sensor.**", |event| println!("{} from a sensor", event.name()))?;
 //! node.start().await?;
 //! node.emit("temperature", &("kitchen", 21.5))?;
 //! # Ok(()) }
@@ -41,6 +43,7 @@ pub mod logging;
 mod node;
 mod nonces;
 mod notice;
+mod pattern;
 mod recv;
 mod repl;
 mod socket;
@@ -56,6 +59,7 @@ pub use legacy::{
 pub use listeners::{ListenerId, Subscription};
 pub use node::Eventcast;
 pub use notice::Notice;
+pub use pattern::{PatternError, PatternErrorKind};
 pub use repl::{ReplConfig, ReplConfigError, ReplStats};
 pub use stats::NodeStats;
 

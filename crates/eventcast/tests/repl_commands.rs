@@ -123,7 +123,7 @@ fn once_streams_one_event() {
     netns_test::run(|| {
         block_on(async {
             let (node, mut client) = started(free_port()).await;
-            node.on("ping", |_| {});
+            node.on("ping", |_| {}).expect("an exact name");
             assert!(client
                 .command("once ping")
                 .await

@@ -55,6 +55,9 @@ impl Drop for Peer {
 pub(super) struct Streamed {
     pub(super) event: Event,
     pub(super) once: bool,
+    /// The name or pattern the listener streams (a pattern's events have
+    /// other names).
+    pub(super) stream: Arc<str>,
 }
 
 /// A listener a session added to the node.
@@ -67,7 +70,7 @@ pub(super) struct Stream {
 /// What a session's commands may change.
 pub(super) struct Session {
     pub(super) id: u64,
-    /// Listeners this session added, by event name.
+    /// Listeners this session added, by event name or pattern.
     pub(super) streams: BTreeMap<String, Vec<Stream>>,
     /// Where its listeners put events (bounded).
     events: mpsc::Sender<Streamed>,
@@ -79,8 +82,15 @@ pub(super) struct Session {
 }
 
 impl Session {
-    /// Adds a listener that streams `name` into this session.
-    pub(super) fn add_stream(&mut self, node: &Eventcast, name: &str, once: bool) {
+    /// Adds a listener that streams the events of the name or pattern
+    /// `name` into this session; fails on a bad pattern.
+    pub(super) fn add_stream(
+        &mut self,
+        node: &Eventcast,
+        name: &str,
+        once: bool,
+    ) -> Result<(), crate::error::Error> {
+        let stream: Arc<str> = name.into();
         let events = self.events.clone();
         let dropped = self.dropped.clone();
         let counters = self.counters.clone();
@@ -89,6 +99,7 @@ impl Session {
             let streamed = Streamed {
                 event: event.clone(),
                 once,
+                stream: stream.clone(),
             };
             if let Err(mpsc::error::TrySendError::Full(_)) = events.try_send(streamed) {
                 dropped.fetch_add(1, Ordering::Relaxed);
@@ -96,14 +107,15 @@ impl Session {
             }
         };
         let listener = if once {
-            node.once(name, listener)
+            node.once(name, listener)?
         } else {
-            node.on(name, listener)
+            node.on(name, listener)?
         };
         self.streams
             .entry(name.to_owned())
             .or_default()
             .push(Stream { listener, once });
+        Ok(())
     }
 
     /// Removes this session's listeners of `name`, or all of them; returns
@@ -129,7 +141,7 @@ impl Session {
         self.streams.keys().cloned().collect()
     }
 
-    /// A `once` listener of `name` fired: forget it.
+    /// A `once` listener of the name or pattern `name` fired: forget it.
     fn once_fired(&mut self, name: &str) {
         if let Some(list) = self.streams.get_mut(name) {
             if let Some(i) = list.iter().position(|s| s.once) {
@@ -253,7 +265,7 @@ pub(super) async fn run(stream: TcpStream, peer: Peer, cancel: CancellationToken
                     let mut written = 0;
                     while let Some(item) = next.take() {
                         if item.once {
-                            session.once_fired(item.event.name());
+                            session.once_fired(&item.stream);
                             peer.state.set_streams(session.id, session.stream_names());
                         }
                         text.push_str(&EventJson(&item.event).to_line());
