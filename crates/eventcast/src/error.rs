@@ -43,7 +43,7 @@ pub enum Error {
     #[error("the node's task ended unexpectedly")]
     Closed,
     /// A listener or subscription was asked for a pattern that cannot
-    /// work (see [wildcards](crate::Eventcast::on#wildcards)).
+    /// work (see [`Eventcast::on`](crate::Eventcast::on)).
     #[error(transparent)]
     Pattern(#[from] crate::pattern::PatternError),
 }

@@ -145,7 +145,7 @@ impl Drop for Handle {
 ///
 /// `emit` sends an event to every node in the group and fires this node's
 /// own listeners; `on`, `once` and `off` manage listeners by event name or
-/// [pattern](Self::on#wildcards).
+/// pattern (see [`on`](Self::on)).
 /// Clones are handles to the same node; when the last one is dropped the
 /// node stops.
 ///
@@ -627,9 +627,8 @@ impl Eventcast {
     }
 
     /// Adds a listener for the event name or pattern `name` (see
-    /// [wildcards](Self::on#wildcards)) that is removed before its first
-    /// call: with a pattern, it fires once in all, for the first event that
-    /// matches.
+    /// [`on`](Self::on)) that is removed before its first call: with a
+    /// pattern, it fires once in all, for the first event that matches.
     pub fn once<F>(&self, name: &str, listener: F) -> Result<ListenerId, Error>
     where
         F: Fn(&Event) + Send + Sync + 'static,
@@ -680,7 +679,7 @@ impl Eventcast {
     }
 
     /// A stream of the events with one of these names or matching one of
-    /// these patterns (see [wildcards](Self::on#wildcards)); each event
+    /// these patterns (see [`on`](Self::on)); each event
     /// once, however many match. Fails with [`Error::Pattern`] on a bad
     /// pattern.
     pub fn subscribe_to<I, S>(&self, names: I) -> Result<Subscription, Error>
