@@ -201,7 +201,8 @@ mod tests {
                 seen.lock()
                     .unwrap()
                     .push((e.name().to_owned(), e.raw_args().to_vec()));
-            });
+            })
+            .unwrap();
         }
         let result = block_on(emit_lines(&node, input.as_bytes()));
         let seen = seen.lock().unwrap().clone();

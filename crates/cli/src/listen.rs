@@ -12,13 +12,20 @@ use eventcast::{Event, Notice};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
-use crate::common::{self, KeyArgs, NetArgs, SendArgs};
+use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
 
 /// Options of `eventcast listen`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// Print only events of these names [default: every event]
-    #[arg(value_name = "EVENT")]
+    /// Print only events of these names or patterns (sensor.*, sensor.**)
+    /// [default: every event]
+    ///
+    /// A pattern has a `*`: `*` stands for one dot-separated segment, `**`
+    /// for any number of them, none included. `sensor.*` matches sensor.a
+    /// but not sensor.a.b; `sensor.**` matches both, and sensor itself. A
+    /// `*` must be a whole segment (`sensor*` is refused). Quote patterns
+    /// for the shell.
+    #[arg(value_name = "PATTERN")]
     events: Vec<String>,
 
     /// Exit (status 0) once this many events are printed
@@ -61,7 +68,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut events = if args.events.is_empty() {
         node.subscribe()
     } else {
+        // A bad pattern is the caller's mistake: reported as clap's are.
         node.subscribe_to(args.events.iter().cloned())
+            .map_err(|e| UsageError(e.to_string()))?
     };
     let mut notices = node.notices();
     // Before the "listening" line, so that a signal right after it is caught.

@@ -48,8 +48,9 @@ struct Cli {
 enum Command {
     /// Print every event heard, one JSON object per line
     ///
-    /// Joins the group and prints every event it hears (or only those named)
-    /// on stdout, one JSON object per line, as it arrives:
+    /// Joins the group and prints every event it hears (or only those named
+    /// or matching a pattern such as 'sensor.*') on stdout, one JSON object
+    /// per line, as it arrives:
     ///
     ///   {"event":"greet","args":["hello",5],"sender":"1f2e3d4c5b6a7980","from":"10.0.0.7:41234"}
     ///

@@ -106,6 +106,57 @@ fn listen_prints_only_the_named_events() {
 }
 
 #[test]
+fn listen_takes_patterns() {
+    netns_test::run(|| {
+        let listener = listen(&["sensor.*", "job.**", "--count", "3", "--timeout", "10"]);
+        assert!(
+            listener.ready.contains("only sensor.*, job.**"),
+            "{}",
+            listener.ready
+        );
+        let port = listener.port;
+        for name in [
+            "other",
+            "sensor.a",
+            "sensor.a.b",
+            "job",
+            "sensors.x",
+            "job.x.y",
+        ] {
+            emit(port, &["--linger", "0", name]);
+        }
+        let done = listener.finish();
+        assert!(done.status.success(), "{done:?}");
+        let got: Vec<String> = done
+            .stdout
+            .lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                v["event"].as_str().expect("event").to_owned()
+            })
+            .collect();
+        assert_eq!(got, ["sensor.a", "job", "job.x.y"]);
+    });
+}
+
+#[test]
+fn listen_refuses_a_bad_pattern_before_it_starts() {
+    netns_test::run(|| {
+        let mut cmd = support::eventcast();
+        cmd.args(["listen", "ok", "sensor*"]);
+        let done = support::run(cmd, b"");
+        assert_eq!(done.status.code(), Some(2), "{done:?}");
+        assert_eq!(done.stdout, "");
+        assert!(
+            done.stderr
+                .contains("bad event pattern \"sensor*\": segment 1"),
+            "{done:?}"
+        );
+        assert!(!done.stderr.contains("listening"), "{done:?}");
+    });
+}
+
+#[test]
 fn timeout_before_count_exits_1() {
     netns_test::run(|| {
         let listener = listen(&["--count", "2", "--timeout", "1.5"]);

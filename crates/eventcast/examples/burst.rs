@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 wrong.fetch_add(1, Ordering::Relaxed);
             }
-        });
+        })?;
     }
     let lost = Arc::new(AtomicU64::new(0));
     let reasons = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));

@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 damaged.fetch_add(1, Ordering::Relaxed);
             }
             *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-        });
+        })?;
     }
     let lost = Arc::new(AtomicU64::new(0));
     {

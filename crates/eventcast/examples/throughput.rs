@@ -29,7 +29,7 @@ async fn burst(encrypted: bool, size: usize, count: usize, port: u16) -> (f64, u
     let rx = Eventcast::new(config).expect("config");
     rx.start().await.expect("start");
     tx.start().await.expect("start");
-    let mut sub = rx.subscribe_to(["burst"]);
+    let mut sub = rx.subscribe_to(["burst"]).expect("an exact name");
     let payload = "x".repeat(size);
     let start = Instant::now();
     for i in 0..count {

@@ -42,6 +42,10 @@ pub enum Error {
     /// The node's task ended unexpectedly.
     #[error("the node's task ended unexpectedly")]
     Closed,
+    /// A listener or subscription was asked for a pattern that cannot
+    /// work (see [`Eventcast::on`](crate::Eventcast::on)).
+    #[error(transparent)]
+    Pattern(#[from] crate::pattern::PatternError),
 }
 
 impl Error {

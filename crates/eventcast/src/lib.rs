@@ -13,7 +13,9 @@
 //!     if let Ok((room, celsius)) = event.args::<(String, f64)>() {
 //!         println!("{room}: {celsius} °C (from {})", event.sender());
 //!     }
-//! });
+//! })?;
+//! // `*` is one `.`-separated segment, `**` any number of them.
+//! node.on("sensor.**", |event| println!("{} from a sensor", event.name()))?;
 //! node.start().await?;
 //! node.emit("temperature", &("kitchen", 21.5))?;
 //! # Ok(()) }
@@ -55,6 +57,7 @@ pub mod logging;
 mod node;
 mod nonces;
 mod notice;
+mod pattern;
 mod recv;
 #[cfg(feature = "repl")]
 pub mod repl;
@@ -76,6 +79,7 @@ pub use legacy::{
 pub use listeners::{ListenerId, Subscription};
 pub use node::{Eventcast, WeakEventcast};
 pub use notice::Notice;
+pub use pattern::{PatternError, PatternErrorKind};
 pub use repl_config::{ReplConfig, ReplConfigError};
 pub use service::Service;
 pub use stats::NodeStats;

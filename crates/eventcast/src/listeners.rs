@@ -1,4 +1,11 @@
-//! The listener registry: callbacks by event name, and stream subscribers.
+//! The listener registry: callbacks by event name or pattern, and stream
+//! subscribers.
+//!
+//! Exact names are a hash lookup. Pattern listeners (see `pattern.rs`)
+//! sit in a map of their own, scanned for each event only while it is not
+//! empty, so exact names pay nothing for them. Listeners fire in the order
+//! they were added, exact and pattern ones interleaved: ids grow with every
+//! registration.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,8 +17,12 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 use crate::event::Event;
+use crate::pattern::{is_pattern, Pattern, PatternError};
 
 /// Identifies one registered listener, for [`off`](crate::Eventcast::off).
+///
+/// Ids grow with every registration: comparing two tells which was added
+/// first, and so which fires first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ListenerId(u64);
 
@@ -23,16 +34,77 @@ struct Entry {
     callback: Callback,
 }
 
+/// The listeners of one pattern.
+struct Patterned {
+    pattern: Pattern,
+    entries: Vec<Entry>,
+}
+
+/// The events a subscription wants: these exact names, and the names these
+/// patterns match.
+pub(crate) struct Filter {
+    names: Vec<String>,
+    patterns: Vec<Pattern>,
+}
+
+impl Filter {
+    /// Sorts `names` into exact names and patterns; fails on the first bad
+    /// pattern.
+    pub(crate) fn new(names: Vec<String>) -> Result<Self, PatternError> {
+        let (patterns, names): (Vec<String>, Vec<String>) =
+            names.into_iter().partition(|n| is_pattern(n));
+        let patterns = patterns
+            .iter()
+            .map(|p| Pattern::parse(p))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { names, patterns })
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name) || self.patterns.iter().any(|p| p.matches(name))
+    }
+}
+
 struct Subscriber {
-    names: Option<Vec<String>>,
+    /// `None`: every event.
+    filter: Option<Filter>,
     tx: mpsc::Sender<Event>,
 }
 
 #[derive(Default)]
 struct Registry {
     by_name: HashMap<String, Vec<Entry>, ahash::RandomState>,
+    /// By the pattern's text.
+    by_pattern: HashMap<String, Patterned, ahash::RandomState>,
     subscribers: Vec<Subscriber>,
     next_id: u64,
+}
+
+impl Registry {
+    fn next_id(&mut self) -> ListenerId {
+        self.next_id += 1;
+        ListenerId(self.next_id)
+    }
+
+    /// Calls `f` with every list of listeners an event called `name` fires:
+    /// the name's own, then each matching pattern's (in no set order; the
+    /// caller sorts by id). Drops the lists `f` leaves empty.
+    fn each_list_for(&mut self, name: &str, mut f: impl FnMut(&mut Vec<Entry>)) {
+        if let Some(list) = self.by_name.get_mut(name) {
+            f(list);
+            if list.is_empty() {
+                self.by_name.remove(name);
+            }
+        }
+        if !self.by_pattern.is_empty() {
+            self.by_pattern.retain(|_, listed| {
+                if listed.pattern.matches(name) {
+                    f(&mut listed.entries);
+                }
+                !listed.entries.is_empty()
+            });
+        }
+    }
 }
 
 /// Listeners and subscribers, shared by the handles and the driver task.
@@ -54,84 +126,129 @@ impl Listeners {
 
     /// A fresh id, also used for notice listeners.
     pub(crate) fn next_id(&self) -> ListenerId {
-        let mut r = self.lock();
-        r.next_id += 1;
-        ListenerId(r.next_id)
+        self.lock().next_id()
     }
 
-    pub(crate) fn add(&self, name: &str, once: bool, callback: Callback) -> ListenerId {
-        let id = self.next_id();
+    /// Adds a listener of the exact name `name`, or of the pattern `name`
+    /// if it has a `*`; fails, adding nothing, on a bad pattern.
+    pub(crate) fn add(
+        &self,
+        name: &str,
+        once: bool,
+        callback: Callback,
+    ) -> Result<ListenerId, PatternError> {
+        let pattern = is_pattern(name).then(|| Pattern::parse(name)).transpose()?;
         let mut r = self.lock();
-        r.by_name
-            .entry(name.to_owned())
-            .or_default()
-            .push(Entry { id, once, callback });
-        id
+        // Under the same lock as the push: lists stay in id order.
+        let id = r.next_id();
+        let entry = Entry { id, once, callback };
+        match pattern {
+            None => r.by_name.entry(name.to_owned()).or_default().push(entry),
+            Some(pattern) => r
+                .by_pattern
+                .entry(name.to_owned())
+                .or_insert_with(|| Patterned {
+                    pattern,
+                    entries: Vec::new(),
+                })
+                .entries
+                .push(entry),
+        }
+        Ok(id)
     }
 
+    /// Removes listener `id` of the name or pattern `name`.
     pub(crate) fn remove(&self, name: &str, id: ListenerId) -> bool {
         let mut r = self.lock();
-        let Some(list) = r.by_name.get_mut(name) else {
+        let r = &mut *r;
+        let list = if is_pattern(name) {
+            r.by_pattern.get_mut(name).map(|p| &mut p.entries)
+        } else {
+            r.by_name.get_mut(name)
+        };
+        let Some(list) = list else {
             return false;
         };
         let before = list.len();
         list.retain(|e| e.id != id);
         let removed = list.len() != before;
         if list.is_empty() {
+            // It is in one of the two maps only.
             r.by_name.remove(name);
+            r.by_pattern.remove(name);
         }
         removed
     }
 
+    /// Removes the listeners of the name or pattern `name`, or all.
     pub(crate) fn remove_all(&self, name: Option<&str>) {
         let mut r = self.lock();
         match name {
             Some(name) => {
                 r.by_name.remove(name);
+                r.by_pattern.remove(name);
             }
-            None => r.by_name.clear(),
+            None => {
+                r.by_name.clear();
+                r.by_pattern.clear();
+            }
         }
     }
 
+    /// For a pattern, its listeners; for a name, every listener an event of
+    /// that name fires. In the order they fire.
     pub(crate) fn ids(&self, name: &str) -> Vec<ListenerId> {
-        self.lock()
-            .by_name
-            .get(name)
-            .map(|l| l.iter().map(|e| e.id).collect())
-            .unwrap_or_default()
+        let mut r = self.lock();
+        let mut ids = Vec::new();
+        if is_pattern(name) {
+            if let Some(listed) = r.by_pattern.get(name) {
+                ids.extend(listed.entries.iter().map(|e| e.id));
+            }
+        } else {
+            r.each_list_for(name, |list| ids.extend(list.iter().map(|e| e.id)));
+            ids.sort_unstable();
+        }
+        ids
     }
 
+    /// The names and patterns that have listeners, sorted.
     pub(crate) fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.lock().by_name.keys().cloned().collect();
+        let r = self.lock();
+        let mut names: Vec<String> = r
+            .by_name
+            .keys()
+            .chain(r.by_pattern.keys())
+            .cloned()
+            .collect();
         names.sort();
         names
     }
 
-    pub(crate) fn subscribe(&self, names: Option<Vec<String>>, capacity: usize) -> Subscription {
+    /// A subscription to the events `filter` wants, or to all with `None`.
+    pub(crate) fn subscribe(&self, filter: Option<Filter>, capacity: usize) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity);
-        self.lock().subscribers.push(Subscriber { names, tx });
+        self.lock().subscribers.push(Subscriber { filter, tx });
         Subscription { rx }
     }
 
-    /// Calls every listener of the event's name (removing `once` ones first)
-    /// and hands the event to every matching subscriber. Listeners run
-    /// outside the lock, so they may call back into the node.
+    /// Calls every listener of the event's name and of every pattern that
+    /// matches it, in the order they were added (removing `once` ones
+    /// first), and hands the event to every matching subscriber. Listeners
+    /// run outside the lock, so they may call back into the node.
     pub(crate) fn dispatch(&self, event: &Event) {
-        let callbacks: Vec<Callback> = {
+        let callbacks: Vec<(ListenerId, Callback)> = {
             let mut r = self.lock();
             let mut callbacks = Vec::new();
-            if let Some(list) = r.by_name.get_mut(event.name()) {
-                callbacks.extend(list.iter().map(|e| e.callback.clone()));
+            let patterns = !r.by_pattern.is_empty();
+            r.each_list_for(event.name(), |list| {
+                callbacks.extend(list.iter().map(|e| (e.id, e.callback.clone())));
                 list.retain(|e| !e.once);
-                if list.is_empty() {
-                    r.by_name.remove(event.name());
-                }
+            });
+            if patterns {
+                callbacks.sort_unstable_by_key(|(id, _)| *id);
             }
             r.subscribers.retain(|s| {
-                let wanted = s
-                    .names
-                    .as_ref()
-                    .is_none_or(|n| n.iter().any(|n| n == event.name()));
+                let wanted = s.filter.as_ref().is_none_or(|f| f.wants(event.name()));
                 if !wanted {
                     return !s.tx.is_closed();
                 }
@@ -146,7 +263,7 @@ impl Listeners {
             });
             callbacks
         };
-        for callback in callbacks {
+        for (_, callback) in callbacks {
             if catch_unwind(AssertUnwindSafe(|| callback(event))).is_err() {
                 self.panics.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(target: "eventcast", event = event.name(), "a listener panicked");
@@ -201,13 +318,15 @@ mod tests {
         let l = Listeners::default();
         let hits = Arc::new(AtomicUsize::new(0));
         let h = hits.clone();
-        let a = l.add(
-            "a",
-            false,
-            Arc::new(move |_| {
-                h.fetch_add(1, Ordering::SeqCst);
-            }),
-        );
+        let a = l
+            .add(
+                "a",
+                false,
+                Arc::new(move |_| {
+                    h.fetch_add(1, Ordering::SeqCst);
+                }),
+            )
+            .unwrap();
         let h = hits.clone();
         l.add(
             "a",
@@ -215,7 +334,8 @@ mod tests {
             Arc::new(move |_| {
                 h.fetch_add(10, Ordering::SeqCst);
             }),
-        );
+        )
+        .unwrap();
         assert_eq!(l.ids("a").len(), 2);
         l.dispatch(&event("a"));
         assert_eq!(hits.load(Ordering::SeqCst), 11);
@@ -231,7 +351,7 @@ mod tests {
     #[test]
     fn panicking_listener_is_counted() {
         let l = Listeners::default();
-        l.add("p", false, Arc::new(|_| panic!("boom")));
+        l.add("p", false, Arc::new(|_| panic!("boom"))).unwrap();
         l.dispatch(&event("p"));
         assert_eq!(l.panics.load(Ordering::Relaxed), 1);
     }
@@ -244,9 +364,10 @@ mod tests {
             "outer",
             false,
             Arc::new(move |_| {
-                inner.add("late", false, Arc::new(|_| {}));
+                inner.add("late", false, Arc::new(|_| {})).unwrap();
             }),
-        );
+        )
+        .unwrap();
         l.dispatch(&event("outer"));
         assert_eq!(l.names(), vec!["late".to_owned(), "outer".to_owned()]);
     }
@@ -255,7 +376,7 @@ mod tests {
     fn subscriptions_filter_and_lag() {
         let l = Listeners::default();
         let mut all = l.subscribe(None, 2);
-        let mut only_b = l.subscribe(Some(vec!["b".into()]), 8);
+        let mut only_b = l.subscribe(Filter::new(vec!["b".into()]).ok(), 8);
         for name in ["a", "b", "c"] {
             l.dispatch(&event(name));
         }
@@ -268,5 +389,66 @@ mod tests {
         drop(all);
         l.dispatch(&event("a"));
         assert_eq!(l.lock().subscribers.len(), 1);
+    }
+
+    /// A listener that appends `tag` to `log`.
+    fn logging(log: &Arc<Mutex<Vec<&'static str>>>, tag: &'static str) -> Callback {
+        let log = log.clone();
+        Arc::new(move |_| log.lock().unwrap().push(tag))
+    }
+
+    #[test]
+    fn exact_and_pattern_listeners_fire_in_registration_order() {
+        let l = Listeners::default();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let any = l.add("**", false, logging(&log, "**")).unwrap();
+        let exact = l.add("s.a", false, logging(&log, "s.a")).unwrap();
+        let one = l.add("s.*", false, logging(&log, "s.*")).unwrap();
+        l.add("s.**", true, logging(&log, "s.** once")).unwrap();
+        l.add("t.*", false, logging(&log, "t.*")).unwrap();
+        l.dispatch(&event("s.a"));
+        assert_eq!(*log.lock().unwrap(), ["**", "s.a", "s.*", "s.** once"]);
+        log.lock().unwrap().clear();
+        l.dispatch(&event("s.a"));
+        l.dispatch(&event("s"));
+        assert_eq!(*log.lock().unwrap(), ["**", "s.a", "s.*", "**"]);
+
+        // A name counts what it fires; a pattern, its own listeners.
+        assert_eq!(l.ids("s.a"), [any, exact, one]);
+        assert_eq!(l.ids("s.*"), [one]);
+        assert_eq!(l.ids("s.**"), [], "the once one fired");
+        assert_eq!(l.names(), ["**", "s.*", "s.a", "t.*"]);
+
+        // Removal is by the name or pattern it was added under.
+        assert!(!l.remove("s.a", one));
+        assert!(l.remove("s.*", one));
+        l.remove_all(Some("**"));
+        assert_eq!(l.ids("s.a"), [exact]);
+        assert_eq!(l.names(), ["s.a", "t.*"]);
+        l.remove_all(None);
+        assert!(l.names().is_empty());
+    }
+
+    #[test]
+    fn a_bad_pattern_adds_nothing() {
+        let l = Listeners::default();
+        let error = l.add("sensor*", false, Arc::new(|_| {})).unwrap_err();
+        assert_eq!(error.pattern(), "sensor*");
+        assert!(l.names().is_empty());
+        assert!(Filter::new(vec!["ok".into(), "a.**b".into()]).is_err());
+    }
+
+    #[test]
+    fn subscriptions_take_patterns() {
+        let l = Listeners::default();
+        let filter = Filter::new(vec!["x".into(), "s.*".into()]).unwrap();
+        let mut sub = l.subscribe(Some(filter), 8);
+        for name in ["s", "s.a", "x", "s.a.b", "y"] {
+            l.dispatch(&event(name));
+        }
+        let got: Vec<String> = std::iter::from_fn(|| sub.try_recv())
+            .map(|e| e.name().to_owned())
+            .collect();
+        assert_eq!(got, ["s.a", "x"]);
     }
 }

@@ -20,7 +20,7 @@ use crate::event::{to_args, Event};
 use crate::keys::{KeyStore, Keys};
 use crate::legacy::{self, WireProtocol};
 use crate::legacy_driver;
-use crate::listeners::{ListenerId, Subscription};
+use crate::listeners::{Filter, ListenerId, Subscription};
 use crate::logging::LogLevels;
 use crate::nonces::OsNonces;
 use crate::notice::Notice;
@@ -89,7 +89,8 @@ impl Drop for Handle {
 /// A node of the group: Node's EventEmitter API over UDP multicast.
 ///
 /// `emit` sends an event to every node in the group and fires this node's
-/// own listeners; `on`, `once` and `off` manage listeners by event name.
+/// own listeners; `on`, `once` and `off` manage listeners by event name or
+/// pattern (see [`on`](Self::on)).
 /// Clones are handles to the same node; when the last one is dropped the
 /// node stops.
 ///
@@ -105,7 +106,7 @@ impl Drop for Handle {
 /// node.on("greet", |event| {
 ///     let (who,): (String,) = event.args().unwrap_or_default();
 ///     println!("{} greets {who}", event.sender());
-/// });
+/// })?;
 /// node.start().await?;
 /// node.emit("greet", &("world",))?;
 /// node.stop().await;
@@ -411,49 +412,86 @@ impl Eventcast {
         self.handle.shared.listeners.dispatch(&event);
     }
 
-    /// Adds a listener for `name`; returns its id for [`off`](Self::off).
-    pub fn on<F>(&self, name: &str, listener: F) -> ListenerId
+    /// Adds a listener for the event name or pattern `name`; returns its id
+    /// for [`off`](Self::off).
+    ///
+    /// # Wildcards
+    ///
+    /// A `name` with a `*` in it is a pattern, EventEmitter2-style: names
+    /// are split at every `.` into segments; in a pattern `*` stands for
+    /// exactly one segment and `**` for any number of them, none included.
+    ///
+    /// | pattern | matches | does not match |
+    /// | --- | --- | --- |
+    /// | `sensor.*` | `sensor.a` | `sensor`, `sensor.a.b` |
+    /// | `sensor.**` | `sensor`, `sensor.a`, `sensor.a.b` | `sensors.a` |
+    /// | `**.temp` | `temp`, `room.a.temp` | `temp.max` |
+    /// | `a.**.b` | `a.b`, `a.x.y.b` | `a.b.c` |
+    /// | `**` | every event | |
+    ///
+    /// `*` and `**` stand alone between dots, and no segment of a pattern
+    /// is empty: `sensor*`, `a.**b`, `***`, `sensor.`, `a..*` and `**.**`
+    /// fail here with [`Error::Pattern`], naming the pattern and what is
+    /// wrong; nothing is added. A name without `*` is matched exactly, by a
+    /// hash lookup, as without wildcards. An event whose name has a `*` can
+    /// still be emitted, and patterns match it (the `*` is then just text),
+    /// but no listener can be added for that name alone.
+    ///
+    /// An event fires its name's listeners and those of every matching
+    /// pattern, each once, in the order they were added, whichever kind.
+    pub fn on<F>(&self, name: &str, listener: F) -> Result<ListenerId, Error>
     where
         F: Fn(&Event) + Send + Sync + 'static,
     {
-        self.handle
+        Ok(self
+            .handle
             .shared
             .listeners
-            .add(name, false, Arc::new(listener))
+            .add(name, false, Arc::new(listener))?)
     }
 
-    /// Adds a listener for `name` that is removed before its first call.
-    pub fn once<F>(&self, name: &str, listener: F) -> ListenerId
+    /// Adds a listener for the event name or pattern `name` (see
+    /// [`on`](Self::on)) that is removed before its first call: with a
+    /// pattern, it fires once in all, for the first event that matches.
+    pub fn once<F>(&self, name: &str, listener: F) -> Result<ListenerId, Error>
     where
         F: Fn(&Event) + Send + Sync + 'static,
     {
-        self.handle
+        Ok(self
+            .handle
             .shared
             .listeners
-            .add(name, true, Arc::new(listener))
+            .add(name, true, Arc::new(listener))?)
     }
 
-    /// Removes a listener; returns whether it was there.
+    /// Removes a listener, given the name or pattern it was added under;
+    /// returns whether it was there.
     pub fn off(&self, name: &str, listener: ListenerId) -> bool {
         self.handle.shared.listeners.remove(name, listener)
     }
 
-    /// Removes every listener of `name`, or of every event with `None`.
+    /// Removes every listener added under the name or pattern `name` (a
+    /// pattern's listeners are not removed by a name they match: pass the
+    /// pattern), or every listener with `None`.
     pub fn remove_all_listeners(&self, name: Option<&str>) {
         self.handle.shared.listeners.remove_all(name);
     }
 
-    /// The listeners of `name`, in the order they fire.
+    /// For an event name, every listener an event of that name would fire,
+    /// its own and those of the patterns that match it; for a pattern (a
+    /// name with a `*`), the listeners added under that pattern. In the
+    /// order they fire.
     pub fn listeners(&self, name: &str) -> Vec<ListenerId> {
         self.handle.shared.listeners.ids(name)
     }
 
-    /// How many listeners `name` has.
+    /// How many listeners [`listeners`](Self::listeners) gives: for a name,
+    /// pattern listeners that match it included.
     pub fn listener_count(&self, name: &str) -> usize {
         self.listeners(name).len()
     }
 
-    /// The names that have listeners, sorted.
+    /// The names and patterns that have listeners, sorted.
     pub fn event_names(&self) -> Vec<String> {
         self.handle.shared.listeners.names()
     }
@@ -464,18 +502,22 @@ impl Eventcast {
         self.handle.shared.listeners.subscribe(None, capacity)
     }
 
-    /// A stream of the events with one of these names.
-    pub fn subscribe_to<I, S>(&self, names: I) -> Subscription
+    /// A stream of the events with one of these names or matching one of
+    /// these patterns (see [`on`](Self::on)); each event
+    /// once, however many match. Fails with [`Error::Pattern`] on a bad
+    /// pattern.
+    pub fn subscribe_to<I, S>(&self, names: I) -> Result<Subscription, Error>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let names = names.into_iter().map(Into::into).collect();
+        let filter = Filter::new(names.into_iter().map(Into::into).collect())?;
         let capacity = self.handle.config.subscription_capacity;
-        self.handle
+        Ok(self
+            .handle
             .shared
             .listeners
-            .subscribe(Some(names), capacity)
+            .subscribe(Some(filter), capacity))
     }
 
     /// A receiver of lifecycle changes and protocol errors from now on.

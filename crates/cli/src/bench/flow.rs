@@ -78,7 +78,7 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
         node.on(START, move |_| {
             let now = Instant::now();
             tally.lock().unwrap_or_else(|e| e.into_inner()).start(now);
-        });
+        })?;
     }
     {
         let tally = tally.clone();
@@ -91,7 +91,7 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
                     tally.data(now, s.len() as u64, 1);
                 }
             }
-        });
+        })?;
     }
     common::start(&node).await?;
     let stop = proto::stop_signal(spec.controlled);

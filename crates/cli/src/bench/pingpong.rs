@@ -28,7 +28,7 @@ fn seq(args: &[Bson]) -> Option<i64> {
 /// ping a sequence number and a string of `--size` bytes.
 pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
     let node = common::new_node(spec.config()?)?;
-    let mut pongs = node.subscribe_to([PONG]);
+    let mut pongs = node.subscribe_to([PONG])?;
     common::start(&node).await?;
     let payload = "x".repeat(spec.size);
     let mut trips = RoundTrips::new(spec.pings);
@@ -65,7 +65,7 @@ pub(crate) async fn pong(spec: &Spec) -> anyhow::Result<()> {
                 let _ = answer.emit(PONG, event.raw_args());
                 *last_ping.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
             }
-        });
+        })?;
     }
     common::start(&node).await?;
     let stop = proto::stop_signal(spec.controlled);

@@ -154,7 +154,7 @@ pub(super) async fn run(stream: TcpStream, peer: Peer, cancel: CancellationToken
                     let mut written = 0;
                     while let Some(item) = next.take() {
                         if item.once {
-                            session.once_fired(item.event.name());
+                            session.once_fired(&item.stream);
                             peer.state.set_streams(session.id, session.stream_names());
                         }
                         text.push_str(&EventJson(&item.event).to_line());

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::error::Error;
 use crate::event::Event;
 use crate::listeners::ListenerId;
 use crate::node::Eventcast;
@@ -16,6 +17,9 @@ use crate::repl::stats::Counters;
 pub(super) struct Streamed {
     pub(super) event: Event,
     pub(super) once: bool,
+    /// The name or pattern the listener streams (a pattern's events have
+    /// other names).
+    pub(super) stream: Arc<str>,
 }
 
 /// A listener a session added to the node.
@@ -28,7 +32,7 @@ pub(super) struct Stream {
 /// What a session's commands may change.
 pub(super) struct Session {
     pub(super) id: u64,
-    /// Listeners this session added, by event name.
+    /// Listeners this session added, by event name or pattern.
     pub(super) streams: BTreeMap<String, Vec<Stream>>,
     /// Where its listeners put events (bounded).
     events: mpsc::Sender<Streamed>,
@@ -64,8 +68,15 @@ impl Session {
         self.dropped.swap(0, Ordering::Relaxed)
     }
 
-    /// Adds a listener that streams `name` into this session.
-    pub(super) fn add_stream(&mut self, node: &Eventcast, name: &str, once: bool) {
+    /// Adds a listener that streams the events of the name or pattern
+    /// `name` into this session; fails on a bad pattern.
+    pub(super) fn add_stream(
+        &mut self,
+        node: &Eventcast,
+        name: &str,
+        once: bool,
+    ) -> Result<(), Error> {
+        let stream: Arc<str> = name.into();
         let events = self.events.clone();
         let dropped = self.dropped.clone();
         let counters = self.counters.clone();
@@ -74,6 +85,7 @@ impl Session {
             let streamed = Streamed {
                 event: event.clone(),
                 once,
+                stream: stream.clone(),
             };
             if let Err(mpsc::error::TrySendError::Full(_)) = events.try_send(streamed) {
                 dropped.fetch_add(1, Ordering::Relaxed);
@@ -81,14 +93,15 @@ impl Session {
             }
         };
         let listener = if once {
-            node.once(name, listener)
+            node.once(name, listener)?
         } else {
-            node.on(name, listener)
+            node.on(name, listener)?
         };
         self.streams
             .entry(name.to_owned())
             .or_default()
             .push(Stream { listener, once });
+        Ok(())
     }
 
     /// Removes this session's listeners of `name`, or all of them; returns
@@ -114,7 +127,7 @@ impl Session {
         self.streams.keys().cloned().collect()
     }
 
-    /// A `once` listener of `name` fired: forget it.
+    /// A `once` listener of the name or pattern `name` fired: forget it.
     pub(super) fn once_fired(&mut self, name: &str) {
         if let Some(list) = self.streams.get_mut(name) {
             if let Some(i) = list.iter().position(|s| s.once) {

@@ -11,8 +11,8 @@ async fn exchange(a: &str, b: &str) {
     let on = |iface: &str| config(port).multicast_interface(iface);
     let first = start_nodes(1, &on(a)).await.remove(0);
     let second = start_nodes(1, &on(b)).await.remove(0);
-    let mut first_heard = first.subscribe_to(["ping"]);
-    let mut second_heard = second.subscribe_to(["ping"]);
+    let mut first_heard = first.subscribe_to(["ping"]).expect("exact names");
+    let mut second_heard = second.subscribe_to(["ping"]).expect("exact names");
     first.emit("ping", &(a,)).expect("emit");
     second.emit("ping", &(b,)).expect("emit");
     let at_second = next_remote(&mut second_heard).await;

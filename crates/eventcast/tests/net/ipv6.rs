@@ -51,8 +51,8 @@ fn two_nodes_exchange_events_over_ipv6() {
                     "sent to the group on ve0"
                 );
 
-                let mut a_heard = a.subscribe_to(["v6"]);
-                let mut b_heard = b.subscribe_to(["v6"]);
+                let mut a_heard = a.subscribe_to(["v6"]).expect("exact names");
+                let mut b_heard = b.subscribe_to(["v6"]).expect("exact names");
                 a.emit("v6", &("from a", "x".repeat(5_000))).unwrap();
                 b.emit("v6", &("from b", "")).unwrap();
                 let at_b = next_remote(&mut b_heard).await;

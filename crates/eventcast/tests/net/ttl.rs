@@ -10,7 +10,7 @@ fn ttl_0_and_1_deliver_on_this_host() {
             for ttl in [0, 1] {
                 let config = config(free_port()).multicast_ttl(ttl);
                 let nodes = start_nodes(2, &config).await;
-                let mut sub = nodes[1].subscribe_to(["ttl"]);
+                let mut sub = nodes[1].subscribe_to(["ttl"]).expect("exact names");
                 nodes[0].emit("ttl", &(ttl,)).unwrap();
                 let event = next_remote(&mut sub).await;
                 assert_eq!(event.arg::<u32>(0).unwrap(), ttl);

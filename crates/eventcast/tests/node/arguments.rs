@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 /// received it.
 async fn exchange<A: Serialize + ?Sized>(name: &str, args: &A) -> (Event, Event) {
     let nodes = start_nodes(2, &config(free_port())).await;
-    let mut local = nodes[0].subscribe_to([name]);
-    let mut remote = nodes[1].subscribe_to([name]);
+    let mut local = nodes[0].subscribe_to([name]).expect("exact names");
+    let mut remote = nodes[1].subscribe_to([name]).expect("exact names");
     nodes[0].emit(name, args).expect("emit");
     let local = next_event(&mut local).await;
     let remote = next_remote(&mut remote).await;

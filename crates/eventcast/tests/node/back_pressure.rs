@@ -30,9 +30,9 @@ fn a_full_queue_refuses_emit_and_emit_wait_waits() {
             let sender = start_nodes(1, &slow(port)).await;
             let receiver = start_nodes(1, &config(port)).await;
             let (sender, receiver) = (&sender[0], &receiver[0]);
-            let mut heard = receiver.subscribe_to(["blob"]);
+            let mut heard = receiver.subscribe_to(["blob"]).expect("exact names");
             let local = Recorder::new();
-            sender.on("blob", local.listener());
+            sender.on("blob", local.listener()).expect("an exact name");
 
             // 20 KB a second at 1 MiB/s: the fourth cannot fit 64 KiB
             // before the first has gone (about 20 ms).

@@ -14,7 +14,7 @@ fn dropping_the_last_handle_stops_the_node() {
         block_on(async {
             let config = config(free_port());
             let peer = start_nodes(1, &config).await.remove(0);
-            let mut heard = peer.subscribe_to(["n"]);
+            let mut heard = peer.subscribe_to(["n"]).expect("exact names");
             let fds = open_fds();
             // One task per running node: the peer's driver, once its start's
             // key derivation has been released.

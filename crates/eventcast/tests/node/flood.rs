@@ -128,7 +128,7 @@ fn legitimate_events_survive_a_flood() {
             let legit = Eventcast::new(config).unwrap();
             receiver.start().await.unwrap();
             legit.start().await.unwrap();
-            let mut events = receiver.subscribe_to(["legit"]);
+            let mut events = receiver.subscribe_to(["legit"]).expect("exact names");
             let group = receiver.group_addr().unwrap();
             let rss_before = rss_kib();
 

@@ -50,7 +50,7 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 /// Checks that `node` still hears `peer`, with a small event and a
 /// segmented one.
 async fn still_works(node: &Eventcast, peer: &Eventcast) {
-    let mut sub = node.subscribe_to(["after"]);
+    let mut sub = node.subscribe_to(["after"]).expect("exact names");
     let big = "z".repeat(20_000);
     peer.emit("after", &("small",)).expect("emit");
     peer.emit("after", &(big.as_str(),)).expect("emit");

@@ -58,7 +58,7 @@ fn each_size_arrives_intact() {
         block_on(async {
             let nodes = start_nodes(2, &config(free_port())).await;
             let (a, b) = (&nodes[0], &nodes[1]);
-            let mut sub = b.subscribe_to(["blob"]);
+            let mut sub = b.subscribe_to(["blob"]).expect("exact names");
             let mut expected_segments = 0;
             for (i, size) in SIZES.into_iter().enumerate() {
                 let args = vec![
@@ -98,7 +98,7 @@ fn all_sizes_back_to_back() {
         block_on(async {
             let nodes = start_nodes(2, &config(free_port())).await;
             let (a, b) = (&nodes[0], &nodes[1]);
-            let mut sub = b.subscribe_to(["blob"]);
+            let mut sub = b.subscribe_to(["blob"]).expect("exact names");
             let sent: Vec<Vec<Bson>> = SIZES
                 .into_iter()
                 .enumerate()

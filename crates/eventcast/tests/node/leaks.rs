@@ -24,7 +24,8 @@ fn start_stop_cycles_leak_nothing() {
             let counter = ticks.clone();
             node.on("tick", move |_| {
                 counter.fetch_add(1, Ordering::Relaxed);
-            });
+            })
+            .expect("an exact name");
             // Whatever is set up lazily on the first run is not a leak.
             node.start().await.unwrap();
             node.stop().await;

@@ -12,7 +12,7 @@ fn start_and_stop_are_idempotent_and_restart_is_a_new_sender() {
         block_on(async {
             let config = config(free_port());
             let peer = start_nodes(1, &config).await.remove(0);
-            let mut heard = peer.subscribe_to(["hi"]);
+            let mut heard = peer.subscribe_to(["hi"]).expect("exact names");
             let node = Eventcast::new(config).unwrap();
             let mut notices = node.notices();
             assert!(!node.is_running());
@@ -86,7 +86,7 @@ fn what_was_emitted_before_stop_still_goes_out() {
         block_on(async {
             let nodes = start_nodes(2, &config(free_port())).await;
             let (a, b) = (&nodes[0], &nodes[1]);
-            let mut sub = b.subscribe_to(["n"]);
+            let mut sub = b.subscribe_to(["n"]).expect("exact names");
             for i in 0..50 {
                 a.emit("n", &(i,)).unwrap();
             }
@@ -115,7 +115,7 @@ fn emit_while_stopped_fires_local_listeners_and_sends_nothing() {
             // Never started.
             let node = Eventcast::new(config).unwrap();
             let local = Recorder::new();
-            node.on("x", local.listener());
+            node.on("x", local.listener()).expect("an exact name");
             node.emit("x", &("before start",)).unwrap();
             assert_eq!(local.calls(), 1);
             assert_eq!(node.stats().emitted_while_stopped, 1);

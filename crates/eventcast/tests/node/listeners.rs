@@ -12,9 +12,9 @@ fn subscribe_to_filters_by_name() {
             let nodes = start_nodes(2, &config(free_port())).await;
             let (a, b) = (&nodes[0], &nodes[1]);
             let mut all = b.subscribe();
-            let mut only_b = b.subscribe_to(["b"]);
-            let mut a_or_c = b.subscribe_to(["a", "c"]);
-            let mut local_b = a.subscribe_to(["b"]);
+            let mut only_b = b.subscribe_to(["b"]).expect("exact names");
+            let mut a_or_c = b.subscribe_to(["a", "c"]).expect("exact names");
+            let mut local_b = a.subscribe_to(["b"]).expect("exact names");
             for name in ["a", "b", "c", "d"] {
                 a.emit(name, &(name,)).unwrap();
             }
@@ -45,11 +45,11 @@ fn once_fires_once() {
             let (a, b) = (&nodes[0], &nodes[1]);
             let remote_once = Recorder::new();
             let remote_on = Recorder::new();
-            b.once("x", remote_once.listener());
-            b.on("x", remote_on.listener());
+            b.once("x", remote_once.listener()).expect("an exact name");
+            b.on("x", remote_on.listener()).expect("an exact name");
             assert_eq!(b.listener_count("x"), 2);
             let local_once = Recorder::new();
-            a.once("x", local_once.listener());
+            a.once("x", local_once.listener()).expect("an exact name");
 
             let mut sub = b.subscribe();
             for i in 0..3 {
@@ -75,10 +75,10 @@ fn off_and_remove_all_listeners() {
             let nodes = start_nodes(2, &config(free_port())).await;
             let (a, b) = (&nodes[0], &nodes[1]);
             let (first, second, other) = (Recorder::new(), Recorder::new(), Recorder::new());
-            let id1 = b.on("x", first.listener());
-            let id2 = b.on("x", second.listener());
-            b.on("y", other.listener());
-            b.on("z", other.listener());
+            let id1 = b.on("x", first.listener()).expect("an exact name");
+            let id2 = b.on("x", second.listener()).expect("an exact name");
+            b.on("y", other.listener()).expect("an exact name");
+            b.on("z", other.listener()).expect("an exact name");
             assert_eq!(b.listeners("x"), [id1, id2], "in the order they fire");
             assert_eq!(b.listener_count("x"), 2);
             assert_eq!(b.listener_count("nothing"), 0);
@@ -125,8 +125,9 @@ fn a_listener_may_emit() {
             b.on("ping", move |event| {
                 let n: i32 = event.arg(0).unwrap();
                 replier.emit("pong", &(n + 1,)).unwrap();
-            });
-            let mut pongs = a.subscribe_to(["pong"]);
+            })
+            .expect("an exact name");
+            let mut pongs = a.subscribe_to(["pong"]).expect("exact names");
             a.emit("ping", &(41,)).unwrap();
             let pong = next_remote(&mut pongs).await;
             assert_eq!(pong.arg::<i32>(0).unwrap(), 42);
@@ -147,8 +148,9 @@ fn a_panicking_listener_is_counted_and_the_node_goes_on() {
             let after = Recorder::new();
             b.on("boom", |_| {
                 panic!("a listener panics (expected in this test)")
-            });
-            b.on("boom", after.listener());
+            })
+            .expect("an exact name");
+            b.on("boom", after.listener()).expect("an exact name");
             let mut sub = b.subscribe();
             a.emit("boom", &()).unwrap();
             a.emit("boom", &()).unwrap();

@@ -27,7 +27,10 @@ fn events_of_100_kib_through_ten_percent_loss() {
         block_on(async {
             let nodes = start_nodes(NODES, &config(free_port())).await;
             let mut notices: Vec<_> = nodes.iter().map(|n| n.notices()).collect();
-            let mut subs: Vec<_> = nodes.iter().map(|n| n.subscribe_to(["blob"])).collect();
+            let mut subs: Vec<_> = nodes
+                .iter()
+                .map(|n| n.subscribe_to(["blob"]).expect("exact names"))
+                .collect();
             for i in 0..EACH {
                 for (s, node) in nodes.iter().enumerate() {
                     node.emit("blob", &(s as i32, i as i32, blob(s, i)))

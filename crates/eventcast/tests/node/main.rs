@@ -27,3 +27,4 @@ mod own_emits;
 mod peers;
 mod protocol_version;
 mod rotation;
+mod wildcards;

@@ -13,7 +13,10 @@ fn every_node_hears_every_other() {
         block_on(async {
             let port = free_port();
             let nodes = start_nodes(NODES, &config(port)).await;
-            let mut subs: Vec<_> = nodes.iter().map(|n| n.subscribe_to(["hello"])).collect();
+            let mut subs: Vec<_> = nodes
+                .iter()
+                .map(|n| n.subscribe_to(["hello"]).expect("exact names"))
+                .collect();
             for node in &nodes {
                 assert_eq!(node.local_addr().unwrap().port(), port);
             }

@@ -12,10 +12,10 @@ fn each_node_hears_its_own_emits_once_and_the_others() {
             let (a, b) = (&nodes[0], &nodes[1]);
             let (a_hears_a, a_hears_b) = (Recorder::new(), Recorder::new());
             let (b_hears_a, b_hears_b) = (Recorder::new(), Recorder::new());
-            a.on("from-a", a_hears_a.listener());
-            a.on("from-b", a_hears_b.listener());
-            b.on("from-a", b_hears_a.listener());
-            b.on("from-b", b_hears_b.listener());
+            a.on("from-a", a_hears_a.listener()).expect("an exact name");
+            a.on("from-b", a_hears_b.listener()).expect("an exact name");
+            b.on("from-a", b_hears_a.listener()).expect("an exact name");
+            b.on("from-b", b_hears_b.listener()).expect("an exact name");
 
             a.emit("from-a", &("hello from a",)).unwrap();
             b.emit("from-b", &("hello from b",)).unwrap();

@@ -120,7 +120,7 @@ fn once_streams_one_event() {
     netns_test::run(|| {
         block_on(async {
             let (node, mut client) = started(free_port()).await;
-            node.on("ping", |_| {});
+            node.on("ping", |_| {}).expect("an exact name");
             assert!(client
                 .command("once ping")
                 .await
@@ -136,6 +136,71 @@ fn once_streams_one_event() {
             assert_eq!(client.answer().await, "", "the prompt after it");
             assert_eq!(node.listener_count("ping"), 1, "the application's stays");
             assert_eq!(client.command("listeners").await, "ping: 1 listener");
+            node.stop().await;
+        })
+    });
+}
+
+#[test]
+fn on_and_once_take_patterns() {
+    netns_test::run(|| {
+        block_on(async {
+            let (node, mut client) = started(free_port()).await;
+            let answer = client.command("on sensor*").await;
+            assert_eq!(
+                answer,
+                "error: bad event pattern \"sensor*\": segment 1 \"sensor*\" is neither \
+                 a name nor a wildcard: `*` and `**` stand alone between dots"
+            );
+            assert!(client
+                .command("once a..*")
+                .await
+                .starts_with("error: bad event pattern \"a..*\": segment 2 is empty"));
+            assert!(node.event_names().is_empty());
+
+            let answer = client.command("on sensor.*").await;
+            assert!(
+                answer.starts_with("ok: streaming sensor.* events"),
+                "{answer}"
+            );
+            let answer = client.command("once job.**").await;
+            assert!(answer.starts_with("ok: the next job.** event"), "{answer}");
+            assert_eq!(
+                client.command("listeners").await,
+                "job.**: 1 listener (1 streaming here)\nsensor.*: 1 listener (1 streaming here)"
+            );
+            for (i, name) in ["job.x.y", "sensor.a", "job", "sensor.a.b", "sensor.b"]
+                .into_iter()
+                .enumerate()
+            {
+                node.emit(name, &(i as i32,)).unwrap();
+            }
+            let mut streamed = Vec::new();
+            for _ in 0..3 {
+                let line = client.streamed_line().await;
+                let json: serde_json::Value = serde_json::from_str(&line).expect(&line);
+                streamed.push((json["event"].clone(), json["args"][0].clone()));
+            }
+            assert_eq!(
+                streamed,
+                [
+                    ("job.x.y".into(), 0.into()),
+                    ("sensor.a".into(), 1.into()),
+                    ("sensor.b".into(), 4.into())
+                ]
+            );
+            client.read_until(client.prompt.clone().as_bytes()).await;
+            // The `once` fired for its first match only, and is forgotten.
+            assert_eq!(node.listener_count("job.**"), 0);
+            assert_eq!(
+                client.command("listeners").await,
+                "sensor.*: 1 listener (1 streaming here)"
+            );
+            assert_eq!(
+                client.command("off sensor.*").await,
+                "ok: stopped streaming sensor.*"
+            );
+            assert!(node.event_names().is_empty());
             node.stop().await;
         })
     });

@@ -1,4 +1,6 @@
-//! `listeners [NAME]`: the node's listeners, counted by event name.
+//! `listeners [NAME]`: the node's listeners, counted by event name or
+//! pattern (a name's count includes the patterns that match it, as
+//! `Eventcast::listener_count` does).
 
 use crate::repl::cmd::context::{optional_name, Context, Spec};
 use crate::repl::tokens::Token;
@@ -6,8 +8,9 @@ use crate::repl::tokens::Token;
 pub(super) const SPEC: Spec = Spec {
     name: "listeners",
     usage: "listeners [NAME]",
-    about: "how many listeners each event name has (the application's and the \
-            REPL sessions'), or NAME only",
+    about: "how many listeners each event name or pattern has (the application's \
+            and the REPL sessions'; a name's count includes the patterns matching it), \
+            or NAME only",
 };
 
 /// A parsed `listeners`.

@@ -132,7 +132,7 @@ impl Command {
     pub(super) async fn run(self, cx: &mut Context<'_>) -> Result<String, String> {
         match self {
             Command::Emit(emit) => emit.run(cx),
-            Command::On(on) => Ok(on.run(cx)),
+            Command::On(on) => on.run(cx),
             Command::Off(off) => Ok(off.run(cx)),
             Command::Listeners(listeners) => Ok(listeners.run(cx)),
             Command::Start => lifecycle::start(cx).await,

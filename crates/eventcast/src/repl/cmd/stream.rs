@@ -1,5 +1,6 @@
 //! `on NAME`, `once NAME` and `off [NAME]`: stream events into this session
-//! as JSON lines through listeners on the node, and stop.
+//! as JSON lines through listeners on the node, and stop. NAME may be a
+//! pattern (`sensor.*`, `sensor.**`, `**`), as for `Eventcast::on`.
 
 use crate::repl::cmd::context::{name_of, optional_name, Context, Spec};
 use crate::repl::tokens::Token;
@@ -8,13 +9,14 @@ pub(super) const ON: Spec = Spec {
     name: "on",
     usage: "on NAME",
     about: "stream NAME events into this session, one JSON line each \
-            ({\"event\", \"args\", \"sender\", \"from\"}), until `off NAME`",
+            ({\"event\", \"args\", \"sender\", \"from\"}), until `off NAME`; \
+            NAME may be a pattern: `sensor.*`, `sensor.**`, `**` (see `Eventcast::on`)",
 };
 
 pub(super) const ONCE: Spec = Spec {
     name: "once",
     usage: "once NAME",
-    about: "stream the next NAME event only",
+    about: "stream the next NAME event only (NAME may be a pattern, as for `on`)",
 };
 
 pub(super) const OFF: Spec = Spec {
@@ -41,24 +43,27 @@ impl On {
         }
     }
 
-    pub(super) fn run(self, cx: &mut Context<'_>) -> String {
+    /// Fails on a bad pattern, saying what is wrong.
+    pub(super) fn run(self, cx: &mut Context<'_>) -> Result<String, String> {
         let already = cx
             .session
             .streams
             .get(&self.name)
             .is_some_and(|streams| streams.iter().any(|s| s.once == self.once));
         if already && !self.once {
-            return format!("ok: already streaming {}", self.name);
+            return Ok(format!("ok: already streaming {}", self.name));
         }
-        cx.session.add_stream(cx.node, &self.name, self.once);
-        if self.once {
+        cx.session
+            .add_stream(cx.node, &self.name, self.once)
+            .map_err(|e| e.to_string())?;
+        Ok(if self.once {
             format!("ok: the next {} event will be streamed here", self.name)
         } else {
             format!(
                 "ok: streaming {} events here (`off {}` stops)",
                 self.name, self.name
             )
-        }
+        })
     }
 }
 
