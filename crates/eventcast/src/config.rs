@@ -6,8 +6,9 @@ use std::time::Duration;
 use eventcast_proto::crypto::Secret;
 
 use crate::error::ConfigError;
-use crate::legacy::{InsecureLegacyKey, LegacyConfig, WireProtocol};
+use crate::legacy::{InsecureLegacyKey, LegacyConfig};
 use crate::repl::ReplConfig;
+use crate::wire_protocol::WireProtocol;
 
 /// How a node binds, joins and sends. `Config::default()` is the original
 /// eventcast's defaults; the builder methods change one field each.
@@ -222,7 +223,13 @@ impl Config {
         }
         self.protocol.validate()?;
         self.repl.validate()?;
-        crate::legacy::validate(self)?;
+        self.legacy
+            .check(
+                self.wire_protocol == WireProtocol::LegacyV3,
+                self.multicast_membership,
+                self.protocol.max_payload_size,
+            )
+            .map_err(ConfigError::Legacy)?;
         if self.encrypt.key.is_none() && !self.encrypt.decrypt_keys.is_empty() {
             return Err(ConfigError::DecryptKeysWithoutKey);
         }
@@ -287,5 +294,42 @@ mod tests {
             Config::default().max_payload_size(1).validate(),
             Err(ConfigError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn native_is_the_default_protocol() {
+        let c = Config::default();
+        assert_eq!(c.wire_protocol, WireProtocol::Native);
+        assert_eq!(c.legacy.insecure_legacy_key, None);
+        assert_eq!(c.legacy.max_retransmit_attempts, 1);
+        assert_eq!(WireProtocol::LegacyV3.to_string(), "legacy-v3");
+    }
+
+    #[test]
+    fn the_legacy_key_never_shows() {
+        let c = Config::default()
+            .wire_protocol(WireProtocol::LegacyV3)
+            .insecure_legacy_key("hunter2");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn refuses_legacy_settings_that_cannot_work() {
+        use crate::legacy::LEGACY_MAX_PAYLOAD_SIZE;
+        let err = |c: Config| c.validate().unwrap_err().to_string();
+        assert!(err(Config::default().insecure_legacy_key("k")).contains("only with the legacy"));
+        let legacy = Config::default().wire_protocol(WireProtocol::LegacyV3);
+        assert!(err(legacy.clone().insecure_legacy_key("")).contains("empty"));
+        assert!(err(legacy
+            .clone()
+            .multicast_membership("ff02::1".parse().unwrap())
+            .address("::".parse().unwrap()))
+        .contains("IPv4 only"));
+        assert!(err(legacy.clone().max_payload_size(65_000)).contains("at most"));
+        legacy
+            .max_payload_size(LEGACY_MAX_PAYLOAD_SIZE)
+            .validate()
+            .unwrap();
     }
 }

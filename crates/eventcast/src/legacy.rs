@@ -1,42 +1,30 @@
-//! The choice of wire protocol, and the settings of the compatibility mode
-//! that speaks the original Node.js eventcast 0.1.x protocol.
+//! Compatibility with the original Node.js eventcast 0.1.x: the settings of
+//! a node that speaks its protocol ([`WireProtocol::LegacyV3`]), its limits,
+//! and the types its counters, notices and errors are made of.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), eventcast::Error> {
+//! use eventcast::{Config, Eventcast, WireProtocol};
+//!
+//! let mut config = Config::default()
+//!     .port(41234)
+//!     .wire_protocol(WireProtocol::LegacyV3);
+//! config.legacy.max_retransmit_attempts = 3;
+//! let node = Eventcast::new(config)?;
+//! node.start().await?;
+//! node.emit("hello", &("0.1.x",))?;
+//! println!("{} retransmission requests sent", node.stats().legacy.retx_requests_sent);
+//! # Ok(()) }
+//! ```
+//!
+//! [`WireProtocol::LegacyV3`]: crate::wire_protocol::WireProtocol::LegacyV3
 
 use std::fmt;
+use std::net::IpAddr;
 
-use crate::error::{ConfigError, Error};
-
-/// The wire protocol a node speaks. Nodes hear only nodes of the same
-/// protocol; each counts the other's datagrams as foreign and reports them
-/// once per address.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum WireProtocol {
-    /// eventcast's own protocol (version 1, `docs/PROTOCOL.md`): the
-    /// default.
-    #[default]
-    Native,
-    /// The original Node.js eventcast 0.1.x's protocol (version 3), to talk
-    /// with nodes not yet replaced: BSON metadata on every datagram,
-    /// segments repaired through `__ec_retx` requests, and optionally its
-    /// weak encryption ([`LegacyConfig::insecure_legacy_key`]). IPv4 only.
-    LegacyV3,
-}
-
-impl WireProtocol {
-    /// The name the CLI uses: `native` or `legacy-v3`.
-    pub fn name(self) -> &'static str {
-        match self {
-            WireProtocol::Native => "native",
-            WireProtocol::LegacyV3 => "legacy-v3",
-        }
-    }
-}
-
-impl fmt::Display for WireProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use eventcast_proto::legacy::{
+    EncodeError, LegacyDropStats, LegacyError, LegacyProblem, LegacyStats,
+};
 
 /// The passphrase of the original's encryption. **Insecure**: AES-128-CBC
 /// with a key and a fixed IV derived from the passphrase by one unsalted
@@ -68,6 +56,8 @@ impl fmt::Debug for InsecureLegacyKey {
 /// Settings used only with [`WireProtocol::LegacyV3`]. `message_ttl` and
 /// `max_payload_size` are the ones of [`Config::protocol`](crate::Config),
 /// as in the original.
+///
+/// [`WireProtocol::LegacyV3`]: crate::wire_protocol::WireProtocol::LegacyV3
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LegacyConfig {
@@ -80,9 +70,11 @@ pub struct LegacyConfig {
     /// `message_ttl` without progress, before it is dropped (default 1, as
     /// the original: one request, then expiry one `message_ttl` later).
     pub max_retransmit_attempts: u32,
-    /// Test support: drop the outgoing datagram with this 0-based index
+    /// Test support, only with the crate's internal feature
+    /// `__test-support`: drop the outgoing datagram with this 0-based index
     /// (counted over one run, requests and answers included) instead of
-    /// sending it. Not part of the API.
+    /// sending it.
+    #[cfg(feature = "__test-support")]
     #[doc(hidden)]
     pub test_drop_datagram: Option<u64>,
 }
@@ -92,6 +84,7 @@ impl Default for LegacyConfig {
         Self {
             insecure_legacy_key: None,
             max_retransmit_attempts: 1,
+            #[cfg(feature = "__test-support")]
             test_drop_datagram: None,
         }
     }
@@ -106,98 +99,58 @@ pub const LEGACY_MAX_PAYLOAD_SIZE: usize = 61_440;
 /// whose length field is 16 bits.
 pub const LEGACY_MAX_NAME_LEN: usize = 60_000;
 
-/// Checks the legacy settings against the rest of the configuration.
-pub(crate) fn validate(config: &crate::Config) -> Result<(), ConfigError> {
-    let legacy = config.wire_protocol == WireProtocol::LegacyV3;
-    if let Some(key) = &config.legacy.insecure_legacy_key {
+impl LegacyConfig {
+    /// Checks these settings against the rest of a node's configuration:
+    /// `legacy` is whether the node speaks the legacy protocol, `group` its
+    /// multicast group. Says what cannot work.
+    pub(crate) fn check(
+        &self,
+        legacy: bool,
+        group: IpAddr,
+        max_payload_size: usize,
+    ) -> Result<(), String> {
+        if let Some(key) = &self.insecure_legacy_key {
+            if !legacy {
+                return Err("insecure_legacy_key is used only with the legacy-v3 protocol".into());
+            }
+            if key.passphrase().is_empty() {
+                return Err("insecure_legacy_key is empty".into());
+            }
+        }
         if !legacy {
-            return Err(ConfigError::Legacy(
-                "insecure_legacy_key is used only with the legacy-v3 protocol".into(),
+            return Ok(());
+        }
+        if !group.is_ipv4() {
+            return Err(format!(
+                "the legacy-v3 protocol is IPv4 only (eventcast 0.1.x uses udp4); group {group} \
+                 is IPv6"
             ));
         }
-        if key.passphrase().is_empty() {
-            return Err(ConfigError::Legacy("insecure_legacy_key is empty".into()));
+        if max_payload_size > LEGACY_MAX_PAYLOAD_SIZE {
+            return Err(format!(
+                "max_payload_size must be at most {LEGACY_MAX_PAYLOAD_SIZE} with the legacy-v3 \
+                 protocol, got {max_payload_size}"
+            ));
         }
+        Ok(())
     }
-    if !legacy {
-        return Ok(());
-    }
-    if !config.multicast_membership.is_ipv4() {
-        return Err(ConfigError::Legacy(format!(
-            "the legacy-v3 protocol is IPv4 only (eventcast 0.1.x uses udp4); group {} is IPv6",
-            config.multicast_membership
-        )));
-    }
-    if config.protocol.max_payload_size > LEGACY_MAX_PAYLOAD_SIZE {
-        return Err(ConfigError::Legacy(format!(
-            "max_payload_size must be at most {LEGACY_MAX_PAYLOAD_SIZE} with the legacy-v3 \
-             protocol, got {}",
-            config.protocol.max_payload_size
-        )));
-    }
-    Ok(())
-}
-
-/// What `emit` refuses in legacy mode before anything is sent.
-pub(crate) fn check_emit(name: &str) -> Result<(), Error> {
-    use eventcast_proto::legacy::{EncodeError, RETX_EVENT};
-    if name == RETX_EVENT {
-        return Err(Error::Legacy(EncodeError::ReservedName));
-    }
-    if name.len() > LEGACY_MAX_NAME_LEN {
-        return Err(Error::Legacy(EncodeError::MetaTooLarge { len: name.len() }));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Config;
 
     #[test]
-    fn native_is_the_default() {
-        let c = Config::default();
-        assert_eq!(c.wire_protocol, WireProtocol::Native);
-        assert_eq!(c.legacy.insecure_legacy_key, None);
-        assert_eq!(c.legacy.max_retransmit_attempts, 1);
-        assert_eq!(WireProtocol::LegacyV3.to_string(), "legacy-v3");
+    fn defaults_as_the_original() {
+        let c = LegacyConfig::default();
+        assert_eq!(c.insecure_legacy_key, None);
+        assert_eq!(c.max_retransmit_attempts, 1);
     }
 
     #[test]
     fn the_key_never_shows() {
-        let c = Config::default()
-            .wire_protocol(WireProtocol::LegacyV3)
-            .insecure_legacy_key("hunter2");
-        assert!(!format!("{c:?}").contains("hunter2"));
-        c.validate().unwrap();
-    }
-
-    #[test]
-    fn refuses_what_cannot_work() {
-        let err = |c: Config| c.validate().unwrap_err().to_string();
-        assert!(err(Config::default().insecure_legacy_key("k")).contains("only with the legacy"));
-        let legacy = Config::default().wire_protocol(WireProtocol::LegacyV3);
-        assert!(err(legacy.clone().insecure_legacy_key("")).contains("empty"));
-        assert!(err(legacy
-            .clone()
-            .multicast_membership("ff02::1".parse().unwrap())
-            .address("::".parse().unwrap()))
-        .contains("IPv4 only"));
-        assert!(err(legacy.clone().max_payload_size(65_000)).contains("at most"));
-        legacy
-            .max_payload_size(LEGACY_MAX_PAYLOAD_SIZE)
-            .validate()
-            .unwrap();
-    }
-
-    #[test]
-    fn emit_refusals() {
-        assert!(check_emit("e").is_ok());
-        assert!(check_emit("__ec_retx")
-            .unwrap_err()
-            .to_string()
-            .contains("reserved"));
-        assert!(check_emit(&"n".repeat(LEGACY_MAX_NAME_LEN + 1)).is_err());
+        let key = InsecureLegacyKey::new("hunter2");
+        assert_eq!(key.passphrase(), "hunter2");
+        assert!(!format!("{key:?}").contains("hunter2"));
     }
 }

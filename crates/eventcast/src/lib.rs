@@ -26,6 +26,10 @@
 //! `eventcast::repl`) and never installs a subscriber; [`logging`] has a
 //! filter whose levels can be changed while the node runs.
 //!
+//! With [`WireProtocol::LegacyV3`], a node speaks the original Node.js
+//! eventcast 0.1.x's protocol instead, to talk with nodes not yet replaced;
+//! its settings and counters are in [`legacy`].
+//!
 //! With [`Config::repl_enabled`], a node serves an operator's REPL over TCP
 //! on localhost (see [`Eventcast::repl_addr`] and the README).
 
@@ -34,10 +38,11 @@ mod driver;
 mod error;
 mod event;
 pub mod extjson;
-mod legacy;
+pub mod legacy;
 mod legacy_driver;
 mod listeners;
 pub mod logging;
+mod native_driver;
 mod node;
 mod nonces;
 mod notice;
@@ -46,18 +51,17 @@ mod repl;
 mod socket;
 mod stats;
 mod task;
+mod wire_protocol;
 
 pub use config::{Config, Encrypt};
 pub use error::{ConfigError, Error};
 pub use event::Event;
-pub use legacy::{
-    InsecureLegacyKey, LegacyConfig, WireProtocol, LEGACY_MAX_NAME_LEN, LEGACY_MAX_PAYLOAD_SIZE,
-};
 pub use listeners::{ListenerId, Subscription};
 pub use node::Eventcast;
 pub use notice::Notice;
 pub use repl::{ReplConfig, ReplConfigError, ReplStats};
 pub use stats::NodeStats;
+pub use wire_protocol::WireProtocol;
 
 pub use bson;
 pub use eventcast_proto as proto;

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use eventcast_proto::crypto::{Encryption, Fingerprint, KeyInfo, Keyring, Secret};
-use eventcast_proto::{encode_body, EmitError, Endpoint, PeerInfo, SenderId};
+use eventcast_proto::crypto::{Fingerprint, KeyInfo, Keyring, Secret};
+use eventcast_proto::{EmitError, PeerInfo, SenderId};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -13,18 +13,18 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
-use crate::driver::Native;
+use crate::driver::{Command, KeyChange, Outgoing};
 use crate::error::{ConfigError, Error};
 use crate::event::{to_args, Event};
-use crate::legacy::{self, WireProtocol};
-use crate::legacy_driver;
+use crate::legacy_driver::{self, Legacy};
 use crate::listeners::{ListenerId, Listeners, Subscription};
 use crate::logging::LogLevels;
-use crate::nonces::OsNonces;
+use crate::native_driver::{self, Native};
 use crate::notice::Notice;
 use crate::socket;
 use crate::stats::NodeStats;
-use crate::task::{self, Command, Io};
+use crate::task::{self, Io};
+use crate::wire_protocol::WireProtocol;
 
 type NoticeCallback = Arc<dyn Fn(&Notice) + Send + Sync>;
 
@@ -97,9 +97,9 @@ struct Queued {
     bytes: Option<usize>,
 }
 
-/// Why an emit was not queued: a full send queue gives the body back.
+/// Why an emit was not queued: a full send queue gives the event back.
 enum Refused {
-    Full(Vec<u8>, EmitError),
+    Full(Outgoing, EmitError),
     Other(Error),
 }
 
@@ -253,42 +253,22 @@ impl Eventcast {
         // keyring change made meanwhile reaches the new endpoint.
         let keyring = self.keyring();
         let ring = keyring.clone().unwrap_or_default();
-        let encryption = Encryption::new(ring.clone(), OsNonces::new())
-            .danger_accept_plaintext(config.encrypt.danger_accept_plaintext);
-        let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
-        {
-            // A payload size too large for sealed datagrams: without a key,
-            // the node runs without encryption (add_key then fails).
-            Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if ring.is_empty() => {
-                Endpoint::new(config.protocol.clone(), id)
-            }
-            other => other,
-        }
-        .map_err(|e| Error::Config(e.into()))?;
-        // Joined now: senders whose stream begins later owe this node all of
-        // it.
-        endpoint.handle_join(std::time::Instant::now());
-        *self.handle.shared.keys_mut() = ring.keys();
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
-        let task = if config.wire_protocol == WireProtocol::LegacyV3 {
-            legacy_driver::spawn(legacy_driver::LegacyStart {
-                config: config.clone(),
-                socket,
-                group: opened.group,
-                id,
-                commands: rx,
-                cancel: cancel.clone(),
-                shared: self.handle.shared.clone(),
-            })?
-        } else {
-            let io = Io {
-                socket,
-                commands: rx,
-                cancel: cancel.clone(),
-                shared: self.handle.shared.clone(),
-            };
-            tokio::spawn(task::run(Native::new(endpoint, opened.group), io))
+        let io = Io {
+            socket,
+            commands: rx,
+            cancel: cancel.clone(),
+            shared: self.handle.shared.clone(),
+        };
+        *self.handle.shared.keys_mut() = ring.keys();
+        let task = match config.wire_protocol {
+            WireProtocol::Native => {
+                tokio::spawn(task::run(Native::new(config, id, ring, opened.group)?, io))
+            }
+            WireProtocol::LegacyV3 => {
+                tokio::spawn(task::run(Legacy::new(config, id, opened.group)?, io))
+            }
         };
         {
             let mut stats = self.handle.shared.stats_mut();
@@ -357,7 +337,7 @@ impl Eventcast {
         let fingerprint = key.fingerprint();
         self.change_keys(
             |ring| ring.add(key.clone()).map(drop),
-            Command::AddKey(key.clone()),
+            Command::Keys(KeyChange::Add(key.clone())),
         )
         .await?;
         Ok(fingerprint)
@@ -367,7 +347,7 @@ impl Eventcast {
     pub async fn use_key(&self, fingerprint: Fingerprint) -> Result<(), Error> {
         self.change_keys(
             |ring| ring.use_key(fingerprint),
-            Command::UseKey(fingerprint),
+            Command::Keys(KeyChange::Use(fingerprint)),
         )
         .await
     }
@@ -378,7 +358,7 @@ impl Eventcast {
     pub async fn remove_key(&self, fingerprint: Fingerprint) -> Result<(), Error> {
         self.change_keys(
             |ring| ring.remove(fingerprint),
-            Command::RemoveKey(fingerprint),
+            Command::Keys(KeyChange::Remove(fingerprint)),
         )
         .await
     }
@@ -487,11 +467,8 @@ impl Eventcast {
     /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
         let args = to_args(args)?;
-        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
-            legacy::check_emit(name)?;
-        }
-        let body = encode_body(name, &args).map_err(EmitError::from)?;
-        self.send_body(name, args, body)
+        let event = self.encode(name, &args)?;
+        self.send_body(name, args, event)
     }
 
     /// Like [`emit`](Self::emit), but when the send queue is full, waits
@@ -502,10 +479,7 @@ impl Eventcast {
         args: &A,
     ) -> Result<(), Error> {
         let args = to_args(args)?;
-        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
-            legacy::check_emit(name)?;
-        }
-        let mut body = encode_body(name, &args).map_err(EmitError::from)?;
+        let mut body = self.encode(name, &args)?;
         loop {
             let room = self.handle.shared.room.notified();
             tokio::pin!(room);
@@ -524,7 +498,15 @@ impl Eventcast {
         }
     }
 
-    fn send_body(&self, name: &str, args: Vec<bson::Bson>, body: Vec<u8>) -> Result<(), Error> {
+    /// Encodes an event for the protocol the node speaks.
+    fn encode(&self, name: &str, args: &[bson::Bson]) -> Result<Outgoing, Error> {
+        match self.handle.config.wire_protocol {
+            WireProtocol::Native => native_driver::encode(name, args),
+            WireProtocol::LegacyV3 => legacy_driver::encode(name, args),
+        }
+    }
+
+    fn send_body(&self, name: &str, args: Vec<bson::Bson>, body: Outgoing) -> Result<(), Error> {
         match self.queue_body(body) {
             Ok(queued) => {
                 self.emitted(name, args, queued);
@@ -538,9 +520,9 @@ impl Eventcast {
     /// Hands an encoded event to the node's task. A full send queue gives
     /// the body back, so that [`emit_wait`](Self::emit_wait) can try again
     /// without copying it (an event may be megabytes).
-    fn queue_body(&self, body: Vec<u8>) -> Result<Queued, Refused> {
+    fn queue_body(&self, body: Outgoing) -> Result<Queued, Refused> {
         let max = self.handle.config.protocol.max_message_size;
-        let len = body.len();
+        let len = body.reserved();
         if len > max {
             return Err(Refused::Other(
                 EmitError::MessageTooLarge { len, max }.into(),

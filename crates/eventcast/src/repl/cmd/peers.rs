@@ -5,7 +5,7 @@ use std::time::Duration;
 use eventcast_proto::PeerInfo;
 
 use super::{Context, Spec};
-use crate::legacy::WireProtocol;
+use crate::wire_protocol::WireProtocol;
 
 pub(super) const SPEC: Spec = Spec {
     name: "peers",
