@@ -117,6 +117,31 @@ fn the_retransmission_event_name_is_refused() {
     });
 }
 
+/// 40 events of 1 MiB on stdin: more than the 32 MiB send queue. Each
+/// event's bytes must come back to the queue once its datagrams are out,
+/// or `emit --stdin` waits for room for ever (it did, in legacy mode only).
+#[test]
+fn legacy_emit_stdin_gets_past_the_send_queue() {
+    netns_test::run(|| {
+        let big = "x".repeat(1 << 20);
+        let line = format!("{{\"event\":\"big\",\"args\":[\"{big}\"]}}\n");
+        let input = line.repeat(40);
+        let mut cmd = eventcast();
+        cmd.args([
+            "emit",
+            "--protocol",
+            "legacy-v3",
+            "--port",
+            "41999",
+            "--stdin",
+        ]);
+        // run() fails the test if the binary has not exited within its limit.
+        let done = run(cmd, input.as_bytes());
+        assert!(done.status.success(), "{done:?}");
+        assert_eq!(done.stderr, "");
+    });
+}
+
 #[test]
 fn the_demo_runs_in_legacy_mode() {
     netns_test::run(|| {

@@ -6,8 +6,9 @@ use std::time::Duration;
 use eventcast_proto::crypto::Secret;
 
 use crate::error::ConfigError;
-use crate::legacy::{InsecureLegacyKey, LegacyConfig, WireProtocol};
+use crate::legacy::{InsecureLegacyKey, LegacyConfig};
 use crate::repl_config::ReplConfig;
+use crate::wire_protocol::WireProtocol;
 
 /// How a node binds, joins and sends. `Config::default()` is the original
 /// eventcast's defaults; the builder methods change one field each.
@@ -253,11 +254,13 @@ impl Config {
         }
         self.protocol.validate()?;
         self.repl.validate()?;
-        self.legacy.validate(
-            self.wire_protocol,
-            self.multicast_membership,
-            self.protocol.max_payload_size,
-        )?;
+        self.legacy
+            .check(
+                self.wire_protocol == WireProtocol::LegacyV3,
+                self.multicast_membership,
+                self.protocol.max_payload_size,
+            )
+            .map_err(ConfigError::Legacy)?;
         if self.encryption.key.is_none() && !self.encryption.decrypt_keys.is_empty() {
             return Err(ConfigError::DecryptKeysWithoutKey);
         }

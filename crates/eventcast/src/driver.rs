@@ -1,151 +1,141 @@
-//! The native protocol's core in the node's task (see [`task`](crate::task)).
+//! The driver contract: what the node's task ([`task`](crate::task)) asks
+//! of a protocol driver, and what passes between the handles, the task and
+//! the driver. The native protocol's driver
+//! ([`native_driver`](crate::native_driver)) and the legacy one
+//! ([`legacy_driver`](crate::legacy_driver)) both fulfil it, and the task
+//! runs either the same way.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use eventcast_proto::{Endpoint, EndpointEvent};
-use tracing::{debug, warn};
+use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo};
+use eventcast_proto::legacy::EventBody;
+use eventcast_proto::PeerInfo;
+use tokio::sync::oneshot;
 
 use crate::event::Event;
 use crate::notice::Notice;
-use crate::shared::Shared;
-use crate::task::{Command, Core};
+use crate::stats::NodeStats;
 
-/// An [`Endpoint`] with where its datagrams go.
-pub(crate) struct Native {
-    pub(crate) endpoint: Endpoint,
-    pub(crate) group: SocketAddr,
-    /// `send_queue_released` when last published.
-    released: u64,
-    /// The keyring changed since the keys were last published.
-    keys_changed: bool,
+/// What handles ask of the node's task.
+pub(crate) enum Command {
+    /// Send an event to the group. The handle has reserved its
+    /// [`reserved`](Outgoing::reserved) bytes in the send queue.
+    Emit(Outgoing),
+    /// Change the keyring (native protocol; the handle refuses these with
+    /// the legacy protocol, which has no keyring).
+    Keys(KeyChange),
+    /// Answer with the senders the driver tracks now.
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
 }
 
-impl Native {
-    pub(crate) fn new(endpoint: Endpoint, group: SocketAddr) -> Self {
-        Self {
-            endpoint,
-            group,
-            released: 0,
-            keys_changed: false,
-        }
-    }
+/// A change to the keyring, already applied to the handle's copy of it.
+pub(crate) enum KeyChange {
+    /// Add a key.
+    Add(Key),
+    /// Make a key of the ring the one that seals.
+    Use(Fingerprint),
+    /// Remove a key.
+    Remove(Fingerprint),
+}
 
-    fn rekey(
-        &mut self,
-        change: impl FnOnce(
-            &mut eventcast_proto::crypto::Keyring,
-        ) -> Result<(), eventcast_proto::crypto::KeyringError>,
-    ) {
-        let result = match self.endpoint.keyring_mut() {
-            Some(ring) => change(ring),
-            None => Err(eventcast_proto::crypto::KeyringError::NotEncrypting),
-        };
-        match result {
-            Ok(()) => self.keys_changed = true,
-            Err(e) => warn!(target: "eventcast", error = %e, "keyring change not applied"),
-        }
-    }
+/// An emitted event, encoded by the handle for the node's protocol, so that
+/// an encoding error reaches the caller of `emit` and the task only sends.
+pub(crate) enum Outgoing {
+    /// A native body: the name and the arguments
+    /// ([`encode_body`](eventcast_proto::encode_body)).
+    Native(Vec<u8>),
+    /// A legacy event: the name goes into every meta, the arguments are
+    /// encoded once.
+    Legacy {
+        /// The event name.
+        name: String,
+        /// `{ payload: [args...] }`.
+        body: EventBody,
+    },
+}
 
-    /// Lets the handles see how many datagrams each key sealed.
-    fn publish_keys(&self, shared: &Shared) {
-        if let Some(ring) = self.endpoint.keyring() {
-            *shared.keys_mut() = ring.keys();
+impl Outgoing {
+    /// The bytes the handle reserves in the send queue for this event (and
+    /// checks against `max_message_size`): the encoded body's length. The
+    /// driver gives back exactly as many ([`Driver::poll_released`]).
+    pub(crate) fn reserved(&self) -> usize {
+        match self {
+            Outgoing::Native(body) => body.len(),
+            Outgoing::Legacy { body, .. } => body.as_bytes().len(),
         }
     }
 }
 
-impl Core for Native {
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.endpoint.poll_timeout()
-    }
+/// What a driver hands to the node's listeners, in order.
+pub(crate) enum Output {
+    /// An event received: for the listeners and subscriptions.
+    Event(Event),
+    /// A lifecycle change or protocol problem: for the notice listeners.
+    Notice(Notice),
+}
 
-    fn handle_timeout(&mut self, now: Instant) {
-        self.endpoint.handle_timeout(now);
-    }
-
-    fn apply(&mut self, command: Command) {
-        match command {
-            Command::Emit(body) => {
-                if let Err(e) = self.endpoint.emit_body(&body) {
-                    // The handle checked the size already; this is a bug.
-                    warn!(target: "eventcast", error = %e, "event not sent");
-                }
-            }
-            // The handle checked each of these against its copy of the ring.
-            Command::AddKey(key) => self.rekey(|ring| ring.add(key).map(drop)),
-            Command::UseKey(fp) => self.rekey(|ring| ring.use_key(fp)),
-            Command::RemoveKey(fp) => self.rekey(|ring| ring.remove(fp)),
-            Command::Peers(reply) => {
-                // The asker may be gone already; nothing to do then.
-                let _ = reply.send(self.endpoint.peers(Instant::now()));
-            }
-        }
-    }
-
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        self.endpoint.handle_datagram(now, from, datagram);
-    }
-
-    fn stopping(&mut self) {
-        self.endpoint.set_paced(false);
-    }
-
-    fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
-        self.endpoint
-            .poll_transmit(now)
-            .map(|t| (t.contents, self.group))
-    }
-
-    fn publish(&mut self, shared: &Shared) {
-        // Counters first, so that a listener reading them sees its event.
-        let stats = self.endpoint.stats();
-        let sealed_more = {
-            let mut stats_mut = shared.stats_mut();
-            let moved = stats_mut.protocol.datagrams_sealed != stats.datagrams_sealed;
-            stats_mut.protocol = stats;
-            moved
-        };
-        if sealed_more || std::mem::take(&mut self.keys_changed) {
-            self.publish_keys(shared);
-        }
-        let released = stats.send_queue_released.saturating_sub(self.released);
-        self.released = stats.send_queue_released;
-        if released > 0 {
-            shared.release_queue(released as usize);
-        }
-        while let Some(event) = self.endpoint.poll_event() {
-            match event {
-                EndpointEvent::Message(message) => {
-                    debug!(
-                        target: "eventcast",
-                        name = message.name, sender = %message.sender, from = %message.from,
-                        "event received"
-                    );
-                    shared.listeners.dispatch(&Event::remote(message));
-                }
-                EndpointEvent::ProtocolError(error) => {
-                    warn!(target: "eventcast", %error, "protocol error");
-                    shared.notify(Notice::ProtocolError(error));
-                }
-                EndpointEvent::KeyLimit(limit) => {
-                    warn!(
-                        target: "eventcast",
-                        key = %limit.fingerprint, sealed = limit.sealed, refuse_at = limit.refuse_at,
-                        "the group key nears its limit of datagrams: rotate it"
-                    );
-                    shared.notify(Notice::KeyLimit(limit));
-                }
-                EndpointEvent::Loss(loss) => {
-                    warn!(target: "eventcast", %loss, "events lost");
-                    shared.notify(Notice::Loss(loss));
-                }
-                other => debug!(target: "eventcast", ?other, "endpoint event ignored"),
-            }
-        }
-    }
-
-    fn id(&self) -> String {
-        self.endpoint.id().to_string()
-    }
+/// A protocol driver as the node's task runs it: a protocol core without
+/// I/O, and what the node needs around it. The task owns the socket, reads
+/// the clock and keeps what the handles share; the driver owns the protocol
+/// state. Its duties, each a method below:
+///
+/// 1. **Timers.** Say when it must next be woken
+///    ([`poll_timeout`](Self::poll_timeout)) and do what is due
+///    ([`handle_timeout`](Self::handle_timeout)).
+/// 2. **Inputs.** Take every emitted event ([`emit`](Self::emit)),
+///    keyring change ([`change_keys`](Self::change_keys)) and received
+///    datagram ([`handle_datagram`](Self::handle_datagram)); list the
+///    senders it tracks ([`peers`](Self::peers)).
+/// 3. **Datagrams out.** Hand over every datagram that may go now, with
+///    where it goes ([`poll_transmit`](Self::poll_transmit)); once told
+///    the node is [`stopping`](Self::stopping), everything left may go at
+///    once.
+/// 4. **The send queue.** Every event given to `emit` holds its
+///    [`Outgoing::reserved`] bytes of the handles' send queue
+///    (`max_send_queue_bytes`). The driver gives back exactly those bytes,
+///    once, through [`poll_released`](Self::poll_released): when the event
+///    has left its own queue (every datagram of it handed over once), or
+///    at once when it refuses the event. A driver that keeps them lets the
+///    queue fill for good: `emit` then fails with `QueueFull` and
+///    `emit_wait` waits for ever.
+/// 5. **Counters.** Write its counters into the node's
+///    ([`publish_stats`](Self::publish_stats)) and, when they changed, the
+///    keys with their counts ([`poll_keys`](Self::poll_keys)).
+/// 6. **Deliveries.** Hand over the events received and the notices, in
+///    order ([`poll_output`](Self::poll_output)).
+///
+/// After every input the task drains the outputs of duties 4 to 6 (in that
+/// order of duties, counters first, so that a listener reading them finds
+/// its event counted), then the datagrams, then 4 to 6 again.
+pub(crate) trait Driver {
+    /// When [`handle_timeout`](Self::handle_timeout) is next due.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Handles every deadline at or before `now`.
+    fn handle_timeout(&mut self, now: Instant);
+    /// Queues an emitted event for the group.
+    fn emit(&mut self, now: Instant, event: Outgoing);
+    /// Applies a keyring change.
+    fn change_keys(&mut self, change: KeyChange);
+    /// The senders the driver tracks at `now`.
+    fn peers(&self, now: Instant) -> Vec<PeerInfo>;
+    /// A datagram from the socket.
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]);
+    /// The next datagram to send, and where, if one may go now.
+    fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)>;
+    /// The task is stopping: what is left goes out at once (after this,
+    /// the task drains the outputs one last time).
+    fn stopping(&mut self);
+    /// Bytes of emitted events that left the send queue since the last
+    /// call, sent or refused (see duty 4 above).
+    fn poll_released(&mut self) -> usize;
+    /// Writes the driver's counters into the node's.
+    fn publish_stats(&self, stats: &mut NodeStats);
+    /// The keys with how many datagrams each sealed, when that changed
+    /// since the last call.
+    fn poll_keys(&mut self) -> Option<Vec<KeyInfo>>;
+    /// The next event or notice to deliver.
+    fn poll_output(&mut self) -> Option<Output>;
+    /// For the log: the driver's sender id.
+    fn id(&self) -> String;
 }

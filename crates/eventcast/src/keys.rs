@@ -9,10 +9,10 @@ use eventcast_proto::wire::{MAX_SEGMENT_PAYLOAD, SEAL_OVERHEAD};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::driver::{Command, KeyChange};
 use crate::error::{ConfigError, Error};
-use crate::legacy::WireProtocol;
 use crate::shared::Shared;
-use crate::task::Command;
+use crate::wire_protocol::WireProtocol;
 
 /// The node's keys: derived from the configuration at the first start (or
 /// first [`Keys`] call), then changed by [`Keys`]; every start hands the
@@ -191,7 +191,7 @@ impl<'a> Keys<'a> {
         self.store
             .change(
                 |ring| ring.add(key.clone()).map(drop),
-                Command::AddKey(key.clone()),
+                Command::Keys(KeyChange::Add(key.clone())),
             )
             .await?;
         Ok(fingerprint)
@@ -203,7 +203,7 @@ impl<'a> Keys<'a> {
         self.store
             .change(
                 |ring| ring.use_key(fingerprint),
-                Command::UseKey(fingerprint),
+                Command::Keys(KeyChange::Use(fingerprint)),
             )
             .await
     }
@@ -215,7 +215,7 @@ impl<'a> Keys<'a> {
         self.store
             .change(
                 |ring| ring.remove(fingerprint),
-                Command::RemoveKey(fingerprint),
+                Command::Keys(KeyChange::Remove(fingerprint)),
             )
             .await
     }

@@ -1,43 +1,30 @@
-//! The choice of wire protocol, and the settings of the compatibility mode
-//! that speaks the original Node.js eventcast 0.1.x protocol.
+//! Compatibility with the original Node.js eventcast 0.1.x: the settings of
+//! a node that speaks its protocol ([`WireProtocol::LegacyV3`]), its limits,
+//! and the types its counters, notices and errors are made of.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), eventcast::Error> {
+//! use eventcast::{Config, Eventcast, WireProtocol};
+//!
+//! let mut config = Config::default()
+//!     .port(41234)
+//!     .wire_protocol(WireProtocol::LegacyV3);
+//! config.legacy.max_retransmit_attempts = 3;
+//! let node = Eventcast::new(config)?;
+//! node.start().await?;
+//! node.emit("hello", &("0.1.x",))?;
+//! println!("{} retransmission requests sent", node.stats().legacy.retx_requests_sent);
+//! # Ok(()) }
+//! ```
+//!
+//! [`WireProtocol::LegacyV3`]: crate::wire_protocol::WireProtocol::LegacyV3
 
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::error::{ConfigError, Error};
-
-/// The wire protocol a node speaks. Nodes hear only nodes of the same
-/// protocol; each counts the other's datagrams as foreign and reports them
-/// once per address.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum WireProtocol {
-    /// eventcast's own protocol (version 1, `docs/PROTOCOL.md`): the
-    /// default.
-    #[default]
-    Native,
-    /// The original Node.js eventcast 0.1.x's protocol (version 3), to talk
-    /// with nodes not yet replaced: BSON metadata on every datagram,
-    /// segments repaired through `__ec_retx` requests, and optionally its
-    /// weak encryption ([`LegacyConfig::insecure_legacy_key`]). IPv4 only.
-    LegacyV3,
-}
-
-impl WireProtocol {
-    /// The name the CLI uses: `native` or `legacy-v3`.
-    pub fn name(self) -> &'static str {
-        match self {
-            WireProtocol::Native => "native",
-            WireProtocol::LegacyV3 => "legacy-v3",
-        }
-    }
-}
-
-impl fmt::Display for WireProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use eventcast_proto::legacy::{
+    EncodeError, LegacyDropStats, LegacyError, LegacyProblem, LegacyStats,
+};
 
 /// The passphrase of the original's encryption. **Insecure**: AES-128-CBC
 /// with a key and a fixed IV derived from the passphrase by one unsalted
@@ -70,6 +57,8 @@ impl fmt::Debug for InsecureLegacyKey {
 /// `max_payload_size` are the ones of
 /// [`Config::protocol`](crate::config::Config::protocol),
 /// as in the original.
+///
+/// [`WireProtocol::LegacyV3`]: crate::wire_protocol::WireProtocol::LegacyV3
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LegacyConfig {
@@ -82,9 +71,11 @@ pub struct LegacyConfig {
     /// `message_ttl` without progress, before it is dropped (default 1, as
     /// the original: one request, then expiry one `message_ttl` later).
     pub max_retransmit_attempts: u32,
-    /// Test support: drop the outgoing datagram with this 0-based index
+    /// Test support, only with the crate's internal feature
+    /// `__test-support`: drop the outgoing datagram with this 0-based index
     /// (counted over one run, requests and answers included) instead of
-    /// sending it. Not part of the API.
+    /// sending it.
+    #[cfg(feature = "__test-support")]
     #[doc(hidden)]
     pub test_drop_datagram: Option<u64>,
 }
@@ -94,6 +85,7 @@ impl Default for LegacyConfig {
         Self {
             insecure_legacy_key: None,
             max_retransmit_attempts: 1,
+            #[cfg(feature = "__test-support")]
             test_drop_datagram: None,
         }
     }
@@ -109,53 +101,40 @@ pub const LEGACY_MAX_PAYLOAD_SIZE: usize = 61_440;
 pub const LEGACY_MAX_NAME_LEN: usize = 60_000;
 
 impl LegacyConfig {
-    /// Checks these settings against the rest of the configuration: the
-    /// wire protocol, the group and `protocol.max_payload_size`.
-    pub(crate) fn validate(
+    /// Checks these settings against the rest of a node's configuration:
+    /// `legacy` is whether the node speaks the legacy protocol, `group` its
+    /// multicast group. Says what cannot work.
+    pub(crate) fn check(
         &self,
-        wire_protocol: WireProtocol,
+        legacy: bool,
         group: IpAddr,
         max_payload_size: usize,
-    ) -> Result<(), ConfigError> {
-        let legacy = wire_protocol == WireProtocol::LegacyV3;
+    ) -> Result<(), String> {
         if let Some(key) = &self.insecure_legacy_key {
             if !legacy {
-                return Err(ConfigError::Legacy(
-                    "insecure_legacy_key is used only with the legacy-v3 protocol".into(),
-                ));
+                return Err("insecure_legacy_key is used only with the legacy-v3 protocol".into());
             }
             if key.passphrase().is_empty() {
-                return Err(ConfigError::Legacy("insecure_legacy_key is empty".into()));
+                return Err("insecure_legacy_key is empty".into());
             }
         }
         if !legacy {
             return Ok(());
         }
         if !group.is_ipv4() {
-            return Err(ConfigError::Legacy(format!(
-                "the legacy-v3 protocol is IPv4 only (eventcast 0.1.x uses udp4); group {group} is IPv6"
-            )));
+            return Err(format!(
+                "the legacy-v3 protocol is IPv4 only (eventcast 0.1.x uses udp4); group {group} \
+                 is IPv6"
+            ));
         }
         if max_payload_size > LEGACY_MAX_PAYLOAD_SIZE {
-            return Err(ConfigError::Legacy(format!(
+            return Err(format!(
                 "max_payload_size must be at most {LEGACY_MAX_PAYLOAD_SIZE} with the legacy-v3 \
                  protocol, got {max_payload_size}"
-            )));
+            ));
         }
         Ok(())
     }
-}
-
-/// What `emit` refuses in legacy mode before anything is sent.
-pub(crate) fn check_emit(name: &str) -> Result<(), Error> {
-    use eventcast_proto::legacy::{EncodeError, RETX_EVENT};
-    if name == RETX_EVENT {
-        return Err(Error::Legacy(EncodeError::ReservedName));
-    }
-    if name.len() > LEGACY_MAX_NAME_LEN {
-        return Err(Error::Legacy(EncodeError::MetaTooLarge { len: name.len() }));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -163,12 +142,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn emit_refusals() {
-        assert!(check_emit("e").is_ok());
-        assert!(check_emit("__ec_retx")
-            .unwrap_err()
-            .to_string()
-            .contains("reserved"));
-        assert!(check_emit(&"n".repeat(LEGACY_MAX_NAME_LEN + 1)).is_err());
+    fn defaults_as_the_original() {
+        let c = LegacyConfig::default();
+        assert_eq!(c.insecure_legacy_key, None);
+        assert_eq!(c.max_retransmit_attempts, 1);
+    }
+
+    #[test]
+    fn the_key_never_shows() {
+        let key = InsecureLegacyKey::new("hunter2");
+        assert_eq!(key.passphrase(), "hunter2");
+        assert!(!format!("{key:?}").contains("hunter2"));
     }
 }

@@ -1,5 +1,6 @@
-//! The node's task in legacy mode ([`WireProtocol::LegacyV3`]): one socket,
-//! a [`LegacyEndpoint`], the same handles as native mode.
+//! The legacy protocol's driver (see [`Driver`]), for
+//! [`WireProtocol::LegacyV3`]: a [`LegacyEndpoint`] on the same task loop
+//! and the same handles as native mode.
 //!
 //! As the original, one UDP socket does everything: bound to `0.0.0.0` on
 //! the group's port and joined to the group, it sends events to the group,
@@ -8,33 +9,31 @@
 //! of the interface this node sends on (not `0.0.0.0`), `port` the group's
 //! port.
 //!
-//! [`WireProtocol::LegacyV3`]: crate::legacy::WireProtocol::LegacyV3
+//! [`WireProtocol::LegacyV3`]: crate::wire_protocol::WireProtocol::LegacyV3
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::time::Instant;
 
-use bson::DateTime;
+use bson::{Bson, DateTime};
+use eventcast_proto::crypto::KeyInfo;
 use eventcast_proto::legacy::{
-    InsecureLegacyCipher, LegacyDestination, LegacyEndpoint, LegacyEndpointConfig,
-    LegacyEndpointEvent, LegacyId, LegacyIdentity, ReassemblyLimits,
+    EncodeError, EventBody, InsecureLegacyCipher, LegacyDestination, LegacyEndpoint,
+    LegacyEndpointConfig, LegacyEndpointEvent, LegacyId, LegacyIdentity, ReassemblyLimits,
+    RETX_EVENT,
 };
-use eventcast_proto::{decode_body, SenderId};
-use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use eventcast_proto::{BodyError, EmitError, PeerInfo, SenderId};
 use tracing::{debug, warn};
 
 use crate::config::Config;
+use crate::driver::{Driver, KeyChange, Outgoing, Output};
 use crate::error::Error;
 use crate::event::Event;
 use crate::host::hostname;
+use crate::legacy::{LegacyConfig, LEGACY_MAX_NAME_LEN};
 use crate::notice::Notice;
-use crate::shared::Shared;
 use crate::socket;
-use crate::task::{self, Command, Core, Io};
+use crate::stats::NodeStats;
 
 /// Bytes of sent segmented messages kept for retransmission.
 const SENT_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -42,44 +41,100 @@ const SENT_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// How many times each kept message may have its segment count sent again.
 const RESENDS_PER_SEGMENT: usize = 4;
 
-/// What the legacy task needs from `Eventcast::start`.
-pub(crate) struct LegacyStart {
-    pub(crate) config: Config,
-    pub(crate) socket: UdpSocket,
-    pub(crate) group: SocketAddr,
-    pub(crate) id: SenderId,
-    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
-    pub(crate) cancel: CancellationToken,
-    pub(crate) shared: Arc<Shared>,
+/// Encodes an event for the legacy protocol: the name as it is (it goes
+/// into every meta), the arguments once into `{ payload: [...] }`. Refuses
+/// what the protocol cannot carry before anything is queued.
+pub(crate) fn encode(name: &str, args: &[Bson]) -> Result<Outgoing, Error> {
+    if name == RETX_EVENT {
+        return Err(Error::Legacy(EncodeError::ReservedName));
+    }
+    if name.len() > LEGACY_MAX_NAME_LEN {
+        return Err(Error::Legacy(EncodeError::MetaTooLarge { len: name.len() }));
+    }
+    let body = EventBody::encode(args).map_err(|e| match e {
+        // The same error as native mode's for arguments BSON cannot hold.
+        EncodeError::Bson(message) => Error::Emit(EmitError::Encode(BodyError::Encode(message))),
+        other => Error::Legacy(other),
+    })?;
+    Ok(Outgoing::Legacy {
+        name: name.to_owned(),
+        body,
+    })
 }
 
-/// Builds the legacy endpoint and spawns the node's task.
-pub(crate) fn spawn(start: LegacyStart) -> Result<JoinHandle<()>, Error> {
-    let config = &start.config;
-    let host = unicast_host(config, start.group)?;
-    let identity = LegacyIdentity {
-        id: LegacyId::from(start.id),
-        host: host.to_string(),
-        port: start.group.port(),
-        hostname: hostname(),
-    };
-    debug!(
-        target: "eventcast", host = identity.host, port = identity.port,
-        hostname = identity.hostname, "legacy-v3: this node's address for retransmissions"
-    );
-    let core = Legacy {
-        endpoint: LegacyEndpoint::new(endpoint_config(config, identity)),
-        group: start.group,
-        drop_datagram: config.legacy.test_drop_datagram,
-        sent: 0,
-    };
-    let io = Io {
-        socket: start.socket,
-        commands: start.commands,
-        cancel: start.cancel,
-        shared: start.shared,
-    };
-    Ok(tokio::spawn(task::run(core, io)))
+/// A [`LegacyEndpoint`] with where its datagrams go.
+pub(crate) struct Legacy {
+    endpoint: LegacyEndpoint,
+    group: SocketAddr,
+    /// Bytes of emitted events whose datagrams wait in the endpoint.
+    pending: usize,
+    /// Bytes of emitted events sent or refused, not given back yet.
+    released: usize,
+    drop_hook: DropHook,
+}
+
+impl Legacy {
+    /// The endpoint of a run that sends as `id` to `group`.
+    pub(crate) fn new(config: &Config, id: SenderId, group: SocketAddr) -> Result<Self, Error> {
+        let host = unicast_host(config, group)?;
+        let identity = LegacyIdentity {
+            id: LegacyId::from(id),
+            host: host.to_string(),
+            port: group.port(),
+            hostname: hostname(),
+        };
+        debug!(
+            target: "eventcast", host = identity.host, port = identity.port,
+            hostname = identity.hostname, "legacy-v3: this node's address for retransmissions"
+        );
+        Ok(Self {
+            endpoint: LegacyEndpoint::new(endpoint_config(config, identity)),
+            group,
+            pending: 0,
+            released: 0,
+            drop_hook: DropHook::new(&config.legacy),
+        })
+    }
+}
+
+/// Test support (feature `__test-support`): drops the outgoing datagram
+/// with [`LegacyConfig::test_drop_datagram`]'s index, counted over one run,
+/// requests and answers included. Without the feature it has no state and
+/// drops nothing.
+#[derive(Default)]
+struct DropHook {
+    #[cfg(feature = "__test-support")]
+    index: Option<u64>,
+    #[cfg(feature = "__test-support")]
+    sent: u64,
+}
+
+impl DropHook {
+    #[cfg(feature = "__test-support")]
+    fn new(config: &LegacyConfig) -> Self {
+        Self {
+            index: config.test_drop_datagram,
+            sent: 0,
+        }
+    }
+
+    #[cfg(not(feature = "__test-support"))]
+    fn new(_config: &LegacyConfig) -> Self {
+        Self::default()
+    }
+
+    /// Whether to drop the next outgoing datagram.
+    #[cfg(feature = "__test-support")]
+    fn drops(&mut self) -> bool {
+        let index = self.sent;
+        self.sent += 1;
+        self.index == Some(index)
+    }
+
+    #[cfg(not(feature = "__test-support"))]
+    fn drops(&mut self) -> bool {
+        false
+    }
 }
 
 /// The endpoint's settings from the node's.
@@ -142,17 +197,7 @@ fn unicast_host(config: &Config, group: SocketAddr) -> Result<Ipv4Addr, Error> {
     }
 }
 
-/// A [`LegacyEndpoint`] with where its datagrams go.
-struct Legacy {
-    endpoint: LegacyEndpoint,
-    group: SocketAddr,
-    /// Test support: the index of an outgoing datagram not to send.
-    drop_datagram: Option<u64>,
-    /// Outgoing datagrams so far.
-    sent: u64,
-}
-
-impl Core for Legacy {
+impl Driver for Legacy {
     fn poll_timeout(&self) -> Option<Instant> {
         self.endpoint.poll_timeout()
     }
@@ -161,33 +206,32 @@ impl Core for Legacy {
         self.endpoint.handle_timeout(now, DateTime::now());
     }
 
-    fn apply(&mut self, command: Command) {
-        let body = match command {
-            Command::Emit(body) => body,
-            // Refused by the handle in legacy mode; nothing to do here.
-            Command::AddKey(_) | Command::UseKey(_) | Command::RemoveKey(_) => return,
-            // The 0.1.x protocol has no sequence numbers or heartbeats, and
-            // its endpoint keeps no state per sender: nobody to list.
-            Command::Peers(reply) => {
-                let _ = reply.send(Vec::new());
-                return;
-            }
+    fn emit(&mut self, now: Instant, event: Outgoing) {
+        let reserved = event.reserved();
+        let Outgoing::Legacy { name, body } = &event else {
+            warn!(target: "eventcast", "a native event reached the legacy driver (a bug): not sent");
+            self.released += reserved;
+            return;
         };
-        // The handle encoded the event as a native body; read it back.
-        let (name, args) = match decode_body(&body) {
-            Ok(event) => event,
+        match self.endpoint.emit_body(now, DateTime::now(), name, body) {
+            Ok(()) => self.pending += reserved,
             Err(e) => {
-                warn!(target: "eventcast", error = %e, "event not sent (a bug)");
-                return;
+                // The handle checked what it could; this is a bug or a limit.
+                warn!(target: "eventcast", name, error = %e, "legacy-v3: event not sent");
+                self.released += reserved;
             }
-        };
-        if let Err(e) = self
-            .endpoint
-            .emit(Instant::now(), DateTime::now(), &name, &args)
-        {
-            // The handle checked what it could; this is a bug or a limit.
-            warn!(target: "eventcast", name, error = %e, "legacy-v3: event not sent");
         }
+    }
+
+    fn change_keys(&mut self, _change: KeyChange) {
+        // Refused by the handle in legacy mode: the 0.1.x protocol has no
+        // keyring. Nothing to do.
+    }
+
+    fn peers(&self, _now: Instant) -> Vec<PeerInfo> {
+        // The 0.1.x protocol has no sequence numbers or heartbeats, and
+        // its endpoint keeps no state per sender: nobody to list.
+        Vec::new()
     }
 
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
@@ -196,30 +240,46 @@ impl Core for Legacy {
 
     fn poll_transmit(&mut self, _now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
         loop {
-            let transmit = self.endpoint.poll_transmit()?;
+            let Some(transmit) = self.endpoint.poll_transmit() else {
+                // Every datagram of every event emitted so far is out: the
+                // events have left the send queue.
+                self.released += std::mem::take(&mut self.pending);
+                return None;
+            };
             let to = match transmit.destination {
                 LegacyDestination::Unicast(to) => to,
                 _ => self.group,
             };
-            let index = self.sent;
-            self.sent += 1;
-            if self.drop_datagram == Some(index) {
-                debug!(target: "eventcast", index, %to, "test: outgoing datagram dropped");
+            if self.drop_hook.drops() {
+                debug!(target: "eventcast", %to, "test: outgoing datagram dropped");
                 continue;
             }
             return Some((transmit.contents, to));
         }
     }
 
-    fn publish(&mut self, shared: &Shared) {
-        {
-            let legacy = self.endpoint.stats();
-            let mut stats = shared.stats_mut();
-            stats.legacy = legacy;
-            stats.protocol = legacy.to_native();
-        }
-        while let Some(event) = self.endpoint.poll_event() {
-            match event {
+    fn stopping(&mut self) {
+        // Nothing is paced: every datagram goes out as soon as it is made.
+    }
+
+    fn poll_released(&mut self) -> usize {
+        std::mem::take(&mut self.released)
+    }
+
+    fn publish_stats(&self, stats: &mut NodeStats) {
+        let legacy = self.endpoint.stats();
+        stats.legacy = legacy;
+        stats.protocol = legacy.to_native();
+    }
+
+    fn poll_keys(&mut self) -> Option<Vec<KeyInfo>> {
+        // No keyring: the 0.1.x encryption is one passphrase, never counted.
+        None
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        loop {
+            let output = match self.endpoint.poll_event()? {
                 LegacyEndpointEvent::Event(received) => {
                     let event = received.event;
                     debug!(
@@ -227,20 +287,24 @@ impl Core for Legacy {
                         name = event.name(), sender = %received.sender, from = %received.from,
                         "legacy event received"
                     );
-                    shared.listeners.dispatch(&Event::new(
+                    Output::Event(Event::new(
                         event.origin.name,
                         event.args,
                         received.sender,
                         Some(received.from),
                         None,
-                    ));
+                    ))
                 }
                 LegacyEndpointEvent::Problem(problem) => {
                     warn!(target: "eventcast", %problem, "legacy-v3 protocol error");
-                    shared.notify(Notice::LegacyProtocolError(problem));
+                    Output::Notice(Notice::LegacyProtocolError(problem))
                 }
-                other => debug!(target: "eventcast", ?other, "legacy endpoint event ignored"),
-            }
+                other => {
+                    debug!(target: "eventcast", ?other, "legacy endpoint event ignored");
+                    continue;
+                }
+            };
+            return Some(output);
         }
     }
 
@@ -286,5 +350,16 @@ mod tests {
             unicast_host(&config, group).unwrap(),
             Ipv4Addr::new(127, 0, 0, 3)
         );
+    }
+
+    #[test]
+    fn emit_refusals() {
+        assert!(encode("e", &[]).is_ok());
+        assert!(encode("__ec_retx", &[])
+            .err()
+            .expect("refused")
+            .to_string()
+            .contains("reserved"));
+        assert!(encode(&"n".repeat(LEGACY_MAX_NAME_LEN + 1), &[]).is_err());
     }
 }

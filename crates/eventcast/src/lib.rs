@@ -29,6 +29,10 @@
 //! `eventcast::repl`) and never installs a subscriber; [`logging`] has a
 //! filter whose levels can be changed while the node runs.
 //!
+//! With [`WireProtocol::LegacyV3`], a node speaks the original Node.js
+//! eventcast 0.1.x's protocol instead, to talk with nodes not yet replaced;
+//! its settings and counters are in [`legacy`].
+//!
 //! With [`Config::repl_enabled`], a node serves an operator's REPL over TCP
 //! on localhost (see `Eventcast::repl`, the [`repl`] module and the README;
 //! built with the `repl` feature, on by default).
@@ -50,10 +54,11 @@ mod event;
 pub mod extjson;
 mod host;
 mod keys;
-mod legacy;
+pub mod legacy;
 mod legacy_driver;
 mod listeners;
 pub mod logging;
+mod native_driver;
 mod node;
 mod nonces;
 mod notice;
@@ -68,14 +73,12 @@ mod socket;
 mod stack;
 mod stats;
 mod task;
+mod wire_protocol;
 
 pub use config::{Config, EncryptionConfig};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use keys::Keys;
-pub use legacy::{
-    InsecureLegacyKey, LegacyConfig, WireProtocol, LEGACY_MAX_NAME_LEN, LEGACY_MAX_PAYLOAD_SIZE,
-};
 pub use listeners::{ListenerId, Subscription};
 pub use node::{Eventcast, WeakEventcast};
 pub use notice::Notice;
@@ -83,6 +86,7 @@ pub use pattern::{PatternError, PatternErrorKind};
 pub use repl_config::{ReplConfig, ReplConfigError};
 pub use service::Service;
 pub use stats::NodeStats;
+pub use wire_protocol::WireProtocol;
 
 pub use bson;
 // The protocol's types that appear in this crate's API: the event

@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use eventcast_proto::crypto::Encryption;
-use eventcast_proto::{encode_body, EmitError, Endpoint, PeerInfo, SenderId};
+use eventcast_proto::{EmitError, PeerInfo, SenderId};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -14,21 +13,21 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
-use crate::driver::Native;
+use crate::driver::{Command, Outgoing};
 use crate::error::Error;
 use crate::event::{to_args, Event};
 use crate::keys::{KeyStore, Keys};
-use crate::legacy::{self, WireProtocol};
-use crate::legacy_driver;
+use crate::legacy_driver::{self, Legacy};
 use crate::listeners::{Filter, ListenerId, Subscription};
 use crate::logging::LogLevels;
-use crate::nonces::OsNonces;
+use crate::native_driver::{self, Native};
 use crate::notice::Notice;
 use crate::service::Service;
 use crate::shared::Shared;
 use crate::socket;
 use crate::stats::NodeStats;
-use crate::task::{self, Command, Io};
+use crate::task::{self, Io};
+use crate::wire_protocol::WireProtocol;
 
 /// An emit handed to the node's task (`bytes`), or not because the node is
 /// stopped (`None`); `id` is the node's sender id at that moment.
@@ -37,9 +36,9 @@ struct Queued {
     bytes: Option<usize>,
 }
 
-/// Why an emit was not queued: a full send queue gives the body back.
+/// Why an emit was not queued: a full send queue gives the event back.
 enum Refused {
-    Full(Vec<u8>, EmitError),
+    Full(Outgoing, EmitError),
     Other(Error),
 }
 
@@ -194,42 +193,22 @@ impl Eventcast {
         // keyring change made meanwhile reaches the new endpoint.
         let mut keys = self.handle.keys.lock();
         let ring = keys.ring();
-        let encryption = Encryption::new(ring.clone(), OsNonces::new())
-            .danger_accept_plaintext(config.encryption.danger_accept_plaintext);
-        let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
-        {
-            // A payload size too large for sealed datagrams: without a key,
-            // the node runs without encryption (`keys().add` then fails).
-            Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if ring.is_empty() => {
-                Endpoint::new(config.protocol.clone(), id)
-            }
-            other => other,
-        }
-        .map_err(|e| Error::Config(e.into()))?;
-        // Joined now: senders whose stream begins later owe this node all of
-        // it.
-        endpoint.handle_join(std::time::Instant::now());
-        *self.handle.shared.keys_mut() = ring.keys();
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
-        let task = if config.wire_protocol == WireProtocol::LegacyV3 {
-            legacy_driver::spawn(legacy_driver::LegacyStart {
-                config: config.clone(),
-                socket,
-                group: opened.group,
-                id,
-                commands: rx,
-                cancel: cancel.clone(),
-                shared: self.handle.shared.clone(),
-            })?
-        } else {
-            let io = Io {
-                socket,
-                commands: rx,
-                cancel: cancel.clone(),
-                shared: self.handle.shared.clone(),
-            };
-            tokio::spawn(task::run(Native::new(endpoint, opened.group), io))
+        let io = Io {
+            socket,
+            commands: rx,
+            cancel: cancel.clone(),
+            shared: self.handle.shared.clone(),
+        };
+        *self.handle.shared.keys_mut() = ring.keys();
+        let task = match config.wire_protocol {
+            WireProtocol::Native => {
+                tokio::spawn(task::run(Native::new(config, id, ring, opened.group)?, io))
+            }
+            WireProtocol::LegacyV3 => {
+                tokio::spawn(task::run(Legacy::new(config, id, opened.group)?, io))
+            }
         };
         {
             let mut stats = self.handle.shared.stats_mut();
@@ -312,11 +291,8 @@ impl Eventcast {
     /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
         let args = to_args(args)?;
-        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
-            legacy::check_emit(name)?;
-        }
-        let body = encode_body(name, &args).map_err(EmitError::from)?;
-        self.send_body(name, args, body)
+        let event = self.encode(name, &args)?;
+        self.send_body(name, args, event)
     }
 
     /// Like [`emit`](Self::emit), but when the send queue is full, waits
@@ -327,10 +303,7 @@ impl Eventcast {
         args: &A,
     ) -> Result<(), Error> {
         let args = to_args(args)?;
-        if self.handle.config.wire_protocol == WireProtocol::LegacyV3 {
-            legacy::check_emit(name)?;
-        }
-        let mut body = encode_body(name, &args).map_err(EmitError::from)?;
+        let mut body = self.encode(name, &args)?;
         loop {
             let room = self.handle.shared.room();
             tokio::pin!(room);
@@ -349,7 +322,15 @@ impl Eventcast {
         }
     }
 
-    fn send_body(&self, name: &str, args: Vec<bson::Bson>, body: Vec<u8>) -> Result<(), Error> {
+    /// Encodes an event for the protocol the node speaks.
+    fn encode(&self, name: &str, args: &[bson::Bson]) -> Result<Outgoing, Error> {
+        match self.handle.config.wire_protocol {
+            WireProtocol::Native => native_driver::encode(name, args),
+            WireProtocol::LegacyV3 => legacy_driver::encode(name, args),
+        }
+    }
+
+    fn send_body(&self, name: &str, args: Vec<bson::Bson>, body: Outgoing) -> Result<(), Error> {
         match self.queue_body(body) {
             Ok(queued) => {
                 self.emitted(name, args, queued);
@@ -363,9 +344,9 @@ impl Eventcast {
     /// Hands an encoded event to the node's task. A full send queue gives
     /// the body back, so that [`emit_wait`](Self::emit_wait) can try again
     /// without copying it (an event may be megabytes).
-    fn queue_body(&self, body: Vec<u8>) -> Result<Queued, Refused> {
+    fn queue_body(&self, body: Outgoing) -> Result<Queued, Refused> {
         let max = self.handle.config.protocol.max_message_size;
-        let len = body.len();
+        let len = body.reserved();
         if len > max {
             return Err(Refused::Other(
                 EmitError::MessageTooLarge { len, max }.into(),

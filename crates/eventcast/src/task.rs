@@ -1,20 +1,18 @@
-//! The node's task loop, shared by the native driver and the legacy one:
-//! one task owns the socket and a protocol core, and `select!`s over a
-//! datagram arriving, a command from a handle, the core's next deadline and
-//! cancellation; after each, it drains the core's outputs. It runs until
-//! cancelled or until every handle is gone.
+//! The node's task loop, the same for every [`Driver`]: one task owns the
+//! socket and a driver, and `select!`s over a datagram arriving, a command
+//! from a handle, the driver's next deadline and cancellation; after each,
+//! it drains the driver's outputs into what the handles share. It runs
+//! until cancelled or until every handle is gone.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use eventcast_proto::crypto::{Fingerprint, Key};
-use eventcast_proto::PeerInfo;
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace, warn};
 
+use crate::driver::{Command, Driver, Output};
 use crate::recv::{self, DropCounter, Received};
 use crate::shared::Shared;
 
@@ -26,43 +24,6 @@ const IO_LOOP_BOUND: usize = 160;
 /// The largest datagram the socket reads.
 const RECV_BUFFER: usize = 65_536;
 
-/// What handles ask of the task.
-pub(crate) enum Command {
-    /// Send an encoded event body to the group.
-    Emit(Vec<u8>),
-    /// Add a key to the ring.
-    AddKey(Key),
-    /// Make a key of the ring the one that seals.
-    UseKey(Fingerprint),
-    /// Remove a key from the ring.
-    RemoveKey(Fingerprint),
-    /// Answer with the senders the core tracks now.
-    Peers(oneshot::Sender<Vec<PeerInfo>>),
-}
-
-/// A protocol core as the loop drives it.
-pub(crate) trait Core {
-    /// When [`handle_timeout`](Self::handle_timeout) is next due.
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// Handles every deadline at or before `now`.
-    fn handle_timeout(&mut self, now: Instant);
-    /// A command from a handle.
-    fn apply(&mut self, command: Command);
-    /// A datagram from the socket.
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]);
-    /// The task is stopping: what is left goes out at once (after this,
-    /// the loop drains the outputs one last time).
-    fn stopping(&mut self) {}
-    /// The next datagram to send, and where, if one may go now.
-    fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)>;
-    /// Publishes counters and delivers events and notices. Called before
-    /// the datagrams of a turn are sent (twice when listeners emitted in
-    /// the first call), and after.
-    fn publish(&mut self, shared: &Shared);
-    /// For the log: the core's sender id.
-    fn id(&self) -> String;
-}
-
 /// The task's I/O: the socket and what the handles share with it.
 pub(crate) struct Io {
     pub(crate) socket: UdpSocket,
@@ -72,20 +33,20 @@ pub(crate) struct Io {
 }
 
 /// Runs the node's task until it is cancelled or every handle is gone.
-pub(crate) async fn run(mut core: impl Core, mut io: Io) {
+pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
     let mut buf = vec![0u8; RECV_BUFFER];
     let mut drops = DropCounter::default();
     let mut stopping = false;
     while !stopping {
-        let deadline = core.poll_timeout().map(tokio::time::Instant::from_std);
+        let deadline = driver.poll_timeout().map(tokio::time::Instant::from_std);
         tokio::select! {
             _ = io.cancel.cancelled() => stopping = true,
             command = io.commands.recv() => match command {
                 Some(command) => {
-                    core.apply(command);
+                    apply(&mut driver, command);
                     for _ in 1..IO_LOOP_BOUND {
                         match io.commands.try_recv() {
-                            Ok(command) => core.apply(command),
+                            Ok(command) => apply(&mut driver, command),
                             Err(_) => break,
                         }
                     }
@@ -93,11 +54,11 @@ pub(crate) async fn run(mut core: impl Core, mut io: Io) {
                 None => stopping = true,
             },
             received = recv::recv(&io.socket, &mut buf) => {
-                received_one(&mut core, &io, &mut drops, received, &buf);
+                received_one(&mut driver, &io, &mut drops, received, &buf);
                 for _ in 1..IO_LOOP_BOUND {
                     match recv::try_recv(&io.socket, &mut buf) {
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                        other => received_one(&mut core, &io, &mut drops, other, &buf),
+                        other => received_one(&mut driver, &io, &mut drops, other, &buf),
                     }
                 }
             }
@@ -106,18 +67,18 @@ pub(crate) async fn run(mut core: impl Core, mut io: Io) {
         if stopping {
             // Whatever was emitted before stop still goes out, at once.
             while let Ok(command) = io.commands.try_recv() {
-                core.apply(command);
+                apply(&mut driver, command);
             }
-            core.stopping();
+            driver.stopping();
         }
         // Check the clock ourselves rather than trust the sleep.
         let now = Instant::now();
-        if core.poll_timeout().is_some_and(|t| t <= now) {
-            core.handle_timeout(now);
+        if driver.poll_timeout().is_some_and(|t| t <= now) {
+            driver.handle_timeout(now);
         }
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
-        core.publish(&io.shared);
+        publish(&mut driver, &io.shared);
         // Listeners run in `publish`, on this task: what they emitted (an
         // answer to the event they got) goes out in this turn, not after
         // another pass through `select!`.
@@ -125,28 +86,61 @@ pub(crate) async fn run(mut core: impl Core, mut io: Io) {
         for _ in 0..IO_LOOP_BOUND {
             match io.commands.try_recv() {
                 Ok(command) => {
-                    core.apply(command);
+                    apply(&mut driver, command);
                     answered = true;
                 }
                 Err(_) => break,
             }
         }
         if answered {
-            core.publish(&io.shared);
+            publish(&mut driver, &io.shared);
         }
-        while let Some((contents, to)) = core.poll_transmit(Instant::now()) {
+        while let Some((contents, to)) = driver.poll_transmit(Instant::now()) {
             if let Err(e) = io.socket.send_to(&contents, to).await {
                 io.shared.stats_mut().send_errors += 1;
                 warn!(target: "eventcast", %to, error = %e, "send failed");
             }
         }
-        core.publish(&io.shared);
+        publish(&mut driver, &io.shared);
     }
-    debug!(target: "eventcast", id = core.id(), "node task ends");
+    debug!(target: "eventcast", id = driver.id(), "node task ends");
+}
+
+/// Hands a command to the driver.
+fn apply(driver: &mut impl Driver, command: Command) {
+    match command {
+        Command::Emit(event) => driver.emit(Instant::now(), event),
+        Command::Keys(change) => driver.change_keys(change),
+        Command::Peers(reply) => {
+            // The asker may be gone already; nothing to do then.
+            let _ = reply.send(driver.peers(Instant::now()));
+        }
+    }
+}
+
+/// Drains the driver's outputs other than datagrams into what the handles
+/// share: counters first, so that a listener reading them sees its event,
+/// then the keys, the room made in the send queue, and the deliveries.
+/// Listeners run here, on this task.
+fn publish(driver: &mut impl Driver, shared: &Shared) {
+    driver.publish_stats(&mut shared.stats_mut());
+    if let Some(keys) = driver.poll_keys() {
+        *shared.keys_mut() = keys;
+    }
+    let released = driver.poll_released();
+    if released > 0 {
+        shared.release_queue(released);
+    }
+    while let Some(output) = driver.poll_output() {
+        match output {
+            Output::Event(event) => shared.listeners.dispatch(&event),
+            Output::Notice(notice) => shared.notify(notice),
+        }
+    }
 }
 
 fn received_one(
-    core: &mut impl Core,
+    driver: &mut impl Driver,
     io: &Io,
     drops: &mut DropCounter,
     received: std::io::Result<Received>,
@@ -169,7 +163,7 @@ fn received_one(
                 }
             }
             trace!(target: "eventcast", %from, len, "datagram received");
-            core.handle_datagram(Instant::now(), from, &buf[..len]);
+            driver.handle_datagram(Instant::now(), from, &buf[..len]);
         }
         Err(e) => {
             io.shared.stats_mut().recv_errors += 1;

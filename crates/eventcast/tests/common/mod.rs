@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eventcast::{Config, Event, Eventcast, Subscription};
+use eventcast::{Config, Event, Eventcast, Subscription, WireProtocol};
 
 /// How long any one wait may take before the test fails: a guard against
 /// hangs, never a measure of speed.
@@ -44,6 +44,20 @@ pub fn free_port() -> u16 {
 /// The default configuration on `port`, this host only (TTL 0), loopback on.
 pub fn config(port: u16) -> Config {
     Config::default().port(port).multicast_ttl(0)
+}
+
+/// A legacy-mode node on `port`, this host only, quick to ask for missing
+/// segments and patient before giving up: the message_ttl only paces the
+/// test, and a slow machine that answers late gets asked again rather than
+/// failing it.
+pub fn legacy_config(port: u16) -> Config {
+    let mut config = Config::default()
+        .port(port)
+        .multicast_ttl(0)
+        .wire_protocol(WireProtocol::LegacyV3)
+        .message_ttl(Duration::from_millis(200));
+    config.legacy.max_retransmit_attempts = 20;
+    config
 }
 
 /// Creates and starts `n` nodes with `config`.

@@ -15,7 +15,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Instant;
 
 use crate::common::{
-    block_on, collect_remote, free_port, guard, next_remote, stop_all, wait_until,
+    block_on, collect_remote, free_port, guard, legacy_config, next_remote, stop_all, wait_until,
 };
 use crate::support::*;
 use bson::{doc, Bson, DateTime, Regex};

@@ -5,7 +5,6 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::Duration;
 
 use bson::Bson;
-use eventcast::{Config, WireProtocol};
 use serde::Deserialize;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -72,20 +71,6 @@ fn unhex(text: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits"))
         .collect()
-}
-
-/// A legacy-mode node on `port`, this host only, quick to ask for missing
-/// segments and patient before giving up: the message_ttl only paces the
-/// test, and a slow machine that answers late gets asked again rather than
-/// failing it.
-pub(crate) fn legacy_config(port: u16) -> Config {
-    let mut config = Config::default()
-        .port(port)
-        .multicast_ttl(0)
-        .wire_protocol(WireProtocol::LegacyV3)
-        .message_ttl(Duration::from_millis(200));
-    config.legacy.max_retransmit_attempts = 20;
-    config
 }
 
 /// A plain UDP socket bound to `addr` with SO_REUSEADDR, so that it can

@@ -9,7 +9,7 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Instant;
 
-use crate::common::{block_on, guard, stop_all, wait_until};
+use crate::common::{block_on, guard, legacy_config, stop_all, wait_until};
 use crate::support::*;
 use bson::Bson;
 use eventcast::{Eventcast, Notice, SenderId, Subscription};

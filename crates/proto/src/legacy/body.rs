@@ -8,9 +8,31 @@
 //! the `payload` array depth 2).
 
 use bson::{doc, Bson, RawDocument};
+use serde::Serialize;
 
-use super::{EncodeError, LegacyError};
-use crate::BodyError;
+use super::error::{EncodeError, LegacyError};
+use crate::body::BodyError;
+
+/// The encoded body of an event, `{ payload: [args...] }`, ready to be
+/// framed and sent ([`LegacyEndpoint::emit_body`](super::LegacyEndpoint::emit_body),
+/// [`Encoder::encode_event_body`](super::Encoder::encode_event_body)).
+/// Only [`encode`](Self::encode) makes one, so it is always a well-formed
+/// body: a driver can encode an event once, where it is emitted, and hand
+/// the bytes to the endpoint without reading them back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventBody(Vec<u8>);
+
+impl EventBody {
+    /// Encodes the arguments of an event.
+    pub fn encode(args: &[Bson]) -> Result<Self, EncodeError> {
+        encode_args(args).map(Self)
+    }
+
+    /// The encoded document.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 /// Encodes a body `{ payload: <payload> }`.
 pub fn encode_payload(payload: Bson) -> Result<Vec<u8>, EncodeError> {
@@ -18,9 +40,15 @@ pub fn encode_payload(payload: Bson) -> Result<Vec<u8>, EncodeError> {
         .map_err(|e| EncodeError::Bson(e.to_string()))
 }
 
+/// `{ payload: [args...] }` without copying the arguments into a document.
+#[derive(Serialize)]
+struct ArgsRef<'a> {
+    payload: &'a [Bson],
+}
+
 /// Encodes the body of an event: `{ payload: [args...] }`.
 pub fn encode_args(args: &[Bson]) -> Result<Vec<u8>, EncodeError> {
-    encode_payload(Bson::Array(args.to_vec()))
+    bson::serialize_to_vec(&ArgsRef { payload: args }).map_err(|e| EncodeError::Bson(e.to_string()))
 }
 
 /// Decodes a body into its `payload` value, whatever its type. The body
@@ -86,9 +114,18 @@ mod tests {
     fn same_values_as_native_mode() {
         let args = every_type();
         let legacy = decode_args(&encode_args(&args).unwrap()).unwrap();
-        let (_, native) = crate::decode_body(&crate::encode_body("many", &args).unwrap()).unwrap();
+        let (_, native) =
+            crate::body::decode_body(&crate::body::encode_body("many", &args).unwrap()).unwrap();
         assert_eq!(legacy, args);
         assert_eq!(legacy, native);
+    }
+
+    #[test]
+    fn args_encode_as_the_payload_document() {
+        let args = every_type();
+        let direct = encode_args(&args).unwrap();
+        assert_eq!(direct, encode_payload(Bson::Array(args.clone())).unwrap());
+        assert_eq!(EventBody::encode(&args).unwrap().as_bytes(), &direct[..]);
     }
 
     #[test]

@@ -20,9 +20,10 @@ use bson::{Bson, DateTime};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-use super::body::{decode_args, encode_args};
+use super::body::{decode_args, EventBody};
 use super::crypto::InsecureLegacyCipher;
 use super::datagram::Datagram;
+use super::error::{EncodeError, LegacyError, RETX_EVENT};
 use super::ids::{random_hex40, LegacyId, SeqId};
 use super::meta::{Layer, Meta, Origin};
 use super::retx::RetxRequest;
@@ -30,7 +31,6 @@ use super::segment::{
     split, MessageKey, Reassembler, ReassemblyLimits, Recent, SegmentOutcome, Timeout, MAX_ID_LEN,
 };
 use super::time::js_iso_string;
-use super::{EncodeError, LegacyError, RETX_EVENT};
 use crate::wire::MAX_DATAGRAM_SIZE;
 
 /// What a legacy node says about itself in every plain meta.
@@ -76,7 +76,7 @@ pub struct Encoder {
 impl Encoder {
     /// An encoder without encryption. `max_payload_size` is the original's
     /// `maxPayloadSize` (default
-    /// [`DEFAULT_MAX_PAYLOAD_SIZE`](super::DEFAULT_MAX_PAYLOAD_SIZE)).
+    /// [`DEFAULT_MAX_PAYLOAD_SIZE`](super::error::DEFAULT_MAX_PAYLOAD_SIZE)).
     pub fn new(
         identity: LegacyIdentity,
         max_payload_size: NonZeroUsize,
@@ -109,11 +109,21 @@ impl Encoder {
         name: &str,
         args: &[Bson],
     ) -> Result<Encoded, EncodeError> {
+        self.encode_event_body(time, name, &EventBody::encode(args)?)
+    }
+
+    /// Encodes an event whose arguments are encoded already, as
+    /// [`encode_event`](Self::encode_event) does.
+    pub fn encode_event_body(
+        &mut self,
+        time: DateTime,
+        name: &str,
+        body: &EventBody,
+    ) -> Result<Encoded, EncodeError> {
         if name == RETX_EVENT {
             return Err(EncodeError::ReservedName);
         }
-        let body = encode_args(args)?;
-        self.encode(time, name, &body)
+        self.encode(time, name, body.as_bytes())
     }
 
     /// Encodes a retransmission request (send it by unicast to the asked
@@ -399,6 +409,21 @@ mod tests {
         let first = e.encode_event(t, "e", &["x".into()]).unwrap();
         let second = e.encode_event(t, "e", &["x".into()]).unwrap();
         assert_ne!(first.seq_id, second.seq_id);
+    }
+
+    #[test]
+    fn a_body_encoded_beforehand_gives_the_same_datagrams() {
+        let t = DateTime::from_millis(0);
+        let args = ["x".repeat(200).into(), 5.into()];
+        let body = EventBody::encode(&args).unwrap();
+        assert_eq!(
+            encoder(64).encode_event(t, "e", &args).unwrap(),
+            encoder(64).encode_event_body(t, "e", &body).unwrap()
+        );
+        assert_eq!(
+            encoder(64).encode_event_body(t, RETX_EVENT, &body),
+            Err(EncodeError::ReservedName)
+        );
     }
 
     #[test]

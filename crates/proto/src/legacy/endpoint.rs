@@ -10,15 +10,16 @@ use std::time::{Duration, Instant};
 use bson::{Bson, DateTime};
 use tracing::{debug, trace};
 
+use super::body::EventBody;
 use super::codec::{Decoder, Encoder, Incoming, LegacyEvent, LegacyIdentity};
 use super::crypto::InsecureLegacyCipher;
+use super::error::{EncodeError, LegacyError, PROTOCOL_VERSION};
 use super::ids::LegacyId;
 use super::meta::Origin;
 use super::retx::RetxRequest;
 use super::segment::{ReassemblyLimits, Timeout};
 use super::stats::LegacyStats;
 use super::store::SentStore;
-use super::{EncodeError, LegacyError, PROTOCOL_VERSION};
 use crate::ids::SenderId;
 use crate::wire::MAGIC;
 
@@ -60,7 +61,7 @@ impl LegacyEndpointConfig {
         let limits = ReassemblyLimits::default();
         Self {
             identity,
-            max_payload_size: NonZeroUsize::new(super::DEFAULT_MAX_PAYLOAD_SIZE)
+            max_payload_size: NonZeroUsize::new(super::error::DEFAULT_MAX_PAYLOAD_SIZE)
                 .unwrap_or(NonZeroUsize::MIN),
             sent_retention: limits.message_ttl.saturating_mul(10),
             limits,
@@ -223,7 +224,19 @@ impl LegacyEndpoint {
         name: &str,
         args: &[Bson],
     ) -> Result<(), EncodeError> {
-        let encoded = self.encoder.encode_event(wall, name, args)?;
+        self.emit_body(now, wall, name, &EventBody::encode(args)?)
+    }
+
+    /// Like [`emit`](Self::emit), with the arguments encoded already (by
+    /// whoever took the event, so that a refusal reaches them at once).
+    pub fn emit_body(
+        &mut self,
+        now: Instant,
+        wall: DateTime,
+        name: &str,
+        body: &EventBody,
+    ) -> Result<(), EncodeError> {
+        let encoded = self.encoder.encode_event_body(wall, name, body)?;
         self.store.insert(now, &encoded);
         self.stats.messages_sent += 1;
         for contents in encoded.datagrams {
@@ -617,7 +630,9 @@ mod tests {
     fn foreign_and_broken_datagrams_are_counted_and_reported_once() {
         let t = Instant::now();
         let mut bob = LegacyEndpoint::new(config("bbbbbbbbbbbbbbbb", 2000, None));
-        let mut native = crate::Endpoint::new(crate::Config::default(), SenderId::new(7)).unwrap();
+        let mut native =
+            crate::endpoint::Endpoint::new(crate::config::Config::default(), SenderId::new(7))
+                .unwrap();
         native.emit(t, "n", &[]).unwrap();
         let n = native.poll_transmit(t).unwrap().contents;
         bob.handle_datagram(t, addr(5), &n);

@@ -12,13 +12,13 @@
 //! (the same as the segments' meta); the requester's own address is in the
 //! request's meta.
 //!
-//! [`RETX_EVENT`]: super::RETX_EVENT
+//! [`RETX_EVENT`]: super::error::RETX_EVENT
 
 use bson::{doc, Bson, Document};
 
 use super::body::{decode_payload, encode_payload};
+use super::error::{EncodeError, LegacyError};
 use super::ids::{LegacyId, SeqId};
-use super::{EncodeError, LegacyError};
 
 /// A request to send segments of a message again.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use eventcast_proto::PeerInfo;
 
-use crate::legacy::WireProtocol;
 use crate::repl::cmd::context::{Context, Spec};
+use crate::wire_protocol::WireProtocol;
 
 pub(super) const SPEC: Spec = Spec {
     name: "peers",

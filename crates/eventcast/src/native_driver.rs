@@ -1,0 +1,195 @@
+//! The native protocol's driver (see [`Driver`]): an [`Endpoint`] and where
+//! its datagrams go.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bson::Bson;
+use eventcast_proto::crypto::{Encryption, KeyInfo, Keyring, KeyringError};
+use eventcast_proto::{encode_body, EmitError, Endpoint, EndpointEvent, PeerInfo, SenderId};
+use tracing::{debug, warn};
+
+use crate::config::Config;
+use crate::driver::{Driver, KeyChange, Outgoing, Output};
+use crate::error::Error;
+use crate::event::Event;
+use crate::nonces::OsNonces;
+use crate::notice::Notice;
+use crate::stats::NodeStats;
+
+/// Encodes an event for the native protocol: one body with its name and
+/// arguments.
+pub(crate) fn encode(name: &str, args: &[Bson]) -> Result<Outgoing, Error> {
+    let body = encode_body(name, args).map_err(EmitError::from)?;
+    Ok(Outgoing::Native(body))
+}
+
+/// An [`Endpoint`] with where its datagrams go.
+pub(crate) struct Native {
+    endpoint: Endpoint,
+    group: SocketAddr,
+    /// `send_queue_released` when last polled.
+    released: u64,
+    /// Bytes of events the endpoint refused, not given back yet.
+    refused: usize,
+    /// `datagrams_sealed` when the keys were last polled.
+    sealed: u64,
+    /// The keyring changed since the keys were last polled.
+    keys_changed: bool,
+}
+
+impl Native {
+    /// The endpoint of a run that sends as `id` to `group`, with a copy of
+    /// the handle's keyring; joined now, so that senders whose stream
+    /// begins later owe this node all of it.
+    pub(crate) fn new(
+        config: &Config,
+        id: SenderId,
+        ring: Keyring,
+        group: SocketAddr,
+    ) -> Result<Self, Error> {
+        let plaintext_only = ring.is_empty();
+        let encryption = Encryption::new(ring, OsNonces::new())
+            .danger_accept_plaintext(config.encryption.danger_accept_plaintext);
+        let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
+        {
+            // A payload size too large for sealed datagrams: without a
+            // key, the node runs without encryption (add_key then fails).
+            Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if plaintext_only => {
+                Endpoint::new(config.protocol.clone(), id)
+            }
+            other => other,
+        }
+        .map_err(|e| Error::Config(e.into()))?;
+        endpoint.handle_join(Instant::now());
+        Ok(Self {
+            endpoint,
+            group,
+            released: 0,
+            refused: 0,
+            sealed: 0,
+            keys_changed: false,
+        })
+    }
+
+    fn rekey(&mut self, change: impl FnOnce(&mut Keyring) -> Result<(), KeyringError>) {
+        let result = match self.endpoint.keyring_mut() {
+            Some(ring) => change(ring),
+            None => Err(KeyringError::NotEncrypting),
+        };
+        match result {
+            Ok(()) => self.keys_changed = true,
+            Err(e) => warn!(target: "eventcast", error = %e, "keyring change not applied"),
+        }
+    }
+}
+
+impl Driver for Native {
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.endpoint.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.endpoint.handle_timeout(now);
+    }
+
+    fn emit(&mut self, _now: Instant, event: Outgoing) {
+        let Outgoing::Native(body) = &event else {
+            warn!(target: "eventcast", "a legacy event reached the native driver (a bug): not sent");
+            self.refused += event.reserved();
+            return;
+        };
+        if let Err(e) = self.endpoint.emit_body(body) {
+            // The handle checked the size already; this is a bug.
+            warn!(target: "eventcast", error = %e, "event not sent");
+            self.refused += event.reserved();
+        }
+    }
+
+    fn change_keys(&mut self, change: KeyChange) {
+        // The handle checked each of these against its copy of the ring.
+        match change {
+            KeyChange::Add(key) => self.rekey(|ring| ring.add(key).map(drop)),
+            KeyChange::Use(fp) => self.rekey(|ring| ring.use_key(fp)),
+            KeyChange::Remove(fp) => self.rekey(|ring| ring.remove(fp)),
+        }
+    }
+
+    fn peers(&self, now: Instant) -> Vec<PeerInfo> {
+        self.endpoint.peers(now)
+    }
+
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.endpoint.handle_datagram(now, from, datagram);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
+        self.endpoint
+            .poll_transmit(now)
+            .map(|t| (t.contents, self.group))
+    }
+
+    fn stopping(&mut self) {
+        self.endpoint.set_paced(false);
+    }
+
+    fn poll_released(&mut self) -> usize {
+        let total = self.endpoint.stats().send_queue_released;
+        let sent = total.saturating_sub(self.released);
+        self.released = total;
+        usize::try_from(sent).unwrap_or(usize::MAX) + std::mem::take(&mut self.refused)
+    }
+
+    fn publish_stats(&self, stats: &mut NodeStats) {
+        stats.protocol = self.endpoint.stats();
+    }
+
+    fn poll_keys(&mut self) -> Option<Vec<KeyInfo>> {
+        let sealed = self.endpoint.stats().datagrams_sealed;
+        let sealed_more = std::mem::replace(&mut self.sealed, sealed) != sealed;
+        if !(sealed_more || std::mem::take(&mut self.keys_changed)) {
+            return None;
+        }
+        self.endpoint.keyring().map(Keyring::keys)
+    }
+
+    fn poll_output(&mut self) -> Option<Output> {
+        loop {
+            let output = match self.endpoint.poll_event()? {
+                EndpointEvent::Message(message) => {
+                    debug!(
+                        target: "eventcast",
+                        name = message.name, sender = %message.sender, from = %message.from,
+                        "event received"
+                    );
+                    Output::Event(Event::remote(message))
+                }
+                EndpointEvent::ProtocolError(error) => {
+                    warn!(target: "eventcast", %error, "protocol error");
+                    Output::Notice(Notice::ProtocolError(error))
+                }
+                EndpointEvent::KeyLimit(limit) => {
+                    warn!(
+                        target: "eventcast",
+                        key = %limit.fingerprint, sealed = limit.sealed, refuse_at = limit.refuse_at,
+                        "the group key nears its limit of datagrams: rotate it"
+                    );
+                    Output::Notice(Notice::KeyLimit(limit))
+                }
+                EndpointEvent::Loss(loss) => {
+                    warn!(target: "eventcast", %loss, "events lost");
+                    Output::Notice(Notice::Loss(loss))
+                }
+                other => {
+                    debug!(target: "eventcast", ?other, "endpoint event ignored");
+                    continue;
+                }
+            };
+            return Some(output);
+        }
+    }
+
+    fn id(&self) -> String {
+        self.endpoint.id().to_string()
+    }
+}
