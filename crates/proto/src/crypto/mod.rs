@@ -23,7 +23,7 @@
 
 mod guard;
 mod kdf;
-mod key;
+pub(crate) mod key;
 mod keyring;
 mod nonce;
 mod replay;
