@@ -9,7 +9,7 @@
 
 use bson::{doc, Bson, RawDocument};
 
-use super::{EncodeError, LegacyError};
+use super::error::{EncodeError, LegacyError};
 use crate::BodyError;
 
 /// Encodes a body `{ payload: <payload> }`.

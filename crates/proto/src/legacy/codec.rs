@@ -23,6 +23,7 @@ use rand_chacha::ChaCha20Rng;
 use super::body::{decode_args, encode_args};
 use super::crypto::InsecureLegacyCipher;
 use super::datagram::Datagram;
+use super::error::{EncodeError, LegacyError, RETX_EVENT};
 use super::ids::{random_hex40, LegacyId, SeqId};
 use super::meta::{Layer, Meta, Origin};
 use super::retx::RetxRequest;
@@ -30,7 +31,6 @@ use super::segment::{
     split, MessageKey, Reassembler, ReassemblyLimits, Recent, SegmentOutcome, Timeout, MAX_ID_LEN,
 };
 use super::time::js_iso_string;
-use super::{EncodeError, LegacyError, RETX_EVENT};
 use crate::wire::MAX_DATAGRAM_SIZE;
 
 /// What a legacy node says about itself in every plain meta.

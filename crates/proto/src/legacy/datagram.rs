@@ -10,8 +10,8 @@
 //! into segments, so the receiver parses the plaintext, or the reassembled
 //! bytes, with [`Datagram::parse`] again.
 
+use super::error::{EncodeError, LegacyError};
 use super::meta::Meta;
-use super::{EncodeError, LegacyError};
 
 /// A parsed datagram: its meta and a borrowed body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +81,8 @@ impl<'a> Datagram<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::legacy::{Layer, LegacyId, Origin, SeqId};
+    use crate::legacy::ids::{LegacyId, SeqId};
+    use crate::legacy::meta::{Layer, Origin};
 
     fn meta(name: &str) -> Meta {
         Meta::whole(

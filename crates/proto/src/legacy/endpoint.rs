@@ -12,13 +12,13 @@ use tracing::{debug, trace};
 
 use super::codec::{Decoder, Encoder, Incoming, LegacyEvent, LegacyIdentity};
 use super::crypto::InsecureLegacyCipher;
+use super::error::{EncodeError, LegacyError, DEFAULT_MAX_PAYLOAD_SIZE, PROTOCOL_VERSION};
 use super::ids::LegacyId;
 use super::meta::Origin;
 use super::retx::RetxRequest;
 use super::segment::{ReassemblyLimits, Timeout};
 use super::stats::LegacyStats;
 use super::store::SentStore;
-use super::{EncodeError, LegacyError, PROTOCOL_VERSION};
 use crate::ids::SenderId;
 use crate::wire::MAGIC;
 
@@ -60,7 +60,7 @@ impl LegacyEndpointConfig {
         let limits = ReassemblyLimits::default();
         Self {
             identity,
-            max_payload_size: NonZeroUsize::new(super::DEFAULT_MAX_PAYLOAD_SIZE)
+            max_payload_size: NonZeroUsize::new(DEFAULT_MAX_PAYLOAD_SIZE)
                 .unwrap_or(NonZeroUsize::MIN),
             sent_retention: limits.message_ttl.saturating_mul(10),
             limits,

@@ -20,8 +20,8 @@
 use bson::spec::ElementType;
 use bson::{doc, Document, RawBsonRef, RawDocument};
 
+use super::error::{EncodeError, LegacyError, PROTOCOL_VERSION};
 use super::ids::{LegacyId, SeqId};
-use super::{EncodeError, LegacyError, PROTOCOL_VERSION};
 
 /// A parsed metadata document. Its segment geometry is consistent: `seq` is
 /// below `seqLen`, and `seqEnd` is true exactly on the last segment.

@@ -17,8 +17,8 @@
 use bson::{doc, Bson, Document};
 
 use super::body::{decode_payload, encode_payload};
+use super::error::{EncodeError, LegacyError};
 use super::ids::{LegacyId, SeqId};
-use super::{EncodeError, LegacyError};
 
 /// A request to send segments of a message again.
 #[derive(Clone, Debug, PartialEq, Eq)]

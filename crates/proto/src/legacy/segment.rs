@@ -22,10 +22,10 @@ use std::num::NonZeroUsize;
 use std::slice::Chunks;
 use std::time::{Duration, Instant};
 
+use super::error::LegacyError;
 use super::ids::{LegacyId, SeqId};
 use super::meta::Meta;
 use super::retx::RetxRequest;
-use super::LegacyError;
 
 /// Bytes charged for each buffered piece, on top of its length.
 const SEGMENT_OVERHEAD: usize = 64;
@@ -450,7 +450,7 @@ impl Reassembler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::legacy::{Layer, Origin};
+    use crate::legacy::meta::{Layer, Origin};
 
     fn meta(id: &str, seq: u32, seq_len: u32) -> Meta {
         Meta::new(

@@ -150,7 +150,7 @@ impl SentStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::legacy::LegacyId;
+    use crate::legacy::ids::LegacyId;
 
     fn encoded(n: u8, segments: usize) -> Encoded {
         Encoded {
