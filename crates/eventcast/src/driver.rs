@@ -92,9 +92,10 @@ impl Core for Native {
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
+        let mut buf = Vec::new();
         self.endpoint
-            .poll_transmit(now)
-            .map(|t| (t.contents, self.group))
+            .poll_transmit(now, &mut buf)
+            .map(|_| (buf, self.group))
     }
 
     fn publish(&mut self, shared: &Shared) {

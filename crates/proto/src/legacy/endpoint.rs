@@ -619,7 +619,8 @@ mod tests {
         let mut bob = LegacyEndpoint::new(config("bbbbbbbbbbbbbbbb", 2000, None));
         let mut native = crate::Endpoint::new(crate::Config::default(), SenderId::new(7)).unwrap();
         native.emit(t, "n", &[]).unwrap();
-        let n = native.poll_transmit(t).unwrap().contents;
+        let mut n = Vec::new();
+        native.poll_transmit(t, &mut n).unwrap();
         bob.handle_datagram(t, addr(5), &n);
         bob.handle_datagram(t, addr(5), &n);
         bob.handle_datagram(t, addr(6), &[]);

@@ -2,28 +2,30 @@
 //! NACKs, repair timeout), and when a sender that does not answer is
 //! given up.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
+use rand_chacha::ChaCha8Rng;
 use tracing::trace;
 
-use rand_chacha::ChaCha8Rng;
-
-use super::{next_round, Cx, Item, Recovery, State, MAX_MISSING_PER_ROUND};
+use super::state::{Item, State};
+use super::{next_round, Receiver, MAX_MISSING_PER_ROUND};
 use crate::config::Config;
-use crate::endpoint::LossReason;
 use crate::ids::{MessageSeq, SenderId};
-use crate::seqwindow::SeqStatus;
+use crate::shared::LossReason;
+use crate::stats::Stats;
 use crate::wire::{Nack, NackEntry, MAX_NACK_ENTRIES};
 
-impl Recovery {
+impl Receiver {
     /// Another receiver's NACK: hold back our own asks for what it names.
-    pub(crate) fn on_overheard_nack(&mut self, now: Instant, cx: &mut Cx<'_>, nack: &Nack) {
-        let Some(stream) = self.streams.get_mut(&nack.target()) else {
+    pub(super) fn suppress(&mut self, now: Instant, stats: &mut Stats, nack: &Nack) {
+        let sender = nack.target();
+        let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
         let asked = State::Asked {
             at: now,
-            until: now + cx.config.repair_timeout,
+            until: now + self.config.repair_timeout,
         };
         // Only what the NACK asks for in full is held back: a receiver
         // that misses more than the other still asks for it all.
@@ -39,7 +41,7 @@ impl Recovery {
             .collect();
         ranges.sort_unstable();
         let mut suppressed = false;
-        if let Some(join) = stream.join.as_mut() {
+        if let Some(join) = state.join.as_mut() {
             if nack.entries().is_empty() && matches!(join.state, State::Backoff(_)) {
                 // Another node asked for the heartbeat we want.
                 join.state = asked;
@@ -47,7 +49,7 @@ impl Recovery {
                 suppressed = true;
             }
         }
-        for (first, gap) in stream.gaps.iter_mut() {
+        for (first, gap) in state.gaps.iter_mut() {
             if matches!(gap.item.state, State::Backoff(_)) && covers_range(&ranges, *first, gap.end)
             {
                 gap.item.state = asked;
@@ -55,56 +57,57 @@ impl Recovery {
                 suppressed = true;
             }
         }
-        let sent_below = stream.sent_below;
-        for (seq, item) in stream.partials.iter_mut() {
+        let sent_below = state.sent_below;
+        for (&seq, partial) in state.partials.iter_mut() {
+            let Some(mut item) = partial.ask else {
+                continue;
+            };
             if !matches!(item.state, State::Backoff(_) | State::Stall(_)) {
                 continue;
             }
-            let covered = covers_range(&ranges, *seq, *seq + 1)
-                || cx.reasm.partial(nack.target(), *seq).is_some_and(|info| {
-                    let through = if *seq < sent_below {
-                        info.count
-                    } else {
-                        info.max_index + 1
-                    };
-                    let missing =
-                        cx.reasm
-                            .missing(nack.target(), *seq, through, MAX_MISSING_PER_ROUND);
-                    !missing.is_empty() && missing.iter().all(|&i| nack.covers(*seq, i))
-                });
+            let through = if seq < sent_below {
+                partial.count
+            } else {
+                partial.max_index + 1
+            };
+            let covered = covers_range(&ranges, seq, seq + 1) || {
+                let missing = partial.missing(through, MAX_MISSING_PER_ROUND);
+                !missing.is_empty() && missing.iter().all(|&i| nack.covers(seq, i))
+            };
             if covered {
                 item.state = asked;
                 item.asks += 1;
+                partial.ask = Some(item);
                 suppressed = true;
             }
         }
         if suppressed {
-            cx.stats.nacks_suppressed += 1;
-            let sender = nack.target();
-            self.schedule(sender, Some(now + cx.config.repair_timeout));
+            stats.nacks_suppressed += 1;
+            self.schedule(sender, Some(now + self.config.repair_timeout));
         }
     }
 
     /// Handles one stream whose time has come: sends the NACKs due,
     /// declares final losses, settles a join the sender does not answer.
-    pub(super) fn evaluate(&mut self, now: Instant, cx: &mut Cx<'_>, sender: SenderId) {
-        self.evaluate_join(now, cx, sender);
-        let Some(stream) = self.streams.get_mut(&sender) else {
+    pub(super) fn evaluate(&mut self, now: Instant, stats: &mut Stats, sender: SenderId) {
+        self.evaluate_join(now, stats, sender);
+        let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        let rules = Rules::new(now, cx.config, stream.last_heard);
+        let rules = Rules::new(now, &self.config, state.last_alive);
         // Nothing is asked for before the join is settled: it may be
         // history this node is not owed.
-        let defer = stream.join.is_some();
-        let rt = cx.config.repair_timeout;
+        let defer = state.join.is_some();
+        let asked = State::Asked {
+            at: now,
+            until: now + self.config.repair_timeout,
+        };
         let mut entries: Vec<NackEntry> = Vec::new();
         let mut lost: Vec<(u64, u64, LossReason)> = Vec::new();
-        let mut watch_partials = Vec::new();
-        let mut gone_partials = Vec::new();
 
         let rng = &mut self.rng;
-        for (first, gap) in stream.gaps.iter_mut() {
-            match rules.judge(&mut gap.item, &mut stream.round, rng, defer) {
+        for (first, gap) in state.gaps.iter_mut() {
+            match rules.judge(&mut gap.item, &mut state.round, rng, defer) {
                 Verdict::Wait => {}
                 Verdict::Lose(reason) => lost.push((*first, gap.end, reason)),
                 Verdict::Ask => {
@@ -118,105 +121,76 @@ impl Recovery {
                         s += u64::from(count);
                     }
                     gap.item.asks += 1;
-                    gap.item.state = State::Asked {
-                        at: now,
-                        until: now + rt,
-                    };
+                    gap.item.state = asked;
                 }
             }
         }
-        let sent_below = stream.sent_below;
-        for (&seq, item) in stream.partials.iter_mut() {
+        let sent_below = state.sent_below;
+        for (&seq, partial) in state.partials.iter_mut() {
+            let Some(mut item) = partial.ask else {
+                continue;
+            };
             let stalled = matches!(item.state, State::Stall(_));
-            match rules.judge(item, &mut stream.round, rng, defer) {
+            match rules.judge(&mut item, &mut state.round, rng, defer) {
                 Verdict::Wait => {}
                 Verdict::Lose(reason) => lost.push((seq, seq + 1, reason)),
                 Verdict::Ask => {
-                    let Some(info) = cx.reasm.partial(sender, seq) else {
-                        // The reassembler no longer holds it (it cannot
-                        // happen, but an item must never stay due).
-                        if cx.reasm.status(sender, seq) != Some(SeqStatus::Finished) {
-                            lost.push((seq, seq + 1, LossReason::Overrun));
-                        } else {
-                            gone_partials.push(seq);
-                        }
-                        continue;
-                    };
                     // All its segments were sent if a later message was,
                     // or if it stalled (then whatever was not sent yet is
                     // not repaired: no harm).
                     let through = if seq < sent_below || stalled {
-                        info.count
+                        partial.count
                     } else {
-                        info.max_index + 1
+                        partial.max_index + 1
                     };
-                    let missing = cx
-                        .reasm
-                        .missing(sender, seq, through, MAX_MISSING_PER_ROUND);
+                    let missing = partial.missing(through, MAX_MISSING_PER_ROUND);
                     if missing.is_empty() {
-                        watch_partials.push(seq);
-                        continue;
+                        // Nothing known missing after all (what was missing
+                        // came): watch for a stall, as after any new segment.
+                        item.state = State::Stall(now + self.config.repair_timeout);
+                    } else {
+                        encode_missing(&mut entries, seq, &missing);
+                        item.asks += 1;
+                        item.state = asked;
                     }
-                    encode_missing(&mut entries, seq, &missing);
-                    item.asks += 1;
-                    item.state = State::Asked {
-                        at: now,
-                        until: now + rt,
-                    };
                 }
             }
+            partial.ask = Some(item);
         }
-        // Nothing known missing after all (what was missing came): watch
-        // for a stall, as after any new segment.
-        for seq in watch_partials {
-            if let Some(item) = stream.partials.get_mut(&seq) {
-                item.state = State::Stall(now + rt);
-            }
-        }
-        for seq in gone_partials {
-            stream.partials.remove(&seq);
-        }
-        let wake = stream
-            .gaps
-            .values()
-            .map(|g| g.item)
-            .chain(stream.partials.values().copied())
-            .chain(stream.join)
-            .filter_map(|i| i.wake())
-            .min();
+        let wake = state.earliest_wake();
         for chunk in entries.chunks(MAX_NACK_ENTRIES) {
-            send_nack(cx, sender, chunk.to_vec());
+            send_nack(&mut self.nacks, stats, self.me, sender, chunk.to_vec());
         }
         self.schedule(sender, wake);
         for (first, end, reason) in lost {
-            self.lose(cx, sender, first, end, reason);
+            self.lose(stats, sender, first, end, reason);
         }
-        self.flush(cx, sender);
+        self.flush(stats, sender);
     }
 
     /// The pending join decision, if its time has come: ask for a
     /// heartbeat (a NACK without entries), or settle it as a late join if
     /// the sender does not answer.
-    fn evaluate_join(&mut self, now: Instant, cx: &mut Cx<'_>, sender: SenderId) {
-        let Some(stream) = self.streams.get_mut(&sender) else {
+    fn evaluate_join(&mut self, now: Instant, stats: &mut Stats, sender: SenderId) {
+        let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        let rules = Rules::new(now, cx.config, stream.last_heard);
-        let Some(join) = stream.join.as_mut() else {
+        let rules = Rules::new(now, &self.config, state.last_alive);
+        let Some(join) = state.join.as_mut() else {
             return;
         };
-        match rules.judge(join, &mut stream.round, &mut self.rng, false) {
+        match rules.judge(join, &mut state.round, &mut self.rng, false) {
             Verdict::Wait => {}
             Verdict::Ask => {
                 join.asks += 1;
                 join.state = State::Asked {
                     at: now,
-                    until: now + cx.config.repair_timeout,
+                    until: now + self.config.repair_timeout,
                 };
                 trace!(%sender, "heartbeat requested");
-                send_nack(cx, sender, Vec::new());
+                send_nack(&mut self.nacks, stats, self.me, sender, Vec::new());
             }
-            Verdict::Lose(_) => self.decide(now, cx, sender, false, None),
+            Verdict::Lose(_) => self.decide(now, stats, sender, false, None),
         }
     }
 }
@@ -232,26 +206,24 @@ enum Verdict {
 }
 
 /// The rules of one round for one stream.
-struct Rules {
+struct Rules<'a> {
     now: Instant,
-    max: u32,
     /// The sender was heard after this: it is alive.
-    last_heard: Instant,
+    last_alive: Instant,
     /// Silent so long that, with our NACKs unanswered, it is gone: a live
     /// sender is heard at least every heartbeat_max (it sends heartbeats
     /// while quiet).
     gone: bool,
-    config: Config,
+    config: &'a Config,
 }
 
-impl Rules {
-    fn new(now: Instant, config: &Config, last_heard: Instant) -> Self {
+impl<'a> Rules<'a> {
+    fn new(now: Instant, config: &'a Config, last_alive: Instant) -> Self {
         Self {
             now,
-            max: config.max_retransmit_attempts,
-            last_heard,
-            gone: now.saturating_duration_since(last_heard) >= config.heartbeat_max,
-            config: config.clone(),
+            last_alive,
+            gone: now.saturating_duration_since(last_alive) >= config.heartbeat_max,
+            config,
         }
     }
 
@@ -279,38 +251,44 @@ impl Rules {
             }
             State::Backoff(_) | State::Stall(_) => Verdict::Ask,
             State::Asked { at, .. } => {
-                if self.last_heard > at {
+                if self.last_alive > at {
                     // The sender is alive: it did not get our NACK, or
                     // its repair was lost. Ask again.
                     item.asks = 0;
                 }
-                if item.asks >= self.max && self.gone {
+                if item.asks >= self.config.max_retransmit_attempts && self.gone {
                     return Verdict::Lose(LossReason::Unrecoverable);
                 }
                 // Ask again in the next round, after a new back-off, so
                 // that another receiver's NACK can still hold ours back.
-                item.state = State::Backoff(next_round(round, rng, now, &self.config));
+                item.state = State::Backoff(next_round(round, rng, now, self.config));
                 Verdict::Wait
             }
         }
     }
 }
 
-/// Queues a NACK to `sender` with these entries (none: a heartbeat
-/// request).
-fn send_nack(cx: &mut Cx<'_>, sender: SenderId, entries: Vec<NackEntry>) {
+/// Queues a NACK from `me` to `sender` with these entries (none: a
+/// heartbeat request).
+fn send_nack(
+    nacks: &mut VecDeque<Vec<u8>>,
+    stats: &mut Stats,
+    me: SenderId,
+    sender: SenderId,
+    entries: Vec<NackEntry>,
+) {
     let n = entries.len();
-    if let Ok(nack) = Nack::new(cx.me, sender, entries) {
+    if let Ok(nack) = Nack::new(me, sender, entries) {
         let mut out = Vec::new();
         nack.write(&mut out);
-        cx.stats.nacks_sent += 1;
+        stats.nacks_sent += 1;
         trace!(%sender, entries = n, "NACK");
-        cx.control.push_back(out);
+        nacks.push_back(out);
     }
 }
 
 /// Whether the sorted ranges `[a, b)` together cover `first .. end`.
-pub(super) fn covers_range(ranges: &[(u64, u64)], first: u64, end: u64) -> bool {
+fn covers_range(ranges: &[(u64, u64)], first: u64, end: u64) -> bool {
     let mut at = first;
     for &(a, b) in ranges {
         if a > at {
@@ -326,7 +304,7 @@ pub(super) fn covers_range(ranges: &[(u64, u64)], first: u64, end: u64) -> bool 
 
 /// Appends NACK entries for the sorted `missing` indexes of message `seq`:
 /// runs of 32 or more as ranges, the rest as 32-bit bitmaps.
-pub(super) fn encode_missing(entries: &mut Vec<NackEntry>, seq: u64, missing: &[u32]) {
+fn encode_missing(entries: &mut Vec<NackEntry>, seq: u64, missing: &[u32]) {
     let seq = MessageSeq::new(seq);
     let mut i = 0;
     while i < missing.len() {
