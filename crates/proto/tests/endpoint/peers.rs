@@ -4,11 +4,9 @@
 //! forgotten first.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use eventcast_proto::wire::{Heartbeat, Nack};
 use eventcast_proto::{Endpoint, EndpointEvent, MessageSeq, PeerInfo, SenderId};
 use proptest::prelude::*;

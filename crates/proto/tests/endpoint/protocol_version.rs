@@ -4,11 +4,9 @@
 //! datagrams from the same address still get through.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use eventcast_proto::{EndpointEvent, ProtocolError};
 
 /// A well-formed datagram of version `v`.

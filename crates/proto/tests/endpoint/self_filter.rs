@@ -3,9 +3,7 @@
 //! while a peer fed the same datagrams delivers them.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn own_datagrams_are_counted_and_ignored() {

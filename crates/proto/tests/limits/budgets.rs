@@ -4,9 +4,7 @@
 //! share, and expiry gives the memory back.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eventcast_proto::{Endpoint, EndpointEvent, LossReason};
 
 const TTL: u64 = 3000;

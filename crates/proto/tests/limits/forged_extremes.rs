@@ -53,7 +53,7 @@ fn sequence_numbers_at_the_end_of_their_range() {
             now += Duration::from_millis(5);
             rx.handle_timeout(now);
             while rx.poll_event().is_some() {}
-            while rx.poll_transmit(now).is_some() {}
+            while rx.poll_transmit(now, &mut Vec::new()).is_some() {}
         }
         // Sequence numbers past MAX_SEQ are malformed; the others were taken.
         assert!(

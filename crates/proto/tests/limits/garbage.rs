@@ -4,9 +4,7 @@
 //! message that follows is still delivered, exactly once.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eventcast_proto::wire::{Flags, DATA_HEADER_LEN, MAGIC, VERSION};
 use proptest::prelude::*;
 use proptest::sample::Index;

@@ -6,11 +6,9 @@
 //! seqs, in any order, with time going on.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use eventcast_proto::wire::{Batch, Flags, Heartbeat, Nack, NackEntry, MAX_SEQ};
 use eventcast_proto::{Config, MessageSeq, SenderId};
 use proptest::prelude::*;
@@ -122,7 +120,7 @@ fn check(frames: &[(Vec<u8>, u64)]) -> Result<(), TestCaseError> {
         if e.poll_timeout().is_some_and(|t| t <= now) {
             e.handle_timeout(now);
         }
-        while e.poll_transmit(now).is_some() {}
+        while e.poll_transmit(now, &mut Vec::new()).is_some() {}
         while e.poll_event().is_some() {}
         prop_assert!(
             e.poll_timeout().is_none_or(|t| t > now),
@@ -148,7 +146,7 @@ fn check(frames: &[(Vec<u8>, u64)]) -> Result<(), TestCaseError> {
     for _ in 0..100 {
         now += Duration::from_millis(100);
         e.handle_timeout(now);
-        while e.poll_transmit(now).is_some() {}
+        while e.poll_transmit(now, &mut Vec::new()).is_some() {}
         while e.poll_event().is_some() {}
     }
     let s = e.stats();
@@ -170,8 +168,8 @@ proptest! {
 
 /// The three inputs the property above once failed on (shrunk by proptest
 /// when a54818e fixed them), kept as they were: the seeds in
-/// hostile_recovery.proptest-regressions no longer produce them since the
-/// strategy changed.
+/// tests/proptest-regressions/hostile_recovery.txt no longer produce them
+/// since the strategy changed.
 mod found {
     use super::*;
 

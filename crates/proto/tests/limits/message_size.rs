@@ -3,9 +3,7 @@
 //! any sender state is created, however small its payload.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eventcast_proto::Config;
 
 fn rx(max_message_size: usize) -> eventcast_proto::Endpoint {

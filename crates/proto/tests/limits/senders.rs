@@ -3,9 +3,7 @@
 //! (`senders_evicted`, `abandoned`), its memory and its deadlines.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eventcast_proto::{Endpoint, EndpointEvent, LossReason, ReceivedMessage};
 
 /// The messages queued; partials of forgotten senders are reported lost

@@ -4,9 +4,7 @@
 //! or (for bytes that are no event) counted once as `bad_body`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use eventcast_proto::{decode_body, encode_body, BodyError, EmitError};
 use proptest::prelude::*;
 
@@ -107,7 +105,7 @@ fn emit_body_refuses_what_is_not_a_document() {
             "{bad:?} accepted"
         );
     }
-    assert!(tx.poll_transmit(t0()).is_none());
+    assert!(tx.poll_transmit(t0(), &mut Vec::new()).is_none());
     assert_eq!(tx.stats().messages_sent, 0);
     // the sequence numbers were not used up
     let body = encode_body("ok", &[]).unwrap();
@@ -124,7 +122,7 @@ fn emit_body_refuses_too_large() {
         Err(EmitError::MessageTooLarge { len: 101, max: 100 }) => {}
         other => panic!("unexpected {other:?}"),
     }
-    assert!(tx.poll_transmit(t0()).is_none());
+    assert!(tx.poll_transmit(t0(), &mut Vec::new()).is_none());
     tx.emit_body(&body_of_len(100)).unwrap();
     assert_eq!(transmits(&mut tx).len(), 1);
 }

@@ -4,12 +4,10 @@
 //! gauges return to zero.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use eventcast_proto::wire::DataFrame;
 use eventcast_proto::MessageSeq;
 use proptest::prelude::*;

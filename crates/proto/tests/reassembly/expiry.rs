@@ -9,11 +9,9 @@
 //! own simulations (`sim_*.rs`).
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use eventcast_proto::{Endpoint, EndpointEvent, LossReason};
 
 const TTL: u64 = 3000; // ms, the default

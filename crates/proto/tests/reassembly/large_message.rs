@@ -4,12 +4,10 @@
 //! leaving nothing buffered. One byte more is refused at emit.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Instant;
 
+use crate::common::*;
 use bson::Bson;
-use common::*;
 use eventcast_proto::{encode_body, Config, EmitError};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -66,6 +64,6 @@ fn one_byte_over_is_refused_at_emit() {
         Err(EmitError::MessageTooLarge { len, max }) => assert_eq!((len, max), (MAX + 1, MAX)),
         other => panic!("unexpected {other:?}"),
     }
-    assert!(tx.poll_transmit(t0()).is_none());
+    assert!(tx.poll_transmit(t0(), &mut Vec::new()).is_none());
     assert_eq!(tx.stats().messages_sent, 0);
 }

@@ -8,13 +8,11 @@
 //! budget, and on its gauges and its next deadline.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use bson::Bson;
-use common::*;
 use eventcast_proto::{Endpoint, Stats};
 use proptest::prelude::*;
 use proptest::sample::Index;

@@ -4,14 +4,11 @@
 //! on the wire.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
-use common::*;
+use crate::common::*;
+use crate::sealing::*;
 use eventcast_proto::wire::{SealedFrame, SEAL_OVERHEAD};
 use eventcast_proto::{encode_body, ConfigError, Endpoint, SenderId};
 use proptest::prelude::*;
-use sealing::*;
 
 const TX: u64 = 0x5E4D;
 

@@ -3,13 +3,10 @@
 //! sent with that key (counted) until another key is made primary.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
-use common::*;
+use crate::common::*;
+use crate::sealing::*;
 use eventcast_proto::crypto::{Encryption, InsecureSeededNonces, SealLimits};
 use eventcast_proto::EndpointEvent;
-use sealing::*;
 
 #[test]
 fn the_limit_is_reported_then_enforced() {

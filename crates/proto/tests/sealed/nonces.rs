@@ -4,15 +4,12 @@
 //! driver uses, is checked the same way in the eventcast crate.)
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
 use std::collections::HashSet;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
+use crate::sealing::*;
 use eventcast_proto::wire::SealedFrame;
-use sealing::*;
 
 #[test]
 fn a_million_datagrams_have_a_million_nonces() {
@@ -23,7 +20,8 @@ fn a_million_datagrams_have_a_million_nonces() {
     let mut nonces = HashSet::with_capacity(N as usize);
     for i in 0..N {
         tx.emit_body(&body).unwrap();
-        let d = tx.poll_transmit(Instant::now()).unwrap().contents;
+        let mut d = Vec::new();
+        tx.poll_transmit(Instant::now(), &mut d).unwrap();
         let frame = SealedFrame::parse(&d).unwrap();
         assert_eq!(frame.header().packet.get(), i);
         assert!(nonces.insert(frame.header().nonce), "nonce repeated at {i}");

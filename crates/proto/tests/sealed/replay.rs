@@ -4,12 +4,9 @@
 //! window are refused.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
-use common::*;
+use crate::common::*;
+use crate::sealing::*;
 use eventcast_proto::crypto::REPLAY_WINDOW;
-use sealing::*;
 
 #[test]
 fn a_replayed_datagram_delivers_nothing() {

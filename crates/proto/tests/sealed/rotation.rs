@@ -5,13 +5,10 @@
 //! reported, and afterwards the old key opens nothing.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
-use common::*;
+use crate::common::*;
+use crate::sealing::*;
 use eventcast_proto::crypto::Keyring;
 use eventcast_proto::Endpoint;
-use sealing::*;
 
 /// Every node emits one event; every datagram reaches every other node.
 /// Returns how many events were sent.

@@ -1,6 +1,5 @@
 //! Helpers for the encryption tests: keys, encrypted endpoints with seeded
 //! nonces, and what a receiver reported.
-#![allow(dead_code)]
 
 use eventcast_proto::crypto::{Encryption, InsecureSeededNonces, Key, Keyring, Unreadable};
 use eventcast_proto::{Config, Endpoint, EndpointEvent, ProtocolError, SenderId};

@@ -5,12 +5,9 @@
 //! short, or extending it, does the same.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
-use common::*;
+use crate::common::*;
+use crate::sealing::*;
 use eventcast_proto::Endpoint;
-use sealing::*;
 
 /// A captured sealed datagram of a segmented message (the first of its
 /// segments) and one of a single-segment message.

@@ -4,10 +4,7 @@
 //! AES-GCM and `hashlib` BLAKE2b), and that a receiver opens it.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
-use common::*;
+use crate::common::*;
 use eventcast_proto::crypto::{Encryption, Key, Keyring, NonceSource, NonceUnavailable};
 use eventcast_proto::SenderId;
 
@@ -42,14 +39,14 @@ fn the_worked_example() {
     assert_eq!(hex(&transmits(&mut plain)[0]), PLAIN);
 
     let enc = Encryption::new(Keyring::with_primary(key.clone()), FixedNonce);
-    let mut tx = sealing::encrypted(config(1024), 0x0123_4567_89ab_cdef, enc);
+    let mut tx = crate::sealing::encrypted(config(1024), 0x0123_4567_89ab_cdef, enc);
     tx.emit(t0(), "greet", &["hello".into()]).unwrap();
     let sealed = transmits(&mut tx).remove(0);
     assert_eq!(key.fingerprint().to_string(), "1a447106398bfce1");
     assert_eq!(sealed.len(), 78 + 50);
     assert_eq!(hex(&sealed), SEALED);
 
-    let mut rx = sealing::sealed(config(1024), 2, &[key]);
+    let mut rx = crate::sealing::sealed(config(1024), 2, &[key]);
     rx.handle_datagram(t0(), addr(1), &sealed);
     let got = messages(&mut rx);
     assert_eq!(got[0].name, "greet");

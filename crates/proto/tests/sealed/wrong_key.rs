@@ -4,13 +4,10 @@
 //! is accepted beside encryption only through `danger_accept_plaintext`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sealing;
-
-use common::*;
+use crate::common::*;
+use crate::sealing::*;
 use eventcast_proto::crypto::{Encryption, InsecureSeededNonces, Unreadable};
 use eventcast_proto::SenderId;
-use sealing::*;
 
 /// 20 messages of 3 segments each from sender `id` sealing with `keys`.
 fn traffic(id: u64, keys: &[eventcast_proto::crypto::Key]) -> Vec<Vec<u8>> {

@@ -9,13 +9,10 @@
 //! the stream and the first heartbeats after it on purpose.)
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 const N: u64 = 300;
 

@@ -4,13 +4,10 @@
 //! for them, and delivers everything from message 0, in order.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 const N: u64 = 60;
 

@@ -6,14 +6,11 @@
 //! message after that is repaired.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
+use crate::world::*;
 use eventcast_proto::wire::NackEntry;
-use sim::*;
 
 /// The lowest seq any NACK of node `i` to sender 1 names.
 fn lowest_asked(w: &World, i: usize) -> Option<u64> {

@@ -6,13 +6,10 @@
 //! window's memory goes back once the hole is filled.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 #[test]
 fn seventy_thousand_events_behind_a_hole() {

@@ -6,13 +6,10 @@
 //! losses on top, every receiver still gets everything.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 const RECEIVERS: usize = 8;
 const N: u64 = 100;

@@ -5,13 +5,10 @@
 //! lost.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 fn slow_receiver(w: &mut World) {
     w.set_capacity(

@@ -5,14 +5,11 @@
 //! is lost. Small events and events of many segments are mixed.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
+use crate::common::*;
+use crate::world::*;
 use bson::Bson;
-use common::*;
-use sim::*;
 
 fn run(
     loss: f64,

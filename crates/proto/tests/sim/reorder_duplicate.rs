@@ -4,13 +4,10 @@
 //! cost a NACK now and then (a gap that was only late), never a loss.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 const N: u64 = 150;
 

@@ -3,13 +3,10 @@
 //! were listening before it began), while the old stream ends.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 #[test]
 fn a_new_id_is_a_new_stream() {

@@ -4,13 +4,10 @@
 //! segments, whatever happened to its earlier holes. Nothing expires.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
-use sim::*;
+use crate::common::*;
+use crate::world::*;
 
 #[test]
 fn a_large_last_event_through_random_loss() {

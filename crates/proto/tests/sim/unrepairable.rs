@@ -6,14 +6,11 @@
 //! in order.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-mod sim;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
+use crate::world::*;
 use eventcast_proto::LossReason;
-use sim::*;
 
 fn cut() -> Link {
     Link {

@@ -5,7 +5,6 @@
 //! capacity per node (a socket buffer that overflows), and a virtual clock
 //! that jumps to the earliest deadline. Nothing here reads a clock or
 //! touches a socket.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -149,15 +148,6 @@ impl World {
         self.links.insert((a, b), LinkState::new(link));
     }
 
-    /// Sets every link into `b`.
-    pub(crate) fn set_links_to(&mut self, b: usize, link: Link) {
-        for a in 0..self.nodes.len() {
-            if a != b {
-                self.set_link(a, b, link);
-            }
-        }
-    }
-
     /// Sets the uplink of sender `a`: its `loss` and bursts hit a datagram
     /// before it fans out, so every receiver misses it (the other fields
     /// are not used).
@@ -205,11 +195,12 @@ impl World {
 
     /// Moves every datagram node `i` may send now onto the links.
     fn collect(&mut self, i: usize) {
-        while let Some(t) = self.nodes[i].poll_transmit(self.now) {
+        let mut buf = Vec::new();
+        while self.nodes[i].poll_transmit(self.now, &mut buf).is_some() {
             if !self.joined[i] {
                 continue;
             }
-            self.sent[i].push(t.contents.clone());
+            self.sent[i].push(buf.clone());
             self.sent_at[i].push(self.now);
             if self.uplinks[i].drops(&mut self.rng) {
                 self.uplink_losses[i] += 1;
@@ -244,7 +235,7 @@ impl World {
                         self.counter,
                         j,
                         false,
-                        t.contents.clone(),
+                        buf.clone(),
                     ));
                 }
             }
