@@ -385,8 +385,8 @@ impl Endpoint {
     /// ```
     pub fn next_timer(&self) -> Option<(Instant, Timer)> {
         [
-            self.receiver.next_timeout(),
-            self.sender.next_timeout(&self.config),
+            self.receiver.next_timer(),
+            self.sender.next_timer(&self.config),
         ]
         .into_iter()
         .flatten()

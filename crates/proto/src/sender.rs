@@ -443,7 +443,7 @@ impl Sender {
 
     /// The earliest deadline, and what for: heartbeat, store expiry, or
     /// the pacer letting the next datagram go.
-    pub(crate) fn next_timeout(&self, config: &Config) -> Option<(Instant, Timer)> {
+    pub(crate) fn next_timer(&self, config: &Config) -> Option<(Instant, Timer)> {
         let evict = self
             .store
             .first_key_value()

@@ -3,7 +3,7 @@
 
 use aes_gcm::AeadInOut;
 
-use super::keyring::{Entry, Keyring};
+use super::keyring::Entry;
 use crate::wire::{SealedFrame, SealedHeader, INNER_OMITTED, MAGIC, SEALED_HEADER_LEN, VERSION};
 
 /// Seals the plaintext datagram `inner` (a whole datagram, magic included)
@@ -68,6 +68,10 @@ pub(crate) fn open(entry: &Entry, frame: &SealedFrame<'_>) -> Option<Vec<u8>> {
 /// Seals `inner` with the ring's primary key (for the fuzz targets, which
 /// play an insider).
 #[cfg(feature = "fuzzing")]
-pub(crate) fn seal_with(ring: &Keyring, header: &SealedHeader, inner: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn seal_with(
+    ring: &super::keyring::Keyring,
+    header: &SealedHeader,
+    inner: &[u8],
+) -> Option<Vec<u8>> {
     seal(ring.primary_entry_ref()?, header, inner)
 }

@@ -207,7 +207,7 @@ impl Receiver {
     }
 
     /// The receiver's next deadline, and what it is for.
-    pub(crate) fn next_timeout(&self) -> Option<(Instant, Timer)> {
+    pub(crate) fn next_timer(&self) -> Option<(Instant, Timer)> {
         let expiry = self
             .ledger
             .expiry
