@@ -121,8 +121,11 @@ pub(crate) trait Driver {
     fn peers(&self, now: Instant) -> Vec<PeerInfo>;
     /// A datagram from the socket.
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]);
-    /// The next datagram to send, and where, if one may go now.
-    fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)>;
+    /// Writes the next datagram to send into `buf` (replacing what it
+    /// held) and says where it goes, if one may go now. The task passes the
+    /// same buffer every time, so a driver that writes into it allocates
+    /// nothing per datagram.
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<SocketAddr>;
     /// The task is stopping: what is left goes out at once (after this,
     /// the task drains the outputs one last time).
     fn stopping(&mut self);

@@ -123,10 +123,10 @@ impl Driver for Native {
         self.endpoint.handle_datagram(now, from, datagram);
     }
 
-    fn poll_transmit(&mut self, now: Instant) -> Option<(Vec<u8>, SocketAddr)> {
-        self.endpoint
-            .poll_transmit(now)
-            .map(|t| (t.contents, self.group))
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<SocketAddr> {
+        // Every native datagram goes to the group (a NACK too: other
+        // receivers hear it and hold theirs back).
+        self.endpoint.poll_transmit(now, buf).map(|_| self.group)
     }
 
     fn stopping(&mut self) {

@@ -35,6 +35,8 @@ pub(crate) struct Io {
 /// Runs the node's task until it is cancelled or every handle is gone.
 pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
     let mut buf = vec![0u8; RECV_BUFFER];
+    // Each outgoing datagram is written here, the buffer reused.
+    let mut out = Vec::new();
     let mut drops = DropCounter::default();
     let mut stopping = false;
     while !stopping {
@@ -95,8 +97,8 @@ pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
         if answered {
             publish(&mut driver, &io.shared);
         }
-        while let Some((contents, to)) = driver.poll_transmit(Instant::now()) {
-            if let Err(e) = io.socket.send_to(&contents, to).await {
+        while let Some(to) = driver.poll_transmit(Instant::now(), &mut out) {
+            if let Err(e) = io.socket.send_to(&out, to).await {
                 io.shared.stats_mut().send_errors += 1;
                 warn!(target: "eventcast", %to, error = %e, "send failed");
             }

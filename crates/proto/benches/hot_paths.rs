@@ -67,12 +67,13 @@ fn bench_segment(c: &mut Criterion) {
         let mut endpoint = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
         endpoint.set_paced(false);
         group.throughput(Throughput::Bytes(len as u64));
+        let mut buf = Vec::new();
         group.bench_with_input(BenchmarkId::from_parameter(label), &body, |b, body| {
             b.iter(|| {
                 endpoint.emit_body(black_box(body)).expect("emit");
                 let mut datagrams = 0usize;
-                while let Some(t) = endpoint.poll_transmit(Instant::now()) {
-                    datagrams += black_box(t.contents.len());
+                while let Some(t) = endpoint.poll_transmit(Instant::now(), &mut buf) {
+                    datagrams += black_box(t.size);
                 }
                 datagrams
             })
@@ -91,9 +92,13 @@ fn bench_reassemble(c: &mut Criterion) {
     let mut sender = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
     sender.set_paced(false);
     sender.emit_body(&body(len)).expect("emit");
-    let datagrams: Vec<Vec<u8>> = std::iter::from_fn(|| sender.poll_transmit(Instant::now()))
-        .map(|t| t.contents)
-        .collect();
+    let mut buf = Vec::new();
+    let datagrams: Vec<Vec<u8>> = std::iter::from_fn(|| {
+        sender
+            .poll_transmit(Instant::now(), &mut buf)
+            .map(|_| buf.clone())
+    })
+    .collect();
     let from: SocketAddr = "127.0.0.1:4000".parse().expect("address");
     let now = Instant::now();
     group.throughput(Throughput::Bytes(len as u64));
@@ -162,10 +167,11 @@ fn bench_seal_open(c: &mut Criterion) {
         let mut tx = sealing(1);
         group.throughput(Throughput::Bytes(body.len() as u64));
         // Segment (one datagram) and seal it.
+        let mut buf = Vec::new();
         group.bench_with_input(BenchmarkId::new("seal", label), &body, |b, body| {
             b.iter(|| {
                 tx.emit_body(black_box(body)).expect("emit");
-                tx.poll_transmit(Instant::now()).map(|t| t.contents.len())
+                tx.poll_transmit(Instant::now(), &mut buf).map(|t| t.size)
             })
         });
         // Open, check the replay window and deliver: a fresh receiver per
@@ -176,7 +182,9 @@ fn bench_seal_open(c: &mut Criterion) {
                 || {
                     let mut tx = sealing(2);
                     tx.emit_body(body).expect("emit");
-                    let datagram = tx.poll_transmit(Instant::now()).expect("sealed").contents;
+                    let mut datagram = Vec::new();
+                    tx.poll_transmit(Instant::now(), &mut datagram)
+                        .expect("sealed");
                     (sealing(3), datagram)
                 },
                 |(mut rx, datagram)| {

@@ -11,32 +11,14 @@ use tracing::{debug, trace};
 
 use crate::body::{encode_body, BodyError};
 use crate::config::{Config, ConfigError};
-use crate::crypto::{Encryption, Guard, Inbound, KeyLimit, Keyring, Unreadable};
+use crate::crypto::{Encryption, Guard, Inbound, Keyring};
 use crate::ids::{MessageSeq, SenderId};
 use crate::peer::PeerInfo;
-use crate::reassembly::{Abandoned, Drop, Heard, Outcome, Reassembler};
-use crate::recovery::{Arrival, Cx, Recovery};
+use crate::receive::{Receiver, Segment};
 use crate::sender::Sender;
+use crate::shared::{Destination, EndpointEvent, ProtocolError, Timer, Transmit};
 use crate::stats::Stats;
-use crate::wire::{
-    DataFrame, DecodeError, Flags, Frame, DATA_HEADER_LEN, MAX_DATAGRAM_SIZE, SEAL_OVERHEAD,
-};
-
-/// The loss-recovery context: the endpoint's fields recovery works on,
-/// borrowed one by one so that `self.recovery` stays free.
-macro_rules! cx {
-    ($e:ident) => {
-        Cx {
-            config: &$e.config,
-            reasm: &mut $e.reassembler,
-            stats: &mut $e.stats,
-            events: &mut $e.events,
-            control: &mut $e.control,
-            me: $e.id,
-            joined: $e.joined,
-        }
-    };
-}
+use crate::wire::{DecodeError, Flags, Frame, DATA_HEADER_LEN, MAX_DATAGRAM_SIZE, SEAL_OVERHEAD};
 
 /// Source addresses remembered so that a protocol-version error is reported
 /// once per address rather than once per datagram.
@@ -54,171 +36,33 @@ const MAX_VERSION_REPORTS: usize = 256;
 ///    datagram received, [`emit`](Self::emit) for every event to send, and
 ///    [`handle_timeout`](Self::handle_timeout) when the instant returned by
 ///    [`poll_timeout`](Self::poll_timeout) has passed;
-/// 2. after every input, drain every output: send each
-///    [`poll_transmit`](Self::poll_transmit) datagram (it returns `None`
-///    when the pacer holds the rest back; `poll_timeout` then says when to
-///    come back), deliver each [`poll_event`](Self::poll_event), and re-arm
-///    the timer from `poll_timeout`.
+/// 2. after every input, drain every output: send each datagram
+///    [`poll_transmit`](Self::poll_transmit) writes into the driver's
+///    buffer (it returns `None` when the pacer holds the rest back;
+///    `poll_timeout` then says when to come back), deliver each
+///    [`poll_event`](Self::poll_event), and re-arm the timer from
+///    `poll_timeout` ([`next_timer`](Self::next_timer) also says which
+///    timer it is).
 ///
 /// Bad input from the network is never an error: it is dropped, counted in
 /// [`stats`](Self::stats) and logged at debug level.
 pub struct Endpoint {
     config: Config,
     id: SenderId,
-    reassembler: Reassembler,
-    recovery: Recovery,
+    /// Everything this node keeps about the senders it hears
+    /// (receive/).
+    receiver: Receiver,
     sender: Sender,
     /// NACKs and heartbeats: sent before anything paced.
     control: VecDeque<Vec<u8>>,
+    /// Events for the application: the endpoint's own, and those the
+    /// guard and the receiver report, drained from them after every input.
     events: VecDeque<EndpointEvent>,
     version_reported: HashSet<SocketAddr>,
     /// Seals what leaves, opens what arrives (crypto/guard.rs).
     guard: Guard,
     stats: Stats,
     paced: bool,
-    /// When this node joined the group (see `handle_join`).
-    joined: Option<Instant>,
-}
-
-/// Where a datagram goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Destination {
-    /// The multicast group.
-    Group,
-}
-
-/// A datagram for the driver to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transmit {
-    /// Where to.
-    pub destination: Destination,
-    /// The whole datagram.
-    pub contents: Vec<u8>,
-}
-
-/// Something the application should hear about.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum EndpointEvent {
-    /// A complete event from another node.
-    Message(ReceivedMessage),
-    /// Another node speaks a protocol this node cannot read.
-    ProtocolError(ProtocolError),
-    /// The key this node seals with nears the number of datagrams it may
-    /// seal: make another key primary.
-    KeyLimit(KeyLimit),
-    /// Messages of another node are lost for good.
-    Loss(Loss),
-}
-
-/// Messages `first .. first + count` of `sender` will never be delivered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Loss {
-    /// The sender.
-    pub sender: SenderId,
-    /// The first message lost.
-    pub first: MessageSeq,
-    /// How many consecutive messages, from `first` on.
-    pub count: u64,
-    /// Why.
-    pub reason: LossReason,
-}
-
-impl std::fmt::Display for Loss {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = if self.count == 1 {
-            "message"
-        } else {
-            "messages"
-        };
-        let last = self.first.get().saturating_add(self.count - 1);
-        write!(f, "{} {what} from {} lost", self.count, self.sender)?;
-        if self.count == 1 {
-            write!(f, " (seq {})", self.first)?;
-        } else {
-            write!(f, " (seq {}..={last})", self.first)?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
-
-/// Why messages were given up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LossReason {
-    /// The sender stopped answering: `max_retransmit_attempts` NACKs went
-    /// unanswered and nothing came from it for `heartbeat_max`.
-    Unrecoverable,
-    /// No progress for `message_ttl`.
-    Expired,
-    /// The sender's heartbeat says it no longer has them.
-    NotRepairable,
-    /// Pushed out by newer messages: past the window, or no memory left to
-    /// wait for them.
-    Overrun,
-    /// The sender was forgotten to make room for others.
-    Evicted,
-}
-
-impl std::fmt::Display for LossReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            LossReason::Unrecoverable => "the sender stopped answering NACKs",
-            LossReason::Expired => "no progress for message_ttl",
-            LossReason::NotRepairable => "no longer in the sender's retransmit window",
-            LossReason::Overrun => "overrun by newer messages",
-            LossReason::Evicted => "sender forgotten to make room for others",
-        })
-    }
-}
-
-/// A complete event received from another node.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct ReceivedMessage {
-    /// The sender's id.
-    pub sender: SenderId,
-    /// The message's number in the sender's stream.
-    pub seq: MessageSeq,
-    /// The address the completing datagram came from.
-    pub from: SocketAddr,
-    /// The event name.
-    pub name: String,
-    /// The arguments.
-    pub args: Vec<Bson>,
-}
-
-/// A protocol problem with another node, reported to the application.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProtocolError {
-    /// A node at `from` sends protocol version `version`; this node speaks 1.
-    /// Reported once per source address (the original's `EPRVERSION`).
-    #[error(
-        "{from} sends eventcast protocol version {version}; this node speaks {}",
-        crate::wire::VERSION
-    )]
-    UnsupportedVersion {
-        /// Where it came from.
-        from: SocketAddr,
-        /// The version it sends.
-        version: u8,
-    },
-    /// A node sends datagrams this node cannot read: unencrypted ones while
-    /// this node requires encryption, or ones encrypted with a key it does
-    /// not have. Reported once per sender and reason (up to 256).
-    #[error("{from} (sender {}) sends datagrams this node cannot read: {reason}",
-        sender.map_or_else(|| "unknown".to_owned(), |s| s.to_string()))]
-    Unreadable {
-        /// Where the first such datagram came from.
-        from: SocketAddr,
-        /// The sender id it claims, when it names one (not authenticated).
-        sender: Option<SenderId>,
-        /// Why it cannot be read.
-        reason: Unreadable,
-    },
 }
 
 /// Why [`Endpoint::emit`] refused an event. Always the caller's doing, never
@@ -262,16 +106,14 @@ impl Endpoint {
         Ok(Self {
             guard: Guard::plaintext(config.max_senders),
             sender: Sender::new(&config, id),
-            recovery: Recovery::new(ChaCha8Rng::seed_from_u64(seed)),
+            receiver: Receiver::new(&config, id, ChaCha8Rng::seed_from_u64(seed)),
             config,
             id,
-            reassembler: Reassembler::new(),
             control: VecDeque::new(),
             events: VecDeque::new(),
             version_reported: HashSet::new(),
             stats: Stats::default(),
             paced: true,
-            joined: None,
         })
     }
 
@@ -383,7 +225,7 @@ impl Endpoint {
     /// only what follows the first message heard (a late joiner never asks
     /// for history).
     pub fn handle_join(&mut self, now: Instant) {
-        self.joined = Some(now);
+        self.receiver.set_joined(now);
     }
 
     /// Feeds one received datagram.
@@ -393,24 +235,28 @@ impl Endpoint {
     /// its message's deadline cannot revive it, whichever of the socket and
     /// the timer the driver serves first.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        self.joined.get_or_insert(now);
+        self.receiver.started(now);
         self.handle_timeout(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
-        let (guard, stats, events) = (&mut self.guard, &mut self.stats, &mut self.events);
+        let inbound = self.guard.inbound(from, datagram, self.id, &mut self.stats);
         let opened;
-        let datagram = match guard.inbound(from, datagram, self.id, stats, events) {
+        let datagram = match inbound {
             Inbound::Plain => datagram,
             Inbound::Opened(inner) => {
                 opened = inner;
                 &opened[..]
             }
-            Inbound::Dropped => return self.refresh_gauges(),
+            Inbound::Dropped => return self.settle(),
         };
-        let frame = match Frame::parse(datagram) {
-            Ok(frame) => frame,
-            Err(e) => return self.drop_undecodable(from, datagram, e),
-        };
+        match Frame::parse(datagram) {
+            Ok(frame) => self.handle_frame(now, from, frame),
+            Err(e) => self.drop_undecodable(from, datagram, e),
+        }
+        self.settle();
+    }
+
+    fn handle_frame(&mut self, now: Instant, from: SocketAddr, frame: Frame<'_>) {
         let control = matches!(frame, Frame::Heartbeat(_) | Frame::Nack(_));
         if frame.sender() == self.id {
             self.stats.own_datagrams += 1;
@@ -418,151 +264,37 @@ impl Endpoint {
             return;
         }
         self.stats.control_received += u64::from(control);
-        self.recovery.heard(now, frame.sender());
+        self.receiver.heard(now, frame.sender());
+        let stats = &mut self.stats;
         match frame {
-            Frame::Data(data) => self.handle_data(now, from, &data),
+            Frame::Data(data) => {
+                let segment = Segment::of_frame(from, &data);
+                self.receiver
+                    .on_segment(now, stats, segment, data.payload());
+            }
             Frame::Batch(batch) => {
-                self.stats.batches_received += 1;
+                stats.batches_received += 1;
                 let retransmission = batch.flags().contains(Flags::RETRANSMISSION);
                 for (i, body) in batch.bodies().iter().enumerate() {
-                    self.stats.batched_messages_received += 1;
+                    stats.batched_messages_received += 1;
                     let seq = batch.first().get() + i as u64;
-                    let mut abandoned = Abandoned::default();
-                    let outcome = self.reassembler.insert_whole(
-                        now,
-                        &self.config,
-                        from,
-                        batch.sender(),
-                        seq,
-                        body.len(),
-                        &mut abandoned,
-                    );
-                    let outcome = match outcome {
-                        Outcome::Complete(_) => Outcome::Complete(body.to_vec()),
-                        other => other,
-                    };
-                    self.after_insert(
-                        now,
-                        from,
-                        batch.sender(),
-                        seq,
-                        retransmission,
-                        outcome,
-                        abandoned,
-                    );
+                    let segment =
+                        Segment::whole(from, batch.sender(), seq, body.len(), retransmission);
+                    self.receiver.on_segment(now, stats, segment, body);
                 }
             }
             Frame::Heartbeat(hb) => {
-                self.stats.heartbeats_received += 1;
-                let mut abandoned = Abandoned::default();
-                let heard = Heard {
-                    from,
-                    lead: hb.lead().get(),
-                };
-                self.reassembler.touch(
-                    now,
-                    &self.config,
-                    hb.sender(),
-                    hb.lead().get(),
-                    heard,
-                    &mut abandoned,
-                );
-                self.count_abandoned(&abandoned);
-                let mut cx = cx!(self);
-                self.recovery.on_heartbeat(
-                    now,
-                    &mut cx,
-                    hb.sender(),
-                    hb.lead().get(),
-                    hb.trail().get(),
-                    std::time::Duration::from_millis(u64::from(hb.age_ms())),
-                );
-                self.forget_evicted(abandoned);
+                stats.heartbeats_received += 1;
+                self.receiver.on_heartbeat(now, stats, from, &hb);
             }
             Frame::Nack(nack) => {
                 if nack.target() == self.id {
-                    self.sender
-                        .on_nack(now, &self.config, &nack, &mut self.stats);
+                    self.sender.on_nack(now, &self.config, &nack, stats);
                 } else {
-                    self.stats.nacks_overheard += 1;
-                    let mut cx = cx!(self);
-                    self.recovery.on_overheard_nack(now, &mut cx, &nack);
+                    stats.nacks_overheard += 1;
+                    self.receiver.on_overheard_nack(now, stats, &nack);
                 }
             }
-        }
-        self.refresh_gauges();
-    }
-
-    fn handle_data(&mut self, now: Instant, from: SocketAddr, frame: &DataFrame<'_>) {
-        let h = *frame.header();
-        let mut abandoned = Abandoned::default();
-        let outcome = self
-            .reassembler
-            .insert(now, &self.config, from, frame, &mut abandoned);
-        let retransmission = h.flags.contains(Flags::RETRANSMISSION);
-        self.after_insert(
-            now,
-            from,
-            h.sender,
-            h.seq.get(),
-            retransmission,
-            outcome,
-            abandoned,
-        );
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn after_insert(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        sender: SenderId,
-        seq: u64,
-        retransmission: bool,
-        outcome: Outcome,
-        abandoned: Abandoned,
-    ) {
-        self.count_abandoned(&abandoned);
-        let drops = &mut self.stats.dropped;
-        let arrival = match outcome {
-            Outcome::Buffered => {
-                self.stats.segments_received += 1;
-                Arrival::Buffered
-            }
-            Outcome::Complete(body) => {
-                self.stats.segments_received += 1;
-                Arrival::Complete(body)
-            }
-            Outcome::Dropped(reason) => {
-                match reason {
-                    Drop::Duplicate => drops.duplicate += 1,
-                    Drop::Stale => drops.stale += 1,
-                    Drop::TooLarge => drops.message_too_large += 1,
-                    Drop::OverBudget => drops.over_budget += 1,
-                    Drop::Inconsistent => drops.malformed += 1,
-                }
-                debug!(%from, %sender, seq, ?reason, "segment dropped");
-                if reason == Drop::TooLarge {
-                    return self.forget_evicted(abandoned);
-                }
-                Arrival::Dropped
-            }
-        };
-        let mut cx = cx!(self);
-        self.recovery
-            .on_data(now, &mut cx, sender, seq, from, retransmission, arrival);
-        self.forget_evicted(abandoned);
-    }
-
-    fn count_abandoned(&mut self, abandoned: &Abandoned) {
-        self.stats.dropped.abandoned += abandoned.partials;
-        self.stats.senders_evicted += abandoned.senders;
-    }
-
-    fn forget_evicted(&mut self, abandoned: Abandoned) {
-        for sender in abandoned.evicted {
-            let mut cx = cx!(self);
-            self.recovery.forget(&mut cx, sender);
         }
     }
 
@@ -570,50 +302,56 @@ impl Endpoint {
     /// messages, NACKs due, losses that become final, heartbeats, the
     /// retransmit store's window.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.joined.get_or_insert(now);
-        self.expire(now);
-        let mut cx = cx!(self);
-        self.recovery.handle_timeout(now, &mut cx);
+        self.receiver.started(now);
+        self.receiver.handle_timeout(now, &mut self.stats);
+        // NACKs first, then the heartbeat, as they became due.
+        while let Some(nack) = self.receiver.poll_nack() {
+            self.control.push_back(nack);
+        }
         if let Some(hb) = self
             .sender
             .handle_timeout(now, &self.config, &mut self.stats)
         {
             self.control.push_back(hb);
         }
-        self.refresh_gauges();
+        self.settle();
     }
 
-    /// The next datagram to send: NACKs and heartbeats first, then repairs,
-    /// then new data, as far as the pacer lets them go at `now`; sealed when
-    /// the keyring has a primary key (every datagram, retransmissions
-    /// included, gets a fresh packet number and nonce here).
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+    /// Writes the next datagram to send into `buf` (cleared first; its
+    /// allocation is reused) and says where it goes: NACKs and heartbeats
+    /// first, then repairs, then new data, as far as the pacer lets them
+    /// go at `now`; sealed when the keyring has a primary key (every
+    /// datagram, retransmissions included, gets a fresh packet number and
+    /// nonce here). `None`: nothing to send now (`buf` is then empty).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         loop {
-            let transmit = self.next_plaintext(now)?;
-            let (guard, stats, events) = (&mut self.guard, &mut self.stats, &mut self.events);
-            if let Some(t) = guard.outbound(transmit, self.id, stats, events) {
-                return Some(t);
+            if !self.next_plaintext(now, buf) {
+                buf.clear();
+                return None;
+            }
+            let sealed = self.guard.outbound(buf, self.id, &mut self.stats);
+            self.drain_guard();
+            if sealed {
+                return Some(Transmit {
+                    destination: Destination::Group,
+                    size: buf.len(),
+                });
             }
         }
     }
 
-    fn next_plaintext(&mut self, now: Instant) -> Option<Transmit> {
+    /// Writes the next datagram before sealing into `buf`.
+    fn next_plaintext(&mut self, now: Instant, buf: &mut Vec<u8>) -> bool {
         if let Some(contents) = self.control.pop_front() {
             self.sender.charge_unpaced(now, contents.len());
             self.stats.datagrams_sent += 1;
             self.stats.bytes_sent += contents.len() as u64;
-            return Some(Transmit {
-                destination: Destination::Group,
-                contents,
-            });
+            buf.clear();
+            buf.extend_from_slice(&contents);
+            return true;
         }
-        let contents =
-            self.sender
-                .poll_transmit(now, &self.config, !self.paced, &mut self.stats)?;
-        Some(Transmit {
-            destination: Destination::Group,
-            contents,
-        })
+        self.sender
+            .poll_transmit(now, &self.config, !self.paced, &mut self.stats, buf)
     }
 
     /// The next event for the application.
@@ -624,14 +362,35 @@ impl Endpoint {
     /// When [`handle_timeout`](Self::handle_timeout) (or, for the pacer,
     /// [`poll_transmit`](Self::poll_transmit)) should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timer().map(|(at, _)| at)
+    }
+
+    /// The deadline [`poll_timeout`](Self::poll_timeout) returns, with the
+    /// kind of timer it belongs to: why the endpoint will wake (for traces
+    /// and tests). When several are due at the same instant, the first in
+    /// [`Timer`]'s order is named.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use eventcast_proto::{Config, Endpoint, SenderId, Timer};
+    ///
+    /// let now = Instant::now();
+    /// let mut alice = Endpoint::new(Config::default(), SenderId::new(1)).unwrap();
+    /// assert_eq!(alice.next_timer(), None);
+    /// alice.emit(now, "greet", &[]).unwrap();
+    /// let mut buf = Vec::new();
+    /// while alice.poll_transmit(now, &mut buf).is_some() {}
+    /// let (_, why) = alice.next_timer().unwrap();
+    /// assert_eq!(why, Timer::Heartbeat);
+    /// ```
+    pub fn next_timer(&self) -> Option<(Instant, Timer)> {
         [
-            self.reassembler.next_deadline(),
-            self.recovery.next_timeout(),
-            self.sender.next_timeout(&self.config),
+            self.receiver.next_timer(),
+            self.sender.next_timer(&self.config),
         ]
         .into_iter()
         .flatten()
-        .min()
+        .min_by_key(|(at, _)| *at)
     }
 
     /// Counters and gauges.
@@ -657,8 +416,9 @@ impl Endpoint {
     /// let mut bob = Endpoint::new(Config::default(), SenderId::new(2)).unwrap();
     /// alice.emit(now, "greet", &[]).unwrap();
     /// let from = "192.0.2.1:4000".parse().unwrap();
-    /// while let Some(t) = alice.poll_transmit(now) {
-    ///     bob.handle_datagram(now, from, &t.contents);
+    /// let mut buf = Vec::new();
+    /// while alice.poll_transmit(now, &mut buf).is_some() {
+    ///     bob.handle_datagram(now, from, &buf);
     /// }
     /// let peers = bob.peers(now + Duration::from_secs(2));
     /// assert_eq!(peers.len(), 1);
@@ -667,20 +427,7 @@ impl Endpoint {
     /// assert_eq!((peers[0].lead.get(), peers[0].delivered), (1, 1));
     /// ```
     pub fn peers(&self, now: Instant) -> Vec<PeerInfo> {
-        self.reassembler.peers(now)
-    }
-
-    fn expire(&mut self, now: Instant) {
-        if self.reassembler.next_deadline().is_none_or(|d| d > now) {
-            return;
-        }
-        for (sender, seq, have, count) in self.reassembler.expire(now) {
-            self.stats.dropped.expired += 1;
-            debug!(%sender, %seq, have, count, "partial message expired");
-            let mut cx = cx!(self);
-            self.recovery.on_expired(&mut cx, sender, seq.get());
-        }
-        self.refresh_gauges();
+        self.receiver.peers(now)
     }
 
     fn drop_undecodable(&mut self, from: SocketAddr, datagram: &[u8], e: DecodeError) {
@@ -701,21 +448,59 @@ impl Endpoint {
     fn report_version(&mut self, from: SocketAddr, version: u8) {
         self.stats.dropped.unsupported_version += 1;
         if self.version_reported.len() < MAX_VERSION_REPORTS && self.version_reported.insert(from) {
-            self.events.push_back(EndpointEvent::ProtocolError(
+            self.queue_event(EndpointEvent::ProtocolError(
                 ProtocolError::UnsupportedVersion { from, version },
             ));
         }
     }
 
+    /// Queues an event for the application. A loss that continues the
+    /// last one queued (same sender and reason) is merged into it.
+    fn queue_event(&mut self, event: EndpointEvent) {
+        if let (EndpointEvent::Loss(loss), Some(EndpointEvent::Loss(last))) =
+            (&event, self.events.back_mut())
+        {
+            if last.sender == loss.sender
+                && last.reason == loss.reason
+                && last.first.get().checked_add(last.count) == Some(loss.first.get())
+            {
+                last.count = last.count.saturating_add(loss.count);
+                return;
+            }
+        }
+        if matches!(event, EndpointEvent::Loss(_)) {
+            self.stats.loss_reports += 1;
+        }
+        self.events.push_back(event);
+    }
+
+    /// Takes what the guard reported into the queue.
+    fn drain_guard(&mut self) {
+        while let Some(event) = self.guard.poll_event() {
+            self.queue_event(event);
+        }
+    }
+
+    /// After an input: takes the sub-parts' events (the guard's first: it
+    /// saw the datagram first) and refreshes the gauges.
+    fn settle(&mut self) {
+        self.drain_guard();
+        while let Some(event) = self.receiver.poll_event() {
+            self.queue_event(event);
+        }
+        self.refresh_gauges();
+    }
+
     fn refresh_gauges(&mut self) {
-        self.stats.partial_messages = self.reassembler.partial_messages() as u64;
-        self.stats.partial_bytes = self.reassembler.partial_bytes() as u64;
-        self.stats.window_bytes = self.reassembler.window_bytes() as u64;
-        self.stats.senders = self.reassembler.senders() as u64;
+        let r = &self.receiver;
+        self.stats.partial_messages = r.partial_messages() as u64;
+        self.stats.partial_bytes = r.partial_bytes() as u64;
+        self.stats.window_bytes = r.window_bytes() as u64;
+        self.stats.senders = r.senders() as u64;
         self.stats.replay_senders = self.guard.replay_senders() as u64;
         self.stats.replay_senders_evicted = self.guard.replay_evicted();
-        self.stats.held_messages = self.recovery.held() as u64;
-        self.stats.recovery_bytes = self.reassembler.recovery_bytes() as u64;
+        self.stats.held_messages = r.held() as u64;
+        self.stats.recovery_bytes = r.recovery_bytes() as u64;
         self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
         self.stats.retransmit_store_bytes = self.sender.store_bytes() as u64;
         self.stats.send_rate = self.sender.rate();

@@ -17,8 +17,9 @@
 //! let mut bob = Endpoint::new(Config::default(), SenderId::new(2)).unwrap();
 //! alice.emit(now, "greet", &["hello".into()]).unwrap();
 //! let from = "127.0.0.1:4000".parse().unwrap();
-//! while let Some(t) = alice.poll_transmit(now) {
-//!     bob.handle_datagram(now, from, &t.contents);
+//! let mut buf = Vec::new();
+//! while alice.poll_transmit(now, &mut buf).is_some() {
+//!     bob.handle_datagram(now, from, &buf);
 //! }
 //! match bob.poll_event() {
 //!     Some(EndpointEvent::Message(m)) => assert_eq!(m.name, "greet"),
@@ -27,6 +28,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// What the fuzz targets run; only with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
@@ -39,19 +42,19 @@ mod ids;
 pub mod legacy;
 mod pacer;
 mod peer;
-mod reassembly;
-mod recovery;
+mod receive;
 mod sender;
 mod seqwindow;
+mod shared;
 mod stats;
 pub mod wire;
 
 pub use body::{decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
 pub use config::{Config, ConfigError};
-pub use endpoint::{
-    Destination, EmitError, Endpoint, EndpointEvent, Loss, LossReason, ProtocolError,
-    ReceivedMessage, Transmit,
-};
+pub use endpoint::{EmitError, Endpoint};
 pub use ids::{MessageSeq, SegmentIndex, SenderId};
 pub use peer::PeerInfo;
+pub use shared::{
+    Destination, EndpointEvent, Loss, LossReason, ProtocolError, ReceivedMessage, Timer, Transmit,
+};
 pub use stats::{DropStats, Stats};

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::fastmap::FastSet;
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
+use crate::shared::Timer;
 use crate::stats::Stats;
 use crate::wire::{
     Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN,
@@ -156,15 +157,18 @@ impl Sender {
         self.pacer.force_take(now, size);
     }
 
-    /// The next repair or new datagram, if the pacer lets it go now (or
-    /// always, with `unpaced`).
+    /// Writes the next repair or new datagram into `out` (cleared first),
+    /// if the pacer lets it go now (or always, with `unpaced`); `false`:
+    /// nothing to send now.
     pub(crate) fn poll_transmit(
         &mut self,
         now: Instant,
         config: &Config,
         unpaced: bool,
         stats: &mut Stats,
-    ) -> Option<Vec<u8>> {
+        out: &mut Vec<u8>,
+    ) -> bool {
+        out.clear();
         // Repairs of messages that left the store are dropped.
         while let Some(&(seq, index)) = self.repairs.front() {
             if self.store.contains_key(&seq) {
@@ -175,7 +179,7 @@ impl Sender {
         }
         let Some((plan, size, repair)) = self.plan(config) else {
             self.pacer.idle();
-            return None;
+            return false;
         };
         if unpaced {
             self.pacer.force_take(now, size);
@@ -184,16 +188,16 @@ impl Sender {
                 self.waiting = true;
                 stats.pacing_waits += 1;
             }
-            return None;
+            return false;
         }
         self.waiting = false;
-        let datagram = if repair {
-            self.take_repair(now, config, plan)
+        if repair {
+            self.take_repair(now, config, plan, out);
         } else {
-            self.take_new(now, config, plan, stats)
-        };
+            self.take_new(now, config, plan, stats, out);
+        }
         stats.datagrams_sent += 1;
-        stats.bytes_sent += datagram.len() as u64;
+        stats.bytes_sent += out.len() as u64;
         if repair {
             stats.repairs_sent += 1;
         }
@@ -203,7 +207,7 @@ impl Sender {
         stats.send_queue_bytes = self.queue_bytes as u64;
         stats.send_rate = self.pacer.rate();
         stats.retransmit_store_bytes = self.store_bytes as u64;
-        Some(datagram)
+        true
     }
 
     /// What goes next, its size, and whether it is a repair.
@@ -280,7 +284,7 @@ impl Sender {
         st.body.len().saturating_sub(start).min(self.segment_size)
     }
 
-    fn segment(&self, flags: Flags, seq: u64, st: &Stored, index: u32) -> Vec<u8> {
+    fn segment(&self, flags: Flags, seq: u64, st: &Stored, index: u32, out: &mut Vec<u8>) {
         let start = index as usize * self.segment_size;
         let end = (start + self.segment_size).min(st.body.len());
         let header = DataHeader {
@@ -292,31 +296,27 @@ impl Sender {
             // Fits: bodies are at most max_message_size < 4 GiB.
             message_len: st.body.len() as u32,
         };
-        let mut out = Vec::with_capacity(DATA_HEADER_LEN + end - start);
-        header.write(&mut out);
+        out.reserve(DATA_HEADER_LEN + end - start);
+        header.write(out);
         out.extend_from_slice(st.body.get(start..end).unwrap_or_default());
-        out
     }
 
-    fn batch(&self, flags: Flags, seq: u64, n: usize) -> Vec<u8> {
+    fn batch(&self, flags: Flags, seq: u64, n: usize, out: &mut Vec<u8>) {
         if n == 1 {
-            return self
-                .store
-                .get(&seq)
-                .map(|st| self.segment(flags, seq, st, 0))
-                .unwrap_or_default();
+            if let Some(st) = self.store.get(&seq) {
+                self.segment(flags, seq, st, 0, out);
+            }
+            return;
         }
         let bodies: Vec<&[u8]> = (seq..seq + n as u64)
             .filter_map(|s| self.store.get(&s).map(|st| &st.body[..]))
             .collect();
-        let mut out = Vec::new();
         if let Ok(batch) = Batch::new(flags, self.id, MessageSeq::new(seq), bodies) {
-            batch.write(&mut out);
+            batch.write(out);
         }
-        out
     }
 
-    fn take_repair(&mut self, now: Instant, config: &Config, plan: Plan) -> Vec<u8> {
+    fn take_repair(&mut self, now: Instant, config: &Config, plan: Plan, out: &mut Vec<u8>) {
         let (seq, n, index) = match plan {
             Plan::Segment { seq, index } => (seq, 1, index),
             Plan::Batch { seq, n } => (seq, n, 0),
@@ -339,12 +339,18 @@ impl Sender {
         // whose repair was lost hears soon that the sender is alive.
         self.hb_interval = config.heartbeat_min;
         self.hb_next = Some(now + config.heartbeat_min);
+        self.write(Flags::RETRANSMISSION, plan, out);
+    }
+
+    /// Writes the datagram `plan` says into `out`.
+    fn write(&self, flags: Flags, plan: Plan, out: &mut Vec<u8>) {
         match plan {
-            Plan::Segment { seq, index } => match self.store.get(&seq) {
-                Some(st) => self.segment(Flags::RETRANSMISSION, seq, st, index),
-                None => Vec::new(),
-            },
-            Plan::Batch { seq, n } => self.batch(Flags::RETRANSMISSION, seq, n),
+            Plan::Segment { seq, index } => {
+                if let Some(st) = self.store.get(&seq) {
+                    self.segment(flags, seq, st, index, out);
+                }
+            }
+            Plan::Batch { seq, n } => self.batch(flags, seq, n, out),
         }
     }
 
@@ -354,14 +360,9 @@ impl Sender {
         config: &Config,
         plan: Plan,
         stats: &mut Stats,
-    ) -> Vec<u8> {
-        let datagram = match plan {
-            Plan::Segment { seq, index } => match self.store.get(&seq) {
-                Some(st) => self.segment(Flags::empty(), seq, st, index),
-                None => Vec::new(),
-            },
-            Plan::Batch { seq, n } => self.batch(Flags::empty(), seq, n),
-        };
+        out: &mut Vec<u8>,
+    ) {
+        self.write(Flags::empty(), plan, out);
         let (first, n) = match plan {
             Plan::Segment { seq, .. } => (seq, 1),
             Plan::Batch { seq, n } => (seq, n),
@@ -386,7 +387,6 @@ impl Sender {
         // Going quiet after this: the heartbeats start over.
         self.hb_interval = config.heartbeat_min;
         self.hb_next = Some(now + config.heartbeat_min);
-        datagram
     }
 
     /// Forgets sent messages older than the window, or beyond its bytes.
@@ -441,9 +441,9 @@ impl Sender {
         Some(out)
     }
 
-    /// The earliest deadline: heartbeat, store expiry, or the pacer letting
-    /// the next datagram go.
-    pub(crate) fn next_timeout(&self, config: &Config) -> Option<Instant> {
+    /// The earliest deadline, and what for: heartbeat, store expiry, or
+    /// the pacer letting the next datagram go.
+    pub(crate) fn next_timer(&self, config: &Config) -> Option<(Instant, Timer)> {
         let evict = self
             .store
             .first_key_value()
@@ -458,10 +458,15 @@ impl Sender {
             self.pacer
                 .ready_at(DATA_HEADER_LEN + config.max_payload_size)
         };
-        [self.hb_next, self.hb_asked, evict, paced]
-            .into_iter()
-            .flatten()
-            .min()
+        let heartbeat = [self.hb_next, self.hb_asked].into_iter().flatten().min();
+        [
+            heartbeat.map(|t| (t, Timer::Heartbeat)),
+            evict.map(|t| (t, Timer::RetransmitStore)),
+            paced.map(|t| (t, Timer::Pacing)),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(t, _)| *t)
     }
 
     /// A NACK for this sender: queue what it asks for and the store has.

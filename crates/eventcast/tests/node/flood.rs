@@ -57,9 +57,12 @@ fn captured(key: &Key) -> Vec<Vec<u8>> {
     for i in 0..50u32 {
         e.emit(Instant::now(), "captured", &[i.into()]).unwrap();
     }
-    std::iter::from_fn(|| e.poll_transmit(Instant::now()))
-        .map(|t| t.contents)
-        .collect()
+    let mut buf = Vec::new();
+    std::iter::from_fn(|| {
+        e.poll_transmit(Instant::now(), &mut buf)
+            .map(|_| buf.clone())
+    })
+    .collect()
 }
 
 /// One hostile datagram.

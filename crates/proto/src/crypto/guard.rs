@@ -9,13 +9,13 @@ use std::net::SocketAddr;
 
 use tracing::{debug, trace};
 
+use super::encryption::{Encryption, SealLimits};
 use super::keyring::Keyring;
 use super::nonce::NonceSource;
 use super::replay::{ReplayGuard, Verdict};
 use super::seal;
-use super::{KeyLimit, SealLimits, Unreadable};
-use crate::endpoint::{EndpointEvent, ProtocolError, Transmit};
 use crate::ids::SenderId;
+use crate::shared::{EndpointEvent, KeyLimit, ProtocolError, Unreadable};
 use crate::stats::Stats;
 use crate::wire::{
     FrameType, PacketNumber, SealedFrame, SealedHeader, MAGIC, NONCE_LEN, SEAL_OVERHEAD, VERSION,
@@ -51,6 +51,11 @@ pub(crate) struct Guard {
     replay: ReplayGuard,
     next_packet: u64,
     reported: HashSet<Reported>,
+    /// What the guard reports (unreadable senders, a key nearing its
+    /// limit), drained by the endpoint.
+    events: VecDeque<EndpointEvent>,
+    /// The buffer a datagram is sealed into, swapped with the caller's.
+    scratch: Vec<u8>,
 }
 
 impl Guard {
@@ -65,10 +70,12 @@ impl Guard {
             replay: ReplayGuard::new(max_senders),
             next_packet: 0,
             reported: HashSet::new(),
+            events: VecDeque::new(),
+            scratch: Vec::new(),
         }
     }
 
-    pub(crate) fn new(encryption: super::Encryption, max_senders: usize) -> Self {
+    pub(crate) fn new(encryption: Encryption, max_senders: usize) -> Self {
         Self {
             keyring: encryption.keyring,
             nonces: Some(encryption.nonces),
@@ -96,30 +103,30 @@ impl Guard {
         self.replay.evicted()
     }
 
-    /// Seals an outgoing datagram under the primary key, or lets it go as
-    /// it is when the ring has none. `None`: refused (the primary key has
-    /// sealed as many datagrams as it safely can), counted.
-    pub(crate) fn outbound(
-        &mut self,
-        transmit: Transmit,
-        own: SenderId,
-        stats: &mut Stats,
-        events: &mut VecDeque<EndpointEvent>,
-    ) -> Option<Transmit> {
+    /// The next event the guard reports.
+    pub(crate) fn poll_event(&mut self) -> Option<EndpointEvent> {
+        self.events.pop_front()
+    }
+
+    /// Seals the outgoing datagram in `buf` under the primary key, in
+    /// place, or lets it go as it is when the ring has none. `false`:
+    /// refused (the primary key has sealed as many datagrams as it safely
+    /// can), counted.
+    pub(crate) fn outbound(&mut self, buf: &mut Vec<u8>, own: SenderId, stats: &mut Stats) -> bool {
         let (Some(nonces), Some(entry)) = (self.nonces.as_mut(), self.keyring.primary_entry())
         else {
-            return Some(transmit);
+            return true;
         };
         if entry.sealed >= self.limits.refuse_at {
             stats.seal_refused += 1;
             debug!(key = %entry.key.fingerprint(), "datagram not sent: key used up");
-            return None;
+            return false;
         }
         let mut nonce = [0u8; NONCE_LEN];
         if nonces.fill(&mut nonce).is_err() {
             stats.seal_refused += 1;
             debug!("datagram not sent: no nonce");
-            return None;
+            return false;
         }
         let header = SealedHeader {
             key_id: entry.key.id(),
@@ -127,10 +134,11 @@ impl Guard {
             packet: PacketNumber::new(self.next_packet),
             nonce,
         };
-        let Some(contents) = seal::seal(entry, &header, &transmit.contents) else {
+        if !seal::seal_into(entry, &header, buf, &mut self.scratch) {
             stats.seal_refused += 1;
-            return None;
-        };
+            return false;
+        }
+        std::mem::swap(buf, &mut self.scratch);
         self.next_packet += 1;
         entry.sealed += 1;
         stats.datagrams_sealed += 1;
@@ -139,16 +147,13 @@ impl Guard {
         if sealed == self.limits.warn_at || sealed == self.limits.refuse_at {
             let fingerprint = entry.key.fingerprint();
             debug!(key = %fingerprint, sealed, "group key nearing its limit");
-            events.push_back(EndpointEvent::KeyLimit(KeyLimit {
+            self.events.push_back(EndpointEvent::KeyLimit(KeyLimit {
                 fingerprint,
                 sealed,
                 refuse_at: self.limits.refuse_at,
             }));
         }
-        Some(Transmit {
-            contents,
-            ..transmit
-        })
+        true
     }
 
     /// Opens, authenticates and checks an incoming datagram.
@@ -158,7 +163,6 @@ impl Guard {
         datagram: &[u8],
         own: SenderId,
         stats: &mut Stats,
-        events: &mut VecDeque<EndpointEvent>,
     ) -> Inbound {
         let [m0, m1, version, ty, ..] = *datagram else {
             return Inbound::Plain;
@@ -181,7 +185,7 @@ impl Guard {
             }
             stats.dropped.unencrypted += 1;
             debug!(%from, ?sender, "unencrypted datagram dropped");
-            self.report(from, sender, Unreadable::Unencrypted, events);
+            self.report(from, sender, Unreadable::Unencrypted);
             return Inbound::Dropped;
         }
         let frame = match SealedFrame::parse(datagram) {
@@ -200,7 +204,7 @@ impl Guard {
         if self.keyring.candidates(h.key_id).next().is_none() {
             stats.dropped.no_key += 1;
             debug!(%from, sender = %h.sender, key_id = %h.key_id, "sealed with a key not in the ring");
-            self.report(from, Some(h.sender), Unreadable::UnknownKey, events);
+            self.report(from, Some(h.sender), Unreadable::UnknownKey);
             return Inbound::Dropped;
         }
         let opened = self
@@ -210,7 +214,7 @@ impl Guard {
         let Some(inner) = opened else {
             stats.dropped.bad_tag += 1;
             debug!(%from, sender = %h.sender, key_id = %h.key_id, "authentication failed");
-            self.report(from, Some(h.sender), Unreadable::BadTag, events);
+            self.report(from, Some(h.sender), Unreadable::BadTag);
             return Inbound::Dropped;
         };
         match self.replay.check(h.sender, h.packet) {
@@ -240,24 +244,19 @@ impl Guard {
     /// datagram names no sender) and reason, that it sends what this node
     /// cannot read. At most [`MAX_REPORTS`] are remembered; past that,
     /// datagrams are only counted.
-    fn report(
-        &mut self,
-        from: SocketAddr,
-        sender: Option<SenderId>,
-        reason: Unreadable,
-        events: &mut VecDeque<EndpointEvent>,
-    ) {
+    fn report(&mut self, from: SocketAddr, sender: Option<SenderId>, reason: Unreadable) {
         let key = match sender {
             Some(s) => Reported::Sender(s, reason),
             None => Reported::Address(from, reason),
         };
         if self.reported.len() < MAX_REPORTS && self.reported.insert(key) {
             debug!(%from, ?sender, ?reason, "reported: a node sends what this node cannot read");
-            events.push_back(EndpointEvent::ProtocolError(ProtocolError::Unreadable {
-                from,
-                sender,
-                reason,
-            }));
+            self.events
+                .push_back(EndpointEvent::ProtocolError(ProtocolError::Unreadable {
+                    from,
+                    sender,
+                    reason,
+                }));
         }
     }
 }

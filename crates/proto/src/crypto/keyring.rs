@@ -181,6 +181,7 @@ impl Keyring {
     }
 
     /// The primary key's entry, read only.
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn primary_entry_ref(&self) -> Option<&Entry> {
         self.primary.map(|p| &self.entries[p])
     }

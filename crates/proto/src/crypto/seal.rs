@@ -3,7 +3,7 @@
 
 use aes_gcm::AeadInOut;
 
-use super::keyring::{Entry, Keyring};
+use super::keyring::Entry;
 use crate::wire::{SealedFrame, SealedHeader, INNER_OMITTED, MAGIC, SEALED_HEADER_LEN, VERSION};
 
 /// Seals the plaintext datagram `inner` (a whole datagram, magic included)
@@ -12,18 +12,37 @@ use crate::wire::{SealedFrame, SealedHeader, INNER_OMITTED, MAGIC, SEALED_HEADER
 ///
 /// Returns `None` for a datagram too short to be one (fewer than 5 bytes),
 /// which this crate never makes.
+#[cfg(feature = "fuzzing")]
 pub(crate) fn seal(entry: &Entry, header: &SealedHeader, inner: &[u8]) -> Option<Vec<u8>> {
-    let body = inner.get(INNER_OMITTED..).filter(|b| b.len() >= 2)?;
-    let mut out = Vec::with_capacity(SEALED_HEADER_LEN + body.len() + crate::wire::TAG_LEN);
-    header.write(&mut out);
+    let mut out = Vec::new();
+    seal_into(entry, header, inner, &mut out).then_some(out)
+}
+
+/// Seals the plaintext datagram `inner` as `seal` does, into `out` (cleared first, its allocation reused); `false`
+/// when `inner` is too short to be a datagram or the cipher refuses.
+pub(crate) fn seal_into(
+    entry: &Entry,
+    header: &SealedHeader,
+    inner: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    out.clear();
+    let Some(body) = inner.get(INNER_OMITTED..).filter(|b| b.len() >= 2) else {
+        return false;
+    };
+    out.reserve(SEALED_HEADER_LEN + body.len() + crate::wire::TAG_LEN);
+    header.write(out);
     out.extend_from_slice(body);
     let (aad, plaintext) = out.split_at_mut(SEALED_HEADER_LEN);
-    let tag = entry
-        .cipher
-        .encrypt_inout_detached((&header.nonce).into(), aad, plaintext.into())
-        .ok()?;
+    let Ok(tag) =
+        entry
+            .cipher
+            .encrypt_inout_detached((&header.nonce).into(), aad, plaintext.into())
+    else {
+        return false;
+    };
     out.extend_from_slice(&tag);
-    Some(out)
+    true
 }
 
 /// Opens a sealed frame with `entry`'s key: the inner datagram, magic and
@@ -48,6 +67,11 @@ pub(crate) fn open(entry: &Entry, frame: &SealedFrame<'_>) -> Option<Vec<u8>> {
 
 /// Seals `inner` with the ring's primary key (for the fuzz targets, which
 /// play an insider).
-pub(crate) fn seal_with(ring: &Keyring, header: &SealedHeader, inner: &[u8]) -> Option<Vec<u8>> {
+#[cfg(feature = "fuzzing")]
+pub(crate) fn seal_with(
+    ring: &super::keyring::Keyring,
+    header: &SealedHeader,
+    inner: &[u8],
+) -> Option<Vec<u8>> {
     seal(ring.primary_entry_ref()?, header, inner)
 }

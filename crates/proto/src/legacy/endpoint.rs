@@ -13,7 +13,7 @@ use tracing::{debug, trace};
 use super::body::EventBody;
 use super::codec::{Decoder, Encoder, Incoming, LegacyEvent, LegacyIdentity};
 use super::crypto::InsecureLegacyCipher;
-use super::error::{EncodeError, LegacyError, PROTOCOL_VERSION};
+use super::error::{EncodeError, LegacyError, DEFAULT_MAX_PAYLOAD_SIZE, PROTOCOL_VERSION};
 use super::ids::LegacyId;
 use super::meta::Origin;
 use super::retx::RetxRequest;
@@ -61,7 +61,7 @@ impl LegacyEndpointConfig {
         let limits = ReassemblyLimits::default();
         Self {
             identity,
-            max_payload_size: NonZeroUsize::new(super::error::DEFAULT_MAX_PAYLOAD_SIZE)
+            max_payload_size: NonZeroUsize::new(DEFAULT_MAX_PAYLOAD_SIZE)
                 .unwrap_or(NonZeroUsize::MIN),
             sent_retention: limits.message_ttl.saturating_mul(10),
             limits,
@@ -634,7 +634,8 @@ mod tests {
             crate::endpoint::Endpoint::new(crate::config::Config::default(), SenderId::new(7))
                 .unwrap();
         native.emit(t, "n", &[]).unwrap();
-        let n = native.poll_transmit(t).unwrap().contents;
+        let mut n = Vec::new();
+        native.poll_transmit(t, &mut n).unwrap();
         bob.handle_datagram(t, addr(5), &n);
         bob.handle_datagram(t, addr(5), &n);
         bob.handle_datagram(t, addr(6), &[]);

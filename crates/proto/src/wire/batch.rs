@@ -12,7 +12,7 @@
 //! Message `i` (from 0) has seq `first + i`. The entries fill the datagram
 //! exactly. All integers big-endian.
 
-use super::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
 use crate::ids::{MessageSeq, SenderId};
 
 /// Bytes before the first entry.
@@ -93,7 +93,7 @@ impl<'a> Batch<'a> {
                 "bytes after the last batch entry",
             ));
         }
-        if first.get().saturating_add(bodies.len() as u64) > super::MAX_SEQ {
+        if first.get().saturating_add(bodies.len() as u64) > super::header::MAX_SEQ {
             return Err(DecodeError::Inconsistent(
                 "batch sequence numbers past MAX_SEQ",
             ));

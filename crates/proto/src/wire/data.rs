@@ -17,7 +17,7 @@
 //! the sender's segment size; the last carries the rest (1 to segment size
 //! bytes). So any one segment tells the receiver the segment size.
 
-use super::{parse_common, DecodeError, Flags, FrameType, DATA_HEADER_LEN, MAGIC, VERSION};
+use super::header::{parse_common, DecodeError, Flags, FrameType, DATA_HEADER_LEN, MAGIC, VERSION};
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 
 /// The fields of a data frame's header.
@@ -134,7 +134,7 @@ impl<'a> DataFrame<'a> {
 /// the segment size it implies.
 fn geometry(h: &DataHeader, payload_len: usize) -> Result<u32, DecodeError> {
     use DecodeError::Inconsistent;
-    if h.seq.get() > super::MAX_SEQ {
+    if h.seq.get() > super::header::MAX_SEQ {
         return Err(Inconsistent("message sequence number past MAX_SEQ"));
     }
     let count = u64::from(h.count);

@@ -17,7 +17,7 @@
 //! receiver was there from its start and is owed all of it. All integers
 //! are big-endian; the frame is exactly 33 bytes.
 
-use super::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
 use crate::ids::{MessageSeq, SenderId};
 
 /// Length of a heartbeat datagram.
@@ -44,7 +44,7 @@ impl Heartbeat {
         if trail > lead {
             return Err(DecodeError::Inconsistent("heartbeat trail above lead"));
         }
-        if lead.get() > super::MAX_SEQ {
+        if lead.get() > super::header::MAX_SEQ {
             return Err(DecodeError::Inconsistent("heartbeat lead past MAX_SEQ"));
         }
         Ok(Self {

@@ -24,7 +24,7 @@
 //! hear them and hold their own (suppression). All integers big-endian; the
 //! datagram is exactly `23 + 17·n` bytes, at most 1111.
 
-use super::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
 use crate::ids::{MessageSeq, SenderId};
 
 /// The most entries one NACK carries.
@@ -159,7 +159,7 @@ impl NackEntry {
             },
             _ => return Err(DecodeError::Inconsistent("unknown NACK entry")),
         };
-        if seq.get().saturating_add(u64::from(b)) > super::MAX_SEQ {
+        if seq.get().saturating_add(u64::from(b)) > super::header::MAX_SEQ {
             return Err(DecodeError::Inconsistent(
                 "NACK sequence numbers past MAX_SEQ",
             ));

@@ -24,8 +24,8 @@
 
 use std::fmt;
 
-use super::{parse_common, DecodeError, FrameType, MAGIC, VERSION};
-use crate::crypto::KeyId;
+use super::header::{parse_common, DecodeError, FrameType, MAGIC, VERSION};
+use crate::crypto::key::KeyId;
 use crate::ids::SenderId;
 
 /// Bytes of the sealed frame's clear header (the associated data).

@@ -3,6 +3,8 @@
 //!
 //! Nothing here touches a socket or reads a clock except [`t0`], which reads
 //! it once to get a base `Instant`; every later instant is `t0() + d`.
+// Shared by several test binaries (sim, sealed, reassembly, limits,
+// endpoint), each of which uses only part of it.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -62,9 +64,8 @@ pub(crate) fn endpoint(config: Config, id: u64) -> Endpoint {
 /// what these tests are about: it is turned off for the drain).
 pub(crate) fn transmits(e: &mut Endpoint) -> Vec<Vec<u8>> {
     e.set_paced(false);
-    let out = std::iter::from_fn(|| e.poll_transmit(t0()))
-        .map(|t| t.contents)
-        .collect();
+    let mut buf = Vec::new();
+    let out = std::iter::from_fn(|| e.poll_transmit(t0(), &mut buf).map(|_| buf.clone())).collect();
     e.set_paced(true);
     out
 }

@@ -1,0 +1,93 @@
+//! How an endpoint encrypts: its keyring, its nonce source, whether it
+//! also accepts plaintext, and how many datagrams one key may seal.
+
+use super::keyring::Keyring;
+use super::nonce::NonceSource;
+
+/// Datagrams one node seals with one key before it is told to rotate
+/// ([`KeyLimit`](super::KeyLimit)): 2³¹.
+pub const SEAL_WARN_AT: u64 = 1 << 31;
+
+/// Datagrams one node seals with one key at most: 2³², NIST SP 800-38D's
+/// limit for random 96-bit nonces. Past it, the node refuses to send with
+/// that key (counted in `seal_refused`) until another key is made primary.
+pub const SEAL_REFUSE_AT: u64 = 1 << 32;
+
+/// How many datagrams one key may seal on this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SealLimits {
+    /// Reported once ([`KeyLimit`](super::KeyLimit)) when the primary key has sealed this many.
+    pub warn_at: u64,
+    /// The primary key seals no more than this many; further datagrams are
+    /// refused and counted.
+    pub refuse_at: u64,
+}
+
+impl Default for SealLimits {
+    fn default() -> Self {
+        Self {
+            warn_at: SEAL_WARN_AT,
+            refuse_at: SEAL_REFUSE_AT,
+        }
+    }
+}
+
+impl SealLimits {
+    /// Lower limits than the default (for tests, or a stricter policy).
+    /// Limits above the defaults are lowered to them.
+    pub fn new(warn_at: u64, refuse_at: u64) -> Self {
+        let refuse_at = refuse_at.min(SEAL_REFUSE_AT);
+        Self {
+            warn_at: warn_at.min(refuse_at),
+            refuse_at,
+        }
+    }
+}
+
+/// How an endpoint encrypts: its keyring, where its nonces come from, and
+/// whether it also accepts unencrypted datagrams.
+pub struct Encryption {
+    pub(super) keyring: Keyring,
+    pub(super) nonces: Box<dyn NonceSource>,
+    pub(super) danger_accept_plaintext: bool,
+    pub(super) limits: SealLimits,
+}
+
+impl std::fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encryption")
+            .field("keyring", &self.keyring)
+            .field("danger_accept_plaintext", &self.danger_accept_plaintext)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encryption {
+    /// Encryption with this ring (which may be empty: keys can be added
+    /// later) and nonce source. Unencrypted datagrams are refused whenever
+    /// the ring holds a key.
+    pub fn new(keyring: Keyring, nonces: impl NonceSource + 'static) -> Self {
+        Self {
+            keyring,
+            nonces: Box::new(nonces),
+            danger_accept_plaintext: false,
+            limits: SealLimits::default(),
+        }
+    }
+
+    /// Also accepts unencrypted datagrams while the ring holds keys, for a
+    /// group migrating to encryption. Anyone who can reach the group can
+    /// then send events to this node: the key protects nothing inbound.
+    pub fn danger_accept_plaintext(mut self, accept: bool) -> Self {
+        self.danger_accept_plaintext = accept;
+        self
+    }
+
+    /// Other limits of datagrams per key.
+    pub fn seal_limits(mut self, limits: SealLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}

@@ -1,0 +1,322 @@
+//! Delivery in order, and losses: complete messages are delivered or held
+//! behind a missing earlier one; what is given up is reported once.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use tracing::{debug, trace};
+
+use super::state::{Gap, Held, Segment, SenderState};
+use super::{Receiver, GAP_CHARGE};
+use crate::body::decode_body;
+use crate::config::SEGMENT_OVERHEAD;
+use crate::ids::{MessageSeq, SenderId};
+use crate::seqwindow::SeqStatus;
+use crate::shared::{EndpointEvent, Loss, LossReason, ReceivedMessage};
+use crate::stats::Stats;
+
+impl Receiver {
+    /// A complete message: deliver it, or hold it for order.
+    pub(super) fn complete(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        segment: &Segment,
+        body: Vec<u8>,
+    ) {
+        let (sender, seq, from) = (segment.sender, segment.seq, segment.from);
+        let ordered = self.config.ordered;
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        if !ordered || (seq == state.next && state.join.is_none()) {
+            if ordered {
+                state.next = seq + 1;
+            }
+            deliver(&mut self.events, stats, state, seq, from, &body);
+            return;
+        }
+        if seq < state.next {
+            // Behind the delivery point (only after a forced skip).
+            deliver(&mut self.events, stats, state, seq, from, &body);
+            return;
+        }
+        let charge = body.len() + SEGMENT_OVERHEAD;
+        if state.charge(&mut self.ledger, &self.config, charge) {
+            state.held_bytes += charge;
+            state.held.insert(seq, Held { from, body });
+            return;
+        }
+        // No room to hold it: give up whatever it waits for (and the
+        // pending join: nothing earlier will be asked for).
+        debug!(%sender, seq, "no room to hold a message for order: earlier gaps given up");
+        self.decide(now, stats, sender, false, None);
+        self.lose_below(stats, sender, seq, LossReason::Overrun);
+        if let Some(state) = self.senders.get_mut(&sender) {
+            state.next = state.next.max(seq + 1);
+            deliver(&mut self.events, stats, state, seq, from, &body);
+        }
+    }
+
+    /// Declares `first .. end` lost (gaps or partials among them).
+    pub(super) fn lose(
+        &mut self,
+        stats: &mut Stats,
+        sender: SenderId,
+        first: u64,
+        end: u64,
+        reason: LossReason,
+    ) {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        let (ledger, config, events) = (&mut self.ledger, &self.config, &mut self.events);
+        // Whole gaps inside the range go, partially covered ones shrink.
+        let keys: Vec<u64> = state.gaps.range(..end).map(|(k, _)| *k).collect();
+        for k in keys {
+            let Some(gap) = state.gaps.remove(&k) else {
+                continue;
+            };
+            if gap.end <= first {
+                state.gaps.insert(k, gap);
+                continue;
+            }
+            let lo = k.max(first);
+            let hi = gap.end.min(end);
+            state.give_up_range(ledger, lo, hi);
+            report_loss(events, stats, state, lo, hi - lo, reason);
+            let mut charges = 0;
+            if k < lo {
+                let item = gap.item;
+                state.gaps.insert(k, Gap { end: lo, item });
+                charges += 1;
+            }
+            if hi < gap.end {
+                let item = gap.item;
+                state.gaps.insert(hi, Gap { end: gap.end, item });
+                charges += 1;
+            }
+            if charges == 0 {
+                state.release(ledger, GAP_CHARGE);
+            } else if charges == 2 && !state.charge(ledger, config, GAP_CHARGE) {
+                // No room for the split: the upper part goes too.
+                if let Some(upper) = state.gaps.remove(&hi) {
+                    state.give_up_range(ledger, hi, upper.end);
+                    report_loss(events, stats, state, hi, upper.end - hi, reason);
+                }
+            }
+        }
+        // Partials owed to this node: those the window pushed out first
+        // (they are all below the others).
+        let (slid, kept): (Vec<u64>, Vec<u64>) = state
+            .overrun
+            .iter()
+            .partition(|&&s| (first..end).contains(&s));
+        state.overrun = kept;
+        let owed: Vec<u64> = state
+            .partials
+            .range(first..end)
+            .filter(|(_, p)| p.ask.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        for seq in slid.into_iter().chain(owed) {
+            state.give_up(ledger, seq);
+            report_loss(events, stats, state, seq, 1, reason);
+        }
+    }
+
+    /// Gives up everything missing below `seq`, and delivers what was held
+    /// below it.
+    pub(super) fn lose_below(
+        &mut self,
+        stats: &mut Stats,
+        sender: SenderId,
+        seq: u64,
+        reason: LossReason,
+    ) {
+        let start = self.senders.get(&sender).map_or(seq, |s| s.start);
+        if start < seq {
+            self.lose(stats, sender, start, seq, reason);
+        }
+        self.flush_below(stats, sender, seq);
+    }
+
+    /// Delivers every held message below `seq` in order and moves the
+    /// delivery point to at least `seq`.
+    pub(super) fn flush_below(&mut self, stats: &mut Stats, sender: SenderId, seq: u64) {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        let keep = state.held.split_off(&seq);
+        let below = std::mem::replace(&mut state.held, keep);
+        for (s, held) in below {
+            let charge = held.body.len() + SEGMENT_OVERHEAD;
+            state.held_bytes -= charge;
+            state.release(&mut self.ledger, charge);
+            deliver(&mut self.events, stats, state, s, held.from, &held.body);
+        }
+        if self.config.ordered {
+            state.next = state.next.max(seq);
+        }
+    }
+
+    /// Losses for everything that slid below the sender's window.
+    pub(super) fn below_window(&mut self, now: Instant, stats: &mut Stats, sender: SenderId) {
+        let Some(state) = self.senders.get(&sender) else {
+            return;
+        };
+        let base = state.window.base();
+        let behind = !state.overrun.is_empty()
+            || state.gaps.first_key_value().is_some_and(|(k, _)| *k < base)
+            || state
+                .partials
+                .first_key_value()
+                .is_some_and(|(k, _)| *k < base)
+            || (self.config.ordered && state.next < base);
+        if behind {
+            self.decide(now, stats, sender, false, None);
+            self.lose_below(stats, sender, base, LossReason::Overrun);
+        }
+    }
+
+    /// Delivers held messages that are next in order, stepping over
+    /// messages already given up.
+    pub(super) fn flush(&mut self, stats: &mut Stats, sender: SenderId) {
+        if !self.config.ordered {
+            return;
+        }
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        if state.join.is_some() {
+            return;
+        }
+        // The window moved past the delivery point (what lay between was
+        // reported then): on from its base.
+        let base = state.window.base();
+        if state.next < base {
+            self.lose_below(stats, sender, base, LossReason::Overrun);
+        }
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        loop {
+            let next = state.next;
+            if let Some(held) = state.held.remove(&next) {
+                let charge = held.body.len() + SEGMENT_OVERHEAD;
+                state.held_bytes -= charge;
+                state.release(&mut self.ledger, charge);
+                deliver(&mut self.events, stats, state, next, held.from, &held.body);
+                state.next += 1;
+                continue;
+            }
+            if next < state.known_end
+                && !state.gaps.contains_key(&next)
+                && !state.asks_for(next)
+                && state.window.status(next) == SeqStatus::Finished
+            {
+                // Given up earlier (reported then), and so may be the ones
+                // after it: step over them at once, up to the next message
+                // held (held ones are finished too).
+                let open = state.window.next_open(next);
+                let held = state.held.keys().next().copied().unwrap_or(u64::MAX);
+                state.next = open.min(held).min(state.known_end).max(next + 1);
+                continue;
+            }
+            break;
+        }
+    }
+
+    /// Takes message `seq` out of the gap that holds it, if any.
+    pub(super) fn split_gap(&mut self, stats: &mut Stats, sender: SenderId, seq: u64) {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        let Some((&first, gap)) = state.gaps.range(..=seq).next_back() else {
+            return;
+        };
+        if gap.end <= seq {
+            return;
+        }
+        let (end, item) = (gap.end, gap.item);
+        state.gaps.remove(&first);
+        let mut parts = 0;
+        if first < seq {
+            state.gaps.insert(first, Gap { end: seq, item });
+            parts += 1;
+        }
+        if seq + 1 < end {
+            state.gaps.insert(seq + 1, Gap { end, item });
+            parts += 1;
+        }
+        let ledger = &mut self.ledger;
+        match parts {
+            0 => state.release(ledger, GAP_CHARGE),
+            2 if !state.charge(ledger, &self.config, GAP_CHARGE) => {
+                // No room for another record: the upper part is given up.
+                state.gaps.remove(&(seq + 1));
+                state.give_up_range(ledger, seq + 1, end);
+                let (events, count) = (&mut self.events, end - seq - 1);
+                report_loss(events, stats, state, seq + 1, count, LossReason::Overrun);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reports `count` messages of `state`'s sender from `first` on as lost.
+/// (Consecutive reports are merged as the endpoint queues them.)
+pub(super) fn report_loss(
+    events: &mut VecDeque<EndpointEvent>,
+    stats: &mut Stats,
+    state: &mut SenderState,
+    first: u64,
+    count: u64,
+    reason: LossReason,
+) {
+    if count == 0 {
+        return;
+    }
+    let sender = state.id;
+    stats.messages_lost = stats.messages_lost.saturating_add(count);
+    state.lost = state.lost.saturating_add(count);
+    debug!(%sender, first, count, ?reason, "messages lost");
+    events.push_back(EndpointEvent::Loss(Loss {
+        sender,
+        first: MessageSeq::new(first),
+        count,
+        reason,
+    }));
+}
+
+/// Decodes a complete body of `state`'s sender and queues it for the
+/// application.
+pub(super) fn deliver(
+    events: &mut VecDeque<EndpointEvent>,
+    stats: &mut Stats,
+    state: &mut SenderState,
+    seq: u64,
+    from: SocketAddr,
+    body: &[u8],
+) {
+    let (sender, seq) = (state.id, MessageSeq::new(seq));
+    match decode_body(body) {
+        Ok((name, args)) => {
+            stats.messages_received += 1;
+            state.delivered = state.delivered.saturating_add(1);
+            trace!(%sender, %seq, %from, name, "message delivered");
+            events.push_back(EndpointEvent::Message(ReceivedMessage {
+                sender,
+                seq,
+                from,
+                name,
+                args,
+            }));
+        }
+        Err(e) => {
+            stats.dropped.bad_body += 1;
+            debug!(%sender, %seq, %from, error = %e, "message body dropped");
+        }
+    }
+}

@@ -1,0 +1,692 @@
+//! Reassembly: segments into messages, per sender, within the budgets;
+//! the window of finished messages; expiry of partial messages that stop
+//! making progress; senders tracked and forgotten.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use tracing::{debug, trace};
+
+use super::state::{FirstHeard, Item, Ledger, Partial, Segment, SenderState};
+use super::{Arrival, DropReason, Receiver};
+use crate::config::{Config, SEGMENT_OVERHEAD};
+use crate::ids::{MessageSeq, SenderId};
+use crate::seqwindow::SeqStatus;
+use crate::shared::LossReason;
+use crate::stats::Stats;
+
+impl Receiver {
+    /// Feeds one segment to reassembly.
+    pub(super) fn insert(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        segment: &Segment,
+        payload: &[u8],
+    ) -> Arrival {
+        let arrival = self.insert_segment(now, stats, segment, payload);
+        if let Some(state) = self.senders.get_mut(&segment.sender) {
+            state.settle_window(&mut self.ledger);
+        }
+        arrival
+    }
+
+    fn insert_segment(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        segment: &Segment,
+        payload: &[u8],
+    ) -> Arrival {
+        let (sender, seq) = (segment.sender, segment.seq);
+        if let Err(reason) = self.admit(now, stats, segment) {
+            return Arrival::Dropped(reason);
+        }
+        if segment.count == 1 {
+            return match self.finish_whole(sender, seq) {
+                Ok(()) => Arrival::Complete(payload.to_vec()),
+                Err(reason) => Arrival::Dropped(reason),
+            };
+        }
+        let config = &self.config;
+        let ledger = &mut self.ledger;
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return Arrival::Dropped(DropReason::Stale);
+        };
+        // Room for the bit that will say it is finished.
+        let chunk = state.window.charge_for(seq);
+
+        let charge = payload.len() + SEGMENT_OVERHEAD;
+        let need = charge + chunk;
+        let over_budget = state.bytes + need > config.max_partial_bytes_per_sender
+            || ledger.bytes + need > config.max_partial_bytes;
+        let deadline = now + config.message_ttl;
+        let partial = match state.partials.get_mut(&seq) {
+            Some(p) => {
+                if (p.count, p.segment_size, p.message_len)
+                    != (segment.count, segment.segment_size, segment.message_len)
+                {
+                    return Arrival::Dropped(DropReason::Inconsistent);
+                }
+                if p.segments.contains_key(&segment.index) {
+                    return Arrival::Dropped(DropReason::Duplicate);
+                }
+                if over_budget {
+                    return Arrival::Dropped(DropReason::OverBudget);
+                }
+                ledger
+                    .expiry
+                    .remove(&(p.deadline, sender, MessageSeq::new(seq)));
+                p
+            }
+            None => {
+                if over_budget || state.partials.len() >= config.max_partial_messages_per_sender {
+                    return Arrival::Dropped(DropReason::OverBudget);
+                }
+                ledger.partials += 1;
+                state.partials.entry(seq).or_insert(Partial {
+                    count: segment.count,
+                    max_index: 0,
+                    segment_size: segment.segment_size,
+                    message_len: segment.message_len,
+                    segments: BTreeMap::new(),
+                    deadline,
+                    bytes: 0,
+                    ask: None,
+                })
+            }
+        };
+        partial.segments.insert(segment.index, payload.to_vec());
+        partial.bytes += charge;
+        partial.deadline = deadline;
+        partial.max_index = partial.max_index.max(segment.index);
+        state.bytes += charge;
+        ledger.bytes += charge;
+
+        if partial.segments.len() as u64 == u64::from(partial.count) {
+            let Some(done) = state.partials.remove(&seq) else {
+                return Arrival::Buffered;
+            };
+            state.window.finish(seq);
+            state.bytes -= done.bytes;
+            ledger.bytes -= done.bytes;
+            ledger.partials -= 1;
+            let mut body = Vec::with_capacity(done.message_len as usize);
+            for segment in done.segments.into_values() {
+                body.extend_from_slice(&segment);
+            }
+            return Arrival::Complete(body);
+        }
+        ledger
+            .expiry
+            .insert((deadline, sender, MessageSeq::new(seq)));
+        Arrival::Buffered
+    }
+
+    /// Creates (or refreshes) the state of `sender`, heard `now` from
+    /// `from`, evicting the least recently heard sender if needed. Returns
+    /// whether the sender is new.
+    pub(super) fn touch(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        sender: SenderId,
+        from: SocketAddr,
+        first: FirstHeard,
+    ) -> bool {
+        let lead = if first.data {
+            first.seq.saturating_add(1)
+        } else {
+            first.seq
+        };
+        if let Some(state) = self.senders.get_mut(&sender) {
+            state.last_heard = now;
+            state.from = from;
+            state.lead = state.lead.max(lead);
+            return false;
+        }
+        if self.senders.len() >= self.config.max_senders {
+            self.evict_least_recent(stats);
+        }
+        let join = self.first_join(now, stats, sender, first);
+        self.senders
+            .insert(sender, SenderState::new(sender, now, from, first, join));
+        if let Some(wake) = join.and_then(|j| j.wake()) {
+            trace!(%sender, first = first.seq, "first heard mid-stream: asking for a heartbeat");
+            self.schedule(sender, Some(wake));
+        }
+        true
+    }
+
+    /// Whether a sender first heard this way leaves the join decision
+    /// pending (first heard mid-stream, or through a repair): the request
+    /// for a heartbeat that will settle it.
+    fn first_join(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        sender: SenderId,
+        first: FirstHeard,
+    ) -> Option<Item> {
+        let probe = first.data;
+        if probe && !(first.seq == 0 && first.live) && self.config.max_retransmit_attempts > 0 {
+            let mut item = Item::new(self.backoff(now, sender));
+            item.deadline = Some(now + self.config.message_ttl);
+            return Some(item);
+        }
+        if probe && first.seq > 0 {
+            // Nobody asks: no way to tell, so a late joiner from the
+            // first message heard.
+            stats.late_joins += 1;
+        }
+        None
+    }
+
+    /// The checks every segment passes first: its message's size, its
+    /// sender (tracked from now on, its window moved on to cover the
+    /// message, dropping the partial messages it leaves behind), and
+    /// whether the message is still open.
+    fn admit(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        segment: &Segment,
+    ) -> Result<(), DropReason> {
+        let (sender, seq) = (segment.sender, segment.seq);
+        if segment.message_len as usize > self.config.max_message_size {
+            return Err(DropReason::TooLarge);
+        }
+        let first = FirstHeard {
+            seq,
+            data: true,
+            live: !segment.retransmission,
+        };
+        self.touch(now, stats, sender, segment.from, first);
+        let ledger = &mut self.ledger;
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return Err(DropReason::Stale);
+        };
+        if state.window.cover(seq) {
+            let base = state.window.base();
+            let keep = state.partials.split_off(&base);
+            let gone = std::mem::replace(&mut state.partials, keep);
+            for (s, p) in gone {
+                state.bytes -= p.bytes;
+                ledger.bytes -= p.bytes;
+                ledger.partials -= 1;
+                ledger
+                    .expiry
+                    .remove(&(p.deadline, sender, MessageSeq::new(s)));
+                stats.dropped.abandoned += 1;
+                if p.ask.is_some() {
+                    // Owed to this node: lost, reported with whatever
+                    // else slid below the window.
+                    state.overrun.push(s);
+                }
+            }
+        }
+        match state.window.status(seq) {
+            SeqStatus::Stale => Err(DropReason::Stale),
+            SeqStatus::Finished => Err(DropReason::Duplicate),
+            SeqStatus::Open => Ok(()),
+        }
+    }
+
+    /// Marks single-segment message `seq` finished, if no segment of it
+    /// said it had several and the budgets have room for the bit that says
+    /// so.
+    fn finish_whole(&mut self, sender: SenderId, seq: u64) -> Result<(), DropReason> {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return Err(DropReason::Stale);
+        };
+        if state.partials.contains_key(&seq) {
+            return Err(DropReason::Inconsistent);
+        }
+        let chunk = state.window.charge_for(seq);
+        if state.bytes + chunk > self.config.max_partial_bytes_per_sender
+            || self.ledger.bytes + chunk > self.config.max_partial_bytes
+        {
+            return Err(DropReason::OverBudget);
+        }
+        state.window.finish(seq);
+        Ok(())
+    }
+
+    /// Counts what became of a segment.
+    pub(super) fn count_arrival(stats: &mut Stats, segment: &Segment, arrival: &Arrival) {
+        let drops = &mut stats.dropped;
+        match arrival {
+            Arrival::Buffered | Arrival::Complete(_) => stats.segments_received += 1,
+            Arrival::Dropped(reason) => {
+                match reason {
+                    DropReason::Duplicate => drops.duplicate += 1,
+                    DropReason::Stale => drops.stale += 1,
+                    DropReason::TooLarge => drops.message_too_large += 1,
+                    DropReason::OverBudget => drops.over_budget += 1,
+                    DropReason::Inconsistent => drops.malformed += 1,
+                }
+                let (from, sender, seq) = (segment.from, segment.sender, segment.seq);
+                debug!(%from, %sender, seq, ?reason, "segment dropped");
+            }
+        }
+    }
+
+    /// Drops every partial message whose deadline is at or before `now`,
+    /// marking it finished so its late segments are duplicates, and
+    /// reports it lost if this node was owed it.
+    pub(super) fn expire(&mut self, now: Instant, stats: &mut Stats) {
+        while let Some(&(deadline, sender, seq)) = self.ledger.expiry.first() {
+            if deadline > now {
+                break;
+            }
+            self.ledger.expiry.pop_first();
+            let Some(state) = self.senders.get_mut(&sender) else {
+                continue;
+            };
+            let Some(p) = state.partials.remove(&seq.get()) else {
+                continue;
+            };
+            state.bytes -= p.bytes;
+            self.ledger.bytes -= p.bytes;
+            self.ledger.partials -= 1;
+            state.window.finish(seq.get());
+            state.settle_window(&mut self.ledger);
+            stats.dropped.expired += 1;
+            let (have, count) = (p.segments.len(), p.count);
+            debug!(%sender, %seq, have, count, "partial message expired");
+            if seq.get() >= state.start {
+                super::order::report_loss(
+                    &mut self.events,
+                    stats,
+                    state,
+                    seq.get(),
+                    1,
+                    LossReason::Expired,
+                );
+            }
+            self.flush(stats, sender);
+            self.tidy_timer(sender);
+        }
+    }
+
+    /// Forgets the least recently heard sender, to make room for another.
+    fn evict_least_recent(&mut self, stats: &mut Stats) {
+        // Ties go to the lowest id, so the choice never depends on the
+        // map's randomly seeded iteration order.
+        let Some(victim) = self
+            .senders
+            .iter()
+            .min_by_key(|(id, s)| (s.last_heard, **id))
+            .map(|(id, _)| *id)
+        else {
+            return;
+        };
+        let Some(state) = self.senders.remove(&victim) else {
+            return;
+        };
+        let ledger = &mut self.ledger;
+        ledger.bytes -= state.extra + state.window_bytes;
+        ledger.extra -= state.extra;
+        ledger.window_bytes -= state.window_bytes;
+        for (seq, p) in &state.partials {
+            ledger.bytes -= p.bytes;
+            ledger.partials -= 1;
+            ledger
+                .expiry
+                .remove(&(p.deadline, victim, MessageSeq::new(*seq)));
+            stats.dropped.abandoned += 1;
+        }
+        if let Some(w) = state.wake {
+            self.wakes.remove(&(w, victim));
+        }
+        stats.senders_evicted += 1;
+        self.evicted.push(state);
+    }
+}
+
+impl SenderState {
+    /// Gives message `seq` up: marks it finished and drops its segments.
+    /// Returns whether a partial was dropped.
+    pub(super) fn give_up(&mut self, ledger: &mut Ledger, seq: u64) -> bool {
+        self.window.finish(seq);
+        let removed = self.partials.remove(&seq);
+        if let Some(p) = &removed {
+            self.bytes -= p.bytes;
+            ledger.bytes -= p.bytes;
+            ledger.partials -= 1;
+            ledger
+                .expiry
+                .remove(&(p.deadline, self.id, MessageSeq::new(seq)));
+        }
+        self.settle_window(ledger);
+        removed.is_some()
+    }
+
+    /// Gives up every message in `lo..hi`: marks them finished and drops
+    /// their segments. Returns how many partials were dropped.
+    pub(super) fn give_up_range(&mut self, ledger: &mut Ledger, lo: u64, hi: u64) -> usize {
+        self.window.finish_range(lo, hi);
+        let seqs: Vec<u64> = self.partials.range(lo..hi).map(|(s, _)| *s).collect();
+        let n = seqs.len();
+        for seq in seqs {
+            self.give_up(ledger, seq);
+        }
+        self.settle_window(ledger);
+        n
+    }
+
+    /// Charges `bytes` of recovery state to the budgets; `false` (nothing
+    /// charged) if a budget would be exceeded.
+    pub(super) fn charge(&mut self, ledger: &mut Ledger, config: &Config, bytes: usize) -> bool {
+        if self.bytes + bytes > config.max_partial_bytes_per_sender
+            || ledger.bytes + bytes > config.max_partial_bytes
+        {
+            return false;
+        }
+        self.bytes += bytes;
+        self.extra += bytes;
+        ledger.bytes += bytes;
+        ledger.extra += bytes;
+        true
+    }
+
+    /// Releases what [`charge`](Self::charge) took.
+    pub(super) fn release(&mut self, ledger: &mut Ledger, bytes: usize) {
+        let bytes = bytes.min(self.extra);
+        self.extra -= bytes;
+        self.bytes -= bytes;
+        ledger.bytes -= bytes;
+        ledger.extra -= bytes;
+    }
+
+    /// Charges (or releases) the change in the window's memory.
+    pub(super) fn settle_window(&mut self, ledger: &mut Ledger) {
+        let now = self.window.bytes();
+        let was = self.window_bytes;
+        self.window_bytes = now;
+        self.bytes = self.bytes + now - was;
+        ledger.bytes = ledger.bytes + now - was;
+        ledger.window_bytes = ledger.window_bytes + now - was;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::ids::SegmentIndex;
+    use crate::seqwindow::WINDOW;
+    use crate::shared::{EndpointEvent, Loss};
+    use crate::wire::{DataFrame, DataHeader, Flags};
+
+    const FROM: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4000);
+
+    /// Builds a segment of a message of `len` bytes cut at `size`.
+    fn seg(sender: u64, seq: u64, len: usize, size: usize, index: usize) -> (DataHeader, Vec<u8>) {
+        let count = len.div_ceil(size);
+        let payload = (index * size..len.min((index + 1) * size))
+            .map(|i| i as u8)
+            .collect::<Vec<_>>();
+        let header = DataHeader {
+            flags: Flags::empty(),
+            sender: SenderId::new(sender),
+            seq: MessageSeq::new(seq),
+            index: SegmentIndex::new(index as u32),
+            count: count as u32,
+            message_len: len as u32,
+        };
+        (header, payload)
+    }
+
+    fn receiver(config: &Config) -> Receiver {
+        Receiver::new(config, SenderId::new(99), ChaCha8Rng::seed_from_u64(0))
+    }
+
+    /// Feeds a segment to reassembly alone, and checks the books.
+    fn insert(
+        r: &mut Receiver,
+        now: Instant,
+        stats: &mut Stats,
+        (header, payload): &(DataHeader, Vec<u8>),
+    ) -> Arrival {
+        let frame = DataFrame::new(*header, payload).unwrap();
+        let segment = Segment::of_frame(FROM, &frame);
+        let arrival = r.insert(now, stats, &segment, frame.payload());
+        check_invariants(r);
+        arrival
+    }
+
+    fn next_deadline(r: &Receiver) -> Option<Instant> {
+        r.ledger.expiry.first().map(|(d, _, _)| *d)
+    }
+
+    /// Every counter agrees with what is held, every partial has exactly
+    /// one expiry entry and no entry is stale, and no limit is exceeded.
+    fn check_invariants(r: &Receiver) {
+        let config = &r.config;
+        let mut bytes = 0;
+        let mut partials = 0;
+        let mut expiry = BTreeSet::new();
+        assert!(r.senders.len() <= config.max_senders);
+        for (id, state) in &r.senders {
+            let mut sender_bytes = 0;
+            assert!(state.partials.len() <= config.max_partial_messages_per_sender);
+            for (&seq, p) in &state.partials {
+                let held: usize = p
+                    .segments
+                    .values()
+                    .map(|s| s.len() + SEGMENT_OVERHEAD)
+                    .sum();
+                assert_eq!(p.bytes, held);
+                assert!(!p.segments.is_empty());
+                assert!(p.segments.len() < p.count as usize);
+                assert!(p.segments.keys().all(|&i| i < p.count));
+                assert_eq!(state.window.status(seq), SeqStatus::Open);
+                expiry.insert((p.deadline, *id, MessageSeq::new(seq)));
+                sender_bytes += held;
+                partials += 1;
+            }
+            sender_bytes += state.extra;
+            assert_eq!(state.window_bytes, state.window.bytes());
+            sender_bytes += state.window_bytes;
+            assert_eq!(state.bytes, sender_bytes);
+            assert!(sender_bytes <= config.max_partial_bytes_per_sender);
+            bytes += sender_bytes;
+        }
+        assert_eq!(r.ledger.bytes, bytes);
+        let extra: usize = r.senders.values().map(|s| s.extra).sum();
+        assert_eq!(r.ledger.extra, extra);
+        assert_eq!(r.ledger.partials, partials);
+        assert!(bytes <= config.max_partial_bytes);
+        assert_eq!(r.ledger.expiry, expiry);
+    }
+
+    fn config() -> Config {
+        Config {
+            max_message_size: 1000,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn completes_in_any_order_and_returns_the_body() {
+        let (c, t, mut s) = (config(), Instant::now(), Stats::default());
+        let mut r = receiver(&c);
+        let segs: Vec<_> = (0..4).map(|i| seg(1, 0, 100, 30, i)).collect();
+        for i in [2, 0, 3] {
+            assert_eq!(insert(&mut r, t, &mut s, &segs[i]), Arrival::Buffered);
+        }
+        assert_eq!(r.partial_bytes(), 70 + 3 * SEGMENT_OVERHEAD);
+        let body: Vec<u8> = (0..100).collect();
+        let arrival = insert(&mut r, t, &mut s, &segs[1]);
+        assert_eq!(arrival, Arrival::Complete(body));
+        assert_eq!((r.partial_messages(), r.partial_bytes()), (0, 0));
+        assert_eq!(next_deadline(&r), None);
+        for g in &segs {
+            let arrival = insert(&mut r, t, &mut s, g);
+            assert_eq!(arrival, Arrival::Dropped(DropReason::Duplicate));
+        }
+    }
+
+    #[test]
+    fn single_segment_is_never_buffered() {
+        let (c, t, mut s) = (config(), Instant::now(), Stats::default());
+        let mut r = receiver(&c);
+        let g = seg(1, 3, 20, 30, 0);
+        assert_eq!(
+            insert(&mut r, t, &mut s, &g),
+            Arrival::Complete(g.1.clone())
+        );
+        assert_eq!(
+            insert(&mut r, t, &mut s, &g),
+            Arrival::Dropped(DropReason::Duplicate)
+        );
+        assert_eq!(r.partial_messages(), 0);
+        assert_eq!(r.senders(), 1);
+    }
+
+    #[test]
+    fn one_segment_claiming_an_open_message_is_inconsistent() {
+        let (c, t, mut s) = (config(), Instant::now(), Stats::default());
+        let mut r = receiver(&c);
+        insert(&mut r, t, &mut s, &seg(1, 0, 100, 30, 0));
+        let whole = seg(1, 0, 100, 100, 0);
+        let arrival = insert(&mut r, t, &mut s, &whole);
+        assert_eq!(arrival, Arrival::Dropped(DropReason::Inconsistent));
+        assert_eq!(r.partial_messages(), 1);
+        // and the message can still complete
+        for i in 1..4 {
+            insert(&mut r, t, &mut s, &seg(1, 0, 100, 30, i));
+        }
+        assert_eq!(r.partial_messages(), 0);
+        r.expire(t + Duration::from_secs(3600), &mut s);
+        assert_eq!(s.dropped.expired, 0);
+    }
+
+    #[test]
+    fn sliding_the_window_abandons_older_partials() {
+        let (c, t, mut s) = (config(), Instant::now(), Stats::default());
+        let mut r = receiver(&c);
+        insert(&mut r, t, &mut s, &seg(1, 10, 100, 30, 0));
+        insert(&mut r, t, &mut s, &seg(1, 11, 100, 30, 0));
+        // seq 10 + WINDOW slides the base to 11: 10 goes, 11 stays
+        let arrival = insert(&mut r, t, &mut s, &seg(1, 10 + WINDOW, 100, 30, 0));
+        assert_eq!(arrival, Arrival::Buffered);
+        assert_eq!(s.dropped.abandoned, 1);
+        assert_eq!(r.partial_messages(), 2);
+        let arrival = insert(&mut r, t, &mut s, &seg(1, 10, 100, 30, 1));
+        assert_eq!(arrival, Arrival::Dropped(DropReason::Stale));
+    }
+
+    #[test]
+    fn eviction_forgets_partials_and_their_deadlines() {
+        let (mut c, t, mut s) = (config(), Instant::now(), Stats::default());
+        c.max_senders = 2;
+        let mut r = receiver(&c);
+        insert(&mut r, t, &mut s, &seg(1, 0, 100, 30, 0));
+        insert(&mut r, t, &mut s, &seg(1, 1, 100, 30, 0));
+        let later = t + Duration::from_millis(1);
+        insert(&mut r, later, &mut s, &seg(2, 0, 100, 30, 0));
+        assert_eq!((s.dropped.abandoned, s.senders_evicted), (0, 0));
+        insert(&mut r, later, &mut s, &seg(3, 0, 100, 30, 0));
+        assert_eq!((s.dropped.abandoned, s.senders_evicted), (2, 1));
+        let evicted: Vec<SenderId> = r.evicted.iter().map(|e| e.id).collect();
+        assert_eq!(evicted, [SenderId::new(1)]);
+        assert_eq!(r.senders(), 2);
+        assert_eq!(next_deadline(&r), Some(later + c.message_ttl));
+    }
+
+    #[test]
+    fn expiry_marks_the_message_finished() {
+        let (c, t, mut s) = (config(), Instant::now(), Stats::default());
+        let mut r = receiver(&c);
+        insert(&mut r, t, &mut s, &seg(1, 0, 100, 30, 0));
+        r.expire(t + c.message_ttl - Duration::from_nanos(1), &mut s);
+        assert_eq!(s.dropped.expired, 0);
+        r.expire(t + c.message_ttl, &mut s);
+        assert_eq!((s.dropped.expired, r.partial_messages()), (1, 0));
+        let lost = EndpointEvent::Loss(Loss {
+            sender: SenderId::new(1),
+            first: MessageSeq::new(0),
+            count: 1,
+            reason: LossReason::Expired,
+        });
+        assert_eq!(r.poll_event(), Some(lost));
+        check_invariants(&r);
+        let arrival = insert(&mut r, t + c.message_ttl, &mut s, &seg(1, 0, 100, 30, 1));
+        assert_eq!(arrival, Arrival::Dropped(DropReason::Duplicate));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert {
+            sender: u64,
+            seq: u64,
+            len: usize,
+            size: usize,
+            index: prop::sample::Index,
+        },
+        Advance(u64),
+        Expire,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let seq = prop_oneof![8 => 0u64..6, 1 => 0u64..3 * WINDOW, 1 => 0..=crate::wire::MAX_SEQ];
+        let insert = (
+            1u64..=5,
+            seq,
+            1usize..=1200,
+            16usize..=400,
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(sender, seq, len, size, index)| Op::Insert {
+                sender,
+                seq,
+                len,
+                size,
+                index,
+            });
+        prop_oneof![8 => insert, 2 => (0u64..1500).prop_map(Op::Advance), 1 => Just(Op::Expire)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Random segments (some too large, some far ahead, some from too
+        /// many senders) under tight limits: the bookkeeping always agrees
+        /// with what is held and never passes a limit.
+        #[test]
+        fn bookkeeping_holds_under_random_operations(ops in prop::collection::vec(op(), 1..200)) {
+            let mut c = config();
+            c.max_senders = 3;
+            c.max_partial_messages_per_sender = 2;
+            c.max_partial_bytes_per_sender = 1500;
+            c.max_partial_bytes = 3000;
+            let mut r = receiver(&c);
+            let mut s = Stats::default();
+            let mut now = Instant::now();
+            for op in ops {
+                match op {
+                    Op::Insert { sender, seq, len, size, index } => {
+                        let i = index.index(len.div_ceil(size));
+                        insert(&mut r, now, &mut s, &seg(sender, seq, len, size, i));
+                    }
+                    Op::Advance(ms) => now += Duration::from_millis(ms),
+                    Op::Expire => {
+                        r.expire(now, &mut s);
+                        check_invariants(&r);
+                        prop_assert!(next_deadline(&r).is_none_or(|d| d > now));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! What a receiver keeps about one sender, in one place: the window of
+//! finished messages, the partial messages with their segments and their
+//! ask (NACK) state, the stream (where this node's share begins, what is
+//! known to exist, the gaps, the messages held for order), when it was last
+//! heard, and the bytes it is charged.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::ids::{MessageSeq, SenderId};
+use crate::seqwindow::SeqWindow;
+use crate::wire::DataFrame;
+
+/// What one segment (or one batch entry) says of itself: its message, its
+/// place in it, and how it came. Travels as one value from the endpoint
+/// through reassembly to loss recovery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Segment {
+    /// The address the datagram came from.
+    pub(crate) from: SocketAddr,
+    /// The sender.
+    pub(crate) sender: SenderId,
+    /// The message's number in the sender's stream.
+    pub(crate) seq: u64,
+    /// The segment's index in its message.
+    pub(crate) index: u32,
+    /// Segments in the message.
+    pub(crate) count: u32,
+    /// The message's length.
+    pub(crate) message_len: u32,
+    /// The sender's segment size for the message.
+    pub(crate) segment_size: u32,
+    /// Sent as a repair.
+    pub(crate) retransmission: bool,
+}
+
+impl Segment {
+    /// The segment a data frame carries.
+    pub(crate) fn of_frame(from: SocketAddr, frame: &DataFrame<'_>) -> Self {
+        let h = frame.header();
+        Self {
+            from,
+            sender: h.sender,
+            seq: h.seq.get(),
+            index: h.index.get(),
+            count: h.count,
+            message_len: h.message_len,
+            segment_size: frame.segment_size(),
+            retransmission: h.flags.contains(crate::wire::Flags::RETRANSMISSION),
+        }
+    }
+
+    /// A whole message of `len` bytes in one piece (a batch entry).
+    pub(crate) fn whole(
+        from: SocketAddr,
+        sender: SenderId,
+        seq: u64,
+        len: usize,
+        retransmission: bool,
+    ) -> Self {
+        // Fits: a batch entry is part of one datagram.
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        Self {
+            from,
+            sender,
+            seq,
+            index: 0,
+            count: 1,
+            message_len: len,
+            segment_size: len,
+            retransmission,
+        }
+    }
+}
+
+/// The receiver's books over every sender: bytes charged, partial
+/// messages held, and their deadlines.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    /// Bytes charged over every sender.
+    pub(crate) bytes: usize,
+    /// Of `bytes`, what loss recovery charged.
+    pub(crate) extra: usize,
+    /// Of `bytes`, what the windows take.
+    pub(crate) window_bytes: usize,
+    /// Partial messages held.
+    pub(crate) partials: usize,
+    /// Partial messages' deadlines.
+    pub(crate) expiry: BTreeSet<(Instant, SenderId, MessageSeq)>,
+}
+
+/// The ask state of something missing (a gap, a partial message, or the
+/// pending join decision).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Nothing to ask for now.
+    Idle,
+    /// A gap was noticed: ask at this instant unless suppressed.
+    Backoff(Instant),
+    /// A partial message with no known hole: if no new segment comes by
+    /// then, its remaining segments are asked for (they may have been
+    /// lost at the end of a burst, with the heartbeats after them).
+    Stall(Instant),
+    /// Asked (or heard another ask) at `at`; wait for the repair until
+    /// `until`.
+    Asked { at: Instant, until: Instant },
+}
+
+/// How asking for one missing thing goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Item {
+    /// NACKs sent (or overheard) for it since the sender was last heard:
+    /// asks that went unanswered.
+    pub(crate) asks: u32,
+    pub(crate) state: State,
+    /// Final loss at this instant (whole-message gaps and the join only;
+    /// partials expire on their own deadline).
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Item {
+    /// A fresh item in this state, without a deadline.
+    pub(crate) fn new(state: State) -> Self {
+        Self {
+            asks: 0,
+            state,
+            deadline: None,
+        }
+    }
+
+    /// When it wants attention.
+    pub(crate) fn wake(&self) -> Option<Instant> {
+        let state = match self.state {
+            State::Idle => None,
+            State::Backoff(t) | State::Stall(t) => Some(t),
+            State::Asked { until, .. } => Some(until),
+        };
+        [state, self.deadline].into_iter().flatten().min()
+    }
+}
+
+/// A message some of whose segments are held.
+pub(crate) struct Partial {
+    pub(crate) count: u32,
+    /// The highest segment index held.
+    pub(crate) max_index: u32,
+    pub(crate) segment_size: u32,
+    pub(crate) message_len: u32,
+    pub(crate) segments: BTreeMap<u32, Vec<u8>>,
+    /// Given up at this instant unless a segment comes.
+    pub(crate) deadline: Instant,
+    /// Bytes charged for its segments.
+    pub(crate) bytes: usize,
+    /// Its ask state; `None` for a message this node is not owed (before
+    /// the start of its share of the stream): nobody asks for it.
+    pub(crate) ask: Option<Item>,
+}
+
+impl Partial {
+    /// Whether it is known to lack a segment that was sent: one below the
+    /// highest held, or any when every segment was sent.
+    pub(crate) fn has_hole(&self, all_sent: bool) -> bool {
+        let held = self.segments.len() as u32;
+        held < self.max_index + 1 || (all_sent && held < self.count)
+    }
+
+    /// The segment indexes below `through` it lacks, at most `limit`.
+    pub(crate) fn missing(&self, through: u32, limit: usize) -> Vec<u32> {
+        let through = through.min(self.count);
+        let mut out = Vec::new();
+        let mut next = 0u32;
+        for &i in self.segments.keys().chain(std::iter::once(&through)) {
+            let i = i.min(through);
+            while next < i && out.len() < limit {
+                out.push(next);
+                next += 1;
+            }
+            if out.len() >= limit || i >= through {
+                break;
+            }
+            next = i + 1;
+        }
+        out
+    }
+}
+
+/// A run of messages never heard, `first .. end` (the key is `first`).
+pub(crate) struct Gap {
+    pub(crate) end: u64,
+    pub(crate) item: Item,
+}
+
+/// A complete message held back for order.
+pub(crate) struct Held {
+    pub(crate) from: SocketAddr,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Everything a receiver keeps about one sender.
+pub(crate) struct SenderState {
+    pub(crate) id: SenderId,
+
+    // Reassembly.
+    /// Which messages are finished (delivered or given up).
+    pub(crate) window: SeqWindow,
+    /// Messages partly received, with their ask state.
+    pub(crate) partials: BTreeMap<u64, Partial>,
+    /// Messages this node was owed whose segments the window pushed out:
+    /// reported lost (`Overrun`) with what else slid below it.
+    pub(crate) overrun: Vec<u64>,
+
+    // Budgets.
+    /// Bytes charged: partial segments, plus `extra`, plus `window_bytes`.
+    pub(crate) bytes: usize,
+    /// Bytes charged by loss recovery (messages held for ordering, gap
+    /// records), on top of the partials.
+    pub(crate) extra: usize,
+    /// Bytes the window's bitmap chunks take, charged too.
+    pub(crate) window_bytes: usize,
+
+    // What it is known by.
+    /// When its latest data or heartbeat was handled (eviction goes by it).
+    pub(crate) last_heard: Instant,
+    /// When anything (data, repair, heartbeat, NACK) last came from it: a
+    /// sender that is heard is alive, and is asked again.
+    pub(crate) last_alive: Instant,
+    /// Where its latest data or heartbeat came from.
+    pub(crate) from: SocketAddr,
+    /// The next seq it will use, as far as this node knows.
+    pub(crate) lead: u64,
+    /// Its messages delivered, and declared lost, while tracked.
+    pub(crate) delivered: u64,
+    pub(crate) lost: u64,
+
+    // The stream: this node's share of it, and what is missing.
+    /// The first seq this node is responsible for: nothing below it is
+    /// asked for, reported or (with ordering) delivered.
+    pub(crate) start: u64,
+    /// The next seq to deliver (with ordering).
+    pub(crate) next: u64,
+    /// One past the highest seq known to exist.
+    pub(crate) known_end: u64,
+    /// Every message below this was sent in full (a later message was
+    /// heard, or a heartbeat's lead): a partial below it lacks segments
+    /// that were sent.
+    pub(crate) sent_below: u64,
+    /// The sender's latest heartbeat trail.
+    pub(crate) trail: u64,
+    pub(crate) held: BTreeMap<u64, Held>,
+    pub(crate) held_bytes: usize,
+    pub(crate) gaps: BTreeMap<u64, Gap>,
+    /// Set while it is not known whether this node joined before the
+    /// sender's stream began (first heard mid-stream, no heartbeat yet):
+    /// the request for a heartbeat that will tell. Delivery waits (with
+    /// ordering), and `start` is only provisional.
+    pub(crate) join: Option<Item>,
+    /// While the join is pending: the lowest seq heard sent live (not as a
+    /// repair), where a late joiner's share begins.
+    pub(crate) first_live: Option<u64>,
+    /// The next NACK round: everything noticed before it is asked for in
+    /// it, together (one random back-off per round, not per item).
+    pub(crate) round: Option<Instant>,
+    /// When the stream's recovery wants attention (its entry in the
+    /// receiver's timers).
+    pub(crate) wake: Option<Instant>,
+}
+
+/// How a sender was first heard.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FirstHeard {
+    /// Its first seq heard: a data frame's seq, or a heartbeat's lead.
+    pub(crate) seq: u64,
+    /// Through a data frame (rather than a heartbeat).
+    pub(crate) data: bool,
+    /// Sent live rather than as a repair.
+    pub(crate) live: bool,
+}
+
+impl SenderState {
+    /// The state of a sender first heard `now` from `from`, whose stream
+    /// is first seen at `first.seq`; `join` is the pending join decision.
+    pub(crate) fn new(
+        id: SenderId,
+        now: Instant,
+        from: SocketAddr,
+        first: FirstHeard,
+        join: Option<Item>,
+    ) -> Self {
+        let seq = first.seq;
+        Self {
+            id,
+            window: SeqWindow::new(seq),
+            partials: BTreeMap::new(),
+            overrun: Vec::new(),
+            bytes: 0,
+            extra: 0,
+            window_bytes: 0,
+            last_heard: now,
+            last_alive: now,
+            from,
+            lead: if first.data {
+                seq.saturating_add(1)
+            } else {
+                seq
+            },
+            delivered: 0,
+            lost: 0,
+            start: seq,
+            next: seq,
+            known_end: seq,
+            sent_below: 0,
+            trail: 0,
+            held: BTreeMap::new(),
+            held_bytes: 0,
+            gaps: BTreeMap::new(),
+            join,
+            first_live: (first.data && first.live).then_some(seq),
+            round: None,
+            wake: None,
+        }
+    }
+
+    /// Whether partial `seq` is one this node asks for.
+    pub(crate) fn asks_for(&self, seq: u64) -> bool {
+        self.partials.get(&seq).is_some_and(|p| p.ask.is_some())
+    }
+
+    /// The earliest instant anything of the stream wants attention.
+    pub(crate) fn earliest_wake(&self) -> Option<Instant> {
+        self.gaps
+            .values()
+            .map(|g| g.item)
+            .chain(self.partials.values().filter_map(|p| p.ask))
+            .chain(self.join)
+            .filter_map(|i| i.wake())
+            .min()
+    }
+}

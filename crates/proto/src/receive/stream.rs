@@ -1,0 +1,336 @@
+//! What each datagram tells loss recovery: messages and segments that are
+//! missing (gaps, partial messages with holes), what a heartbeat says of
+//! the stream, and senders forgotten.
+
+use std::time::{Duration, Instant};
+
+use tracing::trace;
+
+use super::order::{deliver, report_loss};
+use super::state::{Gap, Item, Segment, State};
+use super::{Arrival, Receiver, GAP_CHARGE};
+use crate::ids::SenderId;
+use crate::seqwindow::WINDOW;
+use crate::shared::LossReason;
+use crate::stats::Stats;
+use crate::wire::Heartbeat;
+
+impl Receiver {
+    /// A segment or batch entry went through reassembly with this result.
+    pub(super) fn on_data(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        segment: &Segment,
+        arrival: Arrival,
+    ) {
+        let (sender, seq) = (segment.sender, segment.seq);
+        let retransmission = segment.retransmission;
+        let accepted = !matches!(arrival, Arrival::Dropped(_));
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        state.last_alive = now;
+        if accepted && retransmission {
+            stats.repairs_received += 1;
+        }
+        if state.join.is_some() && !retransmission {
+            state.first_live = Some(state.first_live.map_or(seq, |f| f.min(seq)));
+        }
+        if seq < state.start {
+            if state.join.is_some() {
+                // Heard before the join is settled: the stream reaches
+                // back at least this far (and what lies between is
+                // missing; so is this one, if it could not be taken).
+                let missing = if accepted { seq + 1 } else { seq };
+                self.lower_start(now, stats, sender, seq, missing);
+            } else {
+                // From before this node's start of the stream (a late
+                // joiner's history, or a repair for others): no recovery.
+                if let Arrival::Complete(body) = arrival {
+                    if self.config.ordered {
+                        stats.dropped.before_start += 1;
+                        trace!(%sender, seq, "message from before this node's start dropped");
+                    } else {
+                        deliver(&mut self.events, stats, state, seq, segment.from, &body);
+                    }
+                }
+                return;
+            }
+        }
+        // A message reassembly could not take is still missing. Every
+        // message below this one was sent in full.
+        self.extend_known(now, sender, seq + 1, !accepted, seq, stats);
+        // A seq inside a gap is no longer missing whole (unless reassembly
+        // could not take it: then it is still missing).
+        if accepted {
+            self.split_gap(stats, sender, seq);
+        }
+        match arrival {
+            Arrival::Dropped(_) => {}
+            Arrival::Buffered => self.watch_partial(now, sender, seq),
+            Arrival::Complete(body) => self.complete(now, stats, segment, body),
+        }
+        self.below_window(now, stats, sender);
+        self.flush(stats, sender);
+        self.tidy_timer(sender);
+    }
+
+    /// A new segment of partial `seq`: ask for it after a back-off if it
+    /// is known to lack one, or else watch for a stall.
+    fn watch_partial(&mut self, now: Instant, sender: SenderId, seq: u64) {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        let all_sent = seq < state.sent_below;
+        let Some(partial) = state.partials.get_mut(&seq) else {
+            return;
+        };
+        let hole = partial.has_hole(all_sent);
+        let item = partial.ask.get_or_insert(Item::new(State::Idle));
+        item.asks = 0;
+        let next = match item.state {
+            State::Idle | State::Stall(_) if hole => Some(self.backoff(now, sender)),
+            State::Idle | State::Stall(_) if self.config.max_retransmit_attempts > 0 => {
+                Some(State::Stall(now + self.config.repair_timeout))
+            }
+            _ => None,
+        };
+        if let Some(next) = next {
+            self.set_partial(sender, seq, next);
+        }
+    }
+
+    /// Sets the ask state of partial `seq` of `sender`, and wakes up for it.
+    pub(super) fn set_partial(&mut self, sender: SenderId, seq: u64, state: State) {
+        let wake = self
+            .senders
+            .get_mut(&sender)
+            .and_then(|s| s.partials.get_mut(&seq))
+            .and_then(|p| p.ask.as_mut())
+            .and_then(|item| {
+                item.state = state;
+                item.wake()
+            });
+        self.schedule(sender, wake);
+    }
+
+    /// Sets the state of the gap starting at `first`, and wakes up for it.
+    pub(super) fn set_gap(&mut self, sender: SenderId, first: u64, state: State) {
+        let wake = self
+            .senders
+            .get_mut(&sender)
+            .and_then(|s| s.gaps.get_mut(&first))
+            .and_then(|gap| {
+                gap.item.state = state;
+                gap.item.wake()
+            });
+        self.schedule(sender, wake);
+    }
+
+    /// Everything up to `end` (exclusive) exists, and everything below
+    /// `sent` was sent in full: records new gaps (up to `end - 1`, or `end`
+    /// with `last_missing`), and partials below `sent` ask for whatever
+    /// segment they lack.
+    pub(super) fn extend_known(
+        &mut self,
+        now: Instant,
+        sender: SenderId,
+        end: u64,
+        last_missing: bool,
+        sent: u64,
+        stats: &mut Stats,
+    ) {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        // Nothing beyond the window can be tracked: only a heartbeat's lead
+        // can point there (an honest one never does); what lies there is
+        // learnt when data from there slides the window.
+        let limit = state.window.base().saturating_add(WINDOW);
+        let (end, sent) = (end.min(limit), sent.min(limit));
+        if sent > state.sent_below {
+            let from = state.sent_below;
+            state.sent_below = sent;
+            let waiting: Vec<u64> = state
+                .partials
+                .range(from..sent)
+                .filter(|(_, p)| {
+                    p.ask
+                        .is_some_and(|i| matches!(i.state, State::Idle | State::Stall(_)))
+                })
+                .map(|(s, _)| *s)
+                .collect();
+            for seq in waiting {
+                let next = self.backoff(now, sender);
+                self.set_partial(sender, seq, next);
+            }
+        }
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        if end <= state.known_end {
+            return;
+        }
+        let old = state.known_end.max(state.start);
+        state.known_end = end;
+        let gap_end = if last_missing { end } else { end - 1 };
+        self.record_gap(now, stats, sender, old, gap_end);
+    }
+
+    /// Records `first .. end`, never heard, as a gap to ask for (or, below
+    /// the window or without memory for the record, as lost).
+    pub(super) fn record_gap(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        sender: SenderId,
+        first: u64,
+        end: u64,
+    ) {
+        if first >= end {
+            return;
+        }
+        if self.config.max_retransmit_attempts == 0 && !self.config.ordered {
+            // Nobody asks for them and nothing waits for them: without
+            // recovery and order, messages never heard go unrecorded.
+            return;
+        }
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        let events = &mut self.events;
+        let base = state.window.base();
+        if first < base {
+            let lost_end = base.min(end);
+            report_loss(
+                events,
+                stats,
+                state,
+                first,
+                lost_end - first,
+                LossReason::Overrun,
+            );
+        }
+        let first = first.max(base);
+        // Nothing beyond the window can be tracked (only a heartbeat's lead
+        // can point there, and an honest one never does).
+        let end = end.min(base.saturating_add(WINDOW));
+        if first >= end {
+            return;
+        }
+        if !state.charge(&mut self.ledger, &self.config, GAP_CHARGE) {
+            state.give_up_range(&mut self.ledger, first, end);
+            report_loss(
+                events,
+                stats,
+                state,
+                first,
+                end - first,
+                LossReason::Overrun,
+            );
+            return;
+        }
+        let mut item = Item::new(self.backoff(now, sender));
+        item.deadline = Some(now + self.config.message_ttl);
+        if let Some(state) = self.senders.get_mut(&sender) {
+            state.gaps.insert(first, Gap { end, item });
+        }
+        trace!(%sender, first, end, "gap");
+        self.schedule(sender, item.wake());
+    }
+
+    /// A heartbeat from a sender just touched (`new`: first heard through
+    /// it): its lead, its trail, and the `age` of its stream.
+    pub(super) fn on_stream_heartbeat(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        hb: &Heartbeat,
+        age: Duration,
+        new: bool,
+    ) {
+        let (sender, lead, trail) = (hb.sender(), hb.lead().get(), hb.trail().get());
+        let entitled = self.entitled(now, age);
+        if new {
+            // First heard through a heartbeat: the stream starts at its
+            // lead, or at 0 if it began after this node joined.
+            if let Some(s) = self.senders.get_mut(&sender) {
+                s.trail = trail;
+            }
+            if lead > 0 {
+                if entitled {
+                    self.lower_start(now, stats, sender, 0, 0);
+                    self.lose_below(stats, sender, trail, LossReason::NotRepairable);
+                } else {
+                    stats.late_joins += 1;
+                }
+            }
+            self.flush(stats, sender);
+            self.tidy_timer(sender);
+            return;
+        }
+        self.decide(now, stats, sender, entitled, Some(lead));
+        self.extend_known(now, sender, lead, true, lead, stats);
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        if trail > state.trail {
+            state.trail = trail;
+            self.lose_below(stats, sender, trail, LossReason::NotRepairable);
+        }
+        self.flush(stats, sender);
+        self.tidy_timer(sender);
+    }
+
+    /// Tells what the senders forgotten to make room leave behind: what is
+    /// missing is lost, what is held is delivered, in order.
+    pub(super) fn forget_evicted(&mut self, stats: &mut Stats) {
+        for mut state in std::mem::take(&mut self.evicted) {
+            let gaps: Vec<(u64, u64)> = state.gaps.iter().map(|(f, g)| (*f, g.end)).collect();
+            for (first, end) in gaps {
+                let events = &mut self.events;
+                report_loss(
+                    events,
+                    stats,
+                    &mut state,
+                    first,
+                    end - first,
+                    LossReason::Evicted,
+                );
+            }
+            let owed: Vec<u64> = state
+                .overrun
+                .iter()
+                .copied()
+                .chain(
+                    state
+                        .partials
+                        .iter()
+                        .filter(|(_, p)| p.ask.is_some())
+                        .map(|(s, _)| *s),
+                )
+                .collect();
+            for seq in owed {
+                report_loss(
+                    &mut self.events,
+                    stats,
+                    &mut state,
+                    seq,
+                    1,
+                    LossReason::Evicted,
+                );
+            }
+            for (seq, held) in std::mem::take(&mut state.held) {
+                deliver(
+                    &mut self.events,
+                    stats,
+                    &mut state,
+                    seq,
+                    held.from,
+                    &held.body,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The endpoint as a whole: peers, protocol versions, its own datagrams, the fuzz corpus.
+//!
+//! One test binary for the family (one module per file), so that the
+//! crate's tests build and link a few binaries rather than one per file.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod fuzz_regressions;
+mod peers;
+mod protocol_version;
+mod self_filter;
+mod timers;

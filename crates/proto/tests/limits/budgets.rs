@@ -1,0 +1,124 @@
+//! The memory budgets (per sender and in all) and the count of partial
+//! messages per sender: a segment that would break one is dropped as
+//! `over_budget`, the gauges never pass them, other senders keep their
+//! share, and expiry gives the memory back.
+#![allow(clippy::unwrap_used)]
+
+use crate::common::*;
+use eventcast_proto::{Endpoint, EndpointEvent, LossReason};
+
+const TTL: u64 = 3000;
+const A: u64 = 0xA;
+const B: u64 = 0xB;
+/// Bytes charged per 100-byte segment (payload plus bookkeeping).
+const CHARGE: u64 = 164;
+
+/// Messages of 1000 bytes cut into ten 100-byte segments; a receiver with
+/// 2000 bytes per sender and 3000 in all (`validate` needs 1640).
+fn rx() -> Endpoint {
+    let mut c = reassembly_only(100);
+    c.max_message_size = 1000;
+    c.max_partial_bytes_per_sender = 2000;
+    c.max_partial_bytes = 3000;
+    endpoint(c, 0xFEED)
+}
+
+fn message(sender: u64, seq: u64) -> Vec<Vec<u8>> {
+    segments(sender, seq, &body_of_len(1000), 100)
+}
+
+#[test]
+fn per_sender_and_total_budgets() {
+    let mut rx = rx();
+    let (a0, a1) = (message(A, 0), message(A, 1));
+    // A: nine segments of message 0, then message 1 until its budget is full
+    for d in &a0[..9] {
+        rx.handle_datagram(at(0), addr(1), d);
+    }
+    for d in &a1[..3] {
+        rx.handle_datagram(at(0), addr(1), d);
+    }
+    assert_eq!(rx.stats().partial_bytes, 12 * CHARGE);
+    assert_eq!(rx.stats().dropped.over_budget, 0);
+    // the next segment of either would pass 2000 bytes, even the one that
+    // would complete message 0
+    rx.handle_datagram(at(1), addr(1), &a1[3]);
+    rx.handle_datagram(at(1), addr(1), &a0[9]);
+    let s = rx.stats();
+    assert_eq!(s.dropped.over_budget, 2);
+    assert_eq!(s.partial_bytes, 12 * CHARGE);
+    assert!(events(&mut rx).is_empty());
+
+    // B still has what is left of the total: 3000 - 1968 = 1032 bytes,
+    // six segments
+    let b0 = message(B, 0);
+    for d in &b0[..7] {
+        rx.handle_datagram(at(2), addr(2), d);
+    }
+    let s = rx.stats();
+    assert_eq!(s.dropped.over_budget, 3);
+    assert_eq!(s.partial_bytes, 18 * CHARGE);
+    assert!(s.partial_bytes <= 3000);
+    assert_accounting(&s);
+
+    // single-segment messages are never buffered, so never over budget
+    rx.handle_datagram(at(3), addr(1), &segments(A, 2, &body_of_len(100), 100)[0]);
+    assert_eq!(messages(&mut rx).len(), 1);
+
+    // expiry gives everything back; then a whole message fits again
+    rx.handle_timeout(at(2 + TTL));
+    let s = rx.stats();
+    assert_eq!(s.dropped.expired, 3);
+    assert_eq!(s.partial_bytes, 0);
+    // ... and each expired message is reported lost (consecutive ones of
+    // one sender in one report)
+    let lost: Vec<(u64, u64, u64)> = events(&mut rx)
+        .into_iter()
+        .map(|e| match e {
+            EndpointEvent::Loss(l) if l.reason == LossReason::Expired => {
+                (l.sender.get(), l.first.get(), l.count)
+            }
+            other => panic!("expected a loss report, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(lost, [(A, 0, 2), (B, 0, 1)]);
+    for d in &message(B, 1) {
+        rx.handle_datagram(at(3 + TTL), addr(2), d);
+    }
+    assert_eq!(messages(&mut rx).len(), 1);
+    assert_eq!(rx.stats().partial_bytes, 0);
+}
+
+#[test]
+fn partial_messages_per_sender() {
+    let mut c = reassembly_only(100);
+    c.max_message_size = 1000;
+    c.max_partial_messages_per_sender = 3;
+    let mut rx = endpoint(c, 0xFEED);
+    let a: Vec<_> = (0..4).map(|seq| message(A, seq)).collect();
+    for m in &a[..3] {
+        rx.handle_datagram(at(0), addr(1), &m[0]);
+    }
+    // a fourth message may not open ...
+    rx.handle_datagram(at(0), addr(1), &a[3][0]);
+    assert_eq!(rx.stats().dropped.over_budget, 1);
+    assert_eq!(rx.stats().partial_messages, 3);
+    // ... but the open ones progress, and another sender has its own count
+    rx.handle_datagram(at(0), addr(1), &a[1][1]);
+    rx.handle_datagram(at(0), addr(2), &message(B, 0)[0]);
+    assert_eq!(rx.stats().dropped.over_budget, 1);
+    assert_eq!(rx.stats().partial_messages, 4);
+    // completing one makes room
+    for d in &a[1][2..] {
+        rx.handle_datagram(at(1), addr(1), d);
+    }
+    assert_eq!(messages(&mut rx).len(), 1);
+    for d in &a[3] {
+        rx.handle_datagram(at(2), addr(1), d);
+    }
+    assert_eq!(messages(&mut rx).len(), 1);
+    let s = rx.stats();
+    assert_eq!(s.dropped.over_budget, 1);
+    assert_eq!(s.partial_messages, 3);
+    assert_accounting(&s);
+}

@@ -1,0 +1,15 @@
+//! Limits and hostile input: budgets, message size, senders, floods, forged and garbage datagrams.
+//!
+//! One test binary for the family (one module per file), so that the
+//! crate's tests build and link a few binaries rather than one per file.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod budgets;
+mod flood;
+mod forged_extremes;
+mod garbage;
+mod hostile_recovery;
+mod message_size;
+mod senders;

@@ -1,0 +1,13 @@
+//! Reassembly: any body, any order, a model, large messages, expiry.
+//!
+//! One test binary for the family (one module per file), so that the
+//! crate's tests build and link a few binaries rather than one per file.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod any_body;
+mod any_order;
+mod expiry;
+mod large_message;
+mod model;

@@ -1,0 +1,20 @@
+//! Deterministic network simulations: one scenario per module, each run over many seeds.
+//!
+//! One test binary for the family (one module per file), so that the
+//! crate's tests build and link a few binaries rather than one per file.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod world;
+
+mod burst_loss;
+mod first_message_lost;
+mod late_joiner;
+mod long_hole;
+mod many_receivers;
+mod overrun;
+mod random_loss;
+mod reorder_duplicate;
+mod restarted_sender;
+mod tail_loss;
+mod unrepairable;
