@@ -1,11 +1,9 @@
 //! `eventcast listen` and `eventcast emit`, driven as a user would, each in
 //! a private network namespace.
 
-mod support;
-
 use std::net::SocketAddr;
 
-use support::{emit, listen, listen_to_closed_stdout, signal};
+use crate::support::{emit, listen, listen_to_closed_stdout, signal};
 
 #[test]
 fn emitted_arguments_arrive_as_relaxed_extended_json() {
