@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::value_parser;
 use eventcast::extjson::EventJson;
-use eventcast::{Event, Notice};
-use tokio::sync::broadcast::error::RecvError;
+use eventcast::Event;
 use tokio::time::Instant;
 
 use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::running::Running;
 
 /// Options of `eventcast listen`.
 #[derive(clap::Args, Debug)]
@@ -73,26 +73,19 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| UsageError(e.to_string()))?
     };
     let mut notices = node.notices();
-    // Before the "listening" line, so that a signal right after it is caught.
-    let shutdown = shutdown_signal()?;
-    common::start(&node).await?;
-
-    let at = common::where_it_runs(&node, args.net.port.is_some())?;
     let only = if args.events.is_empty() {
         String::new()
     } else {
         format!("; only {}", args.events.join(", "))
     };
-    eprintln!("listening on {at}{only})");
+    let running = Running::start(&node, args.net.port.is_some(), "listening", &only).await?;
 
-    let end = receive(
-        &mut events,
-        &mut notices,
-        shutdown,
-        args.count,
-        args.timeout,
-    )
-    .await;
+    let received = receive(&mut events, args.count, args.timeout);
+    // Ctrl-C or SIGTERM: all fine.
+    let end = running
+        .until(Some(&mut notices), received)
+        .await
+        .unwrap_or(Ok(End::Done));
     let lagged = node.stats().subscription_lagged;
     node.stop().await;
     if lagged > 0 {
@@ -108,10 +101,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Prints `events` until --count of them are printed, --timeout expires or
+/// stdout is closed.
 async fn receive(
     events: &mut eventcast::Subscription,
-    notices: &mut tokio::sync::broadcast::Receiver<Notice>,
-    shutdown: impl std::future::Future<Output = ()>,
     count: Option<u64>,
     timeout: Option<Duration>,
 ) -> anyhow::Result<End> {
@@ -122,10 +115,9 @@ async fn receive(
             None => std::future::pending().await,
         }
     };
-    tokio::pin!(expired, shutdown);
+    tokio::pin!(expired);
     let mut out = std::io::stdout().lock();
     let mut received = 0u64;
-    let mut notices_open = true;
     loop {
         if count.is_some_and(|wanted| received >= wanted) {
             return Ok(End::Done);
@@ -142,18 +134,6 @@ async fn receive(
                     Err(e) => return Err(e).context("cannot write to stdout"),
                 }
             }
-            notice = notices.recv(), if notices_open => match notice {
-                Ok(Notice::ProtocolError(error)) => eprintln!("eventcast: {error}"),
-                Ok(Notice::Loss(loss)) => eprintln!("eventcast: {loss}"),
-                Ok(Notice::LegacyProtocolError(error)) => eprintln!("eventcast: {error}"),
-                Ok(Notice::KeyLimit(limit)) => eprintln!(
-                    "eventcast: key {} sealed {} datagrams (limit {}): rotate it",
-                    limit.fingerprint, limit.sealed, limit.refuse_at
-                ),
-                Ok(_) => {}
-                Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
-                Err(RecvError::Closed) => notices_open = false,
-            },
             () = &mut expired => {
                 return Ok(match (count, timeout) {
                     (Some(wanted), Some(after)) if received < wanted => {
@@ -162,7 +142,6 @@ async fn receive(
                     _ => End::Done,
                 });
             }
-            () = &mut shutdown => return Ok(End::Done),
         }
     }
 }
@@ -173,30 +152,6 @@ fn write_line(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
     text.push('\n');
     out.write_all(text.as_bytes())?;
     out.flush()
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now.
-pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt =
-            signal(SignalKind::interrupt()).context("cannot install a SIGINT handler")?;
-        let mut terminate =
-            signal(SignalKind::terminate()).context("cannot install a SIGTERM handler")?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod json;
 mod listen;
 mod logging;
 mod node;
+mod running;
 
 use std::process::ExitCode;
 

@@ -9,6 +9,7 @@ use eventcast::Config;
 
 use crate::common::{self, NetArgs, SendArgs, UsageError};
 use crate::logging::{self, LogFormat};
+use crate::running::Running;
 
 /// Options of `eventcast node`.
 #[derive(clap::Args, Debug)]
@@ -151,10 +152,7 @@ pub(crate) async fn run(
     // The node's filter: the REPL's `log-level` changes what is written.
     logging::install(node.log_levels().filter(), format);
 
-    let shutdown = crate::listen::shutdown_signal()?;
-    common::start(&node).await?;
-    let at = common::where_it_runs(&node, args.net.port.is_some())?;
-    eprintln!("node running on {at})");
+    let running = Running::start(&node, args.net.port.is_some(), "node running", "").await?;
     match node.repl().addr() {
         Some(repl) => eprintln!(
             "repl listening on {repl} (telnet {} {}; `help` lists the commands)",
@@ -168,7 +166,7 @@ pub(crate) async fn run(
         node.log_levels()
     );
 
-    shutdown.await;
+    running.wait().await;
     // Sends what is queued and leaves the group, then closes the REPL.
     node.stop().await;
     node.repl().close().await;

@@ -1,6 +1,6 @@
 //! The measurements: which role processes each figure starts, in what
-//! order, and what it keeps of their reports. Turning those into figures
-//! is `report`'s business.
+//! order, and what it keeps of their reports (a [`Measured`]). Turning
+//! those into figures is `compute`'s business.
 //!
 //! Every measurement is repeated `--repeat` times, raw UDP and eventcast
 //! taking turns, each run on a port of its own (so that nothing of one run
@@ -8,135 +8,53 @@
 
 use std::hash::BuildHasher as _;
 use std::io::IsTerminal as _;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::{Deserialize, Serialize};
 
+use super::args::{Role, Transport};
 use super::child::Child;
 use super::plan::Plan;
-use super::proto::{self, Pinged, Received, Sent, Spec};
-use super::report::{self, Report};
-use super::{Role, Transport};
+use super::proto::{self, Pinged, Sent, Spec};
+use super::raw::PING_TIMEOUT;
+use super::runs::{Both, EncryptedRuns, FlowRun, LargeRuns, LossLevelRuns, Measured};
+use super::table::bytes;
 
 /// How long a receiver or `pong` may take to join.
 const READY: Duration = Duration::from_secs(30);
 /// How long a role may take to exit once released.
 const EXIT: Duration = Duration::from_secs(30);
 
-/// One run of a flow: the sender's report and each receiver's.
-#[derive(Clone, Debug)]
-pub(crate) struct FlowRun {
-    /// The sender's report.
-    pub(crate) sent: Sent,
-    /// Each receiver's report.
-    pub(crate) received: Vec<Received>,
-}
-
-/// Runs of each transport.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Both<T> {
-    /// Raw UDP.
-    pub(crate) raw: Vec<T>,
-    /// Raw UDP on tokio (figure 2 only).
-    pub(crate) raw_tokio: Vec<T>,
-    /// eventcast.
-    pub(crate) eventcast: Vec<T>,
-}
-
-impl<T> Both<T> {
-    fn push(&mut self, transport: Transport, run: T) {
-        match transport {
-            Transport::Raw => self.raw.push(run),
-            Transport::RawTokio => self.raw_tokio.push(run),
-            Transport::Eventcast => self.eventcast.push(run),
-        }
-    }
-}
-
-/// One case of figure 3.
-#[derive(Clone, Debug)]
-pub(crate) struct LargeRuns {
-    /// Bytes of the event's argument.
-    pub(crate) size: usize,
-    /// max_payload_size.
-    pub(crate) payload: usize,
-    /// The runs.
-    pub(crate) runs: Both<FlowRun>,
-}
-
-/// Figure 4 at one loss level: the share of events delivered complete in
-/// each run.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct LossLevelRuns {
-    /// The level, in percent.
-    pub(crate) loss_percent: u8,
-    /// Raw UDP: share of events all of whose datagrams arrived.
-    pub(crate) raw: Vec<f64>,
-    /// eventcast: share of events delivered.
-    pub(crate) eventcast: Vec<f64>,
-}
-
-/// Figure 5's eventcast runs with the key set.
-#[derive(Clone, Debug)]
-pub(crate) struct EncryptedRuns {
-    /// Figure 1 encrypted.
-    pub(crate) small: Vec<FlowRun>,
-    /// Figure 3 encrypted, case by case.
-    pub(crate) large: Vec<(usize, usize, Vec<FlowRun>)>,
-}
-
-/// Everything measured.
-#[derive(Clone, Debug)]
-pub(crate) struct Measured {
-    /// Figure 1 (and 6).
-    pub(crate) small: Both<FlowRun>,
-    /// Figure 2.
-    pub(crate) latency: Both<Pinged>,
-    /// Figure 3 (and 6).
-    pub(crate) large: Vec<LargeRuns>,
-    /// Figure 4, or why it was not measured.
-    pub(crate) loss: Result<Vec<LossLevelRuns>, String>,
-    /// Figure 5: figures 1 and 3 with a key.
-    pub(crate) encrypted: EncryptedRuns,
-    /// Figure 7.
-    pub(crate) fanout: Both<FlowRun>,
-}
-
-/// `eventcast bench`: measures everything, prints the table, writes the
-/// JSON.
-pub(crate) fn run_all(plan: Plan) -> anyhow::Result<ExitCode> {
+/// Measures every figure, with a progress bar on a terminal.
+pub(crate) fn measure(plan: &Plan) -> anyhow::Result<Measured> {
     let mut bench = Bench::new(plan, true);
     let measured = bench.measure();
     bench.progress.finish_and_clear();
-    let report = Report::new(&bench.plan, &measured?);
-    report::emit(&report, bench.plan.json.as_deref())?;
-    Ok(ExitCode::SUCCESS)
+    measured
 }
 
 /// `eventcast bench --role loss`: figure 4 in this namespace (whose loss
 /// `scripts/netns` set up), printed as one `result` line.
 pub(crate) fn run_loss_level(plan: Plan, level: u8) -> anyhow::Result<()> {
-    let mut bench = Bench::new(plan, false);
+    let mut bench = Bench::new(&plan, false);
     let mut runs = bench.loss_here()?;
     runs.loss_percent = level;
     proto::report("result", &runs)
 }
 
 /// The running benchmark.
-struct Bench {
-    plan: Plan,
+struct Bench<'a> {
+    plan: &'a Plan,
     progress: ProgressBar,
     port: u16,
 }
 
-impl Bench {
-    fn new(plan: Plan, visible: bool) -> Self {
+impl<'a> Bench<'a> {
+    fn new(plan: &'a Plan, visible: bool) -> Self {
         let progress = if visible && std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(
-                Some(total_steps(&plan)),
+                Some(total_steps(plan)),
                 ProgressDrawTarget::stderr(),
             );
             if let Ok(style) = ProgressStyle::with_template(
@@ -354,11 +272,7 @@ impl Bench {
         transports: &[Transport],
         mut measure: impl FnMut(&mut Self, Transport) -> anyhow::Result<T>,
     ) -> anyhow::Result<Both<T>> {
-        let mut both = Both {
-            raw: Vec::new(),
-            raw_tokio: Vec::new(),
-            eventcast: Vec::new(),
-        };
+        let mut both = Both::default();
         for run in 1..=self.plan.repeat {
             for &t in transports {
                 let name = match t {
@@ -434,7 +348,7 @@ impl Bench {
             &[],
         )?;
         // At worst every ping waits out its timeout.
-        let limit = Duration::from_secs(60) + super::raw::PING_TIMEOUT * (spec.pings as u32 + 100);
+        let limit = Duration::from_secs(60) + PING_TIMEOUT * (spec.pings as u32 + 100);
         let pinged: Pinged = ping.json("result", limit)?;
         ping.finish(EXIT)?;
         pong.finish(EXIT)?;
@@ -464,26 +378,4 @@ fn total_steps(plan: &Plan) -> u64 {
         + plan.loss_levels.len() as u64 // figure 4
         + encrypted // figure 5
         + 2 * repeat // figure 7
-}
-
-/// `1 MiB`, `16 MiB`, `100 KiB`, `1000 B`.
-pub(crate) fn bytes(n: usize) -> String {
-    match n {
-        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
-        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
-        n => format!("{n} B"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_as_people_write_them() {
-        assert_eq!(bytes(1 << 20), "1 MiB");
-        assert_eq!(bytes(16 << 20), "16 MiB");
-        assert_eq!(bytes(100 * 1024), "100 KiB");
-        assert_eq!(bytes(1000), "1000 B");
-    }
 }

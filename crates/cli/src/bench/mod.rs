@@ -8,20 +8,29 @@
 //! raw UDP and eventcast, and reported as min / median / max with the ratio
 //! of the medians (eventcast to raw UDP).
 //!
+//! The modules, each importing only those below it:
+//!
 //! | module | what |
 //! | --- | --- |
-//! | `plan` | the options resolved into what to measure |
+//! | this one | runs a role, or measures, computes, prints and writes |
 //! | `figures` | the seven figures: which processes to start, what to keep |
+//! | `compute` | the report's figures, computed from the runs |
+//! | `table` | the table printed from the report |
+//! | `plan` | the options resolved into what to measure |
 //! | `child` | starting a role process and reading its lines |
 //! | `flow`, `pingpong` | what a role does with an eventcast node |
-//! | `raw` | the same roles over a bare socket |
-//! | `raw_tokio` | ping and pong over that socket on tokio (figure 2) |
+//! | `raw_tokio` | ping and pong over a bare socket on tokio (figure 2) |
+//! | `raw` | the roles over a bare socket |
+//! | `runs` | what the measurements kept: the roles' reports, run by run |
+//! | `report` | the report: the figures and the JSON document |
+//! | `targets` | the goals of the ratios, in one table |
 //! | `proto` | the lines roles print, the flow parameters they share |
-//! | `report` | the figures and the JSON document |
-//! | `table` | the table printed from them |
 //! | `stats` | min / median / max, percentiles, ratios |
+//! | `args` | the options, the roles, the transports |
 
+mod args;
 mod child;
+mod compute;
 mod figures;
 mod flow;
 mod pingpong;
@@ -30,218 +39,21 @@ mod proto;
 mod raw;
 mod raw_tokio;
 mod report;
+mod runs;
 mod stats;
 mod table;
+mod targets;
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::value_parser;
 
-pub(crate) use plan::Plan;
-
-/// Options of `eventcast bench`.
-#[derive(clap::Args, Debug, Clone)]
-pub(crate) struct Args {
-    /// A short run (3 runs of each measurement, fewer events): under a
-    /// minute in a release build
-    #[arg(long)]
-    pub(crate) quick: bool,
-
-    /// Also write every figure as JSON to FILE ("-": JSON on stdout, the
-    /// table on stderr)
-    #[arg(long, value_name = "FILE")]
-    pub(crate) json: Option<PathBuf>,
-
-    /// Runs of each measurement (min / median / max are over these)
-    /// [default: 5, --quick: 3]
-    #[arg(long, value_name = "N", value_parser = value_parser!(u32).range(1..=1000))]
-    pub(crate) repeat: Option<u32>,
-
-    /// Figure 1 (small events): events the sender emits
-    /// [default: 1000000, --quick: 100000]; with --role: events to send or
-    /// expect
-    #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..))]
-    pub(crate) events: Option<u64>,
-
-    /// Bytes of the one string argument of each small event (and of each
-    /// raw-UDP datagram of figure 1); with --role: of every event
-    #[arg(long, value_name = "BYTES", default_value_t = 64)]
-    pub(crate) size: usize,
-
-    /// Pace the senders of figures 1 and 7 (both transports) at this many
-    /// events per second, reported as such [default: as fast as the API
-    /// allows]
-    #[arg(long, value_name = "EVENTS_PER_SEC")]
-    pub(crate) rate: Option<f64>,
-
-    /// Figure 2 (latency): round trips per run [default: 10000, --quick:
-    /// 1000]; with --role ping: round trips
-    #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..))]
-    pub(crate) pings: Option<u64>,
-
-    /// Figure 3 (large events): sizes of the single large event, in bytes
-    /// [default: 1048576,16777216]
-    #[arg(long, value_name = "BYTES,...", value_delimiter = ',')]
-    pub(crate) large_sizes: Vec<usize>,
-
-    /// Figure 3: the max_payload_size values to measure each size with
-    /// [default: 1024,8192]
-    #[arg(long, value_name = "BYTES,...", value_delimiter = ',')]
-    pub(crate) payload_sizes: Vec<usize>,
-
-    /// Figure 4 (loss): percentages of incoming UDP to drop, each level in
-    /// a network namespace of its own made by scripts/netns with
-    /// NETNS_LOSS [default: 0,1,10,30]
-    #[arg(long, value_name = "PERCENT,...", value_delimiter = ',',
-          value_parser = value_parser!(u8).range(0..=100))]
-    pub(crate) loss_levels: Vec<u8>,
-
-    /// Figure 4: events per run [default: 100, --quick: 20]
-    #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..))]
-    pub(crate) loss_events: Option<u64>,
-
-    /// Figure 4: bytes of each event's argument
-    #[arg(long, value_name = "BYTES", default_value_t = 100 * 1024)]
-    pub(crate) loss_size: usize,
-
-    /// Figure 4: milliseconds between two events (the figure measures
-    /// injected loss, not a sender outrunning its receiver)
-    #[arg(long, value_name = "MS", default_value_t = 10)]
-    pub(crate) loss_interval_ms: u64,
-
-    /// Figure 4: the script that makes a network namespace with loss
-    /// [default: scripts/netns beside the binary's target/ directory, or in
-    /// the current directory]
-    #[arg(long, value_name = "PATH", env = "EVENTCAST_NETNS_SCRIPT")]
-    pub(crate) netns_script: Option<PathBuf>,
-
-    /// Figure 7 (fan-out): receiver processes
-    #[arg(long, value_name = "N", default_value_t = 4,
-          value_parser = value_parser!(u32).range(2..=64))]
-    pub(crate) fanout_receivers: u32,
-
-    /// Figure 7: events the sender emits [default: 250000, --quick: 50000]
-    #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..))]
-    pub(crate) fanout_events: Option<u64>,
-
-    /// Milliseconds of quiet a receiver waits for, once the sender is done,
-    /// before it reports what it got (late datagrams still count)
-    #[arg(long, value_name = "MS", default_value_t = 500)]
-    pub(crate) settle_ms: u64,
-
-    /// Run one role only, for two hosts of a real network: `recv` on one
-    /// host, then `send` on the other (figure 1 or, with --size, figure
-    /// 3); `pong`, then `ping` (figure 2). Give both the same --port, and
-    /// --ttl 1. Each prints its result as a JSON line starting with
-    /// "result" (the sender: "sent").
-    #[arg(long, value_enum, value_name = "ROLE")]
-    pub(crate) role: Option<Role>,
-
-    /// With --role: eventcast, or the raw-UDP baseline (raw-tokio: the
-    /// same socket on tokio, for ping and pong)
-    #[arg(
-        long,
-        value_enum,
-        value_name = "TRANSPORT",
-        default_value = "eventcast"
-    )]
-    pub(crate) transport: Transport,
-
-    /// With --role: bytes of event per datagram (the node's
-    /// max_payload_size; raw UDP sends datagrams of this plus 33 bytes)
-    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
-    pub(crate) max_payload_size: usize,
-
-    /// With --role send: milliseconds between two events
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    pub(crate) interval_ms: u64,
-
-    /// With --role send or pong: milliseconds to stay in the group after
-    /// the last send (pong: after the last ping)
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
-    pub(crate) linger_ms: u64,
-
-    /// With --role recv or pong: seconds to wait for the first event
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    pub(crate) wait_secs: u64,
-
-    /// With --role: UDP port of the group (required)
-    #[arg(long, short, value_name = "PORT", value_parser = value_parser!(u16).range(1..))]
-    pub(crate) port: Option<u16>,
-
-    /// Multicast group
-    #[arg(long, short, value_name = "ADDRESS", default_value = "224.0.0.1")]
-    pub(crate) group: IpAddr,
-
-    /// Interface to join and send on: an address or a name
-    /// [default: the system's choice]
-    #[arg(long, short, value_name = "ADDRESS|NAME")]
-    pub(crate) interface: Option<String>,
-
-    /// Multicast TTL: 0 keeps everything on this host; 1 for two hosts
-    #[arg(long, value_name = "HOPS", default_value_t = 0,
-          value_parser = value_parser!(u32).range(0..=255))]
-    pub(crate) ttl: u32,
-
-    /// Receive buffer to ask the kernel for, in bytes (both transports)
-    /// [default: the library's, 4 MiB]
-    #[arg(long, value_name = "BYTES")]
-    pub(crate) recv_buffer: Option<usize>,
-
-    /// (internal) The parent bench process ends this role by closing its
-    /// stdin.
-    #[arg(long, hide = true)]
-    pub(crate) controlled: bool,
-
-    /// (internal) Nodes use the bench key (figure 5).
-    #[arg(long, hide = true)]
-    pub(crate) encrypted: bool,
-
-    /// (internal) The loss level of this namespace, for `--role loss`.
-    #[arg(long, hide = true, default_value_t = 0)]
-    pub(crate) loss_percent: u8,
-}
-
-/// What one process of the bench does.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Emit events (figures 1, 3, 4, 7).
-    Send,
-    /// Receive them and report the rate and what was lost.
-    Recv,
-    /// Time round trips to a `pong` (figure 2).
-    Ping,
-    /// Answer every ping.
-    Pong,
-    /// Measure figure 4 in this (lossy) namespace and report it.
-    #[value(hide = true)]
-    Loss,
-}
-
-/// eventcast, or the raw-UDP baseline.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Transport {
-    /// A bare socket, opened as eventcast opens its own, blocking.
-    Raw,
-    /// The same socket on tokio, one task (ping and pong only).
-    RawTokio,
-    /// An eventcast node.
-    Eventcast,
-}
-
-impl Transport {
-    /// The name used on the command line and in the JSON.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Transport::Raw => "raw",
-            Transport::RawTokio => "raw-tokio",
-            Transport::Eventcast => "eventcast",
-        }
-    }
-}
+pub(crate) use args::Args;
+use args::{Role, Transport};
+use plan::Plan;
+use report::Report;
 
 /// Runs `eventcast bench`: one role, or the whole benchmark.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -253,7 +65,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .into());
     }
     let role = match args.role {
-        None => return figures::run_all(Plan::new(&args)?),
+        None => return run_all(&Plan::new(&args)?),
         Some(Role::Loss) => {
             figures::run_loss_level(Plan::new(&args)?, args.loss_percent)?;
             return Ok(ExitCode::SUCCESS);
@@ -285,12 +97,34 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    /// The bench's options alone, for parsing them in tests.
-    #[derive(clap::Parser, Debug)]
-    pub(crate) struct Cli {
-        #[command(flatten)]
-        pub(crate) args: super::Args,
+/// `eventcast bench`: measures everything, prints the table, writes the
+/// JSON.
+fn run_all(plan: &Plan) -> anyhow::Result<ExitCode> {
+    let measured = figures::measure(plan)?;
+    let report = compute::report(plan, &measured);
+    publish(&report, plan.json.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the table and writes the JSON: to `json` as a file, or with
+/// `-` to stdout (the table then goes to stderr).
+fn publish(report: &Report, json: Option<&Path>) -> anyhow::Result<()> {
+    let text = table::render(report);
+    let document = serde_json::to_string_pretty(report)?;
+    match json {
+        Some(path) if path == Path::new("-") => {
+            eprint!("{text}");
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{document}")?;
+            out.flush()?;
+        }
+        Some(path) => {
+            print!("{text}");
+            std::fs::write(path, document + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("JSON written to {}", path.display());
+        }
+        None => print!("{text}"),
     }
+    Ok(())
 }

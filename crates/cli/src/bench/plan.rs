@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use super::args::Args;
 use super::proto::Spec;
-use super::Args;
 use crate::common::UsageError;
 
 /// What to measure, and how.
@@ -173,7 +173,7 @@ mod tests {
     use super::*;
 
     fn plan(argv: &[&str]) -> anyhow::Result<Plan> {
-        let cli = <super::super::tests::Cli as clap::Parser>::try_parse_from(
+        let cli = <super::super::args::tests::Cli as clap::Parser>::try_parse_from(
             std::iter::once("bench").chain(argv.iter().copied()),
         )?;
         Plan::new(&cli.args)
@@ -215,7 +215,7 @@ mod tests {
     fn loss_arguments_parse_back() {
         let p = plan(&["--quick", "--loss-events", "9", "--settle-ms", "300"]).unwrap();
         let args = p.loss_args(10);
-        let cli = <super::super::tests::Cli as clap::Parser>::try_parse_from(
+        let cli = <super::super::args::tests::Cli as clap::Parser>::try_parse_from(
             std::iter::once("bench").chain(args[1..].iter().map(String::as_str)),
         )
         .unwrap();

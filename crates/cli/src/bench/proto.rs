@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use eventcast::Config;
 use serde::{Deserialize, Serialize};
 
-use super::{Args, Role, Transport};
+use super::args::{Args, Role, Transport};
 
 /// The name of the data events.
 pub(crate) const EVENT: &str = "bench";
@@ -424,7 +424,7 @@ mod tests {
     use super::*;
 
     fn spec(controlled: bool) -> Spec {
-        let args = <super::super::tests::Cli as clap::Parser>::parse_from(["bench"]).args;
+        let args = <super::super::args::tests::Cli as clap::Parser>::parse_from(["bench"]).args;
         let mut spec = Spec::from_args(&args, 5000);
         spec.events = 3;
         spec.controlled = controlled;
@@ -552,7 +552,7 @@ mod tests {
         spec.recv_buffer = Some(65536);
         let mut argv = vec!["eventcast".to_owned()];
         argv.extend(spec.child_args(Role::Recv, Transport::Raw));
-        let cli = <super::super::tests::Cli as clap::Parser>::try_parse_from(&argv[1..])
+        let cli = <super::super::args::tests::Cli as clap::Parser>::try_parse_from(&argv[1..])
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
         let args = cli.args;
         assert_eq!(args.role, Some(Role::Recv));

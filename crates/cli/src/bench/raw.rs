@@ -517,7 +517,7 @@ mod tests {
     use super::*;
 
     fn spec(size: usize, max_payload_size: usize) -> Spec {
-        let args = <super::super::tests::Cli as clap::Parser>::parse_from(["bench"]).args;
+        let args = <super::super::args::tests::Cli as clap::Parser>::parse_from(["bench"]).args;
         let mut spec = Spec::from_args(&args, 5000);
         spec.size = size;
         spec.max_payload_size = max_payload_size;

@@ -2,8 +2,11 @@
 //! eventcast as `median [min-max]`, the ratio of the medians, and the
 //! target with how far it is missed.
 
-use super::report::{large_label, Report, Status};
+use super::report::{Report, Status};
 use super::stats::Summary;
+use super::targets::{
+    Comparison, Target, ENCRYPTION, LARGE_EVENTS, LATENCY_P50, LATENCY_P99, SMALL_EVENTS,
+};
 
 /// One line of the table; a section heading has only a label.
 struct Row {
@@ -41,31 +44,40 @@ impl Row {
     }
 
     fn target(mut self, target: Target, ratio: Option<f64>) -> Row {
-        self.target = target.judge(ratio);
+        self.target = judge(target, ratio);
         self
     }
 }
 
-/// A goal for a ratio.
-#[derive(Clone, Copy)]
-enum Target {
-    AtLeast(f64),
-    AtMost(f64),
+/// `>= 1.00 met`, `>= 1.00 MISSED by 48%`.
+fn judge(target: Target, ratio: Option<f64>) -> String {
+    let (sign, goal) = (target.sign(), target.value);
+    let short = ratio.map(|r| match target.comparison {
+        Comparison::AtLeast => (goal - r) / goal,
+        Comparison::AtMost => (r - goal) / goal,
+    });
+    match short {
+        None => format!("{sign} {goal:.2}"),
+        Some(s) if s <= 0.0 => format!("{sign} {goal:.2} met"),
+        Some(s) => format!("{sign} {goal:.2} MISSED by {:.0}%", s * 100.0),
+    }
 }
 
-impl Target {
-    /// `>= 1.00 met`, `>= 1.00 MISSED by 48%`.
-    fn judge(self, ratio: Option<f64>) -> String {
-        let (sign, goal, short) = match self {
-            Target::AtLeast(goal) => (">=", goal, ratio.map(|r| (goal - r) / goal)),
-            Target::AtMost(goal) => ("<=", goal, ratio.map(|r| (r - goal) / goal)),
-        };
-        match short {
-            None => format!("{sign} {goal:.2}"),
-            Some(s) if s <= 0.0 => format!("{sign} {goal:.2} met"),
-            Some(s) => format!("{sign} {goal:.2} MISSED by {:.0}%", s * 100.0),
-        }
+/// `1 MiB`, `16 MiB`, `100 KiB`, `1000 B`.
+pub(crate) fn bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} B"),
     }
+}
+
+/// The label of a large case: `1 MiB event, 1024 B/datagram`.
+fn large_label(event_bytes: usize, max_payload_size: usize) -> String {
+    format!(
+        "{} event, {max_payload_size} B/datagram",
+        bytes(event_bytes)
+    )
 }
 
 /// `186,012`.
@@ -156,7 +168,7 @@ pub(crate) fn render(report: &Report) -> String {
             summary(small.eventcast.delivered_per_sec, count),
         )
         .ratio(small.delivered_per_sec_ratio)
-        .target(Target::AtLeast(1.0), small.delivered_per_sec_ratio),
+        .target(SMALL_EVENTS, small.delivered_per_sec_ratio),
     );
     rows.push(Row::new(
         "lost",
@@ -181,7 +193,7 @@ pub(crate) fn render(report: &Report) -> String {
             summary(lat.eventcast.p50_us, decimals(1)),
         )
         .ratio(lat.p50_ratio)
-        .target(Target::AtMost(1.3), lat.p50_ratio),
+        .target(LATENCY_P50, lat.p50_ratio),
     );
     rows.push(
         Row::new(
@@ -190,7 +202,7 @@ pub(crate) fn render(report: &Report) -> String {
             summary(lat.eventcast.p99_us, decimals(1)),
         )
         .ratio(lat.p99_ratio)
-        .target(Target::AtMost(1.5), lat.p99_ratio),
+        .target(LATENCY_P99, lat.p99_ratio),
     );
     rows.push(
         Row::new(
@@ -213,12 +225,12 @@ pub(crate) fn render(report: &Report) -> String {
     for case in &f.large_events.cases {
         rows.push(
             Row::new(
-                large_label(case),
+                large_label(case.event_bytes, case.max_payload_size),
                 summary(case.raw_udp.mb_per_sec, decimals(1)),
                 summary(case.eventcast.mb_per_sec, decimals(1)),
             )
             .ratio(case.mb_per_sec_ratio)
-            .target(Target::AtLeast(0.5), case.mb_per_sec_ratio),
+            .target(LARGE_EVENTS, case.mb_per_sec_ratio),
         );
         rows.push(Row::new(
             "  lost datagrams / runs delivered",
@@ -231,7 +243,7 @@ pub(crate) fn render(report: &Report) -> String {
     rows.push(Row::heading(format!(
         "4 loss: share of {} {} events complete",
         loss.events,
-        super::figures::bytes(loss.event_bytes)
+        bytes(loss.event_bytes)
     )));
     if loss.status == Status::Measured {
         for level in &loss.levels {
@@ -261,21 +273,17 @@ pub(crate) fn render(report: &Report) -> String {
             summary(enc.small_events_delivered_per_sec, count),
         )
         .ratio(enc.delivered_per_sec_plaintext_ratio)
-        .target(Target::AtLeast(0.85), enc.delivered_per_sec_plaintext_ratio),
+        .target(ENCRYPTION, enc.delivered_per_sec_plaintext_ratio),
     );
     for case in &enc.large_events {
         rows.push(
             Row::new(
-                format!(
-                    "{} event, {} B/datagram",
-                    super::figures::bytes(case.event_bytes),
-                    case.max_payload_size
-                ),
+                large_label(case.event_bytes, case.max_payload_size),
                 String::new(),
                 summary(case.mb_per_sec, decimals(1)),
             )
             .ratio(case.mb_per_sec_plaintext_ratio)
-            .target(Target::AtLeast(0.85), case.mb_per_sec_plaintext_ratio),
+            .target(ENCRYPTION, case.mb_per_sec_plaintext_ratio),
         );
     }
 
@@ -291,10 +299,7 @@ pub(crate) fn render(report: &Report) -> String {
     );
     rows.push(
         Row::new(
-            format!(
-                "{} event",
-                super::figures::bytes(mem.large_event.event_bytes)
-            ),
+            format!("{} event", bytes(mem.large_event.event_bytes)),
             summary(mem.large_event.raw_udp_kib, mib),
             summary(mem.large_event.eventcast_kib, mib),
         )
@@ -382,17 +387,27 @@ mod tests {
 
     #[test]
     fn targets_say_by_how_much_they_are_missed() {
-        assert_eq!(
-            Target::AtLeast(1.0).judge(Some(0.52)),
-            ">= 1.00 MISSED by 48%"
-        );
-        assert_eq!(Target::AtLeast(0.5).judge(Some(0.6)), ">= 0.50 met");
-        assert_eq!(
-            Target::AtMost(1.3).judge(Some(1.69)),
-            "<= 1.30 MISSED by 30%"
-        );
-        assert_eq!(Target::AtMost(1.5).judge(Some(1.2)), "<= 1.50 met");
-        assert_eq!(Target::AtMost(1.5).judge(None), "<= 1.50");
+        let goal = |comparison, value| Target {
+            name: "test",
+            figure: 0,
+            comparison,
+            value,
+        };
+        let at_least = |value| goal(Comparison::AtLeast, value);
+        let at_most = |value| goal(Comparison::AtMost, value);
+        assert_eq!(judge(at_least(1.0), Some(0.52)), ">= 1.00 MISSED by 48%");
+        assert_eq!(judge(at_least(0.5), Some(0.6)), ">= 0.50 met");
+        assert_eq!(judge(at_most(1.3), Some(1.69)), "<= 1.30 MISSED by 30%");
+        assert_eq!(judge(at_most(1.5), Some(1.2)), "<= 1.50 met");
+        assert_eq!(judge(at_most(1.5), None), "<= 1.50");
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(bytes(1 << 20), "1 MiB");
+        assert_eq!(bytes(16 << 20), "16 MiB");
+        assert_eq!(bytes(100 * 1024), "100 KiB");
+        assert_eq!(bytes(1000), "1000 B");
     }
 
     #[test]

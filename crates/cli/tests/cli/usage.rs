@@ -2,9 +2,7 @@
 //! opens a socket, except the unknown-interface case, which runs in a
 //! private network namespace.
 
-mod support;
-
-use support::{eventcast, run, Finished};
+use crate::support::{eventcast, run, Finished};
 
 fn eventcast_with(args: &[&str]) -> Finished {
     let mut cmd = eventcast();

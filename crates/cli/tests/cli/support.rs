@@ -1,6 +1,5 @@
 //! Drives the built `eventcast` binary as a user would, with time limits, so
 //! that a broken binary fails a test instead of hanging it.
-#![allow(dead_code)] // Each test file uses its own part.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};

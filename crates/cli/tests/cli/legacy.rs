@@ -2,9 +2,7 @@
 //! 0.1.x's protocol, driven through the binary as a user would, each in a
 //! private network namespace.
 
-mod support;
-
-use support::{emit, eventcast, listen, listen_with_env, run};
+use crate::support::{emit, eventcast, listen, listen_with_env, run};
 
 #[test]
 fn legacy_listen_hears_legacy_emit() {

@@ -3,9 +3,7 @@
 //! nothing and says so on stderr, and no key is ever echoed.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
-use support::{eventcast, listen, run};
+use crate::support::{eventcast, listen, run};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 

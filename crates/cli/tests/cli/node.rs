@@ -2,15 +2,13 @@
 //! log on stderr, SIGTERM to stop it. Each test in a private network
 //! namespace.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{eventcast, listen, signal, stderr_lines, LIMIT};
+use crate::support::{self, eventcast, listen, signal, stderr_lines, LIMIT};
 
 /// A running `eventcast node` whose stderr is read line by line.
 struct Node {

@@ -1,8 +1,6 @@
 //! `eventcast demo`: three nodes, a 1 MiB event, a summary.
 
-mod support;
-
-use support::{eventcast, run};
+use crate::support::{eventcast, run};
 
 #[test]
 fn demo_exits_0_and_mentions_each_node() {

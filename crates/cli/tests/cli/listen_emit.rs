@@ -1,11 +1,9 @@
 //! `eventcast listen` and `eventcast emit`, driven as a user would, each in
 //! a private network namespace.
 
-mod support;
-
 use std::net::SocketAddr;
 
-use support::{emit, listen, listen_to_closed_stdout, signal};
+use crate::support::{emit, listen, listen_to_closed_stdout, signal};
 
 #[test]
 fn emitted_arguments_arrive_as_relaxed_extended_json() {
@@ -142,9 +140,9 @@ fn listen_takes_patterns() {
 #[test]
 fn listen_refuses_a_bad_pattern_before_it_starts() {
     netns_test::run(|| {
-        let mut cmd = support::eventcast();
+        let mut cmd = crate::support::eventcast();
         cmd.args(["listen", "ok", "sensor*"]);
-        let done = support::run(cmd, b"");
+        let done = crate::support::run(cmd, b"");
         assert_eq!(done.status.code(), Some(2), "{done:?}");
         assert_eq!(done.stdout, "");
         assert!(

@@ -3,15 +3,14 @@
 //! Nothing here looks at how fast anything was: the figures' values are
 //! the bench's business, their presence and consistency the test's.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{eventcast, run, Finished};
+
+use crate::support::{eventcast, run, Finished};
 
 /// How long the whole tiny bench may take: far more than it needs (a few
 /// seconds in a debug build), so that only a hang fails it.

@@ -1,8 +1,6 @@
 //! `eventcast emit --stdin`: one event per line, in order; a 1 MiB argument.
 
-mod support;
-
-use support::{eventcast, listen, run};
+use crate::support::{eventcast, listen, run};
 
 #[test]
 fn stdin_lines_arrive_in_order_and_bad_lines_are_reported() {

@@ -1,0 +1,116 @@
+//! A node run from the command line until it is done or told to stop,
+//! shared by `listen` and `node`: Ctrl-C and SIGTERM are caught before the
+//! node starts, its first line goes to stderr, and then it runs until its
+//! work ends or a signal comes, its notices written to stderr meanwhile.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use anyhow::Context as _;
+use eventcast::{Eventcast, Notice};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+
+use crate::common;
+
+/// A started node's way to its end: the signals that stop it.
+pub(crate) struct Running {
+    /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+    shutdown: Pin<Box<dyn Future<Output = ()>>>,
+}
+
+impl Running {
+    /// Catches Ctrl-C and SIGTERM, starts `node` and writes its first line
+    /// to stderr: `WHAT on GROUP (bound to LOCAL, sender ID` and, when
+    /// `port_given` is false, the port the others need, then `more` and a
+    /// closing parenthesis. The signals are caught first, so that one sent
+    /// as soon as the line is read is not missed.
+    pub(crate) async fn start(
+        node: &Eventcast,
+        port_given: bool,
+        what: &str,
+        more: &str,
+    ) -> anyhow::Result<Running> {
+        let shutdown = Box::pin(shutdown_signal()?);
+        common::start(node).await?;
+        let at = common::where_it_runs(node, port_given)?;
+        eprintln!("{what} on {at}{more})");
+        Ok(Running { shutdown })
+    }
+
+    /// Waits for Ctrl-C or SIGTERM.
+    pub(crate) async fn wait(self) {
+        self.until(None, std::future::pending::<()>()).await;
+    }
+
+    /// Runs `work` to its end (`Some` of its output), or until Ctrl-C or
+    /// SIGTERM (`None`). Meanwhile each of `notices`, if given, that says
+    /// something went wrong is written to stderr as one line.
+    pub(crate) async fn until<T>(
+        self,
+        mut notices: Option<&mut Receiver<Notice>>,
+        work: impl Future<Output = T>,
+    ) -> Option<T> {
+        let mut shutdown = self.shutdown;
+        tokio::pin!(work);
+        let mut notices_open = notices.is_some();
+        loop {
+            tokio::select! {
+                done = &mut work => return Some(done),
+                notice = next(&mut notices), if notices_open => match notice {
+                    Ok(notice) => report(&notice),
+                    Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
+                    Err(RecvError::Closed) => notices_open = false,
+                },
+                () = &mut shutdown => return None,
+            }
+        }
+    }
+}
+
+/// The next notice; never, without a receiver.
+async fn next(notices: &mut Option<&mut Receiver<Notice>>) -> Result<Notice, RecvError> {
+    match notices {
+        Some(notices) => notices.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes a notice of something gone wrong to stderr; the others (started,
+/// stopped, REPL clients) say nothing a user of the command needs.
+fn report(notice: &Notice) {
+    match notice {
+        Notice::ProtocolError(error) => eprintln!("eventcast: {error}"),
+        Notice::Loss(loss) => eprintln!("eventcast: {loss}"),
+        Notice::LegacyProtocolError(error) => eprintln!("eventcast: {error}"),
+        Notice::KeyLimit(limit) => eprintln!(
+            "eventcast: key {} sealed {} datagrams (limit {}): rotate it",
+            limit.fingerprint, limit.sealed, limit.refuse_at
+        ),
+        _ => {}
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("cannot install a SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("cannot install a SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! The `eventcast` binary driven as a user would: one test binary, one
+//! module per command or concern, all sharing `support`. Tests that open a
+//! socket run in a private network namespace of their own.
+
+mod bench;
+mod demo;
+mod keys;
+mod legacy;
+mod listen_emit;
+mod node;
+mod stdin;
+mod support;
+mod usage;
