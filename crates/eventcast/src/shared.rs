@@ -1,7 +1,7 @@
 //! What the node's handles and its task share: the listeners, the notice
 //! receivers, the counters, the published keys and the send queue's
-//! accounting. The drivers write into it and the handles read it; neither
-//! knows the other.
+//! accounting. The node's task writes into it what its driver hands over
+//! (`task::publish`), and the handles read it; the drivers never see it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -105,10 +105,14 @@ impl ReplService {
         let listener = std::net::TcpListener::bind(bind)
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .and_then(tokio::net::TcpListener::from_std)
-            .map_err(|e| Error::io(format!("cannot open the REPL on {bind}"), e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::io("cannot read the REPL's address", e))?;
+            .map_err(|source| Error::Io {
+                context: format!("cannot open the REPL on {bind}"),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Io {
+            context: "cannot read the REPL's address".to_owned(),
+            source,
+        })?;
         let state = Arc::new(State::new(
             config,
             addr,
