@@ -54,7 +54,7 @@ impl Native {
         let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
         {
             // A payload size too large for sealed datagrams: without a
-            // key, the node runs without encryption (add_key then fails).
+            // key, the node runs without encryption (`keys().add` then fails).
             Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if plaintext_only => {
                 Endpoint::new(config.protocol.clone(), id)
             }
