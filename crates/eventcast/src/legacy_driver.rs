@@ -66,7 +66,11 @@ pub(crate) fn encode(name: &str, args: &[Bson]) -> Result<Outgoing, Error> {
 pub(crate) struct Legacy {
     endpoint: LegacyEndpoint,
     group: SocketAddr,
-    /// Bytes of emitted events whose datagrams wait in the endpoint.
+    /// Bytes of emitted events whose datagrams wait in the endpoint. They
+    /// are given back together once the endpoint's queue is empty: the
+    /// legacy endpoint holds nothing back (it has no pacer), so that is as
+    /// soon as the task has sent what it took. An endpoint that paced its
+    /// datagrams would need a release per event instead.
     pending: usize,
     /// Bytes of emitted events sent or refused, not given back yet.
     released: usize,

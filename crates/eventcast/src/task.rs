@@ -32,8 +32,21 @@ pub(crate) struct Io {
     pub(crate) shared: Arc<Shared>,
 }
 
+/// Gives the whole send queue back when the task ends, however it ends:
+/// were a driver to panic, the events it held would never be released, and
+/// handles waiting in `emit_wait` would wait for ever. (Their next attempt
+/// then finds the task gone, as after a stop.)
+struct ReleaseQueueOnExit(Arc<Shared>);
+
+impl Drop for ReleaseQueueOnExit {
+    fn drop(&mut self) {
+        self.0.clear_queue();
+    }
+}
+
 /// Runs the node's task until it is cancelled or every handle is gone.
 pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
+    let _release = ReleaseQueueOnExit(io.shared.clone());
     let mut buf = vec![0u8; RECV_BUFFER];
     // Each outgoing datagram is written here, the buffer reused.
     let mut out = Vec::new();
