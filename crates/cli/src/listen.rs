@@ -83,7 +83,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let received = receive(&mut events, args.count, args.timeout);
     // Ctrl-C or SIGTERM: all fine.
     let end = running
-        .until(Some(&mut notices), received)
+        .until(&mut notices, received)
         .await
         .unwrap_or(Ok(End::Done));
     let lagged = node.stats().subscription_lagged;

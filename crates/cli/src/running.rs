@@ -40,24 +40,24 @@ impl Running {
 
     /// Waits for Ctrl-C or SIGTERM.
     pub(crate) async fn wait(self) {
-        self.until(None, std::future::pending::<()>()).await;
+        self.shutdown.await;
     }
 
     /// Runs `work` to its end (`Some` of its output), or until Ctrl-C or
-    /// SIGTERM (`None`). Meanwhile each of `notices`, if given, that says
-    /// something went wrong is written to stderr as one line.
+    /// SIGTERM (`None`). Meanwhile each of `notices` that says something
+    /// went wrong is written to stderr as one line.
     pub(crate) async fn until<T>(
         self,
-        mut notices: Option<&mut Receiver<Notice>>,
+        notices: &mut Receiver<Notice>,
         work: impl Future<Output = T>,
     ) -> Option<T> {
         let mut shutdown = self.shutdown;
         tokio::pin!(work);
-        let mut notices_open = notices.is_some();
+        let mut notices_open = true;
         loop {
             tokio::select! {
                 done = &mut work => return Some(done),
-                notice = next(&mut notices), if notices_open => match notice {
+                notice = notices.recv(), if notices_open => match notice {
                     Ok(notice) => report(&notice),
                     Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
                     Err(RecvError::Closed) => notices_open = false,
@@ -65,14 +65,6 @@ impl Running {
                 () = &mut shutdown => return None,
             }
         }
-    }
-}
-
-/// The next notice; never, without a receiver.
-async fn next(notices: &mut Option<&mut Receiver<Notice>>) -> Result<Notice, RecvError> {
-    match notices {
-        Some(notices) => notices.recv().await,
-        None => std::future::pending().await,
     }
 }
 

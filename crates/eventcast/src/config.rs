@@ -264,7 +264,7 @@ impl Config {
         if self.encryption.key.is_none() && !self.encryption.decrypt_keys.is_empty() {
             return Err(ConfigError::DecryptKeysWithoutKey);
         }
-        let max = eventcast_proto::wire::MAX_SEGMENT_PAYLOAD - eventcast_proto::wire::SEAL_OVERHEAD;
+        let max = eventcast_proto::wire::MAX_SEALED_SEGMENT_PAYLOAD;
         if self.encryption.key.is_some() && self.protocol.max_payload_size > max {
             return Err(eventcast_proto::ConfigError::SealedPayloadSize(
                 self.protocol.max_payload_size,

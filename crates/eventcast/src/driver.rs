@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo};
+use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo, Keyring, KeyringError};
 use eventcast_proto::legacy::EventBody;
 use eventcast_proto::PeerInfo;
 use tokio::sync::oneshot;
@@ -37,6 +37,18 @@ pub(crate) enum KeyChange {
     Use(Fingerprint),
     /// Remove a key.
     Remove(Fingerprint),
+}
+
+impl KeyChange {
+    /// Makes this change to `ring`: the handle to its copy, the driver to
+    /// the endpoint's.
+    pub(crate) fn apply(&self, ring: &mut Keyring) -> Result<(), KeyringError> {
+        match self {
+            KeyChange::Add(key) => ring.add(key.clone()).map(drop),
+            KeyChange::Use(fingerprint) => ring.use_key(*fingerprint),
+            KeyChange::Remove(fingerprint) => ring.remove(*fingerprint),
+        }
+    }
 }
 
 /// An emitted event, encoded by the handle for the node's protocol, so that
@@ -91,7 +103,10 @@ pub(crate) enum Output {
 ///    where it goes ([`poll_transmit`](Self::poll_transmit)); once told
 ///    the node is [`stopping`](Self::stopping), everything left may go at
 ///    once.
-/// 4. **The send queue.** Every event given to `emit` holds its
+/// 4. **Counters.** Write its counters into the node's
+///    ([`publish_stats`](Self::publish_stats)) and, when they changed, the
+///    keys with their counts ([`poll_keys`](Self::poll_keys)).
+/// 5. **The send queue.** Every event given to `emit` holds its
 ///    [`Outgoing::reserved`] bytes of the handles' send queue
 ///    (`max_send_queue_bytes`). The driver gives back exactly those bytes,
 ///    once, through [`poll_released`](Self::poll_released): when the event
@@ -99,15 +114,12 @@ pub(crate) enum Output {
 ///    at once when it refuses the event. A driver that keeps them lets the
 ///    queue fill for good: `emit` then fails with `QueueFull` and
 ///    `emit_wait` waits for ever.
-/// 5. **Counters.** Write its counters into the node's
-///    ([`publish_stats`](Self::publish_stats)) and, when they changed, the
-///    keys with their counts ([`poll_keys`](Self::poll_keys)).
 /// 6. **Deliveries.** Hand over the events received and the notices, in
 ///    order ([`poll_output`](Self::poll_output)).
 ///
-/// After every input the task drains the outputs of duties 4 to 6 (in that
-/// order of duties, counters first, so that a listener reading them finds
-/// its event counted), then the datagrams, then 4 to 6 again.
+/// After every input the task drains the outputs of duties 4 to 6, in that
+/// order (counters first, so that a listener reading them finds its event
+/// counted), then the datagrams, then 4 to 6 again.
 pub(crate) trait Driver {
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
     fn poll_timeout(&self) -> Option<Instant>;
@@ -130,7 +142,7 @@ pub(crate) trait Driver {
     /// the task drains the outputs one last time).
     fn stopping(&mut self);
     /// Bytes of emitted events that left the send queue since the last
-    /// call, sent or refused (see duty 4 above).
+    /// call, sent or refused (see duty 5 above).
     fn poll_released(&mut self) -> usize;
     /// Writes the driver's counters into the node's.
     fn publish_stats(&self, stats: &mut NodeStats);

@@ -5,7 +5,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use eventcast_proto::crypto::{Fingerprint, KeyInfo, Keyring, KeyringError, Secret};
-use eventcast_proto::wire::{MAX_SEGMENT_PAYLOAD, SEAL_OVERHEAD};
+use eventcast_proto::wire::MAX_SEALED_SEGMENT_PAYLOAD;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -64,7 +64,7 @@ impl KeyStore {
         let encryption = &config.encryption;
         let refusal = if config.wire_protocol == WireProtocol::LegacyV3 {
             Some(Refusal::Legacy)
-        } else if config.protocol.max_payload_size > MAX_SEGMENT_PAYLOAD - SEAL_OVERHEAD {
+        } else if config.protocol.max_payload_size > MAX_SEALED_SEGMENT_PAYLOAD {
             Some(Refusal::NotEncrypting)
         } else {
             None
@@ -116,11 +116,7 @@ impl KeyStore {
 
     /// Applies a change to the ring and, while running, the same change to
     /// the endpoint's.
-    async fn change(
-        &self,
-        change: impl FnOnce(&mut Keyring) -> Result<(), KeyringError>,
-        command: Command,
-    ) -> Result<(), Error> {
+    async fn change(&self, change: KeyChange) -> Result<(), Error> {
         match self.refusal {
             Some(Refusal::Legacy) => {
                 return Err(Error::Config(ConfigError::Legacy(
@@ -134,9 +130,9 @@ impl KeyStore {
         }
         self.derive().await?;
         let mut state = self.lock();
-        change(state.ring.get_or_insert_with(Keyring::new))?;
+        change.apply(state.ring.get_or_insert_with(Keyring::new))?;
         if let Some(tx) = &state.endpoint {
-            let _ = tx.send(command);
+            let _ = tx.send(Command::Keys(change));
         }
         Ok(())
     }
@@ -188,36 +184,21 @@ impl<'a> Keys<'a> {
             .await
             .map_err(|_| Error::Closed)??;
         let fingerprint = key.fingerprint();
-        self.store
-            .change(
-                |ring| ring.add(key.clone()).map(drop),
-                Command::Keys(KeyChange::Add(key.clone())),
-            )
-            .await?;
+        self.store.change(KeyChange::Add(key)).await?;
         Ok(fingerprint)
     }
 
     /// Makes a key of the ring the primary one, the key that seals what
     /// this node sends.
     pub async fn set_primary(&self, fingerprint: Fingerprint) -> Result<(), Error> {
-        self.store
-            .change(
-                |ring| ring.use_key(fingerprint),
-                Command::Keys(KeyChange::Use(fingerprint)),
-            )
-            .await
+        self.store.change(KeyChange::Use(fingerprint)).await
     }
 
     /// Removes a key from the ring; it no longer opens anything. The
     /// primary key cannot be removed: [`set_primary`](Self::set_primary)
     /// another first.
     pub async fn remove(&self, fingerprint: Fingerprint) -> Result<(), Error> {
-        self.store
-            .change(
-                |ring| ring.remove(fingerprint),
-                Command::Keys(KeyChange::Remove(fingerprint)),
-            )
-            .await
+        self.store.change(KeyChange::Remove(fingerprint)).await
     }
 
     /// The keys of the ring, with how many datagrams this run sealed with

@@ -71,17 +71,6 @@ impl Native {
             keys_changed: false,
         })
     }
-
-    fn rekey(&mut self, change: impl FnOnce(&mut Keyring) -> Result<(), KeyringError>) {
-        let result = match self.endpoint.keyring_mut() {
-            Some(ring) => change(ring),
-            None => Err(KeyringError::NotEncrypting),
-        };
-        match result {
-            Ok(()) => self.keys_changed = true,
-            Err(e) => warn!(target: "eventcast", error = %e, "keyring change not applied"),
-        }
-    }
 }
 
 impl Driver for Native {
@@ -107,11 +96,14 @@ impl Driver for Native {
     }
 
     fn change_keys(&mut self, change: KeyChange) {
-        // The handle checked each of these against its copy of the ring.
-        match change {
-            KeyChange::Add(key) => self.rekey(|ring| ring.add(key).map(drop)),
-            KeyChange::Use(fp) => self.rekey(|ring| ring.use_key(fp)),
-            KeyChange::Remove(fp) => self.rekey(|ring| ring.remove(fp)),
+        // The handle checked the change against its copy of the ring.
+        let result = match self.endpoint.keyring_mut() {
+            Some(ring) => change.apply(ring),
+            None => Err(KeyringError::NotEncrypting),
+        };
+        match result {
+            Ok(()) => self.keys_changed = true,
+            Err(e) => warn!(target: "eventcast", error = %e, "keyring change not applied"),
         }
     }
 

@@ -136,7 +136,7 @@ pub enum ConfigError {
     /// `max_payload_size` too large for a sealed datagram to fit in UDP.
     #[error(
         "max_payload_size must be at most {max} bytes with encryption, got {0}",
-        max = MAX_SEGMENT_PAYLOAD - crate::wire::SEAL_OVERHEAD
+        max = crate::wire::MAX_SEALED_SEGMENT_PAYLOAD
     )]
     SealedPayloadSize(usize),
     /// `message_ttl` of zero.

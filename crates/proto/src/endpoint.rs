@@ -18,7 +18,7 @@ use crate::receive::{Receiver, Segment};
 use crate::sender::Sender;
 use crate::shared::{Destination, EndpointEvent, ProtocolError, Timer, Transmit};
 use crate::stats::Stats;
-use crate::wire::{DecodeError, Flags, Frame, DATA_HEADER_LEN, MAX_DATAGRAM_SIZE, SEAL_OVERHEAD};
+use crate::wire::{DecodeError, Flags, Frame, MAX_SEALED_SEGMENT_PAYLOAD};
 
 /// Source addresses remembered so that a protocol-version error is reported
 /// once per address rather than once per datagram.
@@ -131,7 +131,7 @@ impl Endpoint {
         id: SenderId,
         encryption: Encryption,
     ) -> Result<Self, ConfigError> {
-        if config.max_payload_size + DATA_HEADER_LEN + SEAL_OVERHEAD > MAX_DATAGRAM_SIZE {
+        if config.max_payload_size > MAX_SEALED_SEGMENT_PAYLOAD {
             return Err(ConfigError::SealedPayloadSize(config.max_payload_size));
         }
         let mut endpoint = Self::new(config, id)?;

@@ -80,7 +80,7 @@ fn legacy_mode_refuses_a_full_queue_and_emit_wait_keeps_going() {
             let port = free_port();
             let receiver = start_nodes(1, &legacy_config(port)).await;
             // Bound to its own address, so that the receiver's requests for
-            // lost segments reach it (see legacy_nodes.rs).
+            // lost segments reach it (see tests/legacy/nodes.rs).
             let mut sender_config = legacy_config(port).address("127.0.0.2".parse().unwrap());
             sender_config.protocol.max_send_queue_bytes = QUEUE;
             let sender = start_nodes(1, &sender_config).await;

@@ -18,8 +18,9 @@ pub(crate) fn seal(entry: &Entry, header: &SealedHeader, inner: &[u8]) -> Option
     seal_into(entry, header, inner, &mut out).then_some(out)
 }
 
-/// Seals the plaintext datagram `inner` as `seal` does, into `out` (cleared first, its allocation reused); `false`
-/// when `inner` is too short to be a datagram or the cipher refuses.
+/// Seals the plaintext datagram `inner` under `header` with `entry`'s key,
+/// into `out` (cleared first, its allocation reused); `false` when `inner`
+/// is too short to be a datagram or the cipher refuses.
 pub(crate) fn seal_into(
     entry: &Entry,
     header: &SealedHeader,

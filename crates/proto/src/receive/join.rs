@@ -19,7 +19,6 @@ use tracing::{debug, trace};
 
 use super::state::State;
 use super::{Receiver, GAP_CHARGE};
-use crate::config::SEGMENT_OVERHEAD;
 use crate::ids::SenderId;
 use crate::stats::Stats;
 
@@ -98,9 +97,7 @@ impl Receiver {
         }
         let keep = state.held.split_off(&first);
         for (seq, held) in std::mem::replace(&mut state.held, keep) {
-            let charge = held.body.len() + SEGMENT_OVERHEAD;
-            state.held_bytes -= charge;
-            state.release(ledger, charge);
+            state.release(ledger, held.charge());
             stats.dropped.before_start += 1;
             trace!(%sender, seq, "history held before a late join dropped");
         }

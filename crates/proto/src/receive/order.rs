@@ -10,7 +10,6 @@ use tracing::{debug, trace};
 use super::state::{Gap, Held, Segment, SenderState};
 use super::{Receiver, GAP_CHARGE};
 use crate::body::decode_body;
-use crate::config::SEGMENT_OVERHEAD;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqStatus;
 use crate::shared::{EndpointEvent, Loss, LossReason, ReceivedMessage};
@@ -42,10 +41,9 @@ impl Receiver {
             deliver(&mut self.events, stats, state, seq, from, &body);
             return;
         }
-        let charge = body.len() + SEGMENT_OVERHEAD;
-        if state.charge(&mut self.ledger, &self.config, charge) {
-            state.held_bytes += charge;
-            state.held.insert(seq, Held { from, body });
+        let held = Held { from, body };
+        if state.charge(&mut self.ledger, &self.config, held.charge()) {
+            state.held.insert(seq, held);
             return;
         }
         // No room to hold it: give up whatever it waits for (and the
@@ -55,7 +53,7 @@ impl Receiver {
         self.lose_below(stats, sender, seq, LossReason::Overrun);
         if let Some(state) = self.senders.get_mut(&sender) {
             state.next = state.next.max(seq + 1);
-            deliver(&mut self.events, stats, state, seq, from, &body);
+            deliver(&mut self.events, stats, state, seq, held.from, &held.body);
         }
     }
 
@@ -151,9 +149,7 @@ impl Receiver {
         let keep = state.held.split_off(&seq);
         let below = std::mem::replace(&mut state.held, keep);
         for (s, held) in below {
-            let charge = held.body.len() + SEGMENT_OVERHEAD;
-            state.held_bytes -= charge;
-            state.release(&mut self.ledger, charge);
+            state.release(&mut self.ledger, held.charge());
             deliver(&mut self.events, stats, state, s, held.from, &held.body);
         }
         if self.config.ordered {
@@ -204,9 +200,7 @@ impl Receiver {
         loop {
             let next = state.next;
             if let Some(held) = state.held.remove(&next) {
-                let charge = held.body.len() + SEGMENT_OVERHEAD;
-                state.held_bytes -= charge;
-                state.release(&mut self.ledger, charge);
+                state.release(&mut self.ledger, held.charge());
                 deliver(&mut self.events, stats, state, next, held.from, &held.body);
                 state.next += 1;
                 continue;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use crate::config::SEGMENT_OVERHEAD;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqWindow;
 use crate::wire::DataFrame;
@@ -197,6 +198,13 @@ pub(crate) struct Held {
     pub(crate) body: Vec<u8>,
 }
 
+impl Held {
+    /// What holding it charges to the budgets.
+    pub(crate) fn charge(&self) -> usize {
+        self.body.len() + SEGMENT_OVERHEAD
+    }
+}
+
 /// Everything a receiver keeps about one sender.
 pub(crate) struct SenderState {
     pub(crate) id: SenderId,
@@ -248,7 +256,6 @@ pub(crate) struct SenderState {
     /// The sender's latest heartbeat trail.
     pub(crate) trail: u64,
     pub(crate) held: BTreeMap<u64, Held>,
-    pub(crate) held_bytes: usize,
     pub(crate) gaps: BTreeMap<u64, Gap>,
     /// Set while it is not known whether this node joined before the
     /// sender's stream began (first heard mid-stream, no heartbeat yet):
@@ -312,7 +319,6 @@ impl SenderState {
             sent_below: 0,
             trail: 0,
             held: BTreeMap::new(),
-            held_bytes: 0,
             gaps: BTreeMap::new(),
             join,
             first_live: (first.data && first.live).then_some(seq),

@@ -29,8 +29,8 @@ pub use header::{
 pub use heartbeat::{Heartbeat, HEARTBEAT_LEN};
 pub use nack::{Nack, NackEntry, MAX_NACK_ENTRIES, NACK_ENTRY_LEN, NACK_HEADER_LEN};
 pub use sealed::{
-    PacketNumber, SealedFrame, SealedHeader, INNER_OMITTED, MIN_SEALED_LEN, NONCE_LEN,
-    SEALED_HEADER_LEN, SEAL_OVERHEAD, TAG_LEN,
+    PacketNumber, SealedFrame, SealedHeader, INNER_OMITTED, MAX_SEALED_SEGMENT_PAYLOAD,
+    MIN_SEALED_LEN, NONCE_LEN, SEALED_HEADER_LEN, SEAL_OVERHEAD, TAG_LEN,
 };
 
 /// Any parsed datagram.

@@ -24,7 +24,7 @@
 
 use std::fmt;
 
-use super::header::{parse_common, DecodeError, FrameType, MAGIC, VERSION};
+use super::header::{parse_common, DecodeError, FrameType, MAGIC, MAX_SEGMENT_PAYLOAD, VERSION};
 use crate::crypto::key::KeyId;
 use crate::ids::SenderId;
 
@@ -44,6 +44,10 @@ pub const INNER_OMITTED: usize = 3;
 /// How many bytes sealing adds to a datagram: the clear header and the tag,
 /// less the inner magic and version.
 pub const SEAL_OVERHEAD: usize = SEALED_HEADER_LEN + TAG_LEN - INNER_OMITTED;
+
+/// The largest `max_payload_size` with which a sealed datagram still fits
+/// in UDP.
+pub const MAX_SEALED_SEGMENT_PAYLOAD: usize = MAX_SEGMENT_PAYLOAD - SEAL_OVERHEAD;
 
 /// The smallest sealed frame: clear header, an inner frame type and flags
 /// byte, and the tag.
