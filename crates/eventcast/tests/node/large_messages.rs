@@ -124,6 +124,13 @@ fn all_sizes_back_to_back() {
             assert_eq!(stats.messages_received, 4);
             assert_eq!(stats.segments_received, expected);
             assert_eq!(stats.dropped.total(), 0);
+            // The sender publishes its counters once per turn of its loop,
+            // which may come after the receiver already has the last
+            // segment: wait for the turn that found its send queue empty.
+            wait_until("the sender's queue empty", || {
+                a.stats().protocol.send_queue_bytes == 0
+            })
+            .await;
             let sent = a.stats().protocol;
             assert_eq!(sent.segments_sent, expected, "{sent:?}");
             assert_eq!(sent.repairs_sent, 0, "{sent:?}");
