@@ -1,7 +1,7 @@
 //! `eventcast listen`: joins the group and prints every event it hears as one
 //! JSON object per line.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -116,7 +116,7 @@ async fn receive(
         }
     };
     tokio::pin!(expired);
-    let mut out = std::io::stdout().lock();
+    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock());
     let mut received = 0u64;
     loop {
         if count.is_some_and(|wanted| received >= wanted) {
@@ -127,8 +127,11 @@ async fn receive(
                 let Some(event) = event else {
                     bail!("the node stopped unexpectedly");
                 };
-                match write_line(&mut out, &event) {
-                    Ok(()) => received += 1,
+                let written = write_waiting(&mut out, event, events, count, &mut received)
+                    // Nothing more is waiting: what was written goes out now.
+                    .and_then(|()| out.flush());
+                match written {
+                    Ok(()) => {}
                     // `| head -1`: whoever read us has what it wanted.
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(End::Done),
                     Err(e) => return Err(e).context("cannot write to stdout"),
@@ -146,12 +149,42 @@ async fn receive(
     }
 }
 
-/// Writes one event as a line of JSON and flushes it.
+/// The buffer events are written through: one write for many lines.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
+/// Events written in one go before the loop looks at its timeout and the
+/// signals again.
+const BATCH: usize = 4096;
+
+/// Writes `first`, then the events already waiting (up to [`BATCH`], and no
+/// more than --count), counting them in `received`. Does not flush.
+fn write_waiting(
+    out: &mut impl Write,
+    first: Event,
+    events: &mut eventcast::Subscription,
+    count: Option<u64>,
+    received: &mut u64,
+) -> std::io::Result<()> {
+    let mut event = first;
+    for written in 1.. {
+        write_line(out, &event)?;
+        *received += 1;
+        if written == BATCH || count.is_some_and(|wanted| *received >= wanted) {
+            break;
+        }
+        match events.try_recv() {
+            Some(next) => event = next,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Writes one event as a line of JSON.
 fn write_line(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
     let mut text = EventJson(event).to_line();
     text.push('\n');
-    out.write_all(text.as_bytes())?;
-    out.flush()
+    out.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

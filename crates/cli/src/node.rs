@@ -53,9 +53,10 @@ pub(crate) struct LimitArgs {
     #[arg(long, value_name = "N")]
     max_senders: Option<usize>,
 
-    /// Events a subscription holds before it drops new ones [default: 4096]
-    #[arg(long, value_name = "N")]
-    subscription_capacity: Option<usize>,
+    /// Bytes of events a subscription holds for a slow reader before it
+    /// drops new ones [default: 67108864, 64 MiB]
+    #[arg(long, value_name = "BYTES")]
+    subscription_bytes: Option<usize>,
 }
 
 impl LimitArgs {
@@ -79,8 +80,8 @@ impl LimitArgs {
                 *field = value;
             }
         }
-        if let Some(capacity) = self.subscription_capacity {
-            config.subscription_capacity = capacity;
+        if let Some(bytes) = self.subscription_bytes {
+            config.subscription_bytes = bytes;
         }
         config
     }
@@ -234,7 +235,7 @@ mod tests {
             "7",
             "--max-senders",
             "9",
-            "--subscription-capacity",
+            "--subscription-bytes",
             "11",
         ])
         .unwrap();
@@ -246,7 +247,7 @@ mod tests {
                 p.max_partial_bytes_per_sender,
                 p.max_partial_messages_per_sender,
                 p.max_senders,
-                c.subscription_capacity
+                c.subscription_bytes
             ),
             (1_000_000, 2_000_000, 1_500_000, 7, 9, 11)
         );

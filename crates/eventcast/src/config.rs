@@ -43,9 +43,12 @@ pub struct Config {
     /// Receive buffer to ask the kernel for (default 4 MiB). What it granted
     /// is in [`NodeStats::recv_buffer_size`](crate::stats::NodeStats).
     pub recv_buffer_size: usize,
-    /// Events a [`Subscription`](crate::listeners::Subscription) holds before it drops
-    /// new ones for a reader that does not keep up (default 4096).
-    pub subscription_capacity: usize,
+    /// Bytes of events a [`Subscription`](crate::listeners::Subscription)
+    /// holds for a reader that has not taken them yet, before it drops new
+    /// ones (default 64 MiB: a burst of a million small events fits). What
+    /// an event counts is about the memory it holds: name, arguments and a
+    /// fixed share per event and per value.
+    pub subscription_bytes: usize,
     /// Protocol settings: `max_payload_size` (default 1024), `message_ttl`
     /// (default 3000 ms) and the receive limits.
     pub protocol: eventcast_proto::Config,
@@ -98,7 +101,7 @@ impl Default for Config {
             multicast_loopback: true,
             multicast_ttl: 1,
             recv_buffer_size: 4 * 1024 * 1024,
-            subscription_capacity: 4096,
+            subscription_bytes: 64 * 1024 * 1024,
             protocol: eventcast_proto::Config::default(),
             log: false,
             repl: ReplConfig::default(),
@@ -249,8 +252,8 @@ impl Config {
         if self.multicast_ttl > 255 {
             return Err(ConfigError::Ttl(self.multicast_ttl));
         }
-        if self.subscription_capacity == 0 {
-            return Err(ConfigError::SubscriptionCapacity);
+        if self.subscription_bytes == 0 {
+            return Err(ConfigError::SubscriptionBytes);
         }
         self.protocol.validate()?;
         self.repl.validate()?;

@@ -83,9 +83,9 @@ pub enum ConfigError {
         /// What exists, for the message.
         available: String,
     },
-    /// A subscription capacity of zero.
-    #[error("subscription_capacity must be at least 1")]
-    SubscriptionCapacity,
+    /// A subscription limit of zero bytes.
+    #[error("subscription_bytes must be at least 1")]
+    SubscriptionBytes,
     /// A setting of the legacy protocol that cannot work.
     #[error("{0}")]
     Legacy(String),

@@ -124,6 +124,34 @@ impl Event {
     pub fn seq(&self) -> Option<MessageSeq> {
         self.inner.seq
     }
+
+    /// About how many bytes of memory the event holds: its name, its
+    /// arguments' strings, binaries and keys, and a fixed share per value.
+    /// What a subscription counts against `subscription_bytes`.
+    pub(crate) fn held_bytes(&self) -> usize {
+        /// The event's own allocation (name, sender, address...).
+        const EVENT: usize = std::mem::size_of::<Inner>() + 2 * std::mem::size_of::<usize>();
+        let mut bytes = EVENT + self.inner.name.len();
+        // An explicit stack: a local emit's arguments may nest deeply.
+        let mut pending: Vec<&Bson> = self.inner.args.iter().collect();
+        while let Some(value) = pending.pop() {
+            bytes += std::mem::size_of::<Bson>();
+            match value {
+                Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => bytes += s.len(),
+                Bson::Binary(b) => bytes += b.bytes.len(),
+                Bson::RegularExpression(r) => bytes += r.pattern.len() + r.options.len(),
+                Bson::Array(items) => pending.extend(items),
+                Bson::Document(doc) => {
+                    for (key, item) in doc {
+                        bytes += key.len() + std::mem::size_of::<String>();
+                        pending.push(item);
+                    }
+                }
+                _ => {}
+            }
+        }
+        bytes
+    }
 }
 
 /// Turns what the caller passed to `emit` into the argument list: a tuple,

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -68,7 +68,28 @@ impl Filter {
 struct Subscriber {
     /// `None`: every event.
     filter: Option<Filter>,
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::UnboundedSender<Event>,
+    /// What the subscription holds, in [`Event::held_bytes`], shared with
+    /// its reader, who takes back what it reads.
+    held: Arc<AtomicUsize>,
+    /// `subscription_bytes`: the most it may hold.
+    limit: usize,
+}
+
+impl Subscriber {
+    /// Hands `event` over unless that would take the subscription past its
+    /// limit (an event alone bigger than the limit still goes to an empty
+    /// one). `Err` when the reader is gone.
+    fn offer(&self, event: &Event, lagged: &AtomicU64) -> Result<(), ()> {
+        let size = event.held_bytes();
+        let held = self.held.load(Ordering::Acquire);
+        if held > 0 && held.saturating_add(size) > self.limit {
+            lagged.fetch_add(1, Ordering::Relaxed);
+            return if self.tx.is_closed() { Err(()) } else { Ok(()) };
+        }
+        self.held.fetch_add(size, Ordering::AcqRel);
+        self.tx.send(event.clone()).map_err(|_| ())
+    }
 }
 
 #[derive(Default)]
@@ -224,11 +245,18 @@ impl Listeners {
         names
     }
 
-    /// A subscription to the events `filter` wants, or to all with `None`.
-    pub(crate) fn subscribe(&self, filter: Option<Filter>, capacity: usize) -> Subscription {
-        let (tx, rx) = mpsc::channel(capacity);
-        self.lock().subscribers.push(Subscriber { filter, tx });
-        Subscription { rx }
+    /// A subscription to the events `filter` wants, or to all with `None`,
+    /// holding at most `limit` bytes of events its reader has not taken.
+    pub(crate) fn subscribe(&self, filter: Option<Filter>, limit: usize) -> Subscription {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let held = Arc::new(AtomicUsize::new(0));
+        self.lock().subscribers.push(Subscriber {
+            filter,
+            tx,
+            held: held.clone(),
+            limit,
+        });
+        Subscription { rx, held }
     }
 
     /// Calls every listener of the event's name and of every pattern that
@@ -252,14 +280,7 @@ impl Listeners {
                 if !wanted {
                     return !s.tx.is_closed();
                 }
-                match s.tx.try_send(event.clone()) {
-                    Ok(()) => true,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        self.lagged.fetch_add(1, Ordering::Relaxed);
-                        true
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
-                }
+                s.offer(event, &self.lagged).is_ok()
             });
             callbacks
         };
@@ -274,24 +295,36 @@ impl Listeners {
 
 /// A stream of events, from [`Eventcast::subscribe`](crate::Eventcast::subscribe).
 ///
-/// It holds up to `subscription_capacity` events; while it is full, new
-/// events for it are dropped and counted in
+/// It holds the events its reader has not taken yet, up to the node's
+/// `subscription_bytes` (a burst of small events fits whole); while it is
+/// full, new events for it are dropped and counted in
 /// [`NodeStats::subscription_lagged`](crate::NodeStats). Dropping it
 /// unsubscribes.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: mpsc::Receiver<Event>,
+    rx: mpsc::UnboundedReceiver<Event>,
+    held: Arc<AtomicUsize>,
 }
 
 impl Subscription {
     /// The next event; `None` once the node is dropped.
     pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        let event = self.rx.recv().await;
+        self.taken(event)
     }
 
     /// The next event if one is waiting.
     pub fn try_recv(&mut self) -> Option<Event> {
-        self.rx.try_recv().ok()
+        let event = self.rx.try_recv().ok();
+        self.taken(event)
+    }
+
+    /// Gives back the room `event` held.
+    fn taken(&self, event: Option<Event>) -> Option<Event> {
+        if let Some(event) = &event {
+            self.held.fetch_sub(event.held_bytes(), Ordering::AcqRel);
+        }
+        event
     }
 }
 
@@ -299,13 +332,15 @@ impl futures_core::Stream for Subscription {
     type Item = Event;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.rx.poll_recv(cx)
+        let event = std::task::ready!(self.rx.poll_recv(cx));
+        Poll::Ready(self.taken(event))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bson::Bson;
     use eventcast_proto::SenderId;
     use std::sync::atomic::AtomicUsize;
 
@@ -375,8 +410,9 @@ mod tests {
     #[test]
     fn subscriptions_filter_and_lag() {
         let l = Listeners::default();
-        let mut all = l.subscribe(None, 2);
-        let mut only_b = l.subscribe(Filter::new(vec!["b".into()]).ok(), 8);
+        let one = event("a").held_bytes();
+        let mut all = l.subscribe(None, 2 * one);
+        let mut only_b = l.subscribe(Filter::new(vec!["b".into()]).ok(), 8 * one);
         for name in ["a", "b", "c"] {
             l.dispatch(&event(name));
         }
@@ -386,9 +422,44 @@ mod tests {
         assert_eq!(l.lagged.load(Ordering::Relaxed), 1);
         assert_eq!(only_b.try_recv().unwrap().name(), "b");
         assert!(only_b.try_recv().is_none());
+        // Reading gave the room back.
+        l.dispatch(&event("d"));
+        l.dispatch(&event("e"));
+        assert_eq!(all.try_recv().unwrap().name(), "d");
+        assert_eq!(all.try_recv().unwrap().name(), "e");
+        assert_eq!(l.lagged.load(Ordering::Relaxed), 1);
         drop(all);
         l.dispatch(&event("a"));
         assert_eq!(l.lock().subscribers.len(), 1);
+    }
+
+    #[test]
+    fn subscriptions_count_bytes_not_events() {
+        let l = Listeners::default();
+        let small = event("s");
+        let big = Event::new(
+            "big".into(),
+            vec![Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: vec![0; 10_000],
+            })],
+            SenderId::new(1),
+            None,
+            None,
+        );
+        assert!(big.held_bytes() > 10_000);
+        let mut sub = l.subscribe(None, 100 * small.held_bytes());
+        // A hundred small events fit; the big one does not fit beside them.
+        for _ in 0..100 {
+            l.dispatch(&small);
+        }
+        l.dispatch(&big);
+        assert_eq!(l.lagged.load(Ordering::Relaxed), 1);
+        while sub.try_recv().is_some() {}
+        // Alone, an event bigger than the limit still goes through.
+        l.dispatch(&big);
+        assert_eq!(sub.try_recv().unwrap().name(), "big");
+        assert_eq!(l.lagged.load(Ordering::Relaxed), 1);
     }
 
     /// A listener that appends `tag` to `log`.
@@ -442,7 +513,7 @@ mod tests {
     fn subscriptions_take_patterns() {
         let l = Listeners::default();
         let filter = Filter::new(vec!["x".into(), "s.*".into()]).unwrap();
-        let mut sub = l.subscribe(Some(filter), 8);
+        let mut sub = l.subscribe(Some(filter), 1 << 20);
         for name in ["s", "s.a", "x", "s.a.b", "y"] {
             l.dispatch(&event(name));
         }

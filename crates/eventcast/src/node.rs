@@ -479,8 +479,8 @@ impl Eventcast {
 
     /// A stream of every event, local and received.
     pub fn subscribe(&self) -> Subscription {
-        let capacity = self.handle.config.subscription_capacity;
-        self.handle.shared.listeners.subscribe(None, capacity)
+        let limit = self.handle.config.subscription_bytes;
+        self.handle.shared.listeners.subscribe(None, limit)
     }
 
     /// A stream of the events with one of these names or matching one of
@@ -493,12 +493,8 @@ impl Eventcast {
         S: Into<String>,
     {
         let filter = Filter::new(names.into_iter().map(Into::into).collect())?;
-        let capacity = self.handle.config.subscription_capacity;
-        Ok(self
-            .handle
-            .shared
-            .listeners
-            .subscribe(Some(filter), capacity))
+        let limit = self.handle.config.subscription_bytes;
+        Ok(self.handle.shared.listeners.subscribe(Some(filter), limit))
     }
 
     /// A receiver of lifecycle changes and protocol errors from now on.

@@ -1,6 +1,7 @@
-//! `eventcast emit --stdin`: one event per line, in order; a 1 MiB argument.
+//! `eventcast emit --stdin`: one event per line, in order; a 1 MiB argument;
+//! a burst that `listen` holds while its reader falls behind.
 
-use crate::support::{eventcast, listen, run};
+use crate::support::{eventcast, listen, listen_read_late, run};
 
 #[test]
 fn stdin_lines_arrive_in_order_and_bad_lines_are_reported() {
@@ -82,5 +83,39 @@ fn one_mebibyte_argument_arrives_whole() {
         assert_eq!(arg.len(), 1 << 20);
         assert!(arg == big, "the argument arrived changed");
         assert_eq!(v["args"][1], 2);
+    });
+}
+
+/// While nobody reads `listen`'s output, its pipe fills and its writes
+/// block; the burst waits in its subscription (bounded in bytes, not in
+/// events) and comes out whole and in order once the reader catches up.
+#[test]
+fn a_burst_waits_for_a_reader_that_falls_behind() {
+    const EVENTS: usize = 20_000;
+    netns_test::run(|| {
+        let listener = listen_read_late(&["--count", &EVENTS.to_string(), "--timeout", "12"]);
+        let input: String = (0..EVENTS)
+            .map(|i| {
+                format!("{{\"event\":\"tick\",\"args\":[{i},\"abcdefghijklmnopqrstuvwxyz\"]}}\n")
+            })
+            .collect();
+        let mut cmd = eventcast();
+        cmd.args(["emit", "--stdin", "--port", &listener.port.to_string()]);
+        let sent = run(cmd, input.as_bytes());
+        assert!(sent.status.success(), "{sent:?}");
+
+        let done = listener.finish();
+        assert!(done.status.success(), "{}", done.stderr);
+        assert!(!done.stderr.contains("dropped"), "{}", done.stderr);
+        let ticks: Vec<i64> = done
+            .stdout
+            .lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                v["args"][0].as_i64().expect("a number")
+            })
+            .collect();
+        assert_eq!(ticks.len(), EVENTS);
+        assert!(ticks.iter().enumerate().all(|(i, &n)| n == i as i64));
     });
 }

@@ -2,7 +2,7 @@
 //! that a broken binary fails a test instead of hanging it.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -67,7 +67,7 @@ pub(crate) fn emit(port: u16, args: &[&str]) -> Finished {
 /// A running `eventcast listen` that said it is listening.
 pub(crate) struct Listener {
     child: Child,
-    stdout: Option<JoinHandle<String>>,
+    stdout: Output,
     stderr: mpsc::Receiver<String>,
     /// The port it listens on (from its "listening" line).
     pub(crate) port: u16,
@@ -75,22 +75,45 @@ pub(crate) struct Listener {
     pub(crate) ready: String,
 }
 
+/// What becomes of a listener's stdout.
+enum Output {
+    /// A thread reads it all.
+    Read(JoinHandle<String>),
+    /// Nobody reads it until [`Listener::finish`]: the pipe fills up.
+    Unread(ChildStdout),
+    /// Closed at once.
+    Closed,
+}
+
 /// Starts `eventcast listen ARGS...` and waits for its "listening" line.
 pub(crate) fn listen(args: &[&str]) -> Listener {
-    start_listener(args, &[], true)
+    start_listener(args, &[], Reading::Now)
 }
 
 /// Like [`listen`], with these environment variables set.
 pub(crate) fn listen_with_env(env: &[(&str, &str)], args: &[&str]) -> Listener {
-    start_listener(args, env, true)
+    start_listener(args, env, Reading::Now)
 }
 
 /// Like [`listen`], with its stdout closed at once (as `| head -0` would).
 pub(crate) fn listen_to_closed_stdout(args: &[&str]) -> Listener {
-    start_listener(args, &[], false)
+    start_listener(args, &[], Reading::Never)
 }
 
-fn start_listener(args: &[&str], env: &[(&str, &str)], keep_stdout: bool) -> Listener {
+/// Like [`listen`], with nobody reading its stdout until
+/// [`finish`](Listener::finish): a reader that falls behind.
+pub(crate) fn listen_read_late(args: &[&str]) -> Listener {
+    start_listener(args, &[], Reading::Late)
+}
+
+/// When the test reads a listener's stdout.
+enum Reading {
+    Now,
+    Late,
+    Never,
+}
+
+fn start_listener(args: &[&str], env: &[(&str, &str)], reading: Reading) -> Listener {
     let mut child = eventcast()
         .envs(env.iter().copied())
         .arg("listen")
@@ -101,7 +124,11 @@ fn start_listener(args: &[&str], env: &[(&str, &str)], keep_stdout: bool) -> Lis
         .spawn()
         .expect("start eventcast listen");
     let stdout = child.stdout.take().expect("stdout");
-    let stdout = keep_stdout.then(|| read_all(stdout));
+    let stdout = match reading {
+        Reading::Now => Output::Read(read_all(stdout)),
+        Reading::Late => Output::Unread(stdout),
+        Reading::Never => Output::Closed,
+    };
     let stderr = stderr_lines(&mut child);
     let mut listener = Listener {
         child,
@@ -142,10 +169,13 @@ impl Listener {
     /// Waits for it to exit (killing it after [`LIMIT`]); what it wrote
     /// after the "listening" line.
     pub(crate) fn finish(mut self) -> Finished {
+        let reader = match std::mem::replace(&mut self.stdout, Output::Closed) {
+            Output::Read(reader) => Some(reader),
+            Output::Unread(stdout) => Some(read_all(stdout)),
+            Output::Closed => None,
+        };
         let status = wait(&mut self.child, LIMIT);
-        let stdout = self
-            .stdout
-            .take()
+        let stdout = reader
             .map(|t| t.join().expect("stdout reader"))
             .unwrap_or_default();
         // The reader ends at end of file, soon after the process.

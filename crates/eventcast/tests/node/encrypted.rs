@@ -77,9 +77,21 @@ fn encrypted_nodes_exchange_every_kind_of_event() {
                 assert_eq!(got.name(), *name);
                 assert!(got.raw_args() == args.as_slice(), "{name} differs");
             }
+            // Exactly once: nothing arrived beyond what was awaited.
+            for sub in [&mut at_a, &mut at_b] {
+                let extra = std::iter::from_fn(|| sub.try_recv()).find(|e| !e.is_local());
+                assert!(extra.is_none(), "delivered twice: {extra:?}");
+            }
             for node in [&a, &b] {
                 let s = node.stats().protocol;
-                assert_eq!(s.dropped.total(), 0, "{s:#?}");
+                // On a loaded machine a NACK can race originals that were
+                // only late; the repairs then arrive as duplicates, dropped
+                // harmlessly. Every other reason must stay at zero.
+                assert_eq!(s.dropped.total() - s.dropped.duplicate, 0, "{s:#?}");
+                assert!(
+                    s.dropped.duplicate == 0 || s.nacks_sent + s.nacks_received > 0,
+                    "{s:#?}"
+                );
                 assert_eq!(s.datagrams_sealed, s.datagrams_sent, "{s:#?}");
                 assert!(s.datagrams_opened > 0);
                 let keys = node.keys().list().await.unwrap();

@@ -43,7 +43,7 @@ pub(super) fn run(cx: &mut Context<'_>) -> String {
     line("multicast_loopback", &c.multicast_loopback);
     line("multicast_ttl", &c.multicast_ttl);
     line("recv_buffer_size", &c.recv_buffer_size);
-    line("subscription_capacity", &c.subscription_capacity);
+    line("subscription_bytes", &c.subscription_bytes);
     line("protocol.max_payload_size", &p.max_payload_size);
     line(
         "protocol.message_ttl",
