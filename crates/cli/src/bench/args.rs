@@ -52,7 +52,8 @@ pub(crate) struct Args {
     pub(crate) large_sizes: Vec<usize>,
 
     /// Figure 3: the max_payload_size values to measure each size with
-    /// [default: 1024,8192]
+    /// (65000 is LCM's fragment size, for loopback and jumbo frames)
+    /// [default: 1024,8192,65000]
     #[arg(long, value_name = "BYTES,...", value_delimiter = ',')]
     pub(crate) payload_sizes: Vec<usize>,
 

@@ -67,7 +67,7 @@ impl Plan {
                 given.to_vec()
             }
         };
-        let payload_sizes = or(&args.payload_sizes, &[1024, 8192]);
+        let payload_sizes = or(&args.payload_sizes, &[1024, 8192, 65_000]);
         for &p in &payload_sizes {
             eventcast::Config::default()
                 .max_payload_size(p)
@@ -186,7 +186,7 @@ mod tests {
         assert_eq!(p.events, 1_000_000);
         assert_eq!(p.size, 64);
         assert_eq!(p.large_sizes, vec![1 << 20, 16 << 20]);
-        assert_eq!(p.payload_sizes, vec![1024, 8192]);
+        assert_eq!(p.payload_sizes, vec![1024, 8192, 65_000]);
         assert_eq!(p.loss_levels, vec![0, 1, 10, 30]);
         assert_eq!(p.loss_size, 100 * 1024);
         assert_eq!(p.fanout_receivers, 4);

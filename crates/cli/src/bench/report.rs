@@ -208,6 +208,8 @@ pub(crate) struct LargeRaw {
     pub(crate) mb_per_sec: Option<Summary>,
     /// Datagrams lost.
     pub(crate) lost_datagrams: Option<Summary>,
+    /// Milliseconds from the first datagram sent to the last received.
+    pub(crate) one_way_ms: Option<Summary>,
 }
 
 /// eventcast's side of a large case.
@@ -216,6 +218,9 @@ pub(crate) struct LargeEventcast {
     /// MB (10^6 bytes) of event delivered per second (0 in a run where the
     /// event was lost).
     pub(crate) mb_per_sec: Option<Summary>,
+    /// Milliseconds from the emit to the event's delivery, in the runs
+    /// where it arrived.
+    pub(crate) one_way_ms: Option<Summary>,
     /// Runs in which the event arrived.
     pub(crate) delivered_runs: usize,
     /// Runs.

@@ -233,6 +233,11 @@ pub(crate) fn render(report: &Report) -> String {
             .target(LARGE_EVENTS, case.mb_per_sec_ratio),
         );
         rows.push(Row::new(
+            "  one-way ms",
+            summary(case.raw_udp.one_way_ms, decimals(2)),
+            summary(case.eventcast.one_way_ms, decimals(2)),
+        ));
+        rows.push(Row::new(
             "  lost datagrams / runs delivered",
             summary(case.raw_udp.lost_datagrams, count),
             format!("{}/{}", case.eventcast.delivered_runs, case.eventcast.runs),

@@ -24,13 +24,15 @@ pub(crate) struct Target {
     pub(crate) value: f64,
 }
 
-/// Every goal, by figure.
+/// Every goal, by figure: issue 12's (small events at 4 times raw UDP's
+/// datagram rate, large events at 0.8 of its MB/s); issue 6 set the first
+/// ones (1.0 and 0.5).
 pub(crate) const TARGETS: [Target; 5] = [
     Target {
         name: "small events delivered/s",
         figure: 1,
         comparison: Comparison::AtLeast,
-        value: 1.0,
+        value: 4.0,
     },
     Target {
         name: "round trip p50",
@@ -48,7 +50,7 @@ pub(crate) const TARGETS: [Target; 5] = [
         name: "large event MB/s",
         figure: 3,
         comparison: Comparison::AtLeast,
-        value: 0.5,
+        value: 0.8,
     },
     Target {
         name: "encrypted / plaintext",
@@ -92,10 +94,10 @@ impl Target {
         format!("ratio {} {:?}", self.sign(), self.value)
     }
 
-    /// The value as a share in words: `half`, `85%`.
+    /// The value as a share in words: `85%`, or `4 times` from 1 up.
     pub(crate) fn share(self) -> String {
-        if self.value == 0.5 {
-            "half".into()
+        if self.value >= 1.0 {
+            format!("{} times", self.value)
         } else {
             format!("{:.0}%", self.value * 100.0)
         }
@@ -126,10 +128,11 @@ mod tests {
 
     #[test]
     fn goals_read_as_the_json_says_them() {
-        assert_eq!(SMALL_EVENTS.clause(), "ratio >= 1.0");
+        assert_eq!(SMALL_EVENTS.clause(), "ratio >= 4.0");
         assert_eq!(LATENCY_P50.clause(), "ratio <= 1.3");
         assert_eq!(ENCRYPTION.clause(), "ratio >= 0.85");
-        assert_eq!(LARGE_EVENTS.share(), "half");
+        assert_eq!(LARGE_EVENTS.share(), "80%");
+        assert!(SMALL_EVENTS.met(4.0) && !SMALL_EVENTS.met(3.99));
         assert_eq!(ENCRYPTION.share(), "85%");
         assert!(LATENCY_P99.met(1.5) && !LATENCY_P99.met(1.51));
         assert!(ENCRYPTION.met(0.85) && !ENCRYPTION.met(0.84));

@@ -221,6 +221,14 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
         // 70,000 bytes of argument + 40 of BSON in 1,024-byte payloads.
         assert_eq!(cases[2]["datagrams"], 69);
         assert_eq!(cases[2]["eventcast"]["runs"], 2);
+        // Each case's one-way time, over the runs in which it arrived.
+        for (i, case) in cases.iter().enumerate() {
+            let ec = &case["eventcast"];
+            let delivered = ec["delivered_runs"].as_u64().expect("delivered_runs");
+            assert!(delivered > 0, "case {i}: {case}");
+            assert_summary(&ec["one_way_ms"], &format!("case {i} one-way"), delivered);
+            assert!(ec["one_way_ms"]["min"].as_f64() > Some(0.0), "{case}");
+        }
 
         // The loss levels ran in namespaces of their own; at 0% loss both
         // transports delivered all four events in both runs.
