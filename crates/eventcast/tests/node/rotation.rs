@@ -70,7 +70,7 @@ fn rotation_loses_nothing() {
                     assert!(!matches!(n, Notice::ProtocolError(_)), "{n:?}");
                 }
                 let s = node.stats().protocol;
-                assert_eq!(s.dropped.total(), 0, "{s:#?}");
+                assert_nothing_dropped(&s);
                 let keys = node.keys().list().await.unwrap();
                 assert_eq!(keys.len(), 1);
                 assert_eq!(keys[0].fingerprint, new.fingerprint());
