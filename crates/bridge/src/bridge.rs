@@ -107,6 +107,7 @@ impl Bridge {
             Arc::clone(&shared),
             client.clone(),
             config.chunk_size,
+            config.resume_delay,
             stop_all.clone(),
         ));
         let inbound = Inbound {

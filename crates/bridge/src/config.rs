@@ -50,6 +50,11 @@ pub struct BridgeConfig {
     /// chunked. Default (`None`): the server's `max_payload` less 8 KiB
     /// for the headers.
     pub chunk_size: Option<usize>,
+    /// After a reconnection, how long the bridge waits before it sends
+    /// what it buffered: time for the other clients of a restarted server
+    /// to subscribe again (core NATS delivers only to current
+    /// subscribers). Default 1 s.
+    pub resume_delay: Duration,
     /// How often the bridge announces itself to the other bridges of its
     /// prefix (to find another one on the same LAN). Default 2 s.
     pub announce_interval: Duration,
@@ -113,6 +118,27 @@ pub struct TlsConfig {
     pub required: bool,
 }
 
+impl TlsConfig {
+    /// Trusts the root certificates of this PEM file.
+    pub fn ca(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca = Some(path.into());
+        self
+    }
+
+    /// Presents this client certificate and key (PEM files).
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.client_cert = Some(cert.into());
+        self.client_key = Some(key.into());
+        self
+    }
+
+    /// Refuses a connection without TLS.
+    pub fn required(mut self, required: bool) -> Self {
+        self.required = required;
+        self
+    }
+}
+
 /// A setting that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -159,6 +185,7 @@ impl BridgeConfig {
             reassembly_bytes: 64 * 1024 * 1024,
             reassembly_timeout: Duration::from_secs(10),
             chunk_size: None,
+            resume_delay: Duration::from_secs(1),
             announce_interval: Duration::from_secs(2),
             stats_interval: Some(Duration::from_secs(60)),
             auth: Auth::None,
@@ -203,6 +230,12 @@ impl BridgeConfig {
     /// Sets [`chunk_size`](Self::chunk_size).
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk_size = Some(bytes);
+        self
+    }
+
+    /// Sets [`resume_delay`](Self::resume_delay).
+    pub fn resume_delay(mut self, delay: Duration) -> Self {
+        self.resume_delay = delay;
         self
     }
 
@@ -287,10 +320,8 @@ mod tests {
             let err = config.validate().unwrap_err().to_string();
             assert!(err.contains(needle), "{err}");
         }
-        let tls = TlsConfig {
-            client_cert: Some("c.pem".into()),
-            ..TlsConfig::default()
-        };
+        let mut tls = TlsConfig::default().client_cert("c.pem", "k.pem");
+        tls.client_key = None;
         assert_eq!(ok.tls(tls).validate(), Err(ConfigError::ClientCertificate));
     }
 

@@ -33,6 +33,9 @@ struct Announcement {
     bridge: String,
     site: String,
     node: String,
+    /// The bridges the announcer found on its LAN.
+    #[serde(default)]
+    on_lan: Vec<String>,
 }
 
 /// The inbound side's settings.
@@ -87,6 +90,7 @@ impl Inbound {
             bridge: self.shared.id.clone(),
             site: self.shared.site.clone(),
             node: self.node.id().to_string(),
+            on_lan: lock(&self.shared.rivals).on_lan(),
         };
         if let Ok(json) = serde_json::to_vec(&me) {
             let subject = announce_subject(&self.shared.prefix);
@@ -103,6 +107,7 @@ impl Inbound {
                     &other.bridge,
                     &other.site,
                     &other.node,
+                    &other.on_lan,
                 );
             }
             Err(e) => {

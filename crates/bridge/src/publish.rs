@@ -45,9 +45,12 @@ pub(crate) async fn run(
     shared: Arc<Shared>,
     client: Client,
     chunk_size: Option<usize>,
+    resume_delay: Duration,
     cancel: CancellationToken,
 ) {
     let mut connected = shared.connected.subscribe();
+    // The connection the buffer last went out on (1: the first).
+    let mut resumed = 1;
     let confirm_subject = format!("_EVENTCAST.confirm.{}", shared.id);
     loop {
         let batch = loop {
@@ -68,7 +71,17 @@ pub(crate) async fn run(
             up = connected.wait_for(|up| *up) => if up.is_err() { return },
             () = cancel.cancelled() => return,
         }
-        let generation = client.statistics().connects.load(Relaxed);
+        let mut generation = client.statistics().connects.load(Relaxed);
+        if generation > resumed {
+            // A new connection: give the other clients of a restarted
+            // server time to subscribe again.
+            tokio::select! {
+                () = tokio::time::sleep(resume_delay) => {}
+                () = cancel.cancelled() => return,
+            }
+            resumed = generation;
+            generation = client.statistics().connects.load(Relaxed);
+        }
         let max = chunk_size
             .unwrap_or_else(|| client.server_info().max_payload.saturating_sub(HEADER_ROOM))
             .max(MIN_CHUNK);

@@ -12,7 +12,9 @@
 //!
 //! Either way B drops that event (this is what would loop), reports A once,
 //! and the bridge with the higher id stands by (publishes and emits
-//! nothing) while the other keeps announcing itself.
+//! nothing) while the other keeps announcing itself. Announcements list
+//! the bridges found on the announcer's LAN, so that A learns of B even
+//! when B stood by before A saw anything of it.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -60,10 +62,21 @@ impl Rivals {
         }
     }
 
-    /// Another bridge's announcement.
-    pub(crate) fn announced(&mut self, now: Instant, bridge: &str, site: &str, node: &str) {
+    /// Another bridge's announcement; `on_lan` lists the bridges it found
+    /// on its LAN.
+    pub(crate) fn announced(
+        &mut self,
+        now: Instant,
+        bridge: &str,
+        site: &str,
+        node: &str,
+        on_lan: &[String],
+    ) {
         if bridge == self.me {
             return;
+        }
+        if on_lan.contains(&self.me) {
+            self.on_lan.insert(bridge.to_owned(), site.to_owned());
         }
         prune(&mut self.by_node, |a| a.last, now, self.alive);
         self.by_node.insert(
@@ -142,6 +155,11 @@ impl Rivals {
         (standing_by, notices)
     }
 
+    /// The ids of the bridges found on this LAN.
+    pub(crate) fn on_lan(&self) -> Vec<String> {
+        self.on_lan.keys().cloned().collect()
+    }
+
     /// How many other bridges were found on this LAN.
     pub(crate) fn found(&self) -> usize {
         self.on_lan.len()
@@ -171,7 +189,7 @@ mod tests {
         let now = Instant::now();
         let mut b = Rivals::new("bbbb".into(), SECOND);
         let mut reported = Vec::new();
-        b.announced(now, "aaaa", "lab", "node-a");
+        b.announced(now, "aaaa", "lab", "node-a", &[]);
         assert!(b.lan_event(now, "node-x"), "an ordinary LAN node");
         assert!(!b.lan_event(now, "node-a"), "bridge a's emit");
         let (standing_by, notices) = b.update(now, &mut reported);
@@ -208,12 +226,25 @@ mod tests {
             !a.nats_event("bbbb", "lab", "node-a", "node-a"),
             "our own emit"
         );
-        a.announced(now, "bbbb", "lab", "node-b");
+        a.announced(now, "bbbb", "lab", "node-b", &[]);
         let (standing_by, notices) = a.update(now, &mut reported);
         assert!(!standing_by, "the lower id keeps bridging");
         assert_eq!(notices.len(), 1);
         assert_eq!(a.found(), 1);
         let (_, notices) = a.update(now, &mut reported);
         assert!(notices.is_empty(), "reported once");
+    }
+
+    #[test]
+    fn a_bridge_standing_by_tells_the_other_one() {
+        let now = Instant::now();
+        let mut a = Rivals::new("aaaa".into(), SECOND);
+        a.announced(now, "cccc", "far", "node-c", &["dddd".to_owned()]);
+        assert_eq!(a.found(), 0, "c found another bridge, not us");
+        a.announced(now, "bbbb", "lab", "node-b", &["aaaa".to_owned()]);
+        assert_eq!(a.on_lan(), ["bbbb"]);
+        let (standing_by, notices) = a.update(now, &mut Vec::new());
+        assert!(!standing_by);
+        assert_eq!(notices.len(), 1);
     }
 }
