@@ -31,11 +31,12 @@ use crate::stats::BridgeStats;
 ///
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 /// let node = Eventcast::new(Config::default().port(41234))?;
-/// let bridge = Bridge::start(&node, BridgeConfig::new(["nats://hub:4222"]).site("lab")).await?;
+/// let config = BridgeConfig::new(["nats://hub.example:4222"]).site("lab-a");
+/// let bridge = Bridge::start(&node, config).await?;
 /// bridge.connected().await;
-/// // ... until it is time to stop:
-/// let stats = bridge.stop().await; // sends what is buffered first
-/// println!("{} events out, {} in", stats.lan_to_nats_events, stats.nats_to_lan_events);
+/// // ...
+/// let stats = bridge.stop().await; // flushes the buffer first
+/// println!("{} out, {} in", stats.lan_to_nats_events, stats.nats_to_lan_events);
 /// # Ok(()) }
 /// ```
 ///
