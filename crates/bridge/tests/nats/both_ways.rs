@@ -84,3 +84,37 @@ fn two_lans_exactly_once_both_ways_no_echo() {
         })
     });
 }
+
+/// A chunked event larger than the receiver's reassembly budget is
+/// dropped and counted there; the bridge goes on.
+#[test]
+fn reassembly_is_bounded() {
+    netns_test::run(|| {
+        block_on(async {
+            let server = NatsServer::start("");
+            let (lan_a, lan_b) = (lan_port(), lan_port());
+            let sending = BridgeConfig::new([server.url()]).chunk_size(64 * 1024);
+            let (_na, bridge_a) = bridge_with(lan_a, sending).await;
+            let mut receiving = BridgeConfig::new([server.url()]);
+            receiving.reassembly_bytes = 200 * 1024;
+            let (_nb, bridge_b) = bridge_with(lan_b, receiving).await;
+            let alice = node(lan_a).await;
+            let bob = node(lan_b).await;
+            let mut at_bob = bob.subscribe_to(["big", "small"]).expect("subscribe");
+
+            alice.emit("big", &("z".repeat(300 * 1024),)).expect("emit");
+            alice
+                .emit("small", &("z".repeat(150 * 1024),))
+                .expect("emit");
+            let event = next_remote(&mut at_bob).await;
+            assert_eq!(event.name(), "small", "the big one was dropped");
+            let b = bridge_b.stats();
+            assert_eq!(b.dropped_reassembly, 1, "{b:#?}");
+            assert_eq!(b.nats_to_lan_events, 1, "{b:#?}");
+            assert_eq!(b.reassembly_bytes, 0, "{b:#?}");
+            assert!(bridge_a.stats().chunks_sent >= 8);
+            bridge_a.stop().await;
+            bridge_b.stop().await;
+        })
+    });
+}
