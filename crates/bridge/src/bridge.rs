@@ -49,6 +49,7 @@ use crate::stats::BridgeStats;
 #[derive(Debug)]
 pub struct Bridge {
     shared: Arc<Shared>,
+    node: Eventcast,
     client: Client,
     /// Ends the LAN side (first, at stop).
     stop_lan: CancellationToken,
@@ -139,6 +140,7 @@ impl Bridge {
         );
         Ok(Bridge {
             shared,
+            node: node.clone(),
             client,
             stop_lan,
             stop_all,
@@ -182,7 +184,9 @@ impl Bridge {
 
     /// Every counter, now.
     pub fn stats(&self) -> BridgeStats {
-        self.shared.counters.snapshot()
+        let mut stats = self.shared.counters.snapshot();
+        stats.lan_lagged = self.node.stats().subscription_lagged;
+        stats
     }
 
     /// What happens as it happens: connections, a full buffer, bad

@@ -47,6 +47,10 @@ pub struct BridgeStats {
     /// Messages the NATS client dropped because this bridge did not read
     /// them fast enough (its slow-consumer events).
     pub slow_consumer_events: u64,
+    /// LAN events the node dropped because a subscription was full: the
+    /// bridge's, or another on the same node
+    /// ([`NodeStats::subscription_lagged`](eventcast::NodeStats)).
+    pub lan_lagged: u64,
     /// Successful connections to a server after the first.
     pub reconnects: u64,
     /// Disconnections from the server.
@@ -125,6 +129,7 @@ impl Counters {
             dropped_emit_failed: get(&self.dropped_emit_failed),
             dropped_other_bridge: get(&self.dropped_other_bridge),
             slow_consumer_events: get(&self.slow_consumer_events),
+            lan_lagged: 0,
             reconnects: get(&self.connects).saturating_sub(1),
             disconnects: get(&self.disconnects),
             resent: get(&self.resent),
@@ -142,6 +147,7 @@ impl BridgeStats {
     /// Every event dropped, whatever the reason.
     pub fn dropped(&self) -> u64 {
         self.dropped_buffer_full
+            + self.lan_lagged
             + self.dropped_unencodable
             + self.dropped_bad_payload
             + self.dropped_bad_headers
