@@ -124,7 +124,7 @@ impl Reassembler {
     pub(crate) fn insert(&mut self, now: Instant, key: Key, chunk: &Chunk, data: Bytes) -> Arrival {
         if !self.partials.contains_key(&key) {
             let deadline = now + self.timeout;
-            if self.reserved + chunk.total > self.budget {
+            if self.reserved.saturating_add(chunk.total) > self.budget {
                 self.partials.insert(key, Partial::Refused { deadline });
                 return Arrival::OverBudget { first: true };
             }
@@ -294,6 +294,22 @@ mod tests {
             Arrival::OverBudget { first: false }
         );
         assert_eq!(r.reserved(), 1000);
+    }
+
+    #[test]
+    fn a_huge_declared_size_is_refused_without_overflow() {
+        let now = Instant::now();
+        let mut r = Reassembler::new(1000, Duration::from_secs(5));
+        let a = chunks_of(&[1; 100], 40);
+        assert_eq!(
+            r.insert(now, key(1), &a[0].0, a[0].1.clone()),
+            Arrival::Pending
+        );
+        let huge = Chunk::parse("0/2", &usize::MAX.to_string()).expect("parses");
+        assert_eq!(
+            r.insert(now, key(2), &huge, Bytes::from_static(b"x")),
+            Arrival::OverBudget { first: true }
+        );
     }
 
     #[test]
