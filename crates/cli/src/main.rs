@@ -5,6 +5,7 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod bench;
+mod bridge;
 mod common;
 mod demo;
 mod emit;
@@ -142,6 +143,29 @@ enum Command {
     /// trips). See docs/BENCHMARKS.md.
     #[command(verbatim_doc_comment)]
     Bench(bench::Args),
+
+    /// Join this LAN to other sites through a NATS server, both ways
+    ///
+    /// Publishes every LAN event (or those named or matching a pattern) on
+    /// PREFIX.NAME, and emits on the LAN what other sites and NATS clients
+    /// publish on PREFIX.>:
+    ///
+    ///   eventcast bridge --nats nats://hub:4222 --site lab --port 41234
+    ///
+    /// A `.` in an event name separates subject tokens; what NATS forbids
+    /// in a subject is escaped as %XX (`room 1` -> `room%201`). Payloads
+    /// are JSON arrays of arguments in relaxed Extended JSON (or --encoding
+    /// bson); headers Eventcast-Site, Eventcast-Sender, Eventcast-Name and
+    /// Content-Type. A NATS client publishing ["hi",1] on eventcast.greet
+    /// emits greet("hi", 1) on every bridged LAN.
+    ///
+    /// Once both sides are up, a line starting with "bridging" goes to
+    /// stderr. While the server cannot be reached, LAN events are kept (up
+    /// to --buffer-bytes) and sent in order after reconnecting; the rest
+    /// are dropped and counted. Ctrl-C or SIGTERM sends what is buffered,
+    /// prints the counts and exits 0. --log info logs the counters.
+    #[command(verbatim_doc_comment)]
+    Bridge(bridge::Args),
 }
 
 impl Command {
@@ -152,6 +176,7 @@ impl Command {
             Command::Demo(_) => "demo",
             Command::Node(_) => "node",
             Command::Bench(_) => "bench",
+            Command::Bridge(_) => "bridge",
         }
     }
 }
@@ -178,6 +203,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Node(args) => node::run(args, log, cli.log_format).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Bridge(args) => bridge::run(args).await,
         }
     });
     drop(runtime);

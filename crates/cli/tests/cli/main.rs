@@ -3,6 +3,7 @@
 //! socket run in a private network namespace of their own.
 
 mod bench;
+mod bridge;
 mod demo;
 mod keys;
 mod legacy;

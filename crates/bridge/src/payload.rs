@@ -1,0 +1,156 @@
+//! Event arguments as NATS payloads: a JSON array in relaxed Extended JSON
+//! (`application/json`, the default, readable by any NATS client), or
+//! eventcast's BSON body `{name, args}` (`application/bson`).
+
+use bson::Bson;
+use eventcast::extjson::{ExtJson, RelaxedList};
+
+/// The `Content-Type` of a JSON payload.
+pub const JSON: &str = "application/json";
+/// The `Content-Type` of a BSON payload.
+pub const BSON: &str = "application/bson";
+
+/// How a bridge writes the events it publishes (it reads both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// The arguments as a JSON array in relaxed Extended JSON
+    /// (`application/json`): dates are `{"$date": ...}`, and so on.
+    #[default]
+    Json,
+    /// eventcast's BSON body, the document `{name, args}` the LAN carries
+    /// (`application/bson`): every BSON type survives exactly.
+    Bson,
+}
+
+impl Encoding {
+    /// The `Content-Type` header of a payload in this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => JSON,
+            Encoding::Bson => BSON,
+        }
+    }
+}
+
+/// Why a payload could not be read (or, rarely, written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PayloadError {
+    /// Not JSON, or JSON that is not valid Extended JSON.
+    #[error("not JSON (or not valid Extended JSON): {0}")]
+    NotJson(String),
+    /// JSON, but not an array, from a bridge (which always writes arrays).
+    #[error("not a JSON array of arguments")]
+    NotArray,
+    /// Not an eventcast BSON body.
+    #[error("not an eventcast BSON body: {0}")]
+    NotBson(String),
+    /// A `Content-Type` this bridge does not read.
+    #[error("unknown Content-Type `{0}` (application/json or application/bson)")]
+    UnknownType(String),
+    /// The arguments could not be encoded.
+    #[error("cannot encode the arguments: {0}")]
+    Encode(String),
+}
+
+/// Writes an event's arguments in `encoding`.
+pub fn encode(encoding: Encoding, name: &str, args: &[Bson]) -> Result<Vec<u8>, PayloadError> {
+    match encoding {
+        Encoding::Json => {
+            serde_json::to_vec(&RelaxedList(args)).map_err(|e| PayloadError::Encode(e.to_string()))
+        }
+        Encoding::Bson => eventcast_proto::encode_body(name, args)
+            .map_err(|e| PayloadError::Encode(e.to_string())),
+    }
+}
+
+/// Reads a payload's arguments. `content_type` is the message's header
+/// (none: JSON). A JSON payload is an array of arguments; a single other
+/// JSON value is one argument when `lenient` (a plain NATS client's
+/// message), and an error otherwise (a bridge's).
+pub fn decode(
+    content_type: Option<&str>,
+    bytes: &[u8],
+    lenient: bool,
+) -> Result<Vec<Bson>, PayloadError> {
+    let kind = content_type.map(|t| t.split(';').next().unwrap_or(t).trim());
+    match kind {
+        None | Some(JSON) | Some("") => {
+            let ExtJson(value) =
+                serde_json::from_slice(bytes).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+            match value {
+                Bson::Array(items) => Ok(items),
+                other if lenient => Ok(vec![other]),
+                _ => Err(PayloadError::NotArray),
+            }
+        }
+        Some(BSON) => eventcast_proto::decode_body(bytes)
+            .map(|(_, args)| args)
+            .map_err(|e| PayloadError::NotBson(e.to_string())),
+        Some(other) => Err(PayloadError::UnknownType(other.chars().take(64).collect())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> Vec<Bson> {
+        let date = bson::DateTime::from_millis(1_383_000_000_000);
+        vec![
+            Bson::from("hi"),
+            Bson::Int32(5),
+            Bson::DateTime(date),
+            Bson::Array(vec![Bson::Boolean(true)]),
+        ]
+    }
+
+    #[test]
+    fn both_encodings_round_trip() {
+        for encoding in [Encoding::Json, Encoding::Bson] {
+            let bytes = encode(encoding, "greet", &args()).unwrap();
+            let back = decode(Some(encoding.content_type()), &bytes, false).unwrap();
+            assert_eq!(back, args(), "{encoding:?}");
+        }
+    }
+
+    #[test]
+    fn json_is_relaxed_extended_json() {
+        let bytes = encode(Encoding::Json, "greet", &args()).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            r#"["hi",5,{"$date":"2013-10-28T22:40:00Z"},[true]]"#
+        );
+    }
+
+    #[test]
+    fn a_plain_client_may_send_one_value() {
+        assert_eq!(decode(None, b"42", true).unwrap(), vec![Bson::Int32(42)]);
+        assert_eq!(
+            decode(Some("application/json; charset=utf-8"), br#"["a"]"#, true).unwrap(),
+            vec![Bson::from("a")]
+        );
+        assert_eq!(decode(None, b"42", false), Err(PayloadError::NotArray));
+    }
+
+    #[test]
+    fn bad_payloads_are_errors() {
+        assert!(matches!(
+            decode(None, b"not json", true),
+            Err(PayloadError::NotJson(_))
+        ));
+        assert!(matches!(
+            decode(None, br#"[{"$date":"soon"}]"#, true),
+            Err(PayloadError::NotJson(_))
+        ));
+        assert!(matches!(
+            decode(Some(BSON), b"[1]", true),
+            Err(PayloadError::NotBson(_))
+        ));
+        assert!(matches!(
+            decode(Some("text/plain"), b"x", true),
+            Err(PayloadError::UnknownType(_))
+        ));
+    }
+}

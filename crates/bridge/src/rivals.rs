@@ -1,0 +1,250 @@
+//! Another bridge for the same prefix on the same LAN: found, reported,
+//! and kept from doubling events.
+//!
+//! Every bridge announces itself on NATS (`_EVENTCAST.bridges.PREFIX`,
+//! every [`announce_interval`](crate::BridgeConfig::announce_interval))
+//! with its id, site and the sender id of its eventcast node. Bridge B
+//! finds bridge A on its LAN when:
+//!
+//! - B hears on the LAN an event from A's node (A emitted it from NATS), or
+//! - B receives from NATS, published by A, an event whose sender B heard
+//!   on its own LAN (or B's own node: A heard what B emitted).
+//!
+//! Either way B drops that event (this is what would loop), reports A once,
+//! and the bridge with the higher id stands by (publishes and emits
+//! nothing) while the other keeps announcing itself. Announcements list
+//! the bridges found on the announcer's LAN, so that A learns of B even
+//! when B stood by before A saw anything of it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::notice::BridgeNotice;
+
+/// How many sender ids of each kind are remembered at most.
+const MAX_REMEMBERED: usize = 4096;
+
+/// Another bridge as it announced itself.
+#[derive(Debug, Clone)]
+struct Announced {
+    bridge: String,
+    site: String,
+    last: Instant,
+}
+
+/// What this bridge knows of the others.
+#[derive(Debug)]
+pub(crate) struct Rivals {
+    me: String,
+    /// By the sender id of their node.
+    by_node: HashMap<String, Announced>,
+    /// Bridge id to the last time it announced itself.
+    last_seen: HashMap<String, Instant>,
+    /// Bridges found on this LAN: id to site.
+    on_lan: HashMap<String, String>,
+    /// Sender ids heard on this LAN, and when.
+    lan_senders: HashMap<String, Instant>,
+    /// How long an announcement keeps a bridge alive.
+    alive: Duration,
+    standing_by: bool,
+}
+
+impl Rivals {
+    pub(crate) fn new(me: String, announce_interval: Duration) -> Self {
+        Rivals {
+            me,
+            by_node: HashMap::new(),
+            last_seen: HashMap::new(),
+            on_lan: HashMap::new(),
+            lan_senders: HashMap::new(),
+            alive: announce_interval * 3,
+            standing_by: false,
+        }
+    }
+
+    /// Another bridge's announcement; `on_lan` lists the bridges it found
+    /// on its LAN.
+    pub(crate) fn announced(
+        &mut self,
+        now: Instant,
+        bridge: &str,
+        site: &str,
+        node: &str,
+        on_lan: &[String],
+    ) {
+        if bridge == self.me {
+            return;
+        }
+        if on_lan.contains(&self.me) {
+            self.on_lan.insert(bridge.to_owned(), site.to_owned());
+        }
+        prune(&mut self.by_node, |a| a.last, now, self.alive);
+        self.by_node.insert(
+            node.to_owned(),
+            Announced {
+                bridge: bridge.to_owned(),
+                site: site.to_owned(),
+                last: now,
+            },
+        );
+        prune(&mut self.last_seen, |t| *t, now, self.alive);
+        self.last_seen.insert(bridge.to_owned(), now);
+    }
+
+    /// An event heard on the LAN from `sender`: `false` when it is another
+    /// bridge's emit (found on this LAN, then), which must not be published.
+    pub(crate) fn lan_event(&mut self, now: Instant, sender: &str) -> bool {
+        if let Some(other) = self.by_node.get(sender).cloned() {
+            self.on_lan.insert(other.bridge, other.site);
+            return false;
+        }
+        prune(&mut self.lan_senders, |t| *t, now, Duration::from_secs(60));
+        if self.lan_senders.len() < MAX_REMEMBERED || self.lan_senders.contains_key(sender) {
+            self.lan_senders.insert(sender.to_owned(), now);
+        }
+        true
+    }
+
+    /// A NATS message from `bridge` of an event `sender` emitted: `false`
+    /// when `sender` is on this LAN (`own_node`, or heard here), so that
+    /// `bridge` is too and the message is this LAN's own event come back.
+    pub(crate) fn nats_event(
+        &mut self,
+        bridge: &str,
+        site: &str,
+        sender: &str,
+        own_node: &str,
+    ) -> bool {
+        if bridge == self.me || (sender != own_node && !self.lan_senders.contains_key(sender)) {
+            return true;
+        }
+        self.on_lan.insert(bridge.to_owned(), site.to_owned());
+        false
+    }
+
+    /// Whether this bridge stands by now, and what changed to say so.
+    pub(crate) fn update(
+        &mut self,
+        now: Instant,
+        reported: &mut Vec<String>,
+    ) -> (bool, Vec<BridgeNotice>) {
+        let alive = |bridge: &str| {
+            self.last_seen
+                .get(bridge)
+                .is_some_and(|t| now.saturating_duration_since(*t) < self.alive)
+        };
+        let standing_by = self
+            .on_lan
+            .keys()
+            .any(|bridge| bridge.as_str() < self.me.as_str() && alive(bridge));
+        let mut notices = Vec::new();
+        for (bridge, site) in &self.on_lan {
+            if !reported.contains(bridge) {
+                reported.push(bridge.clone());
+                notices.push(BridgeNotice::OtherBridge {
+                    bridge: bridge.clone(),
+                    site: site.clone(),
+                    standing_by: bridge.as_str() < self.me.as_str(),
+                });
+            }
+        }
+        if self.standing_by && !standing_by {
+            notices.push(BridgeNotice::Resumed);
+        }
+        self.standing_by = standing_by;
+        (standing_by, notices)
+    }
+
+    /// The ids of the bridges found on this LAN.
+    pub(crate) fn on_lan(&self) -> Vec<String> {
+        self.on_lan.keys().cloned().collect()
+    }
+
+    /// How many other bridges were found on this LAN.
+    pub(crate) fn found(&self) -> usize {
+        self.on_lan.len()
+    }
+}
+
+/// Keeps `map` small: when it is full, drops the entries older than `age`.
+fn prune<V>(
+    map: &mut HashMap<String, V>,
+    time: impl Fn(&V) -> Instant,
+    now: Instant,
+    age: Duration,
+) {
+    if map.len() >= MAX_REMEMBERED {
+        map.retain(|_, v| now.saturating_duration_since(time(v)) < age);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn the_higher_id_stands_by_while_the_other_lives() {
+        let now = Instant::now();
+        let mut b = Rivals::new("bbbb".into(), SECOND);
+        let mut reported = Vec::new();
+        b.announced(now, "aaaa", "lab", "node-a", &[]);
+        assert!(b.lan_event(now, "node-x"), "an ordinary LAN node");
+        assert!(!b.lan_event(now, "node-a"), "bridge a's emit");
+        let (standing_by, notices) = b.update(now, &mut reported);
+        assert!(standing_by);
+        assert_eq!(
+            notices,
+            vec![BridgeNotice::OtherBridge {
+                bridge: "aaaa".into(),
+                site: "lab".into(),
+                standing_by: true
+            }]
+        );
+        // a is no longer heard from
+        let (standing_by, notices) = b.update(now + 4 * SECOND, &mut reported);
+        assert!(!standing_by);
+        assert_eq!(notices, vec![BridgeNotice::Resumed]);
+    }
+
+    #[test]
+    fn this_lans_events_coming_back_reveal_the_other_bridge() {
+        let now = Instant::now();
+        let mut a = Rivals::new("aaaa".into(), SECOND);
+        let mut reported = Vec::new();
+        assert!(a.lan_event(now, "node-x"));
+        assert!(
+            a.nats_event("cccc", "far", "node-y", "node-a"),
+            "another site's event"
+        );
+        assert!(
+            !a.nats_event("bbbb", "lab", "node-x", "node-a"),
+            "node-x is on our LAN"
+        );
+        assert!(
+            !a.nats_event("bbbb", "lab", "node-a", "node-a"),
+            "our own emit"
+        );
+        a.announced(now, "bbbb", "lab", "node-b", &[]);
+        let (standing_by, notices) = a.update(now, &mut reported);
+        assert!(!standing_by, "the lower id keeps bridging");
+        assert_eq!(notices.len(), 1);
+        assert_eq!(a.found(), 1);
+        let (_, notices) = a.update(now, &mut reported);
+        assert!(notices.is_empty(), "reported once");
+    }
+
+    #[test]
+    fn a_bridge_standing_by_tells_the_other_one() {
+        let now = Instant::now();
+        let mut a = Rivals::new("aaaa".into(), SECOND);
+        a.announced(now, "cccc", "far", "node-c", &["dddd".to_owned()]);
+        assert_eq!(a.found(), 0, "c found another bridge, not us");
+        a.announced(now, "bbbb", "lab", "node-b", &["aaaa".to_owned()]);
+        assert_eq!(a.on_lan(), ["bbbb"]);
+        let (standing_by, notices) = a.update(now, &mut Vec::new());
+        assert!(!standing_by);
+        assert_eq!(notices.len(), 1);
+    }
+}
