@@ -3,9 +3,9 @@
 //!
 //! JavaScript sees one class, `NativeNode` ([`native`]), wrapped by the
 //! package's `index.js` in an `EventEmitter`. Arguments are converted
-//! between JS values and BSON here ([`to_bson`], [`to_js`]), directly.
+//! between JS values and BSON here (`to_bson`, `to_js`), directly.
 //! Received events and notices reach JavaScript through a thread-safe
-//! function, in order ([`delivery`]).
+//! function, in order (`delivery`).
 //!
 //! Layers, each importing only those above it in this list: `raw` (the
 //! Node-API calls), `to_bson`/`to_js`/`notice`/`stats`/`logs`/`options`,

@@ -71,8 +71,7 @@ impl ToJs {
                 // A pattern JS cannot compile (from another language's
                 // regex dialect) arrives as its text.
                 raw::construct(env, ctor, &[pattern, flags]).or_else(|_| {
-                    self.clear_exception()
-                        .and_then(|()| raw::string(env, &regex.to_string()))
+                    raw::clear_exception(env).and_then(|()| raw::string(env, &regex.to_string()))
                 })
             }
             Bson::Timestamp(ts) => {
@@ -97,13 +96,5 @@ impl ToJs {
             Bson::Decimal128(d) => raw::string(env, &d.to_string()),
             Bson::DbPointer(_) => raw::null(env),
         }
-    }
-
-    /// Clears the exception a failed `new RegExp` left pending.
-    fn clear_exception(&self) -> Result<()> {
-        let mut exception = std::ptr::null_mut();
-        napi::check_status!(unsafe {
-            napi::sys::napi_get_and_clear_last_exception(self.env, &mut exception)
-        })
     }
 }
