@@ -35,16 +35,12 @@ const LOCAL_ONLY = new Set(['newListener', 'removeListener'])
  */
 function translate (e) {
   if (!(e instanceof Error)) return e
-  if (e.code === 'InvalidArg') {
-    const t = new TypeError(e.message)
-    t.code = 'ERR_INVALID_ARG_TYPE'
-    return t
+  if (/** @type {any} */ (e).code === 'InvalidArg') {
+    return Object.assign(new TypeError(e.message), { code: 'ERR_INVALID_ARG_TYPE' })
   }
   const m = /^\[([A-Z0-9_]+)\] ([\s\S]*)$/.exec(e.message)
   if (m) {
-    const out = new Error(m[2])
-    out.code = m[1]
-    return out
+    return Object.assign(new Error(m[2]), { code: m[1] })
   }
   return e
 }
@@ -128,9 +124,8 @@ function watch (node) {
   s.watch = setInterval(() => {
     const now = s.native.stats().protocol.dropped.replayed
     if (now > s.replayed) {
-      const err = new Error(`${now - s.replayed} replayed datagrams dropped (a datagram heard before, sent again)`)
-      err.code = 'EREPLAY'
-      err.count = now - s.replayed
+      const count = now - s.replayed
+      const err = Object.assign(new Error(`${count} replayed datagrams dropped (a datagram heard before, sent again)`), { code: 'EREPLAY', count })
       s.replayed = now
       report(node, err)
     }
@@ -183,7 +178,7 @@ async function doStop (node) {
  */
 function Eventcast (opts) {
   if (!(this instanceof Eventcast)) return new Eventcast(opts)
-  EventEmitter.call(this)
+  EventEmitter.call(/** @type {any} */ (this))
   const { config, native: nativeOptions } = normalize(opts)
   const ref = new WeakRef(this)
   const native = call(() => new NativeNode(nativeOptions, (batch) => dispatch(ref, batch)))

@@ -30,8 +30,9 @@ async function main () {
   const node = new Eventcast(port)
   let received = 0
   let inOrder = true
-  let first = 0
-  let last = 0
+  let first = 0n
+  let last = 0n
+  /** @type {Promise<void>} */
   const done = new Promise((resolve) => {
     node.on('tick', (i) => {
       if (received === 0) first = process.hrtime.bigint()
@@ -56,7 +57,7 @@ async function main () {
   const exited = new Promise((resolve) => sender.once('exit', resolve))
   const timeout = new Promise((resolve) => setTimeout(resolve, 120000).unref())
   await Promise.race([done, exited.then(() => Promise.race([done, new Promise((resolve) => setTimeout(resolve, 5000))])), timeout])
-  if (last === 0n || last === 0) last = process.hrtime.bigint()
+  if (last === 0n) last = process.hrtime.bigint()
   const seconds = Number(last - first) / 1e9
   const stats = node.stats()
   console.log(`${received} of ${COUNT} events received, ${inOrder ? 'in order' : 'OUT OF ORDER'}, ` +
