@@ -114,3 +114,28 @@ describe('keys', () => {
     await stopAll(a, b)
   })
 })
+
+describe('a full send queue', () => {
+  it('emit throws EQUEUEFULL; emitAsync waits for room instead', async () => {
+    const port = Eventcast.getRandomPort()
+    const slow = { port, maxSendQueueBytes: 8192, initialRate: 262144, minRate: 262144, adaptiveRate: false }
+    const a = new Eventcast(slow)
+    const b = new Eventcast(port)
+    await a.start()
+    await b.start()
+    const payload = 'x'.repeat(2000)
+    let sent = 0
+    let error
+    try {
+      for (; sent < 1000; sent++) a.emit('big', payload)
+    } catch (e) {
+      error = e
+    }
+    assert.equal(error && error.code, 'EQUEUEFULL')
+    const total = sent + 20
+    const got = collect(b, 'big', total, 60000)
+    for (let i = 0; i < 20; i++) await a.emitAsync('big', payload)
+    assert.equal((await got).length, total)
+    await stopAll(a, b)
+  })
+})
