@@ -87,6 +87,23 @@ describe('errors from the network', () => {
   })
 })
 
+describe('lost events', () => {
+  const hasNft = spawnSync('sh', ['-c', 'command -v nft']).status === 0
+  it("a lost event is a 'loss' event", { skip: !hasNft && 'needs nftables (NETNS_LOSS)' }, () => {
+    // A namespace of its own inside this one, dropping 30% of incoming UDP.
+    const netns = path.resolve(__dirname, '../../../scripts/netns')
+    const r = spawnSync(netns, [process.execPath, path.join(__dirname, 'fixtures/loss.js')], {
+      encoding: 'utf8', timeout: 60000, env: { ...process.env, NETNS_LOSS: '30' }
+    })
+    assert.equal(r.status, 0, r.stderr)
+    const loss = JSON.parse(r.stdout.split('\n')[0])
+    assert.match(loss.sender, /^[0-9a-f]{16}$/)
+    assert.ok(loss.count >= 1)
+    assert.equal(typeof loss.first, 'number')
+    assert.equal(typeof loss.reason, 'string')
+  })
+})
+
 describe('bad options', () => {
   for (const [opts, name] of [
     [{ prot: 9000 }, 'prot'],

@@ -21,7 +21,7 @@ function inPrivateNamespace () {
 }
 
 if (!inPrivateNamespace()) {
-  console.error('eventcast tests open sockets: run them in the private namespace (npm test, or ../../scripts/netns node --test test/)')
+  console.error('eventcast tests open sockets: run them in the private namespace (npm test, or ../../scripts/netns node --test test/*.test.js)')
   process.exit(1)
 }
 
