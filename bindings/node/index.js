@@ -45,13 +45,31 @@ function translate (e) {
   return e
 }
 
-/** The Promise `fn` gives, its errors translated (a synchronous throw too). */
+/**
+ * Native calls that are pending. The addon's Promises do not keep the event
+ * loop alive by themselves: while any is pending, a timer does.
+ */
+let pendingCalls = 0
+let keeper = null
+
+function settled () {
+  if (--pendingCalls === 0) {
+    clearInterval(keeper)
+    keeper = null
+  }
+}
+
+/** The Promise `fn` gives, its errors translated (a synchronous throw too), the process kept alive meanwhile. */
 function promised (fn) {
+  let p
   try {
-    return fn().catch((e) => { throw translate(e) })
+    p = fn()
   } catch (e) {
     return Promise.reject(translate(e))
   }
+  if (pendingCalls++ === 0) keeper = setInterval(() => {}, 1 << 30)
+  p.then(settled, settled)
+  return p.catch((e) => { throw translate(e) })
 }
 
 function call (fn) {
@@ -151,11 +169,7 @@ function settle (p, cb) {
 async function doStart (node) {
   const s = node[kState]
   if (s.native.isRunning()) return
-  try {
-    await s.native.start()
-  } catch (e) {
-    throw translate(e)
-  }
+  await promised(() => s.native.start())
   s.native.keepAlive(true)
   running.add(node)
   watch(node)
@@ -166,7 +180,7 @@ async function doStop (node) {
   const s = node[kState]
   if (!s.native.isRunning()) return
   clearInterval(s.watch)
-  await s.native.stop()
+  await promised(() => s.native.stop())
   s.native.keepAlive(false)
   running.delete(node)
   emitLocal.call(node, 'stop')
@@ -195,7 +209,7 @@ function Eventcast (opts) {
     this.logLevel(level)
   }
   if (config.replEnabled) {
-    native.openRepl().catch((e) => report(this, translate(e)))
+    promised(() => native.openRepl()).catch((e) => report(this, e))
   }
 }
 
@@ -234,11 +248,7 @@ Eventcast.prototype.emit = function emit (name, ...args) {
  */
 Eventcast.prototype.emitAsync = async function emitAsync (name, ...args) {
   if (typeof name !== 'string') throw new TypeError(`an event name must be a string, got ${typeof name}`)
-  try {
-    await this[kState].native.emitAsync(name, args)
-  } catch (e) {
-    throw translate(e)
-  }
+  await promised(() => this[kState].native.emitAsync(name, args))
   return deliver(this, name, args)
 }
 
@@ -305,7 +315,7 @@ Eventcast.prototype.stats = function stats () {
 
 /** The nodes heard: `[{id, address, sinceHeard, lead, delivered, lost}]`. */
 Eventcast.prototype.peers = function peers () {
-  return this[kState].native.peers()
+  return promised(() => this[kState].native.peers())
 }
 
 /** Adds a key (passphrase or 16-byte Buffer); resolves to its fingerprint. */

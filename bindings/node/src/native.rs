@@ -4,12 +4,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use eventcast::logging::{level_name, Component, LogLevels};
+use eventcast::logging::{level_name, Component};
 use eventcast::{Eventcast, Fingerprint, ListenerId};
 use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw, Unknown};
 use napi::{Env, Error, JsValue, Result, Status};
 use napi_derive::napi;
-use tracing::level_filters::LevelFilter;
 
 use crate::delivery::{Delivery, Item};
 use crate::options::{secret, to_config, NodeOptions};
@@ -214,8 +213,8 @@ impl NativeNode {
     /// `parse_level` knows.
     #[napi]
     pub fn set_log_level(&self, component: Option<String>, level: String) -> Result<()> {
-        let levels: LogLevels = self.node.log_levels();
-        levels
+        self.node
+            .log_levels()
             .set_named(component.as_deref(), &level)
             .map_err(|e| to_bson::type_error(e.to_string()))
     }
@@ -224,16 +223,6 @@ impl NativeNode {
     #[napi]
     pub fn log_components() -> Vec<String> {
         Component::ALL.iter().map(|c| c.name().to_owned()).collect()
-    }
-
-    /// Whether any component logs at all.
-    #[napi]
-    pub fn logging(&self) -> bool {
-        self.node
-            .log_levels()
-            .all()
-            .iter()
-            .any(|(_, l)| *l != LevelFilter::OFF)
     }
 
     /// Adds a key to the ring; resolves to its fingerprint.
@@ -297,16 +286,6 @@ impl NativeNode {
                 host: addr.ip().to_string(),
                 port: u32::from(addr.port()),
             })
-        })
-    }
-
-    /// Closes the REPL.
-    #[napi]
-    pub fn close_repl<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        let node = self.node.clone();
-        env.spawn_future(async move {
-            node.repl().close().await;
-            Ok(())
         })
     }
 

@@ -41,6 +41,7 @@ describe('with the CLI', { skip: !fs.existsSync(CLI) && `no ${CLI} (cargo build 
   it('the CLI hears what this package emits', async () => {
     const port = Eventcast.getRandomPort()
     const cli = spawn(CLI, ['listen', '-p', String(port), '-n', '1', '-t', '30'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise((resolve) => cli.once('exit', resolve))
     cli.stderr.setEncoding('utf8')
     await waitFor(cli.stderr, /listening/)
     const node = new Eventcast(port)
@@ -54,7 +55,7 @@ describe('with the CLI', { skip: !fs.existsSync(CLI) && `no ${CLI} (cargo build 
     assert.deepEqual(ev.args[3], { $date: '2013-10-28T22:40:00Z' })
     assert.equal(Number(ev.args[4]), 7)
     await node.stop()
-    await new Promise((resolve) => cli.once('exit', resolve))
+    assert.equal(await exited, 0)
   })
 
   it('this package hears what the CLI emits', async () => {
@@ -63,11 +64,12 @@ describe('with the CLI', { skip: !fs.existsSync(CLI) && `no ${CLI} (cargo build 
     await node.start()
     const got = collect(node, 'greet', 1)
     const cli = spawn(CLI, ['emit', '-p', String(port), 'greet', '"hi"', '7', '{"$date":"2013-10-28T22:40:00Z"}', '[1,{"b":null}]'], { stdio: 'ignore' })
+    const exited = new Promise((resolve) => cli.once('exit', resolve))
     const [args] = await got
     assert.deepEqual(args.slice(0, 2), ['hi', 7])
     assert.ok(args[2] instanceof Date && args[2].getTime() === 1383000000000)
     assert.deepEqual(args[3], [1, { b: null }])
-    await new Promise((resolve) => cli.once('exit', resolve))
+    assert.equal(await exited, 0)
     await node.stop()
   })
 })
