@@ -1,0 +1,253 @@
+// Type definitions for eventcast 0.2: Node's EventEmitter API over UDP
+// multicast, on the Rust eventcast core.
+
+import { EventEmitter } from 'node:events'
+
+declare namespace Eventcast {
+  /** An argument that can travel: what JSON carries, plus these. */
+  type Arg =
+    | string | number | boolean | null | undefined | bigint
+    | Date | RegExp | Uint8Array
+    | Arg[] | { [key: string]: Arg }
+
+  /** Encryption: AES-128-GCM with a key stretched by Argon2id (not 0.1.x's cipher). */
+  interface EncryptOptions {
+    /** The group key: a passphrase, or 16 bytes of raw key. */
+    key: string | Uint8Array
+    /** More keys that open received datagrams, during a rotation. */
+    decryptKeys?: Array<string | Uint8Array>
+    /** Also accept unencrypted datagrams (anyone on the group can then send events). */
+    dangerAcceptPlaintext?: boolean
+  }
+
+  /** Options: 0.1.x's, with its defaults, and every other field of the Rust `Config`. */
+  interface Options {
+    /** Address to bind. Default '0.0.0.0'. */
+    address?: string
+    /** UDP port shared by the group. Default: random in 49152-65535, drawn at construction. */
+    port?: number | null
+    /** Multicast group. Default '224.0.0.1'. */
+    multicastMembership?: string
+    /** Interface to join and send on: an address or a name ('eth0'). Default: the system's choice. */
+    multicastInterface?: string | null
+    /** Whether this host's other sockets hear this node. Default true. */
+    multicastLoopback?: boolean
+    /** Multicast TTL: 1 this segment (default), 0 this host only. */
+    multicastTtl?: number
+    /** REPL port. Default: one the system picks. */
+    replPort?: number | null
+    /** REPL address. Default 'localhost' (127.0.0.1). */
+    replHost?: string
+    /** Serve the REPL, listening from construction. Default false. */
+    replEnabled?: boolean
+    /** Let the REPL listen on an address that is not loopback. */
+    dangerReplAnyHost?: boolean
+    /** REPL clients served at once. */
+    replMaxClients?: number
+    /** Encryption, off by default (false). */
+    encrypt?: EncryptOptions | false | null
+    /** Bytes of payload per datagram. Default 1024. */
+    maxPayloadSize?: number
+    /** Milliseconds a partial message lives without progress. Default 3000. */
+    messageTtl?: number
+    /** Log to stderr (at `logLevel`, default 'error'). Default false. */
+    log?: boolean
+    /** Level when `log` is on: a name ('trace' ... 'fatal', 'off') or a bunyan number (10 ... 60). */
+    logLevel?: string | number | null
+    /** 'native' (default) or 'legacy-v3' to talk with eventcast 0.1.x nodes. */
+    protocol?: 'native' | 'legacy-v3'
+    /** 0.1.x's encryption passphrase, legacy-v3 only. Insecure: fixed IV, no authentication. */
+    insecureLegacyKey?: string
+    /** legacy-v3: retransmission requests per partial message. Default 1. */
+    legacyMaxRetransmitAttempts?: number
+    /** 0.1.x's spelling, accepted: the same as `maxRetransmitAttempts`. */
+    messageRetransmitAttemps?: number
+    /** Receive buffer to ask the kernel for, bytes. Default 4 MiB. */
+    recvBufferSize?: number
+    /** Events a Rust subscription holds. Default 4096. */
+    subscriptionCapacity?: number
+    /** Largest message body sent or accepted, bytes. Default 64 MiB. */
+    maxMessageSize?: number
+    /** Memory of all partial messages, bytes. Default 256 MiB. */
+    maxPartialBytes?: number
+    /** Memory of one sender's partial messages, bytes. Default 128 MiB. */
+    maxPartialBytesPerSender?: number
+    /** Partial messages per sender. Default 256. */
+    maxPartialMessagesPerSender?: number
+    /** Senders tracked at once. Default 1024. */
+    maxSenders?: number
+    /** Deliver each sender's events in order. Default true. */
+    ordered?: boolean
+    /** NACKs without an answer before a sender's data is given up. Default 3. */
+    maxRetransmitAttempts?: number
+    /** Milliseconds. Default 1. */
+    nackBackoffMin?: number
+    /** Milliseconds. Default 6. */
+    nackBackoffMax?: number
+    /** Milliseconds. Default 40. */
+    repairTimeout?: number
+    /** Milliseconds a sender keeps what it sent, for repairs. Default 3000. */
+    retransmitWindow?: number
+    /** Bytes a sender keeps for repairs. Default 64 MiB. */
+    retransmitWindowBytes?: number
+    /** Milliseconds. Default 10. */
+    repairLinger?: number
+    /** Milliseconds. Default 4. */
+    heartbeatMin?: number
+    /** Milliseconds. Default 1000. */
+    heartbeatMax?: number
+    /** Bytes per second, at most. Default 1 GiB/s. */
+    rateLimit?: number
+    /** Bytes per second at the start. Default 16 MiB/s. */
+    initialRate?: number
+    /** Bytes per second, at least. Default 256 KiB/s. */
+    minRate?: number
+    /** Bytes sent at once after a quiet spell. Default 64 KiB. */
+    burst?: number
+    /** Adapt the rate to NACKs. Default true. */
+    adaptiveRate?: boolean
+    /** Bytes waiting to be sent before emit throws EQUEUEFULL. Default 32 MiB. */
+    maxSendQueueBytes?: number
+  }
+
+  /** A problem from the network, or a failed call, with its code. */
+  interface EventcastError extends Error {
+    /**
+     * 'EPRVERSION' (another protocol or version), 'EAUTH' (authentication
+     * failed), 'ENOKEY', 'EUNENCRYPTED', 'EREPLAY', 'EDECRYPT' (legacy-v3),
+     * 'EKEYLIMIT'; from calls: 'EMSGSIZE', 'EQUEUEFULL', 'EADDRINUSE', 'EKEY', ...
+     */
+    code: string
+    /** The address it came from, for problems from the network. */
+    from?: string
+    /** Replays: how many datagrams. */
+    count?: number
+  }
+
+  /** Events of another node lost for good. */
+  interface Loss {
+    type: 'loss'
+    message: string
+    /** The sender's id. */
+    sender: string
+    /** The first message lost (its number in the sender's stream). */
+    first: number
+    /** How many in a row. */
+    count: number
+    /** Why. */
+    reason: string
+  }
+
+  /** An event, as `events()` yields it. */
+  interface Event {
+    name: string
+    args: unknown[]
+  }
+
+  /** A node heard. */
+  interface Peer {
+    id: string
+    address: string
+    /** Milliseconds since it was last heard. */
+    sinceHeard: number
+    lead: number
+    delivered: number
+    lost: number
+  }
+
+  /** A key of the ring (never the key itself). */
+  interface KeyInfo {
+    fingerprint: string
+    primary: boolean
+    sealed: number
+  }
+
+  /** Counters: the node's own, `protocol` (with `dropped` by reason) and `legacy`. */
+  interface Stats {
+    running: boolean
+    starts: number
+    recvBufferSize: number
+    sendErrors: number
+    recvErrors: number
+    kernelDrops: number
+    emittedWhileStopped: number
+    listenerPanics: number
+    subscriptionLagged: number
+    /** Events dropped because JavaScript did not keep up. */
+    undelivered: number
+    protocol: { [counter: string]: number } & { dropped: { [reason: string]: number } }
+    legacy: { [counter: string]: number } & { dropped: { [reason: string]: number } }
+  }
+
+  interface Address {
+    host: string
+    port: number
+  }
+}
+
+interface Eventcast extends EventEmitter {
+  /** This node's sender id: 16 hex digits. Read-only. */
+  readonly id: string
+  /** The options in force, defaults filled in. */
+  readonly config: Eventcast.Options & { port: number }
+
+  /** Sends to the group and fires the local listeners once; while stopped, local only. Throws a TypeError for an argument that cannot travel. */
+  emit (event: string | symbol, ...args: Eventcast.Arg[]): boolean
+  /** Resolves once the event is queued (waiting for room when the queue is full), after firing the local listeners. */
+  emitAsync (event: string, ...args: Eventcast.Arg[]): Promise<boolean>
+
+  /** Starts: idempotent; calls `cb` (always) or returns a Promise; emits 'start'. */
+  start (): Promise<void>
+  start (cb: (err: Error | null) => void): void
+  /** Stops: idempotent; calls `cb` (always) or returns a Promise; emits 'stop'. */
+  stop (): Promise<void>
+  stop (cb: (err: Error | null) => void): void
+  isRunning (): boolean
+
+  /** Where the socket is bound (the configured address while stopped). */
+  getAddress (): Eventcast.Address
+  /** REPL clients connected now. */
+  clients (): number
+  /** Where the REPL listens, while open. */
+  replAddress (): Eventcast.Address | null
+
+  /** Every component's level (eventcast, repl) in bunyan numbers; 70 is off. */
+  logLevel (): number[]
+  /** Sets every component's level. */
+  logLevel (level: string | number): void
+  /** Sets one component's level. */
+  logLevel (component: 'eventcast' | 'repl', level: string | number): void
+
+  stats (): Eventcast.Stats
+  peers (): Promise<Eventcast.Peer[]>
+  addKey (key: string | Uint8Array): Promise<string>
+  useKey (fingerprint: string): Promise<void>
+  removeKey (fingerprint: string): Promise<void>
+  keys (): Promise<Eventcast.KeyInfo[]>
+
+  /** Events with these names or patterns ('a.*', 'a.**'), every event with none. */
+  events (...names: string[]): AsyncIterableIterator<Eventcast.Event>
+
+  on (event: 'error', listener: (err: Eventcast.EventcastError) => void): this
+  on (event: 'loss', listener: (loss: Eventcast.Loss) => void): this
+  on (event: 'start' | 'stop', listener: () => void): this
+  on (event: 'replConnected' | 'replDisconnected', listener: (clients: number) => void): this
+  on (event: string | symbol, listener: (...args: any[]) => void): this
+  once (event: 'error', listener: (err: Eventcast.EventcastError) => void): this
+  once (event: string | symbol, listener: (...args: any[]) => void): this
+}
+
+interface EventcastConstructor {
+  new (opts?: Eventcast.Options | number): Eventcast
+  (opts?: Eventcast.Options | number): Eventcast
+  readonly prototype: Eventcast
+  /** The wire protocol version of the native protocol (0.1.x's was 3). */
+  readonly protocolVersion: number
+  /** A random port in [min, max], 49152-65535 by default. */
+  getRandomPort (min?: number, max?: number): number
+  Eventcast: EventcastConstructor
+  default: EventcastConstructor
+}
+
+declare const Eventcast: EventcastConstructor
+export = Eventcast

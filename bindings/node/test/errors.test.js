@@ -1,0 +1,162 @@
+'use strict'
+// Problems from the network are 'error' events with a code (never thrown);
+// bad options are TypeErrors naming the option.
+
+const { describe, it } = require('node:test')
+const assert = require('node:assert/strict')
+const dgram = require('node:dgram')
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
+const { Eventcast, stopAll, collect, sleep, errorWithCode } = require('./helpers')
+
+describe('errors from the network', () => {
+  it('a node of another protocol version gives EPRVERSION, and its event is not delivered', async () => {
+    const port = Eventcast.getRandomPort()
+    const native = new Eventcast(port)
+    const legacy = new Eventcast({ port, protocol: 'legacy-v3' })
+    await native.start()
+    await legacy.start()
+    let foo = 0
+    native.on('foo', () => foo++)
+    const both = [errorWithCode(native, 'EPRVERSION'), errorWithCode(legacy, 'EPRVERSION')]
+    legacy.emit('foo', 'bar')
+    native.emit('foo', 'bar')
+    const [e] = await Promise.all(both)
+    assert.ok(e instanceof Error)
+    assert.match(e.message, /version/)
+    await sleep(200)
+    assert.equal(foo, 1, 'only the own emit')
+    await stopAll(native, legacy)
+  })
+
+  it('with no error listener, problems are logged, never thrown', () => {
+    const code = `
+      const E = require(process.env.PKG)
+      const port = E.getRandomPort(); const a = E(port); const b = E({port, protocol: 'legacy-v3'}); const c = E(port)
+      c.on('error', () => {}) // c's own emit of 'error' fires this locally; a hears it from the network
+      a.start(() => b.start(() => c.start(() => {
+        b.emit('x'); c.emit('error', 'a peer sends an error event')
+        setTimeout(() => a.stop(() => b.stop(() => c.stop())), 500)
+      })))`
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20000, env: { ...process.env, PKG: path.resolve(__dirname, '..') } })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /EPRVERSION/)
+    assert.match(r.stderr, /an 'error' event arrived/)
+  })
+
+  it('a datagram that fails authentication is EAUTH; a replayed one EREPLAY', async () => {
+    const port = Eventcast.getRandomPort()
+    const a = new Eventcast({ port, encrypt: { key: 'shared secret' } })
+    const b = new Eventcast({ port, encrypt: { key: 'shared secret' } })
+    await a.start()
+    await b.start()
+    const sniffer = dgram.createSocket({ type: 'udp4', reuseAddr: true })
+    await new Promise((resolve) => sniffer.bind(port, resolve))
+    sniffer.addMembership('224.0.0.1')
+    const captured = []
+    sniffer.on('message', (msg) => captured.push(msg))
+    const got = collect(b, 'sealed', 1)
+    a.emit('sealed', 'x')
+    await got
+    await sleep(100)
+    assert.ok(captured.length > 0, 'captured the sealed datagram')
+    const original = captured[0]
+    const replay = errorWithCode(b, 'EREPLAY')
+    sniffer.send(original, port, '224.0.0.1')
+    const replayed = await replay
+    assert.ok(replayed.count >= 1)
+    const auth = errorWithCode(b, 'EAUTH')
+    const tampered = Buffer.from(original)
+    tampered[tampered.length - 1] ^= 0xff
+    sniffer.send(tampered, port, '224.0.0.1')
+    await auth
+    sniffer.close()
+    await stopAll(a, b)
+  })
+
+  it('plaintext at a node that requires encryption is EUNENCRYPTED', async () => {
+    const port = Eventcast.getRandomPort()
+    const a = new Eventcast({ port })
+    const b = new Eventcast({ port, encrypt: { key: 'k' } })
+    await a.start()
+    await b.start()
+    const e = errorWithCode(b, 'EUNENCRYPTED')
+    a.emit('clear', 1)
+    await e
+    await stopAll(a, b)
+  })
+})
+
+describe('lost events', () => {
+  const hasNft = spawnSync('sh', ['-c', 'command -v nft']).status === 0
+  it("a lost event is a 'loss' event", { skip: !hasNft && 'needs nftables (NETNS_LOSS)' }, () => {
+    // A namespace of its own inside this one, dropping 30% of incoming UDP.
+    const netns = path.resolve(__dirname, '../../../scripts/netns')
+    const r = spawnSync(netns, [process.execPath, path.join(__dirname, 'fixtures/loss.js')], {
+      encoding: 'utf8', timeout: 60000, env: { ...process.env, NETNS_LOSS: '30' }
+    })
+    assert.equal(r.status, 0, r.stderr)
+    const loss = JSON.parse(r.stdout.split('\n')[0])
+    assert.match(loss.sender, /^[0-9a-f]{16}$/)
+    assert.ok(loss.count >= 1)
+    assert.equal(typeof loss.first, 'number')
+    assert.equal(typeof loss.reason, 'string')
+  })
+})
+
+describe('bad options', () => {
+  for (const [opts, name] of [
+    [{ prot: 9000 }, 'prot'],
+    [{ port: 'x' }, 'port'],
+    [{ port: 70000 }, 'port'],
+    [{ multicastTtl: 300 }, 'multicastTtl'],
+    [{ multicastLoopback: 'yes' }, 'multicastLoopback'],
+    [{ address: 'nowhere' }, 'address'],
+    [{ multicastMembership: '10.0.0.1' }, 'multicastMembership'],
+    [{ maxPayloadSize: -1 }, 'maxPayloadSize'],
+    [{ maxPayloadSize: 1 }, 'maxPayloadSize'],
+    [{ messageTtl: 'soon' }, 'messageTtl'],
+    [{ encrypt: { key: '' } }, 'encrypt.key'],
+    [{ encrypt: { kee: 'x' } }, 'encrypt.kee'],
+    [{ encrypt: { key: Buffer.alloc(3) } }, 'encrypt.key'],
+    [{ protocol: 'v4' }, 'protocol'],
+    [{ replHost: '0.0.0.0' }, 'replHost'],
+    [{ log: 1 }, 'log']
+  ]) {
+    it(`${JSON.stringify(opts)} is a TypeError naming ${name}`, () => {
+      assert.throws(() => Eventcast(opts), (e) => e instanceof TypeError && e.message.includes(name))
+    })
+  }
+
+  it('0.1.x options and the Rust Config fields are accepted', () => {
+    const n = Eventcast({
+      address: '0.0.0.0', port: 9000, multicastMembership: '224.0.0.1', multicastInterface: null,
+      multicastLoopback: true, multicastTtl: 1, replPort: null, replHost: 'localhost', replEnabled: false,
+      encrypt: false, maxPayloadSize: 1024, messageTtl: 3000, log: false, messageRetransmitAttemps: 3,
+      recvBufferSize: 1 << 20, maxMessageSize: 1 << 20, ordered: true, heartbeatMax: 500, adaptiveRate: true
+    })
+    assert.equal(n.config.port, 9000)
+    assert.equal(n.getAddress().port, 9000)
+  })
+
+  it('the defaults are 0.1.x\'s', () => {
+    const c = Eventcast().config
+    assert.equal(c.address, '0.0.0.0')
+    assert.ok(c.port >= 49152 && c.port <= 65535)
+    assert.equal(c.multicastMembership, '224.0.0.1')
+    assert.equal(c.multicastLoopback, true)
+    assert.equal(c.multicastTtl, 1)
+    assert.equal(c.replHost, 'localhost')
+    assert.equal(c.replEnabled, false)
+    assert.equal(c.maxPayloadSize, 1024)
+    assert.equal(c.messageTtl, 3000)
+    assert.equal(c.log, false)
+  })
+
+  it('id is read-only', () => {
+    const n = Eventcast()
+    const id = n.id
+    assert.throws(() => { 'use strict'; n.id = 'x' }, TypeError)
+    assert.equal(n.id, id)
+  })
+})

@@ -1,0 +1,141 @@
+'use strict'
+// 0.1.x's "Log level", "REPL" and "Utilities", and the keyring.
+
+const { describe, it, after } = require('node:test')
+const assert = require('node:assert/strict')
+const net = require('node:net')
+const { Eventcast, pair, stopAll, collect, once } = require('./helpers')
+
+describe('log levels', () => {
+  // Levels apply to the process's log output while their node lives: turn
+  // them off again so that the other tests stay quiet.
+  const nodes = []
+  const Node = (opts) => { const n = new Eventcast(opts); nodes.push(n); return n }
+  after(() => nodes.forEach((n) => n.logLevel('off')))
+
+  it('get: with log on, every component at error (50), as 0.1.x', () => {
+    assert.deepEqual(Node({ log: true }).logLevel(), [50, 50])
+    assert.deepEqual(Node().logLevel(), [70, 70])
+  })
+
+  it('set a level, by number or name', () => {
+    const n = Node({ log: true })
+    n.logLevel(30)
+    assert.deepEqual(n.logLevel(), [30, 30])
+    n.logLevel('debug')
+    assert.deepEqual(n.logLevel(), [20, 20])
+  })
+
+  it('set a level for one component', () => {
+    const n = Node({ log: true })
+    n.logLevel('eventcast', 40)
+    n.logLevel('repl', 'trace')
+    assert.deepEqual(n.logLevel(), [40, 10])
+  })
+
+  it('logLevel option', () => {
+    assert.deepEqual(Node({ log: true, logLevel: 'warn' }).logLevel(), [40, 40])
+  })
+
+  it('an unknown level is ignored with a warning', async () => {
+    const n = Node({ log: true })
+    const warned = once(process, 'warning')
+    n.logLevel(9001)
+    const [w] = await warned
+    assert.match(w.message, /9001/)
+    assert.deepEqual(n.logLevel(), [50, 50])
+  })
+})
+
+describe('REPL', () => {
+  it('accepts connections, with replConnected and replDisconnected', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    const node = new Eventcast({ replPort: port, replEnabled: true })
+    const events = []
+    const connected = new Promise((resolve) => node.on('replConnected', () => { events.push(['connected', node.clients()]); resolve() }))
+    const disconnected = new Promise((resolve) => node.on('replDisconnected', () => { events.push(['disconnected', node.clients()]); resolve() }))
+    let sock
+    for (let i = 0; i < 50; i++) {
+      try {
+        sock = net.connect(port, '127.0.0.1')
+        await once(sock, 'connect')
+        break
+      } catch (_) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    await connected
+    sock.end()
+    await disconnected
+    assert.deepEqual(events, [['connected', 1], ['disconnected', 0]])
+    assert.deepEqual(node.replAddress(), { host: '127.0.0.1', port })
+  })
+})
+
+describe('utilities', () => {
+  it('getRandomPort', () => {
+    for (let i = 0; i < 100000; i++) {
+      const p = Eventcast.getRandomPort()
+      assert.ok(p >= 49152 && p <= 65535)
+    }
+    for (let i = 0; i < 10000; i++) {
+      const p = Eventcast.getRandomPort(1, 10)
+      assert.ok(p >= 1 && p <= 10)
+    }
+  })
+
+  it('protocolVersion, and getAddress() while running', async () => {
+    assert.equal(typeof Eventcast.protocolVersion, 'number')
+    const [a, b] = await pair()
+    assert.deepEqual(a.getAddress(), { host: '0.0.0.0', port: a.config.port })
+    await stopAll(a, b)
+  })
+})
+
+describe('keys', () => {
+  it('addKey, useKey, removeKey rotate the group key while running', async () => {
+    const [a, b] = await pair({ encrypt: { key: 'old' } })
+    const [oldA] = await a.keys()
+    assert.equal(oldA.primary, true)
+    assert.match(oldA.fingerprint, /^[0-9a-f]{16}$/)
+    const fa = await a.addKey('new')
+    const fb = await b.addKey('new')
+    assert.equal(fa, fb)
+    await a.useKey(fa)
+    await b.useKey(fb)
+    await a.removeKey(oldA.fingerprint)
+    await b.removeKey(oldA.fingerprint)
+    assert.deepEqual((await a.keys()).map((k) => k.fingerprint), [fa])
+    const got = collect(b, 'rotated', 1)
+    a.emit('rotated', 1)
+    assert.deepEqual((await got)[0], [1])
+    await assert.rejects(a.removeKey(fa), (e) => e.code === 'EKEY')
+    await assert.rejects(a.useKey('nope'), TypeError)
+    await stopAll(a, b)
+  })
+})
+
+describe('a full send queue', () => {
+  it('emit throws EQUEUEFULL; emitAsync waits for room instead', async () => {
+    const port = Eventcast.getRandomPort()
+    const slow = { port, maxSendQueueBytes: 8192, initialRate: 262144, minRate: 262144, adaptiveRate: false }
+    const a = new Eventcast(slow)
+    const b = new Eventcast(port)
+    await a.start()
+    await b.start()
+    const payload = 'x'.repeat(2000)
+    let sent = 0
+    let error
+    try {
+      for (; sent < 1000; sent++) a.emit('big', payload)
+    } catch (e) {
+      error = e
+    }
+    assert.equal(error && error.code, 'EQUEUEFULL')
+    const total = sent + 20
+    const got = collect(b, 'big', total, 60000)
+    for (let i = 0; i < 20; i++) await a.emitAsync('big', payload)
+    assert.equal((await got).length, total)
+    await stopAll(a, b)
+  })
+})
