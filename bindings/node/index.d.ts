@@ -64,8 +64,8 @@ declare namespace Eventcast {
     messageRetransmitAttemps?: number
     /** Receive buffer to ask the kernel for, bytes. Default 4 MiB. */
     recvBufferSize?: number
-    /** Events a Rust subscription holds. Default 4096. */
-    subscriptionCapacity?: number
+    /** Bytes of events a Rust subscription holds for a slow reader. Default 64 MiB. */
+    subscriptionBytes?: number
     /** Largest message body sent or accepted, bytes. Default 64 MiB. */
     maxMessageSize?: number
     /** Memory of all partial messages, bytes. Default 256 MiB. */

@@ -12,7 +12,7 @@ const MILLIS = [
 
 /** Options whose value is a count or a number of bytes. */
 const COUNTS = [
-  'maxPayloadSize', 'recvBufferSize', 'subscriptionCapacity', 'maxMessageSize',
+  'maxPayloadSize', 'recvBufferSize', 'subscriptionBytes', 'maxMessageSize',
   'maxPartialBytes', 'maxPartialBytesPerSender', 'maxPartialMessagesPerSender',
   'maxSenders', 'retransmitWindowBytes', 'rateLimit', 'initialRate', 'minRate',
   'burst', 'maxSendQueueBytes', 'replMaxClients', 'maxRetransmitAttempts',

@@ -59,8 +59,8 @@ pub struct NodeOptions {
     pub legacy_max_retransmit_attempts: Option<u32>,
     /// Receive buffer to ask for.
     pub recv_buffer_size: Option<f64>,
-    /// Capacity of subscriptions.
-    pub subscription_capacity: Option<f64>,
+    /// Bytes of events a subscription holds for a slow reader.
+    pub subscription_bytes: Option<f64>,
     /// Largest message body.
     pub max_message_size: Option<f64>,
     /// Memory of all partial messages.
@@ -197,7 +197,7 @@ pub(crate) fn to_config(mut o: NodeOptions) -> Result<Config> {
         log => log;
         legacy_max_retransmit_attempts => legacy.max_retransmit_attempts;
         recv_buffer_size => recv_buffer_size;
-        subscription_capacity => subscription_capacity;
+        subscription_bytes => subscription_bytes;
         max_payload_size => protocol.max_payload_size;
         message_ttl => protocol.message_ttl with ms;
         max_message_size => protocol.max_message_size;
