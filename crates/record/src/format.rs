@@ -269,7 +269,11 @@ mod tests {
     fn event() -> RecordedEvent {
         RecordedEvent {
             name: "greet".into(),
-            args: vec![Bson::from("hi"), Bson::Int32(5), Bson::Document(doc! {"a": 1})],
+            args: vec![
+                Bson::from("hi"),
+                Bson::Int32(5),
+                Bson::Document(doc! {"a": 1}),
+            ],
             sender: SenderId::new(0x1f2e_3d4c_5b6a_7980),
             from: Some("10.0.0.7:41234".parse().unwrap()),
             seq: Some(MessageSeq::new(42)),

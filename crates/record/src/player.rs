@@ -80,7 +80,11 @@ pub struct Player {
 impl Player {
     /// A player of `path` through `node`; checks the options and that the
     /// file is MCAP.
-    pub fn new(node: &Eventcast, path: impl Into<PathBuf>, options: PlayOptions) -> Result<Self, Error> {
+    pub fn new(
+        node: &Eventcast,
+        path: impl Into<PathBuf>,
+        options: PlayOptions,
+    ) -> Result<Self, Error> {
         if !(options.speed >= 0.0 && options.speed.is_finite()) {
             return Err(Error::BadSpeed(options.speed));
         }
@@ -99,7 +103,9 @@ impl Player {
         let mut stats = PlayStats::default();
         let mut pass = 0;
         loop {
-            stats.reader = self.play_once(pass, &mut stats.emitted, &mut progress).await?;
+            stats.reader = self
+                .play_once(pass, &mut stats.emitted, &mut progress)
+                .await?;
             pass += 1;
             if !self.options.repeat || stats.emitted == 0 {
                 return Ok(stats);

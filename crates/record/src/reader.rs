@@ -120,9 +120,9 @@ impl Reader {
         let mut reader = mcap::sans_io::SummaryReader::new();
         while let Some(event) = reader.next_event() {
             let step = match event {
-                Ok(SummaryReadEvent::ReadRequest(need)) => {
-                    file.read(reader.insert(need)).map(|n| reader.notify_read(n))
-                }
+                Ok(SummaryReadEvent::ReadRequest(need)) => file
+                    .read(reader.insert(need))
+                    .map(|n| reader.notify_read(n)),
                 Ok(SummaryReadEvent::SeekRequest(to)) => {
                     file.seek(to).map(|pos| reader.notify_seeked(pos))
                 }
@@ -159,7 +159,11 @@ impl Reader {
             let kind = channel.metadata.get(KIND_KEY).map(String::as_str);
             let record = match (channel.message_encoding.as_str(), kind) {
                 (MESSAGE_ENCODING, Some(KIND_EVENT)) => {
-                    if self.filter.as_ref().is_some_and(|f| !f.matches(&channel.topic)) {
+                    if self
+                        .filter
+                        .as_ref()
+                        .is_some_and(|f| !f.matches(&channel.topic))
+                    {
                         continue;
                     }
                     format::decode_event(&message.data, message.log_time, message.publish_time)

@@ -233,7 +233,11 @@ impl Drop for Recorder {
 
 impl Shared {
     fn on_event(&self, event: &Event) {
-        if self.filter.as_ref().is_some_and(|f| !f.matches(event.name())) {
+        if self
+            .filter
+            .as_ref()
+            .is_some_and(|f| !f.matches(event.name()))
+        {
             return;
         }
         let taken = self.accepted.fetch_add(1, Ordering::Relaxed);

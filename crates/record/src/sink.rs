@@ -238,7 +238,12 @@ impl Open {
     fn estimate(&self, more: u64) -> u64 {
         let chunk = self.pending + more;
         let channels = self.channels.len() as u64 + 2;
-        self.writer_len() + chunk + chunk / 64 + 256 + SUMMARY_BYTES + channels * SUMMARY_PER_CHANNEL
+        self.writer_len()
+            + chunk
+            + chunk / 64
+            + 256
+            + SUMMARY_BYTES
+            + channels * SUMMARY_PER_CHANNEL
     }
 
     fn channel(&mut self, record: &Record) -> Result<u16, Error> {
@@ -278,7 +283,11 @@ impl Open {
                 format::nanos(e.log_time),
                 format::nanos(e.publish_time),
             ),
-            Record::Loss(l) => (l.first.get() as u32, format::nanos(l.log_time), format::nanos(l.log_time)),
+            Record::Loss(l) => (
+                l.first.get() as u32,
+                format::nanos(l.log_time),
+                format::nanos(l.log_time),
+            ),
         };
         let header = MessageHeader {
             channel_id,
