@@ -54,7 +54,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Record::Loss(loss) => {
                 // Losses are not events: they go beside the output.
-                out.flush().and_then(|()| {
+                out.flush().map(|()| {
                     eprintln!(
                         "eventcast: recorded at {}: {} messages from {} lost (first seq {}): {}",
                         rfc3339(loss.log_time),
@@ -63,7 +63,6 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         loss.first,
                         loss.reason
                     );
-                    Ok(())
                 })
             }
         };

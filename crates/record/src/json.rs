@@ -41,31 +41,12 @@ impl Serialize for RecordedEventJson<'_> {
 /// `2026-12-03T16:00:00.123456789Z` (times before 1970 read as 1970).
 pub fn rfc3339(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        since.subsec_nanos()
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    let millis = i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+    // The date and time of day as JavaScript writes them (the protocol's
+    // legacy `time` field), to the second; then the nanoseconds.
+    let iso = eventcast_proto::legacy::js_iso_string(bson::DateTime::from_millis(millis));
+    let seconds = iso.get(..19).unwrap_or(&iso);
+    format!("{seconds}.{:09}Z", since.subsec_nanos())
 }
 
 #[cfg(test)]

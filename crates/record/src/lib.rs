@@ -15,7 +15,7 @@
 //! - [`write_json_copy`] writes a copy with JSON channels that Foxglove
 //!   Studio opens.
 //!
-//! The layout of a recording is in [`format`]. Files are written and read
+//! The layout of a recording is in [`format`](mod@format). Files are written and read
 //! with the `mcap` crate.
 //!
 //! ```no_run

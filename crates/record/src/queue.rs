@@ -12,6 +12,11 @@ struct State<T> {
     items: VecDeque<(T, usize)>,
     bytes: usize,
     closed: bool,
+    /// Whether the consumer sleeps in `pop`: pushes wake it only then (a
+    /// wake is a system call, too dear for every event of a burst).
+    consumer_asleep: bool,
+    /// Pushes waiting for room now.
+    producers_waiting: usize,
     /// How often a push waited for room.
     waits: u64,
 }
@@ -45,6 +50,8 @@ impl<T> ByteQueue<T> {
                 items: VecDeque::new(),
                 bytes: 0,
                 closed: false,
+                consumer_asleep: false,
+                producers_waiting: 0,
                 waits: 0,
             }),
             filled: Condvar::new(),
@@ -65,7 +72,9 @@ impl<T> ByteQueue<T> {
         let mut waited = false;
         while !state.closed && state.bytes > 0 && state.bytes + size > self.limit {
             waited = true;
+            state.producers_waiting += 1;
             state = self.drained.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.producers_waiting -= 1;
         }
         if state.closed {
             return false;
@@ -73,8 +82,11 @@ impl<T> ByteQueue<T> {
         state.waits += u64::from(waited);
         state.bytes += size;
         state.items.push_back((item, size));
+        let wake = state.consumer_asleep;
         drop(state);
-        self.filled.notify_one();
+        if wake {
+            self.filled.notify_one();
+        }
         true
     }
 
@@ -82,11 +94,13 @@ impl<T> ByteQueue<T> {
     pub(crate) fn pop(&self, wait: Duration) -> Popped<T> {
         let mut state = self.lock();
         if state.items.is_empty() && !state.closed {
+            state.consumer_asleep = true;
             state = self
                 .filled
                 .wait_timeout(state, wait)
                 .map(|(s, _)| s)
                 .unwrap_or_else(|e| e.into_inner().0);
+            state.consumer_asleep = false;
         }
         if state.items.is_empty() {
             return if state.closed {
@@ -97,8 +111,11 @@ impl<T> ByteQueue<T> {
         }
         let items = state.items.drain(..).map(|(item, _)| item).collect();
         state.bytes = 0;
+        let waiting = state.producers_waiting > 0;
         drop(state);
-        self.drained.notify_all();
+        if waiting {
+            self.drained.notify_all();
+        }
         Popped::Items(items)
     }
 

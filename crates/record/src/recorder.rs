@@ -88,9 +88,29 @@ pub struct RecordSummary {
     pub files: Vec<(PathBuf, u64)>,
 }
 
+/// The files written, with their sizes, as the writer thread ends.
+type Files = Result<Vec<(PathBuf, u64)>, Error>;
+
+/// What the listener hands the writer: the event as the node shares it
+/// (copied into a [`Record`] on the writer's thread, not the node's), or a
+/// loss.
+enum Pending {
+    Event(Event, SystemTime),
+    Loss(RecordedLoss),
+}
+
+impl Pending {
+    fn into_record(self) -> Record {
+        match self {
+            Pending::Event(event, at) => Record::Event(RecordedEvent::received(&event, at)),
+            Pending::Loss(loss) => Record::Loss(loss),
+        }
+    }
+}
+
 /// What the listener, the writer and the handle share.
 struct Shared {
-    queue: ByteQueue<Record>,
+    queue: ByteQueue<Pending>,
     filter: Option<EventFilter>,
     count: Option<u64>,
     /// Events accepted by the listener.
@@ -125,7 +145,7 @@ pub struct Recorder {
     shared: Arc<Shared>,
     listener: ListenerId,
     notice_listener: ListenerId,
-    writer: Option<std::thread::JoinHandle<Result<Vec<(PathBuf, u64)>, Error>>>,
+    writer: Option<std::thread::JoinHandle<Files>>,
     done: watch::Receiver<bool>,
     error: Arc<Mutex<Option<Error>>>,
 }
@@ -170,7 +190,7 @@ impl Recorder {
                 if let Notice::Loss(loss) = notice {
                     let loss = RecordedLoss::reported(loss, SystemTime::now());
                     let size = 64 + loss.reason.len();
-                    shared.queue.push(Record::Loss(loss), size);
+                    shared.queue.push(Pending::Loss(loss), size);
                 }
             })
         };
@@ -245,9 +265,11 @@ impl Shared {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let record = RecordedEvent::received(event, SystemTime::now());
-        let size = 96 + record.name.len() + estimate(event.raw_args());
-        if !self.queue.push(Record::Event(record), size) {
+        let size = 96 + event.name().len() + estimate(event.raw_args());
+        if !self
+            .queue
+            .push(Pending::Event(event.clone(), SystemTime::now()), size)
+        {
             self.refused.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -296,7 +318,7 @@ fn write_loop(
     shared: &Shared,
     interval: Duration,
     error: &Mutex<Option<Error>>,
-) -> Result<Vec<(PathBuf, u64)>, Error> {
+) -> Files {
     let mut last_flush = Instant::now();
     let fail = |e: Error| {
         *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
@@ -309,7 +331,9 @@ fn write_loop(
             Popped::Idle => Vec::new(),
             Popped::Closed => break,
         };
-        for record in &batch {
+        for pending in batch {
+            let record = pending.into_record();
+            let record = &record;
             if !writing {
                 shared.refused.fetch_add(1, Ordering::Relaxed);
                 continue;

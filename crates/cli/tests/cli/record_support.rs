@@ -6,7 +6,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::support::{eventcast, stderr_lines, Finished, LIMIT};
+use crate::support::{eventcast, stderr_lines, wait, Finished, LIMIT};
 
 /// A running command that said it started.
 pub(crate) struct Started {
@@ -87,17 +87,7 @@ impl Started {
 
     /// Waits up to `limit` for it to exit.
     pub(crate) fn finish_within(mut self, limit: Duration) -> Finished {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("eventcast did not exit within {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let status = wait(&mut self.child, limit);
         let collect = |rx: &mpsc::Receiver<String>| {
             let mut lines = Vec::new();
             while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
@@ -128,49 +118,6 @@ pub(crate) fn port_of(ready: &str) -> u16 {
         .and_then(|group| group.parse::<std::net::SocketAddr>().ok())
         .unwrap_or_else(|| panic!("no group address in {ready:?}"))
         .port()
-}
-
-/// Runs `cmd` with `stdin` as its input, up to `limit`.
-pub(crate) fn run_for(mut cmd: std::process::Command, stdin: &[u8], limit: Duration) -> Finished {
-    use std::io::{Read as _, Write as _};
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start eventcast");
-    let mut input = child.stdin.take().expect("stdin");
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let read = |mut from: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = from.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = read(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = read(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("eventcast did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    writer.join().expect("stdin writer");
-    Finished {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
 }
 
 /// `eventcast ARGS...` run to the end.

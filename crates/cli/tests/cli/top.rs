@@ -1,6 +1,8 @@
 //! `eventcast top`: its plain summary when stdout is not a terminal, and
 //! its terminal view inside tmux (when tmux is installed).
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,7 @@
 //! Files the recorder writes, read by the `mcap` crate and by our reader.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::collections::BTreeSet;
 
 use bson::Bson;

@@ -1,6 +1,8 @@
 //! Files eventcast did not write: not MCAP at all, or MCAP with other
 //! encodings; and the JSON copy, read back by the `mcap` crate.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::collections::BTreeMap;
 
 use eventcast_record::{write_json_copy, Error, Reader, Record, RecorderOptions};

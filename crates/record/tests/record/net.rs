@@ -1,6 +1,8 @@
 //! Real nodes in a private network namespace: a recording of another
 //! node's events, and a replay at speeds 1 and 2.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
 use std::net::{Ipv4Addr, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
