@@ -125,17 +125,23 @@ fn report(summary: &RecordSummary) {
         ),
     };
     let events = if stats.events == 1 { "event" } else { "events" };
+    let reports = if stats.loss_reports > 0 {
+        format!(", recorded as losses: {} reports", stats.loss_reports)
+    } else {
+        String::new()
+    };
     eprintln!(
-        "recorded {} {events} ({}) into {files}; {} lost, reported by the protocol{}",
+        "recorded {} {events} ({}) into {files}; {} lost (reported by the protocol{reports})",
         stats.events,
         size(stats.bytes as usize),
         stats.events_lost,
-        if stats.loss_reports > 0 {
-            format!(" and recorded as losses ({} reports)", stats.loss_reports)
-        } else {
-            String::new()
-        }
     );
+    if stats.queue_waits > 0 {
+        eprintln!(
+            "eventcast: the node waited {} times for the file to be written",
+            stats.queue_waits
+        );
+    }
     if stats.refused > 0 {
         eprintln!(
             "eventcast: {} events arrived after the recording ended (--count or --max-bytes) \

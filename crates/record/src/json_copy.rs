@@ -41,6 +41,7 @@ pub fn write_json_copy(
         .profile("")
         .library(concat!("eventcast-record ", env!("CARGO_PKG_VERSION")))
         .compression(Some(mcap::Compression::Zstd))
+        .compression_threads(0)
         .create(BufWriter::new(file))
         .map_err(|e| Error::mcap(output, "cannot write", e))?;
     let mut channels: HashMap<String, u16> = HashMap::new();

@@ -137,6 +137,8 @@ impl Sink {
             .profile(format::PROFILE)
             .library(concat!("eventcast-record ", env!("CARGO_PKG_VERSION")))
             .compression(Some(mcap::Compression::Zstd))
+            // On the writer's thread: the other cores stay the node's.
+            .compression_threads(0)
             .chunk_size(None);
         let writer = options
             .create(counted)

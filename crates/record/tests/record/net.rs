@@ -95,6 +95,19 @@ fn spaced_recording(path: &std::path::Path) {
 /// Plays `path` at `speed` to a listening node; the time from the first
 /// event heard to the last, and the arguments heard.
 async fn play_and_time(path: &std::path::Path, speed: f64) -> (Duration, Vec<bson::Bson>) {
+    let mut options = PlayOptions::default();
+    options.speed = speed;
+    play_with(path, options, 5).await
+}
+
+/// Plays `path` with `options` to a listening node and waits for `n`
+/// events; the time from the first event heard to the last, and their
+/// arguments.
+async fn play_with(
+    path: &std::path::Path,
+    options: PlayOptions,
+    n: usize,
+) -> (Duration, Vec<bson::Bson>) {
     let port = free_port();
     let listener = started(port).await;
     let heard = Arc::new(Mutex::new(Vec::new()));
@@ -110,13 +123,11 @@ async fn play_and_time(path: &std::path::Path, speed: f64) -> (Duration, Vec<bso
             .unwrap();
     }
     let player_node = started(port).await;
-    let mut options = PlayOptions::default();
-    options.speed = speed;
     let player = Player::new(&player_node, path, options).unwrap();
     let stats = player.play(|_| {}).await.unwrap();
-    assert_eq!(stats.emitted, 5);
+    assert_eq!(stats.emitted, n as u64);
     let deadline = Instant::now() + TIMEOUT;
-    while heard.lock().unwrap().len() < 5 {
+    while heard.lock().unwrap().len() < n {
         assert!(
             Instant::now() < deadline,
             "only {:?}",
@@ -127,7 +138,7 @@ async fn play_and_time(path: &std::path::Path, speed: f64) -> (Duration, Vec<bso
     player_node.stop().await;
     listener.stop().await;
     let heard = heard.lock().unwrap();
-    let span = heard[4].0 - heard[0].0;
+    let span = heard[n - 1].0 - heard[0].0;
     (span, heard.iter().map(|(_, arg)| arg.clone()).collect())
 }
 
@@ -151,6 +162,26 @@ fn play_keeps_the_recorded_gaps_divided_by_the_speed() {
             assert!(at_two < Duration::from_millis(1100), "speed 2: {at_two:?}");
             let (at_zero, _) = play_and_time(&path, 0.0).await;
             assert!(at_zero < Duration::from_millis(540), "speed 0: {at_zero:?}");
+        })
+    });
+}
+
+#[test]
+fn from_and_to_select_a_stretch_of_the_recording() {
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beats.mcap");
+        spaced_recording(&path);
+        // The offsets as recorded; cut halfway between events 0|1 and 3|4.
+        let times: Vec<_> = Reader::open(&path).unwrap().map(|r| r.log_time()).collect();
+        let offset = |i: usize| times[i].duration_since(times[0]).unwrap();
+        let mut options = PlayOptions::default();
+        options.speed = 0.0;
+        options.from = Some((offset(0) + offset(1)) / 2);
+        options.to = Some((offset(3) + offset(4)) / 2);
+        block_on(async {
+            let (_, args) = play_with(&path, options, 3).await;
+            assert_eq!(args, [1, 2, 3].map(bson::Bson::Int64));
         })
     });
 }
