@@ -157,6 +157,10 @@ pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
     let digits = trimmed.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &trimmed[digits.len()..];
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of bytes (like 1000000 or 64M)"))?;
     let shift = match unit.to_ascii_uppercase().as_str() {
         "" | "B" => 0,
         "K" | "KB" | "KIB" => 10,
@@ -164,10 +168,6 @@ pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
         "G" | "GB" | "GIB" => 30,
         _ => return Err(format!("`{text}`: unknown unit `{unit}` (use K, M or G)")),
     };
-    let n: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of bytes (like 1000000 or 64M)"))?;
     n.checked_mul(1 << shift)
         .ok_or_else(|| format!("`{text}` is too large"))
 }
