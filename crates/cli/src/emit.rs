@@ -110,7 +110,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Stays until everything is sent and no NACK arrived for `quiet`, or
 /// until `max` has passed, whichever comes first.
-async fn linger(node: &Eventcast, max: Duration, quiet: Duration) {
+pub(crate) async fn linger(node: &Eventcast, max: Duration, quiet: Duration) {
     let start = tokio::time::Instant::now();
     let deadline = start + max;
     let mut nacks = node.stats().protocol.nacks_received;

@@ -6,6 +6,7 @@
 
 mod bench;
 mod bridge;
+mod cat;
 mod common;
 mod demo;
 mod emit;
@@ -13,7 +14,10 @@ mod json;
 mod listen;
 mod logging;
 mod node;
+mod play;
+mod record;
 mod running;
+mod top;
 
 use std::process::ExitCode;
 
@@ -166,6 +170,59 @@ enum Command {
     /// prints the counts and exits 0. --log info logs the counters.
     #[command(verbatim_doc_comment)]
     Bridge(bridge::Args),
+    /// Record every event heard into an MCAP file
+    ///
+    /// Joins the group (the options of `listen`) and writes each event it
+    /// hears (or only those named or matching a pattern) into FILE: one
+    /// channel per event name, message encoding bson (the event's body with
+    /// its sender's id and address), chunked, zstd-compressed, with a
+    /// summary and an index. Losses the protocol reports are recorded too,
+    /// on the channel eventcast.loss. After a crash, every complete chunk
+    /// of the file (all but the last second or so) can still be read.
+    ///
+    /// Once joined, one line starting with "recording" goes to stderr.
+    /// Records until Ctrl-C or SIGTERM, --count, --duration, or
+    /// --max-bytes (with --split: a new file), then writes the summary,
+    /// prints what it recorded and exits 0.
+    ///
+    ///   eventcast record --port 41234 bus.mcap 'sensor.**'
+    #[command(verbatim_doc_comment)]
+    Record(record::Args),
+
+    /// Emit the events of a recording again
+    ///
+    /// Joins the group (the options of `emit`) and emits the events of
+    /// FILE with their arguments, the recorded gaps divided by --speed;
+    /// shows its progress when stderr is a terminal; exits 0 when done.
+    ///
+    ///   eventcast play --port 41234 --speed 2 --from 10 --to 20 bus.mcap
+    #[command(verbatim_doc_comment)]
+    Play(play::Args),
+
+    /// Print a recording as `listen` prints events
+    ///
+    /// One JSON object per event and line, as `listen` prints them, with
+    /// the time it was recorded:
+    ///
+    ///   {"event":"greet","args":["hi",5],"sender":"1f2e3d4c5b6a7980","from":"10.0.0.7:41234","time":"2026-12-03T16:00:00.123456789Z"}
+    ///
+    /// Recorded losses, channels of other programs and a file cut short
+    /// are reported on stderr. --json-mcap OUT writes a copy with JSON
+    /// channels that Foxglove Studio opens instead.
+    #[command(verbatim_doc_comment)]
+    Cat(cat::Args),
+
+    /// Watch the group live: events/s, bytes/s, losses by name and sender
+    ///
+    /// Joins the group (the options of `listen`) and shows, for each event
+    /// name and each sender: events and bytes per second, totals, when last
+    /// seen, and losses; repairs and kernel drops in the header. Keys: s
+    /// changes the sort column, r reverses it, q (or Ctrl-C) quits.
+    ///
+    /// When stdout is not a terminal, prints the same as plain text every
+    /// second instead, until Ctrl-C or SIGTERM.
+    #[command(verbatim_doc_comment)]
+    Top(top::Args),
 }
 
 impl Command {
@@ -177,6 +234,10 @@ impl Command {
             Command::Node(_) => "node",
             Command::Bench(_) => "bench",
             Command::Bridge(_) => "bridge",
+            Command::Record(_) => "record",
+            Command::Play(_) => "play",
+            Command::Cat(_) => "cat",
+            Command::Top(_) => "top",
         }
     }
 }
@@ -204,6 +265,10 @@ fn main() -> ExitCode {
             Command::Node(args) => node::run(args, log, cli.log_format).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Bridge(args) => bridge::run(args).await,
+            Command::Record(args) => record::run(args).await,
+            Command::Play(args) => play::run(args).await,
+            Command::Cat(args) => cat::run(args).await,
+            Command::Top(args) => top::run(args).await,
         }
     });
     drop(runtime);

@@ -79,7 +79,7 @@ pub use config::{Config, EncryptionConfig};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use keys::Keys;
-pub use listeners::{ListenerId, Subscription};
+pub use listeners::{EventFilter, ListenerId, Subscription};
 pub use node::{Eventcast, WeakEventcast};
 pub use notice::Notice;
 pub use pattern::{PatternError, PatternErrorKind};

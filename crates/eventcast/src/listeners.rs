@@ -40,17 +40,29 @@ struct Patterned {
     entries: Vec<Entry>,
 }
 
-/// The events a subscription wants: these exact names, and the names these
-/// patterns match.
-pub(crate) struct Filter {
+/// A set of event names and patterns (see [`Eventcast::on`]), checked once:
+/// what [`Eventcast::subscribe_to`] delivers, and what tools built on the
+/// API (recorders, bridges) select by.
+///
+/// [`Eventcast::on`]: crate::Eventcast::on
+/// [`Eventcast::subscribe_to`]: crate::Eventcast::subscribe_to
+///
+/// ```
+/// let filter = eventcast::EventFilter::new(vec!["greet".into(), "sensor.*".into()])?;
+/// assert!(filter.matches("greet") && filter.matches("sensor.a"));
+/// assert!(!filter.matches("sensor.a.b"));
+/// # Ok::<(), eventcast::PatternError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct EventFilter {
     names: Vec<String>,
     patterns: Vec<Pattern>,
 }
 
-impl Filter {
+impl EventFilter {
     /// Sorts `names` into exact names and patterns; fails on the first bad
     /// pattern.
-    pub(crate) fn new(names: Vec<String>) -> Result<Self, PatternError> {
+    pub fn new(names: Vec<String>) -> Result<Self, PatternError> {
         let (patterns, names): (Vec<String>, Vec<String>) =
             names.into_iter().partition(|n| is_pattern(n));
         let patterns = patterns
@@ -60,14 +72,16 @@ impl Filter {
         Ok(Self { names, patterns })
     }
 
-    fn wants(&self, name: &str) -> bool {
+    /// Whether the event name `name` is one of the names or matches one
+    /// of the patterns.
+    pub fn matches(&self, name: &str) -> bool {
         self.names.iter().any(|n| n == name) || self.patterns.iter().any(|p| p.matches(name))
     }
 }
 
 struct Subscriber {
     /// `None`: every event.
-    filter: Option<Filter>,
+    filter: Option<EventFilter>,
     tx: mpsc::UnboundedSender<Event>,
     /// What the subscription holds, in [`Event::held_bytes`], shared with
     /// its reader, who takes back what it reads.
@@ -247,7 +261,7 @@ impl Listeners {
 
     /// A subscription to the events `filter` wants, or to all with `None`,
     /// holding at most `limit` bytes of events its reader has not taken.
-    pub(crate) fn subscribe(&self, filter: Option<Filter>, limit: usize) -> Subscription {
+    pub(crate) fn subscribe(&self, filter: Option<EventFilter>, limit: usize) -> Subscription {
         let (tx, rx) = mpsc::unbounded_channel();
         let held = Arc::new(AtomicUsize::new(0));
         self.lock().subscribers.push(Subscriber {
@@ -276,7 +290,7 @@ impl Listeners {
                 callbacks.sort_unstable_by_key(|(id, _)| *id);
             }
             r.subscribers.retain(|s| {
-                let wanted = s.filter.as_ref().is_none_or(|f| f.wants(event.name()));
+                let wanted = s.filter.as_ref().is_none_or(|f| f.matches(event.name()));
                 if !wanted {
                     return !s.tx.is_closed();
                 }
@@ -412,7 +426,7 @@ mod tests {
         let l = Listeners::default();
         let one = event("a").held_bytes();
         let mut all = l.subscribe(None, 2 * one);
-        let mut only_b = l.subscribe(Filter::new(vec!["b".into()]).ok(), 8 * one);
+        let mut only_b = l.subscribe(EventFilter::new(vec!["b".into()]).ok(), 8 * one);
         for name in ["a", "b", "c"] {
             l.dispatch(&event(name));
         }
@@ -506,13 +520,13 @@ mod tests {
         let error = l.add("sensor*", false, Arc::new(|_| {})).unwrap_err();
         assert_eq!(error.pattern(), "sensor*");
         assert!(l.names().is_empty());
-        assert!(Filter::new(vec!["ok".into(), "a.**b".into()]).is_err());
+        assert!(EventFilter::new(vec!["ok".into(), "a.**b".into()]).is_err());
     }
 
     #[test]
     fn subscriptions_take_patterns() {
         let l = Listeners::default();
-        let filter = Filter::new(vec!["x".into(), "s.*".into()]).unwrap();
+        let filter = EventFilter::new(vec!["x".into(), "s.*".into()]).unwrap();
         let mut sub = l.subscribe(Some(filter), 1 << 20);
         for name in ["s", "s.a", "x", "s.a.b", "y"] {
             l.dispatch(&event(name));

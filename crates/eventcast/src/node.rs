@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::event::{to_args, Event};
 use crate::keys::{KeyStore, Keys};
 use crate::legacy_driver::{self, Legacy};
-use crate::listeners::{Filter, ListenerId, Subscription};
+use crate::listeners::{EventFilter, ListenerId, Subscription};
 use crate::logging::LogLevels;
 use crate::native_driver::{self, Native};
 use crate::notice::Notice;
@@ -492,7 +492,7 @@ impl Eventcast {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let filter = Filter::new(names.into_iter().map(Into::into).collect())?;
+        let filter = EventFilter::new(names.into_iter().map(Into::into).collect())?;
         let limit = self.handle.config.subscription_bytes;
         Ok(self.handle.shared.listeners.subscribe(Some(filter), limit))
     }

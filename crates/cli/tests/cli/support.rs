@@ -32,7 +32,12 @@ pub(crate) struct Finished {
 }
 
 /// Runs `cmd` to the end with `stdin` as its input.
-pub(crate) fn run(mut cmd: Command, stdin: &[u8]) -> Finished {
+pub(crate) fn run(cmd: Command, stdin: &[u8]) -> Finished {
+    run_for(cmd, stdin, LIMIT)
+}
+
+/// Like [`run`], allowing it `limit` instead of [`LIMIT`].
+pub(crate) fn run_for(mut cmd: Command, stdin: &[u8], limit: Duration) -> Finished {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -46,7 +51,7 @@ pub(crate) fn run(mut cmd: Command, stdin: &[u8]) -> Finished {
     });
     let stdout = read_all(child.stdout.take().expect("stdout"));
     let stderr = read_all(child.stderr.take().expect("stderr"));
-    let status = wait(&mut child, LIMIT);
+    let status = wait(&mut child, limit);
     writer.join().expect("stdin writer");
     Finished {
         status,
@@ -231,7 +236,8 @@ fn read_all(mut from: impl Read + Send + 'static) -> JoinHandle<String> {
     })
 }
 
-fn wait(child: &mut Child, limit: Duration) -> ExitStatus {
+/// Waits up to `limit` for `child` to exit, then kills it and panics.
+pub(crate) fn wait(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().expect("try_wait") {

@@ -1,0 +1,113 @@
+//! `eventcast cat`: prints a recording as `listen` prints events, or
+//! writes a JSON copy of it for Foxglove Studio.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use eventcast_record::{rfc3339, write_json_copy, Reader, ReaderStats, Record, RecordedEventJson};
+
+use crate::record::event_filter;
+
+/// Options of `eventcast cat`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The MCAP file to read (as `eventcast record` writes it)
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Only events of these names or patterns (sensor.*, sensor.**)
+    /// [default: every event]
+    #[arg(value_name = "EVENT|PATTERN")]
+    events: Vec<String>,
+
+    /// Instead of printing, write a copy of the recording to OUT with
+    /// JSON-encoded, schemaless channels (one per event name, each message
+    /// a line as printed), which Foxglove Studio opens
+    #[arg(long, value_name = "OUT")]
+    json_mcap: Option<PathBuf>,
+}
+
+/// Runs `eventcast cat`.
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let filter = event_filter(&args.events)?;
+    if let Some(out) = &args.json_mcap {
+        let stats = write_json_copy(&args.file, out, filter)?;
+        eprintln!(
+            "wrote {} events and {} loss reports to {} (JSON channels, for Foxglove Studio)",
+            stats.events,
+            stats.losses,
+            out.display()
+        );
+        report(&args.file, &stats.reader);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut reader = Reader::open(&args.file)?.with_filter(filter);
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for record in reader.by_ref() {
+        let written = match record {
+            Record::Event(event) => {
+                let mut line = RecordedEventJson(&event).to_line();
+                line.push('\n');
+                out.write_all(line.as_bytes())
+            }
+            Record::Loss(loss) => {
+                // Losses are not events: they go beside the output.
+                out.flush().map(|()| {
+                    eprintln!(
+                        "eventcast: recorded at {}: {} messages from {} lost (first seq {}): {}",
+                        rfc3339(loss.log_time),
+                        loss.count,
+                        loss.sender,
+                        loss.first,
+                        loss.reason
+                    );
+                })
+            }
+        };
+        match written {
+            Ok(()) => {}
+            // `| head -1`: whoever read us has what it wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            Err(e) => return Err(e).context("cannot write to stdout"),
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("cannot write to stdout")
+        }
+        _ => {}
+    }
+    report(&args.file, reader.stats());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What was skipped, and a file cut short, on stderr.
+fn report(file: &Path, stats: &ReaderStats) {
+    if !stats.foreign.is_empty() {
+        let channels: Vec<String> = stats
+            .foreign
+            .iter()
+            .map(|(channel, n)| format!("{channel}: {n}"))
+            .collect();
+        eprintln!(
+            "eventcast: skipped {} messages of channels eventcast does not write ({})",
+            stats.foreign_messages(),
+            channels.join(", ")
+        );
+    }
+    if stats.unreadable > 0 {
+        eprintln!(
+            "eventcast: skipped {} messages whose data is not an eventcast event",
+            stats.unreadable
+        );
+    }
+    if let Some(why) = &stats.truncated {
+        eprintln!(
+            "eventcast: {} ends early ({why}); every complete chunk was read ({} records)",
+            file.display(),
+            stats.records
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! `eventcast record`: joins the group and writes every event it hears
+//! into an MCAP file, with the library's [`Recorder`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::value_parser;
+use eventcast::EventFilter;
+use eventcast_record::{RecordSummary, Recorder, RecorderOptions};
+
+use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::json::size;
+use crate::running::Running;
+
+/// Options of `eventcast record`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The MCAP file to write (replaced if it exists)
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Record only events of these names or patterns (sensor.*, sensor.**)
+    /// [default: every event]
+    #[arg(value_name = "EVENT|PATTERN")]
+    events: Vec<String>,
+
+    /// Stop (status 0) once this many events are recorded
+    #[arg(long, short = 'n', value_name = "N", value_parser = value_parser!(u64).range(1..))]
+    count: Option<u64>,
+
+    /// Stop after this many seconds (fractions allowed)
+    #[arg(long, short, value_name = "SECS", allow_negative_numbers = true,
+          value_parser = common::parse_seconds)]
+    duration: Option<Duration>,
+
+    /// Keep the file within this many bytes (65536 or more; suffixes K, M,
+    /// G for KiB, MiB, GiB): recording stops there, or with --split goes
+    /// on in a new file
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    max_bytes: Option<u64>,
+
+    /// At --max-bytes, go on in FILE's stem + .0001, .0002, ... (bus.mcap,
+    /// bus.0001.mcap, ...)
+    #[arg(long, requires = "max_bytes")]
+    split: bool,
+
+    #[command(flatten)]
+    net: NetArgs,
+
+    #[command(flatten)]
+    send: SendArgs,
+
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+/// Runs `eventcast record`.
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = args.key.apply(args.send.apply(args.net.config()))?;
+    let node = common::new_node(config)?;
+    let filter = event_filter(&args.events)?;
+    let mut options = RecorderOptions::new(&args.file);
+    options.filter = filter;
+    options.count = args.count;
+    options.max_bytes = args.max_bytes;
+    options.split = args.split;
+    let recorder = Recorder::start(&node, options).map_err(|e| match e {
+        eventcast_record::Error::MaxBytesTooSmall { .. } => {
+            UsageError(format!("--max-bytes: {e}")).into()
+        }
+        e => anyhow::Error::from(e),
+    })?;
+    let mut notices = node.notices();
+    let what = if args.events.is_empty() {
+        "every event".to_owned()
+    } else {
+        format!("only {}", args.events.join(", "))
+    };
+    let more = format!("; into {}, {what}", args.file.display());
+    let running = Running::start(&node, args.net.port.is_some(), "recording", &more).await?;
+    let work = async {
+        match args.duration {
+            Some(duration) => {
+                tokio::select! {
+                    () = recorder.stopped() => {}
+                    () = tokio::time::sleep(duration) => {}
+                }
+            }
+            None => recorder.stopped().await,
+        }
+    };
+    // Ctrl-C or SIGTERM end it as well as its own limits.
+    running.until(&mut notices, work).await;
+    let finished = recorder.finish().await;
+    node.stop().await;
+    let summary = finished?;
+    report(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The names and patterns to record; a bad pattern is a usage error.
+pub(crate) fn event_filter(events: &[String]) -> anyhow::Result<Option<EventFilter>> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    EventFilter::new(events.to_vec())
+        .map(Some)
+        .map_err(|e| UsageError(e.to_string()).into())
+}
+
+/// The summary on stderr.
+fn report(summary: &RecordSummary) {
+    let stats = &summary.stats;
+    let files = match summary.files.as_slice() {
+        [(path, _)] => path.display().to_string(),
+        files => format!(
+            "{} files ({})",
+            files.len(),
+            files
+                .iter()
+                .map(|(p, _)| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let events = if stats.events == 1 { "event" } else { "events" };
+    let reports = if stats.loss_reports > 0 {
+        format!(", recorded as losses: {} reports", stats.loss_reports)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "recorded {} {events} ({}) into {files}; {} lost (reported by the protocol{reports})",
+        stats.events,
+        size(stats.bytes as usize),
+        stats.events_lost,
+    );
+    if stats.queue_waits > 0 {
+        eprintln!(
+            "eventcast: the node waited {} times for the file to be written",
+            stats.queue_waits
+        );
+    }
+    if stats.refused > 0 {
+        eprintln!(
+            "eventcast: {} events arrived after the recording ended (--count or --max-bytes) \
+             and are not in the file",
+            stats.refused
+        );
+    }
+}
+
+/// Parses a byte count: digits, optionally followed by K, M or G (KiB,
+/// MiB, GiB; a trailing `iB` or `B` is allowed).
+pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &trimmed[digits.len()..];
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of bytes (like 1000000 or 64M)"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(parse_bytes("65536"), Ok(65536));
+        assert_eq!(parse_bytes("64K"), Ok(65536));
+        assert_eq!(parse_bytes("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_bytes("1g"), Ok(1 << 30));
+        assert!(parse_bytes("ten").unwrap_err().contains("not a number"));
+        assert!(parse_bytes("5X").unwrap_err().contains("unknown unit"));
+        assert!(parse_bytes("99999999999G")
+            .unwrap_err()
+            .contains("too large"));
+    }
+}

@@ -1,0 +1,111 @@
+//! How `top` writes numbers, and its plain-text summary (stdout not a
+//! terminal).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::model::{Row, Snapshot};
+use crate::json::size;
+
+/// `12/s`, `1.5/s`, `0/s`.
+pub(crate) fn rate(per_sec: f64) -> String {
+    if per_sec >= 100.0 || per_sec == per_sec.trunc() {
+        format!("{per_sec:.0}/s")
+    } else {
+        format!("{per_sec:.1}/s")
+    }
+}
+
+/// `1.5 KiB/s`.
+pub(crate) fn byte_rate(per_sec: f64) -> String {
+    format!("{}/s", size(per_sec as usize))
+}
+
+/// `0.3s`, `42s`, `5m`, `2h`, `-` (never).
+pub(crate) fn ago(since: Option<Duration>) -> String {
+    match since {
+        None => "-".into(),
+        Some(d) if d < Duration::from_secs(10) => format!("{:.1}s", d.as_secs_f64()),
+        Some(d) if d < Duration::from_secs(120) => format!("{}s", d.as_secs()),
+        Some(d) if d < Duration::from_secs(7200) => format!("{}m", d.as_secs() / 60),
+        Some(d) => format!("{}h", d.as_secs() / 3600),
+    }
+}
+
+/// The header line: totals, losses, repairs.
+pub(crate) fn header(s: &Snapshot) -> String {
+    format!(
+        "{} events ({}), {} ({}), lost {}, repaired {}, kernel drops {}, up {}s",
+        s.total.events,
+        rate(s.total.event_rate),
+        size(s.total.bytes as usize),
+        byte_rate(s.total.byte_rate),
+        s.total.lost,
+        s.repairs,
+        s.kernel_drops,
+        s.uptime.as_secs()
+    )
+}
+
+/// The plain summary: the header, then a table of names and one of
+/// senders, then a blank line.
+pub(crate) fn plain(s: &Snapshot) -> String {
+    let mut out = format!("eventcast top: {}\n", header(s));
+    let order = if s.reverse { ", reversed" } else { "" };
+    let _ = writeln!(out, "sorted by {}{order}", s.sort.label());
+    let _ = writeln!(
+        out,
+        "{:<24} {:>10} {:>9} {:>10} {:>12} {:>6}",
+        "NAME", "EVENTS", "EVENTS/S", "BYTES", "BYTES/S", "LAST"
+    );
+    for row in &s.names {
+        let _ = writeln!(
+            out,
+            "{:<24} {:>10} {:>9} {:>10} {:>12} {:>6}",
+            row.label,
+            row.events,
+            rate(row.event_rate),
+            size(row.bytes as usize),
+            byte_rate(row.byte_rate),
+            ago(row.since_last)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<16} {:<22} {:>10} {:>9} {:>6} {:>6}",
+        "SENDER", "ADDRESS", "EVENTS", "EVENTS/S", "LOST", "LAST"
+    );
+    for row in &s.senders {
+        let _ = writeln!(out, "{}", sender_line(row));
+    }
+    out.push('\n');
+    out
+}
+
+fn sender_line(row: &Row) -> String {
+    format!(
+        "{:<16} {:<22} {:>10} {:>9} {:>6} {:>6}",
+        row.label,
+        row.address,
+        row.events,
+        rate(row.event_rate),
+        row.lost,
+        ago(row.since_last)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(rate(0.0), "0/s");
+        assert_eq!(rate(1.25), "1.2/s");
+        assert_eq!(rate(250.4), "250/s");
+        assert_eq!(byte_rate(1536.0), "1.5 KiB/s");
+        assert_eq!(ago(None), "-");
+        assert_eq!(ago(Some(Duration::from_millis(300))), "0.3s");
+        assert_eq!(ago(Some(Duration::from_secs(300))), "5m");
+    }
+}

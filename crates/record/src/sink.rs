@@ -1,0 +1,314 @@
+//! The MCAP files of a recording: one open writer, its channels, the
+//! chunk boundaries, and the move to the next file at `max_bytes`.
+//!
+//! Chunks are cut here, not by the `mcap` writer: at [`CHUNK_BYTES`] of
+//! messages or when the recorder asks (once a second), so that a crash
+//! loses at most the chunk being filled, and so that the size of the file
+//! is known before each message is written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use mcap::records::MessageHeader;
+
+use crate::error::Error;
+use crate::format::{self, Record, KIND_EVENT, KIND_KEY, KIND_LOSS, LOSS_TOPIC, MESSAGE_ENCODING};
+
+/// Uncompressed bytes of messages per chunk.
+pub(crate) const CHUNK_BYTES: u64 = 1024 * 1024;
+
+/// The smallest `max_bytes` accepted: room for the header, a chunk and the
+/// summary.
+pub const MIN_MAX_BYTES: u64 = 64 * 1024;
+
+/// Room kept for the summary and the footer, per channel and in all.
+const SUMMARY_PER_CHANNEL: u64 = 128;
+const SUMMARY_BYTES: u64 = 4096;
+
+/// What a file writes through: a file that counts its bytes.
+struct Counted {
+    file: BufWriter<File>,
+    /// The end of what was written (the writer seeks back to patch),
+    /// shared with [`Open`]: the `mcap` writer owns this.
+    len: Arc<AtomicU64>,
+    pos: u64,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.pos += n as u64;
+        self.len.fetch_max(self.pos, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for Counted {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// One open file.
+struct Open {
+    path: PathBuf,
+    writer: mcap::Writer<Counted>,
+    len: Arc<AtomicU64>,
+    /// Channel ids by event name.
+    channels: HashMap<String, u16>,
+    loss_channel: Option<u16>,
+    /// Uncompressed bytes in the chunk being filled.
+    pending: u64,
+}
+
+/// The files a recording writes.
+pub(crate) struct Sink {
+    path: PathBuf,
+    max_bytes: Option<u64>,
+    split: bool,
+    open: Option<Open>,
+    /// Every file opened, in order, with its final size once closed.
+    files: Vec<(PathBuf, u64)>,
+}
+
+/// What [`Sink::write`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// The record is in the file.
+    Done,
+    /// The file is full and no other may start (no `split`): the record
+    /// was not written and the recording is over.
+    Full,
+}
+
+impl Sink {
+    /// Creates the first file at `path`.
+    pub(crate) fn create(path: &Path, max_bytes: Option<u64>, split: bool) -> Result<Self, Error> {
+        if let Some(max) = max_bytes.filter(|&m| m < MIN_MAX_BYTES) {
+            return Err(Error::MaxBytesTooSmall {
+                max,
+                min: MIN_MAX_BYTES,
+            });
+        }
+        let mut sink = Self {
+            path: path.to_owned(),
+            max_bytes,
+            split,
+            open: None,
+            files: Vec::new(),
+        };
+        sink.open_next()?;
+        Ok(sink)
+    }
+
+    /// The name of file number `index` (0: the path given; then
+    /// `STEM.0001.EXT`, ...).
+    pub(crate) fn part_path(path: &Path, index: usize) -> PathBuf {
+        if index == 0 {
+            return path.to_owned();
+        }
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let name = match path.extension() {
+            Some(ext) => format!("{stem}.{index:04}.{}", ext.to_string_lossy()),
+            None => format!("{stem}.{index:04}"),
+        };
+        path.with_file_name(name)
+    }
+
+    fn open_next(&mut self) -> Result<(), Error> {
+        let path = Self::part_path(&self.path, self.files.len());
+        let file = File::create(&path).map_err(|e| Error::io(&path, "cannot create", e))?;
+        let len = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            file: BufWriter::with_capacity(256 * 1024, file),
+            len: Arc::clone(&len),
+            pos: 0,
+        };
+        let options = mcap::WriteOptions::new()
+            .profile(format::PROFILE)
+            .library(concat!("eventcast-record ", env!("CARGO_PKG_VERSION")))
+            .compression(Some(mcap::Compression::Zstd))
+            // On the writer's thread: the other cores stay the node's.
+            .compression_threads(0)
+            .chunk_size(None);
+        let writer = options
+            .create(counted)
+            .map_err(|e| Error::mcap(&path, "cannot write", e))?;
+        self.files.push((path.clone(), 0));
+        self.open = Some(Open {
+            path,
+            writer,
+            len,
+            channels: HashMap::new(),
+            loss_channel: None,
+            pending: 0,
+        });
+        Ok(())
+    }
+
+    /// Writes one record, moving to the next file first when this one
+    /// would grow past `max_bytes`.
+    pub(crate) fn write(&mut self, record: &Record) -> Result<Written, Error> {
+        let data = match record {
+            Record::Event(e) => format::encode_event(e),
+            Record::Loss(l) => format::encode_loss(l),
+        };
+        let Some(open) = self.open.as_mut() else {
+            return Ok(Written::Full);
+        };
+        let data = data.map_err(|e| Error::Encode(e.to_string()))?;
+        if let Some(max) = self.max_bytes {
+            if open.estimate(data.len() as u64 + 64) > max && open.writer_has_messages() {
+                self.close_current()?;
+                if !self.split {
+                    return Ok(Written::Full);
+                }
+                self.open_next()?;
+            }
+        }
+        let Some(open) = self.open.as_mut() else {
+            return Ok(Written::Full);
+        };
+        open.write(record, &data)?;
+        if open.pending >= CHUNK_BYTES {
+            open.flush()?;
+        }
+        Ok(Written::Done)
+    }
+
+    /// Ends the chunk being filled and hands it to the operating system.
+    pub(crate) fn flush(&mut self) -> Result<(), Error> {
+        match self.open.as_mut() {
+            Some(open) if open.pending > 0 => open.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Bytes in every file so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        let closed: u64 = self.files.iter().map(|(_, len)| len).sum();
+        closed + self.open.as_ref().map_or(0, |o| o.writer_len())
+    }
+
+    /// Writes the summary of the open file and closes it; returns every
+    /// file with its size.
+    pub(crate) fn finish(mut self) -> Result<Vec<(PathBuf, u64)>, Error> {
+        self.close_current()?;
+        Ok(self.files)
+    }
+
+    fn close_current(&mut self) -> Result<(), Error> {
+        let Some(mut open) = self.open.take() else {
+            return Ok(());
+        };
+        let path = open.path.clone();
+        open.writer
+            .finish()
+            .map_err(|e| Error::mcap(&path, "cannot finish", e))?;
+        let mut counted = open.writer.into_inner();
+        counted
+            .flush()
+            .map_err(|e| Error::io(&path, "cannot write", e))?;
+        if let Some(last) = self.files.last_mut() {
+            last.1 = open.len.load(Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+impl Open {
+    fn writer_len(&self) -> u64 {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    fn writer_has_messages(&self) -> bool {
+        self.pending > 0 || self.writer_len() > SUMMARY_BYTES
+    }
+
+    /// The file's size, at most, once `more` bytes of message are added
+    /// and it is finished: what is written, the chunk being filled (zstd
+    /// can grow incompressible data a little), the summary.
+    fn estimate(&self, more: u64) -> u64 {
+        let chunk = self.pending + more;
+        let channels = self.channels.len() as u64 + 2;
+        self.writer_len()
+            + chunk
+            + chunk / 64
+            + 256
+            + SUMMARY_BYTES
+            + channels * SUMMARY_PER_CHANNEL
+    }
+
+    fn channel(&mut self, record: &Record) -> Result<u16, Error> {
+        let (topic, kind) = match record {
+            Record::Event(e) => {
+                if let Some(&id) = self.channels.get(&e.name) {
+                    return Ok(id);
+                }
+                (e.name.as_str(), KIND_EVENT)
+            }
+            Record::Loss(_) => {
+                if let Some(id) = self.loss_channel {
+                    return Ok(id);
+                }
+                (LOSS_TOPIC, KIND_LOSS)
+            }
+        };
+        let metadata = BTreeMap::from([(KIND_KEY.to_owned(), kind.to_owned())]);
+        let id = self
+            .writer
+            .add_channel(0, topic, MESSAGE_ENCODING, &metadata)
+            .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
+        match record {
+            Record::Event(e) => {
+                self.channels.insert(e.name.clone(), id);
+            }
+            Record::Loss(_) => self.loss_channel = Some(id),
+        }
+        Ok(id)
+    }
+
+    fn write(&mut self, record: &Record, data: &[u8]) -> Result<(), Error> {
+        let channel_id = self.channel(record)?;
+        let (sequence, log_time, publish_time) = match record {
+            Record::Event(e) => (
+                e.seq.map_or(0, |s| s.get() as u32),
+                format::nanos(e.log_time),
+                format::nanos(e.publish_time),
+            ),
+            Record::Loss(l) => (
+                l.first.get() as u32,
+                format::nanos(l.log_time),
+                format::nanos(l.log_time),
+            ),
+        };
+        let header = MessageHeader {
+            channel_id,
+            sequence,
+            log_time,
+            publish_time,
+        };
+        self.writer
+            .write_to_known_channel(&header, data)
+            .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
+        self.pending += data.len() as u64 + 40;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        self.writer
+            .flush()
+            .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
+        self.pending = 0;
+        Ok(())
+    }
+}

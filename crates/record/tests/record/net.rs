@@ -1,0 +1,187 @@
+//! Real nodes in a private network namespace: a recording of another
+//! node's events, and a replay at speeds 1 and 2.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use std::net::{Ipv4Addr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eventcast::{Config, Eventcast};
+use eventcast_record::{PlayOptions, Player, Reader, Record, Recorder, RecorderOptions};
+
+/// Turns a hang into a failure; never a measure of speed.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|s| s.local_addr())
+        .expect("an ephemeral port")
+        .port()
+}
+
+async fn started(port: u16) -> Eventcast {
+    let node = Eventcast::new(Config::default().port(port).multicast_ttl(0)).expect("node");
+    node.start().await.expect("start");
+    node
+}
+
+#[test]
+fn another_node_s_events_are_recorded_with_their_sender() {
+    netns_test::run(|| {
+        block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("net.mcap");
+            let port = free_port();
+            let node = Eventcast::new(Config::default().port(port).multicast_ttl(0)).unwrap();
+            let recorder = Recorder::start(&node, RecorderOptions::new(&path)).unwrap();
+            node.start().await.unwrap();
+            let sender = started(port).await;
+            for i in 0..2000u32 {
+                sender.emit_wait("reading", &(i, "kitchen")).await.unwrap();
+            }
+            let deadline = Instant::now() + TIMEOUT;
+            while recorder.stats().events < 2000 {
+                assert!(Instant::now() < deadline, "{:?}", recorder.stats());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let summary = recorder.finish().await.unwrap();
+            assert_eq!(summary.stats.events, 2000);
+            let mut seqs = Vec::new();
+            for record in Reader::open(&path).unwrap() {
+                let Record::Event(e) = record else {
+                    panic!("{record:?}")
+                };
+                assert_eq!(e.sender, sender.id());
+                assert_eq!(
+                    e.from.map(|a| a.port()),
+                    sender.local_addr().map(|a| a.port())
+                );
+                assert_eq!(e.args[0], bson::Bson::Int64(seqs.len() as i64));
+                seqs.push(e.seq.expect("a received event has a seq").get());
+            }
+            assert_eq!(seqs.len(), 2000);
+            assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "in order");
+            sender.stop().await;
+            node.stop().await;
+        })
+    });
+}
+
+/// Records five events 300 ms apart through a stopped node (no socket).
+fn spaced_recording(path: &std::path::Path) {
+    block_on(async {
+        let node = Eventcast::new(Config::default()).unwrap();
+        let recorder = Recorder::start(&node, RecorderOptions::new(path)).unwrap();
+        for i in 0..5u32 {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            node.emit("beat", &(i,)).unwrap();
+        }
+        recorder.finish().await.unwrap();
+    });
+}
+
+/// Plays `path` at `speed` to a listening node; the time from the first
+/// event heard to the last, and the arguments heard.
+async fn play_and_time(path: &std::path::Path, speed: f64) -> (Duration, Vec<bson::Bson>) {
+    let mut options = PlayOptions::default();
+    options.speed = speed;
+    play_with(path, options, 5).await
+}
+
+/// Plays `path` with `options` to a listening node and waits for `n`
+/// events; the time from the first event heard to the last, and their
+/// arguments.
+async fn play_with(
+    path: &std::path::Path,
+    options: PlayOptions,
+    n: usize,
+) -> (Duration, Vec<bson::Bson>) {
+    let port = free_port();
+    let listener = started(port).await;
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    {
+        let heard = Arc::clone(&heard);
+        listener
+            .on("beat", move |e| {
+                heard
+                    .lock()
+                    .unwrap()
+                    .push((Instant::now(), e.raw_args()[0].clone()));
+            })
+            .unwrap();
+    }
+    let player_node = started(port).await;
+    let player = Player::new(&player_node, path, options).unwrap();
+    let stats = player.play(|_| {}).await.unwrap();
+    assert_eq!(stats.emitted, n as u64);
+    let deadline = Instant::now() + TIMEOUT;
+    while heard.lock().unwrap().len() < n {
+        assert!(
+            Instant::now() < deadline,
+            "only {:?}",
+            heard.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    player_node.stop().await;
+    listener.stop().await;
+    let heard = heard.lock().unwrap();
+    let span = heard[n - 1].0 - heard[0].0;
+    (span, heard.iter().map(|(_, arg)| arg.clone()).collect())
+}
+
+#[test]
+fn play_keeps_the_recorded_gaps_divided_by_the_speed() {
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beats.mcap");
+        spaced_recording(&path);
+        let expected: Vec<_> = (0..5).map(bson::Bson::Int64).collect();
+        block_on(async {
+            // Recorded over 1.2 s: as recorded at 1, in half at 2. Bounds
+            // far apart, so that a loaded machine cannot fail them: each
+            // play is paced from its start, never ahead of time.
+            let (at_one, args) = play_and_time(&path, 1.0).await;
+            assert_eq!(args, expected);
+            assert!(at_one >= Duration::from_millis(1100), "speed 1: {at_one:?}");
+            let (at_two, args) = play_and_time(&path, 2.0).await;
+            assert_eq!(args, expected);
+            assert!(at_two >= Duration::from_millis(540), "speed 2: {at_two:?}");
+            assert!(at_two < Duration::from_millis(1100), "speed 2: {at_two:?}");
+            let (at_zero, _) = play_and_time(&path, 0.0).await;
+            assert!(at_zero < Duration::from_millis(540), "speed 0: {at_zero:?}");
+        })
+    });
+}
+
+#[test]
+fn from_and_to_select_a_stretch_of_the_recording() {
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beats.mcap");
+        spaced_recording(&path);
+        // The offsets as recorded; cut halfway between events 0|1 and 3|4.
+        let times: Vec<_> = Reader::open(&path).unwrap().map(|r| r.log_time()).collect();
+        let offset = |i: usize| times[i].duration_since(times[0]).unwrap();
+        let mut options = PlayOptions::default();
+        options.speed = 0.0;
+        options.from = Some((offset(0) + offset(1)) / 2);
+        options.to = Some((offset(3) + offset(4)) / 2);
+        block_on(async {
+            let (_, args) = play_with(&path, options, 3).await;
+            assert_eq!(args, [1, 2, 3].map(bson::Bson::Int64));
+        })
+    });
+}
