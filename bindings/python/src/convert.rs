@@ -28,6 +28,8 @@ use pyo3::types::{
 };
 use pyo3::IntoPyObjectExt;
 
+use eventcast::Event;
+
 /// Deeper than this is refused (a container that holds itself would
 /// otherwise recurse until the stack runs out).
 const MAX_DEPTH: usize = 100;
@@ -259,7 +261,7 @@ fn binary(bytes: Vec<u8>) -> Bson {
 
 /// Converts a received argument to Python. Never fails on what the
 /// network sent: what has no Python form comes as Extended JSON.
-pub(crate) fn to_py<'py>(py: Python<'py>, value: &Bson) -> PyResult<Bound<'py, PyAny>> {
+fn to_py<'py>(py: Python<'py>, value: &Bson) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         Bson::Null | Bson::Undefined => py.None().into_bound(py),
         Bson::Boolean(b) => PyBool::new(py, *b).to_owned().into_any(),
@@ -347,4 +349,26 @@ fn dict<'py, 'a, T: 'a>(
         dict.set_item(key, convert(py, item)?)?;
     }
     Ok(dict.into_any())
+}
+
+/// `(token, name, args, sender, source, seq)`: what the Python layer makes
+/// an `Event` of.
+pub(crate) fn event_tuple<'py>(
+    py: Python<'py>,
+    token: u64,
+    event: &Event,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let args = PyList::empty(py);
+    for arg in event.raw_args() {
+        args.append(to_py(py, arg)?)?;
+    }
+    (
+        token,
+        event.name(),
+        args,
+        event.sender().to_string(),
+        event.from().map(|a| a.to_string()),
+        event.seq().map(|s| s.get()),
+    )
+        .into_pyobject(py)
 }

@@ -9,6 +9,7 @@
 
 mod config;
 mod convert;
+mod errors;
 mod node;
 mod runtime;
 mod stats;
@@ -16,19 +17,12 @@ mod subscription;
 
 use pyo3::prelude::*;
 
-pyo3::create_exception!(
-    eventcast,
-    QueueFull,
-    pyo3::exceptions::PyException,
-    "The send queue is full (emit_nowait): max_send_queue_bytes of earlier events are not sent yet."
-);
-
 /// The module `eventcast._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<node::Node>()?;
     m.add_class::<subscription::Subscription>()?;
-    m.add("QueueFull", m.py().get_type::<QueueFull>())?;
+    m.add("QueueFull", m.py().get_type::<errors::QueueFull>())?;
     m.add("LISTENER_QUEUE_SIZE", config::LISTENER_QUEUE_SIZE)?;
     Ok(())
 }

@@ -14,14 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventcast::{EmitError, Error, Event, Eventcast, ListenerId};
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyTimeoutError, PyValueError};
+use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use crate::convert::{args_to_bson, to_py};
+use crate::convert::{args_to_bson, event_tuple};
+use crate::errors::error;
 use crate::runtime::{block_on, runtime, timeout, wait_for};
 use crate::subscription::Subscription;
-use crate::{config, stats, QueueFull};
+use crate::{config, stats};
 
 type Item = (u64, Event);
 
@@ -217,46 +218,6 @@ impl Node {
             list.append(dict)?;
         }
         Ok(list)
-    }
-}
-
-/// `(token, name, args, sender, source, seq)`: what the Python layer makes
-/// an `Event` of.
-pub(crate) fn event_tuple<'py>(
-    py: Python<'py>,
-    token: u64,
-    event: &Event,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let args = PyList::empty(py);
-    for arg in event.raw_args() {
-        args.append(to_py(py, arg)?)?;
-    }
-    (
-        token,
-        event.name(),
-        args,
-        event.sender().to_string(),
-        event.from().map(|a| a.to_string()),
-        event.seq().map(|s| s.get()),
-    )
-        .into_pyobject(py)
-}
-
-/// The library's errors as the Python exceptions a caller expects.
-pub(crate) fn error(e: Error) -> PyErr {
-    match e {
-        Error::Emit(EmitError::QueueFull { .. }) => QueueFull::new_err(e.to_string()),
-        Error::Config(_) | Error::Pattern(_) | Error::Emit(_) | Error::Kdf(_) => {
-            PyValueError::new_err(e.to_string())
-        }
-        Error::Legacy(_) | Error::Keyring(_) | Error::Args(_) => {
-            PyValueError::new_err(e.to_string())
-        }
-        Error::Io { .. } => {
-            let source = std::error::Error::source(&e).map(|s| format!(": {s}"));
-            PyOSError::new_err(format!("{e}{}", source.unwrap_or_default()))
-        }
-        other => PyRuntimeError::new_err(other.to_string()),
     }
 }
 

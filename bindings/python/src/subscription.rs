@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use tokio::sync::Notify;
 
-use crate::node::event_tuple;
+use crate::convert::event_tuple;
 use crate::runtime::{runtime, timeout, wait_for};
 
 struct Inner {

@@ -10,6 +10,7 @@ thread or the node.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import threading
@@ -52,6 +53,7 @@ class Listeners:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.errors = 0
+        _live.add(self)
 
     def add(self, name: str, fn: Callable[..., Any], *, once: bool, raw: bool) -> None:
         if not callable(fn):
@@ -110,14 +112,14 @@ class Listeners:
                 self._thread = thread
                 thread.start()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float | None = None) -> None:
         """Lets the thread call what is queued, then end; waits for it
         (unless called from a listener, on the thread itself)."""
         with self._lock:
             thread = self._thread
             self._stopping = True
         if thread is not None and thread is not threading.current_thread():
-            thread.join()
+            thread.join(timeout)
 
     def _dispatch(self, batch: list[Any]) -> None:
         for item in batch:
@@ -135,6 +137,18 @@ class Listeners:
             except BaseException:
                 self.errors += 1
                 log.exception("listener %r for %r raised (event %r)", entry.fn, entry.name, item[1])
+
+
+_live: weakref.WeakSet[Listeners] = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    """At exit, ends the listener threads of nodes that were not stopped,
+    before the interpreter finalizes (a thread waiting in native code
+    must not be there then)."""
+    for listeners in list(_live):
+        listeners.shutdown(timeout=1.0)
 
 
 def _run(ref: weakref.ref[Listeners]) -> None:

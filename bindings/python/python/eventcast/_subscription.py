@@ -11,8 +11,6 @@ from . import _core
 from ._event import Event, from_tuple
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from ._node import Eventcast
 
 
@@ -89,12 +87,7 @@ class Subscription:
     def __enter__(self) -> Subscription:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
