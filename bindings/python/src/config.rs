@@ -67,6 +67,8 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "repl_host" => c.repl.host = ip(name, v)?,
         "danger_repl_any_host" => c.repl.danger_any_host = boolean(name, v)?,
         "repl_max_clients" => c.repl.max_clients = int(name, v)?,
+        "repl_max_line_length" => c.repl.max_line_length = int(name, v)?,
+        "repl_output_queue" => c.repl.output_queue = int(name, v)?,
         "wire_protocol" => {
             c.wire_protocol = match string(name, v)?.as_str() {
                 "native" => WireProtocol::Native,

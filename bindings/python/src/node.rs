@@ -20,7 +20,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::convert::{args_to_bson, event_tuple};
 use crate::errors::error;
-use crate::runtime::{block_on, runtime, timeout, wait_for};
+use crate::runtime::{run, runtime, timeout, wait_for};
 use crate::subscription::Subscription;
 use crate::{config, stats};
 
@@ -58,13 +58,15 @@ impl Node {
 
     /// Binds, joins the group and starts receiving (nothing if running).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
-        block_on(py, self.node.start())?.map_err(error)
+        let node = self.node.clone();
+        run(py, async move { node.start().await })?.map_err(error)
     }
 
     /// Sends what is queued, leaves the group, closes the socket (nothing
     /// if stopped).
     fn stop(&self, py: Python<'_>) -> PyResult<()> {
-        block_on(py, self.node.stop())
+        let node = self.node.clone();
+        run(py, async move { node.stop().await })
     }
 
     #[getter]
@@ -205,7 +207,8 @@ impl Node {
 
     /// The nodes heard: a dict per node.
     fn peers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let peers = block_on(py, self.node.peers())?;
+        let node = self.node.clone();
+        let peers = run(py, async move { node.peers().await })?;
         let list = PyList::empty(py);
         for peer in peers {
             let dict = PyDict::new(py);

@@ -31,15 +31,30 @@ pub(crate) fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the tokio runtime: {e}")))
 }
 
-/// Runs `future` to completion without the GIL. Short work that cannot be
-/// interrupted midway (start, stop).
-pub(crate) fn block_on<F>(py: Python<'_>, future: F) -> PyResult<F::Output>
+/// Runs `future` on the runtime to completion, waiting without the GIL in
+/// slices of [`SLICE`] and checking for signals between them. On Ctrl-C
+/// the call raises KeyboardInterrupt at once and the future still runs
+/// to its end on the runtime (start, stop and peers are not cut midway).
+pub(crate) fn run<F>(py: Python<'_>, future: F) -> PyResult<F::Output>
 where
-    F: Future + Send,
-    F::Output: Send,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
 {
     let rt = runtime()?;
-    Ok(py.detach(|| rt.block_on(future)))
+    let mut handle = rt.spawn(future);
+    loop {
+        let done =
+            py.detach(|| rt.block_on(async { tokio::time::timeout(SLICE, &mut handle).await }));
+        match done {
+            Ok(Ok(output)) => return Ok(output),
+            Ok(Err(e)) => {
+                return Err(PyRuntimeError::new_err(format!(
+                    "the node's call failed: {e}"
+                )))
+            }
+            Err(_) => py.check_signals()?,
+        }
+    }
 }
 
 /// Polls `step` (a future made anew for each slice, so it must be

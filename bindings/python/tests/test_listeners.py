@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 import pytest
 from conftest import wait_until
@@ -134,3 +135,25 @@ def test_remove_all_listeners_and_event_names(make_node) -> None:
     node.remove_all_listeners()
     assert node.event_names() == []
     assert node.listener_count("b.x") == 0
+
+
+def test_stop_returns_while_a_listener_emits(make_node) -> None:
+    node = make_node()
+    in_listener = threading.Event()
+
+    def slow_echo() -> None:
+        in_listener.set()
+        time.sleep(0.3)
+        node.emit("pong")  # while the node stops
+
+    node.on("ping", slow_echo)
+    node.on("pong", lambda: None)
+    node.emit("ping")
+    assert in_listener.wait(10)
+    stopper = threading.Thread(target=node.stop)
+    stopper.start()
+    stopper.join(timeout=20)
+    assert not stopper.is_alive(), "stop() did not return"
+    wait_until(
+        lambda: not any(t.name.startswith("eventcast-listeners-") for t in threading.enumerate())
+    )

@@ -52,6 +52,7 @@ class Listeners:
         self._by_name: dict[str, list[_Listener]] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._restart = False
         self.errors = 0
         _live.add(self)
 
@@ -64,7 +65,7 @@ class Listeners:
             self._core.on(name, entry.token, once)
             self._by_token[entry.token] = entry
             self._by_name.setdefault(name, []).append(entry)
-        self.ensure_running()
+        self.ensure_running(restart=True)
 
     def remove(self, name: str, fn: Callable[..., Any]) -> bool:
         """Removes the listener added last under ``name`` with this function."""
@@ -98,19 +99,28 @@ class Listeners:
         with self._lock:
             return sorted(self._by_name)
 
-    def ensure_running(self) -> None:
-        """Starts the thread unless it runs or there is no listener."""
+    def ensure_running(self, *, restart: bool = False) -> None:
+        """Starts the thread unless it runs or there is no listener.
+
+        A thread that is ending (`shutdown`) calls what is queued and ends
+        anyway, unless ``restart`` (a start, a new listener) asks it to go
+        on. An emit does not: a listener that emits while its node stops
+        must not keep the thread alive."""
         with self._lock:
-            self._stopping = False
-            if self._thread is None and self._by_token:
-                thread = threading.Thread(
-                    target=_run,
-                    args=(weakref.ref(self),),
-                    name=f"eventcast-listeners-{self._core.id}",
-                    daemon=True,
-                )
-                self._thread = thread
-                thread.start()
+            if self._thread is None:
+                if self._by_token:
+                    self._stopping = False
+                    self._restart = False
+                    thread = threading.Thread(
+                        target=_run,
+                        args=(weakref.ref(self),),
+                        name=f"eventcast-listeners-{self._core.id}",
+                        daemon=True,
+                    )
+                    self._thread = thread
+                    thread.start()
+            elif restart and self._stopping:
+                self._restart = True
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Lets the thread call what is queued, then end; waits for it
@@ -118,6 +128,7 @@ class Listeners:
         with self._lock:
             thread = self._thread
             self._stopping = True
+            self._restart = False
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
@@ -163,7 +174,9 @@ def _run(ref: weakref.ref[Listeners]) -> None:
             me._dispatch(batch)
             continue
         with me._lock:
-            if me._stopping:
+            if me._stopping and me._restart:
+                me._stopping = me._restart = False
+            elif me._stopping:
                 me._thread = None
                 return
         del me

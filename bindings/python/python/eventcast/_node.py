@@ -83,7 +83,7 @@ class Eventcast:
         running. Each start draws a new sender id (and a new random port
         when none was given)."""
         self._core.start()
-        self._listeners.ensure_running()
+        self._listeners.ensure_running(restart=True)
 
     def stop(self) -> None:
         """Sends what is queued, leaves the group and closes the socket;
