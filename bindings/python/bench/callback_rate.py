@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -81,7 +82,8 @@ def main() -> int:
         f"{count} events from another process (eventcast emit --stdin) into a Python "
         f"callback: {rate:,.0f} events/s ({elapsed:.3f} s first to last), "
         f"out of order: {state['out_of_order']}, lost: {stats['protocol']['messages_lost']}, "
-        f"listener queue drops: {stats['listener_dropped']}"
+        f"listener queue drops: {stats['listener_dropped']}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     return 0 if state["out_of_order"] == 0 else 1
 

@@ -162,11 +162,9 @@ impl ToBson<'_> {
                         key.get_type().name()?
                     )));
                 };
-                self.path.push(Seg::Key(key));
+                self.path.push(Seg::Key(key.clone()));
                 let converted = self.value(&value)?;
-                let Some(Seg::Key(key)) = self.path.pop() else {
-                    unreachable!("pushed a key above");
-                };
+                self.path.pop();
                 doc.insert(key, converted);
             }
             return Ok(Bson::Document(doc));

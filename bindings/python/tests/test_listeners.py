@@ -157,3 +157,23 @@ def test_stop_returns_while_a_listener_emits(make_node) -> None:
     wait_until(
         lambda: not any(t.name.startswith("eventcast-listeners-") for t in threading.enumerate())
     )
+
+
+def test_a_full_listener_queue_drops_and_counts(make_node) -> None:
+    node = make_node(listener_queue_size=10)
+    release = threading.Event()
+    got: list[int] = []
+
+    def slow(n: int) -> None:
+        release.wait(10)
+        got.append(n)
+
+    node.on("n", slow)
+    for n in range(100):
+        node.emit("n", n)
+    dropped = node.stats()["listener_dropped"]
+    release.set()
+    # At most one batch taken by the thread (10) and a full queue (10) got in.
+    assert 100 - 20 <= dropped < 100
+    wait_until(lambda: len(got) == 100 - dropped)
+    assert got == sorted(got) and got[0] == 0
