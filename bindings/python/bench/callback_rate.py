@@ -61,7 +61,9 @@ def main() -> int:
             for i in range(count)
         )
         emitter = subprocess.Popen(
-            [str(cli), "emit", "--port", str(args.port), "--stdin"],
+            # A loaded machine may NACK late: the sender stays to repair for 2 s
+            # of quiet, not the default 300 ms.
+            [str(cli), "emit", "--port", str(args.port), "--stdin", "--quiet", "2000"],
             stdin=subprocess.PIPE,
             text=True,
         )
@@ -74,7 +76,14 @@ def main() -> int:
 
     received = state["next"]
     if not finished:
-        print(f"only {received} of {count} events arrived within 120 s", file=sys.stderr)
+        protocol = stats["protocol"]
+        print(
+            f"only {received} of {count} events reached the callback within 120 s "
+            f"(node: {protocol['messages_received']} received, {protocol['messages_lost']} "
+            f"lost, {stats['kernel_drops']} kernel drops; listener queue drops: "
+            f"{stats['listener_dropped']}; emitter exit status {emitter.returncode})",
+            file=sys.stderr,
+        )
         return 1
     elapsed = state["last"] - state["first"]
     rate = (count - 1) / elapsed if elapsed > 0 else float("inf")
