@@ -29,9 +29,10 @@ def echo(port: int, key: str | None) -> None:
 
 def block(port: int) -> None:
     with eventcast.Eventcast(port=port, ttl=0) as node:
-        print("ready", flush=True)
+        events = node.subscribe("never.sent")
         try:
-            for _ in node.subscribe("never.sent"):
+            print("ready", flush=True)
+            for _ in events:
                 pass
         except KeyboardInterrupt:
             print(f"interrupted at {time.monotonic():.6f}", flush=True)

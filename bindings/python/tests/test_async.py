@@ -19,7 +19,7 @@ def test_async_for_receives_in_order(make_node) -> None:
         async for event in sub:
             got.append(event.args[0])
             # Each await is the event loop's: no thread is started for it.
-            assert threading.active_count() == threads
+            assert threading.active_count() <= threads
             if len(got) == 200:
                 break
             if len(got) == 1:
