@@ -36,8 +36,9 @@ def main() -> int:
     args = parser.parse_args()
     cli = args.cli
     if cli is None:
-        release = REPO / "target" / "release" / "eventcast"
-        cli = release if release.exists() else REPO / "target" / "debug" / "eventcast"
+        target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+        release = target / "release" / "eventcast"
+        cli = release if release.exists() else target / "debug" / "eventcast"
 
     count = args.count
     done = threading.Event()

@@ -79,7 +79,8 @@ def make_node(port: int) -> Iterator[Callable[..., eventcast.Eventcast]]:
 
 def cli_path() -> Path:
     """The eventcast binary: EVENTCAST_CLI, else the workspace's debug build."""
-    path = Path(os.environ.get("EVENTCAST_CLI", REPO / "target" / "debug" / "eventcast"))
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    path = Path(os.environ.get("EVENTCAST_CLI", target / "debug" / "eventcast"))
     if not path.exists():
         pytest.fail(f"{path} not found: cargo build -p eventcast-cli first")
     return path
