@@ -1,0 +1,231 @@
+//! `eventcast._core.Node`: one eventcast node, with the queue that carries
+//! its events to the package's listener thread.
+//!
+//! The node's listeners (Rust closures, called on the node's task) only
+//! push `(token, event)` into a bounded queue: no Python, no GIL, no
+//! waiting. The Python layer's listener thread takes them out in batches
+//! ([`Node::next_batch`], which waits without the GIL) and calls the
+//! Python functions, one event at a time, in order.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use eventcast::{EmitError, Error, Event, Eventcast, ListenerId};
+use pyo3::exceptions::PyTimeoutError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use crate::convert::{args_to_bson, event_tuple};
+use crate::errors::error;
+use crate::runtime::{run, runtime, timeout, wait_for};
+use crate::subscription::Subscription;
+use crate::{config, stats};
+
+type Item = (u64, Event);
+
+/// A node of the group. The Python class `eventcast.Eventcast` wraps it.
+#[pyclass(module = "eventcast._core", frozen)]
+pub(crate) struct Node {
+    node: Eventcast,
+    tx: SyncSender<Item>,
+    rx: Mutex<Receiver<Item>>,
+    /// Events the queue had no room for.
+    dropped: Arc<AtomicU64>,
+    /// The library's listener ids by the Python layer's tokens.
+    listeners: Mutex<HashMap<u64, (String, ListenerId)>>,
+}
+
+#[pymethods]
+impl Node {
+    #[new]
+    #[pyo3(signature = (**options))]
+    fn new(options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let options = config::from_kwargs(options)?;
+        let _entered = runtime()?.enter();
+        let node = Eventcast::new(options.config).map_err(error)?;
+        let (tx, rx) = mpsc::sync_channel(options.listener_queue_size);
+        Ok(Self {
+            node,
+            tx,
+            rx: Mutex::new(rx),
+            dropped: Arc::new(AtomicU64::new(0)),
+            listeners: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Binds, joins the group and starts receiving (nothing if running).
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        let node = self.node.clone();
+        run(py, async move { node.start().await })?.map_err(error)
+    }
+
+    /// Sends what is queued, leaves the group, closes the socket (nothing
+    /// if stopped).
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        let node = self.node.clone();
+        run(py, async move { node.stop().await })
+    }
+
+    #[getter]
+    fn running(&self) -> bool {
+        self.node.is_running()
+    }
+
+    #[getter]
+    fn id(&self) -> String {
+        self.node.id().to_string()
+    }
+
+    /// The port bound while running, else the configured one (or None).
+    #[getter]
+    fn port(&self) -> Option<u16> {
+        self.node
+            .local_addr()
+            .map(|a| a.port())
+            .or(self.node.config().port)
+    }
+
+    #[getter]
+    fn group_addr(&self) -> Option<String> {
+        self.node.group_addr().map(|a| a.to_string())
+    }
+
+    /// Emits; `wait` waits (up to `timeout` seconds) for room in a full
+    /// send queue, else a full queue raises `QueueFull`.
+    #[pyo3(signature = (name, args, wait, timeout_secs=None))]
+    fn emit(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        args: &Bound<'_, PyTuple>,
+        wait: bool,
+        timeout_secs: Option<f64>,
+    ) -> PyResult<()> {
+        let args = args_to_bson(args)?;
+        let limit = timeout(timeout_secs)?;
+        let node = &self.node;
+        let first = py.detach(|| node.emit(name, &args));
+        match first {
+            Err(Error::Emit(EmitError::QueueFull { .. })) if wait => {}
+            other => return other.map_err(error),
+        }
+        let args = &args;
+        match wait_for(py, limit, || node.emit_wait(name, args))? {
+            Some(result) => result.map_err(error),
+            None => Err(PyTimeoutError::new_err(format!(
+                "emit {name:?}: the send queue had no room within the timeout"
+            ))),
+        }
+    }
+
+    /// Adds a listener for `name` (a name or pattern) whose events go to
+    /// the listener queue tagged with `token`.
+    fn on(&self, name: &str, token: u64, once: bool) -> PyResult<()> {
+        let tx = self.tx.clone();
+        let dropped = self.dropped.clone();
+        let push = move |event: &Event| {
+            if let Err(TrySendError::Full(_)) = tx.try_send((token, event.clone())) {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        let id = if once {
+            self.node.once(name, push)
+        } else {
+            self.node.on(name, push)
+        }
+        .map_err(error)?;
+        lock(&self.listeners).insert(token, (name.to_owned(), id));
+        Ok(())
+    }
+
+    /// Removes the listener of `token`; whether it was there.
+    fn off(&self, token: u64) -> bool {
+        match lock(&self.listeners).remove(&token) {
+            Some((name, id)) => self.node.off(&name, id),
+            None => false,
+        }
+    }
+
+    /// How many listeners an event of this name fires (or, for a pattern,
+    /// how many were added under it).
+    fn listener_count(&self, name: &str) -> usize {
+        self.node.listener_count(name)
+    }
+
+    /// Waits up to `timeout_secs` (without the GIL) for the listener queue,
+    /// then takes up to `max` items: `(token, name, args, sender, source,
+    /// seq)` each. An empty list if none came.
+    fn next_batch<'py>(
+        &self,
+        py: Python<'py>,
+        timeout_secs: f64,
+        max: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let wait = timeout(Some(timeout_secs))?.unwrap_or(Duration::ZERO);
+        let rx = &self.rx;
+        let items = py.detach(|| {
+            let rx = lock(rx);
+            let mut items = Vec::new();
+            match rx.recv_timeout(wait) {
+                Ok(item) => items.push(item),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return items,
+            }
+            while items.len() < max {
+                match rx.try_recv() {
+                    Ok(item) => items.push(item),
+                    Err(_) => break,
+                }
+            }
+            items
+        });
+        let list = PyList::empty(py);
+        for (token, event) in &items {
+            list.append(event_tuple(py, *token, event)?)?;
+        }
+        Ok(list)
+    }
+
+    /// A subscription to these names and patterns (every event if none).
+    fn subscribe(&self, names: Vec<String>) -> PyResult<Subscription> {
+        let sub = if names.is_empty() {
+            self.node.subscribe()
+        } else {
+            self.node.subscribe_to(names).map_err(error)?
+        };
+        Ok(Subscription::new(sub))
+    }
+
+    /// Every counter of the node, as nested dicts.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = stats::to_dict(py, &format!("{:?}", self.node.stats()))?;
+        dict.set_item("listener_dropped", self.dropped.load(Ordering::Relaxed))?;
+        Ok(dict)
+    }
+
+    /// The nodes heard: a dict per node.
+    fn peers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let node = self.node.clone();
+        let peers = run(py, async move { node.peers().await })?;
+        let list = PyList::empty(py);
+        for peer in peers {
+            let dict = PyDict::new(py);
+            dict.set_item("id", peer.id.to_string())?;
+            dict.set_item("address", peer.addr.to_string())?;
+            dict.set_item("since_heard", peer.since_heard.as_secs_f64())?;
+            dict.set_item("lead", peer.lead.get())?;
+            dict.set_item("delivered", peer.delivered)?;
+            dict.set_item("lost", peer.lost)?;
+            list.append(dict)?;
+        }
+        Ok(list)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

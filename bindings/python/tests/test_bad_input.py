@@ -1,0 +1,116 @@
+"""Bad input is refused with a clear error, and a refused emit sends nothing."""
+
+from __future__ import annotations
+
+import queue
+from decimal import Decimal
+from typing import Any
+
+import eventcast
+import pytest
+from conftest import wait_until
+
+
+class Thing:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "words"),
+    [
+        ({1, 2}, TypeError, ["args[0]", "set"]),
+        (frozenset(), TypeError, ["frozenset"]),
+        (Thing(), TypeError, ["Thing"]),
+        (Decimal("1.5"), TypeError, ["Decimal"]),
+        (1 + 2j, TypeError, ["complex"]),
+        ({"ok": [1, {"deep": {3}}]}, TypeError, ['args[0]["ok"][1]["deep"]', "set"]),
+        ({1: "int key"}, TypeError, ["dict keys must be str", "int"]),
+        (2**63, OverflowError, ["args[0]", "64 bits"]),
+        (-(2**63) - 1, OverflowError, ["64 bits"]),
+        ([0, 2**100], OverflowError, ["args[0][1]"]),
+    ],
+)
+def test_unsupported_values_raise_at_emit_and_nothing_is_sent(
+    make_node, value: Any, error: type[Exception], words: list[str]
+) -> None:
+    a, b = make_node(), make_node()
+    heard_here: list[str] = []
+    heard_there: queue.Queue[str] = queue.Queue()
+    a.on("**", lambda *args: heard_here.append("event"), raw=False)
+    b.on("**", lambda *args: heard_there.put(args[0] if args else "?"))
+    with pytest.raises(error) as caught:
+        a.emit("bad", "first", value)
+    message = str(caught.value)
+    for word in words:
+        # The path counts from the emit's arguments: the bad one is the second.
+        assert word.replace("args[0]", "args[1]") in message, message
+    a.emit("marker", "second")
+    assert heard_there.get(timeout=10) == "second"
+    wait_until(lambda: len(heard_here) == 1)
+    assert heard_there.empty()
+    wait_until(lambda: a.stats()["protocol"]["messages_sent"] == 1)
+
+
+def test_a_list_that_holds_itself_is_refused(make_node) -> None:
+    node = make_node()
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(TypeError, match="nested more than"):
+        node.emit("loop", loop)
+
+
+def test_bytes_regex_patterns_are_refused(make_node) -> None:
+    import re
+
+    with pytest.raises(TypeError, match="bytes patterns"):
+        make_node().emit("re", re.compile(b"x"))
+
+
+def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
+    with pytest.raises(ValueError):
+        make_node().emit("nul", {"a\x00b": 1})
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "word"),
+    [
+        ({"port": "41234"}, TypeError, "port"),
+        ({"port": 70000}, ValueError, "port"),
+        ({"port": -1}, ValueError, "port"),
+        ({"group": "10.0.0.1"}, ValueError, "group"),
+        ({"group": "not an address"}, ValueError, "group"),
+        ({"bind": "::", "group": "224.0.0.1"}, ValueError, "bind"),
+        ({"ttl": 300}, ValueError, "ttl"),
+        ({"ttl": 1.5}, TypeError, "ttl"),
+        ({"loopback": 1}, TypeError, "loopback"),
+        ({"message_ttl": -1}, ValueError, "message_ttl"),
+        ({"message_ttl": "3"}, TypeError, "message_ttl"),
+        ({"max_payload_size": 3}, ValueError, "max_payload_size"),
+        ({"key": b"short"}, ValueError, "key"),
+        ({"key": 42}, TypeError, "key"),
+        ({"key": ""}, ValueError, "key"),
+        ({"wire_protocol": "v9"}, ValueError, "wire_protocol"),
+        ({"listener_queue_size": 0}, ValueError, "listener_queue_size"),
+        ({"no_such_option": 1}, TypeError, "no_such_option"),
+    ],
+)
+def test_bad_options_name_the_option(
+    options: dict[str, Any], error: type[Exception], word: str
+) -> None:
+    with pytest.raises(error, match=word):
+        eventcast.Eventcast(**options)
+
+
+def test_bad_patterns_are_refused_and_add_nothing(make_node) -> None:
+    node = make_node()
+    for pattern in ["sensor*", "a.**b", "***", "a..*", "**.**", "*."]:
+        with pytest.raises(ValueError, match="pattern"):
+            node.on(pattern, print)
+        with pytest.raises(ValueError):
+            node.subscribe(pattern)
+    assert node.event_names() == []
+
+
+def test_a_listener_must_be_callable(make_node) -> None:
+    with pytest.raises(TypeError, match="callable"):
+        make_node().on("x", "not a function")  # type: ignore[call-overload]

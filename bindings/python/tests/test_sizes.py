@@ -1,0 +1,34 @@
+"""Events of 1 KB to 1000 KB cross whole, segmented and reassembled."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+
+import pytest
+
+
+@pytest.mark.parametrize("kb", [1, 10, 100, 500, 1000])
+def test_large_events_cross_intact(make_node, kb: int) -> None:
+    a, b = make_node(), make_node()
+    got: queue.Queue[tuple[object, ...]] = queue.Queue()
+    b.on("big", lambda *args: got.put(args))
+    blob = os.urandom(kb * 1000)
+    text = "x" * (kb * 1000)
+    a.emit("big", blob, text, {"sha": hashlib.sha256(blob).hexdigest()})
+    received_blob, received_text, meta = got.get(timeout=30)
+    assert received_blob == blob
+    assert received_text == text
+    assert meta == {"sha": hashlib.sha256(blob).hexdigest()}
+
+
+def test_a_mebibyte_of_bytes_crosses_between_processes(make_node, peer, port: int) -> None:
+    echo = peer("echo", str(port))
+    node = make_node()
+    got: queue.Queue[bytes] = queue.Queue()
+    node.on("pong", got.put)
+    blob = os.urandom(1024 * 1024)
+    node.emit("ping", blob)
+    assert got.get(timeout=30) == blob
+    assert echo.close()[0] == 0
