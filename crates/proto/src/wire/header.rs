@@ -36,6 +36,12 @@ pub enum FrameType {
     Heartbeat,
     /// Several complete small messages.
     Batch,
+    /// A node asks a keyed sender to prove it is alive now (only ever
+    /// sealed; see [`Challenge`](super::Challenge)).
+    Challenge,
+    /// A sender's reply to challenges (only ever sealed; see
+    /// [`Answer`](super::Answer)).
+    Answer,
     /// Another frame, encrypted and authenticated (see [`SealedFrame`](super::SealedFrame)).
     Sealed,
 }
@@ -48,6 +54,8 @@ impl FrameType {
             FrameType::Nack => 0x02,
             FrameType::Heartbeat => 0x03,
             FrameType::Batch => 0x04,
+            FrameType::Challenge => 0x05,
+            FrameType::Answer => 0x06,
             FrameType::Sealed => 0x80,
         }
     }
@@ -59,6 +67,8 @@ impl FrameType {
             0x02 => Some(FrameType::Nack),
             0x03 => Some(FrameType::Heartbeat),
             0x04 => Some(FrameType::Batch),
+            0x05 => Some(FrameType::Challenge),
+            0x06 => Some(FrameType::Answer),
             0x80 => Some(FrameType::Sealed),
             _ => None,
         }
