@@ -35,6 +35,8 @@ pub(crate) struct Answerer {
     /// Whether old checkpoints were dropped (then an instant before the
     /// oldest kept maps to its packet number, not to 0).
     forgot: bool,
+    /// The packet number this node seals next.
+    next_packet: u64,
     pending: VecDeque<Pending>,
     last_answer: Option<Instant>,
 }
@@ -44,6 +46,7 @@ impl Answerer {
         Self {
             checkpoints: VecDeque::new(),
             forgot: false,
+            next_packet: 0,
             pending: VecDeque::new(),
             last_answer: None,
         }
@@ -51,6 +54,7 @@ impl Answerer {
 
     /// This node seals its datagram number `packet` at `now`.
     pub(crate) fn on_seal(&mut self, now: Instant, packet: u64) {
+        self.next_packet = packet.saturating_add(1);
         if let Some((last, _)) = self.checkpoints.back() {
             if now.saturating_duration_since(*last) < CHECKPOINT_EVERY {
                 return;
@@ -126,10 +130,10 @@ impl Answerer {
         Answer::new(own, entries).ok()
     }
 
-    /// The first packet number sealed at or after `since`, rounded down to
-    /// a checkpoint (so at most [`CHECKPOINT_EVERY`] earlier). `None`
-    /// (before the clock's origin) and instants before every checkpoint
-    /// map to 0 if no checkpoint was forgotten, else to the oldest kept.
+    /// The first packet number sealed at or after `since`, give or take a
+    /// checkpoint: at most [`CHECKPOINT_EVERY`] earlier. `None` (before the
+    /// clock's origin) and instants before every checkpoint map to 0 if no
+    /// checkpoint was forgotten, else to the oldest kept.
     fn floor_since(&self, since: Option<Instant>) -> u64 {
         let oldest = match self.checkpoints.front() {
             Some(&(_, packet)) if self.forgot => packet,
@@ -139,10 +143,18 @@ impl Answerer {
             return oldest;
         };
         let i = self.checkpoints.partition_point(|(t, _)| *t <= since);
-        match i.checked_sub(1).and_then(|i| self.checkpoints.get(i)) {
-            Some(&(_, packet)) => packet,
-            None => oldest,
+        let Some(&(at, packet)) = i.checked_sub(1).and_then(|p| self.checkpoints.get(p)) else {
+            return oldest;
+        };
+        if since < at + CHECKPOINT_EVERY {
+            // Sealed within a checkpoint's span of `since`.
+            return packet;
         }
+        // Everything from that checkpoint to the next was sealed within
+        // CHECKPOINT_EVERY of it, so before `since`.
+        self.checkpoints
+            .get(i)
+            .map_or(self.next_packet, |&(_, next)| next)
     }
 }
 
@@ -185,6 +197,23 @@ mod tests {
         a.on_challenge(ms(t, 2000), &challenge(6, u32::MAX), &hs);
         let later = a.poll_answer(ms(t, 2010), SenderId::new(1), &hs).unwrap();
         assert_eq!(later.entries()[0].floor.get(), 0);
+    }
+
+    #[test]
+    fn an_idle_sender_vouches_only_for_what_it_sealed_since() {
+        let t = Instant::now();
+        let mut a = Answerer::new();
+        a.on_seal(t, 0);
+        a.on_seal(ms(t, 1), 1);
+        a.on_seal(ms(t, 10_000), 2);
+        a.on_seal(ms(t, 10_001), 3);
+        // Packets 0 and 1 were sealed long before 5 s: not vouched for.
+        assert_eq!(a.floor_since(Some(ms(t, 5_000))), 2);
+        // After every checkpoint: only what comes next.
+        assert_eq!(a.floor_since(Some(ms(t, 20_000))), 4);
+        // Within a checkpoint's span: from that checkpoint.
+        assert_eq!(a.floor_since(Some(ms(t, 10_005))), 2);
+        assert_eq!(a.floor_since(Some(t)), 0);
     }
 
     #[test]
