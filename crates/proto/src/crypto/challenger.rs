@@ -157,7 +157,7 @@ impl Challenger {
                 }
                 continue;
             }
-            let wait = hs.first_wait.saturating_mul(1u32 << round.sent.min(16));
+            let wait = hs.wait(round.sent);
             round.sent += 1;
             round.deadline = now + wait;
             self.deadlines.insert((round.deadline, sender));
@@ -253,6 +253,7 @@ mod tests {
         assert_eq!(c.handle_timeout(last, ME, &hs), vec![(S, 1)]);
         assert_eq!(waits.iter().sum::<Duration>(), hs.max_wait());
         assert_eq!(waits[1], 2 * waits[0]);
+        assert_eq!(waits.last(), Some(&(8 * waits[0])), "capped");
         assert!(!c.in_round(S));
         assert_eq!((c.held_count(), c.held_bytes()), (0, 0));
         assert_eq!(c.next_timer(), None);

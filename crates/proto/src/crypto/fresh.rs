@@ -45,7 +45,8 @@ impl Freshness {
     }
 
     /// An opened, fresh datagram `d` of another node, `sender`: the inner
-    /// datagram back if it goes on now; `None` if it was a challenge or an
+    /// datagram back if it goes on now (anything from a verified sender at
+    /// or above its floor, or a NACK); `None` if it was a challenge or an
     /// answer (handled here), is held, or was dropped (counted).
     pub(crate) fn admit(
         &mut self,
@@ -90,6 +91,10 @@ impl Freshness {
                 debug!(%sender, packet = d.packet, floor, "sealed before the point its sender vouched for: dropped");
                 return None;
             }
+            // A NACK carries no event: it is not held (nor challenged), so
+            // that repairs never wait for a handshake. Replayed, it can at
+            // most make a sender repair again, within its repair budget.
+            _ if inner.get(3) == Some(&FrameType::Nack.to_byte()) => return Some(d.inner),
             Some(Status::Refused { until }) if now < until => {
                 stats.dropped.unverified += 1;
                 return None;

@@ -19,7 +19,8 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct Handshake {
     /// How long the first challenge waits for its answer; each further
-    /// challenge of the round waits twice as long as the one before.
+    /// challenge of the round waits twice as long as the one before, up to
+    /// 8 times `first_wait`.
     pub first_wait: Duration,
     /// Challenges sent to one sender before it is given up.
     pub attempts: u32,
@@ -45,9 +46,9 @@ pub struct Handshake {
 impl Default for Handshake {
     fn default() -> Self {
         Self {
-            first_wait: Duration::from_millis(200),
-            attempts: 5,
-            cooldown: Duration::from_secs(10),
+            first_wait: Duration::from_millis(100),
+            attempts: 8,
+            cooldown: Duration::from_secs(2),
             slack: Duration::from_millis(200),
             max_held_per_sender: 256,
             max_held_bytes: 4 * 1024 * 1024,
@@ -60,8 +61,12 @@ impl Handshake {
     /// How long a node waits, at most, for a sender's answer before it
     /// gives the sender up: the sum of every challenge's wait.
     pub fn max_wait(&self) -> Duration {
-        (0..self.attempts).fold(Duration::ZERO, |sum, i| {
-            sum.saturating_add(self.first_wait.saturating_mul(1u32 << i.min(16)))
-        })
+        (0..self.attempts).fold(Duration::ZERO, |sum, i| sum.saturating_add(self.wait(i)))
+    }
+
+    /// How long challenge number `i` of a round (from 0) waits for its
+    /// answer.
+    pub(crate) fn wait(&self, i: u32) -> Duration {
+        self.first_wait.saturating_mul(1 << i.min(3))
     }
 }

@@ -111,7 +111,10 @@ fn challenges_and_answers_travel_sealed() {
     assert!(matches!(Frame::parse(&bytes), Ok(Frame::Challenge(_))));
     plain.handle_datagram(t0(), addr(1), &bytes);
     assert_eq!(plain.stats().dropped.malformed, 1);
-    assert!(out(&mut plain, t0()).is_empty(), "no answer to a plaintext challenge");
+    assert!(
+        out(&mut plain, t0()).is_empty(),
+        "no answer to a plaintext challenge"
+    );
 }
 
 #[test]
@@ -186,7 +189,10 @@ fn a_live_senders_earlier_traffic_is_not_vouched_for() {
     let got = converse(&mut tx, &mut rx, start, start + Duration::from_secs(5));
     assert_eq!(got, ["new"]);
     let s = rx.stats();
-    assert_eq!(s.dropped.unvouched + s.dropped.replayed, 2 * captured.len() as u64);
+    assert_eq!(
+        s.dropped.unvouched + s.dropped.replayed,
+        2 * captured.len() as u64
+    );
     assert_accounting(&s);
 }
 
@@ -257,7 +263,10 @@ fn converse(a: &mut Endpoint, b: &mut Endpoint, from: Instant, until: Instant) -
         }
         got.extend(delivered(b));
         events(a);
-        let next = [a.poll_timeout(), b.poll_timeout()].into_iter().flatten().min();
+        let next = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
         match next.filter(|t| *t <= until) {
             Some(t) => {
                 now = now.max(t);
