@@ -43,10 +43,11 @@ pub const FUZZ_KEY: [u8; 16] = [0x42; 16];
 
 /// Handshake limits small enough for a fuzzer to reach them.
 pub fn small_handshake() -> Handshake {
-    let mut hs = Handshake::default();
-    hs.max_held_per_sender = 8;
-    hs.max_held_bytes = 16 * 1024;
-    hs
+    Handshake {
+        max_held_per_sender: 8,
+        max_held_bytes: 16 * 1024,
+        ..Handshake::default()
+    }
 }
 
 /// Limits small enough for a fuzzer to reach them.
