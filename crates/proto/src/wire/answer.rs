@@ -13,7 +13,7 @@
 //! All integers are big-endian; the frame is exactly `15 + 32·n` bytes.
 
 use super::challenge::CHALLENGE_NONCE_LEN;
-use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
 use super::sealed::PacketNumber;
 use crate::ids::SenderId;
 
@@ -58,13 +58,7 @@ impl Answer {
 
     /// Parses a whole datagram as an answer.
     pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let (ty, flags, rest) = parse_common(bytes)?;
-        if ty != FrameType::Answer {
-            return Err(DecodeError::UnknownFrameType(ty.to_byte()));
-        }
-        if flags != Flags::empty() {
-            return Err(DecodeError::UnknownFlags(flags.bits()));
-        }
+        let rest = parse_unflagged(bytes, FrameType::Answer)?;
         let truncated = DecodeError::Truncated { len: bytes.len() };
         let (sender, rest) = rest.split_first_chunk::<8>().ok_or(truncated)?;
         let (count, rest) = rest.split_first_chunk::<2>().ok_or(truncated)?;

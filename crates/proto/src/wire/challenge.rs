@@ -12,7 +12,7 @@
 //!
 //! All integers are big-endian; the frame is exactly 41 bytes.
 
-use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
 use crate::ids::SenderId;
 
 /// Length of a challenge datagram (before sealing).
@@ -39,13 +39,7 @@ pub struct Challenge {
 impl Challenge {
     /// Parses a whole datagram as a challenge.
     pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let (ty, flags, rest) = parse_common(bytes)?;
-        if ty != FrameType::Challenge {
-            return Err(DecodeError::UnknownFrameType(ty.to_byte()));
-        }
-        if flags != Flags::empty() {
-            return Err(DecodeError::UnknownFlags(flags.bits()));
-        }
+        let rest = parse_unflagged(bytes, FrameType::Challenge)?;
         let fixed: &[u8; CHALLENGE_LEN - 5] = rest
             .try_into()
             .map_err(|_| DecodeError::Truncated { len: bytes.len() })?;

@@ -169,3 +169,17 @@ pub(crate) fn parse_common(bytes: &[u8]) -> Result<(FrameType, Flags, &[u8]), De
     let flags = Flags::from_bits(*flags).ok_or(DecodeError::UnknownFlags(*flags))?;
     Ok((ty, flags, rest))
 }
+
+/// Checks the five common bytes of a frame that carries no flag (NACK,
+/// heartbeat, challenge, answer) of type `expected`, and returns the bytes
+/// after them.
+pub(crate) fn parse_unflagged(bytes: &[u8], expected: FrameType) -> Result<&[u8], DecodeError> {
+    let (ty, flags, rest) = parse_common(bytes)?;
+    if ty != expected {
+        return Err(DecodeError::UnknownFrameType(ty.to_byte()));
+    }
+    if flags != Flags::empty() {
+        return Err(DecodeError::UnknownFlags(flags.bits()));
+    }
+    Ok(rest)
+}

@@ -17,7 +17,7 @@
 //! receiver was there from its start and is owed all of it. All integers
 //! are big-endian; the frame is exactly 33 bytes.
 
-use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
 use crate::ids::{MessageSeq, SenderId};
 
 /// Length of a heartbeat datagram.
@@ -57,13 +57,7 @@ impl Heartbeat {
 
     /// Parses a whole datagram as a heartbeat.
     pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let (ty, flags, rest) = parse_common(bytes)?;
-        if ty != FrameType::Heartbeat {
-            return Err(DecodeError::UnknownFrameType(ty.to_byte()));
-        }
-        if flags != Flags::empty() {
-            return Err(DecodeError::UnknownFlags(flags.bits()));
-        }
+        let rest = parse_unflagged(bytes, FrameType::Heartbeat)?;
         let fixed: &[u8; 28] = rest
             .try_into()
             .map_err(|_| DecodeError::Truncated { len: bytes.len() })?;

@@ -24,7 +24,7 @@
 //! hear them and hold their own (suppression). All integers big-endian; the
 //! datagram is exactly `23 + 17·n` bytes, at most 1111.
 
-use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
 use crate::ids::{MessageSeq, SenderId};
 
 /// The most entries one NACK carries.
@@ -199,13 +199,7 @@ impl Nack {
 
     /// Parses a whole datagram as a NACK.
     pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let (ty, flags, rest) = parse_common(bytes)?;
-        if ty != FrameType::Nack {
-            return Err(DecodeError::UnknownFrameType(ty.to_byte()));
-        }
-        if flags != Flags::empty() {
-            return Err(DecodeError::UnknownFlags(flags.bits()));
-        }
+        let rest = parse_unflagged(bytes, FrameType::Nack)?;
         let Some((fixed, body)) = rest.split_first_chunk::<18>() else {
             return Err(DecodeError::Truncated { len: bytes.len() });
         };
