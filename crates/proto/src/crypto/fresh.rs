@@ -57,14 +57,13 @@ impl Freshness {
         nonces: &mut dyn NonceSource,
         stats: &mut Stats,
     ) -> Option<Vec<u8>> {
-        let own = self.own;
-        let inner = &d.inner;
-        match inner.get(3).and_then(|&b| FrameType::from_byte(b)) {
+        let ty = d.inner.get(3).and_then(|&b| FrameType::from_byte(b));
+        match ty {
             Some(FrameType::Challenge) => {
-                stats.challenges_received += 1;
-                match Challenge::parse(inner) {
+                match Challenge::parse(&d.inner) {
                     Ok(c) if c.from == sender => {
-                        if c.target == own && !self.answerer.on_challenge(now, &c, &self.hs) {
+                        stats.challenges_received += 1;
+                        if c.target == self.own && !self.answerer.on_challenge(now, &c, &self.hs) {
                             stats.challenges_ignored += 1;
                         }
                     }
@@ -73,9 +72,11 @@ impl Freshness {
                 return None;
             }
             Some(FrameType::Answer) => {
-                stats.answers_received += 1;
-                match Answer::parse(inner) {
-                    Ok(a) if a.sender() == sender => self.on_answer(d.packet, &a, replay, stats),
+                match Answer::parse(&d.inner) {
+                    Ok(a) if a.sender() == sender => {
+                        stats.answers_received += 1;
+                        self.on_answer(d.packet, &a, replay, stats);
+                    }
                     _ => malformed(stats, sender, "answer"),
                 }
                 return None;
@@ -94,7 +95,7 @@ impl Freshness {
             // A NACK carries no event: it is not held (nor challenged), so
             // that repairs never wait for a handshake. Replayed, it can at
             // most make a sender repair again, within its repair budget.
-            _ if inner.get(3) == Some(&FrameType::Nack.to_byte()) => return Some(d.inner),
+            _ if ty == Some(FrameType::Nack) => return Some(d.inner),
             Some(Status::Refused { until }) if now < until => {
                 stats.dropped.unverified += 1;
                 return None;
