@@ -13,7 +13,7 @@
 //! All integers are big-endian; the frame is exactly `15 + 32·n` bytes.
 
 use super::challenge::CHALLENGE_NONCE_LEN;
-use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, write_prefix, DecodeError, Flags, FrameType};
 use super::sealed::PacketNumber;
 use crate::ids::SenderId;
 
@@ -97,10 +97,7 @@ impl Answer {
 
     /// Writes the `15 + 32·n` bytes to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Answer.to_byte());
-        out.push(0);
+        write_prefix(out, FrameType::Answer, Flags::empty());
         out.extend_from_slice(&self.sender.get().to_be_bytes());
         // At most MAX_ANSWER_ENTRIES (32) entries: fits a u16.
         out.extend_from_slice(&(self.entries.len() as u16).to_be_bytes());

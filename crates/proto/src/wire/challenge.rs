@@ -12,7 +12,7 @@
 //!
 //! All integers are big-endian; the frame is exactly 41 bytes.
 
-use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, write_prefix, DecodeError, Flags, FrameType};
 use crate::ids::SenderId;
 
 /// Length of a challenge datagram (before sealing).
@@ -62,10 +62,7 @@ impl Challenge {
 
     /// Writes the 41 bytes to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Challenge.to_byte());
-        out.push(0);
+        write_prefix(out, FrameType::Challenge, Flags::empty());
         out.extend_from_slice(&self.from.get().to_be_bytes());
         out.extend_from_slice(&self.target.get().to_be_bytes());
         out.extend_from_slice(&self.nonce);

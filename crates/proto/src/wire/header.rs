@@ -183,3 +183,11 @@ pub(crate) fn parse_unflagged(bytes: &[u8], expected: FrameType) -> Result<&[u8]
     }
     Ok(rest)
 }
+
+/// Writes the five common bytes of a frame of type `ty` with `flags`.
+pub(crate) fn write_prefix(out: &mut Vec<u8>, ty: FrameType, flags: Flags) {
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.push(ty.to_byte());
+    out.push(flags.bits());
+}

@@ -17,7 +17,7 @@
 //! receiver was there from its start and is owed all of it. All integers
 //! are big-endian; the frame is exactly 33 bytes.
 
-use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, write_prefix, DecodeError, Flags, FrameType};
 use crate::ids::{MessageSeq, SenderId};
 
 /// Length of a heartbeat datagram.
@@ -99,10 +99,7 @@ impl Heartbeat {
 
     /// Writes the 33 bytes to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Heartbeat.to_byte());
-        out.push(0);
+        write_prefix(out, FrameType::Heartbeat, Flags::empty());
         out.extend_from_slice(&self.sender.get().to_be_bytes());
         out.extend_from_slice(&self.lead.get().to_be_bytes());
         out.extend_from_slice(&self.trail.get().to_be_bytes());

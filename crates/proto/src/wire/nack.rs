@@ -24,7 +24,7 @@
 //! hear them and hold their own (suppression). All integers big-endian; the
 //! datagram is exactly `23 + 17·n` bytes, at most 1111.
 
-use super::header::{parse_unflagged, DecodeError, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, write_prefix, DecodeError, Flags, FrameType};
 use crate::ids::{MessageSeq, SenderId};
 
 /// The most entries one NACK carries.
@@ -256,10 +256,7 @@ impl Nack {
     /// Writes the datagram to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.reserve(NACK_HEADER_LEN + self.entries.len() * NACK_ENTRY_LEN);
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Nack.to_byte());
-        out.push(0);
+        write_prefix(out, FrameType::Nack, Flags::empty());
         out.extend_from_slice(&self.from.get().to_be_bytes());
         out.extend_from_slice(&self.target.get().to_be_bytes());
         // At most MAX_NACK_ENTRIES: fits u16.
