@@ -113,6 +113,12 @@ pub(crate) struct KeyArgs {
     /// encryption, node by node
     #[arg(long)]
     pub(crate) danger_accept_plaintext: bool,
+
+    /// With a key, accept senders without challenging them first: for
+    /// one-way links only. Sealed traffic recorded earlier is then
+    /// delivered again when replayed to this node
+    #[arg(long)]
+    pub(crate) danger_skip_handshake: bool,
 }
 
 impl KeyArgs {
@@ -138,7 +144,9 @@ impl KeyArgs {
         for key in keys {
             config = config.decrypt_key(key);
         }
-        Ok(config.danger_accept_plaintext(self.danger_accept_plaintext))
+        Ok(config
+            .danger_accept_plaintext(self.danger_accept_plaintext)
+            .danger_skip_handshake(self.danger_skip_handshake))
     }
 }
 

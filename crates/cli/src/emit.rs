@@ -35,7 +35,8 @@ pub(crate) struct Args {
     stdin: bool,
 
     /// Most milliseconds to stay in the group after the last send, to
-    /// answer the receivers' repair requests (NACKs): emit leaves earlier,
+    /// answer the receivers' repair requests (NACKs) and, with a key, their
+    /// challenges: emit leaves earlier,
     /// once everything is sent and no NACK came for --quiet milliseconds
     #[arg(long, value_name = "MS", default_value_t = 5000)]
     linger: u64,
@@ -108,18 +109,21 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     outcome.map(|()| ExitCode::SUCCESS)
 }
 
-/// Stays until everything is sent and no NACK arrived for `quiet`, or
-/// until `max` has passed, whichever comes first.
+/// Stays until everything is sent and no NACK (nor challenge) arrived for
+/// `quiet`, or until `max` has passed, whichever comes first.
 pub(crate) async fn linger(node: &Eventcast, max: Duration, quiet: Duration) {
     let start = tokio::time::Instant::now();
     let deadline = start + max;
-    let mut nacks = node.stats().protocol.nacks_received;
+    // NACKs, and with a key the challenges of receivers that just heard
+    // this node (each waits for the answer before it delivers anything).
+    let asked = |s: &eventcast::ProtocolStats| s.nacks_received + s.challenges_received;
+    let mut asks = asked(&node.stats().protocol);
     let mut last = start;
     loop {
         let now = tokio::time::Instant::now();
         let stats = node.stats().protocol;
-        if stats.nacks_received != nacks {
-            nacks = stats.nacks_received;
+        if asked(&stats) != asks {
+            asks = asked(&stats);
             last = now;
         }
         if stats.send_queue_bytes > 0 {

@@ -89,6 +89,11 @@ pub struct EncryptionConfig {
     /// With a key, also accept unencrypted datagrams. Anyone who can reach
     /// the group can then send this node events.
     pub danger_accept_plaintext: bool,
+    /// With a key, accept a sender's datagrams without challenging it first
+    /// (docs/PROTOCOL.md §16.8): for one-way links, where senders cannot
+    /// hear challenges. Sealed traffic recorded earlier is then delivered
+    /// again when it is replayed to a node that never saw it.
+    pub danger_skip_handshake: bool,
 }
 
 impl Default for Config {
@@ -204,6 +209,13 @@ impl Config {
     /// [`EncryptionConfig::danger_accept_plaintext`]).
     pub fn danger_accept_plaintext(mut self, accept: bool) -> Self {
         self.encryption.danger_accept_plaintext = accept;
+        self
+    }
+
+    /// Accepts keyed senders without the handshake (see
+    /// [`EncryptionConfig::danger_skip_handshake`]).
+    pub fn danger_skip_handshake(mut self, skip: bool) -> Self {
+        self.encryption.danger_skip_handshake = skip;
         self
     }
 

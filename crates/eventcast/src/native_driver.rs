@@ -50,7 +50,8 @@ impl Native {
     ) -> Result<Self, Error> {
         let plaintext_only = ring.is_empty();
         let encryption = Encryption::new(ring, OsNonces::new())
-            .danger_accept_plaintext(config.encryption.danger_accept_plaintext);
+            .danger_accept_plaintext(config.encryption.danger_accept_plaintext)
+            .danger_skip_handshake(config.encryption.danger_skip_handshake);
         let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
         {
             // A payload size too large for sealed datagrams: without a

@@ -135,7 +135,7 @@ impl Endpoint {
             return Err(ConfigError::SealedPayloadSize(config.max_payload_size));
         }
         let mut endpoint = Self::new(config, id)?;
-        endpoint.guard = Guard::new(encryption, endpoint.config.max_senders);
+        endpoint.guard = Guard::new(encryption, endpoint.config.max_senders, id);
         Ok(endpoint)
     }
 
@@ -239,21 +239,33 @@ impl Endpoint {
         self.handle_timeout(now);
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += datagram.len() as u64;
-        let inbound = self.guard.inbound(from, datagram, self.id, &mut self.stats);
-        let opened;
-        let datagram = match inbound {
-            Inbound::Plain => datagram,
-            Inbound::Opened(inner) => {
-                opened = inner;
-                &opened[..]
-            }
-            Inbound::Dropped => return self.settle(),
-        };
+        match self
+            .guard
+            .inbound(now, from, datagram, self.id, &mut self.stats)
+        {
+            Inbound::Plain => self.handle_plain(now, from, datagram),
+            Inbound::Opened(inner) => self.handle_plain(now, from, &inner),
+            Inbound::Dropped => {}
+        }
+        // What a sender's answer let through, held until now.
+        while let Some((from, inner)) = self.guard.poll_released() {
+            self.handle_plain(now, from, &inner);
+        }
+        self.settle();
+    }
+
+    /// A datagram in the clear, or opened by the guard.
+    fn handle_plain(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         match Frame::parse(datagram) {
+            // The handshake's frames mean something only sealed: the guard
+            // handles those.
+            Ok(Frame::Challenge(_) | Frame::Answer(_)) => {
+                self.stats.dropped.malformed += 1;
+                debug!(%from, "challenge or answer outside a sealed frame dropped");
+            }
             Ok(frame) => self.handle_frame(now, from, frame),
             Err(e) => self.drop_undecodable(from, datagram, e),
         }
-        self.settle();
     }
 
     fn handle_frame(&mut self, now: Instant, from: SocketAddr, frame: Frame<'_>) {
@@ -295,6 +307,8 @@ impl Endpoint {
                     self.receiver.on_overheard_nack(now, stats, &nack);
                 }
             }
+            // Never reaches here (handle_plain drops them).
+            Frame::Challenge(_) | Frame::Answer(_) => {}
         }
     }
 
@@ -304,6 +318,7 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.receiver.started(now);
         self.receiver.handle_timeout(now, &mut self.stats);
+        self.guard.handle_timeout(now, &mut self.stats);
         // NACKs first, then the heartbeat, as they became due.
         while let Some(nack) = self.receiver.poll_nack() {
             self.control.push_back(nack);
@@ -329,7 +344,7 @@ impl Endpoint {
                 buf.clear();
                 return None;
             }
-            let sealed = self.guard.outbound(buf, self.id, &mut self.stats);
+            let sealed = self.guard.outbound(now, buf, self.id, &mut self.stats);
             self.drain_guard();
             if sealed {
                 return Some(Transmit {
@@ -340,9 +355,12 @@ impl Endpoint {
         }
     }
 
-    /// Writes the next datagram before sealing into `buf`.
+    /// Writes the next datagram before sealing into `buf`: the
+    /// handshake's challenges and answers first, then NACKs and
+    /// heartbeats, then what the sender has.
     fn next_plaintext(&mut self, now: Instant, buf: &mut Vec<u8>) -> bool {
-        if let Some(contents) = self.control.pop_front() {
+        let handshake = self.guard.poll_control(now, &mut self.stats);
+        if let Some(contents) = handshake.or_else(|| self.control.pop_front()) {
             self.sender.charge_unpaced(now, contents.len());
             self.stats.datagrams_sent += 1;
             self.stats.bytes_sent += contents.len() as u64;
@@ -387,6 +405,7 @@ impl Endpoint {
         [
             self.receiver.next_timer(),
             self.sender.next_timer(&self.config),
+            self.guard.next_timer().map(|at| (at, Timer::Handshake)),
         ]
         .into_iter()
         .flatten()
@@ -504,5 +523,8 @@ impl Endpoint {
         self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
         self.stats.retransmit_store_bytes = self.sender.store_bytes() as u64;
         self.stats.send_rate = self.sender.rate();
+        let (held, held_bytes) = self.guard.held();
+        self.stats.handshake_held = held as u64;
+        self.stats.handshake_held_bytes = held_bytes as u64;
     }
 }

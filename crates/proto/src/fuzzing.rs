@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::crypto::{seal, Encryption, InsecureSeededNonces, Key, Keyring};
-use crate::wire::{DataFrame, PacketNumber, SealedFrame, SealedHeader};
+use crate::crypto::{seal, Encryption, Handshake, InsecureSeededNonces, Key, Keyring};
+use crate::wire::{Answer, Challenge, DataFrame, PacketNumber, SealedFrame, SealedHeader};
 use crate::{decode_body, Config, Endpoint, SenderId};
 
 /// The decoder target: every datagram that parses is written back to the
@@ -18,6 +18,17 @@ pub fn packet(data: &[u8]) {
         assert_eq!(DataFrame::parse(&out), Ok(frame));
         let _ = decode_body(frame.payload());
     }
+    if let Ok(frame) = Challenge::parse(data) {
+        let mut out = Vec::new();
+        frame.write(&mut out);
+        assert_eq!(out, data, "challenge does not write back to its bytes");
+    }
+    if let Ok(frame) = Answer::parse(data) {
+        let mut out = Vec::new();
+        frame.write(&mut out);
+        assert_eq!(out, data, "answer does not write back to its bytes");
+        assert_eq!(Answer::parse(&out), Ok(frame));
+    }
     if let Ok(frame) = SealedFrame::parse(data) {
         let mut out = Vec::new();
         frame.write(&mut out);
@@ -29,6 +40,15 @@ pub fn packet(data: &[u8]) {
 
 /// The key the endpoint target's encrypted node and insider share.
 pub const FUZZ_KEY: [u8; 16] = [0x42; 16];
+
+/// Handshake limits small enough for a fuzzer to reach them.
+pub fn small_handshake() -> Handshake {
+    Handshake {
+        max_held_per_sender: 8,
+        max_held_bytes: 16 * 1024,
+        ..Handshake::default()
+    }
+}
 
 /// Limits small enough for a fuzzer to reach them.
 pub fn small_config() -> Config {
@@ -46,10 +66,11 @@ pub fn small_config() -> Config {
 
 /// The endpoint target. The input is a sequence of records
 /// `[kind] [len: u16 BE] [len bytes]`: kind 0 feeds the bytes to a plaintext
-/// endpoint and an encrypted one as a datagram; kind 1 has an insider (who
-/// holds the key) seal the bytes as an inner datagram, with the record's
-/// first 8 bytes as sender id and packet number, and feeds the sealed
-/// datagram to the encrypted endpoint; kind 2 moves time on by `len` ms.
+/// endpoint and two encrypted ones (one with the handshake, one without) as
+/// a datagram; kind 1 has an insider (who holds the key) seal the bytes as
+/// an inner datagram, with the record's first 16 bytes as sender id and
+/// packet number, and feeds the sealed datagram to both encrypted
+/// endpoints; kind 2 moves time on by `len` ms.
 /// After each record, every gauge is within the configured limits, and
 /// `live_bytes()` (the caller's count of heap bytes in use) stays under a
 /// bound derived from them.
@@ -60,12 +81,21 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
     let from = SocketAddr::from(([192, 0, 2, 1], 4000));
     let key = Key::from_bytes(FUZZ_KEY);
     let mut plain = Endpoint::new(config.clone(), SenderId::new(1)).expect("valid config");
+    let handshake = small_handshake();
     let encryption = Encryption::new(
         Keyring::with_primary(key.clone()),
         InsecureSeededNonces::new(1),
-    );
+    )
+    .handshake(handshake);
     let mut sealed =
         Endpoint::with_encryption(config.clone(), SenderId::new(2), encryption).expect("valid");
+    let one_way = Encryption::new(
+        Keyring::with_primary(key.clone()),
+        InsecureSeededNonces::new(2),
+    )
+    .danger_skip_handshake(true);
+    let mut unchallenged =
+        Endpoint::with_encryption(config.clone(), SenderId::new(1 << 40), one_way).expect("valid");
     let insider = Keyring::with_primary(key);
     let mut now = t0;
     let mut rest = data;
@@ -77,6 +107,7 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
             0 => {
                 plain.handle_datagram(now, from, bytes);
                 sealed.handle_datagram(now, from, bytes);
+                unchallenged.handle_datagram(now, from, bytes);
             }
             1 => {
                 let word = |at: usize| {
@@ -98,17 +129,25 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
                 datagram.extend_from_slice(inner);
                 if let Some(d) = seal::seal_with(&insider, &header, &datagram) {
                     sealed.handle_datagram(now, from, &d);
+                    unchallenged.handle_datagram(now, from, &d);
                 }
             }
             _ => {
                 now += Duration::from_millis(len as u64);
                 plain.handle_timeout(now);
                 sealed.handle_timeout(now);
+                unchallenged.handle_timeout(now);
             }
         }
-        for e in [&mut plain, &mut sealed] {
+        for e in [&mut plain, &mut sealed, &mut unchallenged] {
             while e.poll_event().is_some() {}
+            let mut buf = Vec::new();
+            while e.poll_transmit(now, &mut buf).is_some() {}
             let s = e.stats();
+            assert!(
+                s.handshake_held_bytes <= handshake.max_held_bytes as u64,
+                "{s:?}"
+            );
             assert!(s.partial_bytes <= config.max_partial_bytes as u64, "{s:?}");
             assert!(s.senders <= config.max_senders as u64, "{s:?}");
             assert!(s.replay_senders <= config.max_senders as u64, "{s:?}");
@@ -118,9 +157,9 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
                 "{s:?}"
             );
         }
-        // Two endpoints' budgets, plus a fixed allowance for their maps,
-        // windows and queues.
-        let bound = 2 * config.max_partial_bytes + 1024 * 1024;
+        // Three endpoints' budgets and what one holds for the handshake,
+        // plus a fixed allowance for their maps, windows and queues.
+        let bound = 3 * config.max_partial_bytes + handshake.max_held_bytes + 1024 * 1024;
         let live = live_bytes().saturating_sub(base);
         assert!(live <= bound, "{live} heap bytes in use, bound {bound}");
     }

@@ -211,4 +211,7 @@ pub enum Timer {
     /// The pacer lets the next datagram go: call
     /// [`poll_transmit`](crate::Endpoint::poll_transmit).
     Pacing,
+    /// The handshake (with a key): a challenge's wait for its answer ends
+    /// (ask again, or give the sender up), or the next answer may go out.
+    Handshake,
 }

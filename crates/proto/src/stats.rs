@@ -115,6 +115,31 @@ pub struct Stats {
     pub recovery_bytes: u64,
     /// What was dropped, by reason.
     pub dropped: DropStats,
+
+    // The handshake against replays across restarts (docs/PROTOCOL.md
+    // §16.8), with a key only.
+    /// Challenges this node sent: to a sender first heard (or heard again
+    /// after it was forgotten), and again while it does not answer.
+    pub challenges_sent: u64,
+    /// Challenges received (to this node or to others).
+    pub challenges_received: u64,
+    /// Challenges to this node left unanswered because too many were
+    /// waiting for the next answer (the challenger asks again).
+    pub challenges_ignored: u64,
+    /// Answer datagrams this node sent (each answers up to 32 challenges).
+    pub answers_sent: u64,
+    /// Answers received (to this node's challenges or to others').
+    pub answers_received: u64,
+    /// Senders that answered this node's challenge: their datagrams are
+    /// accepted from the point they vouched for on.
+    pub senders_verified: u64,
+    /// Senders that answered none of a round's challenges: given up, their
+    /// held datagrams discarded (counted in `dropped.unverified`).
+    pub senders_unanswered: u64,
+    /// Gauge: datagrams held for senders whose answer is awaited.
+    pub handshake_held: u64,
+    /// Gauge: bytes those datagrams hold, bookkeeping included.
+    pub handshake_held_bytes: u64,
 }
 
 /// Datagrams and messages dropped, by reason. The five sealed-frame reasons
@@ -164,6 +189,18 @@ pub struct DropStats {
     /// stream (a late joiner hears history, e.g. repairs for others), which
     /// ordered delivery has no place for.
     pub before_start: u64,
+
+    // The handshake against replays across restarts (docs/PROTOCOL.md
+    // §16.8): counted at the boundary, like the five above.
+    /// Authenticated datagrams of senders that never answered this node's
+    /// challenge (held, then discarded), over the limits of what is held,
+    /// or received in the cool-down after a sender was given up.
+    pub unverified: u64,
+    /// Authenticated datagrams sealed before the packet number their
+    /// sender vouched for in its answer: traffic captured earlier and
+    /// replayed (or live traffic delayed longer than the handshake's
+    /// slack).
+    pub unvouched: u64,
 }
 
 impl DropStats {
@@ -185,5 +222,7 @@ impl DropStats {
             + self.replayed
             + self.too_old
             + self.before_start
+            + self.unverified
+            + self.unvouched
     }
 }

@@ -26,5 +26,6 @@ mod many_nodes;
 mod own_emits;
 mod peers;
 mod protocol_version;
+mod replay_restart;
 mod rotation;
 mod wildcards;

@@ -1,6 +1,7 @@
 //! How an endpoint encrypts: its keyring, its nonce source, whether it
 //! also accepts plaintext, and how many datagrams one key may seal.
 
+use super::handshake::Handshake;
 use super::keyring::Keyring;
 use super::nonce::NonceSource;
 
@@ -52,6 +53,7 @@ pub struct Encryption {
     pub(super) nonces: Box<dyn NonceSource>,
     pub(super) danger_accept_plaintext: bool,
     pub(super) limits: SealLimits,
+    pub(super) handshake: Option<Handshake>,
 }
 
 impl std::fmt::Debug for Encryption {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for Encryption {
             .field("keyring", &self.keyring)
             .field("danger_accept_plaintext", &self.danger_accept_plaintext)
             .field("limits", &self.limits)
+            .field("handshake", &self.handshake)
             .finish_non_exhaustive()
     }
 }
@@ -67,13 +70,15 @@ impl std::fmt::Debug for Encryption {
 impl Encryption {
     /// Encryption with this ring (which may be empty: keys can be added
     /// later) and nonce source. Unencrypted datagrams are refused whenever
-    /// the ring holds a key.
+    /// the ring holds a key, and every sender is challenged before its
+    /// datagrams are accepted ([`Handshake`], the default settings).
     pub fn new(keyring: Keyring, nonces: impl NonceSource + 'static) -> Self {
         Self {
             keyring,
             nonces: Box::new(nonces),
             danger_accept_plaintext: false,
             limits: SealLimits::default(),
+            handshake: Some(Handshake::default()),
         }
     }
 
@@ -82,6 +87,27 @@ impl Encryption {
     /// then send events to this node: the key protects nothing inbound.
     pub fn danger_accept_plaintext(mut self, accept: bool) -> Self {
         self.danger_accept_plaintext = accept;
+        self
+    }
+
+    /// Other settings of the handshake that keeps replays of earlier
+    /// traffic out (`docs/PROTOCOL.md` §16.8).
+    pub fn handshake(mut self, handshake: Handshake) -> Self {
+        self.handshake = Some(handshake);
+        self
+    }
+
+    /// Accepts a sender's datagrams without challenging it first (as
+    /// eventcast 0.2 did): for one-way links, where senders cannot hear
+    /// the challenges. Sealed traffic captured earlier (from a run that has
+    /// ended, or from before this node started) is then delivered again
+    /// when it is replayed to a node that never saw it.
+    pub fn danger_skip_handshake(mut self, skip: bool) -> Self {
+        self.handshake = if skip {
+            None
+        } else {
+            Some(self.handshake.unwrap_or_default())
+        };
         self
     }
 

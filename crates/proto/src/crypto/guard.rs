@@ -2,14 +2,19 @@
 //! here (when the ring has a primary key), and every datagram that arrives
 //! is opened, authenticated and checked for replay here before anything
 //! else of the endpoint sees it. Frame types are not looked at, so every
-//! frame type, present or future, is protected alike.
+//! frame type, present or future, is protected alike; only the handshake's
+//! challenges and answers are handled here (`fresh.rs`), and the datagrams
+//! of senders not yet verified wait here for their answer.
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use tracing::{debug, trace};
 
+use super::challenger::Held;
 use super::encryption::{Encryption, SealLimits};
+use super::fresh::Freshness;
 use super::keyring::Keyring;
 use super::nonce::NonceSource;
 use super::replay::{ReplayGuard, Verdict};
@@ -49,6 +54,8 @@ pub(crate) struct Guard {
     accept_plaintext: bool,
     limits: SealLimits,
     replay: ReplayGuard,
+    /// The handshake against replays across restarts, when asked for.
+    fresh: Option<Freshness>,
     next_packet: u64,
     reported: HashSet<Reported>,
     /// What the guard reports (unreadable senders, a key nearing its
@@ -68,6 +75,7 @@ impl Guard {
             accept_plaintext: true,
             limits: SealLimits::default(),
             replay: ReplayGuard::new(max_senders),
+            fresh: None,
             next_packet: 0,
             reported: HashSet::new(),
             events: VecDeque::new(),
@@ -75,8 +83,12 @@ impl Guard {
         }
     }
 
-    pub(crate) fn new(encryption: Encryption, max_senders: usize) -> Self {
+    /// A guard that seals and opens with `encryption`, for the node `own`.
+    pub(crate) fn new(encryption: Encryption, max_senders: usize, own: SenderId) -> Self {
         Self {
+            fresh: encryption
+                .handshake
+                .map(|hs| Freshness::new(own, hs, max_senders)),
             keyring: encryption.keyring,
             nonces: Some(encryption.nonces),
             accept_plaintext: encryption.danger_accept_plaintext,
@@ -103,6 +115,35 @@ impl Guard {
         self.replay.evicted()
     }
 
+    /// Retries of challenges and give-ups due at `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, stats: &mut Stats) {
+        if let Some(fresh) = self.fresh.as_mut() {
+            fresh.handle_timeout(now, &mut self.replay, stats);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) (or, for an answer,
+    /// [`poll_control`](Self::poll_control)) is next due.
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        self.fresh.as_ref()?.next_timer()
+    }
+
+    /// The next challenge or answer to send, before sealing.
+    pub(crate) fn poll_control(&mut self, now: Instant, stats: &mut Stats) -> Option<Vec<u8>> {
+        self.fresh.as_mut()?.poll_control(now, stats)
+    }
+
+    /// The next held datagram its sender's answer let through: the inner
+    /// datagram, to be handled as if it had just been opened.
+    pub(crate) fn poll_released(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        self.fresh.as_mut()?.poll_released()
+    }
+
+    /// Datagrams held for an answer now, and their bytes.
+    pub(crate) fn held(&self) -> (usize, usize) {
+        self.fresh.as_ref().map_or((0, 0), Freshness::held)
+    }
+
     /// The next event the guard reports.
     pub(crate) fn poll_event(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()
@@ -112,7 +153,13 @@ impl Guard {
     /// place, or lets it go as it is when the ring has none. `false`:
     /// refused (the primary key has sealed as many datagrams as it safely
     /// can), counted.
-    pub(crate) fn outbound(&mut self, buf: &mut Vec<u8>, own: SenderId, stats: &mut Stats) -> bool {
+    pub(crate) fn outbound(
+        &mut self,
+        now: Instant,
+        buf: &mut Vec<u8>,
+        own: SenderId,
+        stats: &mut Stats,
+    ) -> bool {
         let (Some(nonces), Some(entry)) = (self.nonces.as_mut(), self.keyring.primary_entry())
         else {
             return true;
@@ -139,6 +186,9 @@ impl Guard {
             return false;
         }
         std::mem::swap(buf, &mut self.scratch);
+        if let Some(fresh) = self.fresh.as_mut() {
+            fresh.on_seal(now, self.next_packet);
+        }
         self.next_packet += 1;
         entry.sealed += 1;
         stats.datagrams_sealed += 1;
@@ -156,9 +206,11 @@ impl Guard {
         true
     }
 
-    /// Opens, authenticates and checks an incoming datagram.
+    /// Opens, authenticates and checks an incoming datagram; with the
+    /// handshake, holds it while its sender is not verified.
     pub(crate) fn inbound(
         &mut self,
+        now: Instant,
         from: SocketAddr,
         datagram: &[u8],
         own: SenderId,
@@ -237,7 +289,18 @@ impl Guard {
         }
         stats.datagrams_opened += 1;
         trace!(%from, sender = %h.sender, packet = %h.packet, len = inner.len(), "datagram opened");
-        Inbound::Opened(inner)
+        let (Some(fresh), Some(nonces)) = (self.fresh.as_mut(), self.nonces.as_deref_mut()) else {
+            return Inbound::Opened(inner);
+        };
+        let d = Held {
+            from,
+            packet: h.packet.get(),
+            inner,
+        };
+        match fresh.admit(now, h.sender, d, &mut self.replay, nonces, stats) {
+            Some(inner) => Inbound::Opened(inner),
+            None => Inbound::Dropped,
+        }
     }
 
     /// Tells the application, once per sender (or source address when the

@@ -10,7 +10,9 @@
 //!   the clear header authenticated as associated data
 //!   ([`crate::wire::SealedFrame`]).
 //! - Replay protection: per sender, a window of the last
-//!   [`REPLAY_WINDOW`] packet numbers.
+//!   [`REPLAY_WINDOW`] packet numbers, and a [`Handshake`]: a sender is
+//!   challenged before anything of it is accepted, so that traffic captured
+//!   earlier and replayed to a node that starts later is never delivered.
 //!
 //! An [`Endpoint`](crate::Endpoint) built with
 //! [`Endpoint::with_encryption`](crate::Endpoint::with_encryption) seals as
@@ -21,8 +23,12 @@
 //! `docs/SECURITY.md` for the threat model and `docs/PROTOCOL.md` §16 for
 //! the bytes.
 
+mod answerer;
+mod challenger;
 mod encryption;
+mod fresh;
 mod guard;
+mod handshake;
 mod kdf;
 pub(crate) mod key;
 mod keyring;
@@ -32,6 +38,7 @@ pub(crate) mod seal;
 
 pub use encryption::{Encryption, SealLimits, SEAL_REFUSE_AT, SEAL_WARN_AT};
 pub(crate) use guard::{Guard, Inbound};
+pub use handshake::Handshake;
 pub use kdf::{KdfError, Secret, KDF_ITERATIONS, KDF_MEMORY_KIB, KDF_PARALLELISM, KDF_SALT};
 pub use key::{Fingerprint, Key, KeyId, ParseFingerprintError, KEY_LEN};
 pub use keyring::{KeyInfo, Keyring, KeyringError, MAX_KEYS};

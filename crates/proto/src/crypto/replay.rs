@@ -2,8 +2,12 @@
 //!
 //! Only authenticated datagrams reach this window, so only group members
 //! (and replays of their datagrams) create state here; an outsider cannot.
+//! Each window also keeps whether its sender answered this node's challenge
+//! (the handshake, `docs/PROTOCOL.md` §16.8); when room is needed, senders
+//! that did not are forgotten before those that did.
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use crate::fastmap::FastMap;
 use crate::ids::SenderId;
@@ -26,6 +30,23 @@ pub(crate) enum Verdict {
     TooOld,
 }
 
+/// Whether a sender proved to this node that it is alive now (§16.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Not (yet) answered; or no handshake is asked for.
+    Unverified,
+    /// Answered: its datagrams from packet number `floor` on are accepted.
+    Verified {
+        /// The first packet number the sender vouched for.
+        floor: u64,
+    },
+    /// Never answered: its datagrams are dropped until `until`.
+    Refused {
+        /// When it may be challenged again.
+        until: Instant,
+    },
+}
+
 struct Window {
     /// The highest packet number accepted.
     top: u64,
@@ -33,6 +54,7 @@ struct Window {
     seen: [u64; WORDS],
     /// When this sender was last heard, in calls to `check`.
     heard: u64,
+    status: Status,
 }
 
 impl Window {
@@ -41,6 +63,7 @@ impl Window {
             top: first,
             seen: [0; WORDS],
             heard: 0,
+            status: Status::Unverified,
         };
         w.set(first);
         w
@@ -88,10 +111,14 @@ impl Window {
 }
 
 /// The windows of at most `max_senders` senders; when full, a new sender
-/// makes the one heard from least recently forgotten.
+/// makes the one heard from least recently forgotten, unverified senders
+/// first.
 pub(crate) struct ReplayGuard {
     windows: FastMap<SenderId, Window>,
+    /// Unverified and refused senders by when last heard.
     by_age: BTreeSet<(u64, SenderId)>,
+    /// Verified senders by when last heard.
+    verified_by_age: BTreeSet<(u64, SenderId)>,
     clock: u64,
     max_senders: usize,
     evicted: u64,
@@ -102,6 +129,7 @@ impl ReplayGuard {
         Self {
             windows: FastMap::default(),
             by_age: BTreeSet::new(),
+            verified_by_age: BTreeSet::new(),
             clock: 0,
             max_senders: max_senders.max(1),
             evicted: 0,
@@ -114,7 +142,8 @@ impl ReplayGuard {
         let n = packet.get();
         let verdict = match self.windows.get_mut(&sender) {
             Some(w) => {
-                self.by_age.remove(&(w.heard, sender));
+                ages(&mut self.by_age, &mut self.verified_by_age, w.status)
+                    .remove(&(w.heard, sender));
                 w.check(n)
             }
             None => {
@@ -127,9 +156,24 @@ impl ReplayGuard {
         };
         if let Some(w) = self.windows.get_mut(&sender) {
             w.heard = self.clock;
-            self.by_age.insert((self.clock, sender));
+            ages(&mut self.by_age, &mut self.verified_by_age, w.status)
+                .insert((self.clock, sender));
         }
         verdict
+    }
+
+    /// The sender's status, if its window is kept.
+    pub(crate) fn status(&self, sender: SenderId) -> Option<Status> {
+        self.windows.get(&sender).map(|w| w.status)
+    }
+
+    /// Sets the sender's status, if its window is kept.
+    pub(crate) fn set_status(&mut self, sender: SenderId, status: Status) {
+        if let Some(w) = self.windows.get_mut(&sender) {
+            ages(&mut self.by_age, &mut self.verified_by_age, w.status).remove(&(w.heard, sender));
+            w.status = status;
+            ages(&mut self.by_age, &mut self.verified_by_age, status).insert((w.heard, sender));
+        }
     }
 
     /// Senders tracked now.
@@ -143,10 +187,26 @@ impl ReplayGuard {
     }
 
     fn evict_oldest(&mut self) {
-        if let Some((_, sender)) = self.by_age.pop_first() {
+        let oldest = match self.by_age.pop_first() {
+            Some(unverified) => Some(unverified),
+            None => self.verified_by_age.pop_first(),
+        };
+        if let Some((_, sender)) = oldest {
             self.windows.remove(&sender);
             self.evicted += 1;
         }
+    }
+}
+
+/// The age set a window of this status is kept in.
+fn ages<'a>(
+    unverified: &'a mut BTreeSet<(u64, SenderId)>,
+    verified: &'a mut BTreeSet<(u64, SenderId)>,
+    status: Status,
+) -> &'a mut BTreeSet<(u64, SenderId)> {
+    match status {
+        Status::Verified { .. } => verified,
+        Status::Unverified | Status::Refused { .. } => unverified,
     }
 }
 
@@ -190,6 +250,22 @@ mod tests {
         // 1 was heard more recently than 2: 1 is remembered, 2 is not.
         assert_eq!(g.check(SenderId::new(1), pn(1)), Verdict::Replayed);
         assert_eq!(g.check(SenderId::new(2), pn(0)), Verdict::Fresh);
+    }
+
+    #[test]
+    fn unverified_senders_are_forgotten_first() {
+        let mut g = ReplayGuard::new(2);
+        g.check(SenderId::new(1), pn(0));
+        g.set_status(SenderId::new(1), Status::Verified { floor: 0 });
+        g.check(SenderId::new(2), pn(0));
+        // 1 is the least recently heard, but verified: 2 goes.
+        g.check(SenderId::new(3), pn(0));
+        assert_eq!(g.status(SenderId::new(2)), None);
+        assert_eq!(
+            g.status(SenderId::new(1)),
+            Some(Status::Verified { floor: 0 })
+        );
+        assert_eq!(g.status(SenderId::new(3)), Some(Status::Unverified));
     }
 
     proptest! {

@@ -12,7 +12,7 @@
 //! Message `i` (from 0) has seq `first + i`. The entries fill the datagram
 //! exactly. All integers big-endian.
 
-use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_common, write_prefix, DecodeError, Flags, FrameType};
 use crate::ids::{MessageSeq, SenderId};
 
 /// Bytes before the first entry.
@@ -133,10 +133,7 @@ impl<'a> Batch<'a> {
     /// Writes the datagram to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.reserve(Self::len_for(self.bodies.iter().map(|b| b.len())));
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Batch.to_byte());
-        out.push(self.flags.bits());
+        write_prefix(out, FrameType::Batch, self.flags);
         out.extend_from_slice(&self.sender.get().to_be_bytes());
         out.extend_from_slice(&self.first.get().to_be_bytes());
         // Checked in new(): fits u16, and every body fits u32.

@@ -17,7 +17,7 @@
 //! the sender's segment size; the last carries the rest (1 to segment size
 //! bytes). So any one segment tells the receiver the segment size.
 
-use super::header::{parse_common, DecodeError, Flags, FrameType, DATA_HEADER_LEN, MAGIC, VERSION};
+use super::header::{parse_common, write_prefix, DecodeError, Flags, FrameType, DATA_HEADER_LEN};
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 
 /// The fields of a data frame's header.
@@ -40,10 +40,7 @@ pub struct DataHeader {
 impl DataHeader {
     /// Writes the header's 33 bytes to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Data.to_byte());
-        out.push(self.flags.bits());
+        write_prefix(out, FrameType::Data, self.flags);
         out.extend_from_slice(&self.sender.get().to_be_bytes());
         out.extend_from_slice(&self.seq.get().to_be_bytes());
         out.extend_from_slice(&self.index.get().to_be_bytes());

@@ -36,6 +36,12 @@ pub enum FrameType {
     Heartbeat,
     /// Several complete small messages.
     Batch,
+    /// A node asks a keyed sender to prove it is alive now (only ever
+    /// sealed; see [`Challenge`](super::Challenge)).
+    Challenge,
+    /// A sender's reply to challenges (only ever sealed; see
+    /// [`Answer`](super::Answer)).
+    Answer,
     /// Another frame, encrypted and authenticated (see [`SealedFrame`](super::SealedFrame)).
     Sealed,
 }
@@ -48,6 +54,8 @@ impl FrameType {
             FrameType::Nack => 0x02,
             FrameType::Heartbeat => 0x03,
             FrameType::Batch => 0x04,
+            FrameType::Challenge => 0x05,
+            FrameType::Answer => 0x06,
             FrameType::Sealed => 0x80,
         }
     }
@@ -59,6 +67,8 @@ impl FrameType {
             0x02 => Some(FrameType::Nack),
             0x03 => Some(FrameType::Heartbeat),
             0x04 => Some(FrameType::Batch),
+            0x05 => Some(FrameType::Challenge),
+            0x06 => Some(FrameType::Answer),
             0x80 => Some(FrameType::Sealed),
             _ => None,
         }
@@ -158,4 +168,26 @@ pub(crate) fn parse_common(bytes: &[u8]) -> Result<(FrameType, Flags, &[u8]), De
     let ty = FrameType::from_byte(*ty).ok_or(DecodeError::UnknownFrameType(*ty))?;
     let flags = Flags::from_bits(*flags).ok_or(DecodeError::UnknownFlags(*flags))?;
     Ok((ty, flags, rest))
+}
+
+/// Checks the five common bytes of a frame that carries no flag (NACK,
+/// heartbeat, challenge, answer) of type `expected`, and returns the bytes
+/// after them.
+pub(crate) fn parse_unflagged(bytes: &[u8], expected: FrameType) -> Result<&[u8], DecodeError> {
+    let (ty, flags, rest) = parse_common(bytes)?;
+    if ty != expected {
+        return Err(DecodeError::UnknownFrameType(ty.to_byte()));
+    }
+    if flags != Flags::empty() {
+        return Err(DecodeError::UnknownFlags(flags.bits()));
+    }
+    Ok(rest)
+}
+
+/// Writes the five common bytes of a frame of type `ty` with `flags`.
+pub(crate) fn write_prefix(out: &mut Vec<u8>, ty: FrameType, flags: Flags) {
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.push(ty.to_byte());
+    out.push(flags.bits());
 }

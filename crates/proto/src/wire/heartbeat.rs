@@ -17,7 +17,7 @@
 //! receiver was there from its start and is owed all of it. All integers
 //! are big-endian; the frame is exactly 33 bytes.
 
-use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, write_prefix, DecodeError, Flags, FrameType};
 use crate::ids::{MessageSeq, SenderId};
 
 /// Length of a heartbeat datagram.
@@ -57,13 +57,7 @@ impl Heartbeat {
 
     /// Parses a whole datagram as a heartbeat.
     pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let (ty, flags, rest) = parse_common(bytes)?;
-        if ty != FrameType::Heartbeat {
-            return Err(DecodeError::UnknownFrameType(ty.to_byte()));
-        }
-        if flags != Flags::empty() {
-            return Err(DecodeError::UnknownFlags(flags.bits()));
-        }
+        let rest = parse_unflagged(bytes, FrameType::Heartbeat)?;
         let fixed: &[u8; 28] = rest
             .try_into()
             .map_err(|_| DecodeError::Truncated { len: bytes.len() })?;
@@ -105,10 +99,7 @@ impl Heartbeat {
 
     /// Writes the 33 bytes to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Heartbeat.to_byte());
-        out.push(0);
+        write_prefix(out, FrameType::Heartbeat, Flags::empty());
         out.extend_from_slice(&self.sender.get().to_be_bytes());
         out.extend_from_slice(&self.lead.get().to_be_bytes());
         out.extend_from_slice(&self.trail.get().to_be_bytes());

@@ -6,20 +6,26 @@
 //! (a repair request), [`FrameType::Heartbeat`] (a sender's lead and trail)
 //! and [`FrameType::Batch`] (several small messages in one datagram), and one
 //! envelope, [`FrameType::Sealed`], which carries any other frame encrypted
-//! and authenticated under a group key. See `docs/PROTOCOL.md` for the full
+//! and authenticated under a group key. Two more frame types travel only
+//! inside sealed frames: [`FrameType::Challenge`] and [`FrameType::Answer`],
+//! the handshake that keeps replays of earlier traffic out. See `docs/PROTOCOL.md` for the full
 //! tables.
 //!
 //! Parsing follows "parse, don't validate": a [`DataFrame`] that exists has a
 //! consistent segment geometry and can be emitted again byte for byte.
 
+mod answer;
 mod batch;
+mod challenge;
 mod data;
 mod header;
 mod heartbeat;
 mod nack;
 mod sealed;
 
+pub use answer::{Answer, AnswerEntry, ANSWER_ENTRY_LEN, ANSWER_HEADER_LEN, MAX_ANSWER_ENTRIES};
 pub use batch::{Batch, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN};
+pub use challenge::{Challenge, CHALLENGE_LEN, CHALLENGE_NONCE_LEN};
 pub use data::{DataFrame, DataHeader};
 pub(crate) use header::parse_common;
 pub use header::{
@@ -45,6 +51,10 @@ pub enum Frame<'a> {
     Heartbeat(Heartbeat),
     /// A batch.
     Batch(Batch<'a>),
+    /// A challenge (valid only inside a sealed frame).
+    Challenge(Challenge),
+    /// An answer to challenges (valid only inside a sealed frame).
+    Answer(Answer),
 }
 
 impl<'a> Frame<'a> {
@@ -56,6 +66,8 @@ impl<'a> Frame<'a> {
             FrameType::Nack => Frame::Nack(Nack::parse(bytes)?),
             FrameType::Heartbeat => Frame::Heartbeat(Heartbeat::parse(bytes)?),
             FrameType::Batch => Frame::Batch(Batch::parse(bytes)?),
+            FrameType::Challenge => Frame::Challenge(Challenge::parse(bytes)?),
+            FrameType::Answer => Frame::Answer(Answer::parse(bytes)?),
             // Opened at the endpoint's boundary; one inside another is not
             // a frame anybody sends.
             FrameType::Sealed => {
@@ -73,6 +85,8 @@ impl<'a> Frame<'a> {
             Frame::Nack(n) => n.from(),
             Frame::Heartbeat(h) => h.sender(),
             Frame::Batch(b) => b.sender(),
+            Frame::Challenge(c) => c.from,
+            Frame::Answer(a) => a.sender(),
         }
     }
 }

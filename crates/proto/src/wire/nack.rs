@@ -24,7 +24,7 @@
 //! hear them and hold their own (suppression). All integers big-endian; the
 //! datagram is exactly `23 + 17·n` bytes, at most 1111.
 
-use super::header::{parse_common, DecodeError, Flags, FrameType, MAGIC, VERSION};
+use super::header::{parse_unflagged, write_prefix, DecodeError, Flags, FrameType};
 use crate::ids::{MessageSeq, SenderId};
 
 /// The most entries one NACK carries.
@@ -199,13 +199,7 @@ impl Nack {
 
     /// Parses a whole datagram as a NACK.
     pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let (ty, flags, rest) = parse_common(bytes)?;
-        if ty != FrameType::Nack {
-            return Err(DecodeError::UnknownFrameType(ty.to_byte()));
-        }
-        if flags != Flags::empty() {
-            return Err(DecodeError::UnknownFlags(flags.bits()));
-        }
+        let rest = parse_unflagged(bytes, FrameType::Nack)?;
         let Some((fixed, body)) = rest.split_first_chunk::<18>() else {
             return Err(DecodeError::Truncated { len: bytes.len() });
         };
@@ -262,10 +256,7 @@ impl Nack {
     /// Writes the datagram to `out`.
     pub fn write(&self, out: &mut Vec<u8>) {
         out.reserve(NACK_HEADER_LEN + self.entries.len() * NACK_ENTRY_LEN);
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(FrameType::Nack.to_byte());
-        out.push(0);
+        write_prefix(out, FrameType::Nack, Flags::empty());
         out.extend_from_slice(&self.from.get().to_be_bytes());
         out.extend_from_slice(&self.target.get().to_be_bytes());
         // At most MAX_NACK_ENTRIES: fits u16.

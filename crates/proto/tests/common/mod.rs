@@ -186,7 +186,14 @@ pub(crate) fn assert_accounting(s: &Stats) {
         + d.stale
         + d.message_too_large
         + d.over_budget
-        + s.segments_received;
+        + s.segments_received
+        // The handshake (sealed only): its own frames, what waits for an
+        // answer, and what it dropped.
+        + s.challenges_received
+        + s.answers_received
+        + s.handshake_held
+        + d.unverified
+        + d.unvouched;
     assert_eq!(
         s.datagrams_received + s.batched_messages_received,
         accounted,

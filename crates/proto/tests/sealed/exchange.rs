@@ -29,7 +29,7 @@ proptest! {
         tx.emit(t0(), &name, &args).unwrap();
         let datagrams = transmits(&mut tx);
         let plain_len = encode_body(&name, &args).unwrap().len();
-        let mut rx = sealed(config(1024), 1, &[k]);
+        let mut rx = sealed_one_way(config(1024), 1, &[k]);
         for (pos, &i) in order.iter().enumerate() {
             let frame = SealedFrame::parse(&datagrams[i]).unwrap();
             prop_assert_eq!(frame.header().sender, SenderId::new(TX));
@@ -84,8 +84,8 @@ fn payload_size_must_leave_room_for_the_seal() {
 
 #[test]
 fn a_ring_without_keys_sends_and_accepts_plaintext_until_a_key_is_added() {
-    let mut a = sealed(config(1024), 1, &[]);
-    let mut b = sealed(config(1024), 2, &[]);
+    let mut a = sealed_one_way(config(1024), 1, &[]);
+    let mut b = sealed_one_way(config(1024), 2, &[]);
     a.emit(t0(), "plain", &[]).unwrap();
     for d in transmits(&mut a) {
         assert_eq!(d[3], 0x01, "a data frame, not sealed");

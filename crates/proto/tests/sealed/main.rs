@@ -9,6 +9,7 @@ mod sealing;
 
 mod decoder;
 mod exchange;
+mod handshake;
 mod key_limit;
 mod nonces;
 mod replay;

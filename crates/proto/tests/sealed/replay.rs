@@ -13,7 +13,7 @@ fn a_replayed_datagram_delivers_nothing() {
     let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
     tx.emit(t0(), "once", &[]).unwrap();
     let d = transmits(&mut tx).remove(0);
-    let mut rx = sealed(config(1024), 1, &[key(1)]);
+    let mut rx = sealed_one_way(config(1024), 1, &[key(1)]);
     rx.handle_datagram(t0(), addr(1), &d);
     assert_eq!(messages(&mut rx).len(), 1);
     // Long after: the reassembler's window would not stop it (a new sender
@@ -35,7 +35,7 @@ fn replayed_segments_of_an_expired_message_do_not_revive_it() {
     let mut tx = sealed(c.clone(), 0xAB, &[key(1)]);
     tx.emit_body(&body_of_len(300)).unwrap();
     let segs = transmits(&mut tx);
-    let mut rx = sealed(c, 1, &[key(1)]);
+    let mut rx = sealed_one_way(c, 1, &[key(1)]);
     // The receiver gets all but the last segment, which expire.
     for d in &segs[..segs.len() - 1] {
         rx.handle_datagram(t0(), addr(1), d);
@@ -56,7 +56,7 @@ fn packets_older_than_the_window_are_refused() {
     let mut tx = sealed(config(16), 0xAB, &[key(1)]);
     // The replay window alone: without ordering and repair, the later
     // messages are delivered at once instead of waiting for the first.
-    let mut rx = sealed(reassembly_only(1024), 1, &[key(1)]);
+    let mut rx = sealed_one_way(reassembly_only(1024), 1, &[key(1)]);
     tx.emit(t0(), "first", &[]).unwrap();
     let first = transmits(&mut tx);
     // Enough later datagrams to slide the window past the first message.
@@ -78,7 +78,7 @@ fn packets_older_than_the_window_are_refused() {
 
 #[test]
 fn a_restarted_sender_is_a_new_sender() {
-    let mut rx = sealed(config(1024), 1, &[key(1)]);
+    let mut rx = sealed_one_way(config(1024), 1, &[key(1)]);
     for id in [0xA1, 0xA2] {
         // Same key, packet numbers start at 0 again, new sender id.
         let mut tx = sealed(config(1024), id, &[key(1)]);
@@ -95,7 +95,7 @@ fn a_restarted_sender_is_a_new_sender() {
 fn replay_windows_are_bounded() {
     let mut c = config(1024);
     c.max_senders = 8;
-    let mut rx = sealed(c, 1, &[key(1)]);
+    let mut rx = sealed_one_way(c, 1, &[key(1)]);
     for id in 100..150 {
         let mut tx = sealed(config(1024), id, &[key(1)]);
         tx.emit(t0(), "hi", &[]).unwrap();

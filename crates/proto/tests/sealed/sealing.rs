@@ -28,6 +28,18 @@ pub(crate) fn sealed(config: Config, id: u64, keys: &[Key]) -> Endpoint {
     )
 }
 
+/// [`sealed`] without the handshake (`danger_skip_handshake`): for the
+/// tests of one direction only, whose receiver's challenges never reach
+/// the sender (the handshake has its own tests: `handshake*.rs` here and
+/// the `sealed_*` simulations).
+pub(crate) fn sealed_one_way(config: Config, id: u64, keys: &[Key]) -> Endpoint {
+    encrypted(
+        config,
+        id,
+        Encryption::new(ring(keys), InsecureSeededNonces::new(id)).danger_skip_handshake(true),
+    )
+}
+
 /// An endpoint with this encryption.
 pub(crate) fn encrypted(config: Config, id: u64, encryption: Encryption) -> Endpoint {
     Endpoint::with_encryption(config, SenderId::new(id), encryption).expect("valid config")

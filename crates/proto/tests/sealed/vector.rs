@@ -46,7 +46,7 @@ fn the_worked_example() {
     assert_eq!(sealed.len(), 78 + 50);
     assert_eq!(hex(&sealed), SEALED);
 
-    let mut rx = crate::sealing::sealed(config(1024), 2, &[key]);
+    let mut rx = crate::sealing::sealed_one_way(config(1024), 2, &[key]);
     rx.handle_datagram(t0(), addr(1), &sealed);
     let got = messages(&mut rx);
     assert_eq!(got[0].name, "greet");

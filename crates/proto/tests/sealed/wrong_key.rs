@@ -91,6 +91,7 @@ fn plaintext_is_refused_by_a_node_with_a_key() {
 #[test]
 fn danger_accept_plaintext_accepts_both() {
     let enc = Encryption::new(ring(&[key(1)]), InsecureSeededNonces::new(1))
+        .danger_skip_handshake(true)
         .danger_accept_plaintext(true);
     let mut rx = encrypted(config(1024), 1, enc);
     for d in traffic(0xC, &[]).iter().chain(&traffic(0xD, &[key(1)])) {

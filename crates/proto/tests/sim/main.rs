@@ -5,6 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod keyed;
 mod world;
 
 mod burst_loss;
@@ -16,5 +17,9 @@ mod overrun;
 mod random_loss;
 mod reorder_duplicate;
 mod restarted_sender;
+mod sealed_handshake_loss;
+mod sealed_many_receivers;
+mod sealed_replay_dead_run;
+mod sealed_replay_live_sender;
 mod tail_loss;
 mod unrepairable;

@@ -1,0 +1,299 @@
+//! The challenging side of the handshake: per sender not yet verified, the
+//! round of challenges (nonce, deadlines) and the datagrams held until the
+//! sender answers. Bounded in senders, datagrams and bytes.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::handshake::Handshake;
+use crate::fastmap::FastMap;
+use crate::ids::SenderId;
+use crate::wire::{Challenge, CHALLENGE_NONCE_LEN};
+
+/// A datagram of an unverified sender, opened and checked for replay,
+/// waiting for the sender's answer.
+pub(crate) struct Held {
+    pub(crate) from: SocketAddr,
+    pub(crate) packet: u64,
+    pub(crate) inner: Vec<u8>,
+}
+
+/// Bookkeeping charged per held datagram on top of its bytes.
+const HELD_OVERHEAD: usize = 64;
+
+struct Round {
+    nonce: [u8; CHALLENGE_NONCE_LEN],
+    first_heard: Instant,
+    /// Challenges sent so far in this round.
+    sent: u32,
+    /// When the current challenge's wait ends.
+    deadline: Instant,
+    held: Vec<Held>,
+    bytes: usize,
+}
+
+/// What [`Challenger::hold`] did with a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// Held until the sender answers.
+    Held,
+    /// Over a limit (datagrams per sender, bytes, rounds): dropped.
+    Refused,
+}
+
+/// Every round in progress.
+pub(crate) struct Challenger {
+    rounds: FastMap<SenderId, Round>,
+    deadlines: BTreeSet<(Instant, SenderId)>,
+    max_rounds: usize,
+    held_bytes: usize,
+    held_count: usize,
+    /// Challenges to send, oldest first.
+    out: VecDeque<Challenge>,
+}
+
+impl Challenger {
+    pub(crate) fn new(max_rounds: usize) -> Self {
+        Self {
+            rounds: FastMap::default(),
+            deadlines: BTreeSet::new(),
+            max_rounds: max_rounds.max(1),
+            held_bytes: 0,
+            held_count: 0,
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Whether a round with `sender` is in progress.
+    pub(crate) fn in_round(&self, sender: SenderId) -> bool {
+        self.rounds.contains_key(&sender)
+    }
+
+    /// Starts a round with `sender` (its first challenge queued now), with
+    /// `nonce` drawn fresh by the caller. `false`: too many rounds already.
+    pub(crate) fn start(
+        &mut self,
+        now: Instant,
+        own: SenderId,
+        sender: SenderId,
+        nonce: [u8; CHALLENGE_NONCE_LEN],
+        hs: &Handshake,
+    ) -> bool {
+        if self.rounds.len() >= self.max_rounds {
+            return false;
+        }
+        let deadline = now + hs.first_wait;
+        self.rounds.insert(
+            sender,
+            Round {
+                nonce,
+                first_heard: now,
+                sent: 1,
+                deadline,
+                held: Vec::new(),
+                bytes: 0,
+            },
+        );
+        self.deadlines.insert((deadline, sender));
+        self.out
+            .push_back(challenge(own, sender, nonce, Duration::ZERO));
+        true
+    }
+
+    /// Holds an opened datagram of `sender`, whose round is in progress.
+    pub(crate) fn hold(&mut self, sender: SenderId, held: Held, hs: &Handshake) -> Hold {
+        let cost = held.inner.len() + HELD_OVERHEAD;
+        let Some(round) = self.rounds.get_mut(&sender) else {
+            return Hold::Refused;
+        };
+        if round.held.len() >= hs.max_held_per_sender
+            || self.held_bytes.saturating_add(cost) > hs.max_held_bytes
+        {
+            return Hold::Refused;
+        }
+        round.held.push(held);
+        round.bytes += cost;
+        self.held_bytes += cost;
+        self.held_count += 1;
+        Hold::Held
+    }
+
+    /// An answer entry for this node from `sender`: if `nonce` is the
+    /// round's, the round ends and its held datagrams are handed back.
+    pub(crate) fn answered(
+        &mut self,
+        sender: SenderId,
+        nonce: &[u8; CHALLENGE_NONCE_LEN],
+    ) -> Option<Vec<Held>> {
+        if self.rounds.get(&sender)?.nonce != *nonce {
+            return None;
+        }
+        self.end(sender).map(|r| r.held)
+    }
+
+    /// Handles the rounds whose wait is over at `now`: another challenge
+    /// (waiting twice as long), or, after `hs.attempts`, the sender is
+    /// given up. Returns the senders given up with how many datagrams
+    /// each had held.
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        own: SenderId,
+        hs: &Handshake,
+    ) -> Vec<(SenderId, usize)> {
+        let mut given_up = Vec::new();
+        while let Some(&(at, sender)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            let Some(round) = self.rounds.get_mut(&sender) else {
+                continue;
+            };
+            if round.sent >= hs.attempts {
+                if let Some(r) = self.end(sender) {
+                    given_up.push((sender, r.held.len()));
+                }
+                continue;
+            }
+            let wait = hs.wait(round.sent);
+            round.sent += 1;
+            round.deadline = now + wait;
+            self.deadlines.insert((round.deadline, sender));
+            let waited = now.saturating_duration_since(round.first_heard);
+            self.out
+                .push_back(challenge(own, sender, round.nonce, waited));
+        }
+        given_up
+    }
+
+    /// When the earliest round's wait ends.
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// The next challenge to send.
+    pub(crate) fn poll_challenge(&mut self) -> Option<Challenge> {
+        self.out.pop_front()
+    }
+
+    /// Datagrams held now, for every sender.
+    pub(crate) fn held_count(&self) -> usize {
+        self.held_count
+    }
+
+    /// Bytes held now, bookkeeping included.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
+    fn end(&mut self, sender: SenderId) -> Option<Round> {
+        let round = self.rounds.remove(&sender)?;
+        self.deadlines.remove(&(round.deadline, sender));
+        self.held_bytes -= round.bytes;
+        self.held_count -= round.held.len();
+        Some(round)
+    }
+}
+
+fn challenge(
+    own: SenderId,
+    target: SenderId,
+    nonce: [u8; CHALLENGE_NONCE_LEN],
+    waited: Duration,
+) -> Challenge {
+    Challenge {
+        from: own,
+        target,
+        nonce,
+        waited_ms: u32::try_from(waited.as_millis()).unwrap_or(u32::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: SenderId = SenderId::new(1);
+    const S: SenderId = SenderId::new(2);
+
+    fn held(n: u64, len: usize) -> Held {
+        Held {
+            from: SocketAddr::from(([192, 0, 2, 1], 1)),
+            packet: n,
+            inner: vec![0; len],
+        }
+    }
+
+    #[test]
+    fn retries_back_off_then_give_up() {
+        let hs = Handshake::default();
+        let t = Instant::now();
+        let mut c = Challenger::new(8);
+        assert!(c.start(t, ME, S, [7; 16], &hs));
+        assert_eq!(c.hold(S, held(0, 10), &hs), Hold::Held);
+        assert_eq!(
+            c.poll_challenge().map(|c| (c.target, c.waited_ms)),
+            Some((S, 0))
+        );
+        let mut at = t;
+        let mut waits = Vec::new();
+        for _ in 1..hs.attempts {
+            let next = c.next_timer().unwrap();
+            waits.push(next - at);
+            at = next;
+            assert!(c.handle_timeout(at, ME, &hs).is_empty());
+            let again = c.poll_challenge().unwrap();
+            assert_eq!(again.nonce, [7; 16]);
+            assert_eq!(u128::from(again.waited_ms), (at - t).as_millis());
+        }
+        let last = c.next_timer().unwrap();
+        waits.push(last - at);
+        assert_eq!(c.handle_timeout(last, ME, &hs), vec![(S, 1)]);
+        assert_eq!(waits.iter().sum::<Duration>(), hs.max_wait());
+        assert_eq!(waits[1], 2 * waits[0]);
+        assert_eq!(waits.last(), Some(&(8 * waits[0])), "capped");
+        assert!(!c.in_round(S));
+        assert_eq!((c.held_count(), c.held_bytes()), (0, 0));
+        assert_eq!(c.next_timer(), None);
+    }
+
+    #[test]
+    fn only_the_rounds_nonce_ends_it() {
+        let hs = Handshake::default();
+        let mut c = Challenger::new(8);
+        c.start(Instant::now(), ME, S, [7; 16], &hs);
+        c.hold(S, held(3, 10), &hs);
+        assert!(c.answered(S, &[8; 16]).is_none());
+        assert!(c.answered(SenderId::new(9), &[7; 16]).is_none());
+        let back = c.answered(S, &[7; 16]).unwrap();
+        assert_eq!(back.len(), 1);
+        assert!(c.answered(S, &[7; 16]).is_none(), "only once");
+    }
+
+    #[test]
+    fn holding_is_bounded() {
+        let hs = Handshake {
+            max_held_per_sender: 3,
+            max_held_bytes: 5 * (100 + HELD_OVERHEAD),
+            ..Handshake::default()
+        };
+        let t = Instant::now();
+        let mut c = Challenger::new(2);
+        assert!(c.start(t, ME, S, [1; 16], &hs));
+        assert!(c.start(t, ME, SenderId::new(3), [2; 16], &hs));
+        assert!(!c.start(t, ME, SenderId::new(4), [3; 16], &hs), "rounds");
+        let outcomes: Vec<_> = (0..4).map(|n| c.hold(S, held(n, 100), &hs)).collect();
+        assert_eq!(
+            outcomes,
+            [Hold::Held, Hold::Held, Hold::Held, Hold::Refused]
+        );
+        let other: Vec<_> = (0..3)
+            .map(|n| c.hold(SenderId::new(3), held(n, 100), &hs))
+            .collect();
+        assert_eq!(other, [Hold::Held, Hold::Held, Hold::Refused], "bytes");
+        assert_eq!(c.held_count(), 5);
+        assert!(c.held_bytes() <= hs.max_held_bytes);
+    }
+}

@@ -1,0 +1,294 @@
+//! The handshake (PROTOCOL.md §16.8): a keyed node accepts a sender's
+//! datagrams only once the sender has answered its challenge, from the
+//! packet number the answer vouches for on. Replays of a run that has
+//! ended, and of a live sender's traffic from before the node started,
+//! deliver nothing; what is held meanwhile is bounded.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use eventcast_proto::crypto::{Encryption, Handshake, InsecureSeededNonces};
+use eventcast_proto::wire::{Frame, SealedFrame};
+use eventcast_proto::{Endpoint, EndpointEvent};
+
+use crate::common::*;
+use crate::sealing::*;
+
+/// Every datagram `e` has ready at `now`, unpaced.
+fn out(e: &mut Endpoint, now: Instant) -> Vec<Vec<u8>> {
+    e.set_paced(false);
+    let mut buf = Vec::new();
+    let all = std::iter::from_fn(|| e.poll_transmit(now, &mut buf).map(|_| buf.clone())).collect();
+    e.set_paced(true);
+    all
+}
+
+fn feed(e: &mut Endpoint, now: Instant, datagrams: &[Vec<u8>]) {
+    for d in datagrams {
+        e.handle_datagram(now, addr(1), d);
+    }
+}
+
+/// The messages among `e`'s events (losses and reports skipped).
+fn delivered(e: &mut Endpoint) -> Vec<String> {
+    events(e)
+        .into_iter()
+        .filter_map(|ev| match ev {
+            EndpointEvent::Message(m) => Some(m.name),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An endpoint with the handshake and these settings.
+fn with_handshake(id: u64, hs: Handshake) -> Endpoint {
+    encrypted(
+        config(1024),
+        id,
+        Encryption::new(ring(&[key(1)]), InsecureSeededNonces::new(id)).handshake(hs),
+    )
+}
+
+/// Runs `e`'s timers up to `until`, dropping whatever it sends.
+fn idle_until(e: &mut Endpoint, until: Instant) {
+    while let Some(t) = e.poll_timeout().filter(|t| *t <= until) {
+        e.handle_timeout(t);
+        out(e, t);
+        events(e);
+    }
+}
+
+#[test]
+fn a_live_sender_is_delivered_once_it_answers() {
+    let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
+    let mut rx = sealed(config(1024), 1, &[key(1)]);
+    for name in ["a", "b", "c"] {
+        tx.emit(t0(), name, &[]).unwrap();
+    }
+    feed(&mut rx, t0(), &out(&mut tx, t0()));
+    assert!(delivered(&mut rx).is_empty(), "held until the answer");
+    let s = rx.stats();
+    assert!(s.handshake_held >= 1 && s.handshake_held_bytes > 0, "{s:?}");
+    let challenge = out(&mut rx, t0());
+    assert_eq!(challenge.len(), 1);
+    assert_eq!(rx.stats().challenges_sent, 1);
+    feed(&mut tx, at(1), &challenge);
+    let answer = out(&mut tx, at(1));
+    assert_eq!(answer.len(), 1);
+    assert_eq!(tx.stats().answers_sent, 1);
+    feed(&mut rx, at(2), &answer);
+    assert_eq!(delivered(&mut rx), ["a", "b", "c"]);
+    tx.emit(at(3), "d", &[]).unwrap();
+    feed(&mut rx, at(3), &out(&mut tx, at(3)));
+    assert_eq!(delivered(&mut rx), ["d"], "no second challenge");
+    let s = rx.stats();
+    assert_eq!((s.senders_verified, s.challenges_sent), (1, 1));
+    assert_eq!((s.handshake_held, s.handshake_held_bytes), (0, 0));
+    assert_eq!(s.dropped.total(), 0, "{s:?}");
+    assert_accounting(&s);
+}
+
+#[test]
+fn challenges_and_answers_travel_sealed() {
+    let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
+    let mut rx = sealed(config(1024), 1, &[key(1)]);
+    tx.emit(t0(), "a", &[]).unwrap();
+    feed(&mut rx, t0(), &out(&mut tx, t0()));
+    let challenge = out(&mut rx, t0());
+    assert!(SealedFrame::parse(&challenge[0]).is_ok());
+    feed(&mut tx, t0(), &challenge);
+    assert!(SealedFrame::parse(&out(&mut tx, t0())[0]).is_ok());
+    // In the clear, either one is dropped as malformed.
+    let mut plain = endpoint(config(1024), 5);
+    let c = eventcast_proto::wire::Challenge {
+        from: eventcast_proto::SenderId::new(9),
+        target: eventcast_proto::SenderId::new(5),
+        nonce: [1; 16],
+        waited_ms: 0,
+    };
+    let mut bytes = Vec::new();
+    c.write(&mut bytes);
+    assert!(matches!(Frame::parse(&bytes), Ok(Frame::Challenge(_))));
+    plain.handle_datagram(t0(), addr(1), &bytes);
+    assert_eq!(plain.stats().dropped.malformed, 1);
+    assert!(
+        out(&mut plain, t0()).is_empty(),
+        "no answer to a plaintext challenge"
+    );
+}
+
+#[test]
+fn a_replayed_run_that_has_ended_delivers_nothing() {
+    let hs = Handshake::default();
+    // A run, captured; then it ends (its sender is gone).
+    let mut old = sealed(config(1024), 0xD0, &[key(1)]);
+    for _ in 0..20 {
+        old.emit_body(&body_of_len(600)).unwrap();
+    }
+    let mut captured = out(&mut old, t0());
+    drop(old);
+    // Two kept back, to replay later.
+    let last = captured.pop().unwrap();
+    let next_to_last = captured.pop().unwrap();
+    let mut rx = with_handshake(1, hs);
+    let start = at(60_000);
+    feed(&mut rx, start, &captured);
+    let mut challenges = out(&mut rx, start).len();
+    // No answer ever comes: the node asks again, backing off, then gives up.
+    let give_up = start + hs.max_wait();
+    while let Some(t) = rx.poll_timeout().filter(|t| *t <= give_up) {
+        rx.handle_timeout(t);
+        challenges += out(&mut rx, t).len();
+    }
+    assert!(delivered(&mut rx).is_empty());
+    let s = rx.stats();
+    assert_eq!(challenges as u32, hs.attempts);
+    assert_eq!(s.challenges_sent, u64::from(hs.attempts));
+    assert_eq!(s.senders_unanswered, 1);
+    assert_eq!(s.dropped.unverified, captured.len() as u64);
+    assert_eq!((s.handshake_held, s.handshake_held_bytes), (0, 0));
+    // Replayed again in the cool-down: dropped at once, no new challenge.
+    let later = give_up + Duration::from_millis(1);
+    feed(&mut rx, later, &[next_to_last]);
+    assert!(out(&mut rx, later).is_empty());
+    assert_eq!(rx.stats().dropped.unverified, captured.len() as u64 + 1);
+    assert!(delivered(&mut rx).is_empty());
+    // After it: a new round, as unanswered as the first.
+    let after = later + hs.cooldown;
+    feed(&mut rx, after, &[last]);
+    assert_eq!(out(&mut rx, after).len(), 1, "challenged again");
+    idle_until(&mut rx, after + hs.max_wait());
+    assert!(delivered(&mut rx).is_empty());
+    assert_eq!(rx.stats().senders_unanswered, 2);
+}
+
+#[test]
+fn a_live_senders_earlier_traffic_is_not_vouched_for() {
+    let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
+    for i in 0..10 {
+        tx.emit(t0(), "old", &[bson::Bson::Int32(i)]).unwrap();
+    }
+    let captured = out(&mut tx, t0());
+    // The sender runs on (heartbeats); ten seconds later a node starts,
+    // and the captured datagrams are replayed to it.
+    let start = at(10_000);
+    idle_until(&mut tx, start);
+    let mut rx = sealed(config(1024), 1, &[key(1)]);
+    rx.handle_join(start);
+    feed(&mut rx, start, &captured);
+    feed(&mut tx, start, &out(&mut rx, start));
+    let answer = out(&mut tx, start);
+    feed(&mut rx, start, &answer);
+    assert!(delivered(&mut rx).is_empty());
+    let s = rx.stats();
+    assert_eq!(s.senders_verified, 1);
+    assert_eq!(s.dropped.unvouched, captured.len() as u64, "{s:?}");
+    // Replayed after the answer: still refused. The live stream goes on.
+    feed(&mut rx, start, &captured);
+    tx.emit(start, "new", &[]).unwrap();
+    let got = converse(&mut tx, &mut rx, start, start + Duration::from_secs(5));
+    assert_eq!(got, ["new"]);
+    let s = rx.stats();
+    assert_eq!(
+        s.dropped.unvouched + s.dropped.replayed,
+        2 * captured.len() as u64
+    );
+    assert_accounting(&s);
+}
+
+#[test]
+fn what_is_held_is_bounded() {
+    let mut hs = Handshake::default();
+    hs.max_held_per_sender = 5;
+    hs.max_held_bytes = 3_000;
+    let mut rx = with_handshake(1, hs);
+    let mut total = 0;
+    for id in [0xA1, 0xA2] {
+        let mut tx = sealed(config(1024), id, &[key(1)]);
+        for _ in 0..8 {
+            tx.emit_body(&body_of_len(600)).unwrap();
+        }
+        let d = out(&mut tx, t0());
+        total += d.len() as u64;
+        feed(&mut rx, t0(), &d);
+        let s = rx.stats();
+        assert!(s.handshake_held_bytes <= hs.max_held_bytes as u64, "{s:?}");
+    }
+    let s = rx.stats();
+    assert!(s.handshake_held <= 5, "{s:?}");
+    assert_eq!(s.handshake_held + s.dropped.unverified, total, "{s:?}");
+    assert!(s.dropped.unverified >= total - 5);
+}
+
+#[test]
+fn many_challengers_share_answers() {
+    let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
+    tx.emit(t0(), "hello", &[]).unwrap();
+    let data = out(&mut tx, t0());
+    let mut nodes: Vec<Endpoint> = (0..100)
+        .map(|i| sealed(config(1024), 1000 + i, &[key(1)]))
+        .collect();
+    let mut challenges = Vec::new();
+    for rx in &mut nodes {
+        feed(rx, t0(), &data);
+        challenges.extend(out(rx, t0()));
+    }
+    assert_eq!(challenges.len(), 100);
+    feed(&mut tx, t0(), &challenges);
+    // Answers: one at once, then one per interval, 32 challenges each.
+    let mut answers = out(&mut tx, t0());
+    idle_until_collect(&mut tx, at(1_000), &mut answers);
+    assert_eq!(answers.len(), 4, "ceil(100 / 32)");
+    assert_eq!(tx.stats().answers_sent, 4);
+    for rx in &mut nodes {
+        feed(rx, at(1_000), &answers);
+        assert_eq!(delivered(rx), ["hello"]);
+        assert_eq!(rx.stats().senders_verified, 1);
+    }
+}
+
+/// Runs `a` and `b` up to `until`, each hearing everything the other
+/// sends; returns the names `b` delivered.
+fn converse(a: &mut Endpoint, b: &mut Endpoint, from: Instant, until: Instant) -> Vec<String> {
+    let mut now = from;
+    let mut got = Vec::new();
+    loop {
+        for _ in 0..8 {
+            let (x, y) = (out(a, now), out(b, now));
+            if x.is_empty() && y.is_empty() {
+                break;
+            }
+            feed(b, now, &x);
+            feed(a, now, &y);
+        }
+        got.extend(delivered(b));
+        events(a);
+        let next = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        match next.filter(|t| *t <= until) {
+            Some(t) => {
+                now = now.max(t);
+                a.handle_timeout(now);
+                b.handle_timeout(now);
+            }
+            None => return got,
+        }
+    }
+}
+
+/// Runs `e`'s timers up to `until`, keeping what it sends.
+fn idle_until_collect(e: &mut Endpoint, until: Instant, sent: &mut Vec<Vec<u8>>) {
+    while let Some(t) = e.poll_timeout().filter(|t| *t <= until) {
+        e.handle_timeout(t);
+        sent.extend(out(e, t).into_iter().filter(|d| is_answer(d)));
+    }
+}
+
+/// Whether `d` (sealed) is at least as long as an answer with one entry
+/// and not a heartbeat: answers are the only such datagrams an idle
+/// sender sends (heartbeats are 83 bytes sealed, answers at least 97).
+fn is_answer(d: &[u8]) -> bool {
+    d.len() >= 15 + 32 + 50
+}
