@@ -13,7 +13,6 @@ use crate::ids::SenderId;
 use crate::seqwindow::WINDOW;
 use crate::shared::LossReason;
 use crate::stats::Stats;
-use crate::wire::Heartbeat;
 
 impl Receiver {
     /// A segment or batch entry went through reassembly with this result.
@@ -31,6 +30,16 @@ impl Receiver {
             return;
         };
         state.last_alive = now;
+        // A complete message that is a valid event makes its sender
+        // believed real (checked once: until then).
+        let believe = match &arrival {
+            Arrival::Complete(body) if !state.believed => crate::body::decode_body(body).is_ok(),
+            _ => false,
+        };
+        if let Arrival::Complete(body) = &arrival {
+            state.believed |= believe;
+            state.remember_digest(seq, segment.count, body);
+        }
         if accepted && retransmission {
             stats.repairs_received += 1;
         }
@@ -71,6 +80,10 @@ impl Receiver {
             Arrival::Buffered => self.watch_partial(now, sender, seq),
             Arrival::Complete(body) => self.complete(now, stats, segment, body),
         }
+        if believe {
+            self.believe(now, sender);
+        }
+        self.arm_join(now, sender);
         self.below_window(now, stats, sender);
         self.flush(stats, sender);
         self.tidy_timer(sender);
@@ -240,17 +253,18 @@ impl Receiver {
         self.schedule(sender, item.wake());
     }
 
-    /// A heartbeat from a sender just touched (`new`: first heard through
-    /// it): its lead, its trail, and the `age` of its stream.
+    /// A heartbeat of `sender`, just touched (`new`: first heard through
+    /// it): its lead and trail (checked for plausibility), and the `age`
+    /// of its stream.
     pub(super) fn on_stream_heartbeat(
         &mut self,
         now: Instant,
         stats: &mut Stats,
-        hb: &Heartbeat,
+        sender: SenderId,
+        (lead, trail): (u64, u64),
         age: Duration,
         new: bool,
     ) {
-        let (sender, lead, trail) = (hb.sender(), hb.lead().get(), hb.trail().get());
         let entitled = self.entitled(now, age);
         if new {
             // First heard through a heartbeat: the stream starts at its

@@ -186,6 +186,9 @@ pub(crate) fn assert_accounting(s: &Stats) {
         + d.stale
         + d.message_too_large
         + d.over_budget
+        + d.implausible
+        + d.refused
+        + d.not_receiving
         + s.segments_received;
     assert_eq!(
         s.datagrams_received + s.batched_messages_received,
