@@ -276,6 +276,11 @@ impl<'a> Rules<'a> {
                 Verdict::Wait
             }
             State::Backoff(_) | State::Stall(_) if self.hold.is_some() => {
+                if item.asks > 0 && self.gone {
+                    // Asked, unanswered, and the sender is gone: asking
+                    // again (when the budget allows) would not help.
+                    return Verdict::Lose(LossReason::Unrecoverable);
+                }
                 if let Some(t) = self.hold {
                     item.state = State::Backoff(t);
                 }

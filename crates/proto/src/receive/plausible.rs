@@ -18,9 +18,9 @@
 //! starts the stream as the heartbeat said; data that does not rebuilds
 //! the sender's state from the data.
 //!
-//! A sender known only from one datagram is re-anchored by data that
-//! disagrees with it as often as it was heard: the first datagram a
-//! newcomer hears of a sender may be the forged one.
+//! A sender not established (believed real and heard more than once) is
+//! re-anchored by data that disagrees with it as often as it was heard:
+//! the first datagram a newcomer hears of a sender may be the forged one.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -57,10 +57,16 @@ impl SenderState {
         near.min(aged).saturating_add(1)
     }
 
+    /// Whether the sender is established: believed real and heard more
+    /// than once (a single datagram, even a valid event, may be forged).
+    pub(crate) fn established(&self) -> bool {
+        self.believed && self.heard > 1
+    }
+
     /// Whether data at `seq` is plausible: not past the plausible end, nor
-    /// (while nothing of the sender is believed) far below its start.
+    /// (while the sender is not established) far below its start.
     pub(crate) fn plausible(&self, now: Instant, seq: u64) -> bool {
-        let below = !self.believed && seq.saturating_add(AHEAD) < self.start;
+        let below = !self.established() && seq.saturating_add(AHEAD) < self.start;
         seq < self.plausible_end(now) && !below
     }
 
@@ -71,10 +77,10 @@ impl SenderState {
     }
 
     /// Whether the state should be dropped and built again from the
-    /// implausible datagram just counted: nothing of it is believed or
-    /// delivered, and implausible datagrams outnumber what it was built on.
+    /// implausible datagram just counted: it is not established, and
+    /// implausible datagrams outnumber what it was built on.
     pub(crate) fn outvoted(&self) -> bool {
-        !self.believed && self.delivered == 0 && self.implausible_run >= self.heard
+        !self.established() && self.implausible_run >= self.heard
     }
 }
 
@@ -211,6 +217,8 @@ impl super::Receiver {
         let mut state = SenderState::new(sender, hint.at, hint.from, via, None);
         state.believed = true;
         state.heard = heard;
+        // Enough for one NACK: what it missed of the stream.
+        state.nack_tokens = 1.0;
         self.senders.insert(sender, state);
         let age = hint.age(now);
         self.on_stream_heartbeat(now, stats, sender, (hint.lead, hint.trail), age, true);

@@ -368,7 +368,7 @@ impl SenderState {
             first_at: now,
             plausible_at: now,
             implausible_run: 0,
-            nack_tokens: super::budget::SENDER_BURST,
+            nack_tokens: 0.0,
             nack_at: now,
             recent: VecDeque::new(),
             conflict_told: false,

@@ -3,18 +3,26 @@
 //! One test binary for the family (one module per file), so that the
 //! crate's tests build and link a few binaries rather than one per file.
 
+mod attacker;
 #[path = "../common/mod.rs"]
 mod common;
+mod hostile;
 mod world;
 
 mod burst_loss;
+mod far_heartbeat;
+mod far_seq;
 mod first_message_lost;
+mod forged_copies;
+mod forged_gaps;
 mod late_joiner;
 mod long_hole;
 mod many_receivers;
 mod overrun;
+mod partials;
 mod random_loss;
 mod reorder_duplicate;
 mod restarted_sender;
+mod strangers;
 mod tail_loss;
 mod unrepairable;
