@@ -301,6 +301,23 @@ impl Receiver {
     /// missing is lost, what is held is delivered, in order.
     pub(super) fn forget_evicted(&mut self, stats: &mut Stats) {
         for mut state in std::mem::take(&mut self.evicted) {
+            if !state.established() {
+                // Nothing of it is established (ids made up by strangers
+                // send a datagram or two): what it left unfinished is
+                // counted (`abandoned`), not reported, so that strangers
+                // cannot flood the application with loss reports.
+                for (seq, held) in std::mem::take(&mut state.held) {
+                    deliver(
+                        &mut self.events,
+                        stats,
+                        &mut state,
+                        seq,
+                        held.from,
+                        &held.body,
+                    );
+                }
+                continue;
+            }
             let gaps: Vec<(u64, u64)> = state.gaps.iter().map(|(f, g)| (*f, g.end)).collect();
             for (first, end) in gaps {
                 let events = &mut self.events;

@@ -19,6 +19,10 @@ pub(crate) enum Attack {
     /// New random sender ids, each opening a partial message (the first
     /// segment of `segments` of 1 KiB) that never completes.
     Partials { segments: u32 },
+    /// A few sender ids (`ids`), each opening partial messages (1 KiB
+    /// segments of messages of 64 KiB) at random seqs, to fill the
+    /// receivers' memory budgets.
+    Filler { ids: u64 },
     /// New random sender ids, each sending a complete event at seq 0 and
     /// another far ahead: a gap to ask for.
     Gaps,
@@ -107,6 +111,12 @@ impl Attacker {
                 let seq = self.rng.random_range(0..1000);
                 let len = segments as usize * 1024;
                 vec![data(id, seq, 0, segments, &[0xEE; 1024], len)]
+            }
+            Attack::Filler { ids } => {
+                let id = (1 << 40) + self.rng.random_range(0..ids);
+                let seq = self.rng.random_range(0..10_000);
+                let index = self.rng.random_range(0..64);
+                vec![data(id, seq, index, 64, &[0xEE; 1024], 64 * 1024)]
             }
             Attack::Gaps => {
                 let id = self.stranger();

@@ -9,6 +9,7 @@ mod common;
 mod hostile;
 mod world;
 
+mod budget_fill;
 mod burst_loss;
 mod far_heartbeat;
 mod far_seq;
