@@ -68,9 +68,8 @@ mod stream;
 
 use admission::Forgotten;
 use budget::NackBudget;
-use plausible::Hint;
 pub(crate) use state::Segment;
-use state::{Ledger, SenderState, State};
+use state::{Hint, Ledger, SenderState, State};
 
 /// Bytes charged to the budgets for one gap record.
 const GAP_CHARGE: usize = 64;

@@ -22,14 +22,11 @@
 //! re-anchored by data that disagrees with it as often as it was heard:
 //! the first datagram a newcomer hears of a sender may be the forged one.
 
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::state::SenderState;
-use std::time::Duration;
-
-use super::state::FirstHeard;
-use crate::ids::SenderId;
+use super::state::{FirstHeard, Hint, Segment, SenderState};
+use super::Receiver;
+use crate::stats::Stats;
 
 /// How far past a sender's known lead a seq may be.
 pub(crate) const AHEAD: u64 = 1 << 16;
@@ -84,17 +81,6 @@ impl SenderState {
     }
 }
 
-/// A heartbeat of a sender not tracked.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Hint {
-    pub(crate) sender: SenderId,
-    pub(crate) lead: u64,
-    pub(crate) trail: u64,
-    pub(crate) age_ms: u32,
-    pub(crate) from: SocketAddr,
-    pub(crate) at: Instant,
-}
-
 impl Hint {
     /// The age of the stream at `now`, as the heartbeat told it.
     fn age(&self, now: Instant) -> Duration {
@@ -114,7 +100,7 @@ impl Hint {
     }
 }
 
-impl super::Receiver {
+impl Receiver {
     /// Whether `segment`'s seq is plausible for its sender (any seq is, for
     /// a sender not tracked). A sender state outvoted by implausible data
     /// is dropped (unreported: nothing of it was believed), and the
@@ -122,8 +108,8 @@ impl super::Receiver {
     pub(super) fn plausible_data(
         &mut self,
         now: Instant,
-        stats: &mut crate::stats::Stats,
-        segment: &super::Segment,
+        stats: &mut Stats,
+        segment: &Segment,
     ) -> bool {
         let sender = segment.sender;
         let Some(state) = self.senders.get_mut(&sender) else {
@@ -159,12 +145,7 @@ impl super::Receiver {
     /// until data settles it; but a stream that began after this node
     /// joined, whose lead is plausible for its age, is settled at once
     /// (this node is owed all of it, and asks for what it missed).
-    pub(super) fn on_first_heartbeats(
-        &mut self,
-        now: Instant,
-        stats: &mut crate::stats::Stats,
-        hint: Hint,
-    ) {
+    pub(super) fn on_first_heartbeats(&mut self, now: Instant, stats: &mut Stats, hint: Hint) {
         let sender = hint.sender;
         if self.entitled(now, hint.age(now)) && hint.plausible_for_age(now) {
             let heard = self.senders.get(&sender).map_or(0, |s| s.heard);
@@ -196,13 +177,7 @@ impl super::Receiver {
     /// Data agreed with the heartbeat `sender` was first heard through:
     /// its stream starts as that heartbeat says (see `join`), and it is
     /// believed real.
-    fn settle_hint(
-        &mut self,
-        now: Instant,
-        stats: &mut crate::stats::Stats,
-        hint: Hint,
-        heard: u32,
-    ) {
+    fn settle_hint(&mut self, now: Instant, stats: &mut Stats, hint: Hint, heard: u32) {
         let sender = hint.sender;
         let via = FirstHeard {
             seq: hint.lead,

@@ -281,7 +281,7 @@ pub(crate) struct SenderState {
     /// One past the highest seq heard in its data.
     pub(crate) data_end: u64,
     /// The first seq heard, and when: the stream may not run ahead of
-    /// them faster than [`MAX_RATE`](super::plausible::MAX_RATE).
+    /// them faster than the plausible rate (`plausible::MAX_RATE`).
     pub(crate) first_seq: u64,
     pub(crate) first_at: Instant,
     /// When its latest plausible datagram came.
@@ -297,8 +297,20 @@ pub(crate) struct SenderState {
     /// A conflict was reported for it (once per sender).
     pub(crate) conflict_told: bool,
     /// Heard only through heartbeats so far: the latest, a hint that its
-    /// first data settles (see [`plausible`](super::plausible)).
-    pub(crate) hint: Option<super::plausible::Hint>,
+    /// first data settles (see the `plausible` module).
+    pub(crate) hint: Option<Hint>,
+}
+
+/// A heartbeat of a sender heard only through heartbeats (a hint, until
+/// its data settles it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hint {
+    pub(crate) sender: SenderId,
+    pub(crate) lead: u64,
+    pub(crate) trail: u64,
+    pub(crate) age_ms: u32,
+    pub(crate) from: SocketAddr,
+    pub(crate) at: Instant,
 }
 
 /// What a finished message looked like: its shape, and a hash of its body.
