@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tracing::trace;
 
 use super::order::{deliver, report_loss};
-use super::state::{Gap, Item, Segment, State};
+use super::state::{Gap, Item, Segment, SenderState, State};
 use super::{Arrival, Receiver, GAP_CHARGE};
 use crate::ids::SenderId;
 use crate::seqwindow::WINDOW;
@@ -301,56 +301,12 @@ impl Receiver {
     /// missing is lost, what is held is delivered, in order.
     pub(super) fn forget_evicted(&mut self, stats: &mut Stats) {
         for mut state in std::mem::take(&mut self.evicted) {
-            if !state.established() {
-                // Nothing of it is established (ids made up by strangers
-                // send a datagram or two): what it left unfinished is
-                // counted (`abandoned`), not reported, so that strangers
-                // cannot flood the application with loss reports.
-                for (seq, held) in std::mem::take(&mut state.held) {
-                    deliver(
-                        &mut self.events,
-                        stats,
-                        &mut state,
-                        seq,
-                        held.from,
-                        &held.body,
-                    );
-                }
-                continue;
-            }
-            let gaps: Vec<(u64, u64)> = state.gaps.iter().map(|(f, g)| (*f, g.end)).collect();
-            for (first, end) in gaps {
-                let events = &mut self.events;
-                report_loss(
-                    events,
-                    stats,
-                    &mut state,
-                    first,
-                    end - first,
-                    LossReason::Evicted,
-                );
-            }
-            let owed: Vec<u64> = state
-                .overrun
-                .iter()
-                .copied()
-                .chain(
-                    state
-                        .partials
-                        .iter()
-                        .filter(|(_, p)| p.ask.is_some())
-                        .map(|(s, _)| *s),
-                )
-                .collect();
-            for seq in owed {
-                report_loss(
-                    &mut self.events,
-                    stats,
-                    &mut state,
-                    seq,
-                    1,
-                    LossReason::Evicted,
-                );
+            // Nothing is reported of a sender not established (ids made up
+            // by strangers send a datagram or two): what it left unfinished
+            // is counted (`abandoned`), so that strangers cannot flood the
+            // application with loss reports.
+            if state.established() {
+                self.report_evicted(stats, &mut state);
             }
             for (seq, held) in std::mem::take(&mut state.held) {
                 deliver(
@@ -362,6 +318,38 @@ impl Receiver {
                     &held.body,
                 );
             }
+        }
+    }
+
+    /// The losses an established sender forgotten leaves: its gaps, and
+    /// the partial messages it owed this node.
+    fn report_evicted(&mut self, stats: &mut Stats, state: &mut SenderState) {
+        let gaps: Vec<(u64, u64)> = state.gaps.iter().map(|(f, g)| (*f, g.end)).collect();
+        for (first, end) in gaps {
+            let events = &mut self.events;
+            report_loss(
+                events,
+                stats,
+                state,
+                first,
+                end - first,
+                LossReason::Evicted,
+            );
+        }
+        let owed: Vec<u64> = state
+            .overrun
+            .iter()
+            .copied()
+            .chain(
+                state
+                    .partials
+                    .iter()
+                    .filter(|(_, p)| p.ask.is_some())
+                    .map(|(s, _)| *s),
+            )
+            .collect();
+        for seq in owed {
+            report_loss(&mut self.events, stats, state, seq, 1, LossReason::Evicted);
         }
     }
 }

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use eventcast_proto::wire::{DataHeader, Flags, Heartbeat, MAX_SEQ};
-use eventcast_proto::{encode_body, MessageSeq, SegmentIndex, SenderId};
+use eventcast_proto::wire::{Heartbeat, MAX_SEQ};
+use eventcast_proto::{encode_body, MessageSeq, SenderId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -160,16 +160,5 @@ impl Attacker {
 /// A raw data frame: segment `index` of `count` of a message of `len`
 /// bytes, carrying `payload`.
 fn data(sender: u64, seq: u64, index: u32, count: u32, payload: &[u8], len: usize) -> Vec<u8> {
-    let header = DataHeader {
-        flags: Flags::empty(),
-        sender: SenderId::new(sender),
-        seq: MessageSeq::new(seq),
-        index: SegmentIndex::new(index),
-        count,
-        message_len: len as u32,
-    };
-    let mut out = Vec::new();
-    header.write(&mut out);
-    out.extend_from_slice(payload);
-    out
+    crate::common::datagram(sender, seq, index, count, len as u32, payload)
 }
