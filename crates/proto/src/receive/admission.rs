@@ -83,6 +83,11 @@ impl Forgotten {
         Some(seq)
     }
 
+    /// Whether `id` is remembered.
+    pub(crate) fn contains(&self, id: SenderId) -> bool {
+        self.resume.contains_key(&id)
+    }
+
     /// Senders remembered now.
     pub(crate) fn len(&self) -> usize {
         self.resume.len()

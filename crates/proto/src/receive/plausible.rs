@@ -147,6 +147,17 @@ impl Receiver {
     /// (this node is owed all of it, and asks for what it missed).
     pub(super) fn on_first_heartbeats(&mut self, now: Instant, stats: &mut Stats, hint: Hint) {
         let sender = hint.sender;
+        let first = FirstHeard {
+            seq: hint.lead,
+            data: false,
+            live: false,
+        };
+        if self.remembered.contains(sender) || self.glimpsed.contains(sender) {
+            // Forgotten earlier: it resumes where it was, whatever the
+            // heartbeat says.
+            self.touch(now, stats, sender, hint.from, first);
+            return;
+        }
         if self.entitled(now, hint.age(now)) && hint.plausible_for_age(now) {
             let heard = self.senders.get(&sender).map_or(0, |s| s.heard);
             if heard > 0 {
@@ -155,11 +166,6 @@ impl Receiver {
             self.settle_hint(now, stats, hint, heard + 1);
             return;
         }
-        let first = FirstHeard {
-            seq: hint.lead,
-            data: false,
-            live: false,
-        };
         let Some(new) = self.touch(now, stats, sender, hint.from, first) else {
             return;
         };
