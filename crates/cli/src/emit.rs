@@ -84,7 +84,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => None,
     };
 
-    let config = args.key.apply(args.send.apply(args.net.config()))?;
+    // It only sends: other nodes' events are not reassembled (issue 17).
+    let config = args
+        .key
+        .apply(args.send.apply(args.net.config()))?
+        .send_only(true);
     let node = common::new_node(config)?;
     common::start(&node).await?;
     if args.net.port.is_none() {

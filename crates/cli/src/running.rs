@@ -74,6 +74,7 @@ fn report(notice: &Notice) {
     match notice {
         Notice::ProtocolError(error) => eprintln!("eventcast: {error}"),
         Notice::Loss(loss) => eprintln!("eventcast: {loss}"),
+        Notice::Conflict(conflict) => eprintln!("eventcast: {conflict}"),
         Notice::LegacyProtocolError(error) => eprintln!("eventcast: {error}"),
         Notice::KeyLimit(limit) => eprintln!(
             "eventcast: key {} sealed {} datagrams (limit {}): rotate it",

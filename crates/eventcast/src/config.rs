@@ -66,6 +66,13 @@ pub struct Config {
     pub legacy: LegacyConfig,
     /// Encryption: the group key (default none: plaintext).
     pub encryption: EncryptionConfig,
+    /// The node only sends (default false): it never reassembles or
+    /// delivers other nodes' events (their data is dropped unread,
+    /// `stats().protocol.dropped.not_receiving`), holds no partial message
+    /// and sends no NACK; it still repairs what it sent. For emitters,
+    /// such as `eventcast emit`, on a LAN where others may flood it.
+    /// (Native protocol only.)
+    pub send_only: bool,
 }
 
 /// Encryption settings: with a key, every datagram is sealed with
@@ -113,6 +120,7 @@ impl Default for Config {
             wire_protocol: WireProtocol::Native,
             legacy: LegacyConfig::default(),
             encryption: EncryptionConfig::default(),
+            send_only: false,
         }
     }
 }
@@ -157,6 +165,12 @@ impl Config {
     /// Sets the bytes of payload per datagram.
     pub fn max_payload_size(mut self, bytes: usize) -> Self {
         self.protocol.max_payload_size = bytes;
+        self
+    }
+
+    /// Makes the node send only (see [`Config::send_only`]).
+    pub fn send_only(mut self, on: bool) -> Self {
+        self.send_only = on;
         self
     }
 

@@ -97,8 +97,8 @@ pub use eventcast_proto::crypto::{
     Fingerprint, KdfError, Key, KeyInfo, KeyLimit, KeyringError, Secret, Unreadable,
 };
 pub use eventcast_proto::{
-    Config as ProtocolConfig, ConfigError as ProtocolConfigError, EmitError, Loss, MessageSeq,
-    PeerInfo, ProtocolError, SenderId, Stats as ProtocolStats,
+    Config as ProtocolConfig, ConfigError as ProtocolConfigError, Conflict, EmitError, Loss,
+    MessageSeq, PeerInfo, ProtocolError, SenderId, Stats as ProtocolStats,
 };
 
 /// The README's Rust examples, compiled as doctests so they stay true.

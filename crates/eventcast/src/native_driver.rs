@@ -63,6 +63,7 @@ impl Native {
         }
         .map_err(|e| Error::Config(e.into()))?;
         endpoint.handle_join(Instant::now());
+        endpoint.set_receiving(!config.send_only);
         Ok(Self {
             endpoint,
             group,
@@ -172,6 +173,10 @@ impl Driver for Native {
                 EndpointEvent::Loss(loss) => {
                     warn!(target: "eventcast", %loss, "events lost");
                     Output::Notice(Notice::Loss(loss))
+                }
+                EndpointEvent::Conflict(conflict) => {
+                    warn!(target: "eventcast", %conflict, "conflicting copies of an event");
+                    Output::Notice(Notice::Conflict(conflict))
                 }
                 other => {
                     debug!(target: "eventcast", ?other, "endpoint event ignored");

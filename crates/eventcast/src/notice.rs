@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use eventcast_proto::crypto::KeyLimit;
-use eventcast_proto::{Loss, ProtocolError, SenderId};
+use eventcast_proto::{Conflict, Loss, ProtocolError, SenderId};
 
 /// A lifecycle change or a problem, from
 /// [`Eventcast::notices`](crate::Eventcast::notices) or
@@ -54,4 +54,9 @@ pub enum Notice {
     /// The key this node seals with nears (or reached) the number of
     /// datagrams it may seal: rotate to a new key.
     KeyLimit(KeyLimit),
+    /// Another node's event came in two different copies: someone else
+    /// sends under its id (without a key, anyone on the LAN can). Reported
+    /// once per sender; every conflict is counted in
+    /// `stats().protocol.conflicts`.
+    Conflict(Conflict),
 }

@@ -31,8 +31,11 @@ pub struct Config {
     pub max_partial_bytes_per_sender: usize,
     /// Partial messages one sender may have open at once (default 256).
     pub max_partial_messages_per_sender: usize,
-    /// Senders whose state is tracked at once (default 1024); when full, the
-    /// one heard from least recently is forgotten.
+    /// Senders whose state is tracked at once (default 1024); when full, a
+    /// new sender takes the place of one that sent a single datagram or is
+    /// not believed real (the least recently heard), else of one silent for
+    /// three `heartbeat_max`; otherwise it is refused (docs/PROTOCOL.md
+    /// §9.7).
     pub max_senders: usize,
 
     /// Deliver each sender's messages in sequence order (default true): a

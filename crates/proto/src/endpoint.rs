@@ -63,6 +63,9 @@ pub struct Endpoint {
     guard: Guard,
     stats: Stats,
     paced: bool,
+    /// Whether other senders' events are received (see
+    /// [`set_receiving`](Endpoint::set_receiving)).
+    receiving: bool,
 }
 
 /// Why [`Endpoint::emit`] refused an event. Always the caller's doing, never
@@ -114,6 +117,7 @@ impl Endpoint {
             version_reported: HashSet::new(),
             stats: Stats::default(),
             paced: true,
+            receiving: true,
         })
     }
 
@@ -214,6 +218,21 @@ impl Endpoint {
         self.paced = paced;
     }
 
+    /// Tells the endpoint whether its node receives other nodes' events
+    /// (the default). A node that only sends (no listeners for other
+    /// events) turns it off: other senders' data and batches are then
+    /// dropped unread (`dropped.not_receiving`), and their heartbeats and
+    /// NACKs to others ignored, so that it holds no partial message and
+    /// sends no NACK; it still serves the NACKs addressed to it.
+    pub fn set_receiving(&mut self, receiving: bool) {
+        self.receiving = receiving;
+    }
+
+    /// Whether the endpoint receives other nodes' events.
+    pub fn is_receiving(&self) -> bool {
+        self.receiving
+    }
+
     /// Tells the endpoint that its node joined the group (started
     /// listening) at `now`. Call it once, when the socket is ready, before
     /// any datagram. Without it, the instant of the first input counts.
@@ -276,6 +295,9 @@ impl Endpoint {
             return;
         }
         self.stats.control_received += u64::from(control);
+        if !self.receiving {
+            return self.handle_unreceived(now, frame);
+        }
         self.receiver.heard(now, frame.sender());
         let stats = &mut self.stats;
         match frame {
@@ -308,6 +330,23 @@ impl Endpoint {
                 }
             }
             // Never reaches here (handle_plain drops them).
+            Frame::Challenge(_) | Frame::Answer(_) => {}
+        }
+    }
+
+    /// A frame of another node while this one does not receive events:
+    /// only the NACKs addressed to it are served.
+    fn handle_unreceived(&mut self, now: Instant, frame: Frame<'_>) {
+        let stats = &mut self.stats;
+        match frame {
+            Frame::Data(_) | Frame::Batch(_) => stats.dropped.not_receiving += 1,
+            Frame::Heartbeat(_) => stats.heartbeats_received += 1,
+            Frame::Nack(nack) if nack.target() == self.id => {
+                self.sender.on_nack(now, &self.config, &nack, stats);
+            }
+            Frame::Nack(_) => stats.nacks_overheard += 1,
+            // Never reaches here (handle_plain drops them; the guard
+            // answers sealed challenges even for a node that only sends).
             Frame::Challenge(_) | Frame::Answer(_) => {}
         }
     }
@@ -516,6 +555,7 @@ impl Endpoint {
         self.stats.partial_bytes = r.partial_bytes() as u64;
         self.stats.window_bytes = r.window_bytes() as u64;
         self.stats.senders = r.senders() as u64;
+        self.stats.senders_remembered = r.remembered() as u64;
         self.stats.replay_senders = self.guard.replay_senders() as u64;
         self.stats.replay_senders_evicted = self.guard.replay_evicted();
         self.stats.held_messages = r.held() as u64;

@@ -55,6 +55,7 @@ pub use endpoint::{EmitError, Endpoint};
 pub use ids::{MessageSeq, SegmentIndex, SenderId};
 pub use peer::PeerInfo;
 pub use shared::{
-    Destination, EndpointEvent, Loss, LossReason, ProtocolError, ReceivedMessage, Timer, Transmit,
+    Conflict, Destination, EndpointEvent, Loss, LossReason, ProtocolError, ReceivedMessage, Timer,
+    Transmit,
 };
 pub use stats::{DropStats, Stats};

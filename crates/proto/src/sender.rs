@@ -7,7 +7,11 @@
 //! is older than `retransmit_window` or pushed out by
 //! `retransmit_window_bytes`. A NACK adds what it asks for (and what the
 //! store still has) to the repair queue, which goes before new data; a
-//! segment repaired within `repair_linger` is not repaired again. When the
+//! segment repaired within `repair_linger` is not repaired again, and the
+//! repairs queued are bounded by a budget (2,000 a second, plus one per
+//! segment sent the first time, in bursts of up to 4,096): NACKs are
+//! anyone's to send on a LAN without a key, so what they can make a sender
+//! send is bounded; what the budget refuses is asked for again. When the
 //! sender goes quiet it sends heartbeats, at intervals that double from
 //! `heartbeat_min` to `heartbeat_max`.
 
@@ -27,6 +31,16 @@ use crate::wire::{
     Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN,
     DATA_HEADER_LEN,
 };
+
+/// Repairs (segments or batch entries) per second the sender may send
+/// whatever it sends new.
+const REPAIR_FLOOR: f64 = 5000.0;
+
+/// Repairs earned per segment sent the first time.
+const REPAIRS_PER_SEGMENT: f64 = 2.0;
+
+/// The most repairs the sender may queue at once.
+const REPAIR_BURST: f64 = 4096.0;
 
 /// A message kept for sending and repairs.
 struct Stored {
@@ -74,6 +88,10 @@ pub(crate) struct Sender {
     hb_last: Option<Instant>,
     /// When the first datagram of message 0 went out: the stream's birth.
     first_sent: Option<Instant>,
+    /// The repair budget: repairs it may queue, as of `repair_at`
+    /// (NACKs are anyone's to send: what they cost is bounded).
+    repair_tokens: f64,
+    repair_at: Option<Instant>,
 }
 
 impl Sender {
@@ -95,6 +113,8 @@ impl Sender {
             hb_asked: None,
             hb_last: None,
             first_sent: None,
+            repair_tokens: REPAIR_BURST,
+            repair_at: None,
         }
     }
 
@@ -373,6 +393,7 @@ impl Sender {
                 continue;
             };
             stats.segments_sent += 1;
+            self.repair_tokens = (self.repair_tokens + REPAIRS_PER_SEGMENT).min(REPAIR_BURST);
             st.sent += 1;
             if st.sent >= st.count {
                 st.sent_at = Some(now);
@@ -529,8 +550,17 @@ impl Sender {
                 }
             }
         }
+        let since = self
+            .repair_at
+            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+        self.repair_at = Some(now);
+        self.repair_tokens = (self.repair_tokens + since * REPAIR_FLOOR).min(REPAIR_BURST);
         for (seq, index) in wanted {
             if self.pending.contains(&(seq, index)) {
+                continue;
+            }
+            if self.repair_tokens < 1.0 {
+                stats.repairs_refused += 1;
                 continue;
             }
             let recent = self
@@ -545,6 +575,7 @@ impl Sender {
                 stats.repairs_lingered += 1;
                 continue;
             }
+            self.repair_tokens -= 1.0;
             self.pending.insert((seq, index));
             self.repairs.push_back((seq, index));
         }

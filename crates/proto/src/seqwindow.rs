@@ -73,6 +73,15 @@ impl SeqWindow {
         }
     }
 
+    /// A window whose messages below `resume` are all finished: for a
+    /// sender forgotten earlier and heard again, which must not deliver
+    /// what it delivered before.
+    pub(crate) fn starting_at(resume: u64) -> Self {
+        let mut window = Self::new(resume);
+        window.low = resume;
+        window
+    }
+
     /// The first message at or after `seq` that is not finished (stale
     /// ones count as finished): `seq` itself if it is open.
     pub(crate) fn next_open(&self, seq: u64) -> u64 {

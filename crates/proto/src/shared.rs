@@ -43,6 +43,35 @@ pub enum EndpointEvent {
     KeyLimit(KeyLimit),
     /// Messages of another node are lost for good.
     Loss(Loss),
+    /// Another node's message came in two different copies: someone else
+    /// sends under its id (reported once per sender).
+    Conflict(Conflict),
+}
+
+/// A second, different copy of message `seq` of `sender` came, after the
+/// first was delivered (or given up): without a key, someone else sends
+/// under that id, and one of the two copies (the first delivered) may be
+/// forged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Conflict {
+    /// The sender whose id was used.
+    pub sender: SenderId,
+    /// The message.
+    pub seq: MessageSeq,
+    /// Where the second copy came from.
+    pub from: SocketAddr,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "two different copies of message {} from {} (the second from {}): \
+             another node sends under its id",
+            self.seq, self.sender, self.from
+        )
+    }
 }
 
 /// Messages `first .. first + count` of `sender` will never be delivered.

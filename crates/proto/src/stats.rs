@@ -140,6 +140,30 @@ pub struct Stats {
     pub handshake_held: u64,
     /// Gauge: bytes those datagrams hold, bookkeeping included.
     pub handshake_held_bytes: u64,
+    // A hostile LAN: admission of senders, plausibility, budgets, conflicts.
+    /// New senders refused because every tracked sender is believed real
+    /// and heard (their datagrams count in `dropped.refused`).
+    pub senders_refused: u64,
+    /// Gauge: senders forgotten earlier whose resume point is remembered
+    /// (heard again, they resume there rather than from 0).
+    pub senders_remembered: u64,
+    /// Senders forgotten earlier that were heard again and resumed where
+    /// they were.
+    pub senders_resumed: u64,
+    /// Heartbeats whose lead was not plausible, ignored (also counted in
+    /// `heartbeats_received`).
+    pub heartbeats_implausible: u64,
+    /// Senders whose state was built again from later data, the datagram
+    /// it was first built on being contradicted by what followed.
+    pub senders_reanchored: u64,
+    /// NACK rounds held back by the NACK budgets (asked later).
+    pub nacks_deferred: u64,
+    /// Segments asked for by a NACK and not repaired because the repair
+    /// budget was spent (asked again later).
+    pub repairs_refused: u64,
+    /// Second, different copies of a message already finished (reported
+    /// once per sender as `EndpointEvent::Conflict`).
+    pub conflicts: u64,
 }
 
 /// Datagrams and messages dropped, by reason. The five sealed-frame reasons
@@ -201,6 +225,15 @@ pub struct DropStats {
     /// replayed (or live traffic delayed longer than the handshake's
     /// slack).
     pub unvouched: u64,
+    // A hostile LAN.
+    /// Segments (and batch entries) whose seq is not plausible for their
+    /// sender: too far ahead of what was heard of it.
+    pub implausible: u64,
+    /// Segments (and batch entries) of new senders refused admission.
+    pub refused: u64,
+    /// Data and batch datagrams of other senders dropped unread by a node
+    /// that does not receive events (it only sends).
+    pub not_receiving: u64,
 }
 
 impl DropStats {
@@ -224,5 +257,8 @@ impl DropStats {
             + self.before_start
             + self.unverified
             + self.unvouched
+            + self.implausible
+            + self.refused
+            + self.not_receiving
     }
 }

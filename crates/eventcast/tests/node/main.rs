@@ -17,6 +17,7 @@ mod drop_stops;
 mod encrypted;
 mod flood;
 mod garbage;
+mod hostile;
 mod large_messages;
 mod leaks;
 mod lifecycle;

@@ -94,10 +94,15 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        let rules = Rules::new(now, &self.config, state.last_alive);
-        // Nothing is asked for before the join is settled: it may be
-        // history this node is not owed.
-        let defer = state.join.is_some();
+        let mut rules = Rules::new(now, &self.config, state.last_alive);
+        // Nothing is asked for before the join is settled (it may be
+        // history this node is not owed), nor of a sender not believed
+        // real (a stranger's forged partials cost no NACK).
+        let defer = state.join.is_some() || !state.believed;
+        if !defer && !self.budget.allows(now, state) {
+            // Over a NACK budget: what is due waits a repair timeout.
+            rules.hold = Some(now + self.config.repair_timeout);
+        }
         let asked = State::Asked {
             at: now,
             until: now + self.config.repair_timeout,
@@ -157,6 +162,11 @@ impl Receiver {
             }
             partial.ask = Some(item);
         }
+        if rules.held.get() {
+            stats.nacks_deferred += 1;
+        }
+        self.budget
+            .charge(state, entries.len().div_ceil(MAX_NACK_ENTRIES));
         let wake = state.earliest_wake();
         for chunk in entries.chunks(MAX_NACK_ENTRIES) {
             send_nack(&mut self.nacks, stats, self.me, sender, chunk.to_vec());
@@ -175,11 +185,20 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        let rules = Rules::new(now, &self.config, state.last_alive);
+        let mut rules = Rules::new(now, &self.config, state.last_alive);
+        let Some(join) = state.join.as_ref() else {
+            return;
+        };
+        // Only a sender believed real and heard more than once is asked.
+        let may_ask = state.believed && state.heard > 1;
+        let due = matches!(join.state, State::Backoff(t) if t <= now);
+        if may_ask && due && !self.budget.allows(now, state) {
+            rules.hold = Some(now + self.config.repair_timeout);
+        }
         let Some(join) = state.join.as_mut() else {
             return;
         };
-        match rules.judge(join, &mut state.round, &mut self.rng, false) {
+        match rules.judge(join, &mut state.round, &mut self.rng, !may_ask) {
             Verdict::Wait => {}
             Verdict::Ask => {
                 join.asks += 1;
@@ -188,6 +207,7 @@ impl Receiver {
                     until: now + self.config.repair_timeout,
                 };
                 trace!(%sender, "heartbeat requested");
+                self.budget.charge(state, 1);
                 send_nack(&mut self.nacks, stats, self.me, sender, Vec::new());
             }
             Verdict::Lose(_) => self.decide(now, stats, sender, false, None),
@@ -215,6 +235,10 @@ struct Rules<'a> {
     /// while quiet).
     gone: bool,
     config: &'a Config,
+    /// Over a NACK budget: what is due waits until then.
+    hold: Option<Instant>,
+    /// Something due was held back.
+    held: std::cell::Cell<bool>,
 }
 
 impl<'a> Rules<'a> {
@@ -224,6 +248,8 @@ impl<'a> Rules<'a> {
             last_alive,
             gone: now.saturating_duration_since(last_alive) >= config.heartbeat_max,
             config,
+            hold: None,
+            held: std::cell::Cell::new(false),
         }
     }
 
@@ -247,6 +273,18 @@ impl<'a> Rules<'a> {
             }
             State::Backoff(_) | State::Stall(_) if defer => {
                 item.state = State::Idle;
+                Verdict::Wait
+            }
+            State::Backoff(_) | State::Stall(_) if self.hold.is_some() => {
+                if item.asks > 0 && self.gone {
+                    // Asked, unanswered, and the sender is gone: asking
+                    // again (when the budget allows) would not help.
+                    return Verdict::Lose(LossReason::Unrecoverable);
+                }
+                if let Some(t) = self.hold {
+                    item.state = State::Backoff(t);
+                }
+                self.held.set(true);
                 Verdict::Wait
             }
             State::Backoff(_) | State::Stall(_) => Verdict::Ask,

@@ -103,6 +103,37 @@ impl Receiver {
         }
     }
 
+    /// `sender` is believed real now: what waited for that is asked for.
+    pub(super) fn believe(&mut self, now: Instant, sender: SenderId) {
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        state.believed = true;
+        trace!(%sender, "believed real");
+        if state.join.is_none() && self.config.max_retransmit_attempts > 0 {
+            self.rearm(now, sender);
+        }
+    }
+
+    /// Arms the pending join's heartbeat request once the sender may be
+    /// asked: believed real and heard more than once (an id that sent one
+    /// datagram is never asked anything).
+    pub(super) fn arm_join(&mut self, now: Instant, sender: SenderId) {
+        let Some(state) = self.senders.get(&sender) else {
+            return;
+        };
+        let idle = state.join.is_some_and(|j| j.state == State::Idle);
+        if idle && state.believed && state.heard > 1 && self.config.max_retransmit_attempts > 0 {
+            let next = self.backoff(now, sender);
+            let wake = self.senders.get_mut(&sender).and_then(|s| {
+                let join = s.join.as_mut()?;
+                join.state = next;
+                join.wake()
+            });
+            self.schedule(sender, wake);
+        }
+    }
+
     /// Gives every gap and partial message that waited for the join
     /// decision its turn: a back-off, or (a partial with no known hole)
     /// a watch for a stall.

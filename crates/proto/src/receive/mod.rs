@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use tracing::debug;
 
 use crate::config::Config;
 use crate::fastmap::FastMap;
@@ -54,15 +55,21 @@ use crate::shared::{EndpointEvent, Timer};
 use crate::stats::Stats;
 use crate::wire::{Heartbeat, Nack};
 
+mod admission;
 mod ask;
+mod budget;
+mod conflict;
 mod join;
 mod order;
+mod plausible;
 mod reassemble;
 mod state;
 mod stream;
 
+use admission::Forgotten;
+use budget::NackBudget;
 pub(crate) use state::Segment;
-use state::{Ledger, SenderState, State};
+use state::{Hint, Ledger, SenderState, State};
 
 /// Bytes charged to the budgets for one gap record.
 const GAP_CHARGE: usize = 64;
@@ -91,6 +98,9 @@ enum DropReason {
     OverBudget,
     /// Disagrees with earlier segments of the same message about its shape.
     Inconsistent,
+    /// From a new sender refused admission (the table is full of senders
+    /// believed real and heard).
+    Refused,
 }
 
 /// Every sender this node hears, and what they have to say.
@@ -114,6 +124,13 @@ pub(crate) struct Receiver {
     events: VecDeque<EndpointEvent>,
     /// NACKs to send, drained by the endpoint.
     nacks: VecDeque<Vec<u8>>,
+    /// Where senders forgotten after delivering resume: those heard more
+    /// than once, and those heard once (kept apart, so that a flood of
+    /// one-datagram ids cannot push the others out).
+    remembered: Forgotten,
+    glimpsed: Forgotten,
+    /// The node's NACK budget.
+    budget: NackBudget,
 }
 
 impl Receiver {
@@ -129,6 +146,9 @@ impl Receiver {
             evicted: Vec::new(),
             events: VecDeque::new(),
             nacks: VecDeque::new(),
+            remembered: Forgotten::default(),
+            glimpsed: Forgotten::default(),
+            budget: NackBudget::default(),
         }
     }
 
@@ -143,8 +163,10 @@ impl Receiver {
         self.joined.get_or_insert(now);
     }
 
-    /// Something came from `sender`: it is alive.
+    /// Something came from `sender`: it is alive. (Every datagram earns
+    /// the node a share of a NACK.)
     pub(crate) fn heard(&mut self, now: Instant, sender: SenderId) {
+        self.budget.received();
         if let Some(state) = self.senders.get_mut(&sender) {
             state.last_alive = state.last_alive.max(now);
         }
@@ -158,10 +180,21 @@ impl Receiver {
         segment: Segment,
         payload: &[u8],
     ) {
+        if !self.plausible_data(now, stats, &segment) {
+            stats.dropped.implausible += 1;
+            let (sender, seq) = (segment.sender, segment.seq);
+            debug!(%sender, seq, from = %segment.from, "implausible seq dropped");
+            return;
+        }
         let arrival = self.insert(now, stats, &segment, payload);
         Self::count_arrival(stats, &segment, &arrival);
-        if arrival != Arrival::Dropped(DropReason::TooLarge) {
-            self.on_data(now, stats, &segment, arrival);
+        match arrival {
+            Arrival::Dropped(DropReason::TooLarge | DropReason::Refused) => {}
+            Arrival::Dropped(DropReason::Duplicate) => {
+                self.check_conflict(stats, &segment, payload);
+                self.on_data(now, stats, &segment, arrival);
+            }
+            _ => self.on_data(now, stats, &segment, arrival),
         }
         self.forget_evicted(stats);
     }
@@ -174,14 +207,44 @@ impl Receiver {
         from: SocketAddr,
         hb: &Heartbeat,
     ) {
+        let sender = hb.sender();
+        let (lead, trail) = (hb.lead().get(), hb.trail().get());
+        let hint = Hint {
+            sender,
+            lead,
+            trail,
+            age_ms: hb.age_ms(),
+            from,
+            at: now,
+        };
+        let hinted = self.senders.get(&sender).map(|s| s.hint.is_some());
+        if hinted != Some(false) {
+            self.on_first_heartbeats(now, stats, hint);
+            self.forget_evicted(stats);
+            return;
+        }
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        if lead > state.plausible_end(now) {
+            stats.heartbeats_implausible += 1;
+            state.implausible_run = state.implausible_run.saturating_add(1);
+            debug!(%sender, lead, %from, "implausible heartbeat ignored");
+            return;
+        }
+        state.plausibly_heard(now);
+        let believe = !state.believed && lead >= state.data_end && state.data_end > 0;
         let first = state::FirstHeard {
-            seq: hb.lead().get(),
+            seq: lead,
             data: false,
             live: false,
         };
-        let new = self.touch(now, stats, hb.sender(), from, first);
+        self.touch(now, stats, sender, from, first);
         let age = Duration::from_millis(u64::from(hb.age_ms()));
-        self.on_stream_heartbeat(now, stats, hb, age, new);
+        self.on_stream_heartbeat(now, stats, sender, (lead, trail), age, false);
+        if believe {
+            self.believe(now, sender);
+        }
         self.forget_evicted(stats);
     }
 
@@ -254,6 +317,11 @@ impl Receiver {
     /// Senders tracked now.
     pub(crate) fn senders(&self) -> usize {
         self.senders.len()
+    }
+
+    /// Senders forgotten whose resume point is remembered now.
+    pub(crate) fn remembered(&self) -> usize {
+        self.remembered.len() + self.glimpsed.len()
     }
 
     /// Messages held back for order now.

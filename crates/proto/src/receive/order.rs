@@ -273,6 +273,7 @@ pub(super) fn report_loss(
         return;
     }
     let sender = state.id;
+
     stats.messages_lost = stats.messages_lost.saturating_add(count);
     state.lost = state.lost.saturating_add(count);
     debug!(%sender, first, count, ?reason, "messages lost");

@@ -125,8 +125,8 @@ impl Receiver {
     }
 
     /// Creates (or refreshes) the state of `sender`, heard `now` from
-    /// `from`, evicting the least recently heard sender if needed. Returns
-    /// whether the sender is new.
+    /// `from`, making room if needed (see [`admission`](super::admission)).
+    /// Returns whether the sender is new, or `None` if it was refused.
     pub(super) fn touch(
         &mut self,
         now: Instant,
@@ -134,7 +134,7 @@ impl Receiver {
         sender: SenderId,
         from: SocketAddr,
         first: FirstHeard,
-    ) -> bool {
+    ) -> Option<bool> {
         let lead = if first.data {
             first.seq.saturating_add(1)
         } else {
@@ -144,10 +144,31 @@ impl Receiver {
             state.last_heard = now;
             state.from = from;
             state.lead = state.lead.max(lead);
-            return false;
+            state.heard = state.heard.saturating_add(1);
+            super::budget::NackBudget::earned(state);
+            if first.data {
+                state.data_end = state.data_end.max(lead);
+            }
+            return Some(false);
         }
         if self.senders.len() >= self.config.max_senders {
-            self.evict_least_recent(stats);
+            let Some(victim) = super::admission::victim(&self.senders, now, &self.config) else {
+                stats.senders_refused += 1;
+                debug!(%sender, %from, "sender table full of live senders: newcomer refused");
+                return None;
+            };
+            self.evict(stats, victim);
+        }
+        let resume = self
+            .remembered
+            .take(sender)
+            .or_else(|| self.glimpsed.take(sender));
+        if let Some(resume) = resume {
+            debug!(%sender, resume, "forgotten sender heard again: resumes where it was");
+            stats.senders_resumed += 1;
+            let state = SenderState::resumed(sender, now, from, first, resume);
+            self.senders.insert(sender, state);
+            return Some(true);
         }
         let join = self.first_join(now, stats, sender, first);
         self.senders
@@ -156,7 +177,7 @@ impl Receiver {
             trace!(%sender, first = first.seq, "first heard mid-stream: asking for a heartbeat");
             self.schedule(sender, Some(wake));
         }
-        true
+        Some(true)
     }
 
     /// Whether a sender first heard this way leaves the join decision
@@ -171,7 +192,10 @@ impl Receiver {
     ) -> Option<Item> {
         let probe = first.data;
         if probe && !(first.seq == 0 && first.live) && self.config.max_retransmit_attempts > 0 {
-            let mut item = Item::new(self.backoff(now, sender));
+            // Idle until the sender is believed and heard again (see
+            // `arm_join`): an id that sent one datagram is asked nothing.
+            let _ = sender;
+            let mut item = Item::new(super::state::State::Idle);
             item.deadline = Some(now + self.config.message_ttl);
             return Some(item);
         }
@@ -202,7 +226,12 @@ impl Receiver {
             data: true,
             live: !segment.retransmission,
         };
-        self.touch(now, stats, sender, segment.from, first);
+        if self
+            .touch(now, stats, sender, segment.from, first)
+            .is_none()
+        {
+            return Err(DropReason::Refused);
+        }
         let ledger = &mut self.ledger;
         let Some(state) = self.senders.get_mut(&sender) else {
             return Err(DropReason::Stale);
@@ -265,6 +294,7 @@ impl Receiver {
                     DropReason::TooLarge => drops.message_too_large += 1,
                     DropReason::OverBudget => drops.over_budget += 1,
                     DropReason::Inconsistent => drops.malformed += 1,
+                    DropReason::Refused => drops.refused += 1,
                 }
                 let (from, sender, seq) = (segment.from, segment.sender, segment.seq);
                 debug!(%from, %sender, seq, ?reason, "segment dropped");
@@ -310,21 +340,30 @@ impl Receiver {
         }
     }
 
-    /// Forgets the least recently heard sender, to make room for another.
-    fn evict_least_recent(&mut self, stats: &mut Stats) {
-        // Ties go to the lowest id, so the choice never depends on the
-        // map's randomly seeded iteration order.
-        let Some(victim) = self
-            .senders
-            .iter()
-            .min_by_key(|(id, s)| (s.last_heard, **id))
-            .map(|(id, _)| *id)
-        else {
+    /// Forgets `victim` to make room for another: what it leaves behind is
+    /// told once the datagram that pushed it out is handled, and where it
+    /// resumes is remembered.
+    fn evict(&mut self, stats: &mut Stats, victim: SenderId) {
+        let Some(state) = self.remove_sender(stats, victim) else {
             return;
         };
-        let Some(state) = self.senders.remove(&victim) else {
-            return;
-        };
+        stats.senders_evicted += 1;
+        if let Some(resume) = state.resume_point() {
+            let cap = self.config.max_senders * super::admission::REMEMBERED_PER_SENDER;
+            if state.heard > 1 {
+                self.remembered.remember(victim, resume, cap);
+            } else {
+                self.glimpsed
+                    .remember(victim, resume, self.config.max_senders);
+            }
+        }
+        self.evicted.push(state);
+    }
+
+    /// Takes `id`'s state out of the table, with its charges, partial
+    /// messages (abandoned), deadlines and timer.
+    pub(super) fn remove_sender(&mut self, stats: &mut Stats, id: SenderId) -> Option<SenderState> {
+        let state = self.senders.remove(&id)?;
         let ledger = &mut self.ledger;
         ledger.bytes -= state.extra + state.window_bytes;
         ledger.extra -= state.extra;
@@ -334,14 +373,13 @@ impl Receiver {
             ledger.partials -= 1;
             ledger
                 .expiry
-                .remove(&(p.deadline, victim, MessageSeq::new(*seq)));
+                .remove(&(p.deadline, id, MessageSeq::new(*seq)));
             stats.dropped.abandoned += 1;
         }
         if let Some(w) = state.wake {
-            self.wakes.remove(&(w, victim));
+            self.wakes.remove(&(w, id));
         }
-        stats.senders_evicted += 1;
-        self.evicted.push(state);
+        Some(state)
     }
 }
 

@@ -4,7 +4,7 @@
 //! known to exist, the gaps, the messages held for order), when it was last
 //! heard, and the bytes it is charged.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -271,6 +271,55 @@ pub(crate) struct SenderState {
     /// When the stream's recovery wants attention (its entry in the
     /// receiver's timers).
     pub(crate) wake: Option<Instant>,
+
+    // Trust (a hostile LAN): what it has shown of itself.
+    /// Datagrams (data, batch entries, heartbeats) taken from it.
+    pub(crate) heard: u32,
+    /// Believed real: a message of it completed, or it sent a heartbeat
+    /// consistent with its data. Only then is it asked for anything.
+    pub(crate) believed: bool,
+    /// One past the highest seq heard in its data.
+    pub(crate) data_end: u64,
+    /// The first seq heard, and when: the stream may not run ahead of
+    /// them faster than the plausible rate (`plausible::MAX_RATE`).
+    pub(crate) first_seq: u64,
+    pub(crate) first_at: Instant,
+    /// When its latest plausible datagram came.
+    pub(crate) plausible_at: Instant,
+    /// Implausible datagrams since its latest plausible one.
+    pub(crate) implausible_run: u32,
+    /// Its NACK budget: tokens, as of `nack_at`.
+    pub(crate) nack_tokens: f64,
+    pub(crate) nack_at: Instant,
+    /// What its latest finished messages looked like (a second, different
+    /// copy is a conflict).
+    pub(crate) recent: VecDeque<Digest>,
+    /// A conflict was reported for it (once per sender).
+    pub(crate) conflict_told: bool,
+    /// Heard only through heartbeats so far: the latest, a hint that its
+    /// first data settles (see the `plausible` module).
+    pub(crate) hint: Option<Hint>,
+}
+
+/// A heartbeat of a sender heard only through heartbeats (a hint, until
+/// its data settles it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hint {
+    pub(crate) sender: SenderId,
+    pub(crate) lead: u64,
+    pub(crate) trail: u64,
+    pub(crate) age_ms: u32,
+    pub(crate) from: SocketAddr,
+    pub(crate) at: Instant,
+}
+
+/// What a finished message looked like: its shape, and a hash of its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Digest {
+    pub(crate) seq: u64,
+    pub(crate) len: u32,
+    pub(crate) count: u32,
+    pub(crate) hash: u64,
 }
 
 /// How a sender was first heard.
@@ -324,7 +373,42 @@ impl SenderState {
             first_live: (first.data && first.live).then_some(seq),
             round: None,
             wake: None,
+            heard: 1,
+            believed: false,
+            data_end: if first.data { seq.saturating_add(1) } else { 0 },
+            first_seq: seq,
+            first_at: now,
+            plausible_at: now,
+            implausible_run: 0,
+            nack_tokens: 0.0,
+            nack_at: now,
+            recent: VecDeque::new(),
+            conflict_told: false,
+            hint: None,
         }
+    }
+
+    /// The state of a sender forgotten earlier that is heard again: its
+    /// stream resumes at `resume` (one past the highest seq it delivered
+    /// then), nothing below is owed or delivered again, and no join is
+    /// pending.
+    pub(crate) fn resumed(
+        id: SenderId,
+        now: Instant,
+        from: SocketAddr,
+        first: FirstHeard,
+        resume: u64,
+    ) -> Self {
+        let mut state = Self::new(id, now, from, first, None);
+        state.window = SeqWindow::starting_at(resume);
+        state.start = resume;
+        state.next = resume;
+        state.known_end = resume;
+        state.lead = state.lead.max(resume);
+        state.first_seq = resume.min(first.seq);
+        state.believed = true;
+        state.heard = 2;
+        state
     }
 
     /// Whether partial `seq` is one this node asks for.

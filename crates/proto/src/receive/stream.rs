@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use tracing::trace;
 
 use super::order::{deliver, report_loss};
-use super::state::{Gap, Item, Segment, State};
+use super::state::{Gap, Item, Segment, SenderState, State};
 use super::{Arrival, Receiver, GAP_CHARGE};
 use crate::ids::SenderId;
 use crate::seqwindow::WINDOW;
 use crate::shared::LossReason;
 use crate::stats::Stats;
-use crate::wire::Heartbeat;
 
 impl Receiver {
     /// A segment or batch entry went through reassembly with this result.
@@ -31,6 +30,16 @@ impl Receiver {
             return;
         };
         state.last_alive = now;
+        // A complete message that is a valid event makes its sender
+        // believed real (checked once: until then).
+        let believe = match &arrival {
+            Arrival::Complete(body) if !state.believed => crate::body::decode_body(body).is_ok(),
+            _ => false,
+        };
+        if let Arrival::Complete(body) = &arrival {
+            state.believed |= believe;
+            state.remember_digest(seq, segment.count, body);
+        }
         if accepted && retransmission {
             stats.repairs_received += 1;
         }
@@ -71,6 +80,10 @@ impl Receiver {
             Arrival::Buffered => self.watch_partial(now, sender, seq),
             Arrival::Complete(body) => self.complete(now, stats, segment, body),
         }
+        if believe {
+            self.believe(now, sender);
+        }
+        self.arm_join(now, sender);
         self.below_window(now, stats, sender);
         self.flush(stats, sender);
         self.tidy_timer(sender);
@@ -240,17 +253,18 @@ impl Receiver {
         self.schedule(sender, item.wake());
     }
 
-    /// A heartbeat from a sender just touched (`new`: first heard through
-    /// it): its lead, its trail, and the `age` of its stream.
+    /// A heartbeat of `sender`, just touched (`new`: first heard through
+    /// it): its lead and trail (checked for plausibility), and the `age`
+    /// of its stream.
     pub(super) fn on_stream_heartbeat(
         &mut self,
         now: Instant,
         stats: &mut Stats,
-        hb: &Heartbeat,
+        sender: SenderId,
+        (lead, trail): (u64, u64),
         age: Duration,
         new: bool,
     ) {
-        let (sender, lead, trail) = (hb.sender(), hb.lead().get(), hb.trail().get());
         let entitled = self.entitled(now, age);
         if new {
             // First heard through a heartbeat: the stream starts at its
@@ -287,39 +301,12 @@ impl Receiver {
     /// missing is lost, what is held is delivered, in order.
     pub(super) fn forget_evicted(&mut self, stats: &mut Stats) {
         for mut state in std::mem::take(&mut self.evicted) {
-            let gaps: Vec<(u64, u64)> = state.gaps.iter().map(|(f, g)| (*f, g.end)).collect();
-            for (first, end) in gaps {
-                let events = &mut self.events;
-                report_loss(
-                    events,
-                    stats,
-                    &mut state,
-                    first,
-                    end - first,
-                    LossReason::Evicted,
-                );
-            }
-            let owed: Vec<u64> = state
-                .overrun
-                .iter()
-                .copied()
-                .chain(
-                    state
-                        .partials
-                        .iter()
-                        .filter(|(_, p)| p.ask.is_some())
-                        .map(|(s, _)| *s),
-                )
-                .collect();
-            for seq in owed {
-                report_loss(
-                    &mut self.events,
-                    stats,
-                    &mut state,
-                    seq,
-                    1,
-                    LossReason::Evicted,
-                );
+            // Nothing is reported of a sender not established (ids made up
+            // by strangers send a datagram or two): what it left unfinished
+            // is counted (`abandoned`), so that strangers cannot flood the
+            // application with loss reports.
+            if state.established() {
+                self.report_evicted(stats, &mut state);
             }
             for (seq, held) in std::mem::take(&mut state.held) {
                 deliver(
@@ -331,6 +318,38 @@ impl Receiver {
                     &held.body,
                 );
             }
+        }
+    }
+
+    /// The losses an established sender forgotten leaves: its gaps, and
+    /// the partial messages it owed this node.
+    fn report_evicted(&mut self, stats: &mut Stats, state: &mut SenderState) {
+        let gaps: Vec<(u64, u64)> = state.gaps.iter().map(|(f, g)| (*f, g.end)).collect();
+        for (first, end) in gaps {
+            let events = &mut self.events;
+            report_loss(
+                events,
+                stats,
+                state,
+                first,
+                end - first,
+                LossReason::Evicted,
+            );
+        }
+        let owed: Vec<u64> = state
+            .overrun
+            .iter()
+            .copied()
+            .chain(
+                state
+                    .partials
+                    .iter()
+                    .filter(|(_, p)| p.ask.is_some())
+                    .map(|(s, _)| *s),
+            )
+            .collect();
+        for seq in owed {
+            report_loss(&mut self.events, stats, state, seq, 1, LossReason::Evicted);
         }
     }
 }

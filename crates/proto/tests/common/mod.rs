@@ -193,7 +193,11 @@ pub(crate) fn assert_accounting(s: &Stats) {
         + s.answers_received
         + s.handshake_held
         + d.unverified
-        + d.unvouched;
+        + d.unvouched
+        // A hostile LAN.
+        + d.implausible
+        + d.refused
+        + d.not_receiving;
     assert_eq!(
         s.datagrams_received + s.batched_messages_received,
         accounted,

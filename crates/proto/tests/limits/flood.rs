@@ -83,6 +83,11 @@ fn honest_message_gets_through(rx: &mut Endpoint, now: Instant, sender: u64) {
                 assert_ne!(l.sender.get(), sender, "{l:?}");
                 None
             }
+            // Forged copies that disagree are reported (issue 17).
+            EndpointEvent::Conflict(c) => {
+                assert_ne!(c.sender.get(), sender, "{c:?}");
+                None
+            }
             other => panic!("unexpected {other:?}"),
         })
         .collect();

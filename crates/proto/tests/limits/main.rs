@@ -12,4 +12,5 @@ mod forged_extremes;
 mod garbage;
 mod hostile_recovery;
 mod message_size;
+mod remembered;
 mod senders;

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use eventcast_proto::{Config, Endpoint, EndpointEvent, SenderId};
+
+use crate::attacker::Attacker;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -98,6 +100,8 @@ pub(crate) struct World {
     pub(crate) uplink_lost: Vec<Vec<usize>>,
     /// Datagrams each receiver's full queue dropped.
     pub(crate) overflows: Vec<u64>,
+    /// A hostile node, and the node whose stream it targets.
+    pub(crate) attacker: Option<(Attacker, usize)>,
 }
 
 impl World {
@@ -140,6 +144,35 @@ impl World {
             uplink_losses: vec![0; n],
             uplink_lost: vec![Vec::new(); n],
             overflows: vec![0; n],
+            attacker: None,
+        }
+    }
+
+    /// Puts a hostile node on the LAN; impersonations target node
+    /// `victim`'s stream. Its bursts reach every connected node.
+    pub(crate) fn set_attacker(&mut self, attacker: Attacker, victim: usize) {
+        self.attacker = Some((attacker, victim));
+    }
+
+    /// Hostile datagrams sent so far (each reached every connected node).
+    pub(crate) fn hostile(&self) -> u64 {
+        self.attacker.as_ref().map_or(0, |(a, _)| a.sent)
+    }
+
+    /// Queues the attacker's burst due now, if any.
+    fn attack(&mut self) {
+        let Some((attacker, victim)) = self.attacker.as_mut() else {
+            return;
+        };
+        let next = self.nodes[*victim].stats().messages_sent;
+        for d in attacker.burst(self.now, next) {
+            for j in 0..self.nodes.len() {
+                if self.joined[j] {
+                    self.counter += 1;
+                    self.in_flight
+                        .insert((self.now, self.counter, j, false, d.clone()));
+                }
+            }
         }
     }
 
@@ -258,13 +291,15 @@ impl World {
         self.settle();
         let arrival = self.in_flight.first().map(|(t, ..)| *t);
         let timer = self.nodes.iter().filter_map(|n| n.poll_timeout()).min();
-        let Some(next) = [arrival, timer].into_iter().flatten().min() else {
+        let burst = self.attacker.as_ref().and_then(|(a, _)| a.due());
+        let Some(next) = [arrival, timer, burst].into_iter().flatten().min() else {
             return false;
         };
         if next > until {
             return false;
         }
         self.now = self.now.max(next);
+        self.attack();
         while let Some((t, ..)) = self.in_flight.first() {
             if *t > self.now {
                 break;

@@ -1,0 +1,207 @@
+//! What a sender's datagrams may claim of its stream.
+//!
+//! Without a key anyone can send under any id. A forged seq far ahead, or
+//! a forged heartbeat with a far lead or trail, would otherwise become a
+//! gap of 10^12 messages, a loss report for seqs never sent, or a join
+//! point past every real message. So a seq (or a heartbeat's lead) is
+//! plausible only up to [`AHEAD`] past the sender's lead as this node
+//! knows it, plus what [`MAX_RATE`] allows for the time since its latest
+//! plausible datagram, and never more than that past its first seq heard
+//! for the stream's age here. What is not plausible is dropped and
+//! counted (`dropped.implausible`, `heartbeats_implausible`): it never
+//! becomes a gap, a loss, or a join point. A heartbeat's trail is taken
+//! only up to the data this node has seen.
+//!
+//! A sender first heard through a heartbeat is tracked, but the heartbeat
+//! is only a hint: the join point comes from data. The first data settles
+//! it: data that agrees with the hint (at or a little past its lead)
+//! starts the stream as the heartbeat said; data that does not rebuilds
+//! the sender's state from the data.
+//!
+//! A sender not established (believed real and heard more than once) is
+//! re-anchored by data that disagrees with it as often as it was heard:
+//! the first datagram a newcomer hears of a sender may be the forged one.
+
+use std::time::{Duration, Instant};
+
+use super::state::{FirstHeard, Hint, Segment, SenderState};
+use super::Receiver;
+use crate::stats::Stats;
+
+/// How far past a sender's known lead a seq may be.
+pub(crate) const AHEAD: u64 = 1 << 16;
+
+/// The most messages per second a stream is taken to advance by.
+pub(crate) const MAX_RATE: u64 = 1 << 17;
+
+/// What `MAX_RATE` allows over the time from `since` to `now`.
+fn allowance(since: Instant, now: Instant) -> u64 {
+    let ms = now.saturating_duration_since(since).as_millis();
+    u64::try_from(ms.saturating_mul(u128::from(MAX_RATE)) / 1000).unwrap_or(u64::MAX)
+}
+
+impl SenderState {
+    /// One past the highest seq (or heartbeat lead) plausible now.
+    pub(crate) fn plausible_end(&self, now: Instant) -> u64 {
+        let near = self
+            .lead
+            .saturating_add(AHEAD)
+            .saturating_add(allowance(self.plausible_at, now));
+        let aged = self
+            .first_seq
+            .saturating_add(AHEAD)
+            .saturating_add(allowance(self.first_at, now));
+        near.min(aged).saturating_add(1)
+    }
+
+    /// Whether the sender is established: believed real and heard more
+    /// than once (a single datagram, even a valid event, may be forged).
+    pub(crate) fn established(&self) -> bool {
+        self.believed && self.heard > 1
+    }
+
+    /// Whether data at `seq` is plausible: not past the plausible end, nor
+    /// (while the sender is not established) far below its start.
+    pub(crate) fn plausible(&self, now: Instant, seq: u64) -> bool {
+        let below = !self.established() && seq.saturating_add(AHEAD) < self.start;
+        seq < self.plausible_end(now) && !below
+    }
+
+    /// Takes a plausible datagram at `now`.
+    pub(crate) fn plausibly_heard(&mut self, now: Instant) {
+        self.plausible_at = now;
+        self.implausible_run = 0;
+    }
+
+    /// Whether the state should be dropped and built again from the
+    /// implausible datagram just counted: it is not established, and
+    /// implausible datagrams outnumber what it was built on.
+    pub(crate) fn outvoted(&self) -> bool {
+        !self.established() && self.implausible_run >= self.heard
+    }
+}
+
+impl Hint {
+    /// The age of the stream at `now`, as the heartbeat told it.
+    fn age(&self, now: Instant) -> Duration {
+        Duration::from_millis(u64::from(self.age_ms)) + now.saturating_duration_since(self.at)
+    }
+
+    /// Whether its lead is plausible for the age it claims (a stream
+    /// advances at most [`MAX_RATE`] messages a second).
+    fn plausible_for_age(&self, now: Instant) -> bool {
+        let since = now.checked_sub(self.age(now)).unwrap_or(self.at);
+        self.lead <= AHEAD.saturating_add(allowance(since, now))
+    }
+
+    /// Whether data at `seq` heard at `now` agrees with it.
+    pub(crate) fn agrees(&self, seq: u64, now: Instant) -> bool {
+        seq >= self.lead && seq - self.lead < AHEAD.saturating_add(allowance(self.at, now))
+    }
+}
+
+impl Receiver {
+    /// Whether `segment`'s seq is plausible for its sender (any seq is, for
+    /// a sender not tracked). A sender state outvoted by implausible data
+    /// is dropped (unreported: nothing of it was believed), and the
+    /// segment builds it again.
+    pub(super) fn plausible_data(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        segment: &Segment,
+    ) -> bool {
+        let sender = segment.sender;
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return true;
+        };
+        if let Some(hint) = state.hint.take() {
+            let heard = state.heard;
+            self.remove_sender(stats, sender);
+            if hint.agrees(segment.seq, now) {
+                self.settle_hint(now, stats, hint, heard);
+            } else {
+                stats.senders_reanchored += 1;
+                tracing::debug!(%sender, seq = segment.seq, lead = hint.lead, "heartbeat contradicted by data");
+            }
+            return true;
+        }
+        if state.plausible(now, segment.seq) {
+            state.plausibly_heard(now);
+            return true;
+        }
+        state.implausible_run = state.implausible_run.saturating_add(1);
+        if !state.outvoted() {
+            return false;
+        }
+        stats.senders_reanchored += 1;
+        tracing::debug!(%sender, seq = segment.seq, "sender re-anchored");
+        self.remove_sender(stats, sender);
+        true
+    }
+
+    /// A heartbeat of a sender not tracked, or heard only through
+    /// heartbeats: tracked (if admitted), and the heartbeat kept as a hint
+    /// until data settles it; but a stream that began after this node
+    /// joined, whose lead is plausible for its age, is settled at once
+    /// (this node is owed all of it, and asks for what it missed).
+    pub(super) fn on_first_heartbeats(&mut self, now: Instant, stats: &mut Stats, hint: Hint) {
+        let sender = hint.sender;
+        let first = FirstHeard {
+            seq: hint.lead,
+            data: false,
+            live: false,
+        };
+        if self.remembered.contains(sender) || self.glimpsed.contains(sender) {
+            // Forgotten earlier: it resumes where it was, whatever the
+            // heartbeat says.
+            self.touch(now, stats, sender, hint.from, first);
+            return;
+        }
+        if self.entitled(now, hint.age(now)) && hint.plausible_for_age(now) {
+            let heard = self.senders.get(&sender).map_or(0, |s| s.heard);
+            if heard > 0 {
+                self.remove_sender(stats, sender);
+            }
+            self.settle_hint(now, stats, hint, heard + 1);
+            return;
+        }
+        let Some(new) = self.touch(now, stats, sender, hint.from, first) else {
+            return;
+        };
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        if new && !state.believed && state.data_end == 0 {
+            state.hint = Some(hint);
+        } else if state.hint.is_some() {
+            state.hint = Some(hint);
+            state.lead = hint.lead;
+        }
+    }
+
+    /// Data agreed with the heartbeat `sender` was first heard through:
+    /// its stream starts as that heartbeat says (see `join`), and it is
+    /// believed real.
+    fn settle_hint(&mut self, now: Instant, stats: &mut Stats, hint: Hint, heard: u32) {
+        let sender = hint.sender;
+        let via = FirstHeard {
+            seq: hint.lead,
+            data: false,
+            live: false,
+        };
+        if !self.senders.contains_key(&sender)
+            && self.touch(now, stats, sender, hint.from, via).is_none()
+        {
+            return;
+        }
+        let mut state = SenderState::new(sender, hint.at, hint.from, via, None);
+        state.believed = true;
+        state.heard = heard;
+        // Enough for one NACK: what it missed of the stream.
+        state.nack_tokens = 1.0;
+        self.senders.insert(sender, state);
+        let age = hint.age(now);
+        self.on_stream_heartbeat(now, stats, sender, (hint.lead, hint.trail), age, true);
+    }
+}
