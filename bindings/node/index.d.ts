@@ -18,6 +18,8 @@ declare namespace Eventcast {
     decryptKeys?: Array<string | Uint8Array>
     /** Also accept unencrypted datagrams (anyone on the group can then send events). */
     dangerAcceptPlaintext?: boolean
+    /** Accept senders without the challenge against replays (one-way links only): recorded sealed traffic is then delivered again. */
+    dangerSkipHandshake?: boolean
   }
 
   /** Options: 0.1.x's, with its defaults, and every other field of the Rust `Config`. */
@@ -78,6 +80,8 @@ declare namespace Eventcast {
     maxSenders?: number
     /** Deliver each sender's events in order. Default true. */
     ordered?: boolean
+    /** Only send: other nodes' events are not reassembled (NACKs to this node are still served). */
+    sendOnly?: boolean
     /** NACKs without an answer before a sender's data is given up. Default 3. */
     maxRetransmitAttempts?: number
     /** Milliseconds. Default 1. */

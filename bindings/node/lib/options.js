@@ -22,7 +22,7 @@ const COUNTS = [
 const STRINGS = ['address', 'multicastMembership', 'multicastInterface', 'replHost', 'insecureLegacyKey']
 
 const BOOLEANS = [
-  'multicastLoopback', 'replEnabled', 'log', 'ordered', 'adaptiveRate', 'dangerReplAnyHost'
+  'multicastLoopback', 'replEnabled', 'log', 'ordered', 'adaptiveRate', 'dangerReplAnyHost', 'sendOnly'
 ]
 
 /** The 0.1.x defaults that the options object shows (`config`). */
@@ -44,7 +44,7 @@ const DEFAULTS = {
   protocol: 'native'
 }
 
-const ENCRYPT_KEYS = ['key', 'decryptKeys', 'dangerAcceptPlaintext']
+const ENCRYPT_KEYS = ['key', 'decryptKeys', 'dangerAcceptPlaintext', 'dangerSkipHandshake']
 
 function fail (name, what, value) {
   let shown
@@ -83,6 +83,12 @@ function checkEncrypt (v, native) {
       throw fail('encrypt.dangerAcceptPlaintext', 'a boolean', v.dangerAcceptPlaintext)
     }
     native.dangerAcceptPlaintext = v.dangerAcceptPlaintext
+  }
+  if (v.dangerSkipHandshake !== undefined) {
+    if (typeof v.dangerSkipHandshake !== 'boolean') {
+      throw fail('encrypt.dangerSkipHandshake', 'a boolean', v.dangerSkipHandshake)
+    }
+    native.dangerSkipHandshake = v.dangerSkipHandshake
   }
 }
 

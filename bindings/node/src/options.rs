@@ -45,6 +45,10 @@ pub struct NodeOptions {
     pub decrypt_keys: Option<Vec<Either<String, Buffer>>>,
     /// Accept plaintext even with a key.
     pub danger_accept_plaintext: Option<bool>,
+    /// With a key, accept senders without challenging them first.
+    pub danger_skip_handshake: Option<bool>,
+    /// Only send: other nodes' events are not reassembled.
+    pub send_only: Option<bool>,
     /// Bytes of payload per datagram.
     pub max_payload_size: Option<f64>,
     /// Milliseconds a partial message lives without progress.
@@ -194,6 +198,8 @@ pub(crate) fn to_config(mut o: NodeOptions) -> Result<Config> {
         danger_repl_any_host => repl.danger_any_host;
         repl_max_clients => repl.max_clients;
         danger_accept_plaintext => encryption.danger_accept_plaintext;
+        danger_skip_handshake => encryption.danger_skip_handshake;
+        send_only => send_only;
         log => log;
         legacy_max_retransmit_attempts => legacy.max_retransmit_attempts;
         recv_buffer_size => recv_buffer_size;

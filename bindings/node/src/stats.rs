@@ -20,142 +20,30 @@ fn camel(name: &str) -> String {
     out
 }
 
-/// An object of the named `u64` fields of `$s`.
-macro_rules! counters {
-    ($s:expr, $($field:ident),* $(,)?) => {{
-        let mut map = Map::new();
-        $(map.insert(camel(stringify!($field)), Value::from($s.$field));)*
-        map
-    }};
+/// The same value with every object key in camelCase.
+fn camel_keys(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (camel(&k), camel_keys(v)))
+                .collect::<Map<_, _>>(),
+        ),
+        other => other,
+    }
 }
 
-/// `stats()`: the node's counters, the protocol's (`protocol`, with
-/// `protocol.dropped` by reason) and, with the legacy protocol, `legacy`;
+/// `stats()`: every counter of the node, with camelCase keys: the
+/// protocol's (`protocol`, with `protocol.dropped` by reason), the legacy
+/// protocol's (`legacy`) and the driver's own, as the library serializes
+/// them (so a counter the library adds shows up here too);
 /// `undelivered` counts events dropped because JavaScript did not keep up.
 pub(crate) fn to_json(stats: &NodeStats, undelivered: u64) -> Value {
-    let p = &stats.protocol;
-    let mut protocol = counters!(
-        p,
-        messages_sent,
-        datagrams_sent,
-        segments_sent,
-        bytes_sent,
-        datagrams_received,
-        bytes_received,
-        own_datagrams,
-        own_control,
-        control_received,
-        segments_received,
-        messages_received,
-        partial_messages,
-        partial_bytes,
-        window_bytes,
-        senders,
-        senders_evicted,
-        datagrams_sealed,
-        datagrams_opened,
-        seal_refused,
-        replay_senders,
-        replay_senders_evicted,
-        late_joins,
-        batches_sent,
-        batches_received,
-        batched_messages_received,
-        nacks_sent,
-        nacks_suppressed,
-        nacks_received,
-        nacks_overheard,
-        repairs_sent,
-        repairs_received,
-        repairs_lingered,
-        repairs_unavailable,
-        heartbeats_sent,
-        heartbeats_received,
-        messages_lost,
-        loss_reports,
-        pacing_waits,
-        rate_decreases,
-        send_rate,
-        send_queue_bytes,
-        send_queue_released,
-        retransmit_store_bytes,
-        held_messages,
-        recovery_bytes,
-    );
-    let d = &p.dropped;
-    let dropped = counters!(
-        d,
-        not_eventcast,
-        unsupported_version,
-        malformed,
-        duplicate,
-        stale,
-        message_too_large,
-        over_budget,
-        expired,
-        abandoned,
-        bad_body,
-        unencrypted,
-        no_key,
-        bad_tag,
-        replayed,
-        too_old,
-        before_start,
-    );
-    protocol.insert("dropped".into(), Value::Object(dropped));
-    let l = &stats.legacy;
-    let mut legacy = counters!(
-        l,
-        messages_sent,
-        datagrams_sent,
-        bytes_sent,
-        datagrams_received,
-        bytes_received,
-        own_datagrams,
-        segments_received,
-        messages_received,
-        hashed_sender_ids,
-        retx_requests_sent,
-        retx_requests_received,
-        retx_segments_resent,
-        partial_messages,
-        partial_bytes,
-        kept_messages,
-        kept_bytes,
-    );
-    let ld = &l.dropped;
-    let legacy_dropped = counters!(
-        ld,
-        native,
-        malformed,
-        unsupported_version,
-        duplicate,
-        over_limit,
-        decrypt_failed,
-        encrypted_without_key,
-        unencrypted_with_key,
-        expired,
-        retx_not_ours,
-        retx_unanswerable,
-        retx_unaddressable,
-    );
-    legacy.insert("dropped".into(), Value::Object(legacy_dropped));
-    let mut out = counters!(
-        stats,
-        starts,
-        send_errors,
-        recv_errors,
-        kernel_drops,
-        emitted_while_stopped,
-        listener_panics,
-        subscription_lagged,
-    );
-    out.insert("running".into(), Value::from(stats.running));
-    out.insert("recvBufferSize".into(), Value::from(stats.recv_buffer_size));
-    out.insert("undelivered".into(), Value::from(undelivered));
-    out.insert("protocol".into(), Value::Object(protocol));
-    out.insert("legacy".into(), Value::Object(legacy));
-    Value::Object(out)
+    // Counters of plain numbers and booleans: serializing cannot fail.
+    let mut out = camel_keys(serde_json::to_value(stats).unwrap_or_default());
+    if let Value::Object(map) = &mut out {
+        map.insert("undelivered".into(), Value::from(undelivered));
+    }
+    out
 }
 
 /// `peers()`: one object per node heard.

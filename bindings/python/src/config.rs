@@ -62,6 +62,8 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
             }
         }
         "danger_accept_plaintext" => c.encryption.danger_accept_plaintext = boolean(name, v)?,
+        "danger_skip_handshake" => c.encryption.danger_skip_handshake = boolean(name, v)?,
+        "send_only" => c.send_only = boolean(name, v)?,
         "repl_enabled" => c.repl.enabled = boolean(name, v)?,
         "repl_port" => c.repl.port = optional(name, v, |v| int(name, v))?,
         "repl_host" => c.repl.host = ip(name, v)?,

@@ -200,7 +200,7 @@ impl Node {
 
     /// Every counter of the node, as nested dicts.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = stats::to_dict(py, &format!("{:?}", self.node.stats()))?;
+        let dict = stats::to_dict(py, &self.node.stats())?;
         dict.set_item("listener_dropped", self.dropped.load(Ordering::Relaxed))?;
         Ok(dict)
     }

@@ -20,6 +20,8 @@ EVERY_OPTION: dict[str, Any] = {
     "key": "a passphrase",
     "decrypt_keys": ["an older passphrase", bytes(16)],
     "danger_accept_plaintext": True,
+    "danger_skip_handshake": True,
+    "send_only": False,
     "max_payload_size": 1200,
     "message_ttl": 2.5,
     "recv_buffer_size": 1 << 20,

@@ -2,7 +2,7 @@
 
 /// Everything a node counts: the protocol's counters for the current (or
 /// last) run, and the driver's own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct NodeStats {
     /// Sent, received and dropped datagrams and messages, by reason, since

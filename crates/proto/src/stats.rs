@@ -3,7 +3,7 @@
 /// What an [`Endpoint`](crate::Endpoint) has done since it was created.
 ///
 /// Counters only grow; `partial_*` and `senders` are current values.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Stats {
     /// Messages this node emitted to the group.
@@ -170,7 +170,7 @@ pub struct Stats {
 /// (`unencrypted` to `too_old`) are the boundary's: they are counted before
 /// parsing, so a datagram dropped there
 /// is counted in no other field.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct DropStats {
     /// Datagrams that are not eventcast's (wrong magic).

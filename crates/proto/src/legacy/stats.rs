@@ -5,7 +5,7 @@ use crate::stats::{DropStats, Stats};
 /// What a legacy endpoint has done since it was created.
 ///
 /// Counters only grow; `partial_*` and `kept_*` are current values.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LegacyStats {
     /// Events this node emitted to the group.
@@ -49,7 +49,7 @@ pub struct LegacyStats {
 }
 
 /// Legacy datagrams, messages and requests dropped, by reason.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct LegacyDropStats {
     /// Datagrams of eventcast's native protocol (they start with its magic
