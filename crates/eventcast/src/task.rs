@@ -21,12 +21,6 @@ use crate::shared::Shared;
 /// others (quinn's IO_LOOP_BOUND).
 const IO_LOOP_BOUND: usize = 160;
 
-/// At most this many datagrams are read before a due timer runs: all a
-/// full receive buffer holds of small datagrams (8 MiB of 1,057-byte
-/// segments), so that a timer never judges what is missing while what
-/// arrived waits unread, and yet a flood cannot hold timers off for ever.
-const DRAIN_BOUND: usize = 8192;
-
 /// The largest datagram the socket reads.
 const RECV_BUFFER: usize = 65_536;
 
@@ -76,7 +70,12 @@ pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
             },
             received = recv::recv(&io.socket, &mut buf) => {
                 received_one(&mut driver, &io, &mut drops, received, &buf);
-                read_waiting(&mut driver, &io, &mut drops, &mut buf, IO_LOOP_BOUND);
+                for _ in 1..IO_LOOP_BOUND {
+                    match recv::try_recv(&io.socket, &mut buf) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        other => received_one(&mut driver, &io, &mut drops, other, &buf),
+                    }
+                }
             }
             _ = sleep_until(deadline), if deadline.is_some() => {}
         }
@@ -88,16 +87,9 @@ pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
             driver.stopping();
         }
         // Check the clock ourselves rather than trust the sleep.
-        if driver.poll_timeout().is_some_and(|t| t <= Instant::now()) {
-            // What already reached the socket is heard before a timer
-            // judges what is missing: a task that woke late (a loaded
-            // machine) would otherwise ask for repairs of segments waiting
-            // unread, and receive them twice.
-            read_waiting(&mut driver, &io, &mut drops, &mut buf, DRAIN_BOUND);
-            let now = Instant::now();
-            if driver.poll_timeout().is_some_and(|t| t <= now) {
-                driver.handle_timeout(now);
-            }
+        let now = Instant::now();
+        if driver.poll_timeout().is_some_and(|t| t <= now) {
+            driver.handle_timeout(now);
         }
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
@@ -158,23 +150,6 @@ fn publish(driver: &mut impl Driver, shared: &Shared) {
         match output {
             Output::Event(event) => shared.listeners.dispatch(&event),
             Output::Notice(notice) => shared.notify(notice),
-        }
-    }
-}
-
-/// Hands the driver the datagrams already waiting in the socket, up to
-/// `bound` (counting the one the caller just read).
-fn read_waiting(
-    driver: &mut impl Driver,
-    io: &Io,
-    drops: &mut DropCounter,
-    buf: &mut [u8],
-    bound: usize,
-) {
-    for _ in 1..bound {
-        match recv::try_recv(&io.socket, buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            other => received_one(driver, io, drops, other, buf),
         }
     }
 }
