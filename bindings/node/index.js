@@ -168,6 +168,7 @@ function settle (p, cb) {
 
 async function doStart (node) {
   const s = node[kState]
+  s.stopped = false
   if (s.native.isRunning()) return
   await promised(() => s.native.start())
   s.native.keepAlive(true)
@@ -178,7 +179,12 @@ async function doStart (node) {
 
 async function doStop (node) {
   const s = node[kState]
-  if (!s.native.isRunning()) return
+  s.stopped = true
+  if (!s.native.isRunning()) {
+    // A node never started may still hold the process for its REPL.
+    s.native.keepAlive(false)
+    return
+  }
   clearInterval(s.watch)
   await promised(() => s.native.stop())
   s.native.keepAlive(false)
@@ -197,7 +203,7 @@ function Eventcast (opts) {
   const ref = new WeakRef(this)
   const native = call(() => new NativeNode(nativeOptions, (batch) => dispatch(ref, batch)))
   Object.defineProperty(this, kState, {
-    value: { native, chain: Promise.resolve(), iterators: new Set(), watch: null, replayed: 0 }
+    value: { native, chain: Promise.resolve(), iterators: new Set(), watch: null, replayed: 0, stopped: false }
   })
   /** The options in force, 0.1.x defaults filled in. */
   this.config = config
@@ -209,7 +215,11 @@ function Eventcast (opts) {
     this.logLevel(level)
   }
   if (config.replEnabled) {
-    promised(() => native.openRepl()).catch((e) => report(this, e))
+    // A listening REPL keeps the process alive, as 0.1.x's server did,
+    // until stop() (or for ever, if the node is never stopped).
+    promised(() => native.openRepl())
+      .then(() => { if (!this[kState].stopped) native.keepAlive(true) })
+      .catch((e) => report(this, e))
   }
 }
 

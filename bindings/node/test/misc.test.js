@@ -69,6 +69,7 @@ describe('REPL', () => {
     await disconnected
     assert.deepEqual(events, [['connected', 1], ['disconnected', 0]])
     assert.deepEqual(node.replAddress(), { host: '127.0.0.1', port })
+    await node.stop()
   })
 })
 
