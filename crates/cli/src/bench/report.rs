@@ -219,7 +219,9 @@ pub(crate) struct LargeEventcast {
     /// event was lost).
     pub(crate) mb_per_sec: Option<Summary>,
     /// Milliseconds from the emit to the event's delivery, in the runs
-    /// where it arrived.
+    /// where it arrived and could be timed: a receiver starved for half of
+    /// [`LEAD`](super::proto::LEAD) handles the start marker too late to
+    /// start its clock, and one event alone gives no interval.
     pub(crate) one_way_ms: Option<Summary>,
     /// Runs in which the event arrived.
     pub(crate) delivered_runs: usize,
