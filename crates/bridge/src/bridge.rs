@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::chunk::Reassembler;
 use crate::config::BridgeConfig;
-use crate::connect::connect;
+use crate::connect::{self, connect};
 use crate::error::Error;
 use crate::inbound::{self, announce_subject, Inbound};
 use crate::lan;
@@ -125,6 +125,12 @@ impl Bridge {
             announcements,
             stop_all.clone(),
         ));
+        tasks.spawn(connect::ready(
+            Arc::clone(&shared),
+            client.clone(),
+            connect::confirm_subject(&shared.id),
+            stop_all.clone(),
+        ));
         tasks.spawn(monitor(
             Arc::clone(&shared),
             client.clone(),
@@ -149,13 +155,16 @@ impl Bridge {
         })
     }
 
-    /// Waits until the NATS connection is up (at once if it is).
+    /// Waits until the NATS connection is up and the server holds this
+    /// bridge's subscriptions (at once if it is): from then on, nothing
+    /// another bridge publishes misses it.
     pub async fn connected(&self) {
         let mut up = self.shared.connected.subscribe();
         let _ = up.wait_for(|up| *up).await;
     }
 
-    /// Whether the NATS connection is up.
+    /// Whether the NATS connection is up, as [`connected`](Self::connected)
+    /// waits for it.
     pub fn is_connected(&self) -> bool {
         *self.shared.connected.borrow()
     }

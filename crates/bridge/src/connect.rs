@@ -1,12 +1,16 @@
-//! The NATS connection: options from the config, and the client's events
-//! turned into counters and notices.
+//! The NATS connection: options from the config, the client's events
+//! turned into counters and notices, and the round trip that tells when a
+//! new connection is ready.
 
 use std::str::FromStr as _;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::client::RequestErrorKind;
 use async_nats::{Client, ConnectOptions, Event, ServerAddr};
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Auth, BridgeConfig, ConfigError};
 use crate::error::Error;
@@ -14,8 +18,15 @@ use crate::notice::BridgeNotice;
 use crate::shared::Shared;
 use crate::stats::add;
 
+/// How long the server's answer to a round trip may take.
+pub(crate) const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait before trying a round trip that failed again, while
+/// the link is still up.
+pub(crate) const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
 /// Opens the client. It connects in the background and reconnects, with
-/// backoff, for as long as the bridge runs; `shared.connected` follows it.
+/// backoff, for as long as the bridge runs; `shared.link` follows it, and
+/// [`ready`] sets `shared.connected` after it.
 pub(crate) async fn connect(config: &BridgeConfig, shared: &Arc<Shared>) -> Result<Client, Error> {
     let servers = config
         .servers
@@ -88,23 +99,83 @@ fn on_event(shared: &Shared, event: Event) {
     match event {
         Event::Connected => {
             add(&counters.connects, 1);
-            counters.connected.store(true, Relaxed);
-            shared.connected.send_replace(true);
+            shared.link.send_replace(true);
         }
         Event::Disconnected => {
             add(&counters.disconnects, 1);
-            counters.connected.store(false, Relaxed);
-            shared.connected.send_replace(false);
+            down(shared);
             shared.notify(BridgeNotice::Disconnected);
         }
-        Event::Closed => {
-            counters.connected.store(false, Relaxed);
-            shared.connected.send_replace(false);
-        }
+        Event::Closed => down(shared),
         Event::SlowConsumer(_) => add(&counters.slow_consumer_events, 1),
         Event::ServerError(e) => shared.notify(BridgeNotice::Error(e.to_string())),
         Event::ClientError(e) => shared.notify(BridgeNotice::Error(e.to_string())),
         other => tracing::info!(bridge = %shared.id, "NATS: {other}"),
+    }
+}
+
+fn down(shared: &Shared) {
+    shared.link.send_replace(false);
+    shared.counters.connected.store(false, Relaxed);
+    shared.connected.send_replace(false);
+}
+
+/// Sets `shared.connected` each time a new connection is ready, until
+/// `cancel`.
+///
+/// The client reports a connection as soon as the server accepted it, and
+/// only then writes the subscriptions to it; an event published by another
+/// bridge in between would miss this one. A round trip through the server
+/// on the new connection ([`confirm`]) closes that gap: the server handles
+/// a connection's messages in order, so its answer comes after it took
+/// every subscription.
+pub(crate) async fn ready(
+    shared: Arc<Shared>,
+    client: Client,
+    subject: String,
+    cancel: CancellationToken,
+) {
+    let mut link = shared.link.subscribe();
+    loop {
+        tokio::select! {
+            up = link.wait_for(|up| *up) => if up.is_err() { return },
+            () = cancel.cancelled() => return,
+        }
+        let generation = client.statistics().connects.load(Relaxed);
+        let answered = tokio::select! {
+            answered = confirm(&client, &subject) => answered,
+            () = cancel.cancelled() => return,
+        };
+        let same = client.statistics().connects.load(Relaxed) == generation;
+        if answered && same && *shared.link.borrow() {
+            shared.counters.connected.store(true, Relaxed);
+            shared.connected.send_replace(true);
+            tokio::select! {
+                down = link.wait_for(|up| !*up) => if down.is_err() { return },
+                () = cancel.cancelled() => return,
+            }
+        } else {
+            tokio::select! {
+                () = tokio::time::sleep(RETRY_PAUSE) => {}
+                () = cancel.cancelled() => return,
+            }
+        }
+    }
+}
+
+/// The subject of `bridge`'s round trips: nobody subscribes to it.
+pub(crate) fn confirm_subject(bridge: &str) -> String {
+    format!("_EVENTCAST.confirm.{bridge}")
+}
+
+/// A round trip through the server on `subject`, which nobody answers:
+/// true when the server did ("no responders").
+pub(crate) async fn confirm(client: &Client, subject: &str) -> bool {
+    let request = client.request(subject.to_owned(), Bytes::new());
+    match tokio::time::timeout(CONFIRM_TIMEOUT, request).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => e.kind() == RequestErrorKind::NoResponders,
+        Err(_) => false,
     }
 }
 

@@ -14,12 +14,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::client::RequestErrorKind;
 use async_nats::Client;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::chunk::{split, MAX_CHUNKS};
+use crate::connect::{confirm, RETRY_PAUSE};
 use crate::headers;
 use crate::outbox::Outgoing;
 use crate::shared::{lock, Shared};
@@ -34,11 +34,6 @@ const BATCH_BYTES: usize = 8 * 1024 * 1024;
 const HEADER_ROOM: usize = 8 * 1024;
 /// The smallest chunk.
 const MIN_CHUNK: usize = 1024;
-/// How long the server's answer to a confirmation may take.
-const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long to wait before trying a batch that was not confirmed again,
-/// while still connected.
-const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
 /// Publishes the outbox until `cancel`.
 pub(crate) async fn run(
@@ -51,7 +46,7 @@ pub(crate) async fn run(
     let mut connected = shared.connected.subscribe();
     // The connection the buffer last went out on (1: the first).
     let mut resumed = 1;
-    let confirm_subject = format!("_EVENTCAST.confirm.{}", shared.id);
+    let confirm_subject = crate::connect::confirm_subject(&shared.id);
     loop {
         let batch = loop {
             let filled = shared.outbox_filled.notified();
@@ -155,14 +150,4 @@ async fn publish(client: &Client, event: &Outgoing, max: usize) -> Result<u64, (
             .map_err(|e| tracing::debug!("publish failed: {e}"))?;
     }
     Ok(count as u64)
-}
-
-/// A round trip through the server: true when it answered.
-async fn confirm(client: &Client, subject: &str) -> bool {
-    let request = client.request(subject.to_owned(), Bytes::new());
-    match tokio::time::timeout(CONFIRM_TIMEOUT, request).await {
-        Ok(Ok(_)) => true,
-        Ok(Err(e)) => e.kind() == RequestErrorKind::NoResponders,
-        Err(_) => false,
-    }
 }

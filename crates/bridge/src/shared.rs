@@ -28,7 +28,10 @@ pub(crate) struct Shared {
     pub(crate) outbox_filled: Notify,
     /// Woken when the outbox is empty (for the flush at stop).
     pub(crate) outbox_emptied: Notify,
-    /// Whether the connection is up.
+    /// Whether the client's connection is up (its events, as they come).
+    pub(crate) link: watch::Sender<bool>,
+    /// Whether the bridge is connected: the link is up and the server has
+    /// answered a round trip on it, so it holds every subscription.
     pub(crate) connected: watch::Sender<bool>,
     pub(crate) notices: broadcast::Sender<BridgeNotice>,
     pub(crate) rivals: Mutex<Rivals>,
@@ -62,6 +65,7 @@ impl Shared {
             outbox: Mutex::new(outbox),
             outbox_filled: Notify::new(),
             outbox_emptied: Notify::new(),
+            link: watch::Sender::new(false),
             connected: watch::Sender::new(false),
             notices: broadcast::Sender::new(256),
             rivals: Mutex::new(rivals),

@@ -70,7 +70,8 @@ pub struct BridgeStats {
     /// Whether this bridge stands by because another bridge on its LAN
     /// (with a lower id) bridges it.
     pub standing_by: bool,
-    /// Whether the NATS connection is up.
+    /// Whether the NATS connection is up and the server holds the
+    /// bridge's subscriptions (see [`Bridge::connected`](crate::Bridge::connected)).
     pub connected: bool,
 }
 

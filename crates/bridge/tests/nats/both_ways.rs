@@ -15,8 +15,8 @@ fn two_lans_exactly_once_both_ways_no_echo() {
         block_on(async {
             let server = NatsServer::start("");
             let (lan_a, lan_b) = (lan_port(), lan_port());
-            let (_bridge_node_a, bridge_a) = bridge(lan_a, &server.url(), "site-a").await;
-            let (_bridge_node_b, bridge_b) =
+            let (bridge_node_a, bridge_a) = bridge(lan_a, &server.url(), "site-a").await;
+            let (bridge_node_b, bridge_b) =
                 bridge_with(lan_b, BridgeConfig::new([server.url()]).site("site-b")).await;
             let alice = node(lan_a).await;
             let bob = node(lan_b).await;
@@ -39,7 +39,17 @@ fn two_lans_exactly_once_both_ways_no_echo() {
                     other => panic!("unexpected {other} at bob"),
                 }
             }
-            assert_eq!(pings, (0..20).collect::<Vec<_>>(), "each once, in order");
+            assert_eq!(
+                pings,
+                (0..20).collect::<Vec<_>>(),
+                "each once, in order; bridge a: {:#?}, bridge b: {:#?}, \
+                 a's node: {:#?}, b's node: {:#?}, bob: {:#?}",
+                bridge_a.stats(),
+                bridge_b.stats(),
+                bridge_node_a.stats(),
+                bridge_node_b.stats(),
+                bob.stats()
+            );
 
             for i in 0..20 {
                 bob.emit("pong", &[i]).expect("emit");

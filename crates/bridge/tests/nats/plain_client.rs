@@ -131,3 +131,30 @@ fn bson_encoding_carries_the_body() {
         })
     });
 }
+
+/// `connected()` means the server holds the bridge's subscriptions: what a
+/// client publishes the moment it returns reaches the LAN, every time.
+#[test]
+fn connected_means_subscribed() {
+    netns_test::run(|| {
+        block_on(async {
+            let server = NatsServer::start("");
+            let client = async_nats::connect(server.url()).await.expect("connect");
+            round_trip(&client).await;
+            for round in 0..20 {
+                let lan = lan_port();
+                let app = node(lan).await;
+                let mut at_app = app.subscribe_to(["first"]).expect("subscribe");
+                let (_bridge_node, bridge) = bridge(lan, &server.url(), "lab").await;
+                client
+                    .publish("eventcast.first", format!("[{round}]").into())
+                    .await
+                    .expect("publish");
+                let event = next_remote(&mut at_app).await;
+                assert_eq!(event.arg::<i32>(0).expect("int"), round);
+                let stats = bridge.stop().await;
+                assert_eq!(stats.nats_to_lan_events, 1, "{stats:#?}");
+            }
+        })
+    });
+}
