@@ -12,6 +12,27 @@ use eventcast::{Config, Eventcast, Secret, WireProtocol};
 
 /// Where the group is and how its datagrams are cut: options of every
 /// command that opens a node.
+/// The options of every command that runs a node of its own: where the
+/// group is, how it sends, and its keys.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct NodeArgs {
+    #[command(flatten)]
+    pub(crate) net: NetArgs,
+
+    #[command(flatten)]
+    pub(crate) send: SendArgs,
+
+    #[command(flatten)]
+    pub(crate) key: KeyArgs,
+}
+
+impl NodeArgs {
+    /// The node's configuration; fails on a bad key.
+    pub(crate) fn config(&self) -> anyhow::Result<Config> {
+        self.key.apply(self.send.apply(self.net.config()))
+    }
+}
+
 #[derive(clap::Args, Debug, Clone)]
 #[command(next_help_heading = "Network options")]
 pub(crate) struct NetArgs {

@@ -9,7 +9,7 @@ use eventcast::Eventcast;
 use serde::Deserialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::common::{self, KeyArgs, NetArgs, SendArgs};
+use crate::common::{self, NodeArgs};
 use crate::json::{self, ExtJson};
 
 /// Options of `eventcast emit`.
@@ -47,13 +47,7 @@ pub(crate) struct Args {
     quiet: u64,
 
     #[command(flatten)]
-    net: NetArgs,
-
-    #[command(flatten)]
-    send: SendArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
+    node: NodeArgs,
 }
 
 /// One line of `--stdin`.
@@ -85,13 +79,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     // It only sends: other nodes' events are not reassembled (issue 17).
-    let config = args
-        .key
-        .apply(args.send.apply(args.net.config()))?
-        .send_only(true);
+    let config = args.node.config()?.send_only(true);
     let node = common::new_node(config)?;
     common::start(&node).await?;
-    if args.net.port.is_none() {
+    if args.node.net.port.is_none() {
         if let Some(group) = node.group_addr() {
             eprintln!(
                 "eventcast: no --port given: sending to {group}, a random port nobody \

@@ -11,7 +11,7 @@ use eventcast::extjson::EventJson;
 use eventcast::Event;
 use tokio::time::Instant;
 
-use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::common::{self, NodeArgs, UsageError};
 use crate::running::Running;
 
 /// Options of `eventcast listen`.
@@ -39,13 +39,7 @@ pub(crate) struct Args {
     timeout: Option<Duration>,
 
     #[command(flatten)]
-    net: NetArgs,
-
-    #[command(flatten)]
-    send: SendArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
+    node: NodeArgs,
 }
 
 /// How the receiving loop ended.
@@ -63,7 +57,7 @@ enum End {
 
 /// Runs `eventcast listen`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.key.apply(args.send.apply(args.net.config()))?;
+    let config = args.node.config()?;
     let node = common::new_node(config)?;
     let mut events = if args.events.is_empty() {
         node.subscribe()
@@ -78,7 +72,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         format!("; only {}", args.events.join(", "))
     };
-    let running = Running::start(&node, args.net.port.is_some(), "listening", &only).await?;
+    let running = Running::start(&node, args.node.net.port.is_some(), "listening", &only).await?;
 
     let received = receive(&mut events, args.count, args.timeout);
     // Ctrl-C or SIGTERM: all fine.

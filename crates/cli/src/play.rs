@@ -9,7 +9,7 @@ use std::time::Duration;
 use eventcast_record::{PlayOptions, PlayProgress, Player, Reader};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::common::{self, NodeArgs, UsageError};
 use crate::record::event_filter;
 use crate::running::Running;
 
@@ -44,13 +44,7 @@ pub(crate) struct Args {
     to: Option<Duration>,
 
     #[command(flatten)]
-    net: NetArgs,
-
-    #[command(flatten)]
-    send: SendArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
+    node: NodeArgs,
 }
 
 /// Runs `eventcast play`.
@@ -60,7 +54,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Err(UsageError(format!("--from {from:?} is after --to {to:?}")).into());
         }
     }
-    let config = args.key.apply(args.send.apply(args.net.config()))?;
+    let config = args.node.config()?;
     let node = common::new_node(config)?;
     let mut options = PlayOptions::default();
     options.speed = args.speed;
@@ -73,7 +67,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(&args)?;
     let mut notices = node.notices();
     let more = format!("; from {}", args.file.display());
-    let running = Running::start(&node, args.net.port.is_some(), "playing", &more).await?;
+    let running = Running::start(&node, args.node.net.port.is_some(), "playing", &more).await?;
     let played = running
         .until(
             &mut notices,

@@ -9,7 +9,7 @@ use clap::value_parser;
 use eventcast::EventFilter;
 use eventcast_record::{RecordSummary, Recorder, RecorderOptions};
 
-use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::common::{self, NodeArgs, UsageError};
 use crate::json::size;
 use crate::running::Running;
 
@@ -46,18 +46,12 @@ pub(crate) struct Args {
     split: bool,
 
     #[command(flatten)]
-    net: NetArgs,
-
-    #[command(flatten)]
-    send: SendArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
+    node: NodeArgs,
 }
 
 /// Runs `eventcast record`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.key.apply(args.send.apply(args.net.config()))?;
+    let config = args.node.config()?;
     let node = common::new_node(config)?;
     let filter = event_filter(&args.events)?;
     let mut options = RecorderOptions::new(&args.file);
@@ -78,7 +72,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         format!("only {}", args.events.join(", "))
     };
     let more = format!("; into {}, {what}", args.file.display());
-    let running = Running::start(&node, args.net.port.is_some(), "recording", &more).await?;
+    let running = Running::start(&node, args.node.net.port.is_some(), "recording", &more).await?;
     let work = async {
         match args.duration {
             Some(duration) => {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use eventcast_bridge::{Auth, BridgeConfig, Encoding, TlsConfig};
 
-use crate::common::{KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::common::{NodeArgs, UsageError};
 
 /// Options of `eventcast bridge`.
 #[derive(clap::Args, Debug)]
@@ -50,13 +50,7 @@ pub(crate) struct Args {
     pub(crate) auth: AuthArgs,
 
     #[command(flatten)]
-    pub(crate) net: NetArgs,
-
-    #[command(flatten)]
-    pub(crate) send: SendArgs,
-
-    #[command(flatten)]
-    pub(crate) key: KeyArgs,
+    pub(crate) node: NodeArgs,
 }
 
 /// `--encoding`.

@@ -15,12 +15,12 @@ pub(crate) use args::Args;
 
 /// Runs `eventcast bridge`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.key.apply(args.send.apply(args.net.config()))?;
+    let config = args.node.config()?;
     let bridge_config = args.bridge_config()?;
     let node = common::new_node(config)?;
     let mut node_notices = node.notices();
     let servers = bridge_config.servers.join(",");
-    let running = Running::start(&node, args.net.port.is_some(), "LAN", "").await?;
+    let running = Running::start(&node, args.node.net.port.is_some(), "LAN", "").await?;
     let bridge = Bridge::start(&node, bridge_config)
         .await
         .map_err(|e| match e {

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use eventcast::{Eventcast, Notice};
 
 use self::model::{Model, SortBy};
-use crate::common::{self, KeyArgs, NetArgs, SendArgs};
+use crate::common::{self, NodeArgs};
 use crate::record::event_filter;
 use crate::running::Running;
 
@@ -30,18 +30,12 @@ pub(crate) struct Args {
     events: Vec<String>,
 
     #[command(flatten)]
-    net: NetArgs,
-
-    #[command(flatten)]
-    send: SendArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
+    node: NodeArgs,
 }
 
 /// Runs `eventcast top`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.key.apply(args.send.apply(args.net.config()))?;
+    let config = args.node.config()?;
     let node = common::new_node(config)?;
     let filter = event_filter(&args.events)?;
     let model = Arc::new(Mutex::new(Model::new(Instant::now())));
@@ -72,7 +66,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let running = Running::start(&node, args.net.port.is_some(), "watching", "").await?;
+    let running = Running::start(&node, args.node.net.port.is_some(), "watching", "").await?;
     if std::io::stdout().is_terminal() {
         interactive(&node, model, running).await?;
     } else {
