@@ -16,17 +16,16 @@
 //! ```
 //!
 //! For async tests, use a plain `#[test]` and build the runtime inside the
-//! body (this crate stays std-only; the test crate depends on tokio):
+//! body. With the `tokio` feature, [`block_on`] does that (the crate is
+//! std-only without it):
 //!
 //! ```ignore
 //! #[test]
 //! fn async_round_trip() {
 //!     netns_test::run(|| {
-//!         tokio::runtime::Runtime::new()
-//!             .expect("tokio runtime")
-//!             .block_on(async {
-//!                 // ... async socket test ...
-//!             })
+//!         netns_test::block_on(async {
+//!             // ... async socket test ...
+//!         })
 //!     });
 //! }
 //! ```
@@ -128,6 +127,19 @@ pub fn in_private_netns() -> bool {
     }
     // Belt and braces: never the host's own namespace, whatever the variable says.
     !host_netns_inodes().contains(&own)
+}
+
+/// Runs `future` to completion on a multi-threaded tokio runtime (two
+/// workers) built now: call it inside [`run`]'s closure, so that the
+/// runtime and every socket it opens live in the namespace.
+#[cfg(feature = "tokio")]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("netns_test: cannot build a tokio runtime")
+        .block_on(future)
 }
 
 /// Runs `body` inside a private network namespace; use it inside a normal

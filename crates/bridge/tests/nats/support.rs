@@ -14,15 +14,7 @@ use eventcast_bridge::{Bridge, BridgeConfig, BridgeStats};
 /// How long any one wait may take before the test fails.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs `f` on a multi-threaded tokio runtime built here (in the namespace).
-pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
+pub(crate) use netns_test::block_on;
 
 /// A UDP port nothing uses now: one LAN.
 pub(crate) fn lan_port() -> u16 {

@@ -22,15 +22,8 @@ use eventcast::{Config, Event, Eventcast, Subscription, WireProtocol};
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds a multi-threaded tokio runtime (here, inside the namespace) and
-/// runs `f` on it.
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
+/// runs a future on it.
+pub use netns_test::block_on;
 
 /// A UDP port that nothing in this namespace uses now (the kernel's pick).
 pub fn free_port() -> u16 {

@@ -9,18 +9,10 @@ use std::time::{Duration, Instant};
 
 use eventcast::{Config, Eventcast};
 use eventcast_record::{PlayOptions, Player, Reader, Record, Recorder, RecorderOptions};
+use netns_test::block_on;
 
 /// Turns a hang into a failure; never a measure of speed.
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
 
 fn free_port() -> u16 {
     UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
