@@ -283,9 +283,9 @@ impl Receiver {
             .min_by_key(|(t, _)| *t)
     }
 
-    /// The next event for the application.
-    pub(crate) fn poll_event(&mut self) -> Option<EndpointEvent> {
-        self.events.pop_front()
+    /// The events for the application (the endpoint takes them whole).
+    pub(crate) fn events_mut(&mut self) -> &mut VecDeque<EndpointEvent> {
+        &mut self.events
     }
 
     /// The next NACK to send.

@@ -657,7 +657,7 @@ mod tests {
             count: 1,
             reason: LossReason::Expired,
         });
-        assert_eq!(r.poll_event(), Some(lost));
+        assert_eq!(r.events_mut().pop_front(), Some(lost));
         check_invariants(&r);
         let arrival = insert(&mut r, t + c.message_ttl, &mut s, &seg(1, 0, 100, 30, 1));
         assert_eq!(arrival, Arrival::Dropped(DropReason::Duplicate));
