@@ -357,6 +357,7 @@ impl Endpoint {
     /// retransmit store's window.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.receiver.started(now);
+        self.receiver.queued_outside(self.events.len());
         self.receiver.handle_timeout(now, &mut self.stats);
         self.guard.handle_timeout(now, &mut self.stats);
         // NACKs first, then the heartbeat, as they became due.
@@ -414,6 +415,14 @@ impl Endpoint {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
+        if let Some(event) = self.events.pop() {
+            return Some(event);
+        }
+        // Taken all: held messages that waited for room come now.
+        if !self.receiver.deliver_waiting(&mut self.stats) {
+            return None;
+        }
+        self.settle();
         self.events.pop()
     }
 

@@ -70,6 +70,11 @@ impl Outbox {
         losses
     }
 
+    /// Events waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.events.len()
+    }
+
     /// The next event.
     pub(crate) fn pop(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()

@@ -311,6 +311,7 @@ impl Receiver {
                 break;
             }
             self.ledger.expiry.pop_first();
+            self.catch_up(stats, sender);
             let Some(state) = self.senders.get_mut(&sender) else {
                 continue;
             };
@@ -363,6 +364,7 @@ impl Receiver {
     /// Takes `id`'s state out of the table, with its charges, partial
     /// messages (abandoned), deadlines and timer.
     pub(super) fn remove_sender(&mut self, stats: &mut Stats, id: SenderId) -> Option<SenderState> {
+        self.catch_up(stats, id);
         let state = self.senders.remove(&id)?;
         let ledger = &mut self.ledger;
         ledger.bytes -= state.extra + state.window_bytes;
