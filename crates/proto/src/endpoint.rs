@@ -13,6 +13,7 @@ use crate::body::{encode_body, BodyError};
 use crate::config::{Config, ConfigError};
 use crate::crypto::{Encryption, Guard, Inbound, Keyring};
 use crate::ids::{MessageSeq, SenderId};
+use crate::outbox::Outbox;
 use crate::peer::PeerInfo;
 use crate::receive::{Receiver, Segment};
 use crate::sender::Sender;
@@ -57,7 +58,7 @@ pub struct Endpoint {
     control: VecDeque<Vec<u8>>,
     /// Events for the application: the endpoint's own, and those the
     /// guard and the receiver report, drained from them after every input.
-    events: VecDeque<EndpointEvent>,
+    events: Outbox,
     version_reported: HashSet<SocketAddr>,
     /// Seals what leaves, opens what arrives (crypto/guard.rs).
     guard: Guard,
@@ -113,7 +114,7 @@ impl Endpoint {
             config,
             id,
             control: VecDeque::new(),
-            events: VecDeque::new(),
+            events: Outbox::default(),
             version_reported: HashSet::new(),
             stats: Stats::default(),
             paced: true,
@@ -356,6 +357,7 @@ impl Endpoint {
     /// retransmit store's window.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.receiver.started(now);
+        self.receiver.queued_outside(self.events.len());
         self.receiver.handle_timeout(now, &mut self.stats);
         self.guard.handle_timeout(now, &mut self.stats);
         // NACKs first, then the heartbeat, as they became due.
@@ -413,7 +415,15 @@ impl Endpoint {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
-        self.events.pop_front()
+        if let Some(event) = self.events.pop() {
+            return Some(event);
+        }
+        // Taken all: held messages that waited for room come now.
+        if !self.receiver.deliver_waiting(&mut self.stats) {
+            return None;
+        }
+        self.settle();
+        self.events.pop()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) (or, for the pacer,
@@ -515,21 +525,9 @@ impl Endpoint {
     /// Queues an event for the application. A loss that continues the
     /// last one queued (same sender and reason) is merged into it.
     fn queue_event(&mut self, event: EndpointEvent) {
-        if let (EndpointEvent::Loss(loss), Some(EndpointEvent::Loss(last))) =
-            (&event, self.events.back_mut())
-        {
-            if last.sender == loss.sender
-                && last.reason == loss.reason
-                && last.first.get().checked_add(last.count) == Some(loss.first.get())
-            {
-                last.count = last.count.saturating_add(loss.count);
-                return;
-            }
-        }
-        if matches!(event, EndpointEvent::Loss(_)) {
+        if self.events.push(event) {
             self.stats.loss_reports += 1;
         }
-        self.events.push_back(event);
     }
 
     /// Takes what the guard reported into the queue.
@@ -543,9 +541,8 @@ impl Endpoint {
     /// saw the datagram first) and refreshes the gauges.
     fn settle(&mut self) {
         self.drain_guard();
-        while let Some(event) = self.receiver.poll_event() {
-            self.queue_event(event);
-        }
+        let losses = self.events.take_all(self.receiver.events_mut());
+        self.stats.loss_reports += losses as u64;
         self.refresh_gauges();
     }
 

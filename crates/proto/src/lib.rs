@@ -40,6 +40,7 @@ mod endpoint;
 mod fastmap;
 mod ids;
 pub mod legacy;
+mod outbox;
 mod pacer;
 mod peer;
 mod receive;

@@ -122,6 +122,10 @@ pub(crate) struct Receiver {
     evicted: Vec<SenderState>,
     /// Events for the application, drained by the endpoint.
     events: VecDeque<EndpointEvent>,
+    /// Events the endpoint holds still (set before each input).
+    outside: usize,
+    /// Senders whose held messages wait for room (see `order::flush`).
+    waiting_room: VecDeque<SenderId>,
     /// NACKs to send, drained by the endpoint.
     nacks: VecDeque<Vec<u8>>,
     /// Where senders forgotten after delivering resume: those heard more
@@ -145,6 +149,8 @@ impl Receiver {
             rng,
             evicted: Vec::new(),
             events: VecDeque::new(),
+            outside: 0,
+            waiting_room: VecDeque::new(),
             nacks: VecDeque::new(),
             remembered: Forgotten::default(),
             glimpsed: Forgotten::default(),
@@ -283,9 +289,15 @@ impl Receiver {
             .min_by_key(|(t, _)| *t)
     }
 
-    /// The next event for the application.
-    pub(crate) fn poll_event(&mut self) -> Option<EndpointEvent> {
-        self.events.pop_front()
+    /// The endpoint holds `n` events the application has not taken: a
+    /// flush fills the room left.
+    pub(crate) fn queued_outside(&mut self, n: usize) {
+        self.outside = n;
+    }
+
+    /// The events for the application (the endpoint takes them whole).
+    pub(crate) fn events_mut(&mut self) -> &mut VecDeque<EndpointEvent> {
+        &mut self.events
     }
 
     /// The next NACK to send.

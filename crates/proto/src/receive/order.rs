@@ -15,6 +15,13 @@ use crate::seqwindow::SeqStatus;
 use crate::shared::{EndpointEvent, Loss, LossReason, ReceivedMessage};
 use crate::stats::Stats;
 
+/// Events a flush queues for the application while it has not taken
+/// those before: a repair that fills a gap under a long run of held
+/// messages (a receiver that fell behind under a burst) delivers them as
+/// the application takes them, rather than all at once, decoded, beside
+/// the held ones.
+pub(crate) const DELIVER_AT_ONCE: usize = 1024;
+
 impl Receiver {
     /// A complete message: deliver it, or hold it for order.
     pub(super) fn complete(
@@ -26,6 +33,7 @@ impl Receiver {
     ) {
         let (sender, seq, from) = (segment.sender, segment.seq, segment.from);
         let ordered = self.config.ordered;
+        self.catch_up(stats, sender);
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
@@ -66,6 +74,7 @@ impl Receiver {
         end: u64,
         reason: LossReason,
     ) {
+        self.catch_up(stats, sender);
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
@@ -177,8 +186,40 @@ impl Receiver {
     }
 
     /// Delivers held messages that are next in order, stepping over
-    /// messages already given up.
+    /// messages already given up; while the application has
+    /// [`DELIVER_AT_ONCE`] events waiting, the rest wait for room (see
+    /// [`deliver_waiting`](Receiver::deliver_waiting)).
     pub(super) fn flush(&mut self, stats: &mut Stats, sender: SenderId) {
+        self.flush_up_to(stats, sender, DELIVER_AT_ONCE);
+    }
+
+    /// Delivers every held message of `sender` that waits for room, so
+    /// that what is reported of it next comes after them.
+    pub(super) fn catch_up(&mut self, stats: &mut Stats, sender: SenderId) {
+        if self.senders.get(&sender).is_some_and(|s| s.waiting_room) {
+            self.flush_up_to(stats, sender, usize::MAX);
+        }
+    }
+
+    /// Delivers what waited for room, up to [`DELIVER_AT_ONCE`] events;
+    /// returns whether there is any event now.
+    pub(crate) fn deliver_waiting(&mut self, stats: &mut Stats) -> bool {
+        self.outside = 0;
+        while self.events.len() < DELIVER_AT_ONCE {
+            let Some(sender) = self.waiting_room.pop_front() else {
+                break;
+            };
+            self.flush(stats, sender);
+        }
+        !self.events.is_empty()
+    }
+
+    fn flush_up_to(&mut self, stats: &mut Stats, sender: SenderId, limit: usize) {
+        if let Some(state) = self.senders.get_mut(&sender) {
+            if std::mem::take(&mut state.waiting_room) {
+                self.waiting_room.retain(|s| *s != sender);
+            }
+        }
         if !self.config.ordered {
             return;
         }
@@ -199,6 +240,13 @@ impl Receiver {
         };
         loop {
             let next = state.next;
+            let full = self.events.len().saturating_add(self.outside) >= limit;
+            if full && state.held.contains_key(&next) {
+                // The application has enough to take for now.
+                state.waiting_room = true;
+                self.waiting_room.push_back(sender);
+                break;
+            }
             if let Some(held) = state.held.remove(&next) {
                 state.release(&mut self.ledger, held.charge());
                 deliver(&mut self.events, stats, state, next, held.from, &held.body);
@@ -224,6 +272,7 @@ impl Receiver {
 
     /// Takes message `seq` out of the gap that holds it, if any.
     pub(super) fn split_gap(&mut self, stats: &mut Stats, sender: SenderId, seq: u64) {
+        self.catch_up(stats, sender);
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };

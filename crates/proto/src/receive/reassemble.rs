@@ -311,6 +311,7 @@ impl Receiver {
                 break;
             }
             self.ledger.expiry.pop_first();
+            self.catch_up(stats, sender);
             let Some(state) = self.senders.get_mut(&sender) else {
                 continue;
             };
@@ -363,6 +364,7 @@ impl Receiver {
     /// Takes `id`'s state out of the table, with its charges, partial
     /// messages (abandoned), deadlines and timer.
     pub(super) fn remove_sender(&mut self, stats: &mut Stats, id: SenderId) -> Option<SenderState> {
+        self.catch_up(stats, id);
         let state = self.senders.remove(&id)?;
         let ledger = &mut self.ledger;
         ledger.bytes -= state.extra + state.window_bytes;
@@ -657,7 +659,7 @@ mod tests {
             count: 1,
             reason: LossReason::Expired,
         });
-        assert_eq!(r.poll_event(), Some(lost));
+        assert_eq!(r.events_mut().pop_front(), Some(lost));
         check_invariants(&r);
         let arrival = insert(&mut r, t + c.message_ttl, &mut s, &seg(1, 0, 100, 30, 1));
         assert_eq!(arrival, Arrival::Dropped(DropReason::Duplicate));

@@ -256,6 +256,10 @@ pub(crate) struct SenderState {
     /// The sender's latest heartbeat trail.
     pub(crate) trail: u64,
     pub(crate) held: BTreeMap<u64, Held>,
+    /// Held messages next in order wait for the application to take the
+    /// events before them (the sender is in the receiver's
+    /// `waiting_room`).
+    pub(crate) waiting_room: bool,
     pub(crate) gaps: BTreeMap<u64, Gap>,
     /// Set while it is not known whether this node joined before the
     /// sender's stream began (first heard mid-stream, no heartbeat yet):
@@ -368,6 +372,7 @@ impl SenderState {
             sent_below: 0,
             trail: 0,
             held: BTreeMap::new(),
+            waiting_room: false,
             gaps: BTreeMap::new(),
             join,
             first_live: (first.data && first.live).then_some(seq),

@@ -209,6 +209,7 @@ impl Receiver {
             // recovery and order, messages never heard go unrecorded.
             return;
         }
+        self.catch_up(stats, sender);
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };

@@ -10,6 +10,7 @@ mod budgets;
 mod flood;
 mod forged_extremes;
 mod garbage;
+mod held_burst;
 mod hostile_recovery;
 mod message_size;
 mod remembered;
