@@ -38,6 +38,7 @@ pub(crate) struct RecvBatch {
     buf: Slots,
     got: Vec<Received>,
     /// `recvmmsg` works here (not so after `ENOSYS`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     batched: bool,
     /// Read system calls made, the datagrams they read, and fallbacks to
     /// one datagram per call, since the last [`take_counts`](Self::take_counts).

@@ -6,7 +6,6 @@
 //! these) one `sendto` per datagram. A segment's payload is sent from its
 //! stored body (a second iovec), not copied.
 
-use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use eventcast_proto::Datagram;
@@ -46,6 +45,7 @@ pub(crate) struct SendBatch {
     /// `sendmmsg` may be used (Linux, until the kernel refuses it).
     batched: bool,
     /// UDP GSO may be used (until the kernel refuses it).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     gso: bool,
     counts: SendCounts,
 }
@@ -166,7 +166,7 @@ async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> u
                 let kind = e.kind();
                 refused = Some((e, n, was_gso));
                 // Readiness is cleared (and awaited) for WouldBlock only.
-                io::Error::from(kind)
+                std::io::Error::from(kind)
             })
         })
         .await;
@@ -193,7 +193,13 @@ async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> u
 /// refused (counted and skipped, with the `n` of its message). Returns
 /// how many datagrams were dealt with.
 #[cfg(target_os = "linux")]
-fn refuse(batch: &mut SendBatch, e: io::Error, n: usize, was_gso: bool, to: SocketAddr) -> usize {
+fn refuse(
+    batch: &mut SendBatch,
+    e: std::io::Error,
+    n: usize,
+    was_gso: bool,
+    to: SocketAddr,
+) -> usize {
     let errno = e.raw_os_error();
     let counts = &mut batch.counts;
     if was_gso && matches!(errno, Some(libc::EIO | libc::EINVAL)) {
