@@ -173,6 +173,15 @@ declare namespace Eventcast {
     recvBufferSize: number
     sendErrors: number
     recvErrors: number
+    /** System calls that sent datagrams (a Linux `sendmmsg` sends many), and the datagrams they sent. */
+    sendCalls: number
+    sendCallDatagrams: number
+    sendBatchErrors: number
+    batchFallbacks: number
+    gsoFallbacks: number
+    /** System calls that read datagrams (a Linux `recvmmsg` reads many), and the datagrams they read. */
+    recvCalls: number
+    recvCallDatagrams: number
     kernelDrops: number
     emittedWhileStopped: number
     listenerPanics: number

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo, Keyring, KeyringError};
 use eventcast_proto::legacy::EventBody;
-use eventcast_proto::PeerInfo;
+use eventcast_proto::{Datagram, PeerInfo};
 use tokio::sync::oneshot;
 
 use crate::event::Event;
@@ -133,11 +133,12 @@ pub(crate) trait Driver {
     fn peers(&self, now: Instant) -> Vec<PeerInfo>;
     /// A datagram from the socket.
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]);
-    /// Writes the next datagram to send into `buf` (replacing what it
-    /// held) and says where it goes, if one may go now. The task passes the
-    /// same buffer every time, so a driver that writes into it allocates
-    /// nothing per datagram.
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<SocketAddr>;
+    /// Writes the next datagram to send into `out` (replacing what it
+    /// held) and says where it goes, if one may go now. The task passes
+    /// the same datagrams of its send batch every time, so a driver that
+    /// writes into them allocates nothing per datagram; a segment's
+    /// payload may stay a shared slice of its body (`out`'s tail).
+    fn poll_transmit(&mut self, now: Instant, out: &mut Datagram) -> Option<SocketAddr>;
     /// The task is stopping: what is left goes out at once (after this,
     /// the task drains the outputs one last time).
     fn stopping(&mut self);

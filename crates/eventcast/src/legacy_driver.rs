@@ -22,7 +22,7 @@ use eventcast_proto::legacy::{
     LegacyEndpointConfig, LegacyEndpointEvent, LegacyId, LegacyIdentity, ReassemblyLimits,
     RETX_EVENT,
 };
-use eventcast_proto::{BodyError, EmitError, PeerInfo, SenderId};
+use eventcast_proto::{BodyError, Datagram, EmitError, PeerInfo, SenderId};
 use tracing::{debug, warn};
 
 use crate::config::Config;
@@ -242,7 +242,7 @@ impl Driver for Legacy {
         self.endpoint.handle_datagram(now, from, datagram);
     }
 
-    fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<SocketAddr> {
+    fn poll_transmit(&mut self, _now: Instant, out: &mut Datagram) -> Option<SocketAddr> {
         loop {
             let Some(transmit) = self.endpoint.poll_transmit() else {
                 // Every datagram of every event emitted so far is out: the
@@ -260,7 +260,7 @@ impl Driver for Legacy {
             }
             // The legacy endpoint builds each datagram in a Vec of its own:
             // hand that one over rather than copy it.
-            *buf = transmit.contents;
+            *out = Datagram::from(transmit.contents);
             return Some(to);
         }
     }

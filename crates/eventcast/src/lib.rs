@@ -58,6 +58,8 @@ pub mod legacy;
 mod legacy_driver;
 mod listeners;
 pub mod logging;
+#[cfg(target_os = "linux")]
+mod mmsg;
 mod native_driver;
 mod node;
 mod nonces;
@@ -67,6 +69,7 @@ mod recv;
 #[cfg(feature = "repl")]
 pub mod repl;
 mod repl_config;
+mod send;
 mod service;
 mod shared;
 mod socket;

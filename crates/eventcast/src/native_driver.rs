@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use bson::Bson;
 use eventcast_proto::crypto::{Encryption, KeyInfo, Keyring, KeyringError};
-use eventcast_proto::{encode_body, EmitError, Endpoint, EndpointEvent, PeerInfo, SenderId};
+use eventcast_proto::{
+    encode_body, Datagram, EmitError, Endpoint, EndpointEvent, PeerInfo, SenderId,
+};
 use tracing::{debug, warn};
 
 use crate::config::Config;
@@ -117,10 +119,10 @@ impl Driver for Native {
         self.endpoint.handle_datagram(now, from, datagram);
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<SocketAddr> {
+    fn poll_transmit(&mut self, now: Instant, out: &mut Datagram) -> Option<SocketAddr> {
         // Every native datagram goes to the group (a NACK too: other
         // receivers hear it and hold theirs back).
-        self.endpoint.poll_transmit(now, buf).map(|_| self.group)
+        self.endpoint.poll_datagram(now, out).map(|_| self.group)
     }
 
     fn stopping(&mut self) {

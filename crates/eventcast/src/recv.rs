@@ -9,6 +9,8 @@ use tokio::net::UdpSocket;
 
 /// One datagram read from the socket.
 pub(crate) struct Received {
+    /// Its slot in the batch's buffers.
+    slot: usize,
     /// Its length in the buffer.
     pub(crate) len: usize,
     /// Where it came from.
@@ -19,101 +21,171 @@ pub(crate) struct Received {
     pub(crate) drops: Option<u32>,
 }
 
-/// Waits for a datagram and reads it into `buf`.
-pub(crate) async fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
+/// The largest datagram the socket reads.
+pub(crate) const RECV_BUFFER: usize = 65_536;
+
+/// Datagrams one read takes at most (Linux `recvmmsg`; one elsewhere).
+#[cfg(target_os = "linux")]
+const RECV_BATCH: usize = crate::mmsg::MAX_RECV;
+#[cfg(not(target_os = "linux"))]
+const RECV_BATCH: usize = 1;
+
+/// Preallocated buffers for the datagrams of one read: [`RECV_BATCH`]
+/// slots of [`RECV_BUFFER`] bytes, allocated once (on Linux, pages mapped
+/// from the kernel: only those datagrams were written to become
+/// resident), and what the last read put in them.
+pub(crate) struct RecvBatch {
+    buf: Slots,
+    got: Vec<Received>,
+    /// `recvmmsg` works here (not so after `ENOSYS`).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    batched: bool,
+    /// Read system calls made, the datagrams they read, and fallbacks to
+    /// one datagram per call, since the last [`take_counts`](Self::take_counts).
+    counts: RecvCounts,
+}
+
+/// What reading cost since the counts were last taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RecvCounts {
+    pub(crate) calls: u64,
+    pub(crate) datagrams: u64,
+    pub(crate) fallbacks: u64,
+}
+
+/// The memory of the slots.
+enum Slots {
+    #[cfg(target_os = "linux")]
+    Pages(crate::mmsg::Pages),
+    Heap(Vec<u8>),
+}
+
+impl Slots {
+    fn new(len: usize) -> Self {
+        #[cfg(target_os = "linux")]
+        if let Ok(pages) = crate::mmsg::Pages::new(len) {
+            return Slots::Pages(pages);
+        }
+        Slots::Heap(vec![0; len])
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            #[cfg(target_os = "linux")]
+            Slots::Pages(pages) => pages.bytes(),
+            Slots::Heap(v) => v,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            #[cfg(target_os = "linux")]
+            Slots::Pages(pages) => pages.bytes_mut(),
+            Slots::Heap(v) => v,
+        }
+    }
+}
+
+impl RecvBatch {
+    pub(crate) fn new() -> Self {
+        Self {
+            buf: Slots::new(RECV_BATCH * RECV_BUFFER),
+            got: Vec::with_capacity(RECV_BATCH),
+            batched: cfg!(target_os = "linux"),
+            counts: RecvCounts::default(),
+        }
+    }
+
+    /// The datagrams the last read took, in order, each with its bytes.
+    pub(crate) fn datagrams(&self) -> impl Iterator<Item = (&Received, &[u8])> {
+        self.got.iter().map(|r| {
+            let start = r.slot * RECV_BUFFER;
+            let bytes = self.buf.bytes().get(start..start + r.len.min(RECV_BUFFER));
+            (r, bytes.unwrap_or_default())
+        })
+    }
+
+    /// The counts since the last call.
+    pub(crate) fn take_counts(&mut self) -> RecvCounts {
+        std::mem::take(&mut self.counts)
+    }
+}
+
+/// Waits for datagrams and reads up to `max` of them (at least 1) into
+/// `batch`; returns how many.
+pub(crate) async fn recv(
+    socket: &UdpSocket,
+    batch: &mut RecvBatch,
+    max: usize,
+) -> io::Result<usize> {
     loop {
         socket.readable().await?;
-        match try_recv(socket, buf) {
+        match try_recv(socket, batch, max) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             other => return other,
         }
     }
 }
 
-/// Reads a datagram into `buf` if one is there (`WouldBlock` if not).
-pub(crate) fn try_recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
-    #[cfg(target_os = "linux")]
-    {
-        socket.try_io(tokio::io::Interest::READABLE, || {
-            linux::recvmsg(socket, buf)
-        })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let (len, from) = socket.try_recv_from(buf)?;
-        Ok(Received {
-            len,
-            from,
-            drops: None,
-        })
-    }
+/// Reads up to `max` datagrams (at least 1) into `batch` if any are
+/// there (`WouldBlock` if not); returns how many.
+pub(crate) fn try_recv(socket: &UdpSocket, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
+    batch.got.clear();
+    let n = socket.try_io(tokio::io::Interest::READABLE, || read(socket, batch, max))?;
+    batch.counts.calls += 1;
+    batch.counts.datagrams += n as u64;
+    Ok(n)
 }
 
 #[cfg(target_os = "linux")]
-mod linux {
-    use std::io;
-    use std::mem::size_of;
+fn read(socket: &UdpSocket, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
 
-    use tokio::net::UdpSocket;
+    use crate::mmsg;
 
-    use super::Received;
-
-    /// One `recvmsg` call: the datagram, its source and the drop count.
-    pub(super) fn recvmsg(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
-        let mut addr = socket2::SockAddrStorage::zeroed();
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
+    let fd = socket.as_raw_fd();
+    let RecvBatch { buf, got, .. } = batch;
+    if batch.batched {
+        let push = |slot, len, from, drops| {
+            got.push(Received {
+                slot,
+                len,
+                from,
+                drops,
+            })
         };
-        // Room for one SO_RXQ_OVFL message (a u32), aligned for cmsghdr,
-        // with plenty to spare.
-        let mut control = [0u64; 16];
-        // SAFETY: an all-zero msghdr is a valid value (null pointers,
-        // zero lengths); every pointer set below outlives the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_name = (&mut addr as *mut socket2::SockAddrStorage).cast();
-        msg.msg_namelen = addr.size_of();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = size_of::<[u64; 16]>() as _;
-        // SAFETY: `msg` points at live buffers of the lengths it states.
-        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut drops = None;
-        // SAFETY: the kernel filled `msg.msg_control` with well-formed
-        // control messages of `msg.msg_controllen` bytes (it clears
-        // MSG_CTRUNC room it could not use); the CMSG macros walk them
-        // within those bounds, and the u32 is read unaligned.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                let c = &*cmsg;
-                if c.cmsg_level == libc::SOL_SOCKET
-                    && c.cmsg_type == libc::SO_RXQ_OVFL
-                    && c.cmsg_len as usize >= libc::CMSG_LEN(size_of::<u32>() as u32) as usize
-                {
-                    drops = Some(std::ptr::read_unaligned(
-                        libc::CMSG_DATA(cmsg).cast::<u32>(),
-                    ));
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        match mmsg::recv_many(fd, buf.bytes_mut(), RECV_BUFFER, max.max(1), push) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                tracing::warn!(
+                    target: "eventcast", error = %e,
+                    "recvmmsg refused: reading one datagram per system call"
+                );
+                batch.batched = false;
+                batch.counts.fallbacks += 1;
             }
+            other => return other,
         }
-        // SAFETY: the kernel wrote a socket address of `msg_namelen`
-        // bytes into `addr` (a sockaddr_storage, zeroed before).
-        let from = unsafe { socket2::SockAddr::new(addr, msg.msg_namelen) }
-            .as_socket()
-            .ok_or_else(|| io::Error::other("datagram from a non-IP address"))?;
-        Ok(Received {
-            len: n as usize,
-            from,
-            drops,
-        })
     }
+    let (len, from, drops) = mmsg::recv_one(fd, &mut batch.buf.bytes_mut()[..RECV_BUFFER])?;
+    batch.got.push(Received {
+        slot: 0,
+        len,
+        from,
+        drops,
+    });
+    Ok(1)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read(socket: &UdpSocket, batch: &mut RecvBatch, _max: usize) -> io::Result<usize> {
+    let (len, from) = socket.try_recv_from(&mut batch.buf.bytes_mut()[..RECV_BUFFER])?;
+    batch.got.push(Received {
+        slot: 0,
+        len,
+        from,
+        drops: None,
+    });
+    Ok(1)
 }
 
 /// Turns the kernel's wrapping drop counts into a total.

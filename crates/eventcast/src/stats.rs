@@ -19,6 +19,30 @@ pub struct NodeStats {
     pub send_errors: u64,
     /// Receives that failed.
     pub recv_errors: u64,
+    /// System calls that handed datagrams to the kernel: on Linux a
+    /// `sendmmsg` carries a batch (a run of equal segments in it as one
+    /// UDP GSO message), elsewhere a `sendto` carries one.
+    /// `send_call_datagrams / send_calls` is the datagrams per call.
+    pub send_calls: u64,
+    /// Datagrams those calls handed over.
+    pub send_call_datagrams: u64,
+    /// Batched sends that stopped at a message the kernel refused (its
+    /// datagrams counted in `send_errors`; the rest went in the next call).
+    pub send_batch_errors: u64,
+    /// Times the kernel refused a batched system call (`sendmmsg` or
+    /// `recvmmsg`, `ENOSYS`) and the node went on with one datagram per
+    /// call.
+    pub batch_fallbacks: u64,
+    /// Times the kernel refused UDP GSO (`EIO` or `EINVAL`: no
+    /// segmentation offload on the interface) and the node went on
+    /// sending each segment as a datagram of its own.
+    pub gso_fallbacks: u64,
+    /// Receive system calls that read datagrams: one `recvmmsg` reads
+    /// many on Linux. `recv_call_datagrams / recv_calls` is the datagrams
+    /// per call.
+    pub recv_calls: u64,
+    /// Datagrams those calls read.
+    pub recv_call_datagrams: u64,
     /// Datagrams the kernel dropped because the socket's receive buffer
     /// was full, as far as it reports them (Linux `SO_RXQ_OVFL`, counted
     /// when the next datagram arrives; always 0 elsewhere). Loss recovery

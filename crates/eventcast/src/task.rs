@@ -10,19 +10,17 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, trace, warn};
+use tracing::{debug, trace};
 
 use crate::driver::{Command, Driver, Output};
-use crate::recv::{self, DropCounter, Received};
+use crate::recv::{self, DropCounter, RecvBatch};
+use crate::send::{self, SendBatch};
 use crate::shared::Shared;
 
 /// At most this many datagrams or commands are taken in one turn of the
 /// loop before outputs are drained, so one busy input cannot starve the
 /// others (quinn's IO_LOOP_BOUND).
 const IO_LOOP_BOUND: usize = 160;
-
-/// The largest datagram the socket reads.
-const RECV_BUFFER: usize = 65_536;
 
 /// The task's I/O: the socket and what the handles share with it.
 pub(crate) struct Io {
@@ -47,9 +45,10 @@ impl Drop for ReleaseQueueOnExit {
 /// Runs the node's task until it is cancelled or every handle is gone.
 pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
     let _release = ReleaseQueueOnExit(io.shared.clone());
-    let mut buf = vec![0u8; RECV_BUFFER];
-    // Each outgoing datagram is written here, the buffer reused.
-    let mut out = Vec::new();
+    // Datagrams are read into these buffers, many per system call where
+    // the OS allows, and written into these, reused.
+    let mut inbox = RecvBatch::new();
+    let mut outbox = SendBatch::new();
     let mut drops = DropCounter::default();
     let mut stopping = false;
     while !stopping {
@@ -68,17 +67,19 @@ pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
                 }
                 None => stopping = true,
             },
-            received = recv::recv(&io.socket, &mut buf) => {
-                received_one(&mut driver, &io, &mut drops, received, &buf);
-                for _ in 1..IO_LOOP_BOUND {
-                    match recv::try_recv(&io.socket, &mut buf) {
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                        other => received_one(&mut driver, &io, &mut drops, other, &buf),
+            received = recv::recv(&io.socket, &mut inbox, IO_LOOP_BOUND) => {
+                let mut taken = received_some(&mut driver, &io, &mut drops, received, &inbox);
+                while taken < IO_LOOP_BOUND {
+                    let received = recv::try_recv(&io.socket, &mut inbox, IO_LOOP_BOUND - taken);
+                    if matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
+                        break;
                     }
+                    taken += received_some(&mut driver, &io, &mut drops, received, &inbox);
                 }
             }
             _ = sleep_until(deadline), if deadline.is_some() => {}
         }
+        count_io(&io.shared, &mut inbox, &mut outbox);
         if stopping {
             // Whatever was emitted before stop still goes out, at once.
             while let Ok(command) = io.commands.try_recv() {
@@ -110,12 +111,17 @@ pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
         if answered {
             publish(&mut driver, &io.shared);
         }
-        while let Some(to) = driver.poll_transmit(Instant::now(), &mut out) {
-            if let Err(e) = io.socket.send_to(&out, to).await {
-                io.shared.stats_mut().send_errors += 1;
-                warn!(target: "eventcast", %to, error = %e, "send failed");
+        // What the pacer lets go now goes in batches.
+        loop {
+            let more = outbox.fill(|d| driver.poll_transmit(Instant::now(), d));
+            if !outbox.is_empty() {
+                send::send(&io.socket, &mut outbox).await;
+            }
+            if !more {
+                break;
             }
         }
+        count_io(&io.shared, &mut inbox, &mut outbox);
         publish(&mut driver, &io.shared);
     }
     debug!(target: "eventcast", id = driver.id(), "node task ends");
@@ -154,37 +160,55 @@ fn publish(driver: &mut impl Driver, shared: &Shared) {
     }
 }
 
-fn received_one(
+/// Hands what one read took to the driver; returns how many datagrams
+/// (or errors) it counts for the loop's bound.
+fn received_some(
     driver: &mut impl Driver,
     io: &Io,
     drops: &mut DropCounter,
-    received: std::io::Result<Received>,
-    buf: &[u8],
-) {
-    match received {
-        Ok(Received {
-            len,
-            from,
-            drops: count,
-        }) => {
-            if let Some(count) = count {
-                let new = drops.update(count);
-                if new > 0 {
-                    io.shared.stats_mut().kernel_drops += new;
-                    debug!(
-                        target: "eventcast", new, total = count,
-                        "the kernel dropped datagrams: receive buffer full"
-                    );
-                }
-            }
-            trace!(target: "eventcast", %from, len, "datagram received");
-            driver.handle_datagram(Instant::now(), from, &buf[..len]);
-        }
-        Err(e) => {
-            io.shared.stats_mut().recv_errors += 1;
-            debug!(target: "eventcast", error = %e, "receive failed");
-        }
+    received: std::io::Result<usize>,
+    inbox: &RecvBatch,
+) -> usize {
+    if let Err(e) = received {
+        io.shared.stats_mut().recv_errors += 1;
+        debug!(target: "eventcast", error = %e, "receive failed");
+        return 1;
     }
+    let mut n = 0;
+    for (received, datagram) in inbox.datagrams() {
+        n += 1;
+        if let Some(count) = received.drops {
+            let new = drops.update(count);
+            if new > 0 {
+                io.shared.stats_mut().kernel_drops += new;
+                debug!(
+                    target: "eventcast", new, total = count,
+                    "the kernel dropped datagrams: receive buffer full"
+                );
+            }
+        }
+        trace!(target: "eventcast", from = %received.from, len = received.len, "datagram received");
+        driver.handle_datagram(Instant::now(), received.from, datagram);
+    }
+    n.max(1)
+}
+
+/// Adds what reading and sending cost and met to the node's counters.
+fn count_io(shared: &Shared, inbox: &mut RecvBatch, outbox: &mut SendBatch) {
+    let recv = inbox.take_counts();
+    let send = outbox.take_counts();
+    if recv == Default::default() && send == Default::default() {
+        return;
+    }
+    let mut stats = shared.stats_mut();
+    stats.recv_calls += recv.calls;
+    stats.recv_call_datagrams += recv.datagrams;
+    stats.send_calls += send.calls;
+    stats.send_call_datagrams += send.datagrams;
+    stats.send_errors += send.errors;
+    stats.send_batch_errors += send.batch_errors;
+    stats.batch_fallbacks += recv.fallbacks + send.batch_fallbacks;
+    stats.gso_fallbacks += send.gso_fallbacks;
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

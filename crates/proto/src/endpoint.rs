@@ -12,6 +12,7 @@ use tracing::{debug, trace};
 use crate::body::{encode_body, BodyError};
 use crate::config::{Config, ConfigError};
 use crate::crypto::{Encryption, Guard, Inbound, Keyring};
+use crate::datagram::Datagram;
 use crate::ids::{MessageSeq, SenderId};
 use crate::outbox::Outbox;
 use crate::peer::PeerInfo;
@@ -380,37 +381,53 @@ impl Endpoint {
     /// datagram, retransmissions included, gets a fresh packet number and
     /// nonce here). `None`: nothing to send now (`buf` is then empty).
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let mut datagram = Datagram::from(std::mem::take(buf));
+        let transmit = self.poll_datagram(now, &mut datagram);
+        *buf = datagram.into_vec();
+        transmit
+    }
+
+    /// As [`poll_transmit`](Self::poll_transmit), into a [`Datagram`]: a
+    /// data segment sent in the clear is its header in `head` and a slice
+    /// of the stored body in `tail`, not copied (a driver sends both parts
+    /// as one datagram); anything else is whole in `head`. `None`: nothing
+    /// to send now (`out` is then empty).
+    pub fn poll_datagram(&mut self, now: Instant, out: &mut Datagram) -> Option<Transmit> {
         loop {
-            if !self.next_plaintext(now, buf) {
-                buf.clear();
+            if !self.next_plaintext(now, out) {
+                out.clear();
                 return None;
             }
-            let sealed = self.guard.outbound(now, buf, self.id, &mut self.stats);
+            // Sealing reads the whole datagram: the tail is copied first.
+            let sealed = !self.guard.seals()
+                || self
+                    .guard
+                    .outbound(now, out.whole_mut(), self.id, &mut self.stats);
             self.drain_guard();
             if sealed {
                 return Some(Transmit {
                     destination: Destination::Group,
-                    size: buf.len(),
+                    size: out.len(),
                 });
             }
         }
     }
 
-    /// Writes the next datagram before sealing into `buf`: the
+    /// Writes the next datagram before sealing into `out`: the
     /// handshake's challenges and answers first, then NACKs and
     /// heartbeats, then what the sender has.
-    fn next_plaintext(&mut self, now: Instant, buf: &mut Vec<u8>) -> bool {
+    fn next_plaintext(&mut self, now: Instant, out: &mut Datagram) -> bool {
         let handshake = self.guard.poll_control(now, &mut self.stats);
         if let Some(contents) = handshake.or_else(|| self.control.pop_front()) {
             self.sender.charge_unpaced(now, contents.len());
             self.stats.datagrams_sent += 1;
             self.stats.bytes_sent += contents.len() as u64;
-            buf.clear();
-            buf.extend_from_slice(&contents);
+            out.clear();
+            out.head_mut().extend_from_slice(&contents);
             return true;
         }
         self.sender
-            .poll_transmit(now, &self.config, !self.paced, &mut self.stats, buf)
+            .poll_transmit(now, &self.config, !self.paced, &mut self.stats, out)
     }
 
     /// The next event for the application.

@@ -36,6 +36,7 @@ pub mod __fuzz;
 mod body;
 mod config;
 pub mod crypto;
+mod datagram;
 mod endpoint;
 mod fastmap;
 mod ids;
@@ -52,6 +53,7 @@ pub mod wire;
 
 pub use body::{decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
 pub use config::{Config, ConfigError};
+pub use datagram::Datagram;
 pub use endpoint::{EmitError, Endpoint};
 pub use ids::{MessageSeq, SegmentIndex, SenderId};
 pub use peer::PeerInfo;

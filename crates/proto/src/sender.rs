@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use tracing::trace;
 
 use crate::config::Config;
+use crate::datagram::Datagram;
 use crate::fastmap::FastSet;
 use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
@@ -186,7 +187,7 @@ impl Sender {
         config: &Config,
         unpaced: bool,
         stats: &mut Stats,
-        out: &mut Vec<u8>,
+        out: &mut Datagram,
     ) -> bool {
         out.clear();
         // Repairs of messages that left the store are dropped.
@@ -304,7 +305,9 @@ impl Sender {
         st.body.len().saturating_sub(start).min(self.segment_size)
     }
 
-    fn segment(&self, flags: Flags, seq: u64, st: &Stored, index: u32, out: &mut Vec<u8>) {
+    /// Writes a data frame: its header into `out`'s head, the segment as
+    /// a slice of the stored body (not copied).
+    fn segment(&self, flags: Flags, seq: u64, st: &Stored, index: u32, out: &mut Datagram) {
         let start = index as usize * self.segment_size;
         let end = (start + self.segment_size).min(st.body.len());
         let header = DataHeader {
@@ -316,12 +319,11 @@ impl Sender {
             // Fits: bodies are at most max_message_size < 4 GiB.
             message_len: st.body.len() as u32,
         };
-        out.reserve(DATA_HEADER_LEN + end - start);
-        header.write(out);
-        out.extend_from_slice(st.body.get(start..end).unwrap_or_default());
+        header.write(out.head_mut());
+        out.set_tail(st.body.clone(), start..end);
     }
 
-    fn batch(&self, flags: Flags, seq: u64, n: usize, out: &mut Vec<u8>) {
+    fn batch(&self, flags: Flags, seq: u64, n: usize, out: &mut Datagram) {
         if n == 1 {
             if let Some(st) = self.store.get(&seq) {
                 self.segment(flags, seq, st, 0, out);
@@ -332,11 +334,11 @@ impl Sender {
             .filter_map(|s| self.store.get(&s).map(|st| &st.body[..]))
             .collect();
         if let Ok(batch) = Batch::new(flags, self.id, MessageSeq::new(seq), bodies) {
-            batch.write(out);
+            batch.write(out.head_mut());
         }
     }
 
-    fn take_repair(&mut self, now: Instant, config: &Config, plan: Plan, out: &mut Vec<u8>) {
+    fn take_repair(&mut self, now: Instant, config: &Config, plan: Plan, out: &mut Datagram) {
         let (seq, n, index) = match plan {
             Plan::Segment { seq, index } => (seq, 1, index),
             Plan::Batch { seq, n } => (seq, n, 0),
@@ -363,7 +365,7 @@ impl Sender {
     }
 
     /// Writes the datagram `plan` says into `out`.
-    fn write(&self, flags: Flags, plan: Plan, out: &mut Vec<u8>) {
+    fn write(&self, flags: Flags, plan: Plan, out: &mut Datagram) {
         match plan {
             Plan::Segment { seq, index } => {
                 if let Some(st) = self.store.get(&seq) {
@@ -380,7 +382,7 @@ impl Sender {
         config: &Config,
         plan: Plan,
         stats: &mut Stats,
-        out: &mut Vec<u8>,
+        out: &mut Datagram,
     ) {
         self.write(Flags::empty(), plan, out);
         let (first, n) = match plan {

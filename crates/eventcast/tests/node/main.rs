@@ -13,6 +13,7 @@ pub mod common;
 
 mod arguments;
 mod back_pressure;
+mod batched_io;
 mod drop_stops;
 mod encrypted;
 mod flood;

@@ -149,6 +149,12 @@ impl Guard {
         self.events.pop_front()
     }
 
+    /// Whether [`outbound`](Self::outbound) seals (a primary key to seal
+    /// with): if not, it lets every datagram go as it is.
+    pub(crate) fn seals(&self) -> bool {
+        self.nonces.is_some() && self.keyring.primary().is_some()
+    }
+
     /// Seals the outgoing datagram in `buf` under the primary key, in
     /// place, or lets it go as it is when the ring has none. `false`:
     /// refused (the primary key has sealed as many datagrams as it safely

@@ -1,0 +1,366 @@
+//! Linux's datagram system calls, batched: `sendmmsg` (a run of equal
+//! datagrams to one address as one message with UDP GSO, `UDP_SEGMENT`,
+//! when allowed), `recvmmsg`, and the single `recvmsg`, each with the
+//! kernel's drop count (`SO_RXQ_OVFL`). A leaf: callers give buffers and
+//! get lengths, addresses and counts back.
+
+use std::io;
+use std::mem::size_of;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+use eventcast_proto::Datagram;
+
+/// The most datagrams one `sendmmsg` call carries.
+pub(crate) const MAX_SEND: usize = 64;
+
+/// The most datagrams one `recvmmsg` call reads.
+pub(crate) const MAX_RECV: usize = 32;
+
+/// The most datagrams in one GSO message (the kernel's
+/// `UDP_MAX_SEGMENTS`, 64 on older kernels).
+const GSO_MAX_SEGMENTS: usize = 64;
+
+/// The most bytes in one GSO message: it travels as one IP datagram.
+const GSO_MAX_BYTES: usize = 65_000;
+
+/// Room for one control message: `UDP_SEGMENT`'s u16, or `SO_RXQ_OVFL`'s
+/// u32, aligned for `cmsghdr`, with room to spare.
+type Control = [u64; 8];
+
+/// One datagram read: its length, where from, the kernel's drop count.
+type Read = (usize, SocketAddr, Option<u32>);
+
+/// Anonymous memory straight from the kernel, for the receive slots: its
+/// pages are zero and become resident only where datagrams are written,
+/// and go back to the kernel on drop. (A heap allocation this large would
+/// be zeroed at once, so resident, and kept by the allocator after the
+/// node stops.)
+pub(crate) struct Pages {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: `Pages` owns its mapping alone, like a `Vec<u8>`.
+unsafe impl Send for Pages {}
+
+impl Pages {
+    /// Maps `len` bytes (at least 1).
+    pub(crate) fn new(len: usize) -> io::Result<Self> {
+        let len = len.max(1);
+        // SAFETY: a fresh private anonymous mapping; no memory is touched.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr =
+            std::ptr::NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap gave null"))?;
+        Ok(Self { ptr, len })
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` mapped, readable bytes (zero until written),
+        // borrowed as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, borrowed mutably and alone.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once; nothing
+        // borrows it any more.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
+
+/// How many datagrams from the start of `datagrams` (lengths and
+/// destinations) go in one GSO message: consecutive ones to the first's
+/// address, of the first's length, but for the last, which may be
+/// shorter; within the kernel's bounds. At least 1 (the first alone).
+pub(crate) fn gso_run(datagrams: impl IntoIterator<Item = (usize, SocketAddr)>) -> usize {
+    let mut it = datagrams.into_iter();
+    let Some((size, to)) = it.next() else {
+        return 0;
+    };
+    let (mut n, mut bytes) = (1, size);
+    if size == 0 {
+        return 1;
+    }
+    for (len, addr) in it {
+        if addr != to || len > size || n == GSO_MAX_SEGMENTS || bytes + len > GSO_MAX_BYTES {
+            break;
+        }
+        n += 1;
+        bytes += len;
+        if len < size {
+            break;
+        }
+    }
+    n
+}
+
+/// Hands `datagrams` (the first [`MAX_SEND`]) to the kernel in one
+/// `sendmmsg` call; with `gso`, each [`gso_run`] as one message. Returns
+/// how many datagrams the kernel took (at least 1); or the error of the
+/// first message, with how many datagrams it held and whether it was a
+/// GSO message.
+pub(crate) fn send(
+    fd: RawFd,
+    datagrams: &[(Datagram, SocketAddr)],
+    gso: bool,
+) -> Result<usize, (io::Error, usize, bool)> {
+    let datagrams = &datagrams[..datagrams.len().min(MAX_SEND)];
+    // SAFETY (the zeroed values): all-zero mmsghdrs, iovecs and
+    // sockaddr_storages are valid (null pointers, zero lengths).
+    let mut hdrs: [libc::mmsghdr; MAX_SEND] = unsafe { std::mem::zeroed() };
+    let mut iovs: [libc::iovec; 2 * MAX_SEND] = unsafe { std::mem::zeroed() };
+    let mut addrs: [libc::sockaddr_storage; MAX_SEND] = unsafe { std::mem::zeroed() };
+    let mut controls = [Control::default(); MAX_SEND];
+    let mut runs = [0usize; MAX_SEND];
+    let (mut i, mut m, mut v) = (0, 0, 0);
+    while i < datagrams.len() {
+        let rest = &datagrams[i..];
+        let run = if gso {
+            gso_run(rest.iter().map(|(d, to)| (d.len(), *to)))
+        } else {
+            1
+        };
+        let addr = socket2::SockAddr::from(rest[0].1);
+        // SAFETY: `addr` holds `addr.len()` bytes, at most a
+        // sockaddr_storage's.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                addr.as_ptr().cast::<u8>(),
+                (&mut addrs[m] as *mut libc::sockaddr_storage).cast::<u8>(),
+                addr.len() as usize,
+            );
+        }
+        let first = v;
+        for (d, _) in &rest[..run] {
+            for part in [d.head(), d.tail()] {
+                if !part.is_empty() {
+                    iovs[v] = libc::iovec {
+                        iov_base: part.as_ptr() as *mut libc::c_void,
+                        iov_len: part.len(),
+                    };
+                    v += 1;
+                }
+            }
+        }
+        let hdr = &mut hdrs[m].msg_hdr;
+        hdr.msg_name = (&mut addrs[m] as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = addr.len();
+        hdr.msg_iov = iovs[first..].as_mut_ptr();
+        hdr.msg_iovlen = (v - first) as _;
+        if run > 1 {
+            // Fits: gso_run keeps a run within GSO_MAX_BYTES.
+            let segment = rest[0].0.len() as u16;
+            hdr.msg_control = controls[m].as_mut_ptr().cast();
+            // SAFETY: room for CMSG_SPACE(2) bytes, 8-byte aligned.
+            unsafe {
+                hdr.msg_controllen = libc::CMSG_SPACE(size_of::<u16>() as u32) as _;
+                let cmsg = libc::CMSG_FIRSTHDR(hdr);
+                (*cmsg).cmsg_level = libc::SOL_UDP;
+                (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<u16>() as u32) as _;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<u16>(), segment);
+            }
+        }
+        runs[m] = run;
+        m += 1;
+        i += run;
+    }
+    // SAFETY: `m` messages, each pointing at live iovecs, an address and
+    // a control buffer of the lengths they state; all outlive the call.
+    let rc = unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), m as libc::c_uint, 0) };
+    if rc <= 0 {
+        let e = if rc == 0 {
+            io::Error::from(io::ErrorKind::WriteZero)
+        } else {
+            io::Error::last_os_error()
+        };
+        return Err((e, runs[0], runs[0] > 1));
+    }
+    Ok(runs[..rc as usize].iter().sum())
+}
+
+/// Reads up to [`MAX_RECV`] datagrams (and at most `max`) in one
+/// `recvmmsg` call, the `k`th into the `k`th `slot`-byte part of `buf`,
+/// passing `k` and each one's length, source and drop count to `got`, in
+/// order (one whose source is not an IP address is skipped); returns how
+/// many were read.
+pub(crate) fn recv_many(
+    fd: RawFd,
+    buf: &mut [u8],
+    slot: usize,
+    max: usize,
+    mut got: impl FnMut(usize, usize, SocketAddr, Option<u32>),
+) -> io::Result<usize> {
+    let n = (buf.len() / slot.max(1)).min(max).min(MAX_RECV);
+    // SAFETY: as in `send`.
+    let mut hdrs: [libc::mmsghdr; MAX_RECV] = unsafe { std::mem::zeroed() };
+    let mut iovs: [libc::iovec; MAX_RECV] = unsafe { std::mem::zeroed() };
+    let mut addrs: [libc::sockaddr_storage; MAX_RECV] = unsafe { std::mem::zeroed() };
+    let mut controls = [Control::default(); MAX_RECV];
+    for (k, chunk) in buf.chunks_exact_mut(slot.max(1)).take(n).enumerate() {
+        iovs[k] = libc::iovec {
+            iov_base: chunk.as_mut_ptr().cast(),
+            iov_len: chunk.len(),
+        };
+        let hdr = &mut hdrs[k].msg_hdr;
+        hdr.msg_name = (&mut addrs[k] as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as _;
+        hdr.msg_iov = &mut iovs[k];
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = controls[k].as_mut_ptr().cast();
+        hdr.msg_controllen = size_of::<Control>() as _;
+    }
+    // SAFETY: `n` messages pointing at live, disjoint buffers of the
+    // lengths they state; the kernel writes within them.
+    let rc = unsafe {
+        libc::recvmmsg(
+            fd,
+            hdrs.as_mut_ptr(),
+            n as libc::c_uint,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = rc as usize;
+    for (k, (hdr, addr)) in hdrs.iter().zip(&addrs).take(n).enumerate() {
+        if let Ok(from) = address(addr, hdr.msg_hdr.msg_namelen) {
+            got(k, hdr.msg_len as usize, from, drops(&hdr.msg_hdr));
+        }
+    }
+    Ok(n)
+}
+
+/// One `recvmsg` call into `buf`.
+pub(crate) fn recv_one(fd: RawFd, buf: &mut [u8]) -> io::Result<Read> {
+    // SAFETY: as in `send`.
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut control = Control::default();
+    // SAFETY: an all-zero msghdr is a valid value (null pointers, zero
+    // lengths); every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as _;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = size_of::<Control>() as _;
+    // SAFETY: `msg` points at live buffers of the lengths it states.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((n as usize, address(&addr, msg.msg_namelen)?, drops(&msg)))
+}
+
+/// The source address the kernel wrote (`len` bytes of `addr`).
+fn address(addr: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<SocketAddr> {
+    let mut storage = socket2::SockAddrStorage::zeroed();
+    let len = len.min(storage.size_of());
+    // SAFETY: both are sockaddr_storage-sized; `len` bytes at most.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (addr as *const libc::sockaddr_storage).cast::<u8>(),
+            (&mut storage as *mut socket2::SockAddrStorage).cast::<u8>(),
+            len as usize,
+        );
+    }
+    // SAFETY: the kernel wrote a socket address of `len` bytes.
+    unsafe { socket2::SockAddr::new(storage, len) }
+        .as_socket()
+        .ok_or_else(|| io::Error::other("datagram from a non-IP address"))
+}
+
+/// The kernel's count of datagrams dropped for the socket, from the
+/// control messages of `msg` (Linux sends it only once it is not 0).
+fn drops(msg: &libc::msghdr) -> Option<u32> {
+    let mut drops = None;
+    // SAFETY: the kernel filled `msg.msg_control` with well-formed control
+    // messages of `msg.msg_controllen` bytes; the CMSG macros walk them
+    // within those bounds, and the u32 is read unaligned.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::SOL_SOCKET
+                && c.cmsg_type == libc::SO_RXQ_OVFL
+                && c.cmsg_len as usize >= libc::CMSG_LEN(size_of::<u32>() as u32) as usize
+            {
+                drops = Some(std::ptr::read_unaligned(
+                    libc::CMSG_DATA(cmsg).cast::<u32>(),
+                ));
+            }
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+        }
+    }
+    drops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(port: u16) -> SocketAddr {
+        SocketAddr::from(([239, 1, 2, 3], port))
+    }
+
+    #[test]
+    fn pages_are_zero_and_writable() {
+        let mut pages = Pages::new(3 * 65_536).unwrap();
+        assert_eq!(pages.bytes().len(), 3 * 65_536);
+        assert!(pages.bytes().iter().all(|&b| b == 0));
+        pages.bytes_mut()[65_536] = 7;
+        assert_eq!(pages.bytes()[65_536], 7);
+    }
+
+    #[test]
+    fn a_run_is_equal_datagrams_and_a_shorter_last() {
+        let g = at(1);
+        assert_eq!(gso_run([(1057, g); 5]), 5);
+        assert_eq!(gso_run([(1057, g), (1057, g), (500, g), (1057, g)]), 3);
+        // A longer one cannot follow.
+        assert_eq!(gso_run([(500, g), (1057, g)]), 1);
+        // Another destination ends the run.
+        assert_eq!(gso_run([(1057, g), (1057, at(2)), (1057, g)]), 1);
+        assert_eq!(gso_run([]), 0);
+        assert_eq!(gso_run([(0, g), (0, g)]), 1);
+    }
+
+    #[test]
+    fn a_run_keeps_within_the_kernels_bounds() {
+        let g = at(1);
+        // 64 segments at most.
+        assert_eq!(gso_run(vec![(100, g); 200]), GSO_MAX_SEGMENTS);
+        // 65,000 bytes at most: 7 of 8,225 (61 of 1,057).
+        assert_eq!(gso_run(vec![(8_225, g); 20]), 7);
+        assert_eq!(gso_run(vec![(1_057, g); 64]), 61);
+        assert_eq!(gso_run(vec![(65_033, g); 3]), 1);
+    }
+}

@@ -1,0 +1,274 @@
+//! Sending the node's datagrams in batches: the task fills a [`SendBatch`]
+//! with what the driver lets go now (the pacer decides how much), then
+//! [`send`] hands it to the kernel: on Linux in one `sendmmsg` per
+//! [`MAX_SEND`](crate::mmsg::MAX_SEND) datagrams, runs of equal segments
+//! as one UDP GSO message each; elsewhere (or where the kernel refuses
+//! these) one `sendto` per datagram. A segment's payload is sent from its
+//! stored body (a second iovec), not copied.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use eventcast_proto::Datagram;
+use tokio::net::UdpSocket;
+use tracing::warn;
+
+/// The most datagrams in one batch.
+const BATCH_DATAGRAMS: usize = 64;
+
+/// A batch stops growing once it holds this many bytes: a socket's send
+/// buffer takes about this much at once.
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// What sending cost and met since the counts were last taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SendCounts {
+    /// System calls that handed datagrams to the kernel.
+    pub(crate) calls: u64,
+    /// Datagrams they handed over.
+    pub(crate) datagrams: u64,
+    /// Datagrams the kernel refused.
+    pub(crate) errors: u64,
+    /// Batched calls that stopped at a datagram the kernel refused.
+    pub(crate) batch_errors: u64,
+    /// `sendmmsg` refused: one datagram per call from then on.
+    pub(crate) batch_fallbacks: u64,
+    /// UDP GSO refused: one message per datagram from then on.
+    pub(crate) gso_fallbacks: u64,
+}
+
+/// Datagrams ready to go, preallocated and reused: each slot's head keeps
+/// its allocation; a slot's tail (a shared body) is let go once sent.
+pub(crate) struct SendBatch {
+    slots: Vec<(Datagram, SocketAddr)>,
+    len: usize,
+    bytes: usize,
+    /// `sendmmsg` may be used (Linux, until the kernel refuses it).
+    batched: bool,
+    /// UDP GSO may be used (until the kernel refuses it).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    gso: bool,
+    counts: SendCounts,
+}
+
+impl SendBatch {
+    pub(crate) fn new() -> Self {
+        let nowhere = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
+        Self {
+            slots: vec![(Datagram::new(), nowhere); BATCH_DATAGRAMS],
+            len: 0,
+            bytes: 0,
+            batched: cfg!(target_os = "linux"),
+            gso: cfg!(target_os = "linux"),
+            counts: SendCounts::default(),
+        }
+    }
+
+    /// Adds datagrams from `poll` (which writes one and says where it
+    /// goes, or `None`: nothing more now) until it has no more or the batch
+    /// is full. `true`: the batch is full, `poll` may have more.
+    pub(crate) fn fill(
+        &mut self,
+        mut poll: impl FnMut(&mut Datagram) -> Option<SocketAddr>,
+    ) -> bool {
+        while self.len < self.slots.len() && self.bytes < BATCH_BYTES {
+            let (datagram, to) = &mut self.slots[self.len];
+            let Some(dest) = poll(datagram) else {
+                return false;
+            };
+            *to = dest;
+            self.bytes += datagram.len();
+            self.len += 1;
+        }
+        true
+    }
+
+    /// Whether it holds no datagram.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The datagrams it holds, in order.
+    #[cfg(test)]
+    fn datagrams(&self) -> &[(Datagram, SocketAddr)] {
+        &self.slots[..self.len]
+    }
+
+    /// The counts since the last call.
+    pub(crate) fn take_counts(&mut self) -> SendCounts {
+        std::mem::take(&mut self.counts)
+    }
+
+    /// Empties it, letting the shared bodies go.
+    fn clear(&mut self) {
+        for (datagram, _) in &mut self.slots[..self.len] {
+            datagram.clear();
+        }
+        self.len = 0;
+        self.bytes = 0;
+    }
+}
+
+/// Sends every datagram of `batch`, in order, and empties it. A datagram
+/// the kernel refuses is counted and skipped; the others still go.
+pub(crate) async fn send(socket: &UdpSocket, batch: &mut SendBatch) {
+    let mut next = 0;
+    while next < batch.len {
+        next += if batch.batched {
+            send_batched(socket, batch, next).await
+        } else {
+            send_one(socket, batch, next).await
+        };
+    }
+    batch.clear();
+}
+
+/// One `sendto` for datagram `at` (its parts copied together if it has a
+/// tail: the portable path); returns 1.
+async fn send_one(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> usize {
+    let (datagram, to) = &batch.slots[at];
+    let to = *to;
+    let result = if datagram.tail().is_empty() {
+        socket.send_to(datagram.head(), to).await
+    } else {
+        socket.send_to(&datagram.to_vec(), to).await
+    };
+    batch.counts.calls += 1;
+    match result {
+        Ok(_) => batch.counts.datagrams += 1,
+        Err(e) => {
+            batch.counts.errors += 1;
+            warn!(target: "eventcast", %to, error = %e, "send failed");
+        }
+    }
+    1
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> usize {
+    send_one(socket, batch, at).await
+}
+
+/// One `sendmmsg` from datagram `at` on; returns how many datagrams it
+/// dealt with (sent, or refused and counted; 0 after a fallback, which
+/// sends them again the other way).
+#[cfg(target_os = "linux")]
+async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> usize {
+    use std::os::fd::AsRawFd;
+
+    let fd = socket.as_raw_fd();
+    let gso = batch.gso;
+    let to = batch.slots[at].1;
+    let rest = &batch.slots[at..batch.len];
+    let mut refused = None;
+    let result = socket
+        .async_io(tokio::io::Interest::WRITABLE, || {
+            crate::mmsg::send(fd, rest, gso).map_err(|(e, n, was_gso)| {
+                let kind = e.kind();
+                refused = Some((e, n, was_gso));
+                // Readiness is cleared (and awaited) for WouldBlock only.
+                std::io::Error::from(kind)
+            })
+        })
+        .await;
+    let counts = &mut batch.counts;
+    match (result, refused) {
+        (Ok(n), _) => {
+            counts.calls += 1;
+            counts.datagrams += n as u64;
+            n
+        }
+        (Err(_), Some((e, n, was_gso))) => refuse(batch, e, n, was_gso, to),
+        (Err(e), None) => {
+            // The socket's readiness failed: count the datagram, go on.
+            counts.errors += 1;
+            warn!(target: "eventcast", error = %e, "send failed");
+            1
+        }
+    }
+}
+
+/// What the kernel's refusal of a batched call means: GSO not supported
+/// (`EIO`, `EINVAL` on a GSO message: fall back, send again), `sendmmsg`
+/// not supported (`ENOSYS`: fall back, send again), or a datagram
+/// refused (counted and skipped, with the `n` of its message). Returns
+/// how many datagrams were dealt with.
+#[cfg(target_os = "linux")]
+fn refuse(
+    batch: &mut SendBatch,
+    e: std::io::Error,
+    n: usize,
+    was_gso: bool,
+    to: SocketAddr,
+) -> usize {
+    let errno = e.raw_os_error();
+    let counts = &mut batch.counts;
+    if was_gso && matches!(errno, Some(libc::EIO | libc::EINVAL)) {
+        warn!(
+            target: "eventcast", error = %e,
+            "UDP GSO refused: sending one message per datagram from now on"
+        );
+        batch.gso = false;
+        counts.gso_fallbacks += 1;
+        return 0;
+    }
+    if matches!(errno, Some(libc::ENOSYS | libc::EOPNOTSUPP)) {
+        warn!(
+            target: "eventcast", error = %e,
+            "sendmmsg refused: one system call per datagram from now on"
+        );
+        batch.batched = false;
+        counts.batch_fallbacks += 1;
+        return 0;
+    }
+    counts.calls += 1;
+    counts.errors += n as u64;
+    counts.batch_errors += 1;
+    warn!(target: "eventcast", %to, error = %e, datagrams = n, "send failed");
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group() -> SocketAddr {
+        SocketAddr::from(([239, 1, 2, 3], 4000))
+    }
+
+    #[test]
+    fn fill_takes_what_the_driver_gives_and_stops_when_full() {
+        let mut batch = SendBatch::new();
+        let mut left = 3;
+        let more = batch.fill(|d| {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            *d = Datagram::from(vec![left as u8; 10]);
+            Some(group())
+        });
+        assert!(!more);
+        assert_eq!(batch.datagrams().len(), 3);
+        assert_eq!(batch.datagrams()[2].0.head(), &[0u8; 10]);
+        batch.clear();
+        assert!(batch.is_empty());
+        // Without end: full at BATCH_DATAGRAMS.
+        let more = batch.fill(|d| {
+            *d = Datagram::from(vec![1; 10]);
+            Some(group())
+        });
+        assert!(more);
+        assert_eq!(batch.datagrams().len(), BATCH_DATAGRAMS);
+    }
+
+    #[test]
+    fn fill_stops_at_the_byte_bound() {
+        let mut batch = SendBatch::new();
+        let more = batch.fill(|d| {
+            *d = Datagram::from(vec![0; 65_000]);
+            Some(group())
+        });
+        assert!(more);
+        assert_eq!(batch.datagrams().len(), BATCH_BYTES.div_ceil(65_000));
+    }
+}
