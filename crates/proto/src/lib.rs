@@ -38,6 +38,7 @@ mod config;
 pub mod crypto;
 mod endpoint;
 mod fastmap;
+mod feedback;
 mod ids;
 pub mod legacy;
 mod pacer;
@@ -47,6 +48,7 @@ mod sender;
 mod seqwindow;
 mod shared;
 mod stats;
+mod window;
 pub mod wire;
 
 pub use body::{decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
