@@ -15,7 +15,8 @@
 //! limit: the windows hold the sender to what the receivers read, and
 //! loss reports still cut the rate as they do without windows. When no
 //! receiver counts any more, the bucket is `burst` deep again and the rate
-//! goes back to at most what it was before the windows lifted it.
+//! goes back to at most what it was before the windows lifted it. A fixed
+//! rate (`adaptive_rate` off) is left as it is.
 //!
 //! NACKs come from congestion (a receiver's buffer overflowing) and from
 //! plain random loss alike, and the sender cannot tell which. Halving on
@@ -90,12 +91,14 @@ impl Pacer {
     }
 
     /// The smallest window of the receivers that count (`None`: none
-    /// does). See the module's documentation.
+    /// does). See the module's documentation. A fixed rate
+    /// (`adaptive_rate` off) keeps its bucket and rate.
     pub(crate) fn set_window(&mut self, window: Option<u64>) {
         match window {
+            Some(_) if !self.adaptive => {}
             Some(w) => {
                 self.depth = (w as f64).max(self.burst);
-                if self.adaptive && self.slow_start && self.blind_rate.is_none() {
+                if self.slow_start && self.blind_rate.is_none() {
                     self.blind_rate = Some(self.rate);
                     self.rate = self.max;
                 }

@@ -23,10 +23,11 @@ pub struct Stats {
     /// This node's own datagrams heard back through multicast loopback and
     /// ignored (its own emits reach its listeners directly).
     pub own_datagrams: u64,
-    /// Of `own_datagrams`, this node's own NACKs and heartbeats.
+    /// Of `own_datagrams`, this node's own NACKs, heartbeats and
+    /// statuses.
     pub own_control: u64,
-    /// Of `datagrams_received`, other nodes' NACKs and heartbeats (the
-    /// rest is data, batches, and whatever was dropped).
+    /// Of `datagrams_received`, other nodes' NACKs, heartbeats and
+    /// statuses (the rest is data, batches, and whatever was dropped).
     pub control_received: u64,
     /// Segments accepted into reassembly (single-segment messages included).
     pub segments_received: u64,
