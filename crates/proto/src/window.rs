@@ -137,7 +137,7 @@ impl Windows {
                 any = true;
                 fits &= p.admits(sent, size);
             }
-            if !(any && !fits) {
+            if !any || fits {
                 self.blocked_since = None;
                 self.trickle = None;
                 self.trickle_at = None;
