@@ -3,7 +3,8 @@
 //! receiver with a small socket buffer that says so gets every event
 //! without overflowing it; a forged window is clamped to `max_window`, and
 //! a forged receiver that never reads stalls the sender for
-//! `repair_timeout` at most.
+//! `repair_timeout` at most; through 10% and 30% loss (statuses lost too)
+//! nothing is lost.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -131,5 +132,37 @@ fn a_forged_huge_window_is_clamped() {
         let tx = w.nodes[0].stats();
         assert_eq!(tx.window_lapses, 1, "{tx:?}");
         assert_eq!(tx.window_receivers, 0, "{tx:?}");
+    }
+}
+
+/// `random_loss.rs`'s stream (mixed sizes, two receivers, jitter and
+/// duplicates) through 10% and 30% loss, with both receivers advertising a
+/// window smaller than the large events: statuses are lost too, and
+/// nothing is.
+#[test]
+fn windows_through_random_loss() {
+    for loss in [0.10, 0.30] {
+        for seed in 0..20 {
+            let link = Link {
+                loss,
+                duplicate: 0.01,
+                ..lossy(loss)
+            };
+            let mut c = config(1024);
+            c.burst = 8 * 1024;
+            let mut w = World::new(3, &c, link, seed);
+            for r in 1..3 {
+                w.nodes[r].set_receive_window(16 * 1024);
+            }
+            let n = 100;
+            emit_stream(&mut w, 0, n, Duration::from_millis(1), mixed);
+            w.run_for(Duration::from_secs(20));
+            for r in 1..3 {
+                let lost = assert_exactly_once_in_order(&w, r, 1, 0, n);
+                assert_eq!(lost, 0, "loss {loss}, seed {seed}, receiver {r}");
+            }
+            let tx = w.nodes[0].stats();
+            assert!(tx.statuses_received > 0 && tx.window_waits > 0, "{tx:?}");
+        }
     }
 }
