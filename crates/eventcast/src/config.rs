@@ -41,7 +41,10 @@ pub struct Config {
     /// host only).
     pub multicast_ttl: u32,
     /// Receive buffer to ask the kernel for (default 4 MiB). What it granted
-    /// is in [`NodeStats::recv_buffer_size`](crate::stats::NodeStats).
+    /// is in [`NodeStats::recv_buffer_size`](crate::stats::NodeStats); a
+    /// quarter of that is the receive window the node advertises to the
+    /// senders it hears (status frames: they send that much at once, and
+    /// the rest as it reads; `ProtocolStats::advertised_window`).
     pub recv_buffer_size: usize,
     /// Bytes of events a [`Subscription`](crate::listeners::Subscription)
     /// holds for a reader that has not taken them yet, before it drops new

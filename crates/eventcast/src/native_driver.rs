@@ -43,12 +43,16 @@ pub(crate) struct Native {
 impl Native {
     /// The endpoint of a run that sends as `id` to `group`, with a copy of
     /// the handle's keyring; joined now, so that senders whose stream
-    /// begins later owe this node all of it.
+    /// begins later owe this node all of it. It advertises a receive
+    /// window of a quarter of `recv_buffer`, the receive buffer the kernel
+    /// granted (Linux reports twice what was asked, half of it for its own
+    /// bookkeeping, and a datagram takes more of it than its payload).
     pub(crate) fn new(
         config: &Config,
         id: SenderId,
         ring: Keyring,
         group: SocketAddr,
+        recv_buffer: usize,
     ) -> Result<Self, Error> {
         let plaintext_only = ring.is_empty();
         let encryption = Encryption::new(ring, OsNonces::new())
@@ -66,6 +70,7 @@ impl Native {
         .map_err(|e| Error::Config(e.into()))?;
         endpoint.handle_join(Instant::now());
         endpoint.set_receiving(!config.send_only);
+        endpoint.set_receive_window(recv_buffer / 4);
         Ok(Self {
             endpoint,
             group,

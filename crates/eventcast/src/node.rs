@@ -204,7 +204,8 @@ impl Eventcast {
         *self.handle.shared.keys_mut() = ring.keys();
         let task = match config.wire_protocol {
             WireProtocol::Native => {
-                tokio::spawn(task::run(Native::new(config, id, ring, opened.group)?, io))
+                let native = Native::new(config, id, ring, opened.group, opened.recv_buffer_size)?;
+                tokio::spawn(task::run(native, io))
             }
             WireProtocol::LegacyV3 => {
                 tokio::spawn(task::run(Legacy::new(config, id, opened.group)?, io))

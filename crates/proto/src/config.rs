@@ -93,6 +93,13 @@ pub struct Config {
     pub burst: usize,
     /// Adapt the rate to NACKs (default true); `false` keeps `initial_rate`.
     pub adaptive_rate: bool,
+    /// The largest receive window a sender believes (default 4 MiB).
+    /// Receivers advertise how many bytes their socket can absorb in status
+    /// frames (docs/PROTOCOL.md §9.2); a sender lets that much of an event
+    /// out at once and the rest as the slowest receiver reads it. A window
+    /// above this (a forged one, say) counts as this much; one below
+    /// `burst` counts as `burst`.
+    pub max_window: usize,
     /// Bytes of messages waiting to be sent for the first time; an emit
     /// beyond it is refused with [`EmitError::QueueFull`](crate::EmitError)
     /// (default 32 MiB; a message is always accepted into an empty queue).
@@ -124,6 +131,7 @@ impl Default for Config {
             min_rate: 256 * 1024,
             burst: 64 * 1024,
             adaptive_rate: true,
+            max_window: 4 * 1024 * 1024,
             max_send_queue_bytes: 32 * 1024 * 1024,
         }
     }
@@ -240,6 +248,7 @@ impl Config {
                 "rate_limit",
                 self.initial_rate <= self.rate_limit,
             ),
+            ("burst", "max_window", self.burst <= self.max_window),
         ] {
             if !ok {
                 return Err(ConfigError::Order { low, high });
@@ -293,6 +302,13 @@ mod tests {
             })
         );
         assert_eq!(c(|c| c.burst = 0), Err(ConfigError::Zero("burst")));
+        assert_eq!(
+            c(|c| c.max_window = c.burst - 1),
+            Err(ConfigError::Order {
+                low: "burst",
+                high: "max_window"
+            })
+        );
         let msg = c(|c| c.max_payload_size = 8).unwrap_err().to_string();
         assert!(msg.contains("max_payload_size"), "{msg}");
     }

@@ -13,6 +13,7 @@ use crate::body::{encode_body, BodyError};
 use crate::config::{Config, ConfigError};
 use crate::crypto::{Encryption, Guard, Inbound, Keyring};
 use crate::datagram::Datagram;
+use crate::feedback::{Feedback, Read};
 use crate::ids::{MessageSeq, SenderId};
 use crate::outbox::Outbox;
 use crate::peer::PeerInfo;
@@ -55,7 +56,9 @@ pub struct Endpoint {
     /// (receive/).
     receiver: Receiver,
     sender: Sender,
-    /// NACKs and heartbeats: sent before anything paced.
+    /// The statuses this node owes the senders it reads (feedback.rs).
+    feedback: Feedback,
+    /// NACKs, heartbeats and statuses: sent before anything paced.
     control: VecDeque<Vec<u8>>,
     /// Events for the application: the endpoint's own, and those the
     /// guard and the receiver report, drained from them after every input.
@@ -111,6 +114,7 @@ impl Endpoint {
         Ok(Self {
             guard: Guard::plaintext(config.max_senders),
             sender: Sender::new(&config, id),
+            feedback: Feedback::new(id, config.max_senders),
             receiver: Receiver::new(&config, id, ChaCha8Rng::seed_from_u64(seed)),
             config,
             id,
@@ -235,6 +239,25 @@ impl Endpoint {
         self.receiving
     }
 
+    /// Tells the endpoint how many bytes of other senders' data its socket
+    /// can absorb: the receive window it advertises, in status frames, to
+    /// each sender it reads (docs/PROTOCOL.md §2.6, §9.2). The driver
+    /// passes a share of the receive buffer the kernel granted. 0 (the
+    /// default) advertises nothing: senders then pace blind, as they do
+    /// for nodes of earlier versions.
+    ///
+    /// ```
+    /// use eventcast_proto::{Config, Endpoint, SenderId};
+    ///
+    /// let mut bob = Endpoint::new(Config::default(), SenderId::new(2)).unwrap();
+    /// bob.set_receive_window(1 << 20);
+    /// assert_eq!(bob.stats().advertised_window, 1 << 20);
+    /// ```
+    pub fn set_receive_window(&mut self, bytes: usize) {
+        self.feedback.set_window(bytes);
+        self.stats.advertised_window = u64::from(self.feedback.window());
+    }
+
     /// Tells the endpoint that its node joined the group (started
     /// listening) at `now`. Call it once, when the socket is ready, before
     /// any datagram. Without it, the instant of the first input counts.
@@ -290,7 +313,10 @@ impl Endpoint {
     }
 
     fn handle_frame(&mut self, now: Instant, from: SocketAddr, frame: Frame<'_>) {
-        let control = matches!(frame, Frame::Heartbeat(_) | Frame::Nack(_));
+        let control = matches!(
+            frame,
+            Frame::Heartbeat(_) | Frame::Nack(_) | Frame::Status(_)
+        );
         if frame.sender() == self.id {
             self.stats.own_datagrams += 1;
             self.stats.own_control += u64::from(control);
@@ -302,11 +328,24 @@ impl Endpoint {
         }
         self.receiver.heard(now, frame.sender());
         let stats = &mut self.stats;
+        // Only data reassembly took counts for flow control: a forged or
+        // refused datagram earns its sender no status.
+        let accepted_before = stats.segments_received;
         match frame {
             Frame::Data(data) => {
                 let segment = Segment::of_frame(from, &data);
                 self.receiver
                     .on_segment(now, stats, segment, data.payload());
+                let h = data.header();
+                let read = Read::segment(
+                    h.sender,
+                    h.seq.get(),
+                    h.index.get(),
+                    h.count,
+                    data.payload().len(),
+                    h.message_len,
+                );
+                self.read(now, read, accepted_before);
             }
             Frame::Batch(batch) => {
                 stats.batches_received += 1;
@@ -318,6 +357,15 @@ impl Endpoint {
                         Segment::whole(from, batch.sender(), seq, body.len(), retransmission);
                     self.receiver.on_segment(now, stats, segment, body);
                 }
+                let bodies = batch.bodies();
+                let read = Read {
+                    sender: batch.sender(),
+                    seq: batch.first().get() + bodies.len().saturating_sub(1) as u64,
+                    end: bodies.last().map_or(0, |b| b.len() as u32),
+                    bytes: bodies.iter().map(|b| b.len() as u64).sum(),
+                    last_of_many: false,
+                };
+                self.read(now, read, accepted_before);
             }
             Frame::Heartbeat(hb) => {
                 stats.heartbeats_received += 1;
@@ -331,8 +379,29 @@ impl Endpoint {
                     self.receiver.on_overheard_nack(now, stats, &nack);
                 }
             }
+            Frame::Status(status) => self.on_status(now, &status),
             // Never reaches here (handle_plain drops them).
             Frame::Challenge(_) | Frame::Answer(_) => {}
+        }
+    }
+
+    /// A status: this node's stream's, or another's (ignored).
+    fn on_status(&mut self, now: Instant, status: &crate::wire::Status) {
+        if status.target() == self.id {
+            self.sender.on_status(now, status, &mut self.stats);
+        }
+    }
+
+    /// What a data frame or batch read: a status for its sender, if one is
+    /// owed now. Nothing unless reassembly took some of it (its
+    /// `segments_received` grew past `accepted_before`).
+    fn read(&mut self, now: Instant, read: Read, accepted_before: u64) {
+        if self.stats.segments_received == accepted_before {
+            return;
+        }
+        if let Some(status) = self.feedback.on_read(now, read) {
+            self.stats.statuses_sent += 1;
+            self.control.push_back(status);
         }
     }
 
@@ -347,6 +416,7 @@ impl Endpoint {
                 self.sender.on_nack(now, &self.config, &nack, stats);
             }
             Frame::Nack(_) => stats.nacks_overheard += 1,
+            Frame::Status(status) => self.on_status(now, &status),
             // Never reaches here (handle_plain drops them; the guard
             // answers sealed challenges even for a node that only sends).
             Frame::Challenge(_) | Frame::Answer(_) => {}

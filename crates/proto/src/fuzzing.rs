@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::crypto::{seal, Encryption, Handshake, InsecureSeededNonces, Key, Keyring};
-use crate::wire::{Answer, Challenge, DataFrame, PacketNumber, SealedFrame, SealedHeader};
+use crate::wire::{Answer, Challenge, DataFrame, PacketNumber, SealedFrame, SealedHeader, Status};
 use crate::{decode_body, Config, Endpoint, SenderId};
 
 /// The decoder target: every datagram that parses is written back to the
@@ -28,6 +28,11 @@ pub fn packet(data: &[u8]) {
         frame.write(&mut out);
         assert_eq!(out, data, "answer does not write back to its bytes");
         assert_eq!(Answer::parse(&out), Ok(frame));
+    }
+    if let Ok(frame) = Status::parse(data) {
+        let mut out = Vec::new();
+        frame.write(&mut out);
+        assert_eq!(out, data, "status does not write back to its bytes");
     }
     if let Ok(frame) = SealedFrame::parse(data) {
         let mut out = Vec::new();

@@ -39,6 +39,7 @@ pub mod crypto;
 mod datagram;
 mod endpoint;
 mod fastmap;
+mod feedback;
 mod ids;
 pub mod legacy;
 mod outbox;
@@ -49,6 +50,7 @@ mod sender;
 mod seqwindow;
 mod shared;
 mod stats;
+mod window;
 pub mod wire;
 
 pub use body::{decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};

@@ -8,6 +8,16 @@
 //! without its restart after idle, the rate a sender reached is kept
 //! across quiet spells.
 //!
+//! Receivers that advertise a window (status frames, `window.rs`) take
+//! the blindness away: while one counts, the bucket is as deep as the
+//! smallest window, so that an event's first window goes out at once, and
+//! a rate still in its slow start (no loss report yet) starts at the
+//! limit: the windows hold the sender to what the receivers read, and
+//! loss reports still cut the rate as they do without windows. When no
+//! receiver counts any more, the bucket is `burst` deep again and the rate
+//! goes back to at most what it was before the windows lifted it. A fixed
+//! rate (`adaptive_rate` off) is left as it is.
+//!
 //! NACKs come from congestion (a receiver's buffer overflowing) and from
 //! plain random loss alike, and the sender cannot tell which. Halving on
 //! each cut throughput through 1% random loss to a seventh; a quarter off
@@ -55,6 +65,10 @@ pub(crate) struct Pacer {
     decrease_interval: Duration,
     /// No loss report yet: the rate grows exponentially.
     slow_start: bool,
+    /// The bucket's depth: `burst`, or the receivers' smallest window.
+    depth: f64,
+    /// The rate before receivers' windows lifted it to the limit.
+    blind_rate: Option<f64>,
 }
 
 impl Pacer {
@@ -71,6 +85,31 @@ impl Pacer {
             last_decrease: None,
             decrease_interval: config.repair_timeout,
             slow_start: true,
+            depth: config.burst as f64,
+            blind_rate: None,
+        }
+    }
+
+    /// The smallest window of the receivers that count (`None`: none
+    /// does). See the module's documentation. A fixed rate
+    /// (`adaptive_rate` off) keeps its bucket and rate.
+    pub(crate) fn set_window(&mut self, window: Option<u64>) {
+        match window {
+            Some(_) if !self.adaptive => {}
+            Some(w) => {
+                self.depth = (w as f64).max(self.burst);
+                if self.slow_start && self.blind_rate.is_none() {
+                    self.blind_rate = Some(self.rate);
+                    self.rate = self.max;
+                }
+            }
+            None => {
+                self.depth = self.burst;
+                self.tokens = self.tokens.min(self.depth);
+                if let Some(blind) = self.blind_rate.take() {
+                    self.rate = self.rate.min(blind);
+                }
+            }
         }
     }
 
@@ -94,9 +133,9 @@ impl Pacer {
         // would cap the rate at `burst` per wake-up. After a quiet spell
         // (see `idle`), `burst` is all it gets.
         let depth = if self.limited_since.is_some() {
-            self.burst.max(self.rate * CATCH_UP.as_secs_f64())
+            self.depth.max(self.rate * CATCH_UP.as_secs_f64())
         } else {
-            self.burst
+            self.depth
         };
         self.tokens = (self.tokens + self.rate * dt).min(depth.max(self.tokens));
         if self.adaptive {
@@ -114,7 +153,7 @@ impl Pacer {
     /// are not kept for the next burst.
     pub(crate) fn idle(&mut self) {
         self.limited_since = None;
-        self.tokens = self.tokens.min(self.burst);
+        self.tokens = self.tokens.min(self.depth);
     }
 
     /// Grows the rate after `dt` seconds of being held back: doubling
@@ -132,7 +171,7 @@ impl Pacer {
     /// (a datagram larger than the bucket needs a full bucket).
     pub(crate) fn try_take(&mut self, now: Instant, size: usize) -> bool {
         self.refill(now);
-        let need = (size as f64).min(self.burst);
+        let need = (size as f64).min(self.depth);
         if self.tokens >= need {
             self.tokens -= size as f64;
             self.limited_since = None;
@@ -153,7 +192,7 @@ impl Pacer {
     /// When a datagram of `size` bytes may go.
     pub(crate) fn ready_at(&self, size: usize) -> Option<Instant> {
         let last = self.last?;
-        let need = (size as f64).min(self.burst) - self.tokens;
+        let need = (size as f64).min(self.depth) - self.tokens;
         if need <= 0.0 {
             return Some(last);
         }
@@ -183,6 +222,9 @@ impl Pacer {
         };
         self.slow_start = false;
         self.rate = (self.rate * factor).max(self.min);
+        if let Some(blind) = &mut self.blind_rate {
+            *blind = blind.min(self.rate);
+        }
         true
     }
 }
@@ -298,6 +340,34 @@ mod tests {
         p.idle();
         p.force_take(t2 + Duration::from_secs(5), 100);
         assert_eq!(p.rate(), cut);
+    }
+
+    /// Receivers' windows: the first window goes at once, at the limit;
+    /// loss still cuts the rate; blind again, the rate is back to at most
+    /// what it was.
+    #[test]
+    fn a_window_lets_the_first_window_out_at_once() {
+        let t = Instant::now();
+        let c = config();
+        let mut p = Pacer::new(&c);
+        p.set_window(Some(200_000));
+        assert_eq!(p.rate(), c.rate_limit, "no slow start from initial_rate");
+        // A quiet spell of 1 ms fills the deeper bucket (1 GiB/s).
+        let t1 = t + Duration::from_millis(1);
+        p.force_take(t, 0);
+        let mut sent = 0;
+        while p.try_take(t1, 1000) {
+            sent += 1000;
+        }
+        assert_eq!(sent, 200_000, "the whole window at once");
+        assert!(p.on_loss_report(t1));
+        assert_eq!(p.rate(), c.rate_limit / 2, "loss still cuts the rate");
+        p.set_window(None);
+        assert_eq!(p.rate(), c.initial_rate, "blind: the rate it had");
+        assert!(p.tokens <= c.burst as f64);
+        // After a loss, windows no longer lift the rate.
+        p.set_window(Some(200_000));
+        assert_eq!(p.rate(), c.initial_rate);
     }
 
     #[test]

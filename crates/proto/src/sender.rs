@@ -14,6 +14,13 @@
 //! send is bounded; what the budget refuses is asked for again. When the
 //! sender goes quiet it sends heartbeats, at intervals that double from
 //! `heartbeat_min` to `heartbeat_max`.
+//!
+//! New data and repairs also wait for the receivers' windows
+//! (`window.rs`): a receiver's status frame says how far into the stream
+//! it has read and how much more it takes. A repair takes room in the
+//! windows until the slowest receiver has read past the point of the
+//! stream it was sent at (a socket reads in order), or for
+//! `repair_timeout` at most.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -28,9 +35,10 @@ use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
 use crate::shared::Timer;
 use crate::stats::Stats;
+use crate::window::{Verdict, Windows};
 use crate::wire::{
-    Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN,
-    DATA_HEADER_LEN,
+    Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, Status, BATCH_ENTRY_OVERHEAD,
+    BATCH_HEADER_LEN, DATA_HEADER_LEN,
 };
 
 /// Repairs (segments or batch entries) per second the sender may send
@@ -46,6 +54,9 @@ const REPAIR_BURST: f64 = 4096.0;
 /// A message kept for sending and repairs.
 struct Stored {
     body: Arc<[u8]>,
+    /// Where its body starts in the stream: the bodies of every earlier
+    /// message, in bytes (flow control's positions).
+    start: u64,
     count: u32,
     /// Segments sent the first time (all of them once the message is sent).
     sent: u32,
@@ -79,6 +90,18 @@ pub(crate) struct Sender {
     pacer: Pacer,
     /// The pacer held the last attempt back (for counting waits once).
     waiting: bool,
+    /// The receivers' windows.
+    windows: Windows,
+    /// The windows held the last attempt at new data back.
+    window_waiting: bool,
+    /// Stream position where the next message queued starts.
+    queued_pos: u64,
+    /// Stream position up to which new data has been sent.
+    sent_pos: u64,
+    /// Repairs that may still wait in a receiver's socket: when, at which
+    /// stream position, how many bytes; and their sum.
+    repair_marks: VecDeque<(Instant, u64, u64)>,
+    repair_bytes: u64,
     /// The next heartbeat of the quiet cycle.
     hb_next: Option<Instant>,
     hb_interval: Duration,
@@ -109,6 +132,12 @@ impl Sender {
             pending: FastSet::default(),
             pacer: Pacer::new(config),
             waiting: false,
+            windows: Windows::new(config),
+            window_waiting: false,
+            queued_pos: 0,
+            sent_pos: 0,
+            repair_marks: VecDeque::new(),
+            repair_bytes: 0,
             hb_next: None,
             hb_interval: config.heartbeat_min,
             hb_asked: None,
@@ -139,6 +168,7 @@ impl Sender {
             seq,
             Stored {
                 body: body.into(),
+                start: self.queued_pos,
                 count,
                 sent: 0,
                 sent_at: None,
@@ -147,6 +177,7 @@ impl Sender {
         );
         self.queue.push_back(seq);
         self.queue_bytes += len;
+        self.queued_pos += len as u64;
         MessageSeq::new(seq)
     }
 
@@ -202,6 +233,9 @@ impl Sender {
             self.pacer.idle();
             return false;
         };
+        if !unpaced && !self.window_allows(now, config, size, stats) {
+            return false;
+        }
         if unpaced {
             self.pacer.force_take(now, size);
         } else if !self.pacer.try_take(now, size) {
@@ -221,6 +255,9 @@ impl Sender {
         stats.bytes_sent += out.len() as u64;
         if repair {
             stats.repairs_sent += 1;
+            self.repair_marks
+                .push_back((now, self.sent_pos, out.len() as u64));
+            self.repair_bytes += out.len() as u64;
         }
         if matches!(plan, Plan::Batch { n, .. } if n >= 2) {
             stats.batches_sent += 1;
@@ -229,6 +266,68 @@ impl Sender {
         stats.send_rate = self.pacer.rate();
         stats.retransmit_store_bytes = self.store_bytes as u64;
         true
+    }
+
+    /// Whether the receivers' windows let `size` more bytes of new data
+    /// go now (and the pacer's bucket as deep as they are).
+    fn window_allows(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        size: usize,
+        stats: &mut Stats,
+    ) -> bool {
+        // Repairs read by every receiver (or sent long ago) take no room.
+        let read = self.windows.slowest(now);
+        while let Some(&(at, mark, bytes)) = self.repair_marks.front() {
+            let old = now.saturating_duration_since(at) >= config.repair_timeout;
+            if !(old || read.is_none_or(|pos| pos > mark)) {
+                break;
+            }
+            self.repair_marks.pop_front();
+            self.repair_bytes -= bytes;
+        }
+        let in_flight = self.sent_pos + self.repair_bytes;
+        let (verdict, lapses) = self.windows.check(now, in_flight, size as u64);
+        stats.window_lapses += lapses;
+        self.refresh_window(now, stats);
+        if verdict == Verdict::Wait {
+            if !self.window_waiting {
+                self.window_waiting = true;
+                stats.window_waits += 1;
+            }
+            return false;
+        }
+        self.window_waiting = false;
+        true
+    }
+
+    /// Tells the pacer the windows that count, and the gauges.
+    fn refresh_window(&mut self, now: Instant, stats: &mut Stats) {
+        let depth = self.windows.depth(now);
+        self.pacer.set_window(depth);
+        stats.send_window = depth.unwrap_or(0);
+        stats.window_receivers = self.windows.live(now) as u64;
+    }
+
+    /// A status addressed to this sender: a receiver's read position and
+    /// window. A position in a message no longer kept tells nothing (it
+    /// only refreshes the receiver); one beyond what was sent counts as
+    /// what was sent.
+    pub(crate) fn on_status(&mut self, now: Instant, status: &Status, stats: &mut Stats) {
+        stats.statuses_received += 1;
+        let seq = status.seq().get();
+        let pos = match self.store.get(&seq) {
+            Some(st) => st.start + u64::from(status.offset()).min(st.body.len() as u64),
+            None if seq >= self.next_seq => self.sent_pos,
+            None => self
+                .store
+                .first_key_value()
+                .map_or(self.sent_pos, |(_, st)| st.start),
+        };
+        self.windows
+            .on_status(now, status.from(), pos.min(self.sent_pos), status.window());
+        self.refresh_window(now, stats);
     }
 
     /// What goes next, its size, and whether it is a repair.
@@ -395,6 +494,8 @@ impl Sender {
                 continue;
             };
             stats.segments_sent += 1;
+            let start = st.sent as usize * self.segment_size;
+            self.sent_pos += st.body.len().saturating_sub(start).min(self.segment_size) as u64;
             self.repair_tokens = (self.repair_tokens + REPAIRS_PER_SEGMENT).min(REPAIR_BURST);
             st.sent += 1;
             if st.sent >= st.count {
@@ -477,6 +578,10 @@ impl Sender {
         // worst a little later, and cheap to tell.
         let paced = if self.repairs.is_empty() && self.queue.is_empty() {
             None
+        } else if self.window_waiting {
+            // Held back by a window: a status wakes the sender, or the
+            // hold lapses.
+            self.windows.wake_at()
         } else {
             self.pacer
                 .ready_at(DATA_HEADER_LEN + config.max_payload_size)

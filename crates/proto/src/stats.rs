@@ -23,10 +23,11 @@ pub struct Stats {
     /// This node's own datagrams heard back through multicast loopback and
     /// ignored (its own emits reach its listeners directly).
     pub own_datagrams: u64,
-    /// Of `own_datagrams`, this node's own NACKs and heartbeats.
+    /// Of `own_datagrams`, this node's own NACKs, heartbeats and
+    /// statuses.
     pub own_control: u64,
-    /// Of `datagrams_received`, other nodes' NACKs and heartbeats (the
-    /// rest is data, batches, and whatever was dropped).
+    /// Of `datagrams_received`, other nodes' NACKs, heartbeats and
+    /// statuses (the rest is data, batches, and whatever was dropped).
     pub control_received: u64,
     /// Segments accepted into reassembly (single-segment messages included).
     pub segments_received: u64,
@@ -100,6 +101,27 @@ pub struct Stats {
     pub rate_decreases: u64,
     /// Gauge: the sending rate, bytes per second.
     pub send_rate: u64,
+    /// Status frames this node sent: its read position and receive window,
+    /// to the senders it reads (docs/PROTOCOL.md §2.6).
+    pub statuses_sent: u64,
+    /// Status frames addressed to this node, as a sender.
+    pub statuses_received: u64,
+    /// Times the receivers' windows held new data back (each wait counted
+    /// once).
+    pub window_waits: u64,
+    /// Receivers that stopped counting because their window held this
+    /// sender back for `repair_timeout` without their reading anything
+    /// (gone, or forged); each counts again once it reports progress.
+    pub window_lapses: u64,
+    /// Gauge: receivers whose windows this sender follows now (0: it paces
+    /// blind, by `initial_rate` and loss alone).
+    pub window_receivers: u64,
+    /// Gauge: the smallest of those windows, bytes (after clamping to
+    /// `burst ..= max_window`); 0 when none counts.
+    pub send_window: u64,
+    /// Gauge: the receive window this node advertises, bytes (0: it sends
+    /// no status).
+    pub advertised_window: u64,
     /// Gauge: bytes of messages waiting to be sent the first time.
     pub send_queue_bytes: u64,
     /// Bytes of messages that left the send queue (all their segments

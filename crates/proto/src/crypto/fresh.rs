@@ -95,7 +95,8 @@ impl Freshness {
             // A NACK carries no event: it is not held (nor challenged), so
             // that repairs never wait for a handshake. Replayed, it can at
             // most make a sender repair again, within its repair budget.
-            _ if ty == Some(FrameType::Nack) => return Some(d.inner),
+            // Nor is a status: replayed, its window is still clamped.
+            _ if matches!(ty, Some(FrameType::Nack | FrameType::Status)) => return Some(d.inner),
             Some(Status::Refused { until }) if now < until => {
                 stats.dropped.unverified += 1;
                 return None;

@@ -42,6 +42,8 @@ pub enum FrameType {
     /// A sender's reply to challenges (only ever sealed; see
     /// [`Answer`](super::Answer)).
     Answer,
+    /// A receiver's read position and window (see [`Status`](super::Status)).
+    Status,
     /// Another frame, encrypted and authenticated (see [`SealedFrame`](super::SealedFrame)).
     Sealed,
 }
@@ -56,6 +58,7 @@ impl FrameType {
             FrameType::Batch => 0x04,
             FrameType::Challenge => 0x05,
             FrameType::Answer => 0x06,
+            FrameType::Status => 0x07,
             FrameType::Sealed => 0x80,
         }
     }
@@ -69,6 +72,7 @@ impl FrameType {
             0x04 => Some(FrameType::Batch),
             0x05 => Some(FrameType::Challenge),
             0x06 => Some(FrameType::Answer),
+            0x07 => Some(FrameType::Status),
             0x80 => Some(FrameType::Sealed),
             _ => None,
         }
@@ -171,7 +175,7 @@ pub(crate) fn parse_common(bytes: &[u8]) -> Result<(FrameType, Flags, &[u8]), De
 }
 
 /// Checks the five common bytes of a frame that carries no flag (NACK,
-/// heartbeat, challenge, answer) of type `expected`, and returns the bytes
+/// heartbeat, challenge, answer, status) of type `expected`, and returns the bytes
 /// after them.
 pub(crate) fn parse_unflagged(bytes: &[u8], expected: FrameType) -> Result<&[u8], DecodeError> {
     let (ty, flags, rest) = parse_common(bytes)?;

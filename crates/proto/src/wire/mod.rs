@@ -8,7 +8,8 @@
 //! envelope, [`FrameType::Sealed`], which carries any other frame encrypted
 //! and authenticated under a group key. Two more frame types travel only
 //! inside sealed frames: [`FrameType::Challenge`] and [`FrameType::Answer`],
-//! the handshake that keeps replays of earlier traffic out. See `docs/PROTOCOL.md` for the full
+//! the handshake that keeps replays of earlier traffic out, and
+//! [`FrameType::Status`] is a receiver's read position and window. See `docs/PROTOCOL.md` for the full
 //! tables.
 //!
 //! Parsing follows "parse, don't validate": a [`DataFrame`] that exists has a
@@ -22,6 +23,7 @@ mod header;
 mod heartbeat;
 mod nack;
 mod sealed;
+mod status;
 
 pub use answer::{Answer, AnswerEntry, ANSWER_ENTRY_LEN, ANSWER_HEADER_LEN, MAX_ANSWER_ENTRIES};
 pub use batch::{Batch, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN};
@@ -38,6 +40,7 @@ pub use sealed::{
     PacketNumber, SealedFrame, SealedHeader, INNER_OMITTED, MAX_SEALED_SEGMENT_PAYLOAD,
     MIN_SEALED_LEN, NONCE_LEN, SEALED_HEADER_LEN, SEAL_OVERHEAD, TAG_LEN,
 };
+pub use status::{Status, STATUS_LEN};
 
 /// Any parsed datagram.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +58,8 @@ pub enum Frame<'a> {
     Challenge(Challenge),
     /// An answer to challenges (valid only inside a sealed frame).
     Answer(Answer),
+    /// A receiver's read position and window.
+    Status(Status),
 }
 
 impl<'a> Frame<'a> {
@@ -68,6 +73,7 @@ impl<'a> Frame<'a> {
             FrameType::Batch => Frame::Batch(Batch::parse(bytes)?),
             FrameType::Challenge => Frame::Challenge(Challenge::parse(bytes)?),
             FrameType::Answer => Frame::Answer(Answer::parse(bytes)?),
+            FrameType::Status => Frame::Status(Status::parse(bytes)?),
             // Opened at the endpoint's boundary; one inside another is not
             // a frame anybody sends.
             FrameType::Sealed => {
@@ -78,7 +84,8 @@ impl<'a> Frame<'a> {
         })
     }
 
-    /// The sender id the frame carries (for a NACK, the node that asks).
+    /// The sender id the frame carries (for a NACK, the node that asks;
+    /// for a status, the node that reports).
     pub fn sender(&self) -> crate::ids::SenderId {
         match self {
             Frame::Data(d) => d.header().sender,
@@ -87,6 +94,7 @@ impl<'a> Frame<'a> {
             Frame::Batch(b) => b.sender(),
             Frame::Challenge(c) => c.from,
             Frame::Answer(a) => a.sender(),
+            Frame::Status(s) => s.from(),
         }
     }
 }

@@ -32,3 +32,4 @@ mod sealed_replay_live_sender;
 mod strangers;
 mod tail_loss;
 mod unrepairable;
+mod window;

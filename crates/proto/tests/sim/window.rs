@@ -1,0 +1,168 @@
+//! Receivers' windows (status frames): a receiver that advertises one lets
+//! a large event out at once instead of a blind slow start; a slow
+//! receiver with a small socket buffer that says so gets every event
+//! without overflowing it; a forged window is clamped to `max_window`, and
+//! a forged receiver that never reads stalls the sender for
+//! `repair_timeout` at most; through 10% and 30% loss (statuses lost too)
+//! nothing is lost.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use eventcast_proto::wire::{Status, MAX_SEQ};
+use eventcast_proto::{MessageSeq, SenderId};
+
+use crate::common::*;
+use crate::world::*;
+
+/// Body bytes of node 0's data datagrams sent at `t`.
+fn data_sent_at(w: &World, t: Instant) -> usize {
+    w.sent[0]
+        .iter()
+        .zip(&w.sent_at[0])
+        .filter(|(d, at)| **at == t && d[3] == 0x01)
+        .map(|(d, _)| d.len() - 33)
+        .sum()
+}
+
+/// Emits one event of `size` bytes from node 0 after a small one (which
+/// lets the receivers' first statuses arrive); returns when it was emitted.
+fn large_event_after_a_small_one(w: &mut World, size: usize) -> Instant {
+    emit_stream(w, 0, 1, Duration::ZERO, |_| 10);
+    w.run_for(Duration::from_millis(50));
+    let t = w.now;
+    let args = [bson::Bson::Binary(bson::Binary {
+        subtype: bson::spec::BinarySubtype::Generic,
+        bytes: vec![7; size],
+    })];
+    w.nodes[0].emit(t, "e", &args).unwrap();
+    w.settle();
+    t
+}
+
+#[test]
+fn an_advertised_window_lets_a_large_event_out_at_once() {
+    for seed in 0..5 {
+        let mut blind = World::new(2, &config(1024), lossy(0.0), seed);
+        let t = large_event_after_a_small_one(&mut blind, 512 * 1024);
+        let blind_burst = data_sent_at(&blind, t);
+        assert!(blind_burst <= 64 * 1024, "burst: {blind_burst}");
+
+        let mut w = World::new(2, &config(1024), lossy(0.0), seed);
+        w.nodes[1].set_receive_window(1024 * 1024);
+        let t = large_event_after_a_small_one(&mut w, 512 * 1024);
+        let at_once = data_sent_at(&w, t);
+        assert!(at_once >= 512 * 1024, "seed {seed}: {at_once} at once");
+        w.run_for(Duration::from_secs(1));
+        let (got, lost) = w.outcome(1, 1);
+        assert_eq!((got, lost), (vec![0, 1], vec![]));
+        let (tx, rx) = (w.nodes[0].stats(), w.nodes[1].stats());
+        assert!(rx.statuses_sent > 0 && tx.statuses_received > 0, "{rx:?}");
+        assert_eq!((tx.window_receivers, tx.send_window), (1, 1024 * 1024));
+        assert_eq!(tx.rate_decreases, 0, "{tx:?}");
+    }
+}
+
+/// The receiver of `overrun.rs` (100 µs a datagram, 32 waiting), with a
+/// window its queue holds with room to spare (17 datagrams of these
+/// events; the link's jitter reorders a few, and a receiver reports the
+/// furthest it read): nothing overflows.
+#[test]
+fn a_slow_receiver_with_a_small_window_loses_nothing() {
+    for seed in 0..5 {
+        let mut c = config(1024);
+        c.burst = 8 * 1024;
+        let mut w = World::new(2, &c, lossy(0.0), seed);
+        w.set_capacity(
+            1,
+            Capacity {
+                per_datagram: Duration::from_micros(100),
+                queue: 32,
+            },
+        );
+        w.nodes[1].set_receive_window(16 * 1024);
+        let n = 2000;
+        emit_stream(&mut w, 0, n, Duration::ZERO, |_| 900);
+        w.run_for(Duration::from_secs(10));
+        assert_eq!(w.overflows[1], 0, "seed {seed}: the queue overflowed");
+        assert_eq!(assert_exactly_once_in_order(&w, 1, 1, 0, n), 0);
+        let tx = w.nodes[0].stats();
+        assert!(tx.window_waits > 0, "{tx:?}");
+        assert_eq!(tx.window_lapses, 0, "{tx:?}");
+    }
+}
+
+/// A stranger's status with the largest window, far ahead of the stream:
+/// the sender believes `max_window` at most, from what it sent; and since
+/// the stranger never reads, it lapses and the real receiver gets all.
+#[test]
+fn a_forged_huge_window_is_clamped() {
+    for seed in 0..5 {
+        let mut c = config(1024);
+        c.max_window = 128 * 1024;
+        let mut w = World::new(2, &c, lossy(0.0), seed);
+        let forged = Status::new(
+            SenderId::new(99),
+            SenderId::new(1),
+            MessageSeq::new(MAX_SEQ),
+            u32::MAX,
+            u32::MAX,
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        forged.write(&mut bytes);
+        let from = "192.0.2.66:1000".parse().unwrap();
+        w.nodes[0].handle_datagram(w.now, from, &bytes);
+        let tx = w.nodes[0].stats();
+        assert_eq!((tx.window_receivers, tx.send_window), (1, 128 * 1024));
+        let t = w.now;
+        let args = [bson::Bson::Binary(bson::Binary {
+            subtype: bson::spec::BinarySubtype::Generic,
+            bytes: vec![7; 900 * 1024],
+        })];
+        w.nodes[0].emit(t, "e", &args).unwrap();
+        w.settle();
+        let at_once = data_sent_at(&w, t);
+        assert!(
+            at_once <= 128 * 1024 + 1024,
+            "seed {seed}: {at_once} at once"
+        );
+        w.run_for(Duration::from_secs(2));
+        assert_eq!(w.outcome(1, 1), (vec![0], vec![]));
+        let tx = w.nodes[0].stats();
+        assert_eq!(tx.window_lapses, 1, "{tx:?}");
+        assert_eq!(tx.window_receivers, 0, "{tx:?}");
+    }
+}
+
+/// `random_loss.rs`'s stream (mixed sizes, two receivers, jitter and
+/// duplicates) through 10% and 30% loss, with both receivers advertising a
+/// window smaller than the large events: statuses are lost too, and
+/// nothing is.
+#[test]
+fn windows_through_random_loss() {
+    for loss in [0.10, 0.30] {
+        for seed in 0..20 {
+            let link = Link {
+                loss,
+                duplicate: 0.01,
+                ..lossy(loss)
+            };
+            let mut c = config(1024);
+            c.burst = 8 * 1024;
+            let mut w = World::new(3, &c, link, seed);
+            for r in 1..3 {
+                w.nodes[r].set_receive_window(16 * 1024);
+            }
+            let n = 100;
+            emit_stream(&mut w, 0, n, Duration::from_millis(1), mixed);
+            w.run_for(Duration::from_secs(20));
+            for r in 1..3 {
+                let lost = assert_exactly_once_in_order(&w, r, 1, 0, n);
+                assert_eq!(lost, 0, "loss {loss}, seed {seed}, receiver {r}");
+            }
+            let tx = w.nodes[0].stats();
+            assert!(tx.statuses_received > 0 && tx.window_waits > 0, "{tx:?}");
+        }
+    }
+}
