@@ -16,7 +16,7 @@
 //! ```
 //!
 //! For async tests, use a plain `#[test]` and build the runtime inside the
-//! body. With the `tokio` feature, [`block_on`] does that (the crate is
+//! body. With the `tokio` feature, `block_on` does that (the crate is
 //! std-only without it):
 //!
 //! ```ignore
