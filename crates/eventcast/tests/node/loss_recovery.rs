@@ -74,21 +74,23 @@ fn events_of_100_kib_through_ten_percent_loss() {
                     );
                 }
             }
+            let (mut nacks, mut repairs) = (0, 0);
             for (r, node) in nodes.iter().enumerate() {
                 let stats = node.stats().protocol;
                 eprintln!("node {r}: {stats:?}");
                 assert_eq!(stats.messages_lost, 0, "node {r}");
                 assert_eq!(stats.messages_received, ((NODES - 1) * EACH) as u64);
-                // 10% of ~800 datagrams were lost to it: it asked, and got
-                // repairs.
-                assert!(
-                    stats.nacks_sent > 0 && stats.repairs_received > 0,
-                    "node {r}"
-                );
+                nacks += stats.nacks_sent;
+                repairs += stats.repairs_received;
                 while let Ok(notice) = notices[r].try_recv() {
                     assert!(!matches!(notice, Notice::Loss(_)), "node {r}: {notice:?}");
                 }
             }
+            // The loss rule drops 10% of what leaves a socket. With UDP GSO
+            // a run of up to 64 segments leaves as one packet, so one node
+            // may lose nothing; across the nodes, some asked and got
+            // repairs.
+            assert!(nacks > 0 && repairs > 0, "{nacks} NACKs, {repairs} repairs");
             stop_all(&nodes).await;
         })
     });
