@@ -175,6 +175,10 @@ pub struct Stats {
     /// Heartbeats whose lead was not plausible, ignored (also counted in
     /// `heartbeats_received`).
     pub heartbeats_implausible: u64,
+    /// Datagrams past the plausible end taken anyway: from an established
+    /// sender's own address, within what its stream may have reached (a
+    /// receiver that fell far behind; PROTOCOL.md §9.7).
+    pub far_ahead_taken: u64,
     /// Senders whose state was built again from later data, the datagram
     /// it was first built on being contradicted by what followed.
     pub senders_reanchored: u64,

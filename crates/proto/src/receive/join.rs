@@ -108,7 +108,7 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        state.believed = true;
+        state.believe_from_here();
         trace!(%sender, "believed real");
         if state.join.is_none() && self.config.max_retransmit_attempts > 0 {
             self.rearm(now, sender);

@@ -232,7 +232,7 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        if lead > state.plausible_end(now) {
+        if lead > state.plausible_end(now) && !state.taken_from_home(from, lead, now) {
             stats.heartbeats_implausible += 1;
             state.implausible_run = state.implausible_run.saturating_add(1);
             debug!(%sender, lead, %from, "implausible heartbeat ignored");

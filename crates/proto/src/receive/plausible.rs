@@ -18,10 +18,20 @@
 //! starts the stream as the heartbeat said; data that does not rebuilds
 //! the sender's state from the data.
 //!
+//! A receiver that fell far behind (its kernel dropped more than [`AHEAD`]
+//! messages while it was descheduled) reads the datagram before the drop
+//! and the one after it microseconds apart. So an established sender's
+//! datagrams that come from the address it was first believed from (its
+//! *home*) are held only to the stream-age bound: they are taken, and what
+//! lies between becomes a gap, repaired or reported lost as any other
+//! (`far_ahead_taken`). An impersonator must then also send from the
+//! sender's own address and port.
+//!
 //! A sender not established (believed real and heard more than once) is
 //! re-anchored by data that disagrees with it as often as it was heard:
 //! the first datagram a newcomer hears of a sender may be the forged one.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::state::{FirstHeard, Hint, Segment, SenderState};
@@ -50,11 +60,23 @@ impl SenderState {
             .lead
             .saturating_add(AHEAD)
             .saturating_add(allowance(self.plausible_at, now));
-        let aged = self
-            .first_seq
+        near.min(self.aged_end(now)).saturating_add(1)
+    }
+
+    /// The highest seq its stream may have reached by `now`, for the time
+    /// this node has heard it.
+    fn aged_end(&self, now: Instant) -> u64 {
+        self.first_seq
             .saturating_add(AHEAD)
-            .saturating_add(allowance(self.first_at, now));
-        near.min(aged).saturating_add(1)
+            .saturating_add(allowance(self.first_at, now))
+    }
+
+    /// Whether a datagram from `from` claiming `seq` (or a heartbeat's
+    /// lead) past the plausible end is taken anyway: the sender is
+    /// established, `from` is its home, and `seq` is within what its
+    /// stream may have reached by now.
+    pub(crate) fn taken_from_home(&self, from: SocketAddr, seq: u64, now: Instant) -> bool {
+        self.established() && self.home == Some(from) && seq <= self.aged_end(now)
     }
 
     /// Whether the sender is established: believed real and heard more
@@ -133,6 +155,12 @@ impl Receiver {
             state.plausibly_heard(now);
             return true;
         }
+        if state.taken_from_home(segment.from, segment.seq, now) {
+            state.plausibly_heard(now);
+            stats.far_ahead_taken += 1;
+            tracing::debug!(%sender, seq = segment.seq, lead = state.lead, "far ahead, from the sender's home: taken");
+            return true;
+        }
         state.implausible_run = state.implausible_run.saturating_add(1);
         if !state.outvoted() {
             return false;
@@ -199,7 +227,7 @@ impl Receiver {
             return;
         }
         let mut state = SenderState::new(sender, hint.at, hint.from, via, None);
-        state.believed = true;
+        state.believe_from_here();
         state.heard = heard;
         // Enough for one NACK: what it missed of the stream.
         state.nack_tokens = 1.0;

@@ -290,6 +290,9 @@ pub(crate) struct SenderState {
     pub(crate) first_at: Instant,
     /// When its latest plausible datagram came.
     pub(crate) plausible_at: Instant,
+    /// The address it was first believed from: datagrams from there may
+    /// run further ahead (`SenderState::taken_from_home`).
+    pub(crate) home: Option<SocketAddr>,
     /// Implausible datagrams since its latest plausible one.
     pub(crate) implausible_run: u32,
     /// Its NACK budget: tokens, as of `nack_at`.
@@ -384,6 +387,7 @@ impl SenderState {
             first_seq: seq,
             first_at: now,
             plausible_at: now,
+            home: None,
             implausible_run: 0,
             nack_tokens: 0.0,
             nack_at: now,
@@ -411,9 +415,15 @@ impl SenderState {
         state.known_end = resume;
         state.lead = state.lead.max(resume);
         state.first_seq = resume.min(first.seq);
-        state.believed = true;
+        state.believe_from_here();
         state.heard = 2;
         state
+    }
+
+    /// Takes it as real, heard from where its latest datagram came.
+    pub(crate) fn believe_from_here(&mut self) {
+        self.believed = true;
+        self.home.get_or_insert(self.from);
     }
 
     /// Whether partial `seq` is one this node asks for.

@@ -7,6 +7,7 @@
 mod common;
 
 mod budgets;
+mod far_behind;
 mod flood;
 mod forged_extremes;
 mod garbage;

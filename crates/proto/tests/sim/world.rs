@@ -7,6 +7,7 @@
 //! touches a socket.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use eventcast_proto::{Config, Endpoint, EndpointEvent, SenderId};
@@ -14,6 +15,19 @@ use eventcast_proto::{Config, Endpoint, EndpointEvent, SenderId};
 use crate::attacker::Attacker;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Where node `i`'s datagrams come from: each node has its own address.
+pub(crate) fn node_addr(i: usize) -> SocketAddr {
+    let host = u8::try_from(i + 1).unwrap_or(u8::MAX);
+    SocketAddr::from(([192, 0, 2, host], 1000))
+}
+
+/// Where the attacker's datagrams come from: its own address (it forges
+/// sender ids, not source addresses).
+pub(crate) const ATTACKER_ADDR: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 66)),
+    6666,
+);
 
 /// How one direction of a link misbehaves.
 #[derive(Clone, Copy, Debug, Default)]
@@ -85,7 +99,7 @@ pub(crate) struct World {
     capacity: Vec<Option<(Capacity, Instant)>>,
     /// Arrivals: (when, order, to, already through the receiver's queue,
     /// datagram).
-    in_flight: BTreeSet<(Instant, u64, usize, bool, Vec<u8>)>,
+    in_flight: BTreeSet<(Instant, u64, usize, bool, SocketAddr, Vec<u8>)>,
     counter: u64,
     rng: ChaCha8Rng,
     /// Everything each node delivered or reported lost.
@@ -169,8 +183,14 @@ impl World {
             for j in 0..self.nodes.len() {
                 if self.joined[j] {
                     self.counter += 1;
-                    self.in_flight
-                        .insert((self.now, self.counter, j, false, d.clone()));
+                    self.in_flight.insert((
+                        self.now,
+                        self.counter,
+                        j,
+                        false,
+                        ATTACKER_ADDR,
+                        d.clone(),
+                    ));
                 }
             }
         }
@@ -268,6 +288,7 @@ impl World {
                         self.counter,
                         j,
                         false,
+                        node_addr(i),
                         buf.clone(),
                     ));
                 }
@@ -304,7 +325,7 @@ impl World {
             if *t > self.now {
                 break;
             }
-            let Some((_, _, j, queued, d)) = self.in_flight.pop_first() else {
+            let Some((_, _, j, queued, from, d)) = self.in_flight.pop_first() else {
                 break;
             };
             if let (false, Some((cap, busy_until))) = (queued, self.capacity[j].as_mut()) {
@@ -320,10 +341,9 @@ impl World {
                 *busy_until = start + cap.per_datagram;
                 self.counter += 1;
                 self.in_flight
-                    .insert((*busy_until, self.counter, j, true, d));
+                    .insert((*busy_until, self.counter, j, true, from, d));
                 continue;
             }
-            let from = std::net::SocketAddr::from(([192, 0, 2, 1], 1000));
             self.nodes[j].handle_datagram(self.now, from, &d);
             self.collect(j);
         }
