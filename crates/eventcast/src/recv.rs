@@ -22,7 +22,7 @@ pub(crate) struct Received {
 }
 
 /// The largest datagram the socket reads.
-pub(crate) const RECV_BUFFER: usize = 65_536;
+const RECV_BUFFER: usize = 65_536;
 
 /// Datagrams one read takes at most (Linux `recvmmsg`; one elsewhere).
 #[cfg(target_os = "linux")]

@@ -22,7 +22,7 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// What sending cost and met since the counts were last taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SendCounts {
-    /// System calls that handed datagrams to the kernel.
+    /// Send system calls made (refused ones included).
     pub(crate) calls: u64,
     /// Datagrams they handed over.
     pub(crate) datagrams: u64,
@@ -30,7 +30,8 @@ pub(crate) struct SendCounts {
     pub(crate) errors: u64,
     /// Batched calls that stopped at a datagram the kernel refused.
     pub(crate) batch_errors: u64,
-    /// `sendmmsg` refused: one datagram per call from then on.
+    /// `sendmmsg` refused (`ENOSYS` or `EOPNOTSUPP`): one datagram per
+    /// call from then on.
     pub(crate) batch_fallbacks: u64,
     /// UDP GSO refused: one message per datagram from then on.
     pub(crate) gso_fallbacks: u64,
@@ -162,9 +163,9 @@ async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> u
     let mut refused = None;
     let result = socket
         .async_io(tokio::io::Interest::WRITABLE, || {
-            crate::mmsg::send(fd, rest, gso).map_err(|(e, n, was_gso)| {
+            crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
                 let kind = e.kind();
-                refused = Some((e, n, was_gso));
+                refused = Some((e, n));
                 // Readiness is cleared (and awaited) for WouldBlock only.
                 std::io::Error::from(kind)
             })
@@ -177,7 +178,7 @@ async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> u
             counts.datagrams += n as u64;
             n
         }
-        (Err(_), Some((e, n, was_gso))) => refuse(batch, e, n, was_gso, to),
+        (Err(_), Some((e, n))) => refuse(batch, e, n, to),
         (Err(e), None) => {
             // The socket's readiness failed: count the datagram, go on.
             counts.errors += 1;
@@ -188,20 +189,16 @@ async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> u
 }
 
 /// What the kernel's refusal of a batched call means: GSO not supported
-/// (`EIO`, `EINVAL` on a GSO message: fall back, send again), `sendmmsg`
-/// not supported (`ENOSYS`: fall back, send again), or a datagram
-/// refused (counted and skipped, with the `n` of its message). Returns
-/// how many datagrams were dealt with.
+/// (`EIO`, `EINVAL` on a GSO message, one of `n` > 1 datagrams: fall
+/// back, send again), `sendmmsg` not supported (`ENOSYS` or `EOPNOTSUPP`:
+/// fall back, send again), or a datagram refused (counted and skipped,
+/// with the `n` of its message). Returns how many datagrams were dealt
+/// with.
 #[cfg(target_os = "linux")]
-fn refuse(
-    batch: &mut SendBatch,
-    e: std::io::Error,
-    n: usize,
-    was_gso: bool,
-    to: SocketAddr,
-) -> usize {
+fn refuse(batch: &mut SendBatch, e: std::io::Error, n: usize, to: SocketAddr) -> usize {
     let errno = e.raw_os_error();
     let counts = &mut batch.counts;
+    let was_gso = n > 1;
     if was_gso && matches!(errno, Some(libc::EIO | libc::EINVAL)) {
         warn!(
             target: "eventcast", error = %e,

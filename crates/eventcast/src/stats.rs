@@ -19,7 +19,7 @@ pub struct NodeStats {
     pub send_errors: u64,
     /// Receives that failed.
     pub recv_errors: u64,
-    /// System calls that handed datagrams to the kernel: on Linux a
+    /// Send system calls made, refused ones included: on Linux a
     /// `sendmmsg` carries a batch (a run of equal segments in it as one
     /// UDP GSO message), elsewhere a `sendto` carries one.
     /// `send_call_datagrams / send_calls` is the datagrams per call.
@@ -30,8 +30,8 @@ pub struct NodeStats {
     /// datagrams counted in `send_errors`; the rest went in the next call).
     pub send_batch_errors: u64,
     /// Times the kernel refused a batched system call (`sendmmsg` or
-    /// `recvmmsg`, `ENOSYS`) and the node went on with one datagram per
-    /// call.
+    /// `recvmmsg`: `ENOSYS`, or `EOPNOTSUPP` for `sendmmsg`) and the node
+    /// went on with one datagram per call.
     pub batch_fallbacks: u64,
     /// Times the kernel refused UDP GSO (`EIO` or `EINVAL`: no
     /// segmentation offload on the interface) and the node went on

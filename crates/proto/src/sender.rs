@@ -92,7 +92,7 @@ pub(crate) struct Sender {
     waiting: bool,
     /// The receivers' windows.
     windows: Windows,
-    /// The windows held the last attempt at new data back.
+    /// The windows held the last attempt at new data or a repair back.
     window_waiting: bool,
     /// Stream position where the next message queued starts.
     queued_pos: u64,
@@ -348,7 +348,7 @@ impl Sender {
                 let (n, size) = self.batch_plan(next, limit);
                 return Some((Plan::Batch { seq, n }, size, true));
             }
-            let size = DATA_HEADER_LEN + self.segment_len(st, index);
+            let size = DATA_HEADER_LEN + Self::segment_len(self.segment_size, st, index);
             return Some((Plan::Segment { seq, index }, size, true));
         }
         let &seq = self.queue.front()?;
@@ -357,7 +357,7 @@ impl Sender {
             let (n, size) = self.batch_plan(self.queue.iter().copied(), limit);
             return Some((Plan::Batch { seq, n }, size, false));
         }
-        let size = DATA_HEADER_LEN + self.segment_len(st, st.sent);
+        let size = DATA_HEADER_LEN + Self::segment_len(self.segment_size, st, st.sent);
         Some((
             Plan::Segment {
                 seq,
@@ -399,9 +399,11 @@ impl Sender {
         }
     }
 
-    fn segment_len(&self, st: &Stored, index: u32) -> usize {
-        let start = index as usize * self.segment_size;
-        st.body.len().saturating_sub(start).min(self.segment_size)
+    /// The length of segment `index` of `st` in segments of
+    /// `segment_size` bytes.
+    fn segment_len(segment_size: usize, st: &Stored, index: u32) -> usize {
+        let start = index as usize * segment_size;
+        st.body.len().saturating_sub(start).min(segment_size)
     }
 
     /// Writes a data frame: its header into `out`'s head, the segment as
@@ -494,8 +496,7 @@ impl Sender {
                 continue;
             };
             stats.segments_sent += 1;
-            let start = st.sent as usize * self.segment_size;
-            self.sent_pos += st.body.len().saturating_sub(start).min(self.segment_size) as u64;
+            self.sent_pos += Self::segment_len(self.segment_size, st, st.sent) as u64;
             self.repair_tokens = (self.repair_tokens + REPAIRS_PER_SEGMENT).min(REPAIR_BURST);
             st.sent += 1;
             if st.sent >= st.count {

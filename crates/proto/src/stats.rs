@@ -106,8 +106,8 @@ pub struct Stats {
     pub statuses_sent: u64,
     /// Status frames addressed to this node, as a sender.
     pub statuses_received: u64,
-    /// Times the receivers' windows held new data back (each wait counted
-    /// once).
+    /// Times the receivers' windows held new data or repairs back (each
+    /// wait counted once).
     pub window_waits: u64,
     /// Receivers that stopped counting because their window held this
     /// sender back for `repair_timeout` without their reading anything
