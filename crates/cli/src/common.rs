@@ -10,8 +10,6 @@ use anyhow::Context as _;
 use clap::value_parser;
 use eventcast::{Config, Eventcast, Secret, WireProtocol};
 
-/// Where the group is and how its datagrams are cut: options of every
-/// command that opens a node.
 /// The options of every command that runs a node of its own: where the
 /// group is, how it sends, and its keys.
 #[derive(clap::Args, Debug, Clone)]
@@ -33,6 +31,8 @@ impl NodeArgs {
     }
 }
 
+/// Where the group is and how its datagrams are cut: options of every
+/// command that opens a node.
 #[derive(clap::Args, Debug, Clone)]
 #[command(next_help_heading = "Network options")]
 pub(crate) struct NetArgs {

@@ -26,7 +26,7 @@ use crate::running::Running;
 pub(crate) struct Args {
     /// Count only events of these names or patterns (sensor.*, sensor.**)
     /// [default: every event]
-    #[arg(value_name = "PATTERN")]
+    #[arg(value_name = "EVENT|PATTERN")]
     events: Vec<String>,
 
     #[command(flatten)]

@@ -204,7 +204,6 @@ impl Drop for Listener {
     }
 }
 
-/// Sends `signal` (a name for kill(1): TERM, INT) to process `pid`.
 /// The lines of `child`'s piped stderr, as a thread reads them.
 pub(crate) fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let (tx, lines) = mpsc::channel();
@@ -219,6 +218,7 @@ pub(crate) fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
     lines
 }
 
+/// Sends `signal` (a name for kill(1): TERM, INT) to process `pid`.
 pub(crate) fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
         .arg(format!("-{signal}"))
