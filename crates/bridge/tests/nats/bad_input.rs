@@ -53,6 +53,8 @@ fn bad_payloads_are_dropped_counted_and_reported_once_per_subject() {
             let event = next_remote(&mut at_app).await;
             assert_eq!(event.name(), "ok", "the bridge went on");
             assert_eq!(event.arg::<String>(0).expect("string"), "fine");
+            // Counted once the emit returns, maybe after it arrived.
+            until_stats(&bridge, "the count", |s| s.nats_to_lan_events == 1).await;
             let stats = bridge.stats();
             assert_eq!(stats.dropped_bad_payload, 5, "{stats:#?}");
             assert_eq!(stats.nats_to_lan_events, 1, "{stats:#?}");

@@ -77,6 +77,13 @@ fn two_lans_exactly_once_both_ways_no_echo() {
             assert_eq!(pongs, (0..20).collect::<Vec<_>>());
             assert_eq!(bigs, 1);
 
+            // A bridge counts an event once its emit (or the server's
+            // confirmation) returns, which may be after the event arrived.
+            let all = |s: &eventcast_bridge::BridgeStats| {
+                s.lan_to_nats_events == 22 && s.nats_to_lan_events == 22
+            };
+            until_stats(&bridge_a, "bridge a's counts", all).await;
+            until_stats(&bridge_b, "bridge b's counts", all).await;
             let (a, b) = (bridge_a.stats(), bridge_b.stats());
             assert_eq!(a.lan_to_nats_events, 22, "{a:#?}");
             assert_eq!(a.nats_to_lan_events, 22, "{a:#?}");
@@ -118,6 +125,8 @@ fn reassembly_is_bounded() {
                 .expect("emit");
             let event = next_remote(&mut at_bob).await;
             assert_eq!(event.name(), "small", "the big one was dropped");
+            // Counted once the emit returns, maybe after it arrived.
+            until_stats(&bridge_b, "the count", |s| s.nats_to_lan_events == 1).await;
             let b = bridge_b.stats();
             assert_eq!(b.dropped_reassembly, 1, "{b:#?}");
             assert_eq!(b.nats_to_lan_events, 1, "{b:#?}");

@@ -73,7 +73,13 @@ fn a_server_restart_loses_nothing_that_fits_in_the_buffer() {
                 }
                 got.push(event.arg::<i32>(0).expect("int"));
             }
-            assert_eq!(got, expected, "every event once, in order");
+            assert_eq!(
+                got,
+                expected,
+                "every event once, in order; bridge a: {:#?}, bridge b: {:#?}",
+                bridge_a.stats(),
+                bridge_b.stats()
+            );
             let a = bridge_a.stats();
             assert!(a.reconnects >= 1, "{a:#?}");
             assert_eq!(a.dropped(), 0, "{a:#?}");
