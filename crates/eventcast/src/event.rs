@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bson::Bson;
-use eventcast_proto::{MessageSeq, SenderId};
+use eventcast_proto::{Args, MessageSeq, SenderId};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::Error;
@@ -21,7 +21,7 @@ pub struct Event {
 #[derive(Debug, PartialEq)]
 struct Inner {
     name: String,
-    args: Vec<Bson>,
+    args: Args,
     sender: SenderId,
     from: Option<SocketAddr>,
     seq: Option<MessageSeq>,
@@ -29,7 +29,7 @@ struct Inner {
 
 impl Event {
     pub(crate) fn remote(msg: eventcast_proto::ReceivedMessage) -> Self {
-        Self::new(
+        Self::with_args(
             msg.name,
             msg.args,
             msg.sender,
@@ -41,6 +41,16 @@ impl Event {
     pub(crate) fn new(
         name: String,
         args: Vec<Bson>,
+        sender: SenderId,
+        from: Option<SocketAddr>,
+        seq: Option<MessageSeq>,
+    ) -> Self {
+        Self::with_args(name, Args::decoded(args), sender, from, seq)
+    }
+
+    fn with_args(
+        name: String,
+        args: Args,
         sender: SenderId,
         from: Option<SocketAddr>,
         seq: Option<MessageSeq>,
@@ -62,8 +72,37 @@ impl Event {
     }
 
     /// The arguments as BSON values.
+    ///
+    /// A large received event (a body of at least
+    /// [`KEEP_RAW_FROM`](eventcast_proto::KEEP_RAW_FROM) bytes) keeps its
+    /// arguments as they arrived, checked whole, and decodes them here on
+    /// first use: decoding copies every string and binary. To read a large
+    /// string or binary argument without a copy, use
+    /// [`str_arg`](Self::str_arg) or [`bytes_arg`](Self::bytes_arg).
     pub fn raw_args(&self) -> &[Bson] {
         &self.inner.args
+    }
+
+    /// Argument `index` if it is a string, borrowed from the event (from
+    /// the received bytes themselves, for a large event): no copy.
+    ///
+    /// ```
+    /// # use eventcast::Event;
+    /// # fn f(event: &Event) {
+    /// if let Some(text) = event.str_arg(0) {
+    ///     println!("{} bytes of text", text.len());
+    /// }
+    /// # }
+    /// ```
+    pub fn str_arg(&self, index: usize) -> Option<&str> {
+        self.inner.args.str_at(index)
+    }
+
+    /// Argument `index` if it is a binary, its bytes borrowed from the
+    /// event (from the received bytes themselves, for a large event): no
+    /// copy. A camera frame sent as `bson::Binary` reads this way.
+    pub fn bytes_arg(&self, index: usize) -> Option<&[u8]> {
+        self.inner.args.bytes_at(index)
     }
 
     /// The arguments as a Rust value: a tuple for several (`(String, u32)`),
@@ -80,7 +119,7 @@ impl Event {
     /// ```
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, Error> {
         let args = &self.inner.args;
-        bson::deserialize_from_bson(Bson::Array(args.clone()))
+        bson::deserialize_from_bson(Bson::Array(args.to_vec()))
             .or_else(|e| {
                 // `()` reads from BSON null, not from an empty array.
                 if args.is_empty() {
@@ -132,6 +171,10 @@ impl Event {
         /// The event's own allocation (name, sender, address...).
         const EVENT: usize = std::mem::size_of::<Inner>() + 2 * std::mem::size_of::<usize>();
         let mut bytes = EVENT + self.inner.name.len();
+        if let Some(body) = self.inner.args.raw_body() {
+            // Kept as it arrived (decoded, if at all, on the reader's side).
+            return bytes + body.as_bytes().len();
+        }
         // An explicit stack: a local emit's arguments may nest deeply.
         let mut pending: Vec<&Bson> = self.inner.args.iter().collect();
         while let Some(value) = pending.pop() {

@@ -92,15 +92,16 @@ impl Driver for Native {
     }
 
     fn emit(&mut self, _now: Instant, event: Outgoing) {
-        let Outgoing::Native(body) = &event else {
+        let reserved = event.reserved();
+        let Outgoing::Native(body) = event else {
             warn!(target: "eventcast", "a legacy event reached the native driver (a bug): not sent");
-            self.refused += event.reserved();
+            self.refused += reserved;
             return;
         };
         if let Err(e) = self.endpoint.emit_body(body) {
             // The handle checked the size already; this is a bug.
             warn!(target: "eventcast", error = %e, "event not sent");
-            self.refused += event.reserved();
+            self.refused += reserved;
         }
     }
 

@@ -70,7 +70,9 @@ fn bench_segment(c: &mut Criterion) {
         let mut buf = Vec::new();
         group.bench_with_input(BenchmarkId::from_parameter(label), &body, |b, body| {
             b.iter(|| {
-                endpoint.emit_body(black_box(body)).expect("emit");
+                endpoint
+                    .emit_body(black_box(body.as_slice()))
+                    .expect("emit");
                 let mut datagrams = 0usize;
                 while let Some(t) = endpoint.poll_transmit(Instant::now(), &mut buf) {
                     datagrams += black_box(t.size);
@@ -91,7 +93,7 @@ fn bench_reassemble(c: &mut Criterion) {
     let len = 1 << 20;
     let mut sender = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
     sender.set_paced(false);
-    sender.emit_body(&body(len)).expect("emit");
+    sender.emit_body(body(len)).expect("emit");
     let mut buf = Vec::new();
     let datagrams: Vec<Vec<u8>> = std::iter::from_fn(|| {
         sender
@@ -170,7 +172,7 @@ fn bench_seal_open(c: &mut Criterion) {
         let mut buf = Vec::new();
         group.bench_with_input(BenchmarkId::new("seal", label), &body, |b, body| {
             b.iter(|| {
-                tx.emit_body(black_box(body)).expect("emit");
+                tx.emit_body(black_box(body.as_slice())).expect("emit");
                 tx.poll_transmit(Instant::now(), &mut buf).map(|t| t.size)
             })
         });
@@ -181,7 +183,7 @@ fn bench_seal_open(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     let mut tx = sealing(2);
-                    tx.emit_body(body).expect("emit");
+                    tx.emit_body(body.as_slice()).expect("emit");
                     let mut datagram = Vec::new();
                     tx.poll_transmit(Instant::now(), &mut datagram)
                         .expect("sealed");

@@ -63,7 +63,7 @@ fn path(encrypted: bool, len: usize) -> f64 {
         let start = Instant::now();
         let mut got = 0;
         for _ in 0..count {
-            tx.emit_body(&body).unwrap();
+            tx.emit_body(body.clone()).unwrap();
             while tx.poll_transmit(Instant::now(), &mut buf).is_some() {
                 rx.handle_datagram(now, from, &buf);
             }
@@ -89,7 +89,7 @@ fn seal_open(payload: usize) -> (f64, f64) {
     for _ in 0..ROUNDS {
         let (mut tx, mut rx) = pair(true);
         for _ in 0..n {
-            tx.emit_body(&body).unwrap();
+            tx.emit_body(body.clone()).unwrap();
         }
         let start = Instant::now();
         let mut buf = Vec::new();

@@ -28,7 +28,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Datagram {
     head: Vec<u8>,
-    tail: Option<(Arc<[u8]>, Range<usize>)>,
+    tail: Option<(Arc<Vec<u8>>, Range<usize>)>,
 }
 
 impl Datagram {
@@ -96,7 +96,7 @@ impl Datagram {
     }
 
     /// Sets the tail: `body[range]` follows the head.
-    pub(crate) fn set_tail(&mut self, body: Arc<[u8]>, range: Range<usize>) {
+    pub(crate) fn set_tail(&mut self, body: Arc<Vec<u8>>, range: Range<usize>) {
         self.tail = Some((body, range));
     }
 }
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn tail_is_shared_and_follows_head() {
-        let body: Arc<[u8]> = Arc::from(&b"0123456789"[..]);
+        let body = Arc::new(b"0123456789".to_vec());
         let mut d = Datagram::new();
         d.head_mut().extend_from_slice(b"hd");
         d.set_tail(body.clone(), 3..7);
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn a_range_past_the_body_reads_empty() {
         let mut d = Datagram::new();
-        d.set_tail(Arc::from(&b"abc"[..]), 2..9);
+        d.set_tail(Arc::new(b"abc".to_vec()), 2..9);
         assert_eq!(d.tail(), b"");
         assert_eq!(d.clone().into_vec(), b"");
         d.clear();

@@ -180,7 +180,7 @@ impl Endpoint {
         args: &[Bson],
     ) -> Result<MessageSeq, EmitError> {
         let body = encode_body(name, args)?;
-        self.emit_body(&body)
+        self.emit_body(body)
     }
 
     /// Queues an already encoded body (see [`encode_body`]).
@@ -189,9 +189,11 @@ impl Endpoint {
     /// checked here, not its contents. A body without it is refused as
     /// [`BodyError::Malformed`]; an empty one, in particular, would have no
     /// segment to carry it. A body that does not fit the send queue is
-    /// refused as [`EmitError::QueueFull`].
-    pub fn emit_body(&mut self, body: &[u8]) -> Result<MessageSeq, EmitError> {
-        RawDocument::from_bytes(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    /// refused as [`EmitError::QueueFull`]. A `Vec` is queued as it is,
+    /// without a copy.
+    pub fn emit_body(&mut self, body: impl Into<Vec<u8>>) -> Result<MessageSeq, EmitError> {
+        let body = body.into();
+        RawDocument::from_bytes(&body).map_err(|e| BodyError::Malformed(e.to_string()))?;
         let max = self.config.max_message_size;
         if body.len() > max {
             return Err(EmitError::MessageTooLarge {
@@ -205,10 +207,11 @@ impl Endpoint {
                 max: self.config.max_send_queue_bytes,
             });
         }
-        let seq = self.sender.queue(body.to_vec());
+        let len = body.len();
+        let seq = self.sender.queue(body);
         self.stats.messages_sent += 1;
         self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
-        trace!(%seq, len = body.len(), "message queued");
+        trace!(%seq, len, "message queued");
         Ok(seq)
     }
 

@@ -33,6 +33,7 @@
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
+mod args;
 mod body;
 mod config;
 pub mod crypto;
@@ -53,6 +54,7 @@ mod stats;
 mod window;
 pub mod wire;
 
+pub use args::{decode_received, Args, KEEP_RAW_FROM};
 pub use body::{decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
 pub use config::{Config, ConfigError};
 pub use datagram::Datagram;

@@ -117,7 +117,7 @@ mod tests {
             seq: MessageSeq::new(seq),
             from: SocketAddr::from(([127, 0, 0, 1], 1)),
             name: "e".into(),
-            args: Vec::new(),
+            args: Vec::new().into(),
         })
     }
 

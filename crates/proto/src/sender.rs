@@ -53,7 +53,7 @@ const REPAIR_BURST: f64 = 4096.0;
 
 /// A message kept for sending and repairs.
 struct Stored {
-    body: Arc<[u8]>,
+    body: Arc<Vec<u8>>,
     /// Where its body starts in the stream: the bodies of every earlier
     /// message, in bytes (flow control's positions).
     start: u64,
@@ -167,7 +167,7 @@ impl Sender {
         self.store.insert(
             seq,
             Stored {
-                body: body.into(),
+                body: Arc::new(body),
                 start: self.queued_pos,
                 count,
                 sent: 0,

@@ -5,8 +5,7 @@
 
 use std::net::SocketAddr;
 
-use bson::Bson;
-
+use crate::args::Args;
 use crate::crypto::key::Fingerprint;
 use crate::ids::{MessageSeq, SenderId};
 
@@ -148,8 +147,9 @@ pub struct ReceivedMessage {
     pub from: SocketAddr,
     /// The event name.
     pub name: String,
-    /// The arguments.
-    pub args: Vec<Bson>,
+    /// The arguments: decoded, or for a large body kept as it arrived and
+    /// decoded on first use ([`Args`]).
+    pub args: Args,
 }
 
 /// A protocol problem with another node, reported to the application.

@@ -5,8 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bson::Bson;
-
 use super::proto::{self, Pacer, Received, Sent, Spec, Tally, EVENT, START};
 use crate::common;
 
@@ -85,7 +83,8 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
         let size = spec.size;
         node.on(EVENT, move |event| {
             let now = Instant::now();
-            if let Some(Bson::String(s)) = event.raw_args().first() {
+            // Read in place, as an application reads a large argument.
+            if let Some(s) = event.str_arg(0) {
                 if s.len() == size {
                     let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
                     tally.data(now, s.len() as u64, 1);

@@ -1,5 +1,6 @@
 //! Arguments of 1 KB, 10 KB, 100 KB and 1000 KB are cut into segments,
-//! reassembled and delivered byte for byte.
+//! reassembled and delivered byte for byte, read in place (`str_arg`,
+//! `bytes_arg`: the larger bodies are kept as they arrived) and decoded.
 //!
 //! Loopback with a large receive buffer and a paced sender loses nothing
 //! here; the stats checks (no drop, no repair) would show it if it did.
@@ -69,6 +70,13 @@ fn each_size_arrives_intact() {
                 expected_segments += segments(body_len("blob", &args));
                 a.emit("blob", &args).unwrap();
                 let event = next_remote(&mut sub).await;
+                // Read in place first (a large event's arguments are not
+                // decoded yet), then decoded.
+                let bytes = event.bytes_arg(1).expect("argument 1 is binary");
+                assert!(bytes == pattern(size, i as u64 + 1), "{size} B in place");
+                let text = event.str_arg(2).expect("argument 2 is a string");
+                assert_eq!(text.len(), size / 2 * "é".len());
+                assert_eq!((event.str_arg(1), event.bytes_arg(2)), (None, None));
                 assert_eq!(event.arg::<i64>(0).unwrap(), size as i64);
                 let Bson::Binary(got) = &event.raw_args()[1] else {
                     panic!("argument 1 is not binary: {:?}", event.raw_args()[1]);

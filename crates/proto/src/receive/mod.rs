@@ -5,10 +5,11 @@
 //! deadlines, and what they have to say: events for the application and
 //! NACKs for the network, drained by the endpoint.
 //!
-//! Segments are buffered one by one as they arrive, never preallocated from
-//! a length a datagram claims, and every buffered byte (plus a fixed
-//! bookkeeping charge per segment), every message held for order and every
-//! gap record counts against a per-sender and a total budget.
+//! Segments are put together as they arrive (in place when in order,
+//! `segments.rs`), in a buffer reserved for a message's claimed length
+//! only while the budgets could hold all of it. Every buffered byte (plus
+//! a fixed bookkeeping charge per segment), every message held for order
+//! and every gap record counts against a per-sender and a total budget.
 //!
 //! The rules of loss recovery (docs/PROTOCOL.md states them for
 //! implementers):
@@ -63,6 +64,7 @@ mod join;
 mod order;
 mod plausible;
 mod reassemble;
+mod segments;
 mod state;
 mod stream;
 

@@ -9,7 +9,7 @@ use tracing::{debug, trace};
 
 use super::state::{Gap, Held, Segment, SenderState};
 use super::{Receiver, GAP_CHARGE};
-use crate::body::decode_body;
+use crate::args::decode_received;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqStatus;
 use crate::shared::{EndpointEvent, Loss, LossReason, ReceivedMessage};
@@ -41,12 +41,12 @@ impl Receiver {
             if ordered {
                 state.next = seq + 1;
             }
-            deliver(&mut self.events, stats, state, seq, from, &body);
+            deliver(&mut self.events, stats, state, seq, from, body);
             return;
         }
         if seq < state.next {
             // Behind the delivery point (only after a forced skip).
-            deliver(&mut self.events, stats, state, seq, from, &body);
+            deliver(&mut self.events, stats, state, seq, from, body);
             return;
         }
         let held = Held { from, body };
@@ -61,7 +61,7 @@ impl Receiver {
         self.lose_below(stats, sender, seq, LossReason::Overrun);
         if let Some(state) = self.senders.get_mut(&sender) {
             state.next = state.next.max(seq + 1);
-            deliver(&mut self.events, stats, state, seq, held.from, &held.body);
+            deliver(&mut self.events, stats, state, seq, held.from, held.body);
         }
     }
 
@@ -159,7 +159,7 @@ impl Receiver {
         let below = std::mem::replace(&mut state.held, keep);
         for (s, held) in below {
             state.release(&mut self.ledger, held.charge());
-            deliver(&mut self.events, stats, state, s, held.from, &held.body);
+            deliver(&mut self.events, stats, state, s, held.from, held.body);
         }
         if self.config.ordered {
             state.next = state.next.max(seq);
@@ -249,7 +249,7 @@ impl Receiver {
             }
             if let Some(held) = state.held.remove(&next) {
                 state.release(&mut self.ledger, held.charge());
-                deliver(&mut self.events, stats, state, next, held.from, &held.body);
+                deliver(&mut self.events, stats, state, next, held.from, held.body);
                 state.next += 1;
                 continue;
             }
@@ -342,10 +342,10 @@ pub(super) fn deliver(
     state: &mut SenderState,
     seq: u64,
     from: SocketAddr,
-    body: &[u8],
+    body: Vec<u8>,
 ) {
     let (sender, seq) = (state.id, MessageSeq::new(seq));
-    match decode_body(body) {
+    match decode_received(body) {
         Ok((name, args)) => {
             stats.messages_received += 1;
             state.delivered = state.delivered.saturating_add(1);

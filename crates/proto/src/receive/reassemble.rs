@@ -2,12 +2,12 @@
 //! the window of finished messages; expiry of partial messages that stop
 //! making progress; senders tracked and forgotten.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use tracing::{debug, trace};
 
+use super::segments::Segments;
 use super::state::{FirstHeard, Item, Ledger, Partial, Segment, SenderState};
 use super::{Arrival, DropReason, Receiver};
 use crate::config::{Config, SEGMENT_OVERHEAD};
@@ -61,6 +61,11 @@ impl Receiver {
         let need = charge + chunk;
         let over_budget = state.bytes + need > config.max_partial_bytes_per_sender
             || ledger.bytes + need > config.max_partial_bytes;
+        // The body's buffer is reserved for all of it only while the
+        // budgets could hold all of it.
+        let whole = segment.message_len as usize;
+        let fits = state.bytes + whole <= config.max_partial_bytes_per_sender
+            && ledger.bytes + whole <= config.max_partial_bytes;
         let deadline = now + config.message_ttl;
         let partial = match state.partials.get_mut(&seq) {
             Some(p) => {
@@ -69,7 +74,7 @@ impl Receiver {
                 {
                     return Arrival::Dropped(DropReason::Inconsistent);
                 }
-                if p.segments.contains_key(&segment.index) {
+                if p.segments.contains(segment.index) {
                     return Arrival::Dropped(DropReason::Duplicate);
                 }
                 if over_budget {
@@ -90,14 +95,16 @@ impl Receiver {
                     max_index: 0,
                     segment_size: segment.segment_size,
                     message_len: segment.message_len,
-                    segments: BTreeMap::new(),
+                    segments: Segments::default(),
                     deadline,
                     bytes: 0,
                     ask: None,
                 })
             }
         };
-        partial.segments.insert(segment.index, payload.to_vec());
+        partial
+            .segments
+            .insert(segment.index, payload, fits.then_some(whole));
         partial.bytes += charge;
         partial.deadline = deadline;
         partial.max_index = partial.max_index.max(segment.index);
@@ -112,11 +119,10 @@ impl Receiver {
             state.bytes -= done.bytes;
             ledger.bytes -= done.bytes;
             ledger.partials -= 1;
-            let mut body = Vec::with_capacity(done.message_len as usize);
-            for segment in done.segments.into_values() {
-                body.extend_from_slice(&segment);
-            }
-            return Arrival::Complete(body);
+            return match done.segments.into_body() {
+                Some(body) => Arrival::Complete(body),
+                None => Arrival::Dropped(DropReason::Inconsistent),
+            };
         }
         ledger
             .expiry
@@ -520,15 +526,11 @@ mod tests {
             let mut sender_bytes = 0;
             assert!(state.partials.len() <= config.max_partial_messages_per_sender);
             for (&seq, p) in &state.partials {
-                let held: usize = p
-                    .segments
-                    .values()
-                    .map(|s| s.len() + SEGMENT_OVERHEAD)
-                    .sum();
+                let held = p.segments.bytes() + p.segments.len() * SEGMENT_OVERHEAD;
                 assert_eq!(p.bytes, held);
                 assert!(!p.segments.is_empty());
                 assert!(p.segments.len() < p.count as usize);
-                assert!(p.segments.keys().all(|&i| i < p.count));
+                assert!(p.segments.indexes().all(|i| i < p.count));
                 assert_eq!(state.window.status(seq), SeqStatus::Open);
                 expiry.insert((p.deadline, *id, MessageSeq::new(seq)));
                 sender_bytes += held;

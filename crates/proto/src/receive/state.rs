@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use super::segments::Segments;
 use crate::config::SEGMENT_OVERHEAD;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqWindow;
@@ -148,7 +149,7 @@ pub(crate) struct Partial {
     pub(crate) max_index: u32,
     pub(crate) segment_size: u32,
     pub(crate) message_len: u32,
-    pub(crate) segments: BTreeMap<u32, Vec<u8>>,
+    pub(crate) segments: Segments,
     /// Given up at this instant unless a segment comes.
     pub(crate) deadline: Instant,
     /// Bytes charged for its segments.
@@ -171,7 +172,7 @@ impl Partial {
         let through = through.min(self.count);
         let mut out = Vec::new();
         let mut next = 0u32;
-        for &i in self.segments.keys().chain(std::iter::once(&through)) {
+        for i in self.segments.indexes().chain(std::iter::once(through)) {
             let i = i.min(through);
             while next < i && out.len() < limit {
                 out.push(next);

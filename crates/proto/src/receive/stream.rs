@@ -33,7 +33,7 @@ impl Receiver {
         // A complete message that is a valid event makes its sender
         // believed real (checked once: until then).
         let believe = match &arrival {
-            Arrival::Complete(body) if !state.believed => crate::body::decode_body(body).is_ok(),
+            Arrival::Complete(body) if !state.believed => crate::args::is_event(body),
             _ => false,
         };
         if let Arrival::Complete(body) = &arrival {
@@ -61,7 +61,7 @@ impl Receiver {
                         stats.dropped.before_start += 1;
                         trace!(%sender, seq, "message from before this node's start dropped");
                     } else {
-                        deliver(&mut self.events, stats, state, seq, segment.from, &body);
+                        deliver(&mut self.events, stats, state, seq, segment.from, body);
                     }
                 }
                 return;
@@ -316,7 +316,7 @@ impl Receiver {
                     &mut state,
                     seq,
                     held.from,
-                    &held.body,
+                    held.body,
                 );
             }
         }

@@ -111,7 +111,7 @@ fn check(frames: &[(Vec<u8>, u64)]) -> Result<(), TestCaseError> {
     // A store to repair from: small events and one of four segments.
     for i in 0..10 {
         let len = if i == 3 { 900 } else { 60 };
-        e.emit_body(&body_of_len(len)).unwrap();
+        e.emit_body(body_of_len(len)).unwrap();
     }
     let mut now = t0();
     for (d, gap_us) in frames {

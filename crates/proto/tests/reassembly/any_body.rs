@@ -109,7 +109,7 @@ fn emit_body_refuses_what_is_not_a_document() {
     assert_eq!(tx.stats().messages_sent, 0);
     // the sequence numbers were not used up
     let body = encode_body("ok", &[]).unwrap();
-    assert_eq!(tx.emit_body(&body).unwrap().get(), 0);
+    assert_eq!(tx.emit_body(body.clone()).unwrap().get(), 0);
 }
 
 #[test]
@@ -118,11 +118,11 @@ fn emit_body_refuses_too_large() {
     c.max_message_size = 100;
     let mut tx = endpoint(c, SENDER);
     let body = body_of_len(101);
-    match tx.emit_body(&body) {
+    match tx.emit_body(body.clone()) {
         Err(EmitError::MessageTooLarge { len: 101, max: 100 }) => {}
         other => panic!("unexpected {other:?}"),
     }
     assert!(tx.poll_transmit(t0(), &mut Vec::new()).is_none());
-    tx.emit_body(&body_of_len(100)).unwrap();
+    tx.emit_body(body_of_len(100)).unwrap();
     assert_eq!(transmits(&mut tx).len(), 1);
 }

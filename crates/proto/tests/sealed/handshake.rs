@@ -123,7 +123,7 @@ fn a_replayed_run_that_has_ended_delivers_nothing() {
     // A run, captured; then it ends (its sender is gone).
     let mut old = sealed(config(1024), 0xD0, &[key(1)]);
     for _ in 0..20 {
-        old.emit_body(&body_of_len(600)).unwrap();
+        old.emit_body(body_of_len(600)).unwrap();
     }
     let mut captured = out(&mut old, t0());
     drop(old);
@@ -206,7 +206,7 @@ fn what_is_held_is_bounded() {
     for id in [0xA1, 0xA2] {
         let mut tx = sealed(config(1024), id, &[key(1)]);
         for _ in 0..8 {
-            tx.emit_body(&body_of_len(600)).unwrap();
+            tx.emit_body(body_of_len(600)).unwrap();
         }
         let d = out(&mut tx, t0());
         total += d.len() as u64;

@@ -19,7 +19,7 @@ fn a_million_datagrams_have_a_million_nonces() {
     let body = eventcast_proto::encode_body("n", &[]).unwrap();
     let mut nonces = HashSet::with_capacity(N as usize);
     for i in 0..N {
-        tx.emit_body(&body).unwrap();
+        tx.emit_body(body.clone()).unwrap();
         let mut d = Vec::new();
         tx.poll_transmit(Instant::now(), &mut d).unwrap();
         let frame = SealedFrame::parse(&d).unwrap();

@@ -33,7 +33,7 @@ fn replayed_segments_of_an_expired_message_do_not_revive_it() {
     let mut c = config(64);
     c.max_senders = 1;
     let mut tx = sealed(c.clone(), 0xAB, &[key(1)]);
-    tx.emit_body(&body_of_len(300)).unwrap();
+    tx.emit_body(body_of_len(300)).unwrap();
     let segs = transmits(&mut tx);
     let mut rx = sealed_one_way(c, 1, &[key(1)]);
     // The receiver gets all but the last segment, which expire.

@@ -14,7 +14,7 @@ use eventcast_proto::Endpoint;
 /// Returns how many events were sent.
 fn round(nodes: &mut [Endpoint], tag: &str) -> usize {
     for (i, n) in nodes.iter_mut().enumerate() {
-        n.emit_body(&body_of_len(100 + i)).unwrap();
+        n.emit_body(body_of_len(100 + i)).unwrap();
         let _ = tag;
     }
     let outgoing: Vec<Vec<Vec<u8>>> = nodes.iter_mut().map(transmits).collect();

@@ -13,7 +13,7 @@ use eventcast_proto::Endpoint;
 /// segments) and one of a single-segment message.
 fn captured() -> Vec<Vec<u8>> {
     let mut tx = sealed(config(64), 0xAB, &[key(1)]);
-    tx.emit_body(&body_of_len(100)).unwrap();
+    tx.emit_body(body_of_len(100)).unwrap();
     tx.emit(t0(), "short", &["x".into()]).unwrap();
     let all = transmits(&mut tx);
     vec![all[0].clone(), all[all.len() - 1].clone()]

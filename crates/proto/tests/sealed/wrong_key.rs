@@ -17,7 +17,7 @@ fn traffic(id: u64, keys: &[eventcast_proto::crypto::Key]) -> Vec<Vec<u8>> {
         sealed(config(64), id, keys)
     };
     for _ in 0..20 {
-        tx.emit_body(&body_of_len(150)).unwrap();
+        tx.emit_body(body_of_len(150)).unwrap();
     }
     transmits(&mut tx)
 }

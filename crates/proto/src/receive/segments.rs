@@ -1,0 +1,111 @@
+//! The segments held of one partial message, put together in place.
+//!
+//! Segments that arrive in order (the common case) are appended to the
+//! body as they come, so a complete message needs no second copy; a
+//! segment that arrives ahead of a missing one waits in a map until the
+//! hole is filled. The body's buffer is reserved for the whole message
+//! only when the caller says the budgets could hold it (a reservation is
+//! address space, not memory, until it is written); otherwise it grows as
+//! segments are appended.
+
+use std::collections::BTreeMap;
+
+/// The segments held of one message.
+#[derive(Debug, Default)]
+pub(crate) struct Segments {
+    /// Segments `0 .. in_order`, concatenated.
+    body: Vec<u8>,
+    in_order: u32,
+    /// Segments past a missing one.
+    ahead: BTreeMap<u32, Vec<u8>>,
+    /// Payload bytes held, in `body` and `ahead`.
+    held: usize,
+}
+
+impl Segments {
+    /// How many segments are held.
+    pub(crate) fn len(&self) -> usize {
+        self.in_order as usize + self.ahead.len()
+    }
+
+    /// Whether none is.
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether segment `index` is held.
+    pub(crate) fn contains(&self, index: u32) -> bool {
+        index < self.in_order || self.ahead.contains_key(&index)
+    }
+
+    /// The indexes held, in order.
+    pub(crate) fn indexes(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.in_order).chain(self.ahead.keys().copied())
+    }
+
+    /// Payload bytes held.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Holds segment `index` (not held yet). `reserve`: the length of the
+    /// whole body, if the buffer may be reserved for it now.
+    pub(crate) fn insert(&mut self, index: u32, payload: &[u8], reserve: Option<usize>) {
+        debug_assert!(!self.contains(index));
+        self.held += payload.len();
+        if index != self.in_order {
+            self.ahead.insert(index, payload.to_vec());
+            return;
+        }
+        if let Some(len) = reserve {
+            self.body.reserve_exact(len.saturating_sub(self.body.len()));
+        }
+        self.body.extend_from_slice(payload);
+        self.in_order += 1;
+        while let Some(next) = self.ahead.remove(&self.in_order) {
+            self.body.extend_from_slice(&next);
+            self.in_order += 1;
+        }
+    }
+
+    /// The body, once every segment is held (`None` before: a caller's
+    /// bookkeeping error, not the network's).
+    pub(crate) fn into_body(self) -> Option<Vec<u8>> {
+        self.ahead.is_empty().then_some(self.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_order_gives_the_body_in_order() {
+        let parts: [&[u8]; 4] = [b"ab", b"cd", b"ef", b"g"];
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 3, 2], [2, 0, 3, 1]] {
+            let mut s = Segments::default();
+            for (n, &i) in order.iter().enumerate() {
+                assert!(!s.contains(i));
+                s.insert(i, parts[i as usize], Some(7));
+                assert!(s.contains(i));
+                assert_eq!(s.len(), n + 1);
+                let mut held: Vec<u32> = order[..=n].to_vec();
+                held.sort_unstable();
+                assert_eq!(s.indexes().collect::<Vec<_>>(), held);
+            }
+            assert_eq!(s.bytes(), 7);
+            assert_eq!(s.into_body().as_deref(), Some(&b"abcdefg"[..]));
+        }
+    }
+
+    #[test]
+    fn a_hole_keeps_the_body() {
+        let mut s = Segments::default();
+        s.insert(0, b"ab", None);
+        s.insert(2, b"ef", None);
+        assert_eq!(s.bytes(), 4);
+        assert!(s.into_body().is_none());
+    }
+}
