@@ -69,6 +69,7 @@ mod recv;
 #[cfg(feature = "repl")]
 pub mod repl;
 mod repl_config;
+mod self_filter;
 mod send;
 mod service;
 mod shared;

@@ -189,6 +189,9 @@ impl Eventcast {
             current.id_used = true;
             current.id
         };
+        if config.wire_protocol == WireProtocol::Native {
+            crate::self_filter::attach(&socket, id);
+        }
         // Held until the task's command channel is attached, so that a
         // keyring change made meanwhile reaches the new endpoint.
         let mut keys = self.handle.keys.lock();

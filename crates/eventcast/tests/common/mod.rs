@@ -150,13 +150,6 @@ pub fn assert_nothing_dropped(s: &eventcast::ProtocolStats) {
     assert!(s.dropped.duplicate == 0 || s.nacks_sent > 0, "{s:#?}");
 }
 
-/// This node's own data datagrams heard back through multicast loopback
-/// (its own heartbeats and NACKs, which come back too, left out).
-pub fn own_data(node: &Eventcast) -> u64 {
-    let s = node.stats().protocol;
-    s.own_datagrams - s.own_control
-}
-
 /// Datagrams received from elsewhere that were not control frames (NACKs,
 /// heartbeats): data, batches and garbage.
 pub fn data_received(node: &Eventcast) -> u64 {
