@@ -6,14 +6,13 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::record_support::{port_of, start};
-use crate::support::{emit, signal, BIN, LIMIT};
+use crate::support::{emit, signal, start, BIN, LIMIT};
 
 #[test]
 fn plain_mode_prints_a_summary_every_second() {
     netns_test::run(|| {
         let top = start(&["top"], "watching");
-        let port = port_of(&top.ready);
+        let port = top.port();
         for _ in 0..3 {
             emit(port, &["greet", "hello"]);
         }
@@ -25,9 +24,8 @@ fn plain_mode_prints_a_summary_every_second() {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = top
-                .stdout
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no complete summary; last: {seen:?}"));
+                .next_line(left)
+                .unwrap_or_else(|| panic!("no complete summary; last: {seen:?}"));
             if !line.is_empty() {
                 block.push(line);
                 continue;
