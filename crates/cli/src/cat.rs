@@ -5,10 +5,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use eventcast_record::{rfc3339, write_json_copy, Reader, ReaderStats, Record, RecordedEventJson};
 
-use crate::record::event_filter;
+use crate::common::event_filter;
+use crate::output;
 
 /// Options of `eventcast cat`.
 #[derive(clap::Args, Debug)]
@@ -66,19 +66,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })
             }
         };
-        match written {
-            Ok(()) => {}
-            // `| head -1`: whoever read us has what it wanted.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-            Err(e) => return Err(e).context("cannot write to stdout"),
+        if !output::still_open(written)? {
+            return Ok(ExitCode::SUCCESS);
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            return Err(e).context("cannot write to stdout")
-        }
-        _ => {}
-    }
+    output::still_open(out.flush())?;
     report(&args.file, reader.stats());
     Ok(ExitCode::SUCCESS)
 }

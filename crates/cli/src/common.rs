@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::value_parser;
-use eventcast::{Config, Eventcast, Secret, WireProtocol};
+use eventcast::{Config, EventFilter, Eventcast, Secret, WireProtocol};
+
+use crate::parse::{parse_group, parse_protocol};
 
 /// The options of every command that runs a node of its own: where the
 /// group is, how it sends, and its keys.
@@ -28,6 +30,11 @@ impl NodeArgs {
     /// The node's configuration; fails on a bad key.
     pub(crate) fn config(&self) -> anyhow::Result<Config> {
         self.key.apply(self.send.apply(self.net.config()))
+    }
+
+    /// A stopped node with [`config`](Self::config) (see [`new_node`]).
+    pub(crate) fn new_node(&self) -> anyhow::Result<Eventcast> {
+        new_node(self.config()?)
     }
 }
 
@@ -228,6 +235,18 @@ pub(crate) fn new_node(config: Config) -> anyhow::Result<Eventcast> {
     Eventcast::new(config).map_err(node_error)
 }
 
+/// The names and patterns a command is given (sensor.*, sensor.**), as a
+/// filter: `None` (every event) when there are none; a bad pattern is a
+/// [`UsageError`].
+pub(crate) fn event_filter(events: &[String]) -> anyhow::Result<Option<EventFilter>> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    EventFilter::new(events.to_vec())
+        .map(Some)
+        .map_err(|e| UsageError(e.to_string()).into())
+}
+
 /// Starts `node`: binds, joins the group. An unknown interface is a
 /// [`UsageError`]; what the operating system refuses is an ordinary error.
 pub(crate) async fn start(node: &Eventcast) -> anyhow::Result<()> {
@@ -284,49 +303,6 @@ pub(crate) fn describe(error: &anyhow::Error) -> String {
         }
     }
     text
-}
-
-/// Parses a multicast group address.
-fn parse_group(text: &str) -> Result<IpAddr, String> {
-    let ip: IpAddr = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not an IP address"))?;
-    if ip.is_multicast() {
-        Ok(ip)
-    } else {
-        Err(format!(
-            "{ip} is not a multicast address (224.0.0.0/4 or ff00::/8)"
-        ))
-    }
-}
-
-/// Parses a wire protocol name.
-fn parse_protocol(text: &str) -> Result<WireProtocol, String> {
-    match text {
-        "native" => Ok(WireProtocol::Native),
-        "legacy-v3" => Ok(WireProtocol::LegacyV3),
-        _ => Err(format!(
-            "`{text}` is not a protocol: native, or legacy-v3 (eventcast 0.1.x)"
-        )),
-    }
-}
-
-/// Parses a number of seconds, fractions allowed (`10`, `0.5`).
-pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds (like 10 or 0.5)"))?;
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("`{text}` is not a duration: give 0 or more seconds"))
-}
-
-/// Checks a `tracing` filter (`debug`, `eventcast=trace,warn`).
-pub(crate) fn parse_log_filter(text: &str) -> Result<String, String> {
-    tracing_subscriber::EnvFilter::builder()
-        .parse(text)
-        .map(|_| text.to_owned())
-        .map_err(|e| format!("`{text}` is not a log level or filter ({e})"))
 }
 
 #[cfg(test)]
@@ -488,23 +464,5 @@ mod tests {
         let err = t.key.apply(Config::default()).unwrap_err();
         assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
         std::fs::remove_dir_all(&dir).ok();
-    }
-
-    #[test]
-    fn seconds() {
-        assert_eq!(parse_seconds("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
-        assert!(parse_seconds("-1").unwrap_err().contains("0 or more"));
-        assert!(parse_seconds("inf").is_err());
-        assert!(parse_seconds("NaN").is_err());
-        assert!(parse_seconds("soon").unwrap_err().contains("not a number"));
-    }
-
-    #[test]
-    fn log_filters() {
-        assert!(parse_log_filter("debug").is_ok());
-        assert!(parse_log_filter("eventcast=trace,warn").is_ok());
-        assert!(parse_log_filter("eventcast=loud").is_err());
     }
 }

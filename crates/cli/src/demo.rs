@@ -12,6 +12,8 @@ use tokio::time::Instant;
 
 use crate::common::{self, NetArgs};
 use crate::json::{self, abbreviate};
+use crate::output;
+use crate::parse;
 
 /// Options of `eventcast demo`.
 #[derive(clap::Args, Debug)]
@@ -19,7 +21,7 @@ pub(crate) struct Args {
     /// Seconds to wait for each event to reach every other node (fractions
     /// allowed)
     #[arg(long, short, value_name = "SECS", default_value = "5", allow_negative_numbers = true,
-          value_parser = common::parse_seconds)]
+          value_parser = parse::parse_seconds)]
     timeout: Duration,
 
     #[command(flatten)]
@@ -37,39 +39,33 @@ hint: what usually keeps the demo's nodes from hearing each other:
     arrived): raise net.core.rmem_max, e.g. as root
     `sysctl -w net.core.rmem_max=4194304`";
 
-/// `println!` that fails with an [`OutputError`] instead of panicking when
-/// stdout is closed (`eventcast demo | head -3`).
+/// `println!` that fails with [`StdoutClosed`] or a
+/// [`StdoutError`](output::StdoutError) instead of panicking when stdout is
+/// closed (`eventcast demo | head -3`) or cannot be written.
 macro_rules! say {
     ($($arg:tt)*) => {
         write_line(format_args!($($arg)*))?
     };
 }
 
-/// Stdout failed: closed (whoever read it has what they wanted), or
-/// another error.
+/// Stdout was closed: whoever read it has what they wanted.
 #[derive(Debug)]
-enum OutputError {
-    Closed,
-    Failed(std::io::Error),
-}
+struct StdoutClosed;
 
-impl std::fmt::Display for OutputError {
+impl std::fmt::Display for StdoutClosed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OutputError::Closed => f.write_str("stdout closed"),
-            OutputError::Failed(e) => write!(f, "cannot write to stdout: {e}"),
-        }
+        f.write_str("stdout closed")
     }
 }
 
-impl std::error::Error for OutputError {}
+impl std::error::Error for StdoutClosed {}
 
 fn write_line(args: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match writeln!(out, "{args}").and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(OutputError::Closed.into()),
-        Err(e) => Err(OutputError::Failed(e).into()),
+    if output::still_open(writeln!(out, "{args}").and_then(|()| out.flush()))? {
+        Ok(())
+    } else {
+        Err(StdoutClosed.into())
     }
 }
 
@@ -99,16 +95,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => match e.downcast_ref::<OutputError>() {
-            Some(OutputError::Closed) => Ok(ExitCode::SUCCESS),
-            Some(OutputError::Failed(_)) => Err(e),
-            None if e.is::<common::UsageError>() => Err(e),
-            None => {
-                eprintln!("eventcast: demo failed: {}", common::describe(&e));
-                eprintln!("{HINT}");
-                Ok(ExitCode::FAILURE)
-            }
-        },
+        Err(e) if e.is::<StdoutClosed>() => Ok(ExitCode::SUCCESS),
+        Err(e) if e.is::<output::StdoutError>() || e.is::<common::UsageError>() => Err(e),
+        Err(e) => {
+            eprintln!("eventcast: demo failed: {}", common::describe(&e));
+            eprintln!("{HINT}");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 

@@ -5,13 +5,15 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::value_parser;
 use eventcast::extjson::EventJson;
 use eventcast::Event;
 use tokio::time::Instant;
 
-use crate::common::{self, NodeArgs, UsageError};
+use crate::common::{NodeArgs, UsageError};
+use crate::output;
+use crate::parse;
 use crate::running::Running;
 
 /// Options of `eventcast listen`.
@@ -35,7 +37,7 @@ pub(crate) struct Args {
     /// Exit after this many seconds (fractions allowed): status 0, or 1 when
     /// fewer than --count events arrived
     #[arg(long, short, value_name = "SECS", allow_negative_numbers = true,
-          value_parser = common::parse_seconds)]
+          value_parser = parse::parse_seconds)]
     timeout: Option<Duration>,
 
     #[command(flatten)]
@@ -57,8 +59,7 @@ enum End {
 
 /// Runs `eventcast listen`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.node.config()?;
-    let node = common::new_node(config)?;
+    let node = args.node.new_node()?;
     let mut events = if args.events.is_empty() {
         node.subscribe()
     } else {
@@ -124,11 +125,8 @@ async fn receive(
                 let written = write_waiting(&mut out, event, events, count, &mut received)
                     // Nothing more is waiting: what was written goes out now.
                     .and_then(|()| out.flush());
-                match written {
-                    Ok(()) => {}
-                    // `| head -1`: whoever read us has what it wanted.
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(End::Done),
-                    Err(e) => return Err(e).context("cannot write to stdout"),
+                if !output::still_open(written)? {
+                    return Ok(End::Done);
                 }
             }
             () = &mut expired => {

@@ -14,6 +14,8 @@ mod json;
 mod listen;
 mod logging;
 mod node;
+mod output;
+mod parse;
 mod play;
 mod record;
 mod running;
@@ -33,7 +35,7 @@ struct Cli {
     /// COMPONENT=LEVEL,... (components: eventcast, repl), changeable from
     /// its REPL
     #[arg(long, global = true, env = "EVENTCAST_LOG", value_name = "FILTER",
-          value_parser = common::parse_log_filter)]
+          value_parser = parse::parse_log_filter)]
     log: Option<String>,
 
     /// How log lines are written to stderr

@@ -9,8 +9,8 @@ use std::time::Duration;
 use eventcast_record::{PlayOptions, PlayProgress, Player, Reader};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::common::{self, NodeArgs, UsageError};
-use crate::record::event_filter;
+use crate::common::{self, event_filter, NodeArgs, UsageError};
+use crate::parse;
 use crate::running::Running;
 
 /// Options of `eventcast play`.
@@ -36,11 +36,11 @@ pub(crate) struct Args {
     repeat: bool,
 
     /// Start this many seconds into the recording (from its first record)
-    #[arg(long, value_name = "SECS", value_parser = common::parse_seconds)]
+    #[arg(long, value_name = "SECS", value_parser = parse::parse_seconds)]
     from: Option<Duration>,
 
     /// Stop this many seconds into the recording
-    #[arg(long, value_name = "SECS", value_parser = common::parse_seconds)]
+    #[arg(long, value_name = "SECS", value_parser = parse::parse_seconds)]
     to: Option<Duration>,
 
     #[command(flatten)]

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::value_parser;
-use eventcast::EventFilter;
 use eventcast_record::{RecordSummary, Recorder, RecorderOptions};
 
 use crate::common::{self, NodeArgs, UsageError};
 use crate::json::size;
+use crate::parse;
 use crate::running::Running;
 
 /// Options of `eventcast record`.
@@ -31,13 +31,13 @@ pub(crate) struct Args {
 
     /// Stop after this many seconds (fractions allowed)
     #[arg(long, short, value_name = "SECS", allow_negative_numbers = true,
-          value_parser = common::parse_seconds)]
+          value_parser = parse::parse_seconds)]
     duration: Option<Duration>,
 
     /// Keep the file within this many bytes (65536 or more; suffixes K, M,
     /// G for KiB, MiB, GiB): recording stops there, or with --split goes
     /// on in a new file
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    #[arg(long, value_name = "BYTES", value_parser = parse::parse_bytes::<u64>)]
     max_bytes: Option<u64>,
 
     /// At --max-bytes, go on in FILE's stem + .0001, .0002, ... (bus.mcap,
@@ -51,9 +51,8 @@ pub(crate) struct Args {
 
 /// Runs `eventcast record`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.node.config()?;
-    let node = common::new_node(config)?;
-    let filter = event_filter(&args.events)?;
+    let node = args.node.new_node()?;
+    let filter = common::event_filter(&args.events)?;
     let mut options = RecorderOptions::new(&args.file);
     options.filter = filter;
     options.count = args.count;
@@ -91,16 +90,6 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = finished?;
     report(&summary);
     Ok(ExitCode::SUCCESS)
-}
-
-/// The names and patterns to record; a bad pattern is a usage error.
-pub(crate) fn event_filter(events: &[String]) -> anyhow::Result<Option<EventFilter>> {
-    if events.is_empty() {
-        return Ok(None);
-    }
-    EventFilter::new(events.to_vec())
-        .map(Some)
-        .map_err(|e| UsageError(e.to_string()).into())
 }
 
 /// The summary on stderr.
@@ -142,44 +131,5 @@ fn report(summary: &RecordSummary) {
              and are not in the file",
             stats.refused
         );
-    }
-}
-
-/// Parses a byte count: digits, optionally followed by K, M or G (KiB,
-/// MiB, GiB; a trailing `iB` or `B` is allowed).
-pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let digits = trimmed.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &trimmed[digits.len()..];
-    let n: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of bytes (like 1000000 or 64M)"))?;
-    let shift = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use K, M or G)")),
-    };
-    n.checked_mul(1 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_counts() {
-        assert_eq!(parse_bytes("65536"), Ok(65536));
-        assert_eq!(parse_bytes("64K"), Ok(65536));
-        assert_eq!(parse_bytes("10MiB"), Ok(10 << 20));
-        assert_eq!(parse_bytes("1g"), Ok(1 << 30));
-        assert!(parse_bytes("ten").unwrap_err().contains("not a number"));
-        assert!(parse_bytes("5X").unwrap_err().contains("unknown unit"));
-        assert!(parse_bytes("99999999999G")
-            .unwrap_err()
-            .contains("too large"));
     }
 }

@@ -304,37 +304,41 @@ impl Endpoint {
     /// A datagram in the clear, or opened by the guard.
     fn handle_plain(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         match Frame::parse(datagram) {
-            // The handshake's frames mean something only sealed: the guard
-            // handles those.
-            Ok(Frame::Challenge(_) | Frame::Answer(_)) => {
-                self.stats.dropped.malformed += 1;
-                debug!(%from, "challenge or answer outside a sealed frame dropped");
-            }
             Ok(frame) => self.handle_frame(now, from, frame),
             Err(e) => self.drop_undecodable(from, datagram, e),
         }
     }
 
+    /// A frame of another node, or this node's own heard back. A node that
+    /// does not receive events only serves the NACKs addressed to it.
     fn handle_frame(&mut self, now: Instant, from: SocketAddr, frame: Frame<'_>) {
-        let control = matches!(
-            frame,
-            Frame::Heartbeat(_) | Frame::Nack(_) | Frame::Status(_)
-        );
+        let control = match frame {
+            Frame::Heartbeat(_) | Frame::Nack(_) | Frame::Status(_) => true,
+            Frame::Data(_) | Frame::Batch(_) => false,
+            // The handshake's frames mean something only sealed: the guard
+            // handles those (even for a node that only sends).
+            Frame::Challenge(_) | Frame::Answer(_) => {
+                self.stats.dropped.malformed += 1;
+                debug!(%from, "challenge or answer outside a sealed frame dropped");
+                return;
+            }
+        };
         if frame.sender() == self.id {
             self.stats.own_datagrams += 1;
             self.stats.own_control += u64::from(control);
             return;
         }
         self.stats.control_received += u64::from(control);
-        if !self.receiving {
-            return self.handle_unreceived(now, frame);
+        let receiving = self.receiving;
+        if receiving {
+            self.receiver.heard(now, frame.sender());
         }
-        self.receiver.heard(now, frame.sender());
         let stats = &mut self.stats;
         // Only data reassembly took counts for flow control: a forged or
         // refused datagram earns its sender no status.
         let accepted_before = stats.segments_received;
         match frame {
+            Frame::Data(_) | Frame::Batch(_) if !receiving => stats.dropped.not_receiving += 1,
             Frame::Data(data) => {
                 let segment = Segment::of_frame(from, &data);
                 self.receiver
@@ -372,18 +376,21 @@ impl Endpoint {
             }
             Frame::Heartbeat(hb) => {
                 stats.heartbeats_received += 1;
-                self.receiver.on_heartbeat(now, stats, from, &hb);
+                if receiving {
+                    self.receiver.on_heartbeat(now, stats, from, &hb);
+                }
+            }
+            Frame::Nack(nack) if nack.target() == self.id => {
+                self.sender.on_nack(now, &self.config, &nack, stats);
             }
             Frame::Nack(nack) => {
-                if nack.target() == self.id {
-                    self.sender.on_nack(now, &self.config, &nack, stats);
-                } else {
-                    stats.nacks_overheard += 1;
+                stats.nacks_overheard += 1;
+                if receiving {
                     self.receiver.on_overheard_nack(now, stats, &nack);
                 }
             }
             Frame::Status(status) => self.on_status(now, &status),
-            // Never reaches here (handle_plain drops them).
+            // Dropped above.
             Frame::Challenge(_) | Frame::Answer(_) => {}
         }
     }
@@ -405,24 +412,6 @@ impl Endpoint {
         if let Some(status) = self.feedback.on_read(now, read) {
             self.stats.statuses_sent += 1;
             self.control.push_back(status);
-        }
-    }
-
-    /// A frame of another node while this one does not receive events:
-    /// only the NACKs addressed to it are served.
-    fn handle_unreceived(&mut self, now: Instant, frame: Frame<'_>) {
-        let stats = &mut self.stats;
-        match frame {
-            Frame::Data(_) | Frame::Batch(_) => stats.dropped.not_receiving += 1,
-            Frame::Heartbeat(_) => stats.heartbeats_received += 1,
-            Frame::Nack(nack) if nack.target() == self.id => {
-                self.sender.on_nack(now, &self.config, &nack, stats);
-            }
-            Frame::Nack(_) => stats.nacks_overheard += 1,
-            Frame::Status(status) => self.on_status(now, &status),
-            // Never reaches here (handle_plain drops them; the guard
-            // answers sealed challenges even for a node that only sends).
-            Frame::Challenge(_) | Frame::Answer(_) => {}
         }
     }
 
@@ -471,11 +460,7 @@ impl Endpoint {
                 out.clear();
                 return None;
             }
-            // Sealing reads the whole datagram: the tail is copied first.
-            let sealed = !self.guard.seals()
-                || self
-                    .guard
-                    .outbound(now, out.whole_mut(), self.id, &mut self.stats);
+            let sealed = self.guard.outbound(now, out, self.id, &mut self.stats);
             self.drain_guard();
             if sealed {
                 return Some(Transmit {

@@ -31,13 +31,14 @@
 //! ```
 //!
 //! Modules, each importing only those before it: `format` and `json`
-//! (leaves), `error`, `queue`, `sink`, `reader`, `recorder`, `player`,
-//! `json_copy`.
+//! (leaves), `error`, `queue`, `mcap_writer`, `sink`, `reader`,
+//! `recorder`, `player`, `json_copy`.
 
 pub mod format;
 mod json;
 
 mod error;
+mod mcap_writer;
 mod queue;
 mod sink;
 

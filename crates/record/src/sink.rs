@@ -6,17 +6,15 @@
 //! loses at most the chunk being filled, and so that the size of the file
 //! is known before each message is written.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use mcap::records::MessageHeader;
-
 use crate::error::Error;
-use crate::format::{self, Record, KIND_EVENT, KIND_KEY, KIND_LOSS, LOSS_TOPIC, MESSAGE_ENCODING};
+use crate::format::{self, Record, MESSAGE_ENCODING};
+use crate::mcap_writer::{self, Channels};
 
 /// Uncompressed bytes of messages per chunk.
 pub(crate) const CHUNK_BYTES: u64 = 1024 * 1024;
@@ -63,9 +61,7 @@ struct Open {
     path: PathBuf,
     writer: mcap::Writer<Counted>,
     len: Arc<AtomicU64>,
-    /// Channel ids by event name.
-    channels: HashMap<String, u16>,
-    loss_channel: Option<u16>,
+    channels: Channels,
     /// Uncompressed bytes in the chunk being filled.
     pending: u64,
 }
@@ -133,12 +129,8 @@ impl Sink {
             len: Arc::clone(&len),
             pos: 0,
         };
-        let options = mcap::WriteOptions::new()
+        let options = mcap_writer::write_options()
             .profile(format::PROFILE)
-            .library(concat!("eventcast-record ", env!("CARGO_PKG_VERSION")))
-            .compression(Some(mcap::Compression::Zstd))
-            // On the writer's thread: the other cores stay the node's.
-            .compression_threads(0)
             .chunk_size(None);
         let writer = options
             .create(counted)
@@ -148,8 +140,7 @@ impl Sink {
             path,
             writer,
             len,
-            channels: HashMap::new(),
-            loss_channel: None,
+            channels: Channels::new(MESSAGE_ENCODING),
             pending: 0,
         });
         Ok(())
@@ -239,7 +230,7 @@ impl Open {
     /// can grow incompressible data a little), the summary.
     fn estimate(&self, more: u64) -> u64 {
         let chunk = self.pending + more;
-        let channels = self.channels.len() as u64 + 2;
+        let channels = self.channels.events() as u64 + 2;
         self.writer_len()
             + chunk
             + chunk / 64
@@ -248,57 +239,10 @@ impl Open {
             + channels * SUMMARY_PER_CHANNEL
     }
 
-    fn channel(&mut self, record: &Record) -> Result<u16, Error> {
-        let (topic, kind) = match record {
-            Record::Event(e) => {
-                if let Some(&id) = self.channels.get(&e.name) {
-                    return Ok(id);
-                }
-                (e.name.as_str(), KIND_EVENT)
-            }
-            Record::Loss(_) => {
-                if let Some(id) = self.loss_channel {
-                    return Ok(id);
-                }
-                (LOSS_TOPIC, KIND_LOSS)
-            }
-        };
-        let metadata = BTreeMap::from([(KIND_KEY.to_owned(), kind.to_owned())]);
-        let id = self
-            .writer
-            .add_channel(0, topic, MESSAGE_ENCODING, &metadata)
-            .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
-        match record {
-            Record::Event(e) => {
-                self.channels.insert(e.name.clone(), id);
-            }
-            Record::Loss(_) => self.loss_channel = Some(id),
-        }
-        Ok(id)
-    }
-
     fn write(&mut self, record: &Record, data: &[u8]) -> Result<(), Error> {
-        let channel_id = self.channel(record)?;
-        let (sequence, log_time, publish_time) = match record {
-            Record::Event(e) => (
-                e.seq.map_or(0, |s| s.get() as u32),
-                format::nanos(e.log_time),
-                format::nanos(e.publish_time),
-            ),
-            Record::Loss(l) => (
-                l.first.get() as u32,
-                format::nanos(l.log_time),
-                format::nanos(l.log_time),
-            ),
-        };
-        let header = MessageHeader {
-            channel_id,
-            sequence,
-            log_time,
-            publish_time,
-        };
+        let channel_id = self.channels.id(&mut self.writer, &self.path, record)?;
         self.writer
-            .write_to_known_channel(&header, data)
+            .write_to_known_channel(&mcap_writer::header(record, channel_id), data)
             .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
         self.pending += data.len() as u64 + 40;
         Ok(())

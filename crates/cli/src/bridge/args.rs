@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use eventcast_bridge::{Auth, BridgeConfig, Encoding, TlsConfig};
 
 use crate::common::{NodeArgs, UsageError};
+use crate::parse;
 
 /// Options of `eventcast bridge`.
 #[derive(clap::Args, Debug)]
@@ -43,7 +44,7 @@ pub(crate) struct Args {
     /// While the server cannot be reached, keep up to this many bytes of
     /// LAN events (K, M, G suffixes: powers of 1024); beyond, events are
     /// dropped and counted
-    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = parse_bytes)]
+    #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = parse::parse_bytes::<usize>)]
     pub(crate) buffer_bytes: usize,
 
     #[command(flatten)]
@@ -177,29 +178,6 @@ impl AuthArgs {
     }
 }
 
-/// Parses a byte count: `1000`, `64K`, `64M`, `1G` (powers of 1024; a
-/// trailing `iB` or `B` is allowed).
-fn parse_bytes(text: &str) -> Result<usize, String> {
-    let t = text.trim();
-    let t = t
-        .strip_suffix("iB")
-        .or_else(|| t.strip_suffix('B'))
-        .unwrap_or(t);
-    let (digits, shift) = match t.chars().last() {
-        Some('K' | 'k') => (&t[..t.len() - 1], 10),
-        Some('M' | 'm') => (&t[..t.len() - 1], 20),
-        Some('G' | 'g') => (&t[..t.len() - 1], 30),
-        _ => (t, 0),
-    };
-    let n: usize = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a byte count (like 1000, 64K, 64M or 1G)"))?;
-    n.checked_mul(1 << shift).filter(|&n| n > 0).ok_or_else(|| {
-        format!("`{text}`: give more than 0 bytes, and not more than this machine can count")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,17 +191,6 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Args, clap::Error> {
         Try::try_parse_from(std::iter::once("bridge").chain(args.iter().copied())).map(|t| t.args)
-    }
-
-    #[test]
-    fn byte_counts() {
-        assert_eq!(parse_bytes("1000"), Ok(1000));
-        assert_eq!(parse_bytes("64M"), Ok(64 << 20));
-        assert_eq!(parse_bytes("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_bytes("2k"), Ok(2048));
-        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
-        assert!(parse_bytes("0").is_err());
-        assert!(parse_bytes("lots").unwrap_err().contains("byte count"));
     }
 
     #[test]

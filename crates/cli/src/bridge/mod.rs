@@ -8,16 +8,15 @@ use std::process::ExitCode;
 use eventcast_bridge::{Bridge, BridgeNotice};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::common::{self, UsageError};
+use crate::common::UsageError;
 use crate::running::Running;
 
 pub(crate) use args::Args;
 
 /// Runs `eventcast bridge`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.node.config()?;
+    let node = args.node.new_node()?;
     let bridge_config = args.bridge_config()?;
-    let node = common::new_node(config)?;
     let mut node_notices = node.notices();
     let servers = bridge_config.servers.join(",");
     let running = Running::start(&node, args.node.net.port.is_some(), "LAN", "").await?;

@@ -17,8 +17,8 @@ use anyhow::Context as _;
 use eventcast::{Eventcast, Notice};
 
 use self::model::{Model, SortBy};
-use crate::common::{self, NodeArgs};
-use crate::record::event_filter;
+use crate::common::{event_filter, NodeArgs};
+use crate::output;
 use crate::running::Running;
 
 /// Options of `eventcast top`.
@@ -35,8 +35,7 @@ pub(crate) struct Args {
 
 /// Runs `eventcast top`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = args.node.config()?;
-    let node = common::new_node(config)?;
+    let node = args.node.new_node()?;
     let filter = event_filter(&args.events)?;
     let model = Arc::new(Mutex::new(Model::new(Instant::now())));
     {
@@ -127,13 +126,11 @@ async fn plain(node: &Eventcast, model: &Mutex<Model>) -> anyhow::Result<()> {
         };
         (snapshot.repairs, snapshot.kernel_drops) = node_counters(node);
         let mut out = std::io::stdout().lock();
-        match out
+        let written = out
             .write_all(text::plain(&snapshot).as_bytes())
-            .and_then(|()| out.flush())
-        {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            Err(e) => return Err(e).context("cannot write to stdout"),
+            .and_then(|()| out.flush());
+        if !output::still_open(written)? {
+            return Ok(());
         }
     }
 }

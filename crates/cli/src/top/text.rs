@@ -8,7 +8,7 @@ use super::model::{Row, Snapshot};
 use crate::json::size;
 
 /// `12/s`, `1.5/s`, `0/s`.
-pub(crate) fn rate(per_sec: f64) -> String {
+fn rate(per_sec: f64) -> String {
     if per_sec >= 100.0 || per_sec == per_sec.trunc() {
         format!("{per_sec:.0}/s")
     } else {
@@ -17,12 +17,12 @@ pub(crate) fn rate(per_sec: f64) -> String {
 }
 
 /// `1.5 KiB/s`.
-pub(crate) fn byte_rate(per_sec: f64) -> String {
+fn byte_rate(per_sec: f64) -> String {
     format!("{}/s", size(per_sec as usize))
 }
 
 /// `0.3s`, `42s`, `5m`, `2h`, `-` (never).
-pub(crate) fn ago(since: Option<Duration>) -> String {
+fn ago(since: Option<Duration>) -> String {
     match since {
         None => "-".into(),
         Some(d) if d < Duration::from_secs(10) => format!("{:.1}s", d.as_secs_f64()),
@@ -59,15 +59,10 @@ pub(crate) fn plain(s: &Snapshot) -> String {
         "NAME", "EVENTS", "EVENTS/S", "BYTES", "BYTES/S", "LAST"
     );
     for row in &s.names {
+        let [label, events, event_rate, bytes, byte_rate, last] = name_cells(row);
         let _ = writeln!(
             out,
-            "{:<24} {:>10} {:>9} {:>10} {:>12} {:>6}",
-            row.label,
-            row.events,
-            rate(row.event_rate),
-            size(row.bytes as usize),
-            byte_rate(row.byte_rate),
-            ago(row.since_last)
+            "{label:<24} {events:>10} {event_rate:>9} {bytes:>10} {byte_rate:>12} {last:>6}"
         );
     }
     let _ = writeln!(
@@ -76,22 +71,40 @@ pub(crate) fn plain(s: &Snapshot) -> String {
         "SENDER", "ADDRESS", "EVENTS", "EVENTS/S", "LOST", "LAST"
     );
     for row in &s.senders {
-        let _ = writeln!(out, "{}", sender_line(row));
+        let [label, address, events, event_rate, lost, last] = sender_cells(row);
+        let _ = writeln!(
+            out,
+            "{label:<16} {address:<22} {events:>10} {event_rate:>9} {lost:>6} {last:>6}"
+        );
     }
     out.push('\n');
     out
 }
 
-fn sender_line(row: &Row) -> String {
-    format!(
-        "{:<16} {:<22} {:>10} {:>9} {:>6} {:>6}",
-        row.label,
-        row.address,
-        row.events,
+/// The cells of an event name's row, in both views: name, events,
+/// events/s, bytes, bytes/s, last seen.
+pub(crate) fn name_cells(row: &Row) -> [String; 6] {
+    [
+        row.label.clone(),
+        row.events.to_string(),
         rate(row.event_rate),
-        row.lost,
-        ago(row.since_last)
-    )
+        size(row.bytes as usize),
+        byte_rate(row.byte_rate),
+        ago(row.since_last),
+    ]
+}
+
+/// The cells of a sender's row, in both views: sender, address, events,
+/// events/s, lost, last seen.
+pub(crate) fn sender_cells(row: &Row) -> [String; 6] {
+    [
+        row.label.clone(),
+        row.address.clone(),
+        row.events.to_string(),
+        rate(row.event_rate),
+        row.lost.to_string(),
+        ago(row.since_last),
+    ]
 }
 
 #[cfg(test)]

@@ -12,9 +12,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Row as TableRow, Table};
 use ratatui::Frame;
 
-use super::model::{Model, Row, Snapshot, SortBy};
-use super::text::{ago, byte_rate, header, rate};
-use crate::json::size;
+use super::model::{Model, Snapshot, SortBy};
+use super::text::{header, name_cells, sender_cells};
 
 /// How often the screen is redrawn and keys are read.
 const FRAME: Duration = Duration::from_millis(250);
@@ -78,7 +77,7 @@ fn draw(frame: &mut Frame<'_>, s: &Snapshot) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let order = if s.reverse { ", reversed" } else { "" };
     let names_table = Table::new(
-        s.names.iter().map(name_row),
+        s.names.iter().map(|row| TableRow::new(name_cells(row))),
         [
             Constraint::Min(12),
             Constraint::Length(9),
@@ -92,7 +91,7 @@ fn draw(frame: &mut Frame<'_>, s: &Snapshot) {
     .block(Block::bordered().title(format!(" event names, by {}{order} ", s.sort.label())));
     frame.render_widget(names_table, names);
     let senders_table = Table::new(
-        s.senders.iter().map(sender_row),
+        s.senders.iter().map(|row| TableRow::new(sender_cells(row))),
         [
             Constraint::Length(16),
             Constraint::Min(10),
@@ -106,26 +105,4 @@ fn draw(frame: &mut Frame<'_>, s: &Snapshot) {
     .block(Block::bordered().title(" senders "));
     frame.render_widget(senders_table, senders);
     frame.render_widget(Line::from(" q quit   s sort column   r reverse"), help);
-}
-
-fn name_row(row: &Row) -> TableRow<'static> {
-    TableRow::new([
-        row.label.clone(),
-        row.events.to_string(),
-        rate(row.event_rate),
-        size(row.bytes as usize),
-        byte_rate(row.byte_rate),
-        ago(row.since_last),
-    ])
-}
-
-fn sender_row(row: &Row) -> TableRow<'static> {
-    TableRow::new([
-        row.label.clone(),
-        row.address.clone(),
-        row.events.to_string(),
-        rate(row.event_rate),
-        row.lost.to_string(),
-        ago(row.since_last),
-    ])
 }

@@ -4,53 +4,15 @@
 //! the bench's business, their presence and consistency the test's.
 
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{eventcast, run, Finished};
+use crate::support::{eventcast, run, run_for};
 
 /// How long the whole tiny bench may take: far more than it needs (a few
 /// seconds in a debug build), so that only a hang fails it.
 const BENCH_LIMIT: Duration = Duration::from_secs(300);
-
-/// Runs `cmd` to the end, killing it after `limit`.
-fn run_for(mut cmd: Command, limit: Duration) -> Finished {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start eventcast bench");
-    let reader = |mut from: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = from.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = reader(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("eventcast bench did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Finished {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
-}
 
 /// Every ratio field the report has with two large sizes at two datagram
 /// sizes and two loss levels.
@@ -152,7 +114,7 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
             "--settle-ms",
             "200",
         ]);
-        let done = run_for(cmd, BENCH_LIMIT);
+        let done = run_for(cmd, b"", BENCH_LIMIT);
         assert!(done.status.success(), "bench failed: {done:?}");
         let report: Value = serde_json::from_str(&done.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", done.stdout));

@@ -2,74 +2,20 @@
 //! nats-server, as a user runs it.
 
 use std::net::{Ipv4Addr, UdpSocket};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{self, eventcast, listen, signal, stderr_lines};
+use crate::support::{self, eventcast, listen, start_cmd, Finished, Started, Stdout};
 
 // The bridge's own tests use all of it (`restart`); these, part.
 #[allow(dead_code)]
 #[path = "../../../bridge/tests/nats/server.rs"]
 mod server;
 
-/// A running `eventcast bridge` that said "bridging".
-struct Running {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-}
-
-fn bridge(args: &[&str]) -> Running {
-    let mut child = eventcast()
-        .arg("bridge")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start eventcast bridge");
-    let stderr = stderr_lines(&mut child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut before = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match stderr.recv_timeout(left) {
-            Ok(line) if line.starts_with("bridging") => break,
-            Ok(line) => before.push(line),
-            Err(_) => panic!("bridge {args:?} never said \"bridging\"; stderr: {before:?}"),
-        }
-    }
-    Running { child, stderr }
-}
-
-impl Running {
-    /// SIGTERM, then its exit status and the rest of its stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        signal(self.child.id(), "TERM");
-        let deadline = Instant::now() + support::LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "bridge did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut rest = Vec::new();
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
-            rest.push(line);
-        }
-        (status, rest.join("\n"))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `eventcast bridge ARGS...` and waits until it says "bridging".
+fn bridge(args: &[&str]) -> Started {
+    let mut cmd = eventcast();
+    cmd.arg("bridge").args(args);
+    start_cmd(cmd, Stdout::Null, "bridging", Duration::from_secs(20))
 }
 
 fn free_port() -> u16 {
@@ -99,13 +45,13 @@ fn an_event_crosses_from_one_lan_to_the_other() {
         assert_eq!(line["event"], "greet");
         assert_eq!(line["args"], serde_json::json!(["hello", 42]));
 
-        let (status, stderr) = a.terminate();
+        let Finished { status, stderr, .. } = a.terminate();
         assert!(status.success(), "{status:?}: {stderr}");
         assert!(
             stderr.contains("bridge stopped: 1 events"),
             "the counts on stderr: {stderr}"
         );
-        let (status, stderr) = b.terminate();
+        let Finished { status, stderr, .. } = b.terminate();
         assert!(status.success(), "{status:?}: {stderr}");
         assert!(
             stderr.contains("1 (") && stderr.contains("from NATS"),

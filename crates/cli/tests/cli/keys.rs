@@ -29,7 +29,7 @@ fn the_same_key_delivers() {
         std::fs::create_dir_all(&dir).unwrap();
         let file = key_file(&dir, &format!("{PASSPHRASE}\n"));
         let listener = listen(&["--key-file", &file, "--count", "1", "--timeout", "10"]);
-        emit_with_env_key(listener.port, PASSPHRASE, &["greet", "hello"]);
+        emit_with_env_key(listener.port(), PASSPHRASE, &["greet", "hello"]);
         let done = listener.finish();
         assert!(done.status.success(), "{done:?}");
         assert!(
@@ -44,7 +44,7 @@ fn the_same_key_delivers() {
 fn another_key_delivers_nothing_and_is_reported() {
     netns_test::run(|| {
         let listener = listen(&["--key", PASSPHRASE, "--timeout", "3"]);
-        let port = listener.port.to_string();
+        let port = listener.port().to_string();
         let mut cmd = eventcast();
         cmd.args([
             "emit",

@@ -17,7 +17,7 @@ fn legacy_listen_hears_legacy_emit() {
             "--timeout",
             "10",
         ]);
-        let port = listener.port;
+        let port = listener.port();
         let long = "y".repeat(3000);
         let legacy = ["--protocol", "legacy-v3", "--max-payload-size", "256"];
         emit(
@@ -64,7 +64,7 @@ fn legacy_encryption_through_the_flag_and_the_environment() {
             &[("EVENTCAST_INSECURE_LEGACY_KEY", "NSA-KEY")],
             &["--protocol", "legacy-v3", "--count", "1", "--timeout", "10"],
         );
-        let port = listener.port;
+        let port = listener.port();
         // a native node and a keyless legacy node are not heard, and said so
         emit(port, &["native-event"]);
         emit(port, &["--protocol", "legacy-v3", "unencrypted"]);

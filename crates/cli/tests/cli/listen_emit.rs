@@ -10,7 +10,7 @@ fn emitted_arguments_arrive_as_relaxed_extended_json() {
     netns_test::run(|| {
         let listener = listen(&["--count", "1", "--timeout", "10"]);
         assert!(listener.ready.contains("random port"), "{}", listener.ready);
-        let port = listener.port;
+        let port = listener.port();
         emit(
             port,
             &[
@@ -73,7 +73,7 @@ fn listen_prints_only_the_named_events() {
             "{}",
             listener.ready
         );
-        let port = listener.port;
+        let port = listener.port();
         emit(port, &["--linger", "0", "other", "1"]);
         emit(port, &["--linger", "0", "wanted", "2"]);
         emit(port, &["--linger", "0", "other", "3"]);
@@ -112,7 +112,7 @@ fn listen_takes_patterns() {
             "{}",
             listener.ready
         );
-        let port = listener.port;
+        let port = listener.port();
         for name in [
             "other",
             "sensor.a",
@@ -158,7 +158,7 @@ fn listen_refuses_a_bad_pattern_before_it_starts() {
 fn timeout_before_count_exits_1() {
     netns_test::run(|| {
         let listener = listen(&["--count", "2", "--timeout", "1.5"]);
-        emit(listener.port, &["--linger", "0", "only-one"]);
+        emit(listener.port(), &["--linger", "0", "only-one"]);
         let done = listener.finish();
         assert_eq!(done.status.code(), Some(1), "{done:?}");
         assert_eq!(done.stdout.lines().count(), 1, "{done:?}");
@@ -197,7 +197,7 @@ fn closed_stdout_ends_listen_quietly() {
     netns_test::run(|| {
         // With --count: a timeout would exit 1, so 0 means the closed pipe.
         let listener = listen_to_closed_stdout(&["--count", "1", "--timeout", "10"]);
-        emit(listener.port, &["--linger", "0", "nobody-reads-this"]);
+        emit(listener.port(), &["--linger", "0", "nobody-reads-this"]);
         let done = listener.finish();
         assert_eq!(done.status.code(), Some(0), "{done:?}");
         assert_eq!(done.stderr, "", "no complaint about the closed pipe");
@@ -213,7 +213,7 @@ fn protocol_errors_go_to_stderr_one_line_each() {
         // The eventcast magic, then a protocol version from the future.
         for _ in 0..3 {
             socket
-                .send_to(&[0xEC, 0xA5, 9, 0, 0, 0], ("224.0.0.1", listener.port))
+                .send_to(&[0xEC, 0xA5, 9, 0, 0, 0], ("224.0.0.1", listener.port()))
                 .expect("send");
         }
         let done = listener.finish();

@@ -10,7 +10,6 @@ mod legacy;
 mod listen_emit;
 mod node;
 mod record;
-mod record_support;
 mod stdin;
 mod support;
 mod top;

@@ -2,88 +2,41 @@
 //! log on stderr, SIGTERM to stop it. Each test in a private network
 //! namespace.
 
+use crate::support::{self, eventcast, listen, start_cmd, Started, Stdout, LIMIT};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-use crate::support::{self, eventcast, listen, signal, stderr_lines, LIMIT};
 
 /// A running `eventcast node` whose stderr is read line by line.
 struct Node {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-    /// Stderr lines read so far.
-    seen: Vec<String>,
+    started: Started,
     repl: Option<SocketAddr>,
 }
 
 impl Node {
     fn start(args: &[&str]) -> Node {
-        let mut child = eventcast()
-            .arg("node")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start eventcast node");
-        let stderr = stderr_lines(&mut child);
-        let mut node = Node {
-            child,
-            stderr,
-            seen: Vec::new(),
-            repl: None,
-        };
-        let line = node.wait_for(|l| l.starts_with("repl listening on "));
-        let addr = line
+        let mut cmd = eventcast();
+        cmd.arg("node").args(args);
+        let started = start_cmd(cmd, Stdout::Null, "repl listening on ", LIMIT);
+        let addr = started
+            .ready
             .strip_prefix("repl listening on ")
             .and_then(|rest| rest.split_whitespace().next())
             .expect("an address");
-        node.repl = Some(addr.parse().expect("a socket address"));
-        node
+        let repl = Some(addr.parse().expect("a socket address"));
+        Node { started, repl }
     }
 
     /// Waits for a stderr line that satisfies `pred`; returns it.
     fn wait_for(&mut self, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if pred(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no such line on stderr; seen: {:#?}", self.seen),
-            }
-        }
+        self.started.wait_for(pred, LIMIT, "the awaited line")
     }
 
-    /// SIGTERM, then its exit status and the rest of stderr.
+    /// SIGTERM, then its exit status and every line of its stderr.
     fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        signal(self.child.id(), "TERM");
-        let deadline = Instant::now() + LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "node did not exit on SIGTERM");
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        (status, std::mem::take(&mut self.seen))
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut stderr = std::mem::take(&mut self.started.seen);
+        let done = self.started.terminate();
+        stderr.extend(done.stderr.lines().map(String::from));
+        (done.status, stderr)
     }
 }
 
@@ -136,14 +89,15 @@ impl Session {
 fn an_operator_emits_raises_the_level_and_stops_it_with_sigterm() {
     netns_test::run(|| {
         let listener = listen(&["--count", "2", "--timeout", "10", "--ttl", "0"]);
-        let port = listener.port.to_string();
+        let port = listener.port().to_string();
         let mut node = Node::start(&["--port", &port, "--ttl", "0", "--log", "info"]);
         assert!(
-            node.seen
+            node.started
+                .seen
                 .iter()
                 .any(|l| l.starts_with("node running on 224.0.0.1:")),
             "{:#?}",
-            node.seen
+            node.started.seen
         );
         let mut session = Session::connect(node.repl.expect("repl address"));
         assert_eq!(

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::record_support::{port_of, run_args, start};
-use crate::support::{emit, eventcast, listen, run, signal, LIMIT};
+use crate::support::{emit, eventcast, listen, run, run_args, signal, start, LIMIT};
 
 /// `cat FILE` as JSON values, each without its `"time"` (checked to be
 /// there).
@@ -46,7 +45,7 @@ fn record_then_cat_prints_what_listen_printed_and_play_sends_it_again() {
         let recorder = start(&["record", file], "recording");
         assert!(recorder.ready.contains(file), "{}", recorder.ready);
         assert!(recorder.ready.contains("every event"), "{}", recorder.ready);
-        let port = port_of(&recorder.ready);
+        let port = recorder.port();
         let port_arg = port.to_string();
         let listener = listen(&["--port", &port_arg, "--count", "3", "--timeout", "10"]);
         emit(
@@ -84,7 +83,7 @@ fn record_then_cat_prints_what_listen_printed_and_play_sends_it_again() {
         let played = run_args(&[
             "play",
             "--port",
-            &listener.port.to_string(),
+            &listener.port().to_string(),
             "--speed",
             "0",
             file,
@@ -111,7 +110,7 @@ fn count_ends_the_recording_and_the_json_copy_is_written() {
         let file = file.to_str().unwrap();
         let recorder = start(&["record", "--count", "2", file, "a.*"], "recording");
         assert!(recorder.ready.contains("only a.*"), "{}", recorder.ready);
-        let port = port_of(&recorder.ready);
+        let port = recorder.port();
         for name in ["b", "a.x", "a.y.z", "a.y", "a.z"] {
             emit(port, &[name]);
         }
@@ -147,7 +146,7 @@ fn after_kill_9_every_flushed_event_can_still_be_read() {
         let file = dir.path().join("crash.mcap");
         let file = file.to_str().unwrap();
         let recorder = start(&["record", file], "recording");
-        let port = port_of(&recorder.ready);
+        let port = recorder.port();
         let lines: String = (0..5000)
             .map(|i| format!("{{\"event\":\"e{}\",\"args\":[{i}]}}\n", i % 7))
             .collect();
@@ -188,7 +187,7 @@ fn burst(n: usize) {
     let file = dir.path().join("burst.mcap");
     let file = file.to_str().unwrap();
     let mut recorder = start(&["record", "--count", &n.to_string(), file], "recording");
-    let port = port_of(&recorder.ready);
+    let port = recorder.port();
     let lines: String = (0..n)
         .map(|i| format!("{{\"event\":\"burst\",\"args\":[{i}]}}\n"))
         .collect();

@@ -17,7 +17,7 @@ fn stdin_lines_arrive_in_order_and_bad_lines_are_reported() {
             "{\"event\":\"fourth\",\"args\":[{\"$numberLong\":\"7\"},[true,null]]}",
         );
         let mut cmd = eventcast();
-        cmd.args(["emit", "--stdin", "--port", &listener.port.to_string()]);
+        cmd.args(["emit", "--stdin", "--port", &listener.port().to_string()]);
         let sent = run(cmd, input.as_bytes());
         assert_eq!(sent.status.code(), Some(1), "{sent:?}");
         let complaints: Vec<&str> = sent.stderr.lines().collect();
@@ -71,7 +71,7 @@ fn one_mebibyte_argument_arrives_whole() {
             .collect();
         let line = format!("{{\"event\":\"big\",\"args\":[\"{big}\",2]}}\n");
         let mut cmd = eventcast();
-        cmd.args(["emit", "--stdin", "--port", &listener.port.to_string()]);
+        cmd.args(["emit", "--stdin", "--port", &listener.port().to_string()]);
         let sent = run(cmd, line.as_bytes());
         assert!(sent.status.success(), "{:?}", sent.stderr);
 
@@ -100,7 +100,7 @@ fn a_burst_waits_for_a_reader_that_falls_behind() {
             })
             .collect();
         let mut cmd = eventcast();
-        cmd.args(["emit", "--stdin", "--port", &listener.port.to_string()]);
+        cmd.args(["emit", "--stdin", "--port", &listener.port().to_string()]);
         let sent = run(cmd, input.as_bytes());
         assert!(sent.status.success(), "{sent:?}");
 

@@ -1,5 +1,6 @@
 //! Drives the built `eventcast` binary as a user would, with time limits, so
-//! that a broken binary fails a test instead of hanging it.
+//! that a broken binary fails a test instead of hanging it: runs to the end
+//! ([`run`]), and commands that run until a signal ([`Started`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
@@ -12,6 +13,9 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_eventcast");
 
 /// How long any one run of the binary may take.
 pub(crate) const LIMIT: Duration = Duration::from_secs(15);
+
+/// How long a started command may take to say it started.
+const READY: Duration = Duration::from_secs(5);
 
 /// `eventcast` with no settings inherited from the environment.
 pub(crate) fn eventcast() -> Command {
@@ -60,6 +64,13 @@ pub(crate) fn run_for(mut cmd: Command, stdin: &[u8], limit: Duration) -> Finish
     }
 }
 
+/// `eventcast ARGS...` run to the end.
+pub(crate) fn run_args(args: &[&str]) -> Finished {
+    let mut cmd = eventcast();
+    cmd.args(args);
+    run(cmd, b"")
+}
+
 /// `eventcast emit --port PORT ARGS...`, run to the end.
 pub(crate) fn emit(port: u16, args: &[&str]) -> Finished {
     let mut cmd = eventcast();
@@ -69,136 +80,210 @@ pub(crate) fn emit(port: u16, args: &[&str]) -> Finished {
     done
 }
 
-/// A running `eventcast listen` that said it is listening.
-pub(crate) struct Listener {
+/// A running command that said it started; killed when dropped, so that a
+/// failed test leaves nothing running.
+pub(crate) struct Started {
     child: Child,
     stdout: Output,
     stderr: mpsc::Receiver<String>,
-    /// The port it listens on (from its "listening" line).
-    pub(crate) port: u16,
-    /// Its "listening" line.
+    /// The stderr lines read so far: up to the last one waited for.
+    pub(crate) seen: Vec<String>,
+    /// The stderr line that said it started.
     pub(crate) ready: String,
 }
 
-/// What becomes of a listener's stdout.
+/// What becomes of a started command's stdout.
+pub(crate) enum Stdout {
+    /// Read line by line as it comes ([`Started::next_line`]).
+    Lines,
+    /// Read whole, by a thread, from the start.
+    Read,
+    /// Not read until [`Started::finish`]: the pipe fills up, as with a
+    /// reader that falls behind.
+    Late,
+    /// Closed at once (as `| head -0` would).
+    Closed,
+    /// Not a pipe: /dev/null.
+    Null,
+}
+
 enum Output {
-    /// A thread reads it all.
+    Lines(mpsc::Receiver<String>),
     Read(JoinHandle<String>),
-    /// Nobody reads it until [`Listener::finish`]: the pipe fills up.
     Unread(ChildStdout),
-    /// Closed at once.
     Closed,
 }
 
-/// Starts `eventcast listen ARGS...` and waits for its "listening" line.
-pub(crate) fn listen(args: &[&str]) -> Listener {
-    start_listener(args, &[], Reading::Now)
+/// Starts `eventcast ARGS...` (its stdout read line by line) and waits for
+/// a stderr line starting with `prefix`.
+pub(crate) fn start(args: &[&str], prefix: &str) -> Started {
+    let mut cmd = eventcast();
+    cmd.args(args);
+    start_cmd(cmd, Stdout::Lines, prefix, READY)
 }
 
-/// Like [`listen`], with these environment variables set.
-pub(crate) fn listen_with_env(env: &[(&str, &str)], args: &[&str]) -> Listener {
-    start_listener(args, env, Reading::Now)
-}
-
-/// Like [`listen`], with its stdout closed at once (as `| head -0` would).
-pub(crate) fn listen_to_closed_stdout(args: &[&str]) -> Listener {
-    start_listener(args, &[], Reading::Never)
-}
-
-/// Like [`listen`], with nobody reading its stdout until
-/// [`finish`](Listener::finish): a reader that falls behind.
-pub(crate) fn listen_read_late(args: &[&str]) -> Listener {
-    start_listener(args, &[], Reading::Late)
-}
-
-/// When the test reads a listener's stdout.
-enum Reading {
-    Now,
-    Late,
-    Never,
-}
-
-fn start_listener(args: &[&str], env: &[(&str, &str)], reading: Reading) -> Listener {
-    let mut child = eventcast()
-        .envs(env.iter().copied())
-        .arg("listen")
-        .args(args)
+/// Starts `cmd` with no stdin and waits up to `within` for a stderr line
+/// starting with `prefix`.
+pub(crate) fn start_cmd(
+    mut cmd: Command,
+    stdout: Stdout,
+    prefix: &str,
+    within: Duration,
+) -> Started {
+    let piped = !matches!(stdout, Stdout::Null);
+    let mut child = cmd
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(if piped { Stdio::piped() } else { Stdio::null() })
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start eventcast listen");
-    let stdout = child.stdout.take().expect("stdout");
-    let stdout = match reading {
-        Reading::Now => Output::Read(read_all(stdout)),
-        Reading::Late => Output::Unread(stdout),
-        Reading::Never => Output::Closed,
+        .expect("start eventcast");
+    let pipe = child.stdout.take();
+    let stdout = match (stdout, pipe) {
+        (Stdout::Lines, Some(pipe)) => Output::Lines(lines(pipe)),
+        (Stdout::Read, Some(pipe)) => Output::Read(read_all(pipe)),
+        (Stdout::Late, Some(pipe)) => Output::Unread(pipe),
+        _ => Output::Closed,
     };
     let stderr = stderr_lines(&mut child);
-    let mut listener = Listener {
+    let mut started = Started {
         child,
         stdout,
         stderr,
-        port: 0,
+        seen: Vec::new(),
         ready: String::new(),
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut before = Vec::new();
-    let ready = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match listener.stderr.recv_timeout(left) {
-            Ok(line) if line.starts_with("listening") => break line,
-            Ok(line) => before.push(line),
-            Err(_) => panic!("listen {args:?} never said it was listening; stderr: {before:?}"),
-        }
-    };
-    // "listening on 224.0.0.1:PORT (...": the group address ends at the space.
-    let group = ready
-        .strip_prefix("listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected listening line: {ready}"));
-    let group: std::net::SocketAddr = group
-        .parse()
-        .unwrap_or_else(|e| panic!("{group} in {ready:?}: {e}"));
-    listener.port = group.port();
-    listener.ready = ready;
-    listener
+    let what = format!("{cmd:?} saying {prefix:?}");
+    started.ready = started.wait_for(|line| line.starts_with(prefix), within, &what);
+    started
 }
 
-impl Listener {
+/// Starts `eventcast listen ARGS...` and waits for its "listening" line.
+pub(crate) fn listen(args: &[&str]) -> Started {
+    listen_with_env(&[], args)
+}
+
+/// Like [`listen`], with these environment variables set.
+pub(crate) fn listen_with_env(env: &[(&str, &str)], args: &[&str]) -> Started {
+    start_listener(args, env, Stdout::Read)
+}
+
+/// Like [`listen`], with its stdout closed at once (as `| head -0` would).
+pub(crate) fn listen_to_closed_stdout(args: &[&str]) -> Started {
+    start_listener(args, &[], Stdout::Closed)
+}
+
+/// Like [`listen`], with nobody reading its stdout until
+/// [`finish`](Started::finish): a reader that falls behind.
+pub(crate) fn listen_read_late(args: &[&str]) -> Started {
+    start_listener(args, &[], Stdout::Late)
+}
+
+fn start_listener(args: &[&str], env: &[(&str, &str)], stdout: Stdout) -> Started {
+    let mut cmd = eventcast();
+    cmd.envs(env.iter().copied()).arg("listen").args(args);
+    start_cmd(cmd, stdout, "listening", READY)
+}
+
+impl Started {
     /// The process id, for signals.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// Waits for it to exit (killing it after [`LIMIT`]); what it wrote
-    /// after the "listening" line.
-    pub(crate) fn finish(mut self) -> Finished {
-        let reader = match std::mem::replace(&mut self.stdout, Output::Closed) {
-            Output::Read(reader) => Some(reader),
-            Output::Unread(stdout) => Some(read_all(stdout)),
-            Output::Closed => None,
-        };
-        let status = wait(&mut self.child, LIMIT);
-        let stdout = reader
-            .map(|t| t.join().expect("stdout reader"))
-            .unwrap_or_default();
-        // The reader ends at end of file, soon after the process.
-        let mut stderr = Vec::new();
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_secs(5)) {
-            stderr.push(line);
+    /// The port of the group in its first line (`listening on
+    /// 224.0.0.1:PORT (...`, `recording on ...`).
+    pub(crate) fn port(&self) -> u16 {
+        self.ready
+            .split_whitespace()
+            .nth(2)
+            .and_then(|group| group.parse::<std::net::SocketAddr>().ok())
+            .unwrap_or_else(|| panic!("no group address in {:?}", self.ready))
+            .port()
+    }
+
+    /// Its next line on stdout (read with [`Stdout::Lines`]), if one comes
+    /// within `limit`.
+    pub(crate) fn next_line(&self, limit: Duration) -> Option<String> {
+        match &self.stdout {
+            Output::Lines(lines) => lines.recv_timeout(limit).ok(),
+            _ => panic!("stdout is not read line by line"),
         }
+    }
+
+    /// Waits up to `within` for a stderr line that satisfies `pred`, and
+    /// returns it; panics naming `what` and the lines seen.
+    pub(crate) fn wait_for(
+        &mut self,
+        pred: impl Fn(&str) -> bool,
+        within: Duration,
+        what: &str,
+    ) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.stderr.recv_timeout(left) else {
+                panic!("no line on stderr for {what}; stderr: {:#?}", self.seen);
+            };
+            self.seen.push(line.clone());
+            if pred(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// Kills it at once (SIGKILL), as a crash would.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    /// Waits up to `limit` for it to exit by itself; whether it did.
+    pub(crate) fn exits_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.child.try_wait().expect("try_wait").is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// SIGTERM, then [`finish`](Self::finish).
+    pub(crate) fn terminate(self) -> Finished {
+        signal(self.pid(), "TERM");
+        self.finish()
+    }
+
+    /// Waits for it to exit (killing it after [`LIMIT`]).
+    pub(crate) fn finish(self) -> Finished {
+        self.finish_within(LIMIT)
+    }
+
+    /// Waits up to `limit` for it to exit; its stdout, and its stderr
+    /// after the lines already [`seen`](Self::seen).
+    pub(crate) fn finish_within(mut self, limit: Duration) -> Finished {
+        let stdout = match std::mem::replace(&mut self.stdout, Output::Closed) {
+            // Read while it exits: a full pipe would keep it from exiting.
+            Output::Unread(pipe) => Output::Read(read_all(pipe)),
+            other => other,
+        };
+        let status = wait(&mut self.child, limit);
+        let stdout = match stdout {
+            Output::Read(reader) => reader.join().expect("stdout reader"),
+            Output::Lines(lines) => drain(&lines),
+            Output::Unread(_) | Output::Closed => String::new(),
+        };
         Finished {
             status,
             stdout,
-            stderr: stderr.join("\n"),
+            stderr: drain(&self.stderr),
         }
     }
 }
 
-impl Drop for Listener {
+impl Drop for Started {
     fn drop(&mut self) {
-        // A failed test must not leave a listener running.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -206,16 +291,30 @@ impl Drop for Listener {
 
 /// The lines of `child`'s piped stderr, as a thread reads them.
 pub(crate) fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    lines(child.stderr.take().expect("stderr"))
+}
+
+/// The lines of `from`, as a thread reads them.
+fn lines(from: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, lines) = mpsc::channel();
-    let stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
     std::thread::spawn(move || {
-        for line in stderr.map_while(Result::ok) {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
             }
         }
     });
     lines
+}
+
+/// The lines still to come from `lines`, up to the end of the stream (or a
+/// pause of 5 s), joined by line breaks.
+fn drain(lines: &mpsc::Receiver<String>) -> String {
+    let mut all = Vec::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+        all.push(line);
+    }
+    all.join("\n")
 }
 
 /// Sends `signal` (a name for kill(1): TERM, INT) to process `pid`.

@@ -35,8 +35,6 @@ pub(crate) struct Answerer {
     /// Whether old checkpoints were dropped (then an instant before the
     /// oldest kept maps to its packet number, not to 0).
     forgot: bool,
-    /// The packet number this node seals next.
-    next_packet: u64,
     pending: VecDeque<Pending>,
     last_answer: Option<Instant>,
 }
@@ -46,7 +44,6 @@ impl Answerer {
         Self {
             checkpoints: VecDeque::new(),
             forgot: false,
-            next_packet: 0,
             pending: VecDeque::new(),
             last_answer: None,
         }
@@ -54,7 +51,6 @@ impl Answerer {
 
     /// This node seals its datagram number `packet` at `now`.
     pub(crate) fn on_seal(&mut self, now: Instant, packet: u64) {
-        self.next_packet = packet.saturating_add(1);
         if let Some((last, _)) = self.checkpoints.back() {
             if now.saturating_duration_since(*last) < CHECKPOINT_EVERY {
                 return;
@@ -102,11 +98,13 @@ impl Answerer {
 
     /// The answer to send at `now`, covering up to 32 waiting challenges,
     /// if one is waiting and the last answer went out at least an answer
-    /// interval ago.
+    /// interval ago. `next_packet` is the packet number this node seals
+    /// next.
     pub(crate) fn poll_answer(
         &mut self,
         now: Instant,
         own: SenderId,
+        next_packet: u64,
         hs: &Handshake,
     ) -> Option<Answer> {
         if self.pending.is_empty()
@@ -123,7 +121,7 @@ impl Answerer {
             .map(|p| AnswerEntry {
                 challenger: p.challenger,
                 nonce: p.nonce,
-                floor: PacketNumber::new(self.floor_since(p.since)),
+                floor: PacketNumber::new(self.floor_since(p.since, next_packet)),
             })
             .collect();
         self.last_answer = Some(now);
@@ -133,8 +131,9 @@ impl Answerer {
     /// The first packet number sealed at or after `since`, give or take a
     /// checkpoint: at most [`CHECKPOINT_EVERY`] earlier. `None` (before the
     /// clock's origin) and instants before every checkpoint map to 0 if no
-    /// checkpoint was forgotten, else to the oldest kept.
-    fn floor_since(&self, since: Option<Instant>) -> u64 {
+    /// checkpoint was forgotten, else to the oldest kept; instants after
+    /// every checkpoint to `next_packet`, the one this node seals next.
+    fn floor_since(&self, since: Option<Instant>, next_packet: u64) -> u64 {
         let oldest = match self.checkpoints.front() {
             Some(&(_, packet)) if self.forgot => packet,
             _ => 0,
@@ -154,7 +153,7 @@ impl Answerer {
         // CHECKPOINT_EVERY of it, so before `since`.
         self.checkpoints
             .get(i)
-            .map_or(self.next_packet, |&(_, next)| next)
+            .map_or(next_packet, |&(_, next)| next)
     }
 }
 
@@ -190,12 +189,16 @@ mod tests {
         // The challenger first heard us 300 ms before the challenge came
         // in at 2000 ms: we vouch from 2000 - 300 - 100 = 1600 ms on.
         assert!(a.on_challenge(ms(t, 2000), &challenge(5, 300), &hs));
-        let answer = a.poll_answer(ms(t, 2000), SenderId::new(1), &hs).unwrap();
+        let answer = a
+            .poll_answer(ms(t, 2000), SenderId::new(1), 2000, &hs)
+            .unwrap();
         assert_eq!(answer.entries()[0].floor.get(), 1600);
         assert_eq!(answer.entries()[0].nonce, [5; 16]);
         // Long ago: from the start.
         a.on_challenge(ms(t, 2000), &challenge(6, u32::MAX), &hs);
-        let later = a.poll_answer(ms(t, 2010), SenderId::new(1), &hs).unwrap();
+        let later = a
+            .poll_answer(ms(t, 2010), SenderId::new(1), 2000, &hs)
+            .unwrap();
         assert_eq!(later.entries()[0].floor.get(), 0);
     }
 
@@ -208,12 +211,12 @@ mod tests {
         a.on_seal(ms(t, 10_000), 2);
         a.on_seal(ms(t, 10_001), 3);
         // Packets 0 and 1 were sealed long before 5 s: not vouched for.
-        assert_eq!(a.floor_since(Some(ms(t, 5_000))), 2);
+        assert_eq!(a.floor_since(Some(ms(t, 5_000)), 4), 2);
         // After every checkpoint: only what comes next.
-        assert_eq!(a.floor_since(Some(ms(t, 20_000))), 4);
+        assert_eq!(a.floor_since(Some(ms(t, 20_000)), 4), 4);
         // Within a checkpoint's span: from that checkpoint.
-        assert_eq!(a.floor_since(Some(ms(t, 10_005))), 2);
-        assert_eq!(a.floor_since(Some(t)), 0);
+        assert_eq!(a.floor_since(Some(ms(t, 10_005)), 4), 2);
+        assert_eq!(a.floor_since(Some(t), 4), 0);
     }
 
     #[test]
@@ -228,13 +231,13 @@ mod tests {
         // A retry of one already waiting does not add an entry.
         a.on_challenge(t, &challenge(10, 5), &hs);
         let me = SenderId::new(1);
-        assert_eq!(a.poll_answer(t, me, &hs).unwrap().entries().len(), 32);
-        assert!(a.poll_answer(t, me, &hs).is_none(), "one per interval");
+        assert_eq!(a.poll_answer(t, me, 1, &hs).unwrap().entries().len(), 32);
+        assert!(a.poll_answer(t, me, 1, &hs).is_none(), "one per interval");
         assert_eq!(a.next_timer(&hs), Some(t + hs.answer_interval));
         let t2 = t + hs.answer_interval;
-        assert_eq!(a.poll_answer(t2, me, &hs).unwrap().entries().len(), 32);
+        assert_eq!(a.poll_answer(t2, me, 1, &hs).unwrap().entries().len(), 32);
         let t3 = t2 + hs.answer_interval;
-        assert_eq!(a.poll_answer(t3, me, &hs).unwrap().entries().len(), 6);
+        assert_eq!(a.poll_answer(t3, me, 1, &hs).unwrap().entries().len(), 6);
         assert_eq!(a.next_timer(&hs), None);
     }
 
@@ -253,11 +256,12 @@ mod tests {
     fn forgotten_checkpoints_make_the_floor_stricter() {
         let t = Instant::now();
         let mut a = Answerer::new();
-        for n in 0..(MAX_CHECKPOINTS as u64 + 10) {
+        let next = MAX_CHECKPOINTS as u64 + 10;
+        for n in 0..next {
             a.on_seal(ms(t, n * 10), n);
         }
-        assert_eq!(a.floor_since(Some(t)), 10);
-        assert_eq!(a.floor_since(None), 10);
-        assert_eq!(a.floor_since(Some(ms(t, 5_005))), 500);
+        assert_eq!(a.floor_since(Some(t), next), 10);
+        assert_eq!(a.floor_since(None, next), 10);
+        assert_eq!(a.floor_since(Some(ms(t, 5_005)), next), 500);
     }
 }

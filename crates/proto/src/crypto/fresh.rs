@@ -190,15 +190,23 @@ impl Freshness {
         .min()
     }
 
-    /// The next challenge or answer to send (plain; the guard seals it).
-    pub(crate) fn poll_control(&mut self, now: Instant, stats: &mut Stats) -> Option<Vec<u8>> {
+    /// The next challenge or answer to send (plain; the guard seals it);
+    /// `next_packet` is the packet number this node seals next.
+    pub(crate) fn poll_control(
+        &mut self,
+        now: Instant,
+        next_packet: u64,
+        stats: &mut Stats,
+    ) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         if let Some(c) = self.challenger.poll_challenge() {
             stats.challenges_sent += 1;
             c.write(&mut out);
             return Some(out);
         }
-        let answer = self.answerer.poll_answer(now, self.own, &self.hs)?;
+        let answer = self
+            .answerer
+            .poll_answer(now, self.own, next_packet, &self.hs)?;
         stats.answers_sent += 1;
         answer.write(&mut out);
         Some(out)

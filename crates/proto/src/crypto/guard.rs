@@ -19,6 +19,7 @@ use super::keyring::Keyring;
 use super::nonce::NonceSource;
 use super::replay::{ReplayGuard, Verdict};
 use super::seal;
+use crate::datagram::Datagram;
 use crate::ids::SenderId;
 use crate::shared::{EndpointEvent, KeyLimit, ProtocolError, Unreadable};
 use crate::stats::Stats;
@@ -130,7 +131,9 @@ impl Guard {
 
     /// The next challenge or answer to send, before sealing.
     pub(crate) fn poll_control(&mut self, now: Instant, stats: &mut Stats) -> Option<Vec<u8>> {
-        self.fresh.as_mut()?.poll_control(now, stats)
+        self.fresh
+            .as_mut()?
+            .poll_control(now, self.next_packet, stats)
     }
 
     /// The next held datagram its sender's answer let through: the inner
@@ -149,20 +152,14 @@ impl Guard {
         self.events.pop_front()
     }
 
-    /// Whether [`outbound`](Self::outbound) seals (a primary key to seal
-    /// with): if not, it lets every datagram go as it is.
-    pub(crate) fn seals(&self) -> bool {
-        self.nonces.is_some() && self.keyring.primary().is_some()
-    }
-
-    /// Seals the outgoing datagram in `buf` under the primary key, in
-    /// place, or lets it go as it is when the ring has none. `false`:
-    /// refused (the primary key has sealed as many datagrams as it safely
-    /// can), counted.
+    /// Seals the outgoing datagram `out` under the primary key, in place,
+    /// or lets it go as it is (its tail not copied) when the ring has none.
+    /// `false`: refused (the primary key has sealed as many datagrams as it
+    /// safely can), counted.
     pub(crate) fn outbound(
         &mut self,
         now: Instant,
-        buf: &mut Vec<u8>,
+        out: &mut Datagram,
         own: SenderId,
         stats: &mut Stats,
     ) -> bool {
@@ -170,6 +167,8 @@ impl Guard {
         else {
             return true;
         };
+        // Sealing reads the whole datagram: the tail is copied first.
+        let buf = out.whole_mut();
         if entry.sealed >= self.limits.refuse_at {
             stats.seal_refused += 1;
             debug!(key = %entry.key.fingerprint(), "datagram not sent: key used up");

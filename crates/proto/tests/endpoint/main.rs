@@ -7,6 +7,7 @@
 mod common;
 
 mod fuzz_regressions;
+mod not_receiving;
 mod peers;
 mod protocol_version;
 mod self_filter;

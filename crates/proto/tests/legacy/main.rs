@@ -3,6 +3,8 @@
 //! One test binary for the family (one module per file), so that the
 //! crate's tests build and link a few binaries rather than one per file.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod endpoint_hostile;
 mod props;
 mod vectors;

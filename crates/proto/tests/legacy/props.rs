@@ -6,8 +6,7 @@
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use bson::spec::BinarySubtype;
-use bson::{Binary, Bson, DateTime, Document, Regex};
+use bson::{Bson, DateTime, Regex};
 use eventcast_proto::legacy::{
     decode_args, decode_payload, Datagram, Decoder, Encoder, Incoming, InsecureLegacyCipher,
     LegacyId, LegacyIdentity, Meta, ReassemblyLimits, RetxRequest, SeqId, RETX_EVENT,
@@ -16,6 +15,8 @@ use proptest::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use crate::common;
 
 const KEY: &str = "NSA-KEY";
 
@@ -56,15 +57,9 @@ fn parse_everything(decoders: &mut [Decoder; 2], t: Instant, bytes: &[u8]) {
     }
 }
 
-fn binary(bytes: Vec<u8>) -> Bson {
-    Bson::Binary(Binary {
-        subtype: BinarySubtype::Generic,
-        bytes,
-    })
-}
-
 /// Any BSON value that compares equal to itself after a round trip (no
-/// NaN), among them every type the original sends, nested a few levels.
+/// NaN), among them every type the original sends, nested a few levels:
+/// [`arb_bson`](common::arb_bson)'s, and regular expressions.
 fn arb_bson() -> impl Strategy<Value = Bson> {
     let regex = (
         "[a-z .*]{0,12}",
@@ -76,30 +71,7 @@ fn arb_bson() -> impl Strategy<Value = Bson> {
                 options: options.into_iter().collect::<String>().try_into().unwrap(),
             })
         });
-    let leaf = prop_oneof![
-        Just(Bson::Null),
-        any::<bool>().prop_map(Bson::Boolean),
-        any::<i32>().prop_map(Bson::Int32),
-        any::<i64>().prop_map(Bson::Int64),
-        prop_oneof![
-            prop::num::f64::NORMAL,
-            prop::num::f64::SUBNORMAL,
-            prop::num::f64::ZERO,
-            prop::num::f64::INFINITE
-        ]
-        .prop_map(Bson::Double),
-        any::<String>().prop_map(Bson::String),
-        prop::collection::vec(any::<u8>(), 0..300).prop_map(binary),
-        any::<i64>().prop_map(|ms| Bson::DateTime(DateTime::from_millis(ms))),
-        regex,
-    ];
-    leaf.prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Bson::Array),
-            prop::collection::vec(("[a-z_][a-z0-9_]{0,7}", inner), 0..8)
-                .prop_map(|kv| Bson::Document(kv.into_iter().collect::<Document>())),
-        ]
-    })
+    common::nested(prop_oneof![8 => common::bson_leaves(), 1 => regex].boxed())
 }
 
 /// An event name and arguments, sometimes with a bulky argument so that
@@ -112,7 +84,7 @@ fn arb_event() -> impl Strategy<Value = (String, Vec<Bson>)> {
         bulk,
     )
         .prop_map(|(name, mut args, bulk)| {
-            args.extend(bulk.map(binary));
+            args.extend(bulk.map(common::binary));
             (name, args)
         })
 }

@@ -1,0 +1,102 @@
+//! What every MCAP file this crate writes shares, recordings and JSON
+//! copies alike: the writer's options, the channels (one per event name,
+//! one for losses) and a record's message header.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Seek, Write};
+use std::path::Path;
+
+use mcap::records::MessageHeader;
+
+use crate::error::Error;
+use crate::format::{self, Record, KIND_EVENT, KIND_KEY, KIND_LOSS, LOSS_TOPIC};
+
+/// The options of every file written: this library's name, zstd chunks
+/// compressed on the writer's thread (the other cores stay the node's).
+/// The caller sets the profile.
+pub(crate) fn write_options() -> mcap::WriteOptions {
+    mcap::WriteOptions::new()
+        .library(concat!("eventcast-record ", env!("CARGO_PKG_VERSION")))
+        .compression(Some(mcap::Compression::Zstd))
+        .compression_threads(0)
+}
+
+/// The channels of one file: one per event name, one for losses, each
+/// added when its first record is written.
+pub(crate) struct Channels {
+    /// The message encoding of every channel.
+    encoding: &'static str,
+    /// Channel ids by event name.
+    events: HashMap<String, u16>,
+    loss: Option<u16>,
+}
+
+impl Channels {
+    /// No channels yet; each will carry messages in `encoding`.
+    pub(crate) fn new(encoding: &'static str) -> Self {
+        Self {
+            encoding,
+            events: HashMap::new(),
+            loss: None,
+        }
+    }
+
+    /// How many event channels the file has (the loss channel aside).
+    pub(crate) fn events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The id of `record`'s channel in `writer` (the file at `path`),
+    /// added now if it is the first of its channel.
+    pub(crate) fn id<W: Write + Seek>(
+        &mut self,
+        writer: &mut mcap::Writer<W>,
+        path: &Path,
+        record: &Record,
+    ) -> Result<u16, Error> {
+        let (topic, kind) = match record {
+            Record::Event(e) => {
+                if let Some(&id) = self.events.get(&e.name) {
+                    return Ok(id);
+                }
+                (e.name.as_str(), KIND_EVENT)
+            }
+            Record::Loss(_) => {
+                if let Some(id) = self.loss {
+                    return Ok(id);
+                }
+                (LOSS_TOPIC, KIND_LOSS)
+            }
+        };
+        let metadata = BTreeMap::from([(KIND_KEY.to_owned(), kind.to_owned())]);
+        let id = writer
+            .add_channel(0, topic, self.encoding, &metadata)
+            .map_err(|e| Error::mcap(path, "cannot write", e))?;
+        match record {
+            Record::Event(e) => {
+                self.events.insert(e.name.clone(), id);
+            }
+            Record::Loss(_) => self.loss = Some(id),
+        }
+        Ok(id)
+    }
+}
+
+/// The header of `record`'s message on `channel_id`: an event's seq (0
+/// without one) or a loss's first seq as the sequence, and its times.
+pub(crate) fn header(record: &Record, channel_id: u16) -> MessageHeader {
+    let (sequence, log_time, publish_time) = match record {
+        Record::Event(e) => (
+            e.seq.map_or(0, |s| s.get() as u32),
+            e.log_time,
+            e.publish_time,
+        ),
+        Record::Loss(l) => (l.first.get() as u32, l.log_time, l.log_time),
+    };
+    MessageHeader {
+        channel_id,
+        sequence,
+        log_time: format::nanos(log_time),
+        publish_time: format::nanos(publish_time),
+    }
+}
