@@ -9,5 +9,6 @@ mod common;
 mod fuzz_regressions;
 mod peers;
 mod protocol_version;
+mod receiving;
 mod self_filter;
 mod timers;
