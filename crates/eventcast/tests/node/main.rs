@@ -28,6 +28,7 @@ mod many_nodes;
 mod own_emits;
 mod peers;
 mod protocol_version;
+mod receiving;
 mod replay_restart;
 mod rotation;
 mod wildcards;
