@@ -17,6 +17,7 @@ mod batched_io;
 mod drop_stops;
 mod encrypted;
 mod flood;
+mod flood_memory;
 mod garbage;
 mod hostile;
 mod large_messages;
