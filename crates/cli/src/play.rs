@@ -54,7 +54,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Err(UsageError(format!("--from {from:?} is after --to {to:?}")).into());
         }
     }
-    let config = args.node.config()?;
+    // It only sends: other nodes' events are not reassembled (issue 17).
+    let config = args.node.config()?.send_only(true);
     let node = common::new_node(config)?;
     let mut options = PlayOptions::default();
     options.speed = args.speed;

@@ -70,11 +70,22 @@ pub struct Config {
     /// Encryption: the group key (default none: plaintext).
     pub encryption: EncryptionConfig,
     /// The node only sends (default false): it never reassembles or
-    /// delivers other nodes' events (their data is dropped unread,
-    /// `stats().protocol.dropped.not_receiving`), holds no partial message
-    /// and sends no NACK; it still repairs what it sent. For emitters,
-    /// such as `eventcast emit`, on a LAN where others may flood it.
-    /// (Native protocol only.)
+    /// delivers other nodes' events, even to listeners it has (their data
+    /// is dropped unread, `stats().protocol.dropped.not_receiving`), holds
+    /// no partial message and sends no NACK; it still repairs what it
+    /// sent, and its local emits still reach its own listeners. For
+    /// emitters, such as `eventcast emit` and `eventcast play`, on a LAN
+    /// where others may flood it.
+    ///
+    /// Without it, a node receives other nodes' events only while
+    /// something listens: an [`on`](crate::Eventcast::on) or
+    /// [`once`](crate::Eventcast::once) listener of any name or pattern,
+    /// or a [`subscribe`](crate::Eventcast::subscribe) or
+    /// [`subscribe_to`](crate::Eventcast::subscribe_to) stream not
+    /// dropped. The first listener makes it join the senders as a node
+    /// that starts then (owed what they send from then on, with no loss
+    /// reported for what came before); when the last is gone, it lets go
+    /// of what it held of them. Both protocols.
     pub send_only: bool,
 }
 

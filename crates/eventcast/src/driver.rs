@@ -116,6 +116,9 @@ pub(crate) enum Output {
 ///    `emit_wait` waits for ever.
 /// 6. **Deliveries.** Hand over the events received and the notices, in
 ///    order ([`poll_output`](Self::poll_output)).
+/// 7. **Receiving.** Receive other nodes' events only while the task says
+///    somebody listens ([`set_receiving`](Self::set_receiving)), and never
+///    for a `send_only` node; its own stream's repairs go on either way.
 ///
 /// After every input the task drains the outputs of duties 4 to 6, in that
 /// order (counters first, so that a listener reading them finds its event
@@ -131,6 +134,13 @@ pub(crate) trait Driver {
     fn change_keys(&mut self, change: KeyChange);
     /// The senders the driver tracks at `now`.
     fn peers(&self, now: Instant) -> Vec<PeerInfo>;
+    /// Since when anybody listens to events, `None` if nobody does now
+    /// (the task tells before every batch of datagrams and after every
+    /// turn; mostly nothing changes). Nobody: the driver reassembles
+    /// nothing of other senders and forgets what it held. Somebody again:
+    /// it joins them as a node that started then (or when it started, if
+    /// later), owed what they send from then on.
+    fn set_receiving(&mut self, listening: Option<Instant>);
     /// A datagram from the socket.
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]);
     /// Writes the next datagram to send into `out` (replacing what it

@@ -75,6 +75,8 @@ pub(crate) struct Legacy {
     /// Bytes of emitted events sent or refused, not given back yet.
     released: usize,
     drop_hook: DropHook,
+    /// `Config::send_only`: never receives, whoever listens.
+    send_only: bool,
 }
 
 impl Legacy {
@@ -91,12 +93,16 @@ impl Legacy {
             target: "eventcast", host = identity.host, port = identity.port,
             hostname = identity.hostname, "legacy-v3: this node's address for retransmissions"
         );
+        let mut endpoint = LegacyEndpoint::new(endpoint_config(config, identity));
+        // Until the task says somebody listens.
+        endpoint.set_receiving(false);
         Ok(Self {
-            endpoint: LegacyEndpoint::new(endpoint_config(config, identity)),
+            endpoint,
             group,
             pending: 0,
             released: 0,
             drop_hook: DropHook::new(&config.legacy),
+            send_only: config.send_only,
         })
     }
 }
@@ -236,6 +242,14 @@ impl Driver for Legacy {
         // The 0.1.x protocol has no sequence numbers or heartbeats, and
         // its endpoint keeps no state per sender: nobody to list.
         Vec::new()
+    }
+
+    fn set_receiving(&mut self, listening: Option<Instant>) {
+        let receiving = listening.is_some() && !self.send_only;
+        if receiving != self.endpoint.is_receiving() {
+            debug!(target: "eventcast", receiving, "legacy-v3: receiving other nodes' events: switched");
+            self.endpoint.set_receiving(receiving);
+        }
     }
 
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {

@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -143,13 +144,34 @@ impl Registry {
 }
 
 /// Listeners and subscribers, shared by the handles and the driver task.
-#[derive(Default)]
 pub(crate) struct Listeners {
     registry: Mutex<Registry>,
     /// Listener calls that panicked (caught; the node goes on).
     pub(crate) panics: AtomicU64,
     /// Events a full subscription had to drop.
     pub(crate) lagged: AtomicU64,
+    /// Whether any callback is registered now (kept under the lock).
+    callbacks: AtomicBool,
+    /// Subscriptions not dropped yet.
+    open: Arc<AtomicUsize>,
+    /// When somebody last began listening after nobody did, in
+    /// nanoseconds after `base`.
+    since: AtomicU64,
+    base: Instant,
+}
+
+impl Default for Listeners {
+    fn default() -> Self {
+        Self {
+            registry: Mutex::default(),
+            panics: AtomicU64::new(0),
+            lagged: AtomicU64::new(0),
+            callbacks: AtomicBool::new(false),
+            open: Arc::default(),
+            since: AtomicU64::new(0),
+            base: Instant::now(),
+        }
+    }
 }
 
 impl Listeners {
@@ -157,6 +179,37 @@ impl Listeners {
         // A panicking listener never runs under the lock, so a poisoned lock
         // only means a panic elsewhere mid-update of plain collections.
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Since when somebody listens to events: a callback of any name or
+    /// pattern, or a subscription not dropped; `None` if nobody does now.
+    /// The node receives other nodes' events only then, and is owed what
+    /// they send from that instant on.
+    pub(crate) fn listening(&self) -> Option<Instant> {
+        self.any()
+            .then(|| self.base + Duration::from_nanos(self.since.load(Ordering::Acquire)))
+    }
+
+    fn any(&self) -> bool {
+        self.callbacks.load(Ordering::Acquire) || self.open.load(Ordering::Acquire) > 0
+    }
+
+    /// Somebody listens now, and maybe nobody did before.
+    fn began(&self, before: bool) {
+        if !before {
+            let nanos = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.since.store(nanos, Ordering::Release);
+        }
+    }
+
+    /// Records whether `r` has callbacks, after a change (under its lock).
+    fn changed(&self, r: &Registry) {
+        let before = self.any();
+        let any = !(r.by_name.is_empty() && r.by_pattern.is_empty());
+        self.callbacks.store(any, Ordering::Release);
+        if any {
+            self.began(before);
+        }
     }
 
     /// A fresh id, also used for notice listeners.
@@ -189,6 +242,7 @@ impl Listeners {
                 .entries
                 .push(entry),
         }
+        self.changed(&r);
         Ok(id)
     }
 
@@ -212,6 +266,7 @@ impl Listeners {
             r.by_name.remove(name);
             r.by_pattern.remove(name);
         }
+        self.changed(r);
         removed
     }
 
@@ -228,6 +283,7 @@ impl Listeners {
                 r.by_pattern.clear();
             }
         }
+        self.changed(&r);
     }
 
     /// For a pattern, its listeners; for a name, every listener an event of
@@ -270,7 +326,14 @@ impl Listeners {
             held: held.clone(),
             limit,
         });
-        Subscription { rx, held }
+        let before = self.any();
+        self.open.fetch_add(1, Ordering::AcqRel);
+        self.began(before);
+        Subscription {
+            rx,
+            held,
+            open: self.open.clone(),
+        }
     }
 
     /// Calls every listener of the event's name and of every pattern that
@@ -286,6 +349,7 @@ impl Listeners {
                 callbacks.extend(list.iter().map(|e| (e.id, e.callback.clone())));
                 list.retain(|e| !e.once);
             });
+            self.changed(&r);
             if patterns {
                 callbacks.sort_unstable_by_key(|(id, _)| *id);
             }
@@ -318,6 +382,15 @@ impl Listeners {
 pub struct Subscription {
     rx: mpsc::UnboundedReceiver<Event>,
     held: Arc<AtomicUsize>,
+    /// The node's count of open subscriptions, which this one leaves when
+    /// dropped.
+    open: Arc<AtomicUsize>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Subscription {
@@ -395,6 +468,35 @@ mod tests {
         assert!(l.remove("a", a));
         assert!(!l.remove("a", a));
         assert!(l.names().is_empty());
+    }
+
+    #[test]
+    fn listening_follows_callbacks_and_open_subscriptions() {
+        let l = Listeners::default();
+        assert!(l.listening().is_none());
+        let before = Instant::now();
+        let a = l.add("a.*", false, Arc::new(|_| {})).unwrap();
+        let since = l.listening().unwrap();
+        assert!(since >= before && since <= Instant::now());
+        l.add("a", false, Arc::new(|_| {})).unwrap();
+        assert_eq!(l.listening(), Some(since), "listening all along");
+        l.remove_all(Some("a"));
+        assert!(l.remove("a.*", a));
+        assert!(l.listening().is_none());
+        l.add("b", true, Arc::new(|_| {})).unwrap();
+        assert!(l.listening().unwrap() > since);
+        l.dispatch(&event("b"));
+        assert!(l.listening().is_none(), "the once listener fired and went");
+        let sub = l.subscribe(None, 1 << 20);
+        let other = l.subscribe(EventFilter::new(vec!["c".into()]).ok(), 1 << 20);
+        assert!(l.listening().is_some());
+        drop(sub);
+        assert!(l.listening().is_some());
+        drop(other);
+        assert!(l.listening().is_none());
+        l.add("x", false, Arc::new(|_| {})).unwrap();
+        l.remove_all(None);
+        assert!(l.listening().is_none());
     }
 
     #[test]

@@ -38,11 +38,16 @@ pub(crate) struct Native {
     sealed: u64,
     /// The keyring changed since the keys were last polled.
     keys_changed: bool,
+    /// `Config::send_only`: never receives, whoever listens.
+    send_only: bool,
+    /// When the socket was ready: the earliest the node can join.
+    started: Instant,
 }
 
 impl Native {
     /// The endpoint of a run that sends as `id` to `group`, with a copy of
-    /// the handle's keyring; joined now, so that senders whose stream
+    /// the handle's keyring. It receives nothing until the task says
+    /// somebody listens, and joins then, so that senders whose stream
     /// begins later owe this node all of it. It advertises a receive
     /// window of a quarter of `recv_buffer`, the receive buffer the kernel
     /// granted (Linux reports twice what was asked, half of it for its own
@@ -68,8 +73,7 @@ impl Native {
             other => other,
         }
         .map_err(|e| Error::Config(e.into()))?;
-        endpoint.handle_join(Instant::now());
-        endpoint.set_receiving(!config.send_only);
+        endpoint.set_receiving(false);
         endpoint.set_receive_window(recv_buffer / 4);
         Ok(Self {
             endpoint,
@@ -78,6 +82,8 @@ impl Native {
             refused: 0,
             sealed: 0,
             keys_changed: false,
+            send_only: config.send_only,
+            started: Instant::now(),
         })
     }
 }
@@ -119,6 +125,18 @@ impl Driver for Native {
 
     fn peers(&self, now: Instant) -> Vec<PeerInfo> {
         self.endpoint.peers(now)
+    }
+
+    fn set_receiving(&mut self, listening: Option<Instant>) {
+        let since = listening.filter(|_| !self.send_only);
+        if since.is_some() != self.endpoint.is_receiving() {
+            debug!(target: "eventcast", receiving = since.is_some(), "receiving other nodes' events: switched");
+            self.endpoint.set_receiving(since.is_some());
+            if let Some(since) = since {
+                // Owed what senders sent since, as a node that started then.
+                self.endpoint.handle_join(since.max(self.started));
+            }
+        }
     }
 
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {

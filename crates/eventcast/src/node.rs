@@ -573,9 +573,10 @@ impl Eventcast {
     /// listed; that is inherent to the protocol, which has no membership.
     ///
     /// The list is asked of the node's task and comes back on its next
-    /// turn. It is empty while the node is stopped, and always with the
-    /// legacy protocol ([`WireProtocol::LegacyV3`]), which tracks no
-    /// senders.
+    /// turn. It is empty while the node is stopped, while nothing listens
+    /// on it (it then reads no other node's events: see
+    /// [`Config::send_only`]), and always with the legacy protocol
+    /// ([`WireProtocol::LegacyV3`]), which tracks no senders.
     ///
     /// ```no_run
     /// # async fn f() -> Result<(), eventcast::Error> {
@@ -583,6 +584,7 @@ impl Eventcast {
     ///
     /// let node = Eventcast::new(Config::default().port(41234))?;
     /// node.start().await?;
+    /// let _events = node.subscribe();
     /// // ... once other nodes have emitted something:
     /// for peer in node.peers().await {
     ///     println!(

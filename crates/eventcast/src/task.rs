@@ -51,6 +51,7 @@ pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
     let mut outbox = SendBatch::new();
     let mut drops = DropCounter::default();
     let mut stopping = false;
+    driver.set_receiving(io.shared.listeners.listening());
     while !stopping {
         let deadline = driver.poll_timeout().map(tokio::time::Instant::from_std);
         tokio::select! {
@@ -79,6 +80,7 @@ pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
             }
             _ = sleep_until(deadline), if deadline.is_some() => {}
         }
+        driver.set_receiving(io.shared.listeners.listening());
         count_io(&io.shared, &mut inbox, &mut outbox);
         if stopping {
             // Whatever was emitted before stop still goes out, at once.
@@ -174,6 +176,8 @@ fn received_some(
         debug!(target: "eventcast", error = %e, "receive failed");
         return 1;
     }
+    // Whoever listens now decides whether these are read.
+    driver.set_receiving(io.shared.listeners.listening());
     let mut n = 0;
     for (received, datagram) in inbox.datagrams() {
         n += 1;

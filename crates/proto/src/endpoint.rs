@@ -71,6 +71,11 @@ pub struct Endpoint {
     /// Whether other senders' events are received (see
     /// [`set_receiving`](Endpoint::set_receiving)).
     receiving: bool,
+    /// The seed the receiver's generator was drawn from, and how many
+    /// times the receiver was started afresh (each time from the next
+    /// seed, so that a run stays reproducible).
+    seed: u64,
+    receiver_starts: u64,
 }
 
 /// Why [`Endpoint::emit`] refused an event. Always the caller's doing, never
@@ -124,6 +129,8 @@ impl Endpoint {
             stats: Stats::default(),
             paced: true,
             receiving: true,
+            seed,
+            receiver_starts: 0,
         })
     }
 
@@ -230,11 +237,46 @@ impl Endpoint {
     /// Tells the endpoint whether its node receives other nodes' events
     /// (the default). A node that only sends (no listeners for other
     /// events) turns it off: other senders' data and batches are then
-    /// dropped unread (`dropped.not_receiving`), and their heartbeats and
-    /// NACKs to others ignored, so that it holds no partial message and
-    /// sends no NACK; it still serves the NACKs addressed to it.
+    /// dropped unread (`dropped.not_receiving`), their heartbeats and NACKs
+    /// to others ignored, and, with the handshake, senders it hears are not
+    /// challenged, so that it holds no partial message and sends no NACK
+    /// and no challenge. It still serves the NACKs and statuses addressed
+    /// to it and answers the challenges addressed to it.
+    ///
+    /// Turning it off forgets everything kept about other senders at once:
+    /// partial messages, messages held for order, losses being repaired,
+    /// the senders' table. Turning it on again starts that part afresh, as
+    /// a node that joins the group now: call
+    /// [`handle_join`](Self::handle_join) right after (without it, the next
+    /// input counts as joining). It is then owed what senders send from
+    /// here on, and reports no loss of what they sent before. Setting what
+    /// is already in force changes nothing.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use eventcast_proto::{Config, Endpoint, SenderId};
+    ///
+    /// let mut node = Endpoint::new(Config::default(), SenderId::new(1)).unwrap();
+    /// node.set_receiving(false);
+    /// assert!(!node.is_receiving());
+    /// node.set_receiving(true);
+    /// node.handle_join(Instant::now());
+    /// assert_eq!(node.stats().senders, 0);
+    /// ```
     pub fn set_receiving(&mut self, receiving: bool) {
+        if receiving == self.receiving {
+            return;
+        }
         self.receiving = receiving;
+        self.guard.set_challenging(receiving);
+        self.receiver_starts += 1;
+        let seed = self.seed.wrapping_add(self.receiver_starts);
+        self.receiver = Receiver::new(&self.config, self.id, ChaCha8Rng::seed_from_u64(seed));
+        let window = self.feedback.window() as usize;
+        self.feedback = Feedback::new(self.id, self.config.max_senders);
+        self.feedback.set_window(window);
+        debug!(receiving, "receiving other senders' events: switched");
+        self.refresh_gauges();
     }
 
     /// Whether the endpoint receives other nodes' events.

@@ -11,4 +11,5 @@ pub mod common;
 mod support;
 
 mod nodes;
+mod send_only;
 mod vectors;

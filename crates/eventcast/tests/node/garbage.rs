@@ -184,6 +184,8 @@ fn a_message_that_never_completes_expires() {
             let nodes = start_nodes(2, &config).await;
             let (node, peer) = (&nodes[0], &nodes[1]);
             let group = node.group_addr().unwrap();
+            // Somebody listens, or the node would not reassemble at all.
+            let _listening = node.subscribe();
 
             send_raw(group, &[&frame(0, 0, 3, 25, &[1; 10])]);
             wait_until("the partial message to expire", || {

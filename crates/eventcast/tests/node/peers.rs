@@ -16,6 +16,8 @@ fn a_node_lists_the_node_it_hears_and_only_that_one() {
             assert!(listener.peers().await.is_empty(), "nothing heard yet");
 
             let mut sub = listener.subscribe();
+            // Silent, but listening: a node nobody listens on tracks nobody.
+            let _silent_listens = silent.subscribe();
             talker.emit("greet", &("hello",)).expect("emit");
             let event = next_remote(&mut sub).await;
             assert_eq!(event.sender(), talker.id());

@@ -26,6 +26,9 @@ pub(crate) struct Freshness {
     answerer: Answerer,
     /// Held datagrams an answer let through: `(from, inner datagram)`.
     released: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Whether unverified senders are challenged (see
+    /// [`set_challenging`](Self::set_challenging)).
+    challenging: bool,
 }
 
 impl Freshness {
@@ -36,7 +39,20 @@ impl Freshness {
             challenger: Challenger::new(max_senders),
             answerer: Answerer::new(),
             released: VecDeque::new(),
+            challenging: true,
         }
+    }
+
+    /// Whether senders not verified yet are challenged and their datagrams
+    /// held (the default). A node that does not receive other senders'
+    /// events turns it off: it has no use for their events, so it starts
+    /// no round and holds nothing; their datagrams go on unverified, for
+    /// the endpoint to drop unread (it reads only the NACKs and statuses
+    /// addressed to it, which are never held anyway). Rounds in progress
+    /// end as usual. Challenges addressed to this node are answered either
+    /// way.
+    pub(crate) fn set_challenging(&mut self, on: bool) {
+        self.challenging = on;
     }
 
     /// This node seals its datagram number `packet` at `now`.
@@ -101,6 +117,9 @@ impl Freshness {
                 stats.dropped.unverified += 1;
                 return None;
             }
+            // Not receiving: nothing of it is read but what was let
+            // through above, so it is not worth a round.
+            _ if !self.challenging => return Some(d.inner),
             _ => {}
         }
         if !self.challenger.in_round(sender) && !self.start_round(now, sender, replay, nonces) {

@@ -116,6 +116,15 @@ impl Guard {
         self.replay.evicted()
     }
 
+    /// Whether senders heard for the first time are challenged (the
+    /// default): off while the endpoint does not receive other senders'
+    /// events (see `Freshness::set_challenging`).
+    pub(crate) fn set_challenging(&mut self, on: bool) {
+        if let Some(fresh) = self.fresh.as_mut() {
+            fresh.set_challenging(on);
+        }
+    }
+
     /// Retries of challenges and give-ups due at `now`.
     pub(crate) fn handle_timeout(&mut self, now: Instant, stats: &mut Stats) {
         if let Some(fresh) = self.fresh.as_mut() {

@@ -240,6 +240,9 @@ pub enum Incoming {
     Duplicate,
     /// Sent by this node (same `id`): ignored, as the original does.
     Own,
+    /// Another node's event (or a segment of one) while this node does not
+    /// receive events ([`Decoder::set_receiving`]): dropped unread.
+    NotReceiving,
 }
 
 /// Reads legacy datagrams for one node.
@@ -256,6 +259,7 @@ pub struct Decoder {
     cipher: Option<InsecureLegacyCipher>,
     reassembler: Reassembler,
     delivered: Recent,
+    receiving: bool,
 }
 
 impl Decoder {
@@ -267,7 +271,25 @@ impl Decoder {
             cipher: None,
             reassembler: Reassembler::new(limits),
             delivered,
+            receiving: true,
         }
+    }
+
+    /// Whether other nodes' events are read (the default). Off, only
+    /// retransmission requests are: every other segment is dropped before
+    /// reassembly (a segment's meta names its event, encrypted or not),
+    /// every other whole message before its arguments are decoded, and the
+    /// partial messages held are forgotten at once.
+    pub fn set_receiving(&mut self, on: bool) {
+        if self.receiving && !on {
+            self.reassembler = Reassembler::new(self.reassembler.limits().clone());
+        }
+        self.receiving = on;
+    }
+
+    /// Whether other nodes' events are read.
+    pub fn is_receiving(&self) -> bool {
+        self.receiving
     }
 
     /// Decrypts messages with the original's weak cipher, and refuses
@@ -291,6 +313,9 @@ impl Decoder {
         }
         if d.meta().origin().is_some_and(|o| o.id == self.own_id) {
             return Ok(Incoming::Own);
+        }
+        if !self.receiving && d.meta().origin().is_some_and(|o| o.name != RETX_EVENT) {
+            return Ok(Incoming::NotReceiving);
         }
         match self.reassembler.insert(now, d.meta(), d.body())? {
             SegmentOutcome::Complete(whole) => {
@@ -347,6 +372,9 @@ impl Decoder {
         };
         if origin.id == self.own_id {
             return Ok(Incoming::Own);
+        }
+        if !self.receiving && origin.name != RETX_EVENT {
+            return Ok(Incoming::NotReceiving);
         }
         let key = (origin.id.as_str().len() <= MAX_ID_LEN).then(|| MessageKey {
             sender: origin.id.clone(),

@@ -245,6 +245,22 @@ impl LegacyEndpoint {
         Ok(())
     }
 
+    /// Tells the endpoint whether its node receives other nodes' events
+    /// (the default). A node that only sends turns it off: other nodes'
+    /// events and segments are then dropped unread (`dropped.not_receiving`)
+    /// and the partial messages held are forgotten, so that it holds none
+    /// and asks for no retransmission; it still reads the `__ec_retx`
+    /// requests and answers those addressed to it.
+    pub fn set_receiving(&mut self, receiving: bool) {
+        self.decoder.set_receiving(receiving);
+        self.gauges();
+    }
+
+    /// Whether the endpoint receives other nodes' events.
+    pub fn is_receiving(&self) -> bool {
+        self.decoder.is_receiving()
+    }
+
     /// Handles one datagram received from `from`.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         self.stats.datagrams_received += 1;
@@ -275,6 +291,7 @@ impl LegacyEndpoint {
             Ok(Incoming::Buffered) => self.stats.segments_received += 1,
             Ok(Incoming::Duplicate) => self.stats.dropped.duplicate += 1,
             Ok(Incoming::Own) => self.stats.own_datagrams += 1,
+            Ok(Incoming::NotReceiving) => self.stats.dropped.not_receiving += 1,
             Err(error) => self.dropped(from, datagram, error),
         }
         self.gauges();

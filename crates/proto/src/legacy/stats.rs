@@ -87,6 +87,10 @@ pub struct LegacyDropStats {
     /// Stalled messages whose sender's `host` is not an IP address, so no
     /// request could be sent.
     pub retx_unaddressable: u64,
+    /// Other nodes' events and segments dropped unread because this node
+    /// does not receive events (it only sends; see
+    /// [`LegacyEndpoint::set_receiving`](super::LegacyEndpoint::set_receiving)).
+    pub not_receiving: u64,
 }
 
 impl LegacyDropStats {
@@ -104,6 +108,7 @@ impl LegacyDropStats {
             + self.retx_not_ours
             + self.retx_unanswerable
             + self.retx_unaddressable
+            + self.not_receiving
     }
 }
 
@@ -112,7 +117,8 @@ impl LegacyStats {
     /// only [`Stats`]: traffic counters as they are; native datagrams and
     /// other legacy versions as `unsupported_version`; malformed and
     /// undecryptable datagrams as `malformed`; over-limit segments as
-    /// `over_budget`. Requests dropped are not counted there.
+    /// `over_budget`; events not read as `not_receiving`. Requests
+    /// dropped are not counted there.
     pub fn to_native(&self) -> Stats {
         let d = &self.dropped;
         Stats {
@@ -135,6 +141,7 @@ impl LegacyStats {
                 duplicate: d.duplicate,
                 over_budget: d.over_limit,
                 expired: d.expired,
+                not_receiving: d.not_receiving,
                 ..DropStats::default()
             },
             ..Stats::default()

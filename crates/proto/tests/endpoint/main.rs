@@ -10,5 +10,6 @@ mod fuzz_regressions;
 mod not_receiving;
 mod peers;
 mod protocol_version;
+mod receiving;
 mod self_filter;
 mod timers;
