@@ -44,6 +44,9 @@ pub struct Stats {
     pub senders: u64,
     /// Senders forgotten to make room for new ones.
     pub senders_evicted: u64,
+    /// Of `senders_evicted`: senders not believed real, forgotten because a
+    /// believed sender's segment found the memory budget full.
+    pub senders_forgotten_for_room: u64,
     /// Datagrams sealed (encrypted) before sending.
     pub datagrams_sealed: u64,
     /// Sealed datagrams received that were authenticated and fresh.

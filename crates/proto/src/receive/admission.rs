@@ -10,6 +10,12 @@
 //! goes quiet. So ids that send one datagram each (strangers, or many
 //! short-lived processes) only ever displace each other.
 //!
+//! The memory budget works the same way: when a segment of a believed
+//! sender finds the total budget full, senders not believed real that
+//! hold partial messages are forgotten, the least recently heard first,
+//! until it fits ([`budget_victim`]). Strangers filling the budget with
+//! messages they never complete cost a real sender nothing.
+//!
 //! A sender that delivered something and is forgotten anyway is remembered
 //! in a bounded table ([`Forgotten`]): its id and one past the highest seq
 //! delivered. Heard again, it resumes there: nothing it delivered is
@@ -51,6 +57,23 @@ pub(crate) fn victim(
         .filter_map(|(id, s)| rank(s, now, config).map(|r| (r, s.last_heard, *id)))
         .min()
         .map(|(_, _, id)| id)
+}
+
+/// The sender to forget so that a believed sender's segment fits the
+/// memory budget: one not believed real that holds partial messages (not
+/// `taker` itself), the least recently heard first (ties: the lowest id).
+/// Believed senders never give way to each other here: between them, the
+/// budget goes to whoever comes first.
+pub(crate) fn budget_victim(
+    senders: &FastMap<SenderId, SenderState>,
+    taker: SenderId,
+) -> Option<SenderId> {
+    senders
+        .iter()
+        .filter(|(id, s)| **id != taker && !s.believed && !s.partials.is_empty())
+        .map(|(id, s)| (s.last_heard, *id))
+        .min()
+        .map(|(_, id)| id)
 }
 
 /// Senders forgotten after they delivered something: where each resumes.

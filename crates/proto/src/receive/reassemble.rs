@@ -49,6 +49,7 @@ impl Receiver {
                 Err(reason) => Arrival::Dropped(reason),
             };
         }
+        self.make_room(stats, sender, seq, payload.len());
         let config = &self.config;
         let ledger = &mut self.ledger;
         let Some(state) = self.senders.get_mut(&sender) else {
@@ -128,6 +129,28 @@ impl Receiver {
             .expiry
             .insert((deadline, sender, MessageSeq::new(seq)));
         Arrival::Buffered
+    }
+
+    /// For a believed sender's segment of `payload` bytes that would not
+    /// fit the total budget: forgets senders not believed real that hold
+    /// partial messages until it does (see [`admission`](super::admission)).
+    fn make_room(&mut self, stats: &mut Stats, sender: SenderId, seq: u64, payload: usize) {
+        let Some(state) = self.senders.get(&sender).filter(|s| s.believed) else {
+            return;
+        };
+        let need = payload + SEGMENT_OVERHEAD + state.window.charge_for(seq);
+        if state.bytes + need > self.config.max_partial_bytes_per_sender {
+            // Over its own budget: dropped whatever room there is.
+            return;
+        }
+        while self.ledger.bytes + need > self.config.max_partial_bytes {
+            let Some(victim) = super::admission::budget_victim(&self.senders, sender) else {
+                break;
+            };
+            debug!(%victim, for_sender = %sender, "sender not believed forgotten to make room");
+            stats.senders_forgotten_for_room += 1;
+            self.evict(stats, victim);
+        }
     }
 
     /// Creates (or refreshes) the state of `sender`, heard `now` from
