@@ -90,6 +90,13 @@ impl Datagram {
         self.head
     }
 
+    /// Makes `whole` the datagram (whole in its head, no tail), giving the
+    /// old head back in `whole` for its allocation.
+    pub(crate) fn swap_whole(&mut self, whole: &mut Vec<u8>) {
+        std::mem::swap(&mut self.head, whole);
+        self.tail = None;
+    }
+
     /// The head, to append to (the tail stays after it).
     pub(crate) fn head_mut(&mut self) -> &mut Vec<u8> {
         &mut self.head

@@ -176,8 +176,6 @@ impl Guard {
         else {
             return true;
         };
-        // Sealing reads the whole datagram: the tail is copied first.
-        let buf = out.whole_mut();
         if entry.sealed >= self.limits.refuse_at {
             stats.seal_refused += 1;
             debug!(key = %entry.key.fingerprint(), "datagram not sent: key used up");
@@ -195,11 +193,12 @@ impl Guard {
             packet: PacketNumber::new(self.next_packet),
             nonce,
         };
-        if !seal::seal_into(entry, &header, buf, &mut self.scratch) {
+        // Head and tail are copied once, into the sealed datagram.
+        if !seal::seal_into(entry, &header, out.head(), out.tail(), &mut self.scratch) {
             stats.seal_refused += 1;
             return false;
         }
-        std::mem::swap(buf, &mut self.scratch);
+        out.swap_whole(&mut self.scratch);
         if let Some(fresh) = self.fresh.as_mut() {
             fresh.on_seal(now, self.next_packet);
         }

@@ -15,25 +15,32 @@ use crate::wire::{SealedFrame, SealedHeader, INNER_OMITTED, MAGIC, SEALED_HEADER
 #[cfg(feature = "fuzzing")]
 pub(crate) fn seal(entry: &Entry, header: &SealedHeader, inner: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    seal_into(entry, header, inner, &mut out).then_some(out)
+    seal_into(entry, header, inner, &[], &mut out).then_some(out)
 }
 
-/// Seals the plaintext datagram `inner` under `header` with `entry`'s key,
-/// into `out` (cleared first, its allocation reused); `false` when `inner`
-/// is too short to be a datagram or the cipher refuses.
+/// Seals the plaintext datagram `head` followed by `tail` (a datagram in
+/// two parts, as [`Datagram`](crate::Datagram) holds it) under `header`
+/// with `entry`'s key, into `out` (cleared first, its allocation reused):
+/// each byte is copied once, then encrypted in place. `false` when the
+/// datagram is too short to be one or the cipher refuses.
 pub(crate) fn seal_into(
     entry: &Entry,
     header: &SealedHeader,
-    inner: &[u8],
+    head: &[u8],
+    tail: &[u8],
     out: &mut Vec<u8>,
 ) -> bool {
     out.clear();
-    let Some(body) = inner.get(INNER_OMITTED..).filter(|b| b.len() >= 2) else {
+    let Some(body) = head
+        .get(INNER_OMITTED..)
+        .filter(|b| b.len() + tail.len() >= 2)
+    else {
         return false;
     };
-    out.reserve(SEALED_HEADER_LEN + body.len() + crate::wire::TAG_LEN);
+    out.reserve(SEALED_HEADER_LEN + body.len() + tail.len() + crate::wire::TAG_LEN);
     header.write(out);
     out.extend_from_slice(body);
+    out.extend_from_slice(tail);
     let (aad, plaintext) = out.split_at_mut(SEALED_HEADER_LEN);
     let Ok(tag) =
         entry
