@@ -19,6 +19,7 @@ mod encrypted;
 mod flood;
 mod garbage;
 mod hostile;
+mod inline_emit;
 mod large_messages;
 mod leaks;
 mod lifecycle;
