@@ -75,13 +75,12 @@ impl<D: Driver> State<D> {
         }
     }
 
-    /// Moves the outputs waiting (an inline emit's first, then the
-    /// driver's) into `into`, in order.
-    pub(crate) fn take_outputs(&mut self, into: &mut Vec<Output>) {
-        into.extend(self.outputs.drain(..));
-        while let Some(output) = self.driver.poll_output() {
-            into.push(output);
-        }
+    /// The next output to hand over: an inline emit's first, then the
+    /// driver's.
+    pub(crate) fn next_output(&mut self) -> Option<Output> {
+        self.outputs
+            .pop_front()
+            .or_else(|| self.driver.poll_output())
     }
 
     /// The task goes to sleep until the driver's next deadline: returns it.
@@ -205,14 +204,17 @@ pub(crate) trait Emitter: Send + Sync {
 impl<D: Driver + Send> Emitter for Engine<D> {
     fn try_emit(&self, event: Outgoing) -> Result<(), Outgoing> {
         let now = Instant::now();
-        if self.in_burst(now) || self.closed.load(Ordering::Acquire) {
+        let queued = || self.pending.load(Ordering::Acquire) != 0;
+        // Commands waiting: the task is behind (a burst), so this event
+        // goes after them, without touching the lock the task sends under.
+        if self.in_burst(now) || queued() || self.closed.load(Ordering::Acquire) {
             return Err(event);
         }
         // The task holds the lock only between two awaits, never while
         // listeners run: waiting for it is short, and shorter than
         // waking it.
         let mut state = self.lock();
-        if self.pending.load(Ordering::Acquire) != 0 || !state.outbox.is_empty() {
+        if queued() || !state.outbox.is_empty() {
             return Err(event);
         }
         state.driver.emit(now, event);

@@ -53,7 +53,6 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     // the OS allows.
     let mut inbox = RecvBatch::new();
     let mut drops = DropCounter::default();
-    let mut outputs = Vec::new();
     let mut stopping = false;
     while !stopping {
         let deadline = engine.lock().arm().map(tokio::time::Instant::from_std);
@@ -117,7 +116,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         }
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
-        publish(engine, &io, &mut outputs);
+        publish(engine, &io.shared);
         // Listeners run in `publish`, on this task: what they emitted (an
         // answer to the event they got) went out from the listener, or
         // goes out in this turn, not after another pass through `select!`.
@@ -135,11 +134,11 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             }
         }
         if answered {
-            publish(engine, &io, &mut outputs);
+            publish(engine, &io.shared);
         }
         // What the pacer lets go now goes in batches.
         send_all(engine).await;
-        publish(engine, &io, &mut outputs);
+        publish(engine, &io.shared);
     }
     debug!(target: "eventcast", id = engine.lock().driver.id(), "node task ends");
 }
@@ -178,14 +177,16 @@ async fn send_all<D: Driver>(engine: &Engine<D>) {
 /// then the keys, the room made in the send queue, and the deliveries.
 /// Listeners run here, on this task, without the driver's lock: what they
 /// emit may go out from here at once.
-fn publish<D: Driver>(engine: &Engine<D>, io: &Io, outputs: &mut Vec<Output>) {
-    let shared = &*io.shared;
-    {
-        let mut state = engine.lock();
-        state.publish_counters(shared);
-        state.take_outputs(outputs);
-    }
-    for output in outputs.drain(..) {
+fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared) {
+    engine.lock().publish_counters(shared);
+    // One at a time, as the driver hands them over: the lock is taken
+    // again for each (and let go before the listeners run), and a burst
+    // of events is not copied out first.
+    loop {
+        let output = engine.lock().next_output();
+        let Some(output) = output else {
+            break;
+        };
         match output {
             Output::Event(event) => shared.listeners.dispatch(&event),
             Output::Notice(notice) => shared.notify(notice),
