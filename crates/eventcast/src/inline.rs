@@ -110,7 +110,7 @@ impl<D: Driver> State<D> {
 }
 
 /// Adds what sending cost and met to the node's counters.
-pub(crate) fn add_send_counts(stats: &mut crate::stats::NodeStats, send: SendCounts) {
+fn add_send_counts(stats: &mut crate::stats::NodeStats, send: SendCounts) {
     stats.send_calls += send.calls;
     stats.send_call_datagrams += send.datagrams;
     stats.send_errors += send.errors;

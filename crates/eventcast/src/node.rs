@@ -290,6 +290,11 @@ impl Eventcast {
     /// other value is one argument. While stopped, only local listeners
     /// fire (and a warning is logged).
     ///
+    /// An emit that finds the node idle is handed to the socket (without
+    /// waiting on it) before `emit` returns, as far as the pacer allows;
+    /// emits in quick succession are queued for the node's task, which
+    /// sends them in batches. Either way they go out in the order emitted.
+    ///
     /// Fails, sending nothing and firing no listener, if the arguments
     /// cannot be encoded as BSON, the encoded event is larger than
     /// `max_message_size`, or the send queue is full
