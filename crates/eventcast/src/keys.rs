@@ -6,11 +6,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use eventcast_proto::crypto::{Fingerprint, KeyInfo, Keyring, KeyringError, Secret};
 use eventcast_proto::wire::MAX_SEALED_SEGMENT_PAYLOAD;
-use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::driver::{Command, KeyChange};
 use crate::error::{ConfigError, Error};
+use crate::inline::Commands;
 use crate::shared::Shared;
 use crate::wire_protocol::WireProtocol;
 
@@ -39,7 +39,7 @@ enum Refusal {
 /// holds the lock from copying the ring until the endpoint is attached.
 pub(crate) struct KeyState {
     ring: Option<Keyring>,
-    endpoint: Option<mpsc::UnboundedSender<Command>>,
+    endpoint: Option<Commands>,
 }
 
 impl KeyState {
@@ -49,7 +49,7 @@ impl KeyState {
     }
 
     /// From now on, changes also go to the endpoint behind `commands`.
-    pub(crate) fn attach(&mut self, commands: mpsc::UnboundedSender<Command>) {
+    pub(crate) fn attach(&mut self, commands: Commands) {
         self.endpoint = Some(commands);
     }
 

@@ -53,6 +53,7 @@ mod error;
 mod event;
 pub mod extjson;
 mod host;
+mod inline;
 mod keys;
 pub mod legacy;
 mod legacy_driver;

@@ -80,10 +80,13 @@ impl EventFilter {
     }
 }
 
+#[derive(Clone)]
 struct Subscriber {
     /// `None`: every event.
     filter: Option<EventFilter>,
-    tx: mpsc::UnboundedSender<Event>,
+    /// Each event with its [`Event::held_bytes`], counted once by the
+    /// dispatcher and given back by the reader as it is.
+    tx: mpsc::UnboundedSender<(Event, usize)>,
     /// What the subscription holds, in [`Event::held_bytes`], shared with
     /// its reader, who takes back what it reads.
     held: Arc<AtomicUsize>,
@@ -92,18 +95,18 @@ struct Subscriber {
 }
 
 impl Subscriber {
-    /// Hands `event` over unless that would take the subscription past its
-    /// limit (an event alone bigger than the limit still goes to an empty
-    /// one). `Err` when the reader is gone.
-    fn offer(&self, event: &Event, lagged: &AtomicU64) -> Result<(), ()> {
-        let size = event.held_bytes();
+    /// Hands `event`, which holds `size` bytes, over unless that would
+    /// take the subscription past its limit (an event alone bigger than
+    /// the limit still goes to an empty one). `Err` when the reader is
+    /// gone.
+    fn offer(&self, event: &Event, size: usize, lagged: &AtomicU64) -> Result<(), ()> {
         let held = self.held.load(Ordering::Acquire);
         if held > 0 && held.saturating_add(size) > self.limit {
             lagged.fetch_add(1, Ordering::Relaxed);
             return if self.tx.is_closed() { Err(()) } else { Ok(()) };
         }
         self.held.fetch_add(size, Ordering::AcqRel);
-        self.tx.send(event.clone()).map_err(|_| ())
+        self.tx.send((event.clone(), size)).map_err(|_| ())
     }
 }
 
@@ -112,7 +115,10 @@ struct Registry {
     by_name: HashMap<String, Vec<Entry>, ahash::RandomState>,
     /// By the pattern's text.
     by_pattern: HashMap<String, Patterned, ahash::RandomState>,
-    subscribers: Vec<Subscriber>,
+    /// Shared with the dispatchers, who offer each event outside the
+    /// lock (a subscription's reader woken by it finds the lock free);
+    /// changed copy-on-write.
+    subscribers: Arc<Vec<Subscriber>>,
     next_id: u64,
 }
 
@@ -320,7 +326,7 @@ impl Listeners {
     pub(crate) fn subscribe(&self, filter: Option<EventFilter>, limit: usize) -> Subscription {
         let (tx, rx) = mpsc::unbounded_channel();
         let held = Arc::new(AtomicUsize::new(0));
-        self.lock().subscribers.push(Subscriber {
+        Arc::make_mut(&mut self.lock().subscribers).push(Subscriber {
             filter,
             tx,
             held: held.clone(),
@@ -339,11 +345,13 @@ impl Listeners {
     /// Calls every listener of the event's name and of every pattern that
     /// matches it, in the order they were added (removing `once` ones
     /// first), and hands the event to every matching subscriber. Listeners
-    /// run outside the lock, so they may call back into the node.
+    /// run, and subscribers are offered the event, outside the lock, so
+    /// that listeners may call back into the node and a subscription's
+    /// reader, woken, does not wait for the lock.
     pub(crate) fn dispatch(&self, event: &Event) {
-        let callbacks: Vec<(ListenerId, Callback)> = {
+        let (callbacks, subscribers) = {
             let mut r = self.lock();
-            let mut callbacks = Vec::new();
+            let mut callbacks: Vec<(ListenerId, Callback)> = Vec::new();
             let patterns = !r.by_pattern.is_empty();
             r.each_list_for(event.name(), |list| {
                 callbacks.extend(list.iter().map(|e| (e.id, e.callback.clone())));
@@ -353,20 +361,37 @@ impl Listeners {
             if patterns {
                 callbacks.sort_unstable_by_key(|(id, _)| *id);
             }
-            r.subscribers.retain(|s| {
-                let wanted = s.filter.as_ref().is_none_or(|f| f.matches(event.name()));
-                if !wanted {
-                    return !s.tx.is_closed();
-                }
-                s.offer(event, &self.lagged).is_ok()
-            });
-            callbacks
+            let subscribers = (!r.subscribers.is_empty()).then(|| r.subscribers.clone());
+            (callbacks, subscribers)
         };
+        if let Some(subscribers) = subscribers {
+            self.offer(event, &subscribers);
+        }
         for (_, callback) in callbacks {
             if catch_unwind(AssertUnwindSafe(|| callback(event))).is_err() {
                 self.panics.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(target: "eventcast", event = event.name(), "a listener panicked");
             }
+        }
+    }
+
+    /// Hands `event` to every subscriber that wants it, then forgets the
+    /// subscribers whose readers are gone.
+    fn offer(&self, event: &Event, subscribers: &[Subscriber]) {
+        // Sized once, for every subscriber, and only if one wants it.
+        let mut size = None;
+        let mut gone = false;
+        for s in subscribers {
+            let wanted = s.filter.as_ref().is_none_or(|f| f.matches(event.name()));
+            gone |= if wanted {
+                let size = *size.get_or_insert_with(|| event.held_bytes());
+                s.offer(event, size, &self.lagged).is_err()
+            } else {
+                s.tx.is_closed()
+            };
+        }
+        if gone {
+            Arc::make_mut(&mut self.lock().subscribers).retain(|s| !s.tx.is_closed());
         }
     }
 }
@@ -380,7 +405,7 @@ impl Listeners {
 /// unsubscribes.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: mpsc::UnboundedReceiver<Event>,
+    rx: mpsc::UnboundedReceiver<(Event, usize)>,
     held: Arc<AtomicUsize>,
     /// The node's count of open subscriptions, which this one leaves when
     /// dropped.
@@ -406,12 +431,11 @@ impl Subscription {
         self.taken(event)
     }
 
-    /// Gives back the room `event` held.
-    fn taken(&self, event: Option<Event>) -> Option<Event> {
-        if let Some(event) = &event {
-            self.held.fetch_sub(event.held_bytes(), Ordering::AcqRel);
-        }
-        event
+    /// Gives back the room `event` held, as the dispatcher counted it.
+    fn taken(&self, event: Option<(Event, usize)>) -> Option<Event> {
+        let (event, size) = event?;
+        self.held.fetch_sub(size, Ordering::AcqRel);
+        Some(event)
     }
 }
 

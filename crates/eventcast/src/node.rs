@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::driver::{Command, Outgoing};
 use crate::error::Error;
 use crate::event::{to_args, Event};
+use crate::inline::{Commands, Engine};
 use crate::keys::{KeyStore, Keys};
 use crate::legacy_driver::{self, Legacy};
 use crate::listeners::{EventFilter, ListenerId, Subscription};
@@ -48,7 +49,7 @@ struct Current {
     id_used: bool,
     local_addr: Option<SocketAddr>,
     group: Option<SocketAddr>,
-    commands: Option<mpsc::UnboundedSender<Command>>,
+    commands: Option<Commands>,
 }
 
 struct Running {
@@ -199,19 +200,24 @@ impl Eventcast {
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let io = Io {
-            socket,
             commands: rx,
             cancel: cancel.clone(),
             shared: self.handle.shared.clone(),
         };
         *self.handle.shared.keys_mut() = ring.keys();
-        let task = match config.wire_protocol {
+        let shared = self.handle.shared.clone();
+        let (task, commands) = match config.wire_protocol {
             WireProtocol::Native => {
                 let native = Native::new(config, id, ring, opened.group, opened.recv_buffer_size)?;
-                tokio::spawn(task::run(native, io))
+                let engine = Arc::new(Engine::new(socket, native, shared));
+                let commands = Commands::new(tx, engine.clone());
+                (tokio::spawn(task::run(engine, io)), commands)
             }
             WireProtocol::LegacyV3 => {
-                tokio::spawn(task::run(Legacy::new(config, id, opened.group)?, io))
+                let legacy = Legacy::new(config, id, opened.group)?;
+                let engine = Arc::new(Engine::new(socket, legacy, shared));
+                let commands = Commands::new(tx, engine.clone());
+                (tokio::spawn(task::run(engine, io)), commands)
             }
         };
         {
@@ -226,9 +232,9 @@ impl Eventcast {
             let mut current = self.current();
             current.local_addr = Some(opened.local_addr);
             current.group = Some(opened.group);
-            current.commands = Some(tx.clone());
+            current.commands = Some(commands.clone());
         }
-        keys.attach(tx);
+        keys.attach(commands);
         drop(keys);
         *run = Some(Running { cancel, task });
         info!(target: "eventcast", %id, local_addr = %opened.local_addr, group = %opened.group, "started");
@@ -286,6 +292,11 @@ impl Eventcast {
     /// the argument list (`("a", 1)` is two arguments), `()` is none, any
     /// other value is one argument. While stopped, only local listeners
     /// fire (and a warning is logged).
+    ///
+    /// An emit that finds the node idle is handed to the socket (without
+    /// waiting on it) before `emit` returns, as far as the pacer allows;
+    /// emits in quick succession are queued for the node's task, which
+    /// sends them in batches. Either way they go out in the order emitted.
     ///
     /// Fails, sending nothing and firing no listener, if the arguments
     /// cannot be encoded as BSON, the encoded event is larger than
@@ -357,7 +368,7 @@ impl Eventcast {
             ));
         }
         let current = self.current();
-        let Some(tx) = current.commands.as_ref() else {
+        let Some(commands) = current.commands.as_ref() else {
             return Ok(Queued {
                 id: current.id,
                 bytes: None,
@@ -367,7 +378,7 @@ impl Eventcast {
         if let Err(e) = self.handle.shared.reserve(len, limit) {
             return Err(Refused::Full(body, e));
         }
-        if tx.send(Command::Emit(body)).is_err() {
+        if commands.emit(body).is_err() {
             // The task has just ended: as good as stopped.
             self.handle.shared.release_queue(len);
             return Ok(Queued {

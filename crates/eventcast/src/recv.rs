@@ -105,6 +105,16 @@ impl RecvBatch {
         })
     }
 
+    /// The most datagrams one read takes now: a read that took fewer
+    /// (asked for at least this many) emptied the socket's queue.
+    pub(crate) fn per_read(&self) -> usize {
+        if self.batched {
+            RECV_BATCH
+        } else {
+            1
+        }
+    }
+
     /// The counts since the last call.
     pub(crate) fn take_counts(&mut self) -> RecvCounts {
         std::mem::take(&mut self.counts)

@@ -1,11 +1,13 @@
-//! Sending the node's datagrams in batches: the task fills a [`SendBatch`]
-//! with what the driver lets go now (the pacer decides how much), then
-//! [`send`] hands it to the kernel: on Linux in one `sendmmsg` per
+//! Sending the node's datagrams in batches: the task (or an inline emit,
+//! see [`inline`](crate::inline)) fills a [`SendBatch`] with what the
+//! driver lets go now (the pacer decides how much), then [`try_send`]
+//! hands it to the kernel without waiting, as far as the socket takes it: on Linux in one `sendmmsg` per
 //! [`MAX_SEND`](crate::mmsg::MAX_SEND) datagrams, runs of equal segments
 //! as one UDP GSO message each; elsewhere (or where the kernel refuses
 //! these) one `sendto` per datagram. A segment's payload is sent from its
 //! stored body (a second iovec), not copied.
 
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use eventcast_proto::Datagram;
@@ -42,6 +44,8 @@ pub(crate) struct SendCounts {
 pub(crate) struct SendBatch {
     slots: Vec<(Datagram, SocketAddr)>,
     len: usize,
+    /// The first datagram not sent yet (the socket would have blocked).
+    next: usize,
     bytes: usize,
     /// `sendmmsg` may be used (Linux, until the kernel refuses it).
     batched: bool,
@@ -57,6 +61,7 @@ impl SendBatch {
         Self {
             slots: vec![(Datagram::new(), nowhere); BATCH_DATAGRAMS],
             len: 0,
+            next: 0,
             bytes: 0,
             batched: cfg!(target_os = "linux"),
             gso: cfg!(target_os = "linux"),
@@ -105,55 +110,60 @@ impl SendBatch {
             datagram.clear();
         }
         self.len = 0;
+        self.next = 0;
         self.bytes = 0;
     }
 }
 
-/// Sends every datagram of `batch`, in order, and empties it. A datagram
+/// Sends the datagrams of `batch` not sent yet, in order, without
+/// waiting, and empties it; `Err(WouldBlock)` when the socket takes no
+/// more now (the rest stays for the next call, once the socket is writable). A datagram
 /// the kernel refuses is counted and skipped; the others still go.
-pub(crate) async fn send(socket: &UdpSocket, batch: &mut SendBatch) {
-    let mut next = 0;
-    while next < batch.len {
-        next += if batch.batched {
-            send_batched(socket, batch, next).await
+pub(crate) fn try_send(socket: &UdpSocket, batch: &mut SendBatch) -> io::Result<()> {
+    while batch.next < batch.len {
+        let at = batch.next;
+        batch.next += if batch.batched {
+            send_batched(socket, batch, at)?
         } else {
-            send_one(socket, batch, next).await
+            send_one(socket, batch, at)?
         };
     }
     batch.clear();
+    Ok(())
 }
 
 /// One `sendto` for datagram `at` (its parts copied together if it has a
-/// tail: the portable path); returns 1.
-async fn send_one(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> usize {
+/// tail: the portable path); returns 1, or `WouldBlock`.
+fn send_one(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
     let (datagram, to) = &batch.slots[at];
     let to = *to;
     let result = if datagram.tail().is_empty() {
-        socket.send_to(datagram.head(), to).await
+        socket.try_send_to(datagram.head(), to)
     } else {
-        socket.send_to(&datagram.to_vec(), to).await
+        socket.try_send_to(&datagram.to_vec(), to)
     };
-    batch.counts.calls += 1;
     match result {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
         Ok(_) => batch.counts.datagrams += 1,
         Err(e) => {
             batch.counts.errors += 1;
             warn!(target: "eventcast", %to, error = %e, "send failed");
         }
     }
-    1
+    batch.counts.calls += 1;
+    Ok(1)
 }
 
 #[cfg(not(target_os = "linux"))]
-async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> usize {
-    send_one(socket, batch, at).await
+fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
+    send_one(socket, batch, at)
 }
 
 /// One `sendmmsg` from datagram `at` on; returns how many datagrams it
 /// dealt with (sent, or refused and counted; 0 after a fallback, which
-/// sends them again the other way).
+/// sends them again the other way), or `WouldBlock`.
 #[cfg(target_os = "linux")]
-async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> usize {
+fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
 
     let fd = socket.as_raw_fd();
@@ -161,29 +171,30 @@ async fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> u
     let to = batch.slots[at].1;
     let rest = &batch.slots[at..batch.len];
     let mut refused = None;
-    let result = socket
-        .async_io(tokio::io::Interest::WRITABLE, || {
-            crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
-                let kind = e.kind();
+    let result = socket.try_io(tokio::io::Interest::WRITABLE, || {
+        crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
+            let kind = e.kind();
+            if kind != io::ErrorKind::WouldBlock {
                 refused = Some((e, n));
-                // Readiness is cleared (and awaited) for WouldBlock only.
-                std::io::Error::from(kind)
-            })
+            }
+            // Readiness is cleared for WouldBlock only.
+            io::Error::from(kind)
         })
-        .await;
+    });
     let counts = &mut batch.counts;
     match (result, refused) {
         (Ok(n), _) => {
             counts.calls += 1;
             counts.datagrams += n as u64;
-            n
+            Ok(n)
         }
-        (Err(_), Some((e, n))) => refuse(batch, e, n, to),
+        (Err(_), Some((e, n))) => Ok(refuse(batch, e, n, to)),
+        (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
         (Err(e), None) => {
             // The socket's readiness failed: count the datagram, go on.
             counts.errors += 1;
             warn!(target: "eventcast", error = %e, "send failed");
-            1
+            Ok(1)
         }
     }
 }

@@ -7,14 +7,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace};
 
 use crate::driver::{Command, Driver, Output};
+use crate::inline::Engine;
 use crate::recv::{self, DropCounter, RecvBatch};
-use crate::send::{self, SendBatch};
+use crate::send;
 use crate::shared::Shared;
 
 /// At most this many datagrams or commands are taken in one turn of the
@@ -22,9 +22,9 @@ use crate::shared::Shared;
 /// others (quinn's IO_LOOP_BOUND).
 const IO_LOOP_BOUND: usize = 160;
 
-/// The task's I/O: the socket and what the handles share with it.
+/// The task's I/O besides the engine's socket: what the handles share
+/// with it.
 pub(crate) struct Io {
-    pub(crate) socket: UdpSocket,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) cancel: CancellationToken,
     pub(crate) shared: Arc<Shared>,
@@ -33,110 +33,146 @@ pub(crate) struct Io {
 /// Gives the whole send queue back when the task ends, however it ends:
 /// were a driver to panic, the events it held would never be released, and
 /// handles waiting in `emit_wait` would wait for ever. (Their next attempt
-/// then finds the task gone, as after a stop.)
-struct ReleaseQueueOnExit(Arc<Shared>);
+/// then finds the task gone, as after a stop.) Emits stop going inline.
+struct ReleaseQueueOnExit<'a, D>(&'a Engine<D>, Arc<Shared>);
 
-impl Drop for ReleaseQueueOnExit {
+impl<D> Drop for ReleaseQueueOnExit<'_, D> {
     fn drop(&mut self) {
-        self.0.clear_queue();
+        self.0.close();
+        self.1.clear_queue();
     }
 }
 
 /// Runs the node's task until it is cancelled or every handle is gone.
-pub(crate) async fn run(mut driver: impl Driver, mut io: Io) {
-    let _release = ReleaseQueueOnExit(io.shared.clone());
+/// Handles send from their own thread through `engine` when they can (see
+/// [`inline`](crate::inline)); the rest comes through `io.commands`.
+pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
+    let engine = &*engine;
+    let _release = ReleaseQueueOnExit(engine, io.shared.clone());
     // Datagrams are read into these buffers, many per system call where
-    // the OS allows, and written into these, reused.
+    // the OS allows.
     let mut inbox = RecvBatch::new();
-    let mut outbox = SendBatch::new();
     let mut drops = DropCounter::default();
     let mut stopping = false;
-    driver.set_receiving(io.shared.listeners.listening());
+    engine
+        .lock()
+        .driver
+        .set_receiving(io.shared.listeners.listening());
     while !stopping {
-        let deadline = driver.poll_timeout().map(tokio::time::Instant::from_std);
+        let deadline = engine.lock().arm().map(tokio::time::Instant::from_std);
         tokio::select! {
             _ = io.cancel.cancelled() => stopping = true,
             command = io.commands.recv() => match command {
                 Some(command) => {
-                    apply(&mut driver, command);
+                    let mut state = engine.lock();
+                    state.woke();
+                    engine.apply(&mut state, command);
                     for _ in 1..IO_LOOP_BOUND {
                         match io.commands.try_recv() {
-                            Ok(command) => apply(&mut driver, command),
+                            Ok(command) => engine.apply(&mut state, command),
                             Err(_) => break,
                         }
                     }
                 }
                 None => stopping = true,
             },
-            received = recv::recv(&io.socket, &mut inbox, IO_LOOP_BOUND) => {
-                let mut taken = received_some(&mut driver, &io, &mut drops, received, &inbox);
-                while taken < IO_LOOP_BOUND {
-                    let received = recv::try_recv(&io.socket, &mut inbox, IO_LOOP_BOUND - taken);
+            () = engine.wake.notified() => {}
+            received = recv::recv(&engine.socket, &mut inbox, IO_LOOP_BOUND) => {
+                let mut state = engine.lock();
+                state.woke();
+                let state = &mut *state;
+                // Read on only while reads come back full: one that took
+                // less than it could emptied the socket's queue, and asking
+                // again would cost a system call (`EAGAIN`) before this
+                // turn's deliveries and answers. The readiness stays set
+                // until a read finds nothing, so the next turn reads what
+                // came meanwhile.
+                let mut full = matches!(received, Ok(n) if n >= inbox.per_read());
+                let mut taken = received_some(&mut state.driver, &io, &mut drops, received, &inbox);
+                while full && taken < IO_LOOP_BOUND {
+                    let max = IO_LOOP_BOUND - taken;
+                    let received = recv::try_recv(&engine.socket, &mut inbox, max);
                     if matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
                         break;
                     }
-                    taken += received_some(&mut driver, &io, &mut drops, received, &inbox);
+                    full = matches!(received, Ok(n) if n >= inbox.per_read().min(max));
+                    taken += received_some(&mut state.driver, &io, &mut drops, received, &inbox);
                 }
             }
             _ = sleep_until(deadline), if deadline.is_some() => {}
         }
-        driver.set_receiving(io.shared.listeners.listening());
-        count_io(&io.shared, &mut inbox, &mut outbox);
-        if stopping {
-            // Whatever was emitted before stop still goes out, at once.
-            while let Ok(command) = io.commands.try_recv() {
-                apply(&mut driver, command);
+        {
+            let mut state = engine.lock();
+            state.woke();
+            state.driver.set_receiving(io.shared.listeners.listening());
+            count_recv(&io.shared, &mut inbox);
+            if stopping {
+                // Whatever was emitted before stop still goes out, at once.
+                while let Ok(command) = io.commands.try_recv() {
+                    engine.apply(&mut state, command);
+                }
+                state.driver.stopping();
             }
-            driver.stopping();
-        }
-        // Check the clock ourselves rather than trust the sleep.
-        let now = Instant::now();
-        if driver.poll_timeout().is_some_and(|t| t <= now) {
-            driver.handle_timeout(now);
+            // Check the clock ourselves rather than trust the sleep.
+            let now = Instant::now();
+            if state.driver.poll_timeout().is_some_and(|t| t <= now) {
+                state.driver.handle_timeout(now);
+            }
         }
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
-        publish(&mut driver, &io.shared);
+        publish(engine, &io.shared);
         // Listeners run in `publish`, on this task: what they emitted (an
-        // answer to the event they got) goes out in this turn, not after
-        // another pass through `select!`.
+        // answer to the event they got) went out from the listener, or
+        // goes out in this turn, not after another pass through `select!`.
         let mut answered = false;
-        for _ in 0..IO_LOOP_BOUND {
-            match io.commands.try_recv() {
-                Ok(command) => {
-                    apply(&mut driver, command);
-                    answered = true;
+        {
+            let mut state = engine.lock();
+            for _ in 0..IO_LOOP_BOUND {
+                match io.commands.try_recv() {
+                    Ok(command) => {
+                        engine.apply(&mut state, command);
+                        answered = true;
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
         }
         if answered {
-            publish(&mut driver, &io.shared);
+            publish(engine, &io.shared);
         }
         // What the pacer lets go now goes in batches.
-        loop {
-            let more = outbox.fill(|d| driver.poll_transmit(Instant::now(), d));
-            if !outbox.is_empty() {
-                send::send(&io.socket, &mut outbox).await;
-            }
-            if !more {
-                break;
-            }
-        }
-        count_io(&io.shared, &mut inbox, &mut outbox);
-        publish(&mut driver, &io.shared);
+        send_all(engine).await;
+        publish(engine, &io.shared);
     }
-    debug!(target: "eventcast", id = driver.id(), "node task ends");
+    debug!(target: "eventcast", id = engine.lock().driver.id(), "node task ends");
 }
 
-/// Hands a command to the driver.
-fn apply(driver: &mut impl Driver, command: Command) {
-    match command {
-        Command::Emit(event) => driver.emit(Instant::now(), event),
-        Command::Keys(change) => driver.change_keys(change),
-        Command::Peers(reply) => {
-            // The asker may be gone already; nothing to do then.
-            let _ = reply.send(driver.peers(Instant::now()));
+/// Sends what the driver lets go now, in batches, waiting for the socket
+/// (without the lock) when it takes no more.
+async fn send_all<D: Driver>(engine: &Engine<D>) {
+    loop {
+        let blocked = {
+            let mut state = engine.lock();
+            loop {
+                let more = if state.outbox.is_empty() {
+                    state.fill(Instant::now())
+                } else {
+                    true
+                };
+                if state.outbox.is_empty() {
+                    break false;
+                }
+                if send::try_send(&engine.socket, &mut state.outbox).is_err() {
+                    break true;
+                }
+                if !more {
+                    break false;
+                }
+            }
+        };
+        if !blocked || engine.socket.writable().await.is_err() {
+            return;
         }
     }
 }
@@ -144,17 +180,18 @@ fn apply(driver: &mut impl Driver, command: Command) {
 /// Drains the driver's outputs other than datagrams into what the handles
 /// share: counters first, so that a listener reading them sees its event,
 /// then the keys, the room made in the send queue, and the deliveries.
-/// Listeners run here, on this task.
-fn publish(driver: &mut impl Driver, shared: &Shared) {
-    driver.publish_stats(&mut shared.stats_mut());
-    if let Some(keys) = driver.poll_keys() {
-        *shared.keys_mut() = keys;
-    }
-    let released = driver.poll_released();
-    if released > 0 {
-        shared.release_queue(released);
-    }
-    while let Some(output) = driver.poll_output() {
+/// Listeners run here, on this task, without the driver's lock: what they
+/// emit may go out from here at once.
+fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared) {
+    engine.lock().publish_counters(shared);
+    // One at a time, as the driver hands them over: the lock is taken
+    // again for each (and let go before the listeners run), and a burst
+    // of events is not copied out first.
+    loop {
+        let output = engine.lock().next_output();
+        let Some(output) = output else {
+            break;
+        };
         match output {
             Output::Event(event) => shared.listeners.dispatch(&event),
             Output::Notice(notice) => shared.notify(notice),
@@ -197,22 +234,16 @@ fn received_some(
     n.max(1)
 }
 
-/// Adds what reading and sending cost and met to the node's counters.
-fn count_io(shared: &Shared, inbox: &mut RecvBatch, outbox: &mut SendBatch) {
+/// Adds what reading cost to the node's counters.
+fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
     let recv = inbox.take_counts();
-    let send = outbox.take_counts();
-    if recv == Default::default() && send == Default::default() {
+    if recv == Default::default() {
         return;
     }
     let mut stats = shared.stats_mut();
     stats.recv_calls += recv.calls;
     stats.recv_call_datagrams += recv.datagrams;
-    stats.send_calls += send.calls;
-    stats.send_call_datagrams += send.datagrams;
-    stats.send_errors += send.errors;
-    stats.send_batch_errors += send.batch_errors;
-    stats.batch_fallbacks += recv.fallbacks + send.batch_fallbacks;
-    stats.gso_fallbacks += send.gso_fallbacks;
+    stats.batch_fallbacks += recv.fallbacks;
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -20,6 +20,7 @@ mod flood;
 mod flood_memory;
 mod garbage;
 mod hostile;
+mod inline_emit;
 mod large_messages;
 mod leaks;
 mod lifecycle;

@@ -1,0 +1,74 @@
+//! An emit that finds the node idle goes out from the caller's thread: it
+//! is on the wire, and counted, when `emit` returns. Emits in a burst go
+//! through the node's task; either way every event arrives, in the order
+//! it was emitted, on the multi-threaded runtime and on `current_thread`.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use crate::common::*;
+use eventcast::{Eventcast, Subscription};
+
+/// One lone emit after another, each checked on the sender's counters as
+/// soon as `emit` returns and then at the receiver.
+async fn lone_emits(a: &Eventcast, sub: &mut Subscription) {
+    for i in 0..5 {
+        // Far from the previous emit: not a burst.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let before = a.stats();
+        a.emit("n", &(i,)).unwrap();
+        let after = a.stats();
+        assert_eq!(
+            after.protocol.messages_sent,
+            before.protocol.messages_sent + 1
+        );
+        assert!(
+            after.send_call_datagrams > before.send_call_datagrams,
+            "emit {i} returned before its datagram was handed to the kernel"
+        );
+        assert_eq!(next_remote(sub).await.arg::<i32>(0).unwrap(), i);
+    }
+}
+
+/// A burst, then lone emits straight after it, arrive in order.
+async fn burst_then_lone(a: &Eventcast, sub: &mut Subscription) {
+    for i in 100..300 {
+        a.emit("n", &(i,)).unwrap();
+    }
+    for i in 300..305 {
+        tokio::time::sleep(Duration::from_micros(50)).await;
+        a.emit("n", &(i,)).unwrap();
+    }
+    for i in 100..305 {
+        assert_eq!(next_remote(sub).await.arg::<i32>(0).unwrap(), i);
+    }
+}
+
+async fn exchange() {
+    let nodes = start_nodes(2, &config(free_port())).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let mut sub = b.subscribe_to(["n"]).expect("an exact name");
+    lone_emits(a, &mut sub).await;
+    burst_then_lone(a, &mut sub).await;
+    stop_all(&nodes).await;
+    let (tx, rx) = (a.stats(), b.stats());
+    assert_eq!(tx.send_errors, 0);
+    assert_eq!(tx.send_call_datagrams, tx.protocol.datagrams_sent);
+    assert_nothing_dropped(&rx.protocol);
+}
+
+#[test]
+fn lone_emits_leave_from_the_caller_and_all_arrive_in_order() {
+    netns_test::run(|| block_on(exchange()));
+}
+
+#[test]
+fn the_same_on_a_current_thread_runtime() {
+    netns_test::run(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(exchange())
+    });
+}
