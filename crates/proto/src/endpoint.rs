@@ -441,6 +441,8 @@ impl Endpoint {
     fn on_status(&mut self, now: Instant, status: &crate::wire::Status) {
         if status.target() == self.id {
             self.sender.on_status(now, status, &mut self.stats);
+        } else {
+            self.stats.statuses_overheard += 1;
         }
     }
 

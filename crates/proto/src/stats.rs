@@ -109,6 +109,9 @@ pub struct Stats {
     pub statuses_sent: u64,
     /// Status frames addressed to this node, as a sender.
     pub statuses_received: u64,
+    /// Status frames from one receiver to another sender, heard and
+    /// ignored.
+    pub statuses_overheard: u64,
     /// Times the receivers' windows held new data or repairs back (each
     /// wait counted once).
     pub window_waits: u64,

@@ -164,7 +164,7 @@ pub(crate) fn segments(sender: u64, seq: u64, body: &[u8], size: usize) -> Vec<V
 /// Every datagram received ends in exactly one place: ignored as our own,
 /// dropped for one datagram-level reason (at the encryption boundary or
 /// after it), accepted into reassembly, or a control frame (NACK,
-/// heartbeat). A batch's messages are counted one by one like segments, so
+/// heartbeat, status). A batch's messages are counted one by one like segments, so
 /// the batch itself stands for one less than them. (`expired`, `abandoned`
 /// and `bad_body` count messages, not datagrams.)
 pub(crate) fn assert_accounting(s: &Stats) {
@@ -173,6 +173,8 @@ pub(crate) fn assert_accounting(s: &Stats) {
         + s.nacks_received
         + s.nacks_overheard
         + s.heartbeats_received
+        + s.statuses_received
+        + s.statuses_overheard
         + s.batches_received
         + d.unencrypted
         + d.no_key
@@ -205,7 +207,11 @@ pub(crate) fn assert_accounting(s: &Stats) {
     );
     assert_eq!(
         s.control_received,
-        s.nacks_received + s.nacks_overheard + s.heartbeats_received,
+        s.nacks_received
+            + s.nacks_overheard
+            + s.heartbeats_received
+            + s.statuses_received
+            + s.statuses_overheard,
         "control frames: {s:#?}"
     );
 }
