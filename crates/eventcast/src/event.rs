@@ -171,9 +171,10 @@ impl Event {
         /// The event's own allocation (name, sender, address...).
         const EVENT: usize = std::mem::size_of::<Inner>() + 2 * std::mem::size_of::<usize>();
         let mut bytes = EVENT + self.inner.name.len();
-        if let Some(body) = self.inner.args.raw_body() {
-            // Kept as it arrived (decoded, if at all, on the reader's side).
-            return bytes + body.as_bytes().len();
+        if let Some(raw) = self.inner.args.raw_held_bytes() {
+            // Kept as it arrived, and counted as if decoded too: the
+            // decoded copy, once a reader makes it, is shared.
+            return bytes + raw;
         }
         // An explicit stack: a local emit's arguments may nest deeply.
         let mut pending: Vec<&Bson> = self.inner.args.iter().collect();

@@ -34,8 +34,9 @@ pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
         return Ok((name, Args::decoded(args)));
     }
     let doc = RawDocumentBuf::from_bytes(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
-    let name = check_whole(&doc)?.to_owned();
-    Ok((name, Args::raw(doc)))
+    let (name, values) = check_whole(&doc)?;
+    let name = name.to_owned();
+    Ok((name, Args::raw(doc, values)))
 }
 
 /// Whether `body` is an event's body, checked as [`decode_received`]
@@ -56,9 +57,11 @@ pub struct Args {
 
 enum Repr {
     Decoded(Vec<Bson>),
-    /// A body checked whole on arrival, and its arguments once decoded.
+    /// A body checked whole on arrival (holding `values` BSON values),
+    /// and its arguments once decoded.
     Raw {
         body: RawDocumentBuf,
+        values: usize,
         decoded: OnceLock<Vec<Bson>>,
     },
 }
@@ -72,11 +75,13 @@ impl Args {
     }
 
     /// The arguments of `body`, a message body already checked whole (its
-    /// `args` is an array). Crate-private: only a checked body may be kept.
-    pub(crate) fn raw(body: RawDocumentBuf) -> Self {
+    /// `args` is an array) holding `values` values. Crate-private: only a
+    /// checked body may be kept.
+    pub(crate) fn raw(body: RawDocumentBuf, values: usize) -> Self {
         Self {
             repr: Repr::Raw {
                 body,
+                values,
                 decoded: OnceLock::new(),
             },
         }
@@ -86,7 +91,7 @@ impl Args {
     pub fn as_slice(&self) -> &[Bson] {
         match &self.repr {
             Repr::Decoded(args) => args,
-            Repr::Raw { body, decoded } => decoded.get_or_init(|| decode(body)),
+            Repr::Raw { body, decoded, .. } => decoded.get_or_init(|| decode(body)),
         }
     }
 
@@ -94,16 +99,30 @@ impl Args {
     pub fn into_vec(self) -> Vec<Bson> {
         match self.repr {
             Repr::Decoded(args) => args,
-            Repr::Raw { body, decoded } => decoded.into_inner().unwrap_or_else(|| decode(&body)),
+            Repr::Raw { body, decoded, .. } => {
+                decoded.into_inner().unwrap_or_else(|| decode(&body))
+            }
         }
     }
 
-    /// The body as it arrived, if the arguments were kept raw: its length
-    /// is what they hold in memory.
+    /// The body as it arrived, if the arguments were kept raw.
     pub fn raw_body(&self) -> Option<&bson::RawDocument> {
         match &self.repr {
             Repr::Decoded(_) => None,
             Repr::Raw { body, .. } => Some(body),
+        }
+    }
+
+    /// For arguments kept raw: about how many bytes they hold once
+    /// decoded too (the body, and a `Bson` per value it holds), whether
+    /// or not they are yet: the decoded copy, once made, is shared by
+    /// every holder of the event.
+    pub fn raw_held_bytes(&self) -> Option<usize> {
+        match &self.repr {
+            Repr::Decoded(_) => None,
+            Repr::Raw { body, values, .. } => {
+                Some(2 * body.as_bytes().len() + values * std::mem::size_of::<Bson>())
+            }
         }
     }
 
@@ -137,12 +156,16 @@ fn raw_args(body: &RawDocumentBuf) -> Option<&RawArray> {
     body.get_array("args").ok()
 }
 
-/// Decodes a body checked whole on arrival. That cannot fail; if the BSON
-/// library ever disagrees with the check, the arguments read as none and
-/// a warning says so.
+/// Decodes the arguments of a body checked whole on arrival, value by
+/// value from the raw BSON (the parsing the check walked, without serde's
+/// reading of `$`-keys as extended JSON), so it does not fail; if it ever
+/// did, the arguments read as none and a warning says so.
 fn decode(body: &RawDocumentBuf) -> Vec<Bson> {
-    match decode_body(body.as_bytes()) {
-        Ok((_, args)) => args,
+    let decoded = raw_args(body)
+        .ok_or_else(|| "no `args` array".to_owned())
+        .and_then(|args| Vec::<Bson>::try_from(args).map_err(|e| e.to_string()));
+    match decoded {
+        Ok(args) => args,
         Err(e) => {
             warn!(error = %e, "a received body checked on arrival did not decode: no arguments");
             Vec::new()
@@ -162,8 +185,13 @@ impl Clone for Args {
     fn clone(&self) -> Self {
         let repr = match &self.repr {
             Repr::Decoded(args) => Repr::Decoded(args.clone()),
-            Repr::Raw { body, decoded } => Repr::Raw {
+            Repr::Raw {
+                body,
+                values,
+                decoded,
+            } => Repr::Raw {
                 body: body.clone(),
+                values: *values,
                 decoded: decoded.clone(),
             },
         };
@@ -232,6 +260,61 @@ mod tests {
         assert_eq!(args.str_at(3), None);
         assert_eq!(args, big_args());
         assert_eq!(args.clone().into_vec(), big_args());
+    }
+
+    /// A body of `name` with the raw fields `fields` appended as given
+    /// (duplicates too), padded past [`KEEP_RAW_FROM`] by a long string.
+    fn raw_body(fields: &[(&str, bson::RawBson)]) -> Vec<u8> {
+        let mut doc = bson::RawDocumentBuf::new();
+        doc.append(bson::raw::cstr!("name"), "n");
+        for (key, value) in fields {
+            let key: &bson::raw::CStr = (*key).try_into().unwrap();
+            doc.append(key, value.clone());
+        }
+        doc.into_bytes()
+    }
+
+    fn args_of(values: Vec<bson::RawBson>) -> bson::RawBson {
+        let mut array = bson::RawArrayBuf::new();
+        for v in values {
+            array.push(v);
+        }
+        bson::RawBson::Array(array)
+    }
+
+    #[test]
+    fn a_large_body_with_two_args_fields_is_refused_as_a_small_one_is() {
+        let long = bson::RawBson::String("s".repeat(KEEP_RAW_FROM));
+        for long in [long.clone(), bson::RawBson::String("short".into())] {
+            let twice = raw_body(&[
+                ("args", args_of(vec![long.clone()])),
+                ("args", args_of(vec![])),
+            ]);
+            assert!(
+                matches!(decode_received(twice), Err(BodyError::Shape(_))),
+                "two `args` fields"
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_body_decodes_whatever_its_documents_look_like() {
+        // `$`-keys mean something to the serde path (extended JSON); raw
+        // arguments are decoded value by value and keep them as they are.
+        let mut odd = bson::RawDocumentBuf::new();
+        odd.append(bson::raw::cstr!("$oid"), 1i32);
+        let body = raw_body(&[(
+            "args",
+            args_of(vec![
+                bson::RawBson::String("s".repeat(KEEP_RAW_FROM)),
+                bson::RawBson::Document(odd),
+            ]),
+        )]);
+        let (_, args) = decode_received(body).unwrap();
+        assert!(args.raw_body().is_some());
+        assert_eq!(args.len(), 2);
+        assert_eq!(args[1], Bson::Document(bson::doc! {"$oid": 1i32}));
+        assert!(args.raw_held_bytes().unwrap() > 2 * KEEP_RAW_FROM);
     }
 
     #[test]

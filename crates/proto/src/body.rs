@@ -99,20 +99,36 @@ pub fn decode_body(bytes: &[u8]) -> Result<(String, Vec<Bson>), BodyError> {
 }
 
 /// Checks a body whole without decoding it: every element (see
-/// [`check_depth`]) and the shape (a string `name`, an array `args`).
-/// Returns the name.
-pub(crate) fn check_whole(doc: &RawDocument) -> Result<&str, BodyError> {
-    check_depth(doc)?;
+/// [`check_depth`]) and the shape (one string `name`, one array `args`,
+/// as decoding insists). Returns the name and how many values the body
+/// holds.
+pub(crate) fn check_whole(doc: &RawDocument) -> Result<(&str, usize), BodyError> {
+    let values = check_depth(doc)?;
     let shape = |e: bson::error::Error| BodyError::Shape(e.to_string());
+    let (mut names, mut args) = (0, 0);
+    for item in doc.iter() {
+        let (key, _) = item.map_err(|e| BodyError::Malformed(e.to_string()))?;
+        match key.as_str() {
+            "name" => names += 1,
+            "args" => args += 1,
+            _ => {}
+        }
+    }
+    if (names, args) != (1, 1) {
+        return Err(BodyError::Shape(format!(
+            "{names} `name` and {args} `args` fields, not one of each"
+        )));
+    }
     let name = doc.get_str("name").map_err(shape)?;
     doc.get_array("args").map_err(shape)?;
-    Ok(name)
+    Ok((name, values))
 }
 
-/// Walks every element once, iteratively, failing on malformed elements and
+/// Walks every element once, iteratively (returning how many there are), failing on malformed elements and
 /// on nesting deeper than [`MAX_NESTING_DEPTH`].
-pub(crate) fn check_depth(root: &RawDocument) -> Result<(), BodyError> {
+pub(crate) fn check_depth(root: &RawDocument) -> Result<usize, BodyError> {
     let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
+    let mut values = 0usize;
     let mut stack = vec![(root.iter(), 1usize)];
     while let Some((iter, depth)) = stack.last_mut() {
         let depth = *depth;
@@ -121,6 +137,7 @@ pub(crate) fn check_depth(root: &RawDocument) -> Result<(), BodyError> {
             continue;
         };
         let (_, value) = item.map_err(malformed)?;
+        values += 1;
         let child = match value {
             RawBsonRef::Document(d) => Some(d),
             RawBsonRef::Array(a) => Some(RawDocument::from_bytes(a.as_bytes()).map_err(malformed)?),
@@ -134,7 +151,7 @@ pub(crate) fn check_depth(root: &RawDocument) -> Result<(), BodyError> {
             stack.push((child.iter(), depth + 1));
         }
     }
-    Ok(())
+    Ok(values)
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ impl Endpoint {
     /// refused as [`EmitError::QueueFull`]. A `Vec` is queued as it is,
     /// without a copy.
     pub fn emit_body(&mut self, body: impl Into<Vec<u8>>) -> Result<MessageSeq, EmitError> {
-        let body = body.into();
+        let mut body = body.into();
         RawDocument::from_bytes(&body).map_err(|e| BodyError::Malformed(e.to_string()))?;
         let max = self.config.max_message_size;
         if body.len() > max {
@@ -215,6 +215,10 @@ impl Endpoint {
             });
         }
         let len = body.len();
+        if body.capacity() > 2 * len {
+            // Kept until every receiver has it: not with room to spare.
+            body.shrink_to_fit();
+        }
         let seq = self.sender.queue(body);
         self.stats.messages_sent += 1;
         self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;

@@ -82,10 +82,12 @@ pub fn decode_args(bytes: &[u8]) -> Result<Vec<Bson>, LegacyError> {
 
 /// The native body's depth check, with its errors in legacy terms.
 fn check_depth(root: &RawDocument) -> Result<(), LegacyError> {
-    crate::body::check_depth(root).map_err(|e| match e {
-        BodyError::TooDeep => LegacyError::TooDeep,
-        other => LegacyError::bson(other),
-    })
+    crate::body::check_depth(root)
+        .map(|_| ())
+        .map_err(|e| match e {
+            BodyError::TooDeep => LegacyError::TooDeep,
+            other => LegacyError::bson(other),
+        })
 }
 
 #[cfg(test)]

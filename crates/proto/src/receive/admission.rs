@@ -70,10 +70,28 @@ pub(crate) fn budget_victim(
 ) -> Option<SenderId> {
     senders
         .iter()
-        .filter(|(id, s)| **id != taker && !s.believed && !s.partials.is_empty())
+        .filter(|(id, s)| gives_way(**id, s, taker))
         .map(|(id, s)| (s.last_heard, *id))
         .min()
         .map(|(_, id)| id)
+}
+
+/// What the senders [`budget_victim`] may pick hold together, charges
+/// of every kind: what forgetting them all would free.
+pub(crate) fn budget_victims_hold(
+    senders: &FastMap<SenderId, SenderState>,
+    taker: SenderId,
+) -> usize {
+    senders
+        .iter()
+        .filter(|(id, s)| gives_way(**id, s, taker))
+        .map(|(_, s)| s.bytes)
+        .sum()
+}
+
+/// Whether sender `id` gives its budget up for `taker`'s segment.
+fn gives_way(id: SenderId, state: &SenderState, taker: SenderId) -> bool {
+    id != taker && !state.believed && !state.partials.is_empty()
 }
 
 /// Senders forgotten after they delivered something: where each resumes.

@@ -49,7 +49,9 @@ impl Receiver {
                 Err(reason) => Arrival::Dropped(reason),
             };
         }
-        self.make_room(stats, sender, seq, payload.len());
+        if self.would_buffer(segment) {
+            self.make_room(stats, sender, seq, payload.len());
+        }
         let config = &self.config;
         let ledger = &mut self.ledger;
         let Some(state) = self.senders.get_mut(&sender) else {
@@ -62,10 +64,12 @@ impl Receiver {
         let need = charge + chunk;
         let over_budget = state.bytes + need > config.max_partial_bytes_per_sender
             || ledger.bytes + need > config.max_partial_bytes;
-        // The body's buffer is reserved for all of it only while the
-        // budgets could hold all of it.
+        // The body's buffer is reserved for all of it only for a sender
+        // believed real, and only while the budgets could hold all of it:
+        // a stranger's claimed length reserves nothing.
         let whole = segment.message_len as usize;
-        let fits = state.bytes + whole <= config.max_partial_bytes_per_sender
+        let fits = state.believed
+            && state.bytes + whole <= config.max_partial_bytes_per_sender
             && ledger.bytes + whole <= config.max_partial_bytes;
         let deadline = now + config.message_ttl;
         let partial = match state.partials.get_mut(&seq) {
@@ -131,9 +135,28 @@ impl Receiver {
         Arrival::Buffered
     }
 
-    /// For a believed sender's segment of `payload` bytes that would not
-    /// fit the total budget: forgets senders not believed real that hold
-    /// partial messages until it does (see [`admission`](super::admission)).
+    /// Whether `segment` (of a message of several) would be buffered if
+    /// the budgets had room: its message is new and the sender may open
+    /// another, or it is open, consistent, and lacks this segment.
+    fn would_buffer(&self, segment: &Segment) -> bool {
+        let Some(state) = self.senders.get(&segment.sender) else {
+            return false;
+        };
+        match state.partials.get(&segment.seq) {
+            Some(p) => {
+                (p.count, p.segment_size, p.message_len)
+                    == (segment.count, segment.segment_size, segment.message_len)
+                    && !p.segments.contains(segment.index)
+            }
+            None => state.partials.len() < self.config.max_partial_messages_per_sender,
+        }
+    }
+
+    /// For a believed sender's segment of `payload` bytes that fits its own
+    /// budget but not the total: forgets senders not believed real that
+    /// hold partial messages until it fits (see
+    /// [`admission`](super::admission)), if together they hold enough to
+    /// make it fit; otherwise nobody.
     fn make_room(&mut self, stats: &mut Stats, sender: SenderId, seq: u64, payload: usize) {
         let Some(state) = self.senders.get(&sender).filter(|s| s.believed) else {
             return;
@@ -141,6 +164,10 @@ impl Receiver {
         let need = payload + SEGMENT_OVERHEAD + state.window.charge_for(seq);
         if state.bytes + need > self.config.max_partial_bytes_per_sender {
             // Over its own budget: dropped whatever room there is.
+            return;
+        }
+        let short = (self.ledger.bytes + need).saturating_sub(self.config.max_partial_bytes);
+        if short == 0 || super::admission::budget_victims_hold(&self.senders, sender) < short {
             return;
         }
         while self.ledger.bytes + need > self.config.max_partial_bytes {

@@ -4,9 +4,8 @@
 //! body as they come, so a complete message needs no second copy; a
 //! segment that arrives ahead of a missing one waits in a map until the
 //! hole is filled. The body's buffer is reserved for the whole message
-//! only when the caller says the budgets could hold it (a reservation is
-//! address space, not memory, until it is written); otherwise it grows as
-//! segments are appended.
+//! only when the caller allows it (a sender believed real, budgets that
+//! could hold all of it); otherwise it grows as segments are appended.
 
 use std::collections::BTreeMap;
 
