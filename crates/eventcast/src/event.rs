@@ -170,31 +170,18 @@ impl Event {
     pub(crate) fn held_bytes(&self) -> usize {
         /// The event's own allocation (name, sender, address...).
         const EVENT: usize = std::mem::size_of::<Inner>() + 2 * std::mem::size_of::<usize>();
-        let mut bytes = EVENT + self.inner.name.len();
+        let bytes = EVENT + self.inner.name.len();
         if let Some(raw) = self.inner.args.raw_held_bytes() {
             // Kept as it arrived, and counted as if decoded too: the
             // decoded copy, once a reader makes it, is shared.
             return bytes + raw;
         }
-        // An explicit stack: a local emit's arguments may nest deeply.
-        let mut pending: Vec<&Bson> = self.inner.args.iter().collect();
-        while let Some(value) = pending.pop() {
-            bytes += std::mem::size_of::<Bson>();
-            match value {
-                Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => bytes += s.len(),
-                Bson::Binary(b) => bytes += b.bytes.len(),
-                Bson::RegularExpression(r) => bytes += r.pattern.len() + r.options.len(),
-                Bson::Array(items) => pending.extend(items),
-                Bson::Document(doc) => {
-                    for (key, item) in doc {
-                        bytes += key.len() + std::mem::size_of::<String>();
-                        pending.push(item);
-                    }
-                }
-                _ => {}
-            }
-        }
         bytes
+            + eventcast_proto::args_size(
+                &self.inner.args,
+                std::mem::size_of::<Bson>(),
+                std::mem::size_of::<String>(),
+            )
     }
 }
 

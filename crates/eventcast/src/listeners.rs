@@ -353,11 +353,15 @@ impl Listeners {
             let mut r = self.lock();
             let mut callbacks: Vec<(ListenerId, Callback)> = Vec::new();
             let patterns = !r.by_pattern.is_empty();
+            let mut removed = false;
             r.each_list_for(event.name(), |list| {
                 callbacks.extend(list.iter().map(|e| (e.id, e.callback.clone())));
+                removed |= list.iter().any(|e| e.once);
                 list.retain(|e| !e.once);
             });
-            self.changed(&r);
+            if removed {
+                self.changed(&r);
+            }
             if patterns {
                 callbacks.sort_unstable_by_key(|(id, _)| *id);
             }

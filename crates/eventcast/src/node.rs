@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::driver::{Command, Outgoing};
 use crate::error::Error;
 use crate::event::{to_args, Event};
-use crate::inline::{Commands, Engine};
+use crate::inline::Commands;
 use crate::keys::{KeyStore, Keys};
 use crate::legacy_driver::{self, Legacy};
 use crate::listeners::{EventFilter, ListenerId, Subscription};
@@ -205,19 +205,13 @@ impl Eventcast {
             shared: self.handle.shared.clone(),
         };
         *self.handle.shared.keys_mut() = ring.keys();
-        let shared = self.handle.shared.clone();
         let (task, commands) = match config.wire_protocol {
             WireProtocol::Native => {
                 let native = Native::new(config, id, ring, opened.group, opened.recv_buffer_size)?;
-                let engine = Arc::new(Engine::new(socket, native, shared));
-                let commands = Commands::new(tx, engine.clone());
-                (tokio::spawn(task::run(engine, io)), commands)
+                task::spawn(socket, native, tx, io)
             }
             WireProtocol::LegacyV3 => {
-                let legacy = Legacy::new(config, id, opened.group)?;
-                let engine = Arc::new(Engine::new(socket, legacy, shared));
-                let commands = Commands::new(tx, engine.clone());
-                (tokio::spawn(task::run(engine, io)), commands)
+                task::spawn(socket, Legacy::new(config, id, opened.group)?, tx, io)
             }
         };
         {

@@ -1,7 +1,8 @@
 //! Sending the node's datagrams in batches: the task (or an inline emit,
 //! see [`inline`](crate::inline)) fills a [`SendBatch`] with what the
 //! driver lets go now (the pacer decides how much), then [`try_send`]
-//! hands it to the kernel without waiting, as far as the socket takes it: on Linux in one `sendmmsg` per
+//! hands it to the kernel without waiting, as far as the socket takes
+//! it: on Linux in one `sendmmsg` per
 //! [`MAX_SEND`](crate::mmsg::MAX_SEND) datagrams, runs of equal segments
 //! as one UDP GSO message each; elsewhere (or where the kernel refuses
 //! these) one `sendto` per datagram. A segment's payload is sent from its
@@ -116,9 +117,10 @@ impl SendBatch {
 }
 
 /// Sends the datagrams of `batch` not sent yet, in order, without
-/// waiting, and empties it; `Err(WouldBlock)` when the socket takes no
-/// more now (the rest stays for the next call, once the socket is writable). A datagram
-/// the kernel refuses is counted and skipped; the others still go.
+/// waiting, and empties it once all are sent; `Err(WouldBlock)` when the
+/// socket takes no more now (the rest stays for the next call, once the
+/// socket is writable). A datagram the kernel refuses is counted and
+/// skipped; the others still go.
 pub(crate) fn try_send(socket: &UdpSocket, batch: &mut SendBatch) -> io::Result<()> {
     while batch.next < batch.len {
         let at = batch.next;

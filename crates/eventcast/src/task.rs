@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace};
 
 use crate::driver::{Command, Driver, Output};
-use crate::inline::Engine;
+use crate::inline::{Commands, Engine};
 use crate::recv::{self, DropCounter, RecvBatch};
 use crate::send;
 use crate::shared::Shared;
@@ -41,6 +41,19 @@ impl<D> Drop for ReleaseQueueOnExit<'_, D> {
         self.0.close();
         self.1.clear_queue();
     }
+}
+
+/// Starts the node's task with `driver` on `socket`: returns it and the
+/// command channel (`tx`, which `io` receives) for the handles.
+pub(crate) fn spawn<D: Driver + Send + 'static>(
+    socket: tokio::net::UdpSocket,
+    driver: D,
+    tx: mpsc::UnboundedSender<Command>,
+    io: Io,
+) -> (tokio::task::JoinHandle<()>, Commands) {
+    let engine = Arc::new(Engine::new(socket, driver, io.shared.clone()));
+    let commands = Commands::new(tx, engine.clone());
+    (tokio::spawn(run(engine, io)), commands)
 }
 
 /// Runs the node's task until it is cancelled or every handle is gone.
@@ -81,6 +94,8 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                 let mut state = engine.lock();
                 state.woke();
                 let state = &mut *state;
+                // Whoever listens now decides whether these are read.
+                state.driver.set_receiving(io.shared.listeners.listening());
                 // Read on only while reads come back full: one that took
                 // less than it could emptied the socket's queue, and asking
                 // again would cost a system call (`EAGAIN`) before this
@@ -213,8 +228,6 @@ fn received_some(
         debug!(target: "eventcast", error = %e, "receive failed");
         return 1;
     }
-    // Whoever listens now decides whether these are read.
-    driver.set_receiving(io.shared.listeners.listening());
     let mut n = 0;
     for (received, datagram) in inbox.datagrams() {
         n += 1;

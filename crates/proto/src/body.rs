@@ -58,26 +58,33 @@ pub fn encode_body(name: &str, args: &[Bson]) -> Result<Vec<u8>, BodyError> {
 fn encoded_len_hint(name: &str, args: &[Bson]) -> usize {
     // Type byte, a key of a few digits, a length or a number.
     const VALUE: usize = 16;
-    let mut len = 64 + name.len();
-    // An explicit stack: arguments may nest deeply.
+    64 + name.len() + args_size(args, VALUE, 0)
+}
+
+/// The bytes the arguments' strings, binaries, patterns and document keys
+/// hold, plus `per_value` for every value and `per_key` for every key, at
+/// any depth (walked without recursion: arguments may nest deeply). What
+/// an encoded body or a decoded event takes, given their fixed costs.
+pub fn args_size(args: &[Bson], per_value: usize, per_key: usize) -> usize {
+    let mut size = 0;
     let mut pending: Vec<&Bson> = args.iter().collect();
     while let Some(value) = pending.pop() {
-        len += VALUE;
+        size += per_value;
         match value {
-            Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => len += s.len(),
-            Bson::Binary(b) => len += b.bytes.len(),
-            Bson::RegularExpression(r) => len += r.pattern.len() + r.options.len(),
+            Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => size += s.len(),
+            Bson::Binary(b) => size += b.bytes.len(),
+            Bson::RegularExpression(r) => size += r.pattern.len() + r.options.len(),
             Bson::Array(items) => pending.extend(items),
             Bson::Document(doc) => {
                 for (key, item) in doc {
-                    len += key.len();
+                    size += key.len() + per_key;
                     pending.push(item);
                 }
             }
             _ => {}
         }
     }
-    len
+    size
 }
 
 /// The shortest body that can nest deeper than [`MAX_NESTING_DEPTH`]: the

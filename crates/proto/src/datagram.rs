@@ -66,8 +66,8 @@ impl Datagram {
         self.tail = None;
     }
 
-    /// The whole datagram in one buffer, to read or rewrite in place (to
-    /// seal it, say): the tail, if any, is copied after the head first.
+    /// The whole datagram in one buffer, to read or rewrite in place: the
+    /// tail, if any, is copied after the head first.
     pub fn whole_mut(&mut self) -> &mut Vec<u8> {
         if let Some((body, range)) = self.tail.take() {
             self.head

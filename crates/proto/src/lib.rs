@@ -55,7 +55,7 @@ mod window;
 pub mod wire;
 
 pub use args::{decode_received, Args, KEEP_RAW_FROM};
-pub use body::{decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
+pub use body::{args_size, decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
 pub use config::{Config, ConfigError};
 pub use datagram::Datagram;
 pub use endpoint::{EmitError, Endpoint};

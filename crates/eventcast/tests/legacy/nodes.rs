@@ -19,7 +19,7 @@ use crate::common::{
 };
 use crate::support::*;
 use bson::{doc, Bson, DateTime, Regex};
-use eventcast::{Eventcast, Notice};
+use eventcast::Notice;
 use eventcast_proto::legacy::{
     Datagram, Decoder, Encoder, Incoming, InsecureLegacyCipher, LegacyId, LegacyIdentity,
     ReassemblyLimits, Timeout,
@@ -44,12 +44,6 @@ fn big_args() -> Vec<Bson> {
         }),
         "x".repeat(20_000).into(),
     ]
-}
-
-async fn start(config: eventcast::Config) -> Eventcast {
-    let node = Eventcast::new(config).expect("valid config");
-    node.start().await.expect("start");
-    node
 }
 
 #[test]

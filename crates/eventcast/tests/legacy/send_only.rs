@@ -8,17 +8,10 @@
 //! sharing a port: where a request must reach the send-only node, it is
 //! the only one bound to 127.0.0.2 (and hears no multicast then).
 
-use eventcast::Eventcast;
-
 use crate::common::{block_on, collect_remote, free_port, legacy_config, stop_all, wait_until};
+use crate::support::start;
 
 const KEY: &str = "correct horse battery staple";
-
-async fn start(config: eventcast::Config) -> Eventcast {
-    let node = Eventcast::new(config).expect("valid config");
-    node.start().await.expect("start");
-    node
-}
 
 fn config() -> eventcast::Config {
     legacy_config(free_port())

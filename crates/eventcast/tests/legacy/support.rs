@@ -133,3 +133,10 @@ pub(crate) fn fresh_event(name: &str, args: &[Bson]) -> Vec<u8> {
     assert_eq!(encoded.datagrams.len(), 1);
     encoded.datagrams.into_iter().next().expect("one datagram")
 }
+
+/// A node made from `config`, started.
+pub(crate) async fn start(config: eventcast::Config) -> eventcast::Eventcast {
+    let node = eventcast::Eventcast::new(config).expect("valid config");
+    node.start().await.expect("start");
+    node
+}

@@ -7,8 +7,8 @@
 //!
 //! Segments are put together as they arrive (in place when in order,
 //! `segments.rs`), in a buffer reserved for a message's claimed length
-//! only for a sender believed real and while the budgets could hold all
-//! of it. Every buffered byte (plus a fixed bookkeeping charge per
+//! only for a sender believed real with no other partial message, and
+//! while the budgets could hold all of it. Every buffered byte (plus a fixed bookkeeping charge per
 //! segment), every message held for order and every gap record counts
 //! against a per-sender and a total budget.
 //!

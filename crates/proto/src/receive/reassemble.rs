@@ -49,9 +49,7 @@ impl Receiver {
                 Err(reason) => Arrival::Dropped(reason),
             };
         }
-        if self.would_buffer(segment) {
-            self.make_room(stats, sender, seq, payload.len());
-        }
+        self.make_room(stats, segment, payload.len());
         let config = &self.config;
         let ledger = &mut self.ledger;
         let Some(state) = self.senders.get_mut(&sender) else {
@@ -65,10 +63,12 @@ impl Receiver {
         let over_budget = state.bytes + need > config.max_partial_bytes_per_sender
             || ledger.bytes + need > config.max_partial_bytes;
         // The body's buffer is reserved for all of it only for a sender
-        // believed real, and only while the budgets could hold all of it:
-        // a stranger's claimed length reserves nothing.
+        // believed real with no other partial message, and only while the
+        // budgets could hold all of it: a stranger's claimed length
+        // reserves nothing, and a sender at most one message's worth.
         let whole = segment.message_len as usize;
         let fits = state.believed
+            && state.partials.is_empty()
             && state.bytes + whole <= config.max_partial_bytes_per_sender
             && ledger.bytes + whole <= config.max_partial_bytes;
         let deadline = now + config.message_ttl;
@@ -152,22 +152,26 @@ impl Receiver {
         }
     }
 
-    /// For a believed sender's segment of `payload` bytes that fits its own
-    /// budget but not the total: forgets senders not believed real that
-    /// hold partial messages until it fits (see
+    /// For a believed sender's segment of `payload` bytes that would be
+    /// buffered and fits its own budget but not the total: forgets senders
+    /// not believed real that hold partial messages until it fits (see
     /// [`admission`](super::admission)), if together they hold enough to
     /// make it fit; otherwise nobody.
-    fn make_room(&mut self, stats: &mut Stats, sender: SenderId, seq: u64, payload: usize) {
+    fn make_room(&mut self, stats: &mut Stats, segment: &Segment, payload: usize) {
+        let sender = segment.sender;
         let Some(state) = self.senders.get(&sender).filter(|s| s.believed) else {
             return;
         };
-        let need = payload + SEGMENT_OVERHEAD + state.window.charge_for(seq);
+        let need = payload + SEGMENT_OVERHEAD + state.window.charge_for(segment.seq);
         if state.bytes + need > self.config.max_partial_bytes_per_sender {
             // Over its own budget: dropped whatever room there is.
             return;
         }
         let short = (self.ledger.bytes + need).saturating_sub(self.config.max_partial_bytes);
-        if short == 0 || super::admission::budget_victims_hold(&self.senders, sender) < short {
+        if short == 0
+            || !self.would_buffer(segment)
+            || super::admission::budget_victims_hold(&self.senders, sender) < short
+        {
             return;
         }
         while self.ledger.bytes + need > self.config.max_partial_bytes {

@@ -4,8 +4,9 @@
 //! body as they come, so a complete message needs no second copy; a
 //! segment that arrives ahead of a missing one waits in a map until the
 //! hole is filled. The body's buffer is reserved for the whole message
-//! only when the caller allows it (a sender believed real, budgets that
-//! could hold all of it); otherwise it grows as segments are appended.
+//! only when the caller allows it (a sender believed real with no other
+//! partial message, budgets that could hold all of it); otherwise it grows
+//! as segments are appended.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +18,6 @@ pub(crate) struct Segments {
     in_order: u32,
     /// Segments past a missing one.
     ahead: BTreeMap<u32, Vec<u8>>,
-    /// Payload bytes held, in `body` and `ahead`.
-    held: usize,
 }
 
 impl Segments {
@@ -46,14 +45,13 @@ impl Segments {
     /// Payload bytes held.
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
-        self.held
+        self.body.len() + self.ahead.values().map(Vec::len).sum::<usize>()
     }
 
     /// Holds segment `index` (not held yet). `reserve`: the length of the
     /// whole body, if the buffer may be reserved for it now.
     pub(crate) fn insert(&mut self, index: u32, payload: &[u8], reserve: Option<usize>) {
         debug_assert!(!self.contains(index));
-        self.held += payload.len();
         if index != self.in_order {
             self.ahead.insert(index, payload.to_vec());
             return;

@@ -173,7 +173,7 @@ impl Model {
         // Only a segment that will be looked at for buffering makes room
         // (duplicates are dropped before).
         let fresh = match &self.msgs[k].state {
-            State::Idle => count > 1,
+            State::Idle => count > 1 && self.open(Some(sender)) < self.max_partials,
             State::Open { have, .. } => !have.contains(&seg),
             State::Delivered | State::Expired => false,
         };
