@@ -5,7 +5,8 @@
 //! coming event). Every event of the emitter arrives exactly once, none is
 //! reported lost, the forged copy is reported as a conflict, the NACKs stay
 //! under one per 10 hostile datagrams, and the send-only emitter holds no
-//! partial message and sends no NACK.
+//! partial message and sends no NACK. A forged event just ahead of a slow
+//! emitter costs only the event it replaces.
 
 use eventcast::Notice;
 use eventcast_proto::wire::{DataHeader, Flags, Heartbeat};
@@ -64,6 +65,35 @@ fn send_all(group: std::net::SocketAddr, datagrams: &[Vec<u8>]) -> u64 {
     datagrams.len() as u64
 }
 
+/// Takes `n` events of `victim` from `sub`: seqs 0 to `n - 1`, each once,
+/// in order, one of them a forged copy (its argument a string); then
+/// waits for `listener` to count the real one as a conflict.
+async fn one_forged_in_place(
+    sub: &mut eventcast::Subscription,
+    listener: &eventcast::Eventcast,
+    victim: SenderId,
+    n: u64,
+) {
+    let events = collect_remote(sub, n as usize).await;
+    let seqs: Vec<u64> = events
+        .iter()
+        .filter_map(|e| e.seq())
+        .map(|s| s.get())
+        .collect();
+    assert_eq!(
+        seqs,
+        (0..n).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    assert!(events.iter().all(|e| e.sender() == victim));
+    let forged = events.iter().filter(|e| e.arg::<String>(0).is_ok()).count();
+    assert_eq!(forged, 1, "one forged copy took a real event's place");
+    wait_until("the conflict counted", || {
+        listener.stats().protocol.conflicts > 0
+    })
+    .await;
+}
+
 #[test]
 fn strangers_and_an_impersonator_cost_no_event() {
     netns_test::run(|| {
@@ -101,25 +131,9 @@ fn strangers_and_an_impersonator_cost_no_event() {
                     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 }
             }
-            let events = collect_remote(&mut sub, N as usize).await;
-            let seqs: Vec<u64> = events
-                .iter()
-                .filter_map(|e| e.seq())
-                .map(|s| s.get())
-                .collect();
-            assert_eq!(
-                seqs,
-                (0..N).collect::<Vec<_>>(),
-                "every event once, in order"
-            );
-            assert!(events.iter().all(|e| e.sender() == victim));
-            let forged = events.iter().filter(|e| e.arg::<String>(0).is_ok()).count();
-            assert_eq!(forged, 1, "the forged copy took event 200's place");
-            // The real event 200 comes as a second, different copy.
-            wait_until("the conflict counted", || {
-                listener.stats().protocol.conflicts > 0
-            })
-            .await;
+            // The forged copy takes event 200's place; the real one comes
+            // as a second, different copy.
+            one_forged_in_place(&mut sub, listener, victim, N).await;
 
             let mut conflicts = 0;
             loop {
@@ -155,6 +169,46 @@ fn strangers_and_an_impersonator_cost_no_event() {
                 (0, 0, 0),
                 "{e:?}"
             );
+            stop_all(&[listener.clone(), emitter.clone()]).await;
+        })
+    });
+}
+
+/// A forged event a little ahead of a slow emitter (inside the window a
+/// receiver takes as plausible) opens a gap the emitter has not reached.
+/// It outlasts `message_ttl`, yet nothing is reported lost or asked for:
+/// the emitter never vouched for those seqs from its own address. The
+/// forged event takes one real event's place, and that is a conflict.
+#[test]
+fn a_forgery_just_ahead_of_a_slow_emitter_costs_only_itself() {
+    const SLOW: u64 = 40;
+    netns_test::run(|| {
+        block_on(async {
+            let port = free_port();
+            let ttl = std::time::Duration::from_millis(400);
+            let listener = &start_nodes(1, &config(port).message_ttl(ttl)).await[0];
+            let emitter = &start_nodes(1, &config(port).send_only(true)).await[0];
+            let mut notices = listener.notices();
+            let mut sub = listener.subscribe_to(["e"]).expect("names");
+            let group = listener.group_addr().expect("group");
+            let victim = emitter.id();
+            for i in 0..SLOW {
+                emitter.emit("e", &(i as i64,)).expect("emit");
+                if i == 5 {
+                    // 20 ahead at one event per 50 ms: a second away.
+                    send_all(group, &[event(victim, i + 20, "e", "forged")]);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            // The forged event takes event 25's place.
+            one_forged_in_place(&mut sub, listener, victim, SLOW).await;
+            while let Ok(notice) = notices.try_recv() {
+                if let Notice::Loss(loss) = notice {
+                    panic!("a loss reported: {loss}");
+                }
+            }
+            let s = listener.stats().protocol;
+            assert_eq!((s.messages_lost, s.nacks_sent), (0, 0), "{s:?}");
             stop_all(&[listener.clone(), emitter.clone()]).await;
         })
     });

@@ -6,10 +6,10 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
-use tracing::trace;
+use tracing::{debug, trace};
 
 use super::state::{Item, State};
-use super::{next_round, Receiver, MAX_MISSING_PER_ROUND};
+use super::{next_round, Receiver, GAP_CHARGE, MAX_MISSING_PER_ROUND};
 use crate::config::Config;
 use crate::ids::{MessageSeq, SenderId};
 use crate::shared::LossReason;
@@ -109,16 +109,29 @@ impl Receiver {
         };
         let mut entries: Vec<NackEntry> = Vec::new();
         let mut lost: Vec<(u64, u64, LossReason)> = Vec::new();
+        // Parts of gaps given up that the sender never vouched for.
+        let mut unvouched: Vec<(u64, u64)> = Vec::new();
 
         let rng = &mut self.rng;
         for (first, gap) in state.gaps.iter_mut() {
             match rules.judge(&mut gap.item, &mut state.round, rng, defer) {
                 Verdict::Wait => {}
-                Verdict::Lose(reason) => lost.push((*first, gap.end, reason)),
+                Verdict::Lose(reason) => {
+                    let vouched = state.vouched.clamp(*first, gap.end);
+                    if vouched > *first {
+                        lost.push((*first, vouched, reason));
+                    }
+                    if vouched < gap.end {
+                        unvouched.push((vouched, gap.end));
+                    }
+                }
                 Verdict::Ask => {
+                    // Only what the sender vouched for is asked for (a
+                    // gap its own data opened is all vouched for).
+                    let end = gap.end.min(state.vouched);
                     let mut s = *first;
-                    while s < gap.end {
-                        let count = (gap.end - s).min(u64::from(u32::MAX)) as u32;
+                    while s < end {
+                        let count = (end - s).min(u64::from(u32::MAX)) as u32;
                         entries.push(NackEntry::Messages {
                             first: MessageSeq::new(s),
                             count,
@@ -165,6 +178,7 @@ impl Receiver {
         if rules.held.get() {
             stats.nacks_deferred += 1;
         }
+        let gone = rules.gone;
         self.budget
             .charge(state, entries.len().div_ceil(MAX_NACK_ENTRIES));
         let wake = state.earliest_wake();
@@ -175,7 +189,45 @@ impl Receiver {
         for (first, end, reason) in lost {
             self.lose(stats, sender, first, end, reason);
         }
+        for (first, end) in unvouched {
+            self.unvouched(now, stats, sender, (first, end), gone);
+        }
         self.flush(stats, sender);
+    }
+
+    /// A gap given up whose seqs `first .. end` the sender never vouched
+    /// for (only a datagram from elsewhere pointed there): not a loss.
+    /// While the sender is heard it may still get there, so the gap waits
+    /// another `message_ttl`; once it is gone, the gap is given up
+    /// silently, and counted.
+    fn unvouched(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        sender: SenderId,
+        (first, end): (u64, u64),
+        gone: bool,
+    ) {
+        let next = self.backoff(now, sender);
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
+        if !gone {
+            if let Some(gap) = state.gaps.get_mut(&first) {
+                gap.item = Item::new(next);
+                gap.item.deadline = Some(now + self.config.message_ttl);
+                let wake = gap.item.wake();
+                trace!(%sender, first, end, "gap past what the sender vouched for: kept");
+                self.schedule(sender, wake);
+            }
+            return;
+        }
+        if state.gaps.remove(&first).is_some() {
+            state.give_up_range(&mut self.ledger, first, end);
+            state.release(&mut self.ledger, GAP_CHARGE);
+            stats.unvouched_given_up = stats.unvouched_given_up.saturating_add(end - first);
+            debug!(%sender, first, end, "gap the sender never vouched for given up, unreported");
+        }
     }
 
     /// The pending join decision, if its time has come: ask for a

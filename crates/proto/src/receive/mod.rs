@@ -242,6 +242,7 @@ impl Receiver {
             return;
         }
         state.plausibly_heard(now);
+        state.vouch(from, lead);
         let believe = !state.believed && lead >= state.data_end && state.data_end > 0;
         let first = state::FirstHeard {
             seq: lead,

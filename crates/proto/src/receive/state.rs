@@ -285,6 +285,12 @@ pub(crate) struct SenderState {
     pub(crate) believed: bool,
     /// One past the highest seq heard in its data.
     pub(crate) data_end: u64,
+    /// One past the highest seq the sender itself vouches for: its data
+    /// and heartbeat leads from its home (from anywhere until it has
+    /// one). Seqs beyond it are not reported lost while it is heard: an
+    /// impersonator's frame inside the plausible window points there, and
+    /// the sender has not sent them yet.
+    pub(crate) vouched: u64,
     /// The first seq heard, and when: the stream may not run ahead of
     /// them faster than the plausible rate (`plausible::MAX_RATE`).
     pub(crate) first_seq: u64,
@@ -385,6 +391,11 @@ impl SenderState {
             heard: 1,
             believed: false,
             data_end: if first.data { seq.saturating_add(1) } else { 0 },
+            vouched: if first.data {
+                seq.saturating_add(1)
+            } else {
+                seq
+            },
             first_seq: seq,
             first_at: now,
             plausible_at: now,
@@ -415,6 +426,7 @@ impl SenderState {
         state.next = resume;
         state.known_end = resume;
         state.lead = state.lead.max(resume);
+        state.vouched = state.lead;
         state.first_seq = resume.min(first.seq);
         state.believe_from_here();
         state.heard = 2;
@@ -425,6 +437,14 @@ impl SenderState {
     pub(crate) fn believe_from_here(&mut self) {
         self.believed = true;
         self.home.get_or_insert(self.from);
+    }
+
+    /// Its own datagram (data, or a heartbeat's lead) from `from` says the
+    /// stream reached `end`: vouched for, if `from` is its home.
+    pub(crate) fn vouch(&mut self, from: SocketAddr, end: u64) {
+        if self.home.is_none_or(|home| home == from) {
+            self.vouched = self.vouched.max(end);
+        }
     }
 
     /// Whether partial `seq` is one this node asks for.

@@ -30,6 +30,7 @@ impl Receiver {
             return;
         };
         state.last_alive = now;
+        state.vouch(segment.from, seq.saturating_add(1));
         // A complete message that is a valid event makes its sender
         // believed real (checked once: until then).
         let believe = match &arrival {
@@ -290,6 +291,9 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
+        // Only what the sender vouched for can be beyond its repair: a
+        // trail from elsewhere may be forged.
+        let trail = trail.min(state.vouched);
         if trail > state.trail {
             state.trail = trail;
             self.lose_below(stats, sender, trail, LossReason::NotRepairable);

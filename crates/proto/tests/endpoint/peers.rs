@@ -53,7 +53,10 @@ fn two_senders_with_address_lead_and_counts() {
     }
     rx.handle_datagram(at(20), addr(2), &message(2, 0));
     // Sender 2 says it sent up to message 6 and keeps none of 1..7 for
-    // repairs (from another address): 6 messages lost for good.
+    // repairs: 6 messages lost for good. Then it is heard from another
+    // address (which alone could not have declared them lost: a trail
+    // from elsewhere may be forged).
+    rx.handle_datagram(at(24), addr(2), &heartbeat(2, 7, 7, u32::MAX));
     rx.handle_datagram(at(25), addr(3), &heartbeat(2, 7, 7, u32::MAX));
     let events = events(&mut rx);
     let delivered = events

@@ -35,6 +35,12 @@ pub(crate) enum Attack {
     /// Under the victim's id: a forged copy of its next message (seq
     /// given by `next`), sent before the real one.
     Copies { victim: u64 },
+    /// Under the victim's id: one forged event `ahead` past its next seq,
+    /// inside the window a receiver takes as plausible.
+    NearSeq { victim: u64, ahead: u64 },
+    /// Under the victim's id: a heartbeat whose lead and trail are both
+    /// `ahead` past its next seq, inside the plausible window.
+    NearHeartbeat { victim: u64, ahead: u64 },
 }
 
 /// A hostile node.
@@ -151,6 +157,20 @@ impl Attacker {
                 let forged =
                     encode_body("e", &[bson::Bson::String("forged".into())]).expect("encodes");
                 let seq = victim_next + u64::from(k);
+                vec![data(victim, seq, 0, 1, &forged, forged.len())]
+            }
+            Attack::NearHeartbeat { victim, ahead } => {
+                let lead = MessageSeq::new(victim_next + ahead + u64::from(k));
+                let mut out = Vec::new();
+                Heartbeat::new(SenderId::new(victim), lead, lead, 1000)
+                    .expect("valid heartbeat")
+                    .write(&mut out);
+                vec![out]
+            }
+            Attack::NearSeq { victim, ahead } => {
+                let forged =
+                    encode_body("e", &[bson::Bson::String("forged".into())]).expect("encodes");
+                let seq = victim_next + ahead + u64::from(k);
                 vec![data(victim, seq, 0, 1, &forged, forged.len())]
             }
         }

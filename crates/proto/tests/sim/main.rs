@@ -20,6 +20,7 @@ mod forged_gaps;
 mod late_joiner;
 mod long_hole;
 mod many_receivers;
+mod near_seq;
 mod overrun;
 mod partials;
 mod random_loss;
