@@ -129,11 +129,25 @@ impl SeqWindow {
         self.cost.saturating_sub(FREE_CHUNKS * CHUNK_BYTES)
     }
 
+    /// Whether finishing `seq` would take a new chunk.
+    fn needs_chunk(&self, seq: u64) -> bool {
+        seq > self.low && seq - self.base < WINDOW && !self.chunks.contains_key(&(seq / CHUNK))
+    }
+
+    /// Takes the chunk finishing `seq` would need, now: what
+    /// [`charge_for`](Self::charge_for) said is charged when it is
+    /// checked (a partial message opening), not later, when the budgets
+    /// may be full (the message expiring).
+    pub(crate) fn reserve(&mut self, seq: u64) {
+        if self.needs_chunk(seq) {
+            self.cost += CHUNK_BYTES;
+            self.chunks.insert(seq / CHUNK, Some(Box::new([0; WORDS])));
+        }
+    }
+
     /// What finishing `seq` would add to [`bytes`](Self::bytes).
     pub(crate) fn charge_for(&self, seq: u64) -> usize {
-        let new_chunk =
-            seq > self.low && seq - self.base < WINDOW && !self.chunks.contains_key(&(seq / CHUNK));
-        if new_chunk {
+        if self.needs_chunk(seq) {
             let allowance = FREE_CHUNKS * CHUNK_BYTES;
             (self.cost + CHUNK_BYTES).saturating_sub(allowance)
                 - self.cost.saturating_sub(allowance)

@@ -50,6 +50,14 @@ impl Receiver {
             return;
         }
         let held = Held { from, body };
+        if self.ledger.bytes + held.charge() > self.config.max_partial_bytes {
+            // Strangers' partial messages give way to a real sender's
+            // messages held for order, as to its segments.
+            self.room_for(stats, sender, held.charge());
+        }
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
         if state.charge(&mut self.ledger, &self.config, held.charge()) {
             state.held.insert(seq, held);
             return;

@@ -95,6 +95,7 @@ impl Receiver {
                     return Arrival::Dropped(DropReason::OverBudget);
                 }
                 ledger.partials += 1;
+                state.window.reserve(seq);
                 state.partials.entry(seq).or_insert(Partial {
                     count: segment.count,
                     max_index: 0,
@@ -158,20 +159,30 @@ impl Receiver {
     /// [`admission`](super::admission)), if together they hold enough to
     /// make it fit; otherwise nobody.
     fn make_room(&mut self, stats: &mut Stats, segment: &Segment, payload: usize) {
-        let sender = segment.sender;
-        let Some(state) = self.senders.get(&sender).filter(|s| s.believed) else {
+        let Some(state) = self.senders.get(&segment.sender) else {
             return;
         };
         let need = payload + SEGMENT_OVERHEAD + state.window.charge_for(segment.seq);
+        if self.ledger.bytes + need > self.config.max_partial_bytes && self.would_buffer(segment) {
+            self.room_for(stats, segment.sender, need);
+        }
+    }
+
+    /// For `need` more bytes of a believed sender that fit its own budget
+    /// but not the total (a segment, a message held for order, a gap
+    /// record): forgets senders not believed real that hold partial
+    /// messages until they fit (see [`admission`](super::admission)), if
+    /// together they hold enough to make them fit; otherwise nobody.
+    pub(super) fn room_for(&mut self, stats: &mut Stats, sender: SenderId, need: usize) {
+        let Some(state) = self.senders.get(&sender).filter(|s| s.believed) else {
+            return;
+        };
         if state.bytes + need > self.config.max_partial_bytes_per_sender {
-            // Over its own budget: dropped whatever room there is.
+            // Over its own budget: refused whatever room there is.
             return;
         }
         let short = (self.ledger.bytes + need).saturating_sub(self.config.max_partial_bytes);
-        if short == 0
-            || !self.would_buffer(segment)
-            || super::admission::budget_victims_hold(&self.senders, sender) < short
-        {
+        if short == 0 || super::admission::budget_victims_hold(&self.senders, sender) < short {
             return;
         }
         while self.ledger.bytes + need > self.config.max_partial_bytes {

@@ -214,12 +214,11 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        let events = &mut self.events;
         let base = state.window.base();
         if first < base {
             let lost_end = base.min(end);
             report_loss(
-                events,
+                &mut self.events,
                 stats,
                 state,
                 first,
@@ -234,10 +233,22 @@ impl Receiver {
         if first >= end {
             return;
         }
+        if self.ledger.bytes + GAP_CHARGE > self.config.max_partial_bytes {
+            self.room_for(stats, sender, GAP_CHARGE);
+        }
+        let Some(state) = self.senders.get_mut(&sender) else {
+            return;
+        };
         if !state.charge(&mut self.ledger, &self.config, GAP_CHARGE) {
+            if !state.believed {
+                // Nothing is asked of a sender not believed real, nor
+                // reported: its gap goes unrecorded (giving it up would
+                // take window memory the budgets no longer have).
+                return;
+            }
             state.give_up_range(&mut self.ledger, first, end);
             report_loss(
-                events,
+                &mut self.events,
                 stats,
                 state,
                 first,

@@ -50,11 +50,24 @@ pub(crate) fn run(
     attack: Attack,
     strength: u32,
     every: Duration,
+    span: (Duration, Duration),
+    seed: u64,
+) -> Outcome {
+    run_on(clean(), attack, strength, every, span, seed)
+}
+
+/// [`run`] with every link like `link` (its loss too: then NACKs and
+/// repairs are the links' doing as well as the attacker's).
+pub(crate) fn run_on(
+    link: Link,
+    attack: Attack,
+    strength: u32,
+    every: Duration,
     (start, length): (Duration, Duration),
     seed: u64,
 ) -> Outcome {
     let c = hostile_config();
-    let mut w = World::new(3, &c, clean(), seed);
+    let mut w = World::new(3, &c, link, seed);
     let from = w.now + start;
     let attacker = Attacker::new(attack, strength, every, (from, from + length), seed);
     w.set_attacker(attacker, 0);
