@@ -203,6 +203,8 @@ impl Eventcast {
             commands: rx,
             cancel: cancel.clone(),
             shared: self.handle.shared.clone(),
+            // A data or sealed header, or a legacy one, is well under this.
+            datagram_size: config.protocol.max_payload_size + 256,
         };
         *self.handle.shared.keys_mut() = ring.keys();
         let (task, commands) = match config.wire_protocol {

@@ -28,6 +28,9 @@ pub(crate) struct Io {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) cancel: CancellationToken,
     pub(crate) shared: Arc<Shared>,
+    /// The largest datagram the node expects: of its own
+    /// `max_payload_size`, with any header (see [`RecvBatch::new`]).
+    pub(crate) datagram_size: usize,
 }
 
 /// Gives the whole send queue back when the task ends, however it ends:
@@ -64,7 +67,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     let _release = ReleaseQueueOnExit(engine, io.shared.clone());
     // Datagrams are read into these buffers, many per system call where
     // the OS allows.
-    let mut inbox = RecvBatch::new();
+    let mut inbox = RecvBatch::new(io.datagram_size);
     let mut drops = DropCounter::default();
     let mut stopping = false;
     engine
