@@ -252,7 +252,16 @@ fn main() -> ExitCode {
         install_logging(filter, cli.log_format);
     }
     let name = cli.command.name();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // `bench --current-thread` measures the other runtime a user may pick.
+    let runtime = match &cli.command {
+        Command::Bench(args) if args.current_thread => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        _ => tokio::runtime::Runtime::new(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("eventcast: cannot start the async runtime: {e}");

@@ -151,6 +151,12 @@ pub(crate) struct Args {
           value_parser = value_parser!(u32).range(0..=255))]
     pub(crate) ttl: u32,
 
+    /// Run every process of the bench on tokio's current_thread runtime
+    /// (the node's task and the application's on one thread) instead of
+    /// the multi-thread one that `#[tokio::main]` starts
+    #[arg(long)]
+    pub(crate) current_thread: bool,
+
     /// Receive buffer to ask the kernel for, in bytes (both transports)
     /// [default: the library's, 4 MiB]
     #[arg(long, value_name = "BYTES")]

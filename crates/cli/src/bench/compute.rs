@@ -31,6 +31,7 @@ pub(crate) fn report(plan: &Plan, m: &Measured) -> Report {
         settings: Settings {
             quick: plan.quick,
             repeat: plan.repeat,
+            current_thread: plan.base.current_thread,
             group: plan.base.group.to_string(),
             ttl: plan.base.ttl,
             interface: plan.base.interface.clone(),

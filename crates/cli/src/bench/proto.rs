@@ -82,6 +82,8 @@ pub(crate) struct Spec {
     pub(crate) controlled: bool,
     /// The nodes use the bench key.
     pub(crate) encrypted: bool,
+    /// The processes run on tokio's current_thread runtime.
+    pub(crate) current_thread: bool,
 }
 
 impl Spec {
@@ -104,6 +106,7 @@ impl Spec {
             wait: Duration::from_secs(args.wait_secs),
             controlled: args.controlled,
             encrypted: args.encrypted,
+            current_thread: args.current_thread,
         }
     }
 
@@ -154,6 +157,9 @@ impl Spec {
         }
         if self.encrypted {
             args.push("--encrypted".into());
+        }
+        if self.current_thread {
+            args.push("--current-thread".into());
         }
         args
     }
@@ -550,6 +556,7 @@ mod tests {
         spec.interface = Some("lo".into());
         spec.rate = Some(1000.0);
         spec.recv_buffer = Some(65536);
+        spec.current_thread = true;
         let mut argv = vec!["eventcast".to_owned()];
         argv.extend(spec.child_args(Role::Recv, Transport::Raw));
         let cli = <super::super::args::tests::Cli as clap::Parser>::try_parse_from(&argv[1..])
@@ -566,6 +573,7 @@ mod tests {
         assert_eq!(back.recv_buffer, spec.recv_buffer);
         assert_eq!(back.settle, spec.settle);
         assert_eq!(back.ttl, spec.ttl);
+        assert!(back.current_thread);
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub(crate) struct Settings {
     pub(crate) quick: bool,
     /// Runs of each measurement.
     pub(crate) repeat: u32,
+    /// `--current-thread`: every process ran on tokio's current_thread
+    /// runtime.
+    pub(crate) current_thread: bool,
     /// The multicast group.
     pub(crate) group: String,
     /// The multicast TTL.

@@ -133,7 +133,7 @@ pub(crate) fn render(report: &Report) -> String {
         },
     );
     out += &format!(
-        "group {} TTL {}{} | {} runs each: median [min-max] | ratio = eventcast median / raw UDP median{}\n\n",
+        "group {} TTL {}{} | {} runs each: median [min-max] | ratio = eventcast median / raw UDP median{}{}\n\n",
         s.group,
         s.ttl,
         s.interface
@@ -142,6 +142,11 @@ pub(crate) fn render(report: &Report) -> String {
             .unwrap_or_default(),
         s.repeat,
         if s.quick { " | --quick" } else { "" },
+        if s.current_thread {
+            " | --current-thread"
+        } else {
+            ""
+        },
     );
     let mut rows = vec![Row {
         label: "figure".into(),
