@@ -74,17 +74,19 @@ impl Event {
     /// The arguments as BSON values.
     ///
     /// A large received event (a body of at least
-    /// [`KEEP_RAW_FROM`](eventcast_proto::KEEP_RAW_FROM) bytes) keeps its
-    /// arguments as they arrived, checked whole, and decodes them here on
-    /// first use: decoding copies every string and binary. To read a large
-    /// string or binary argument without a copy, use
+    /// [`KEEP_RAW_FROM`](eventcast_proto::KEEP_RAW_FROM) bytes), or a
+    /// small one whose arguments are only numbers, booleans, nulls and
+    /// strings, keeps its arguments as they arrived, checked whole, and
+    /// decodes them here on first use: decoding copies every string and
+    /// binary. To read a string or binary argument without a copy, use
     /// [`str_arg`](Self::str_arg) or [`bytes_arg`](Self::bytes_arg).
     pub fn raw_args(&self) -> &[Bson] {
         &self.inner.args
     }
 
     /// Argument `index` if it is a string, borrowed from the event (from
-    /// the received bytes themselves, for a large event): no copy.
+    /// the received bytes themselves, for an event kept as it arrived: see
+    /// [`raw_args`](Self::raw_args)): no copy.
     ///
     /// ```
     /// # use eventcast::Event;

@@ -47,6 +47,7 @@
 //! [`Eventcast::log_levels`] ([`logging::LogLevels`]) and `Eventcast::repl`
 //! ([`repl::Repl`]).
 
+mod arglist;
 mod config;
 mod driver;
 mod error;

@@ -7,6 +7,8 @@
 //! they were added, exact and pattern ones interleaved: ids grow with every
 //! registration.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -28,6 +30,12 @@ use crate::pattern::{is_pattern, Pattern, PatternError};
 pub struct ListenerId(u64);
 
 type Callback = Arc<dyn Fn(&Event) + Send + Sync>;
+
+thread_local! {
+    /// The callbacks an event fires, gathered under the lock: kept from
+    /// one dispatch to the next (see `Listeners::dispatch_lazy`).
+    static CALLBACKS: Cell<Vec<(ListenerId, Callback)>> = const { Cell::new(Vec::new()) };
+}
 
 struct Entry {
     id: ListenerId,
@@ -164,6 +172,10 @@ pub(crate) struct Listeners {
     /// nanoseconds after `base`.
     since: AtomicU64,
     base: Instant,
+    /// Bumped (under the registry's lock) at every change of listeners
+    /// or subscribers: what a [`Dispatcher`] gathered is good while it
+    /// stays.
+    version: AtomicU64,
 }
 
 impl Default for Listeners {
@@ -176,6 +188,7 @@ impl Default for Listeners {
             open: Arc::default(),
             since: AtomicU64::new(0),
             base: Instant::now(),
+            version: AtomicU64::new(0),
         }
     }
 }
@@ -210,6 +223,7 @@ impl Listeners {
 
     /// Records whether `r` has callbacks, after a change (under its lock).
     fn changed(&self, r: &Registry) {
+        self.version.fetch_add(1, Ordering::AcqRel);
         let before = self.any();
         let any = !(r.by_name.is_empty() && r.by_pattern.is_empty());
         self.callbacks.store(any, Ordering::Release);
@@ -326,12 +340,15 @@ impl Listeners {
     pub(crate) fn subscribe(&self, filter: Option<EventFilter>, limit: usize) -> Subscription {
         let (tx, rx) = mpsc::unbounded_channel();
         let held = Arc::new(AtomicUsize::new(0));
-        Arc::make_mut(&mut self.lock().subscribers).push(Subscriber {
+        let mut r = self.lock();
+        self.version.fetch_add(1, Ordering::AcqRel);
+        Arc::make_mut(&mut r.subscribers).push(Subscriber {
             filter,
             tx,
             held: held.clone(),
             limit,
         });
+        drop(r);
         let before = self.any();
         self.open.fetch_add(1, Ordering::AcqRel);
         self.began(before);
@@ -342,40 +359,91 @@ impl Listeners {
         }
     }
 
-    /// Calls every listener of the event's name and of every pattern that
-    /// matches it, in the order they were added (removing `once` ones
-    /// first), and hands the event to every matching subscriber. Listeners
-    /// run, and subscribers are offered the event, outside the lock, so
-    /// that listeners may call back into the node and a subscription's
-    /// reader, woken, does not wait for the lock.
+    /// Dispatches one event (see [`Dispatcher::dispatch`]).
+    #[cfg(test)]
     pub(crate) fn dispatch(&self, event: &Event) {
-        let (callbacks, subscribers) = {
-            let mut r = self.lock();
-            let mut callbacks: Vec<(ListenerId, Callback)> = Vec::new();
-            let patterns = !r.by_pattern.is_empty();
-            let mut removed = false;
-            r.each_list_for(event.name(), |list| {
-                callbacks.extend(list.iter().map(|e| (e.id, e.callback.clone())));
-                removed |= list.iter().any(|e| e.once);
-                list.retain(|e| !e.once);
-            });
-            if removed {
-                self.changed(&r);
-            }
-            if patterns {
-                callbacks.sort_unstable_by_key(|(id, _)| *id);
-            }
-            let subscribers = (!r.subscribers.is_empty()).then(|| r.subscribers.clone());
-            (callbacks, subscribers)
-        };
+        self.dispatcher().dispatch(event);
+    }
+
+    /// Dispatches the event `make` makes, named `name`, as
+    /// [`Dispatcher::dispatch`] does; makes it only if a listener or a
+    /// subscription may want it.
+    pub(crate) fn dispatch_with(&self, name: &str, make: impl FnOnce() -> Event) {
+        // Nobody listens (a sender alone): not even the lock.
+        if self.any() {
+            self.dispatch_lazy(name, || Cow::Owned(make()));
+        }
+    }
+
+    fn dispatch_lazy<'e>(&self, name: &str, make: impl FnOnce() -> Cow<'e, Event>) {
+        // The list of callbacks is reused from one event to the next (one
+        // allocation per event otherwise); a listener that dispatches
+        // meanwhile finds it taken and uses a fresh one.
+        let mut callbacks = CALLBACKS.take();
+        let gathered = self.gather(name, &mut callbacks);
+        if !callbacks.is_empty() || gathered.subscribers.is_some() {
+            self.fire(
+                &make(),
+                &callbacks,
+                gathered.subscribers.as_deref().map(Vec::as_slice),
+            );
+        }
+        callbacks.clear();
+        CALLBACKS.set(callbacks);
+    }
+
+    /// Puts into `callbacks` (empty) what an event called `name` fires, in
+    /// order, and removes the `once` ones among them from the registry;
+    /// returns the subscribers and the version this holds for.
+    fn gather(&self, name: &str, callbacks: &mut Vec<(ListenerId, Callback)>) -> Gathered {
+        let mut r = self.lock();
+        let patterns = !r.by_pattern.is_empty();
+        let mut once = false;
+        r.each_list_for(name, |list| {
+            callbacks.extend(list.iter().map(|e| (e.id, e.callback.clone())));
+            once |= list.iter().any(|e| e.once);
+            list.retain(|e| !e.once);
+        });
+        if once {
+            self.changed(&r);
+        }
+        if patterns {
+            callbacks.sort_unstable_by_key(|(id, _)| *id);
+        }
+        Gathered {
+            // Read under the lock: every change bumps it under the lock too.
+            version: self.version.load(Ordering::Acquire),
+            once,
+            subscribers: (!r.subscribers.is_empty()).then(|| r.subscribers.clone()),
+        }
+    }
+
+    /// Offers `event` to the subscribers, then calls the callbacks.
+    fn fire(
+        &self,
+        event: &Event,
+        callbacks: &[(ListenerId, Callback)],
+        subscribers: Option<&[Subscriber]>,
+    ) {
         if let Some(subscribers) = subscribers {
-            self.offer(event, &subscribers);
+            self.offer(event, subscribers);
         }
         for (_, callback) in callbacks {
             if catch_unwind(AssertUnwindSafe(|| callback(event))).is_err() {
                 self.panics.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(target: "eventcast", event = event.name(), "a listener panicked");
             }
+        }
+    }
+
+    /// A dispatcher for a run of events, as the node's task hands them
+    /// over (see [`Dispatcher`]).
+    pub(crate) fn dispatcher(&self) -> Dispatcher<'_> {
+        Dispatcher {
+            listeners: self,
+            name: String::new(),
+            callbacks: Vec::new(),
+            gathered: None,
         }
     }
 
@@ -395,7 +463,64 @@ impl Listeners {
             };
         }
         if gone {
-            Arc::make_mut(&mut self.lock().subscribers).retain(|s| !s.tx.is_closed());
+            let mut r = self.lock();
+            self.version.fetch_add(1, Ordering::AcqRel);
+            Arc::make_mut(&mut r.subscribers).retain(|s| !s.tx.is_closed());
+        }
+    }
+}
+
+/// What an event fires, as [`Listeners::gather`] found it.
+struct Gathered {
+    version: u64,
+    /// `once` listeners were among them (and removed): not for another
+    /// event.
+    once: bool,
+    subscribers: Option<Arc<Vec<Subscriber>>>,
+}
+
+/// Dispatches a run of events, one by one, but gathers what an event fires only when the name changes or the
+/// listeners did (a version, read without the lock): a burst of events of
+/// one name takes the registry's lock once, not once per event, and no
+/// reference count per listener and event. What it gathered is let go
+/// when it is dropped, at the end of the run, so a listener removed
+/// meanwhile is not kept alive past it (nor called after its removal is
+/// seen).
+pub(crate) struct Dispatcher<'a> {
+    listeners: &'a Listeners,
+    /// The name `callbacks` and `gathered` are for.
+    name: String,
+    callbacks: Vec<(ListenerId, Callback)>,
+    gathered: Option<Gathered>,
+}
+
+impl Dispatcher<'_> {
+    /// Calls every listener of the event's name and of every pattern that
+    /// matches it, in the order they were added (removing `once` ones
+    /// first), and hands the event to every matching subscriber. Listeners
+    /// run, and subscribers are offered the event, outside the lock, so
+    /// that listeners may call back into the node and a subscription's
+    /// reader, woken, does not wait for the lock.
+    pub(crate) fn dispatch(&mut self, event: &Event) {
+        let listeners = self.listeners;
+        let version = listeners.version.load(Ordering::Acquire);
+        let fresh = self
+            .gathered
+            .as_ref()
+            .is_some_and(|g| g.version == version && !g.once && self.name == event.name());
+        if !fresh {
+            self.callbacks.clear();
+            self.gathered = Some(listeners.gather(event.name(), &mut self.callbacks));
+            self.name.clear();
+            self.name.push_str(event.name());
+        }
+        let subscribers = self
+            .gathered
+            .as_ref()
+            .and_then(|g| g.subscribers.as_deref())
+            .map(Vec::as_slice);
+        if !self.callbacks.is_empty() || subscribers.is_some() {
+            listeners.fire(event, &self.callbacks, subscribers);
         }
     }
 }
@@ -665,5 +790,41 @@ mod tests {
             .map(|e| e.name().to_owned())
             .collect();
         assert_eq!(got, ["s.a", "x"]);
+    }
+
+    #[test]
+    fn a_dispatcher_sees_changes_made_during_its_run() {
+        let l = Listeners::default();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let log = |tag: &'static str| {
+            let calls = calls.clone();
+            Arc::new(move |e: &Event| calls.lock().unwrap().push((tag, e.name().to_owned())))
+                as Callback
+        };
+        let a = l.add("a", false, log("a1")).unwrap();
+        l.add("a", true, log("once")).unwrap();
+        let mut d = l.dispatcher();
+        d.dispatch(&event("a"));
+        d.dispatch(&event("a"));
+        d.dispatch(&event("b"));
+        assert!(l.remove("a", a));
+        d.dispatch(&event("a"));
+        l.add("*", false, log("any")).unwrap();
+        d.dispatch(&event("a"));
+        d.dispatch(&event("a"));
+        let mut sub = l.subscribe(None, usize::MAX);
+        d.dispatch(&event("c"));
+        drop(d);
+        let got = calls.lock().unwrap().clone();
+        let want: Vec<(&str, String)> = [("a1", "a"), ("once", "a"), ("a1", "a"), ("any", "a")]
+            .into_iter()
+            .chain([("any", "a"), ("any", "c")])
+            .map(|(t, n)| (t, n.to_owned()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            sub.try_recv().map(|e| e.name().to_owned()),
+            Some("c".into())
+        );
     }
 }

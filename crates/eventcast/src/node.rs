@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::arglist;
 use crate::config::Config;
 use crate::driver::{Command, Outgoing};
 use crate::error::Error;
@@ -35,6 +36,27 @@ use crate::wire_protocol::WireProtocol;
 struct Queued {
     id: SenderId,
     bytes: Option<usize>,
+}
+
+/// An emit's arguments for this node's own listeners: the list built to
+/// encode the event, or the caller's value, turned into one only if a
+/// listener wants the event.
+enum LocalArgs<'a, A: ?Sized> {
+    Built(Vec<bson::Bson>),
+    Later(&'a A),
+}
+
+impl<A: Serialize + ?Sized> LocalArgs<'_, A> {
+    fn into_vec(self) -> Vec<bson::Bson> {
+        match self {
+            Self::Built(list) => list,
+            // Encoded straight from this value a moment ago: it converts.
+            Self::Later(args) => to_args(args).unwrap_or_else(|e| {
+                warn!(target: "eventcast", error = %e, "emitted arguments did not convert twice alike: none for local listeners");
+                Vec::new()
+            }),
+        }
+    }
 }
 
 /// Why an emit was not queued: a full send queue gives the event back.
@@ -301,8 +323,7 @@ impl Eventcast {
     /// `max_send_queue_bytes` of earlier events yet; use
     /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
-        let args = to_args(args)?;
-        let event = self.encode(name, &args)?;
+        let (event, args) = self.encode(name, args)?;
         self.send_body(name, args, event)
     }
 
@@ -313,12 +334,18 @@ impl Eventcast {
         name: &str,
         args: &A,
     ) -> Result<(), Error> {
-        let args = to_args(args)?;
-        let mut body = self.encode(name, &args)?;
+        let (mut body, args) = self.encode(name, args)?;
+        // Tried first without waiting for room: registering for the
+        // wake-up costs a lock, and the queue seldom is full.
+        let mut full = false;
         loop {
             let room = self.handle.shared.room();
             tokio::pin!(room);
-            room.as_mut().enable();
+            if full {
+                // Registered before trying again: a release that makes room
+                // in between wakes it.
+                room.as_mut().enable();
+            }
             match self.queue_body(body) {
                 Ok(queued) => {
                     self.emitted(name, args, queued);
@@ -326,22 +353,44 @@ impl Eventcast {
                 }
                 Err(Refused::Full(back, _)) => {
                     body = back;
-                    room.await;
+                    if full {
+                        room.await;
+                    }
+                    full = true;
                 }
                 Err(Refused::Other(e)) => return Err(e),
             }
         }
     }
 
-    /// Encodes an event for the protocol the node speaks.
-    fn encode(&self, name: &str, args: &[bson::Bson]) -> Result<Outgoing, Error> {
-        match self.handle.config.wire_protocol {
-            WireProtocol::Native => native_driver::encode(name, args),
-            WireProtocol::LegacyV3 => legacy_driver::encode(name, args),
+    /// Encodes an event for the protocol the node speaks: straight from
+    /// `args` when it is a plain argument list (see `arglist.rs`), through
+    /// its list of BSON values otherwise.
+    fn encode<'a, A: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        args: &'a A,
+    ) -> Result<(Outgoing, LocalArgs<'a, A>), Error> {
+        let protocol = self.handle.config.wire_protocol;
+        if protocol == WireProtocol::Native {
+            if let Some(body) = arglist::encode_body(name, args) {
+                return Ok((Outgoing::Native(body), LocalArgs::Later(args)));
+            }
         }
+        let list = to_args(args)?;
+        let event = match protocol {
+            WireProtocol::Native => native_driver::encode(name, &list),
+            WireProtocol::LegacyV3 => legacy_driver::encode(name, &list),
+        }?;
+        Ok((event, LocalArgs::Built(list)))
     }
 
-    fn send_body(&self, name: &str, args: Vec<bson::Bson>, body: Outgoing) -> Result<(), Error> {
+    fn send_body<A: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        args: LocalArgs<'_, A>,
+        body: Outgoing,
+    ) -> Result<(), Error> {
         match self.queue_body(body) {
             Ok(queued) => {
                 self.emitted(name, args, queued);
@@ -390,18 +439,20 @@ impl Eventcast {
 
     /// After an emit was queued, or found the node stopped: logs, counts,
     /// and fires the local listeners.
-    fn emitted(&self, name: &str, args: Vec<bson::Bson>, queued: Queued) {
+    fn emitted<A: Serialize + ?Sized>(&self, name: &str, args: LocalArgs<'_, A>, queued: Queued) {
         match queued.bytes {
             Some(bytes) => {
-                debug!(target: "eventcast", name, args = args.len(), bytes, "event sent");
+                debug!(target: "eventcast", name, bytes, "event sent");
             }
             None => {
                 self.handle.shared.stats_mut().emitted_while_stopped += 1;
                 warn!(target: "eventcast", name, "emit while stopped: only local listeners fire");
             }
         }
-        let event = Event::new(name.to_owned(), args, queued.id, None, None);
-        self.handle.shared.listeners.dispatch(&event);
+        // The event is made only if a listener or subscription may want it.
+        self.handle.shared.listeners.dispatch_with(name, || {
+            Event::new(name.to_owned(), args.into_vec(), queued.id, None, None)
+        });
     }
 
     /// Adds a listener for the event name or pattern `name`; returns its id

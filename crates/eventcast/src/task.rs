@@ -204,14 +204,15 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared) {
     engine.lock().publish_counters(shared);
     // One at a time, as the driver hands them over: the lock is taken
     // again for each (and let go before the listeners run), and a burst
-    // of events is not copied out first.
+    // of events is not copied out first. One dispatcher for the run.
+    let mut dispatcher = shared.listeners.dispatcher();
     loop {
         let output = engine.lock().next_output();
         let Some(output) = output else {
             break;
         };
         match output {
-            Output::Event(event) => shared.listeners.dispatch(&event),
+            Output::Event(event) => dispatcher.dispatch(&event),
             Output::Notice(notice) => shared.notify(notice),
         }
     }

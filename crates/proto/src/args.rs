@@ -1,42 +1,91 @@
-//! A received message's arguments: decoded at once when the body is
-//! small, kept as the BSON that arrived when it is large.
+//! A received message's arguments: kept as the BSON that arrived when
+//! the body is large or flat, decoded at once otherwise.
 //!
 //! Decoding copies every string and binary out of the body, so a large
 //! event would be copied once more than it needs to be, into fresh memory,
 //! before anyone looks at it. A large body is instead checked whole when
 //! it arrives (every element well-formed, strings UTF-8, nesting bounded:
-//! [`decode_received`]) and kept; its
-//! arguments are decoded on first use ([`Args::as_slice`], or through
-//! `Deref`), and a string or binary argument can be read in place without
-//! decoding anything ([`Args::str_at`], [`Args::bytes_at`]).
+//! [`decode_received`]) and kept; so is a flat small one (arguments that
+//! are only numbers, booleans, nulls and strings: most small events),
+//! checked with the bson crate's raw iterators, which costs less than
+//! decoding it.
+//! Their arguments are decoded on first use ([`Args::as_slice`], or
+//! through `Deref`), and a string or binary argument can be read in place
+//! without decoding anything ([`Args::str_at`], [`Args::bytes_at`]).
 
 use std::fmt;
 use std::ops::Deref;
 use std::sync::OnceLock;
 
-use bson::{Bson, RawArray, RawBsonRef, RawDocumentBuf};
+use bson::{Bson, RawArray, RawBsonRef, RawDocument, RawDocumentBuf};
 use tracing::warn;
 
-use crate::body::{check_whole, decode_body, BodyError};
+use crate::body::{check_whole, decode_body, shape, BodyError};
 
 /// Bodies at least this long keep their arguments as they arrived
 /// ([`Args`]): decoding them would copy every string and binary again.
 pub const KEEP_RAW_FROM: usize = 64 * 1024;
 
-/// Decodes a received body into the event name and its arguments: decoded
-/// now if the body is shorter than [`KEEP_RAW_FROM`], kept as it arrived
-/// otherwise, after a walk that checks every element (well-formed, strings
-/// and keys UTF-8, nesting within [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH)) and the shape (a
-/// string `name`, an array `args`).
+/// Decodes a received body into the event name and its arguments: kept
+/// as it arrived if the body is at least [`KEEP_RAW_FROM`] long, after a
+/// walk that checks every element (well-formed, strings and keys UTF-8,
+/// nesting within [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH)) and the
+/// shape (a string `name`, an array `args`); kept too if it is shorter and
+/// flat (its arguments only numbers, booleans, nulls and strings, checked
+/// as well-formed); decoded now otherwise.
 pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
+    let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
     if body.len() < KEEP_RAW_FROM {
+        let flat = RawDocument::from_bytes(&body).ok().and_then(check_flat);
+        if let Some(Flat { name, args, text }) = flat {
+            let name = name.to_owned();
+            // As much as decoding would take, and the body itself.
+            let held = body.len() + args * std::mem::size_of::<Bson>() + text;
+            let doc = RawDocumentBuf::from_bytes(body).map_err(malformed)?;
+            return Ok((name, Args::raw(doc, held)));
+        }
         let (name, args) = decode_body(&body)?;
         return Ok((name, Args::decoded(args)));
     }
-    let doc = RawDocumentBuf::from_bytes(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    let doc = RawDocumentBuf::from_bytes(body).map_err(malformed)?;
     let (name, values) = check_whole(&doc)?;
     let name = name.to_owned();
-    Ok((name, Args::raw(doc, values)))
+    let held = 2 * doc.as_bytes().len() + values * std::mem::size_of::<Bson>();
+    Ok((name, Args::raw(doc, held)))
+}
+
+/// What a flat body holds (see [`check_flat`]).
+struct Flat<'a> {
+    name: &'a str,
+    /// How many arguments there are.
+    args: usize,
+    /// The bytes of their strings.
+    text: usize,
+}
+
+/// `doc` if it is a flat body: one string `name`, one array `args` and
+/// nothing else, every argument a number, boolean, null or string, each
+/// element read well-formed by the bson crate (as decoding it would);
+/// `None` for anything else, left to [`decode_body`].
+fn check_flat(doc: &RawDocument) -> Option<Flat<'_>> {
+    let (name, list, others) = shape(doc).ok()?;
+    if others {
+        return None;
+    }
+    let (mut args, mut text) = (0, 0);
+    for value in list {
+        match value.ok()? {
+            RawBsonRef::String(s) => text += s.len(),
+            RawBsonRef::Double(_)
+            | RawBsonRef::Boolean(_)
+            | RawBsonRef::Null
+            | RawBsonRef::Int32(_)
+            | RawBsonRef::Int64(_) => {}
+            _ => return None,
+        }
+        args += 1;
+    }
+    Some(Flat { name, args, text })
 }
 
 /// Whether `body` is an event's body, checked as [`decode_received`]
@@ -57,11 +106,11 @@ pub struct Args {
 
 enum Repr {
     Decoded(Vec<Bson>),
-    /// A body checked whole on arrival (holding `values` BSON values),
-    /// and its arguments once decoded.
+    /// A body checked whole on arrival, about how many bytes it holds
+    /// once decoded too, and its arguments once decoded.
     Raw {
         body: RawDocumentBuf,
-        values: usize,
+        held: usize,
         decoded: OnceLock<Vec<Bson>>,
     },
 }
@@ -75,13 +124,13 @@ impl Args {
     }
 
     /// The arguments of `body`, a message body already checked whole (its
-    /// `args` is an array) holding `values` values. Crate-private: only a
-    /// checked body may be kept.
-    pub(crate) fn raw(body: RawDocumentBuf, values: usize) -> Self {
+    /// `args` is an array), which holds about `held` bytes once decoded
+    /// too. Crate-private: only a checked body may be kept.
+    pub(crate) fn raw(body: RawDocumentBuf, held: usize) -> Self {
         Self {
             repr: Repr::Raw {
                 body,
-                values,
+                held,
                 decoded: OnceLock::new(),
             },
         }
@@ -120,9 +169,7 @@ impl Args {
     pub fn raw_held_bytes(&self) -> Option<usize> {
         match &self.repr {
             Repr::Decoded(_) => None,
-            Repr::Raw { body, values, .. } => {
-                Some(2 * body.as_bytes().len() + values * std::mem::size_of::<Bson>())
-            }
+            Repr::Raw { held, .. } => Some(*held),
         }
     }
 
@@ -187,11 +234,11 @@ impl Clone for Args {
             Repr::Decoded(args) => Repr::Decoded(args.clone()),
             Repr::Raw {
                 body,
-                values,
+                held,
                 decoded,
             } => Repr::Raw {
                 body: body.clone(),
-                values: *values,
+                held: *held,
                 decoded: decoded.clone(),
             },
         };
@@ -234,6 +281,72 @@ mod tests {
     use super::*;
     use crate::body::encode_body;
     use bson::{spec::BinarySubtype, Binary};
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Bson> {
+        prop_oneof![
+            any::<f64>().prop_map(Bson::Double),
+            ".{0,40}".prop_map(Bson::String),
+            any::<bool>().prop_map(Bson::Boolean),
+            Just(Bson::Null),
+            any::<i32>().prop_map(Bson::Int32),
+            any::<i64>().prop_map(Bson::Int64),
+        ]
+    }
+
+    /// Doubles compare by bits: NaN is NaN.
+    fn same(a: &[Bson], b: &[Bson]) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(x, y)| match (x, y) {
+                (Bson::Double(x), Bson::Double(y)) => x.to_bits() == y.to_bits(),
+                _ => x == y,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn flat_bodies_are_kept_and_read_as_decode_body_reads_them(
+            name in ".{0,20}",
+            args in proptest::collection::vec(scalar(), 0..8),
+        ) {
+            let body = encode_body(&name, &args).unwrap();
+            let (n, kept) = decode_received(body.clone()).unwrap();
+            let (dn, decoded) = decode_body(&body).unwrap();
+            prop_assert!(kept.raw_body().is_some(), "a flat body is kept");
+            prop_assert_eq!(&n, &name);
+            prop_assert_eq!(&dn, &name);
+            prop_assert!(same(&kept, &args) && same(&decoded, &args));
+            for (i, arg) in args.iter().enumerate() {
+                prop_assert_eq!(kept.str_at(i), arg.as_str());
+            }
+            prop_assert_eq!(kept.str_at(args.len()), None);
+        }
+
+        #[test]
+        fn a_damaged_body_is_kept_only_if_decode_body_reads_it_alike(
+            name in ".{0,8}",
+            args in proptest::collection::vec(scalar(), 0..4),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            cut in any::<bool>(),
+        ) {
+            let mut body = encode_body(&name, &args).unwrap();
+            let i = at.index(body.len());
+            if cut {
+                body.truncate(i);
+            } else {
+                body[i] = byte;
+            }
+            match (decode_received(body.clone()), decode_body(&body)) {
+                (Ok((n, kept)), Ok((dn, decoded))) => {
+                    prop_assert_eq!(n, dn);
+                    prop_assert!(same(&kept, &decoded));
+                }
+                (Err(_), Err(_)) => {}
+                (r, d) => prop_assert!(false, "received {:?}, decoded {:?}", r.is_ok(), d.is_ok()),
+            }
+        }
+    }
 
     fn big_args() -> Vec<Bson> {
         vec![
@@ -318,12 +431,32 @@ mod tests {
     }
 
     #[test]
-    fn small_bodies_are_decoded_and_read_alike() {
-        let small = vec![Bson::from("hi"), Bson::Int32(1)];
-        let (_, args) = decode_received(encode_body("s", &small).unwrap()).unwrap();
-        assert!(args.raw_body().is_none());
-        assert_eq!(args.str_at(0), Some("hi"));
-        assert_eq!(args.str_at(1), None);
-        assert_eq!(&args[..], &small[..]);
+    fn small_flat_bodies_are_kept_the_others_decoded_and_all_read_alike() {
+        let flat = vec![Bson::from("hi"), Bson::Int32(1)];
+        let nested = vec![Bson::from("hi"), Bson::Array(vec![1.into()])];
+        for (small, kept) in [(flat, true), (nested, false)] {
+            let body = encode_body("s", &small).unwrap();
+            let (name, args) = decode_received(body.clone()).unwrap();
+            assert_eq!(name, "s");
+            assert_eq!(args.raw_body().is_some(), kept);
+            assert_eq!(
+                args.raw_body().map(|b| b.as_bytes()),
+                kept.then_some(&body[..])
+            );
+            assert_eq!(args.str_at(0), Some("hi"));
+            assert_eq!(args.str_at(1), None);
+            assert_eq!(args.str_at(2), None);
+            assert_eq!(args.bytes_at(0), None);
+            assert_eq!(&args[..], &small[..]);
+            assert_eq!(args.clone().into_vec(), small);
+        }
+        // Held as much as decoded, and the body.
+        let body = encode_body("s", &[Bson::from("hi")]).unwrap();
+        let len = body.len();
+        let (_, args) = decode_received(body).unwrap();
+        assert_eq!(
+            args.raw_held_bytes(),
+            Some(len + std::mem::size_of::<Bson>() + 2)
+        );
     }
 }

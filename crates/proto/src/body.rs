@@ -4,8 +4,8 @@
 //! Decoding checks the nesting depth without recursion before anything is
 //! materialised, so a hostile body cannot exhaust the stack.
 
-use bson::{Bson, RawBsonRef, RawDocument};
-use serde::{Deserialize, Serialize};
+use bson::{Bson, RawArray, RawBsonRef, RawDocument};
+use serde::Serialize;
 
 /// The deepest nesting of documents and arrays a received body may have
 /// (the body document itself is depth 1, its `args` array depth 2).
@@ -33,12 +33,6 @@ pub enum BodyError {
 struct BodyRef<'a> {
     name: &'a str,
     args: &'a [Bson],
-}
-
-#[derive(Deserialize)]
-struct BodyOwned {
-    name: String,
-    args: Vec<Bson>,
 }
 
 /// Encodes an event as a message body.
@@ -95,14 +89,25 @@ pub fn args_size(args: &[Bson], per_value: usize, per_key: usize) -> usize {
 const SHORTEST_TOO_DEEP: usize = 5 + 7 * MAX_NESTING_DEPTH;
 
 /// Decodes a message body into the event name and its arguments.
+///
+/// The arguments are converted value by value from the raw BSON (a
+/// document whose keys look like extended JSON, `$oid` and the like,
+/// stays a document), after the same checks as a large body's
+/// ([`check_whole`]): every value well-formed, nesting bounded, one
+/// string `name` and one array `args`.
 pub fn decode_body(bytes: &[u8]) -> Result<(String, Vec<Bson>), BodyError> {
     let doc = RawDocument::from_bytes(bytes).map_err(|e| BodyError::Malformed(e.to_string()))?;
-    if bytes.len() >= SHORTEST_TOO_DEEP {
+    let walked = bytes.len() >= SHORTEST_TOO_DEEP;
+    if walked {
         check_depth(doc)?;
     }
-    let body: BodyOwned =
-        bson::deserialize_from_slice(bytes).map_err(|e| BodyError::Shape(e.to_string()))?;
-    Ok((body.name, body.args))
+    let (name, args, others) = shape(doc)?;
+    if others && !walked {
+        // Fields besides `name` and `args` are checked as a large body's.
+        check_depth(doc)?;
+    }
+    let args = Vec::<Bson>::try_from(args).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    Ok((name.to_owned(), args))
 }
 
 /// Checks a body whole without decoding it: every element (see
@@ -111,24 +116,41 @@ pub fn decode_body(bytes: &[u8]) -> Result<(String, Vec<Bson>), BodyError> {
 /// holds.
 pub(crate) fn check_whole(doc: &RawDocument) -> Result<(&str, usize), BodyError> {
     let values = check_depth(doc)?;
-    let shape = |e: bson::error::Error| BodyError::Shape(e.to_string());
-    let (mut names, mut args) = (0, 0);
+    let (name, _, _) = shape(doc)?;
+    Ok((name, values))
+}
+
+/// The body's `name` and `args`, each there exactly once, and whether it
+/// has other fields (checking only the top level's elements).
+pub(crate) fn shape(doc: &RawDocument) -> Result<(&str, &RawArray, bool), BodyError> {
+    let (mut name, mut args) = (None, None);
+    let (mut names, mut argses, mut others) = (0, 0, false);
     for item in doc.iter() {
-        let (key, _) = item.map_err(|e| BodyError::Malformed(e.to_string()))?;
+        let (key, value) = item.map_err(|e| BodyError::Malformed(e.to_string()))?;
         match key.as_str() {
-            "name" => names += 1,
-            "args" => args += 1,
-            _ => {}
+            "name" => {
+                names += 1;
+                name = Some(value);
+            }
+            "args" => {
+                argses += 1;
+                args = Some(value);
+            }
+            _ => others = true,
         }
     }
-    if (names, args) != (1, 1) {
+    if (names, argses) != (1, 1) {
         return Err(BodyError::Shape(format!(
-            "{names} `name` and {args} `args` fields, not one of each"
+            "{names} `name` and {argses} `args` fields, not one of each"
         )));
     }
-    let name = doc.get_str("name").map_err(shape)?;
-    doc.get_array("args").map_err(shape)?;
-    Ok((name, values))
+    let Some(RawBsonRef::String(name)) = name else {
+        return Err(BodyError::Shape("`name` is not a string".into()));
+    };
+    let Some(RawBsonRef::Array(args)) = args else {
+        return Err(BodyError::Shape("`args` is not an array".into()));
+    };
+    Ok((name, args, others))
 }
 
 /// Walks every element once, iteratively (returning how many there are), failing on malformed elements and

@@ -51,6 +51,7 @@ mod sender;
 mod seqwindow;
 mod shared;
 mod stats;
+mod store;
 mod window;
 pub mod wire;
 

@@ -44,6 +44,11 @@ impl Outbox {
     /// never held twice.
     pub(crate) fn take_all(&mut self, from: &mut VecDeque<EndpointEvent>) -> usize {
         if !self.events.is_empty() {
+            if !from.iter().any(|e| matches!(e, EndpointEvent::Loss(_))) {
+                // Nothing to merge: moved over at once, not one by one.
+                self.events.append(from);
+                return 0;
+            }
             let mut losses = 0;
             for event in from.drain(..) {
                 losses += usize::from(self.push(event));

@@ -22,8 +22,7 @@
 //! stream it was sent at (a socket reads in order), or for
 //! `repair_timeout` at most.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use tracing::trace;
@@ -35,6 +34,7 @@ use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
 use crate::shared::Timer;
 use crate::stats::Stats;
+use crate::store::{Body, SeqRing};
 use crate::window::{Verdict, Windows};
 use crate::wire::{
     Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, Status, BATCH_ENTRY_OVERHEAD,
@@ -53,7 +53,7 @@ const REPAIR_BURST: f64 = 4096.0;
 
 /// A message kept for sending and repairs.
 struct Stored {
-    body: Arc<Vec<u8>>,
+    body: Body,
     /// Where its body starts in the stream: the bodies of every earlier
     /// message, in bytes (flow control's positions).
     start: u64,
@@ -82,7 +82,8 @@ pub(crate) struct Sender {
     /// Seqs not fully sent yet, in order.
     queue: VecDeque<u64>,
     queue_bytes: usize,
-    store: BTreeMap<u64, Stored>,
+    /// Every message not evicted yet, sent or not, by seq.
+    store: SeqRing<Stored>,
     /// Bytes of fully sent messages in the store.
     store_bytes: usize,
     repairs: VecDeque<(u64, u32)>,
@@ -126,7 +127,7 @@ impl Sender {
             segment_size: config.max_payload_size,
             queue: VecDeque::new(),
             queue_bytes: 0,
-            store: BTreeMap::new(),
+            store: SeqRing::new(0),
             store_bytes: 0,
             repairs: VecDeque::new(),
             pending: FastSet::default(),
@@ -164,17 +165,15 @@ impl Sender {
         self.next_seq += 1;
         let len = body.len();
         let count = len.div_ceil(self.segment_size).max(1) as u32;
-        self.store.insert(
-            seq,
-            Stored {
-                body: Arc::new(body),
-                start: self.queued_pos,
-                count,
-                sent: 0,
-                sent_at: None,
-                repaired: Vec::new(),
-            },
-        );
+        debug_assert_eq!(self.store.end(), seq);
+        self.store.push(Stored {
+            body: Body::new(body),
+            start: self.queued_pos,
+            count,
+            sent: 0,
+            sent_at: None,
+            repaired: Vec::new(),
+        });
         self.queue.push_back(seq);
         self.queue_bytes += len;
         self.queued_pos += len as u64;
@@ -189,8 +188,8 @@ impl Sender {
     /// The oldest seq still repairable.
     pub(crate) fn trail(&self) -> u64 {
         self.store
-            .first_key_value()
-            .map_or(self.next_seq, |(s, _)| *s)
+            .first()
+            .map_or(self.next_seq, |(s, _)| s)
             .min(self.lead())
     }
 
@@ -223,7 +222,7 @@ impl Sender {
         out.clear();
         // Repairs of messages that left the store are dropped.
         while let Some(&(seq, index)) = self.repairs.front() {
-            if self.store.contains_key(&seq) {
+            if self.store.contains(seq) {
                 break;
             }
             self.repairs.pop_front();
@@ -317,13 +316,10 @@ impl Sender {
     pub(crate) fn on_status(&mut self, now: Instant, status: &Status, stats: &mut Stats) {
         stats.statuses_received += 1;
         let seq = status.seq().get();
-        let pos = match self.store.get(&seq) {
+        let pos = match self.store.get(seq) {
             Some(st) => st.start + u64::from(status.offset()).min(st.body.len() as u64),
             None if seq >= self.next_seq => self.sent_pos,
-            None => self
-                .store
-                .first_key_value()
-                .map_or(self.sent_pos, |(_, st)| st.start),
+            None => self.store.first().map_or(self.sent_pos, |(_, st)| st.start),
         };
         self.windows
             .on_status(now, status.from(), pos.min(self.sent_pos), status.window());
@@ -336,7 +332,7 @@ impl Sender {
         // Repairs first (the caller pruned those whose message left the
         // store).
         if let Some(&(seq, index)) = self.repairs.front() {
-            let st = self.store.get(&seq)?;
+            let st = self.store.get(seq)?;
             if st.count == 1 {
                 // Consecutive whole small messages asked for go together.
                 let mut expect = seq;
@@ -352,7 +348,7 @@ impl Sender {
             return Some((Plan::Segment { seq, index }, size, true));
         }
         let &seq = self.queue.front()?;
-        let st = self.store.get(&seq)?;
+        let st = self.store.get(seq)?;
         if st.count == 1 {
             let (n, size) = self.batch_plan(self.queue.iter().copied(), limit);
             return Some((Plan::Batch { seq, n }, size, false));
@@ -376,7 +372,7 @@ impl Sender {
         let mut first_len = 0;
         let mut batch = BATCH_HEADER_LEN;
         for s in seqs {
-            let Some(st) = self.store.get(&s) else { break };
+            let Some(st) = self.store.get(s) else { break };
             if st.count != 1 {
                 break;
             }
@@ -407,7 +403,7 @@ impl Sender {
     }
 
     /// Writes a data frame: its header into `out`'s head, the segment as
-    /// a slice of the stored body (not copied).
+    /// the stored body's bytes (see `Body`).
     fn segment(&self, flags: Flags, seq: u64, st: &Stored, index: u32, out: &mut Datagram) {
         let start = index as usize * self.segment_size;
         let end = (start + self.segment_size).min(st.body.len());
@@ -421,18 +417,18 @@ impl Sender {
             message_len: st.body.len() as u32,
         };
         header.write(out.head_mut());
-        out.set_tail(st.body.clone(), start..end);
+        st.body.append_to(out, start..end);
     }
 
     fn batch(&self, flags: Flags, seq: u64, n: usize, out: &mut Datagram) {
         if n == 1 {
-            if let Some(st) = self.store.get(&seq) {
+            if let Some(st) = self.store.get(seq) {
                 self.segment(flags, seq, st, 0, out);
             }
             return;
         }
         let bodies: Vec<&[u8]> = (seq..seq + n as u64)
-            .filter_map(|s| self.store.get(&s).map(|st| &st.body[..]))
+            .filter_map(|s| self.store.get(s).map(|st| st.body.as_slice()))
             .collect();
         if let Ok(batch) = Batch::new(flags, self.id, MessageSeq::new(seq), bodies) {
             batch.write(out.head_mut());
@@ -448,7 +444,7 @@ impl Sender {
             if let Some((s, i)) = self.repairs.pop_front() {
                 self.pending.remove(&(s, i));
             }
-            if let Some(st) = self.store.get_mut(&(seq + k)) {
+            if let Some(st) = self.store.get_mut(seq + k) {
                 if st.repaired.is_empty() {
                     st.repaired = vec![None; st.count as usize];
                 }
@@ -469,7 +465,7 @@ impl Sender {
     fn write(&self, flags: Flags, plan: Plan, out: &mut Datagram) {
         match plan {
             Plan::Segment { seq, index } => {
-                if let Some(st) = self.store.get(&seq) {
+                if let Some(st) = self.store.get(seq) {
                     self.segment(flags, seq, st, index, out);
                 }
             }
@@ -492,7 +488,7 @@ impl Sender {
         };
         self.first_sent.get_or_insert(now);
         for s in first..first + n as u64 {
-            let Some(st) = self.store.get_mut(&s) else {
+            let Some(st) = self.store.get_mut(s) else {
                 continue;
             };
             stats.segments_sent += 1;
@@ -516,7 +512,7 @@ impl Sender {
 
     /// Forgets sent messages older than the window, or beyond its bytes.
     fn evict(&mut self, now: Instant, config: &Config) {
-        while let Some((_, st)) = self.store.first_key_value() {
+        while let Some((_, st)) = self.store.first() {
             let Some(sent_at) = st.sent_at else { break };
             let old = now
                 .checked_duration_since(sent_at)
@@ -571,7 +567,7 @@ impl Sender {
     pub(crate) fn next_timer(&self, config: &Config) -> Option<(Instant, Timer)> {
         let evict = self
             .store
-            .first_key_value()
+            .first()
             .and_then(|(_, st)| st.sent_at)
             .map(|t| t + config.retransmit_window);
         // When a datagram of the largest size may go: never earlier than
@@ -631,12 +627,12 @@ impl Sender {
                         // Nothing sent in full there (yet): nothing to repair.
                         continue;
                     }
-                    for (&seq, st) in self.store.range(first.get()..end) {
+                    for (seq, st) in self.store.range(first.get()..end) {
                         wanted.extend((0..st.sent).map(|i| (seq, i)));
                     }
                 }
                 NackEntry::Segments { seq, first, count } => {
-                    let Some(st) = self.store.get(&seq.get()) else {
+                    let Some(st) = self.store.get(seq.get()) else {
                         unrepairable |= seq.get() < trail;
                         continue;
                     };
@@ -644,7 +640,7 @@ impl Sender {
                     wanted.extend((first..end).map(|i| (seq.get(), i)));
                 }
                 NackEntry::SegmentBitmap { seq, first, bits } => {
-                    let Some(st) = self.store.get(&seq.get()) else {
+                    let Some(st) = self.store.get(seq.get()) else {
                         unrepairable |= seq.get() < trail;
                         continue;
                     };
@@ -673,7 +669,7 @@ impl Sender {
             }
             let recent = self
                 .store
-                .get(&seq)
+                .get(seq)
                 .and_then(|st| st.repaired.get(index as usize).copied().flatten())
                 .is_some_and(|t| {
                     now.checked_duration_since(t)

@@ -24,6 +24,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use super::senders::Senders;
 use super::state::SenderState;
 use crate::config::Config;
 use crate::fastmap::FastMap;
@@ -47,11 +48,7 @@ pub(crate) fn rank(state: &SenderState, now: Instant, config: &Config) -> Option
 }
 
 /// The sender to forget to make room, if any may go.
-pub(crate) fn victim(
-    senders: &FastMap<SenderId, SenderState>,
-    now: Instant,
-    config: &Config,
-) -> Option<SenderId> {
+pub(crate) fn victim(senders: &Senders, now: Instant, config: &Config) -> Option<SenderId> {
     senders
         .iter()
         .filter_map(|(id, s)| rank(s, now, config).map(|r| (r, s.last_heard, *id)))
@@ -64,10 +61,7 @@ pub(crate) fn victim(
 /// `taker` itself), the least recently heard first (ties: the lowest id).
 /// Believed senders never give way to each other here: between them, the
 /// budget goes to whoever comes first.
-pub(crate) fn budget_victim(
-    senders: &FastMap<SenderId, SenderState>,
-    taker: SenderId,
-) -> Option<SenderId> {
+pub(crate) fn budget_victim(senders: &Senders, taker: SenderId) -> Option<SenderId> {
     senders
         .iter()
         .filter(|(id, s)| gives_way(**id, s, taker))
@@ -78,10 +72,7 @@ pub(crate) fn budget_victim(
 
 /// What the senders [`budget_victim`] may pick hold together, charges
 /// of every kind: what forgetting them all would free.
-pub(crate) fn budget_victims_hold(
-    senders: &FastMap<SenderId, SenderState>,
-    taker: SenderId,
-) -> usize {
+pub(crate) fn budget_victims_hold(senders: &Senders, taker: SenderId) -> usize {
     senders
         .iter()
         .filter(|(id, s)| gives_way(**id, s, taker))

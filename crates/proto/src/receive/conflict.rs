@@ -11,7 +11,7 @@
 //! hashed: a segmented one is compared by shape, and hashing it cost a
 //! tenth of a large event's receiving.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::OnceLock;
 
 use tracing::debug;
 
@@ -24,10 +24,12 @@ use crate::stats::Stats;
 /// Finished messages remembered per sender.
 pub(crate) const RECENT: usize = 64;
 
+/// A body's hash: aHash, keyed at random once per process (as the
+/// receive path's maps are, see `fastmap.rs`), several times cheaper than
+/// std's SipHash on a small event's body.
 fn hash(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
+    static KEYS: OnceLock<ahash::RandomState> = OnceLock::new();
+    KEYS.get_or_init(ahash::RandomState::new).hash_one(bytes)
 }
 
 impl SenderState {

@@ -50,7 +50,6 @@ use rand_chacha::ChaCha8Rng;
 use tracing::debug;
 
 use crate::config::Config;
-use crate::fastmap::FastMap;
 use crate::ids::{MessageSeq, SenderId};
 use crate::peer::PeerInfo;
 use crate::shared::{EndpointEvent, Timer};
@@ -66,11 +65,13 @@ mod order;
 mod plausible;
 mod reassemble;
 mod segments;
+mod senders;
 mod state;
 mod stream;
 
 use admission::Forgotten;
 use budget::NackBudget;
+use senders::Senders;
 pub(crate) use state::Segment;
 use state::{Hint, Ledger, SenderState, State};
 
@@ -113,7 +114,7 @@ pub(crate) struct Receiver {
     me: SenderId,
     /// When this node joined the group (started listening).
     joined: Option<Instant>,
-    senders: FastMap<SenderId, SenderState>,
+    senders: Senders,
     /// Bytes charged and partials held over every sender, and the
     /// partials' deadlines.
     ledger: Ledger,
@@ -146,7 +147,7 @@ impl Receiver {
             config: config.clone(),
             me,
             joined: None,
-            senders: FastMap::default(),
+            senders: Senders::default(),
             ledger: Ledger::default(),
             wakes: BTreeSet::new(),
             rng,

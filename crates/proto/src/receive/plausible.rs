@@ -49,8 +49,21 @@ pub(crate) const MAX_RATE: u64 = 1 << 22;
 
 /// What `MAX_RATE` allows over the time from `since` to `now`.
 fn allowance(since: Instant, now: Instant) -> u64 {
-    let ms = now.saturating_duration_since(since).as_millis();
-    u64::try_from(ms.saturating_mul(u128::from(MAX_RATE)) / 1000).unwrap_or(u64::MAX)
+    let elapsed = now.saturating_duration_since(since);
+    // In u64 while it fits (every datagram asks, and a u128 division was
+    // a percent of a small event's receiving), as in u128 beyond.
+    let ms = elapsed
+        .as_secs()
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(u64::from(elapsed.subsec_millis())))
+        .and_then(|ms| ms.checked_mul(MAX_RATE));
+    match ms {
+        Some(allowed) => allowed / 1000,
+        None => {
+            let ms = elapsed.as_millis();
+            u64::try_from(ms.saturating_mul(u128::from(MAX_RATE)) / 1000).unwrap_or(u64::MAX)
+        }
+    }
 }
 
 impl SenderState {
@@ -234,5 +247,37 @@ impl Receiver {
         self.senders.insert(sender, state);
         let age = hint.age(now);
         self.on_stream_heartbeat(now, stats, sender, (hint.lead, hint.trail), age, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_allowance_is_what_u128_arithmetic_gives() {
+        let t0 = Instant::now();
+        for ms in [
+            0u64,
+            1,
+            999,
+            1000,
+            1001,
+            123_456_789,
+            (1 << 42) - 1,
+            1 << 42,
+            1 << 50,
+        ] {
+            for extra_ns in [0u32, 999_999] {
+                let d = Duration::from_millis(ms) + Duration::from_nanos(u64::from(extra_ns));
+                let Some(now) = t0.checked_add(d) else {
+                    continue;
+                };
+                let wide = d.as_millis() * u128::from(MAX_RATE) / 1000;
+                let want = u64::try_from(wide).unwrap_or(u64::MAX);
+                assert_eq!(allowance(t0, now), want, "{d:?}");
+            }
+        }
+        assert_eq!(allowance(t0 + Duration::from_secs(1), t0), 0);
     }
 }

@@ -587,7 +587,7 @@ mod tests {
         let mut partials = 0;
         let mut expiry = BTreeSet::new();
         assert!(r.senders.len() <= config.max_senders);
-        for (id, state) in &r.senders {
+        for (id, state) in r.senders.iter() {
             let mut sender_bytes = 0;
             assert!(state.partials.len() <= config.max_partial_messages_per_sender);
             for (&seq, p) in &state.partials {

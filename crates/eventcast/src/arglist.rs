@@ -1,0 +1,476 @@
+//! An event's body encoded straight from what the caller passed to
+//! `emit`, without building its argument list as BSON values first.
+//!
+//! [`to_args`](crate::event::to_args) turns the caller's value into a
+//! `Vec<Bson>`, which `encode_body` then copies into the body: for a small
+//! event those allocations and copies were most of the sender's work. The
+//! serializer here writes the same argument list straight into the body,
+//! as the same bytes, for the values whose BSON is unambiguous: an
+//! argument list (tuple, array, `Vec`, `()`, `None`) or a single value of
+//! booleans, numbers, characters, strings and bytes, each at most
+//! [`DIRECT_MAX_VALUE`] bytes. Anything else (documents, nested arrays,
+//! dates and other BSON types, large strings) returns `None`, and the
+//! caller takes the general path, which gives the same body (or error).
+
+use std::cell::Cell;
+
+use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeStruct, Serializer};
+
+/// The longest string or binary argument encoded here; a longer one goes
+/// the general path, which sizes the body before writing it (writing a
+/// large value here would grow the buffer, and copy it, as it goes).
+pub(crate) const DIRECT_MAX_VALUE: usize = 4096;
+
+/// The body `encode_body(name, &to_args(args)?)` gives, encoded without
+/// the `Vec<Bson>`; `None` if `args` holds anything but what the module
+/// docs list (or fails to serialize): the caller then takes that path.
+pub(crate) fn encode_body<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<Vec<u8>> {
+    // Written into a buffer kept from one emit to the next, then copied
+    // into one of the exact size: the body stays in the retransmit store
+    // for seconds, and allocating it larger meant shrinking it (a
+    // `realloc`) or holding room to spare.
+    let mut buf = SCRATCH.take();
+    buf.clear();
+    let body = bson::serialize_to_buffer(&Body { name, args }, &mut buf)
+        .ok()
+        .map(|()| buf.as_slice().to_vec());
+    if buf.capacity() <= SCRATCH_KEPT {
+        SCRATCH.set(buf);
+    }
+    body
+}
+
+/// The most room the scratch buffer keeps between emits.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    /// Where [`encode_body`] writes a body before copying it out.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// `{ name, args }`, with `args` written as an argument list.
+struct Body<'a, A: ?Sized> {
+    name: &'a str,
+    args: &'a A,
+}
+
+impl<A: Serialize + ?Sized> Serialize for Body<'_, A> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut body = s.serialize_struct("Body", 2)?;
+        body.serialize_field("name", self.name)?;
+        body.serialize_field("args", &List(self.args))?;
+        body.end()
+    }
+}
+
+/// The caller's value, serialized as the argument list it stands for.
+struct List<'a, A: ?Sized>(&'a A);
+
+impl<A: Serialize + ?Sized> Serialize for List<'_, A> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(Top(s))
+    }
+}
+
+/// One argument, serialized only if it is a plain value.
+struct Arg<'a, T: ?Sized>(&'a T);
+
+impl<T: Serialize + ?Sized> Serialize for Arg<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(Plain(s))
+    }
+}
+
+/// Bytes serialized as a BSON binary, as `serialize_bytes` received them.
+struct Bytes<'a>(&'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+/// What this module leaves to the general path.
+fn general<E: ser::Error>() -> E {
+    E::custom("not a plain argument list")
+}
+
+/// A one-argument list of `value`.
+fn one<S: Serializer, T: Serialize + ?Sized>(s: S, value: &T) -> Result<S::Ok, S::Error> {
+    let mut list = s.serialize_seq(Some(1))?;
+    list.serialize_element(&Arg(value))?;
+    list.end()
+}
+
+/// Refuses what is not a plain value: the general path takes it.
+macro_rules! refuse_compound {
+    ($ok:ty, $err:ty) => {
+        fn serialize_unit_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+        ) -> Result<$ok, $err> {
+            Err(general())
+        }
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: &T,
+        ) -> Result<$ok, $err> {
+            Err(general())
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<$ok, $err> {
+            Err(general())
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, $err> {
+            Err(general())
+        }
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, $err> {
+            Err(general())
+        }
+        fn serialize_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStruct, $err> {
+            Err(general())
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, $err> {
+            Err(general())
+        }
+    };
+}
+
+/// Scalars as `$apply(serializer, value)` wants them.
+macro_rules! scalars {
+    ($ok:ty, $err:ty, $apply:ident) => {
+        fn serialize_bool(self, v: bool) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_i8(self, v: i8) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_i16(self, v: i16) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_i32(self, v: i32) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_i64(self, v: i64) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_u8(self, v: u8) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_u16(self, v: u16) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_u32(self, v: u32) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_u64(self, v: u64) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_f32(self, v: f32) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_f64(self, v: f64) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_char(self, v: char) -> Result<$ok, $err> {
+            $apply(self.0, &v)
+        }
+        fn serialize_str(self, v: &str) -> Result<$ok, $err> {
+            if v.len() > DIRECT_MAX_VALUE {
+                return Err(general());
+            }
+            $apply(self.0, v)
+        }
+        fn serialize_bytes(self, v: &[u8]) -> Result<$ok, $err> {
+            if v.len() > DIRECT_MAX_VALUE {
+                return Err(general());
+            }
+            $apply(self.0, &Bytes(v))
+        }
+    };
+}
+
+/// The serializer of the caller's value: a list as it is, nothing as an
+/// empty list, a plain value as a list of one.
+struct Top<S>(S);
+
+impl<S: Serializer> Serializer for Top<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = Items<S::SerializeSeq>;
+    type SerializeTuple = Items<S::SerializeSeq>;
+    type SerializeTupleStruct = Items<S::SerializeSeq>;
+    type SerializeTupleVariant = Impossible<S::Ok, S::Error>;
+    type SerializeMap = Impossible<S::Ok, S::Error>;
+    type SerializeStruct = Impossible<S::Ok, S::Error>;
+    type SerializeStructVariant = Impossible<S::Ok, S::Error>;
+
+    scalars!(S::Ok, S::Error, one);
+    refuse_compound!(S::Ok, S::Error);
+
+    fn serialize_none(self) -> Result<S::Ok, S::Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<S::Ok, S::Error> {
+        self.0.serialize_seq(Some(0))?.end()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<S::Ok, S::Error> {
+        self.serialize_unit()
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
+        self.0.serialize_seq(len).map(Items)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, S::Error> {
+        self.serialize_seq(Some(len))
+    }
+}
+
+/// The items of the argument list, each a plain value.
+struct Items<L>(L);
+
+impl<L: SerializeSeq> SerializeSeq for Items<L> {
+    type Ok = L::Ok;
+    type Error = L::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), L::Error> {
+        self.0.serialize_element(&Arg(value))
+    }
+    fn end(self) -> Result<L::Ok, L::Error> {
+        self.0.end()
+    }
+}
+
+impl<L: SerializeSeq> ser::SerializeTuple for Items<L> {
+    type Ok = L::Ok;
+    type Error = L::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), L::Error> {
+        SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<L::Ok, L::Error> {
+        SerializeSeq::end(self)
+    }
+}
+
+impl<L: SerializeSeq> ser::SerializeTupleStruct for Items<L> {
+    type Ok = L::Ok;
+    type Error = L::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), L::Error> {
+        SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<L::Ok, L::Error> {
+        SerializeSeq::end(self)
+    }
+}
+
+/// Serializes `value` with `s` as it is.
+fn itself<S: Serializer, T: Serialize + ?Sized>(s: S, value: &T) -> Result<S::Ok, S::Error> {
+    value.serialize(s)
+}
+
+/// The serializer of one argument: plain values only.
+struct Plain<S>(S);
+
+impl<S: Serializer> Serializer for Plain<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = Impossible<S::Ok, S::Error>;
+    type SerializeTuple = Impossible<S::Ok, S::Error>;
+    type SerializeTupleStruct = Impossible<S::Ok, S::Error>;
+    type SerializeTupleVariant = Impossible<S::Ok, S::Error>;
+    type SerializeMap = Impossible<S::Ok, S::Error>;
+    type SerializeStruct = Impossible<S::Ok, S::Error>;
+    type SerializeStructVariant = Impossible<S::Ok, S::Error>;
+
+    scalars!(S::Ok, S::Error, itself);
+    refuse_compound!(S::Ok, S::Error);
+
+    fn serialize_none(self) -> Result<S::Ok, S::Error> {
+        self.0.serialize_none()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit()
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
+        Err(general())
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, S::Error> {
+        Err(general())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, S::Error> {
+        Err(general())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::to_args;
+    use bson::{doc, Bson};
+    use proptest::prelude::*;
+    use serde::Serialize;
+
+    /// The body the general path gives, if it gives one.
+    fn general<A: Serialize + ?Sized>(args: &A) -> Option<Vec<u8>> {
+        eventcast_proto::encode_body("ev", &to_args(args).ok()?).ok()
+    }
+
+    /// Encodes `args` both ways: the same body whenever this module takes
+    /// them; returns whether it did.
+    fn check<A: Serialize + ?Sized>(args: &A) -> bool {
+        let direct = encode_body("ev", args);
+        if let Some(direct) = &direct {
+            assert_eq!(Some(direct), general(args).as_ref());
+        }
+        direct.is_some()
+    }
+
+    #[derive(Serialize)]
+    struct Pair(i32, &'static str);
+
+    #[derive(Serialize)]
+    struct Unit;
+
+    #[derive(Serialize)]
+    struct Named {
+        a: i32,
+    }
+
+    #[derive(Serialize)]
+    enum Choice {
+        A,
+    }
+
+    #[test]
+    fn long_lists_are_keyed_as_the_general_path_keys_them() {
+        let long: Vec<i32> = (0..1200).collect();
+        assert!(check(&long));
+    }
+
+    /// Serialized with `serialize_bytes`: a BSON binary.
+    struct Blob(Vec<u8>);
+
+    impl Serialize for Blob {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(&self.0)
+        }
+    }
+
+    #[test]
+    fn plain_argument_lists_are_encoded_here_as_the_general_path_does() {
+        assert!(check(&()));
+        assert!(check(&None::<u8>));
+        assert!(check(&Unit));
+        assert!(check(&Some((1, 2))));
+        assert!(check(&("a", 1i32, true)));
+        assert!(check(&(None::<u8>,)));
+        assert!(check(&((),)));
+        assert!(check(&(Some(3u16), -4i8, 5u8, -6i16)));
+        assert!(check(&(u32::MAX, i64::MIN, i64::MAX as u64)));
+        assert!(check(&(2.5f64, 1.5f32, f64::NAN, f64::INFINITY)));
+        assert!(check(&('c', 'é', "héllo ✓", "")));
+        assert!(check(&vec![1i32, 2, 3]));
+        assert!(check(&[true, false]));
+        assert!(check(&Pair(1, "x")));
+        assert!(check("one"));
+        assert!(check(&5i64));
+        assert!(check(&Blob(vec![1, 2, 3])));
+        assert!(check(&(Blob(vec![]),)));
+        assert!(check(&("x".repeat(DIRECT_MAX_VALUE),)));
+        let bson_list = vec![
+            Bson::Int32(1),
+            Bson::Int64(2),
+            Bson::Double(3.0),
+            Bson::String("s".into()),
+            Bson::Boolean(true),
+            Bson::Null,
+        ];
+        assert!(check(&bson_list));
+        assert!(check(&Bson::Array(bson_list.clone())));
+        assert!(check(&Bson::Null));
+        assert!(check(&Bson::String("one".into())));
+    }
+
+    #[test]
+    fn everything_else_goes_the_general_path() {
+        assert!(!check(&(vec![1i32, 2],)));
+        assert!(!check(&(doc! {"a": 1},)));
+        assert!(!check(&doc! {"a": 1}));
+        assert!(!check(&Named { a: 1 }));
+        assert!(!check(&(Named { a: 1 },)));
+        assert!(!check(&(Choice::A,)));
+        assert!(!check(&(bson::DateTime::from_millis(1),)));
+        assert!(!check(&(bson::oid::ObjectId::new(),)));
+        assert!(!check(&[Bson::Document(doc! {"$oid": 1})]));
+        assert!(!check(&("x".repeat(DIRECT_MAX_VALUE + 1),)));
+        assert!(!check(&Blob(vec![0; DIRECT_MAX_VALUE + 1])));
+        // What the general path refuses too.
+        assert!(!check(&(u64::MAX,)));
+        assert!(!check(&(1i128,)));
+        assert!(general(&(u64::MAX,)).is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn same_bytes_as_the_general_path(
+            name in ".{0,12}",
+            strings in proptest::collection::vec(".{0,30}", 0..4),
+            ints in proptest::collection::vec(any::<i64>(), 0..4),
+            floats in proptest::collection::vec(any::<f64>(), 0..3),
+            flag in any::<Option<bool>>(),
+        ) {
+            let args = (strings.clone(), ints.clone(), floats.clone(), flag);
+            // Nested lists: the general path.
+            prop_assert!(encode_body(&name, &args).is_none());
+            let list: Vec<Bson> = strings.into_iter().map(Bson::String)
+                .chain(ints.into_iter().map(Bson::Int64))
+                .chain(floats.into_iter().map(Bson::Double))
+                .chain(flag.map(Bson::Boolean))
+                .collect();
+            let direct = encode_body(&name, &list).expect("a plain list");
+            prop_assert_eq!(direct, eventcast_proto::encode_body(&name, &to_args(&list).unwrap()).unwrap());
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The sender's retransmit store: every message from the oldest still
+//! repairable to the newest queued, by seq.
+//!
+//! Seqs are given out one after another and messages leave the store
+//! oldest first, so the seqs held are always one run: a ring indexed by
+//! `seq - first` does what an ordered map did, without a tree node per
+//! message (inserting into and dropping the map was a twentieth of a
+//! small event's sending).
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::datagram::Datagram;
+
+/// The longest body kept as it is rather than shared: a body this short
+/// is copied into each datagram that carries it (as a batch does anyway),
+/// and saves an allocation; a longer one is shared with the datagrams
+/// that carry its segments, not copied.
+pub(crate) const INLINE_MAX: usize = 2048;
+
+/// A message's body in the store.
+#[derive(Debug)]
+pub(crate) enum Body {
+    Inline(Vec<u8>),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl Body {
+    pub(crate) fn new(body: Vec<u8>) -> Self {
+        if body.len() <= INLINE_MAX {
+            Self::Inline(body)
+        } else {
+            Self::Shared(Arc::new(body))
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Inline(b) => b,
+            Self::Shared(b) => b,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Appends bytes `range` to `out`: copied after its head, or shared as
+    /// its tail.
+    pub(crate) fn append_to(&self, out: &mut Datagram, range: Range<usize>) {
+        match self {
+            Self::Inline(b) => out
+                .head_mut()
+                .extend_from_slice(b.get(range).unwrap_or_default()),
+            Self::Shared(b) => out.set_tail(b.clone(), range),
+        }
+    }
+}
+
+/// Entries a ring keeps room for however few it holds.
+const KEPT_ROOM: usize = 1024;
+
+/// Values for one run of consecutive seqs, `first..first + len`.
+#[derive(Debug)]
+pub(crate) struct SeqRing<T> {
+    first: u64,
+    items: VecDeque<T>,
+}
+
+impl<T> SeqRing<T> {
+    /// An empty ring whose next seq is `first`.
+    pub(crate) fn new(first: u64) -> Self {
+        Self {
+            first,
+            items: VecDeque::new(),
+        }
+    }
+
+    /// The seq the next [`push`](Self::push) takes.
+    pub(crate) fn end(&self) -> u64 {
+        self.first + self.items.len() as u64
+    }
+
+    /// Adds the value of seq [`end`](Self::end).
+    pub(crate) fn push(&mut self, value: T) {
+        self.items.push_back(value);
+    }
+
+    fn index(&self, seq: u64) -> Option<usize> {
+        usize::try_from(seq.checked_sub(self.first)?).ok()
+    }
+
+    pub(crate) fn get(&self, seq: u64) -> Option<&T> {
+        self.items.get(self.index(seq)?)
+    }
+
+    pub(crate) fn get_mut(&mut self, seq: u64) -> Option<&mut T> {
+        let index = self.index(seq)?;
+        self.items.get_mut(index)
+    }
+
+    pub(crate) fn contains(&self, seq: u64) -> bool {
+        self.get(seq).is_some()
+    }
+
+    /// The oldest seq held and its value.
+    pub(crate) fn first(&self) -> Option<(u64, &T)> {
+        self.items.front().map(|v| (self.first, v))
+    }
+
+    /// Takes the oldest value out. A ring a quarter full gives half its
+    /// room back: a burst's store is not kept for the node's lifetime.
+    pub(crate) fn pop_first(&mut self) -> Option<(u64, T)> {
+        let value = self.items.pop_front()?;
+        let seq = self.first;
+        self.first += 1;
+        let (len, room) = (self.items.len(), self.items.capacity());
+        if room > KEPT_ROOM && len < room / 4 {
+            self.items.shrink_to((2 * len).max(KEPT_ROOM));
+        }
+        Some((seq, value))
+    }
+
+    /// The seqs of `range` held, with their values, in order.
+    pub(crate) fn range(&self, range: Range<u64>) -> impl Iterator<Item = (u64, &T)> {
+        let start = range.start.max(self.first);
+        let end = range.end.min(self.end());
+        (start..end).filter_map(move |s| self.get(s).map(|v| (s, v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_bodies_are_copied_long_ones_shared() {
+        for len in [1, INLINE_MAX, INLINE_MAX + 1] {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let body = Body::new(bytes.clone());
+            assert_eq!(body.len(), len);
+            assert_eq!(matches!(body, Body::Shared(_)), len > INLINE_MAX);
+            let mut out = Datagram::new();
+            out.head_mut().push(0xff);
+            body.append_to(&mut out, 1..len);
+            assert_eq!(out.len(), len);
+            assert_eq!(&out.to_vec()[1..], &bytes[1..]);
+        }
+    }
+
+    #[test]
+    fn holds_one_run_of_seqs() {
+        let mut ring = SeqRing::new(0);
+        assert!(ring.first().is_none() && ring.get(0).is_none());
+        for v in 0..5u64 {
+            ring.push(v * 10);
+        }
+        assert_eq!(ring.end(), 5);
+        assert_eq!(ring.pop_first(), Some((0, 0)));
+        assert_eq!(ring.first(), Some((1, &10)));
+        assert!(!ring.contains(0) && ring.contains(4) && !ring.contains(5));
+        if let Some(v) = ring.get_mut(2) {
+            *v = 7;
+        }
+        let seen: Vec<_> = ring.range(0..3).map(|(s, v)| (s, *v)).collect();
+        assert_eq!(seen, vec![(1, 10), (2, 7)]);
+        assert_eq!(ring.range(3..100).count(), 2);
+        assert_eq!(ring.range(9..100).count(), 0);
+        while ring.pop_first().is_some() {}
+        assert_eq!((ring.end(), ring.first().map(|f| f.0)), (5, None));
+        ring.push(1);
+        assert_eq!(ring.first(), Some((5, &1)));
+    }
+
+    #[test]
+    fn a_ring_emptied_after_a_burst_gives_its_room_back() {
+        let mut ring = SeqRing::new(0);
+        for v in 0..100_000u64 {
+            ring.push(v);
+        }
+        while ring.end() - ring.first().map_or(ring.end(), |f| f.0) > 10 {
+            ring.pop_first();
+        }
+        assert!(
+            ring.items.capacity() <= 4 * KEPT_ROOM,
+            "{}",
+            ring.items.capacity()
+        );
+        assert_eq!(ring.first(), Some((99_990, &99_990)));
+        assert_eq!(ring.get(99_999), Some(&99_999));
+    }
+}
