@@ -92,9 +92,9 @@ const SHORTEST_TOO_DEEP: usize = 5 + 7 * MAX_NESTING_DEPTH;
 ///
 /// The arguments are converted value by value from the raw BSON (a
 /// document whose keys look like extended JSON, `$oid` and the like,
-/// stays a document), after the same checks as a large body's
-/// ([`check_whole`]): every value well-formed, nesting bounded, one
-/// string `name` and one array `args`.
+/// stays a document), after the checks a large body gets on arrival:
+/// every value well-formed, nesting bounded, one string `name` and one
+/// array `args`.
 pub fn decode_body(bytes: &[u8]) -> Result<(String, Vec<Bson>), BodyError> {
     let doc = RawDocument::from_bytes(bytes).map_err(|e| BodyError::Malformed(e.to_string()))?;
     let walked = bytes.len() >= SHORTEST_TOO_DEEP;
