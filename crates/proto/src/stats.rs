@@ -188,12 +188,6 @@ pub struct Stats {
     /// Senders whose state was built again from later data, the datagram
     /// it was first built on being contradicted by what followed.
     pub senders_reanchored: u64,
-    /// Messages given up without a loss report because their sender never
-    /// vouched for them: only a datagram from elsewhere than its home
-    /// pointed past its own data and heartbeats (an impersonator's frame
-    /// inside the plausible window), and the sender went silent before
-    /// reaching them (PROTOCOL.md §9.7).
-    pub unvouched_given_up: u64,
     /// NACK rounds held back by the NACK budgets (asked later).
     pub nacks_deferred: u64,
     /// Segments asked for by a NACK and not repaired because the repair

@@ -128,10 +128,12 @@ impl Forgotten {
 
 impl SenderState {
     /// Where this sender's stream resumes if it is forgotten now and heard
-    /// again: one past everything known to exist (what lies below was
+    /// again: one past everything known to exist that it vouched for (what lies below was
     /// delivered, or is reported lost as it is forgotten); `None` if it
     /// delivered nothing.
     pub(crate) fn resume_point(&self) -> Option<u64> {
-        (self.delivered > 0).then_some(self.known_end.max(self.start))
+        // Not past what it vouched for: a forged frame inside the
+        // plausible window must not move its resume point.
+        (self.delivered > 0).then_some(self.known_end.min(self.vouched).max(self.start))
     }
 }

@@ -6,10 +6,10 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
-use tracing::{debug, trace};
+use tracing::trace;
 
 use super::state::{Item, State};
-use super::{next_round, Receiver, GAP_CHARGE, MAX_MISSING_PER_ROUND};
+use super::{next_round, Receiver, MAX_MISSING_PER_ROUND};
 use crate::config::Config;
 use crate::ids::{MessageSeq, SenderId};
 use crate::shared::LossReason;
@@ -117,7 +117,7 @@ impl Receiver {
             match rules.judge(&mut gap.item, &mut state.round, rng, defer) {
                 Verdict::Wait => {}
                 Verdict::Lose(reason) => {
-                    let vouched = state.vouched.clamp(*first, gap.end);
+                    let vouched = state.vouched.max(*first).min(gap.end);
                     if vouched > *first {
                         lost.push((*first, vouched, reason));
                     }
@@ -178,7 +178,6 @@ impl Receiver {
         if rules.held.get() {
             stats.nacks_deferred += 1;
         }
-        let gone = rules.gone;
         self.budget
             .charge(state, entries.len().div_ceil(MAX_NACK_ENTRIES));
         let wake = state.earliest_wake();
@@ -190,43 +189,27 @@ impl Receiver {
             self.lose(stats, sender, first, end, reason);
         }
         for (first, end) in unvouched {
-            self.unvouched(now, stats, sender, (first, end), gone);
+            self.unvouched(now, sender, (first, end));
         }
         self.flush(stats, sender);
     }
 
-    /// A gap given up whose seqs `first .. end` the sender never vouched
-    /// for (only a datagram from elsewhere pointed there): not a loss.
-    /// While the sender is heard it may still get there, so the gap waits
-    /// another `message_ttl`; once it is gone, the gap is given up
-    /// silently, and counted.
-    fn unvouched(
-        &mut self,
-        now: Instant,
-        stats: &mut Stats,
-        sender: SenderId,
-        (first, end): (u64, u64),
-        gone: bool,
-    ) {
+    /// A gap whose time ran out, but whose seqs `first .. end` the sender
+    /// never vouched for (only a datagram from elsewhere pointed there):
+    /// not a loss, and not given up either (the sender may still get
+    /// there, after a pause too: giving them up would drop its events
+    /// silently). The gap waits another `message_ttl`, asking for nothing.
+    fn unvouched(&mut self, now: Instant, sender: SenderId, (first, end): (u64, u64)) {
         let next = self.backoff(now, sender);
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        if !gone {
-            if let Some(gap) = state.gaps.get_mut(&first) {
-                gap.item = Item::new(next);
-                gap.item.deadline = Some(now + self.config.message_ttl);
-                let wake = gap.item.wake();
-                trace!(%sender, first, end, "gap past what the sender vouched for: kept");
-                self.schedule(sender, wake);
-            }
-            return;
-        }
-        if state.gaps.remove(&first).is_some() {
-            state.give_up_range(&mut self.ledger, first, end);
-            state.release(&mut self.ledger, GAP_CHARGE);
-            stats.unvouched_given_up = stats.unvouched_given_up.saturating_add(end - first);
-            debug!(%sender, first, end, "gap the sender never vouched for given up, unreported");
+        if let Some(gap) = state.gaps.get_mut(&first) {
+            gap.item = Item::new(next);
+            gap.item.deadline = Some(now + self.config.message_ttl);
+            let wake = gap.item.wake();
+            trace!(%sender, first, end, "gap past what the sender vouched for: kept");
+            self.schedule(sender, wake);
         }
     }
 

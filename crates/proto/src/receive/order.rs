@@ -305,8 +305,11 @@ impl Receiver {
         match parts {
             0 => state.release(ledger, GAP_CHARGE),
             2 if !state.charge(ledger, &self.config, GAP_CHARGE) => {
-                // No room for another record: the upper part is given up.
+                // No room for another record: the upper part is given up,
+                // as far as the sender vouched for it (the rest stays
+                // open, unrecorded).
                 state.gaps.remove(&(seq + 1));
+                let end = end.min(state.vouched).max(seq + 1);
                 state.give_up_range(ledger, seq + 1, end);
                 let (events, count) = (&mut self.events, end - seq - 1);
                 report_loss(events, stats, state, seq + 1, count, LossReason::Overrun);

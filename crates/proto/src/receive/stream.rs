@@ -241,11 +241,15 @@ impl Receiver {
         };
         if !state.charge(&mut self.ledger, &self.config, GAP_CHARGE) {
             if !state.believed {
-                // Nothing is asked of a sender not believed real, nor
-                // reported: its gap goes unrecorded (giving it up would
-                // take window memory the budgets no longer have).
+                // Nothing is asked of a sender not believed real: its gap
+                // goes unrecorded (giving it up would take window memory
+                // the budgets no longer have). What lies there waits, and
+                // is reported only if something later gives it up.
                 return;
             }
+            // Only what the sender vouched for is given up and reported;
+            // the rest stays open, unrecorded (see `vouched`).
+            let end = end.min(state.vouched).max(first);
             state.give_up_range(&mut self.ledger, first, end);
             report_loss(
                 &mut self.events,
@@ -340,7 +344,14 @@ impl Receiver {
     /// The losses an established sender forgotten leaves: its gaps, and
     /// the partial messages it owed this node.
     fn report_evicted(&mut self, stats: &mut Stats, state: &mut SenderState) {
-        let gaps: Vec<(u64, u64)> = state.gaps.iter().map(|(f, g)| (*f, g.end)).collect();
+        // What the sender never vouched for is not its loss.
+        let vouched = state.vouched;
+        let gaps: Vec<(u64, u64)> = state
+            .gaps
+            .iter()
+            .map(|(f, g)| (*f, g.end.min(vouched)))
+            .filter(|(f, end)| f < end)
+            .collect();
         for (first, end) in gaps {
             let events = &mut self.events;
             report_loss(
