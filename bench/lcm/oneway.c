@@ -63,9 +63,15 @@ int main(int argc, char **argv)
     } else if (strcmp(argv[1], "pub") == 0 && argc == 5) {
         size_t size = strtoul(argv[3], NULL, 10);
         int gap_ms = atoi(argv[4]);
+        if (size < sizeof(int64_t)) {
+            fprintf(stderr, "oneway: SIZE must be at least 8 bytes (the send time)\n");
+            return 2;
+        }
         uint8_t *buf = malloc(size);
-        if (!buf || size < 8)
+        if (!buf) {
+            fprintf(stderr, "oneway: cannot allocate %zu bytes\n", size);
             return 1;
+        }
         memset(buf, 'x', size);
         for (int i = 0; i < count; i++) {
             struct timespec gap = {gap_ms / 1000, (long)(gap_ms % 1000) * 1000000};
