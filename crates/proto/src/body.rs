@@ -113,9 +113,13 @@ pub fn decode_body(bytes: &[u8]) -> Result<(String, Vec<Bson>), BodyError> {
 /// Checks a body whole without decoding it: every element (see
 /// [`check_depth`]) and the shape (one string `name`, one array `args`,
 /// as decoding insists). Returns the name and how many values the body
-/// holds.
-pub(crate) fn check_whole(doc: &RawDocument) -> Result<(&str, usize), BodyError> {
-    let values = check_depth(doc)?;
+/// holds, and shows `on_arg` each argument (its index and value) as the
+/// walk reads it.
+pub(crate) fn check_whole<'a>(
+    doc: &'a RawDocument,
+    on_arg: impl FnMut(usize, RawBsonRef<'a>),
+) -> Result<(&'a str, usize), BodyError> {
+    let values = walk(doc, on_arg)?;
     let (name, _, _) = shape(doc)?;
     Ok((name, values))
 }
@@ -156,28 +160,50 @@ pub(crate) fn shape(doc: &RawDocument) -> Result<(&str, &RawArray, bool), BodyEr
 /// Walks every element once, iteratively (returning how many there are), failing on malformed elements and
 /// on nesting deeper than [`MAX_NESTING_DEPTH`].
 pub(crate) fn check_depth(root: &RawDocument) -> Result<usize, BodyError> {
+    walk(root, |_, _| {})
+}
+
+/// [`check_depth`], showing `on_arg` the elements of every top-level
+/// array keyed `args` (there is one in a body of the right shape), each
+/// with its index, as they are read.
+fn walk<'a>(
+    root: &'a RawDocument,
+    mut on_arg: impl FnMut(usize, RawBsonRef<'a>),
+) -> Result<usize, BodyError> {
     let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
     let mut values = 0usize;
-    let mut stack = vec![(root.iter(), 1usize)];
-    while let Some((iter, depth)) = stack.last_mut() {
+    // Each level's elements, its depth, and for an `args` array the index
+    // of its next element.
+    let mut stack = vec![(root.iter(), 1usize, None::<usize>)];
+    while let Some((iter, depth, arg)) = stack.last_mut() {
         let depth = *depth;
         let Some(item) = iter.next() else {
             stack.pop();
             continue;
         };
-        let (_, value) = item.map_err(malformed)?;
+        let (key, value) = item.map_err(malformed)?;
         values += 1;
+        if let Some(index) = arg {
+            on_arg(*index, value);
+            *index += 1;
+        }
         let child = match value {
-            RawBsonRef::Document(d) => Some(d),
-            RawBsonRef::Array(a) => Some(RawDocument::from_bytes(a.as_bytes()).map_err(malformed)?),
-            RawBsonRef::JavaScriptCodeWithScope(c) => Some(c.scope),
+            RawBsonRef::Document(d) => Some((d, None)),
+            RawBsonRef::Array(a) => {
+                let args = (depth == 1 && key.as_str() == "args").then_some(0);
+                Some((
+                    RawDocument::from_bytes(a.as_bytes()).map_err(malformed)?,
+                    args,
+                ))
+            }
+            RawBsonRef::JavaScriptCodeWithScope(c) => Some((c.scope, None)),
             _ => None,
         };
-        if let Some(child) = child {
+        if let Some((child, args)) = child {
             if depth + 1 > MAX_NESTING_DEPTH {
                 return Err(BodyError::TooDeep);
             }
-            stack.push((child.iter(), depth + 1));
+            stack.push((child.iter(), depth + 1, args));
         }
     }
     Ok(values)

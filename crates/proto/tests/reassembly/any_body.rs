@@ -126,3 +126,28 @@ fn emit_body_refuses_too_large() {
     tx.emit_body(body_of_len(100)).unwrap();
     assert_eq!(transmits(&mut tx).len(), 1);
 }
+
+#[test]
+fn a_large_body_with_bad_utf8_in_a_string_is_dropped_and_counted() {
+    let text = "é✓".repeat(50_000);
+    let good = encode_body("big", &[text.as_str().into(), 3.into()]).unwrap();
+    let mut bad = good.clone();
+    // Somewhere in the string's middle: the lead byte of a character.
+    let at = (good.len() / 2..).find(|&i| good[i] == 0xC3).unwrap();
+    bad[at] = 0xFF;
+    let mut tx = endpoint(reassembly_only(8192), SENDER);
+    for body in [&good, &bad, &good] {
+        tx.emit_body(body.clone()).unwrap();
+    }
+    let mut rx = endpoint(reassembly_only(8192), 1);
+    for (i, d) in transmits(&mut tx).iter().enumerate() {
+        rx.handle_datagram(t0(), addr(i as u16), d);
+    }
+    let got = messages(&mut rx);
+    assert_eq!(got.len(), 2);
+    for m in &got {
+        assert_eq!(m.args.str_at(0), Some(text.as_str()));
+    }
+    let s = rx.stats();
+    assert_eq!((s.messages_received, s.dropped.bad_body), (2, 1));
+}

@@ -3,22 +3,32 @@
 //!
 //! [`to_args`](crate::event::to_args) turns the caller's value into a
 //! `Vec<Bson>`, which `encode_body` then copies into the body: for a small
-//! event those allocations and copies were most of the sender's work. The
+//! event those allocations and copies were most of the sender's work, and
+//! for a large one a copy of its every byte, into fresh memory. The
 //! serializer here writes the same argument list straight into the body,
 //! as the same bytes, for the values whose BSON is unambiguous: an
 //! argument list (tuple, array, `Vec`, `()`, `None`) or a single value of
-//! booleans, numbers, characters, strings and bytes, each at most
-//! [`DIRECT_MAX_VALUE`] bytes. Anything else (documents, nested arrays,
-//! dates and other BSON types, large strings) returns `None`, and the
-//! caller takes the general path, which gives the same body (or error).
+//! booleans, numbers, characters, strings and bytes. Anything else
+//! (documents, nested arrays, dates and other BSON types) returns `None`,
+//! and the caller takes the general path, which gives the same body (or
+//! error).
+//!
+//! A body whose strings and binaries are all at most [`DIRECT_MAX_VALUE`]
+//! long is written into a scratch buffer and copied out at its size. One
+//! with a longer value is sized first (`size.rs`) and written once into a
+//! buffer of that size.
+
+mod refuse;
+mod size;
 
 use std::cell::Cell;
 
 use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeStruct, Serializer};
 
-/// The longest string or binary argument encoded here; a longer one goes
-/// the general path, which sizes the body before writing it (writing a
-/// large value here would grow the buffer, and copy it, as it goes).
+/// The longest string or binary argument written through the scratch
+/// buffer; a body with a longer one is sized first, then written into a
+/// buffer of its own (written into the scratch buffer, it would grow it,
+/// and copy it, as it goes, and be copied out again).
 pub(crate) const DIRECT_MAX_VALUE: usize = 4096;
 
 /// The body `encode_body(name, &to_args(args)?)` gives, encoded without
@@ -29,15 +39,30 @@ pub(crate) fn encode_body<A: Serialize + ?Sized>(name: &str, args: &A) -> Option
     // into one of the exact size: the body stays in the retransmit store
     // for seconds, and allocating it larger meant shrinking it (a
     // `realloc`) or holding room to spare.
+    let limit = Limit::new(DIRECT_MAX_VALUE);
     let mut buf = SCRATCH.take();
     buf.clear();
-    let body = bson::serialize_to_buffer(&Body { name, args }, &mut buf)
+    let body = bson::serialize_to_buffer(&Body::new(name, args, &limit), &mut buf)
         .ok()
         .map(|()| buf.as_slice().to_vec());
     if buf.capacity() <= SCRATCH_KEPT {
         SCRATCH.set(buf);
     }
+    if body.is_none() && limit.exceeded.get() {
+        return encode_sized(name, args);
+    }
     body
+}
+
+/// The body of `args`, whatever the length of its values, written into a
+/// buffer sized for it first: allocated once, and written once.
+fn encode_sized<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<Vec<u8>> {
+    let limit = Limit::new(usize::MAX);
+    let body = Body::new(name, args, &limit);
+    let size = body.serialize(size::Sizer).ok()?;
+    let mut buf = Vec::with_capacity(size);
+    bson::serialize_to_buffer(&body, &mut buf).ok()?;
+    Some(buf)
 }
 
 /// The most room the scratch buffer keeps between emits.
@@ -48,36 +73,68 @@ thread_local! {
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
+/// The longest string or binary the serializer takes, and whether it
+/// refused a longer one.
+struct Limit {
+    max: usize,
+    exceeded: Cell<bool>,
+}
+
+impl Limit {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            exceeded: Cell::new(false),
+        }
+    }
+
+    /// Whether a value `len` bytes long may be written (noting it if not).
+    fn admits<E: ser::Error>(&self, len: usize) -> Result<(), E> {
+        if len > self.max {
+            self.exceeded.set(true);
+            return Err(general());
+        }
+        Ok(())
+    }
+}
+
 /// `{ name, args }`, with `args` written as an argument list.
 struct Body<'a, A: ?Sized> {
     name: &'a str,
     args: &'a A,
+    limit: &'a Limit,
+}
+
+impl<'a, A: ?Sized> Body<'a, A> {
+    fn new(name: &'a str, args: &'a A, limit: &'a Limit) -> Self {
+        Self { name, args, limit }
+    }
 }
 
 impl<A: Serialize + ?Sized> Serialize for Body<'_, A> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut body = s.serialize_struct("Body", 2)?;
         body.serialize_field("name", self.name)?;
-        body.serialize_field("args", &List(self.args))?;
+        body.serialize_field("args", &List(self.args, self.limit))?;
         body.end()
     }
 }
 
 /// The caller's value, serialized as the argument list it stands for.
-struct List<'a, A: ?Sized>(&'a A);
+struct List<'a, A: ?Sized>(&'a A, &'a Limit);
 
 impl<A: Serialize + ?Sized> Serialize for List<'_, A> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(Top(s))
+        self.0.serialize(Top(s, self.1))
     }
 }
 
 /// One argument, serialized only if it is a plain value.
-struct Arg<'a, T: ?Sized>(&'a T);
+struct Arg<'a, T: ?Sized>(&'a T, &'a Limit);
 
 impl<T: Serialize + ?Sized> Serialize for Arg<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(Plain(s))
+        self.0.serialize(Plain(s, self.1))
     }
 }
 
@@ -95,50 +152,15 @@ fn general<E: ser::Error>() -> E {
     E::custom("not a plain argument list")
 }
 
-/// A one-argument list of `value`.
-fn one<S: Serializer, T: Serialize + ?Sized>(s: S, value: &T) -> Result<S::Ok, S::Error> {
-    let mut list = s.serialize_seq(Some(1))?;
-    list.serialize_element(&Arg(value))?;
-    list.end()
-}
-
 /// Refuses what is not a plain value: the general path takes it.
 macro_rules! refuse_compound {
     ($ok:ty, $err:ty) => {
-        fn serialize_unit_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-        ) -> Result<$ok, $err> {
-            Err(general())
-        }
+        refuse::refuse_variants!($ok, $err);
         fn serialize_newtype_struct<T: Serialize + ?Sized>(
             self,
             _: &'static str,
             _: &T,
         ) -> Result<$ok, $err> {
-            Err(general())
-        }
-        fn serialize_newtype_variant<T: Serialize + ?Sized>(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: &T,
-        ) -> Result<$ok, $err> {
-            Err(general())
-        }
-        fn serialize_tuple_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleVariant, $err> {
-            Err(general())
-        }
-        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, $err> {
             Err(general())
         }
         fn serialize_struct(
@@ -148,82 +170,78 @@ macro_rules! refuse_compound {
         ) -> Result<Self::SerializeStruct, $err> {
             Err(general())
         }
-        fn serialize_struct_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStructVariant, $err> {
-            Err(general())
-        }
     };
 }
 
-/// Scalars as `$apply(serializer, value)` wants them.
+/// Scalars as `self.$apply(value)` wants them.
 macro_rules! scalars {
     ($ok:ty, $err:ty, $apply:ident) => {
         fn serialize_bool(self, v: bool) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_i8(self, v: i8) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_i16(self, v: i16) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_i32(self, v: i32) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_i64(self, v: i64) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_u8(self, v: u8) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_u16(self, v: u16) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_u32(self, v: u32) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_u64(self, v: u64) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_f32(self, v: f32) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_f64(self, v: f64) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_char(self, v: char) -> Result<$ok, $err> {
-            $apply(self.0, &v)
+            self.$apply(&v)
         }
         fn serialize_str(self, v: &str) -> Result<$ok, $err> {
-            if v.len() > DIRECT_MAX_VALUE {
-                return Err(general());
-            }
-            $apply(self.0, v)
+            self.1.admits(v.len())?;
+            self.$apply(v)
         }
         fn serialize_bytes(self, v: &[u8]) -> Result<$ok, $err> {
-            if v.len() > DIRECT_MAX_VALUE {
-                return Err(general());
-            }
-            $apply(self.0, &Bytes(v))
+            self.1.admits(v.len())?;
+            self.$apply(&Bytes(v))
         }
     };
 }
 
 /// The serializer of the caller's value: a list as it is, nothing as an
 /// empty list, a plain value as a list of one.
-struct Top<S>(S);
+struct Top<'a, S>(S, &'a Limit);
 
-impl<S: Serializer> Serializer for Top<S> {
+impl<S: Serializer> Top<'_, S> {
+    /// A one-argument list of `value`.
+    fn one<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
+        let mut list = self.0.serialize_seq(Some(1))?;
+        list.serialize_element(&Arg(value, self.1))?;
+        list.end()
+    }
+}
+
+impl<'a, S: Serializer> Serializer for Top<'a, S> {
     type Ok = S::Ok;
     type Error = S::Error;
-    type SerializeSeq = Items<S::SerializeSeq>;
-    type SerializeTuple = Items<S::SerializeSeq>;
-    type SerializeTupleStruct = Items<S::SerializeSeq>;
+    type SerializeSeq = Items<'a, S::SerializeSeq>;
+    type SerializeTuple = Items<'a, S::SerializeSeq>;
+    type SerializeTupleStruct = Items<'a, S::SerializeSeq>;
     type SerializeTupleVariant = Impossible<S::Ok, S::Error>;
     type SerializeMap = Impossible<S::Ok, S::Error>;
     type SerializeStruct = Impossible<S::Ok, S::Error>;
@@ -245,7 +263,7 @@ impl<S: Serializer> Serializer for Top<S> {
         self.serialize_unit()
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
-        self.0.serialize_seq(len).map(Items)
+        self.0.serialize_seq(len).map(|list| Items(list, self.1))
     }
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
         self.serialize_seq(Some(len))
@@ -260,20 +278,20 @@ impl<S: Serializer> Serializer for Top<S> {
 }
 
 /// The items of the argument list, each a plain value.
-struct Items<L>(L);
+struct Items<'a, L>(L, &'a Limit);
 
-impl<L: SerializeSeq> SerializeSeq for Items<L> {
+impl<L: SerializeSeq> SerializeSeq for Items<'_, L> {
     type Ok = L::Ok;
     type Error = L::Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), L::Error> {
-        self.0.serialize_element(&Arg(value))
+        self.0.serialize_element(&Arg(value, self.1))
     }
     fn end(self) -> Result<L::Ok, L::Error> {
         self.0.end()
     }
 }
 
-impl<L: SerializeSeq> ser::SerializeTuple for Items<L> {
+impl<L: SerializeSeq> ser::SerializeTuple for Items<'_, L> {
     type Ok = L::Ok;
     type Error = L::Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), L::Error> {
@@ -284,7 +302,7 @@ impl<L: SerializeSeq> ser::SerializeTuple for Items<L> {
     }
 }
 
-impl<L: SerializeSeq> ser::SerializeTupleStruct for Items<L> {
+impl<L: SerializeSeq> ser::SerializeTupleStruct for Items<'_, L> {
     type Ok = L::Ok;
     type Error = L::Error;
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), L::Error> {
@@ -295,15 +313,17 @@ impl<L: SerializeSeq> ser::SerializeTupleStruct for Items<L> {
     }
 }
 
-/// Serializes `value` with `s` as it is.
-fn itself<S: Serializer, T: Serialize + ?Sized>(s: S, value: &T) -> Result<S::Ok, S::Error> {
-    value.serialize(s)
+/// The serializer of one argument: plain values only.
+struct Plain<'a, S>(S, &'a Limit);
+
+impl<S: Serializer> Plain<'_, S> {
+    /// Serializes `value` as it is.
+    fn itself<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
+        value.serialize(self.0)
+    }
 }
 
-/// The serializer of one argument: plain values only.
-struct Plain<S>(S);
-
-impl<S: Serializer> Serializer for Plain<S> {
+impl<S: Serializer> Serializer for Plain<'_, S> {
     type Ok = S::Ok;
     type Error = S::Error;
     type SerializeSeq = Impossible<S::Ok, S::Error>;
@@ -444,15 +464,135 @@ mod tests {
         assert!(!check(&(bson::DateTime::from_millis(1),)));
         assert!(!check(&(bson::oid::ObjectId::new(),)));
         assert!(!check(&[Bson::Document(doc! {"$oid": 1})]));
-        assert!(!check(&("x".repeat(DIRECT_MAX_VALUE + 1),)));
-        assert!(!check(&Blob(vec![0; DIRECT_MAX_VALUE + 1])));
+        // Large values, then something that is not plain.
+        assert!(!check(&("x".repeat(DIRECT_MAX_VALUE + 1), vec![1i32])));
+        assert!(!check(&(
+            Blob(vec![0; 100_000]),
+            doc! {"a": "x".repeat(100_000)}
+        )));
+        assert!(!check(&(doc! {"a": "x".repeat(100_000)},)));
+        // A binary of another subtype is written as `$binary` by serde.
+        let uuid = bson::Binary {
+            subtype: bson::spec::BinarySubtype::Uuid,
+            bytes: vec![1; 16],
+        };
+        assert!(!check(&(uuid,)));
         // What the general path refuses too.
         assert!(!check(&(u64::MAX,)));
         assert!(!check(&(1i128,)));
         assert!(general(&(u64::MAX,)).is_none());
     }
 
+    /// `args` encoded here, checked as [`check`] does, and written into a
+    /// buffer no larger than their size bound (not one grown by doubling),
+    /// which is at most `slack` bytes over.
+    fn direct<A: Serialize + ?Sized>(args: &A, slack: usize) {
+        let body = encode_body("ev", args).expect("encoded here");
+        assert_eq!(Some(&body), general(args).as_ref());
+        let limit = Limit::new(usize::MAX);
+        let bound = Body::new("ev", args, &limit)
+            .serialize(size::Sizer)
+            .unwrap();
+        assert!(bound >= body.len() && bound <= body.len() + slack);
+        assert!(
+            body.capacity() <= bound,
+            "{} bytes of room for {}, bound {bound}",
+            body.capacity(),
+            body.len()
+        );
+    }
+
+    /// A string of exactly `len` bytes, of characters one to three bytes
+    /// long.
+    fn text_of(len: usize) -> String {
+        let mut text = String::with_capacity(len);
+        for c in "é✓x".chars().cycle() {
+            if text.len() + c.len_utf8() > len {
+                break;
+            }
+            text.push(c);
+        }
+        while text.len() < len {
+            text.push('x');
+        }
+        text
+    }
+
+    #[test]
+    fn large_values_are_encoded_here_around_the_old_limit_and_far_past_it() {
+        for len in [
+            DIRECT_MAX_VALUE - 1,
+            DIRECT_MAX_VALUE,
+            DIRECT_MAX_VALUE + 1,
+            SCRATCH_KEPT + 1,
+            1 << 20,
+        ] {
+            let text = text_of(len);
+            assert_eq!(text.len(), len);
+            direct(&(text.as_str(),), 64);
+            direct(text.as_str(), 64);
+            direct(&Blob(vec![7; len]), 64);
+            direct(
+                &(1i32, Blob(vec![3; len]), text.as_str(), None::<u8>, 2.5f64),
+                64,
+            );
+            direct(&vec![text.clone(), "short".into(), text.clone()], 64);
+            direct(
+                &[Bson::String(text.clone()), Bson::Int64(-1), Bson::Null],
+                64,
+            );
+            // A camera frame as the docs suggest sending it.
+            let frame = bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: vec![9; len],
+            };
+            direct(&(&frame, 30i32), 64);
+        }
+        // Keys of more than one digit, then a large value.
+        let mut list: Vec<Bson> = (0..1000).map(Bson::Int32).collect();
+        list.push(Bson::String("y".repeat(100_000)));
+        direct(&list, 4 * 1000 + 64);
+    }
+
+    #[test]
+    fn the_scratch_buffer_is_left_as_small_as_it_was() {
+        direct(&("z".repeat(1 << 20),), 64);
+        let kept = SCRATCH.take();
+        assert!(kept.capacity() <= SCRATCH_KEPT);
+        SCRATCH.set(kept);
+    }
+
     proptest! {
+        #[test]
+        fn large_and_small_values_give_the_general_path_s_bytes(
+            name in ".{0,12}",
+            lens in proptest::collection::vec(0..3 * DIRECT_MAX_VALUE, 1..4),
+            text in "[a-zé✓]{1,8}",
+            blob in any::<bool>(),
+        ) {
+            let args: Vec<Bson> = lens.iter().map(|&len| {
+                let s: String = text.chars().cycle().take(len).collect();
+                if blob {
+                    Bson::Binary(bson::Binary {
+                        subtype: bson::spec::BinarySubtype::Generic,
+                        bytes: s.into_bytes(),
+                    })
+                } else {
+                    Bson::String(s)
+                }
+            }).collect();
+            let expected = eventcast_proto::encode_body(&name, &to_args(&args).unwrap()).unwrap();
+            // A generic `Bson::Binary` is serialized as bytes: plain too.
+            prop_assert_eq!(encode_body(&name, &args), Some(expected));
+            let strings: Vec<String> = args.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect();
+            if !strings.is_empty() {
+                prop_assert_eq!(
+                    encode_body(&name, &strings),
+                    eventcast_proto::encode_body(&name, &to_args(&strings).unwrap()).ok()
+                );
+            }
+        }
+
         #[test]
         fn same_bytes_as_the_general_path(
             name in ".{0,12}",
