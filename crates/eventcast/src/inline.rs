@@ -28,10 +28,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Notify};
 
 use crate::driver::{Clock, Command, Driver, Outgoing, Output};
+use crate::node_socket::NodeSocket;
 use crate::send::{self, SendBatch, SendCounts};
 use crate::shared::Shared;
 
@@ -151,7 +151,7 @@ fn add_send_counts(stats: &mut crate::stats::NodeStats, send: SendCounts) {
 /// What the task and the handles share of one run: the socket, the
 /// driver, and how the handles reach the task.
 pub(crate) struct Engine<D> {
-    pub(crate) socket: UdpSocket,
+    pub(crate) socket: NodeSocket,
     state: Mutex<State<D>>,
     /// Commands sent through the channel and not applied yet.
     pending: AtomicUsize,
@@ -170,7 +170,7 @@ pub(crate) struct Engine<D> {
 }
 
 impl<D: Driver> Engine<D> {
-    pub(crate) fn new(socket: UdpSocket, driver: D, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(socket: NodeSocket, driver: D, shared: Arc<Shared>) -> Self {
         Self {
             socket,
             state: Mutex::new(State {

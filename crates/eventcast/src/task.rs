@@ -53,7 +53,7 @@ impl<D> Drop for ReleaseQueueOnExit<'_, D> {
 /// Starts the node's task with `driver` on `socket`: returns it and the
 /// command channel (`tx`, which `io` receives) for the handles.
 pub(crate) fn spawn<D: Driver + Send + 'static>(
-    socket: tokio::net::UdpSocket,
+    socket: crate::node_socket::NodeSocket,
     driver: D,
     tx: mpsc::UnboundedSender<Command>,
     io: Io,
