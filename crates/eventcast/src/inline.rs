@@ -155,8 +155,8 @@ pub(crate) struct Engine<D> {
     state: Mutex<State<D>>,
     /// Commands sent through the channel and not applied yet.
     pending: AtomicUsize,
-    /// When the last emit began, in nanoseconds since `epoch` (0: none);
-    /// during a burst, when the task last took what it queued.
+    /// When the last emit that read the clock began, in nanoseconds since
+    /// `epoch` (0: none).
     last_emit: AtomicU64,
     /// Events a handle queued in the driver wait for the task's next
     /// batch: the task has been woken for them.
@@ -213,13 +213,18 @@ impl<D: Driver> Engine<D> {
     }
 
     /// The task fills the send batch (see [`State::fill`]), taking the
-    /// events handles queued meanwhile: a burst goes on as long as the
-    /// task finds some.
+    /// events handles queued meanwhile (the next one queued wakes it
+    /// again).
+    ///
+    /// The time of the last emit is left as it is: an emit that waited
+    /// did not read the clock, and taking the task's time instead made a
+    /// ping that followed an answer by a little more than [`INLINE_GAP`]
+    /// look like part of a burst, so that every round trip after one
+    /// queued emit took the hop through the task (2 us more a round trip
+    /// in figure 2). So during a long burst the first emit after each of
+    /// the task's batches may go out from the caller's thread.
     pub(crate) fn fill(&self, state: &mut State<D>, now: Instant) -> bool {
-        if self.waiting.swap(false, Ordering::AcqRel) {
-            self.last_emit
-                .store(self.since_epoch(now), Ordering::Relaxed);
-        }
+        self.waiting.store(false, Ordering::Release);
         state.fill(now)
     }
 
