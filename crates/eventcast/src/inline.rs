@@ -233,13 +233,9 @@ impl<D: Driver> Engine<D> {
         self.waiting.load(Ordering::Acquire)
     }
 
-    fn since_epoch(&self, now: Instant) -> u64 {
-        (now.saturating_duration_since(self.epoch).as_nanos() as u64).max(1)
-    }
-
     /// Whether an emit beginning at `now` follows the previous one closely.
     fn in_burst(&self, now: Instant) -> bool {
-        let at = self.since_epoch(now);
+        let at = (now.saturating_duration_since(self.epoch).as_nanos() as u64).max(1);
         let previous = self.last_emit.swap(at, Ordering::Relaxed);
         previous != 0 && at.saturating_sub(previous) < INLINE_GAP.as_nanos() as u64
     }
