@@ -79,6 +79,23 @@ impl Outgoing {
     }
 }
 
+/// The time, read at most once for inputs handled together: an emit
+/// whose driver does not need it (the native one) reads no clock, and a
+/// run of commands or datagrams shares one reading.
+pub(crate) struct Clock(Option<Instant>);
+
+impl Clock {
+    /// A clock not read yet.
+    pub(crate) fn unread() -> Self {
+        Self(None)
+    }
+
+    /// The time: read now if it was not read before.
+    pub(crate) fn now(&mut self) -> Instant {
+        *self.0.get_or_insert_with(Instant::now)
+    }
+}
+
 /// What a driver hands to the node's listeners, in order.
 pub(crate) enum Output {
     /// An event received: for the listeners and subscriptions.
@@ -128,8 +145,9 @@ pub(crate) trait Driver {
     fn poll_timeout(&self) -> Option<Instant>;
     /// Handles every deadline at or before `now`.
     fn handle_timeout(&mut self, now: Instant);
-    /// Queues an emitted event for the group.
-    fn emit(&mut self, now: Instant, event: Outgoing);
+    /// Queues an emitted event for the group (reading `clock` only if it
+    /// needs the time).
+    fn emit(&mut self, clock: &mut Clock, event: Outgoing);
     /// Applies a keyring change.
     fn change_keys(&mut self, change: KeyChange);
     /// The senders the driver tracks at `now`.
@@ -164,4 +182,19 @@ pub(crate) trait Driver {
     fn poll_output(&mut self) -> Option<Output>;
     /// For the log: the driver's sender id.
     fn id(&self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_is_read_once() {
+        let before = Instant::now();
+        let mut clock = Clock::unread();
+        let first = clock.now();
+        assert!(first >= before);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_eq!(clock.now(), first, "read again");
+    }
 }

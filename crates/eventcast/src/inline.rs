@@ -5,27 +5,33 @@
 //! had to: `emit` handed the event to the node's task through a channel,
 //! waking that task on another thread, and the task sent it. Now an emit
 //! that finds the node idle goes out at once from the caller's thread (the
-//! socket is non-blocking): idle is nothing waiting in the channel,
-//! nothing left in the send batch, and at least [`INLINE_GAP`] since the
-//! previous emit. The pacer still decides what may go. Emits closer
-//! together go through the channel as before, so that the task sends a
-//! burst in batches (one system call for many events) rather than one
-//! call per event.
+//! socket is non-blocking): idle is nothing waiting in the channel or in
+//! the driver for the task, nothing left in the send batch, and at least
+//! [`INLINE_GAP`] since the previous emit. The pacer still decides what
+//! may go.
+//!
+//! Emits closer together are a burst, which goes out in batches (one
+//! system call for many events) rather than one call per event: the
+//! caller's thread queues the event in the driver itself, when the lock
+//! is free, and wakes the task once for all the events queued before its
+//! next batch (no channel, no clock read while a burst goes on). The task
+//! sends its batches without the lock, so that the caller's thread seldom
+//! finds it taken; when it does, the event goes through the channel.
 //!
 //! The driver sees the events in the order they were emitted either way:
-//! an emit goes inline only while no command waits in the channel. What
-//! an inline emit leaves to do (datagrams the pacer or the socket held
-//! back, an earlier deadline, notices) wakes the task.
+//! an emit reaches the driver directly only while no command waits in the
+//! channel. What an inline emit leaves to do (datagrams the pacer or the
+//! socket held back, an earlier deadline, notices) wakes the task.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Notify};
 
-use crate::driver::{Command, Driver, Outgoing, Output};
+use crate::driver::{Clock, Command, Driver, Outgoing, Output};
+use crate::node_socket::NodeSocket;
 use crate::send::{self, SendBatch, SendCounts};
 use crate::shared::Shared;
 
@@ -47,14 +53,37 @@ pub(crate) struct State<D> {
     /// Outputs an inline emit took from the driver, for the task to hand
     /// over before the driver's next ones.
     outputs: VecDeque<Output>,
+    /// The task is sending a batch taken out of `outbox`, without the
+    /// lock: nothing may be sent from elsewhere until it is back.
+    sending: bool,
 }
 
 impl<D: Driver> State<D> {
     /// Fills the send batch with what the driver lets go at `now`; `true`
     /// if the batch is full and the driver may have more.
-    pub(crate) fn fill(&mut self, now: Instant) -> bool {
+    fn fill(&mut self, now: Instant) -> bool {
         let Self { driver, outbox, .. } = self;
         outbox.fill(|d| driver.poll_transmit(now, d))
+    }
+
+    /// Whether the send batch holds datagrams not sent yet, here or in
+    /// the task's hands.
+    fn unsent(&self) -> bool {
+        self.sending || !self.outbox.is_empty()
+    }
+
+    /// The task takes the send batch to send it without the lock, leaving
+    /// `empty` (an empty batch) in its place.
+    pub(crate) fn take_outbox(&mut self, empty: &mut SendBatch) {
+        std::mem::swap(&mut self.outbox, empty);
+        self.sending = true;
+    }
+
+    /// The task gives the send batch back, with whatever the socket did
+    /// not take; `empty` gets the empty one back.
+    pub(crate) fn return_outbox(&mut self, empty: &mut SendBatch) {
+        std::mem::swap(&mut self.outbox, empty);
+        self.sending = false;
     }
 
     /// Publishes the driver's counters, keys and released send-queue
@@ -122,12 +151,16 @@ fn add_send_counts(stats: &mut crate::stats::NodeStats, send: SendCounts) {
 /// What the task and the handles share of one run: the socket, the
 /// driver, and how the handles reach the task.
 pub(crate) struct Engine<D> {
-    pub(crate) socket: UdpSocket,
+    pub(crate) socket: NodeSocket,
     state: Mutex<State<D>>,
     /// Commands sent through the channel and not applied yet.
     pending: AtomicUsize,
-    /// When the last emit began, in nanoseconds since `epoch` (0: none).
+    /// When the last emit that read the clock began, in nanoseconds since
+    /// `epoch` (0: none).
     last_emit: AtomicU64,
+    /// Events a handle queued in the driver wait for the task's next
+    /// batch: the task has been woken for them.
+    waiting: AtomicBool,
     epoch: Instant,
     /// Wakes the task for what an inline emit left to it.
     pub(crate) wake: Notify,
@@ -137,7 +170,7 @@ pub(crate) struct Engine<D> {
 }
 
 impl<D: Driver> Engine<D> {
-    pub(crate) fn new(socket: UdpSocket, driver: D, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(socket: NodeSocket, driver: D, shared: Arc<Shared>) -> Self {
         Self {
             socket,
             state: Mutex::new(State {
@@ -146,9 +179,11 @@ impl<D: Driver> Engine<D> {
                 armed: None,
                 running: true,
                 outputs: VecDeque::new(),
+                sending: false,
             }),
             pending: AtomicUsize::new(0),
             last_emit: AtomicU64::new(0),
+            waiting: AtomicBool::new(false),
             epoch: Instant::now(),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
@@ -162,18 +197,40 @@ impl<D: Driver> Engine<D> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Hands a command from the channel to the driver.
-    pub(crate) fn apply(&self, state: &mut State<D>, command: Command) {
+    /// Hands a command from the channel to the driver; the commands the
+    /// task takes in one turn share one `clock`.
+    pub(crate) fn apply(&self, state: &mut State<D>, clock: &mut Clock, command: Command) {
         let driver = &mut state.driver;
         match command {
-            Command::Emit(event) => driver.emit(Instant::now(), event),
+            Command::Emit(event) => driver.emit(clock, event),
             Command::Keys(change) => driver.change_keys(change),
             Command::Peers(reply) => {
                 // The asker may be gone already; nothing to do then.
-                let _ = reply.send(driver.peers(Instant::now()));
+                let _ = reply.send(driver.peers(clock.now()));
             }
         }
         self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The task fills the send batch (see [`State::fill`]), taking the
+    /// events handles queued meanwhile (the next one queued wakes it
+    /// again).
+    ///
+    /// The time of the last emit is left as it is: an emit that waited
+    /// did not read the clock, and taking the task's time instead made a
+    /// ping that followed an answer by a little more than [`INLINE_GAP`]
+    /// look like part of a burst, so that every round trip after one
+    /// queued emit took the hop through the task (2 us more a round trip
+    /// in figure 2). So during a long burst the first emit after each of
+    /// the task's batches may go out from the caller's thread.
+    pub(crate) fn fill(&self, state: &mut State<D>, now: Instant) -> bool {
+        self.waiting.store(false, Ordering::Release);
+        state.fill(now)
+    }
+
+    /// Whether events queued by handles wait for the task.
+    pub(crate) fn waiting(&self) -> bool {
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// Whether an emit beginning at `now` follows the previous one closely.
@@ -181,6 +238,23 @@ impl<D: Driver> Engine<D> {
         let at = (now.saturating_duration_since(self.epoch).as_nanos() as u64).max(1);
         let previous = self.last_emit.swap(at, Ordering::Relaxed);
         previous != 0 && at.saturating_sub(previous) < INLINE_GAP.as_nanos() as u64
+    }
+
+    /// Whether commands wait in the channel.
+    fn queued(&self) -> bool {
+        self.pending.load(Ordering::Acquire) != 0
+    }
+
+    /// Queues `event` in the driver for the task's next batch (the caller
+    /// holds the lock, and no command waits in the channel), and wakes the
+    /// task if it was not woken for earlier ones.
+    fn queue(&self, mut state: MutexGuard<'_, State<D>>, clock: &mut Clock, event: Outgoing) {
+        state.driver.emit(clock, event);
+        let first = !self.waiting.swap(true, Ordering::AcqRel);
+        drop(state);
+        if first {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -194,8 +268,9 @@ impl<D> Engine<D> {
 
 /// An [`Engine`] as the handles see it, whatever its driver.
 pub(crate) trait Emitter: Send + Sync {
-    /// Sends `event` from this thread if the node is idle (see the module
-    /// documentation); gives it back if it must go through the task.
+    /// Sends `event` from this thread if the node is idle, or queues it in
+    /// the driver for the task's next batch (see the module
+    /// documentation); gives it back if it must go through the channel.
     fn try_emit(&self, event: Outgoing) -> Result<(), Outgoing>;
     /// Commands sent through the channel and not applied yet.
     fn pending(&self) -> &AtomicUsize;
@@ -203,21 +278,41 @@ pub(crate) trait Emitter: Send + Sync {
 
 impl<D: Driver + Send> Emitter for Engine<D> {
     fn try_emit(&self, event: Outgoing) -> Result<(), Outgoing> {
-        let now = Instant::now();
-        let queued = || self.pending.load(Ordering::Acquire) != 0;
-        // Commands waiting: the task is behind (a burst), so this event
-        // goes after them, without touching the lock the task sends under.
-        if self.in_burst(now) || queued() || self.closed.load(Ordering::Acquire) {
+        // Commands waiting: the task is behind, so this event goes after
+        // them, without touching the lock the task works under.
+        if self.queued() || self.closed.load(Ordering::Acquire) {
             return Err(event);
+        }
+        // Events queued for the task's next batch: a burst goes on, and
+        // the clock need not be read.
+        let mut clock = Clock::unread();
+        if self.waiting() || self.in_burst(clock.now()) {
+            let state = match self.state.try_lock() {
+                Ok(state) => state,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                // The task holds it: through the channel rather than wait.
+                Err(TryLockError::WouldBlock) => return Err(event),
+            };
+            if self.queued() {
+                return Err(event);
+            }
+            self.queue(state, &mut clock, event);
+            return Ok(());
         }
         // The task holds the lock only between two awaits, never while
         // listeners run: waiting for it is short, and shorter than
         // waking it.
         let mut state = self.lock();
-        if queued() || !state.outbox.is_empty() {
+        if self.queued() {
             return Err(event);
         }
-        state.driver.emit(now, event);
+        if state.unsent() || self.waiting() {
+            // Datagrams before it are still to go: it goes after them.
+            self.queue(state, &mut clock, event);
+            return Ok(());
+        }
+        let now = clock.now();
+        state.driver.emit(&mut clock, event);
         let more = state.fill(now);
         let blocked =
             !state.outbox.is_empty() && send::try_send(&self.socket, &mut state.outbox).is_err();

@@ -26,7 +26,7 @@ use eventcast_proto::{BodyError, Datagram, EmitError, PeerInfo, SenderId};
 use tracing::{debug, warn};
 
 use crate::config::Config;
-use crate::driver::{Driver, KeyChange, Outgoing, Output};
+use crate::driver::{Clock, Driver, KeyChange, Outgoing, Output};
 use crate::error::Error;
 use crate::event::Event;
 use crate::host::hostname;
@@ -216,14 +216,17 @@ impl Driver for Legacy {
         self.endpoint.handle_timeout(now, DateTime::now());
     }
 
-    fn emit(&mut self, now: Instant, event: Outgoing) {
+    fn emit(&mut self, clock: &mut Clock, event: Outgoing) {
         let reserved = event.reserved();
         let Outgoing::Legacy { name, body } = &event else {
             warn!(target: "eventcast", "a native event reached the legacy driver (a bug): not sent");
             self.released += reserved;
             return;
         };
-        match self.endpoint.emit_body(now, DateTime::now(), name, body) {
+        match self
+            .endpoint
+            .emit_body(clock.now(), DateTime::now(), name, body)
+        {
             Ok(()) => self.pending += reserved,
             Err(e) => {
                 // The handle checked what it could; this is a bug or a limit.

@@ -64,6 +64,7 @@ pub mod logging;
 mod mmsg;
 mod native_driver;
 mod node;
+mod node_socket;
 mod nonces;
 mod notice;
 mod pattern;

@@ -5,7 +5,7 @@
 //! get lengths, addresses and counts back.
 
 use std::io;
-use std::mem::size_of;
+use std::mem::{size_of, MaybeUninit};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
@@ -126,15 +126,20 @@ pub(crate) fn send(
     gso: bool,
 ) -> Result<usize, (io::Error, usize)> {
     let datagrams = &datagrams[..datagrams.len().min(MAX_SEND)];
-    // SAFETY (the zeroed values): all-zero mmsghdrs, iovecs and
-    // sockaddr_storages are valid (null pointers, zero lengths).
-    let mut hdrs: [libc::mmsghdr; MAX_SEND] = unsafe { std::mem::zeroed() };
-    let mut iovs: [libc::iovec; 2 * MAX_SEND] = unsafe { std::mem::zeroed() };
-    let mut addrs: [libc::sockaddr_storage; MAX_SEND] = unsafe { std::mem::zeroed() };
-    let mut controls = [Control::default(); MAX_SEND];
+    // Left uninitialised: only the entries of the messages this call
+    // sends are written (zeroing the whole arrays, 19 KiB, cost more than
+    // a one-datagram call's own work). Every entry is reached through the
+    // arrays' base pointers, taken once, so no reference to memory not
+    // written yet is ever made.
+    let mut hdrs = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; MAX_SEND];
+    let mut iovs = [const { MaybeUninit::<libc::iovec>::uninit() }; 2 * MAX_SEND];
+    let mut addrs = [const { MaybeUninit::<libc::sockaddr_storage>::uninit() }; MAX_SEND];
+    let mut controls = [const { MaybeUninit::<Control>::uninit() }; MAX_SEND];
     let mut runs = [0usize; MAX_SEND];
-    // Where each message's iovecs begin.
-    let mut starts = [0usize; MAX_SEND];
+    let hdr_base = hdrs.as_mut_ptr().cast::<libc::mmsghdr>();
+    let iov_base = iovs.as_mut_ptr().cast::<libc::iovec>();
+    let addr_base = addrs.as_mut_ptr().cast::<libc::sockaddr_storage>();
+    let control_base = controls.as_mut_ptr().cast::<Control>();
     let (mut i, mut m, mut v) = (0, 0, 0);
     while i < datagrams.len() {
         let rest = &datagrams[i..];
@@ -144,69 +149,68 @@ pub(crate) fn send(
             1
         };
         let addr = socket2::SockAddr::from(rest[0].1);
-        // SAFETY: `addr` holds `addr.len()` bytes, at most a
-        // sockaddr_storage's.
+        // SAFETY: an all-zero msghdr is a valid value (null pointers, zero
+        // lengths); its fields are set below.
+        let mut hdr: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        // SAFETY: `m` < MAX_SEND (one message per datagram at most), and
+        // `addr` holds `addr.len()` bytes, at most a sockaddr_storage's;
+        // the kernel reads `msg_namelen` of them.
         unsafe {
+            let name = addr_base.add(m);
             std::ptr::copy_nonoverlapping(
                 addr.as_ptr().cast::<u8>(),
-                (&mut addrs[m] as *mut libc::sockaddr_storage).cast::<u8>(),
+                name.cast::<u8>(),
                 addr.len() as usize,
             );
+            hdr.msg_hdr.msg_name = name.cast();
         }
+        hdr.msg_hdr.msg_namelen = addr.len();
         let first = v;
         for (d, _) in &rest[..run] {
             for part in [d.head(), d.tail()] {
                 if !part.is_empty() {
-                    iovs[v] = libc::iovec {
-                        iov_base: part.as_ptr() as *mut libc::c_void,
-                        iov_len: part.len(),
-                    };
+                    // SAFETY: two iovecs a datagram at most, and at most
+                    // MAX_SEND datagrams: `v` < 2 * MAX_SEND.
+                    unsafe {
+                        iov_base.add(v).write(libc::iovec {
+                            iov_base: part.as_ptr() as *mut libc::c_void,
+                            iov_len: part.len(),
+                        });
+                    }
                     v += 1;
                 }
             }
         }
-        let hdr = &mut hdrs[m].msg_hdr;
-        hdr.msg_namelen = addr.len();
-        hdr.msg_iovlen = (v - first) as _;
-        starts[m] = first;
+        // SAFETY: the iovecs from `first` to `v` were written above.
+        hdr.msg_hdr.msg_iov = unsafe { iov_base.add(first) };
+        hdr.msg_hdr.msg_iovlen = (v - first) as _;
         if run > 1 {
             // Fits: gso_run keeps a run within GSO_MAX_BYTES.
             let segment = rest[0].0.len() as u16;
-            hdr.msg_control = controls[m].as_mut_ptr().cast();
-            // SAFETY: room for CMSG_SPACE(2) bytes, 8-byte aligned.
+            // SAFETY: `m` < MAX_SEND; the control buffer is zeroed before
+            // use, with room for CMSG_SPACE(2) bytes, 8-byte aligned.
             unsafe {
-                hdr.msg_controllen = libc::CMSG_SPACE(size_of::<u16>() as u32) as _;
-                let cmsg = libc::CMSG_FIRSTHDR(hdr);
+                let control = control_base.add(m);
+                control.write(Control::default());
+                hdr.msg_hdr.msg_control = control.cast();
+                hdr.msg_hdr.msg_controllen = libc::CMSG_SPACE(size_of::<u16>() as u32) as _;
+                let cmsg = libc::CMSG_FIRSTHDR(&hdr.msg_hdr);
                 (*cmsg).cmsg_level = libc::SOL_UDP;
                 (*cmsg).cmsg_type = libc::UDP_SEGMENT;
                 (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<u16>() as u32) as _;
                 std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<u16>(), segment);
             }
         }
+        // SAFETY: `m` < MAX_SEND.
+        unsafe { hdr_base.add(m).write(hdr) };
         runs[m] = run;
         m += 1;
         i += run;
     }
-    // The pointers last, each from its array's one base pointer, once no
-    // array is written again (a pointer taken before a later write into
-    // the same array would not stay valid).
-    let (iov, name, control) = (iovs.as_mut_ptr(), addrs.as_mut_ptr(), controls.as_mut_ptr());
-    for k in 0..m {
-        let hdr = &mut hdrs[k].msg_hdr;
-        // SAFETY: `starts[k]` < `v` <= iovs' length, and `k` < `m` <=
-        // MAX_SEND, the length of `addrs` and `controls`.
-        unsafe {
-            hdr.msg_iov = iov.add(starts[k]);
-            hdr.msg_name = name.add(k).cast();
-            if runs[k] > 1 {
-                hdr.msg_control = control.add(k).cast();
-            }
-        }
-    }
-    // SAFETY: `m` messages, each pointing (from the bases above) at live
+    // SAFETY: the first `m` messages are written, each pointing at live
     // iovecs, an address and a control buffer of the lengths they state;
     // all outlive the call.
-    let rc = unsafe { libc::sendmmsg(fd, hdrs.as_mut_ptr(), m as libc::c_uint, 0) };
+    let rc = unsafe { libc::sendmmsg(fd, hdr_base, m as libc::c_uint, 0) };
     if rc <= 0 {
         let e = if rc == 0 {
             io::Error::from(io::ErrorKind::WriteZero)
@@ -231,41 +235,54 @@ pub(crate) fn recv_many(
     mut got: impl FnMut(usize, usize, SocketAddr, Option<u32>),
 ) -> io::Result<usize> {
     let n = (buf.len() / slot.max(1)).min(max).min(MAX_RECV);
-    // SAFETY: as in `send`.
-    let mut hdrs: [libc::mmsghdr; MAX_RECV] = unsafe { std::mem::zeroed() };
-    let mut iovs: [libc::iovec; MAX_RECV] = unsafe { std::mem::zeroed() };
-    let mut addrs: [libc::sockaddr_storage; MAX_RECV] = unsafe { std::mem::zeroed() };
-    let mut controls = [Control::default(); MAX_RECV];
-    for (k, chunk) in buf.chunks_exact_mut(slot.max(1)).take(n).enumerate() {
-        iovs[k] = libc::iovec {
-            iov_base: chunk.as_mut_ptr().cast(),
-            iov_len: chunk.len(),
-        };
-        let hdr = &mut hdrs[k].msg_hdr;
-        hdr.msg_name = (&mut addrs[k] as *mut libc::sockaddr_storage).cast();
-        hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as _;
-        hdr.msg_iov = &mut iovs[k];
-        hdr.msg_iovlen = 1;
-        hdr.msg_control = controls[k].as_mut_ptr().cast();
-        hdr.msg_controllen = size_of::<Control>() as _;
+    // Only the entries of the `n` slots are written (as in `send`); the
+    // kernel writes the addresses and control messages, and only what it
+    // wrote is read back.
+    let mut hdrs = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; MAX_RECV];
+    let mut iovs = [const { MaybeUninit::<libc::iovec>::uninit() }; MAX_RECV];
+    let mut addrs = [const { MaybeUninit::<libc::sockaddr_storage>::uninit() }; MAX_RECV];
+    let mut controls = [const { MaybeUninit::<Control>::uninit() }; MAX_RECV];
+    let hdr_base = hdrs.as_mut_ptr().cast::<libc::mmsghdr>();
+    let iov_base = iovs.as_mut_ptr().cast::<libc::iovec>();
+    let addr_base = addrs.as_mut_ptr().cast::<libc::sockaddr_storage>();
+    let control_base = controls.as_mut_ptr().cast::<Control>();
+    let mut k = 0;
+    for chunk in buf.chunks_exact_mut(slot.max(1)).take(n) {
+        // SAFETY: `k` < `n` <= MAX_RECV; an all-zero msghdr is a valid
+        // value, and every pointer set in it outlives the call.
+        unsafe {
+            let iov = iov_base.add(k);
+            iov.write(libc::iovec {
+                iov_base: chunk.as_mut_ptr().cast(),
+                iov_len: chunk.len(),
+            });
+            let mut hdr: libc::mmsghdr = std::mem::zeroed();
+            hdr.msg_hdr.msg_name = addr_base.add(k).cast();
+            hdr.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as _;
+            hdr.msg_hdr.msg_iov = iov;
+            hdr.msg_hdr.msg_iovlen = 1;
+            hdr.msg_hdr.msg_control = control_base.add(k).cast();
+            hdr.msg_hdr.msg_controllen = size_of::<Control>() as _;
+            hdr_base.add(k).write(hdr);
+        }
+        k += 1;
     }
-    // SAFETY: `n` messages pointing at live, disjoint buffers of the
+    // SAFETY: `k` messages pointing at live, disjoint buffers of the
     // lengths they state; the kernel writes within them.
-    let rc = unsafe {
-        libc::recvmmsg(
-            fd,
-            hdrs.as_mut_ptr(),
-            n as libc::c_uint,
-            0,
-            std::ptr::null_mut(),
-        )
-    };
+    let rc = unsafe { libc::recvmmsg(fd, hdr_base, k as libc::c_uint, 0, std::ptr::null_mut()) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    let n = rc as usize;
-    for (k, (hdr, addr)) in hdrs.iter().zip(&addrs).take(n).enumerate() {
-        if let Ok(from) = address(addr, hdr.msg_hdr.msg_namelen) {
+    let n = (rc as usize).min(k);
+    for k in 0..n {
+        // SAFETY: message `k` < the `k` written; the kernel wrote its
+        // length, its address (`msg_namelen` bytes) and its control
+        // messages (`msg_controllen` bytes), which are all that is read.
+        let (hdr, from) = unsafe {
+            let hdr = &*hdr_base.add(k);
+            (hdr, address(addr_base.add(k), hdr.msg_hdr.msg_namelen))
+        };
+        if let Ok(from) = from {
             got(k, hdr.msg_len as usize, from, drops(&hdr.msg_hdr));
         }
     }
@@ -295,17 +312,28 @@ pub(crate) fn recv_one(fd: RawFd, buf: &mut [u8]) -> io::Result<Read> {
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok((n as usize, address(&addr, msg.msg_namelen)?, drops(&msg)))
+    // SAFETY: `addr` is a whole sockaddr_storage.
+    let from = unsafe { address(&addr, msg.msg_namelen) }?;
+    Ok((n as usize, from, drops(&msg)))
 }
 
 /// The source address the kernel wrote (`len` bytes of `addr`).
-fn address(addr: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<SocketAddr> {
+///
+/// # Safety
+///
+/// `addr` points at a sockaddr_storage whose first `len` bytes (or all
+/// of it, if fewer) are initialised.
+unsafe fn address(
+    addr: *const libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> io::Result<SocketAddr> {
     let mut storage = socket2::SockAddrStorage::zeroed();
     let len = len.min(storage.size_of());
-    // SAFETY: both are sockaddr_storage-sized; `len` bytes at most.
+    // SAFETY: both are sockaddr_storage-sized; `len` bytes at most, all
+    // initialised (the caller's promise).
     unsafe {
         std::ptr::copy_nonoverlapping(
-            (addr as *const libc::sockaddr_storage).cast::<u8>(),
+            addr.cast::<u8>(),
             (&mut storage as *mut socket2::SockAddrStorage).cast::<u8>(),
             len as usize,
         );

@@ -12,7 +12,7 @@ use eventcast_proto::{
 use tracing::{debug, warn};
 
 use crate::config::Config;
-use crate::driver::{Driver, KeyChange, Outgoing, Output};
+use crate::driver::{Clock, Driver, KeyChange, Outgoing, Output};
 use crate::error::Error;
 use crate::event::Event;
 use crate::nonces::OsNonces;
@@ -97,7 +97,7 @@ impl Driver for Native {
         self.endpoint.handle_timeout(now);
     }
 
-    fn emit(&mut self, _now: Instant, event: Outgoing) {
+    fn emit(&mut self, _clock: &mut Clock, event: Outgoing) {
         let reserved = event.reserved();
         let Outgoing::Native(body) = event else {
             warn!(target: "eventcast", "a legacy event reached the native driver (a bug): not sent");

@@ -5,7 +5,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::net::UdpSocket;
+use crate::node_socket::NodeSocket;
 
 /// One datagram read from the socket.
 pub(crate) struct Received {
@@ -137,7 +137,7 @@ impl RecvBatch {
 /// Waits for datagrams and reads up to `max` of them (at least 1) into
 /// `batch`; returns how many.
 pub(crate) async fn recv(
-    socket: &UdpSocket,
+    socket: &NodeSocket,
     batch: &mut RecvBatch,
     max: usize,
 ) -> io::Result<usize> {
@@ -152,16 +152,20 @@ pub(crate) async fn recv(
 
 /// Reads up to `max` datagrams (at least 1) into `batch` if any are
 /// there (`WouldBlock` if not); returns how many.
-pub(crate) fn try_recv(socket: &UdpSocket, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
+pub(crate) fn try_recv(
+    socket: &NodeSocket,
+    batch: &mut RecvBatch,
+    max: usize,
+) -> io::Result<usize> {
     batch.got.clear();
-    let n = socket.try_io(tokio::io::Interest::READABLE, || read(socket, batch, max))?;
+    let n = socket.try_read(|socket| read(socket, batch, max))?;
     batch.counts.calls += 1;
     batch.counts.datagrams += n as u64;
     Ok(n)
 }
 
 #[cfg(target_os = "linux")]
-fn read(socket: &UdpSocket, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
+fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
 
     use crate::mmsg;
@@ -200,8 +204,8 @@ fn read(socket: &UdpSocket, batch: &mut RecvBatch, max: usize) -> io::Result<usi
 }
 
 #[cfg(not(target_os = "linux"))]
-fn read(socket: &UdpSocket, batch: &mut RecvBatch, _max: usize) -> io::Result<usize> {
-    let (len, from) = socket.try_recv_from(&mut batch.buf.bytes_mut()[..RECV_BUFFER])?;
+fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, _max: usize) -> io::Result<usize> {
+    let (len, from) = socket.recv_from(&mut batch.buf.bytes_mut()[..RECV_BUFFER])?;
     batch.got.push(Received {
         slot: 0,
         len,

@@ -11,7 +11,7 @@
 //! short or foreign datagrams, legacy ones, other nodes'.
 
 use eventcast_proto::SenderId;
-use tokio::net::UdpSocket;
+use std::net::UdpSocket;
 
 /// The UDP header, which the filter sees before the payload.
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -11,8 +11,8 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::node_socket::NodeSocket;
 use eventcast_proto::Datagram;
-use tokio::net::UdpSocket;
 use tracing::warn;
 
 /// The most datagrams in one batch.
@@ -121,7 +121,7 @@ impl SendBatch {
 /// socket takes no more now (the rest stays for the next call, once the
 /// socket is writable). A datagram the kernel refuses is counted and
 /// skipped; the others still go.
-pub(crate) fn try_send(socket: &UdpSocket, batch: &mut SendBatch) -> io::Result<()> {
+pub(crate) fn try_send(socket: &NodeSocket, batch: &mut SendBatch) -> io::Result<()> {
     while batch.next < batch.len {
         let at = batch.next;
         batch.next += if batch.batched {
@@ -136,14 +136,16 @@ pub(crate) fn try_send(socket: &UdpSocket, batch: &mut SendBatch) -> io::Result<
 
 /// One `sendto` for datagram `at` (its parts copied together if it has a
 /// tail: the portable path); returns 1, or `WouldBlock`.
-fn send_one(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
+fn send_one(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
     let (datagram, to) = &batch.slots[at];
     let to = *to;
-    let result = if datagram.tail().is_empty() {
-        socket.try_send_to(datagram.head(), to)
-    } else {
-        socket.try_send_to(&datagram.to_vec(), to)
-    };
+    let result = socket.try_write(|socket| {
+        if datagram.tail().is_empty() {
+            socket.send_to(datagram.head(), to)
+        } else {
+            socket.send_to(&datagram.to_vec(), to)
+        }
+    });
     match result {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
         Ok(_) => batch.counts.datagrams += 1,
@@ -157,7 +159,7 @@ fn send_one(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Result<
 }
 
 #[cfg(not(target_os = "linux"))]
-fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
+fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
     send_one(socket, batch, at)
 }
 
@@ -165,21 +167,20 @@ fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Res
 /// dealt with (sent, or refused and counted; 0 after a fallback, which
 /// sends them again the other way), or `WouldBlock`.
 #[cfg(target_os = "linux")]
-fn send_batched(socket: &UdpSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
+fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
 
-    let fd = socket.as_raw_fd();
+    let fd = socket.get_ref().as_raw_fd();
     let gso = batch.gso;
     let to = batch.slots[at].1;
     let rest = &batch.slots[at..batch.len];
     let mut refused = None;
-    let result = socket.try_io(tokio::io::Interest::WRITABLE, || {
+    let result = socket.try_write(|_| {
         crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
             let kind = e.kind();
             if kind != io::ErrorKind::WouldBlock {
                 refused = Some((e, n));
             }
-            // Readiness is cleared for WouldBlock only.
             io::Error::from(kind)
         })
     });

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace};
 
-use crate::driver::{Command, Driver, Output};
+use crate::driver::{Clock, Command, Driver, Output};
 use crate::inline::{Commands, Engine};
 use crate::recv::{self, DropCounter, RecvBatch};
 use crate::send;
@@ -21,6 +21,10 @@ use crate::shared::Shared;
 /// loop before outputs are drained, so one busy input cannot starve the
 /// others (quinn's IO_LOOP_BOUND).
 const IO_LOOP_BOUND: usize = 160;
+
+/// At most this many outputs are taken from the driver under one hold of
+/// its lock (see [`publish`]).
+const PUBLISH_AT_ONCE: usize = 64;
 
 /// The task's I/O besides the engine's socket: what the handles share
 /// with it.
@@ -49,7 +53,7 @@ impl<D> Drop for ReleaseQueueOnExit<'_, D> {
 /// Starts the node's task with `driver` on `socket`: returns it and the
 /// command channel (`tx`, which `io` receives) for the handles.
 pub(crate) fn spawn<D: Driver + Send + 'static>(
-    socket: tokio::net::UdpSocket,
+    socket: crate::node_socket::NodeSocket,
     driver: D,
     tx: mpsc::UnboundedSender<Command>,
     io: Io,
@@ -69,6 +73,10 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     // the OS allows.
     let mut inbox = RecvBatch::new(io.datagram_size);
     let mut drops = DropCounter::default();
+    // What the send batch is swapped with while the task sends it.
+    let mut spare = send::SendBatch::new();
+    // Outputs taken from the driver at once, to be handed over.
+    let mut taken = Vec::with_capacity(PUBLISH_AT_ONCE);
     let mut stopping = false;
     engine
         .lock()
@@ -82,10 +90,11 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                 Some(command) => {
                     let mut state = engine.lock();
                     state.woke();
-                    engine.apply(&mut state, command);
+                    let clock = &mut Clock::unread();
+                    engine.apply(&mut state, clock, command);
                     for _ in 1..IO_LOOP_BOUND {
                         match io.commands.try_recv() {
-                            Ok(command) => engine.apply(&mut state, command),
+                            Ok(command) => engine.apply(&mut state, clock, command),
                             Err(_) => break,
                         }
                     }
@@ -126,8 +135,9 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             count_recv(&io.shared, &mut inbox);
             if stopping {
                 // Whatever was emitted before stop still goes out, at once.
+                let clock = &mut Clock::unread();
                 while let Ok(command) = io.commands.try_recv() {
-                    engine.apply(&mut state, command);
+                    engine.apply(&mut state, clock, command);
                 }
                 state.driver.stopping();
             }
@@ -139,17 +149,18 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         }
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
-        publish(engine, &io.shared);
+        publish(engine, &io.shared, &mut taken);
         // Listeners run in `publish`, on this task: what they emitted (an
         // answer to the event they got) went out from the listener, or
         // goes out in this turn, not after another pass through `select!`.
         let mut answered = false;
         {
             let mut state = engine.lock();
+            let clock = &mut Clock::unread();
             for _ in 0..IO_LOOP_BOUND {
                 match io.commands.try_recv() {
                     Ok(command) => {
-                        engine.apply(&mut state, command);
+                        engine.apply(&mut state, clock, command);
                         answered = true;
                     }
                     Err(_) => break,
@@ -157,39 +168,41 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             }
         }
         if answered {
-            publish(engine, &io.shared);
+            publish(engine, &io.shared, &mut taken);
         }
         // What the pacer lets go now goes in batches.
-        send_all(engine).await;
-        publish(engine, &io.shared);
+        send_all(engine, &mut spare).await;
+        publish(engine, &io.shared, &mut taken);
     }
     debug!(target: "eventcast", id = engine.lock().driver.id(), "node task ends");
 }
 
 /// Sends what the driver lets go now, in batches, waiting for the socket
-/// (without the lock) when it takes no more.
-async fn send_all<D: Driver>(engine: &Engine<D>) {
+/// when it takes no more. Each batch is sent without the lock (swapped
+/// with `spare`), so that handles can queue the events of a burst
+/// meanwhile; the task takes those too before it returns.
+async fn send_all<D: Driver>(engine: &Engine<D>, spare: &mut send::SendBatch) {
     loop {
-        let blocked = {
+        let more = {
             let mut state = engine.lock();
-            loop {
-                let more = if state.outbox.is_empty() {
-                    state.fill(Instant::now())
-                } else {
-                    true
-                };
-                if state.outbox.is_empty() {
-                    break false;
-                }
-                if send::try_send(&engine.socket, &mut state.outbox).is_err() {
-                    break true;
-                }
-                if !more {
-                    break false;
-                }
+            let more = if state.outbox.is_empty() {
+                engine.fill(&mut state, Instant::now())
+            } else {
+                true
+            };
+            if state.outbox.is_empty() {
+                return;
             }
+            state.take_outbox(spare);
+            more
         };
-        if !blocked || engine.socket.writable().await.is_err() {
+        let blocked = send::try_send(&engine.socket, spare).is_err();
+        engine.lock().return_outbox(spare);
+        if blocked {
+            if engine.socket.writable().await.is_err() {
+                return;
+            }
+        } else if !more && !engine.waiting() {
             return;
         }
     }
@@ -199,21 +212,35 @@ async fn send_all<D: Driver>(engine: &Engine<D>) {
 /// share: counters first, so that a listener reading them sees its event,
 /// then the keys, the room made in the send queue, and the deliveries.
 /// Listeners run here, on this task, without the driver's lock: what they
-/// emit may go out from here at once.
-fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared) {
-    engine.lock().publish_counters(shared);
-    // One at a time, as the driver hands them over: the lock is taken
-    // again for each (and let go before the listeners run), and a burst
-    // of events is not copied out first. One dispatcher for the run.
+/// emit may go out from here at once. The outputs are taken
+/// [`PUBLISH_AT_ONCE`] at a time into `taken` (moved, not copied), so
+/// that a burst takes the lock once per run of events rather than once
+/// per event, and is never all taken out at once. One dispatcher for the
+/// run.
+fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Output>) {
     let mut dispatcher = shared.listeners.dispatcher();
+    let mut first = true;
     loop {
-        let output = engine.lock().next_output();
-        let Some(output) = output else {
-            break;
-        };
-        match output {
-            Output::Event(event) => dispatcher.dispatch(&event),
-            Output::Notice(notice) => shared.notify(notice),
+        {
+            let mut state = engine.lock();
+            if std::mem::take(&mut first) {
+                state.publish_counters(shared);
+            }
+            while taken.len() < PUBLISH_AT_ONCE {
+                match state.next_output() {
+                    Some(output) => taken.push(output),
+                    None => break,
+                }
+            }
+        }
+        if taken.is_empty() {
+            return;
+        }
+        for output in taken.drain(..) {
+            match output {
+                Output::Event(event) => dispatcher.dispatch(&event),
+                Output::Notice(notice) => shared.notify(notice),
+            }
         }
     }
 }
@@ -233,6 +260,8 @@ fn received_some(
         return 1;
     }
     let mut n = 0;
+    // One reading of the clock for all the datagrams of one read.
+    let mut clock = Clock::unread();
     for (received, datagram) in inbox.datagrams() {
         n += 1;
         if let Some(count) = received.drops {
@@ -246,7 +275,7 @@ fn received_some(
             }
         }
         trace!(target: "eventcast", from = %received.from, len = received.len, "datagram received");
-        driver.handle_datagram(Instant::now(), received.from, datagram);
+        driver.handle_datagram(clock.now(), received.from, datagram);
     }
     n.max(1)
 }

@@ -65,9 +65,13 @@ fn a_full_queue_refuses_emit_and_emit_wait_waits() {
 /// Legacy mode has no pacer: the node's task sends an event's datagrams as
 /// soon as it takes the event, then gives its bytes back to the send queue.
 /// On a one-thread runtime the task runs only while the test awaits, so
-/// `emit` in a loop fills the queue for certain; `emit_wait` then goes on
-/// far past twice `max_send_queue_bytes` (before the driver gave bytes
-/// back, it waited for ever once the queue had filled).
+/// with a command left waiting for it in its channel (a `peers` request,
+/// polled once), every `emit` goes through the channel too, and `emit` in
+/// a loop fills the queue for certain; `emit_wait` then goes on far past
+/// twice `max_send_queue_bytes` (before the driver gave bytes back, it
+/// waited for ever once the queue had filled). (Without that command an
+/// emit that finds the node idle leaves from the caller's thread, and the
+/// queue need not fill.)
 #[test]
 fn legacy_mode_refuses_a_full_queue_and_emit_wait_keeps_going() {
     netns_test::run(|| {
@@ -89,6 +93,11 @@ fn legacy_mode_refuses_a_full_queue_and_emit_wait_keeps_going() {
             let local = Recorder::new();
             sender.on("blob", local.listener()).expect("an exact name");
 
+            tokio::select! {
+                biased;
+                _ = sender.peers() => panic!("answered without the task running"),
+                () = std::future::ready(()) => {}
+            }
             let accepted = fill_queue(sender, &local);
 
             // Three times the queue's size through emit_wait.

@@ -1,6 +1,7 @@
 //! An emit that finds the node idle goes out from the caller's thread: it
-//! is on the wire, and counted, when `emit` returns. Emits in a burst go
-//! through the node's task; either way every event arrives, in the order
+//! is on the wire, and counted, when `emit` returns. Emits in a burst are
+//! queued for the node's task, in its driver or through its channel when
+//! the task holds the driver; either way every event arrives, in the order
 //! it was emitted, on the multi-threaded runtime and on `current_thread`.
 #![allow(clippy::unwrap_used)]
 
@@ -55,6 +56,41 @@ async fn exchange() {
     assert_eq!(tx.send_errors, 0);
     assert_eq!(tx.send_call_datagrams, tx.protocol.datagrams_sent);
     assert_nothing_dropped(&rx.protocol);
+}
+
+/// Bursts from several threads at once, while the task sends batches:
+/// each thread's events arrive whole and in the order it emitted them.
+async fn bursts_from_threads() {
+    const THREADS: i32 = 3;
+    const EVENTS: i32 = 3_000;
+    let nodes = start_nodes(2, &config(free_port())).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let mut sub = b.subscribe_to(["t"]).expect("an exact name");
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            scope.spawn(move || {
+                for i in 0..EVENTS {
+                    a.emit("t", &(t, i)).unwrap();
+                }
+            });
+        }
+    });
+    let mut next = [0; THREADS as usize];
+    for _ in 0..THREADS * EVENTS {
+        let event = next_remote(&mut sub).await;
+        let (t, i) = (event.arg::<i32>(0).unwrap(), event.arg::<i32>(1).unwrap());
+        assert_eq!(i, next[t as usize], "thread {t}'s events out of order");
+        next[t as usize] += 1;
+    }
+    stop_all(&nodes).await;
+    let (tx, rx) = (a.stats(), b.stats());
+    assert_eq!(tx.send_errors, 0);
+    assert_nothing_dropped(&rx.protocol);
+}
+
+#[test]
+fn bursts_from_several_threads_arrive_whole_and_in_order() {
+    netns_test::run(|| block_on(bursts_from_threads()));
 }
 
 #[test]
