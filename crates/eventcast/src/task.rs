@@ -84,6 +84,8 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         .set_receiving(io.shared.listeners.listening());
     while !stopping {
         let deadline = engine.lock().arm().map(tokio::time::Instant::from_std);
+        // The socket had more than one turn's worth to read.
+        let mut bounded = false;
         tokio::select! {
             _ = io.cancel.cancelled() => stopping = true,
             command = io.commands.recv() => match command {
@@ -115,16 +117,17 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                 // until a read finds nothing, so the next turn reads what
                 // came meanwhile.
                 let mut full = matches!(received, Ok(n) if n >= inbox.per_read());
-                let mut taken = received_some(&mut state.driver, &io, &mut drops, received, &inbox);
-                while full && taken < IO_LOOP_BOUND {
-                    let max = IO_LOOP_BOUND - taken;
+                let mut handled = received_some(&mut state.driver, &io, &mut drops, received, &inbox);
+                while full && handled < IO_LOOP_BOUND {
+                    let max = IO_LOOP_BOUND - handled;
                     let received = recv::try_recv(&engine.socket, &mut inbox, max);
                     if matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
                         break;
                     }
                     full = matches!(received, Ok(n) if n >= inbox.per_read().min(max));
-                    taken += received_some(&mut state.driver, &io, &mut drops, received, &inbox);
+                    handled += received_some(&mut state.driver, &io, &mut drops, received, &inbox);
                 }
+                bounded = full && handled >= IO_LOOP_BOUND;
             }
             _ = sleep_until(deadline), if deadline.is_some() => {}
         }
@@ -173,6 +176,16 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         // What the pacer lets go now goes in batches.
         send_all(engine, &mut spare).await;
         publish(engine, &io.shared, &mut taken);
+        if bounded {
+            // More datagrams wait (a burst, or a flood): let the runtime's
+            // other tasks and its timers have their turn first. Without
+            // this the task stays ready as long as datagrams come, and its
+            // worker ran the timers only every few dozen polls of up to 128
+            // turns each (tokio's budget): under a flood a `sleep` of 5 ms
+            // took seconds (`tests/node/flood.rs`, debug build).
+            // `yield_now` polls the runtime's driver before it comes back.
+            tokio::task::yield_now().await;
+        }
     }
     debug!(target: "eventcast", id = engine.lock().driver.id(), "node task ends");
 }
