@@ -422,6 +422,53 @@ mod tests {
         });
     }
 
+    /// The loss hits each datagram of a UDP GSO send (`UDP_SEGMENT`), not
+    /// the whole send: 40 sends of 50 datagrams at 50% lose about half of
+    /// each, where a whole send kept or lost would leave a multiple of 50.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn run_with_loss_drops_each_datagram_of_a_gso_send() {
+        use std::os::fd::AsRawFd;
+        run_with_loss(50, || {
+            let rx = UdpSocket::bind("127.0.0.1:0").expect("bind receiver");
+            // Loopback hands a datagram over within the send: a short wait
+            // after each send's last is plenty.
+            rx.set_read_timeout(Some(std::time::Duration::from_millis(20)))
+                .expect("set_read_timeout");
+            let tx = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+            let segment: libc::c_int = 1000;
+            // SAFETY: a valid descriptor, and an option value of the size
+            // given, alive for the call.
+            let set = unsafe {
+                libc::setsockopt(
+                    tx.as_raw_fd(),
+                    libc::SOL_UDP,
+                    libc::UDP_SEGMENT,
+                    (&raw const segment).cast(),
+                    std::mem::size_of_val(&segment) as libc::socklen_t,
+                )
+            };
+            assert_eq!(set, 0, "UDP_SEGMENT: {}", std::io::Error::last_os_error());
+            let to = rx.local_addr().expect("local_addr");
+            let (mut got, mut whole) = (0, true);
+            let mut buf = [0u8; 2048];
+            for _ in 0..40 {
+                tx.send_to(&[7; 50 * 1000], to).expect("send_to");
+                let mut this = 0;
+                while this < 50 && rx.recv_from(&mut buf).is_ok() {
+                    this += 1;
+                }
+                whole &= this == 0 || this == 50;
+                got += this;
+            }
+            assert!(
+                !whole,
+                "every send arrived whole or not at all ({got} of 2000)"
+            );
+            assert!((600..1400).contains(&got), "{got} of 2000 arrived");
+        });
+    }
+
     /// With `run_with_loss`, the namespace drops about that share of
     /// incoming UDP datagrams (and `run` inside it would not add any).
     #[test]
