@@ -14,9 +14,12 @@
 //! without decoding anything ([`Args::str_at`], [`Args::bytes_at`]).
 //!
 //! The check on arrival reads every string as UTF-8 (10% of a receiver's
-//! time for a 1 MiB string). The long string arguments it read are kept
-//! with the body, as `&str` (through `yoke`, which ties them to the
-//! body's bytes), so that [`Args::str_at`] does not read them again.
+//! time for a 1 MiB string). The string arguments it read (the long ones
+//! of a large body, the first ones of a flat body) are kept with the
+//! body, as `&str` with their indices (through `yoke`, which ties them to
+//! the body's bytes), so that [`Args::str_at`] neither reads them again
+//! nor walks the body to find them (for a small event, that walk cost as
+//! much as the check itself).
 
 use std::fmt;
 use std::ops::Deref;
@@ -36,16 +39,17 @@ pub const KEEP_RAW_FROM: usize = 64 * 1024;
 /// shorter ones cost little to read again.
 const LONG_STRING: usize = 1024;
 
-/// How many string arguments of a large body are kept as read on arrival
-/// (the first ones at least [`LONG_STRING`] long).
-const LONG_STRINGS: usize = 4;
+/// How many string arguments of a body are kept as read on arrival: the
+/// first ones of a flat body, the first ones at least [`LONG_STRING`] long
+/// of a large body.
+const READ_STRINGS: usize = 4;
 
 /// A body kept as it arrived, and what its check read from it: the body
-/// as a document, and long string arguments with their indices.
-type Kept = Yoke<(&'static RawDocument, LongStrings), Vec<u8>>;
+/// as a document, and string arguments with their indices.
+type Kept = Yoke<(&'static RawDocument, ReadStrings<'static>), Vec<u8>>;
 
 /// String arguments read on arrival, with their indices.
-type LongStrings = [Option<(usize, &'static str)>; LONG_STRINGS];
+type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
 
 /// Decodes a received body into the event name and its arguments: kept
 /// as it arrived if the body is at least [`KEEP_RAW_FROM`] long, after a
@@ -57,25 +61,29 @@ type LongStrings = [Option<(usize, &'static str)>; LONG_STRINGS];
 pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
     let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
     if body.len() < KEEP_RAW_FROM {
-        let flat = RawDocument::from_bytes(&body).ok().and_then(check_flat);
-        if let Some(Flat { name, args, text }) = flat {
-            let name = name.to_owned();
+        // Checked where it is kept, so that the strings it reads can be
+        // kept too; taken back to be decoded if it is not flat. (A body
+        // that is not a document fails here as decode_body would fail.)
+        let (len, mut flat) = (body.len(), None);
+        let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
+            let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
+            let mut read = [None; READ_STRINGS];
+            flat = check_flat(doc, &mut read).map(|f| (f.name.to_owned(), f.args, f.text));
+            Ok((doc, read))
+        })?;
+        if let Some((name, args, text)) = flat {
             // As much as decoding would take, and the body itself.
-            let held = body.len() + args * std::mem::size_of::<Bson>() + text;
-            let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
-                let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
-                Ok((doc, [None; LONG_STRINGS]))
-            })?;
+            let held = len + args * std::mem::size_of::<Bson>() + text;
             return Ok((name, Args::raw(kept, held)));
         }
-        let (name, args) = decode_body(&body)?;
+        let (name, args) = decode_body(kept.backing_cart())?;
         return Ok((name, Args::decoded(args)));
     }
     let len = body.len();
     let (mut name, mut values) = (String::new(), 0);
     let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
         let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
-        let mut long = [None; LONG_STRINGS];
+        let mut long = [None; READ_STRINGS];
         let mut slots = long.iter_mut();
         let (n, v) = check_whole(doc, |index, value| {
             if let RawBsonRef::String(s) = value {
@@ -105,16 +113,23 @@ struct Flat<'a> {
 /// `doc` if it is a flat body: one string `name`, one array `args` and
 /// nothing else, every argument a number, boolean, null or string, each
 /// element read well-formed by the bson crate (as decoding it would);
-/// `None` for anything else, left to [`decode_body`].
-fn check_flat(doc: &RawDocument) -> Option<Flat<'_>> {
+/// `None` for anything else, left to [`decode_body`]. Puts the first
+/// string arguments it reads, with their indices, in `read`.
+fn check_flat<'a>(doc: &'a RawDocument, read: &mut ReadStrings<'a>) -> Option<Flat<'a>> {
     let (name, list, others) = shape(doc).ok()?;
     if others {
         return None;
     }
     let (mut args, mut text) = (0, 0);
+    let mut slots = read.iter_mut();
     for value in list {
         match value.ok()? {
-            RawBsonRef::String(s) => text += s.len(),
+            RawBsonRef::String(s) => {
+                text += s.len();
+                if let Some(slot) = slots.next() {
+                    *slot = Some((args, s));
+                }
+            }
             RawBsonRef::Double(_)
             | RawBsonRef::Boolean(_)
             | RawBsonRef::Null
@@ -212,15 +227,15 @@ impl Args {
         }
     }
 
-    /// Argument `index` if it is a string, read in place (a long one of a
-    /// large body as it was read on arrival, without reading it again).
+    /// Argument `index` if it is a string, read in place (one of the first
+    /// of a flat body, or a long one of a large body, as it was read on
+    /// arrival: without walking the body or reading the string again).
     pub fn str_at(&self, index: usize) -> Option<&str> {
         match &self.repr {
             Repr::Decoded(args) => args.get(index)?.as_str(),
             Repr::Raw { body, .. } => {
-                let (doc, long) = body.get();
-                let read = long.iter().flatten().find(|(i, _)| *i == index);
-                if let Some((_, s)) = read {
+                let (doc, read) = body.get();
+                if let Some((_, s)) = read.iter().flatten().find(|(i, _)| *i == index) {
                     return Some(s);
                 }
                 match raw_arg(doc, index)? {
@@ -260,12 +275,12 @@ fn raw_arg(body: &RawDocument, index: usize) -> Option<RawBsonRef<'_>> {
 /// Decodes the arguments of a body checked whole on arrival, value by
 /// value from the raw BSON (the parsing the check walked, without serde's
 /// reading of `$`-keys as extended JSON), so it does not fail; if it ever
-/// did, the arguments read as none and a warning says so. The long
-/// strings read on arrival are copied as they were read, not read again.
+/// did, the arguments read as none and a warning says so. The strings
+/// read on arrival are copied as they were read, not read again.
 fn decode(kept: &Kept) -> Vec<Bson> {
-    let (body, long) = kept.get();
+    let (body, read) = kept.get();
     let value = |(index, element): (usize, bson::error::Result<bson::raw::RawElement<'_>>)| {
-        if let Some((_, s)) = long.iter().flatten().find(|(i, _)| *i == index) {
+        if let Some((_, s)) = read.iter().flatten().find(|(i, _)| *i == index) {
             return Ok(Bson::String((*s).to_owned()));
         }
         element.and_then(Bson::try_from).map_err(|e| e.to_string())
@@ -312,16 +327,16 @@ impl Clone for Args {
     }
 }
 
-/// A copy of a kept body, its long strings read again from the copy's
-/// bytes; `None` if the copy did not read as the original did (it always
-/// does: the bytes are the same).
+/// A copy of a kept body, the strings read on arrival read again from the
+/// copy's bytes; `None` if the copy did not read as the original did (it
+/// always does: the bytes are the same).
 fn copy(kept: &Kept) -> Option<Kept> {
-    let (_, long) = kept.get();
-    let indices = long.map(|read| read.map(|(index, _)| index));
+    let (_, read) = kept.get();
+    let indices = read.map(|read| read.map(|(index, _)| index));
     let bytes = kept.backing_cart().clone();
     Kept::try_attach_to_cart(bytes, |bytes: &[u8]| {
         let doc = RawDocument::from_bytes(bytes).map_err(|_| ())?;
-        let mut long = [None; LONG_STRINGS];
+        let mut long = [None; READ_STRINGS];
         for (slot, index) in long.iter_mut().zip(indices) {
             if let Some(index) = index {
                 let Some(RawBsonRef::String(s)) = raw_arg(doc, index) else {
@@ -406,9 +421,19 @@ mod tests {
             prop_assert_eq!(&dn, &name);
             prop_assert!(same(&kept, &args) && same(&decoded, &args));
             for (i, arg) in args.iter().enumerate() {
-                prop_assert_eq!(kept.str_at(i), arg.as_str());
+                let s = kept.str_at(i);
+                prop_assert_eq!(s, arg.as_str());
+                prop_assert!(s.is_none_or(|s| in_place(&kept, s)));
+                prop_assert_eq!(kept.bytes_at(i), None);
             }
             prop_assert_eq!(kept.str_at(args.len()), None);
+            // A copy reads alike, from its own bytes.
+            let copy = kept.clone();
+            for i in 0..=args.len() {
+                prop_assert_eq!(copy.str_at(i), kept.str_at(i));
+                prop_assert!(copy.str_at(i).is_none_or(|s| in_place(&copy, s)));
+            }
+            prop_assert!(same(&copy.into_vec(), &args));
         }
 
         #[test]
@@ -470,6 +495,20 @@ mod tests {
         body.contains(&s.as_ptr())
     }
 
+    /// The arguments of a body of `args` as received.
+    fn received(args: &[Bson]) -> Args {
+        decode_received(encode_body("n", args).unwrap()).unwrap().1
+    }
+
+    /// The indices of the string arguments `args` kept as read on
+    /// arrival (none if it was decoded).
+    fn read_on_arrival(args: &Args) -> Vec<usize> {
+        match &args.repr {
+            Repr::Raw { body, .. } => body.get().1.iter().flatten().map(|(i, _)| *i).collect(),
+            Repr::Decoded(_) => Vec::new(),
+        }
+    }
+
     #[test]
     fn long_strings_are_read_once_and_read_in_place() {
         let long = |c: &str, n: usize| Bson::String(c.repeat(n));
@@ -480,27 +519,63 @@ mod tests {
         args.insert(2, Bson::from("short"));
         args.insert(4, Bson::Int32(7));
         args.push(long("z", LONG_STRING - 1));
-        let body = encode_body("big", &args).unwrap();
-        let (_, kept) = decode_received(body).unwrap();
-        let Repr::Raw { body: k, .. } = &kept.repr else {
-            panic!("a large body is kept");
-        };
-        let read: Vec<usize> = k.get().1.iter().flatten().map(|(i, _)| *i).collect();
-        assert_eq!(read, [0, 1, 3, 5], "the first four long strings");
+        let kept = received(&args);
+        assert_eq!(
+            read_on_arrival(&kept),
+            [0, 1, 3, 5],
+            "the first four long strings"
+        );
+        reads_in_place(&kept, &args);
+    }
+
+    /// Asserts that `kept`, a body kept raw, reads its string arguments
+    /// as `args` in place, and so does a copy of it from its own bytes.
+    fn reads_in_place(kept: &Args, args: &[Bson]) {
         for (i, arg) in args.iter().enumerate() {
             let s = kept.str_at(i);
             assert_eq!(s, arg.as_str(), "argument {i}");
-            assert!(s.is_none_or(|s| in_place(&kept, s)));
+            assert!(s.is_none_or(|s| in_place(kept, s)));
         }
         assert_eq!(kept.str_at(args.len()), None);
-        // A copy reads its own bytes, as the original did.
         let copy = kept.clone();
         assert!(copy.raw_body().is_some());
         for i in 0..args.len() {
             assert_eq!(copy.str_at(i), kept.str_at(i));
             assert!(copy.str_at(i).is_none_or(|s| in_place(&copy, s)));
         }
-        assert_eq!(copy, args);
+        assert_eq!(copy.as_slice(), args);
+    }
+
+    #[test]
+    fn the_first_strings_of_a_flat_body_are_read_once() {
+        // Six strings (four are kept as read) among other arguments.
+        let mut args: Vec<Bson> = (0..6).map(|i| Bson::from("é✓".repeat(i))).collect();
+        args.insert(1, Bson::Int32(7));
+        args.insert(3, Bson::Null);
+        let kept = received(&args);
+        assert_eq!(
+            read_on_arrival(&kept),
+            [0, 2, 4, 5],
+            "the first four strings"
+        );
+        reads_in_place(&kept, &args);
+    }
+
+    #[test]
+    fn a_small_body_that_is_not_flat_or_not_a_document_reads_as_decode_body_reads_it() {
+        let nested = encode_body("n", &[Bson::Array(vec![Bson::from("a")])]).unwrap();
+        let (name, args) = decode_received(nested).unwrap();
+        assert_eq!(name, "n");
+        assert!(args.raw_body().is_none());
+        assert_eq!(args.str_at(0), None);
+        for bad in [vec![], vec![5, 0, 0, 0], vec![0xFF; 40]] {
+            let received = decode_received(bad.clone()).map(|(n, a)| (n, a.into_vec()));
+            assert_eq!(
+                format!("{received:?}"),
+                format!("{:?}", decode_body(&bad)),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
