@@ -216,8 +216,15 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
 
         let fanout = &report["figures"]["fanout"];
         assert_eq!(fanout["receivers"], 4);
-        // Four receivers in each of two runs.
-        assert_summary(&fanout["eventcast"]["per_receiver_per_sec"], "fan-out", 8);
+        // Four receivers in each of two runs: each counts its losses. A
+        // rate needs a receiver whose clock started at the marker, which a
+        // receiver starved past the lead (a loaded CI machine) cannot
+        // give, as for the one-way times above: most receivers, not all.
+        assert_summary(&fanout["eventcast"]["lost"], "fan-out lost", 8);
+        let rates = &fanout["eventcast"]["per_receiver_per_sec"];
+        let timed = rates["runs"].as_u64().expect("fan-out rates");
+        assert!((4..=8).contains(&timed), "fan-out: {rates}");
+        assert_summary(rates, "fan-out", timed);
     });
 }
 
