@@ -68,6 +68,7 @@ mod node_socket;
 mod nonces;
 mod notice;
 mod pattern;
+mod prefault;
 mod recv;
 #[cfg(feature = "repl")]
 pub mod repl;

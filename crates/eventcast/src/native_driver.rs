@@ -7,7 +7,7 @@ use std::time::Instant;
 use bson::Bson;
 use eventcast_proto::crypto::{Encryption, KeyInfo, Keyring, KeyringError};
 use eventcast_proto::{
-    encode_body, Datagram, EmitError, Endpoint, EndpointEvent, PeerInfo, SenderId,
+    encode_body, Datagram, EmitError, Endpoint, EndpointEvent, PeerInfo, ReserveHook, SenderId,
 };
 use tracing::{debug, warn};
 
@@ -63,12 +63,17 @@ impl Native {
         let encryption = Encryption::new(ring, OsNonces::new())
             .danger_accept_plaintext(config.encryption.danger_accept_plaintext)
             .danger_skip_handshake(config.encryption.danger_skip_handshake);
-        let mut endpoint = match Endpoint::with_encryption(config.protocol.clone(), id, encryption)
-        {
+        // The head of a large reassembly buffer is faulted in at once
+        // (`prefault.rs`).
+        let mut protocol = config.protocol.clone();
+        protocol
+            .reserve_hook
+            .get_or_insert(ReserveHook(crate::prefault::receive));
+        let mut endpoint = match Endpoint::with_encryption(protocol.clone(), id, encryption) {
             // A payload size too large for sealed datagrams: without a
             // key, the node runs without encryption (`keys().add` then fails).
             Err(eventcast_proto::ConfigError::SealedPayloadSize(_)) if plaintext_only => {
-                Endpoint::new(config.protocol.clone(), id)
+                Endpoint::new(protocol, id)
             }
             other => other,
         }

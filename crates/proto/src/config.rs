@@ -104,7 +104,32 @@ pub struct Config {
     /// beyond it is refused with [`EmitError::QueueFull`](crate::EmitError)
     /// (default 32 MiB; a message is always accepted into an empty queue).
     pub max_send_queue_bytes: usize,
+    /// Called on a reassembly buffer just reserved for a whole message of
+    /// several segments, before any is copied in (default: none). A node
+    /// may fault its fresh pages in at once here, which this crate cannot
+    /// do without unsafe code.
+    pub reserve_hook: Option<ReserveHook>,
 }
+
+/// A function given a reassembly buffer with room reserved past its
+/// length (see [`Config::reserve_hook`]). It may do anything but change
+/// the buffer's length or contents.
+#[derive(Clone, Copy)]
+pub struct ReserveHook(pub fn(&mut Vec<u8>));
+
+impl std::fmt::Debug for ReserveHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReserveHook")
+    }
+}
+
+impl PartialEq for ReserveHook {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for ReserveHook {}
 
 impl Default for Config {
     fn default() -> Self {
@@ -133,6 +158,7 @@ impl Default for Config {
             adaptive_rate: true,
             max_window: 4 * 1024 * 1024,
             max_send_queue_bytes: 32 * 1024 * 1024,
+            reserve_hook: None,
         }
     }
 }

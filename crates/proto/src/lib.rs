@@ -57,7 +57,7 @@ pub mod wire;
 
 pub use args::{decode_received, Args, KEEP_RAW_FROM};
 pub use body::{args_size, decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, ReserveHook};
 pub use datagram::Datagram;
 pub use endpoint::{EmitError, Endpoint};
 pub use ids::{MessageSeq, SegmentIndex, SenderId};

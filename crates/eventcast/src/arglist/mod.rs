@@ -55,12 +55,14 @@ pub(crate) fn encode_body<A: Serialize + ?Sized>(name: &str, args: &A) -> Option
 }
 
 /// The body of `args`, whatever the length of its values, written into a
-/// buffer sized for it first: allocated once, and written once.
+/// buffer sized for it first: allocated once, its fresh pages faulted in
+/// at once (`prefault.rs`), and written once.
 fn encode_sized<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<Vec<u8>> {
     let limit = Limit::new(usize::MAX);
     let body = Body::new(name, args, &limit);
     let size = body.serialize(size::Sizer).ok()?;
     let mut buf = Vec::with_capacity(size);
+    crate::prefault::spare(&mut buf);
     bson::serialize_to_buffer(&body, &mut buf).ok()?;
     Some(buf)
 }

@@ -108,9 +108,12 @@ impl Receiver {
                 })
             }
         };
-        partial
-            .segments
-            .insert(segment.index, payload, fits.then_some(whole));
+        partial.segments.insert(
+            segment.index,
+            payload,
+            fits.then_some(whole),
+            config.reserve_hook,
+        );
         partial.bytes += charge;
         partial.deadline = deadline;
         partial.max_index = partial.max_index.max(segment.index);

@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::ReserveHook;
+
 /// The segments held of one message.
 #[derive(Debug, Default)]
 pub(crate) struct Segments {
@@ -49,15 +51,30 @@ impl Segments {
     }
 
     /// Holds segment `index` (not held yet). `reserve`: the length of the
-    /// whole body, if the buffer may be reserved for it now.
-    pub(crate) fn insert(&mut self, index: u32, payload: &[u8], reserve: Option<usize>) {
+    /// whole body, if the buffer may be reserved for it now; `hook` is
+    /// called on the buffer when that reservation grows it.
+    pub(crate) fn insert(
+        &mut self,
+        index: u32,
+        payload: &[u8],
+        reserve: Option<usize>,
+        hook: Option<ReserveHook>,
+    ) {
         debug_assert!(!self.contains(index));
         if index != self.in_order {
             self.ahead.insert(index, payload.to_vec());
             return;
         }
         if let Some(len) = reserve {
+            let had = self.body.capacity();
             self.body.reserve_exact(len.saturating_sub(self.body.len()));
+            if let Some(hook) = hook.filter(|_| self.body.capacity() != had) {
+                let len = self.body.len();
+                (hook.0)(&mut self.body);
+                // A hook may not change the body; one that did is undone
+                // as far as its length goes.
+                self.body.truncate(len);
+            }
         }
         self.body.extend_from_slice(payload);
         self.in_order += 1;
@@ -85,7 +102,7 @@ mod tests {
             let mut s = Segments::default();
             for (n, &i) in order.iter().enumerate() {
                 assert!(!s.contains(i));
-                s.insert(i, parts[i as usize], Some(7));
+                s.insert(i, parts[i as usize], Some(7), None);
                 assert!(s.contains(i));
                 assert_eq!(s.len(), n + 1);
                 let mut held: Vec<u32> = order[..=n].to_vec();
@@ -100,9 +117,36 @@ mod tests {
     #[test]
     fn a_hole_keeps_the_body() {
         let mut s = Segments::default();
-        s.insert(0, b"ab", None);
-        s.insert(2, b"ef", None);
+        s.insert(0, b"ab", None, None);
+        s.insert(2, b"ef", None, None);
         assert_eq!(s.bytes(), 4);
         assert!(s.into_body().is_none());
+    }
+
+    #[test]
+    fn the_hook_sees_each_reservation_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        fn hook(buf: &mut Vec<u8>) {
+            CALLS.fetch_add(1, Ordering::SeqCst);
+            assert!(buf.capacity() >= 6);
+            // A misbehaving hook: its bytes are cut off again.
+            buf.push(b'!');
+        }
+        let hook = Some(ReserveHook(hook));
+        let mut s = Segments::default();
+        s.insert(1, b"cd", Some(6), hook);
+        assert_eq!(
+            CALLS.load(Ordering::SeqCst),
+            0,
+            "an early segment reserves nothing"
+        );
+        s.insert(0, b"ab", Some(6), hook);
+        s.insert(2, b"ef", Some(6), hook);
+        assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+        assert_eq!(s.into_body().as_deref(), Some(&b"abcdef"[..]));
+        let mut unreserved = Segments::default();
+        unreserved.insert(0, b"ab", None, hook);
+        assert_eq!(CALLS.load(Ordering::SeqCst), 1);
     }
 }
