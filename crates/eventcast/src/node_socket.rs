@@ -10,21 +10,28 @@
 //! short-lived registration for writing of a duplicate of the descriptor,
 //! made only then (see [`NodeSocket::writable`]).
 //!
+//! Elsewhere than on Unix (no `AsyncFd`), it is tokio's `UdpSocket`,
+//! registered both ways, with the same methods.
+//!
 //! A leaf: it knows nothing of datagrams or drivers.
 
 use std::io;
 use std::net::UdpSocket;
+#[cfg(unix)]
 use std::os::fd::AsFd;
 
+#[cfg(unix)]
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 /// The node's non-blocking UDP socket, its readiness to read tracked by
 /// tokio.
+#[cfg(unix)]
 pub(crate) struct NodeSocket {
     io: AsyncFd<UdpSocket>,
 }
 
+#[cfg(unix)]
 impl NodeSocket {
     /// Registers `socket` (made non-blocking) with the current runtime, for
     /// reading.
@@ -76,6 +83,7 @@ impl NodeSocket {
 }
 
 /// Registers `socket` with the current runtime for `interest`.
+#[cfg(unix)]
 fn register(socket: UdpSocket, interest: Interest) -> io::Result<AsyncFd<UdpSocket>> {
     // SAFETY: the socket owns its descriptor, which stays open and the
     // same for as long as the `AsyncFd` that takes it: only shared
@@ -83,7 +91,57 @@ fn register(socket: UdpSocket, interest: Interest) -> io::Result<AsyncFd<UdpSock
     unsafe { AsyncFd::register_with_interest(socket, interest) }.map_err(io::Error::from)
 }
 
+/// The node's non-blocking UDP socket: tokio's, for its readiness, and a
+/// handle of the same socket for the calls themselves.
+#[cfg(not(unix))]
+pub(crate) struct NodeSocket {
+    io: tokio::net::UdpSocket,
+    socket: UdpSocket,
+}
+
+#[cfg(not(unix))]
+impl NodeSocket {
+    /// Registers `socket` (made non-blocking) with the current runtime.
+    pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
+        socket.set_nonblocking(true)?;
+        let handle = socket.try_clone()?;
+        Ok(Self {
+            io: tokio::net::UdpSocket::from_std(socket)?,
+            socket: handle,
+        })
+    }
+
+    /// The socket itself, for calls that neither read nor wait.
+    pub(crate) fn get_ref(&self) -> &UdpSocket {
+        &self.socket
+    }
+
+    /// Waits until the socket may have datagrams to read.
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await
+    }
+
+    /// Runs the read `f` (see the Unix version).
+    pub(crate) fn try_read<R>(&self, f: impl FnOnce(&UdpSocket) -> io::Result<R>) -> io::Result<R> {
+        self.io.try_io(Interest::READABLE, || f(&self.socket))
+    }
+
+    /// Runs the send `f` (see the Unix version).
+    pub(crate) fn try_write<R>(
+        &self,
+        f: impl FnOnce(&UdpSocket) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io(Interest::WRITABLE, || f(&self.socket))
+    }
+
+    /// Waits until the socket's send buffer has room.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+}
+
 #[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
 

@@ -19,6 +19,8 @@
 //! the receiver (one 16 MiB event at 65,000 B took 27.4 ms one-way
 //! instead of 24.2, medians of 5).
 
+use std::mem::MaybeUninit;
+
 /// The least spare capacity worth a look: below it, the allocator's memory
 /// is mostly reused and the faults are few.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -33,59 +35,62 @@ pub(crate) const RECEIVE_MAX: usize = 2 * 1024 * 1024;
 /// error (an older kernel without `MADV_POPULATE_WRITE`, say) nothing
 /// happens, and the pages fault in as they are written.
 pub(crate) fn spare(buf: &mut Vec<u8>) {
-    populate_spare(buf, usize::MAX);
+    populate_spare(buf.spare_capacity_mut(), usize::MAX);
 }
 
-/// [`spare`] for a reassembly buffer: at most the first [`RECEIVE_MAX`]
-/// bytes of its spare capacity.
-pub(crate) fn receive(buf: &mut Vec<u8>) {
-    populate_spare(buf, RECEIVE_MAX);
+/// [`spare`] for a reassembly buffer's spare capacity, as
+/// `Config::reserve_hook` hands it over: at most its first
+/// [`RECEIVE_MAX`] bytes.
+pub(crate) fn receive(spare: &mut [MaybeUninit<u8>]) {
+    populate_spare(spare, RECEIVE_MAX);
 }
 
-/// [`spare`] for at most `max` bytes; whether it populated them.
+/// Populates at most the first `max` bytes of `spare` (unwritten room
+/// past a buffer's length), in whole pages; whether it did.
 #[cfg(target_os = "linux")]
-fn populate_spare(buf: &mut Vec<u8>, max: usize) -> bool {
-    let spare = buf.spare_capacity_mut();
+fn populate_spare(spare: &mut [MaybeUninit<u8>], max: usize) -> bool {
     if spare.len() < MIN_SPARE {
         return false;
     }
     let page = page_size();
     let start = spare.as_mut_ptr() as usize;
-    let first = start.next_multiple_of(page);
-    let end = (start + spare.len().min(max)) / page * page;
-    if end <= first || present(first, page) != Some(false) {
+    // Whole pages only: from the first page boundary in the room to the
+    // last one within `max`.
+    let skip = start.next_multiple_of(page) - start;
+    let len = (spare.len().min(max).saturating_sub(skip)) / page * page;
+    if len == 0 {
         return false;
     }
-    // SAFETY: the range lies inside `buf`'s spare capacity, which nothing
-    // else references while `buf` is borrowed mutably. Populating maps
-    // pages without changing what they hold (zeroes, for fresh anonymous
-    // memory; the bytes already there otherwise).
-    let rc = unsafe {
-        libc::madvise(
-            first as *mut libc::c_void,
-            end - first,
-            libc::MADV_POPULATE_WRITE,
-        )
-    };
+    // Derived from the slice's pointer (and inside it): its provenance is
+    // the buffer's.
+    let first = spare.as_mut_ptr().wrapping_add(skip).cast::<libc::c_void>();
+    if present(first, page) != Some(false) {
+        return false;
+    }
+    // SAFETY: `first..first + len` lies inside `spare`, which nothing else
+    // references while it is borrowed mutably. Populating maps pages
+    // without changing what they hold (zeroes, for fresh anonymous memory;
+    // the bytes already there otherwise).
+    let rc = unsafe { libc::madvise(first, len, libc::MADV_POPULATE_WRITE) };
     rc == 0
 }
 
 /// Elsewhere (no `MADV_POPULATE_WRITE`) the pages fault in as they are
 /// written.
 #[cfg(not(target_os = "linux"))]
-fn populate_spare(_buf: &mut Vec<u8>, _max: usize) -> bool {
+fn populate_spare(_spare: &mut [MaybeUninit<u8>], _max: usize) -> bool {
     false
 }
 
 /// Whether the page at `addr` (page-aligned, inside an allocation the
 /// caller holds) is present; `None` if the system does not say.
 #[cfg(target_os = "linux")]
-fn present(addr: usize, page: usize) -> Option<bool> {
+fn present(addr: *mut libc::c_void, page: usize) -> Option<bool> {
     let mut vec = [0u8; 1];
     // SAFETY: `addr..addr + page` lies inside an allocation the caller
     // keeps alive; mincore only reads the page tables, and writes one
     // byte into `vec`.
-    let rc = unsafe { libc::mincore(addr as *mut libc::c_void, page, vec.as_mut_ptr()) };
+    let rc = unsafe { libc::mincore(addr, page, vec.as_mut_ptr()) };
     (rc == 0).then_some(vec[0] & 1 != 0)
 }
 
@@ -100,15 +105,18 @@ fn page_size() -> usize {
         .unwrap_or(4096)
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
+#[cfg(target_os = "linux")]
 mod tests {
     use super::*;
 
     /// Whether the page holding `buf`'s spare byte `offset` is present.
     fn spare_present(buf: &mut Vec<u8>, offset: usize) -> Option<bool> {
         let page = page_size();
-        let addr = buf.spare_capacity_mut()[offset..].as_ptr() as usize;
-        present(addr / page * page, page)
+        let spare = buf.spare_capacity_mut();
+        let addr = spare[offset..].as_mut_ptr() as usize;
+        let back = addr - addr / page * page;
+        present(spare[offset..].as_mut_ptr().wrapping_sub(back).cast(), page)
     }
 
     #[test]
@@ -128,11 +136,14 @@ mod tests {
         let mut buf: Vec<u8> = Vec::with_capacity(8 << 20);
         // A kernel without MADV_POPULATE_WRITE (before 5.14) says no, and
         // the buffer works as before.
-        if !populate_spare(&mut buf, usize::MAX) {
+        if !populate_spare(buf.spare_capacity_mut(), usize::MAX) {
             return;
         }
         assert_eq!(spare_present(&mut buf, (8 << 20) - 1), Some(true));
-        assert!(!populate_spare(&mut buf, usize::MAX), "present now");
+        assert!(
+            !populate_spare(buf.spare_capacity_mut(), usize::MAX),
+            "present now"
+        );
         buf.resize(8 << 20, 5);
         assert!(buf.iter().all(|&b| b == 5));
     }
@@ -140,7 +151,7 @@ mod tests {
     #[test]
     fn a_receiver_populates_only_the_head() {
         let mut buf: Vec<u8> = Vec::with_capacity(4 * RECEIVE_MAX);
-        if !populate_spare(&mut buf, RECEIVE_MAX) {
+        if !populate_spare(buf.spare_capacity_mut(), RECEIVE_MAX) {
             return;
         }
         let page = page_size();
@@ -151,10 +162,10 @@ mod tests {
     #[test]
     fn a_small_or_full_buffer_is_left_alone() {
         let mut small = Vec::with_capacity(1024);
-        assert!(!populate_spare(&mut small, usize::MAX));
+        assert!(!populate_spare(small.spare_capacity_mut(), usize::MAX));
         assert!(small.is_empty());
         let mut full = vec![3u8; MIN_SPARE];
-        assert!(!populate_spare(&mut full, usize::MAX));
+        assert!(!populate_spare(full.spare_capacity_mut(), usize::MAX));
         assert!(full.iter().all(|&b| b == 3));
     }
 
@@ -163,7 +174,7 @@ mod tests {
         let mut buf = vec![9u8; 2 << 20];
         buf.truncate(16);
         assert!(
-            !populate_spare(&mut buf, usize::MAX),
+            !populate_spare(buf.spare_capacity_mut(), usize::MAX),
             "its pages are present"
         );
         assert_eq!(buf.len(), 16);

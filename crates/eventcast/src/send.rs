@@ -192,13 +192,8 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
             Ok(n)
         }
         (Err(_), Some((e, n))) => Ok(refuse(batch, e, n, to)),
-        (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
-        (Err(e), None) => {
-            // The socket's readiness failed: count the datagram, go on.
-            counts.errors += 1;
-            warn!(target: "eventcast", error = %e, "send failed");
-            Ok(1)
-        }
+        // Every other error was noted in `refused`: this is `WouldBlock`.
+        (Err(e), None) => Err(e),
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, trace};
+use tracing::{debug, trace, warn};
 
 use crate::driver::{Clock, Command, Driver, Output};
 use crate::inline::{Commands, Engine};
@@ -21,6 +21,10 @@ use crate::shared::Shared;
 /// loop before outputs are drained, so one busy input cannot starve the
 /// others (quinn's IO_LOOP_BOUND).
 const IO_LOOP_BOUND: usize = 160;
+
+/// How long the task waits before trying again when it could not wait for
+/// room in the socket's send buffer (see [`send_all`]).
+const WAIT_RETRY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// At most this many outputs are taken from the driver under one hold of
 /// its lock (see [`publish`]).
@@ -195,6 +199,8 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
 /// with `spare`), so that handles can queue the events of a burst
 /// meanwhile; the task takes those too before it returns.
 async fn send_all<D: Driver>(engine: &Engine<D>, spare: &mut send::SendBatch) {
+    // Whether a failed wait for room was logged in this call.
+    let mut warned = false;
     loop {
         let more = {
             let mut state = engine.lock();
@@ -212,8 +218,15 @@ async fn send_all<D: Driver>(engine: &Engine<D>, spare: &mut send::SendBatch) {
         let blocked = send::try_send(&engine.socket, spare).is_err();
         engine.lock().return_outbox(spare);
         if blocked {
-            if engine.socket.writable().await.is_err() {
-                return;
+            if let Err(e) = engine.socket.writable().await {
+                // No wait for room could be set up (the descriptor or the
+                // epoll watch limit reached). Returning would leave the
+                // batch, and events queued behind it, until something else
+                // woke the task: try again shortly instead.
+                if !std::mem::replace(&mut warned, true) {
+                    warn!(target: "eventcast", error = %e, "cannot wait for room to send; retrying");
+                }
+                tokio::time::sleep(WAIT_RETRY).await;
             }
         } else if !more && !engine.waiting() {
             return;

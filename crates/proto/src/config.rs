@@ -104,18 +104,20 @@ pub struct Config {
     /// beyond it is refused with [`EmitError::QueueFull`](crate::EmitError)
     /// (default 32 MiB; a message is always accepted into an empty queue).
     pub max_send_queue_bytes: usize,
-    /// Called on a reassembly buffer just reserved for a whole message of
-    /// several segments, before any is copied in (default: none). A node
-    /// may fault its fresh pages in at once here, which this crate cannot
-    /// do without unsafe code.
+    /// Called with the unwritten room of a reassembly buffer just reserved
+    /// for a whole message of several segments, before the segments are
+    /// copied into it (default: none). A node may fault its fresh pages in
+    /// at once here, which this crate cannot do without unsafe code. The
+    /// hook sees only room past what the buffer holds, so it cannot change
+    /// the message.
     pub reserve_hook: Option<ReserveHook>,
 }
 
-/// A function given a reassembly buffer with room reserved past its
-/// length (see [`Config::reserve_hook`]). It may do anything but change
-/// the buffer's length or contents.
+/// A function given the unwritten room (spare capacity) of a reassembly
+/// buffer just reserved (see [`Config::reserve_hook`]). What it writes
+/// there is overwritten by the segments.
 #[derive(Clone, Copy)]
-pub struct ReserveHook(pub fn(&mut Vec<u8>));
+pub struct ReserveHook(pub fn(&mut [std::mem::MaybeUninit<u8>]));
 
 impl std::fmt::Debug for ReserveHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -69,11 +69,7 @@ impl Segments {
             let had = self.body.capacity();
             self.body.reserve_exact(len.saturating_sub(self.body.len()));
             if let Some(hook) = hook.filter(|_| self.body.capacity() != had) {
-                let len = self.body.len();
-                (hook.0)(&mut self.body);
-                // A hook may not change the body; one that did is undone
-                // as far as its length goes.
-                self.body.truncate(len);
+                (hook.0)(self.body.spare_capacity_mut());
             }
         }
         self.body.extend_from_slice(payload);
@@ -127,11 +123,11 @@ mod tests {
     fn the_hook_sees_each_reservation_once() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static CALLS: AtomicUsize = AtomicUsize::new(0);
-        fn hook(buf: &mut Vec<u8>) {
+        fn hook(room: &mut [std::mem::MaybeUninit<u8>]) {
             CALLS.fetch_add(1, Ordering::SeqCst);
-            assert!(buf.capacity() >= 6);
-            // A misbehaving hook: its bytes are cut off again.
-            buf.push(b'!');
+            assert!(room.len() >= 6);
+            // What it writes in the room is overwritten by the segments.
+            room.fill(std::mem::MaybeUninit::new(b'!'));
         }
         let hook = Some(ReserveHook(hook));
         let mut s = Segments::default();
