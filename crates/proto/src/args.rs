@@ -235,7 +235,7 @@ impl Args {
             Repr::Decoded(args) => args.get(index)?.as_str(),
             Repr::Raw { body, .. } => {
                 let (doc, read) = body.get();
-                if let Some((_, s)) = read.iter().flatten().find(|(i, _)| *i == index) {
+                if let Some(s) = read_at(read, index) {
                     return Some(s);
                 }
                 match raw_arg(doc, index)? {
@@ -265,6 +265,14 @@ fn raw_args(body: &RawDocument) -> Option<&bson::RawArray> {
     body.get_array("args").ok()
 }
 
+/// String argument `index` if the check on arrival kept it as read.
+fn read_at<'a>(read: &ReadStrings<'a>, index: usize) -> Option<&'a str> {
+    read.iter()
+        .flatten()
+        .find(|(i, _)| *i == index)
+        .map(|(_, s)| *s)
+}
+
 /// Argument `index` of a kept body, the ones before it skipped unread
 /// (a long string before it is not read as UTF-8 again).
 fn raw_arg(body: &RawDocument, index: usize) -> Option<RawBsonRef<'_>> {
@@ -280,8 +288,8 @@ fn raw_arg(body: &RawDocument, index: usize) -> Option<RawBsonRef<'_>> {
 fn decode(kept: &Kept) -> Vec<Bson> {
     let (body, read) = kept.get();
     let value = |(index, element): (usize, bson::error::Result<bson::raw::RawElement<'_>>)| {
-        if let Some((_, s)) = read.iter().flatten().find(|(i, _)| *i == index) {
-            return Ok(Bson::String((*s).to_owned()));
+        if let Some(s) = read_at(read, index) {
+            return Ok(Bson::String(s.to_owned()));
         }
         element.and_then(Bson::try_from).map_err(|e| e.to_string())
     };
