@@ -11,7 +11,7 @@ use eventcast::extjson::EventJson;
 use eventcast::Event;
 use tokio::time::Instant;
 
-use crate::common::{NodeArgs, UsageError};
+use crate::common::{self, NodeArgs, UsageError};
 use crate::output;
 use crate::parse;
 use crate::running::Running;
@@ -40,9 +40,22 @@ pub(crate) struct Args {
           value_parser = parse::parse_seconds)]
     timeout: Option<Duration>,
 
+    /// Bytes of events held for the output while it catches up with a
+    /// burst; beyond, new events are dropped and counted [default:
+    /// 268435456, 256 MiB: about 600,000 small events]
+    #[arg(long, value_name = "BYTES", value_parser = value_parser!(u64).range(1..))]
+    subscription_bytes: Option<u64>,
+
     #[command(flatten)]
     node: NodeArgs,
 }
+
+/// What `listen` holds for its output by default: four times the
+/// library's 64 MiB. Printing an event costs more than receiving it, so
+/// the output falls behind a burst while the node keeps up; a 1,000,000
+/// event burst from `emit --stdin` left the 64 MiB full in some runs when
+/// other work shared the CPUs. Memory is used only while the output lags.
+const SUBSCRIPTION_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How the receiving loop ended.
 enum End {
@@ -59,7 +72,11 @@ enum End {
 
 /// Runs `eventcast listen`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let node = args.node.new_node()?;
+    let mut config = args.node.config()?;
+    let bytes = args.subscription_bytes.unwrap_or(SUBSCRIPTION_BYTES);
+    config.subscription_bytes = usize::try_from(bytes)
+        .map_err(|_| UsageError(format!("--subscription-bytes {bytes} is too large here")))?;
+    let node = common::new_node(config)?;
     let mut events = if args.events.is_empty() {
         node.subscribe()
     } else {
@@ -172,11 +189,9 @@ fn write_waiting(
     Ok(())
 }
 
-/// Writes one event as a line of JSON.
+/// Writes one event as a line of JSON, straight into `out`.
 fn write_line(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
-    let mut text = EventJson(event).to_line();
-    text.push('\n');
-    out.write_all(text.as_bytes())
+    EventJson(event).write_line(out)
 }
 
 #[cfg(test)]

@@ -48,9 +48,10 @@ pub struct Config {
     pub recv_buffer_size: usize,
     /// Bytes of events a [`Subscription`](crate::listeners::Subscription)
     /// holds for a reader that has not taken them yet, before it drops new
-    /// ones (default 64 MiB: a burst of a million small events fits). What
-    /// an event counts is about the memory it holds: name, arguments and a
-    /// fixed share per event and per value.
+    /// ones (default 64 MiB: about 150,000 small events, counted as below).
+    /// What an event counts is about the memory it holds: name, arguments
+    /// and a fixed share per event and per value (a received event with
+    /// one small argument counts about 430 bytes).
     pub subscription_bytes: usize,
     /// Protocol settings: `max_payload_size` (default 1024), `message_ttl`
     /// (default 3000 ms) and the receive limits.

@@ -48,7 +48,7 @@ impl Event {
         Self::with_args(name, Args::decoded(args), sender, from, seq)
     }
 
-    fn with_args(
+    pub(crate) fn with_args(
         name: String,
         args: Args,
         sender: SenderId,
@@ -144,6 +144,12 @@ impl Event {
         })?;
         bson::deserialize_from_bson(value.clone())
             .map_err(|e| Error::Args(format!("event {:?} argument {index}: {e}", self.inner.name)))
+    }
+
+    /// The arguments as the BSON array that arrived, for an event kept as
+    /// it arrived (see [`raw_args`](Self::raw_args)).
+    pub(crate) fn raw_list(&self) -> Option<&bson::RawArray> {
+        self.inner.args.raw_list()
     }
 
     /// The id of the node that emitted it.

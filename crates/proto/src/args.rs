@@ -216,6 +216,12 @@ impl Args {
         }
     }
 
+    /// The arguments as the BSON array that arrived, if they were kept raw
+    /// (checked whole on arrival: every element reads well-formed).
+    pub fn raw_list(&self) -> Option<&bson::RawArray> {
+        raw_args(self.raw_body()?)
+    }
+
     /// For arguments kept raw: about how many bytes they hold once
     /// decoded too (the body, and a `Bson` per value it holds), whether
     /// or not they are yet: the decoded copy, once made, is shared by

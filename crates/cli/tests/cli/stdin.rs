@@ -1,7 +1,8 @@
 //! `eventcast emit --stdin`: one event per line, in order; a 1 MiB argument;
-//! a burst that `listen` holds while its reader falls behind.
+//! a burst that `listen` holds while its reader falls behind, up to
+//! `--subscription-bytes`.
 
-use crate::support::{eventcast, listen, listen_read_late, run};
+use crate::support::{eventcast, listen, listen_read_late, run, Finished, Started};
 
 #[test]
 fn stdin_lines_arrive_in_order_and_bad_lines_are_reported() {
@@ -94,17 +95,7 @@ fn a_burst_waits_for_a_reader_that_falls_behind() {
     const EVENTS: usize = 20_000;
     netns_test::run(|| {
         let listener = listen_read_late(&["--count", &EVENTS.to_string(), "--timeout", "12"]);
-        let input: String = (0..EVENTS)
-            .map(|i| {
-                format!("{{\"event\":\"tick\",\"args\":[{i},\"abcdefghijklmnopqrstuvwxyz\"]}}\n")
-            })
-            .collect();
-        let mut cmd = eventcast();
-        cmd.args(["emit", "--stdin", "--port", &listener.port().to_string()]);
-        let sent = run(cmd, input.as_bytes());
-        assert!(sent.status.success(), "{sent:?}");
-
-        let done = listener.finish();
+        let done = burst_to(listener, EVENTS, ",\"abcdefghijklmnopqrstuvwxyz\"");
         assert!(done.status.success(), "{}", done.stderr);
         assert!(!done.stderr.contains("dropped"), "{}", done.stderr);
         let ticks: Vec<i64> = done
@@ -118,4 +109,41 @@ fn a_burst_waits_for_a_reader_that_falls_behind() {
         assert_eq!(ticks.len(), EVENTS);
         assert!(ticks.iter().enumerate().all(|(i, &n)| n == i as i64));
     });
+}
+
+/// `--subscription-bytes` bounds what `listen` holds for a late reader:
+/// with room for a few hundred events, most of the burst is dropped, and
+/// `listen` says how many.
+#[test]
+fn a_small_subscription_drops_and_says_so() {
+    const EVENTS: usize = 10_000;
+    netns_test::run(|| {
+        let listener = listen_read_late(&["--subscription-bytes", "200000", "--timeout", "4"]);
+        let done = burst_to(listener, EVENTS, "");
+        let printed = done.stdout.lines().count();
+        let dropped: usize = done
+            .stderr
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("eventcast: ")?
+                    .strip_suffix(" events dropped because the output did not keep up")
+            })
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count of dropped events: {}", done.stderr));
+        assert!(printed < EVENTS / 2, "{printed} printed");
+        assert_eq!(printed + dropped, EVENTS, "{}", done.stderr);
+    });
+}
+
+/// Sends `events` events `tick` (arguments: their number, then `more`)
+/// through `emit --stdin` to `listener`, and waits for it to exit.
+fn burst_to(listener: Started, events: usize, more: &str) -> Finished {
+    let input: String = (0..events)
+        .map(|i| format!("{{\"event\":\"tick\",\"args\":[{i}{more}]}}\n"))
+        .collect();
+    let mut cmd = eventcast();
+    cmd.args(["emit", "--stdin", "--port", &listener.port().to_string()]);
+    let sent = run(cmd, input.as_bytes());
+    assert!(sent.status.success(), "{sent:?}");
+    listener.finish()
 }

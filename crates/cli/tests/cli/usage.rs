@@ -63,6 +63,10 @@ fn bad_arguments_exit_2_with_a_clear_message() {
         ),
         (&["listen", "--count", "0"][..], "--count"),
         (
+            &["listen", "--subscription-bytes", "0"][..],
+            "--subscription-bytes",
+        ),
+        (
             &["listen", "--max-payload-size", "5"][..],
             "max_payload_size must be between 16",
         ),

@@ -27,13 +27,14 @@
 //! # Ok::<(), eventcast::extjson::ExtJsonError>(())
 //! ```
 
-use std::net::SocketAddr;
-
 use bson::{Bson, Document};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 
-use crate::event::Event;
+mod event;
+mod relaxed;
+
+pub use event::EventJson;
+pub use relaxed::{Relaxed, RelaxedList};
 
 /// The keys that make an object an Extended JSON wrapper of one BSON value
 /// rather than a document.
@@ -93,89 +94,6 @@ impl<'de> Deserialize<'de> for ExtJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let json = Json::deserialize(deserializer)?;
         json.into_bson().map(ExtJson).map_err(de::Error::custom)
-    }
-}
-
-/// A BSON value written as relaxed Extended JSON, keys in document order.
-#[derive(Debug, Clone, Copy)]
-pub struct Relaxed<'a>(pub &'a Bson);
-
-impl Serialize for Relaxed<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Bson::Document(doc) => {
-                let mut map = serializer.serialize_map(Some(doc.len()))?;
-                for (key, value) in doc {
-                    map.serialize_entry(key, &Relaxed(value))?;
-                }
-                map.end()
-            }
-            Bson::Array(items) => RelaxedList(items).serialize(serializer),
-            Bson::String(text) => serializer.serialize_str(text),
-            Bson::RegularExpression(regex) => {
-                // Pattern before options, as the specification writes it.
-                let mut options: Vec<char> = regex.options.as_str().chars().collect();
-                options.sort_unstable();
-                let options: String = options.into_iter().collect();
-                let body = RegexBody {
-                    pattern: regex.pattern.as_str(),
-                    options: &options,
-                };
-                let mut map = serializer.serialize_map(Some(1))?;
-                map.serialize_entry("$regularExpression", &body)?;
-                map.end()
-            }
-            other => other.clone().into_relaxed_extjson().serialize(serializer),
-        }
-    }
-}
-
-#[derive(serde::Serialize)]
-struct RegexBody<'a> {
-    pattern: &'a str,
-    options: &'a str,
-}
-
-/// An argument list written as a JSON array of relaxed Extended JSON values.
-#[derive(Debug, Clone, Copy)]
-pub struct RelaxedList<'a>(pub &'a [Bson]);
-
-impl Serialize for RelaxedList<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for item in self.0 {
-            seq.serialize_element(&Relaxed(item))?;
-        }
-        seq.end()
-    }
-}
-
-/// An event written as one JSON object, the form `eventcast listen` prints
-/// and the REPL streams:
-/// `{"event": NAME, "args": [...], "sender": ID, "from": "IP:PORT"}`, the
-/// arguments in relaxed Extended JSON, `from` null for this node's own
-/// emits.
-#[derive(Debug, Clone, Copy)]
-pub struct EventJson<'a>(pub &'a Event);
-
-impl EventJson<'_> {
-    /// The event as one line of JSON, without the line end.
-    pub fn to_line(&self) -> String {
-        // Every value is representable: relaxed Extended JSON writes the
-        // numbers JSON has none for as wrappers.
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
-    }
-}
-
-impl Serialize for EventJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let event = self.0;
-        let mut s = serializer.serialize_struct("Event", 4)?;
-        s.serialize_field("event", event.name())?;
-        s.serialize_field("args", &RelaxedList(event.raw_args()))?;
-        s.serialize_field("sender", &event.sender().to_string())?;
-        s.serialize_field("from", &event.from().map(|a: SocketAddr| a.to_string()))?;
-        s.end()
     }
 }
 
@@ -456,30 +374,5 @@ mod tests {
         // Relaxed form writes small Int64s as plain numbers, read back as Int32.
         assert_eq!(back[..3], args[..3]);
         assert_eq!(back[3], Bson::Int32(1));
-    }
-
-    #[test]
-    fn events_as_lines() {
-        let local = Event::new(
-            "greet".into(),
-            vec![Bson::from("hi"), Bson::Int32(5)],
-            eventcast_proto::SenderId::new(0x1f2e),
-            None,
-            None,
-        );
-        assert_eq!(
-            EventJson(&local).to_line(),
-            r#"{"event":"greet","args":["hi",5],"sender":"0000000000001f2e","from":null}"#
-        );
-        let remote = Event::new(
-            "x".into(),
-            vec![],
-            eventcast_proto::SenderId::new(1),
-            Some("10.0.0.7:41234".parse().unwrap()),
-            None,
-        );
-        assert!(EventJson(&remote)
-            .to_line()
-            .ends_with(r#""from":"10.0.0.7:41234"}"#));
     }
 }
