@@ -179,6 +179,8 @@ declare namespace Eventcast {
     sendBatchErrors: number
     batchFallbacks: number
     gsoFallbacks: number
+    /** Full send buffer, and no wait for room could be set up (no descriptor left): retried after 5 ms. */
+    sendWaitFailures: number
     /** System calls that read datagrams (a Linux `recvmmsg` reads many), and the datagrams they read. */
     recvCalls: number
     recvCallDatagrams: number

@@ -146,6 +146,7 @@ fn add_send_counts(stats: &mut crate::stats::NodeStats, send: SendCounts) {
     stats.send_batch_errors += send.batch_errors;
     stats.batch_fallbacks += send.batch_fallbacks;
     stats.gso_fallbacks += send.gso_fallbacks;
+    stats.send_wait_failures += send.wait_failures;
 }
 
 /// What the task and the handles share of one run: the socket, the

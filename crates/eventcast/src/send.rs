@@ -38,6 +38,8 @@ pub(crate) struct SendCounts {
     pub(crate) batch_fallbacks: u64,
     /// UDP GSO refused: one message per datagram from then on.
     pub(crate) gso_fallbacks: u64,
+    /// Waits for room in the send buffer that could not be set up.
+    pub(crate) wait_failures: u64,
 }
 
 /// Datagrams ready to go, preallocated and reused: each slot's head keeps
@@ -98,6 +100,12 @@ impl SendBatch {
     #[cfg(test)]
     fn datagrams(&self) -> &[(Datagram, SocketAddr)] {
         &self.slots[..self.len]
+    }
+
+    /// Counts a wait for room in the socket's send buffer that could not
+    /// be set up.
+    pub(crate) fn count_wait_failure(&mut self) {
+        self.counts.wait_failures += 1;
     }
 
     /// The counts since the last call.

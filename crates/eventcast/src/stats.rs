@@ -37,6 +37,10 @@ pub struct NodeStats {
     /// segmentation offload on the interface) and the node went on
     /// sending each segment as a datagram of its own.
     pub gso_fallbacks: u64,
+    /// Times the send buffer was full and the node could not set up a
+    /// wait for room in it (no file descriptor or epoll watch left): it
+    /// logs the first, retries 5 ms later, and counts each here.
+    pub send_wait_failures: u64,
     /// Receive system calls that read datagrams: one `recvmmsg` reads
     /// many on Linux. `recv_call_datagrams / recv_calls` is the datagrams
     /// per call.

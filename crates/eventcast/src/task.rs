@@ -223,6 +223,7 @@ async fn send_all<D: Driver>(engine: &Engine<D>, spare: &mut send::SendBatch) {
                 // epoll watch limit reached). Returning would leave the
                 // batch, and events queued behind it, until something else
                 // woke the task: try again shortly instead.
+                engine.lock().outbox.count_wait_failure();
                 if !std::mem::replace(&mut warned, true) {
                     warn!(target: "eventcast", error = %e, "cannot wait for room to send; retrying");
                 }
