@@ -78,6 +78,7 @@ mod send;
 mod service;
 mod shared;
 mod socket;
+mod spare;
 mod stack;
 mod stats;
 mod task;

@@ -27,6 +27,7 @@ use crate::notice::Notice;
 use crate::service::Service;
 use crate::shared::Shared;
 use crate::socket;
+use crate::spare::SpareBody;
 use crate::stats::NodeStats;
 use crate::task::{self, Io};
 use crate::wire_protocol::WireProtocol;
@@ -97,6 +98,9 @@ struct Handle {
     /// Services such as the REPL: they live as long as the handles, across
     /// runs (dropped with the last handle).
     services: Mutex<Vec<Attached>>,
+    /// The buffer of the next large body, made ready after the last one
+    /// went out and the node paused (`spare.rs`).
+    spare: Arc<SpareBody>,
 }
 
 impl Drop for Handle {
@@ -175,6 +179,7 @@ impl Eventcast {
                 }),
                 run: tokio::sync::Mutex::new(None),
                 services: Mutex::new(Vec::new()),
+                spare: Arc::default(),
             }),
         })
     }
@@ -324,7 +329,9 @@ impl Eventcast {
     /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
         let (event, args) = self.encode(name, args)?;
-        self.send_body(name, args, event)
+        let sent = self.send_body(name, args, event);
+        self.handle.spare.schedule();
+        sent
     }
 
     /// Like [`emit`](Self::emit), but when the send queue is full, waits
@@ -349,6 +356,7 @@ impl Eventcast {
             match self.queue_body(body) {
                 Ok(queued) => {
                     self.emitted(name, args, queued);
+                    self.handle.spare.schedule();
                     return Ok(());
                 }
                 Err(Refused::Full(back, _)) => {
@@ -373,7 +381,7 @@ impl Eventcast {
     ) -> Result<(Outgoing, LocalArgs<'a, A>), Error> {
         let protocol = self.handle.config.wire_protocol;
         if protocol == WireProtocol::Native {
-            if let Some(body) = arglist::encode_body(name, args) {
+            if let Some(body) = arglist::encode_body(name, args, &self.handle.spare) {
                 return Ok((Outgoing::Native(body), LocalArgs::Later(args)));
             }
         }

@@ -92,6 +92,24 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..))]
     pub(crate) fanout_events: Option<u64>,
 
+    /// Figure 8 (a stream of large events): events per run, sent one
+    /// after another [default: 10, --quick: 5]
+    #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(2..))]
+    pub(crate) stream_events: Option<u64>,
+
+    /// Figure 8: bytes of each event's argument
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub(crate) stream_size: usize,
+
+    /// Figure 8: the max_payload_size of the stream
+    #[arg(long, value_name = "BYTES", default_value_t = 65_000)]
+    pub(crate) stream_payload_size: usize,
+
+    /// Figure 8: milliseconds between two events (scripts/bench-lcm's
+    /// publisher waits 100 before each message)
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub(crate) stream_gap_ms: u64,
+
     /// Milliseconds of quiet a receiver waits for, once the sender is done,
     /// before it reports what it got (late datagrams still count)
     #[arg(long, value_name = "MS", default_value_t = 500)]
@@ -170,6 +188,11 @@ pub(crate) struct Args {
     /// (internal) Nodes use the bench key (figure 5).
     #[arg(long, hide = true)]
     pub(crate) encrypted: bool,
+
+    /// (internal) The sender reports each event's send time, receivers
+    /// each event's arrival, on CLOCK_MONOTONIC (figure 8; one host).
+    #[arg(long, hide = true)]
+    pub(crate) stamped: bool,
 
     /// (internal) The loss level of this namespace, for `--role loss`.
     #[arg(long, hide = true, default_value_t = 0)]

@@ -11,6 +11,7 @@ use super::report::{
 };
 use super::runs::{Both, FlowRun, LargeRuns, LossLevelRuns, Measured};
 use super::stats::{median, ratio, Summary};
+use super::stream::stream;
 use super::targets::{ENCRYPTION, LARGE_EVENTS, LATENCY_P50, LATENCY_P99, SMALL_EVENTS};
 
 /// What to expect of figure 4.
@@ -55,6 +56,7 @@ pub(crate) fn report(plan: &Plan, m: &Measured) -> Report {
             encryption,
             memory,
             fanout,
+            stream: stream(plan, &m.stream),
         },
     }
 }
@@ -466,7 +468,7 @@ mod tests {
                 events: 10,
                 secs: 1.0,
                 lead_secs: 0.5,
-                send_errors: 0,
+                ..proto::Sent::default()
             },
             received: vec![Received {
                 events,
@@ -529,6 +531,7 @@ mod tests {
                 large: Vec::new(),
             },
             fanout: Both::default(),
+            stream: Both::default(),
         };
         let json = serde_json::to_value(report(&plan, &nothing)).unwrap();
         let target = |figure: &str| json["figures"][figure]["target"].clone();

@@ -14,12 +14,12 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::{Role, Transport};
+use super::cells::bytes;
 use super::child::Child;
 use super::plan::Plan;
 use super::proto::{self, Pinged, Sent, Spec};
 use super::raw::PING_TIMEOUT;
 use super::runs::{Both, EncryptedRuns, FlowRun, LargeRuns, LossLevelRuns, Measured};
-use super::table::bytes;
 
 /// How long a receiver or `pong` may take to join.
 const READY: Duration = Duration::from_secs(30);
@@ -53,10 +53,8 @@ struct Bench<'a> {
 impl<'a> Bench<'a> {
     fn new(plan: &'a Plan, visible: bool) -> Self {
         let progress = if visible && std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(
-                Some(total_steps(plan)),
-                ProgressDrawTarget::stderr(),
-            );
+            let bar =
+                ProgressBar::with_draw_target(Some(plan.steps()), ProgressDrawTarget::stderr());
             if let Ok(style) = ProgressStyle::with_template(
                 "{elapsed:>4} [{bar:30.cyan/blue}] {pos}/{len} {wide_msg}",
             ) {
@@ -91,6 +89,7 @@ impl<'a> Bench<'a> {
         let small = self.small_events(false)?;
         let latency = self.latency()?;
         let large = self.large_events()?;
+        let stream = self.stream()?;
         let fanout = self.fanout()?;
         let encrypted = self.encrypted()?;
         let loss = self.loss();
@@ -101,6 +100,7 @@ impl<'a> Bench<'a> {
             loss,
             encrypted,
             fanout,
+            stream,
         })
     }
 
@@ -166,6 +166,25 @@ impl<'a> Bench<'a> {
             }
         }
         Ok(cases)
+    }
+
+    /// Figure 8: events of figure 3's kind one after another, each timed
+    /// on the host's clock from its send to its arrival.
+    fn stream(&mut self) -> anyhow::Result<Both<FlowRun>> {
+        let plan = self.plan;
+        let mut spec = self.large_spec(plan.stream_size, plan.stream_payload);
+        spec.events = plan.stream_events;
+        spec.interval = plan.stream_gap;
+        spec.stamped = true;
+        let label = format!(
+            "figure 8: {} x {} events, {} B/datagram",
+            plan.stream_events,
+            bytes(plan.stream_size),
+            plan.stream_payload
+        );
+        self.repeat(&label, &[Transport::Raw, Transport::Eventcast], |b, t| {
+            b.flow(t, &spec, 1)
+        })
     }
 
     fn fanout(&mut self) -> anyhow::Result<Both<FlowRun>> {
@@ -365,17 +384,4 @@ fn send_limit(spec: &Spec) -> Duration {
     let paced = spec.rate.map_or(0.0, |r| events / r);
     Duration::from_secs(120)
         + Duration::from_secs_f64(events * 2e-4 + bytes / 2e6 + interval + paced)
-}
-
-/// Steps of the progress bar: one per run, one per loss level.
-fn total_steps(plan: &Plan) -> u64 {
-    let repeat = u64::from(plan.repeat);
-    let cases = (plan.large_sizes.len() * plan.payload_sizes.len()) as u64;
-    let encrypted = repeat * (1 + cases);
-    2 * repeat // figure 1
-        + 3 * repeat // figure 2
-        + 2 * repeat * cases // figure 3
-        + plan.loss_levels.len() as u64 // figure 4
-        + encrypted // figure 5
-        + 2 * repeat // figure 7
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::proto::{self, Pacer, Received, Sent, Spec, Tally, EVENT, START};
+use super::stamps::{self, Arrivals};
 use crate::common;
 
 /// How often a role looks at its node's counters.
@@ -26,12 +27,16 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let lead_secs = t0.duration_since(marked).as_secs_f64();
     let pacer = Pacer::new(t0, spec.rate);
+    let mut sent_ns = Vec::new();
     for i in 0..spec.events {
         if let Some(wait) = pacer.delay(i, Instant::now()) {
             tokio::time::sleep(wait).await;
         }
         if i > 0 && !spec.interval.is_zero() {
             tokio::time::sleep(spec.interval).await;
+        }
+        if spec.stamped {
+            sent_ns.extend(stamps::monotonic_ns());
         }
         node.emit_wait(EVENT, &(payload.as_str(),)).await?;
     }
@@ -49,6 +54,7 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
             secs,
             lead_secs,
             send_errors: node.stats().send_errors,
+            sent_ns,
         },
     )?;
     if spec.controlled {
@@ -71,15 +77,24 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
     // Listeners never panic while holding the lock; a poisoned one is
     // taken back as it is.
     let tally = Arc::new(Mutex::new(Tally::new(Instant::now())));
+    // Figure 8's arrival times; only its runs take this lock per event.
+    let arrivals = Arc::new(Mutex::new(Arrivals::new(spec.stamped, spec.events)));
+    let stamped = spec.stamped;
     {
         let tally = tally.clone();
-        node.on(START, move |_| {
+        let arrivals = arrivals.clone();
+        node.on(START, move |event| {
             let now = Instant::now();
             tally.lock().unwrap_or_else(|e| e.into_inner()).start(now);
+            if stamped {
+                let mut arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner());
+                arrivals.marker(event.seq().map(|s| s.get()));
+            }
         })?;
     }
     {
         let tally = tally.clone();
+        let arrivals = arrivals.clone();
         let size = spec.size;
         node.on(EVENT, move |event| {
             let now = Instant::now();
@@ -88,6 +103,10 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
                 if s.len() == size {
                     let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
                     tally.data(now, s.len() as u64, 1);
+                    if stamped {
+                        let mut arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner());
+                        arrivals.arrived_seq(event.seq().map(|s| s.get()), tally.events - 1);
+                    }
                 }
             }
         })?;
@@ -126,6 +145,8 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
             datagrams: stats.protocol.datagrams_received,
             recv_buffer: stats.recv_buffer_size as u64,
             peak_rss_kib: proto::peak_rss_kib(),
+            arrived_ns: std::mem::take(&mut *arrivals.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_vec(),
         },
     )?;
     node.stop().await;

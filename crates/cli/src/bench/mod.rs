@@ -13,9 +13,11 @@
 //! | module | what |
 //! | --- | --- |
 //! | this one | runs a role, or measures, computes, prints and writes |
-//! | `figures` | the seven figures: which processes to start, what to keep |
+//! | `figures` | the eight figures: which processes to start, what to keep |
 //! | `compute` | the report's figures, computed from the runs |
+//! | `stream` | figure 8's, computed from its runs |
 //! | `table` | the table printed from the report |
+//! | `cells` | the table's rows and cells: numbers, summaries, targets |
 //! | `plan` | the options resolved into what to measure |
 //! | `child` | starting a role process and reading its lines |
 //! | `flow`, `pingpong` | what a role does with an eventcast node |
@@ -25,10 +27,12 @@
 //! | `report` | the report: the figures and the JSON document |
 //! | `targets` | the goals of the ratios, in one table |
 //! | `proto` | the lines roles print, the flow parameters they share |
+//! | `stamps` | figure 8's clock: send and arrival times on the host's |
 //! | `stats` | min / median / max, percentiles, ratios |
 //! | `args` | the options, the roles, the transports |
 
 mod args;
+mod cells;
 mod child;
 mod compute;
 mod figures;
@@ -40,7 +44,9 @@ mod raw;
 mod raw_tokio;
 mod report;
 mod runs;
+mod stamps;
 mod stats;
+mod stream;
 mod table;
 mod targets;
 

@@ -46,6 +46,14 @@ pub(crate) struct Plan {
     pub(crate) fanout_receivers: u32,
     /// Figure 7: events per run.
     pub(crate) fanout_events: u64,
+    /// Figure 8: events per run.
+    pub(crate) stream_events: u64,
+    /// Figure 8: bytes of each event's argument.
+    pub(crate) stream_size: usize,
+    /// Figure 8: max_payload_size.
+    pub(crate) stream_payload: usize,
+    /// Figure 8: pause between two events.
+    pub(crate) stream_gap: Duration,
     /// What every role shares (group, TTL, interface, receive buffer,
     /// settle time); the port is drawn per run.
     pub(crate) base: Spec,
@@ -78,6 +86,13 @@ impl Plan {
         if large_sizes.contains(&0) {
             return Err(UsageError("--large-sizes: sizes must be above 0".into()).into());
         }
+        eventcast::Config::default()
+            .max_payload_size(args.stream_payload_size)
+            .validate()
+            .map_err(|e| UsageError(format!("--stream-payload-size: {e}")))?;
+        if args.stream_size == 0 {
+            return Err(UsageError("--stream-size must be above 0".into()).into());
+        }
         if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
             return Err(
                 UsageError("--rate must be a positive number of events per second".into()).into(),
@@ -108,9 +123,27 @@ impl Plan {
             netns_script: args.netns_script.clone(),
             fanout_receivers: args.fanout_receivers,
             fanout_events: pick(args.fanout_events, 250_000, 50_000),
+            stream_events: pick(args.stream_events, 10, 5),
+            stream_size: args.stream_size,
+            stream_payload: args.stream_payload_size,
+            stream_gap: Duration::from_millis(args.stream_gap_ms),
             base,
             exe,
         })
+    }
+
+    /// Steps of the progress bar: one per run, one per loss level.
+    pub(crate) fn steps(&self) -> u64 {
+        let repeat = u64::from(self.repeat);
+        let cases = (self.large_sizes.len() * self.payload_sizes.len()) as u64;
+        let encrypted = repeat * (1 + cases);
+        2 * repeat // figure 1
+            + 3 * repeat // figure 2
+            + 2 * repeat * cases // figure 3
+            + self.loss_levels.len() as u64 // figure 4
+            + encrypted // figure 5
+            + 2 * repeat // figure 7
+            + 2 * repeat // figure 8
     }
 
     /// The script that makes network namespaces: `--netns-script`, else
@@ -190,6 +223,11 @@ mod tests {
         assert_eq!(p.loss_levels, vec![0, 1, 10, 30]);
         assert_eq!(p.loss_size, 100 * 1024);
         assert_eq!(p.fanout_receivers, 4);
+        assert_eq!(
+            (p.stream_events, p.stream_size, p.stream_payload),
+            (10, 1 << 20, 65_000)
+        );
+        assert_eq!(p.stream_gap, Duration::from_millis(100));
         assert_eq!(p.base.ttl, 0);
         assert!(p.base.controlled);
     }
@@ -198,6 +236,7 @@ mod tests {
     fn quick_is_smaller_and_explicit_values_win() {
         let p = plan(&["--quick"]).unwrap();
         assert_eq!((p.repeat, p.events, p.pings), (3, 100_000, 1_000));
+        assert_eq!(p.stream_events, 5);
         let p = plan(&["--quick", "--events", "7", "--repeat", "2"]).unwrap();
         assert_eq!((p.repeat, p.events), (2, 7));
     }
@@ -206,6 +245,9 @@ mod tests {
     fn impossible_values_are_refused() {
         assert!(plan(&["--payload-sizes", "8"]).is_err());
         assert!(plan(&["--large-sizes", "0"]).is_err());
+        assert!(plan(&["--stream-size", "0"]).is_err());
+        assert!(plan(&["--stream-payload-size", "8"]).is_err());
+        assert!(plan(&["--stream-events", "1"]).is_err());
         assert!(plan(&["--rate", "0"]).is_err());
         assert!(plan(&["--loss-levels", "101"]).is_err());
         assert!(plan(&["--fanout-receivers", "1"]).is_err());

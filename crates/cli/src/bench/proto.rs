@@ -84,6 +84,9 @@ pub(crate) struct Spec {
     pub(crate) encrypted: bool,
     /// The processes run on tokio's current_thread runtime.
     pub(crate) current_thread: bool,
+    /// The sender reports each event's send time, each receiver each
+    /// event's arrival (figure 8; see `stamps`).
+    pub(crate) stamped: bool,
 }
 
 impl Spec {
@@ -107,6 +110,7 @@ impl Spec {
             controlled: args.controlled,
             encrypted: args.encrypted,
             current_thread: args.current_thread,
+            stamped: args.stamped,
         }
     }
 
@@ -161,6 +165,9 @@ impl Spec {
         if self.current_thread {
             args.push("--current-thread".into());
         }
+        if self.stamped {
+            args.push("--stamped".into());
+        }
         args
     }
 
@@ -197,7 +204,7 @@ impl Spec {
 }
 
 /// What a sender reports once everything was handed to the socket.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Sent {
     /// Events emitted (the start marker not counted).
     pub(crate) events: u64,
@@ -208,10 +215,13 @@ pub(crate) struct Sent {
     pub(crate) lead_secs: f64,
     /// Sends the operating system refused.
     pub(crate) send_errors: u64,
+    /// With `--stamped`: each event's send time, ns on `CLOCK_MONOTONIC`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) sent_ns: Vec<u64>,
 }
 
 /// What a receiver reports.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Received {
     /// Complete events of the expected size received.
     pub(crate) events: u64,
@@ -231,6 +241,10 @@ pub(crate) struct Received {
     pub(crate) recv_buffer: u64,
     /// Peak resident memory of the receiving process (VmHWM), in KiB.
     pub(crate) peak_rss_kib: Option<u64>,
+    /// With `--stamped`: when each event was whole, by event number, ns on
+    /// `CLOCK_MONOTONIC` (`null`: it never was).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) arrived_ns: Vec<Option<u64>>,
 }
 
 /// What a pinger reports.

@@ -28,6 +28,7 @@ use anyhow::{anyhow, Context as _};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::proto::{self, Pacer, Pinged, Received, Sent, Spec, Tally};
+use super::stamps::{self, Arrivals};
 use super::stats;
 
 /// Bytes of the raw header.
@@ -272,12 +273,16 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let lead_secs = t0.duration_since(marked).as_secs_f64();
     let pacer = Pacer::new(t0, spec.rate);
+    let mut sent_ns = Vec::new();
     for event in 0..spec.events {
         if let Some(wait) = pacer.delay(event, Instant::now()) {
             std::thread::sleep(wait);
         }
         if event > 0 && !spec.interval.is_zero() {
             std::thread::sleep(spec.interval);
+        }
+        if spec.stamped {
+            sent_ns.extend(stamps::monotonic_ns());
         }
         for index in 0..shape.count {
             let len = if index + 1 == shape.count {
@@ -297,6 +302,7 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
             secs,
             lead_secs,
             send_errors: errors,
+            sent_ns,
         },
     )?;
     linger(spec, &stop);
@@ -323,6 +329,7 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
     let mut buf = vec![0u8; 65_536];
     let mut tally = Tally::new(Instant::now());
     let mut partial: HashMap<u64, u32> = HashMap::new();
+    let mut arrivals = Arrivals::new(spec.stamped, spec.events);
     let mut datagrams = 0u64;
     let mut stopped_at = None;
     loop {
@@ -345,6 +352,9 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
                             0
                         }
                     };
+                    if complete == 1 {
+                        arrivals.arrived(event);
+                    }
                     let bytes = if shape.header == 0 {
                         len
                     } else {
@@ -372,6 +382,7 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
             datagrams,
             recv_buffer: joined.recv_buffer as u64,
             peak_rss_kib: proto::peak_rss_kib(),
+            arrived_ns: arrivals.into_vec(),
         },
     )
 }

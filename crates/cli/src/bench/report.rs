@@ -22,7 +22,7 @@ pub(crate) struct Report {
     pub(crate) machine: Machine,
     /// What it measured.
     pub(crate) settings: Settings,
-    /// The seven figures.
+    /// The eight figures.
     pub(crate) figures: Figures,
 }
 
@@ -74,7 +74,7 @@ pub(crate) struct Settings {
     pub(crate) settle_ms: u128,
 }
 
-/// The figures, numbered as in issue 6.
+/// The figures, numbered as in issue 6 (8 came later).
 #[derive(Debug, Serialize)]
 pub(crate) struct Figures {
     /// 1.
@@ -91,6 +91,8 @@ pub(crate) struct Figures {
     pub(crate) memory: Memory,
     /// 7.
     pub(crate) fanout: Fanout,
+    /// 8.
+    pub(crate) stream: Stream,
 }
 
 /// Whether a figure was measured.
@@ -353,4 +355,44 @@ pub(crate) struct FanoutSide {
     pub(crate) lost: Option<Summary>,
     /// Median per-receiver rate over figure 1's median (one receiver).
     pub(crate) share_of_one_receiver: Option<f64>,
+}
+
+/// Figure 8: a stream of large events, one after another with a pause,
+/// each timed from its send to its arrival on the host's clock.
+#[derive(Debug, Serialize)]
+pub(crate) struct Stream {
+    /// Events per run.
+    pub(crate) events: u64,
+    /// Bytes of each event's argument.
+    pub(crate) event_bytes: usize,
+    /// max_payload_size.
+    pub(crate) max_payload_size: usize,
+    /// Datagrams each event takes.
+    pub(crate) datagrams: u64,
+    /// Pause between two events, ms.
+    pub(crate) gap_ms: u128,
+    /// Raw UDP: the same datagrams.
+    pub(crate) raw_udp: StreamSide,
+    /// eventcast.
+    pub(crate) eventcast: StreamSide,
+    /// Median first-event time over raw UDP's.
+    pub(crate) first_one_way_ratio: Option<f64>,
+    /// Median later-event time over raw UDP's.
+    pub(crate) later_one_way_ratio: Option<f64>,
+}
+
+/// One transport's stream.
+#[derive(Debug, Serialize)]
+pub(crate) struct StreamSide {
+    /// The first event of each run (cold, as figure 3's), ms from the send
+    /// (eventcast: the call to `emit`; raw UDP: the first datagram's
+    /// `send_to`) to its arrival (the listener; the last datagram).
+    pub(crate) first_one_way_ms: Option<Summary>,
+    /// The median of each run's later events (warm), ms.
+    pub(crate) later_one_way_ms: Option<Summary>,
+    /// Every later event of every run, ms (its `runs` counts events): the
+    /// median `scripts/bench-lcm` reports for LCM.
+    pub(crate) later_one_way_ms_every_event: Option<Summary>,
+    /// Events that did not arrive (raw UDP: not whole), per run.
+    pub(crate) lost: Option<Summary>,
 }

@@ -94,4 +94,7 @@ pub(crate) struct Measured {
     pub(crate) encrypted: EncryptedRuns,
     /// Figure 7.
     pub(crate) fanout: Both<FlowRun>,
+    /// Figure 8: a stream of large events, each run's send and arrival
+    /// times.
+    pub(crate) stream: Both<FlowRun>,
 }

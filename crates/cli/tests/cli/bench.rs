@@ -37,6 +37,8 @@ const RATIOS: &[&str] = &[
     "figures.memory.small_events.peak_rss_ratio",
     "figures.memory.large_event.peak_rss_ratio",
     "figures.fanout.share_of_one_receiver_ratio",
+    "figures.stream.first_one_way_ratio",
+    "figures.stream.later_one_way_ratio",
 ];
 
 /// The paths of every field whose name contains `ratio`, and its value.
@@ -111,6 +113,14 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
             "1",
             "--fanout-events",
             "300",
+            "--stream-events",
+            "3",
+            "--stream-size",
+            "20000",
+            "--stream-payload-size",
+            "8192",
+            "--stream-gap-ms",
+            "5",
             "--settle-ms",
             "200",
         ]);
@@ -122,6 +132,7 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
         // The table went to stderr, since the JSON took stdout.
         assert!(done.stderr.contains("1 small events"), "{}", done.stderr);
         assert!(done.stderr.contains("7 fan-out"), "{}", done.stderr);
+        assert!(done.stderr.contains("8 stream"), "{}", done.stderr);
 
         for figure in [
             "small_events",
@@ -131,6 +142,7 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
             "encryption",
             "memory",
             "fanout",
+            "stream",
         ] {
             assert!(report["figures"][figure].is_object(), "no figure {figure}");
         }
@@ -233,6 +245,31 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
         let timed = rates["runs"].as_u64().expect("fan-out rates");
         assert!((4..=8).contains(&timed), "fan-out: {rates}");
         assert_summary(rates, "fan-out", timed);
+
+        // Three events in each of two runs, each timed on the host's clock
+        // from its send to its arrival: no start marker is needed, so every
+        // run that got its events has its times.
+        let stream = &report["figures"]["stream"];
+        assert_eq!(stream["events"], 3);
+        assert_eq!(stream["event_bytes"], 20000);
+        assert_eq!(stream["max_payload_size"], 8192);
+        assert_eq!(stream["datagrams"], 3);
+        assert_eq!(stream["gap_ms"], 5);
+        for side in ["raw_udp", "eventcast"] {
+            let s = &stream[side];
+            assert_summary(&s["lost"], &format!("stream {side} lost"), 2);
+            for field in ["first_one_way_ms", "later_one_way_ms"] {
+                let what = format!("stream {side} {field}");
+                let runs = s[field]["runs"].as_u64().unwrap_or(0);
+                assert!((1..=2).contains(&runs), "{what}: {s}");
+                assert_summary(&s[field], &what, runs);
+                assert!(s[field]["min"].as_f64() > Some(0.0), "{what}: {s}");
+            }
+            let every = &s["later_one_way_ms_every_event"];
+            let events = every["runs"].as_u64().unwrap_or(0);
+            assert!((2..=4).contains(&events), "stream {side}: {s}");
+        }
+        assert_eq!(stream["eventcast"]["lost"]["max"], 0.0, "{stream}");
     });
 }
 

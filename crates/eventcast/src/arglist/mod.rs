@@ -25,6 +25,8 @@ use std::cell::Cell;
 
 use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeStruct, Serializer};
 
+use crate::spare::SpareBody;
+
 /// The longest string or binary argument written through the scratch
 /// buffer; a body with a longer one is sized first, then written into a
 /// buffer of its own (written into the scratch buffer, it would grow it,
@@ -34,7 +36,11 @@ pub(crate) const DIRECT_MAX_VALUE: usize = 4096;
 /// The body `encode_body(name, &to_args(args)?)` gives, encoded without
 /// the `Vec<Bson>`; `None` if `args` holds anything but what the module
 /// docs list (or fails to serialize): the caller then takes that path.
-pub(crate) fn encode_body<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<Vec<u8>> {
+pub(crate) fn encode_body<A: Serialize + ?Sized>(
+    name: &str,
+    args: &A,
+    spare: &SpareBody,
+) -> Option<Vec<u8>> {
     // Written into a buffer kept from one emit to the next, then copied
     // into one of the exact size: the body stays in the retransmit store
     // for seconds, and allocating it larger meant shrinking it (a
@@ -49,20 +55,19 @@ pub(crate) fn encode_body<A: Serialize + ?Sized>(name: &str, args: &A) -> Option
         SCRATCH.set(buf);
     }
     if body.is_none() && limit.exceeded.get() {
-        return encode_sized(name, args);
+        return encode_sized(name, args, spare);
     }
     body
 }
 
 /// The body of `args`, whatever the length of its values, written into a
-/// buffer sized for it first: allocated once, its fresh pages faulted in
-/// at once (`prefault.rs`), and written once.
-fn encode_sized<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<Vec<u8>> {
+/// buffer sized for it first: the node's spare (`spare.rs`), or allocated
+/// with its fresh pages faulted in at once (`prefault.rs`); written once.
+fn encode_sized<A: Serialize + ?Sized>(name: &str, args: &A, spare: &SpareBody) -> Option<Vec<u8>> {
     let limit = Limit::new(usize::MAX);
     let body = Body::new(name, args, &limit);
     let size = body.serialize(size::Sizer).ok()?;
-    let mut buf = Vec::with_capacity(size);
-    crate::prefault::spare(&mut buf);
+    let mut buf = spare.take(size);
     bson::serialize_to_buffer(&body, &mut buf).ok()?;
     Some(buf)
 }
@@ -382,7 +387,7 @@ mod tests {
     /// Encodes `args` both ways: the same body whenever this module takes
     /// them; returns whether it did.
     fn check<A: Serialize + ?Sized>(args: &A) -> bool {
-        let direct = encode_body("ev", args);
+        let direct = encode_body("ev", args, &SpareBody::default());
         if let Some(direct) = &direct {
             assert_eq!(Some(direct), general(args).as_ref());
         }
@@ -489,7 +494,7 @@ mod tests {
     /// buffer no larger than their size bound (not one grown by doubling),
     /// which is at most `slack` bytes over.
     fn direct<A: Serialize + ?Sized>(args: &A, slack: usize) {
-        let body = encode_body("ev", args).expect("encoded here");
+        let body = encode_body("ev", args, &SpareBody::default()).expect("encoded here");
         assert_eq!(Some(&body), general(args).as_ref());
         let limit = Limit::new(usize::MAX);
         let bound = Body::new("ev", args, &limit)
@@ -585,11 +590,11 @@ mod tests {
             }).collect();
             let expected = eventcast_proto::encode_body(&name, &to_args(&args).unwrap()).unwrap();
             // A generic `Bson::Binary` is serialized as bytes: plain too.
-            prop_assert_eq!(encode_body(&name, &args), Some(expected));
+            prop_assert_eq!(encode_body(&name, &args, &SpareBody::default()), Some(expected));
             let strings: Vec<String> = args.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect();
             if !strings.is_empty() {
                 prop_assert_eq!(
-                    encode_body(&name, &strings),
+                    encode_body(&name, &strings, &SpareBody::default()),
                     eventcast_proto::encode_body(&name, &to_args(&strings).unwrap()).ok()
                 );
             }
@@ -605,13 +610,13 @@ mod tests {
         ) {
             let args = (strings.clone(), ints.clone(), floats.clone(), flag);
             // Nested lists: the general path.
-            prop_assert!(encode_body(&name, &args).is_none());
+            prop_assert!(encode_body(&name, &args, &SpareBody::default()).is_none());
             let list: Vec<Bson> = strings.into_iter().map(Bson::String)
                 .chain(ints.into_iter().map(Bson::Int64))
                 .chain(floats.into_iter().map(Bson::Double))
                 .chain(flag.map(Bson::Boolean))
                 .collect();
-            let direct = encode_body(&name, &list).expect("a plain list");
+            let direct = encode_body(&name, &list, &SpareBody::default()).expect("a plain list");
             prop_assert_eq!(direct, eventcast_proto::encode_body(&name, &to_args(&list).unwrap()).unwrap());
         }
     }

@@ -1,0 +1,222 @@
+//! The buffer of a node's next large body, made ready before it is needed.
+//!
+//! A large body stays in the retransmit store for `retransmit_window` (3 s
+//! by default), so a stream of large events (a camera's frames) never gets
+//! a freed body's memory back in its first seconds: every body is fresh
+//! memory, mapped by the allocator and faulted in (`prefault.rs`) before
+//! the encoder can write it, 0.2-0.3 ms for 1 MiB on the VMs measured, all
+//! of it between the `emit` and the first datagram. Once a large body has
+//! gone to the socket and the node has emitted no other for [`IDLE`], a
+//! buffer of the same size is mapped and faulted in for the next one, on
+//! the runtime's blocking pool; the next body of about that size is
+//! written into it. Not at once: on a host with few CPUs, faulting in a
+//! spare right after the send took the CPU the event's receivers needed.
+//! A burst of large events, with no pause of [`IDLE`], gets fresh buffers
+//! as before.
+//!
+//! One spare per node, of bodies from [`MIN`] to [`MAX`] bytes: larger
+//! ones go out paced over many milliseconds, where the faults matter less
+//! than a spare of their size held between events would.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The smallest body given a spare: below it the allocator mostly reuses
+/// memory, and faults are few (as `prefault::MIN_SPARE`).
+pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
+
+/// The largest body given a spare.
+pub(crate) const MAX: usize = 4 * 1024 * 1024;
+
+/// How long a node emits no large body before its spare is made: a large
+/// event's receivers on this host are done with it well within that.
+pub(crate) const IDLE: Duration = Duration::from_millis(5);
+
+/// A node's spare body buffer.
+#[derive(Debug, Default)]
+pub(crate) struct SpareBody {
+    inner: Mutex<Inner>,
+    /// Whether a spare is owed: the one check every emit makes.
+    due: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// The buffer, empty, its pages present.
+    buf: Option<Vec<u8>>,
+    /// The size of the last large body taken, for [`SpareBody::refill`].
+    owed: usize,
+    /// Large bodies taken so far: a refill scheduled after one is
+    /// dropped if another came since.
+    taken: u64,
+}
+
+impl SpareBody {
+    /// A buffer for a body of `size` bytes: the spare, empty, when its
+    /// room is `size` to a quarter more; else a fresh one with its pages
+    /// faulted in. Either way a spare of `size` is owed.
+    pub(crate) fn take(&self, size: usize) -> Vec<u8> {
+        if !(MIN..=MAX).contains(&size) {
+            let mut buf = Vec::with_capacity(size);
+            crate::prefault::spare(&mut buf);
+            return buf;
+        }
+        let mut inner = lock(&self.inner);
+        inner.owed = size;
+        inner.taken += 1;
+        self.due.store(true, Ordering::Release);
+        match inner.buf.take() {
+            Some(buf) if fits(buf.capacity(), size) => buf,
+            kept => {
+                inner.buf = kept;
+                drop(inner);
+                let mut buf = Vec::with_capacity(size);
+                crate::prefault::spare(&mut buf);
+                buf
+            }
+        }
+    }
+
+    /// After an emit has handed its body over: when a spare is owed (the
+    /// body was large), makes it [`IDLE`] later on the current tokio
+    /// runtime's blocking pool, unless another large body was taken by
+    /// then. Without a runtime (an emit from a plain thread), none is made.
+    pub(crate) fn schedule(self: &Arc<Self>) {
+        // A load first: every emit makes this check, small ones too.
+        if !self.due.load(Ordering::Relaxed) || !self.due.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let taken = lock(&self.inner).taken;
+        let spare = Arc::clone(self);
+        runtime.spawn(async move {
+            tokio::time::sleep(IDLE).await;
+            if lock(&spare.inner).taken == taken {
+                // Faulting in pages blocks for a few hundred microseconds.
+                let _ = tokio::task::spawn_blocking(move || spare.refill(taken)).await;
+            }
+        });
+    }
+
+    /// Makes the spare owed since large body number `taken`, unless
+    /// another was taken since or a spare that fits is there; a spare of
+    /// another size is replaced.
+    fn refill(&self, taken: u64) {
+        let size = {
+            let inner = lock(&self.inner);
+            let size = inner.owed;
+            if size == 0
+                || inner.taken != taken
+                || inner.buf.as_ref().is_some_and(|b| fits(b.capacity(), size))
+            {
+                return;
+            }
+            size
+        };
+        // Mapped and faulted in outside the lock.
+        let mut buf = Vec::with_capacity(size);
+        crate::prefault::spare(&mut buf);
+        let mut inner = lock(&self.inner);
+        if inner.taken == taken {
+            inner.buf = Some(buf);
+        }
+    }
+
+    /// The spare's room, if there is one.
+    #[cfg(test)]
+    fn room(&self) -> Option<usize> {
+        lock(&self.inner).buf.as_ref().map(Vec::capacity)
+    }
+}
+
+/// Whether room of `capacity` bytes suits a body of `size`: enough, and at
+/// most a quarter more (the body keeps it for seconds in the store).
+fn fits(capacity: usize, size: usize) -> bool {
+    capacity >= size && capacity - size <= size / 4
+}
+
+/// A lock that a panic elsewhere does not poison for good: the slot holds
+/// a plain buffer, valid whatever happened.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`SpareBody::schedule`] does once the node is idle.
+    fn refill_now(spare: &SpareBody) {
+        spare.due.store(false, Ordering::Release);
+        let taken = lock(&spare.inner).taken;
+        spare.refill(taken);
+    }
+
+    #[test]
+    fn the_next_body_of_the_same_size_takes_the_spare() {
+        let spare = SpareBody::default();
+        let first = spare.take(1 << 20);
+        assert!(first.capacity() >= 1 << 20 && first.is_empty());
+        assert_eq!(spare.room(), None, "none made before the emit is done");
+        refill_now(&spare);
+        let room = spare.room().expect("a spare once idle");
+        assert!(room >= 1 << 20);
+        let second = spare.take((1 << 20) - 100);
+        assert_eq!(second.capacity(), room, "the spare, reused");
+        assert_eq!(spare.room(), None);
+        refill_now(&spare);
+        refill_now(&spare);
+        assert!(spare.room().is_some());
+    }
+
+    #[test]
+    fn a_refill_overtaken_by_another_body_makes_nothing() {
+        let spare = SpareBody::default();
+        let _ = spare.take(1 << 20);
+        let taken = lock(&spare.inner).taken;
+        let _ = spare.take(1 << 20);
+        spare.refill(taken);
+        assert_eq!(spare.room(), None);
+    }
+
+    #[test]
+    fn small_and_huge_bodies_get_no_spare() {
+        let spare = SpareBody::default();
+        let small = spare.take(1000);
+        assert!(small.capacity() >= 1000);
+        let _huge = spare.take(MAX + 1);
+        assert!(!spare.due.load(Ordering::Acquire));
+        refill_now(&spare);
+        assert_eq!(spare.room(), None);
+    }
+
+    #[test]
+    fn a_spare_of_another_size_is_replaced() {
+        let spare = SpareBody::default();
+        let _ = spare.take(1 << 20);
+        refill_now(&spare);
+        let big = spare.take(3 << 20);
+        assert!(big.capacity() >= 3 << 20);
+        assert!(spare.room().is_some_and(|r| r < 3 << 20), "kept for now");
+        refill_now(&spare);
+        assert!(spare.room().is_some_and(|r| r >= 3 << 20));
+        assert!(fits(100, 100) && fits(125, 100) && !fits(126, 100) && !fits(99, 100));
+    }
+
+    #[tokio::test]
+    async fn a_node_idle_after_a_large_body_gets_its_spare() {
+        let spare = Arc::new(SpareBody::default());
+        let _ = spare.take(1 << 20);
+        spare.schedule();
+        for _ in 0..200 {
+            if spare.room().is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("no spare made");
+    }
+}
