@@ -59,15 +59,18 @@ type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
 /// flat (its arguments only numbers, booleans, nulls and strings, checked
 /// as well-formed); decoded now otherwise.
 pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
-    decode_received_as(body, str::to_owned)
+    decode_received_as(body, str::to_owned, |name, args| (name, args))
 }
 
 /// [`decode_received`], the event name made by `name` from the name the
-/// body holds (a receiver shares the names it delivered last).
-pub(crate) fn decode_received_as<N>(
+/// body holds (a receiver shares the names it delivered last), and the
+/// result by `make` from the name and the arguments (a receiver makes its
+/// message there: the arguments are not moved again on the way).
+pub(crate) fn decode_received_as<N, T>(
     body: Vec<u8>,
     mut name: impl FnMut(&str) -> N,
-) -> Result<(N, Args), BodyError> {
+    make: impl FnOnce(N, Args) -> T,
+) -> Result<T, BodyError> {
     let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
     if body.len() < KEEP_RAW_FROM {
         // Checked where it is kept, so that the strings it reads can be
@@ -83,10 +86,10 @@ pub(crate) fn decode_received_as<N>(
         if let Some((name, args, text)) = flat {
             // As much as decoding would take, and the body itself.
             let held = len + args * std::mem::size_of::<Bson>() + text;
-            return Ok((name, Args::raw(kept, held)));
+            return Ok(make(name, Args::raw(kept, held)));
         }
         let (decoded, args) = decode_body(kept.backing_cart())?;
-        return Ok((name(&decoded), Args::decoded(args)));
+        return Ok(make(name(&decoded), Args::decoded(args)));
     }
     let len = body.len();
     let (mut named, mut values) = (None, 0);
@@ -109,7 +112,7 @@ pub(crate) fn decode_received_as<N>(
     let held = 2 * len + values * std::mem::size_of::<Bson>();
     // The check names the event whenever it succeeds.
     let named = named.ok_or_else(|| BodyError::Shape("no event name".into()))?;
-    Ok((named, Args::raw(kept, held)))
+    Ok(make(named, Args::raw(kept, held)))
 }
 
 /// What a flat body holds (see [`check_flat`]).

@@ -359,22 +359,23 @@ impl Deliveries {
     ) {
         let (sender, seq) = (state.id, MessageSeq::new(seq));
         let names = &mut self.names;
-        match decode_received_as(body, |name| names.share(name)) {
-            Ok((name, args)) => {
+        // Made once, where it is complete: every queue after this moves a
+        // pointer, and the application's event is this.
+        let make = |name, args| {
+            Arc::new(ReceivedMessage {
+                sender,
+                seq,
+                from,
+                name,
+                args,
+            })
+        };
+        match decode_received_as(body, |name| names.share(name), make) {
+            Ok(message) => {
                 stats.messages_received += 1;
                 state.delivered = state.delivered.saturating_add(1);
-                trace!(%sender, %seq, %from, name = &*name, "message delivered");
-                // Made once, where it is complete: every queue after this
-                // moves a pointer, and the application's event is this.
-                let message = ReceivedMessage {
-                    sender,
-                    seq,
-                    from,
-                    name,
-                    args,
-                };
-                self.events
-                    .push_back(EndpointEvent::Message(Arc::new(message)));
+                trace!(%sender, %seq, %from, name = &*message.name, "message delivered");
+                self.events.push_back(EndpointEvent::Message(message));
             }
             Err(e) => {
                 stats.dropped.bad_body += 1;
