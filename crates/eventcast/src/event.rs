@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bson::Bson;
-use eventcast_proto::{Args, MessageSeq, SenderId};
+use eventcast_proto::{Args, MessageSeq, ReceivedMessage, SenderId};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::Error;
@@ -13,13 +13,21 @@ use crate::error::Error;
 /// One event, received from another node or emitted by this one.
 ///
 /// Cheap to clone: the arguments are shared.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Event {
-    inner: Arc<Inner>,
+    inner: Inner,
 }
 
-#[derive(Debug, PartialEq)]
-struct Inner {
+/// A received event is the protocol's message itself, made once where it
+/// completed; others (this node's, the legacy protocol's) are made here.
+#[derive(Clone, Debug)]
+enum Inner {
+    Received(Arc<ReceivedMessage>),
+    Made(Arc<Made>),
+}
+
+#[derive(Debug)]
+struct Made {
     name: String,
     args: Args,
     sender: SenderId,
@@ -27,15 +35,21 @@ struct Inner {
     seq: Option<MessageSeq>,
 }
 
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+            && self.sender() == other.sender()
+            && self.from() == other.from()
+            && self.seq() == other.seq()
+            && self.arg_list() == other.arg_list()
+    }
+}
+
 impl Event {
-    pub(crate) fn remote(msg: eventcast_proto::ReceivedMessage) -> Self {
-        Self::with_args(
-            msg.name,
-            msg.args,
-            msg.sender,
-            Some(msg.from),
-            Some(msg.seq),
-        )
+    pub(crate) fn remote(msg: Arc<ReceivedMessage>) -> Self {
+        Self {
+            inner: Inner::Received(msg),
+        }
     }
 
     pub(crate) fn new(
@@ -56,19 +70,30 @@ impl Event {
         seq: Option<MessageSeq>,
     ) -> Self {
         Self {
-            inner: Arc::new(Inner {
+            inner: Inner::Made(Arc::new(Made {
                 name,
                 args,
                 sender,
                 from,
                 seq,
-            }),
+            })),
+        }
+    }
+
+    /// The arguments, as received or made.
+    fn arg_list(&self) -> &Args {
+        match &self.inner {
+            Inner::Received(m) => &m.args,
+            Inner::Made(m) => &m.args,
         }
     }
 
     /// The event name.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        match &self.inner {
+            Inner::Received(m) => &m.name,
+            Inner::Made(m) => &m.name,
+        }
     }
 
     /// The arguments as BSON values.
@@ -81,7 +106,7 @@ impl Event {
     /// binary. To read a string or binary argument without a copy, use
     /// [`str_arg`](Self::str_arg) or [`bytes_arg`](Self::bytes_arg).
     pub fn raw_args(&self) -> &[Bson] {
-        &self.inner.args
+        self.arg_list()
     }
 
     /// Argument `index` if it is a string, borrowed from the event (from
@@ -97,14 +122,14 @@ impl Event {
     /// # }
     /// ```
     pub fn str_arg(&self, index: usize) -> Option<&str> {
-        self.inner.args.str_at(index)
+        self.arg_list().str_at(index)
     }
 
     /// Argument `index` if it is a binary, its bytes borrowed from the
     /// event (from the received bytes themselves, for a large event): no
     /// copy. A camera frame sent as `bson::Binary` reads this way.
     pub fn bytes_arg(&self, index: usize) -> Option<&[u8]> {
-        self.inner.args.bytes_at(index)
+        self.arg_list().bytes_at(index)
     }
 
     /// The arguments as a Rust value: a tuple for several (`(String, u32)`),
@@ -120,7 +145,7 @@ impl Event {
     /// # Ok(()) }
     /// ```
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let args = &self.inner.args;
+        let args = self.arg_list();
         bson::deserialize_from_bson(Bson::Array(args.to_vec()))
             .or_else(|e| {
                 // `()` reads from BSON null, not from an empty array.
@@ -130,63 +155,81 @@ impl Event {
                     Err(e)
                 }
             })
-            .map_err(|e| Error::Args(format!("event {:?}: {e}", self.inner.name)))
+            .map_err(|e| Error::Args(format!("event {:?}: {e}", self.name())))
     }
 
     /// Argument `index` as a Rust value.
     pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, Error> {
-        let value = self.inner.args.get(index).ok_or_else(|| {
+        let args = self.arg_list();
+        let value = args.get(index).ok_or_else(|| {
             Error::Args(format!(
                 "event {:?} has {} arguments, no argument {index}",
-                self.inner.name,
-                self.inner.args.len()
+                self.name(),
+                args.len()
             ))
         })?;
         bson::deserialize_from_bson(value.clone())
-            .map_err(|e| Error::Args(format!("event {:?} argument {index}: {e}", self.inner.name)))
+            .map_err(|e| Error::Args(format!("event {:?} argument {index}: {e}", self.name())))
     }
 
     /// The arguments as the BSON array that arrived, for an event kept as
     /// it arrived (see [`raw_args`](Self::raw_args)).
     pub(crate) fn raw_list(&self) -> Option<&bson::RawArray> {
-        self.inner.args.raw_list()
+        self.arg_list().raw_list()
     }
 
     /// The id of the node that emitted it.
     pub fn sender(&self) -> SenderId {
-        self.inner.sender
+        match &self.inner {
+            Inner::Received(m) => m.sender,
+            Inner::Made(m) => m.sender,
+        }
     }
 
     /// The address it came from; `None` for this node's own emits.
     pub fn from(&self) -> Option<SocketAddr> {
-        self.inner.from
+        match &self.inner {
+            Inner::Received(m) => Some(m.from),
+            Inner::Made(m) => m.from,
+        }
     }
 
     /// Whether this node emitted it.
     pub fn is_local(&self) -> bool {
-        self.inner.from.is_none()
+        self.from().is_none()
     }
 
     /// Its number in the sender's stream (received events only).
     pub fn seq(&self) -> Option<MessageSeq> {
-        self.inner.seq
+        match &self.inner {
+            Inner::Received(m) => Some(m.seq),
+            Inner::Made(m) => m.seq,
+        }
     }
 
     /// About how many bytes of memory the event holds: its name, its
     /// arguments' strings, binaries and keys, and a fixed share per value.
     /// What a subscription counts against `subscription_bytes`.
     pub(crate) fn held_bytes(&self) -> usize {
-        /// The event's own allocation (name, sender, address...).
-        const EVENT: usize = std::mem::size_of::<Inner>() + 2 * std::mem::size_of::<usize>();
-        let bytes = EVENT + self.inner.name.len();
-        if let Some(raw) = self.inner.args.raw_held_bytes() {
+        /// An allocation's own share (the `Arc`'s counts, the allocator's).
+        const ALLOCATION: usize = 2 * std::mem::size_of::<usize>();
+        // The event's own allocation (name, sender, address...). A
+        // received event's name may be shared with others: counted whole
+        // for each all the same.
+        let own = match &self.inner {
+            Inner::Received(_) => std::mem::size_of::<ReceivedMessage>(),
+            Inner::Made(_) => std::mem::size_of::<Made>(),
+        };
+        let bytes = own + ALLOCATION + self.name().len();
+        let args = self.arg_list();
+        if let Some(raw) = args.raw_held_bytes() {
             // Kept as it arrived, and counted as if decoded too: the
             // decoded copy, once a reader makes it, is shared.
             return bytes + raw;
         }
         bytes
             + eventcast_proto::args_size(
-                &self.inner.args,
+                args,
                 std::mem::size_of::<Bson>(),
                 std::mem::size_of::<String>(),
             )

@@ -184,7 +184,7 @@ impl Driver for Native {
                 EndpointEvent::Message(message) => {
                     debug!(
                         target: "eventcast",
-                        name = message.name, sender = %message.sender, from = %message.from,
+                        name = &*message.name, sender = %message.sender, from = %message.from,
                         "event received"
                     );
                     Output::Event(Event::remote(message))

@@ -109,11 +109,6 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             },
             () = engine.wake.notified() => {}
             received = recv::recv(&engine.socket, &mut inbox, IO_LOOP_BOUND) => {
-                let mut state = engine.lock();
-                state.woke();
-                let state = &mut *state;
-                // Whoever listens now decides whether these are read.
-                state.driver.set_receiving(io.shared.listeners.listening());
                 // Read on only while reads come back full: one that took
                 // less than it could emptied the socket's queue, and asking
                 // again would cost a system call (`EAGAIN`) before this
@@ -121,15 +116,20 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                 // until a read finds nothing, so the next turn reads what
                 // came meanwhile.
                 let mut full = matches!(received, Ok(n) if n >= inbox.per_read());
-                let mut handled = received_some(&mut state.driver, &io, &mut drops, received, &inbox);
+                let mut handled = handle_read(engine, &io, &mut drops, received, &inbox);
                 while full && handled < IO_LOOP_BOUND {
+                    // What the last read completed goes to the listeners
+                    // before the next read: a burst's events are handed
+                    // over while they are fresh in the cache, and freed
+                    // before the next ones are made.
+                    publish(engine, &io.shared, &mut taken);
                     let max = IO_LOOP_BOUND - handled;
                     let received = recv::try_recv(&engine.socket, &mut inbox, max);
                     if matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
                         break;
                     }
                     full = matches!(received, Ok(n) if n >= inbox.per_read().min(max));
-                    handled += received_some(&mut state.driver, &io, &mut drops, received, &inbox);
+                    handled += handle_read(engine, &io, &mut drops, received, &inbox);
                 }
                 bounded = full && handled >= IO_LOOP_BOUND;
             }
@@ -270,6 +270,23 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Outpu
             }
         }
     }
+}
+
+/// Hands what one read took to the driver, under its lock (whoever
+/// listens now decides whether they are read); returns how many
+/// datagrams (or errors) it counts for the loop's bound.
+fn handle_read<D: Driver>(
+    engine: &Engine<D>,
+    io: &Io,
+    drops: &mut DropCounter,
+    received: std::io::Result<usize>,
+    inbox: &RecvBatch,
+) -> usize {
+    let mut state = engine.lock();
+    state.woke();
+    let state = &mut *state;
+    state.driver.set_receiving(io.shared.listeners.listening());
+    received_some(&mut state.driver, io, drops, received, inbox)
 }
 
 /// Hands what one read took to the driver; returns how many datagrams

@@ -59,6 +59,18 @@ type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
 /// flat (its arguments only numbers, booleans, nulls and strings, checked
 /// as well-formed); decoded now otherwise.
 pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
+    decode_received_as(body, str::to_owned, |name, args| (name, args))
+}
+
+/// [`decode_received`], the event name made by `name` from the name the
+/// body holds (a receiver shares the names it delivered last), and the
+/// result by `make` from the name and the arguments (a receiver makes its
+/// message there: the arguments are not moved again on the way).
+pub(crate) fn decode_received_as<N, T>(
+    body: Vec<u8>,
+    mut name: impl FnMut(&str) -> N,
+    make: impl FnOnce(N, Args) -> T,
+) -> Result<T, BodyError> {
     let malformed = |e: bson::error::Error| BodyError::Malformed(e.to_string());
     if body.len() < KEEP_RAW_FROM {
         // Checked where it is kept, so that the strings it reads can be
@@ -68,19 +80,19 @@ pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
         let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
             let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
             let mut read = [None; READ_STRINGS];
-            flat = check_flat(doc, &mut read).map(|f| (f.name.to_owned(), f.args, f.text));
+            flat = check_flat(doc, &mut read).map(|f| (name(f.name), f.args, f.text));
             Ok((doc, read))
         })?;
         if let Some((name, args, text)) = flat {
             // As much as decoding would take, and the body itself.
             let held = len + args * std::mem::size_of::<Bson>() + text;
-            return Ok((name, Args::raw(kept, held)));
+            return Ok(make(name, Args::raw(kept, held)));
         }
-        let (name, args) = decode_body(kept.backing_cart())?;
-        return Ok((name, Args::decoded(args)));
+        let (decoded, args) = decode_body(kept.backing_cart())?;
+        return Ok(make(name(&decoded), Args::decoded(args)));
     }
     let len = body.len();
-    let (mut name, mut values) = (String::new(), 0);
+    let (mut named, mut values) = (None, 0);
     let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
         let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
         let mut long = [None; READ_STRINGS];
@@ -94,11 +106,13 @@ pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
                 }
             }
         })?;
-        (name, values) = (n.to_owned(), v);
+        (named, values) = (Some(name(n)), v);
         Ok((doc, long))
     })?;
     let held = 2 * len + values * std::mem::size_of::<Bson>();
-    Ok((name, Args::raw(kept, held)))
+    // The check names the event whenever it succeeds.
+    let named = named.ok_or_else(|| BodyError::Shape("no event name".into()))?;
+    Ok(make(named, Args::raw(kept, held)))
 }
 
 /// What a flat body holds (see [`check_flat`]).

@@ -22,7 +22,7 @@
 //!     bob.handle_datagram(now, from, &buf);
 //! }
 //! match bob.poll_event() {
-//!     Some(EndpointEvent::Message(m)) => assert_eq!(m.name, "greet"),
+//!     Some(EndpointEvent::Message(m)) => assert_eq!(&*m.name, "greet"),
 //!     other => panic!("unexpected {other:?}"),
 //! }
 //! ```

@@ -128,19 +128,20 @@ fn merge_loss(last: &mut EndpointEvent, next: &EndpointEvent) -> bool {
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
+    use std::sync::Arc;
 
     use super::*;
     use crate::ids::{MessageSeq, SenderId};
     use crate::shared::{Loss, LossReason, ReceivedMessage};
 
     fn message(seq: u64) -> EndpointEvent {
-        EndpointEvent::Message(ReceivedMessage {
+        EndpointEvent::Message(Arc::new(ReceivedMessage {
             sender: SenderId::new(1),
             seq: MessageSeq::new(seq),
             from: SocketAddr::from(([127, 0, 0, 1], 1)),
             name: "e".into(),
             args: Vec::new().into(),
-        })
+        }))
     }
 
     fn loss(first: u64, count: u64) -> EndpointEvent {

@@ -4,6 +4,7 @@
 //! the key fingerprint and the wire version.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::args::Args;
 use crate::crypto::key::Fingerprint;
@@ -33,8 +34,10 @@ pub struct Transmit {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum EndpointEvent {
-    /// A complete event from another node.
-    Message(ReceivedMessage),
+    /// A complete event from another node, shared: made once where it
+    /// completes and handed on as a pointer (an application can keep it
+    /// as it is, without another allocation).
+    Message(Arc<ReceivedMessage>),
     /// Another node speaks a protocol this node cannot read.
     ProtocolError(ProtocolError),
     /// The key this node seals with nears the number of datagrams it may
@@ -145,8 +148,9 @@ pub struct ReceivedMessage {
     pub seq: MessageSeq,
     /// The address the completing datagram came from.
     pub from: SocketAddr,
-    /// The event name.
-    pub name: String,
+    /// The event name (shared with the receiver's other messages of
+    /// that name delivered about the same time).
+    pub name: Arc<str>,
     /// The arguments: decoded, or for a large body kept as it arrived and
     /// decoded on first use ([`Args`]).
     pub args: Args,

@@ -74,7 +74,7 @@ impl Receiver {
         debug!(%sender, seq, %from, "a different copy of a message already finished");
         if !state.conflict_told {
             state.conflict_told = true;
-            self.events.push_back(EndpointEvent::Conflict(Conflict {
+            self.out.events.push_back(EndpointEvent::Conflict(Conflict {
                 sender,
                 seq: MessageSeq::new(seq),
                 from,

@@ -61,6 +61,7 @@ mod ask;
 mod budget;
 mod conflict;
 mod join;
+mod names;
 mod order;
 mod plausible;
 mod reassemble;
@@ -71,6 +72,7 @@ mod stream;
 
 use admission::Forgotten;
 use budget::NackBudget;
+use names::Names;
 use senders::Senders;
 pub(crate) use state::Segment;
 use state::{Hint, Ledger, SenderState, State};
@@ -81,6 +83,14 @@ const GAP_CHARGE: usize = 64;
 /// The most segment indexes of one partial message named in one round of
 /// NACKs.
 const MAX_MISSING_PER_ROUND: usize = 64 * 32;
+
+/// Events for the application, and the names of the messages delivered
+/// last, shared with the next ones ([`Names`]).
+#[derive(Debug, Default)]
+struct Deliveries {
+    events: VecDeque<EndpointEvent>,
+    names: Names,
+}
 
 /// What became of one segment in reassembly.
 #[derive(Debug, PartialEq, Eq)]
@@ -125,7 +135,7 @@ pub(crate) struct Receiver {
     /// told once the datagram that pushed them out is handled.
     evicted: Vec<SenderState>,
     /// Events for the application, drained by the endpoint.
-    events: VecDeque<EndpointEvent>,
+    out: Deliveries,
     /// Events the endpoint holds still (set before each input).
     outside: usize,
     /// Senders whose held messages wait for room (see `order::flush`).
@@ -152,7 +162,7 @@ impl Receiver {
             wakes: BTreeSet::new(),
             rng,
             evicted: Vec::new(),
-            events: VecDeque::new(),
+            out: Deliveries::default(),
             outside: 0,
             waiting_room: VecDeque::new(),
             nacks: VecDeque::new(),
@@ -302,7 +312,7 @@ impl Receiver {
 
     /// The events for the application (the endpoint takes them whole).
     pub(crate) fn events_mut(&mut self) -> &mut VecDeque<EndpointEvent> {
-        &mut self.events
+        &mut self.out.events
     }
 
     /// The next NACK to send.

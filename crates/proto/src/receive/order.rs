@@ -3,13 +3,14 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::{debug, trace};
 
 use super::state::{Gap, Held, Segment, SenderState};
-use super::{Receiver, GAP_CHARGE};
-use crate::args::decode_received;
+use super::{Deliveries, Receiver, GAP_CHARGE};
+use crate::args::decode_received_as;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqStatus;
 use crate::shared::{EndpointEvent, Loss, LossReason, ReceivedMessage};
@@ -41,12 +42,12 @@ impl Receiver {
             if ordered {
                 state.next = seq + 1;
             }
-            deliver(&mut self.events, stats, state, seq, from, body);
+            self.out.deliver(stats, state, seq, from, body);
             return;
         }
         if seq < state.next {
             // Behind the delivery point (only after a forced skip).
-            deliver(&mut self.events, stats, state, seq, from, body);
+            self.out.deliver(stats, state, seq, from, body);
             return;
         }
         let held = Held { from, body };
@@ -69,7 +70,7 @@ impl Receiver {
         self.lose_below(stats, sender, seq, LossReason::Overrun);
         if let Some(state) = self.senders.get_mut(&sender) {
             state.next = state.next.max(seq + 1);
-            deliver(&mut self.events, stats, state, seq, held.from, held.body);
+            self.out.deliver(stats, state, seq, held.from, held.body);
         }
     }
 
@@ -86,7 +87,7 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        let (ledger, config, events) = (&mut self.ledger, &self.config, &mut self.events);
+        let (ledger, config, events) = (&mut self.ledger, &self.config, &mut self.out.events);
         // Whole gaps inside the range go, partially covered ones shrink.
         let keys: Vec<u64> = state.gaps.range(..end).map(|(k, _)| *k).collect();
         for k in keys {
@@ -167,7 +168,7 @@ impl Receiver {
         let below = std::mem::replace(&mut state.held, keep);
         for (s, held) in below {
             state.release(&mut self.ledger, held.charge());
-            deliver(&mut self.events, stats, state, s, held.from, held.body);
+            self.out.deliver(stats, state, s, held.from, held.body);
         }
         if self.config.ordered {
             state.next = state.next.max(seq);
@@ -213,13 +214,13 @@ impl Receiver {
     /// returns whether there is any event now.
     pub(crate) fn deliver_waiting(&mut self, stats: &mut Stats) -> bool {
         self.outside = 0;
-        while self.events.len() < DELIVER_AT_ONCE {
+        while self.out.events.len() < DELIVER_AT_ONCE {
             let Some(sender) = self.waiting_room.pop_front() else {
                 break;
             };
             self.flush(stats, sender);
         }
-        !self.events.is_empty()
+        !self.out.events.is_empty()
     }
 
     fn flush_up_to(&mut self, stats: &mut Stats, sender: SenderId, limit: usize) {
@@ -248,7 +249,7 @@ impl Receiver {
         };
         loop {
             let next = state.next;
-            let full = self.events.len().saturating_add(self.outside) >= limit;
+            let full = self.out.events.len().saturating_add(self.outside) >= limit;
             if full && state.held.contains_key(&next) {
                 // The application has enough to take for now.
                 state.waiting_room = true;
@@ -257,7 +258,7 @@ impl Receiver {
             }
             if let Some(held) = state.held.remove(&next) {
                 state.release(&mut self.ledger, held.charge());
-                deliver(&mut self.events, stats, state, next, held.from, held.body);
+                self.out.deliver(stats, state, next, held.from, held.body);
                 state.next += 1;
                 continue;
             }
@@ -311,7 +312,7 @@ impl Receiver {
                 state.gaps.remove(&(seq + 1));
                 let end = end.min(state.vouched).max(seq + 1);
                 state.give_up_range(ledger, seq + 1, end);
-                let (events, count) = (&mut self.events, end - seq - 1);
+                let (events, count) = (&mut self.out.events, end - seq - 1);
                 report_loss(events, stats, state, seq + 1, count, LossReason::Overrun);
             }
             _ => {}
@@ -345,33 +346,41 @@ pub(super) fn report_loss(
     }));
 }
 
-/// Decodes a complete body of `state`'s sender and queues it for the
-/// application.
-pub(super) fn deliver(
-    events: &mut VecDeque<EndpointEvent>,
-    stats: &mut Stats,
-    state: &mut SenderState,
-    seq: u64,
-    from: SocketAddr,
-    body: Vec<u8>,
-) {
-    let (sender, seq) = (state.id, MessageSeq::new(seq));
-    match decode_received(body) {
-        Ok((name, args)) => {
-            stats.messages_received += 1;
-            state.delivered = state.delivered.saturating_add(1);
-            trace!(%sender, %seq, %from, name, "message delivered");
-            events.push_back(EndpointEvent::Message(ReceivedMessage {
+impl Deliveries {
+    /// Decodes a complete body of `state`'s sender and queues it for the
+    /// application, its name shared with the messages delivered before.
+    pub(super) fn deliver(
+        &mut self,
+        stats: &mut Stats,
+        state: &mut SenderState,
+        seq: u64,
+        from: SocketAddr,
+        body: Vec<u8>,
+    ) {
+        let (sender, seq) = (state.id, MessageSeq::new(seq));
+        let names = &mut self.names;
+        // Made once, where it is complete: every queue after this moves a
+        // pointer, and the application's event is this.
+        let make = |name, args| {
+            Arc::new(ReceivedMessage {
                 sender,
                 seq,
                 from,
                 name,
                 args,
-            }));
-        }
-        Err(e) => {
-            stats.dropped.bad_body += 1;
-            debug!(%sender, %seq, %from, error = %e, "message body dropped");
+            })
+        };
+        match decode_received_as(body, |name| names.share(name), make) {
+            Ok(message) => {
+                stats.messages_received += 1;
+                state.delivered = state.delivered.saturating_add(1);
+                trace!(%sender, %seq, %from, name = &*message.name, "message delivered");
+                self.events.push_back(EndpointEvent::Message(message));
+            }
+            Err(e) => {
+                stats.dropped.bad_body += 1;
+                debug!(%sender, %seq, %from, error = %e, "message body dropped");
+            }
         }
     }
 }

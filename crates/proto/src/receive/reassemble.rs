@@ -402,7 +402,7 @@ impl Receiver {
             debug!(%sender, %seq, have, count, "partial message expired");
             if seq.get() >= state.start {
                 super::order::report_loss(
-                    &mut self.events,
+                    &mut self.out.events,
                     stats,
                     state,
                     seq.get(),

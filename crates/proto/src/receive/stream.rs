@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tracing::trace;
 
-use super::order::{deliver, report_loss};
+use super::order::report_loss;
 use super::state::{Gap, Item, Segment, SenderState, State};
 use super::{Arrival, Receiver, GAP_CHARGE};
 use crate::ids::SenderId;
@@ -62,7 +62,7 @@ impl Receiver {
                         stats.dropped.before_start += 1;
                         trace!(%sender, seq, "message from before this node's start dropped");
                     } else {
-                        deliver(&mut self.events, stats, state, seq, segment.from, body);
+                        self.out.deliver(stats, state, seq, segment.from, body);
                     }
                 }
                 return;
@@ -218,7 +218,7 @@ impl Receiver {
         if first < base {
             let lost_end = base.min(end);
             report_loss(
-                &mut self.events,
+                &mut self.out.events,
                 stats,
                 state,
                 first,
@@ -252,7 +252,7 @@ impl Receiver {
             let end = end.min(state.vouched).max(first);
             state.give_up_range(&mut self.ledger, first, end);
             report_loss(
-                &mut self.events,
+                &mut self.out.events,
                 stats,
                 state,
                 first,
@@ -329,14 +329,8 @@ impl Receiver {
                 self.report_evicted(stats, &mut state);
             }
             for (seq, held) in std::mem::take(&mut state.held) {
-                deliver(
-                    &mut self.events,
-                    stats,
-                    &mut state,
-                    seq,
-                    held.from,
-                    held.body,
-                );
+                self.out
+                    .deliver(stats, &mut state, seq, held.from, held.body);
             }
         }
     }
@@ -353,7 +347,7 @@ impl Receiver {
             .filter(|(f, end)| f < end)
             .collect();
         for (first, end) in gaps {
-            let events = &mut self.events;
+            let events = &mut self.out.events;
             report_loss(
                 events,
                 stats,
@@ -376,7 +370,14 @@ impl Receiver {
             )
             .collect();
         for seq in owed {
-            report_loss(&mut self.events, stats, state, seq, 1, LossReason::Evicted);
+            report_loss(
+                &mut self.out.events,
+                stats,
+                state,
+                seq,
+                1,
+                LossReason::Evicted,
+            );
         }
     }
 }

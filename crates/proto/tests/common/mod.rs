@@ -80,7 +80,7 @@ pub(crate) fn messages(e: &mut Endpoint) -> Vec<ReceivedMessage> {
     events(e)
         .into_iter()
         .map(|ev| match ev {
-            EndpointEvent::Message(m) => m,
+            EndpointEvent::Message(m) => std::sync::Arc::unwrap_or_clone(m),
             other => panic!("expected a message, got {other:?}"),
         })
         .collect()
@@ -93,7 +93,7 @@ pub(crate) fn messages_skipping_expiry_reports(e: &mut Endpoint) -> Vec<Received
     events(e)
         .into_iter()
         .filter_map(|ev| match ev {
-            EndpointEvent::Message(m) => Some(m),
+            EndpointEvent::Message(m) => Some(std::sync::Arc::unwrap_or_clone(m)),
             EndpointEvent::Loss(l)
                 if matches!(
                     l.reason,

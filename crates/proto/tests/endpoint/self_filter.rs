@@ -31,7 +31,10 @@ fn own_datagrams_are_counted_and_ignored() {
     assert!(events(&mut me).is_empty());
     assert_accounting(&s);
 
-    let names: Vec<_> = messages(&mut peer).into_iter().map(|m| m.name).collect();
+    let names: Vec<_> = messages(&mut peer)
+        .into_iter()
+        .map(|m| m.name.to_string())
+        .collect();
     assert_eq!(names, ["small", "large"]);
     assert_eq!(peer.stats().own_datagrams, 0);
     assert_eq!(peer.stats().dropped.duplicate, datagrams.len() as u64);

@@ -13,7 +13,7 @@ fn messages(rx: &mut Endpoint) -> Vec<ReceivedMessage> {
     events(rx)
         .into_iter()
         .filter_map(|e| match e {
-            EndpointEvent::Message(m) => Some(m),
+            EndpointEvent::Message(m) => Some(std::sync::Arc::unwrap_or_clone(m)),
             EndpointEvent::Loss(l)
                 if matches!(l.reason, LossReason::Evicted | LossReason::Expired) =>
             {

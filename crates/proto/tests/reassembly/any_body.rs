@@ -69,7 +69,7 @@ proptest! {
         let got = messages(&mut rx);
         prop_assert_eq!(got.len(), 1);
         let (name, args) = decode_body(&body).unwrap();
-        prop_assert_eq!(&got[0].name, &name);
+        prop_assert_eq!(&*got[0].name, name.as_str());
         prop_assert_eq!(&got[0].args, &args);
         prop_assert_eq!(rx.stats().messages_received, 1);
         prop_assert_eq!(rx.stats().dropped.bad_body, 0);
@@ -85,7 +85,7 @@ proptest! {
         match decode_body(&body) {
             Ok((name, args)) => {
                 prop_assert_eq!(got.len(), 1);
-                prop_assert_eq!(&got[0].name, &name);
+                prop_assert_eq!(&*got[0].name, name.as_str());
                 prop_assert_eq!(&got[0].args, &args);
             }
             Err(_) => prop_assert!(got.is_empty()),

@@ -79,7 +79,7 @@ proptest! {
                     prop_assert_eq!(m.seq.get(), seq);
                     prop_assert_eq!(m.sender.get(), SENDER);
                     prop_assert_eq!(m.from, from);
-                    let first = delivered.insert(seq, (m.name.clone(), m.args.to_vec()));
+                    let first = delivered.insert(seq, (m.name.to_string(), m.args.to_vec()));
                     prop_assert!(first.is_none(), "delivered twice");
                 } else {
                     prop_assert!(got.is_empty(), "incomplete message delivered");

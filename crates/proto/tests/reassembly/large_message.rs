@@ -44,7 +44,7 @@ fn sixty_four_mib_through_two_endpoints() {
     drop(datagrams);
     let got = messages(&mut rx);
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].name, "big");
+    assert_eq!(&*got[0].name, "big");
     assert!(matches!(&got[0].args[..], [Bson::Binary(_)]));
     assert!(got[0].args[..] == args[..], "body differs");
     let s = rx.stats();

@@ -370,7 +370,7 @@ proptest! {
             }
             let got: BTreeMap<_, _> = messages_skipping_expiry_reports(&mut rx)
                 .into_iter()
-                .map(|m| ((m.sender.get(), m.seq.get()), (m.name, m.args.into_vec())))
+                .map(|m| ((m.sender.get(), m.seq.get()), (m.name.to_string(), m.args.into_vec())))
                 .collect();
             prop_assert_eq!(&got, &want, "deliveries differ");
             for key in got.keys() {

@@ -37,7 +37,7 @@ proptest! {
         }
         let got = messages(&mut rx);
         prop_assert_eq!(got.len(), 1);
-        prop_assert_eq!(&got[0].name, &name);
+        prop_assert_eq!(&*got[0].name, name.as_str());
         prop_assert_eq!(&got[0].args, &args);
         let s = rx.stats();
         assert_accounting(&s);
@@ -100,7 +100,7 @@ fn a_ring_without_keys_sends_and_accepts_plaintext_until_a_key_is_added() {
         assert_eq!(d[3], 0x80, "sealed");
         b.handle_datagram(t0(), addr(1), &d);
     }
-    assert_eq!(messages(&mut b)[0].name, "sealed");
+    assert_eq!(&*messages(&mut b)[0].name, "sealed");
 }
 
 #[test]

@@ -34,7 +34,7 @@ fn delivered(e: &mut Endpoint) -> Vec<String> {
     events(e)
         .into_iter()
         .filter_map(|ev| match ev {
-            EndpointEvent::Message(m) => Some(m.name),
+            EndpointEvent::Message(m) => Some(m.name.to_string()),
             _ => None,
         })
         .collect()

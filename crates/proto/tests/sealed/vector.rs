@@ -49,6 +49,6 @@ fn the_worked_example() {
     let mut rx = crate::sealing::sealed_one_way(config(1024), 2, &[key]);
     rx.handle_datagram(t0(), addr(1), &sealed);
     let got = messages(&mut rx);
-    assert_eq!(got[0].name, "greet");
+    assert_eq!(&*got[0].name, "greet");
     assert_eq!(got[0].sender, SenderId::new(0x0123_4567_89ab_cdef));
 }
