@@ -41,10 +41,10 @@ pub(crate) struct Args {
     timeout: Option<Duration>,
 
     /// Bytes of events held for the output while it catches up with a
-    /// burst; beyond, new events are dropped and counted [default:
-    /// 268435456, 256 MiB: about 600,000 small events]
-    #[arg(long, value_name = "BYTES", value_parser = value_parser!(u64).range(1..))]
-    subscription_bytes: Option<u64>,
+    /// burst (K, M, G: powers of 1024); beyond, new events are dropped and
+    /// counted [default: 256M, about 600,000 small events]
+    #[arg(long, value_name = "BYTES", value_parser = parse::parse_bytes::<usize>)]
+    subscription_bytes: Option<usize>,
 
     #[command(flatten)]
     node: NodeArgs,
@@ -55,7 +55,7 @@ pub(crate) struct Args {
 /// the output falls behind a burst while the node keeps up; a 1,000,000
 /// event burst from `emit --stdin` left the 64 MiB full in some runs when
 /// other work shared the CPUs. Memory is used only while the output lags.
-const SUBSCRIPTION_BYTES: u64 = 256 * 1024 * 1024;
+const SUBSCRIPTION_BYTES: usize = 256 * 1024 * 1024;
 
 /// How the receiving loop ended.
 enum End {
@@ -73,9 +73,7 @@ enum End {
 /// Runs `eventcast listen`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut config = args.node.config()?;
-    let bytes = args.subscription_bytes.unwrap_or(SUBSCRIPTION_BYTES);
-    config.subscription_bytes = usize::try_from(bytes)
-        .map_err(|_| UsageError(format!("--subscription-bytes {bytes} is too large here")))?;
+    config.subscription_bytes = args.subscription_bytes.unwrap_or(SUBSCRIPTION_BYTES);
     let node = common::new_node(config)?;
     let mut events = if args.events.is_empty() {
         node.subscribe()

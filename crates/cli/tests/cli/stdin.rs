@@ -118,7 +118,7 @@ fn a_burst_waits_for_a_reader_that_falls_behind() {
 fn a_small_subscription_drops_and_says_so() {
     const EVENTS: usize = 10_000;
     netns_test::run(|| {
-        let listener = listen_read_late(&["--subscription-bytes", "200000", "--timeout", "4"]);
+        let listener = listen_read_late(&["--subscription-bytes", "200K", "--timeout", "4"]);
         let done = burst_to(listener, EVENTS, "");
         let printed = done.stdout.lines().count();
         let dropped: usize = done

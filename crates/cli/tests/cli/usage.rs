@@ -67,6 +67,10 @@ fn bad_arguments_exit_2_with_a_clear_message() {
             "--subscription-bytes",
         ),
         (
+            &["listen", "--subscription-bytes", "5T"][..],
+            "unknown unit `T`",
+        ),
+        (
             &["listen", "--max-payload-size", "5"][..],
             "max_payload_size must be between 16",
         ),
