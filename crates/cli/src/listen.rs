@@ -174,7 +174,7 @@ fn write_waiting(
 ) -> std::io::Result<()> {
     let mut event = first;
     for written in 1.. {
-        write_line(out, &event)?;
+        EventJson(&event).write_line(&mut *out)?;
         *received += 1;
         if written == BATCH || count.is_some_and(|wanted| *received >= wanted) {
             break;
@@ -185,11 +185,6 @@ fn write_waiting(
         }
     }
     Ok(())
-}
-
-/// Writes one event as a line of JSON, straight into `out`.
-fn write_line(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
-    EventJson(event).write_line(out)
 }
 
 #[cfg(test)]
@@ -205,7 +200,7 @@ mod tests {
         sent.emit("greet", &("hi", 5)).unwrap();
         let event = sub.try_recv().unwrap();
         let mut out = Vec::new();
-        write_line(&mut out, &event).unwrap();
+        EventJson(&event).write_line(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,

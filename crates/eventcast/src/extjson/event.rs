@@ -101,11 +101,8 @@ impl Serialize for FlatList<'_> {
                 RawBsonRef::Double(n) => seq.serialize_element(&Relaxed(&Bson::Double(n)))?,
                 RawBsonRef::Boolean(b) => seq.serialize_element(&b)?,
                 RawBsonRef::Null => seq.serialize_element(&())?,
-                other => {
-                    // Not flat: `is_flat` keeps such lists from here.
-                    let value = Bson::try_from(other).map_err(S::Error::custom)?;
-                    seq.serialize_element(&Relaxed(&value))?;
-                }
+                // `is_flat` keeps any other value from here.
+                _ => return Err(S::Error::custom("an argument that is not flat")),
             }
         }
         seq.end()
