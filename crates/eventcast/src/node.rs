@@ -207,7 +207,7 @@ impl Eventcast {
             .port
             .unwrap_or_else(|| rand::random_range(49152..=65535));
         let opened = socket::open(config, port)?;
-        let socket = crate::node_socket::NodeSocket::new(opened.socket)
+        let mut socket = crate::node_socket::NodeSocket::new(opened.socket)
             .map_err(|e| Error::io("cannot register the socket with tokio", e))?;
         let id = {
             let mut current = self.current();
@@ -217,8 +217,11 @@ impl Eventcast {
             current.id_used = true;
             current.id
         };
-        if config.wire_protocol == WireProtocol::Native {
-            crate::self_filter::attach(socket.get_ref(), id);
+        if config.wire_protocol == WireProtocol::Native
+            && crate::self_filter::attach(socket.get_ref(), id)
+            && config.multicast_loopback
+        {
+            socket.own.count();
         }
         // Held until the task's command channel is attached, so that a
         // keyring change made meanwhile reaches the new endpoint.

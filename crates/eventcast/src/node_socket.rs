@@ -13,12 +13,16 @@
 //! Elsewhere than on Unix (no `AsyncFd`), it is tokio's `UdpSocket`,
 //! registered both ways, with the same methods.
 //!
+//! It also counts the node's own datagrams that come back to it and
+//! that its socket filter drops ([`OwnCopies`]).
+//!
 //! A leaf: it knows nothing of datagrams or drivers.
 
 use std::io;
 use std::net::UdpSocket;
 #[cfg(unix)]
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[cfg(unix)]
 use tokio::io::unix::AsyncFd;
@@ -29,6 +33,8 @@ use tokio::io::Interest;
 #[cfg(unix)]
 pub(crate) struct NodeSocket {
     io: AsyncFd<UdpSocket>,
+    /// The node's own datagrams its filter drops.
+    pub(crate) own: OwnCopies,
 }
 
 #[cfg(unix)]
@@ -39,6 +45,7 @@ impl NodeSocket {
         socket.set_nonblocking(true)?;
         Ok(Self {
             io: register(socket, Interest::READABLE)?,
+            own: OwnCopies::default(),
         })
     }
 
@@ -82,6 +89,49 @@ impl NodeSocket {
     }
 }
 
+/// The node's own multicast datagrams that come back to its socket
+/// (multicast loopback) and that its socket filter drops
+/// ([`self_filter`](crate::self_filter)). Linux counts each of them as
+/// dropped, in the same count as datagrams dropped for a full receive
+/// buffer (`SO_RXQ_OVFL`), so the node takes them out of that count.
+///
+/// A send adds what it is about to hand over before the call and takes
+/// back what did not go after it: the count is never behind the kernel's
+/// filtering, so a drop it hides is only one seen early, and shows once
+/// the kernel has filtered what was sent.
+#[derive(Debug, Default)]
+pub(crate) struct OwnCopies {
+    /// Whether copies come back and are filtered (set at start).
+    counting: bool,
+    expected: AtomicU64,
+}
+
+impl OwnCopies {
+    /// Copies of what is sent from now on are filtered.
+    pub(crate) fn count(&mut self) {
+        self.counting = true;
+    }
+
+    /// `n` datagrams to the group are about to be sent.
+    pub(crate) fn sending(&self, n: usize) {
+        if self.counting && n > 0 {
+            self.expected.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// `n` of those announced by [`sending`](Self::sending) did not go.
+    pub(crate) fn not_sent(&self, n: usize) {
+        if self.counting && n > 0 {
+            self.expected.fetch_sub(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Copies filtered or about to be, since the node started.
+    pub(crate) fn total(&self) -> u64 {
+        self.expected.load(Ordering::Relaxed)
+    }
+}
+
 /// Registers `socket` with the current runtime for `interest`.
 #[cfg(unix)]
 fn register(socket: UdpSocket, interest: Interest) -> io::Result<AsyncFd<UdpSocket>> {
@@ -97,6 +147,8 @@ fn register(socket: UdpSocket, interest: Interest) -> io::Result<AsyncFd<UdpSock
 pub(crate) struct NodeSocket {
     io: tokio::net::UdpSocket,
     socket: UdpSocket,
+    /// The node's own datagrams its filter drops (none here).
+    pub(crate) own: OwnCopies,
 }
 
 #[cfg(not(unix))]
@@ -108,6 +160,7 @@ impl NodeSocket {
         Ok(Self {
             io: tokio::net::UdpSocket::from_std(socket)?,
             socket: handle,
+            own: OwnCopies::default(),
         })
     }
 

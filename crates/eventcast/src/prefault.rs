@@ -218,22 +218,39 @@ mod tests {
         None
     }
 
-    /// Whether a fresh 8 MiB buffer's mapping may take huge pages after
-    /// `populate` (`None` where the kernel gives them only when asked is
-    /// not the mode, or populating is not supported).
+    /// Whether a fresh 8 MiB mapping may take huge pages after `populate`
+    /// (`None` where the kernel's mode is not to give them only when
+    /// asked, or populating is not supported). The mapping is made here
+    /// rather than by the allocator, which may hand out memory of a
+    /// mapping another test has advised.
     fn huge_after(populate: impl FnOnce(&mut [MaybeUninit<u8>]) -> bool) -> Option<bool> {
         let mode = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled");
         if !mode.is_ok_and(|m| m.contains("[madvise]")) {
             return None;
         }
-        let mut buf: Vec<u8> = Vec::with_capacity(8 << 20);
-        let start = buf.as_ptr() as usize;
-        let inner = start.next_multiple_of(HUGE_PAGE) + HUGE_PAGE / 2;
+        const LEN: usize = 8 << 20;
+        // SAFETY: a new private anonymous mapping, unmapped below; nothing
+        // else refers to it.
+        let map = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                LEN,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(map, libc::MAP_FAILED);
+        // SAFETY: `map` is LEN writable bytes, and uninitialised bytes are
+        // what `MaybeUninit` allows.
+        let room = unsafe { std::slice::from_raw_parts_mut(map.cast::<MaybeUninit<u8>>(), LEN) };
+        let inner = (map as usize).next_multiple_of(HUGE_PAGE) + HUGE_PAGE / 2;
         assert_eq!(huge_eligible(inner), Some(false), "not before the advice");
-        if !populate(buf.spare_capacity_mut()) {
-            return None;
-        }
-        huge_eligible(inner)
+        let eligible = populate(room).then(|| huge_eligible(inner)).flatten();
+        // SAFETY: the mapping made above; `room` is not used after this.
+        unsafe { libc::munmap(map, LEN) };
+        eligible
     }
 
     #[test]

@@ -215,19 +215,31 @@ fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, _max: usize) -> io:
     Ok(1)
 }
 
-/// Turns the kernel's wrapping drop counts into a total.
+/// Turns the kernel's wrapping drop counts into a total of datagrams
+/// dropped for a full receive buffer: the kernel's count also holds the
+/// node's own datagrams its socket filter dropped, which are taken out
+/// (see [`OwnCopies`](crate::node_socket::OwnCopies)).
 #[derive(Debug, Default)]
 pub(crate) struct DropCounter {
+    /// The kernel's last count, as it gave it (modulo 2^32).
     last: u32,
+    /// Every drop the kernel counted, own copies included.
+    total: u64,
+    /// Drops for a full buffer already reported.
+    reported: u64,
 }
 
 impl DropCounter {
-    /// The drops since the last count seen (the count only grows, modulo
-    /// 2^32).
-    pub(crate) fn update(&mut self, count: u32) -> u64 {
-        let new = count.wrapping_sub(self.last);
+    /// The drops for a full buffer newly seen in the kernel's `count`
+    /// (which only grows, modulo 2^32), given that `own` of the node's
+    /// own datagrams have been filtered or are about to be.
+    pub(crate) fn update(&mut self, count: u32, own: u64) -> u64 {
+        self.total += u64::from(count.wrapping_sub(self.last));
         self.last = count;
-        u64::from(new)
+        let full = self.total.saturating_sub(own);
+        let new = full.saturating_sub(self.reported);
+        self.reported += new;
+        new
     }
 }
 
@@ -238,10 +250,29 @@ mod tests {
     #[test]
     fn counts_wrap() {
         let mut c = DropCounter::default();
-        assert_eq!(c.update(5), 5);
-        assert_eq!(c.update(5), 0);
-        assert_eq!(c.update(9), 4);
-        let mut c = DropCounter { last: u32::MAX - 1 };
-        assert_eq!(c.update(3), 5);
+        assert_eq!(c.update(5, 0), 5);
+        assert_eq!(c.update(5, 0), 0);
+        assert_eq!(c.update(9, 0), 4);
+        let mut c = DropCounter {
+            last: u32::MAX - 1,
+            ..DropCounter::default()
+        };
+        assert_eq!(c.update(3, 0), 5);
+    }
+
+    #[test]
+    fn own_copies_are_not_drops() {
+        let mut c = DropCounter::default();
+        // 10 own datagrams filtered, none dropped for a full buffer.
+        assert_eq!(c.update(10, 10), 0);
+        // 3 more sent, not filtered yet: nothing is counted early.
+        assert_eq!(c.update(10, 13), 0);
+        // They were filtered, and 2 datagrams dropped for a full buffer.
+        assert_eq!(c.update(15, 13), 2);
+        // A drop seen while own copies were announced but not yet
+        // filtered shows once they are.
+        assert_eq!(c.update(16, 20), 0);
+        assert_eq!(c.update(23, 20), 1);
+        assert_eq!(c.update(23, 20), 0);
     }
 }

@@ -17,23 +17,29 @@ use std::net::UdpSocket;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const UDP_HEADER: u32 = 8;
 
-/// Attaches the filter for `id` to `socket`. Where the OS has no such
-/// filter, or refuses it, the node reads its own datagrams as before.
-pub(crate) fn attach(socket: &UdpSocket, id: SenderId) {
+/// Attaches the filter for `id` to `socket`; whether it did. Where the OS
+/// has no such filter, or refuses it, the node reads its own datagrams as
+/// before.
+pub(crate) fn attach(socket: &UdpSocket, id: SenderId) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let program = program(id);
         match socket2::SockRef::from(socket).attach_filter(&program) {
             Ok(()) => {
-                tracing::debug!(target: "eventcast", %id, "own datagrams dropped by a socket filter")
+                tracing::debug!(target: "eventcast", %id, "own datagrams dropped by a socket filter");
+                true
             }
             Err(e) => {
-                tracing::debug!(target: "eventcast", error = %e, "no socket filter for own datagrams")
+                tracing::debug!(target: "eventcast", error = %e, "no socket filter for own datagrams");
+                false
             }
         }
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = (socket, id);
+    {
+        let _ = (socket, id);
+        false
+    }
 }
 
 /// The program: drop a datagram that starts with the native prefix

@@ -147,6 +147,8 @@ pub(crate) fn try_send(socket: &NodeSocket, batch: &mut SendBatch) -> io::Result
 fn send_one(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
     let (datagram, to) = &batch.slots[at];
     let to = *to;
+    let looped = looped(&batch.slots[at..=at]);
+    socket.own.sending(looped);
     let result = socket.try_write(|socket| {
         if datagram.tail().is_empty() {
             socket.send_to(datagram.head(), to)
@@ -154,6 +156,9 @@ fn send_one(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result
             socket.send_to(&datagram.to_vec(), to)
         }
     });
+    if result.is_err() {
+        socket.own.not_sent(looped);
+    }
     match result {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
         Ok(_) => batch.counts.datagrams += 1,
@@ -182,6 +187,8 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
     let gso = batch.gso;
     let to = batch.slots[at].1;
     let rest = &batch.slots[at..batch.len];
+    let announced = looped(rest);
+    socket.own.sending(announced);
     let mut refused = None;
     let result = socket.try_write(|_| {
         crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
@@ -192,6 +199,10 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
             io::Error::from(kind)
         })
     });
+    let went = result
+        .as_ref()
+        .map_or(0, |&n| looped(&rest[..n.min(rest.len())]));
+    socket.own.not_sent(announced - went);
     let counts = &mut batch.counts;
     match (result, refused) {
         (Ok(n), _) => {
@@ -203,6 +214,15 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
         // Every other error was noted in `refused`: this is `WouldBlock`.
         (Err(e), None) => Err(e),
     }
+}
+
+/// How many of `datagrams` go to a multicast group, so that a copy comes
+/// back to this node's socket (see [`OwnCopies`](crate::node_socket::OwnCopies)).
+fn looped(datagrams: &[(Datagram, SocketAddr)]) -> usize {
+    datagrams
+        .iter()
+        .filter(|(_, to)| to.ip().is_multicast())
+        .count()
 }
 
 /// What the kernel's refusal of a batched call means: GSO not supported

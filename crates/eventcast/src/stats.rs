@@ -49,9 +49,11 @@ pub struct NodeStats {
     pub recv_call_datagrams: u64,
     /// Datagrams the kernel dropped because the socket's receive buffer
     /// was full, as far as it reports them (Linux `SO_RXQ_OVFL`, counted
-    /// when the next datagram arrives; always 0 elsewhere). Loss recovery
-    /// repairs them; many mean the buffer is too small or this node too
-    /// slow for the traffic.
+    /// when the next datagram arrives; always 0 elsewhere). The kernel
+    /// counts the node's own datagrams that its socket filter drops in
+    /// the same count; they are taken out. Loss recovery repairs these
+    /// drops; many mean the buffer is too small or this node too slow for
+    /// the traffic.
     pub kernel_drops: u64,
     /// Events emitted while stopped (only local listeners fired).
     pub emitted_while_stopped: u64,

@@ -286,15 +286,19 @@ fn handle_read<D: Driver>(
     state.woke();
     let state = &mut *state;
     state.driver.set_receiving(io.shared.listeners.listening());
-    received_some(&mut state.driver, io, drops, received, inbox)
+    let own = engine.socket.own.total();
+    received_some(&mut state.driver, io, drops, own, received, inbox)
 }
 
 /// Hands what one read took to the driver; returns how many datagrams
-/// (or errors) it counts for the loop's bound.
+/// (or errors) it counts for the loop's bound. `own`: the node's own
+/// datagrams its socket filter has dropped or is about to, which the
+/// kernel's drop count holds too.
 fn received_some(
     driver: &mut impl Driver,
     io: &Io,
     drops: &mut DropCounter,
+    own: u64,
     received: std::io::Result<usize>,
     inbox: &RecvBatch,
 ) -> usize {
@@ -309,7 +313,7 @@ fn received_some(
     for (received, datagram) in inbox.datagrams() {
         n += 1;
         if let Some(count) = received.drops {
-            let new = drops.update(count);
+            let new = drops.update(count, own);
             if new > 0 {
                 io.shared.stats_mut().kernel_drops += new;
                 debug!(
