@@ -18,15 +18,6 @@
 //! the pauses between them, where populating all of it up front stalled
 //! the receiver (one 16 MiB event at 65,000 B took 27.4 ms one-way
 //! instead of 24.2, medians of 5).
-//!
-//! The sender's body also asks for transparent huge pages over its whole
-//! 2 MiB blocks (`MADV_HUGEPAGE`, for systems where huge pages are given
-//! only when asked for): one fault then maps 2 MiB, and a cold 16 MiB
-//! event left the sender sooner (22 ms one-way instead of 25, medians).
-//! The receiver's buffer does not ask: with huge pages there, each fault
-//! clears 2 MiB at once while segments keep coming, and a third of the
-//! runs lost datagrams to the socket and waited for repairs
-//! (docs/benchmarks-history.md).
 
 use std::mem::MaybeUninit;
 
@@ -34,10 +25,6 @@ use std::mem::MaybeUninit;
 /// is mostly reused and the faults are few.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) const MIN_SPARE: usize = 256 * 1024;
-
-/// A transparent huge page on x86-64 and most aarch64 kernels.
-#[cfg(target_os = "linux")]
-const HUGE_PAGE: usize = 2 * 1024 * 1024;
 
 /// The most of a reassembly buffer [`receive`] populates.
 pub(crate) const RECEIVE_MAX: usize = 2 * 1024 * 1024;
@@ -48,21 +35,20 @@ pub(crate) const RECEIVE_MAX: usize = 2 * 1024 * 1024;
 /// error (an older kernel without `MADV_POPULATE_WRITE`, say) nothing
 /// happens, and the pages fault in as they are written.
 pub(crate) fn spare(buf: &mut Vec<u8>) {
-    populate_spare(buf.spare_capacity_mut(), usize::MAX, true);
+    populate_spare(buf.spare_capacity_mut(), usize::MAX);
 }
 
 /// [`spare`] for a reassembly buffer's spare capacity, as
 /// `Config::reserve_hook` hands it over: at most its first
 /// [`RECEIVE_MAX`] bytes.
 pub(crate) fn receive(spare: &mut [MaybeUninit<u8>]) {
-    populate_spare(spare, RECEIVE_MAX, false);
+    populate_spare(spare, RECEIVE_MAX);
 }
 
 /// Populates at most the first `max` bytes of `spare` (unwritten room
-/// past a buffer's length), in whole pages, on huge pages where it can if
-/// `huge`; whether it did.
+/// past a buffer's length), in whole pages; whether it did.
 #[cfg(target_os = "linux")]
-fn populate_spare(spare: &mut [MaybeUninit<u8>], max: usize, huge: bool) -> bool {
+fn populate_spare(spare: &mut [MaybeUninit<u8>], max: usize) -> bool {
     if spare.len() < MIN_SPARE {
         return false;
     }
@@ -81,9 +67,6 @@ fn populate_spare(spare: &mut [MaybeUninit<u8>], max: usize, huge: bool) -> bool
     if present(first, page) != Some(false) {
         return false;
     }
-    if huge {
-        advise_huge(spare);
-    }
     // SAFETY: `first..first + len` lies inside `spare`, which nothing else
     // references while it is borrowed mutably. Populating maps pages
     // without changing what they hold (zeroes, for fresh anonymous memory;
@@ -92,28 +75,10 @@ fn populate_spare(spare: &mut [MaybeUninit<u8>], max: usize, huge: bool) -> bool
     rc == 0
 }
 
-/// Asks for transparent huge pages over the whole 2 MiB blocks inside
-/// `spare` (fresh room of a large buffer): one fault then maps 2 MiB
-/// instead of 4 KiB. Nothing happens where the system says no (huge pages
-/// off, or a room holding no whole block).
-#[cfg(target_os = "linux")]
-fn advise_huge(spare: &mut [MaybeUninit<u8>]) {
-    let start = spare.as_mut_ptr() as usize;
-    let skip = start.next_multiple_of(HUGE_PAGE) - start;
-    let len = spare.len().saturating_sub(skip) / HUGE_PAGE * HUGE_PAGE;
-    if len == 0 {
-        return;
-    }
-    let first = spare.as_mut_ptr().wrapping_add(skip).cast::<libc::c_void>();
-    // SAFETY: `first..first + len` lies inside `spare`, borrowed mutably;
-    // the advice changes how its pages are backed, never what they hold.
-    unsafe { libc::madvise(first, len, libc::MADV_HUGEPAGE) };
-}
-
 /// Elsewhere (no `MADV_POPULATE_WRITE`) the pages fault in as they are
 /// written.
 #[cfg(not(target_os = "linux"))]
-fn populate_spare(_spare: &mut [MaybeUninit<u8>], _max: usize, _huge: bool) -> bool {
+fn populate_spare(_spare: &mut [MaybeUninit<u8>], _max: usize) -> bool {
     false
 }
 
@@ -171,12 +136,12 @@ mod tests {
         let mut buf: Vec<u8> = Vec::with_capacity(8 << 20);
         // A kernel without MADV_POPULATE_WRITE (before 5.14) says no, and
         // the buffer works as before.
-        if !populate_spare(buf.spare_capacity_mut(), usize::MAX, false) {
+        if !populate_spare(buf.spare_capacity_mut(), usize::MAX) {
             return;
         }
         assert_eq!(spare_present(&mut buf, (8 << 20) - 1), Some(true));
         assert!(
-            !populate_spare(buf.spare_capacity_mut(), usize::MAX, false),
+            !populate_spare(buf.spare_capacity_mut(), usize::MAX),
             "present now"
         );
         buf.resize(8 << 20, 5);
@@ -186,7 +151,7 @@ mod tests {
     #[test]
     fn a_receiver_populates_only_the_head() {
         let mut buf: Vec<u8> = Vec::with_capacity(4 * RECEIVE_MAX);
-        if !populate_spare(buf.spare_capacity_mut(), RECEIVE_MAX, false) {
+        if !populate_spare(buf.spare_capacity_mut(), RECEIVE_MAX) {
             return;
         }
         let page = page_size();
@@ -194,88 +159,13 @@ mod tests {
         assert_eq!(spare_present(&mut buf, RECEIVE_MAX + page), Some(false));
     }
 
-    /// Whether the kernel's smaps say the mapping holding `addr` may take
-    /// transparent huge pages; `None` if it does not say.
-    fn huge_eligible(addr: usize) -> Option<bool> {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
-        let mut inside = false;
-        for line in smaps.lines() {
-            let range = line.split_whitespace().next().unwrap_or("");
-            if let Some((lo, hi)) = range.split_once('-') {
-                if let (Ok(lo), Ok(hi)) =
-                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-                {
-                    inside = (lo..hi).contains(&addr);
-                    continue;
-                }
-            }
-            if inside {
-                if let Some(v) = line.strip_prefix("THPeligible:") {
-                    return Some(v.trim() == "1");
-                }
-            }
-        }
-        None
-    }
-
-    /// Whether a fresh 8 MiB mapping may take huge pages after `populate`
-    /// (`None` where the kernel's mode is not to give them only when
-    /// asked, or populating is not supported). The mapping is made here
-    /// rather than by the allocator, which may hand out memory of a
-    /// mapping another test has advised.
-    fn huge_after(populate: impl FnOnce(&mut [MaybeUninit<u8>]) -> bool) -> Option<bool> {
-        let mode = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled");
-        if !mode.is_ok_and(|m| m.contains("[madvise]")) {
-            return None;
-        }
-        const LEN: usize = 8 << 20;
-        // SAFETY: a new private anonymous mapping, unmapped below; nothing
-        // else refers to it.
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                LEN,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(map, libc::MAP_FAILED);
-        // SAFETY: `map` is LEN writable bytes, and uninitialised bytes are
-        // what `MaybeUninit` allows.
-        let room = unsafe { std::slice::from_raw_parts_mut(map.cast::<MaybeUninit<u8>>(), LEN) };
-        let inner = (map as usize).next_multiple_of(HUGE_PAGE) + HUGE_PAGE / 2;
-        assert_eq!(huge_eligible(inner), Some(false), "not before the advice");
-        let eligible = populate(room).then(|| huge_eligible(inner)).flatten();
-        // SAFETY: the mapping made above; `room` is not used after this.
-        unsafe { libc::munmap(map, LEN) };
-        eligible
-    }
-
-    #[test]
-    fn a_fresh_body_asks_for_huge_pages() {
-        let asked = huge_after(|s| populate_spare(s, usize::MAX, true));
-        assert_ne!(asked, Some(false));
-    }
-
-    #[test]
-    fn a_reassembly_buffer_stays_on_small_pages() {
-        let asked = huge_after(|s| populate_spare(s, RECEIVE_MAX, false));
-        assert_ne!(asked, Some(true));
-    }
-
     #[test]
     fn a_small_or_full_buffer_is_left_alone() {
         let mut small = Vec::with_capacity(1024);
-        assert!(!populate_spare(
-            small.spare_capacity_mut(),
-            usize::MAX,
-            true
-        ));
+        assert!(!populate_spare(small.spare_capacity_mut(), usize::MAX));
         assert!(small.is_empty());
         let mut full = vec![3u8; MIN_SPARE];
-        assert!(!populate_spare(full.spare_capacity_mut(), usize::MAX, true));
+        assert!(!populate_spare(full.spare_capacity_mut(), usize::MAX));
         assert!(full.iter().all(|&b| b == 3));
     }
 
@@ -284,7 +174,7 @@ mod tests {
         let mut buf = vec![9u8; 2 << 20];
         buf.truncate(16);
         assert!(
-            !populate_spare(buf.spare_capacity_mut(), usize::MAX, false),
+            !populate_spare(buf.spare_capacity_mut(), usize::MAX),
             "its pages are present"
         );
         assert_eq!(buf.len(), 16);
