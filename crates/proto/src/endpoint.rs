@@ -337,7 +337,10 @@ impl Endpoint {
             .inbound(now, from, datagram, self.id, &mut self.stats)
         {
             Inbound::Plain => self.handle_plain(now, from, datagram),
-            Inbound::Opened(inner) => self.handle_plain(now, from, &inner),
+            Inbound::Opened(inner) => {
+                self.handle_plain(now, from, inner.datagram());
+                self.guard.give_back(inner);
+            }
             Inbound::Dropped => {}
         }
         // What a sender's answer let through, held until now.

@@ -12,11 +12,23 @@ use crate::ids::SenderId;
 use crate::wire::{Challenge, CHALLENGE_NONCE_LEN};
 
 /// A datagram of an unverified sender, opened and checked for replay,
-/// waiting for the sender's answer.
-pub(crate) struct Held {
+/// waiting for the sender's answer: `inner` owned (`Vec<u8>`) once held,
+/// borrowed (`&[u8]`, from the guard's opening buffer) until then.
+pub(crate) struct Held<B = Vec<u8>> {
     pub(crate) from: SocketAddr,
     pub(crate) packet: u64,
-    pub(crate) inner: Vec<u8>,
+    pub(crate) inner: B,
+}
+
+impl Held<&[u8]> {
+    /// The datagram copied, to be held.
+    pub(crate) fn copied(&self) -> Held {
+        Held {
+            from: self.from,
+            packet: self.packet,
+            inner: self.inner.to_vec(),
+        }
+    }
 }
 
 /// Bookkeeping charged per held datagram on top of its bytes.

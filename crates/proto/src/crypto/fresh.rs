@@ -60,23 +60,23 @@ impl Freshness {
         self.answerer.on_seal(now, packet);
     }
 
-    /// An opened, fresh datagram `d` of another node, `sender`: the inner
-    /// datagram back if it goes on now (anything from a verified sender at
-    /// or above its floor, or a NACK); `None` if it was a challenge or an
-    /// answer (handled here), is held, or was dropped (counted).
+    /// An opened, fresh datagram `d` of another node, `sender`: `true` if
+    /// it goes on now (anything from a verified sender at or above its
+    /// floor, or a NACK); `false` if it was a challenge or an answer
+    /// (handled here), is held (copied), or was dropped (counted).
     pub(crate) fn admit(
         &mut self,
         now: Instant,
         sender: SenderId,
-        d: Held,
+        d: Held<&[u8]>,
         replay: &mut ReplayGuard,
         nonces: &mut dyn NonceSource,
         stats: &mut Stats,
-    ) -> Option<Vec<u8>> {
+    ) -> bool {
         let ty = d.inner.get(3).and_then(|&b| FrameType::from_byte(b));
         match ty {
             Some(FrameType::Challenge) => {
-                match Challenge::parse(&d.inner) {
+                match Challenge::parse(d.inner) {
                     Ok(c) if c.from == sender => {
                         stats.challenges_received += 1;
                         if c.target == self.own && !self.answerer.on_challenge(now, &c, &self.hs) {
@@ -85,52 +85,52 @@ impl Freshness {
                     }
                     _ => malformed(stats, sender, "challenge"),
                 }
-                return None;
+                return false;
             }
             Some(FrameType::Answer) => {
-                match Answer::parse(&d.inner) {
+                match Answer::parse(d.inner) {
                     Ok(a) if a.sender() == sender => {
                         stats.answers_received += 1;
                         self.on_answer(d.packet, &a, replay, stats);
                     }
                     _ => malformed(stats, sender, "answer"),
                 }
-                return None;
+                return false;
             }
             _ => {}
         }
         match replay.status(sender) {
             Some(Status::Verified { floor }) => {
                 if d.packet >= floor {
-                    return Some(d.inner);
+                    return true;
                 }
                 stats.dropped.unvouched += 1;
                 debug!(%sender, packet = d.packet, floor, "sealed before the point its sender vouched for: dropped");
-                return None;
+                return false;
             }
             // A NACK carries no event: it is not held (nor challenged), so
             // that repairs never wait for a handshake. Replayed, it can at
             // most make a sender repair again, within its repair budget.
             // Nor is a status: replayed, its window is still clamped.
-            _ if matches!(ty, Some(FrameType::Nack | FrameType::Status)) => return Some(d.inner),
+            _ if matches!(ty, Some(FrameType::Nack | FrameType::Status)) => return true,
             Some(Status::Refused { until }) if now < until => {
                 stats.dropped.unverified += 1;
-                return None;
+                return false;
             }
             // Not receiving: nothing of it is read but what was let
             // through above, so it is not worth a round.
-            _ if !self.challenging => return Some(d.inner),
+            _ if !self.challenging => return true,
             _ => {}
         }
         if !self.challenger.in_round(sender) && !self.start_round(now, sender, replay, nonces) {
             stats.dropped.unverified += 1;
-            return None;
+            return false;
         }
-        if self.challenger.hold(sender, d, &self.hs) == Hold::Refused {
+        if self.challenger.hold(sender, d.copied(), &self.hs) == Hold::Refused {
             stats.dropped.unverified += 1;
             debug!(%sender, "held datagrams over their limit: dropped");
         }
-        None
+        false
     }
 
     fn start_round(

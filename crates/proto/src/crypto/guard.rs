@@ -35,10 +35,25 @@ pub(crate) enum Inbound {
     /// Not sealed, and let through as it is (no key, plaintext accepted, or
     /// not an eventcast version-1 datagram at all, which the parser drops).
     Plain,
-    /// Sealed, authenticated and fresh: the inner datagram.
-    Opened(Vec<u8>),
+    /// Sealed, authenticated and fresh: the inner datagram, in the guard's
+    /// buffer, to be given back with [`Guard::give_back`].
+    Opened(Opened),
     /// Dropped and counted here.
     Dropped,
+}
+
+/// An opened datagram: the guard's opening buffer, lent out with the inner
+/// datagram in its first `len` bytes.
+pub(crate) struct Opened {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl Opened {
+    /// The inner datagram.
+    pub(crate) fn datagram(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// Whom an unreadable datagram is reported for.
@@ -64,6 +79,9 @@ pub(crate) struct Guard {
     events: VecDeque<EndpointEvent>,
     /// The buffer a datagram is sealed into, swapped with the caller's.
     scratch: Vec<u8>,
+    /// The buffer datagrams are opened into (see `seal::open_into`): lent
+    /// out with each one opened, given back after it has been handled.
+    opening: Vec<u8>,
 }
 
 impl Guard {
@@ -81,6 +99,7 @@ impl Guard {
             reported: HashSet::new(),
             events: VecDeque::new(),
             scratch: Vec::new(),
+            opening: Vec::new(),
         }
     }
 
@@ -272,11 +291,12 @@ impl Guard {
             self.report(from, Some(h.sender), Unreadable::UnknownKey);
             return Inbound::Dropped;
         }
+        let opening = &mut self.opening;
         let opened = self
             .keyring
             .candidates(h.key_id)
-            .find_map(|entry| seal::open(entry, &frame));
-        let Some(inner) = opened else {
+            .find_map(|entry| seal::open_into(entry, &frame, opening));
+        let Some(inner) = opened.and_then(|len| self.opening.get(..len)) else {
             stats.dropped.bad_tag += 1;
             debug!(%from, sender = %h.sender, key_id = %h.key_id, "authentication failed");
             self.report(from, Some(h.sender), Unreadable::BadTag);
@@ -302,18 +322,27 @@ impl Guard {
         }
         stats.datagrams_opened += 1;
         trace!(%from, sender = %h.sender, packet = %h.packet, len = inner.len(), "datagram opened");
-        let (Some(fresh), Some(nonces)) = (self.fresh.as_mut(), self.nonces.as_deref_mut()) else {
-            return Inbound::Opened(inner);
-        };
-        let d = Held {
-            from,
-            packet: h.packet.get(),
-            inner,
-        };
-        match fresh.admit(now, h.sender, d, &mut self.replay, nonces, stats) {
-            Some(inner) => Inbound::Opened(inner),
-            None => Inbound::Dropped,
+        if let (Some(fresh), Some(nonces)) = (self.fresh.as_mut(), self.nonces.as_deref_mut()) {
+            let d = Held {
+                from,
+                packet: h.packet.get(),
+                inner,
+            };
+            if !fresh.admit(now, h.sender, d, &mut self.replay, nonces, stats) {
+                return Inbound::Dropped;
+            }
         }
+        let len = inner.len();
+        Inbound::Opened(Opened {
+            buf: std::mem::take(&mut self.opening),
+            len,
+        })
+    }
+
+    /// Takes back the buffer lent out with an opened datagram, for the
+    /// next one (without it, the next datagram opened allocates anew).
+    pub(crate) fn give_back(&mut self, opened: Opened) {
+        self.opening = opened.buf;
     }
 
     /// Tells the application, once per sender (or source address when the

@@ -292,3 +292,43 @@ fn idle_until_collect(e: &mut Endpoint, until: Instant, sent: &mut Vec<Vec<u8>>)
 fn is_answer(d: &[u8]) -> bool {
     d.len() >= 15 + 32 + 50
 }
+
+/// Datagrams held for the answer (copied out of the buffer they were
+/// opened into) and the ones opened after it (read from that buffer) are
+/// delivered intact, whatever their sizes and order.
+#[test]
+fn held_and_later_datagrams_arrive_intact() {
+    let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
+    let mut rx = sealed(config(1024), 1, &[key(1)]);
+    let arg = |n: usize, b: u8| vec![binary(vec![b; n])];
+    tx.emit(t0(), "held-long", &arg(2500, 1)).unwrap();
+    tx.emit(t0(), "held-short", &arg(3, 2)).unwrap();
+    feed(&mut rx, t0(), &out(&mut tx, t0()));
+    let challenge = out(&mut rx, t0());
+    feed(&mut tx, at(1), &challenge);
+    tx.emit(at(1), "later-long", &arg(1800, 3)).unwrap();
+    tx.emit(at(1), "later-short", &arg(0, 4)).unwrap();
+    // The answer first, then the later events.
+    feed(&mut rx, at(2), &out(&mut tx, at(1)));
+    let got: Vec<_> = events(&mut rx)
+        .into_iter()
+        .filter_map(|ev| match ev {
+            EndpointEvent::Message(m) => Some((m.name.to_string(), m.args.clone())),
+            _ => None,
+        })
+        .collect();
+    let want = [
+        ("held-long", arg(2500, 1)),
+        ("held-short", arg(3, 2)),
+        ("later-long", arg(1800, 3)),
+        ("later-short", arg(0, 4)),
+    ];
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for ((name, args), (want_name, want_args)) in got.iter().zip(want) {
+        assert_eq!(name, want_name);
+        assert_eq!(*args, want_args);
+    }
+    let s = rx.stats();
+    assert_eq!(s.dropped.total(), 0, "{s:?}");
+    assert_accounting(&s);
+}
