@@ -13,11 +13,15 @@
 //!
 //! The sender populates its whole body: it is written at once, before any
 //! datagram leaves. The receiver populates at most [`RECEIVE_MAX`] of its
-//! reassembly buffer when the first segment comes: a larger message's
-//! segments arrive paced, and the faults of the rest of its buffer fall in
-//! the pauses between them, where populating all of it up front stalled
+//! reassembly buffer when the first segment comes, and then, each time
+//! the copies pass a MiB, the [`RECEIVE_MAX`] from the next MiB on if its
+//! first page is not there yet (eventcast-proto shows the hook that room;
+//! so 2 MiB at a time, 1 MiB ahead of the copies). A larger message's
+//! segments arrive paced: populating all of its buffer up front stalled
 //! the receiver (one 16 MiB event at 65,000 B took 27.4 ms one-way
-//! instead of 24.2, medians of 5).
+//! instead of 24.2, medians of 5), and leaving the rest to fault in page
+//! by page cost the receiver 4,440 page faults and 17-20 ms of CPU for
+//! that event, against 863 and 15-17 ms populated step by step.
 
 use std::mem::MaybeUninit;
 

@@ -106,15 +106,16 @@ pub struct Config {
     pub max_send_queue_bytes: usize,
     /// Called with the unwritten room of a reassembly buffer just reserved
     /// for a whole message of several segments, before the segments are
-    /// copied into it (default: none). A node may fault its fresh pages in
-    /// at once here, which this crate cannot do without unsafe code. The
-    /// hook sees only room past what the buffer holds, so it cannot change
-    /// the message.
+    /// copied into it, and again with the room from the next MiB on each
+    /// time the copies pass a MiB (default: none). A node may fault fresh
+    /// pages in here, ahead of the copies, which this crate cannot do
+    /// without unsafe code. The hook sees only room past what the buffer
+    /// holds, so it cannot change the message.
     pub reserve_hook: Option<ReserveHook>,
 }
 
 /// A function given the unwritten room (spare capacity) of a reassembly
-/// buffer just reserved (see [`Config::reserve_hook`]). What it writes
+/// buffer reserved for a whole message (see [`Config::reserve_hook`]). What it writes
 /// there is overwritten by the segments.
 #[derive(Clone, Copy)]
 pub struct ReserveHook(pub fn(&mut [std::mem::MaybeUninit<u8>]));

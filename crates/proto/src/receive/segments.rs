@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 
 use crate::config::ReserveHook;
 
+/// How often, in bytes appended, a reserved buffer's hook is shown the
+/// room ahead (see [`Segments::insert`]).
+const HOOK_STEP: usize = 1 << 20;
+
 /// The segments held of one message.
 #[derive(Debug, Default)]
 pub(crate) struct Segments {
@@ -20,6 +24,9 @@ pub(crate) struct Segments {
     in_order: u32,
     /// Segments past a missing one.
     ahead: BTreeMap<u32, Vec<u8>>,
+    /// The body's buffer was reserved for the whole message, and the hook
+    /// shown its room.
+    reserved: bool,
 }
 
 impl Segments {
@@ -52,7 +59,9 @@ impl Segments {
 
     /// Holds segment `index` (not held yet). `reserve`: the length of the
     /// whole body, if the buffer may be reserved for it now; `hook` is
-    /// called on the buffer when that reservation grows it.
+    /// called on the buffer's room when that reservation grows it, then
+    /// again each time the body grows past a multiple of [`HOOK_STEP`],
+    /// on the room from the next multiple on.
     pub(crate) fn insert(
         &mut self,
         index: u32,
@@ -70,13 +79,36 @@ impl Segments {
             self.body.reserve_exact(len.saturating_sub(self.body.len()));
             if let Some(hook) = hook.filter(|_| self.body.capacity() != had) {
                 (hook.0)(self.body.spare_capacity_mut());
+                self.reserved = true;
             }
         }
+        let before = self.body.len();
         self.body.extend_from_slice(payload);
         self.in_order += 1;
         while let Some(next) = self.ahead.remove(&self.in_order) {
             self.body.extend_from_slice(&next);
             self.in_order += 1;
+        }
+        if let Some(hook) = hook.filter(|_| self.reserved) {
+            self.ahead_of_writes(before, hook);
+        }
+    }
+
+    /// Shows `hook` the room from the next multiple of [`HOOK_STEP`] on,
+    /// if the body (of `before` bytes before this segment) has just grown
+    /// past one: a hook that faults pages in then does it ahead of the
+    /// copies, a step at a time, rather than all at once when the buffer
+    /// is reserved.
+    fn ahead_of_writes(&mut self, before: usize, hook: ReserveHook) {
+        let len = self.body.len();
+        if before / HOOK_STEP == len / HOOK_STEP {
+            return;
+        }
+        let skip = (len / HOOK_STEP + 1) * HOOK_STEP - len;
+        if let Some(room) = self.body.spare_capacity_mut().get_mut(skip..) {
+            if !room.is_empty() {
+                (hook.0)(room);
+            }
         }
     }
 
@@ -117,6 +149,46 @@ mod tests {
         s.insert(2, b"ef", None, None);
         assert_eq!(s.bytes(), 4);
         assert!(s.into_body().is_none());
+    }
+
+    #[test]
+    fn the_hook_sees_the_room_ahead_of_the_copies() {
+        use std::cell::RefCell;
+        thread_local! {
+            static SEEN: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+        }
+        fn hook(room: &mut [std::mem::MaybeUninit<u8>]) {
+            SEEN.with(|s| s.borrow_mut().push(room.len()));
+        }
+        let seen = || SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        let hook = Some(ReserveHook(hook));
+        const LEN: usize = 5 * HOOK_STEP;
+        let part = vec![7u8; HOOK_STEP / 4];
+        let mut s = Segments::default();
+        for i in 0..20 {
+            // Only the first segment may reserve (the caller's rule: the
+            // message then has a partial of its own).
+            s.insert(i, &part, (i == 0).then_some(LEN), hook);
+        }
+        // The whole room at first, then from 2, 3 and 4 MiB on as the
+        // body passes 1, 2 and 3 MiB (from 5 MiB on there is no room).
+        let room = |from: usize| LEN - from;
+        assert_eq!(
+            seen(),
+            [
+                LEN,
+                room(2 * HOOK_STEP),
+                room(3 * HOOK_STEP),
+                room(4 * HOOK_STEP)
+            ]
+        );
+        assert_eq!(s.into_body().map(|b| b.len()), Some(LEN));
+        // A buffer never reserved grows as it must: the hook sees none of it.
+        let mut grown = Segments::default();
+        for i in 0..8 {
+            grown.insert(i, &part, None, hook);
+        }
+        assert_eq!(seen(), Vec::<usize>::new());
     }
 
     #[test]
