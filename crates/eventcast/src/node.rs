@@ -219,9 +219,8 @@ impl Eventcast {
         };
         if config.wire_protocol == WireProtocol::Native
             && crate::self_filter::attach(socket.get_ref(), id)
-            && config.multicast_loopback
         {
-            socket.own.count();
+            socket.own.watch();
         }
         // Held until the task's command channel is attached, so that a
         // keyring change made meanwhile reaches the new endpoint.

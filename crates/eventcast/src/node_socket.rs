@@ -22,7 +22,7 @@ use std::io;
 use std::net::UdpSocket;
 #[cfg(unix)]
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 #[cfg(unix)]
 use tokio::io::unix::AsyncFd;
@@ -89,40 +89,102 @@ impl NodeSocket {
     }
 }
 
-/// The node's own multicast datagrams that come back to its socket
-/// (multicast loopback) and that its socket filter drops
-/// ([`self_filter`](crate::self_filter)). Linux counts each of them as
-/// dropped, in the same count as datagrams dropped for a full receive
-/// buffer (`SO_RXQ_OVFL`), so the node takes them out of that count.
+/// The node's own multicast datagrams that come back to its socket and
+/// that its socket filter drops ([`self_filter`](crate::self_filter)).
+/// Linux counts each of them as dropped, in the same count as datagrams
+/// dropped for a full receive buffer (`SO_RXQ_OVFL`), so the node takes
+/// them out of that count.
+///
+/// Whether copies come back is measured, not assumed: multicast loopback
+/// can be off and the group still routed through the loopback device,
+/// which hands every datagram back. Until the first send call that hands
+/// something over, the socket's drop count (`SO_MEMINFO`) is read around
+/// each call: if it grew by what went, copies come back and are counted
+/// from then on; if not, nothing is counted.
 ///
 /// A send adds what it is about to hand over before the call and takes
 /// back what did not go after it: the count is never behind the kernel's
-/// filtering, so a drop it hides is only one seen early, and shows once
-/// the kernel has filtered what was sent.
+/// filtering, so no drop is invented. Copies that stop coming back later
+/// (the route to the group moved to another interface) each hide one
+/// drop for a full buffer.
 #[derive(Debug, Default)]
 pub(crate) struct OwnCopies {
-    /// Whether copies come back and are filtered (set at start).
-    counting: bool,
+    state: AtomicU8,
     expected: AtomicU64,
 }
 
+/// [`OwnCopies`]' states: nothing to count (no filter), not known yet,
+/// counted.
+const OFF: u8 = 0;
+const UNKNOWN: u8 = 1;
+const COUNTED: u8 = 2;
+
+/// What [`OwnCopies::sending`] noted before a send call.
+#[derive(Debug)]
+pub(crate) struct Sending {
+    announced: usize,
+    /// The socket's drop count before the call, while it is not known
+    /// whether copies come back.
+    drops: Option<u32>,
+}
+
 impl OwnCopies {
-    /// Copies of what is sent from now on are filtered.
-    pub(crate) fn count(&mut self) {
-        self.counting = true;
+    /// The socket filters the node's own datagrams: find out at the first
+    /// send whether copies come back.
+    pub(crate) fn watch(&mut self) {
+        *self.state.get_mut() = UNKNOWN;
     }
 
-    /// `n` datagrams to the group are about to be sent.
-    pub(crate) fn sending(&self, n: usize) {
-        if self.counting && n > 0 {
-            self.expected.fetch_add(n as u64, Ordering::Relaxed);
+    /// `n` datagrams to the group are about to be sent on `socket`.
+    pub(crate) fn sending(&self, socket: &UdpSocket, n: usize) -> Sending {
+        let state = self.state.load(Ordering::Relaxed);
+        if state == OFF || n == 0 {
+            return Sending {
+                announced: 0,
+                drops: None,
+            };
+        }
+        self.expected.fetch_add(n as u64, Ordering::Relaxed);
+        Sending {
+            announced: n,
+            drops: if state == UNKNOWN {
+                socket_drops(socket)
+            } else {
+                None
+            },
         }
     }
 
-    /// `n` of those announced by [`sending`](Self::sending) did not go.
-    pub(crate) fn not_sent(&self, n: usize) {
-        if self.counting && n > 0 {
-            self.expected.fetch_sub(n as u64, Ordering::Relaxed);
+    /// The call `sending` was noted for handed over `went` of its
+    /// datagrams to the group.
+    pub(crate) fn sent(&self, socket: &UdpSocket, sending: Sending, went: usize) {
+        self.take_back(sending.announced.saturating_sub(went));
+        let (Some(before), true) = (sending.drops, went > 0) else {
+            return;
+        };
+        let Some(after) = socket_drops(socket) else {
+            return;
+        };
+        let back = after.wrapping_sub(before) as usize >= went;
+        let decided = if back { COUNTED } else { OFF };
+        let first = self
+            .state
+            .compare_exchange(UNKNOWN, decided, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        if first && !back {
+            self.expected.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn take_back(&self, n: usize) {
+        if n > 0 {
+            // Saturating: what was announced before nothing was to be
+            // counted is gone already.
+            let _ = self
+                .expected
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
+                    Some(e.saturating_sub(n as u64))
+                });
         }
     }
 
@@ -130,6 +192,35 @@ impl OwnCopies {
     pub(crate) fn total(&self) -> u64 {
         self.expected.load(Ordering::Relaxed)
     }
+}
+
+/// The socket's count of dropped datagrams (Linux `SO_MEMINFO`), or
+/// `None` where the system does not give it.
+#[cfg(target_os = "linux")]
+fn socket_drops(socket: &UdpSocket) -> Option<u32> {
+    use std::os::fd::AsRawFd;
+    const SO_MEMINFO: libc::c_int = 55;
+    let mut info = [0u32; 9];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: a valid descriptor, and a buffer of `len` bytes written
+    // during the call only.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    let at = libc::SK_MEMINFO_DROPS as usize;
+    (rc == 0 && len as usize > at * 4).then(|| info[at])
+}
+
+/// Elsewhere the count is not given (and no filter is attached).
+#[cfg(not(target_os = "linux"))]
+fn socket_drops(_socket: &UdpSocket) -> Option<u32> {
+    None
 }
 
 /// Registers `socket` with the current runtime for `interest`.
@@ -211,6 +302,48 @@ mod tests {
             .expect("room at once")
             .unwrap();
         assert!(node.get_ref().local_addr().is_ok());
+    }
+
+    /// A socket on loopback and copies announced of `n` datagrams to it,
+    /// of which the kernel drops `dropped` (a filter that drops all, or
+    /// none) as they arrive: what is counted afterwards.
+    fn own_copies_after(n: usize, drop_all: bool) -> u64 {
+        let socket = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        if drop_all {
+            // Classic BPF: return 0 (drop) for every packet.
+            let program = [socket2::SockFilter::new(
+                (libc::BPF_RET | libc::BPF_K) as u16,
+                0,
+                0,
+                0,
+            )];
+            socket2::SockRef::from(&socket)
+                .attach_filter(&program)
+                .unwrap();
+        }
+        let mut own = OwnCopies::default();
+        own.watch();
+        let sending = own.sending(&socket, n);
+        let to = socket.local_addr().unwrap();
+        for _ in 0..n {
+            socket.send_to(b"copy", to).unwrap();
+        }
+        own.sent(&socket, sending, n);
+        // Decided by the first call: a second one counts the same way.
+        let sending = own.sending(&socket, 1);
+        socket.send_to(b"copy", to).unwrap();
+        own.sent(&socket, sending, 1);
+        own.total()
+    }
+
+    #[test]
+    fn copies_dropped_by_the_filter_are_counted() {
+        netns_test::run(|| assert_eq!(own_copies_after(3, true), 4));
+    }
+
+    #[test]
+    fn copies_that_do_not_come_back_are_not_counted() {
+        netns_test::run(|| assert_eq!(own_copies_after(3, false), 0));
     }
 
     #[test]

@@ -241,6 +241,11 @@ impl DropCounter {
         self.reported += new;
         new
     }
+
+    /// Drops for a full buffer reported so far.
+    pub(crate) fn reported(&self) -> u64 {
+        self.reported
+    }
 }
 
 #[cfg(test)]

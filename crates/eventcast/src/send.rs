@@ -148,7 +148,7 @@ fn send_one(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result
     let (datagram, to) = &batch.slots[at];
     let to = *to;
     let looped = looped(&batch.slots[at..=at]);
-    socket.own.sending(looped);
+    let sending = socket.own.sending(socket.get_ref(), looped);
     let result = socket.try_write(|socket| {
         if datagram.tail().is_empty() {
             socket.send_to(datagram.head(), to)
@@ -156,9 +156,8 @@ fn send_one(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result
             socket.send_to(&datagram.to_vec(), to)
         }
     });
-    if result.is_err() {
-        socket.own.not_sent(looped);
-    }
+    let went = if result.is_ok() { looped } else { 0 };
+    socket.own.sent(socket.get_ref(), sending, went);
     match result {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
         Ok(_) => batch.counts.datagrams += 1,
@@ -187,8 +186,7 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
     let gso = batch.gso;
     let to = batch.slots[at].1;
     let rest = &batch.slots[at..batch.len];
-    let announced = looped(rest);
-    socket.own.sending(announced);
+    let sending = socket.own.sending(socket.get_ref(), looped(rest));
     let mut refused = None;
     let result = socket.try_write(|_| {
         crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
@@ -202,7 +200,7 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
     let went = result
         .as_ref()
         .map_or(0, |&n| looped(&rest[..n.min(rest.len())]));
-    socket.own.not_sent(announced - went);
+    socket.own.sent(socket.get_ref(), sending, went);
     let counts = &mut batch.counts;
     match (result, refused) {
         (Ok(n), _) => {

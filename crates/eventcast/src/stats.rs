@@ -51,7 +51,10 @@ pub struct NodeStats {
     /// was full, as far as it reports them (Linux `SO_RXQ_OVFL`, counted
     /// when the next datagram arrives; always 0 elsewhere). The kernel
     /// counts the node's own datagrams that its socket filter drops in
-    /// the same count; they are taken out. Loss recovery repairs these
+    /// the same count; they are taken out (whether they come back is
+    /// measured at the first send: should the route to the group move
+    /// later so that they stop coming back, each one sent after that
+    /// hides a drop). Loss recovery repairs these
     /// drops; many mean the buffer is too small or this node too slow for
     /// the traffic.
     pub kernel_drops: u64,

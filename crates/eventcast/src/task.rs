@@ -317,7 +317,7 @@ fn received_some(
             if new > 0 {
                 io.shared.stats_mut().kernel_drops += new;
                 debug!(
-                    target: "eventcast", new, total = count,
+                    target: "eventcast", new, total = drops.reported(), own_filtered = own,
                     "the kernel dropped datagrams: receive buffer full"
                 );
             }
