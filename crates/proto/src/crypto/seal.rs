@@ -58,8 +58,12 @@ pub(crate) fn seal_into(
 /// from the received datagram into `out`'s first bytes (the inner
 /// datagram, magic and version restored), nothing copied or allocated
 /// once `out` has grown to the largest datagram opened. Returns the inner
-/// datagram's length, or `None` (`out`'s bytes then unchanged) if the tag
-/// does not authenticate the header and ciphertext under this key.
+/// datagram's length, or `None` if the tag does not authenticate the
+/// header and ciphertext under this key. Nothing of a `None` is to be
+/// read from `out`: aes-gcm 0.11 checks the tag before it decrypts, so
+/// `out` keeps the bytes it had (grown with zeroes if it was short), but
+/// that is how the crate works, not what its trait promises, and nothing
+/// here depends on it (a success writes all of `out[..len]`).
 ///
 /// `out` only grows (zeroed as it does), and its length is kept, so that
 /// it is not filled again for every datagram: the inner datagram is
