@@ -29,7 +29,7 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
     let pacer = Pacer::new(t0, spec.rate);
     let mut sent_ns = Vec::new();
     for i in 0..spec.events {
-        if let Some(wait) = pacer.delay(i, Instant::now()) {
+        if let Some(wait) = pacer.delay(i, Instant::now) {
             tokio::time::sleep(wait).await;
         }
         if i > 0 && !spec.interval.is_zero() {

@@ -275,7 +275,7 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
     let pacer = Pacer::new(t0, spec.rate);
     let mut sent_ns = Vec::new();
     for event in 0..spec.events {
-        if let Some(wait) = pacer.delay(event, Instant::now()) {
+        if let Some(wait) = pacer.delay(event, Instant::now) {
             std::thread::sleep(wait);
         }
         if event > 0 && !spec.interval.is_zero() {
