@@ -115,7 +115,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                 // turn's deliveries and answers. The readiness stays set
                 // until a read finds nothing, so the next turn reads what
                 // came meanwhile.
-                let mut full = matches!(received, Ok(n) if n >= inbox.per_read());
+                let mut full = matches!(received, Ok(n) if inbox.read_full(n));
                 let mut handled = handle_read(engine, &io, &mut drops, received, &inbox);
                 while full && handled < IO_LOOP_BOUND {
                     // What the last read completed goes to the listeners
@@ -128,7 +128,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                     if matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
                         break;
                     }
-                    full = matches!(received, Ok(n) if n >= inbox.per_read().min(max));
+                    full = matches!(received, Ok(n) if inbox.read_full(n));
                     handled += handle_read(engine, &io, &mut drops, received, &inbox);
                 }
                 bounded = full && handled >= IO_LOOP_BOUND;
