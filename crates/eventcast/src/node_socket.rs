@@ -145,13 +145,26 @@ impl OwnCopies {
             };
         }
         self.expected.fetch_add(n as u64, Ordering::Relaxed);
+        let drops = if state == UNKNOWN {
+            let drops = socket_drops(socket);
+            if drops.is_none() {
+                // No count to measure with (a kernel before 4.12): assume
+                // copies come back, as multicast loopback usually does,
+                // rather than ask again at every send.
+                let _ = self.state.compare_exchange(
+                    UNKNOWN,
+                    COUNTED,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+            drops
+        } else {
+            None
+        };
         Sending {
             announced: n,
-            drops: if state == UNKNOWN {
-                socket_drops(socket)
-            } else {
-                None
-            },
+            drops,
         }
     }
 
@@ -199,6 +212,10 @@ impl OwnCopies {
 #[cfg(target_os = "linux")]
 fn socket_drops(socket: &UdpSocket) -> Option<u32> {
     use std::os::fd::AsRawFd;
+    // Not in the libc crate for every target; <asm/socket.h>'s value.
+    #[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
+    const SO_MEMINFO: libc::c_int = 0x39;
+    #[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
     const SO_MEMINFO: libc::c_int = 55;
     let mut info = [0u32; 9];
     let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
@@ -304,9 +321,10 @@ mod tests {
         assert!(node.get_ref().local_addr().is_ok());
     }
 
-    /// A socket on loopback and copies announced of `n` datagrams to it,
-    /// of which the kernel drops `dropped` (a filter that drops all, or
-    /// none) as they arrive: what is counted afterwards.
+    /// A socket on loopback that sends `n` datagrams to itself, then one
+    /// more, announcing them as own copies; with `drop_all` a filter drops
+    /// every datagram it gets (as the node's filter drops its own): what
+    /// is counted afterwards.
     fn own_copies_after(n: usize, drop_all: bool) -> u64 {
         let socket = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
         if drop_all {
