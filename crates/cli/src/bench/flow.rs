@@ -96,13 +96,15 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
         let tally = tally.clone();
         let arrivals = arrivals.clone();
         let size = spec.size;
+        let expected = spec.events;
         node.on(EVENT, move |event| {
-            let now = Instant::now();
             // Read in place, as an application reads a large argument.
             if let Some(s) = event.str_arg(0) {
                 if s.len() == size {
                     let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
-                    tally.data(now, s.len() as u64, 1);
+                    if tally.count(s.len() as u64, 1, expected) {
+                        tally.stamp(Instant::now());
+                    }
                     if stamped {
                         let mut arrivals = arrivals.lock().unwrap_or_else(|e| e.into_inner());
                         arrivals.arrived_seq(event.seq().map(|s| s.get()), tally.events - 1);

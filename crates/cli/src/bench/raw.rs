@@ -334,10 +334,12 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
     let mut stopped_at = None;
     loop {
         let received = joined.socket.recv_from(&mut buf);
-        let now = Instant::now();
+        // The clock is read for what is not data, and for data only when
+        // the tally asks (as eventcast's receiver does: `Tally::count`).
+        let mut now = None;
         if let Ok((len, _)) = received {
             match read_header(&buf[..len]) {
-                Some((KIND_START, ..)) => tally.start(now),
+                Some((KIND_START, ..)) => tally.start(*now.insert(Instant::now())),
                 Some((KIND_DATA, event, _, count)) if count == shape.count => {
                     datagrams += 1;
                     let complete = if count == 1 {
@@ -360,11 +362,22 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
                     } else {
                         len.saturating_sub(shape.header)
                     };
-                    tally.data(now, bytes as u64, complete);
+                    if tally.count(bytes as u64, complete, spec.events) {
+                        tally.stamp(*now.insert(Instant::now()));
+                    }
                 }
-                _ => tally.activity(now),
+                _ => tally.activity(*now.insert(Instant::now())),
             }
         }
+        if received.is_err() {
+            // Timed out: what was counted unstamped is activity.
+            tally.idle(*now.insert(Instant::now()));
+        }
+        let Some(now) = now else {
+            // Data, not stamped: the next stamp or time-out looks again
+            // (the arrival that completes the last event is stamped).
+            continue;
+        };
         if stopped_at.is_none() && stop.load(Ordering::SeqCst) {
             stopped_at = Some(now);
         }
