@@ -113,8 +113,10 @@ impl Challenger {
         true
     }
 
-    /// Holds an opened datagram of `sender`, whose round is in progress.
-    pub(crate) fn hold(&mut self, sender: SenderId, held: Held, hs: &Handshake) -> Hold {
+    /// Holds a copy of an opened datagram of `sender`, whose round is in
+    /// progress, if it fits the limits (`Refused`, and nothing copied, if
+    /// not).
+    pub(crate) fn hold(&mut self, sender: SenderId, held: Held<&[u8]>, hs: &Handshake) -> Hold {
         let cost = held.inner.len() + HELD_OVERHEAD;
         let Some(round) = self.rounds.get_mut(&sender) else {
             return Hold::Refused;
@@ -124,7 +126,9 @@ impl Challenger {
         {
             return Hold::Refused;
         }
-        round.held.push(held);
+        // Copied only once it is known to fit: a flood of datagrams over
+        // the limits costs no copy each.
+        round.held.push(held.copied());
         round.bytes += cost;
         self.held_bytes += cost;
         self.held_count += 1;
@@ -230,11 +234,12 @@ mod tests {
     const ME: SenderId = SenderId::new(1);
     const S: SenderId = SenderId::new(2);
 
-    fn held(n: u64, len: usize) -> Held {
+    fn held(n: u64, len: usize) -> Held<&'static [u8]> {
+        static BYTES: [u8; 1024] = [0; 1024];
         Held {
             from: SocketAddr::from(([192, 0, 2, 1], 1)),
             packet: n,
-            inner: vec![0; len],
+            inner: &BYTES[..len],
         }
     }
 

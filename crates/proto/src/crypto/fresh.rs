@@ -126,7 +126,7 @@ impl Freshness {
             stats.dropped.unverified += 1;
             return false;
         }
-        if self.challenger.hold(sender, d.copied(), &self.hs) == Hold::Refused {
+        if self.challenger.hold(sender, d, &self.hs) == Hold::Refused {
             stats.dropped.unverified += 1;
             debug!(%sender, "held datagrams over their limit: dropped");
         }
