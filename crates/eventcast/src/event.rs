@@ -159,16 +159,19 @@ impl Event {
     }
 
     /// Argument `index` as a Rust value.
+    ///
+    /// Only that argument is decoded (for an event kept as it arrived: see
+    /// [`raw_args`](Self::raw_args)), not the whole list.
     pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, Error> {
         let args = self.arg_list();
-        let value = args.get(index).ok_or_else(|| {
+        let value = args.value_at(index).ok_or_else(|| {
             Error::Args(format!(
                 "event {:?} has {} arguments, no argument {index}",
                 self.name(),
-                args.len()
+                args.count()
             ))
         })?;
-        bson::deserialize_from_bson(value.clone())
+        bson::deserialize_from_bson(value.into_owned())
             .map_err(|e| Error::Args(format!("event {:?} argument {index}: {e}", self.name())))
     }
 

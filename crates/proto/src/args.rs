@@ -21,6 +21,7 @@
 //! nor walks the body to find them (for a small event, that walk cost as
 //! much as the check itself).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::OnceLock;
@@ -266,6 +267,41 @@ impl Args {
         }
     }
 
+    /// How many arguments there are, counted without decoding them.
+    pub fn count(&self) -> usize {
+        match &self.repr {
+            Repr::Decoded(args) => args.len(),
+            Repr::Raw { body, decoded, .. } => decoded.get().map_or_else(
+                || raw_args(body.get().0).map_or(0, |args| args.into_iter().count()),
+                Vec::len,
+            ),
+        }
+    }
+
+    /// Argument `index` as a BSON value: borrowed from the decoded
+    /// arguments if they are (or were decoded by an earlier call), else
+    /// made from that one element of the body kept raw, the others left
+    /// undecoded; the same value decoding the list gives. `None` if there
+    /// is no argument `index` (or, for a kept body, it does not convert,
+    /// which its check on arrival rules out).
+    pub fn value_at(&self, index: usize) -> Option<Cow<'_, Bson>> {
+        match &self.repr {
+            Repr::Decoded(args) => args.get(index).map(Cow::Borrowed),
+            Repr::Raw { body, decoded, .. } => {
+                if let Some(args) = decoded.get() {
+                    return args.get(index).map(Cow::Borrowed);
+                }
+                let (doc, read) = body.get();
+                if let Some(s) = read_at(read, index) {
+                    return Some(Cow::Owned(Bson::String(s.to_owned())));
+                }
+                let args = RawDocument::from_bytes(raw_args(doc)?.as_bytes()).ok()?;
+                let element = args.iter_elements().nth(index)?;
+                element.and_then(Bson::try_from).ok().map(Cow::Owned)
+            }
+        }
+    }
+
     /// Argument `index` if it is a binary, its bytes read in place.
     pub fn bytes_at(&self, index: usize) -> Option<&[u8]> {
         match &self.repr {
@@ -465,6 +501,26 @@ mod tests {
         }
 
         #[test]
+        fn one_argument_reads_as_the_decoded_list_holds_it(
+            name in ".{0,20}",
+            args in proptest::collection::vec(scalar(), 0..8),
+        ) {
+            let (_, kept) = decode_received(encode_body(&name, &args).unwrap()).unwrap();
+            for decoded in [false, true] {
+                for (i, arg) in args.iter().enumerate() {
+                    let value = kept.value_at(i);
+                    // Made from the kept element until the list is decoded.
+                    prop_assert_eq!(matches!(value, Some(Cow::Borrowed(_))), decoded);
+                    let value = value.map(Cow::into_owned);
+                    prop_assert!(value.is_some_and(|v| same(&[v], std::slice::from_ref(arg))));
+                }
+                prop_assert!(kept.value_at(args.len()).is_none());
+                prop_assert_eq!(kept.count(), args.len());
+                kept.as_slice();
+            }
+        }
+
+        #[test]
         fn a_damaged_body_is_kept_only_if_decode_body_reads_it_alike(
             name in ".{0,8}",
             args in proptest::collection::vec(scalar(), 0..4),
@@ -499,6 +555,21 @@ mod tests {
             }),
             Bson::Int32(3),
         ]
+    }
+
+    #[test]
+    fn one_argument_of_a_large_body_reads_without_decoding_the_others() {
+        let args = big_args();
+        let (_, kept) = decode_received(encode_body("big", &args).unwrap()).unwrap();
+        for (i, arg) in args.iter().enumerate() {
+            assert_eq!(kept.value_at(i).as_deref(), Some(arg));
+        }
+        assert_eq!(kept.value_at(args.len()), None);
+        assert_eq!(kept.count(), args.len());
+        let Repr::Raw { decoded, .. } = &kept.repr else {
+            panic!("a large body is kept");
+        };
+        assert!(decoded.get().is_none(), "the list was not decoded");
     }
 
     #[test]
