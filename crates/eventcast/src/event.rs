@@ -175,6 +175,20 @@ impl Event {
             .map_err(|e| Error::Args(format!("event {:?} argument {index}: {e}", self.name())))
     }
 
+    /// The length in bytes of the body this event arrived in (its name
+    /// and arguments as one BSON document), for a received event kept as
+    /// it arrived (see [`raw_args`](Self::raw_args): every event of 64 KiB
+    /// or more, and small ones whose arguments are only numbers,
+    /// booleans, nulls and strings); read without decoding anything.
+    /// `None` for any other event (a small one with documents or arrays
+    /// among its arguments, one of the 0.1.x protocol, a local emit): its
+    /// arguments were decoded, and encoding them again
+    /// (`eventcast_proto::encode_body`) gives the length a native body of
+    /// theirs has.
+    pub fn received_body_len(&self) -> Option<usize> {
+        self.arg_list().raw_body().map(|body| body.as_bytes().len())
+    }
+
     /// The arguments as the BSON array that arrived, for an event kept as
     /// it arrived (see [`raw_args`](Self::raw_args)).
     pub(crate) fn raw_list(&self) -> Option<&bson::RawArray> {
@@ -275,6 +289,27 @@ mod tests {
         let date = DateTime::from_millis(1_383_000_000_000);
         assert_eq!(to_args(&(date,)).unwrap(), vec![Bson::DateTime(date)]);
         assert_eq!(to_args(&(None::<u8>,)).unwrap(), vec![Bson::Null]);
+    }
+
+    #[test]
+    fn a_kept_event_s_body_len_is_the_body_it_arrived_in() {
+        let big = vec![Bson::from("x".repeat(100_000)), Bson::Int32(1)];
+        let nested = vec![Bson::Document(doc! {"a": 1})];
+        let cases = [
+            (vec![], true),
+            (vec![Bson::from("hi"), Bson::Int64(7)], true),
+            (nested, false),
+            (big, true),
+        ];
+        for (args, kept) in cases {
+            let body = eventcast_proto::encode_body("e", &args).unwrap();
+            let (name, received) = eventcast_proto::decode_received(body.clone()).unwrap();
+            let received = Event::with_args(name, received, SenderId::new(2), None, None);
+            let expected = kept.then_some(body.len());
+            assert_eq!(received.received_body_len(), expected);
+            let made = Event::new("e".into(), args, SenderId::new(1), None, None);
+            assert_eq!(made.received_body_len(), None, "a local event");
+        }
     }
 
     #[test]

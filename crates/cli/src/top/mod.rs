@@ -44,8 +44,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             if filter.as_ref().is_some_and(|f| !f.matches(event.name())) {
                 return;
             }
-            let bytes = eventcast_proto::encode_body(event.name(), event.raw_args())
-                .map_or(0, |body| body.len() as u64);
+            // Read from the body kept as it arrived; encoded again only for
+            // events whose arguments were decoded (small, with documents or
+            // arrays; 0.1.x ones).
+            let bytes = event
+                .received_body_len()
+                .or_else(|| {
+                    eventcast_proto::encode_body(event.name(), event.raw_args())
+                        .ok()
+                        .map(|body| body.len())
+                })
+                .map_or(0, |len| len as u64);
             let mut model = model.lock().unwrap_or_else(|e| e.into_inner());
             model.event(
                 event.name(),
