@@ -265,7 +265,13 @@ impl Shared {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let size = 96 + event.name().len() + estimate(event.raw_args());
+        // The length of the body kept as it arrived (this runs on the
+        // node's task: nothing is decoded here); events whose arguments
+        // were decoded are estimated from their values.
+        let args = event
+            .received_body_len()
+            .unwrap_or_else(|| estimate(event.raw_args()));
+        let size = 96 + event.name().len() + args;
         if !self
             .queue
             .push(Pending::Event(event.clone(), SystemTime::now()), size)
