@@ -54,9 +54,8 @@ pub struct NodeStats {
     /// the same count; they are taken out (whether they come back is
     /// measured at the first send: should the route to the group move
     /// later so that they stop coming back, each one sent after that
-    /// hides a drop). Loss recovery repairs these
-    /// drops; many mean the buffer is too small or this node too slow for
-    /// the traffic.
+    /// hides a drop). Loss recovery repairs these drops; many mean the
+    /// buffer is too small or this node too slow for the traffic.
     pub kernel_drops: u64,
     /// Events emitted while stopped (only local listeners fired).
     pub emitted_while_stopped: u64,

@@ -115,8 +115,8 @@ pub struct Config {
 }
 
 /// A function given the unwritten room (spare capacity) of a reassembly
-/// buffer reserved for a whole message (see [`Config::reserve_hook`]). What it writes
-/// there is overwritten by the segments.
+/// buffer reserved for a whole message (see [`Config::reserve_hook`]).
+/// What it writes there is overwritten by the segments.
 #[derive(Clone, Copy)]
 pub struct ReserveHook(pub fn(&mut [std::mem::MaybeUninit<u8>]));
 
