@@ -26,7 +26,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::OnceLock;
 
-use bson::{Bson, RawBsonRef, RawDocument};
+use bson::{Bson, RawArray, RawBsonRef, RawDocument};
 use tracing::warn;
 use yoke::Yoke;
 
@@ -46,8 +46,13 @@ const LONG_STRING: usize = 1024;
 const READ_STRINGS: usize = 4;
 
 /// A body kept as it arrived, and what its check read from it: the body
-/// as a document, and string arguments with their indices.
-type Kept = Yoke<(&'static RawDocument, ReadStrings<'static>), Vec<u8>>;
+/// as a document with its `args` array (found once, not looked up by key
+/// at every read of an argument), and string arguments with their indices.
+type Kept = Yoke<(Found<'static>, ReadStrings<'static>), Vec<u8>>;
+
+/// A kept body as a document, and its `args` array if the check found it
+/// (it always does for a body that is kept).
+type Found<'a> = (&'a RawDocument, Option<&'a RawArray>);
 
 /// String arguments read on arrival, with their indices.
 type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
@@ -81,8 +86,10 @@ pub(crate) fn decode_received_as<N, T>(
         let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
             let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
             let mut read = [None; READ_STRINGS];
-            flat = check_flat(doc, &mut read).map(|f| (name(f.name), f.args, f.text));
-            Ok((doc, read))
+            let checked = check_flat(doc, &mut read);
+            let list = checked.as_ref().map(|f| f.list);
+            flat = checked.map(|f| (name(f.name), f.args, f.text));
+            Ok(((doc, list), read))
         })?;
         if let Some((name, args, text)) = flat {
             // As much as decoding would take, and the body itself.
@@ -108,7 +115,7 @@ pub(crate) fn decode_received_as<N, T>(
             }
         })?;
         (named, values) = (Some(name(n)), v);
-        Ok((doc, long))
+        Ok(((doc, raw_args(doc)), long))
     })?;
     let held = 2 * len + values * std::mem::size_of::<Bson>();
     // The check names the event whenever it succeeds.
@@ -119,6 +126,8 @@ pub(crate) fn decode_received_as<N, T>(
 /// What a flat body holds (see [`check_flat`]).
 struct Flat<'a> {
     name: &'a str,
+    /// The `args` array.
+    list: &'a RawArray,
     /// How many arguments there are.
     args: usize,
     /// The bytes of their strings.
@@ -154,7 +163,12 @@ fn check_flat<'a>(doc: &'a RawDocument, read: &mut ReadStrings<'a>) -> Option<Fl
         }
         args += 1;
     }
-    Some(Flat { name, args, text })
+    Some(Flat {
+        name,
+        list,
+        args,
+        text,
+    })
 }
 
 /// Whether `body` is an event's body, checked as [`decode_received`]
@@ -227,14 +241,17 @@ impl Args {
     pub fn raw_body(&self) -> Option<&bson::RawDocument> {
         match &self.repr {
             Repr::Decoded(_) => None,
-            Repr::Raw { body, .. } => Some(body.get().0),
+            Repr::Raw { body, .. } => Some(body.get().0 .0),
         }
     }
 
     /// The arguments as the BSON array that arrived, if they were kept raw
     /// (checked whole on arrival: every element reads well-formed).
-    pub fn raw_list(&self) -> Option<&bson::RawArray> {
-        raw_args(self.raw_body()?)
+    pub fn raw_list(&self) -> Option<&RawArray> {
+        match &self.repr {
+            Repr::Decoded(_) => None,
+            Repr::Raw { body, .. } => kept_list(body),
+        }
     }
 
     /// For arguments kept raw: about how many bytes they hold once
@@ -255,11 +272,10 @@ impl Args {
         match &self.repr {
             Repr::Decoded(args) => args.get(index)?.as_str(),
             Repr::Raw { body, .. } => {
-                let (doc, read) = body.get();
-                if let Some(s) = read_at(read, index) {
+                if let Some(s) = read_at(&body.get().1, index) {
                     return Some(s);
                 }
-                match raw_arg(doc, index)? {
+                match raw_arg(kept_list(body)?, index)? {
                     RawBsonRef::String(s) => Some(s),
                     _ => None,
                 }
@@ -272,7 +288,7 @@ impl Args {
         match &self.repr {
             Repr::Decoded(args) => args.len(),
             Repr::Raw { body, decoded, .. } => decoded.get().map_or_else(
-                || raw_args(body.get().0).map_or(0, |args| args.into_iter().count()),
+                || kept_list(body).map_or(0, |args| args.into_iter().count()),
                 Vec::len,
             ),
         }
@@ -291,11 +307,10 @@ impl Args {
                 if let Some(args) = decoded.get() {
                     return args.get(index).map(Cow::Borrowed);
                 }
-                let (doc, read) = body.get();
-                if let Some(s) = read_at(read, index) {
+                if let Some(s) = read_at(&body.get().1, index) {
                     return Some(Cow::Owned(Bson::String(s.to_owned())));
                 }
-                let args = RawDocument::from_bytes(raw_args(doc)?.as_bytes()).ok()?;
+                let args = RawDocument::from_bytes(kept_list(body)?.as_bytes()).ok()?;
                 let element = args.iter_elements().nth(index)?;
                 element.and_then(Bson::try_from).ok().map(Cow::Owned)
             }
@@ -309,7 +324,7 @@ impl Args {
                 Bson::Binary(b) => Some(&b.bytes),
                 _ => None,
             },
-            Repr::Raw { body, .. } => match raw_arg(body.get().0, index)? {
+            Repr::Raw { body, .. } => match raw_arg(kept_list(body)?, index)? {
                 RawBsonRef::Binary(b) => Some(b.bytes),
                 _ => None,
             },
@@ -317,8 +332,14 @@ impl Args {
     }
 }
 
-fn raw_args(body: &RawDocument) -> Option<&bson::RawArray> {
+fn raw_args(body: &RawDocument) -> Option<&RawArray> {
     body.get_array("args").ok()
+}
+
+/// The `args` array of a kept body: as its check found it.
+fn kept_list(kept: &Kept) -> Option<&RawArray> {
+    let ((doc, list), _) = kept.get();
+    list.or_else(|| raw_args(doc))
 }
 
 /// String argument `index` if the check on arrival kept it as read.
@@ -329,10 +350,10 @@ fn read_at<'a>(read: &ReadStrings<'a>, index: usize) -> Option<&'a str> {
         .map(|(_, s)| *s)
 }
 
-/// Argument `index` of a kept body, the ones before it skipped unread
-/// (a long string before it is not read as UTF-8 again).
-fn raw_arg(body: &RawDocument, index: usize) -> Option<RawBsonRef<'_>> {
-    let args = RawDocument::from_bytes(raw_args(body)?.as_bytes()).ok()?;
+/// Argument `index` of a kept body's `args`, the ones before it skipped
+/// unread (a long string before it is not read as UTF-8 again).
+fn raw_arg(list: &RawArray, index: usize) -> Option<RawBsonRef<'_>> {
+    let args = RawDocument::from_bytes(list.as_bytes()).ok()?;
     args.iter_elements().nth(index)?.ok()?.value().ok()
 }
 
@@ -342,14 +363,14 @@ fn raw_arg(body: &RawDocument, index: usize) -> Option<RawBsonRef<'_>> {
 /// did, the arguments read as none and a warning says so. The strings
 /// read on arrival are copied as they were read, not read again.
 fn decode(kept: &Kept) -> Vec<Bson> {
-    let (body, read) = kept.get();
+    let read = &kept.get().1;
     let value = |(index, element): (usize, bson::error::Result<bson::raw::RawElement<'_>>)| {
         if let Some(s) = read_at(read, index) {
             return Ok(Bson::String(s.to_owned()));
         }
         element.and_then(Bson::try_from).map_err(|e| e.to_string())
     };
-    let decoded = raw_args(body)
+    let decoded = kept_list(kept)
         .ok_or_else(|| "no `args` array".to_owned())
         .and_then(|args| RawDocument::from_bytes(args.as_bytes()).map_err(|e| e.to_string()))
         .and_then(|args| args.iter_elements().enumerate().map(value).collect());
@@ -400,16 +421,17 @@ fn copy(kept: &Kept) -> Option<Kept> {
     let bytes = kept.backing_cart().clone();
     Kept::try_attach_to_cart(bytes, |bytes: &[u8]| {
         let doc = RawDocument::from_bytes(bytes).map_err(|_| ())?;
+        let list = raw_args(doc).ok_or(())?;
         let mut long = [None; READ_STRINGS];
         for (slot, index) in long.iter_mut().zip(indices) {
             if let Some(index) = index {
-                let Some(RawBsonRef::String(s)) = raw_arg(doc, index) else {
+                let Some(RawBsonRef::String(s)) = raw_arg(list, index) else {
                     return Err(());
                 };
                 *slot = Some((index, s));
             }
         }
-        Ok((doc, long))
+        Ok(((doc, Some(list)), long))
     })
     .ok()
 }
