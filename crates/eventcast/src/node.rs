@@ -45,6 +45,8 @@ struct Queued {
 enum LocalArgs<'a, A: ?Sized> {
     Built(Vec<bson::Bson>),
     Later(&'a A),
+    /// A received event's arguments, forwarded.
+    Forwarded(&'a Event),
 }
 
 impl<A: Serialize + ?Sized> LocalArgs<'_, A> {
@@ -56,6 +58,7 @@ impl<A: Serialize + ?Sized> LocalArgs<'_, A> {
                 warn!(target: "eventcast", error = %e, "emitted arguments did not convert twice alike: none for local listeners");
                 Vec::new()
             }),
+            Self::Forwarded(event) => event.raw_args().to_vec(),
         }
     }
 }
@@ -376,6 +379,42 @@ impl Eventcast {
     /// Encodes an event for the protocol the node speaks: straight from
     /// `args` when it is a plain argument list (see `arglist.rs`), through
     /// its list of BSON values otherwise.
+    /// Emits `name` with the arguments `event` arrived with: the event
+    /// `emit(name, event.raw_args())` sends, without decoding them.
+    ///
+    /// A received event kept as it arrived (see [`Event::raw_args`]) has
+    /// its argument list copied into the new event's body as the bytes
+    /// that arrived, so a relay or an echo pays one copy rather than a
+    /// decode and an encode. Any other event (one of this node's, one
+    /// decoded on arrival, or a node speaking the 0.1.x protocol) is
+    /// emitted from its values. Fails as [`emit`](Self::emit) does.
+    ///
+    /// ```no_run
+    /// # fn f(node: &eventcast::Eventcast) -> Result<(), eventcast::Error> {
+    /// let answer = node.clone();
+    /// node.on("ping", move |event| {
+    ///     if let Err(e) = answer.forward("pong", event) {
+    ///         eprintln!("no pong: {e}");
+    ///     }
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn forward(&self, name: &str, event: &Event) -> Result<(), Error> {
+        let kept = match (self.handle.config.wire_protocol, event.raw_list()) {
+            (WireProtocol::Native, Some(list)) => {
+                arglist::encode_kept(name, list, &self.handle.spare)
+            }
+            _ => None,
+        };
+        let Some(body) = kept else {
+            return self.emit(name, event.raw_args());
+        };
+        let local = LocalArgs::<[bson::Bson]>::Forwarded(event);
+        let sent = self.send_body(name, local, Outgoing::Native(body));
+        self.handle.spare.schedule();
+        sent
+    }
+
     fn encode<'a, A: Serialize + ?Sized>(
         &self,
         name: &str,

@@ -9,20 +9,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bson::Bson;
-
 use super::proto::{self, Spec, PING, PONG};
 use super::raw::{pong_done, RoundTrips, PING_TIMEOUT};
 use crate::common;
-
-/// The sequence number a ping or pong carries as its first argument.
-fn seq(args: &[Bson]) -> Option<i64> {
-    match args.first()? {
-        Bson::Int64(n) => Some(*n),
-        Bson::Int32(n) => Some(i64::from(*n)),
-        _ => None,
-    }
-}
 
 /// `--role ping`: `--pings` round trips (after a short warm-up), each
 /// ping a sequence number and a string of `--size` bytes.
@@ -52,7 +41,8 @@ pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
 }
 
 /// `--role pong`: answers every ping with a pong carrying the same
-/// arguments.
+/// arguments, forwarded as they arrived (as raw UDP's pong sends back the
+/// bytes it read).
 pub(crate) async fn pong(spec: &Spec) -> anyhow::Result<()> {
     let node = common::new_node(spec.config()?)?;
     let last_ping: Arc<Mutex<Option<Instant>>> = Arc::default();
@@ -60,11 +50,11 @@ pub(crate) async fn pong(spec: &Spec) -> anyhow::Result<()> {
         let answer = node.clone();
         let last_ping = last_ping.clone();
         node.on(PING, move |event| {
-            if seq(event.raw_args()).is_some() {
-                // Sending can only fail while stopped: nothing to do then.
-                let _ = answer.emit(PONG, event.raw_args());
-                *last_ping.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-            }
+            // As raw UDP's pong, it answers whatever the ping holds (the
+            // pinger checks the sequence number). Sending can only fail
+            // while stopped: nothing to do then.
+            let _ = answer.forward(PONG, event);
+            *last_ping.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         })?;
     }
     common::start(&node).await?;

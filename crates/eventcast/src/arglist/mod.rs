@@ -23,6 +23,7 @@ mod size;
 
 use std::cell::Cell;
 
+use bson::RawArray;
 use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeStruct, Serializer};
 
 use crate::spare::SpareBody;
@@ -69,6 +70,34 @@ fn encode_sized<A: Serialize + ?Sized>(name: &str, args: &A, spare: &SpareBody) 
     let size = body.serialize(size::Sizer).ok()?;
     let mut buf = spare.take(size);
     bson::serialize_to_buffer(&body, &mut buf).ok()?;
+    Some(buf)
+}
+
+/// The body of an event named `name` whose argument list is `list` as
+/// it is: a received event's list, kept as it arrived (checked whole
+/// then), forwarded under another name. Its bytes are copied once, into
+/// a buffer of the body's size, and not decoded; `None` if the bson crate
+/// fails to write it (the caller then takes the general path, which says
+/// why).
+pub(crate) fn encode_kept(name: &str, list: &RawArray, spare: &SpareBody) -> Option<Vec<u8>> {
+    /// `{ name, args }`, with `args` the kept list.
+    struct Kept<'a> {
+        name: &'a str,
+        args: &'a RawArray,
+    }
+    impl Serialize for Kept<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut body = s.serialize_struct("Body", 2)?;
+            body.serialize_field("name", self.name)?;
+            body.serialize_field("args", &self.args)?;
+            body.end()
+        }
+    }
+    // The document's length and NUL; for each field its type byte and its
+    // key with the key's NUL; the name's length, bytes and NUL; the list.
+    let size = 5 + (1 + 5) + (4 + name.len() + 1) + (1 + 5) + list.as_bytes().len();
+    let mut buf = spare.take(size);
+    bson::serialize_to_buffer(&Kept { name, args: list }, &mut buf).ok()?;
     Some(buf)
 }
 
@@ -408,6 +437,30 @@ mod tests {
     #[derive(Serialize)]
     enum Choice {
         A,
+    }
+
+    #[test]
+    fn a_kept_list_is_copied_into_the_body_the_general_path_gives() {
+        let lists = [
+            Vec::new(),
+            vec![Bson::Int64(7), Bson::from("seven")],
+            vec![
+                Bson::Document(doc! { "n": { "deep": [1, "x"] } }),
+                Bson::Binary(bson::Binary {
+                    subtype: bson::spec::BinarySubtype::Generic,
+                    bytes: vec![9; 100_000],
+                }),
+            ],
+        ];
+        for list in lists {
+            let arrived = eventcast_proto::encode_body("ping", &list).unwrap();
+            let doc = bson::RawDocument::from_bytes(&arrived).unwrap();
+            let kept = doc.get_array("args").unwrap();
+            for name in ["pong", "", "a much longer name.with.dots"] {
+                let body = encode_kept(name, kept, &SpareBody::default()).expect("a body");
+                assert_eq!(body, eventcast_proto::encode_body(name, &list).unwrap());
+            }
+        }
     }
 
     #[test]

@@ -149,3 +149,56 @@ fn typed_arguments() {
         })
     });
 }
+
+/// `forward` re-emits what arrived under another name: node 0 emits
+/// `ping` with `args`, node 1 forwards every ping as `pong`; returns
+/// the pong as node 1's own listeners saw it and as node 0 received it,
+/// both checked against the ping node 1 received.
+async fn forwarded<A: Serialize + ?Sized>(args: &A) -> (Event, Event) {
+    let nodes = start_nodes(2, &config(free_port())).await;
+    let mut pongs = nodes[0].subscribe_to(["pong"]).expect("exact names");
+    let mut local = nodes[1].subscribe_to(["pong"]).expect("exact names");
+    let mut pings = nodes[1].subscribe_to(["ping"]).expect("exact names");
+    nodes[0].emit("ping", args).expect("emit");
+    let ping = next_remote(&mut pings).await;
+    nodes[1].forward("pong", &ping).expect("forward");
+    let remote = next_remote(&mut pongs).await;
+    let local = next_event(&mut local).await;
+    assert!(local.is_local());
+    assert_eq!(remote.sender(), nodes[1].id());
+    assert_eq!(
+        remote.raw_args(),
+        ping.raw_args(),
+        "the arguments that arrived"
+    );
+    assert_eq!(
+        local.raw_args(),
+        ping.raw_args(),
+        "local listeners see them too"
+    );
+    stop_all(&nodes).await;
+    (local, remote)
+}
+
+#[test]
+fn forward_sends_the_arguments_that_arrived() {
+    netns_test::run(|| {
+        block_on(async {
+            // Flat and small: kept as it arrived, forwarded as its bytes.
+            let (_, pong) = forwarded(&(7i64, "seven", true, 2.5)).await;
+            assert_eq!(pong.arg::<i64>(0).unwrap(), 7);
+            assert_eq!(pong.str_arg(1), Some("seven"));
+            // A document among them: decoded on arrival, forwarded from its values.
+            let (_, pong) = forwarded(&(doc! { "a": [1, 2] }, "x")).await;
+            assert_eq!(pong.raw_args()[0], Bson::Document(doc! { "a": [1, 2] }));
+            // Large, with a nested document and a binary: kept and copied.
+            let frame = Binary {
+                subtype: BinarySubtype::Generic,
+                bytes: (0..200_000u32).map(|i| i as u8).collect(),
+            };
+            let (_, pong) = forwarded(&(doc! { "n": { "deep": 1 } }, frame.clone())).await;
+            assert_eq!(pong.bytes_arg(1), Some(frame.bytes.as_slice()));
+            assert_eq!(pong.received_body_len().map(|n| n > 200_000), Some(true));
+        })
+    });
+}
