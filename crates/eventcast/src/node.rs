@@ -376,18 +376,18 @@ impl Eventcast {
         }
     }
 
-    /// Encodes an event for the protocol the node speaks: straight from
-    /// `args` when it is a plain argument list (see `arglist.rs`), through
-    /// its list of BSON values otherwise.
-    /// Emits `name` with the arguments `event` arrived with: the event
-    /// `emit(name, event.raw_args())` sends, without decoding them.
+    /// Emits `name` with the arguments `event` arrived with, as they
+    /// arrived: the values `event.raw_args()` holds, never converted
+    /// again (`emit` reads a document whose keys are extended JSON, such
+    /// as `{"$oid": ..}`, as the value it stands for; `forward` sends it
+    /// on as the document it is).
     ///
     /// A received event kept as it arrived (see [`Event::raw_args`]) has
     /// its argument list copied into the new event's body as the bytes
     /// that arrived, so a relay or an echo pays one copy rather than a
-    /// decode and an encode. Any other event (one of this node's, one
-    /// decoded on arrival, or a node speaking the 0.1.x protocol) is
-    /// emitted from its values. Fails as [`emit`](Self::emit) does.
+    /// decode and an encode; any other event (one of this node's, one
+    /// decoded on arrival) is encoded from its values. Fails as
+    /// [`emit`](Self::emit) does.
     ///
     /// ```no_run
     /// # fn f(node: &eventcast::Eventcast) -> Result<(), eventcast::Error> {
@@ -400,21 +400,21 @@ impl Eventcast {
     /// # Ok(()) }
     /// ```
     pub fn forward(&self, name: &str, event: &Event) -> Result<(), Error> {
-        let kept = match (self.handle.config.wire_protocol, event.raw_list()) {
-            (WireProtocol::Native, Some(list)) => {
-                arglist::encode_kept(name, list, &self.handle.spare)
-            }
-            _ => None,
-        };
-        let Some(body) = kept else {
-            return self.emit(name, event.raw_args());
-        };
+        let body = forward_body(
+            self.handle.config.wire_protocol,
+            name,
+            event,
+            &self.handle.spare,
+        )?;
         let local = LocalArgs::<[bson::Bson]>::Forwarded(event);
-        let sent = self.send_body(name, local, Outgoing::Native(body));
+        let sent = self.send_body(name, local, body);
         self.handle.spare.schedule();
         sent
     }
 
+    /// Encodes an event for the protocol the node speaks: straight from
+    /// `args` when it is a plain argument list (see `arglist.rs`), through
+    /// its list of BSON values otherwise.
     fn encode<'a, A: Serialize + ?Sized>(
         &self,
         name: &str,
@@ -805,6 +805,29 @@ impl std::fmt::Debug for WeakEventcast {
     }
 }
 
+/// The body [`Eventcast::forward`] sends: a kept list copied as it
+/// arrived, else the values encoded by the bson crate as they are (not
+/// through serde's reading of extended JSON, which `to_args` applies).
+fn forward_body(
+    protocol: WireProtocol,
+    name: &str,
+    event: &Event,
+    spare: &SpareBody,
+) -> Result<Outgoing, Error> {
+    match protocol {
+        WireProtocol::Native => {
+            let kept = event
+                .raw_list()
+                .and_then(|list| arglist::encode_kept(name, list, spare));
+            match kept {
+                Some(body) => Ok(Outgoing::Native(body)),
+                None => native_driver::encode(name, event.raw_args()),
+            }
+        }
+        WireProtocol::LegacyV3 => legacy_driver::encode(name, event.raw_args()),
+    }
+}
+
 /// The first service of type `S` in `attached`.
 fn find<S: Service>(attached: &[Attached]) -> Option<Arc<S>> {
     attached
@@ -814,4 +837,82 @@ fn find<S: Service>(attached: &[Attached]) -> Option<Arc<S>> {
 
 fn random_id() -> SenderId {
     SenderId::new(rand::random())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::{doc, oid::ObjectId, Bson};
+    use eventcast_proto::SenderId;
+
+    /// `args` as a node receives them, in an event.
+    fn received(args: &[Bson]) -> Event {
+        let body = eventcast_proto::encode_body("ping", args).unwrap();
+        let (name, args) = eventcast_proto::decode_received(body).unwrap();
+        Event::with_args(name, args, SenderId::new(2), None, None)
+    }
+
+    fn native(body: Outgoing) -> Vec<u8> {
+        match body {
+            Outgoing::Native(body) => body,
+            Outgoing::Legacy { .. } => panic!("a native node's body"),
+        }
+    }
+
+    #[test]
+    fn a_kept_list_is_forwarded_as_the_bytes_that_arrived() {
+        let spare = SpareBody::default();
+        let flat = [Bson::Int64(7), Bson::from("seven")];
+        let large = [
+            Bson::Document(doc! { "n": { "deep": 1 } }),
+            Bson::from("x".repeat(100_000)),
+        ];
+        for args in [&flat[..], &large[..]] {
+            let event = received(args);
+            assert!(event.raw_list().is_some(), "kept as it arrived");
+            let body = native(forward_body(WireProtocol::Native, "pong", &event, &spare).unwrap());
+            assert_eq!(body, eventcast_proto::encode_body("pong", args).unwrap());
+            assert_eq!(body.capacity(), body.len(), "written once, at its size");
+        }
+    }
+
+    #[test]
+    fn forwarded_documents_are_not_read_as_extended_json() {
+        // A document that serde's path would read as an ObjectId.
+        let oid = ObjectId::parse_str("507f1f77bcf86cd799439011").unwrap();
+        let document = Bson::Document(doc! { "$oid": oid.to_hex() });
+        assert_eq!(
+            to_args(std::slice::from_ref(&document)).unwrap(),
+            [Bson::ObjectId(oid)]
+        );
+        for event in [
+            // Decoded on arrival (not flat), and a local event.
+            received(std::slice::from_ref(&document)),
+            Event::new(
+                "ping".into(),
+                vec![document.clone()],
+                SenderId::new(1),
+                None,
+                None,
+            ),
+        ] {
+            assert!(event.raw_list().is_none());
+            let spare = SpareBody::default();
+            let body = native(forward_body(WireProtocol::Native, "pong", &event, &spare).unwrap());
+            let (name, args) = eventcast_proto::decode_body(&body).unwrap();
+            assert_eq!((name.as_str(), args), ("pong", vec![document.clone()]));
+        }
+    }
+
+    #[test]
+    fn a_legacy_node_forwards_in_its_own_protocol() {
+        let event = received(&[Bson::Int32(1), Bson::from("a")]);
+        let body = forward_body(
+            WireProtocol::LegacyV3,
+            "pong",
+            &event,
+            &SpareBody::default(),
+        );
+        assert!(matches!(body, Ok(Outgoing::Legacy { .. })));
+    }
 }

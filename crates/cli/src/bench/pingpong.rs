@@ -51,8 +51,8 @@ pub(crate) async fn pong(spec: &Spec) -> anyhow::Result<()> {
         let last_ping = last_ping.clone();
         node.on(PING, move |event| {
             // As raw UDP's pong, it answers whatever the ping holds (the
-            // pinger checks the sequence number). Sending can only fail
-            // while stopped: nothing to do then.
+            // pinger checks the sequence number). A pong refused (a full
+            // send queue) is a lost round trip, which the pinger counts.
             let _ = answer.forward(PONG, event);
             *last_ping.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         })?;

@@ -459,6 +459,7 @@ mod tests {
             for name in ["pong", "", "a much longer name.with.dots"] {
                 let body = encode_kept(name, kept, &SpareBody::default()).expect("a body");
                 assert_eq!(body, eventcast_proto::encode_body(name, &list).unwrap());
+                assert_eq!(body.capacity(), body.len(), "sized exactly");
             }
         }
     }

@@ -153,14 +153,16 @@ fn typed_arguments() {
 /// `forward` re-emits what arrived under another name: node 0 emits
 /// `ping` with `args`, node 1 forwards every ping as `pong`; returns
 /// the pong as node 1's own listeners saw it and as node 0 received it,
-/// both checked against the ping node 1 received.
-async fn forwarded<A: Serialize + ?Sized>(args: &A) -> (Event, Event) {
+/// both checked against the ping node 1 received (`kept`: whether that
+/// ping was kept as it arrived, and so forwarded as its bytes).
+async fn forwarded<A: Serialize + ?Sized>(args: &A, kept: bool) -> (Event, Event) {
     let nodes = start_nodes(2, &config(free_port())).await;
     let mut pongs = nodes[0].subscribe_to(["pong"]).expect("exact names");
     let mut local = nodes[1].subscribe_to(["pong"]).expect("exact names");
     let mut pings = nodes[1].subscribe_to(["ping"]).expect("exact names");
     nodes[0].emit("ping", args).expect("emit");
     let ping = next_remote(&mut pings).await;
+    assert_eq!(ping.received_body_len().is_some(), kept);
     nodes[1].forward("pong", &ping).expect("forward");
     let remote = next_remote(&mut pongs).await;
     let local = next_event(&mut local).await;
@@ -185,18 +187,18 @@ fn forward_sends_the_arguments_that_arrived() {
     netns_test::run(|| {
         block_on(async {
             // Flat and small: kept as it arrived, forwarded as its bytes.
-            let (_, pong) = forwarded(&(7i64, "seven", true, 2.5)).await;
+            let (_, pong) = forwarded(&(7i64, "seven", true, 2.5), true).await;
             assert_eq!(pong.arg::<i64>(0).unwrap(), 7);
             assert_eq!(pong.str_arg(1), Some("seven"));
             // A document among them: decoded on arrival, forwarded from its values.
-            let (_, pong) = forwarded(&(doc! { "a": [1, 2] }, "x")).await;
+            let (_, pong) = forwarded(&(doc! { "a": [1, 2] }, "x"), false).await;
             assert_eq!(pong.raw_args()[0], Bson::Document(doc! { "a": [1, 2] }));
             // Large, with a nested document and a binary: kept and copied.
             let frame = Binary {
                 subtype: BinarySubtype::Generic,
                 bytes: (0..200_000u32).map(|i| i as u8).collect(),
             };
-            let (_, pong) = forwarded(&(doc! { "n": { "deep": 1 } }, frame.clone())).await;
+            let (_, pong) = forwarded(&(doc! { "n": { "deep": 1 } }, frame.clone()), true).await;
             assert_eq!(pong.bytes_arg(1), Some(frame.bytes.as_slice()));
             assert_eq!(pong.received_body_len().map(|n| n > 200_000), Some(true));
         })
