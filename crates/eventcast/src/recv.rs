@@ -193,7 +193,7 @@ pub(crate) fn try_recv(
     batch.counts.calls += 1;
     batch.counts.datagrams += n as u64;
     let largest = batch.got.iter().map(|r| r.len).max();
-    batch.cap = next_cap(batch.cap, largest, batch.read_full(n));
+    batch.cap = next_cap(batch.cap, n, largest, batch.read_full(n));
     Ok(n)
 }
 
@@ -208,26 +208,31 @@ fn fitting(len: usize) -> usize {
     }
 }
 
-/// The most datagrams a read takes after one that took up to `cap`, the
-/// largest of `largest` bytes (`None`: it took none); `full`: it took
-/// `cap`. As many as [`fitting`] at once if that is fewer; more only
-/// after a full read, and at most twice as many: the odd small datagram
-/// between two large events (a heartbeat, a status) leaves the next
-/// event's reads small, and a burst of small ones widens them in a few
-/// reads.
-fn next_cap(cap: usize, largest: Option<usize>, full: bool) -> usize {
+/// The most datagrams a read takes after one that took `got` of up to
+/// `cap`, the largest of `largest` bytes (`None`: it took none); `full`:
+/// it took `cap`. As many as [`fitting`] at once if that is fewer; more
+/// only after a full read, and at most twice as many: the odd small
+/// datagram between two large events (a heartbeat, a status) leaves the
+/// next event's reads small, and a burst of small ones widens them in a
+/// few reads. A read that was not full emptied the queue, and the next
+/// one asks for at most twice as many (and [`FEW`]): every datagram asked
+/// for costs a message header set up for the call, most of a quiet
+/// read's work when it asks for a whole batch and gets one.
+fn next_cap(cap: usize, got: usize, largest: Option<usize>, full: bool) -> usize {
     let Some(largest) = largest else {
         return cap;
     };
-    let fits = fitting(largest);
-    if fits <= cap {
-        fits
-    } else if full {
-        fits.min(cap.saturating_mul(2))
+    let next = if full {
+        cap.saturating_mul(2)
     } else {
-        cap
-    }
+        cap.min(got.saturating_mul(2).max(FEW))
+    };
+    next.min(fitting(largest)).max(1)
 }
+
+/// The fewest datagrams a read asks for after one that emptied the queue
+/// (unless fewer fit, see [`fitting`]).
+const FEW: usize = 4;
 
 #[cfg(target_os = "linux")]
 fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, max: usize) -> io::Result<usize> {
@@ -320,34 +325,53 @@ mod tests {
     #[test]
     fn large_datagrams_make_reads_small_at_once() {
         for full in [false, true] {
-            assert_eq!(next_cap(RECV_BATCH, Some(65_033), full), 2.min(RECV_BATCH));
-            assert_eq!(next_cap(RECV_BATCH, Some(32_801), full), 3.min(RECV_BATCH));
-            assert_eq!(next_cap(RECV_BATCH, Some(8_225), full), RECV_BATCH);
+            // A whole batch, or all but one of it.
+            let got = RECV_BATCH - usize::from(!full && RECV_BATCH > 1);
+            let next = |largest| next_cap(RECV_BATCH, got, largest, full);
+            assert_eq!(next(Some(65_033)), 2.min(RECV_BATCH));
+            assert_eq!(next(Some(32_801)), 3.min(RECV_BATCH));
+            assert_eq!(next(Some(8_225)), RECV_BATCH);
             // Larger than the bound: one at a time.
-            assert_eq!(next_cap(RECV_BATCH, Some(READ_BYTES + 1), full), 1);
-            assert_eq!(next_cap(RECV_BATCH, Some(1_057), full), RECV_BATCH);
-            assert_eq!(next_cap(RECV_BATCH, Some(0), full), RECV_BATCH);
+            assert_eq!(next(Some(READ_BYTES + 1)), 1);
+            assert_eq!(next(Some(1_057)), RECV_BATCH);
+            assert_eq!(next(Some(0)), RECV_BATCH);
             // A read that took nothing changes nothing.
-            assert_eq!(next_cap(1, None, full), 1);
+            assert_eq!(next_cap(1, 0, None, full), 1);
         }
     }
 
     // Elsewhere a read takes one datagram whatever its size.
     #[cfg(target_os = "linux")]
     #[test]
+    fn a_read_that_empties_the_queue_makes_the_next_one_smaller() {
+        // One datagram of a whole batch asked for: a quiet socket.
+        assert_eq!(next_cap(RECV_BATCH, 1, Some(100), false), FEW);
+        assert_eq!(next_cap(FEW, 1, Some(100), false), FEW);
+        // Half a batch: room for twice as many next time, no more than before.
+        assert_eq!(next_cap(RECV_BATCH, 12, Some(100), false), 24);
+        assert_eq!(next_cap(RECV_BATCH, 20, Some(100), false), RECV_BATCH);
+        // A burst after a quiet spell: full reads double it back.
+        assert_eq!(next_cap(FEW, FEW, Some(100), true), 2 * FEW);
+        // Large datagrams: never more than fit.
+        assert_eq!(next_cap(2, 1, Some(65_033), false), 2);
+    }
+
+    // Elsewhere a read takes one datagram whatever its size.
+    #[cfg(target_os = "linux")]
+    #[test]
     fn only_full_reads_of_small_datagrams_widen_reads_step_by_step() {
-        let mut cap = next_cap(RECV_BATCH, Some(65_033), true);
+        let mut cap = next_cap(RECV_BATCH, RECV_BATCH, Some(65_033), true);
         // A heartbeat between two large events: the next read stays small.
-        assert_eq!(next_cap(cap, Some(33), false), cap);
+        assert_eq!(next_cap(cap, 1, Some(33), false), cap);
         let mut steps = 0;
         while cap < RECV_BATCH {
-            let wider = next_cap(cap, Some(40), true);
+            let wider = next_cap(cap, cap, Some(40), true);
             assert!(wider <= 2 * cap && wider > cap);
             cap = wider;
             steps += 1;
         }
         assert!(steps > 1, "back to the whole batch in {steps} step");
-        assert_eq!(next_cap(cap, Some(40), true), RECV_BATCH);
+        assert_eq!(next_cap(cap, cap, Some(40), true), RECV_BATCH);
     }
 
     #[test]
