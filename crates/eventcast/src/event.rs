@@ -190,8 +190,13 @@ impl Event {
     }
 
     /// The arguments as the BSON array that arrived, for an event kept as
-    /// it arrived (see [`raw_args`](Self::raw_args)).
-    pub(crate) fn raw_list(&self) -> Option<&bson::RawArray> {
+    /// it arrived (see [`raw_args`](Self::raw_args)): checked whole on
+    /// arrival, read here without decoding anything. `None` for any other
+    /// event (see [`received_body_len`](Self::received_body_len)). A tool
+    /// that stores or relays events can copy it as it is; note that its
+    /// keys are those the sender wrote (eventcast writes `"0"`, `"1"`,
+    /// ...), and arguments are read by position.
+    pub fn raw_list(&self) -> Option<&bson::RawArray> {
         self.arg_list().raw_list()
     }
 

@@ -21,7 +21,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bson::{Bson, RawDocument};
+use bson::{Bson, RawArray, RawDocument};
 use eventcast::{MessageSeq, SenderId};
 use serde::Serialize;
 
@@ -90,7 +90,48 @@ pub enum Record {
     Loss(RecordedLoss),
 }
 
+/// What a record's message header and channel are made of: an event's
+/// name, seq and times, or a loss's first seq and time.
+pub(crate) enum Meta<'a> {
+    Event {
+        name: &'a str,
+        seq: Option<MessageSeq>,
+        log_time: SystemTime,
+        publish_time: SystemTime,
+    },
+    Loss {
+        first: MessageSeq,
+        log_time: SystemTime,
+    },
+}
+
+impl Meta<'_> {
+    /// An event received at `log_time`, as [`RecordedEvent::received`]
+    /// records it.
+    pub(crate) fn received(event: &eventcast::Event, log_time: SystemTime) -> Meta<'_> {
+        Meta::Event {
+            name: event.name(),
+            seq: event.seq(),
+            log_time,
+            publish_time: log_time,
+        }
+    }
+}
+
 impl Record {
+    /// Its header's and channel's fields.
+    pub(crate) fn meta(&self) -> Meta<'_> {
+        match self {
+            Record::Event(e) => Meta::Event {
+                name: &e.name,
+                seq: e.seq,
+                log_time: e.log_time,
+                publish_time: e.publish_time,
+            },
+            Record::Loss(l) => l.meta(),
+        }
+    }
+
     /// When it was recorded.
     pub fn log_time(&self) -> SystemTime {
         match self {
@@ -116,6 +157,14 @@ impl RecordedEvent {
 }
 
 impl RecordedLoss {
+    /// Its header's and channel's fields.
+    pub(crate) fn meta(&self) -> Meta<'_> {
+        Meta::Loss {
+            first: self.first,
+            log_time: self.log_time,
+        }
+    }
+
     /// A loss reported at `log_time`.
     pub fn reported(loss: &eventcast::Loss, log_time: SystemTime) -> Self {
         Self {
@@ -143,10 +192,26 @@ pub enum DataError {
 #[derive(Serialize)]
 struct EventData<'a> {
     name: &'a str,
-    args: &'a [Bson],
+    args: ArgsData<'a>,
     sender: String,
     from: Option<String>,
     seq: Option<i64>,
+}
+
+/// An event's arguments: decoded values, or a received event's list as
+/// it arrived (copied as it is, not decoded and encoded again).
+enum ArgsData<'a> {
+    Values(&'a [Bson]),
+    Kept(&'a RawArray),
+}
+
+impl Serialize for ArgsData<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ArgsData::Values(values) => values.serialize(s),
+            ArgsData::Kept(list) => list.serialize(s),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -173,15 +238,46 @@ fn seq_i64(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-/// The message data of an event.
+/// The message data of an event (the recorder writes received events
+/// with [`encode_received`], which gives the same).
+#[cfg(test)]
 pub(crate) fn encode_event(event: &RecordedEvent) -> Result<Vec<u8>, bson::error::Error> {
     bson::serialize_to_vec(&EventData {
         name: &event.name,
-        args: &event.args,
+        args: ArgsData::Values(&event.args),
         sender: event.sender.to_string(),
         from: event.from.map(|a| a.to_string()),
         seq: event.seq.map(|s| seq_i64(s.get())),
     })
+}
+
+/// The message data of a received event: what `encode_event` gives for
+/// [`RecordedEvent::received`], written from the event itself. A list
+/// kept as it arrived (`Event::raw_list`) is copied into the data as it
+/// is, into a buffer sized for it: a large event is neither decoded nor
+/// copied again as the data grows.
+pub(crate) fn encode_received(event: &eventcast::Event) -> Result<Vec<u8>, bson::error::Error> {
+    let args = match event.raw_list() {
+        Some(list) => ArgsData::Kept(list),
+        None => ArgsData::Values(event.raw_args()),
+    };
+    let room = match args {
+        // The list, the name, and room for the other fields.
+        ArgsData::Kept(list) => list.as_bytes().len() + event.name().len() + 160,
+        ArgsData::Values(_) => 0,
+    };
+    let mut data = Vec::with_capacity(room);
+    bson::serialize_to_buffer(
+        &EventData {
+            name: event.name(),
+            args,
+            sender: event.sender().to_string(),
+            from: event.from().map(|a| a.to_string()),
+            seq: event.seq().map(|s| seq_i64(s.get())),
+        },
+        &mut data,
+    )?;
+    Ok(data)
 }
 
 /// The message data of a loss.

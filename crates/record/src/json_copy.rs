@@ -53,9 +53,10 @@ pub fn write_json_copy(
             })
             .to_string(),
         };
-        let channel_id = channels.id(&mut writer, output, &record)?;
+        let meta = record.meta();
+        let channel_id = channels.id(&mut writer, output, &meta)?;
         writer
-            .write_to_known_channel(&mcap_writer::header(&record, channel_id), data.as_bytes())
+            .write_to_known_channel(&mcap_writer::header(&meta, channel_id), data.as_bytes())
             .map_err(|e| Error::mcap(output, "cannot write", e))?;
         match record {
             Record::Event(_) => stats.events += 1,

@@ -9,7 +9,7 @@ use std::path::Path;
 use mcap::records::MessageHeader;
 
 use crate::error::Error;
-use crate::format::{self, Record, KIND_EVENT, KIND_KEY, KIND_LOSS, LOSS_TOPIC};
+use crate::format::{self, Meta, KIND_EVENT, KIND_KEY, KIND_LOSS, LOSS_TOPIC};
 
 /// The options of every file written: this library's name, zstd chunks
 /// compressed on the writer's thread (the other cores stay the node's).
@@ -46,22 +46,22 @@ impl Channels {
         self.events.len()
     }
 
-    /// The id of `record`'s channel in `writer` (the file at `path`),
-    /// added now if it is the first of its channel.
+    /// The id of the channel of the record `meta` describes in `writer`
+    /// (the file at `path`), added now if it is the first of its channel.
     pub(crate) fn id<W: Write + Seek>(
         &mut self,
         writer: &mut mcap::Writer<W>,
         path: &Path,
-        record: &Record,
+        meta: &Meta<'_>,
     ) -> Result<u16, Error> {
-        let (topic, kind) = match record {
-            Record::Event(e) => {
-                if let Some(&id) = self.events.get(&e.name) {
+        let (topic, kind) = match meta {
+            Meta::Event { name, .. } => {
+                if let Some(&id) = self.events.get(*name) {
                     return Ok(id);
                 }
-                (e.name.as_str(), KIND_EVENT)
+                (*name, KIND_EVENT)
             }
-            Record::Loss(_) => {
+            Meta::Loss { .. } => {
                 if let Some(id) = self.loss {
                     return Ok(id);
                 }
@@ -72,26 +72,28 @@ impl Channels {
         let id = writer
             .add_channel(0, topic, self.encoding, &metadata)
             .map_err(|e| Error::mcap(path, "cannot write", e))?;
-        match record {
-            Record::Event(e) => {
-                self.events.insert(e.name.clone(), id);
+        match meta {
+            Meta::Event { name, .. } => {
+                self.events.insert((*name).to_owned(), id);
             }
-            Record::Loss(_) => self.loss = Some(id),
+            Meta::Loss { .. } => self.loss = Some(id),
         }
         Ok(id)
     }
 }
 
-/// The header of `record`'s message on `channel_id`: an event's seq (0
-/// without one) or a loss's first seq as the sequence, and its times.
-pub(crate) fn header(record: &Record, channel_id: u16) -> MessageHeader {
-    let (sequence, log_time, publish_time) = match record {
-        Record::Event(e) => (
-            e.seq.map_or(0, |s| s.get() as u32),
-            e.log_time,
-            e.publish_time,
-        ),
-        Record::Loss(l) => (l.first.get() as u32, l.log_time, l.log_time),
+/// The header of the message `meta` describes, on `channel_id`: an
+/// event's seq (0 without one) or a loss's first seq as the sequence,
+/// and its times.
+pub(crate) fn header(meta: &Meta<'_>, channel_id: u16) -> MessageHeader {
+    let (sequence, log_time, publish_time) = match *meta {
+        Meta::Event {
+            seq,
+            log_time,
+            publish_time,
+            ..
+        } => (seq.map_or(0, |s| s.get() as u32), log_time, publish_time),
+        Meta::Loss { first, log_time } => (first.get() as u32, log_time, log_time),
     };
     MessageHeader {
         channel_id,

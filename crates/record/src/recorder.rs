@@ -14,7 +14,7 @@ use eventcast::{Event, EventFilter, Eventcast, ListenerId, Notice};
 use tokio::sync::watch;
 
 use crate::error::Error;
-use crate::format::{Record, RecordedEvent, RecordedLoss};
+use crate::format::{self, Meta, RecordedLoss};
 use crate::queue::{ByteQueue, Popped};
 use crate::sink::{Sink, Written};
 
@@ -92,18 +92,23 @@ pub struct RecordSummary {
 type Files = Result<Vec<(PathBuf, u64)>, Error>;
 
 /// What the listener hands the writer: the event as the node shares it
-/// (copied into a [`Record`] on the writer's thread, not the node's), or a
-/// loss.
+/// (encoded on the writer's thread, not the node's), or a loss.
 enum Pending {
     Event(Event, SystemTime),
     Loss(RecordedLoss),
 }
 
 impl Pending {
-    fn into_record(self) -> Record {
+    /// Its header's and channel's fields, and its message data: for an
+    /// event, what [`RecordedEvent::received`](crate::RecordedEvent::received)
+    /// would record, encoded from
+    /// the event itself (a list kept as it arrived is copied, not decoded).
+    fn encode(&self) -> (Meta<'_>, Result<Vec<u8>, bson::error::Error>) {
         match self {
-            Pending::Event(event, at) => Record::Event(RecordedEvent::received(&event, at)),
-            Pending::Loss(loss) => Record::Loss(loss),
+            Pending::Event(event, at) => {
+                (Meta::received(event, *at), format::encode_received(event))
+            }
+            Pending::Loss(loss) => (loss.meta(), format::encode_loss(loss)),
         }
     }
 }
@@ -338,14 +343,13 @@ fn write_loop(
             Popped::Closed => break,
         };
         for pending in batch {
-            let record = pending.into_record();
-            let record = &record;
             if !writing {
                 shared.refused.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            match sink.write(record) {
-                Ok(Written::Done) => shared.count_written(record),
+            let (meta, data) = pending.encode();
+            match sink.write(&meta, data) {
+                Ok(Written::Done) => shared.count_written(&pending),
                 Ok(Written::Full) => {
                     writing = false;
                     shared.refused.fetch_add(1, Ordering::Relaxed);
@@ -378,12 +382,12 @@ fn write_loop(
 }
 
 impl Shared {
-    fn count_written(&self, record: &Record) {
-        match record {
-            Record::Event(_) => {
+    fn count_written(&self, pending: &Pending) {
+        match pending {
+            Pending::Event(..) => {
                 self.written.fetch_add(1, Ordering::Relaxed);
             }
-            Record::Loss(loss) => {
+            Pending::Loss(loss) => {
                 self.loss_reports.fetch_add(1, Ordering::Relaxed);
                 self.events_lost.fetch_add(loss.count, Ordering::Relaxed);
             }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::format::{self, Record, MESSAGE_ENCODING};
+use crate::format::{self, Meta, MESSAGE_ENCODING};
 use crate::mcap_writer::{self, Channels};
 
 /// Uncompressed bytes of messages per chunk.
@@ -146,13 +146,14 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes one record, moving to the next file first when this one
-    /// would grow past `max_bytes`.
-    pub(crate) fn write(&mut self, record: &Record) -> Result<Written, Error> {
-        let data = match record {
-            Record::Event(e) => format::encode_event(e),
-            Record::Loss(l) => format::encode_loss(l),
-        };
+    /// Writes one record, the one `meta` describes with its message data
+    /// `data` (as encoded, or why it was not), moving to the next file
+    /// first when this one would grow past `max_bytes`.
+    pub(crate) fn write(
+        &mut self,
+        meta: &Meta<'_>,
+        data: Result<Vec<u8>, bson::error::Error>,
+    ) -> Result<Written, Error> {
         let Some(open) = self.open.as_mut() else {
             return Ok(Written::Full);
         };
@@ -169,7 +170,7 @@ impl Sink {
         let Some(open) = self.open.as_mut() else {
             return Ok(Written::Full);
         };
-        open.write(record, &data)?;
+        open.write(meta, &data)?;
         if open.pending >= CHUNK_BYTES {
             open.flush()?;
         }
@@ -239,10 +240,10 @@ impl Open {
             + channels * SUMMARY_PER_CHANNEL
     }
 
-    fn write(&mut self, record: &Record, data: &[u8]) -> Result<(), Error> {
-        let channel_id = self.channels.id(&mut self.writer, &self.path, record)?;
+    fn write(&mut self, meta: &Meta<'_>, data: &[u8]) -> Result<(), Error> {
+        let channel_id = self.channels.id(&mut self.writer, &self.path, meta)?;
         self.writer
-            .write_to_known_channel(&mcap_writer::header(record, channel_id), data)
+            .write_to_known_channel(&mcap_writer::header(meta, channel_id), data)
             .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
         self.pending += data.len() as u64 + 40;
         Ok(())

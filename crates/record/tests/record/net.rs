@@ -69,6 +69,58 @@ fn another_node_s_events_are_recorded_with_their_sender() {
     });
 }
 
+#[test]
+fn kept_and_decoded_events_are_recorded_with_the_arguments_that_arrived() {
+    use bson::{doc, spec::BinarySubtype, Binary, Bson};
+    netns_test::run(|| {
+        block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("kept.mcap");
+            let port = free_port();
+            let node = Eventcast::new(Config::default().port(port).multicast_ttl(0)).unwrap();
+            let recorder = Recorder::start(&node, RecorderOptions::new(&path)).unwrap();
+            node.start().await.unwrap();
+            let sender = started(port).await;
+            let frame = Bson::Binary(Binary {
+                subtype: BinarySubtype::Generic,
+                bytes: (0..300_000u32).map(|i| (i % 251) as u8).collect(),
+            });
+            let sent = [
+                // Large: kept as it arrived, copied into the recording.
+                (
+                    "frame",
+                    vec![Bson::Document(doc! { "n": { "deep": 1 } }), frame],
+                ),
+                // Small and flat: kept too.
+                ("plain", vec![Bson::Int64(1), Bson::from("x")]),
+                // A document: decoded on arrival, encoded from its values.
+                ("config", vec![Bson::Document(doc! { "a": [1, 2] })]),
+            ];
+            for (name, args) in &sent {
+                sender.emit_wait(name, args).await.unwrap();
+            }
+            let deadline = Instant::now() + TIMEOUT;
+            while recorder.stats().events < 3 {
+                assert!(Instant::now() < deadline, "{:?}", recorder.stats());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            recorder.finish().await.unwrap();
+            let recorded: Vec<(String, Vec<Bson>)> = Reader::open(&path)
+                .unwrap()
+                .map(|record| match record {
+                    Record::Event(e) => (e.name, e.args),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            let sent: Vec<(String, Vec<Bson>)> =
+                sent.into_iter().map(|(n, a)| (n.to_owned(), a)).collect();
+            assert_eq!(recorded, sent);
+            sender.stop().await;
+            node.stop().await;
+        })
+    });
+}
+
 /// Records five events 300 ms apart through a stopped node (no socket).
 fn spaced_recording(path: &std::path::Path) {
     block_on(async {
