@@ -66,7 +66,7 @@ impl Lan {
             add(&counters.dropped_other_bridge, 1);
             return;
         }
-        let payload = match payload::encode(self.encoding, event.name(), event.raw_args()) {
+        let payload = match payload::encode_event(self.encoding, event) {
             Ok(payload) => payload,
             Err(e) => {
                 add(&counters.dropped_unencodable, 1);

@@ -2,8 +2,9 @@
 //! (`application/json`, the default, readable by any NATS client), or
 //! eventcast's BSON body `{name, args}` (`application/bson`).
 
-use bson::Bson;
+use bson::{Bson, RawArray};
 use eventcast::extjson::{ExtJson, RelaxedList};
+use serde::Serialize;
 
 /// The `Content-Type` of a JSON payload.
 pub const JSON: &str = "application/json";
@@ -65,6 +66,33 @@ pub fn encode(encoding: Encoding, name: &str, args: &[Bson]) -> Result<Vec<u8>, 
     }
 }
 
+/// The payload of a LAN event: what [`encode`] gives from its name and
+/// arguments. A BSON payload of an event kept as it arrived
+/// ([`eventcast::Event::raw_list`]) has its argument list copied as the
+/// bytes that arrived, into a buffer of the payload's size, instead of
+/// being decoded and encoded again.
+pub fn encode_event(encoding: Encoding, event: &eventcast::Event) -> Result<Vec<u8>, PayloadError> {
+    match (encoding, event.raw_list()) {
+        (Encoding::Bson, Some(list)) => kept_body(event.name(), list),
+        _ => encode(encoding, event.name(), event.raw_args()),
+    }
+}
+
+/// The body `{name, args}` with `list` as its `args`, as it is.
+fn kept_body(name: &str, list: &RawArray) -> Result<Vec<u8>, PayloadError> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        name: &'a str,
+        args: &'a RawArray,
+    }
+    // The document's length and NUL, each field's type byte and key with
+    // its NUL, the name's length, bytes and NUL, and the list.
+    let mut buf = Vec::with_capacity(5 + 6 + (4 + name.len() + 1) + 6 + list.as_bytes().len());
+    bson::serialize_to_buffer(&Body { name, args: list }, &mut buf)
+        .map_err(|e| PayloadError::Encode(e.to_string()))?;
+    Ok(buf)
+}
+
 /// Reads a payload's arguments. `content_type` is the message's header
 /// (none: JSON). A JSON payload is an array of arguments; a single other
 /// JSON value is one argument when `lenient` (a plain NATS client's
@@ -112,6 +140,19 @@ mod tests {
             let bytes = encode(encoding, "greet", &args()).unwrap();
             let back = decode(Some(encoding.content_type()), &bytes, false).unwrap();
             assert_eq!(back, args(), "{encoding:?}");
+        }
+    }
+
+    #[test]
+    fn a_kept_list_gives_the_body_the_values_give() {
+        let large = vec![Bson::from("x".repeat(100_000)), Bson::Int64(3)];
+        for list in [args(), large, Vec::new()] {
+            let body = eventcast_proto::encode_body("ping", &list).unwrap();
+            let doc = bson::RawDocument::from_bytes(&body).unwrap();
+            let kept = doc.get_array("args").unwrap();
+            let bytes = kept_body("greet", kept).unwrap();
+            assert_eq!(bytes, encode(Encoding::Bson, "greet", &list).unwrap());
+            assert_eq!(bytes.capacity(), bytes.len(), "sized exactly");
         }
     }
 

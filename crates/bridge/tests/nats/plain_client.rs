@@ -127,6 +127,19 @@ fn bson_encoding_carries_the_body() {
             let (name, args) = eventcast_proto::decode_body(&message.payload).expect("a body");
             assert_eq!(name, "greet");
             assert_eq!(args, [Bson::from("hi"), Bson::Int32(5)]);
+            // Large (kept as it arrived, its list copied) and with a document
+            // (decoded on arrival): the values that were sent, either way.
+            let frame = Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: vec![7; 200_000],
+            });
+            let nested = Bson::Document(bson::doc! { "a": { "b": [1, 2] } });
+            for sent in [vec![nested.clone(), frame], vec![nested]] {
+                app.emit("frame", &sent).expect("emit");
+                let message = within(sub.next(), "the event").await.expect("open");
+                let (name, args) = eventcast_proto::decode_body(&message.payload).expect("a body");
+                assert_eq!((name.as_str(), args), ("frame", sent));
+            }
             bridge.stop().await;
         })
     });
