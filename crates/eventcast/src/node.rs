@@ -400,14 +400,12 @@ impl Eventcast {
     /// # Ok(()) }
     /// ```
     pub fn forward(&self, name: &str, event: &Event) -> Result<(), Error> {
-        let body = forward_body(
-            self.handle.config.wire_protocol,
-            name,
-            event,
-            &self.handle.spare,
-        )?;
-        let local = LocalArgs::<[bson::Bson]>::Forwarded(event);
-        let sent = self.send_body(name, local, body);
+        let protocol = self.handle.config.wire_protocol;
+        // The spare is scheduled whatever happened: a large body took it.
+        let sent = forward_body(protocol, name, event, &self.handle.spare).and_then(|body| {
+            let local = LocalArgs::<[bson::Bson]>::Forwarded(event);
+            self.send_body(name, local, body)
+        });
         self.handle.spare.schedule();
         sent
     }

@@ -251,11 +251,11 @@ pub(crate) fn encode_event(event: &RecordedEvent) -> Result<Vec<u8>, bson::error
     })
 }
 
-/// The message data of a received event: what `encode_event` gives for
-/// [`RecordedEvent::received`], written from the event itself. A list
+/// The message data of a received event: the values `encode_event` gives
+/// for [`RecordedEvent::received`], written from the event itself. A list
 /// kept as it arrived (`Event::raw_list`) is copied into the data as it
-/// is, into a buffer sized for it: a large event is neither decoded nor
-/// copied again as the data grows.
+/// is (its keys as the sender wrote them), into a buffer sized for it: a
+/// large event is neither decoded nor copied again as the data grows.
 pub(crate) fn encode_received(event: &eventcast::Event) -> Result<Vec<u8>, bson::error::Error> {
     let args = match event.raw_list() {
         Some(list) => ArgsData::Kept(list),

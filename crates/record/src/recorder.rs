@@ -101,8 +101,8 @@ enum Pending {
 impl Pending {
     /// Its header's and channel's fields, and its message data: for an
     /// event, what [`RecordedEvent::received`](crate::RecordedEvent::received)
-    /// would record, encoded from
-    /// the event itself (a list kept as it arrived is copied, not decoded).
+    /// would record, encoded from the event itself (a list kept as it
+    /// arrived is copied, not decoded).
     fn encode(&self) -> (Meta<'_>, Result<Vec<u8>, bson::error::Error>) {
         match self {
             Pending::Event(event, at) => {
