@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
+use eventcast::bson::{Bson, RawArray, RawBsonRef};
 use eventcast::{Event, Notice};
 use napi::bindgen_prelude::{Function, ToNapiValue, Unknown};
 use napi::sys::{self, napi_env, napi_value};
@@ -160,7 +161,43 @@ impl ToNapiValue for Batch {
     }
 }
 
+/// `[name, ...args]` of an event kept as it arrived, converted from the
+/// bytes that arrived: strings and binaries straight from them (one copy,
+/// into JS, not a decode into `Bson` first), anything else through its
+/// `Bson` value; the values `event_value` gives from the decoded list.
+/// `None` if an element does not read (the check on arrival rules that
+/// out): the caller decodes the list then.
+fn kept_event_value(
+    env: napi_env,
+    to_js: &mut ToJs,
+    name: &str,
+    list: &RawArray,
+) -> Result<Option<napi_value>> {
+    let array = raw::array(env, list.into_iter().count() + 1)?;
+    raw::set_element(env, array, 0, raw::string(env, name)?)?;
+    for (i, item) in list.into_iter().enumerate() {
+        let Ok(value) = item else {
+            return Ok(None);
+        };
+        let converted = match value {
+            RawBsonRef::String(s) => raw::string(env, s)?,
+            RawBsonRef::Binary(b) => raw::buffer(env, b.bytes)?,
+            other => match Bson::try_from(other) {
+                Ok(value) => to_js.value(&value)?,
+                Err(_) => return Ok(None),
+            },
+        };
+        raw::set_element(env, array, i as u32 + 1, converted)?;
+    }
+    Ok(Some(array))
+}
+
 fn event_value(env: napi_env, to_js: &mut ToJs, event: &Event) -> Result<napi_value> {
+    if let Some(list) = event.raw_list() {
+        if let Some(array) = kept_event_value(env, to_js, event.name(), list)? {
+            return Ok(array);
+        }
+    }
     let args = event.raw_args();
     let array = raw::array(env, args.len() + 1)?;
     raw::set_element(env, array, 0, raw::string(env, event.name())?)?;

@@ -19,7 +19,7 @@
 //! compile come as their relaxed Extended JSON dict (`{"$oid": ...}`), as
 //! `eventcast listen` prints them: receiving never raises.
 
-use bson::{spec::BinarySubtype, Binary, Bson, DateTime, Document, Regex};
+use bson::{spec::BinarySubtype, Binary, Bson, DateTime, Document, RawArray, RawBsonRef, Regex};
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -349,6 +349,31 @@ fn dict<'py, 'a, T: 'a>(
     Ok(dict.into_any())
 }
 
+/// The arguments of an event kept as it arrived, converted from the bytes
+/// that arrived: strings and binaries straight from them (one copy, into
+/// Python, not a decode into `Bson` first), anything else through its
+/// `Bson` value; the same values `to_py` gives from the decoded list.
+/// `None` if an element does not read (the check on arrival rules that
+/// out): the caller decodes the list then.
+fn kept_args<'py>(py: Python<'py>, list: &RawArray) -> PyResult<Option<Bound<'py, PyList>>> {
+    let args = PyList::empty(py);
+    for item in list {
+        let Ok(value) = item else {
+            return Ok(None);
+        };
+        let converted = match value {
+            RawBsonRef::String(s) => PyString::new(py, s).into_any(),
+            RawBsonRef::Binary(b) => PyBytes::new(py, b.bytes).into_any(),
+            other => match Bson::try_from(other) {
+                Ok(value) => to_py(py, &value)?,
+                Err(_) => return Ok(None),
+            },
+        };
+        args.append(converted)?;
+    }
+    Ok(Some(args))
+}
+
 /// `(token, name, args, sender, source, seq)`: what the Python layer makes
 /// an `Event` of.
 pub(crate) fn event_tuple<'py>(
@@ -356,10 +381,20 @@ pub(crate) fn event_tuple<'py>(
     token: u64,
     event: &Event,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let args = PyList::empty(py);
-    for arg in event.raw_args() {
-        args.append(to_py(py, arg)?)?;
-    }
+    let args = match event.raw_list() {
+        Some(list) => kept_args(py, list)?,
+        None => None,
+    };
+    let args = match args {
+        Some(args) => args,
+        None => {
+            let args = PyList::empty(py);
+            for arg in event.raw_args() {
+                args.append(to_py(py, arg)?)?;
+            }
+            args
+        }
+    };
     (
         token,
         event.name(),
