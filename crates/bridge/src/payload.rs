@@ -4,7 +4,6 @@
 
 use bson::{Bson, RawArray};
 use eventcast::extjson::{ExtJson, RelaxedList};
-use serde::Serialize;
 
 /// The `Content-Type` of a JSON payload.
 pub const JSON: &str = "application/json";
@@ -80,15 +79,8 @@ pub fn encode_event(encoding: Encoding, event: &eventcast::Event) -> Result<Vec<
 
 /// The body `{name, args}` with `list` as its `args`, as it is.
 fn kept_body(name: &str, list: &RawArray) -> Result<Vec<u8>, PayloadError> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        name: &'a str,
-        args: &'a RawArray,
-    }
-    // The document's length and NUL, each field's type byte and key with
-    // its NUL, the name's length, bytes and NUL, and the list.
-    let mut buf = Vec::with_capacity(5 + 6 + (4 + name.len() + 1) + 6 + list.as_bytes().len());
-    bson::serialize_to_buffer(&Body { name, args: list }, &mut buf)
+    let mut buf = Vec::with_capacity(eventcast_proto::kept_body_len(name, list));
+    eventcast_proto::encode_kept_body_into(name, list, &mut buf)
         .map_err(|e| PayloadError::Encode(e.to_string()))?;
     Ok(buf)
 }

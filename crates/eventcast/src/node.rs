@@ -425,10 +425,7 @@ impl Eventcast {
             }
         }
         let list = to_args(args)?;
-        let event = match protocol {
-            WireProtocol::Native => native_driver::encode(name, &list),
-            WireProtocol::LegacyV3 => legacy_driver::encode(name, &list),
-        }?;
+        let event = encode_list(protocol, name, &list)?;
         Ok((event, LocalArgs::Built(list)))
     }
 
@@ -812,17 +809,24 @@ fn forward_body(
     event: &Event,
     spare: &SpareBody,
 ) -> Result<Outgoing, Error> {
+    let kept = match protocol {
+        WireProtocol::Native => event
+            .raw_list()
+            .and_then(|list| arglist::encode_kept(name, list, spare)),
+        WireProtocol::LegacyV3 => None,
+    };
+    match kept {
+        Some(body) => Ok(Outgoing::Native(body)),
+        None => encode_list(protocol, name, event.raw_args()),
+    }
+}
+
+/// The event `name` with the argument list `list`, encoded for
+/// `protocol`.
+fn encode_list(protocol: WireProtocol, name: &str, list: &[bson::Bson]) -> Result<Outgoing, Error> {
     match protocol {
-        WireProtocol::Native => {
-            let kept = event
-                .raw_list()
-                .and_then(|list| arglist::encode_kept(name, list, spare));
-            match kept {
-                Some(body) => Ok(Outgoing::Native(body)),
-                None => native_driver::encode(name, event.raw_args()),
-            }
-        }
-        WireProtocol::LegacyV3 => legacy_driver::encode(name, event.raw_args()),
+        WireProtocol::Native => native_driver::encode(name, list),
+        WireProtocol::LegacyV3 => legacy_driver::encode(name, list),
     }
 }
 

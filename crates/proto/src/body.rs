@@ -46,6 +46,36 @@ pub fn encode_body(name: &str, args: &[Bson]) -> Result<Vec<u8>, BodyError> {
     Ok(buf)
 }
 
+/// The body `{name, args}` whose `args` is `list` as it is.
+#[derive(Serialize)]
+struct KeptRef<'a> {
+    name: &'a str,
+    args: &'a RawArray,
+}
+
+/// The length of the body of `name` whose argument list is `list` as it
+/// is ([`encode_kept_body_into`] writes exactly that many bytes).
+pub fn kept_body_len(name: &str, list: &RawArray) -> usize {
+    // The document's length and NUL; for each field its type byte and its
+    // key with the key's NUL; the name's length, bytes and NUL; the list.
+    5 + (1 + 5) + (4 + name.len() + 1) + (1 + 5) + list.as_bytes().len()
+}
+
+/// Appends to `buf` the body of an event named `name` whose argument list
+/// is `list` as it is: a received event's list kept as it arrived
+/// (`Args::raw_list`), sent on or stored without being decoded and
+/// encoded again. Its bytes are copied once (its keys too, as the sender
+/// wrote them); give `buf` [`kept_body_len`] of room to write it without
+/// growing.
+pub fn encode_kept_body_into(
+    name: &str,
+    list: &RawArray,
+    buf: &mut Vec<u8>,
+) -> Result<(), BodyError> {
+    bson::serialize_to_buffer(&KeptRef { name, args: list }, buf)
+        .map_err(|e| BodyError::Encode(e.to_string()))
+}
+
 /// About how long the body of `name` and `args` is: exact for strings
 /// and binaries, a little over for the rest (keys, numbers), which is
 /// what matters for large events.

@@ -56,7 +56,10 @@ mod window;
 pub mod wire;
 
 pub use args::{decode_received, Args, KEEP_RAW_FROM};
-pub use body::{args_size, decode_body, encode_body, BodyError, MAX_NESTING_DEPTH};
+pub use body::{
+    args_size, decode_body, encode_body, encode_kept_body_into, kept_body_len, BodyError,
+    MAX_NESTING_DEPTH,
+};
 pub use config::{Config, ConfigError, ReserveHook};
 pub use datagram::Datagram;
 pub use endpoint::{EmitError, Endpoint};

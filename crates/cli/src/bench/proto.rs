@@ -339,15 +339,6 @@ impl Tally {
         self.activity = Some(now);
     }
 
-    /// Data arrived: `bytes` of it, completing `complete` events (an
-    /// eventcast event, or a raw-UDP datagram that may complete one), at
-    /// `now`.
-    #[cfg(test)]
-    pub(crate) fn data(&mut self, now: Instant, bytes: u64, complete: u64) {
-        self.count(bytes, complete, u64::MAX);
-        self.stamp(now);
-    }
-
     /// Data arrived: `bytes` of it, completing `complete` events, its
     /// time not read yet; `expected`: the events the receiver waits for.
     /// Returns whether the time is to be read and given to
@@ -493,6 +484,13 @@ fn parse_vmhwm(status: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// Data arrived at `now`: `bytes` of it, completing `complete` events,
+    /// counted and stamped.
+    fn data(tally: &mut Tally, now: Instant, bytes: u64, complete: u64) {
+        tally.count(bytes, complete, u64::MAX);
+        tally.stamp(now);
+    }
+
     fn spec(controlled: bool) -> Spec {
         let args = <super::super::args::tests::Cli as clap::Parser>::parse_from(["bench"]).args;
         let mut spec = Spec::from_args(&args, 5000);
@@ -551,9 +549,9 @@ mod tests {
         let t0 = Instant::now();
         let mut tally = Tally::new(t0);
         assert_eq!(tally.secs(), None);
-        tally.data(t0 + Duration::from_secs(1), 10, 1);
+        data(&mut tally, t0 + Duration::from_secs(1), 10, 1);
         assert_eq!(tally.secs(), None, "one event and no marker: no interval");
-        tally.data(t0 + Duration::from_secs(3), 10, 1);
+        data(&mut tally, t0 + Duration::from_secs(3), 10, 1);
         assert_eq!(tally.secs(), Some(2.0), "marker lost: from the first event");
         tally.start(t0);
         assert_eq!(tally.secs(), Some(3.0));
@@ -569,8 +567,8 @@ mod tests {
         let mut tally = Tally::new(t0);
         tally.start(t0);
         assert!(tally.started(), "no data yet");
-        tally.data(t0 + LEAD / 4, 10, 1);
-        tally.data(t0 + LEAD / 4 + Duration::from_secs(2), 10, 1);
+        data(&mut tally, t0 + LEAD / 4, 10, 1);
+        data(&mut tally, t0 + LEAD / 4 + Duration::from_secs(2), 10, 1);
         assert!(!tally.started());
         assert_eq!(tally.secs(), Some(2.0), "from the first event");
     }
@@ -623,7 +621,7 @@ mod tests {
         let t0 = Instant::now();
         let mut tally = Tally::new(t0);
         for _ in 0..3 {
-            tally.data(t0, 1, 1);
+            data(&mut tally, t0, 1, 1);
         }
         assert!(tally.done(t0, &spec(true), None));
         assert!(tally.done(t0, &spec(false), None));
@@ -644,7 +642,7 @@ mod tests {
         assert!(!tally.done(ms(50), &spec, Some(ms(10))));
         assert!(tally.done(ms(110), &spec, Some(ms(10))));
         // Activity after the stop pushes the end back.
-        tally.data(ms(100), 1, 1);
+        data(&mut tally, ms(100), 1, 1);
         assert!(!tally.done(ms(150), &spec, Some(ms(10))));
         assert!(tally.done(ms(200), &spec, Some(ms(10))));
     }

@@ -80,24 +80,8 @@ fn encode_sized<A: Serialize + ?Sized>(name: &str, args: &A, spare: &SpareBody) 
 /// fails to write it (the caller then takes the general path, which says
 /// why).
 pub(crate) fn encode_kept(name: &str, list: &RawArray, spare: &SpareBody) -> Option<Vec<u8>> {
-    /// `{ name, args }`, with `args` the kept list.
-    struct Kept<'a> {
-        name: &'a str,
-        args: &'a RawArray,
-    }
-    impl Serialize for Kept<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut body = s.serialize_struct("Body", 2)?;
-            body.serialize_field("name", self.name)?;
-            body.serialize_field("args", &self.args)?;
-            body.end()
-        }
-    }
-    // The document's length and NUL; for each field its type byte and its
-    // key with the key's NUL; the name's length, bytes and NUL; the list.
-    let size = 5 + (1 + 5) + (4 + name.len() + 1) + (1 + 5) + list.as_bytes().len();
-    let mut buf = spare.take(size);
-    bson::serialize_to_buffer(&Kept { name, args: list }, &mut buf).ok()?;
+    let mut buf = spare.take(eventcast_proto::kept_body_len(name, list));
+    eventcast_proto::encode_kept_body_into(name, list, &mut buf).ok()?;
     Some(buf)
 }
 

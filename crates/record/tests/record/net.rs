@@ -27,25 +27,36 @@ async fn started(port: u16) -> Eventcast {
     node
 }
 
+/// A started node recording into `path`, and another started node on its
+/// port to send from: `(recording node, recorder, sender)`.
+async fn recording(path: &std::path::Path) -> (Eventcast, Recorder, Eventcast) {
+    let port = free_port();
+    let node = Eventcast::new(Config::default().port(port).multicast_ttl(0)).unwrap();
+    let recorder = Recorder::start(&node, RecorderOptions::new(path)).unwrap();
+    node.start().await.unwrap();
+    (node, recorder, started(port).await)
+}
+
+/// Waits until `recorder` has written `events` events.
+async fn until_recorded(recorder: &Recorder, events: u64) {
+    let deadline = Instant::now() + TIMEOUT;
+    while recorder.stats().events < events {
+        assert!(Instant::now() < deadline, "{:?}", recorder.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[test]
 fn another_node_s_events_are_recorded_with_their_sender() {
     netns_test::run(|| {
         block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("net.mcap");
-            let port = free_port();
-            let node = Eventcast::new(Config::default().port(port).multicast_ttl(0)).unwrap();
-            let recorder = Recorder::start(&node, RecorderOptions::new(&path)).unwrap();
-            node.start().await.unwrap();
-            let sender = started(port).await;
+            let (node, recorder, sender) = recording(&path).await;
             for i in 0..2000u32 {
                 sender.emit_wait("reading", &(i, "kitchen")).await.unwrap();
             }
-            let deadline = Instant::now() + TIMEOUT;
-            while recorder.stats().events < 2000 {
-                assert!(Instant::now() < deadline, "{:?}", recorder.stats());
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            until_recorded(&recorder, 2000).await;
             let summary = recorder.finish().await.unwrap();
             assert_eq!(summary.stats.events, 2000);
             let mut seqs = Vec::new();
@@ -76,11 +87,7 @@ fn kept_and_decoded_events_are_recorded_with_the_arguments_that_arrived() {
         block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("kept.mcap");
-            let port = free_port();
-            let node = Eventcast::new(Config::default().port(port).multicast_ttl(0)).unwrap();
-            let recorder = Recorder::start(&node, RecorderOptions::new(&path)).unwrap();
-            node.start().await.unwrap();
-            let sender = started(port).await;
+            let (node, recorder, sender) = recording(&path).await;
             let frame = Bson::Binary(Binary {
                 subtype: BinarySubtype::Generic,
                 bytes: (0..300_000u32).map(|i| (i % 251) as u8).collect(),
@@ -99,11 +106,7 @@ fn kept_and_decoded_events_are_recorded_with_the_arguments_that_arrived() {
             for (name, args) in &sent {
                 sender.emit_wait(name, args).await.unwrap();
             }
-            let deadline = Instant::now() + TIMEOUT;
-            while recorder.stats().events < 3 {
-                assert!(Instant::now() < deadline, "{:?}", recorder.stats());
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            until_recorded(&recorder, 3).await;
             recorder.finish().await.unwrap();
             let recorded: Vec<(String, Vec<Bson>)> = Reader::open(&path)
                 .unwrap()
