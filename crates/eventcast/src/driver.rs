@@ -167,6 +167,9 @@ pub(crate) trait Driver {
     /// writes into them allocates nothing per datagram; a segment's
     /// payload may stay a shared slice of its body (`out`'s tail).
     fn poll_transmit(&mut self, now: Instant, out: &mut Datagram) -> Option<SocketAddr>;
+    /// Whether a control frame waits to go that a sender is waiting for
+    /// (a receiver's status): the task sends it before it reads on.
+    fn control_waiting(&self) -> bool;
     /// The task is stopping: what is left goes out at once (after this,
     /// the task drains the outputs one last time).
     fn stopping(&mut self);

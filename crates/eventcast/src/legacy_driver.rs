@@ -282,6 +282,11 @@ impl Driver for Legacy {
         }
     }
 
+    fn control_waiting(&self) -> bool {
+        // 0.1.x has no flow control: no sender waits for a receiver.
+        false
+    }
+
     fn stopping(&mut self) {
         // Nothing is paced: every datagram goes out as soon as it is made.
     }

@@ -154,6 +154,10 @@ impl Driver for Native {
         self.endpoint.poll_datagram(now, out).map(|_| self.group)
     }
 
+    fn control_waiting(&self) -> bool {
+        self.endpoint.control_waiting()
+    }
+
     fn stopping(&mut self) {
         self.endpoint.set_paced(false);
     }

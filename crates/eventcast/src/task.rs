@@ -118,6 +118,13 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                 let mut full = matches!(received, Ok(n) if inbox.read_full(n));
                 let mut handled = handle_read(engine, &io, &mut drops, received, &inbox);
                 while full && handled < IO_LOOP_BOUND {
+                    // A status owed to a sender goes before the next read:
+                    // a sender held back by this node's window sends on
+                    // while the rest is read, rather than once the socket
+                    // is empty.
+                    if engine.lock().driver.control_waiting() {
+                        send_all(engine, &mut spare).await;
+                    }
                     // What the last read completed goes to the listeners
                     // before the next read: a burst's events are handed
                     // over while they are fresh in the cache, and freed

@@ -487,6 +487,16 @@ impl Endpoint {
         self.settle();
     }
 
+    /// Whether a control frame of this node's (a status, a NACK, a
+    /// heartbeat) waits for [`poll_transmit`](Self::poll_transmit). A
+    /// driver reading a long run of datagrams sends it before it reads on:
+    /// a status owed after a quarter of the window was read lets a sender
+    /// held back by this receiver's window go on while the rest is read,
+    /// instead of after the socket is empty.
+    pub fn control_waiting(&self) -> bool {
+        !self.control.is_empty()
+    }
+
     /// Writes the next datagram to send into `buf` (cleared first; its
     /// allocation is reused) and says where it goes: NACKs and heartbeats
     /// first, then repairs, then new data, as far as the pacer lets them

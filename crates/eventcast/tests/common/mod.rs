@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventcast::{Config, Event, Eventcast, Subscription, WireProtocol};
+use eventcast_proto::wire::{DataHeader, Flags};
+use eventcast_proto::{MessageSeq, SegmentIndex, SenderId};
 
 /// How long any one wait may take before the test fails: a guard against
 /// hangs, never a measure of speed.
@@ -188,6 +190,31 @@ impl Recorder {
     pub fn events(&self) -> Vec<Event> {
         self.events.lock().expect("recorder lock").clone()
     }
+}
+
+/// A plain data frame of `sender`: segment `index` of `count` of message
+/// `seq`, of `message_len` body bytes, carrying `payload`. The fields are
+/// written as given, not checked against each other.
+pub fn data_frame(
+    sender: SenderId,
+    seq: u64,
+    index: u32,
+    count: u32,
+    message_len: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    DataHeader {
+        flags: Flags::empty(),
+        sender,
+        seq: MessageSeq::new(seq),
+        index: SegmentIndex::new(index),
+        count,
+        message_len,
+    }
+    .write(&mut bytes);
+    bytes.extend_from_slice(payload);
+    bytes
 }
 
 /// Sends `datagrams` to `group` from a fresh plain socket (TTL 0, loopback

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use eventcast::{Eventcast, Key};
 use eventcast_proto::crypto::{Encryption, InsecureSeededNonces, Keyring};
-use eventcast_proto::wire::{DataHeader, Flags, PacketNumber, SealedHeader};
-use eventcast_proto::{Endpoint, MessageSeq, SegmentIndex, SenderId};
+use eventcast_proto::wire::{PacketNumber, SealedHeader};
+use eventcast_proto::{Endpoint, SenderId};
 
 /// Distinct hostile datagrams, sent round and round.
 const POOL: usize = 8192;
@@ -99,18 +99,14 @@ fn hostile(rng: &mut Rng, key: &Key, replays: &[Vec<u8>]) -> Vec<u8> {
             } else {
                 (4, u32::MAX)
             };
-            let mut d = Vec::new();
-            DataHeader {
-                flags: Flags::empty(),
+            data_frame(
                 sender,
-                seq: MessageSeq::new(rng.next() % 64),
-                index: SegmentIndex::new(0),
+                rng.next() % 64,
+                0,
                 count,
                 message_len,
-            }
-            .write(&mut d);
-            d.extend(rng.bytes(1024));
-            d
+                &rng.bytes(1024),
+            )
         }
         _ => replays[(rng.next() % replays.len() as u64) as usize].clone(),
     }

@@ -8,25 +8,14 @@ use std::time::Duration;
 use crate::common::*;
 use eventcast::bson::{doc, Bson};
 use eventcast::Eventcast;
-use eventcast_proto::wire::{DataHeader, Flags, DATA_HEADER_LEN};
-use eventcast_proto::{encode_body, MessageSeq, SegmentIndex, SenderId};
+use eventcast_proto::wire::DATA_HEADER_LEN;
+use eventcast_proto::{encode_body, SenderId};
 
 const HOSTILE: SenderId = SenderId::new(0xBAD0_BAD0);
 
 /// A data frame written as is, without checking that its fields agree.
 fn frame(seq: u64, index: u32, count: u32, message_len: u32, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    DataHeader {
-        flags: Flags::empty(),
-        sender: HOSTILE,
-        seq: MessageSeq::new(seq),
-        index: SegmentIndex::new(index),
-        count,
-        message_len,
-    }
-    .write(&mut bytes);
-    bytes.extend_from_slice(payload);
-    bytes
+    data_frame(HOSTILE, seq, index, count, message_len, payload)
 }
 
 /// A valid one-segment frame carrying `body`.

@@ -9,8 +9,8 @@
 //! emitter costs only the event it replaces.
 
 use eventcast::Notice;
-use eventcast_proto::wire::{DataHeader, Flags, Heartbeat};
-use eventcast_proto::{encode_body, MessageSeq, SegmentIndex, SenderId};
+use eventcast_proto::wire::Heartbeat;
+use eventcast_proto::{encode_body, MessageSeq, SenderId};
 use tokio::sync::broadcast::error::TryRecvError;
 
 use crate::common::*;
@@ -18,26 +18,10 @@ use crate::common::*;
 /// Events the emitter sends.
 const N: u64 = 300;
 
-/// A raw data frame of `sender`.
-fn data(sender: SenderId, seq: u64, index: u32, count: u32, len: usize, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    DataHeader {
-        flags: Flags::empty(),
-        sender,
-        seq: MessageSeq::new(seq),
-        index: SegmentIndex::new(index),
-        count,
-        message_len: len as u32,
-    }
-    .write(&mut bytes);
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
 /// A complete event `name(arg)` as message `seq` of `sender`.
 fn event(sender: SenderId, seq: u64, name: &str, arg: &str) -> Vec<u8> {
     let body = encode_body(name, &[arg.into()]).expect("encodes");
-    data(sender, seq, 0, 1, body.len(), &body)
+    data_frame(sender, seq, 0, 1, body.len() as u32, &body)
 }
 
 /// Strangers: `n` made-up ids from `first`, each sending one datagram (a
@@ -49,7 +33,7 @@ fn strangers(first: u64, n: u64) -> Vec<Vec<u8>> {
             if i % 2 == 0 {
                 event(id, i % 1000, "x", "stranger")
             } else {
-                data(id, i % 1000, 0, 64, 64 * 1024, &[0xEE; 1024])
+                data_frame(id, i % 1000, 0, 64, 64 * 1024, &[0xEE; 1024])
             }
         })
         .collect()

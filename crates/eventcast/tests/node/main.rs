@@ -18,6 +18,7 @@ mod drop_stops;
 mod encrypted;
 mod flood;
 mod flood_memory;
+mod flow;
 mod garbage;
 mod hostile;
 mod inline_emit;

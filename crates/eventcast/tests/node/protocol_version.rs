@@ -5,24 +5,21 @@ use std::sync::{Arc, Mutex};
 
 use crate::common::*;
 use eventcast::Notice;
-use eventcast_proto::wire::{DataHeader, Flags, MAGIC};
-use eventcast_proto::{MessageSeq, ProtocolError, SegmentIndex, SenderId};
+use eventcast_proto::wire::MAGIC;
+use eventcast_proto::{ProtocolError, SenderId};
 use tokio::sync::broadcast::error::TryRecvError;
 
 /// A well-formed one-segment data frame with version byte `version`.
 fn datagram(version: u8) -> Vec<u8> {
     let payload = eventcast_proto::encode_body("future", &[]).expect("encodable");
-    let mut bytes = Vec::new();
-    DataHeader {
-        flags: Flags::empty(),
-        sender: SenderId::new(0xF00D),
-        seq: MessageSeq::new(0),
-        index: SegmentIndex::new(0),
-        count: 1,
-        message_len: payload.len() as u32,
-    }
-    .write(&mut bytes);
-    bytes.extend_from_slice(&payload);
+    let mut bytes = data_frame(
+        SenderId::new(0xF00D),
+        0,
+        0,
+        1,
+        payload.len() as u32,
+        &payload,
+    );
     assert_eq!(bytes[..3], [MAGIC[0], MAGIC[1], 1]);
     bytes[2] = version;
     bytes

@@ -77,3 +77,23 @@ fn setting_what_is_in_force_changes_nothing() {
     rx.handle_datagram(at(2), addr(1), &big[1]);
     assert_eq!(messages(&mut rx).len(), 1);
 }
+
+/// A status owed after a read waits for `poll_transmit` and says so
+/// (`control_waiting`): the driver sends it before it reads on.
+#[test]
+fn a_status_owed_waits_until_it_is_polled() {
+    let mut rx = endpoint(config(1024), ME);
+    rx.handle_join(at(0));
+    let data = segments(1, 0, &body_of_len(4000), 1024);
+    rx.handle_datagram(at(1), addr(1), &data[0]);
+    assert!(!rx.control_waiting(), "no window set: no status owed");
+
+    rx.set_receive_window(4096);
+    // The sender's first data read with a window set owes a status.
+    rx.handle_datagram(at(2), addr(1), &data[1]);
+    assert!(rx.control_waiting());
+    let sent = transmits(&mut rx);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(!rx.control_waiting(), "sent");
+    assert_eq!(rx.stats().statuses_sent, 1);
+}

@@ -1,0 +1,158 @@
+//! Flow control through real sockets: a node that reads a long run of
+//! segments tells their sender how far it has read while it still reads
+//! (a status owed goes out before the next read), so that a sender held
+//! back by the node's window sends on meanwhile rather than once the
+//! node's socket is empty.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use bson::{spec::BinarySubtype, Binary, Bson};
+use eventcast_proto::wire::Status;
+use eventcast_proto::{encode_body, SenderId};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::common::*;
+
+/// Payload of each segment of the long message: large, so that the whole
+/// message is one run of reads (a node reads at most 160 datagrams in one
+/// turn before it sends what is owed anyway).
+const SEGMENT: usize = 32 * 1024;
+
+/// The made-up sender of the test's datagrams.
+const SENDER: SenderId = SenderId::new(0x5e5e_0001);
+
+/// How long the listener of the long message waits for a status of it
+/// before it says none came: it runs on the node's task, so a node that
+/// sends statuses only after its listeners never sends one meanwhile.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+/// Message `seq` of [`SENDER`]: `body` as data frames of [`SEGMENT`] bytes.
+fn segments(seq: u64, body: &[u8]) -> Vec<Vec<u8>> {
+    let count = body.len().div_ceil(SEGMENT) as u32;
+    body.chunks(SEGMENT)
+        .enumerate()
+        .map(|(i, payload)| data_frame(SENDER, seq, i as u32, count, body.len() as u32, payload))
+        .collect()
+}
+
+/// A socket on the node's group and port that hears what the node sends.
+fn monitor(group: SocketAddr) -> UdpSocket {
+    let SocketAddr::V4(group) = group else {
+        panic!("IPv4 group expected, got {group}");
+    };
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("socket");
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
+    socket
+        .bind(&SocketAddr::V4(SocketAddrV4::new(*group.ip(), group.port())).into())
+        .expect("bind the group address");
+    socket
+        .join_multicast_v4(group.ip(), &Ipv4Addr::UNSPECIFIED)
+        .expect("join the group");
+    socket.into()
+}
+
+/// The next status to [`SENDER`] about message `seq` that `monitor` hears
+/// within `patience` (other datagrams are skipped).
+fn status_of(monitor: &UdpSocket, seq: u64, patience: Duration) -> Option<Status> {
+    let deadline = Instant::now() + patience;
+    let mut buf = [0u8; 2048];
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        monitor
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .expect("read timeout");
+        let Ok(n) = monitor.recv(&mut buf) else {
+            return None;
+        };
+        if let Ok(status) = Status::parse(&buf[..n]) {
+            if status.target() == SENDER && status.seq().get() == seq {
+                return Some(status);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_status_goes_out_before_the_rest_of_a_run_is_read() {
+    netns_test::run(|| {
+        block_on(async {
+            let port = free_port();
+            let node = &start_nodes(1, &config(port)).await[0];
+            let group = node.group_addr().expect("group");
+            let monitor = monitor(group);
+
+            // Message 0: a small event. Its status (the sender's first data
+            // read) says the node's window. (A node reads other nodes'
+            // events only while somebody listens.)
+            let mut sub = node.subscribe_to(["first"]).expect("names");
+            let first = encode_body("first", &[]).expect("encodes");
+            send_raw(group, &[segments(0, &first)[0].as_slice()]);
+            let window = status_of(&monitor, 0, TIMEOUT)
+                .expect("a status for the first event")
+                .window() as usize;
+            assert!(window >= 8 * SEGMENT, "window {window}");
+            assert_eq!(next_remote(&mut sub).await.name(), "first");
+
+            // Message 1: a small event whose listener holds the node's task
+            // until the whole long message waits in the node's socket.
+            let (held_tx, held_rx) = mpsc::channel::<()>();
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let release_rx = Mutex::new(release_rx);
+            node.once("hold", move |_| {
+                held_tx.send(()).expect("test waits");
+                let _ = release_rx.lock().expect("lock").recv_timeout(TIMEOUT);
+            })
+            .expect("listener");
+            let hold = encode_body("hold", &[]).expect("encodes");
+            send_raw(group, &[segments(1, &hold)[0].as_slice()]);
+            held_rx
+                .recv_timeout(TIMEOUT)
+                .expect("the hold event arrives");
+
+            // Message 2: as long as the window (statuses are owed after
+            // each quarter of it), at most 2 MiB so that it fits in the
+            // socket's buffer while the node is held.
+            let len = window.min(2 * 1024 * 1024) - 64;
+            let body = encode_body(
+                "long",
+                &[Bson::Binary(Binary {
+                    subtype: BinarySubtype::Generic,
+                    bytes: vec![7; len],
+                })],
+            )
+            .expect("encodes");
+            let body_len = body.len() as u32;
+            let (mid_tx, mid_rx) = mpsc::channel::<Option<Status>>();
+            let mid_tx = Mutex::new(mid_tx);
+            // Runs on the node's task once the last segment is read: a
+            // status of the message sent while it was read is already out.
+            node.once("long", move |_| {
+                let heard = status_of(&monitor, 2, PATIENCE);
+                mid_tx
+                    .lock()
+                    .expect("lock")
+                    .send(heard)
+                    .expect("test waits");
+            })
+            .expect("listener");
+            let long = segments(2, &body);
+            let refs: Vec<&[u8]> = long.iter().map(Vec::as_slice).collect();
+            send_raw(group, &refs);
+            release_tx.send(()).expect("listener waits");
+
+            let heard = tokio::task::spawn_blocking(move || mid_rx.recv_timeout(TIMEOUT))
+                .await
+                .expect("joins")
+                .expect("the long event arrives");
+            let status = heard.expect("a status of the long message before its delivery");
+            assert!(
+                status.offset() < body_len,
+                "the first status read to {} of {body_len}: sent after the whole run",
+                status.offset()
+            );
+            assert_nothing_dropped(&node.stats().protocol);
+        })
+    });
+}
