@@ -100,7 +100,7 @@ declare namespace Eventcast {
     heartbeatMin?: number
     /** Milliseconds. Default 1000. */
     heartbeatMax?: number
-    /** Bytes per second, at most. Default 1 GiB/s. */
+    /** Bytes per second, at most. Default 16 GiB/s. */
     rateLimit?: number
     /** Bytes per second at the start. Default 16 MiB/s. */
     initialRate?: number

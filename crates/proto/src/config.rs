@@ -77,8 +77,9 @@ pub struct Config {
     /// quiet.
     pub heartbeat_max: Duration,
     /// The most bytes per second the sender sends, datagrams whole (default
-    /// 1 GiB/s: a safety bound above what a LAN carries; the adaptive rate
-    /// does the pacing).
+    /// 16 GiB/s: a safety bound above what a 100 Gbit/s link or a host's
+    /// loopback carries; the receivers' windows and the adaptive rate do
+    /// the pacing).
     pub rate_limit: u64,
     /// The rate the sender starts at (default 16 MiB/s). With
     /// `adaptive_rate`, it grows while the sender has more to send:
@@ -154,7 +155,7 @@ impl Default for Config {
             repair_linger: Duration::from_millis(10),
             heartbeat_min: Duration::from_millis(4),
             heartbeat_max: Duration::from_secs(1),
-            rate_limit: 1024 * 1024 * 1024,
+            rate_limit: 16 * 1024 * 1024 * 1024,
             initial_rate: 16 * 1024 * 1024,
             min_rate: 256 * 1024,
             burst: 64 * 1024,
