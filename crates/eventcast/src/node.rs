@@ -333,8 +333,10 @@ impl Eventcast {
     /// `max_send_queue_bytes` of earlier events yet; use
     /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
-        let (event, args) = self.encode(name, args)?;
-        let sent = self.send_body(name, args, event);
+        let sent = self
+            .encode(name, args)
+            .and_then(|(event, args)| self.send_body(name, args, event));
+        // Whatever happened: a large body may have taken the spare.
         self.handle.spare.schedule();
         sent
     }
@@ -346,7 +348,23 @@ impl Eventcast {
         name: &str,
         args: &A,
     ) -> Result<(), Error> {
-        let (mut body, args) = self.encode(name, args)?;
+        let sent = match self.encode(name, args) {
+            Ok((body, args)) => self.queue_waiting(name, body, args).await,
+            Err(e) => Err(e),
+        };
+        // Whatever happened: a large body may have taken the spare.
+        self.handle.spare.schedule();
+        sent
+    }
+
+    /// Queues an encoded event as [`emit_wait`](Self::emit_wait) does,
+    /// waiting for room in the send queue while it is full.
+    async fn queue_waiting<A: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        mut body: Outgoing,
+        args: LocalArgs<'_, A>,
+    ) -> Result<(), Error> {
         // Tried first without waiting for room: registering for the
         // wake-up costs a lock, and the queue seldom is full.
         let mut full = false;
@@ -361,7 +379,6 @@ impl Eventcast {
             match self.queue_body(body) {
                 Ok(queued) => {
                     self.emitted(name, args, queued);
-                    self.handle.spare.schedule();
                     return Ok(());
                 }
                 Err(Refused::Full(back, _)) => {
@@ -858,6 +875,41 @@ mod tests {
         match body {
             Outgoing::Native(body) => body,
             Outgoing::Legacy { .. } => panic!("a native node's body"),
+        }
+    }
+
+    /// An emit refused after its large body took the node's spare body
+    /// still has a spare made for the next one, as a sent one does.
+    #[tokio::test]
+    async fn a_refused_large_emit_still_gets_its_spare_made() {
+        let mut config = Config::default();
+        config.protocol.max_message_size = 300 * 1024;
+        let node = Eventcast::new(config).expect("valid config");
+        let large = ("x".repeat(512 * 1024),);
+        for wait in [false, true] {
+            let refused = if wait {
+                node.emit_wait("big", &large).await
+            } else {
+                node.emit("big", &large)
+            };
+            assert!(
+                matches!(refused, Err(Error::Emit(EmitError::MessageTooLarge { .. }))),
+                "{refused:?}"
+            );
+            // Made once the node has been idle a few milliseconds.
+            let mut made = false;
+            for _ in 0..200 {
+                if node.handle.spare.room().is_some() {
+                    made = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            assert!(made, "no spare made (emit_wait: {wait})");
+            // Taken by the next body, as the emit would.
+            let _ = node.handle.spare.take(512 * 1024 + 20);
+            node.handle.spare.schedule();
+            assert_eq!(node.handle.spare.room(), None);
         }
     }
 

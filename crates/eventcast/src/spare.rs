@@ -127,7 +127,7 @@ impl SpareBody {
 
     /// The spare's room, if there is one.
     #[cfg(test)]
-    fn room(&self) -> Option<usize> {
+    pub(crate) fn room(&self) -> Option<usize> {
         lock(&self.inner).buf.as_ref().map(Vec::capacity)
     }
 }
