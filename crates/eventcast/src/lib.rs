@@ -39,7 +39,7 @@
 //!
 //! # Layers
 //!
-//! The node ([`Eventcast`]'s core in `node.rs`, its task and drivers) is at
+//! The node ([`Eventcast`]'s core in `node/`, its task and drivers) is at
 //! the bottom and imports nothing built on it. Services such as the REPL
 //! use its public API only and follow its lifecycle through the
 //! [`Service`] trait; `stack.rs` wires them in ([`Eventcast::new`]).
