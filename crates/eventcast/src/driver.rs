@@ -117,7 +117,8 @@ pub(crate) enum Output {
 ///    datagram ([`handle_datagram`](Self::handle_datagram)); list the
 ///    senders it tracks ([`peers`](Self::peers)).
 /// 3. **Datagrams out.** Hand over every datagram that may go now, with
-///    where it goes ([`poll_transmit`](Self::poll_transmit)); once told
+///    where it goes ([`poll_transmit`](Self::poll_transmit)), or only the
+///    control frames ([`poll_control`](Self::poll_control)); once told
 ///    the node is [`stopping`](Self::stopping), everything left may go at
 ///    once.
 /// 4. **Counters.** Write its counters into the node's
@@ -167,9 +168,11 @@ pub(crate) trait Driver {
     /// writes into them allocates nothing per datagram; a segment's
     /// payload may stay a shared slice of its body (`out`'s tail).
     fn poll_transmit(&mut self, now: Instant, out: &mut Datagram) -> Option<SocketAddr>;
-    /// Whether a control frame waits to go that a sender is waiting for
-    /// (a receiver's status): the task sends it before it reads on.
-    fn control_waiting(&self) -> bool;
+    /// As [`poll_transmit`](Self::poll_transmit), control frames only
+    /// (a receiver's status, a NACK, a heartbeat), never data: between two
+    /// reads of a run the task sends these, so that a sender held back by
+    /// this node's window sends on while the rest is read.
+    fn poll_control(&mut self, now: Instant, out: &mut Datagram) -> Option<SocketAddr>;
     /// The task is stopping: what is left goes out at once (after this,
     /// the task drains the outputs one last time).
     fn stopping(&mut self);

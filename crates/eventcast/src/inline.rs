@@ -66,6 +66,18 @@ impl<D: Driver> State<D> {
         outbox.fill(|d| driver.poll_transmit(now, d))
     }
 
+    /// Fills the send batch with the driver's control frames alone (see
+    /// [`Driver::poll_control`]), unless datagrams taken earlier are
+    /// still unsent (they go first); whether it holds any now.
+    pub(crate) fn fill_control(&mut self, now: Instant) -> bool {
+        if self.unsent() {
+            return false;
+        }
+        let Self { driver, outbox, .. } = self;
+        outbox.fill(|d| driver.poll_control(now, d));
+        !outbox.is_empty()
+    }
+
     /// Whether the send batch holds datagrams not sent yet, here or in
     /// the task's hands.
     fn unsent(&self) -> bool {

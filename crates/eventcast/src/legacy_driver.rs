@@ -282,9 +282,10 @@ impl Driver for Legacy {
         }
     }
 
-    fn control_waiting(&self) -> bool {
-        // 0.1.x has no flow control: no sender waits for a receiver.
-        false
+    fn poll_control(&mut self, _now: Instant, _out: &mut Datagram) -> Option<SocketAddr> {
+        // 0.1.x has no flow control: no sender waits for a receiver's
+        // word, and its requests go with the turn's other datagrams.
+        None
     }
 
     fn stopping(&mut self) {

@@ -154,8 +154,8 @@ impl Driver for Native {
         self.endpoint.poll_datagram(now, out).map(|_| self.group)
     }
 
-    fn control_waiting(&self) -> bool {
-        self.endpoint.control_waiting()
+    fn poll_control(&mut self, now: Instant, out: &mut Datagram) -> Option<SocketAddr> {
+        self.endpoint.poll_control(now, out).map(|_| self.group)
     }
 
     fn stopping(&mut self) {

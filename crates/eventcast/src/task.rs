@@ -122,9 +122,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                     // a sender held back by this node's window sends on
                     // while the rest is read, rather than once the socket
                     // is empty.
-                    if engine.lock().driver.control_waiting() {
-                        send_all(engine, &mut spare).await;
-                    }
+                    send_control(engine, &io.shared);
                     // What the last read completed goes to the listeners
                     // before the next read: a burst's events are handed
                     // over while they are fresh in the cache, and freed
@@ -199,6 +197,19 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         }
     }
     debug!(target: "eventcast", id = engine.lock().driver.id(), "node task ends");
+}
+
+/// Sends the driver's control frames (a status a read made owed) now,
+/// without waiting for the socket, counters first; data and repairs, and
+/// whatever the socket does not take, wait for the turn's [`send_all`].
+fn send_control<D: Driver>(engine: &Engine<D>, shared: &Shared) {
+    let mut state = engine.lock();
+    if !state.fill_control(Instant::now()) {
+        return;
+    }
+    state.publish_counters(shared);
+    // `WouldBlock` leaves the rest in the batch, for `send_all`.
+    let _ = send::try_send(&engine.socket, &mut state.outbox);
 }
 
 /// Sends what the driver lets go now, in batches, waiting for the socket

@@ -487,16 +487,6 @@ impl Endpoint {
         self.settle();
     }
 
-    /// Whether a control frame of this node's (a status, a NACK, a
-    /// heartbeat) waits for [`poll_transmit`](Self::poll_transmit). A
-    /// driver reading a long run of datagrams sends it before it reads on:
-    /// a status owed after a quarter of the window was read lets a sender
-    /// held back by this receiver's window go on while the rest is read,
-    /// instead of after the socket is empty.
-    pub fn control_waiting(&self) -> bool {
-        !self.control.is_empty()
-    }
-
     /// Writes the next datagram to send into `buf` (cleared first; its
     /// allocation is reused) and says where it goes: NACKs and heartbeats
     /// first, then repairs, then new data, as far as the pacer lets them
@@ -516,8 +506,28 @@ impl Endpoint {
     /// as one datagram); anything else is whole in `head`. `None`: nothing
     /// to send now (`out` is then empty).
     pub fn poll_datagram(&mut self, now: Instant, out: &mut Datagram) -> Option<Transmit> {
+        self.poll_next(now, out, false)
+    }
+
+    /// As [`poll_datagram`](Self::poll_datagram), control frames only: the
+    /// handshake's, statuses, NACKs and heartbeats, never data or repairs.
+    /// A driver reading a long run of datagrams sends these before it
+    /// reads on: a status owed after a quarter of the window was read
+    /// lets a sender held back by this receiver's window go on while the
+    /// rest is read, rather than once the socket is empty.
+    pub fn poll_control(&mut self, now: Instant, out: &mut Datagram) -> Option<Transmit> {
+        self.poll_next(now, out, true)
+    }
+
+    /// The next datagram, sealed; `control_only`: no data or repairs.
+    fn poll_next(
+        &mut self,
+        now: Instant,
+        out: &mut Datagram,
+        control_only: bool,
+    ) -> Option<Transmit> {
         loop {
-            if !self.next_plaintext(now, out) {
+            if !self.next_plaintext(now, out, control_only) {
                 out.clear();
                 return None;
             }
@@ -533,9 +543,9 @@ impl Endpoint {
     }
 
     /// Writes the next datagram before sealing into `out`: the
-    /// handshake's challenges and answers first, then NACKs and
-    /// heartbeats, then what the sender has.
-    fn next_plaintext(&mut self, now: Instant, out: &mut Datagram) -> bool {
+    /// handshake's challenges and answers first, then NACKs, statuses and
+    /// heartbeats, then (unless `control_only`) what the sender has.
+    fn next_plaintext(&mut self, now: Instant, out: &mut Datagram, control_only: bool) -> bool {
         let handshake = self.guard.poll_control(now, &mut self.stats);
         if let Some(contents) = handshake.or_else(|| self.control.pop_front()) {
             self.sender.charge_unpaced(now, contents.len());
@@ -545,8 +555,10 @@ impl Endpoint {
             out.head_mut().extend_from_slice(&contents);
             return true;
         }
-        self.sender
-            .poll_transmit(now, &self.config, !self.paced, &mut self.stats, out)
+        !control_only
+            && self
+                .sender
+                .poll_transmit(now, &self.config, !self.paced, &mut self.stats, out)
     }
 
     /// The next event for the application.

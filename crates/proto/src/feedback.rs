@@ -10,7 +10,7 @@
 //! when the last segment of a message of several segments is read, so that
 //! a sender held back by the window hears well before it has nothing left
 //! in flight. A driver that reads a long run of datagrams sends an owed
-//! status before it reads on ([`Endpoint::control_waiting`](crate::Endpoint::control_waiting)),
+//! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
 //! not once its socket is empty: otherwise the sender waits while this
 //! node reads, and this node waits while the sender sends.
 

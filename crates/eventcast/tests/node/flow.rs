@@ -5,7 +5,7 @@
 //! node's socket is empty.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use bson::{spec::BinarySubtype, Binary, Bson};
@@ -37,39 +37,66 @@ fn segments(seq: u64, body: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A socket on the node's group and port that hears what the node sends.
-fn monitor(group: SocketAddr) -> UdpSocket {
-    let SocketAddr::V4(group) = group else {
-        panic!("IPv4 group expected, got {group}");
-    };
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("socket");
-    socket.set_reuse_address(true).expect("SO_REUSEADDR");
-    socket
-        .bind(&SocketAddr::V4(SocketAddrV4::new(*group.ip(), group.port())).into())
-        .expect("bind the group address");
-    socket
-        .join_multicast_v4(group.ip(), &Ipv4Addr::UNSPECIFIED)
-        .expect("join the group");
-    socket.into()
+/// The statuses to [`SENDER`] heard on the node's group, read on a
+/// thread of their own as they come (so that the test's own data frames,
+/// which that socket hears too, never fill its queue).
+#[derive(Default)]
+struct Heard {
+    statuses: Mutex<Vec<Status>>,
+    news: Condvar,
 }
 
-/// The next status to [`SENDER`] about message `seq` that `monitor` hears
-/// within `patience` (other datagrams are skipped).
-fn status_of(monitor: &UdpSocket, seq: u64, patience: Duration) -> Option<Status> {
-    let deadline = Instant::now() + patience;
-    let mut buf = [0u8; 2048];
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        monitor
-            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .expect("read timeout");
-        let Ok(n) = monitor.recv(&mut buf) else {
-            return None;
+impl Heard {
+    /// Starts hearing on `group`.
+    fn start(group: SocketAddr) -> Arc<Self> {
+        let SocketAddr::V4(group) = group else {
+            panic!("IPv4 group expected, got {group}");
         };
-        if let Ok(status) = Status::parse(&buf[..n]) {
-            if status.target() == SENDER && status.seq().get() == seq {
-                return Some(status);
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).expect("socket");
+        socket.set_reuse_address(true).expect("SO_REUSEADDR");
+        // As large as the namespace allows; the thread keeps it empty.
+        let _ = socket.set_recv_buffer_size(8 << 20);
+        socket
+            .bind(&SocketAddr::V4(SocketAddrV4::new(*group.ip(), group.port())).into())
+            .expect("bind the group address");
+        socket
+            .join_multicast_v4(group.ip(), &Ipv4Addr::UNSPECIFIED)
+            .expect("join the group");
+        let socket = UdpSocket::from(socket);
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("read timeout");
+        let heard = Arc::new(Self::default());
+        let hearing = heard.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            // Until the test lets go of it.
+            while Arc::strong_count(&hearing) > 1 {
+                let Ok(n) = socket.recv(&mut buf) else {
+                    continue;
+                };
+                if let Ok(status) = Status::parse(&buf[..n]) {
+                    if status.target() == SENDER {
+                        hearing.statuses.lock().expect("lock").push(status);
+                        hearing.news.notify_all();
+                    }
+                }
             }
+        });
+        heard
+    }
+
+    /// The first status about message `seq` heard, waiting up to
+    /// `patience` for one.
+    fn status_of(&self, seq: u64, patience: Duration) -> Option<Status> {
+        let deadline = Instant::now() + patience;
+        let mut statuses = self.statuses.lock().expect("lock");
+        loop {
+            if let Some(status) = statuses.iter().find(|s| s.seq().get() == seq) {
+                return Some(*status);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            statuses = self.news.wait_timeout(statuses, left).expect("lock").0;
         }
     }
 }
@@ -81,7 +108,7 @@ fn a_status_goes_out_before_the_rest_of_a_run_is_read() {
             let port = free_port();
             let node = &start_nodes(1, &config(port)).await[0];
             let group = node.group_addr().expect("group");
-            let monitor = monitor(group);
+            let heard = Heard::start(group);
 
             // Message 0: a small event. Its status (the sender's first data
             // read) says the node's window. (A node reads other nodes'
@@ -89,7 +116,8 @@ fn a_status_goes_out_before_the_rest_of_a_run_is_read() {
             let mut sub = node.subscribe_to(["first"]).expect("names");
             let first = encode_body("first", &[]).expect("encodes");
             send_raw(group, &[segments(0, &first)[0].as_slice()]);
-            let window = status_of(&monitor, 0, TIMEOUT)
+            let window = heard
+                .status_of(0, TIMEOUT)
                 .expect("a status for the first event")
                 .window() as usize;
             assert!(window >= 8 * SEGMENT, "window {window}");
@@ -129,11 +157,11 @@ fn a_status_goes_out_before_the_rest_of_a_run_is_read() {
             // Runs on the node's task once the last segment is read: a
             // status of the message sent while it was read is already out.
             node.once("long", move |_| {
-                let heard = status_of(&monitor, 2, PATIENCE);
+                let status = heard.status_of(2, PATIENCE);
                 mid_tx
                     .lock()
                     .expect("lock")
-                    .send(heard)
+                    .send(status)
                     .expect("test waits");
             })
             .expect("listener");
@@ -142,11 +170,11 @@ fn a_status_goes_out_before_the_rest_of_a_run_is_read() {
             send_raw(group, &refs);
             release_tx.send(()).expect("listener waits");
 
-            let heard = tokio::task::spawn_blocking(move || mid_rx.recv_timeout(TIMEOUT))
+            let mid = tokio::task::spawn_blocking(move || mid_rx.recv_timeout(TIMEOUT))
                 .await
                 .expect("joins")
                 .expect("the long event arrives");
-            let status = heard.expect("a status of the long message before its delivery");
+            let status = mid.expect("a status of the long message before its delivery");
             assert!(
                 status.offset() < body_len,
                 "the first status read to {} of {body_len}: sent after the whole run",

@@ -6,7 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
-use eventcast_proto::{EndpointEvent, MessageSeq, SenderId};
+use eventcast_proto::wire::Status;
+use eventcast_proto::{encode_body, Datagram, EndpointEvent, MessageSeq, SenderId};
 
 const ME: u64 = 0xFEED;
 
@@ -78,22 +79,36 @@ fn setting_what_is_in_force_changes_nothing() {
     assert_eq!(messages(&mut rx).len(), 1);
 }
 
-/// A status owed after a read waits for `poll_transmit` and says so
-/// (`control_waiting`): the driver sends it before it reads on.
+/// A status owed after a read goes out through `poll_control`, which
+/// hands over control frames only (the driver sends them before it reads
+/// on); this endpoint's own event waits for `poll_transmit`.
 #[test]
-fn a_status_owed_waits_until_it_is_polled() {
+fn poll_control_hands_over_a_status_owed_and_never_data() {
     let mut rx = endpoint(config(1024), ME);
+    rx.set_paced(false);
     rx.handle_join(at(0));
     let data = segments(1, 0, &body_of_len(4000), 1024);
+    let mut out = Datagram::new();
     rx.handle_datagram(at(1), addr(1), &data[0]);
-    assert!(!rx.control_waiting(), "no window set: no status owed");
+    assert!(
+        rx.poll_control(at(1), &mut out).is_none(),
+        "no window set: no status owed"
+    );
 
+    rx.emit_body(encode_body("mine", &[]).unwrap()).unwrap();
     rx.set_receive_window(4096);
     // The sender's first data read with a window set owes a status.
     rx.handle_datagram(at(2), addr(1), &data[1]);
-    assert!(rx.control_waiting());
-    let sent = transmits(&mut rx);
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    assert!(!rx.control_waiting(), "sent");
+    assert!(rx.poll_control(at(2), &mut out).is_some());
+    let status = Status::parse(out.head()).expect("a status");
+    assert_eq!((status.target(), status.offset()), (SenderId::new(1), 2048));
+    assert!(
+        rx.poll_control(at(2), &mut out).is_none(),
+        "control frames only"
+    );
     assert_eq!(rx.stats().statuses_sent, 1);
+
+    let sent = transmits(&mut rx);
+    assert_eq!(sent.len(), 1, "the event, by poll_transmit");
+    assert_eq!(sent[0][3], 0x01, "a data frame");
 }
