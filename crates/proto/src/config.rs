@@ -78,8 +78,11 @@ pub struct Config {
     pub heartbeat_max: Duration,
     /// The most bytes per second the sender sends, datagrams whole (default
     /// 16 GiB/s: a safety bound above what a 100 Gbit/s link or a host's
-    /// loopback carries; the receivers' windows and the adaptive rate do
-    /// the pacing).
+    /// loopback carries). The pacing is done below it: by the receivers'
+    /// windows, and without them by the adaptive rate's slow start and
+    /// loss reports. Without a key a forged status can keep a sender at
+    /// this rate (docs/PROTOCOL.md §9.2): set it to the link's rate to
+    /// bound that.
     pub rate_limit: u64,
     /// The rate the sender starts at (default 16 MiB/s). With
     /// `adaptive_rate`, it grows while the sender has more to send:

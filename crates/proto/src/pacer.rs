@@ -36,7 +36,7 @@ const RATE_GAIN: f64 = 32.0 * 1024.0 * 1024.0;
 const DECREASE: f64 = 0.75;
 
 /// How much of its rate a sender that is held back may catch up on at once
-/// when its wake-up comes late: two timer ticks.
+/// when its wake-up comes late: two timer ticks (at most `max_window`).
 const CATCH_UP: Duration = Duration::from_millis(2);
 
 /// What the first loss report leaves of a rate that was still doubling.
@@ -69,6 +69,8 @@ pub(crate) struct Pacer {
     depth: f64,
     /// The rate before receivers' windows lifted it to the limit.
     blind_rate: Option<f64>,
+    /// The most a late wake-up catches up on: `max_window` (or `burst`).
+    catch_up_max: f64,
 }
 
 impl Pacer {
@@ -87,6 +89,7 @@ impl Pacer {
             slow_start: true,
             depth: config.burst as f64,
             blind_rate: None,
+            catch_up_max: config.max_window.max(config.burst) as f64,
         }
     }
 
@@ -128,12 +131,14 @@ impl Pacer {
         };
         let dt = dt.as_secs_f64();
         // A sender held back is owed the tokens of the whole time it waited,
-        // at the rate it had, up to `CATCH_UP` of its rate: timers wake late
-        // (tokio's by up to a millisecond), and a bucket of `burst` alone
-        // would cap the rate at `burst` per wake-up. After a quiet spell
-        // (see `idle`), `burst` is all it gets.
+        // at the rate it had, up to `CATCH_UP` of its rate (and no more
+        // than `max_window`, whatever the rate): timers wake late (tokio's
+        // by up to a millisecond), and a bucket of `burst` alone would cap
+        // the rate at `burst` per wake-up. After a quiet spell (see
+        // `idle`), `burst` is all it gets.
         let depth = if self.limited_since.is_some() {
-            self.depth.max(self.rate * CATCH_UP.as_secs_f64())
+            let catch_up = (self.rate * CATCH_UP.as_secs_f64()).min(self.catch_up_max);
+            self.depth.max(catch_up)
         } else {
             self.depth
         };
@@ -321,14 +326,16 @@ mod tests {
         let mut p = Pacer::new(&c);
         let t0 = Instant::now();
         while p.try_take(t0, 1024) {}
-        // Held back for 100 ms: the rate reached the limit, and a late
-        // wake-up is owed up to 2 ms of it, far more than `burst`.
-        let t1 = t0 + Duration::from_millis(100);
+        // Held back for 150 ms: the rate reached the limit (in 100), and a
+        // late wake-up is owed up to 2 ms of it, far more than `burst`,
+        // but no more than `max_window`.
+        let t1 = t0 + Duration::from_millis(150);
         while p.try_take(t1, 1024) {}
         assert_eq!(p.rate(), c.rate_limit);
         let t1 = t1 + Duration::from_millis(2);
         assert!(p.try_take(t1, 1024));
         assert!(p.tokens > c.burst as f64 * 10.0, "{}", p.tokens);
+        assert!(p.tokens <= c.max_window as f64, "{}", p.tokens);
         p.idle();
         assert!(p.tokens <= c.burst as f64);
         // A second later, the next event starts from `burst` at most.
