@@ -2,6 +2,8 @@
 //! node's task (or sent from the caller's thread, `inline.rs`), and
 //! fired to this node's own listeners; `forward` of a received event.
 
+use std::sync::Arc;
+
 use eventcast_proto::{EmitError, SenderId};
 use serde::Serialize;
 use tracing::{debug, warn};
@@ -89,13 +91,11 @@ impl Eventcast {
         name: &str,
         args: &A,
     ) -> Result<(), Error> {
-        let sent = match self.encode(name, args) {
-            Ok((body, args)) => self.queue_waiting(name, body, args).await,
-            Err(e) => Err(e),
-        };
-        // Whatever happened: a large body may have taken the spare.
-        self.handle.spare.schedule();
-        sent
+        // Whatever happens, the future dropped while it waits included: a
+        // large body may have taken the spare.
+        let _schedule = ScheduleSpare(&self.handle.spare);
+        let (body, args) = self.encode(name, args)?;
+        self.queue_waiting(name, body, args).await
     }
 
     /// Queues an encoded event as [`emit_wait`](Self::emit_wait) does,
@@ -255,6 +255,15 @@ impl Eventcast {
         self.handle.shared.listeners.dispatch_with(name, || {
             Event::new(name.to_owned(), args.into_vec(), queued.id, None, None)
         });
+    }
+}
+
+/// Schedules the node's spare body when dropped (see `spare.rs`).
+struct ScheduleSpare<'a>(&'a Arc<SpareBody>);
+
+impl Drop for ScheduleSpare<'_> {
+    fn drop(&mut self) {
+        self.0.schedule();
     }
 }
 
