@@ -381,11 +381,8 @@ pub(crate) fn event_tuple<'py>(
     token: u64,
     event: &Event,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let args = match event.raw_list() {
-        Some(list) => kept_args(py, list)?,
-        None => None,
-    };
-    let args = match args {
+    let kept = event.raw_list().map(|list| kept_args(py, list));
+    let args = match kept.transpose()?.flatten() {
         Some(args) => args,
         None => {
             let args = PyList::empty(py);

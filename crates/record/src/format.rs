@@ -238,21 +238,8 @@ fn seq_i64(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-/// The message data of an event (the recorder writes received events
-/// with [`encode_received`], which gives the same).
-#[cfg(test)]
-pub(crate) fn encode_event(event: &RecordedEvent) -> Result<Vec<u8>, bson::error::Error> {
-    bson::serialize_to_vec(&EventData {
-        name: &event.name,
-        args: ArgsData::Values(&event.args),
-        sender: event.sender.to_string(),
-        from: event.from.map(|a| a.to_string()),
-        seq: event.seq.map(|s| seq_i64(s.get())),
-    })
-}
-
-/// The message data of a received event: the values `encode_event` gives
-/// for [`RecordedEvent::received`], written from the event itself. A list
+/// The message data of a received event: what [`RecordedEvent::received`]
+/// of it would be written as, written from the event itself. A list
 /// kept as it arrived (`Event::raw_list`) is copied into the data as it
 /// is (its keys as the sender wrote them), into a buffer sized for it: a
 /// large event is neither decoded nor copied again as the data grows.
@@ -361,6 +348,18 @@ fn unsigned(n: i64, key: &'static str) -> Result<u64, DataError> {
 mod tests {
     use super::*;
     use bson::doc;
+
+    /// The message data of a recorded event (the recorder writes
+    /// received events with `encode_received`, which gives the same).
+    fn encode_event(event: &RecordedEvent) -> Result<Vec<u8>, bson::error::Error> {
+        bson::serialize_to_vec(&EventData {
+            name: &event.name,
+            args: ArgsData::Values(&event.args),
+            sender: event.sender.to_string(),
+            from: event.from.map(|a| a.to_string()),
+            seq: event.seq.map(|s| seq_i64(s.get())),
+        })
+    }
 
     fn event() -> RecordedEvent {
         RecordedEvent {

@@ -308,11 +308,7 @@ impl Eventcast {
     where
         F: Fn(&Event) + Send + Sync + 'static,
     {
-        Ok(self
-            .handle
-            .shared
-            .listeners
-            .add(name, false, Arc::new(listener))?)
+        self.add_listener(name, false, Arc::new(listener))
     }
 
     /// Adds a listener for the event name or pattern `name` (see
@@ -322,11 +318,7 @@ impl Eventcast {
     where
         F: Fn(&Event) + Send + Sync + 'static,
     {
-        Ok(self
-            .handle
-            .shared
-            .listeners
-            .add(name, true, Arc::new(listener))?)
+        self.add_listener(name, true, Arc::new(listener))
     }
 
     /// Removes a listener, given the name or pattern it was added under;
@@ -535,6 +527,16 @@ impl Eventcast {
             any: service.clone(),
         });
         service
+    }
+
+    /// Adds `listener` for `name` ([`on`](Self::on), [`once`](Self::once)).
+    fn add_listener(
+        &self,
+        name: &str,
+        once: bool,
+        listener: Arc<dyn Fn(&Event) + Send + Sync>,
+    ) -> Result<ListenerId, Error> {
+        Ok(self.handle.shared.listeners.add(name, once, listener)?)
     }
 
     fn attached(&self) -> MutexGuard<'_, Vec<Attached>> {
