@@ -55,7 +55,7 @@ pub struct Endpoint {
     /// Everything this node keeps about the senders it hears
     /// (receive/).
     receiver: Receiver,
-    sender: Sender,
+    pub(crate) sender: Sender,
     /// The statuses this node owes the senders it reads (feedback.rs).
     feedback: Feedback,
     /// NACKs, heartbeats and statuses: sent before anything paced.
@@ -201,29 +201,39 @@ impl Endpoint {
     pub fn emit_body(&mut self, body: impl Into<Vec<u8>>) -> Result<MessageSeq, EmitError> {
         let mut body = body.into();
         RawDocument::from_bytes(&body).map_err(|e| BodyError::Malformed(e.to_string()))?;
-        let max = self.config.max_message_size;
-        if body.len() > max {
-            return Err(EmitError::MessageTooLarge {
-                len: body.len(),
-                max,
-            });
-        }
-        if !self.sender.has_room(&self.config, body.len()) {
-            return Err(EmitError::QueueFull {
-                queued: self.sender.queue_bytes(),
-                max: self.config.max_send_queue_bytes,
-            });
-        }
         let len = body.len();
+        self.check_room(len)?;
         if body.capacity() > 2 * len {
             // Kept until every receiver has it: not with room to spare.
             body.shrink_to_fit();
         }
         let seq = self.sender.queue(body);
+        self.queued(seq, len, false);
+        Ok(seq)
+    }
+
+    /// Whether a body of `len` bytes may be queued: no larger than
+    /// `max_message_size`, and room for it in the send queue.
+    pub(crate) fn check_room(&self, len: usize) -> Result<(), EmitError> {
+        let max = self.config.max_message_size;
+        if len > max {
+            return Err(EmitError::MessageTooLarge { len, max });
+        }
+        if !self.sender.has_room(&self.config, len) {
+            return Err(EmitError::QueueFull {
+                queued: self.sender.queue_bytes(),
+                max: self.config.max_send_queue_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts a message just queued (`in_parts`: by `emit_body_start`).
+    pub(crate) fn queued(&mut self, seq: MessageSeq, len: usize, in_parts: bool) {
         self.stats.messages_sent += 1;
+        self.stats.messages_sent_in_parts += u64::from(in_parts);
         self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
         trace!(%seq, len, "message queued");
-        Ok(seq)
     }
 
     /// Whether a body of `len` bytes fits the send queue now.

@@ -45,6 +45,7 @@ mod ids;
 pub mod legacy;
 mod outbox;
 mod pacer;
+mod parts;
 mod peer;
 mod receive;
 mod sender;

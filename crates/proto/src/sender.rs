@@ -34,7 +34,7 @@ use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
 use crate::shared::Timer;
 use crate::stats::Stats;
-use crate::store::{Body, SeqRing};
+use crate::store::{Body, Parts, SeqRing};
 use crate::window::{Verdict, Windows};
 use crate::wire::{
     Batch, DataHeader, Flags, Heartbeat, Nack, NackEntry, Status, BATCH_ENTRY_OVERHEAD,
@@ -161,13 +161,39 @@ impl Sender {
 
     /// Queues a message (the caller checked room and size).
     pub(crate) fn queue(&mut self, body: Vec<u8>) -> MessageSeq {
+        self.queue_body(Body::new(body))
+    }
+
+    /// Queues a message of `len` bytes of which `first` is the first part
+    /// (the caller checked room and size, and that `first` is whole
+    /// segments); [`push_part`](Self::push_part) adds the rest. Its
+    /// segments go as their parts come.
+    pub(crate) fn queue_parts(&mut self, len: usize, first: Vec<u8>) -> MessageSeq {
+        self.queue_body(Body::Parts(Parts::new(len, first)))
+    }
+
+    /// The segment size: what a body's parts are whole multiples of.
+    pub(crate) fn segment_size(&self) -> usize {
+        self.segment_size
+    }
+
+    /// The message `seq`'s body, if it is kept and in parts not all here
+    /// yet.
+    pub(crate) fn open_parts(&mut self, seq: u64) -> Option<&mut Parts> {
+        match self.store.get_mut(seq).map(|st| &mut st.body) {
+            Some(Body::Parts(parts)) if !parts.is_complete() => Some(parts),
+            _ => None,
+        }
+    }
+
+    fn queue_body(&mut self, body: Body) -> MessageSeq {
         let seq = self.next_seq;
         self.next_seq += 1;
         let len = body.len();
         let count = len.div_ceil(self.segment_size).max(1) as u32;
         debug_assert_eq!(self.store.end(), seq);
         self.store.push(Stored {
-            body: Body::new(body),
+            body,
             start: self.queued_pos,
             count,
             sent: 0,
@@ -349,6 +375,10 @@ impl Sender {
         }
         let &seq = self.queue.front()?;
         let st = self.store.get(seq)?;
+        if Self::segment_end(self.segment_size, st, st.sent) > st.body.filled() {
+            // The encoder has not handed this segment over yet.
+            return None;
+        }
         if st.count == 1 {
             let (n, size) = self.batch_plan(self.queue.iter().copied(), limit);
             return Some((Plan::Batch { seq, n }, size, false));
@@ -402,6 +432,11 @@ impl Sender {
         st.body.len().saturating_sub(start).min(segment_size)
     }
 
+    /// Where segment `index` of `st` ends in its body.
+    fn segment_end(segment_size: usize, st: &Stored, index: u32) -> usize {
+        (index as usize * segment_size + segment_size).min(st.body.len())
+    }
+
     /// Writes a data frame: its header into `out`'s head, the segment as
     /// the stored body's bytes (see `Body`).
     fn segment(&self, flags: Flags, seq: u64, st: &Stored, index: u32, out: &mut Datagram) {
@@ -428,7 +463,7 @@ impl Sender {
             return;
         }
         let bodies: Vec<&[u8]> = (seq..seq + n as u64)
-            .filter_map(|s| self.store.get(s).map(|st| st.body.as_slice()))
+            .filter_map(|s| self.store.get(s).and_then(|st| st.body.whole()))
             .collect();
         if let Ok(batch) = Batch::new(flags, self.id, MessageSeq::new(seq), bodies) {
             batch.write(out.head_mut());

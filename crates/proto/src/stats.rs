@@ -62,6 +62,9 @@ pub struct Stats {
     /// joined: their earlier messages are not asked for (a late join).
     pub late_joins: u64,
 
+    /// Messages of `messages_sent` whose body was queued in parts as its
+    /// encoder wrote it (`Endpoint::emit_body_start`).
+    pub messages_sent_in_parts: u64,
     /// Batch frames sent (several small messages in one datagram).
     pub batches_sent: u64,
     /// Batch frames received and parsed.

@@ -24,6 +24,9 @@ pub(crate) const INLINE_MAX: usize = 2048;
 pub(crate) enum Body {
     Inline(Vec<u8>),
     Shared(Arc<Vec<u8>>),
+    /// A body handed over in parts as its encoder writes it (see
+    /// [`Parts`]), complete or not yet.
+    Parts(Parts),
 }
 
 impl Body {
@@ -35,25 +38,107 @@ impl Body {
         }
     }
 
-    pub(crate) fn as_slice(&self) -> &[u8] {
+    /// The whole body, if it is in one piece (a body in parts is large:
+    /// never batched).
+    pub(crate) fn whole(&self) -> Option<&[u8]> {
         match self {
-            Self::Inline(b) => b,
-            Self::Shared(b) => b,
+            Self::Inline(b) => Some(b),
+            Self::Shared(b) => Some(b),
+            Self::Parts(_) => None,
         }
     }
 
+    /// The body's length, whether or not all of it is here yet.
     pub(crate) fn len(&self) -> usize {
-        self.as_slice().len()
+        match self {
+            Self::Inline(b) => b.len(),
+            Self::Shared(b) => b.len(),
+            Self::Parts(p) => p.len,
+        }
+    }
+
+    /// How many of its bytes, from the start, are here.
+    pub(crate) fn filled(&self) -> usize {
+        match self {
+            Self::Parts(p) => p.filled,
+            _ => self.len(),
+        }
     }
 
     /// Appends bytes `range` to `out`: copied after its head, or shared as
-    /// its tail.
+    /// its tail. A range of a body in parts lies within one part (parts
+    /// are whole segments) and below [`filled`](Self::filled).
     pub(crate) fn append_to(&self, out: &mut Datagram, range: Range<usize>) {
         match self {
             Self::Inline(b) => out
                 .head_mut()
                 .extend_from_slice(b.get(range).unwrap_or_default()),
             Self::Shared(b) => out.set_tail(b.clone(), range),
+            Self::Parts(p) => p.append_to(out, range),
+        }
+    }
+}
+
+/// A large body handed over in parts: each part but the last a whole
+/// number of segments, so that no segment spans two.
+#[derive(Debug)]
+pub(crate) struct Parts {
+    parts: Vec<Arc<Vec<u8>>>,
+    /// Where each part starts in the body.
+    starts: Vec<usize>,
+    filled: usize,
+    len: usize,
+}
+
+impl Parts {
+    /// A body of `len` bytes whose first part is `first`.
+    pub(crate) fn new(len: usize, first: Vec<u8>) -> Self {
+        let mut parts = Self {
+            parts: Vec::new(),
+            starts: Vec::new(),
+            filled: 0,
+            len,
+        };
+        parts.push(first);
+        parts
+    }
+
+    /// Adds the next part.
+    pub(crate) fn push(&mut self, part: Vec<u8>) {
+        self.starts.push(self.filled);
+        self.filled += part.len();
+        self.parts.push(Arc::new(part));
+    }
+
+    /// The body's length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// How many of its bytes, from the start, are here.
+    pub(crate) fn filled(&self) -> usize {
+        self.filled
+    }
+
+    /// Whether every byte is here.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.filled >= self.len
+    }
+
+    /// The body's last byte, once it is here.
+    pub(crate) fn last_byte(&self) -> Option<u8> {
+        self.parts.last().and_then(|p| p.last().copied())
+    }
+
+    fn append_to(&self, out: &mut Datagram, range: Range<usize>) {
+        // The part that holds the range's start (the first part starts at 0).
+        let i = self
+            .starts
+            .partition_point(|&s| s <= range.start)
+            .saturating_sub(1);
+        if let (Some(part), Some(&start)) = (self.parts.get(i), self.starts.get(i)) {
+            let end = range.end.saturating_sub(start).min(part.len());
+            out.set_tail(part.clone(), range.start.saturating_sub(start)..end);
         }
     }
 }

@@ -8,6 +8,7 @@ mod common;
 
 mod fuzz_regressions;
 mod not_receiving;
+mod parts;
 mod peers;
 mod protocol_version;
 mod receiving;

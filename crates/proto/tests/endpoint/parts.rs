@@ -1,0 +1,146 @@
+//! A body queued in parts (`Endpoint::emit_body_start`, `emit_body_part`)
+//! goes out as the same datagrams as the whole body, each part's segments
+//! as soon as it is there, and holds the messages after it until it is
+//! whole; parts that do not fit are refused.
+#![allow(clippy::unwrap_used)]
+
+use eventcast_proto::EmitError;
+
+use crate::common::*;
+
+const SEGMENT: usize = 100;
+
+/// `body` cut at `cuts` (offsets, ascending).
+fn cut(body: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut parts = Vec::new();
+    let mut from = 0;
+    for &at in cuts.iter().chain([&body.len()]) {
+        parts.push(body[from..at].to_vec());
+        from = at;
+    }
+    parts
+}
+
+#[test]
+fn a_body_in_parts_goes_out_as_the_whole_body_does_part_by_part() {
+    let body = body_of_len(1050);
+    let mut whole = endpoint(config(SEGMENT), 1);
+    whole.emit_body(body.clone()).unwrap();
+    let expected = transmits(&mut whole);
+    assert_eq!(expected.len(), 11);
+
+    let mut parted = endpoint(config(SEGMENT), 1);
+    let mut parts = cut(&body, &[300, 800]).into_iter();
+    let seq = parted
+        .emit_body_start(body.len(), parts.next().unwrap())
+        .unwrap();
+    // A message queued now waits for the whole body.
+    parted.emit(t0(), "after", &[]).unwrap();
+    let mut got = transmits(&mut parted);
+    assert_eq!(got, expected[..3], "the first part's segments alone");
+    parted.emit_body_part(seq, parts.next().unwrap()).unwrap();
+    got.extend(transmits(&mut parted));
+    assert_eq!(got, expected[..8]);
+    parted.emit_body_part(seq, parts.next().unwrap()).unwrap();
+    got.extend(transmits(&mut parted));
+    assert_eq!(got.len(), 12, "the whole body, then the message after it");
+    assert_eq!(got[..11], expected);
+
+    // A receiver puts it together as any other.
+    let mut peer = endpoint(reassembly_only(SEGMENT), 2);
+    for d in &got {
+        peer.handle_datagram(at(0), addr(1), d);
+    }
+    let names: Vec<_> = messages(&mut peer)
+        .into_iter()
+        .map(|m| m.name.to_string())
+        .collect();
+    assert_eq!(names, ["x", "after"]);
+    assert_eq!(parted.stats().messages_sent, 2);
+}
+
+#[test]
+fn a_body_whole_in_its_first_part_is_queued_as_a_whole_body() {
+    let body = body_of_len(250);
+    let mut e = endpoint(config(SEGMENT), 1);
+    e.emit_body_start(body.len(), body.clone()).unwrap();
+    assert_eq!(transmits(&mut e).len(), 3);
+}
+
+fn malformed(result: Result<impl std::fmt::Debug, EmitError>) {
+    assert!(
+        matches!(result, Err(EmitError::Encode(_))),
+        "refused as malformed: {result:?}"
+    );
+}
+
+#[test]
+fn parts_that_do_not_fit_are_refused() {
+    let body = body_of_len(1050);
+    let mut e = endpoint(config(SEGMENT), 1);
+    // Not whole segments, or not the body's length at its start.
+    malformed(e.emit_body_start(body.len(), body[..150].to_vec()));
+    malformed(e.emit_body_start(body.len() + 1, body[..200].to_vec()));
+    malformed(e.emit_body_start(body.len(), Vec::new()));
+    assert!(matches!(
+        e.emit_body_start(2 << 20, {
+            let mut first = vec![0; 200];
+            first[..4].copy_from_slice(&(2i32 << 20).to_le_bytes());
+            first
+        }),
+        Err(EmitError::MessageTooLarge { .. })
+    ));
+    assert_eq!(e.stats().messages_sent, 0);
+
+    let seq = e.emit_body_start(body.len(), body[..200].to_vec()).unwrap();
+    malformed(e.emit_body_part(seq, body[200..250].to_vec()));
+    malformed(e.emit_body_part(seq, body[200..].repeat(2)));
+    malformed(e.emit_body_part(seq, Vec::new()));
+    // The rest, whose last byte is not a document's end: added all the
+    // same (so that what follows is not held up), and refused.
+    let mut rest = body[200..].to_vec();
+    *rest.last_mut().unwrap() = 1;
+    malformed(e.emit_body_part(seq, rest));
+    // Whole now: no part to come.
+    malformed(e.emit_body_part(seq, body[1000..].to_vec()));
+    e.emit(t0(), "after", &[]).unwrap();
+    assert_eq!(transmits(&mut e).len(), 12);
+}
+
+#[test]
+fn a_lost_segment_of_a_body_in_parts_is_repaired_from_its_part() {
+    let body = body_of_len(1050);
+    let mut sender = endpoint(config(SEGMENT), 1);
+    let mut parts = cut(&body, &[500]).into_iter();
+    let seq = sender
+        .emit_body_start(body.len(), parts.next().unwrap())
+        .unwrap();
+    sender.emit_body_part(seq, parts.next().unwrap()).unwrap();
+    let sent = transmits(&mut sender);
+    let mut receiver = endpoint(config(SEGMENT), 2);
+    receiver.set_receiving(true);
+    // Segments 2 and 7 (one in each part) are lost.
+    for (i, d) in sent.iter().enumerate() {
+        if i != 2 && i != 7 {
+            receiver.handle_datagram(at(0), addr(1), d);
+        }
+    }
+    // The receiver asks; the sender repairs; the receiver has it all.
+    for ms in (0..2000).step_by(5) {
+        receiver.handle_timeout(at(ms));
+        let mut buf = Vec::new();
+        while receiver.poll_transmit(at(ms), &mut buf).is_some() {
+            sender.handle_datagram(at(ms), addr(2), &buf);
+        }
+        sender.handle_timeout(at(ms));
+        while sender.poll_transmit(at(ms), &mut buf).is_some() {
+            receiver.handle_datagram(at(ms), addr(1), &buf);
+        }
+        if receiver.stats().messages_received == 1 {
+            break;
+        }
+    }
+    let got = messages(&mut receiver);
+    assert_eq!(got.len(), 1, "repaired and delivered");
+    assert_eq!(sender.stats().repairs_sent, 2);
+}
