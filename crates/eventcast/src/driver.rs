@@ -57,6 +57,18 @@ pub(crate) enum Outgoing {
     /// A native body: the name and the arguments
     /// ([`encode_body`](eventcast_proto::encode_body)).
     Native(Vec<u8>),
+    /// The first part of a native body of `len` bytes handed over as it
+    /// is written ([`Endpoint::emit_body_start`](eventcast_proto::Endpoint::emit_body_start));
+    /// its other parts follow as [`Outgoing::Part`]s, before any other
+    /// `Start` (one handle writes one such body at a time).
+    Start {
+        /// The whole body's length.
+        len: usize,
+        /// Its first bytes, whole segments.
+        first: Vec<u8>,
+    },
+    /// The next part of the body the last [`Outgoing::Start`] began.
+    Part(Vec<u8>),
     /// A legacy event: the name goes into every meta, the arguments are
     /// encoded once.
     Legacy {
@@ -74,6 +86,9 @@ impl Outgoing {
     pub(crate) fn reserved(&self) -> usize {
         match self {
             Outgoing::Native(body) => body.len(),
+            Outgoing::Start { len, .. } => *len,
+            // Reserved with its `Start`.
+            Outgoing::Part(_) => 0,
             Outgoing::Legacy { body, .. } => body.as_bytes().len(),
         }
     }

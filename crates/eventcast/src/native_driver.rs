@@ -7,7 +7,8 @@ use std::time::Instant;
 use bson::Bson;
 use eventcast_proto::crypto::{Encryption, KeyInfo, Keyring, KeyringError};
 use eventcast_proto::{
-    encode_body, Datagram, EmitError, Endpoint, EndpointEvent, PeerInfo, ReserveHook, SenderId,
+    encode_body, Datagram, EmitError, Endpoint, EndpointEvent, MessageSeq, PeerInfo, ReserveHook,
+    SenderId,
 };
 use tracing::{debug, warn};
 
@@ -34,6 +35,8 @@ pub(crate) struct Native {
     released: u64,
     /// Bytes of events the endpoint refused, not given back yet.
     refused: usize,
+    /// The body being handed over in parts, until its next `Start`.
+    open: Option<MessageSeq>,
     /// `datagrams_sealed` when the keys were last polled.
     sealed: u64,
     /// The keyring changed since the keys were last polled.
@@ -85,6 +88,7 @@ impl Native {
             group,
             released: 0,
             refused: 0,
+            open: None,
             sealed: 0,
             keys_changed: false,
             send_only: config.send_only,
@@ -104,13 +108,28 @@ impl Driver for Native {
 
     fn emit(&mut self, _clock: &mut Clock, event: Outgoing) {
         let reserved = event.reserved();
-        let Outgoing::Native(body) = event else {
-            warn!(target: "eventcast", "a legacy event reached the native driver (a bug): not sent");
-            self.refused += reserved;
-            return;
+        let result = match event {
+            Outgoing::Native(body) => self.endpoint.emit_body(body).map(drop),
+            Outgoing::Start { len, first } => {
+                self.open = None;
+                self.endpoint
+                    .emit_body_start(len, first)
+                    .map(|seq| self.open = Some(seq))
+            }
+            Outgoing::Part(part) => match self.open {
+                Some(seq) => self.endpoint.emit_body_part(seq, part),
+                // Its start was refused (and said so), or came in an
+                // earlier run.
+                None => Ok(()),
+            },
+            Outgoing::Legacy { .. } => {
+                warn!(target: "eventcast", "a legacy event reached the native driver (a bug): not sent");
+                self.refused += reserved;
+                return;
+            }
         };
-        if let Err(e) = self.endpoint.emit_body(body) {
-            // The handle checked the size already; this is a bug.
+        if let Err(e) = result {
+            // The handle checked the size and wrote the parts; this is a bug.
             warn!(target: "eventcast", error = %e, "event not sent");
             self.refused += reserved;
         }

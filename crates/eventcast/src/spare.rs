@@ -63,9 +63,7 @@ impl SpareBody {
             return buf;
         }
         let mut inner = lock(&self.inner);
-        inner.owed = size;
-        inner.taken += 1;
-        self.due.store(true, Ordering::Release);
+        self.owe_locked(&mut inner, size);
         match inner.buf.take() {
             Some(buf) if fits(buf.capacity(), size) => buf,
             kept => {
@@ -76,6 +74,31 @@ impl SpareBody {
                 buf
             }
         }
+    }
+
+    /// Whether the spare is there and suits a body of `size`, as
+    /// [`take`](Self::take) would hand it over.
+    pub(crate) fn ready_for(&self, size: usize) -> bool {
+        (MIN..=MAX).contains(&size)
+            && lock(&self.inner)
+                .buf
+                .as_ref()
+                .is_some_and(|b| fits(b.capacity(), size))
+    }
+
+    /// A body of `size` was written without a buffer from here (in parts,
+    /// `node/parts.rs`): a spare of its size is owed, as after
+    /// [`take`](Self::take).
+    pub(crate) fn owe(&self, size: usize) {
+        if (MIN..=MAX).contains(&size) {
+            self.owe_locked(&mut lock(&self.inner), size);
+        }
+    }
+
+    fn owe_locked(&self, inner: &mut Inner, size: usize) {
+        inner.owed = size;
+        inner.taken += 1;
+        self.due.store(true, Ordering::Release);
     }
 
     /// After an emit has handed its body over: when a spare is owed (the

@@ -18,6 +18,7 @@
 //! with a longer value is sized first (`size.rs`) and written once into a
 //! buffer of that size.
 
+pub(crate) mod parts;
 mod refuse;
 mod size;
 
@@ -28,20 +29,50 @@ use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeStruct, Ser
 
 use crate::spare::SpareBody;
 
+/// What a long string argument is written as when its body is planned in
+/// parts (`parts.rs`).
+const PLACEHOLDER_TEXT: &str = "x";
+
+/// What a long binary argument is written as then.
+const PLACEHOLDER_BINARY: &[u8] = &[0];
+
 /// The longest string or binary argument written through the scratch
 /// buffer; a body with a longer one is sized first, then written into a
 /// buffer of its own (written into the scratch buffer, it would grow it,
 /// and copy it, as it goes, and be copied out again).
 pub(crate) const DIRECT_MAX_VALUE: usize = 4096;
 
+/// What [`encode_direct`] made of the caller's arguments.
+pub(crate) enum Direct {
+    /// The body.
+    Body(Vec<u8>),
+    /// A plain argument list with a value longer than
+    /// [`DIRECT_MAX_VALUE`]: for [`encode_sized`] (or `parts.rs`).
+    Long,
+    /// Not a plain argument list: for the general path.
+    General,
+}
+
 /// The body `encode_body(name, &to_args(args)?)` gives, encoded without
 /// the `Vec<Bson>`; `None` if `args` holds anything but what the module
 /// docs list (or fails to serialize): the caller then takes that path.
+#[cfg(test)]
 pub(crate) fn encode_body<A: Serialize + ?Sized>(
     name: &str,
     args: &A,
     spare: &SpareBody,
 ) -> Option<Vec<u8>> {
+    match encode_direct(name, args) {
+        Direct::Body(body) => Some(body),
+        Direct::Long => encode_sized(name, args, spare),
+        Direct::General => None,
+    }
+}
+
+/// The body of `args` if every string and binary in it is at most
+/// [`DIRECT_MAX_VALUE`] long, written through a scratch buffer; else what
+/// to do instead.
+pub(crate) fn encode_direct<A: Serialize + ?Sized>(name: &str, args: &A) -> Direct {
     // Written into a buffer kept from one emit to the next, then copied
     // into one of the exact size: the body stays in the retransmit store
     // for seconds, and allocating it larger meant shrinking it (a
@@ -55,16 +86,21 @@ pub(crate) fn encode_body<A: Serialize + ?Sized>(
     if buf.capacity() <= SCRATCH_KEPT {
         SCRATCH.set(buf);
     }
-    if body.is_none() && limit.exceeded.get() {
-        return encode_sized(name, args, spare);
+    match body {
+        Some(body) => Direct::Body(body),
+        None if limit.exceeded.get() => Direct::Long,
+        None => Direct::General,
     }
-    body
 }
 
 /// The body of `args`, whatever the length of its values, written into a
 /// buffer sized for it first: the node's spare (`spare.rs`), or allocated
 /// with its fresh pages faulted in at once (`prefault.rs`); written once.
-fn encode_sized<A: Serialize + ?Sized>(name: &str, args: &A, spare: &SpareBody) -> Option<Vec<u8>> {
+pub(crate) fn encode_sized<A: Serialize + ?Sized>(
+    name: &str,
+    args: &A,
+    spare: &SpareBody,
+) -> Option<Vec<u8>> {
     let limit = Limit::new(usize::MAX);
     let body = Body::new(name, args, &limit);
     let size = body.serialize(size::Sizer).ok()?;
@@ -94,17 +130,33 @@ thread_local! {
 }
 
 /// The longest string or binary the serializer takes, and whether it
-/// refused a longer one.
-struct Limit {
+/// refused a longer one; and what becomes of long values when a body is
+/// written in parts (`parts.rs`).
+struct Limit<'h> {
     max: usize,
     exceeded: Cell<bool>,
+    /// Values at least `.0` bytes long are handed to `.1` and written as a
+    /// one-byte placeholder.
+    long: Option<(usize, &'h dyn LongValues)>,
+    /// The index of the next argument.
+    next: Cell<usize>,
 }
 
-impl Limit {
+impl<'h> Limit<'h> {
     fn new(max: usize) -> Self {
         Self {
             max,
             exceeded: Cell::new(false),
+            long: None,
+            next: Cell::new(0),
+        }
+    }
+
+    /// No limit; values at least `min` bytes long go to `hook`.
+    fn with_long(min: usize, hook: &'h dyn LongValues) -> Self {
+        Self {
+            long: Some((min, hook)),
+            ..Self::new(usize::MAX)
         }
     }
 
@@ -116,17 +168,31 @@ impl Limit {
         }
         Ok(())
     }
+
+    /// The hook for a value `len` bytes long, if it is a long one.
+    fn long(&self, len: usize) -> Option<&'h dyn LongValues> {
+        self.long
+            .filter(|&(min, _)| len >= min)
+            .map(|(_, hook)| hook)
+    }
+}
+
+/// Where the long string and binary arguments of a body written in parts
+/// go, in the order they are serialized.
+pub(crate) trait LongValues {
+    /// Argument `index` is `bytes` long (a string if `text`, else a binary).
+    fn value(&self, index: usize, bytes: &[u8], text: bool);
 }
 
 /// `{ name, args }`, with `args` written as an argument list.
 struct Body<'a, A: ?Sized> {
     name: &'a str,
     args: &'a A,
-    limit: &'a Limit,
+    limit: &'a Limit<'a>,
 }
 
 impl<'a, A: ?Sized> Body<'a, A> {
-    fn new(name: &'a str, args: &'a A, limit: &'a Limit) -> Self {
+    fn new(name: &'a str, args: &'a A, limit: &'a Limit<'a>) -> Self {
         Self { name, args, limit }
     }
 }
@@ -141,7 +207,7 @@ impl<A: Serialize + ?Sized> Serialize for Body<'_, A> {
 }
 
 /// The caller's value, serialized as the argument list it stands for.
-struct List<'a, A: ?Sized>(&'a A, &'a Limit);
+struct List<'a, A: ?Sized>(&'a A, &'a Limit<'a>);
 
 impl<A: Serialize + ?Sized> Serialize for List<'_, A> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -150,11 +216,14 @@ impl<A: Serialize + ?Sized> Serialize for List<'_, A> {
 }
 
 /// One argument, serialized only if it is a plain value.
-struct Arg<'a, T: ?Sized>(&'a T, &'a Limit);
+struct Arg<'a, T: ?Sized>(&'a T, &'a Limit<'a>);
 
 impl<T: Serialize + ?Sized> Serialize for Arg<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(Plain(s, self.1))
+        let limit = self.1;
+        let index = limit.next.get();
+        limit.next.set(index + 1);
+        self.0.serialize(Plain { s, limit, index })
     }
 }
 
@@ -233,19 +302,17 @@ macro_rules! scalars {
             self.$apply(&v)
         }
         fn serialize_str(self, v: &str) -> Result<$ok, $err> {
-            self.1.admits(v.len())?;
-            self.$apply(v)
+            self.text(v)
         }
         fn serialize_bytes(self, v: &[u8]) -> Result<$ok, $err> {
-            self.1.admits(v.len())?;
-            self.$apply(&Bytes(v))
+            self.binary(v)
         }
     };
 }
 
 /// The serializer of the caller's value: a list as it is, nothing as an
 /// empty list, a plain value as a list of one.
-struct Top<'a, S>(S, &'a Limit);
+struct Top<'a, S>(S, &'a Limit<'a>);
 
 impl<S: Serializer> Top<'_, S> {
     /// A one-argument list of `value`.
@@ -253,6 +320,14 @@ impl<S: Serializer> Top<'_, S> {
         let mut list = self.0.serialize_seq(Some(1))?;
         list.serialize_element(&Arg(value, self.1))?;
         list.end()
+    }
+
+    fn text(self, v: &str) -> Result<S::Ok, S::Error> {
+        self.one(v)
+    }
+
+    fn binary(self, v: &[u8]) -> Result<S::Ok, S::Error> {
+        self.one(&Bytes(v))
     }
 }
 
@@ -298,7 +373,7 @@ impl<'a, S: Serializer> Serializer for Top<'a, S> {
 }
 
 /// The items of the argument list, each a plain value.
-struct Items<'a, L>(L, &'a Limit);
+struct Items<'a, L>(L, &'a Limit<'a>);
 
 impl<L: SerializeSeq> SerializeSeq for Items<'_, L> {
     type Ok = L::Ok;
@@ -334,12 +409,42 @@ impl<L: SerializeSeq> ser::SerializeTupleStruct for Items<'_, L> {
 }
 
 /// The serializer of one argument: plain values only.
-struct Plain<'a, S>(S, &'a Limit);
+struct Plain<'a, S> {
+    s: S,
+    limit: &'a Limit<'a>,
+    /// Which argument it is.
+    index: usize,
+}
 
 impl<S: Serializer> Plain<'_, S> {
     /// Serializes `value` as it is.
     fn itself<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
-        value.serialize(self.0)
+        value.serialize(self.s)
+    }
+
+    /// A string: a long one goes to the hook, and a placeholder in its
+    /// place.
+    fn text(self, v: &str) -> Result<S::Ok, S::Error> {
+        self.limit.admits(v.len())?;
+        match self.limit.long(v.len()) {
+            Some(hook) => {
+                hook.value(self.index, v.as_bytes(), true);
+                self.s.serialize_str(PLACEHOLDER_TEXT)
+            }
+            None => self.s.serialize_str(v),
+        }
+    }
+
+    /// Bytes, serialized as a BSON binary; a long one as [`text`](Self::text).
+    fn binary(self, v: &[u8]) -> Result<S::Ok, S::Error> {
+        self.limit.admits(v.len())?;
+        match self.limit.long(v.len()) {
+            Some(hook) => {
+                hook.value(self.index, v, false);
+                Bytes(PLACEHOLDER_BINARY).serialize(self.s)
+            }
+            None => Bytes(v).serialize(self.s),
+        }
     }
 }
 
@@ -358,16 +463,16 @@ impl<S: Serializer> Serializer for Plain<'_, S> {
     refuse_compound!(S::Ok, S::Error);
 
     fn serialize_none(self) -> Result<S::Ok, S::Error> {
-        self.0.serialize_none()
+        self.s.serialize_none()
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<S::Ok, S::Error> {
-        self.0.serialize_unit()
+        self.s.serialize_unit()
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<S::Ok, S::Error> {
-        self.0.serialize_unit()
+        self.s.serialize_unit()
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
         Err(general())

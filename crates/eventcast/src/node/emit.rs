@@ -9,7 +9,8 @@ use serde::Serialize;
 use tracing::{debug, warn};
 
 use super::Eventcast;
-use crate::arglist;
+use crate::arglist::parts::PartsPlan;
+use crate::arglist::{self, Direct};
 use crate::driver::Outgoing;
 use crate::error::Error;
 use crate::event::{to_args, Event};
@@ -20,15 +21,15 @@ use crate::wire_protocol::WireProtocol;
 
 /// An emit handed to the node's task (`bytes`), or not because the node is
 /// stopped (`None`); `id` is the node's sender id at that moment.
-struct Queued {
-    id: SenderId,
-    bytes: Option<usize>,
+pub(super) struct Queued {
+    pub(super) id: SenderId,
+    pub(super) bytes: Option<usize>,
 }
 
 /// An emit's arguments for this node's own listeners: the list built to
 /// encode the event, or the caller's value, turned into one only if a
 /// listener wants the event.
-enum LocalArgs<'a, A: ?Sized> {
+pub(super) enum LocalArgs<'a, A: ?Sized> {
     Built(Vec<bson::Bson>),
     Later(&'a A),
     /// A received event's arguments, forwarded.
@@ -50,9 +51,25 @@ impl<A: Serialize + ?Sized> LocalArgs<'_, A> {
 }
 
 /// Why an emit was not queued: a full send queue gives the event back.
-enum Refused {
-    Full(Outgoing, EmitError),
+pub(super) enum Refused {
+    Full(Option<Outgoing>, EmitError),
     Other(Error),
+}
+
+impl Refused {
+    fn into_error(self) -> Error {
+        match self {
+            Refused::Full(_, e) => e.into(),
+            Refused::Other(e) => e,
+        }
+    }
+}
+
+/// An emit's event, encoded: whole, or planned to be written in parts as
+/// it goes out (`parts.rs`).
+enum Encoded<'a, A: ?Sized> {
+    Whole(Outgoing, LocalArgs<'a, A>),
+    Parts(PartsPlan),
 }
 
 impl Eventcast {
@@ -76,9 +93,13 @@ impl Eventcast {
     /// `max_send_queue_bytes` of earlier events yet; use
     /// [`emit_wait`](Self::emit_wait) to wait for room instead).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
-        let sent = self
-            .encode(name, args)
-            .and_then(|(event, args)| self.send_body(name, args, event));
+        let sent = self.encode(name, args).and_then(|encoded| match encoded {
+            Encoded::Whole(event, local) => self.send_body(name, local, event),
+            Encoded::Parts(plan) => {
+                let admitted = self.admit_parts(plan.len()).map_err(Refused::into_error)?;
+                self.write_parts(name, args, &plan, admitted)
+            }
+        });
         // Whatever happened: a large body may have taken the spare.
         self.handle.spare.schedule();
         sent
@@ -94,18 +115,44 @@ impl Eventcast {
         // Whatever happens, the future dropped while it waits included: a
         // large body may have taken the spare.
         let _schedule = ScheduleSpare(&self.handle.spare);
-        let (body, args) = self.encode(name, args)?;
-        self.queue_waiting(name, body, args).await
+        match self.encode(name, args)? {
+            Encoded::Whole(body, local) => {
+                let mut body = Some(body);
+                let queued = self
+                    .until_room(|| match body.take().map(|b| self.queue_body(b)) {
+                        Some(Ok(queued)) => Ok(queued),
+                        Some(Err(Refused::Full(back, _))) => {
+                            body = back;
+                            Err(None)
+                        }
+                        Some(Err(Refused::Other(e))) => Err(Some(e)),
+                        // Put back whenever it was full.
+                        None => Err(Some(Error::Closed)),
+                    })
+                    .await?;
+                self.emitted(name, local, queued);
+                Ok(())
+            }
+            Encoded::Parts(plan) => {
+                let admitted = self
+                    .until_room(|| match self.admit_parts(plan.len()) {
+                        Ok(admitted) => Ok(admitted),
+                        Err(Refused::Full(..)) => Err(None),
+                        Err(Refused::Other(e)) => Err(Some(e)),
+                    })
+                    .await?;
+                self.write_parts(name, args, &plan, admitted)
+            }
+        }
     }
 
-    /// Queues an encoded event as [`emit_wait`](Self::emit_wait) does,
-    /// waiting for room in the send queue while it is full.
-    async fn queue_waiting<A: Serialize + ?Sized>(
+    /// Tries `attempt` until it succeeds or fails for good
+    /// (`Err(Some(_))`), waiting for room in the send queue each time it
+    /// finds the queue full (`Err(None)`).
+    async fn until_room<T>(
         &self,
-        name: &str,
-        mut body: Outgoing,
-        args: LocalArgs<'_, A>,
-    ) -> Result<(), Error> {
+        mut attempt: impl FnMut() -> Result<T, Option<Error>>,
+    ) -> Result<T, Error> {
         // Tried first without waiting for room: registering for the
         // wake-up costs a lock, and the queue seldom is full.
         let mut full = false;
@@ -117,19 +164,15 @@ impl Eventcast {
                 // in between wakes it.
                 room.as_mut().enable();
             }
-            match self.queue_body(body) {
-                Ok(queued) => {
-                    self.emitted(name, args, queued);
-                    return Ok(());
-                }
-                Err(Refused::Full(back, _)) => {
-                    body = back;
+            match attempt() {
+                Ok(done) => return Ok(done),
+                Err(Some(e)) => return Err(e),
+                Err(None) => {
                     if full {
                         room.await;
                     }
                     full = true;
                 }
-                Err(Refused::Other(e)) => return Err(e),
             }
         }
     }
@@ -171,20 +214,39 @@ impl Eventcast {
     /// Encodes an event for the protocol the node speaks: straight from
     /// `args` when it is a plain argument list (see `arglist.rs`), through
     /// its list of BSON values otherwise.
+    ///
+    /// A large body that would be written into fresh memory is planned to
+    /// be written in parts as it goes out instead (`parts.rs`).
     fn encode<'a, A: Serialize + ?Sized>(
         &self,
         name: &str,
         args: &'a A,
-    ) -> Result<(Outgoing, LocalArgs<'a, A>), Error> {
+    ) -> Result<Encoded<'a, A>, Error> {
         let protocol = self.handle.config.wire_protocol;
         if protocol == WireProtocol::Native {
-            if let Some(body) = arglist::encode_body(name, args, &self.handle.spare) {
-                return Ok((Outgoing::Native(body), LocalArgs::Later(args)));
+            let whole = |body| {
+                Ok(Encoded::Whole(
+                    Outgoing::Native(body),
+                    LocalArgs::Later(args),
+                ))
+            };
+            match arglist::encode_direct(name, args) {
+                Direct::Body(body) => return whole(body),
+                Direct::Long => {
+                    if let Some(plan) = self.parts_plan(name, args) {
+                        return Ok(Encoded::Parts(plan));
+                    }
+                    let spare = &self.handle.spare;
+                    if let Some(body) = arglist::encode_sized(name, args, spare) {
+                        return whole(body);
+                    }
+                }
+                Direct::General => {}
             }
         }
         let list = to_args(args)?;
         let event = encode_list(protocol, name, &list)?;
-        Ok((event, LocalArgs::Built(list)))
+        Ok(Encoded::Whole(event, LocalArgs::Built(list)))
     }
 
     fn send_body<A: Serialize + ?Sized>(
@@ -193,14 +255,9 @@ impl Eventcast {
         args: LocalArgs<'_, A>,
         body: Outgoing,
     ) -> Result<(), Error> {
-        match self.queue_body(body) {
-            Ok(queued) => {
-                self.emitted(name, args, queued);
-                Ok(())
-            }
-            Err(Refused::Full(_, e)) => Err(e.into()),
-            Err(Refused::Other(e)) => Err(e),
-        }
+        let queued = self.queue_body(body).map_err(Refused::into_error)?;
+        self.emitted(name, args, queued);
+        Ok(())
     }
 
     /// Hands an encoded event to the node's task. A full send queue gives
@@ -223,7 +280,7 @@ impl Eventcast {
         };
         let limit = self.handle.config.protocol.max_send_queue_bytes;
         if let Err(e) = self.handle.shared.reserve(len, limit) {
-            return Err(Refused::Full(body, e));
+            return Err(Refused::Full(Some(body), e));
         }
         if commands.emit(body).is_err() {
             // The task has just ended: as good as stopped.
@@ -241,7 +298,12 @@ impl Eventcast {
 
     /// After an emit was queued, or found the node stopped: logs, counts,
     /// and fires the local listeners.
-    fn emitted<A: Serialize + ?Sized>(&self, name: &str, args: LocalArgs<'_, A>, queued: Queued) {
+    pub(super) fn emitted<A: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        args: LocalArgs<'_, A>,
+        queued: Queued,
+    ) {
         match queued.bytes {
             Some(bytes) => {
                 debug!(target: "eventcast", name, bytes, "event sent");
@@ -314,7 +376,7 @@ mod tests {
     fn native(body: Outgoing) -> Vec<u8> {
         match body {
             Outgoing::Native(body) => body,
-            Outgoing::Legacy { .. } => panic!("a native node's body"),
+            _ => panic!("a native node's whole body"),
         }
     }
 

@@ -2,6 +2,7 @@
 //! services and counters; emitting is in `emit.rs`.
 
 mod emit;
+mod parts;
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -68,6 +69,9 @@ struct Handle {
     /// The buffer of the next large body, made ready after the last one
     /// went out and the node paused (`spare.rs`).
     spare: Arc<SpareBody>,
+    /// Held while a body is handed over in parts (`parts.rs`): one at a
+    /// time, so that the task knows whose part comes.
+    parts: Mutex<()>,
 }
 
 impl Drop for Handle {
@@ -147,6 +151,7 @@ impl Eventcast {
                 run: tokio::sync::Mutex::new(None),
                 services: Mutex::new(Vec::new()),
                 spare: Arc::default(),
+                parts: Mutex::new(()),
             }),
         })
     }
