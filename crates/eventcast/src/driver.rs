@@ -127,7 +127,9 @@ pub(crate) enum Output {
 /// 1. **Timers.** Say when it must next be woken
 ///    ([`poll_timeout`](Self::poll_timeout)) and do what is due
 ///    ([`handle_timeout`](Self::handle_timeout)).
-/// 2. **Inputs.** Take every emitted event ([`emit`](Self::emit)),
+/// 2. **Inputs.** Take every emitted event ([`emit`](Self::emit)), a
+///    body in parts as its [`Outgoing::Start`] and then its
+///    [`Outgoing::Part`]s (native only: the legacy driver refuses them),
 ///    keyring change ([`change_keys`](Self::change_keys)) and received
 ///    datagram ([`handle_datagram`](Self::handle_datagram)); list the
 ///    senders it tracks ([`peers`](Self::peers)).

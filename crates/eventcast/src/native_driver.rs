@@ -129,8 +129,10 @@ impl Driver for Native {
             }
         };
         if let Err(e) = result {
-            // The handle checked the size and wrote the parts; this is a bug.
-            warn!(target: "eventcast", error = %e, "event not sent");
+            // The handle checked the size and wrote the parts; this is a
+            // bug. (A last part refused for its final byte is queued all
+            // the same, and reserved nothing of its own.)
+            warn!(target: "eventcast", error = %e, "event refused by the endpoint");
             self.refused += reserved;
         }
     }

@@ -375,8 +375,7 @@ impl Sender {
         }
         let &seq = self.queue.front()?;
         let st = self.store.get(seq)?;
-        if Self::segment_end(self.segment_size, st, st.sent) > st.body.filled() {
-            // The encoder has not handed this segment over yet.
+        if self.front_waits() {
             return None;
         }
         if st.count == 1 {
@@ -430,6 +429,16 @@ impl Sender {
     fn segment_len(segment_size: usize, st: &Stored, index: u32) -> usize {
         let start = index as usize * segment_size;
         st.body.len().saturating_sub(start).min(segment_size)
+    }
+
+    /// Whether the next new segment waits for the part that holds it: the
+    /// first message queued is a body in parts whose encoder has not
+    /// handed that segment over yet.
+    fn front_waits(&self) -> bool {
+        self.queue
+            .front()
+            .and_then(|&seq| self.store.get(seq))
+            .is_some_and(|st| Self::segment_end(self.segment_size, st, st.sent) > st.body.filled())
     }
 
     /// Where segment `index` of `st` ends in its body.
@@ -608,7 +617,9 @@ impl Sender {
         // When a datagram of the largest size may go: never earlier than
         // the next one really may (the driver drained what could go), at
         // worst a little later, and cheap to tell.
-        let paced = if self.repairs.is_empty() && self.queue.is_empty() {
+        let paced = if self.repairs.is_empty() && (self.queue.is_empty() || self.front_waits()) {
+            // Nothing to send, or only what waits for its part: handing the
+            // part over wakes the driver.
             None
         } else if self.window_waiting {
             // Held back by a window: a status wakes the sender, or the

@@ -16,7 +16,9 @@
 //! A body whose strings and binaries are all at most [`DIRECT_MAX_VALUE`]
 //! long is written into a scratch buffer and copied out at its size. One
 //! with a longer value is sized first (`size.rs`) and written once into a
-//! buffer of that size.
+//! buffer of that size, or, when it is large and would be written into
+//! fresh memory, planned to be written in parts as it goes out
+//! (`parts.rs`, for `node/parts.rs`).
 
 pub(crate) mod parts;
 mod refuse;

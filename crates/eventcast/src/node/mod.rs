@@ -3,6 +3,7 @@
 
 mod emit;
 mod parts;
+mod writers;
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -69,9 +70,8 @@ struct Handle {
     /// The buffer of the next large body, made ready after the last one
     /// went out and the node paused (`spare.rs`).
     spare: Arc<SpareBody>,
-    /// Held while a body is handed over in parts (`parts.rs`): one at a
-    /// time, so that the task knows whose part comes.
-    parts: Mutex<()>,
+    /// Bodies being written in parts (`parts.rs`).
+    writers: writers::Writers,
 }
 
 impl Drop for Handle {
@@ -151,7 +151,7 @@ impl Eventcast {
                 run: tokio::sync::Mutex::new(None),
                 services: Mutex::new(Vec::new()),
                 spare: Arc::default(),
-                parts: Mutex::new(()),
+                writers: writers::Writers::default(),
             }),
         })
     }
@@ -258,6 +258,9 @@ impl Eventcast {
             current.group = None;
             current.id
         };
+        // Bodies admitted before are written whole, and go out before the
+        // task ends, with what was emitted after them.
+        self.handle.writers.idle().await;
         running.cancel.cancel();
         if let Err(e) = running.task.await {
             warn!(target: "eventcast", error = %e, "node task failed");

@@ -17,11 +17,13 @@ use serde::Serialize;
 use tracing::warn;
 
 use super::emit::{LocalArgs, Queued, Refused};
+use super::writers::Counted;
 use super::Eventcast;
 use crate::arglist::parts::{PartsPlan, Sink};
 use crate::driver::Outgoing;
 use crate::error::Error;
 use crate::inline::Commands;
+use crate::shared::Shared;
 
 /// About how long the first part is: the first datagrams wait for it.
 const FIRST_PART: usize = 256 * 1024;
@@ -35,9 +37,9 @@ const PARTS_MIN: usize = 512 * 1024;
 
 /// Room in the send queue reserved for a body written in parts, and the
 /// run it goes to (`None`: stopped, nothing reserved).
-pub(super) struct Admitted {
+pub(super) struct Admitted<'w> {
     id: SenderId,
-    commands: Option<Commands>,
+    run: Option<(Commands, Counted<'w>)>,
 }
 
 impl Eventcast {
@@ -64,22 +66,27 @@ impl Eventcast {
     /// Checks a body of `len` bytes to be written in parts against
     /// `max_message_size` and reserves its room in the send queue (none
     /// while stopped): the run to hand it to.
-    pub(super) fn admit_parts(&self, len: usize) -> Result<Admitted, Refused> {
+    pub(super) fn admit_parts(&self, len: usize) -> Result<Admitted<'_>, Refused> {
         let max = self.handle.config.protocol.max_message_size;
         if len > max {
             let e = EmitError::MessageTooLarge { len, max };
             return Err(Refused::Other(e.into()));
         }
         let current = self.current();
-        let commands = current.commands.clone();
-        if commands.is_some() {
-            let limit = self.handle.config.protocol.max_send_queue_bytes;
-            let reserved = self.handle.shared.reserve(len, limit);
-            reserved.map_err(|e| Refused::Full(None, e))?;
-        }
+        let Some(commands) = current.commands.clone() else {
+            return Ok(Admitted {
+                id: current.id,
+                run: None,
+            });
+        };
+        let limit = self.handle.config.protocol.max_send_queue_bytes;
+        let reserved = self.handle.shared.reserve(len, limit);
+        reserved.map_err(|e| Refused::Full(None, e))?;
+        // Counted under the lock `stop` takes to end admissions.
+        let counted = self.handle.writers.admit();
         Ok(Admitted {
             id: current.id,
-            commands,
+            run: Some((commands, counted)),
         })
     }
 
@@ -91,18 +98,19 @@ impl Eventcast {
         name: &str,
         args: &A,
         plan: &PartsPlan,
-        admitted: Admitted,
+        admitted: Admitted<'_>,
     ) -> Result<(), Error> {
         let len = plan.len();
-        let Admitted { id, commands } = admitted;
-        let Some(commands) = commands else {
+        let Admitted { id, run } = admitted;
+        let Some((commands, _counted)) = run else {
             self.emitted(name, LocalArgs::Later(args), Queued { id, bytes: None });
             return Ok(());
         };
         let segment = self.handle.config.protocol.max_payload_size;
         let (written, taken) = {
-            let _one = self.handle.parts.lock().unwrap_or_else(|e| e.into_inner());
-            let mut writer = PartWriter::new(&commands, segment, len);
+            let _one = self.handle.writers.one_at_a_time();
+            let shared = &self.handle.shared;
+            let mut writer = PartWriter::new(&commands, shared, segment, len);
             let written = plan.write(name, args, &mut writer);
             (written, writer.finish())
         };
@@ -113,19 +121,20 @@ impl Eventcast {
                 "{name}: the arguments serialized differently on a second pass; the event went out malformed"
             )));
         }
-        if !taken {
-            // The task has just ended: as good as stopped.
-            self.handle.shared.release_queue(len);
-        }
         let bytes = taken.then_some(len);
         self.emitted(name, LocalArgs::Later(args), Queued { id, bytes });
         Ok(())
     }
 }
 
-/// Cuts a body into parts and hands them to the node's task.
+/// Cuts a body into parts and hands them to the node's task. Dropped
+/// before [`finish`](Self::finish) (a `Serialize` that panicked), it makes
+/// the body up to its length with zeros, so that the messages after it
+/// are not held up (its receivers drop it as malformed), or gives its
+/// room in the send queue back if nothing was handed over.
 pub(super) struct PartWriter<'c> {
     commands: &'c Commands,
+    shared: &'c Shared,
     segment: usize,
     len: usize,
     /// Bytes handed over so far.
@@ -136,13 +145,21 @@ pub(super) struct PartWriter<'c> {
     started: bool,
     /// The node's task took every part handed over (it has not ended).
     taken: bool,
+    finished: bool,
 }
 
 impl<'c> PartWriter<'c> {
-    /// A writer of a body of `len` bytes cut into segments of `segment`.
-    pub(super) fn new(commands: &'c Commands, segment: usize, len: usize) -> Self {
+    /// A writer of a body of `len` bytes cut into segments of `segment`,
+    /// whose room in `shared`'s send queue is reserved.
+    pub(super) fn new(
+        commands: &'c Commands,
+        shared: &'c Shared,
+        segment: usize,
+        len: usize,
+    ) -> Self {
         Self {
             commands,
+            shared,
             segment: segment.max(1),
             len,
             handed: 0,
@@ -150,16 +167,22 @@ impl<'c> PartWriter<'c> {
             part_len: 0,
             started: false,
             taken: true,
+            finished: false,
         }
     }
 
-    /// Hands over what is left; whether the task took the body's first
-    /// part (and so reserved its room in the send queue for good).
+    /// Hands over what is left; whether the task took the body (else its
+    /// room in the send queue is given back: the task has just ended).
     pub(super) fn finish(mut self) -> bool {
+        self.finished = true;
         if !self.part.is_empty() {
             self.hand_over();
         }
-        self.started && self.taken
+        let taken = self.started && self.taken;
+        if !taken {
+            self.shared.release_queue(self.len);
+        }
+        taken
     }
 
     fn next_part(&mut self) {
@@ -210,6 +233,23 @@ impl Sink for PartWriter<'_> {
             if self.part.len() == self.part_len {
                 self.hand_over();
             }
+        }
+    }
+}
+
+impl Drop for PartWriter<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if !self.started {
+            self.shared.release_queue(self.len);
+            return;
+        }
+        let zeros = [0; 4096];
+        while self.taken && self.handed + self.part.len() < self.len {
+            let n = (self.len - self.handed - self.part.len()).min(zeros.len());
+            self.write(&zeros[..n]);
         }
     }
 }

@@ -29,6 +29,7 @@ mod listeners;
 mod loss_recovery;
 mod many_nodes;
 mod own_emits;
+mod parts;
 mod peers;
 mod protocol_version;
 mod receiving;

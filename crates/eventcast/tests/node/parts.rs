@@ -1,0 +1,128 @@
+//! A body written in parts (`node/parts.rs`) whose caller's value panics
+//! while it is written, or whose node is stopped meanwhile: the events
+//! emitted after it still go out, and nothing stays reserved.
+#![allow(clippy::unwrap_used)]
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::common::*;
+use eventcast::Eventcast;
+
+/// A short string argument that runs `then` when serialized the second
+/// time (the first is the plan's, the second writes the body).
+struct Second<F: Fn()> {
+    calls: Cell<usize>,
+    then: F,
+}
+
+impl<F: Fn()> Second<F> {
+    fn new(then: F) -> Self {
+        Self {
+            calls: Cell::new(0),
+            then,
+        }
+    }
+}
+
+impl<F: Fn()> serde::Serialize for Second<F> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = self.calls.get();
+        self.calls.set(n + 1);
+        if n == 1 {
+            (self.then)();
+        }
+        s.serialize_str("s")
+    }
+}
+
+/// A body of about 600 KB: in parts, and within a receiver's window.
+fn long() -> String {
+    "l".repeat(600_000)
+}
+
+/// Emits `name` with `args` and returns whether it panicked.
+fn panics(node: &Eventcast, name: &str, args: &impl serde::Serialize) -> bool {
+    catch_unwind(AssertUnwindSafe(|| node.emit(name, args))).is_err()
+}
+
+#[test]
+fn a_value_that_panics_while_its_body_is_written_holds_nothing_up() {
+    netns_test::run(|| {
+        block_on(async {
+            let mut config = config(free_port());
+            // Room for one such body: a reservation left behind would
+            // refuse the next one.
+            config.protocol.max_send_queue_bytes = 700_000;
+            let nodes = start_nodes(2, &config).await;
+            let (a, b) = (&nodes[0], &nodes[1]);
+            let mut sub = b.subscribe_to(["blob", "after"]).expect("exact names");
+            let long = long();
+            // After its first parts went: the rest is made up with zeros.
+            let late = (long.as_str(), Second::new(|| panic!("late")));
+            assert!(panics(a, "blob", &late));
+            assert_eq!(a.stats().protocol.messages_sent_in_parts, 1);
+            // Before anything was handed over: its room is given back.
+            let early = (Second::new(|| panic!("early")), long.as_str());
+            assert!(panics(a, "blob", &early));
+            assert_eq!(a.stats().protocol.messages_sent_in_parts, 1);
+            wait_until("the sender's queue empty", || {
+                a.stats().protocol.send_queue_bytes == 0
+            })
+            .await;
+            a.emit("blob", &(long.as_str(), "whole")).unwrap();
+            a.emit("after", &(1,)).unwrap();
+            let blob = next_remote(&mut sub).await;
+            assert_eq!(blob.str_arg(1), Some("whole"));
+            assert_eq!(next_remote(&mut sub).await.name(), "after");
+            // The body made up with zeros reached the receiver, malformed.
+            wait_until("the malformed body dropped", || {
+                b.stats().protocol.dropped.bad_body == 1
+            })
+            .await;
+            stop_all(&nodes).await;
+        })
+    });
+}
+
+#[test]
+fn stop_waits_for_a_body_being_written_and_what_came_after_it_goes_out() {
+    netns_test::run(|| {
+        block_on(async {
+            let nodes = start_nodes(2, &config(free_port())).await;
+            let (a, b) = (&nodes[0], &nodes[1]);
+            let mut sub = b.subscribe_to(["blob", "after"]).expect("exact names");
+            let (writing_tx, writing) = mpsc::channel();
+            let (go, go_rx) = mpsc::channel::<()>();
+            let writer = {
+                let a = a.clone();
+                std::thread::spawn(move || {
+                    let long = long();
+                    let paused = Second::new(|| {
+                        writing_tx.send(()).unwrap();
+                        go_rx.recv().unwrap();
+                    });
+                    a.emit("blob", &(long.as_str(), paused))
+                })
+            };
+            writing.recv_timeout(Duration::from_secs(10)).unwrap();
+            // Emitted while the body is being written: it goes after it.
+            a.emit("after", &(2,)).unwrap();
+            let stopping = tokio::spawn({
+                let a = a.clone();
+                async move { a.stop().await }
+            });
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(!stopping.is_finished(), "stop waits for the body");
+            go.send(()).unwrap();
+            writer.join().unwrap().unwrap();
+            guard("stop", stopping).await.unwrap();
+            let blob = next_remote(&mut sub).await;
+            assert_eq!((blob.name(), blob.str_arg(1)), ("blob", Some("s")));
+            assert_eq!(next_remote(&mut sub).await.name(), "after");
+            b.stop().await;
+        })
+    });
+}
