@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::crypto::{seal, Encryption, Handshake, InsecureSeededNonces, Key, Keyring};
 use crate::wire::{Answer, Challenge, DataFrame, PacketNumber, SealedFrame, SealedHeader, Status};
-use crate::{decode_body, Config, Endpoint, SenderId};
+use crate::{decode_body, encode_body, Config, Endpoint, SenderId};
 
 /// The decoder target: every datagram that parses is written back to the
 /// same bytes, and parses again to the same frame. Bodies never panic.
@@ -75,7 +75,10 @@ pub fn small_config() -> Config {
 /// a datagram; kind 1 has an insider (who holds the key) seal the bytes as
 /// an inner datagram, with the record's first 16 bytes as sender id and
 /// packet number, and feeds the sealed datagram to both encrypted
-/// endpoints; kind 2 moves time on by `len` ms.
+/// endpoints; kind 2 moves time on by `len` ms. The plaintext and the
+/// handshake endpoints each have a message of ten segments queued in parts
+/// (the first two now, three more each time time moves on), so that what
+/// arrives (NACKs, statuses) meets a body not all there yet.
 /// After each record, every gauge is within the configured limits, and
 /// `live_bytes()` (the caller's count of heap bytes in use) stays under a
 /// bound derived from them.
@@ -102,6 +105,15 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
     let mut unchallenged =
         Endpoint::with_encryption(config.clone(), SenderId::new(1 << 40), one_way).expect("valid");
     let insider = Keyring::with_primary(key);
+    let segment = config.max_payload_size;
+    let text = bson::Bson::String("p".repeat(10 * segment - 40));
+    let body = encode_body("parts", &[text]).expect("encodes");
+    let (first, rest) = body.split_at(2 * segment);
+    let open = [&mut plain, &mut sealed].map(|e| {
+        e.emit_body_start(body.len(), first.to_vec())
+            .expect("a valid first part")
+    });
+    let mut parts = rest.chunks(3 * segment);
     let mut now = t0;
     let mut rest = data;
     while let [kind, hi, lo, tail @ ..] = rest {
@@ -138,6 +150,11 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
                 }
             }
             _ => {
+                if let Some(part) = parts.next() {
+                    for (e, seq) in [&mut plain, &mut sealed].into_iter().zip(open) {
+                        e.emit_body_part(seq, part.to_vec()).expect("a valid part");
+                    }
+                }
                 now += Duration::from_millis(len as u64);
                 plain.handle_timeout(now);
                 sealed.handle_timeout(now);

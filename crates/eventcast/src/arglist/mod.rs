@@ -111,6 +111,14 @@ pub(crate) fn encode_sized<A: Serialize + ?Sized>(
     Some(buf)
 }
 
+/// How long the body of `name` and `args` is at most (a few bytes a value
+/// over), found without writing it (`size.rs`); `None` if `args` is not a
+/// plain argument list.
+pub(crate) fn size_bound<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<usize> {
+    let limit = Limit::new(usize::MAX);
+    Body::new(name, args, &limit).serialize(size::Sizer).ok()
+}
+
 /// The body of an event named `name` whose argument list is `list` as
 /// it is: a received event's list, kept as it arrived (checked whole
 /// then), forwarded under another name. Its bytes are copied once, into

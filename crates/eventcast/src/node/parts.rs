@@ -53,6 +53,11 @@ impl Eventcast {
         name: &str,
         args: &A,
     ) -> Option<PartsPlan> {
+        // Sized first, without writing anything: planning writes the body
+        // but for its long values, which a mid-sized body would pay for.
+        if crate::arglist::size_bound(name, args)? < PARTS_MIN {
+            return None;
+        }
         let plan = crate::arglist::parts::plan(name, args)?;
         let len = plan.len();
         if len < PARTS_MIN || self.handle.spare.ready_for(len) {
