@@ -166,8 +166,8 @@ impl Sender {
 
     /// Queues a message of `len` bytes of which `first` is the first part
     /// (the caller checked room and size, and that `first` is whole
-    /// segments); [`push_part`](Self::push_part) adds the rest. Its
-    /// segments go as their parts come.
+    /// segments); the rest is added to [`open_parts`](Self::open_parts).
+    /// Its segments go as their parts come.
     pub(crate) fn queue_parts(&mut self, len: usize, first: Vec<u8>) -> MessageSeq {
         self.queue_body(Body::Parts(Parts::new(len, first)))
     }

@@ -66,7 +66,7 @@ pub(crate) fn encode_body<A: Serialize + ?Sized>(
 ) -> Option<Vec<u8>> {
     match encode_direct(name, args) {
         Direct::Body(body) => Some(body),
-        Direct::Long => encode_sized(name, args, spare),
+        Direct::Long => encode_sized(name, args, size_bound(name, args)?, spare),
         Direct::General => None,
     }
 }
@@ -96,18 +96,18 @@ pub(crate) fn encode_direct<A: Serialize + ?Sized>(name: &str, args: &A) -> Dire
 }
 
 /// The body of `args`, whatever the length of its values, written into a
-/// buffer sized for it first: the node's spare (`spare.rs`), or allocated
-/// with its fresh pages faulted in at once (`prefault.rs`); written once.
+/// buffer of `size` (its [`size_bound`]): the node's spare (`spare.rs`), or
+/// allocated with its fresh pages faulted in at once (`prefault.rs`);
+/// written once.
 pub(crate) fn encode_sized<A: Serialize + ?Sized>(
     name: &str,
     args: &A,
+    size: usize,
     spare: &SpareBody,
 ) -> Option<Vec<u8>> {
-    let limit = Limit::new(usize::MAX);
-    let body = Body::new(name, args, &limit);
-    let size = body.serialize(size::Sizer).ok()?;
     let mut buf = spare.take(size);
-    bson::serialize_to_buffer(&body, &mut buf).ok()?;
+    let limit = Limit::new(usize::MAX);
+    bson::serialize_to_buffer(&Body::new(name, args, &limit), &mut buf).ok()?;
     Some(buf)
 }
 

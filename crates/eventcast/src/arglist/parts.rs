@@ -70,27 +70,28 @@ pub(crate) fn plan<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<PartsP
     let mut skeleton = probe.clone();
     let doc = RawDocument::from_bytes(&probe).ok()?;
     let list = doc.get_array("args").ok()?;
+    // Where a slice the reader gave lies in `probe`.
     let base = probe.as_ptr() as usize;
-    let offset = |bytes: &[u8]| bytes.as_ptr() as usize - base;
+    let end = probe.len();
+    let offset = |bytes: &[u8]| {
+        let at = (bytes.as_ptr() as usize).checked_sub(base)?;
+        (at < end).then_some(at)
+    };
     let mut holes = Vec::with_capacity(longs.len());
     let mut grown = 0usize;
     for &(index, len, text) in &longs {
-        // A string's length counts its NUL; a binary's length comes before
-        // its subtype byte.
-        let (at, field, declared) = match (list.get(index).ok()??, text) {
-            (RawBsonRef::String(s), true) if s.len() == 1 => {
-                (offset(s.as_bytes()), offset(s.as_bytes()) - 4, len + 1)
-            }
-            (RawBsonRef::Binary(b), false) if b.bytes.len() == 1 => {
-                (offset(b.bytes), offset(b.bytes) - 5, len)
-            }
+        // A string's length (which counts its NUL) comes just before it; a
+        // binary's, before its subtype byte.
+        let (at, before, declared) = match (list.get(index).ok()??, text) {
+            (RawBsonRef::String(s), true) if s.len() == 1 => (offset(s.as_bytes())?, 4, len + 1),
+            (RawBsonRef::Binary(b), false) if b.bytes.len() == 1 => (offset(b.bytes)?, 5, len),
             _ => return None,
         };
-        patch(&mut skeleton, field, declared)?;
+        patch(&mut skeleton, at.checked_sub(before)?, declared)?;
         holes.push(Hole { at, index, len });
         grown = grown.checked_add(len - 1)?;
     }
-    let list_at = offset(list.as_bytes());
+    let list_at = offset(list.as_bytes())?;
     patch(
         &mut skeleton,
         list_at,

@@ -241,11 +241,15 @@ impl Eventcast {
             match arglist::encode_direct(name, args) {
                 Direct::Body(body) => return whole(body),
                 Direct::Long => {
-                    if let Some(plan) = self.parts_plan(name, args) {
+                    // Sized first, without writing anything.
+                    let size = arglist::size_bound(name, args);
+                    if let Some(plan) = size.and_then(|s| self.parts_plan(s, name, args)) {
                         return Ok(Encoded::Parts(plan));
                     }
                     let spare = &self.handle.spare;
-                    if let Some(body) = arglist::encode_sized(name, args, spare) {
+                    if let Some(body) =
+                        size.and_then(|s| arglist::encode_sized(name, args, s, spare))
+                    {
                         return whole(body);
                     }
                 }

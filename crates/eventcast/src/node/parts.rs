@@ -48,14 +48,17 @@ impl Eventcast {
     /// when no spare is ready for it (written into a spare, its pages are
     /// there already and the copy is short). A spare is owed then, as
     /// after any large body.
+    ///
+    /// `size` is the body's size bound (`arglist::size_bound`): planning
+    /// writes the body but for its long values, which a mid-sized body
+    /// would pay for in vain.
     pub(super) fn parts_plan<A: Serialize + ?Sized>(
         &self,
+        size: usize,
         name: &str,
         args: &A,
     ) -> Option<PartsPlan> {
-        // Sized first, without writing anything: planning writes the body
-        // but for its long values, which a mid-sized body would pay for.
-        if crate::arglist::size_bound(name, args)? < PARTS_MIN {
+        if size < PARTS_MIN {
             return None;
         }
         let plan = crate::arglist::parts::plan(name, args)?;
