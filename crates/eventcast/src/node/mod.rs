@@ -259,9 +259,12 @@ impl Eventcast {
             current.id
         };
         // Bodies admitted before are written whole, and go out before the
-        // task ends, with what was emitted after them.
+        // task ends, with what was emitted after them. (Should this future
+        // be dropped meanwhile, the task is told to end all the same; the
+        // `Stopped` notice and the services' `on_stop` are then not given.)
+        let cancel = running.cancel.clone().drop_guard();
         self.handle.writers.idle().await;
-        running.cancel.cancel();
+        drop(cancel);
         if let Err(e) = running.task.await {
             warn!(target: "eventcast", error = %e, "node task failed");
         }

@@ -110,7 +110,7 @@ impl Eventcast {
     ) -> Result<(), Error> {
         let len = plan.len();
         let Admitted { id, run } = admitted;
-        let Some((commands, _counted)) = run else {
+        let Some((commands, counted)) = run else {
             self.emitted(name, LocalArgs::Later(args), Queued { id, bytes: None });
             return Ok(());
         };
@@ -122,6 +122,9 @@ impl Eventcast {
             let written = plan.write(name, args, &mut writer);
             (written, writer.finish())
         };
+        // Handed over whole: `stop` need not wait for the local listeners
+        // (one of them may be waiting for `stop`).
+        drop(counted);
         if written.is_err() {
             // Its receivers find the body malformed, and drop it.
             warn!(target: "eventcast", name, "the arguments serialized otherwise the second time: event sent malformed");
@@ -254,6 +257,9 @@ impl Drop for PartWriter<'_> {
             self.shared.release_queue(self.len);
             return;
         }
+        // Started: its room is the run's, cleared when the task ends (which
+        // is also why `finish`'s release after a start the task took but a
+        // later part it did not take changes nothing).
         let zeros = [0; 4096];
         while self.taken && self.handed + self.part.len() < self.len {
             let n = (self.len - self.handed - self.part.len()).min(zeros.len());
