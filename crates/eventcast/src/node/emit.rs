@@ -95,11 +95,12 @@ impl Eventcast {
     ///
     /// A large body (a plain argument list with a string or binary of 64
     /// KiB or more) may be written in parts as its first datagrams go out,
-    /// serializing `args` twice; should they serialize otherwise the
-    /// second time, the event has gone out malformed (its receivers drop
-    /// it) and `emit` fails with [`Error::Args`], firing no listener. Their
-    /// `Serialize` must not emit a large event itself (it would wait for
-    /// its own body).
+    /// `args` being serialized more than once (to size and plan the body,
+    /// then to write it); should they serialize otherwise the last time,
+    /// the event has gone out malformed (its receivers drop it) and `emit`
+    /// fails with [`Error::Args`], firing no listener. Their `Serialize`
+    /// must not emit a large event itself (it would wait for its own
+    /// body).
     pub fn emit<A: Serialize + ?Sized>(&self, name: &str, args: &A) -> Result<(), Error> {
         let sent = self.encode(name, args).and_then(|encoded| match encoded {
             Encoded::Whole(event, local) => self.send_body(name, local, event),
