@@ -14,6 +14,16 @@ fn large_label(event_bytes: usize, max_payload_size: usize) -> String {
     )
 }
 
+/// The rows saying why a figure was skipped: every line of the reason,
+/// since its cause (a child's stderr) comes after the first.
+fn skipped(why: &str) -> Vec<Row> {
+    let mut lines = why.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("not measured");
+    std::iter::once(Row::heading(format!("    skipped: {first}")))
+        .chain(lines.map(|l| Row::heading(format!("      {l}"))))
+        .collect()
+}
+
 /// The table, with a header naming the machine and the settings.
 pub(crate) fn render(report: &Report) -> String {
     let m = &report.machine;
@@ -167,9 +177,7 @@ pub(crate) fn render(report: &Report) -> String {
             );
         }
     } else {
-        let why = loss.reason.as_deref().unwrap_or("not measured");
-        let why = why.lines().next().unwrap_or(why);
-        rows.push(Row::heading(format!("    skipped: {why}")));
+        rows.extend(skipped(loss.reason.as_deref().unwrap_or("not measured")));
     }
 
     let enc = &f.encryption;
@@ -279,4 +287,24 @@ pub(crate) fn render(report: &Report) -> String {
 
     out += &layout(&rows);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skipped;
+
+    #[test]
+    fn a_skipped_figure_shows_its_cause_on_the_lines_after_the_first() {
+        let why = "figure 4 at 1% loss (scripts/netns): ended; its stderr:\n\
+                   netns: NETNS_LOSS needs nft (apt-get install -y nftables)\n";
+        let labels: Vec<String> = skipped(why).into_iter().map(|r| r.label).collect();
+        assert_eq!(
+            labels,
+            [
+                "    skipped: figure 4 at 1% loss (scripts/netns): ended; its stderr:",
+                "      netns: NETNS_LOSS needs nft (apt-get install -y nftables)",
+            ]
+        );
+        assert_eq!(skipped("")[0].label, "    skipped: not measured");
+    }
 }
