@@ -141,18 +141,34 @@ impl PartsPlan {
             state.diverged = true;
         }
         let rest = self.skeleton.get(state.cursor..).unwrap_or_default();
-        state.put(rest);
-        // Made up to the length promised, whatever happened.
-        const ZEROS: [u8; 4096] = [0; 4096];
-        while state.written < self.len {
-            let n = (self.len - state.written).min(ZEROS.len());
-            state.put(&ZEROS[..n]);
+        if !state.diverged && state.written + rest.len() == self.len {
+            state.put(rest);
+            return Ok(());
         }
-        if state.diverged {
-            Err(Diverged)
-        } else {
-            Ok(())
-        }
+        // Made up to the length promised, but never as a body a receiver
+        // would take: the skeleton's rest (a short value serialized the
+        // first time) with zeros would often decode.
+        let keep = rest.len().min(self.len.saturating_sub(state.written + 1));
+        state.put(rest.get(..keep).unwrap_or_default());
+        let missing = self.len.saturating_sub(state.written);
+        spoil(&mut *state.sink, missing);
+        Err(Diverged)
+    }
+}
+
+/// Writes the last `missing` bytes of a body that is not to be taken for
+/// one: zeros, then a last byte that is not the zero every BSON document
+/// ends with, so that every receiver drops it as malformed.
+pub(crate) fn spoil(sink: &mut dyn Sink, missing: usize) {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    let mut zeros = missing.saturating_sub(1);
+    while zeros > 0 {
+        let n = zeros.min(ZEROS.len());
+        sink.write(&ZEROS[..n]);
+        zeros -= n;
+    }
+    if missing > 0 {
+        sink.write(&[0xFF]);
     }
 }
 
@@ -283,13 +299,46 @@ mod tests {
         }
     }
 
+    /// A short value that serializes otherwise each time.
+    struct Counter(std::cell::Cell<i32>);
+
+    impl Serialize for Counter {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let n = self.0.get();
+            self.0.set(n + 1);
+            s.serialize_i32(n)
+        }
+    }
+
+    /// The body `plan` writes for `args`, which must change between passes:
+    /// its length kept, and no receiver takes it.
+    fn diverged<A: Serialize + ?Sized>(args: &A) {
+        let plan = plan("frame", args).unwrap();
+        let mut body = Vec::new();
+        assert!(plan.write("frame", args, &mut body).is_err());
+        assert_eq!(body.len(), plan.len());
+        assert!(eventcast_proto::decode_body(&body).is_err());
+        assert!(eventcast_proto::decode_received(body).is_err());
+    }
+
     #[test]
     fn arguments_that_change_between_the_passes_are_caught_and_the_length_kept() {
-        let args = (Fickle(std::cell::Cell::new(0)),);
-        let plan = plan("frame", &args).unwrap();
-        let mut body = Vec::new();
-        assert!(plan.write("frame", &args, &mut body).is_err());
-        assert_eq!(body.len(), plan.len());
+        // A long value that grows.
+        diverged(&(Fickle(std::cell::Cell::new(0)),));
+        // A short one that changes beside a long one that does not: the
+        // first pass's skeleton would be a whole, valid body.
+        let long = "x".repeat(LONG_VALUE);
+        diverged(&(long.as_str(), Counter(std::cell::Cell::new(0))));
+    }
+
+    #[test]
+    fn a_spoiled_end_is_as_long_as_missing_and_ends_in_a_byte_no_document_ends_in() {
+        for missing in [0, 1, 2, 4096, 4097, 10_000] {
+            let mut bytes = Vec::new();
+            spoil(&mut bytes, missing);
+            assert_eq!(bytes.len(), missing);
+            assert!(bytes.last().is_none_or(|&b| b != 0));
+        }
     }
 
     proptest! {

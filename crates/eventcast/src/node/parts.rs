@@ -140,8 +140,9 @@ impl Eventcast {
 
 /// Cuts a body into parts and hands them to the node's task. Dropped
 /// before [`finish`](Self::finish) (a `Serialize` that panicked), it makes
-/// the body up to its length with zeros, so that the messages after it
-/// are not held up (its receivers drop it as malformed), or gives its
+/// the body up to its length with bytes no receiver takes for a body
+/// (`arglist::parts::spoil`), so that the messages after it are not held
+/// up (its receivers drop it as malformed), or gives its
 /// room in the send queue back if nothing was handed over.
 pub(super) struct PartWriter<'c> {
     commands: &'c Commands,
@@ -182,18 +183,19 @@ impl<'c> PartWriter<'c> {
         }
     }
 
-    /// Hands over what is left; whether the task took the body (else its
-    /// room in the send queue is given back: the task has just ended).
+    /// Hands over what is left; whether the task took the body. A body
+    /// started and then not taken gives nothing back: the task has ended,
+    /// and its room went with the run's (a release now could take it from
+    /// a run started since).
     pub(super) fn finish(mut self) -> bool {
         self.finished = true;
         if !self.part.is_empty() {
             self.hand_over();
         }
-        let taken = self.started && self.taken;
-        if !taken {
+        if !self.started {
             self.shared.release_queue(self.len);
         }
-        taken
+        self.started && self.taken
     }
 
     fn next_part(&mut self) {
@@ -257,13 +259,8 @@ impl Drop for PartWriter<'_> {
             self.shared.release_queue(self.len);
             return;
         }
-        // Started: its room is the run's, cleared when the task ends (which
-        // is also why `finish`'s release after a start the task took but a
-        // later part it did not take changes nothing).
-        let zeros = [0; 4096];
-        while self.taken && self.handed + self.part.len() < self.len {
-            let n = (self.len - self.handed - self.part.len()).min(zeros.len());
-            self.write(&zeros[..n]);
-        }
+        // Started: its room is the run's, cleared when the task ends.
+        let missing = self.len.saturating_sub(self.handed + self.part.len());
+        crate::arglist::parts::spoil(self, missing);
     }
 }

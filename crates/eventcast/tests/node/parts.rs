@@ -110,7 +110,7 @@ fn a_value_that_panics_while_its_body_is_written_holds_nothing_up() {
             let mut sub = b.subscribe_to(["blob", "after"]).expect("exact names");
             let long = long();
             let at = passes(c, |v| c.emit("twin", &(long.as_str(), v))).await;
-            // After its first parts went: the rest is made up with zeros.
+            // After its first parts went: the rest is made up with bytes no receiver takes.
             let late = (long.as_str(), Second::new(at, || panic!("late")));
             assert!(panics(a, "blob", &late, &late.1).await);
             // (The task publishes its counters when it gets to them.)
@@ -138,7 +138,7 @@ fn a_value_that_panics_while_its_body_is_written_holds_nothing_up() {
             let blob = next_remote(&mut sub).await;
             assert_eq!(blob.str_arg(1), Some("whole"));
             assert_eq!(next_remote(&mut sub).await.name(), "after");
-            // The body made up with zeros reached the receiver, malformed.
+            // The body made up reached the receiver, malformed.
             wait_until("the malformed body dropped", || {
                 b.stats().protocol.dropped.bad_body == 1
             })
