@@ -4,7 +4,8 @@
 //! whole; parts that do not fit are refused.
 #![allow(clippy::unwrap_used)]
 
-use eventcast_proto::EmitError;
+use eventcast_proto::wire::{Nack, NackEntry};
+use eventcast_proto::{EmitError, Endpoint, SenderId, Timer};
 
 use crate::common::*;
 
@@ -41,7 +42,9 @@ fn a_body_in_parts_goes_out_as_the_whole_body_does_part_by_part() {
     // Waiting for the next part is not a deadline: handing it over is
     // what wakes the driver (else it would spin on a pacing timer).
     assert!(
-        parted.next_timer().is_none_or(|(t, _)| t > t0()),
+        parted
+            .next_timer()
+            .is_none_or(|(_, kind)| kind != Timer::Pacing),
         "{:?}",
         parted.next_timer()
     );
@@ -150,4 +153,91 @@ fn a_lost_segment_of_a_body_in_parts_is_repaired_from_its_part() {
     let got = messages(&mut receiver);
     assert_eq!(got.len(), 1, "repaired and delivered");
     assert_eq!(sender.stats().repairs_sent, 2);
+}
+
+#[test]
+fn a_nack_while_a_body_waits_for_its_part_is_answered_with_sent_segments_only() {
+    let body = body_of_len(1050);
+    let mut whole = endpoint(config(SEGMENT), 1);
+    whole.emit_body(body.clone()).unwrap();
+    let expected = transmits(&mut whole);
+    // The segment a datagram carries, by the whole body's datagrams (a
+    // repair differs from them only in its flags, byte 4).
+    let segment = |d: &[u8]| {
+        expected
+            .iter()
+            .position(|e| e.len() == d.len() && e[..4] == d[..4] && e[5..] == d[5..])
+    };
+    // The data frames the sender sends in the next second after `entries`
+    // from 2, each as the segment it carries (None: none of the body's).
+    let data = expected[0][3];
+    let answer = |sender: &mut Endpoint, from_ms: u64, entries: Vec<NackEntry>| {
+        let mut nack = Vec::new();
+        Nack::new(SenderId::new(2), SenderId::new(1), entries)
+            .unwrap()
+            .write(&mut nack);
+        sender.handle_datagram(at(from_ms), addr(2), &nack);
+        let mut got = Vec::new();
+        let mut buf = Vec::new();
+        for ms in (from_ms..from_ms + 1000).step_by(5) {
+            sender.handle_timeout(at(ms));
+            while sender.poll_transmit(at(ms), &mut buf).is_some() {
+                if buf.get(3) == Some(&data) {
+                    got.push(segment(&buf));
+                }
+            }
+        }
+        got
+    };
+
+    let mut sender = endpoint(config(SEGMENT), 1);
+    let mut parts = cut(&body, &[500]).into_iter();
+    let seq = sender
+        .emit_body_start(body.len(), parts.next().unwrap())
+        .unwrap();
+    assert_eq!(transmits(&mut sender).len(), 5, "the first part's segments");
+    // Asked for every segment, three ways, while 5 to 10 are not written:
+    // only what was sent is sent again.
+    let all = [
+        NackEntry::Segments {
+            seq,
+            first: 2,
+            count: 9,
+        },
+        NackEntry::SegmentBitmap {
+            seq,
+            first: 0,
+            bits: 0x7ff,
+        },
+        NackEntry::Messages {
+            first: seq,
+            count: 1,
+        },
+    ];
+    let mut ms = 0;
+    for entry in all {
+        let got = answer(&mut sender, ms, vec![entry]);
+        assert!(
+            got.iter().all(|i| i.is_some_and(|i| i < 5)),
+            "{entry:?}: {got:?}"
+        );
+        ms += 1000;
+    }
+    let got = answer(&mut sender, ms, vec![all[0]]);
+    assert!(
+        got.contains(&Some(2)),
+        "a sent segment is repaired: {got:?}"
+    );
+    ms += 1000;
+
+    // The rest comes: all of it goes out, and can be repaired.
+    sender.emit_body_part(seq, parts.next().unwrap()).unwrap();
+    let mut rest = Vec::new();
+    let mut buf = Vec::new();
+    while sender.poll_transmit(at(ms), &mut buf).is_some() {
+        rest.extend(segment(&buf));
+    }
+    assert_eq!(rest, (5..11).collect::<Vec<_>>());
+    let got = answer(&mut sender, ms, vec![all[0]]);
+    assert!(got.contains(&Some(9)), "{got:?}");
 }
