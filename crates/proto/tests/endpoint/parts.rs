@@ -22,12 +22,17 @@ fn cut(body: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     parts
 }
 
+/// The datagrams of `body` queued whole by sender 1, its first message.
+fn sent_whole(body: &[u8]) -> Vec<Vec<u8>> {
+    let mut whole = endpoint(config(SEGMENT), 1);
+    whole.emit_body(body.to_vec()).unwrap();
+    transmits(&mut whole)
+}
+
 #[test]
 fn a_body_in_parts_goes_out_as_the_whole_body_does_part_by_part() {
     let body = body_of_len(1050);
-    let mut whole = endpoint(config(SEGMENT), 1);
-    whole.emit_body(body.clone()).unwrap();
-    let expected = transmits(&mut whole);
+    let expected = sent_whole(&body);
     assert_eq!(expected.len(), 11);
 
     let mut parted = endpoint(config(SEGMENT), 1);
@@ -158,9 +163,7 @@ fn a_lost_segment_of_a_body_in_parts_is_repaired_from_its_part() {
 #[test]
 fn a_nack_while_a_body_waits_for_its_part_is_answered_with_sent_segments_only() {
     let body = body_of_len(1050);
-    let mut whole = endpoint(config(SEGMENT), 1);
-    whole.emit_body(body.clone()).unwrap();
-    let expected = transmits(&mut whole);
+    let expected = sent_whole(&body);
     // The segment a datagram carries, by the whole body's datagrams (a
     // repair differs from them only in its flags, byte 4).
     let segment = |d: &[u8]| {
