@@ -185,6 +185,9 @@ declare namespace Eventcast {
     recvCalls: number
     recvCallDatagrams: number
     kernelDrops: number
+    /** Polls of the socket before the node's task parked (the library's `Config::busy_poll`, off here), and those that found a datagram. */
+    busyPolls: number
+    busyPollHits: number
     emittedWhileStopped: number
     listenerPanics: number
     subscriptionLagged: number

@@ -88,7 +88,42 @@ pub struct Config {
     /// reported for what came before); when the last is gone, it lets go
     /// of what it held of them. Both protocols.
     pub send_only: bool,
+    /// How long the node's task polls its socket before it parks (default
+    /// zero: it parks at once). At most [`MAX_BUSY_POLL`] (1 ms).
+    ///
+    /// For request and reply between listeners over a virtual machine's
+    /// idle CPUs, where each wake-up of a parked thread costs tens of
+    /// microseconds: the reply that comes while the task polls is read
+    /// without one. Make it longer than the peer takes to answer, its own
+    /// wake-up included (100-200 us on the 2-CPU VM of
+    /// docs/BENCHMARKS.md). The poll spins on the task's worker thread (a
+    /// `poll` system call with no timeout, again and again) and gives way
+    /// at once to a datagram, a command, a stop or an emit that needs the
+    /// task; the window shrinks to nothing while datagrams do not come
+    /// within it and grows back when they come soon after the task parked
+    /// (see docs/ARCHITECTURE.md).
+    ///
+    /// The task polls only while listeners ([`on`](crate::Eventcast::on),
+    /// [`once`](crate::Eventcast::once)) take the events and no
+    /// subscription ([`subscribe`](crate::Eventcast::subscribe),
+    /// [`subscribe_to`](crate::Eventcast::subscribe_to)) is open:
+    /// listeners run on the node's task and answer before it polls, while
+    /// a subscription's reader is a task of its own, which the poll could
+    /// hold up on the same worker; and a node that only sends has nothing
+    /// to answer.
+    ///
+    /// Costs CPU: up to the window after each of the task's turns, on the
+    /// worker that would otherwise sleep, while the traffic keeps it
+    /// whole. Only on tokio's multi-thread runtime, and only on Unix: on
+    /// `current_thread` the poll would hold the one thread the
+    /// application's tasks need, so the setting is ignored there.
+    /// [`NodeStats::busy_polls`](crate::stats::NodeStats::busy_polls) and
+    /// `busy_poll_hits` tell how often it polled and how often that paid.
+    pub busy_poll: Duration,
 }
+
+/// The longest [`Config::busy_poll`] allowed.
+pub const MAX_BUSY_POLL: Duration = Duration::from_millis(1);
 
 /// Encryption settings: with a key, every datagram is sealed with
 /// AES-128-GCM and every received datagram must be sealed with a key of the
@@ -136,6 +171,7 @@ impl Default for Config {
             legacy: LegacyConfig::default(),
             encryption: EncryptionConfig::default(),
             send_only: false,
+            busy_poll: Duration::ZERO,
         }
     }
 }
@@ -186,6 +222,13 @@ impl Config {
     /// Makes the node send only (see [`Config::send_only`]).
     pub fn send_only(mut self, on: bool) -> Self {
         self.send_only = on;
+        self
+    }
+
+    /// Sets how long the node's task polls its socket before it parks
+    /// (see [`Config::busy_poll`]).
+    pub fn busy_poll(mut self, window: Duration) -> Self {
+        self.busy_poll = window;
         self
     }
 
@@ -296,6 +339,9 @@ impl Config {
         if self.subscription_bytes == 0 {
             return Err(ConfigError::SubscriptionBytes);
         }
+        if self.busy_poll > MAX_BUSY_POLL {
+            return Err(ConfigError::BusyPoll(self.busy_poll));
+        }
         self.protocol.validate()?;
         self.repl.validate()?;
         self.legacy
@@ -335,6 +381,17 @@ impl Config {
 mod tests {
     use super::*;
     use crate::legacy::LEGACY_MAX_PAYLOAD_SIZE;
+
+    #[test]
+    fn busy_poll_is_off_by_default_and_at_most_a_millisecond() {
+        assert_eq!(Config::default().busy_poll, Duration::ZERO);
+        let ok = Config::default().busy_poll(MAX_BUSY_POLL);
+        assert!(ok.validate().is_ok());
+        let long = Config::default().busy_poll(MAX_BUSY_POLL + Duration::from_nanos(1));
+        let err = long.validate().unwrap_err();
+        assert!(matches!(err, ConfigError::BusyPoll(d) if d == long.busy_poll));
+        assert!(err.to_string().contains("busy_poll"), "{err}");
+    }
 
     #[test]
     fn defaults_match_the_original() {

@@ -86,6 +86,9 @@ pub enum ConfigError {
     /// A subscription limit of zero bytes.
     #[error("subscription_bytes must be at least 1")]
     SubscriptionBytes,
+    /// A busy-poll window over [`MAX_BUSY_POLL`](crate::MAX_BUSY_POLL).
+    #[error("busy_poll must be at most 1 ms, got {0:?}")]
+    BusyPoll(std::time::Duration),
     /// A setting of the legacy protocol that cannot work.
     #[error("{0}")]
     Legacy(String),

@@ -48,6 +48,7 @@
 //! ([`repl::Repl`]).
 
 mod arglist;
+mod busy_poll;
 mod config;
 mod driver;
 mod error;
@@ -84,7 +85,7 @@ mod stats;
 mod task;
 mod wire_protocol;
 
-pub use config::{Config, EncryptionConfig};
+pub use config::{Config, EncryptionConfig, MAX_BUSY_POLL};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use keys::Keys;

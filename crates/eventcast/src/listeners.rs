@@ -209,6 +209,13 @@ impl Listeners {
             .then(|| self.base + Duration::from_nanos(self.since.load(Ordering::Acquire)))
     }
 
+    /// Whether callbacks listen and no subscription is open (a
+    /// subscription's reader is a task of its own): every event this node
+    /// delivers is handled on its task.
+    pub(crate) fn callbacks_only(&self) -> bool {
+        self.callbacks.load(Ordering::Acquire) && self.open.load(Ordering::Acquire) == 0
+    }
+
     fn any(&self) -> bool {
         self.callbacks.load(Ordering::Acquire) || self.open.load(Ordering::Acquire) > 0
     }

@@ -57,6 +57,13 @@ pub struct NodeStats {
     /// hides a drop). Loss recovery repairs these drops; many mean the
     /// buffer is too small or this node too slow for the traffic.
     pub kernel_drops: u64,
+    /// Times the node's task polled its socket before parking
+    /// ([`Config::busy_poll`](crate::Config::busy_poll)).
+    pub busy_polls: u64,
+    /// Polls of those that found a datagram before their window passed:
+    /// wake-ups saved. Few of many means the window costs CPU for
+    /// nothing.
+    pub busy_poll_hits: u64,
     /// Events emitted while stopped (only local listeners fired).
     pub emitted_while_stopped: u64,
     /// Listener calls that panicked (caught).

@@ -1,0 +1,122 @@
+//! `Config::busy_poll`: a node whose task polls its socket before parking
+//! still delivers every event in order, polls only while listeners and no
+//! subscription take its events and only on the multi-thread runtime,
+//! and counts its polls.
+//! (What the polls save is measured by `eventcast bench --busy-poll`, not
+//! here: tests assert behaviour, not time.)
+#![allow(clippy::unwrap_used)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::common::*;
+use eventcast::{Config, Eventcast};
+
+const WINDOW: Duration = Duration::from_micros(200);
+const ROUND_TRIPS: i64 = 200;
+
+fn polling(port: u16) -> Config {
+    config(port).busy_poll(WINDOW)
+}
+
+/// `b` answers every `ping` with a `pong` from a listener; `a`'s `pong`
+/// listener sends the next ping from there. Returns the sequence numbers
+/// `a` got back, in order.
+async fn ping_pong_between_listeners(a: &Eventcast, b: &Eventcast) -> Vec<i64> {
+    let answer = b.clone();
+    b.on("ping", move |event| {
+        answer.forward("pong", event).unwrap();
+    })
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let next = a.clone();
+    a.on("pong", move |event| {
+        let n = event.arg::<i64>(0).unwrap();
+        tx.send(n).unwrap();
+        if n + 1 < ROUND_TRIPS {
+            next.emit("ping", &(n + 1,)).unwrap();
+        }
+    })
+    .unwrap();
+    // Each node listens before the other's first event: it is owed
+    // everything from there on.
+    a.emit("ping", &(0i64,)).unwrap();
+    let got = tokio::task::spawn_blocking(move || {
+        (0..ROUND_TRIPS)
+            .map(|_| rx.recv_timeout(TIMEOUT).expect("a pong"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    a.remove_all_listeners(None);
+    b.remove_all_listeners(None);
+    got
+}
+
+async fn round_trips(runtime_polls: bool) {
+    let nodes = start_nodes(2, &polling(free_port())).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let got = ping_pong_between_listeners(a, b).await;
+    assert_eq!(got, (0..ROUND_TRIPS).collect::<Vec<_>>());
+    stop_all(&nodes).await;
+    for node in &nodes {
+        let stats = node.stats();
+        assert_nothing_dropped(&stats.protocol);
+        assert!(stats.busy_poll_hits <= stats.busy_polls, "{stats:?}");
+        if runtime_polls {
+            assert!(stats.busy_polls > 0, "no poll: {stats:?}");
+        } else {
+            assert_eq!(stats.busy_polls, 0, "{stats:?}");
+        }
+    }
+}
+
+#[test]
+fn round_trips_between_listeners_arrive_whole_and_in_order_and_the_polls_are_counted() {
+    netns_test::run(|| block_on(round_trips(true)));
+}
+
+#[test]
+fn a_current_thread_runtime_never_polls() {
+    netns_test::run(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(round_trips(false))
+    });
+}
+
+/// While a subscription is open the node parks at once; once it is
+/// dropped, and only listeners are left, it polls. A node that only sends
+/// never polls.
+async fn subscriptions_stop_the_polls() {
+    let nodes = start_nodes(2, &polling(free_port())).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let mut sub = b.subscribe_to(["n"]).unwrap();
+    for i in 0..50 {
+        a.emit("n", &(i,)).unwrap();
+        assert_eq!(next_remote(&mut sub).await.arg::<i32>(0).unwrap(), i);
+    }
+    assert_eq!(b.stats().busy_polls, 0);
+    drop(sub);
+    let (tx, rx) = mpsc::channel();
+    b.on("n", move |event| {
+        tx.send(event.arg::<i32>(0).unwrap()).unwrap()
+    })
+    .unwrap();
+    for i in 50..100 {
+        a.emit("n", &(i,)).unwrap();
+        let got = tokio::task::block_in_place(|| rx.recv_timeout(TIMEOUT).unwrap());
+        assert_eq!(got, i);
+    }
+    b.remove_all_listeners(None);
+    stop_all(&nodes).await;
+    assert!(b.stats().busy_polls > 0, "{:?}", b.stats());
+    assert_eq!(a.stats().busy_polls, 0, "{:?}", a.stats());
+}
+
+#[test]
+fn an_open_subscription_stops_the_polls() {
+    netns_test::run(|| block_on(subscriptions_stop_the_polls()));
+}
