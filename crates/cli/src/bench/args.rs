@@ -46,6 +46,20 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..))]
     pub(crate) pings: Option<u64>,
 
+    /// Figure 2: where eventcast's ping takes each pong and sends the
+    /// next ping: awaiting a subscription in the application's task, as
+    /// `#[tokio::main]` code would, or in a listener, on the node's task
+    /// (the pong always answers from a listener)
+    #[arg(long, value_enum, value_name = "WHERE", default_value = "subscription")]
+    pub(crate) ping_from: PingFrom,
+
+    /// Every eventcast node of the bench polls its socket for up to this
+    /// many microseconds before its task parks (the library's
+    /// `Config::busy_poll`; multi-thread runtime only) [default: 0, off]
+    #[arg(long, value_name = "MICROS", default_value_t = 0,
+          value_parser = value_parser!(u64).range(0..=1000))]
+    pub(crate) busy_poll: u64,
+
     /// Figure 3 (large events): sizes of the single large event, in bytes
     /// [default: 1048576,16777216]
     #[arg(long, value_name = "BYTES,...", value_delimiter = ',')]
@@ -213,6 +227,27 @@ pub(crate) enum Role {
     /// Measure figure 4 in this (lossy) namespace and report it.
     #[value(hide = true)]
     Loss,
+}
+
+/// Where eventcast's ping of figure 2 takes each pong (`--ping-from`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum PingFrom {
+    /// Awaiting a subscription in the application's task.
+    #[default]
+    Subscription,
+    /// In a listener, on the node's task, which emits the next ping.
+    Listener,
+}
+
+impl PingFrom {
+    /// The name used on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            PingFrom::Subscription => "subscription",
+            PingFrom::Listener => "listener",
+        }
+    }
 }
 
 /// eventcast, or the raw-UDP baseline.

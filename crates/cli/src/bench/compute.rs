@@ -33,6 +33,8 @@ pub(crate) fn report(plan: &Plan, m: &Measured) -> Report {
             quick: plan.quick,
             repeat: plan.repeat,
             current_thread: plan.base.current_thread,
+            ping_from: plan.base.ping_from,
+            busy_poll_us: plan.base.busy_poll_us,
             group: plan.base.group.to_string(),
             ttl: plan.base.ttl,
             interface: plan.base.interface.clone(),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use eventcast::Config;
 use serde::{Deserialize, Serialize};
 
-use super::args::{Args, Role, Transport};
+use super::args::{Args, PingFrom, Role, Transport};
 
 /// The name of the data events.
 pub(crate) const EVENT: &str = "bench";
@@ -84,6 +84,10 @@ pub(crate) struct Spec {
     pub(crate) encrypted: bool,
     /// The processes run on tokio's current_thread runtime.
     pub(crate) current_thread: bool,
+    /// Where eventcast's ping takes each pong.
+    pub(crate) ping_from: PingFrom,
+    /// The nodes' busy-poll window, in microseconds (0: off).
+    pub(crate) busy_poll_us: u64,
     /// The sender reports each event's send time, each receiver each
     /// event's arrival (figure 8; see `stamps`).
     pub(crate) stamped: bool,
@@ -110,6 +114,8 @@ impl Spec {
             controlled: args.controlled,
             encrypted: args.encrypted,
             current_thread: args.current_thread,
+            ping_from: args.ping_from,
+            busy_poll_us: args.busy_poll,
             stamped: args.stamped,
         }
     }
@@ -165,6 +171,12 @@ impl Spec {
         if self.current_thread {
             args.push("--current-thread".into());
         }
+        if self.ping_from != PingFrom::default() {
+            args.extend(["--ping-from".into(), self.ping_from.name().into()]);
+        }
+        if self.busy_poll_us > 0 {
+            args.extend(["--busy-poll".into(), self.busy_poll_us.to_string()]);
+        }
         if self.stamped {
             args.push("--stamped".into());
         }
@@ -178,7 +190,8 @@ impl Spec {
             .multicast_membership(self.group)
             .multicast_ttl(self.ttl)
             .multicast_loopback(true)
-            .max_payload_size(self.max_payload_size);
+            .max_payload_size(self.max_payload_size)
+            .busy_poll(Duration::from_micros(self.busy_poll_us));
         if self.group.is_ipv6() {
             config = config.address(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
         }
@@ -667,6 +680,8 @@ mod tests {
         spec.rate = Some(1000.0);
         spec.recv_buffer = Some(65536);
         spec.current_thread = true;
+        spec.ping_from = PingFrom::Listener;
+        spec.busy_poll_us = 50;
         let mut argv = vec!["eventcast".to_owned()];
         argv.extend(spec.child_args(Role::Recv, Transport::Raw));
         let cli = <super::super::args::tests::Cli as clap::Parser>::try_parse_from(&argv[1..])
@@ -684,6 +699,13 @@ mod tests {
         assert_eq!(back.settle, spec.settle);
         assert_eq!(back.ttl, spec.ttl);
         assert!(back.current_thread);
+        assert_eq!(back.ping_from, PingFrom::Listener);
+        assert_eq!(back.busy_poll_us, 50);
+        // The defaults are left out.
+        let plain = self::spec(false).child_args(Role::Ping, Transport::Eventcast);
+        assert!(!plain
+            .iter()
+            .any(|a| a == "--ping-from" || a == "--busy-poll"));
     }
 
     #[test]
@@ -693,6 +715,12 @@ mod tests {
         assert_eq!(config.port, Some(5000));
         assert_eq!(config.multicast_ttl, 0);
         assert_eq!(config.protocol.max_payload_size, 1024);
+        assert_eq!(config.busy_poll, Duration::ZERO);
+        config.validate().unwrap();
+        let mut polling = spec.clone();
+        polling.busy_poll_us = 1000;
+        let config = polling.config().unwrap();
+        assert_eq!(config.busy_poll, Duration::from_millis(1));
         config.validate().unwrap();
         let mut big = spec.clone();
         big.size = 100 << 20;

@@ -469,6 +469,12 @@ impl RoundTrips {
         }
     }
 
+    /// Round trips counted so far: answered, lost.
+    #[cfg(test)]
+    pub(crate) fn counts(&self) -> (usize, u64) {
+        (self.samples.len(), self.lost)
+    }
+
     /// Prints the result line.
     pub(crate) fn report(self) -> anyhow::Result<()> {
         proto::report("result", &pinged(self.samples, self.lost))

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use super::args::PingFrom;
 use super::stats::Summary;
 
 /// The whole report.
@@ -50,6 +51,11 @@ pub(crate) struct Settings {
     /// `--current-thread`: every process ran on tokio's current_thread
     /// runtime.
     pub(crate) current_thread: bool,
+    /// `--ping-from`: where eventcast's ping took each pong.
+    pub(crate) ping_from: PingFrom,
+    /// `--busy-poll`: the eventcast nodes' busy-poll window, microseconds
+    /// (0: off, the library's default).
+    pub(crate) busy_poll_us: u64,
     /// The multicast group.
     pub(crate) group: String,
     /// The multicast TTL.

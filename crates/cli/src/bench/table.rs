@@ -2,8 +2,9 @@
 //! eventcast as `median [min-max]`, the ratio of the medians, and the
 //! target with how far it is missed.
 
+use super::args::PingFrom;
 use super::cells::{bytes, count, decimals, layout, mib, summary, Row};
-use super::report::{Report, Status};
+use super::report::{Report, Settings, Status};
 use super::targets::{ENCRYPTION, LARGE_EVENTS, LATENCY_P50, LATENCY_P99, SMALL_EVENTS};
 
 /// The label of a large case: `1 MiB event, 1024 B/datagram`.
@@ -52,11 +53,7 @@ pub(crate) fn render(report: &Report) -> String {
             .unwrap_or_default(),
         s.repeat,
         if s.quick { " | --quick" } else { "" },
-        if s.current_thread {
-            " | --current-thread"
-        } else {
-            ""
-        },
+        options(s),
     );
     let mut rows = vec![Row {
         label: "figure".into(),
@@ -286,6 +283,21 @@ pub(crate) fn render(report: &Report) -> String {
     ));
 
     out += &layout(&rows);
+    out
+}
+
+/// The options that change how eventcast runs, as the header names them.
+fn options(s: &Settings) -> String {
+    let mut out = String::new();
+    if s.current_thread {
+        out += " | --current-thread";
+    }
+    if s.ping_from != PingFrom::default() {
+        out += &format!(" | --ping-from {}", s.ping_from.name());
+    }
+    if s.busy_poll_us > 0 {
+        out += &format!(" | --busy-poll {}", s.busy_poll_us);
+    }
     out
 }
 
