@@ -8,12 +8,16 @@
 //! within microseconds (a request and its reply), polling the socket for
 //! that long before parking takes the reply without the wake-up.
 //!
-//! The window adapts as KVM's halt-polling does: it stays whole while
-//! polls find datagrams, or while a datagram comes soon after the task
-//! parked (the window was too short: it doubles, up to the configured
-//! one); it halves after every park that no datagram ended soon, and is
-//! nothing below an eighth of the configured one, so that a node whose
-//! traffic does not come in answers stops spinning after a few turns.
+//! The window adapts by KVM's halt-polling rule, on the time from the
+//! start of a poll that found nothing (or of a turn that did not poll, the
+//! window being at nothing) to what ended the park after it: a datagram
+//! within the configured window doubles the window (from an eighth of the
+//! configured one, up to it); anything later than the configured window
+//! (a datagram, a timer, a command) halves it, and below an eighth it is
+//! nothing; a wake-up other than a datagram within the window says
+//! nothing. So a peer that answers within the window keeps it whole, and
+//! a stream whose gaps are longer than the window, or timers alone, take
+//! it to nothing in four turns.
 
 use std::future::Future;
 use std::pin::pin;
@@ -27,15 +31,16 @@ pub(crate) struct BusyPoll {
     max: Duration,
     /// How long the next poll lasts at most.
     window: Duration,
-    /// When the task parked after a poll that found nothing, or with the
-    /// window at nothing (a park that a datagram may end soon).
-    parked_at: Option<Instant>,
+    /// When the poll that found nothing started (or the turn that did not
+    /// poll, the window being at nothing): what ends the park after it
+    /// teaches the window.
+    waiting_since: Option<Instant>,
 }
 
 /// How a poll ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Spun {
-    /// No poll: off, or the window shrank to nothing.
+    /// No poll: off, the window at nothing, or work due now.
     Skipped,
     /// The socket has datagrams.
     Ready,
@@ -53,7 +58,7 @@ impl BusyPoll {
         Self {
             max,
             window: max,
-            parked_at: None,
+            waiting_since: None,
         }
     }
 
@@ -68,10 +73,11 @@ impl BusyPoll {
         !self.window.is_zero()
     }
 
-    /// No poll this turn: the task parks at once, and learns from how soon
-    /// a datagram ends the park whether to poll again.
-    pub(crate) fn skip(&mut self) -> Spun {
-        self.parked_at = (!self.max.is_zero()).then(Instant::now);
+    /// No poll this turn. `learn`: the window is at nothing, and how soon
+    /// a datagram ends this park says whether to poll again (not so when
+    /// polling is ruled out for other reasons).
+    pub(crate) fn skip(&mut self, learn: bool) -> Spun {
+        self.waiting_since = (learn && !self.max.is_zero()).then(Instant::now);
         Spun::Skipped
     }
 
@@ -91,9 +97,9 @@ impl BusyPoll {
         woken: impl Future<Output = ()>,
     ) -> Spun {
         if !self.polls() {
-            return self.skip();
+            return self.skip(true);
         }
-        self.parked_at = None;
+        self.waiting_since = None;
         let start = Instant::now();
         let mut end = start + self.window;
         if let Some(deadline) = deadline {
@@ -116,28 +122,32 @@ impl BusyPoll {
             if woken.as_mut().poll(&mut cx).is_ready() {
                 return Spun::Interrupted { woken: true };
             }
-            let now = Instant::now();
-            if now >= end {
-                self.parked_at = Some(now);
+            if Instant::now() >= end {
+                self.waiting_since = Some(start);
                 return Spun::RanOut;
             }
             std::hint::spin_loop();
         }
     }
 
-    /// The task woke from a park after a poll that found nothing (or
-    /// none): `by_datagram`, whether a datagram woke it.
+    /// The task woke from the park after a poll that found nothing (or
+    /// after no poll): `by_datagram`, whether a datagram woke it.
     pub(crate) fn woke(&mut self, by_datagram: bool) {
-        let Some(at) = self.parked_at.take() else {
-            return;
-        };
-        if by_datagram && at.elapsed() <= self.max {
-            self.window = (self.window * 2).max(self.floor()).min(self.max);
-        } else {
+        if let Some(since) = self.waiting_since.take() {
+            self.learn(since.elapsed(), by_datagram);
+        }
+    }
+
+    /// KVM's rule (see the module docs): `waited` from the start of the
+    /// poll to the wake-up, `by_datagram` whether a datagram woke the task.
+    fn learn(&mut self, waited: Duration, by_datagram: bool) {
+        if waited > self.max {
             self.window /= 2;
             if self.window < self.floor() {
                 self.window = Duration::ZERO;
             }
+        } else if by_datagram {
+            self.window = (self.window * 2).max(self.floor()).min(self.max);
         }
     }
 }
@@ -153,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn off_never_polls() {
+    fn off_never_polls_nor_learns() {
         let mut busy = BusyPoll::new(Duration::ZERO);
         let mut polled = false;
         let spun = busy.spin(
@@ -163,6 +173,7 @@ mod tests {
             never(),
         );
         assert_eq!((spun, polled), (Spun::Skipped, false));
+        assert_eq!(busy.waiting_since, None);
         busy.woke(true);
         assert_eq!(busy.window(), Duration::ZERO);
     }
@@ -181,56 +192,80 @@ mod tests {
             never(),
         );
         assert_eq!((spun, polls), (Spun::Ready, 3));
-        assert_eq!(busy.window(), MAX);
+        assert_eq!((busy.window(), busy.waiting_since), (MAX, None));
     }
 
     #[test]
-    fn an_interruption_or_a_wake_up_ends_the_poll() {
+    fn an_interruption_or_a_wake_up_ends_the_poll_and_teaches_nothing() {
         let mut busy = BusyPoll::new(MAX);
         let spun = busy.spin(None, || false, || true, never());
         assert_eq!(spun, Spun::Interrupted { woken: false });
+        assert_eq!(busy.waiting_since, None);
         let spun = busy.spin(None, || false, || false, std::future::ready(()));
         assert_eq!(spun, Spun::Interrupted { woken: true });
-        // Neither says anything of the window.
+        assert_eq!(busy.waiting_since, None);
         busy.woke(false);
         assert_eq!(busy.window(), MAX);
     }
 
     #[test]
-    fn parks_that_no_datagram_ends_soon_shrink_the_window_to_nothing() {
+    fn a_poll_that_runs_out_lasts_its_window_and_is_learnt_from() {
         let mut busy = BusyPoll::new(MAX);
-        let mut windows = Vec::new();
-        for _ in 0..4 {
-            let (window, started) = (busy.window(), Instant::now());
-            assert_eq!(busy.spin(None, || false, || false, never()), Spun::RanOut);
-            assert!(started.elapsed() >= window);
-            busy.woke(false);
-            windows.push(busy.window().as_micros());
-        }
-        assert_eq!(windows, [200, 100, 50, 0]);
-        // At nothing it no longer polls, but still learns from the park.
-        assert_eq!(busy.spin(None, || true, || false, never()), Spun::Skipped);
-        busy.woke(true);
-        assert_eq!(busy.window(), MAX / 8);
-        busy.woke(true); // no park since: nothing learnt
-        assert_eq!(busy.window(), MAX / 8);
+        let started = Instant::now();
+        assert_eq!(busy.spin(None, || false, || false, never()), Spun::RanOut);
+        let since = busy.waiting_since.expect("a park to learn from");
+        assert!(since >= started && since.elapsed() >= MAX);
     }
 
     #[test]
-    fn a_datagram_soon_after_a_park_grows_the_window_back() {
+    fn late_wake_ups_shrink_the_window_to_nothing_and_soon_datagrams_grow_it_back() {
+        let mut busy = BusyPoll::new(MAX);
+        let late = MAX + Duration::from_micros(1);
+        let mut windows = Vec::new();
+        for by_datagram in [true, false, true, false] {
+            busy.learn(late, by_datagram);
+            windows.push(busy.window().as_micros());
+        }
+        assert_eq!(windows, [200, 100, 50, 0]);
+        // At nothing it no longer polls, and learns from the park instead.
+        assert_eq!(busy.spin(None, || true, || false, never()), Spun::Skipped);
+        assert!(busy.waiting_since.is_some());
+        let mut windows = Vec::new();
+        for _ in 0..5 {
+            busy.learn(MAX, true);
+            windows.push(busy.window().as_micros());
+        }
+        assert_eq!(windows, [50, 100, 200, 400, 400]);
+    }
+
+    #[test]
+    fn a_stream_with_gaps_longer_than_the_window_stops_the_polls() {
+        // Each poll runs out; the next datagram comes after more than
+        // the configured window, counted from the poll's start.
+        let mut busy = BusyPoll::new(MAX);
+        for _ in 0..4 {
+            busy.learn(MAX + MAX / 2, true);
+        }
+        assert!(!busy.polls());
+    }
+
+    #[test]
+    fn other_wake_ups_within_the_window_teach_nothing() {
         let mut busy = BusyPoll::new(MAX);
         busy.window = MAX / 4;
-        busy.spin(None, || false, || false, never());
-        busy.woke(true);
+        busy.learn(MAX / 2, false);
+        assert_eq!(busy.window(), MAX / 4);
+        busy.learn(MAX / 2, true);
         assert_eq!(busy.window(), MAX / 2);
-        busy.spin(None, || false, || false, never());
-        busy.woke(true);
+    }
+
+    #[test]
+    fn a_skip_for_other_reasons_learns_nothing() {
+        let mut busy = BusyPoll::new(MAX);
+        busy.skip(false);
+        assert_eq!(busy.waiting_since, None);
+        busy.woke(false);
         assert_eq!(busy.window(), MAX);
-        // A datagram long after the park shrinks it.
-        busy.spin(None, || false, || false, never());
-        busy.parked_at = Some(Instant::now() - 2 * MAX);
-        busy.woke(true);
-        assert_eq!(busy.window(), MAX / 2);
     }
 
     #[test]
@@ -242,12 +277,13 @@ mod tests {
             busy.spin(Some(deadline), || false, || false, never()),
             Spun::RanOut
         );
-        assert!(started.elapsed() < Duration::from_secs(1));
-        // A deadline already passed: no poll.
+        assert!(started.elapsed() < Duration::from_secs(4));
+        // A deadline already passed: no poll, nothing to learn.
         let past = Instant::now();
         assert_eq!(
             busy.spin(Some(past), || false, || false, never()),
             Spun::Skipped
         );
+        assert_eq!(busy.waiting_since, None);
     }
 }

@@ -94,14 +94,17 @@ pub struct Config {
     /// For request and reply between listeners over a virtual machine's
     /// idle CPUs, where each wake-up of a parked thread costs tens of
     /// microseconds: the reply that comes while the task polls is read
-    /// without one. Make it longer than the peer takes to answer, its own
-    /// wake-up included (100-200 us on the 2-CPU VM of
-    /// docs/BENCHMARKS.md). The poll spins on the task's worker thread (a
-    /// `poll` system call with no timeout, again and again) and gives way
-    /// at once to a datagram, a command, a stop or an emit that needs the
-    /// task; the window shrinks to nothing while datagrams do not come
-    /// within it and grows back when they come soon after the task parked
-    /// (see docs/ARCHITECTURE.md).
+    /// without one. Make the window longer than the peer takes to answer,
+    /// counting its own wake-up when it parks (on the 2-CPU VM of
+    /// docs/BENCHMARKS.md a parked peer took 60-80 us to answer, and 150
+    /// us kept the window whole where 50 did not). The poll spins on the
+    /// task's worker thread (`poll(2)` with a zero timeout, again and
+    /// again) and gives way at once to a datagram, a command, a stop
+    /// (`stop`, or every handle dropped), an emit that needs the task, or
+    /// the task's next timer. The window adapts (KVM's halt-polling rule,
+    /// see docs/ARCHITECTURE.md): it shrinks to nothing when what ends the
+    /// park comes later than the window after the poll began, and grows
+    /// back when a datagram comes within it.
     ///
     /// The task polls only while listeners ([`on`](crate::Eventcast::on),
     /// [`once`](crate::Eventcast::once)) take the events and no
@@ -114,9 +117,12 @@ pub struct Config {
     ///
     /// Costs CPU: up to the window after each of the task's turns, on the
     /// worker that would otherwise sleep, while the traffic keeps it
-    /// whole. Only on tokio's multi-thread runtime, and only on Unix: on
-    /// `current_thread` the poll would hold the one thread the
-    /// application's tasks need, so the setting is ignored there.
+    /// whole (any datagram counts, even one the node then drops). Tasks
+    /// that a listener wakes through a channel, and notices, may wait on
+    /// that worker until the poll ends. Only on Unix and on tokio's
+    /// multi-thread runtime with two workers or more: with one worker the
+    /// poll would hold the thread the application's tasks need, so the
+    /// setting is ignored there.
     /// [`NodeStats::busy_polls`](crate::stats::NodeStats::busy_polls) and
     /// `busy_poll_hits` tell how often it polled and how often that paid.
     pub busy_poll: Duration,

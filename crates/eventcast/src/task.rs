@@ -401,13 +401,19 @@ fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
 }
 
 /// The busy-poll window the task uses: `configured` on a multi-thread
-/// runtime, none on `current_thread` (where polling would hold the thread
-/// the application's tasks need).
+/// runtime of two workers or more, on Unix; none elsewhere: with one
+/// worker (`current_thread`, or a multi-thread runtime of one) polling
+/// would hold the thread the application's tasks need, and only Unix
+/// tells whether datagrams wait.
 fn busy_poll_window(configured: std::time::Duration) -> std::time::Duration {
     use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::current().runtime_flavor() {
-        RuntimeFlavor::MultiThread => configured,
-        _ => std::time::Duration::ZERO,
+    let handle = Handle::current();
+    let spare_worker = handle.runtime_flavor() == RuntimeFlavor::MultiThread
+        && handle.metrics().num_workers() >= 2;
+    if cfg!(unix) && spare_worker {
+        configured
+    } else {
+        std::time::Duration::ZERO
     }
 }
 
@@ -425,13 +431,13 @@ fn busy_poll<D: Driver>(
     busy: &mut BusyPoll,
     deadline: Option<Instant>,
 ) -> Spun {
-    if !busy.polls() || !io.shared.listeners.callbacks_only() {
-        return busy.skip();
+    if !io.shared.listeners.callbacks_only() {
+        return busy.skip(false);
     }
     let spun = busy.spin(
         deadline,
         || engine.socket.has_datagrams(),
-        || !io.commands.is_empty() || io.cancel.is_cancelled(),
+        || !io.commands.is_empty() || io.commands.is_closed() || io.cancel.is_cancelled(),
         engine.wake.notified(),
     );
     if spun != Spun::Skipped {

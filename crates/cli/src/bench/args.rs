@@ -55,7 +55,7 @@ pub(crate) struct Args {
 
     /// Every eventcast node of the bench polls its socket for up to this
     /// many microseconds before its task parks (the library's
-    /// `Config::busy_poll`; multi-thread runtime only) [default: 0, off]
+    /// `Config::busy_poll`; 0: off; ignored with --current-thread)
     #[arg(long, value_name = "MICROS", default_value_t = 0,
           value_parser = value_parser!(u64).range(0..=1000))]
     pub(crate) busy_poll: u64,

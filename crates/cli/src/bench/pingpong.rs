@@ -78,7 +78,15 @@ async fn ping_from_listener(spec: &Spec) -> anyhow::Result<()> {
     lock(&chain).t0 = Instant::now();
     node.emit(PING, &(0i64, &*payload))?;
     loop {
-        if tokio::time::timeout(Duration::from_millis(5), done.notified())
+        // Woken by the end, or when the round trip under way (if it is
+        // still the same one) has been lost: not every few milliseconds,
+        // which would wake this process in the middle of round trips.
+        let (n, deadline) = {
+            let chain = lock(&chain);
+            (chain.n, chain.t0 + PING_TIMEOUT)
+        };
+        let deadline = tokio::time::Instant::from_std(deadline);
+        if tokio::time::timeout_at(deadline, done.notified())
             .await
             .is_ok()
         {
@@ -89,7 +97,7 @@ async fn ping_from_listener(spec: &Spec) -> anyhow::Result<()> {
             if chain.done {
                 break;
             }
-            if chain.t0.elapsed() < PING_TIMEOUT {
+            if chain.n != n || chain.t0.elapsed() < PING_TIMEOUT {
                 continue;
             }
             chain.lost()

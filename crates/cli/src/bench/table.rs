@@ -297,6 +297,9 @@ fn options(s: &Settings) -> String {
     }
     if s.busy_poll_us > 0 {
         out += &format!(" | --busy-poll {}", s.busy_poll_us);
+        if s.current_thread {
+            out += " (ignored on current_thread)";
+        }
     }
     out
 }
