@@ -69,7 +69,7 @@ impl NodeSocket {
     }
 
     /// Whether datagrams wait in the socket's receive queue, asked of the
-    /// kernel now (`poll` with no timeout), whatever tokio's readiness
+    /// kernel now (`poll(2)` with a zero timeout), whatever tokio's readiness
     /// says: for [`busy_poll`](crate::busy_poll), which asks while the
     /// task's worker is not in `epoll_wait` to hear of them.
     pub(crate) fn has_datagrams(&self) -> bool {
