@@ -68,6 +68,12 @@ impl BusyPoll {
         self.window
     }
 
+    /// Whether a window is configured at all (zero: the task never polls,
+    /// and there is nothing to learn).
+    pub(crate) fn configured(&self) -> bool {
+        !self.max.is_zero()
+    }
+
     /// Whether the next turn polls at all.
     pub(crate) fn polls(&self) -> bool {
         !self.window.is_zero()

@@ -431,6 +431,9 @@ fn busy_poll<D: Driver>(
     busy: &mut BusyPoll,
     deadline: Option<Instant>,
 ) -> Spun {
+    if !busy.configured() {
+        return Spun::Skipped;
+    }
     if !io.shared.listeners.callbacks_only() {
         return busy.skip(false);
     }
