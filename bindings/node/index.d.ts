@@ -68,6 +68,16 @@ declare namespace Eventcast {
     recvBufferSize?: number
     /** Bytes of events a Rust subscription holds for a slow reader. Default 64 MiB. */
     subscriptionBytes?: number
+    /**
+     * Milliseconds the node polls its socket for the next datagram before
+     * its thread sleeps, at most 1 (0.15: 150 us). For request and reply
+     * between listeners: the reply is taken without a thread's wake-up, at
+     * the price of a CPU spinning that long after each of the node's turns,
+     * listeners or not (the package always listens for JavaScript).
+     * Ignored on a host of one CPU (the addon's runtime then has one
+     * worker). Default 0 (never).
+     */
+    busyPoll?: number
     /** Largest message body sent or accepted, bytes. Default 64 MiB. */
     maxMessageSize?: number
     /** Memory of all partial messages, bytes. Default 256 MiB. */
@@ -185,7 +195,7 @@ declare namespace Eventcast {
     recvCalls: number
     recvCallDatagrams: number
     kernelDrops: number
-    /** Polls of the socket before the node's task parked (the library's `Config::busy_poll`, off here), and those that found a datagram. */
+    /** Polls of the socket before the node's task parked (the `busyPoll` option), and those that found a datagram. */
     busyPolls: number
     busyPollHits: number
     emittedWhileStopped: number

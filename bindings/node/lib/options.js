@@ -7,7 +7,7 @@
 /** Options whose value is a duration in milliseconds. */
 const MILLIS = [
   'messageTtl', 'nackBackoffMin', 'nackBackoffMax', 'repairTimeout',
-  'retransmitWindow', 'repairLinger', 'heartbeatMin', 'heartbeatMax'
+  'retransmitWindow', 'repairLinger', 'heartbeatMin', 'heartbeatMax', 'busyPoll'
 ]
 
 /** Options whose value is a count or a number of bytes. */

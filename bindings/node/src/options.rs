@@ -65,6 +65,8 @@ pub struct NodeOptions {
     pub recv_buffer_size: Option<f64>,
     /// Bytes of events a subscription holds for a slow reader.
     pub subscription_bytes: Option<f64>,
+    /// Milliseconds the node polls its socket before it parks (0: never).
+    pub busy_poll: Option<f64>,
     /// Largest message body.
     pub max_message_size: Option<f64>,
     /// Memory of all partial messages.
@@ -119,8 +121,15 @@ fn ip(name: &str, text: &str) -> Result<IpAddr> {
         .map_err(|_| type_error(format!("{name}: {text:?} is not an IP address")))
 }
 
-fn ms(n: f64) -> Duration {
-    Duration::from_secs_f64(n / 1000.0)
+/// A duration from milliseconds (a finite number, at least 0: checked in
+/// JavaScript); `name` says which option when it is too long to hold.
+fn ms(name: &str, n: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(n / 1000.0).map_err(|_| {
+        type_error(format!(
+            "{}: {n:e} ms is longer than a duration can be",
+            js_names(name)
+        ))
+    })
 }
 
 /// A key from a passphrase or 16 raw bytes; `name` says which option in an
@@ -147,11 +156,11 @@ pub(crate) fn secret(name: &str, key: Either<String, Buffer>) -> Result<Secret> 
 macro_rules! apply {
     ($opts:ident, $config:ident, $($field:ident => $($path:ident).+ $(with $f:expr)?;)*) => {
         $(if let Some(value) = $opts.$field.take() {
-            $config.$($path).+ = apply!(@conv value $(, $f)?);
+            $config.$($path).+ = apply!(@conv $field, value $(, $f)?);
         })*
     };
-    (@conv $v:ident) => { $v as _ };
-    (@conv $v:ident, $f:expr) => { $f($v) };
+    (@conv $name:ident, $v:ident) => { $v as _ };
+    (@conv $name:ident, $v:ident, $f:expr) => { $f(stringify!($name), $v)? };
 }
 
 /// The library's configuration from these options, checked.
@@ -204,6 +213,7 @@ pub(crate) fn to_config(mut o: NodeOptions) -> Result<Config> {
         legacy_max_retransmit_attempts => legacy.max_retransmit_attempts;
         recv_buffer_size => recv_buffer_size;
         subscription_bytes => subscription_bytes;
+        busy_poll => busy_poll with ms;
         max_payload_size => protocol.max_payload_size;
         message_ttl => protocol.message_ttl with ms;
         max_message_size => protocol.max_message_size;

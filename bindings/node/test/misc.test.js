@@ -4,6 +4,7 @@
 const { describe, it, after } = require('node:test')
 const assert = require('node:assert/strict')
 const net = require('node:net')
+const os = require('node:os')
 const { Eventcast, pair, stopAll, collect, once } = require('./helpers')
 
 describe('log levels', () => {
@@ -138,5 +139,29 @@ describe('a full send queue', () => {
     for (let i = 0; i < 20; i++) await a.emitAsync('big', payload)
     assert.equal((await got).length, total)
     await stopAll(a, b)
+  })
+})
+
+describe('busyPoll', () => {
+  // The addon's runtime has a worker per CPU, and one worker never polls.
+  const skip = os.availableParallelism() < 2 && 'one CPU: the option is ignored'
+  it('reaches the node: one with busyPoll polls its socket before it parks and counts it, one without never', { skip }, async () => {
+    const polling = await pair({ busyPoll: 0.2 })
+    const parking = await pair()
+    try {
+      for (const [ping, pong] of [polling, parking]) {
+        pong.on('ping', (n) => pong.emit('pong', n))
+        for (let i = 0; i < 20; i++) {
+          const got = once(ping, 'pong')
+          ping.emit('ping', i)
+          assert.deepEqual(await got, [i])
+        }
+      }
+      const s = polling[1].stats()
+      assert.ok(s.busyPolls > 0, `no poll: ${JSON.stringify(s)}`)
+      assert.equal(parking[1].stats().busyPolls, 0)
+    } finally {
+      await stopAll(...polling, ...parking)
+    }
   })
 })

@@ -49,6 +49,7 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "loopback" => c.multicast_loopback = boolean(name, v)?,
         "recv_buffer_size" => c.recv_buffer_size = int(name, v)?,
         "subscription_bytes" => c.subscription_bytes = int(name, v)?,
+        "busy_poll" => c.busy_poll = seconds(name, v)?,
         "log" => c.log = boolean(name, v)?,
         "key" => c.encryption.key = optional(name, v, |v| secret(name, v))?,
         "decrypt_keys" => {

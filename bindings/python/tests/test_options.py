@@ -26,6 +26,7 @@ EVERY_OPTION: dict[str, Any] = {
     "message_ttl": 2.5,
     "recv_buffer_size": 1 << 20,
     "subscription_bytes": 100_000,
+    "busy_poll": 0.00015,
     "log": False,
     "repl_enabled": False,
     "repl_port": 20001,
@@ -88,3 +89,20 @@ def test_the_repl_serves_the_node(make_node) -> None:
         while chunk := conn.recv(4096):
             reply += chunk
     assert node.id in reply.decode()
+
+
+def test_busy_poll_reaches_the_node(make_node) -> None:
+    """A node given ``busy_poll`` polls its socket before it parks and
+    counts it; one without never polls."""
+    ping = make_node()
+    pong = make_node(busy_poll=0.0002)
+    idle = make_node()
+    pong.on("ping", lambda n: pong.emit("pong", n))
+    idle.on("ping", lambda n: None)
+    got: queue.Queue[int] = queue.Queue()
+    ping.on("pong", got.put)
+    for i in range(20):
+        ping.emit("ping", i)
+        assert got.get(timeout=10) == i
+    assert pong.stats()["busy_polls"] > 0, pong.stats()
+    assert idle.stats()["busy_polls"] == 0
