@@ -119,6 +119,7 @@ describe('bad options', () => {
     [{ busyPoll: 2 }, 'busyPoll'],
     [{ busyPoll: 'fast' }, 'busyPoll'],
     [{ messageTtl: 1e300 }, 'messageTtl'],
+    [{ heartbeatMax: 1e12 }, 'heartbeatMax'],
     [{ encrypt: { key: '' } }, 'encrypt.key'],
     [{ encrypt: { kee: 'x' } }, 'encrypt.kee'],
     [{ encrypt: { key: Buffer.alloc(3) } }, 'encrypt.key'],

@@ -86,6 +86,7 @@ def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
         ({"message_ttl": -1}, ValueError, "message_ttl"),
         ({"message_ttl": "3"}, TypeError, "message_ttl"),
         ({"busy_poll": 0.002}, ValueError, "busy_poll"),
+        ({"repair_timeout": 1e9}, ValueError, "repair_timeout"),
         ({"max_payload_size": 3}, ValueError, "max_payload_size"),
         ({"key": b"short"}, ValueError, "key"),
         ({"key": 42}, TypeError, "key"),

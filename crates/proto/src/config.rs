@@ -170,6 +170,11 @@ impl Default for Config {
     }
 }
 
+/// The longest duration setting accepted: a week. Timers are the time
+/// now plus a setting (and some a few times one), which must not overflow
+/// an `Instant`; nothing the protocol waits for needs longer.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// A setting that cannot work.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -205,6 +210,14 @@ pub enum ConfigError {
     /// A count limit of zero.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// A duration longer than [`MAX_DURATION`].
+    #[error("{name} must be at most a week (604800 s), got {value:?}")]
+    TooLong {
+        /// The setting's name.
+        name: &'static str,
+        /// Its value.
+        value: Duration,
+    },
     /// Two settings in the wrong order (`low` must not exceed `high`).
     #[error("{low} must not exceed {high}")]
     Order {
@@ -223,6 +236,20 @@ impl Config {
         }
         if self.message_ttl.is_zero() {
             return Err(ConfigError::MessageTtl);
+        }
+        for (name, value) in [
+            ("message_ttl", self.message_ttl),
+            ("nack_backoff_min", self.nack_backoff_min),
+            ("nack_backoff_max", self.nack_backoff_max),
+            ("repair_timeout", self.repair_timeout),
+            ("retransmit_window", self.retransmit_window),
+            ("repair_linger", self.repair_linger),
+            ("heartbeat_min", self.heartbeat_min),
+            ("heartbeat_max", self.heartbeat_max),
+        ] {
+            if value > MAX_DURATION {
+                return Err(ConfigError::TooLong { name, value });
+            }
         }
         if self.max_message_size < 5 || u32::try_from(self.max_message_size).is_err() {
             return Err(ConfigError::MessageSize(self.max_message_size));

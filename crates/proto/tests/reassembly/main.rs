@@ -10,4 +10,5 @@ mod any_body;
 mod any_order;
 mod expiry;
 mod large_message;
+mod long_durations;
 mod model;
