@@ -1,6 +1,7 @@
 //! What can go wrong while recording, reading or playing.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// An error of the recorder, the reader or the player.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,17 @@ pub enum Error {
     /// A speed that is negative or not a number.
     #[error("speed {0} is not 0 or more")]
     BadSpeed(f64),
+    /// At this speed, the next event is further away than a clock can
+    /// count (a speed very close to 0).
+    #[error(
+        "at speed {speed}, the event {offset:?} into the recording is too far away to wait for"
+    )]
+    TooFar {
+        /// The event's time from the start of the recording.
+        offset: Duration,
+        /// The speed asked for.
+        speed: f64,
+    },
     /// The writer thread could not be started or ended abnormally.
     #[error("the recorder's writer thread {0}")]
     Thread(&'static str),

@@ -141,7 +141,16 @@ impl Player {
             let (first, at) = *started.get_or_insert((offset, Instant::now()));
             if self.options.speed > 0.0 {
                 let gap = (offset - first).as_secs_f64() / self.options.speed;
-                tokio::time::sleep_until(at + Duration::from_secs_f64(gap)).await;
+                let due = Duration::try_from_secs_f64(gap)
+                    .ok()
+                    .and_then(|gap| at.checked_add(gap));
+                let Some(due) = due else {
+                    return Err(Error::TooFar {
+                        offset,
+                        speed: self.options.speed,
+                    });
+                };
+                tokio::time::sleep_until(due).await;
             }
             self.node
                 .emit_wait(&event.name, &event.args)

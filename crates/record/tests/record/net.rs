@@ -232,3 +232,27 @@ fn from_and_to_select_a_stretch_of_the_recording() {
         })
     });
 }
+
+#[test]
+fn a_speed_so_close_to_zero_that_no_clock_can_wait_is_an_error() {
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beats.mcap");
+        spaced_recording(&path);
+        let mut options = PlayOptions::default();
+        // About 0.3 s between the first two beats: 3e19 s at this speed,
+        // more than a `Duration` holds.
+        options.speed = 1e-20;
+        block_on(async {
+            let node = started(free_port()).await;
+            let player = Player::new(&node, &path, options).unwrap();
+            let err = player.play(|_| {}).await.unwrap_err();
+            assert!(
+                matches!(err, eventcast_record::Error::TooFar { speed, .. } if speed == 1e-20),
+                "{err}"
+            );
+            assert!(err.to_string().contains("too far away"), "{err}");
+            node.stop().await;
+        })
+    });
+}
