@@ -72,7 +72,8 @@ where
     Fut: Future<Output = T> + Send,
 {
     let rt = runtime()?;
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A timeout longer than the clock can count is for ever.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         let slice = match deadline {
             Some(deadline) => {

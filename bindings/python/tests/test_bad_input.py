@@ -116,3 +116,12 @@ def test_bad_patterns_are_refused_and_add_nothing(make_node) -> None:
 def test_a_listener_must_be_callable(make_node) -> None:
     with pytest.raises(TypeError, match="callable"):
         make_node().on("x", "not a function")  # type: ignore[call-overload]
+
+
+def test_a_timeout_longer_than_the_clock_counts_waits_for_ever(make_node) -> None:
+    # 1e19 s fits a Duration but not a deadline: it used to panic.
+    a = make_node()
+    b = make_node()
+    sub = b.subscribe("far")
+    a.emit("far", 1)
+    assert sub.get(timeout=1e19).args == [1]

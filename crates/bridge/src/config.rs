@@ -163,6 +163,14 @@ pub enum ConfigError {
     /// A limit of zero.
     #[error("{0} must be more than 0")]
     Zero(&'static str),
+    /// A duration longer than [`eventcast_proto::MAX_DURATION`] (a week).
+    #[error("{name} must be at most a week ({max:?}), got {value:?}", max = eventcast_proto::MAX_DURATION)]
+    TooLong {
+        /// The setting's name.
+        name: &'static str,
+        /// Its value.
+        value: Duration,
+    },
     /// A client certificate without its key, or the reverse.
     #[error("a client certificate needs its key, and a key its certificate")]
     ClientCertificate,
@@ -276,6 +284,22 @@ impl BridgeConfig {
                 return Err(ConfigError::Zero(what));
             }
         }
+        // Timers are the time now plus these (tokio's `interval` panics on
+        // zero); a resume_delay of zero sends at once.
+        let stats = self.stats_interval.unwrap_or(Duration::from_secs(1));
+        for (value, name, zero_ok) in [
+            (self.reassembly_timeout, "reassembly_timeout", false),
+            (self.resume_delay, "resume_delay", true),
+            (self.announce_interval, "announce_interval", false),
+            (stats, "stats_interval", false),
+        ] {
+            if value.is_zero() && !zero_ok {
+                return Err(ConfigError::Zero(name));
+            }
+            if value > eventcast_proto::MAX_DURATION {
+                return Err(ConfigError::TooLong { name, value });
+            }
+        }
         if self.tls.client_cert.is_some() != self.tls.client_key.is_some() {
             return Err(ConfigError::ClientCertificate);
         }
@@ -315,11 +339,39 @@ mod tests {
             (ok.clone().site(""), "site name"),
             (ok.clone().buffer_bytes(0), "buffer_bytes"),
             (ok.clone().chunk_size(0), "chunk_size"),
+            (ok.clone().resume_delay(Duration::MAX), "resume_delay"),
         ];
         for (config, needle) in cases {
             let err = config.validate().unwrap_err().to_string();
             assert!(err.contains(needle), "{err}");
         }
+        let week = eventcast_proto::MAX_DURATION;
+        let mut fields = ok.clone();
+        fields.announce_interval = Duration::ZERO;
+        assert_eq!(
+            fields.validate(),
+            Err(ConfigError::Zero("announce_interval"))
+        );
+        fields.announce_interval = week + Duration::from_nanos(1);
+        assert!(matches!(
+            fields.validate(),
+            Err(ConfigError::TooLong {
+                name: "announce_interval",
+                ..
+            })
+        ));
+        let mut fields = ok.clone();
+        fields.stats_interval = Some(Duration::ZERO);
+        assert_eq!(fields.validate(), Err(ConfigError::Zero("stats_interval")));
+        fields.stats_interval = None;
+        fields.reassembly_timeout = week;
+        fields.resume_delay = Duration::ZERO;
+        fields.validate().unwrap();
+        fields.reassembly_timeout = Duration::ZERO;
+        assert_eq!(
+            fields.validate(),
+            Err(ConfigError::Zero("reassembly_timeout"))
+        );
         let mut tls = TlsConfig::default().client_cert("c.pem", "k.pem");
         tls.client_key = None;
         assert_eq!(ok.tls(tls).validate(), Err(ConfigError::ClientCertificate));

@@ -31,14 +31,24 @@ pub(crate) fn parse_protocol(text: &str) -> Result<WireProtocol, String> {
     }
 }
 
-/// Parses a number of seconds, fractions allowed (`10`, `0.5`).
+/// The longest timeout taken: about a hundred years. A deadline is the
+/// time now plus the timeout, and a clock's `Instant` holds not much more
+/// than this many times over.
+const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// Parses a number of seconds, fractions allowed (`10`, `0.5`), at most
+/// [`MAX_TIMEOUT`].
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .trim()
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds (like 10 or 0.5)"))?;
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("`{text}` is not a duration: give 0 or more seconds"))
+    let duration = Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("`{text}` is not a duration: give 0 or more seconds"))?;
+    if duration > MAX_TIMEOUT {
+        return Err(format!("`{text}` seconds is more than a hundred years"));
+    }
+    Ok(duration)
 }
 
 /// Parses a byte count for an option: digits, optionally followed by a unit
@@ -131,6 +141,9 @@ mod tests {
         assert!(parse_seconds("inf").is_err());
         assert!(parse_seconds("NaN").is_err());
         assert!(parse_seconds("soon").unwrap_err().contains("not a number"));
+        assert!(parse_seconds("3153600000").is_ok());
+        // Fits a Duration, not a deadline: `listen --timeout 1e19` panicked.
+        assert!(parse_seconds("1e19").unwrap_err().contains("hundred years"));
     }
 
     #[test]

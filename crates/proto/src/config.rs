@@ -211,7 +211,7 @@ pub enum ConfigError {
     #[error("{0} must be at least 1")]
     Zero(&'static str),
     /// A duration longer than [`MAX_DURATION`].
-    #[error("{name} must be at most a week (604800 s), got {value:?}")]
+    #[error("{name} must be at most a week ({MAX_DURATION:?}), got {value:?}")]
     TooLong {
         /// The setting's name.
         name: &'static str,

@@ -1,7 +1,8 @@
 //! Duration settings are bounded (`MAX_DURATION`): every timer an endpoint
 //! arms is `now` plus one of them, and that must not overflow an `Instant`.
 //! At the bound, two endpoints exchange a message in segments, one of
-//! them late, and their first timers fire.
+//! them late, and the sender's timers fire and re-arm; a nanosecond over
+//! it, each setting is refused by name.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -9,16 +10,25 @@ use std::time::Duration;
 use crate::common::*;
 use eventcast_proto::{Config, ConfigError, Endpoint, EndpointEvent, SenderId, MAX_DURATION};
 
+/// Every duration setting of `Config`, by name.
+fn durations(c: &mut Config) -> [(&'static str, &mut Duration); 8] {
+    [
+        ("message_ttl", &mut c.message_ttl),
+        ("nack_backoff_min", &mut c.nack_backoff_min),
+        ("nack_backoff_max", &mut c.nack_backoff_max),
+        ("repair_timeout", &mut c.repair_timeout),
+        ("retransmit_window", &mut c.retransmit_window),
+        ("repair_linger", &mut c.repair_linger),
+        ("heartbeat_min", &mut c.heartbeat_min),
+        ("heartbeat_max", &mut c.heartbeat_max),
+    ]
+}
+
 fn at_the_bound() -> Config {
     let mut c = Config::default();
-    c.message_ttl = MAX_DURATION;
-    c.nack_backoff_min = MAX_DURATION;
-    c.nack_backoff_max = MAX_DURATION;
-    c.repair_timeout = MAX_DURATION;
-    c.retransmit_window = MAX_DURATION;
-    c.repair_linger = MAX_DURATION;
-    c.heartbeat_min = MAX_DURATION;
-    c.heartbeat_max = MAX_DURATION;
+    for (_, d) in durations(&mut c) {
+        *d = MAX_DURATION;
+    }
     c
 }
 
@@ -44,17 +54,35 @@ fn durations_at_the_bound_arm_timers_without_overflow() {
         .filter(|e| matches!(e, EndpointEvent::Message(m) if &*m.name == "long"))
         .count();
     assert_eq!((whole, rx.stats().partial_messages), (1, 0));
-    // Each timer that fires arms the next from its own deadline, weeks on.
-    for end in [&mut tx, &mut rx] {
-        for _ in 0..4 {
-            let Some(due) = end.poll_timeout() else { break };
-            end.handle_timeout(due);
-        }
+    // The sender's timers (heartbeats, the retransmit window) fire, each
+    // arming the next from its own deadline, weeks on.
+    let mut fired = 0;
+    while let Some(due) = tx.poll_timeout().filter(|_| fired < 4) {
+        assert!(due > t0());
+        tx.handle_timeout(due);
+        fired += 1;
     }
+    assert_eq!(fired, 4, "the sender's timers stopped");
 }
 
 #[test]
-fn a_duration_over_the_bound_is_refused_naming_it() {
+fn each_duration_over_the_bound_is_refused_naming_it() {
+    for i in 0..8 {
+        let mut c = Config::default();
+        let (name, d) = durations(&mut c).into_iter().nth(i).unwrap();
+        *d = MAX_DURATION + Duration::from_nanos(1);
+        let err = c.validate().unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::TooLong {
+                name,
+                value: MAX_DURATION + Duration::from_nanos(1)
+            }
+        );
+        assert!(err.to_string().contains(name), "{err}");
+    }
+    // The bound itself is taken, and so is Duration::MAX refused whole.
+    at_the_bound().validate().unwrap();
     let mut c = Config::default();
     c.message_ttl = Duration::MAX;
     let Err(err) = Endpoint::new(c, SenderId::new(1)) else {
@@ -70,5 +98,4 @@ fn a_duration_over_the_bound_is_refused_naming_it() {
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("message_ttl"), "{err}");
 }

@@ -239,19 +239,22 @@ fn a_speed_so_close_to_zero_that_no_clock_can_wait_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("beats.mcap");
         spaced_recording(&path);
-        let mut options = PlayOptions::default();
-        // About 0.3 s between the first two beats: 3e19 s at this speed,
-        // more than a `Duration` holds.
-        options.speed = 1e-20;
+        // At least 0.3 s between the first two beats: at 1e-20, 3e19 s or
+        // more, over what a `Duration` holds; at 2.5e-20, 1.2e19 s or more,
+        // over what an `Instant` does.
         block_on(async {
             let node = started(free_port()).await;
-            let player = Player::new(&node, &path, options).unwrap();
-            let err = player.play(|_| {}).await.unwrap_err();
-            assert!(
-                matches!(err, eventcast_record::Error::TooFar { speed, .. } if speed == 1e-20),
-                "{err}"
-            );
-            assert!(err.to_string().contains("too far away"), "{err}");
+            for speed in [1e-20, 2.5e-20] {
+                let mut options = PlayOptions::default();
+                options.speed = speed;
+                let player = Player::new(&node, &path, options).unwrap();
+                let err = player.play(|_| {}).await.unwrap_err();
+                assert!(
+                    matches!(err, eventcast_record::Error::TooFar { speed: s, .. } if s == speed),
+                    "{err}"
+                );
+                assert!(err.to_string().contains("too far away"), "{err}");
+            }
             node.stop().await;
         })
     });
