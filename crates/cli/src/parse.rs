@@ -31,9 +31,9 @@ pub(crate) fn parse_protocol(text: &str) -> Result<WireProtocol, String> {
     }
 }
 
-/// The longest timeout taken: about a hundred years. A deadline is the
-/// time now plus the timeout, and a clock's `Instant` holds not much more
-/// than this many times over.
+/// The longest timeout taken: a hundred years, for ever in effect. A
+/// deadline is the time now plus the timeout, which must fit an `Instant`
+/// (a timeout of 1e19 s fits a `Duration`, not that).
 const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// Parses a number of seconds, fractions allowed (`10`, `0.5`), at most
