@@ -91,8 +91,18 @@ impl Encryption {
     }
 
     /// Other settings of the handshake that keeps replays of earlier
-    /// traffic out (`docs/PROTOCOL.md` §16.8).
-    pub fn handshake(mut self, handshake: Handshake) -> Self {
+    /// traffic out (`docs/PROTOCOL.md` §16.8). Its durations are taken at
+    /// most as [`MAX_DURATION`](crate::config::MAX_DURATION): timers are the time
+    /// now plus them, which must not overflow.
+    pub fn handshake(mut self, mut handshake: Handshake) -> Self {
+        for d in [
+            &mut handshake.first_wait,
+            &mut handshake.cooldown,
+            &mut handshake.slack,
+            &mut handshake.answer_interval,
+        ] {
+            *d = (*d).min(crate::config::MAX_DURATION);
+        }
         self.handshake = Some(handshake);
         self
     }

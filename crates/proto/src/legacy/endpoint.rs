@@ -44,7 +44,8 @@ pub struct LegacyEndpointConfig {
     /// Seed of the generator of `seqId`s and `nonce`s.
     pub rng_seed: [u8; 32],
     /// How long sent segmented messages are kept for retransmission
-    /// (default: ten times `message_ttl`, as the original).
+    /// (default: ten times `message_ttl`, as the original; at most
+    /// [`MAX_DURATION`](crate::config::MAX_DURATION), longer is taken as that).
     pub sent_retention: Duration,
     /// Memory those kept messages may hold (default 64 MiB; the oldest
     /// make room, a larger message is not kept).
@@ -196,8 +197,10 @@ impl LegacyEndpoint {
             id,
             encoder,
             decoder,
+            // As Reassembler::new does with message_ttl: expiries are the
+            // time now plus this.
             store: SentStore::new(
-                config.sent_retention,
+                config.sent_retention.min(crate::config::MAX_DURATION),
                 config.sent_max_bytes,
                 config.resends_per_segment,
             ),

@@ -47,7 +47,8 @@ pub fn split(whole: &[u8], max_payload_size: NonZeroUsize) -> Chunks<'_, u8> {
 pub struct ReassemblyLimits {
     /// How long a partial message may go without a new piece before it is
     /// reported missing, and again before each further step (the
-    /// original's `messageTtl`, default 3000 ms).
+    /// original's `messageTtl`, default 3000 ms; at most
+    /// [`MAX_DURATION`](crate::config::MAX_DURATION), longer is taken as that).
     pub message_ttl: Duration,
     /// How many times a partial message is reported missing before it is
     /// dropped (default 1: one request, then expiry one `message_ttl`
@@ -82,10 +83,17 @@ impl Default for ReassemblyLimits {
 }
 
 impl ReassemblyLimits {
+    /// `message_ttl`, at most [`MAX_DURATION`](crate::config::MAX_DURATION):
+    /// deadlines are the time now plus it (and retention a few times it),
+    /// which must not overflow.
+    fn ttl(&self) -> Duration {
+        self.message_ttl.min(crate::config::MAX_DURATION)
+    }
+
     /// How long a finished message is remembered: long enough for every
     /// retransmission it may have asked for.
     pub(crate) fn retention(&self) -> Duration {
-        self.message_ttl
+        self.ttl()
             .saturating_mul(self.max_retransmit_attempts.saturating_add(2))
     }
 }
@@ -295,7 +303,7 @@ impl Reassembler {
         }
         let seq = meta.seq();
         let charge = piece.len() + SEGMENT_OVERHEAD;
-        let deadline = now + self.limits.message_ttl;
+        let deadline = now + self.limits.ttl();
         match self.partials.get_mut(&key) {
             Some(p) => {
                 if p.seq_len != meta.seq_len() {
@@ -389,7 +397,7 @@ impl Reassembler {
             };
             if p.attempts < self.limits.max_retransmit_attempts {
                 p.attempts += 1;
-                p.deadline = now + self.limits.message_ttl;
+                p.deadline = now + self.limits.ttl();
                 out.push(Timeout::Missing(MissingSegments {
                     key: key.clone(),
                     host: p.host.clone(),

@@ -6,5 +6,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod endpoint_hostile;
+mod long_durations;
 mod props;
 mod vectors;

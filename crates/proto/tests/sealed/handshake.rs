@@ -332,3 +332,31 @@ fn held_and_later_datagrams_arrive_intact() {
     assert_eq!(s.dropped.total(), 0, "{s:?}");
     assert_accounting(&s);
 }
+
+#[test]
+fn handshake_durations_longer_than_a_clock_counts_do_not_overflow() {
+    let mut hs = Handshake::default();
+    hs.first_wait = Duration::MAX;
+    hs.cooldown = Duration::MAX;
+    hs.slack = Duration::MAX;
+    hs.answer_interval = Duration::MAX;
+    let mut tx = with_handshake(0xAB, hs);
+    let mut rx = with_handshake(1, hs);
+    tx.emit(t0(), "a", &[]).unwrap();
+    feed(&mut rx, t0(), &out(&mut tx, t0()));
+    let challenge = out(&mut rx, t0());
+    assert_eq!(challenge.len(), 1);
+    feed(&mut tx, at(1), &challenge);
+    feed(&mut rx, at(2), &out(&mut tx, at(1)));
+    assert_eq!(delivered(&mut rx), ["a"]);
+    // The next timers fire, and arm others.
+    let mut fired = 0;
+    for e in [&mut tx, &mut rx] {
+        while let Some(due) = e.poll_timeout().filter(|_| fired < 8) {
+            e.handle_timeout(due);
+            out(e, due);
+            fired += 1;
+        }
+    }
+    assert!(fired > 0, "no timer armed");
+}
