@@ -83,7 +83,7 @@ impl BusyPoll {
     /// a datagram ends this park says whether to poll again (not so when
     /// polling is ruled out for other reasons).
     pub(crate) fn skip(&mut self, learn: bool) -> Spun {
-        self.waiting_since = (learn && !self.max.is_zero()).then(Instant::now);
+        self.waiting_since = (learn && self.configured()).then(Instant::now);
         Spun::Skipped
     }
 
