@@ -95,15 +95,25 @@ fn in_private_netns() -> bool {
         == Some(own)
 }
 
-/// Seconds the receiver took to get what it got: from the start marker,
-/// less the sender's wait after it, or from the first data when the marker
-/// was lost; `None` when too little arrived to time.
+/// Seconds the receiver took to get what it got: from the sender's first
+/// event, or from the first data when the marker was lost or handled late;
+/// `None` when too little arrived to time.
+///
+/// The receiver's clock starts when the start marker arrives. The bench's
+/// roles share the host's `CLOCK_MONOTONIC`, so the time runs from the
+/// sender's first event on it ([`Sent::start_ns`](proto::Sent::start_ns)):
+/// taking the sender's lead off the receiver's clock instead would also
+/// take off the marker's own delay, which a cold receiver can make as
+/// long as the event's transfer (a 1 MiB event read as 0.01 ms). Without
+/// both stamps (roles run by hand), the lead is taken off.
 fn transfer_secs(run: &FlowRun, r: &Received) -> Option<f64> {
     let secs = r.secs?;
-    let secs = if r.from_start {
-        secs - run.sent.lead_secs
-    } else {
-        secs
+    let secs = match (r.from_start, r.marker_ns, run.sent.start_ns) {
+        (false, ..) => secs,
+        (true, Some(marker), Some(start)) => {
+            secs + (i128::from(marker) - i128::from(start)) as f64 / 1e9
+        }
+        (true, ..) => secs - run.sent.lead_secs,
     };
     (secs > 0.0).then_some(secs)
 }
@@ -494,6 +504,31 @@ mod tests {
         assert_eq!(transfer_secs(&unmarked, &unmarked.received[0]), Some(2.5));
         // Timed from the first of 10 events: 9 deliveries in 2.5 s.
         assert_eq!(rate(&unmarked, &unmarked.received[0]), Some(3.6));
+    }
+
+    #[test]
+    fn on_one_host_the_time_runs_from_the_senders_first_event() {
+        // On the host's clock, the marker went at 999.7 ms and arrived at
+        // 1,000.0 ms, the sender's first event went at 1,049.7 ms (a lead
+        // of 50 ms), and the event was whole 52 ms after the marker came:
+        // 2.3 ms of transfer, where the lead alone would say 2.0.
+        let mut timed = run(Some(0.052), true, 1, 1_150_000);
+        timed.sent.lead_secs = 0.050;
+        timed.sent.start_ns = Some(1_049_700_000);
+        timed.received[0].marker_ns = Some(1_000_000_000);
+        let r = &timed.received[0];
+        let secs = transfer_secs(&timed, r).unwrap();
+        assert!((secs - 0.0023).abs() < 1e-9, "{secs}");
+        assert!((mb_per_sec(&timed, r).unwrap() - 500.0).abs() < 1e-6);
+        // A receiver's stamp alone (an older sender): the lead comes off.
+        timed.sent.start_ns = None;
+        let secs = transfer_secs(&timed, &timed.received[0]).unwrap();
+        assert!((secs - 0.002).abs() < 1e-9, "{secs}");
+        // Not timed from the marker: its stamp says nothing.
+        let mut unmarked = run(Some(2.5), false, 10, 0);
+        unmarked.sent.start_ns = Some(9_000_000_000);
+        unmarked.received[0].marker_ns = Some(1);
+        assert_eq!(transfer_secs(&unmarked, &unmarked.received[0]), Some(2.5));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
     node.emit(START, &(spec.events as i64,))?;
     tokio::time::sleep(proto::LEAD).await;
     let t0 = Instant::now();
+    let start_ns = stamps::monotonic_ns();
     let lead_secs = t0.duration_since(marked).as_secs_f64();
     let pacer = Pacer::new(t0, spec.rate);
     let mut sent_ns = Vec::new();
@@ -53,6 +54,7 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
             events: spec.events,
             secs,
             lead_secs,
+            start_ns,
             send_errors: node.stats().send_errors,
             sent_ns,
         },
@@ -144,6 +146,7 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
             bytes: tally.bytes,
             secs: tally.secs(),
             from_start: tally.started(),
+            marker_ns: tally.start_ns(),
             datagrams: stats.protocol.datagrams_received,
             recv_buffer: stats.recv_buffer_size as u64,
             peak_rss_kib: proto::peak_rss_kib(),

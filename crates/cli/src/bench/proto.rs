@@ -16,6 +16,7 @@ use eventcast::Config;
 use serde::{Deserialize, Serialize};
 
 use super::args::{Args, PingFrom, Role, Transport};
+use super::stamps;
 
 /// The name of the data events.
 pub(crate) const EVENT: &str = "bench";
@@ -32,7 +33,9 @@ pub(crate) const PONG: &str = "pong";
 /// turn of its loop as the first data) and starts its clock then. The
 /// sender measures the wait it really made and reports it as
 /// [`Sent::lead_secs`]; transfer time is the receiver's
-/// [`Received::secs`] less that.
+/// [`Received::secs`] less that where the two roles share no clock (on one
+/// host, the bench's parent times from the sender's [`Sent::start_ns`]
+/// instead: see `compute::transfer_secs`).
 pub(crate) const LEAD: Duration = Duration::from_millis(50);
 
 /// The passphrase every node of figure 5 uses.
@@ -226,6 +229,10 @@ pub(crate) struct Sent {
     pub(crate) secs: f64,
     /// Seconds from the start marker's emit to the first event's.
     pub(crate) lead_secs: f64,
+    /// The first event's emit (the end of the lead), ns on
+    /// `CLOCK_MONOTONIC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) start_ns: Option<u64>,
     /// Sends the operating system refused.
     pub(crate) send_errors: u64,
     /// With `--stamped`: each event's send time, ns on `CLOCK_MONOTONIC`.
@@ -246,6 +253,10 @@ pub(crate) struct Received {
     /// Whether `secs` runs from the start marker (then it includes the
     /// sender's [`Sent::lead_secs`]).
     pub(crate) from_start: bool,
+    /// When the start marker arrived (the start of `secs` when
+    /// `from_start`), ns on `CLOCK_MONOTONIC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) marker_ns: Option<u64>,
     /// Datagrams received (raw UDP: data datagrams only; eventcast: every
     /// datagram the node read).
     pub(crate) datagrams: u64,
@@ -317,6 +328,8 @@ pub(crate) const STAMP_EVERY: u64 = 64;
 pub(crate) struct Tally {
     began: Instant,
     start: Option<Instant>,
+    /// `start` on `CLOCK_MONOTONIC`, in ns.
+    start_ns: Option<u64>,
     first: Option<Instant>,
     last: Option<Instant>,
     activity: Option<Instant>,
@@ -336,6 +349,7 @@ impl Tally {
         Tally {
             began: now,
             start: None,
+            start_ns: None,
             first: None,
             last: None,
             activity: None,
@@ -346,10 +360,21 @@ impl Tally {
         }
     }
 
-    /// The start marker arrived (only the first one counts).
+    /// The start marker arrived (only the first one counts). The host's
+    /// clock is read too, for [`Tally::start_ns`].
     pub(crate) fn start(&mut self, now: Instant) {
-        self.start.get_or_insert(now);
+        if self.start.is_none() {
+            self.start = Some(now);
+            self.start_ns = stamps::monotonic_ns();
+        }
         self.activity = Some(now);
+    }
+
+    /// When the start marker arrived, ns on `CLOCK_MONOTONIC`: with
+    /// [`Sent::start_ns`] from the same host, it places [`Tally::secs`]
+    /// on the sender's clock.
+    pub(crate) fn start_ns(&self) -> Option<u64> {
+        self.start_ns
     }
 
     /// Data arrived: `bytes` of it, completing `complete` events, its

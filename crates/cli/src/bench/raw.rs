@@ -271,6 +271,7 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
     sendto(&buf[..HEADER]);
     std::thread::sleep(proto::LEAD);
     let t0 = Instant::now();
+    let start_ns = stamps::monotonic_ns();
     let lead_secs = t0.duration_since(marked).as_secs_f64();
     let pacer = Pacer::new(t0, spec.rate);
     let mut sent_ns = Vec::new();
@@ -301,6 +302,7 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
             events: spec.events,
             secs,
             lead_secs,
+            start_ns,
             send_errors: errors,
             sent_ns,
         },
@@ -392,6 +394,7 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
             bytes: tally.bytes,
             secs: tally.secs(),
             from_start: tally.started(),
+            marker_ns: tally.start_ns(),
             datagrams,
             recv_buffer: joined.recv_buffer as u64,
             peak_rss_kib: proto::peak_rss_kib(),
