@@ -95,41 +95,48 @@ fn in_private_netns() -> bool {
         == Some(own)
 }
 
-/// Seconds the receiver took to get what it got: from the sender's first
-/// event, or from the first data when the marker was lost or handled late;
-/// `None` when too little arrived to time.
+/// Seconds the receiver took to get what it got, and whether that time
+/// holds every delivery (it runs from before the first); `None` when too
+/// little arrived to time.
 ///
-/// The receiver's clock starts when the start marker arrives. The bench's
-/// roles share the host's `CLOCK_MONOTONIC`, so the time runs from the
-/// sender's first event on it ([`Sent::start_ns`](proto::Sent::start_ns)):
-/// taking the sender's lead off the receiver's clock instead would also
-/// take off the marker's own delay, which a cold receiver can make as
-/// long as the event's transfer (a 1 MiB event read as 0.01 ms). Without
-/// both stamps (roles run by hand), the lead is taken off.
-fn transfer_secs(run: &FlowRun, r: &Received) -> Option<f64> {
-    let secs = r.secs?;
-    let secs = match (r.from_start, r.marker_ns, run.sent.start_ns) {
-        (false, ..) => secs,
-        (true, Some(marker), Some(start)) => {
-            secs + (i128::from(marker) - i128::from(start)) as f64 / 1e9
-        }
-        (true, ..) => secs - run.sent.lead_secs,
+/// The bench's roles share the host's `CLOCK_MONOTONIC`: the time runs on
+/// it from the sender's first event ([`Sent::start_ns`](proto::Sent::start_ns))
+/// to the receiver's last data ([`Received::last_ns`]), whatever became
+/// of the start marker. Without both stamps (a role that reports none),
+/// the receiver's clock, which starts at the marker, less the sender's
+/// wait after it ([`Sent::lead_secs`](proto::Sent::lead_secs)); that also
+/// takes off the marker's own way there, 0.06-0.4 ms and at times
+/// milliseconds (a 1 MiB event read as 0.01 ms). Or, the marker lost or
+/// handled late, from the first data, which leaves that delivery out.
+fn transfer(run: &FlowRun, r: &Received) -> Option<(f64, bool)> {
+    let (secs, whole) = match (r.last_ns, run.sent.start_ns) {
+        (Some(last), Some(start)) => ((i128::from(last) - i128::from(start)) as f64 / 1e9, true),
+        _ if r.from_start => (r.secs? - run.sent.lead_secs, true),
+        _ => (r.secs?, false),
     };
-    (secs > 0.0).then_some(secs)
+    (secs > 0.0).then_some((secs, whole))
+}
+
+/// [`transfer`]'s seconds.
+fn transfer_secs(run: &FlowRun, r: &Received) -> Option<f64> {
+    transfer(run, r).map(|(secs, _)| secs)
 }
 
 /// Events (or datagrams) delivered per second by one receiver; 0 when
 /// nothing arrived, `None` when too little arrived to time.
 fn rate(run: &FlowRun, r: &Received) -> Option<f64> {
-    // Timed from the first event (the marker lost or handled late), the
-    // interval holds the deliveries of all the others, not of that one.
-    let timed = if r.from_start {
-        r.events
-    } else {
-        r.events.saturating_sub(1)
-    };
-    match transfer_secs(run, r) {
-        Some(secs) => Some(timed as f64 / secs),
+    match transfer(run, r) {
+        Some((secs, whole)) => {
+            // Timed from the first event (no stamps, and the marker lost
+            // or handled late), the interval holds the deliveries of all
+            // the others, not of that one.
+            let timed = if whole {
+                r.events
+            } else {
+                r.events.saturating_sub(1)
+            };
+            Some(timed as f64 / secs)
+        }
         None if r.events == 0 => Some(0.0),
         None => None,
     }
@@ -510,25 +517,45 @@ mod tests {
     fn on_one_host_the_time_runs_from_the_senders_first_event() {
         // On the host's clock, the marker went at 999.7 ms and arrived at
         // 1,000.0 ms, the sender's first event went at 1,049.7 ms (a lead
-        // of 50 ms), and the event was whole 52 ms after the marker came:
-        // 2.3 ms of transfer, where the lead alone would say 2.0.
+        // of 50 ms), and the event was whole at 1,052.0 ms: 2.3 ms of
+        // transfer, where the lead alone would say 2.0.
         let mut timed = run(Some(0.052), true, 1, 1_150_000);
         timed.sent.lead_secs = 0.050;
         timed.sent.start_ns = Some(1_049_700_000);
-        timed.received[0].marker_ns = Some(1_000_000_000);
+        timed.received[0].last_ns = Some(1_052_000_000);
         let r = &timed.received[0];
         let secs = transfer_secs(&timed, r).unwrap();
         assert!((secs - 0.0023).abs() < 1e-9, "{secs}");
         assert!((mb_per_sec(&timed, r).unwrap() - 500.0).abs() < 1e-6);
-        // A receiver's stamp alone (an older sender): the lead comes off.
-        timed.sent.start_ns = None;
-        let secs = transfer_secs(&timed, &timed.received[0]).unwrap();
-        assert!((secs - 0.002).abs() < 1e-9, "{secs}");
-        // Not timed from the marker: its stamp says nothing.
-        let mut unmarked = run(Some(2.5), false, 10, 0);
-        unmarked.sent.start_ns = Some(9_000_000_000);
-        unmarked.received[0].marker_ns = Some(1);
-        assert_eq!(transfer_secs(&unmarked, &unmarked.received[0]), Some(2.5));
+        // The marker handled late (the receiver's clock from the first
+        // data, here the only one): still timed, and every event counts.
+        timed.received[0].secs = None;
+        timed.received[0].from_start = false;
+        let r = &timed.received[0];
+        assert!((transfer_secs(&timed, r).unwrap() - 0.0023).abs() < 1e-9);
+        assert!((rate(&timed, r).unwrap() - 1.0 / 0.0023).abs() < 1e-6);
+        // Either stamp missing: the lead comes off the receiver's clock.
+        for (start, last) in [(None, Some(1_052_000_000)), (Some(1_049_700_000), None)] {
+            let mut old = run(Some(0.052), true, 1, 1_150_000);
+            old.sent.lead_secs = 0.050;
+            old.sent.start_ns = start;
+            old.received[0].last_ns = last;
+            let secs = transfer_secs(&old, &old.received[0]).unwrap();
+            assert!((secs - 0.002).abs() < 1e-9, "{secs}");
+        }
+    }
+
+    #[test]
+    fn older_role_lines_without_stamps_still_parse() {
+        let sent: proto::Sent =
+            serde_json::from_str(r#"{"events":1,"secs":0.1,"lead_secs":0.05,"send_errors":0}"#)
+                .unwrap();
+        assert_eq!(sent.start_ns, None);
+        let received: Received = serde_json::from_str(
+            r#"{"events":1,"bytes":9,"secs":0.06,"from_start":true,"datagrams":1,"recv_buffer":0,"peak_rss_kib":null}"#,
+        )
+        .unwrap();
+        assert_eq!(received.last_ns, None);
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
             bytes: tally.bytes,
             secs: tally.secs(),
             from_start: tally.started(),
-            marker_ns: tally.start_ns(),
+            last_ns: tally.last_ns(),
             datagrams: stats.protocol.datagrams_received,
             recv_buffer: stats.recv_buffer_size as u64,
             peak_rss_kib: proto::peak_rss_kib(),

@@ -33,9 +33,10 @@ pub(crate) const PONG: &str = "pong";
 /// turn of its loop as the first data) and starts its clock then. The
 /// sender measures the wait it really made and reports it as
 /// [`Sent::lead_secs`]; transfer time is the receiver's
-/// [`Received::secs`] less that where the two roles share no clock (on one
-/// host, the bench's parent times from the sender's [`Sent::start_ns`]
-/// instead: see `compute::transfer_secs`).
+/// [`Received::secs`] less that, for a person who times roles run on two
+/// hosts (on one host, the bench's parent times from the sender's
+/// [`Sent::start_ns`] to the receiver's [`Received::last_ns`] instead: see
+/// `compute::transfer`).
 pub(crate) const LEAD: Duration = Duration::from_millis(50);
 
 /// The passphrase every node of figure 5 uses.
@@ -230,7 +231,7 @@ pub(crate) struct Sent {
     /// Seconds from the start marker's emit to the first event's.
     pub(crate) lead_secs: f64,
     /// The first event's emit (the end of the lead), ns on
-    /// `CLOCK_MONOTONIC`.
+    /// `CLOCK_MONOTONIC`. Not comparable across hosts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) start_ns: Option<u64>,
     /// Sends the operating system refused.
@@ -253,10 +254,11 @@ pub(crate) struct Received {
     /// Whether `secs` runs from the start marker (then it includes the
     /// sender's [`Sent::lead_secs`]).
     pub(crate) from_start: bool,
-    /// When the start marker arrived (the start of `secs` when
-    /// `from_start`), ns on `CLOCK_MONOTONIC`.
+    /// The last data counted (the end of `secs`), ns on
+    /// `CLOCK_MONOTONIC`: on one host, with [`Sent::start_ns`], the
+    /// transfer's time. Not comparable across hosts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) marker_ns: Option<u64>,
+    pub(crate) last_ns: Option<u64>,
     /// Datagrams received (raw UDP: data datagrams only; eventcast: every
     /// datagram the node read).
     pub(crate) datagrams: u64,
@@ -328,10 +330,10 @@ pub(crate) const STAMP_EVERY: u64 = 64;
 pub(crate) struct Tally {
     began: Instant,
     start: Option<Instant>,
-    /// `start` on `CLOCK_MONOTONIC`, in ns.
-    start_ns: Option<u64>,
     first: Option<Instant>,
     last: Option<Instant>,
+    /// `last` on `CLOCK_MONOTONIC`, in ns.
+    last_ns: Option<u64>,
     activity: Option<Instant>,
     /// Arrivals counted: events (eventcast) or datagrams (raw UDP).
     arrivals: u64,
@@ -349,9 +351,9 @@ impl Tally {
         Tally {
             began: now,
             start: None,
-            start_ns: None,
             first: None,
             last: None,
+            last_ns: None,
             activity: None,
             arrivals: 0,
             unstamped: false,
@@ -360,21 +362,10 @@ impl Tally {
         }
     }
 
-    /// The start marker arrived (only the first one counts). The host's
-    /// clock is read too, for [`Tally::start_ns`].
+    /// The start marker arrived (only the first one counts).
     pub(crate) fn start(&mut self, now: Instant) {
-        if self.start.is_none() {
-            self.start = Some(now);
-            self.start_ns = stamps::monotonic_ns();
-        }
+        self.start.get_or_insert(now);
         self.activity = Some(now);
-    }
-
-    /// When the start marker arrived, ns on `CLOCK_MONOTONIC`: with
-    /// [`Sent::start_ns`] from the same host, it places [`Tally::secs`]
-    /// on the sender's clock.
-    pub(crate) fn start_ns(&self) -> Option<u64> {
-        self.start_ns
     }
 
     /// Data arrived: `bytes` of it, completing `complete` events, its
@@ -400,10 +391,12 @@ impl Tally {
         due
     }
 
-    /// The time of the data just counted.
+    /// The time of the data just counted. The host's clock is read too,
+    /// for [`Tally::last_ns`].
     pub(crate) fn stamp(&mut self, now: Instant) {
         self.first.get_or_insert(now);
         self.last = Some(now);
+        self.last_ns = stamps::monotonic_ns();
         self.activity = Some(now);
         self.unstamped = false;
     }
@@ -447,6 +440,12 @@ impl Tally {
         }?;
         let secs = self.last?.checked_duration_since(from)?.as_secs_f64();
         (secs > 0.0).then_some(secs)
+    }
+
+    /// When the last data counted came, ns on `CLOCK_MONOTONIC`: with
+    /// [`Sent::start_ns`] from the same host, the end of the transfer.
+    pub(crate) fn last_ns(&self) -> Option<u64> {
+        self.last_ns
     }
 
     /// Whether the receiver is done: it has every event, or (controlled)

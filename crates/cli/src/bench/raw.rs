@@ -394,7 +394,7 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
             bytes: tally.bytes,
             secs: tally.secs(),
             from_start: tally.started(),
-            marker_ns: tally.start_ns(),
+            last_ns: tally.last_ns(),
             datagrams,
             recv_buffer: joined.recv_buffer as u64,
             peak_rss_kib: proto::peak_rss_kib(),

@@ -4,8 +4,8 @@
 //! when it handed each event to the API (or, raw UDP, its first datagram
 //! to the socket), each receiver when it had each event whole; the parent
 //! subtracts. It needs both roles on one host, which the bench's runs are.
-//! Every flow figure's start is read on the same clock (`Sent::start_ns`,
-//! `Received::marker_ns`).
+//! Every flow figure's transfer is timed on the same clock
+//! (`Sent::start_ns` to `Received::last_ns`).
 
 /// Nanoseconds on `CLOCK_MONOTONIC`; `None` where there is no such clock.
 pub(crate) fn monotonic_ns() -> Option<u64> {

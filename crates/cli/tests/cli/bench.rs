@@ -212,25 +212,20 @@ fn a_quick_run_reports_every_figure_and_every_ratio() {
         // 70,000 bytes of argument + 40 of BSON in 1,024-byte payloads.
         assert_eq!(cases[2]["datagrams"], 69);
         assert_eq!(cases[2]["eventcast"]["runs"], 2);
-        // Each case's one-way time, over the runs in which it arrived and
-        // the receiver's clock started at the marker: a receiver starved
-        // past half the lead (a loaded CI machine) cannot time one event.
-        let mut timed = 0;
+        // Each case's one-way time, over every run in which it arrived:
+        // timed on the host's clock from the sender's first event to the
+        // receiver's last data, a receiver that handled the start marker
+        // late (a loaded CI machine) still times its one event.
         for (i, case) in cases.iter().enumerate() {
             let ec = &case["eventcast"];
             let delivered = ec["delivered_runs"].as_u64().expect("delivered_runs");
             assert!(delivered > 0, "case {i}: {case}");
             let one_way = &ec["one_way_ms"];
-            if one_way.is_null() {
-                continue;
-            }
             let runs = one_way["runs"].as_u64().expect("one_way_ms.runs");
-            assert!((1..=delivered).contains(&runs), "case {i}: {case}");
+            assert_eq!(runs, delivered, "case {i}: {case}");
             assert_summary(one_way, &format!("case {i} one-way"), runs);
             assert!(one_way["min"].as_f64() > Some(0.0), "{case}");
-            timed += 1;
         }
-        assert!(timed > 0, "no case timed in any run: {cases:?}");
 
         // The loss levels ran in namespaces of their own; at 0% loss both
         // transports delivered all four events in both runs.
