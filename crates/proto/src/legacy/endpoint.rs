@@ -197,8 +197,8 @@ impl LegacyEndpoint {
             id,
             encoder,
             decoder,
-            // As Reassembler::new does with message_ttl: expiries are the
-            // time now plus this.
+            // As `ReassemblyLimits::ttl` does with message_ttl: expiries
+            // are the time now plus this.
             store: SentStore::new(
                 config.sent_retention.min(crate::config::MAX_DURATION),
                 config.sent_max_bytes,
