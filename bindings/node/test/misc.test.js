@@ -145,11 +145,12 @@ describe('a full send queue', () => {
 describe('busyPoll', () => {
   // The addon's runtime has a worker per CPU, and one worker never polls.
   const skip = os.availableParallelism() < 2 && 'one CPU: the option is ignored'
-  it('reaches the node: one with busyPoll polls its socket before it parks and counts it, one without never', { skip }, async () => {
+  it('reaches the node: one that answers polls its socket before it parks and counts it, by default too; one with busyPoll 0 never', { skip }, async () => {
     const polling = await pair({ busyPoll: 0.2 })
-    const parking = await pair()
+    const byDefault = await pair()
+    const parking = await pair({ busyPoll: 0 })
     try {
-      for (const [ping, pong] of [polling, parking]) {
+      for (const [ping, pong] of [polling, byDefault, parking]) {
         pong.on('ping', (n) => pong.emit('pong', n))
         for (let i = 0; i < 20; i++) {
           const got = once(ping, 'pong')
@@ -157,11 +158,13 @@ describe('busyPoll', () => {
           assert.deepEqual(await got, [i])
         }
       }
-      const s = polling[1].stats()
-      assert.ok(s.busyPolls > 0, `no poll: ${JSON.stringify(s)}`)
+      for (const [, pong] of [polling, byDefault]) {
+        const s = pong.stats()
+        assert.ok(s.busyPolls > 0, `no poll: ${JSON.stringify(s)}`)
+      }
       assert.equal(parking[1].stats().busyPolls, 0)
     } finally {
-      await stopAll(...polling, ...parking)
+      await stopAll(...polling, ...byDefault, ...parking)
     }
   })
 })

@@ -1,5 +1,7 @@
 //! A short busy-poll of the node's socket before its task parks
-//! ([`Config::busy_poll`](crate::Config::busy_poll), off by default).
+//! ([`Config::busy_poll`](crate::Config::busy_poll), 150 us by default),
+//! while a reply to what the node emitted is expected (the task decides
+//! that; this module keeps the window).
 //!
 //! A task that parks waits for the runtime's worker to sleep in
 //! `epoll_wait` and for the kernel to wake it when a datagram comes. On a
@@ -48,8 +50,10 @@ pub(crate) enum Spun {
     /// (`woken`: the wake-up was taken by the poll, so the task's turn is
     /// owed without waiting for it again).
     Interrupted { woken: bool },
-    /// The window (or the time to the task's next deadline) passed.
+    /// The window passed.
     RanOut,
+    /// The task's next deadline came before the window passed.
+    Due,
 }
 
 impl BusyPoll {
@@ -94,7 +98,7 @@ impl BusyPoll {
 
     /// Polls `ready` (whether the socket has datagrams) until it says so,
     /// `interrupted` says so, `woken` (the task's wake-up) is ready, the
-    /// window passes or `deadline` comes.
+    /// window passes or `deadline` comes (whichever is first).
     pub(crate) fn spin(
         &mut self,
         deadline: Option<Instant>,
@@ -107,10 +111,8 @@ impl BusyPoll {
         }
         self.waiting_since = None;
         let start = Instant::now();
-        let mut end = start + self.window;
-        if let Some(deadline) = deadline {
-            end = end.min(deadline);
-        }
+        let window_end = start + self.window;
+        let end = deadline.map_or(window_end, |d| d.min(window_end));
         if end <= start {
             // The task has work due now: no poll, and nothing to learn.
             return Spun::Skipped;
@@ -130,7 +132,11 @@ impl BusyPoll {
             }
             if Instant::now() >= end {
                 self.waiting_since = Some(start);
-                return Spun::RanOut;
+                return if end < window_end {
+                    Spun::Due
+                } else {
+                    Spun::RanOut
+                };
             }
             std::hint::spin_loop();
         }
@@ -281,7 +287,7 @@ mod tests {
         let started = Instant::now();
         assert_eq!(
             busy.spin(Some(deadline), || false, || false, never()),
-            Spun::RanOut
+            Spun::Due
         );
         assert!(started.elapsed() < Duration::from_secs(4));
         // A deadline already passed: no poll, nothing to learn.

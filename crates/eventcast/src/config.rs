@@ -88,13 +88,15 @@ pub struct Config {
     /// reported for what came before); when the last is gone, it lets go
     /// of what it held of them. Both protocols.
     pub send_only: bool,
-    /// How long the node's task polls its socket before it parks (default
-    /// zero: it parks at once). At most [`MAX_BUSY_POLL`] (1 ms).
+    /// How long the node's task polls its socket before it parks, after a
+    /// turn in which the node emitted (default [`DEFAULT_BUSY_POLL`], 150
+    /// us; zero: it always parks at once). At most [`MAX_BUSY_POLL`] (1
+    /// ms).
     ///
     /// For request and reply between listeners over a virtual machine's
     /// idle CPUs, where each wake-up of a parked thread costs tens of
     /// microseconds: the reply that comes while the task polls is read
-    /// without one. Make the window longer than the peer takes to answer,
+    /// without one. The window must be longer than the peer takes to answer,
     /// counting its own wake-up when it parks (on the 2-CPU VM of
     /// docs/BENCHMARKS.md a parked peer took 60-80 us to answer, and 150
     /// us kept the window whole where 50 did not). The poll spins on the
@@ -106,18 +108,22 @@ pub struct Config {
     /// park comes later than the window after the poll began, and grows
     /// back when a datagram comes within it.
     ///
-    /// The task polls only while listeners ([`on`](crate::Eventcast::on),
-    /// [`once`](crate::Eventcast::once)) take the events and no
-    /// subscription ([`subscribe`](crate::Eventcast::subscribe),
+    /// The task polls only after the node emitted (since the task last
+    /// went to park: a reply to that may come soon, while a node that
+    /// only takes events in expects none), and only while listeners
+    /// ([`on`](crate::Eventcast::on), [`once`](crate::Eventcast::once))
+    /// take the events and no subscription
+    /// ([`subscribe`](crate::Eventcast::subscribe),
     /// [`subscribe_to`](crate::Eventcast::subscribe_to)) is open:
     /// listeners run on the node's task and answer before it polls, while
     /// a subscription's reader is a task of its own, which the poll could
     /// hold up on the same worker; and a node that only sends has nothing
-    /// to answer.
+    /// to answer. So an idle node, a node that only receives and a node
+    /// that only sends never poll.
     ///
-    /// Costs CPU: up to the window after each of the task's turns, on the
-    /// worker that would otherwise sleep, while the traffic keeps it
-    /// whole (any datagram counts, even one the node then drops). Tasks
+    /// Costs CPU: up to the window after each turn that follows an emit,
+    /// on the worker that would otherwise sleep, while the traffic keeps
+    /// it whole (any datagram counts, even one the node then drops). Tasks
     /// that a listener wakes through a channel, and notices, may wait on
     /// that worker until the poll ends. Only on Unix and on tokio's
     /// multi-thread runtime with two workers or more: with one worker the
@@ -127,6 +133,9 @@ pub struct Config {
     /// `busy_poll_hits` tell how often it polled and how often that paid.
     pub busy_poll: Duration,
 }
+
+/// [`Config::busy_poll`]'s default window.
+pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(150);
 
 /// The longest [`Config::busy_poll`] allowed.
 pub const MAX_BUSY_POLL: Duration = Duration::from_millis(1);
@@ -177,7 +186,7 @@ impl Default for Config {
             legacy: LegacyConfig::default(),
             encryption: EncryptionConfig::default(),
             send_only: false,
-            busy_poll: Duration::ZERO,
+            busy_poll: DEFAULT_BUSY_POLL,
         }
     }
 }
@@ -389,8 +398,12 @@ mod tests {
     use crate::legacy::LEGACY_MAX_PAYLOAD_SIZE;
 
     #[test]
-    fn busy_poll_is_off_by_default_and_at_most_a_millisecond() {
-        assert_eq!(Config::default().busy_poll, Duration::ZERO);
+    fn busy_poll_is_150_us_by_default_and_at_most_a_millisecond() {
+        assert_eq!(Config::default().busy_poll, Duration::from_micros(150));
+        assert!(Config::default()
+            .busy_poll(Duration::ZERO)
+            .validate()
+            .is_ok());
         let ok = Config::default().busy_poll(MAX_BUSY_POLL);
         assert!(ok.validate().is_ok());
         let long = Config::default().busy_poll(MAX_BUSY_POLL + Duration::from_nanos(1));

@@ -179,6 +179,10 @@ pub(crate) struct Engine<D> {
     pub(crate) wake: Notify,
     /// The task ended: nothing goes inline any more.
     closed: AtomicBool,
+    /// Events emitted through this engine, whichever way they went: the
+    /// task polls its socket only after turns in which the node emitted
+    /// (see [`busy_poll`](crate::busy_poll)).
+    emits: AtomicU64,
     shared: Arc<Shared>,
 }
 
@@ -200,6 +204,7 @@ impl<D: Driver> Engine<D> {
             epoch: Instant::now(),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
+            emits: AtomicU64::new(0),
             shared,
         }
     }
@@ -239,6 +244,11 @@ impl<D: Driver> Engine<D> {
     pub(crate) fn fill(&self, state: &mut State<D>, now: Instant) -> bool {
         self.waiting.store(false, Ordering::Release);
         state.fill(now)
+    }
+
+    /// How many events were emitted through this engine so far.
+    pub(crate) fn emits(&self) -> u64 {
+        self.emits.load(Ordering::Relaxed)
     }
 
     /// Whether events queued by handles wait for the task.
@@ -291,6 +301,7 @@ pub(crate) trait Emitter: Send + Sync {
 
 impl<D: Driver + Send> Emitter for Engine<D> {
     fn try_emit(&self, event: Outgoing) -> Result<(), Outgoing> {
+        self.emits.fetch_add(1, Ordering::Relaxed);
         // Commands waiting: the task is behind, so this event goes after
         // them, without touching the lock the task works under.
         if self.queued() || self.closed.load(Ordering::Acquire) {

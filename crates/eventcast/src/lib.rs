@@ -85,7 +85,7 @@ mod stats;
 mod task;
 mod wire_protocol;
 
-pub use config::{Config, EncryptionConfig, MAX_BUSY_POLL};
+pub use config::{Config, EncryptionConfig, DEFAULT_BUSY_POLL, MAX_BUSY_POLL};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use keys::Keys;

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 
 use clap::value_parser;
 
+/// The library's default busy-poll window, in microseconds (`--busy-poll`'s
+/// default: the bench measures eventcast as it comes).
+pub(crate) const DEFAULT_BUSY_POLL_US: u64 = eventcast::DEFAULT_BUSY_POLL.as_micros() as u64;
+
 /// Options of `eventcast bench`.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Args {
@@ -47,16 +51,17 @@ pub(crate) struct Args {
     pub(crate) pings: Option<u64>,
 
     /// Figure 2: where eventcast's ping takes each pong and sends the
-    /// next ping: awaiting a subscription in the application's task, as
-    /// `#[tokio::main]` code would, or in a listener, on the node's task
-    /// (the pong always answers from a listener)
-    #[arg(long, value_enum, value_name = "WHERE", default_value = "subscription")]
+    /// next ping: in a listener, on the node's task, as EventEmitter code
+    /// would, or awaiting a subscription in the application's task (the
+    /// pong always answers from a listener)
+    #[arg(long, value_enum, value_name = "WHERE", default_value = "listener")]
     pub(crate) ping_from: PingFrom,
 
     /// Every eventcast node of the bench polls its socket for up to this
-    /// many microseconds before its task parks (the library's
-    /// `Config::busy_poll`; 0: off; ignored with --current-thread)
-    #[arg(long, value_name = "MICROS", default_value_t = 0,
+    /// many microseconds before its task parks, after a turn in which it
+    /// emitted (the library's `Config::busy_poll`, whose default this is;
+    /// 0: off; ignored with --current-thread)
+    #[arg(long, value_name = "MICROS", default_value_t = DEFAULT_BUSY_POLL_US,
           value_parser = value_parser!(u64).range(0..=1000))]
     pub(crate) busy_poll: u64,
 
@@ -233,11 +238,11 @@ pub(crate) enum Role {
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum PingFrom {
-    /// Awaiting a subscription in the application's task.
-    #[default]
-    Subscription,
     /// In a listener, on the node's task, which emits the next ping.
+    #[default]
     Listener,
+    /// Awaiting a subscription in the application's task.
+    Subscription,
 }
 
 impl PingFrom {

@@ -2,9 +2,9 @@
 //! waits for the `pong` node's answer before it sends the next.
 //!
 //! `pong` answers from a listener, on its node's task (the shortest path
-//! the API has); `ping` waits on a subscription, as an application awaiting
-//! an answer would, or with `--ping-from listener` takes each pong in a
-//! listener too and sends the next ping from there.
+//! the API has); `ping` takes each pong in a listener too and sends the
+//! next ping from there, or with `--ping-from subscription` waits on a
+//! subscription, as an application task awaiting an answer would.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,9 @@ use super::raw::{pong_done, RoundTrips, PING_TIMEOUT};
 use crate::common;
 
 /// `--role ping`: `--pings` round trips (after a short warm-up), each
-/// ping a sequence number and a string of `--size` bytes.
+/// ping a sequence number and a string of `--size` bytes; this function
+/// itself awaits each pong on a subscription (`--ping-from
+/// subscription`).
 pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
     if spec.ping_from == PingFrom::Listener {
         return ping_from_listener(spec).await;
@@ -45,8 +47,8 @@ pub(crate) async fn ping(spec: &Spec) -> anyhow::Result<()> {
     trips.report()
 }
 
-/// `--role ping --ping-from listener`: the pong listener, on the node's
-/// task, records each round trip and emits the next ping; the
+/// `--role ping` from a listener (the default): the pong listener, on the
+/// node's task, records each round trip and emits the next ping; the
 /// application's task starts the chain, sends on after a round trip lost
 /// for [`PING_TIMEOUT`], and waits for the end.
 async fn ping_from_listener(spec: &Spec) -> anyhow::Result<()> {

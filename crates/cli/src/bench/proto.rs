@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use eventcast::Config;
 use serde::{Deserialize, Serialize};
 
-use super::args::{Args, PingFrom, Role, Transport};
+use super::args::{Args, PingFrom, Role, Transport, DEFAULT_BUSY_POLL_US};
 use super::stamps;
 
 /// The name of the data events.
@@ -178,7 +178,7 @@ impl Spec {
         if self.ping_from != PingFrom::default() {
             args.extend(["--ping-from".into(), self.ping_from.name().into()]);
         }
-        if self.busy_poll_us > 0 {
+        if self.busy_poll_us != DEFAULT_BUSY_POLL_US {
             args.extend(["--busy-poll".into(), self.busy_poll_us.to_string()]);
         }
         if self.stamped {
@@ -704,7 +704,7 @@ mod tests {
         spec.rate = Some(1000.0);
         spec.recv_buffer = Some(65536);
         spec.current_thread = true;
-        spec.ping_from = PingFrom::Listener;
+        spec.ping_from = PingFrom::Subscription;
         spec.busy_poll_us = 50;
         let mut argv = vec!["eventcast".to_owned()];
         argv.extend(spec.child_args(Role::Recv, Transport::Raw));
@@ -723,7 +723,7 @@ mod tests {
         assert_eq!(back.settle, spec.settle);
         assert_eq!(back.ttl, spec.ttl);
         assert!(back.current_thread);
-        assert_eq!(back.ping_from, PingFrom::Listener);
+        assert_eq!(back.ping_from, PingFrom::Subscription);
         assert_eq!(back.busy_poll_us, 50);
         // The defaults are left out.
         let plain = self::spec(false).child_args(Role::Ping, Transport::Eventcast);
@@ -739,7 +739,7 @@ mod tests {
         assert_eq!(config.port, Some(5000));
         assert_eq!(config.multicast_ttl, 0);
         assert_eq!(config.protocol.max_payload_size, 1024);
-        assert_eq!(config.busy_poll, Duration::ZERO);
+        assert_eq!(config.busy_poll, eventcast::DEFAULT_BUSY_POLL);
         config.validate().unwrap();
         let mut polling = spec.clone();
         polling.busy_poll_us = 1000;

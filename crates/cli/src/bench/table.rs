@@ -2,7 +2,7 @@
 //! eventcast as `median [min-max]`, the ratio of the medians, and the
 //! target with how far it is missed.
 
-use super::args::PingFrom;
+use super::args::{PingFrom, DEFAULT_BUSY_POLL_US};
 use super::cells::{bytes, count, decimals, layout, mib, summary, Row};
 use super::report::{Report, Settings, Status};
 use super::targets::{ENCRYPTION, LARGE_EVENTS, LATENCY_P50, LATENCY_P99, SMALL_EVENTS};
@@ -295,7 +295,7 @@ fn options(s: &Settings) -> String {
     if s.ping_from != PingFrom::default() {
         out += &format!(" | --ping-from {}", s.ping_from.name());
     }
-    if s.busy_poll_us > 0 {
+    if s.busy_poll_us != DEFAULT_BUSY_POLL_US {
         out += &format!(" | --busy-poll {}", s.busy_poll_us);
         if s.current_thread {
             out += " (ignored on current_thread)";

@@ -1,7 +1,7 @@
 //! `Config::busy_poll`: a node whose task polls its socket before parking
-//! still delivers every event in order, polls only while listeners and no
-//! subscription take its events and only on the multi-thread runtime,
-//! and counts its polls.
+//! still delivers every event in order, polls only after it emitted, only
+//! while listeners and no subscription take its events and only on the
+//! multi-thread runtime, and counts its polls. It polls by default.
 //! (What the polls save is measured by `eventcast bench --busy-poll`, not
 //! here: tests assert behaviour, not time.)
 #![allow(clippy::unwrap_used)]
@@ -86,9 +86,40 @@ fn a_current_thread_runtime_never_polls() {
     });
 }
 
+/// By default a node polls after it answered, and a node whose listener
+/// only takes the events in never polls.
+async fn only_a_node_that_answers_polls() {
+    let nodes = start_nodes(3, &config(free_port())).await;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    let (tx, rx) = mpsc::channel();
+    c.on("ping", move |_| {
+        let _ = tx.send(());
+    })
+    .unwrap();
+    let got = ping_pong_between_listeners(a, b).await;
+    assert_eq!(got, (0..ROUND_TRIPS).collect::<Vec<_>>());
+    tokio::task::block_in_place(|| {
+        for _ in 0..ROUND_TRIPS {
+            rx.recv_timeout(TIMEOUT)
+                .expect("every ping at the third node");
+        }
+    });
+    c.remove_all_listeners(None);
+    stop_all(&nodes).await;
+    for node in [a, b] {
+        assert!(node.stats().busy_polls > 0, "no poll: {:?}", node.stats());
+    }
+    assert_eq!(c.stats().busy_polls, 0, "{:?}", c.stats());
+}
+
+#[test]
+fn by_default_a_node_polls_after_it_answers_and_only_then() {
+    netns_test::run(|| block_on(only_a_node_that_answers_polls()));
+}
+
 /// While a subscription is open the node parks at once; once it is
-/// dropped, and only listeners are left, it polls. A node that only sends
-/// never polls.
+/// dropped, and only listeners are left (which answer), it polls. A node
+/// that only sends never polls.
 async fn subscriptions_stop_the_polls() {
     let nodes = start_nodes(2, &polling(free_port())).await;
     let (a, b) = (&nodes[0], &nodes[1]);
@@ -100,8 +131,10 @@ async fn subscriptions_stop_the_polls() {
     assert_eq!(b.stats().busy_polls, 0);
     drop(sub);
     let (tx, rx) = mpsc::channel();
+    let answer = b.clone();
     b.on("n", move |event| {
-        tx.send(event.arg::<i32>(0).unwrap()).unwrap()
+        tx.send(event.arg::<i32>(0).unwrap()).unwrap();
+        answer.emit("ack", &()).unwrap();
     })
     .unwrap();
     for i in 50..100 {
