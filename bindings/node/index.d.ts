@@ -70,14 +70,16 @@ declare namespace Eventcast {
     subscriptionBytes?: number
     /**
      * Milliseconds the node polls its socket for the next datagram before
-     * its thread sleeps, after it emitted, at most 1 (0.15: 150 us). For
-     * request and reply between listeners: the reply is taken without a
-     * thread's wake-up, at the price of a CPU spinning that long after
-     * each of the node's turns that follows an emit of its own, while
-     * replies keep coming within the window (it shrinks to nothing when
-     * they do not). A node that never emits never polls. Ignored on a host
-     * of one CPU (the addon's runtime then has one worker). Default 0.15;
-     * 0: never.
+     * its thread sleeps, while a reply to its own emit is expected (one
+     * window after the emit, or until a datagram comes), at most 1 (0.15:
+     * 150 us). For request and reply: the reply is taken without a
+     * thread's wake-up, at the price of a CPU spinning up to that long
+     * after each emit (the package always listens for JavaScript, so any
+     * node that emits may poll; the window shrinks to nothing when no
+     * datagram comes within it). A node that never emits never polls; one
+     * that emits for every event of a stream polls through the stream's
+     * short gaps. Ignored on a host of one CPU (the addon's runtime then
+     * has one worker). Default 0.15; 0: never.
      */
     busyPoll?: number
     /** Largest message body sent or accepted, bytes. Default 64 MiB. */

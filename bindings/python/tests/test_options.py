@@ -92,14 +92,16 @@ def test_the_repl_serves_the_node(make_node) -> None:
 
 
 def test_busy_poll_reaches_the_node(make_node) -> None:
-    """A node given ``busy_poll`` polls its socket before it parks, after
-    it answered, and counts it; one given 0 never polls, and neither does
-    one whose listener does not answer."""
+    """A node given ``busy_poll``, or left at the default, polls its
+    socket before it parks, after it answered, and counts it; one given 0
+    never polls, and neither does one whose listener does not answer."""
     ping = make_node()
     pong = make_node(busy_poll=0.0002)
+    by_default = make_node()
     off = make_node(busy_poll=0)
     idle = make_node()
     pong.on("ping", lambda n: pong.emit("pong", n))
+    by_default.on("ping", lambda n: by_default.emit("ack", n))
     off.on("ping", lambda n: off.emit("ack", n))
     idle.on("ping", lambda n: None)
     got: queue.Queue[int] = queue.Queue()
@@ -108,5 +110,6 @@ def test_busy_poll_reaches_the_node(make_node) -> None:
         ping.emit("ping", i)
         assert got.get(timeout=10) == i
     assert pong.stats()["busy_polls"] > 0, pong.stats()
+    assert by_default.stats()["busy_polls"] > 0, by_default.stats()
     assert off.stats()["busy_polls"] == 0
     assert idle.stats()["busy_polls"] == 0

@@ -1,7 +1,12 @@
 //! A short busy-poll of the node's socket before its task parks
 //! ([`Config::busy_poll`](crate::Config::busy_poll), 150 us by default),
-//! while a reply to what the node emitted is expected (the task decides
-//! that; this module keeps the window).
+//! while a reply to what the node emitted is expected.
+//!
+//! A reply is expected ([`Expectation`]) from the first time the task,
+//! about to park, sees that the node emitted since it last looked, for
+//! the configured window, or until a datagram comes: polls that the
+//! task's timers or commands cut short do not stretch it, and a node that
+//! emits nothing never polls.
 //!
 //! A task that parks waits for the runtime's worker to sleep in
 //! `epoll_wait` and for the kernel to wake it when a datagram comes. On a
@@ -25,6 +30,40 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
+
+/// Whether a reply to the node's own emits is expected, and until when
+/// (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Expectation {
+    /// The node's emit count when the task last looked.
+    emits: u64,
+    /// The end of the expectation, if there is one.
+    until: Option<Instant>,
+}
+
+impl Expectation {
+    /// No reply expected; `emits` is the node's emit count now.
+    pub(crate) fn new(emits: u64) -> Self {
+        Self { emits, until: None }
+    }
+
+    /// The task is about to park at `now`, the node's emit count at
+    /// `emits`: an emit since the last look starts an expectation of
+    /// `window`. Returns its end, if a reply is still expected.
+    pub(crate) fn look(&mut self, emits: u64, now: Instant, window: Duration) -> Option<Instant> {
+        if emits != self.emits {
+            self.emits = emits;
+            self.until = Some(now + window);
+        }
+        self.until = self.until.filter(|&until| now < until);
+        self.until
+    }
+
+    /// A datagram came: the reply, or traffic that ends the wait anyway.
+    pub(crate) fn read(&mut self) {
+        self.until = None;
+    }
+}
 
 /// The node task's busy-poll state.
 #[derive(Debug)]
@@ -52,7 +91,8 @@ pub(crate) enum Spun {
     Interrupted { woken: bool },
     /// The window passed.
     RanOut,
-    /// The task's next deadline came before the window passed.
+    /// The task's next deadline (or the end of the expectation) came
+    /// before the window passed.
     Due,
 }
 
@@ -76,6 +116,11 @@ impl BusyPoll {
     /// and there is nothing to learn).
     pub(crate) fn configured(&self) -> bool {
         !self.max.is_zero()
+    }
+
+    /// The configured window: how long a reply is expected after an emit.
+    pub(crate) fn max(&self) -> Duration {
+        self.max
     }
 
     /// Whether the next turn polls at all.
@@ -278,6 +323,53 @@ mod tests {
         assert_eq!(busy.waiting_since, None);
         busy.woke(false);
         assert_eq!(busy.window(), MAX);
+    }
+
+    #[test]
+    fn an_emit_starts_an_expectation_of_one_window_that_a_datagram_ends() {
+        let t0 = Instant::now();
+        let us = Duration::from_micros;
+        let mut expected = Expectation::new(7);
+        // Nothing emitted: nothing expected, at any time.
+        assert_eq!(expected.look(7, t0, MAX), None);
+        assert_eq!(expected.look(7, t0 + us(10), MAX), None);
+        // An emit: expected for one window from the look that saw it.
+        let seen = t0 + us(20);
+        assert_eq!(expected.look(8, seen, MAX), Some(seen + MAX));
+        // Later looks (a poll cut short by a timer, a command) keep it,
+        // without stretching it.
+        assert_eq!(expected.look(8, seen + us(100), MAX), Some(seen + MAX));
+        assert_eq!(expected.look(8, seen + MAX, MAX), None);
+        assert_eq!(expected.look(8, seen + MAX + us(1), MAX), None);
+        // Another emit starts another; a datagram ends it.
+        let again = seen + us(1000);
+        assert_eq!(expected.look(9, again, MAX), Some(again + MAX));
+        expected.read();
+        assert_eq!(expected.look(9, again + us(1), MAX), None);
+        // Several emits between two looks: one expectation.
+        assert_eq!(
+            expected.look(12, again + us(2), MAX),
+            Some(again + us(2) + MAX)
+        );
+    }
+
+    #[test]
+    fn the_end_of_an_expectation_ends_the_poll_as_a_deadline_does() {
+        let mut busy = BusyPoll::new(Duration::from_secs(5));
+        let mut expected = Expectation::new(0);
+        let until = expected
+            .look(1, Instant::now(), Duration::from_millis(2))
+            .expect("expected after an emit");
+        let started = Instant::now();
+        assert_eq!(
+            busy.spin(Some(until), || false, || false, never()),
+            Spun::Due
+        );
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert_eq!(
+            expected.look(1, Instant::now(), Duration::from_millis(2)),
+            None
+        );
     }
 
     #[test]

@@ -88,53 +88,61 @@ pub struct Config {
     /// reported for what came before); when the last is gone, it lets go
     /// of what it held of them. Both protocols.
     pub send_only: bool,
-    /// How long the node's task polls its socket before it parks, after a
-    /// turn in which the node emitted (default [`DEFAULT_BUSY_POLL`], 150
-    /// us; zero: it always parks at once). At most [`MAX_BUSY_POLL`] (1
-    /// ms).
+    /// How long the node's task polls its socket before it parks while a
+    /// reply to the node's own emit is expected (default
+    /// [`DEFAULT_BUSY_POLL`], 150 us; zero: it always parks at once). At
+    /// most [`MAX_BUSY_POLL`] (1 ms).
     ///
     /// For request and reply between listeners over a virtual machine's
     /// idle CPUs, where each wake-up of a parked thread costs tens of
     /// microseconds: the reply that comes while the task polls is read
-    /// without one. The window must be longer than the peer takes to answer,
-    /// counting its own wake-up when it parks (on the 2-CPU VM of
-    /// docs/BENCHMARKS.md a parked peer took 60-80 us to answer, and 150
-    /// us kept the window whole where 50 did not). The poll spins on the
-    /// task's worker thread (`poll(2)` with a zero timeout, again and
-    /// again) and gives way at once to a datagram, a command, a stop
-    /// (`stop`, or every handle dropped), an emit that needs the task, or
-    /// the task's next timer. The window adapts (KVM's halt-polling rule,
-    /// see docs/ARCHITECTURE.md): it shrinks to nothing when what ends the
-    /// park comes later than the window after the poll began, and grows
-    /// back when a datagram comes within it.
+    /// without one. A window set by hand must be longer than the peer
+    /// takes to answer, counting its own wake-up when it parks (on the
+    /// 2-CPU VM of docs/BENCHMARKS.md a parked peer took 60-80 us to
+    /// answer, and 150 us kept the window whole where 50 did not). The
+    /// poll spins on the task's worker thread (`poll(2)` with a zero
+    /// timeout, again and again) and gives way at once to a datagram, a
+    /// command, a stop (`stop`, or every handle dropped), an emit that
+    /// needs the task, or the task's next timer. The window adapts (KVM's
+    /// halt-polling rule, see docs/ARCHITECTURE.md): it shrinks to nothing
+    /// when what ends the park comes later than the window after the poll
+    /// began, and grows back when a datagram comes within it.
     ///
-    /// The task polls only after the node emitted (since the task last
-    /// went to park: a reply to that may come soon, while a node that
-    /// only takes events in expects none), and only while listeners
-    /// ([`on`](crate::Eventcast::on), [`once`](crate::Eventcast::once))
-    /// take the events and no subscription
-    /// ([`subscribe`](crate::Eventcast::subscribe),
+    /// A reply is expected from the first time the task, about to park,
+    /// sees that the node emitted since it last looked, for the window,
+    /// or until a datagram comes; polls cut short by timers or commands
+    /// do not stretch it. The task polls only then, and only while
+    /// listeners ([`on`](crate::Eventcast::on),
+    /// [`once`](crate::Eventcast::once)) take the events and no
+    /// subscription ([`subscribe`](crate::Eventcast::subscribe),
     /// [`subscribe_to`](crate::Eventcast::subscribe_to)) is open:
     /// listeners run on the node's task and answer before it polls, while
     /// a subscription's reader is a task of its own, which the poll could
-    /// hold up on the same worker; and a node that only sends has nothing
-    /// to answer. So an idle node, a node that only receives and a node
-    /// that only sends never poll.
+    /// hold up on the same worker. So an idle node, a node whose listeners
+    /// only take events in and a node without listeners never poll.
     ///
-    /// Costs CPU: up to the window after each turn that follows an emit,
-    /// on the worker that would otherwise sleep, while the traffic keeps
-    /// it whole (any datagram counts, even one the node then drops). Tasks
-    /// that a listener wakes through a channel, and notices, may wait on
-    /// that worker until the poll ends. Only on Unix and on tokio's
-    /// multi-thread runtime with two workers or more: with one worker the
-    /// poll would hold the thread the application's tasks need, so the
-    /// setting is ignored there.
+    /// Costs CPU: up to the window after each emit, on the worker that
+    /// would otherwise sleep. A node that emits for every event of a
+    /// stream (a relay, an acknowledger) polls through the stream's gaps
+    /// shorter than the window, and the datagrams it finds keep the window
+    /// whole: set zero there if the CPU counts more than the latency.
+    /// Tasks that a listener wakes through a channel, and notices, may
+    /// wait on that worker until the poll ends. Only on Unix and on
+    /// tokio's multi-thread runtime with two workers or more: with one
+    /// worker the poll would hold the thread the application's tasks
+    /// need, so the setting is ignored there. It pays only where the
+    /// node's own datagrams do not come back to it (Linux, native
+    /// protocol: a socket filter drops them): elsewhere the copy of its
+    /// own emit ends the poll at once, and with it the expectation.
     /// [`NodeStats::busy_polls`](crate::stats::NodeStats::busy_polls) and
     /// `busy_poll_hits` tell how often it polled and how often that paid.
     pub busy_poll: Duration,
 }
 
-/// [`Config::busy_poll`]'s default window.
+/// [`Config::busy_poll`]'s default window: 150 us, longer than a parked
+/// peer took to answer on the 2-CPU VM of docs/BENCHMARKS.md (60-80 us),
+/// where 50 us was too short to stay whole. It applies only on Unix and
+/// on tokio's multi-thread runtime with two workers or more.
 pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(150);
 
 /// The longest [`Config::busy_poll`] allowed.

@@ -179,9 +179,8 @@ pub(crate) struct Engine<D> {
     pub(crate) wake: Notify,
     /// The task ended: nothing goes inline any more.
     closed: AtomicBool,
-    /// Events emitted through this engine, whichever way they went: the
-    /// task polls its socket only after turns in which the node emitted
-    /// (see [`busy_poll`](crate::busy_poll)).
+    /// Events emitted through this engine, whichever way they went (the
+    /// task reads it to tell whether a reply may come soon).
     emits: AtomicU64,
     shared: Arc<Shared>,
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace, warn};
 
-use crate::busy_poll::{BusyPoll, Spun};
+use crate::busy_poll::{BusyPoll, Expectation, Spun};
 use crate::driver::{Clock, Command, Driver, Output};
 use crate::inline::{Commands, Engine};
 use crate::recv::{self, DropCounter, RecvBatch};
@@ -91,21 +91,14 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         .lock()
         .driver
         .set_receiving(io.shared.listeners.listening());
-    // The node's emits when the task last went to park: more now means it
-    // emitted since (an answer, most often, from a listener in this turn
-    // or from a thread the last turn handed an event to), and a reply may
-    // come within the busy-poll window. It is expected until a datagram
-    // comes or a poll has waited its whole window: a poll that a timer or
-    // a command cut short leaves it expected, for the next turn's poll.
-    let mut emits_then = engine.emits();
-    let mut expecting = false;
+    // A reply to the node's emits (an answer from a listener in this
+    // turn, or from a thread the last turn handed an event to), for which
+    // the task polls before it parks.
+    let mut expected = Expectation::new(engine.emits());
     while !stopping {
         let armed = engine.lock().arm();
         let deadline = armed.map(tokio::time::Instant::from_std);
-        let emits = engine.emits();
-        expecting |= std::mem::replace(&mut emits_then, emits) != emits;
-        let spun = busy_poll(engine, &io, &mut busy, armed, expecting);
-        expecting &= spun != Spun::RanOut;
+        let spun = busy_poll(engine, &io, &mut busy, &mut expected, armed);
         let woke = if spun == (Spun::Interrupted { woken: true }) {
             // The poll took the wake-up: this turn's reason, not waited for.
             Woke::Other
@@ -117,7 +110,9 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         };
         let read = matches!(woke, Woke::Read { .. });
         busy.woke(read);
-        expecting &= !read;
+        if read {
+            expected.read();
+        }
         stopping = woke == Woke::Stop;
         // The socket had more than one turn's worth to read.
         let bounded = woke == (Woke::Read { bounded: true });
@@ -432,12 +427,13 @@ fn busy_poll_window(configured: std::time::Duration) -> std::time::Duration {
 
 /// Polls the socket before the task parks, if `busy` says to (see
 /// [`busy_poll`](crate::busy_poll)), a reply is `expected` (the node
-/// emitted, and no datagram came since) and listeners, and nothing else,
-/// take what the node delivers; counts the poll. A node that emitted
-/// nothing expects no reply: a listener that only takes a stream in
-/// would otherwise spin through every gap shorter than the window.
-/// Without listeners nothing answers on this task (a sender alone would
-/// spin on a CPU its peers need). A subscription's reader is a task of its own, which this turn
+/// emitted lately, and no datagram came since), and listeners, and
+/// nothing else, take what the node delivers; counts the poll. The poll
+/// ends with the expectation at the latest. A node that emitted nothing
+/// expects no reply: a listener that only takes a stream in would
+/// otherwise spin through every gap shorter than the window. Without
+/// listeners nothing answers on this task (a sender alone would spin on
+/// a CPU its peers need). A subscription's reader is a task of its own, which this turn
 /// may have woken onto this worker, behind the poll (and letting it run
 /// first, with a `yield_now`, woke the runtime's other worker and cost
 /// more than the poll saved: p50 86 us against 38, figure 2 by hand).
@@ -445,17 +441,18 @@ fn busy_poll<D: Driver>(
     engine: &Engine<D>,
     io: &Io,
     busy: &mut BusyPoll,
+    expected: &mut Expectation,
     deadline: Option<Instant>,
-    expected: bool,
 ) -> Spun {
     if !busy.configured() {
         return Spun::Skipped;
     }
-    if !expected || !io.shared.listeners.callbacks_only() {
+    let until = expected.look(engine.emits(), Instant::now(), busy.max());
+    let Some(until) = until.filter(|_| io.shared.listeners.callbacks_only()) else {
         return busy.skip(false);
-    }
+    };
     let spun = busy.spin(
-        deadline,
+        Some(deadline.map_or(until, |d| d.min(until))),
         || engine.socket.has_datagrams(),
         || !io.commands.is_empty() || io.commands.is_closed() || io.cancel.is_cancelled(),
         engine.wake.notified(),

@@ -54,7 +54,7 @@ pub(crate) struct Settings {
     /// `--ping-from`: where eventcast's ping took each pong.
     pub(crate) ping_from: PingFrom,
     /// `--busy-poll`: the eventcast nodes' busy-poll window, microseconds
-    /// (0: off, the library's default).
+    /// (the library's default, 150; 0: off).
     pub(crate) busy_poll_us: u64,
     /// The multicast group.
     pub(crate) group: String,
