@@ -433,8 +433,8 @@ fn busy_poll_window(configured: std::time::Duration) -> std::time::Duration {
 /// expects no reply: a listener that only takes a stream in would
 /// otherwise spin through every gap shorter than the window. Without
 /// listeners nothing answers on this task (a sender alone would spin on
-/// a CPU its peers need). A subscription's reader is a task of its own, which this turn
-/// may have woken onto this worker, behind the poll (and letting it run
+/// a CPU its peers need). A subscription's reader is a task of its own,
+/// which this turn may have woken onto this worker, behind the poll (and letting it run
 /// first, with a `yield_now`, woke the runtime's other worker and cost
 /// more than the poll saved: p50 86 us against 38, figure 2 by hand).
 fn busy_poll<D: Driver>(
@@ -447,7 +447,7 @@ fn busy_poll<D: Driver>(
     if !busy.configured() {
         return Spun::Skipped;
     }
-    let until = expected.look(engine.emits(), Instant::now(), busy.max());
+    let until = expected.look(engine.emits(), Instant::now, busy.max());
     let Some(until) = until.filter(|_| io.shared.listeners.callbacks_only()) else {
         return busy.skip(false);
     };

@@ -58,9 +58,9 @@ pub(crate) struct Args {
     pub(crate) ping_from: PingFrom,
 
     /// Every eventcast node of the bench polls its socket for up to this
-    /// many microseconds before its task parks, after a turn in which it
-    /// emitted (the library's `Config::busy_poll`, whose default this is;
-    /// 0: off; ignored with --current-thread)
+    /// many microseconds before its task parks, while a reply to its own
+    /// emit is expected (the library's `Config::busy_poll`, whose default
+    /// this is; 0: off; ignored with --current-thread)
     #[arg(long, value_name = "MICROS", default_value_t = DEFAULT_BUSY_POLL_US,
           value_parser = value_parser!(u64).range(0..=1000))]
     pub(crate) busy_poll: u64,
