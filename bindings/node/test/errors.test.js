@@ -36,7 +36,13 @@ describe('errors from the network', () => {
       c.on('error', () => {}) // c's own emit of 'error' fires this locally; a hears it from the network
       a.start(() => b.start(() => c.start(() => {
         b.emit('x'); c.emit('error', 'a peer sends an error event')
-        setTimeout(() => a.stop(() => b.stop(() => c.stop())), 500)
+        // Stopped once a has counted both (then its logs are a tick away).
+        const heard = setInterval(() => {
+          const s = a.stats().protocol
+          if (s.dropped.unsupportedVersion < 1 || s.messagesReceived < 1) return
+          clearInterval(heard)
+          setTimeout(() => a.stop(() => b.stop(() => c.stop())), 100)
+        }, 20)
       })))`
     const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20000, env: { ...process.env, PKG: path.resolve(__dirname, '..') } })
     assert.equal(r.status, 0, r.stderr)

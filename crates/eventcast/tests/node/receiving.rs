@@ -92,6 +92,8 @@ fn a_node_reads_other_senders_only_while_somebody_listens() {
                 emit("big", i);
             }
             collect_remote(&mut watched, 4 + 3).await;
+            // Most of it, not all: the first datagrams may come before the
+            // node's task sees the subscription gone, and are read.
             wait_until("the quiet node drops the talker's data again", || {
                 quiet.stats().protocol.dropped.not_receiving >= dropped + 3 * 20
             })
