@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the protocol core's hot paths: the BSON body
 //! (encode, decode), segmentation (`Endpoint::emit_body`), reassembly
-//! (`Endpoint::handle_datagram` over every segment of a 1 MiB message) and
+//! (`Endpoint::handle_datagram` over every segment of a 1 MiB message), a
+//! burst of small events received (`receive_burst`), and
 //! the data frame header (parse, write), and sealing and opening one
 //! datagram under a group key (AES-128-GCM).
 //!
@@ -122,6 +123,52 @@ fn bench_reassemble(c: &mut Criterion) {
     group.finish();
 }
 
+/// Small events in a burst: 1,000 events of one 64-byte string argument,
+/// batched by the sender into datagrams of the default `max_payload_size`,
+/// fed to a fresh receiver and every message taken (figure 1's receiver,
+/// without the socket and the runtime).
+fn bench_receive_burst(c: &mut Criterion) {
+    const EVENTS: usize = 1_000;
+    let mut group = c.benchmark_group("receive_burst");
+    let mut sender = Endpoint::new(Config::default(), SenderId::new(1)).expect("config");
+    sender.set_paced(false);
+    let body = body(64);
+    let mut buf = Vec::new();
+    let mut datagrams: Vec<Vec<u8>> = Vec::new();
+    // All emitted before any is sent: the queue goes out in batches, as a
+    // burst does.
+    for _ in 0..EVENTS {
+        sender.emit_body(body.as_slice()).expect("emit");
+    }
+    while sender.poll_transmit(Instant::now(), &mut buf).is_some() {
+        datagrams.push(buf.clone());
+    }
+    // (112 datagrams when written: about 9 events each.)
+    assert!(datagrams.len() < EVENTS / 4, "batched: {}", datagrams.len());
+    let from: SocketAddr = "127.0.0.1:4000".parse().expect("address");
+    let now = Instant::now();
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    group.bench_function("64B", |b| {
+        b.iter_batched(
+            || Endpoint::new(Config::default(), SenderId::new(2)).expect("config"),
+            |mut receiver| {
+                let mut messages = 0;
+                for d in &datagrams {
+                    receiver.handle_datagram(now, from, black_box(d));
+                    while let Some(event) = receiver.poll_event() {
+                        messages += usize::from(matches!(event, EndpointEvent::Message(_)));
+                    }
+                }
+                assert_eq!(messages, EVENTS, "every event delivered");
+                // Returned, so that dropping it is not measured.
+                receiver
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
 /// The data frame's 33-byte header: written, and parsed (with its geometry
 /// checks) from a full 1,057-byte datagram.
 fn bench_header(c: &mut Criterion) {
@@ -209,6 +256,7 @@ criterion_group!(
     bench_decode,
     bench_segment,
     bench_reassemble,
+    bench_receive_burst,
     bench_header
 );
 criterion_main!(benches);

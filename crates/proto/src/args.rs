@@ -30,7 +30,8 @@ use bson::{Bson, RawArray, RawBsonRef, RawDocument};
 use tracing::warn;
 use yoke::Yoke;
 
-use crate::body::{check_whole, decode_body, shape, BodyError};
+use crate::body::{check_whole, decode_body, BodyError};
+use crate::flat::{LastFlat, ReadStrings, READ_STRINGS};
 
 /// Bodies at least this long keep their arguments as they arrived
 /// ([`Args`]): decoding them would copy every string and binary again.
@@ -40,22 +41,15 @@ pub const KEEP_RAW_FROM: usize = 64 * 1024;
 /// shorter ones cost little to read again.
 const LONG_STRING: usize = 1024;
 
-/// How many string arguments of a body are kept as read on arrival: the
-/// first ones of a flat body, the first ones at least [`LONG_STRING`] long
-/// of a large body.
-const READ_STRINGS: usize = 4;
-
 /// A body kept as it arrived, and what its check read from it: the body
 /// as a document with its `args` array (found once, not looked up by key
 /// at every read of an argument), and string arguments with their indices.
 type Kept = Yoke<(Found<'static>, ReadStrings<'static>), Vec<u8>>;
 
 /// A kept body as a document, and its `args` array if the check found it
-/// (it always does for a body that is kept).
+/// (a flat body's check may know its shape from the body before, and
+/// leave the array to be found on use).
 type Found<'a> = (&'a RawDocument, Option<&'a RawArray>);
-
-/// String arguments read on arrival, with their indices.
-type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
 
 /// Decodes a received body into the event name and its arguments: kept
 /// as it arrived if the body is at least [`KEEP_RAW_FROM`] long, after a
@@ -65,15 +59,18 @@ type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
 /// flat (its arguments only numbers, booleans, nulls and strings, checked
 /// as well-formed); decoded now otherwise.
 pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
-    decode_received_as(body, str::to_owned, |name, args| (name, args))
+    decode_received_as(body, &mut None, str::to_owned, |name, args| (name, args))
 }
 
 /// [`decode_received`], the event name made by `name` from the name the
 /// body holds (a receiver shares the names it delivered last), and the
 /// result by `make` from the name and the arguments (a receiver makes its
-/// message there: the arguments are not moved again on the way).
-pub(crate) fn decode_received_as<N, T>(
+/// message there: the arguments are not moved again on the way). `last`
+/// is the shape of the last flat body decoded this way (see `flat.rs`): a
+/// small body of the same shape takes its name from there.
+pub(crate) fn decode_received_as<N: Clone, T>(
     body: Vec<u8>,
+    last: &mut Option<LastFlat<N>>,
     mut name: impl FnMut(&str) -> N,
     make: impl FnOnce(N, Args) -> T,
 ) -> Result<T, BodyError> {
@@ -86,9 +83,9 @@ pub(crate) fn decode_received_as<N, T>(
         let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
             let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
             let mut read = [None; READ_STRINGS];
-            let checked = check_flat(doc, &mut read);
-            let list = checked.as_ref().map(|f| f.list);
-            flat = checked.map(|f| (name(f.name), f.args, f.text));
+            let checked = crate::flat::check(doc, &mut read, last, &mut name);
+            let list = checked.as_ref().and_then(|f| f.list);
+            flat = checked.map(|f| (f.name, f.args, f.text));
             Ok(((doc, list), read))
         })?;
         if let Some((name, args, text)) = flat {
@@ -121,54 +118,6 @@ pub(crate) fn decode_received_as<N, T>(
     // The check names the event whenever it succeeds.
     let named = named.ok_or_else(|| BodyError::Shape("no event name".into()))?;
     Ok(make(named, Args::raw(kept, held)))
-}
-
-/// What a flat body holds (see [`check_flat`]).
-struct Flat<'a> {
-    name: &'a str,
-    /// The `args` array.
-    list: &'a RawArray,
-    /// How many arguments there are.
-    args: usize,
-    /// The bytes of their strings.
-    text: usize,
-}
-
-/// `doc` if it is a flat body: one string `name`, one array `args` and
-/// nothing else, every argument a number, boolean, null or string, each
-/// element read well-formed by the bson crate (as decoding it would);
-/// `None` for anything else, left to [`decode_body`]. Puts the first
-/// string arguments it reads, with their indices, in `read`.
-fn check_flat<'a>(doc: &'a RawDocument, read: &mut ReadStrings<'a>) -> Option<Flat<'a>> {
-    let (name, list, others) = shape(doc).ok()?;
-    if others {
-        return None;
-    }
-    let (mut args, mut text) = (0, 0);
-    let mut slots = read.iter_mut();
-    for value in list {
-        match value.ok()? {
-            RawBsonRef::String(s) => {
-                text += s.len();
-                if let Some(slot) = slots.next() {
-                    *slot = Some((args, s));
-                }
-            }
-            RawBsonRef::Double(_)
-            | RawBsonRef::Boolean(_)
-            | RawBsonRef::Null
-            | RawBsonRef::Int32(_)
-            | RawBsonRef::Int64(_) => {}
-            _ => return None,
-        }
-        args += 1;
-    }
-    Some(Flat {
-        name,
-        list,
-        args,
-        text,
-    })
 }
 
 /// Whether `body` is an event's body, checked as [`decode_received`]

@@ -41,6 +41,9 @@ mod datagram;
 mod endpoint;
 mod fastmap;
 mod feedback;
+mod flat;
+#[cfg(test)]
+mod flat_tests;
 mod ids;
 pub mod legacy;
 mod outbox;

@@ -43,6 +43,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -50,6 +51,7 @@ use rand_chacha::ChaCha8Rng;
 use tracing::debug;
 
 use crate::config::Config;
+use crate::flat::LastFlat;
 use crate::ids::{MessageSeq, SenderId};
 use crate::peer::PeerInfo;
 use crate::shared::{EndpointEvent, Timer};
@@ -84,12 +86,14 @@ const GAP_CHARGE: usize = 64;
 /// NACKs.
 const MAX_MISSING_PER_ROUND: usize = 64 * 32;
 
-/// Events for the application, and the names of the messages delivered
-/// last, shared with the next ones ([`Names`]).
+/// Events for the application, the names of the messages delivered last,
+/// shared with the next ones ([`Names`]), and the shape of the last flat
+/// body (a burst's next bodies have it: see `flat.rs`).
 #[derive(Debug, Default)]
 struct Deliveries {
     events: VecDeque<EndpointEvent>,
     names: Names,
+    last_flat: Option<LastFlat<Arc<str>>>,
 }
 
 /// What became of one segment in reassembly.

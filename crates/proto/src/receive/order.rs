@@ -370,7 +370,8 @@ impl Deliveries {
                 args,
             })
         };
-        match decode_received_as(body, |name| names.share(name), make) {
+        let last = &mut self.last_flat;
+        match decode_received_as(body, last, |name| names.share(name), make) {
             Ok(message) => {
                 stats.messages_received += 1;
                 state.delivered = state.delivered.saturating_add(1);

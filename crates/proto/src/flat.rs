@@ -1,0 +1,178 @@
+//! Leaf above `body`: whether a small received body is flat (its
+//! arguments only numbers, booleans, nulls and strings), read with the
+//! bson crate's raw iterators, and what the last flat body's shape was.
+//!
+//! A burst of small events is the same event over and over: the same name,
+//! the same kinds of arguments, so the same first bytes up to the contents
+//! of the `args` array. Reading the body's shape (its `name` and `args`
+//! fields, and nothing else) took about a quarter of a receiver's
+//! instructions for each 64-byte event (`cargo bench -p eventcast-proto --
+//! receive_burst`, under callgrind), for two elements read again and again.
+//! So the shape of the last flat body is remembered with its bytes up to
+//! its `args` array's length ([`LastFlat`]), and a body that starts with
+//! those very bytes, and is as long, has that shape (see
+//! [`LastFlat::fits`]): its arguments are still read one by one, as
+//! before.
+
+use bson::{RawArray, RawBsonRef, RawDocument};
+
+use crate::body::shape;
+
+/// How many string arguments of a body are kept as read on arrival: the
+/// first ones of a flat body, the first ones at least `LONG_STRING` long of
+/// a large body.
+pub(crate) const READ_STRINGS: usize = 4;
+
+/// String arguments read on arrival, with their indices.
+pub(crate) type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
+
+/// The longest head remembered ([`LastFlat`]): a body whose `args` array
+/// starts further in (a long event name) is read whole every time.
+pub(crate) const HEAD_MAX: usize = 128;
+
+/// What a flat body holds (see [`check`]).
+pub(crate) struct Flat<'a, N> {
+    /// The event's name, as the caller makes it.
+    pub(crate) name: N,
+    /// The `args` array, when its shape was read (`None` when it was
+    /// known from the last body: the array is then found again on use).
+    pub(crate) list: Option<&'a RawArray>,
+    /// How many arguments there are.
+    pub(crate) args: usize,
+    /// The bytes of their strings.
+    pub(crate) text: usize,
+}
+
+/// The shape of the last flat body whose `args` array was its last field:
+/// its bytes up to and including that array's length, its length, where
+/// the array starts, and its name as the caller made it.
+#[derive(Debug)]
+pub(crate) struct LastFlat<N> {
+    head: Vec<u8>,
+    len: usize,
+    args_at: usize,
+    name: N,
+}
+
+impl<N> LastFlat<N> {
+    /// How many first bytes of a body it compares.
+    #[cfg(test)]
+    pub(crate) fn head_len(&self) -> usize {
+        self.head.len()
+    }
+
+    /// Whether `body` (a document: its length field matches its length,
+    /// and its last byte is 0) has this shape: it is as long, and its first
+    /// bytes are the head's.
+    ///
+    /// Those bytes hold every field before the `args` array whole, the
+    /// array's type, key and length, and (the body's length field) where
+    /// the body ends. Read by the bson crate, such a body gives what the
+    /// remembered one gave: the same fields before the array, the array
+    /// over the same bytes (its last byte a 0, which
+    /// `RawDocument::from_bytes` checks on the array), then the body's
+    /// end. Only the array's contents differ, and they are read as
+    /// before.
+    fn fits(&self, body: &[u8]) -> bool {
+        body.len() == self.len && body.get(..self.head.len()) == Some(self.head.as_slice())
+    }
+
+    /// The `args` array of a `body` that [`fits`](Self::fits), as a
+    /// document (its keys "0", "1", ...), if it reads as one.
+    fn args_of<'a>(&self, body: &'a [u8]) -> Option<&'a RawDocument> {
+        let array = body.get(self.args_at..self.len.checked_sub(1)?)?;
+        RawDocument::from_bytes(array).ok()
+    }
+}
+
+/// Remembers the shape of `body`, whose `args` array is `list` (read from
+/// it), named `name`; forgets it when the array is not the body's last
+/// field or starts past [`HEAD_MAX`].
+fn remember<N>(last: &mut Option<LastFlat<N>>, body: &[u8], list: &RawArray, name: N) {
+    let args_at = (list.as_bytes().as_ptr() as usize).checked_sub(body.as_ptr() as usize);
+    let head = args_at.and_then(|at| body.get(..at.checked_add(4)?));
+    let last_field = args_at.is_some_and(|at| at + list.as_bytes().len() + 1 == body.len());
+    match (args_at, head) {
+        (Some(args_at), Some(head)) if last_field && head.len() <= HEAD_MAX => {
+            let mut kept = last.take().map(|l| l.head).unwrap_or_default();
+            kept.clear();
+            kept.extend_from_slice(head);
+            *last = Some(LastFlat {
+                head: kept,
+                len: body.len(),
+                args_at,
+                name,
+            });
+        }
+        _ => *last = None,
+    }
+}
+
+/// `doc` if it is a flat body: one string `name`, one array `args` and
+/// nothing else, every argument a number, boolean, null or string, each
+/// element read well-formed by the bson crate (as decoding it would);
+/// `None` for anything else, left to a full decode. Its shape is known
+/// from `last` when the body fits it, read otherwise (and then
+/// remembered in `last`); `name` makes the event's name when it is read.
+/// Puts the first string arguments it reads, with their indices, in
+/// `read`.
+pub(crate) fn check<'a, N: Clone>(
+    doc: &'a RawDocument,
+    read: &mut ReadStrings<'a>,
+    last: &mut Option<LastFlat<N>>,
+    name: impl FnOnce(&str) -> N,
+) -> Option<Flat<'a, N>> {
+    let body = doc.as_bytes();
+    if let Some(seen) = last.as_ref().filter(|l| l.fits(body)) {
+        let list = seen.args_of(body)?;
+        let (args, text) = check_args(list.iter().map(|e| e.map(|(_, v)| v)), read)?;
+        return Some(Flat {
+            name: seen.name.clone(),
+            list: None,
+            args,
+            text,
+        });
+    }
+    let (named, list, others) = shape(doc).ok()?;
+    if others {
+        return None;
+    }
+    let (args, text) = check_args(list.into_iter(), read)?;
+    let named = name(named);
+    remember(last, body, list, named.clone());
+    Some(Flat {
+        name: named,
+        list: Some(list),
+        args,
+        text,
+    })
+}
+
+/// How many `values` there are and the bytes of their strings, if every
+/// one reads well-formed and is a number, boolean, null or string; the
+/// first strings, with their indices, go in `read`.
+fn check_args<'a>(
+    values: impl Iterator<Item = bson::error::Result<RawBsonRef<'a>>>,
+    read: &mut ReadStrings<'a>,
+) -> Option<(usize, usize)> {
+    let (mut args, mut text) = (0, 0);
+    let mut slots = read.iter_mut();
+    for value in values {
+        match value.ok()? {
+            RawBsonRef::String(s) => {
+                text += s.len();
+                if let Some(slot) = slots.next() {
+                    *slot = Some((args, s));
+                }
+            }
+            RawBsonRef::Double(_)
+            | RawBsonRef::Boolean(_)
+            | RawBsonRef::Null
+            | RawBsonRef::Int32(_)
+            | RawBsonRef::Int64(_) => {}
+            _ => return None,
+        }
+        args += 1;
+    }
+    Some((args, text))
+}
