@@ -416,13 +416,14 @@ impl From<Vec<Bson>> for Args {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::body::encode_body;
     use bson::{spec::BinarySubtype, Binary};
     use proptest::prelude::*;
 
-    fn scalar() -> impl Strategy<Value = Bson> {
+    /// A flat argument: a number, boolean, null or string.
+    pub(crate) fn scalar() -> impl Strategy<Value = Bson> {
         prop_oneof![
             any::<f64>().prop_map(Bson::Double),
             ".{0,40}".prop_map(Bson::String),
@@ -434,7 +435,7 @@ mod tests {
     }
 
     /// Doubles compare by bits: NaN is NaN.
-    fn same(a: &[Bson], b: &[Bson]) -> bool {
+    pub(crate) fn same(a: &[Bson], b: &[Bson]) -> bool {
         a.len() == b.len()
             && a.iter().zip(b).all(|(x, y)| match (x, y) {
                 (Bson::Double(x), Bson::Double(y)) => x.to_bits() == y.to_bits(),

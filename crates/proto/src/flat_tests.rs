@@ -2,22 +2,12 @@
 //! shape is known from the body before reads as it reads alone. (Apart, so
 //! that `flat.rs` imports nothing of `args.rs`.)
 
+use crate::args::tests::{same, scalar};
 use crate::args::{decode_received, decode_received_as, Args};
 use crate::body::encode_body;
 use crate::flat::*;
 use bson::{doc, Bson, RawDocument};
 use proptest::prelude::*;
-
-fn scalar() -> impl Strategy<Value = Bson> {
-    prop_oneof![
-        any::<f64>().prop_map(Bson::Double),
-        ".{0,40}".prop_map(Bson::String),
-        any::<bool>().prop_map(Bson::Boolean),
-        Just(Bson::Null),
-        any::<i32>().prop_map(Bson::Int32),
-        any::<i64>().prop_map(Bson::Int64),
-    ]
-}
 
 /// `args` with other values of the same kinds and sizes (strings of as
 /// many bytes): a body of them has the same head.
@@ -54,15 +44,6 @@ fn known(body: &[u8], last: &mut Option<LastFlat<String>>) -> bool {
     let doc = RawDocument::from_bytes(body).unwrap();
     let mut read = [None; READ_STRINGS];
     check(doc, &mut read, last, str::to_owned).is_some_and(|f| f.list.is_none())
-}
-
-/// Doubles compare by bits: NaN is NaN.
-fn same(a: &[Bson], b: &[Bson]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| match (x, y) {
-            (Bson::Double(x), Bson::Double(y)) => x.to_bits() == y.to_bits(),
-            _ => x == y,
-        })
 }
 
 proptest! {
