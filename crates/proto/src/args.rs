@@ -59,18 +59,18 @@ type Found<'a> = (&'a RawDocument, Option<&'a RawArray>);
 /// flat (its arguments only numbers, booleans, nulls and strings, checked
 /// as well-formed); decoded now otherwise.
 pub fn decode_received(body: Vec<u8>) -> Result<(String, Args), BodyError> {
-    decode_received_as(body, &mut None, str::to_owned, |name, args| (name, args))
+    decode_received_as(body, None, str::to_owned, |name, args| (name, args))
 }
 
 /// [`decode_received`], the event name made by `name` from the name the
 /// body holds (a receiver shares the names it delivered last), and the
 /// result by `make` from the name and the arguments (a receiver makes its
-/// message there: the arguments are not moved again on the way). `last`
-/// is the shape of the last flat body decoded this way (see `flat.rs`): a
-/// small body of the same shape takes its name from there.
+/// message there: the arguments are not moved again on the way). `last`,
+/// if given, is the shape of the last flat body decoded this way (see
+/// `flat.rs`): a small body of the same shape takes its name from there.
 pub(crate) fn decode_received_as<N: Clone, T>(
     body: Vec<u8>,
-    last: &mut Option<LastFlat<N>>,
+    last: Option<&mut Option<LastFlat<N>>>,
     mut name: impl FnMut(&str) -> N,
     make: impl FnOnce(N, Args) -> T,
 ) -> Result<T, BodyError> {
@@ -285,7 +285,8 @@ fn raw_args(body: &RawDocument) -> Option<&RawArray> {
     body.get_array("args").ok()
 }
 
-/// The `args` array of a kept body: as its check found it.
+/// The `args` array of a kept body: as its check found it, or found again
+/// (a flat body whose shape was known from the body before).
 fn kept_list(kept: &Kept) -> Option<&RawArray> {
     let ((doc, list), _) = kept.get();
     list.or_else(|| raw_args(doc))

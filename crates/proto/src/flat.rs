@@ -8,6 +8,9 @@
 //! fields, and nothing else) took about a quarter of a receiver's
 //! instructions for each 64-byte event (`cargo bench -p eventcast-proto --
 //! receive_burst`, under callgrind), for two elements read again and again.
+//! One shape is remembered: a burst that alternates two events, or a
+//! sender that keeps changing the shape, reads every body whole, as
+//! before, at the price of a comparison and a copy of the head.
 //! So the shape of the last flat body is remembered with its bytes up to
 //! its `args` array's length ([`LastFlat`]), and a body that starts with
 //! those very bytes, and is as long, has that shape (see
@@ -56,7 +59,7 @@ pub(crate) struct LastFlat<N> {
 
 impl<N> LastFlat<N> {
     /// How many first bytes of a body it compares.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn head_len(&self) -> usize {
         self.head.len()
     }
@@ -87,13 +90,17 @@ impl<N> LastFlat<N> {
 
 /// Remembers the shape of `body`, whose `args` array is `list` (read from
 /// it), named `name`; forgets it when the array is not the body's last
-/// field or starts past [`HEAD_MAX`].
+/// field (then it ends just before the body's closing 0) or when the head,
+/// up to the end of the array's length, would pass [`HEAD_MAX`].
 fn remember<N>(last: &mut Option<LastFlat<N>>, body: &[u8], list: &RawArray, name: N) {
-    let args_at = (list.as_bytes().as_ptr() as usize).checked_sub(body.as_ptr() as usize);
-    let head = args_at.and_then(|at| body.get(..at.checked_add(4)?));
-    let last_field = args_at.is_some_and(|at| at + list.as_bytes().len() + 1 == body.len());
+    let array = list.as_bytes();
+    let args_at = body
+        .len()
+        .checked_sub(array.len() + 1)
+        .filter(|&at| std::ptr::eq(body[at..].as_ptr(), array.as_ptr()));
+    let head = args_at.and_then(|at| body.get(..at + 4));
     match (args_at, head) {
-        (Some(args_at), Some(head)) if last_field && head.len() <= HEAD_MAX => {
+        (Some(args_at), Some(head)) if head.len() <= HEAD_MAX => {
             let mut kept = last.take().map(|l| l.head).unwrap_or_default();
             kept.clear();
             kept.extend_from_slice(head);
@@ -113,17 +120,19 @@ fn remember<N>(last: &mut Option<LastFlat<N>>, body: &[u8], list: &RawArray, nam
 /// element read well-formed by the bson crate (as decoding it would);
 /// `None` for anything else, left to a full decode. Its shape is known
 /// from `last` when the body fits it, read otherwise (and then
-/// remembered in `last`); `name` makes the event's name when it is read.
+/// remembered in `last`, if there is one); `name` makes the event's name
+/// when it is read.
 /// Puts the first string arguments it reads, with their indices, in
 /// `read`.
 pub(crate) fn check<'a, N: Clone>(
     doc: &'a RawDocument,
     read: &mut ReadStrings<'a>,
-    last: &mut Option<LastFlat<N>>,
+    last: Option<&mut Option<LastFlat<N>>>,
     name: impl FnOnce(&str) -> N,
 ) -> Option<Flat<'a, N>> {
     let body = doc.as_bytes();
-    if let Some(seen) = last.as_ref().filter(|l| l.fits(body)) {
+    let seen = last.as_deref().and_then(Option::as_ref);
+    if let Some(seen) = seen.filter(|l| l.fits(body)) {
         let list = seen.args_of(body)?;
         let (args, text) = check_args(list.iter().map(|e| e.map(|(_, v)| v)), read)?;
         return Some(Flat {
@@ -139,7 +148,9 @@ pub(crate) fn check<'a, N: Clone>(
     }
     let (args, text) = check_args(list.into_iter(), read)?;
     let named = name(named);
-    remember(last, body, list, named.clone());
+    if let Some(last) = last {
+        remember(last, body, list, named.clone());
+    }
     Some(Flat {
         name: named,
         list: Some(list),

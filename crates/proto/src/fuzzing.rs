@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::crypto::{seal, Encryption, Handshake, InsecureSeededNonces, Key, Keyring};
 use crate::wire::{Answer, Challenge, DataFrame, PacketNumber, SealedFrame, SealedHeader, Status};
+use bson::Bson;
+
+use crate::args::decode_received_as;
+use crate::flat::LastFlat;
 use crate::{decode_body, encode_body, Config, Endpoint, SenderId};
 
 /// The decoder target: every datagram that parses is written back to the
@@ -41,6 +45,41 @@ pub fn packet(data: &[u8]) {
         assert_eq!(SealedFrame::parse(&out), Ok(frame));
     }
     let _ = decode_body(data);
+    shape_known(data);
+}
+
+/// A body whose shape a receiver knows from the body before reads as it
+/// reads alone (`flat.rs`): `data` as the rest of a body that starts with
+/// a remembered body's head and is as long (the bytes the remembered
+/// shape leaves to be read), and `data` itself.
+fn shape_known(data: &[u8]) {
+    let first =
+        encode_body("fuzz", &[Bson::String("abcd".into()), Bson::Int32(1)]).expect("encodable");
+    let received = |body: Vec<u8>, last: Option<&mut Option<LastFlat<String>>>| {
+        decode_received_as(body, last, str::to_owned, |n, a| {
+            (n, format!("{:?}", a.as_slice()))
+        })
+    };
+    let mut last = None;
+    received(first.clone(), Some(&mut last)).expect("a flat body");
+    let head = last.as_ref().map_or(0, LastFlat::head_len);
+    let mut same_head = first[..head].to_vec();
+    same_head.extend(
+        data.iter()
+            .copied()
+            .chain(std::iter::repeat(0))
+            .take(first.len() - head),
+    );
+    for body in [same_head, data.to_vec()] {
+        let mut last = None;
+        received(first.clone(), Some(&mut last)).expect("a flat body");
+        let known = received(body.clone(), Some(&mut last)).ok();
+        assert_eq!(
+            known,
+            received(body, None).ok(),
+            "read otherwise with the shape known"
+        );
+    }
 }
 
 /// The key the endpoint target's encrypted node and insider share.

@@ -370,7 +370,7 @@ impl Deliveries {
                 args,
             })
         };
-        let last = &mut self.last_flat;
+        let last = Some(&mut self.last_flat);
         match decode_received_as(body, last, |name| names.share(name), make) {
             Ok(message) => {
                 stats.messages_received += 1;
