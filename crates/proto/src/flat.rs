@@ -1,4 +1,4 @@
-//! Leaf above `body`: whether a small received body is flat (its
+//! Above `body`: whether a small received body is flat (its
 //! arguments only numbers, booleans, nulls and strings), read with the
 //! bson crate's raw iterators, and what the last flat body's shape was.
 //!
@@ -8,14 +8,15 @@
 //! fields, and nothing else) took about a quarter of a receiver's
 //! instructions for each 64-byte event (`cargo bench -p eventcast-proto --
 //! receive_burst`, under callgrind), for two elements read again and again.
-//! One shape is remembered: a burst that alternates two events, or a
-//! sender that keeps changing the shape, reads every body whole, as
-//! before, at the price of a comparison and a copy of the head.
 //! So the shape of the last flat body is remembered with its bytes up to
 //! its `args` array's length ([`LastFlat`]), and a body that starts with
 //! those very bytes, and is as long, has that shape (see
 //! [`LastFlat::fits`]): its arguments are still read one by one, as
 //! before.
+//!
+//! One shape is remembered: a burst that alternates two events, or a
+//! sender that keeps changing the shape, has every body read whole, as
+//! before, at the price of a comparison and a copy of the head.
 
 use bson::{RawArray, RawBsonRef, RawDocument};
 
