@@ -102,7 +102,9 @@ pub struct Config {
     /// frames (docs/PROTOCOL.md §9.2); a sender lets that much of an event
     /// out at once and the rest as the slowest receiver reads it. A window
     /// above this (a forged one, say) counts as this much; one below
-    /// `burst` counts as `burst`.
+    /// `burst` counts as `burst`. A receiver reports what it read after
+    /// each quarter of its window, taken as at most this, so that a sender
+    /// with the same setting hears before it must stop.
     pub max_window: usize,
     /// Bytes of messages waiting to be sent for the first time; an emit
     /// beyond it is refused with [`EmitError::QueueFull`](crate::EmitError)

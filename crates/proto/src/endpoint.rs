@@ -119,7 +119,7 @@ impl Endpoint {
         Ok(Self {
             guard: Guard::plaintext(config.max_senders),
             sender: Sender::new(&config, id),
-            feedback: Feedback::new(id, config.max_senders),
+            feedback: Feedback::new(id, config.max_senders, config.max_window),
             receiver: Receiver::new(&config, id, ChaCha8Rng::seed_from_u64(seed)),
             config,
             id,
@@ -287,7 +287,7 @@ impl Endpoint {
         let seed = self.seed.wrapping_add(self.receiver_starts);
         self.receiver = Receiver::new(&self.config, self.id, ChaCha8Rng::seed_from_u64(seed));
         let window = self.feedback.window() as usize;
-        self.feedback = Feedback::new(self.id, self.config.max_senders);
+        self.feedback = Feedback::new(self.id, self.config.max_senders, self.config.max_window);
         self.feedback.set_window(window);
         debug!(receiving, "receiving other senders' events: switched");
         self.refresh_gauges();
@@ -437,6 +437,10 @@ impl Endpoint {
                 stats.heartbeats_received += 1;
                 if receiving {
                     self.receiver.on_heartbeat(now, stats, from, &hb);
+                    if let Some(status) = self.feedback.on_heartbeat(now, hb.sender()) {
+                        stats.statuses_sent += 1;
+                        self.control.push_back(status);
+                    }
                 }
             }
             Frame::Nack(nack) if nack.target() == self.id => {

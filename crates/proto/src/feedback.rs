@@ -9,7 +9,17 @@
 //! read, after every quarter of the window read since the last status, and
 //! when the last segment of a message of several segments is read, so that
 //! a sender held back by the window hears well before it has nothing left
-//! in flight. A driver that reads a long run of datagrams sends an owed
+//! in flight. The quarter is of the window a sender believes: no more than
+//! `max_window`, however large the socket's buffer. (A sender keeps at
+//! most `max_window` in flight; a receiver that reported a quarter of a
+//! window four times that only after reading more than the sender may send
+//! left the sender trickling at `min_rate` until the receiver lapsed.) A
+//! heartbeat of a sender is answered with a status too, if any of its data
+//! was read since the last one: a sender held back by the windows goes
+//! quiet and sends heartbeats, so one that believes less than this node's
+//! quarter (a smaller `max_window`) hears at its next heartbeat.
+//!
+//! A driver that reads a long run of datagrams sends an owed
 //! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
 //! not once its socket is empty: otherwise the sender waits while this
 //! node reads, and this node waits while the sender sends.
@@ -80,15 +90,18 @@ impl Read {
 pub(crate) struct Feedback {
     own: SenderId,
     window: u32,
+    /// The largest window a sender believes (`Config::max_window`).
+    max_window: u64,
     progress: FastMap<SenderId, Progress>,
     max_senders: usize,
 }
 
 impl Feedback {
-    pub(crate) fn new(own: SenderId, max_senders: usize) -> Self {
+    pub(crate) fn new(own: SenderId, max_senders: usize, max_window: usize) -> Self {
         Self {
             own,
             window: 0,
+            max_window: max_window as u64,
             progress: FastMap::default(),
             max_senders: max_senders.max(1),
         }
@@ -127,19 +140,32 @@ impl Feedback {
             (p.seq, p.end) = (read.seq, read.end);
         }
         p.unreported = p.unreported.saturating_add(read.bytes);
-        let due = first || read.last_of_many || p.unreported >= u64::from(self.window / 4);
+        let believed = u64::from(self.window).min(self.max_window);
+        let due = first || read.last_of_many || p.unreported >= believed / 4;
         if !due {
             return None;
         }
         p.unreported = 0;
-        let status = Status::new(
-            self.own,
-            read.sender,
-            MessageSeq::new(p.seq),
-            p.end,
-            self.window,
-        )
-        .ok()?;
+        let (seq, end) = (p.seq, p.end);
+        self.status(read.sender, seq, end)
+    }
+
+    /// A heartbeat of `sender`: the status owed now, if this node read
+    /// any of its data since the last status (see the module docs).
+    pub(crate) fn on_heartbeat(&mut self, now: Instant, sender: SenderId) -> Option<Vec<u8>> {
+        let p = self.progress.get_mut(&sender)?;
+        if self.window == 0 || p.unreported == 0 {
+            return None;
+        }
+        p.heard = now;
+        p.unreported = 0;
+        let (seq, end) = (p.seq, p.end);
+        self.status(sender, seq, end)
+    }
+
+    /// A status to `sender`: read up to `end` of message `seq`.
+    fn status(&self, sender: SenderId, seq: u64, end: u32) -> Option<Vec<u8>> {
+        let status = Status::new(self.own, sender, MessageSeq::new(seq), end, self.window).ok()?;
         let mut out = Vec::new();
         status.write(&mut out);
         Some(out)
@@ -173,7 +199,7 @@ mod tests {
 
     #[test]
     fn silent_without_a_window() {
-        let mut f = Feedback::new(SenderId::new(1), 8);
+        let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
         assert!(f.on_read(Instant::now(), read(0, 0, 10)).is_none());
         assert_eq!(f.tracked(), 0);
     }
@@ -181,7 +207,7 @@ mod tests {
     #[test]
     fn reports_first_read_each_quarter_and_message_ends() {
         let t = Instant::now();
-        let mut f = Feedback::new(SenderId::new(1), 8);
+        let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
         f.set_window(8000);
         let st = f.on_read(t, read(0, 0, 10)).expect("first read");
         let st = Status::parse(&st).unwrap();
@@ -201,9 +227,44 @@ mod tests {
     }
 
     #[test]
+    fn a_window_above_max_window_reports_each_quarter_of_max_window() {
+        let t = Instant::now();
+        // The window advertised is 8000; senders believe 4000 at most.
+        let mut f = Feedback::new(SenderId::new(1), 8, 4000);
+        f.set_window(8000);
+        assert!(f.on_read(t, read(0, 0, 10)).is_some(), "first read");
+        // a quarter of 4000 is 1000 bytes: every segment
+        for index in 1..4 {
+            let st = f.on_read(t, read(0, index, 10)).expect("a quarter read");
+            let st = Status::parse(&st).unwrap();
+            assert_eq!((st.offset(), st.window()), (1000 * (index + 1), 8000));
+        }
+    }
+
+    #[test]
+    fn a_heartbeat_is_answered_only_after_data_read_since_the_last_status() {
+        let t = Instant::now();
+        let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
+        f.set_window(8000);
+        let sender = SenderId::new(9);
+        assert!(f.on_heartbeat(t, sender).is_none(), "nothing read yet");
+        assert!(f.on_read(t, read(0, 0, 10)).is_some(), "first read");
+        assert!(f.on_heartbeat(t, sender).is_none(), "all of it reported");
+        assert!(f.on_read(t, read(0, 1, 10)).is_none(), "under a quarter");
+        let st = Status::parse(&f.on_heartbeat(t, sender).expect("owed")).unwrap();
+        assert_eq!((st.offset(), st.window()), (2000, 8000));
+        assert!(f.on_heartbeat(t, sender).is_none(), "reported");
+        // The quarter counts from that status on.
+        assert!(f.on_read(t, read(0, 2, 10)).is_none());
+        assert!(f.on_read(t, read(0, 3, 10)).is_some());
+        f.set_window(0);
+        assert!(f.on_heartbeat(t, sender).is_none(), "no window");
+    }
+
+    #[test]
     fn tracks_at_most_max_senders() {
         let t = Instant::now();
-        let mut f = Feedback::new(SenderId::new(1), 2);
+        let mut f = Feedback::new(SenderId::new(1), 2, 1 << 20);
         f.set_window(8000);
         for id in 10..20 {
             let r = Read::segment(SenderId::new(id), 0, 0, 1, 10, 10);

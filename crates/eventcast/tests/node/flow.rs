@@ -184,3 +184,52 @@ fn a_status_goes_out_before_the_rest_of_a_run_is_read() {
         })
     });
 }
+
+/// A receive window more than four times `max_window` (a large socket
+/// buffer, or a small `max_window`): the receiver reports each quarter of
+/// the window its senders believe, not of its own, so a large event never
+/// leaves its sender waiting for a status until the receiver lapses. (It
+/// did: a node with a 32 MiB buffer took 137-326 ms, not about 22 ms, for
+/// a 16 MiB event at 65,000 B.)
+#[test]
+fn a_window_above_max_window_never_leaves_the_sender_waiting() {
+    netns_test::run(|| {
+        block_on(async {
+            let port = free_port();
+            let mut c = config(port);
+            c.protocol.max_window = 256 * 1024;
+            let nodes = start_nodes(2, &c).await;
+            let (tx, rx) = (&nodes[0], &nodes[1]);
+            let window = rx.stats().recv_buffer_size / 4;
+            assert!(
+                window > 4 * c.protocol.max_window,
+                "the namespace granted too small a buffer for the case: window {window}"
+            );
+            let mut sub = rx.subscribe_to(["first", "large"]).expect("names");
+            tx.emit("first", &()).expect("emit");
+            assert_eq!(next_remote(&mut sub).await.name(), "first");
+            wait_until("the receiver's first status", || {
+                tx.stats().protocol.window_receivers == 1
+            })
+            .await;
+
+            let len = 2 * 1024 * 1024;
+            let large = Bson::Binary(Binary {
+                subtype: BinarySubtype::Generic,
+                bytes: vec![7; len],
+            });
+            tx.emit("large", &(large,)).expect("emit");
+            let event = next_remote(&mut sub).await;
+            assert_eq!(event.name(), "large");
+            let sent = tx.stats().protocol;
+            assert!(sent.window_waits > 0, "held back by the window: {sent:#?}");
+            assert_eq!(sent.window_lapses, 0, "{sent:#?}");
+            let read = rx.stats().protocol;
+            // A status for each quarter of the 256 KiB believed, at least.
+            let quarters = (len / (c.protocol.max_window / 4)) as u64;
+            assert!(read.statuses_sent >= quarters, "{read:#?}");
+            assert_nothing_dropped(&read);
+            stop_all(&nodes).await;
+        })
+    });
+}

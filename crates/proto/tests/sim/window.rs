@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use eventcast_proto::wire::{Status, MAX_SEQ};
-use eventcast_proto::{MessageSeq, SenderId};
+use eventcast_proto::{MessageSeq, SenderId, Stats};
 
 use crate::common::*;
 use crate::world::*;
@@ -164,5 +164,75 @@ fn windows_through_random_loss() {
             let tx = w.nodes[0].stats();
             assert!(tx.statuses_received > 0 && tx.window_waits > 0, "{tx:?}");
         }
+    }
+}
+
+/// A link of 200 us and no jitter: these tests count NACKs, and with
+/// `lossy`'s 300 us of jitter a receiver sometimes asked for segments
+/// that were only late (`random_loss.rs` allows for those).
+fn steady() -> Link {
+    Link {
+        jitter: Duration::ZERO,
+        ..lossy(0.0)
+    }
+}
+
+/// Node 1 advertises a window of 1 MiB, and node 0 (whose `max_window`
+/// is 128 KiB) sends it a 512 KiB event: delivered within `within`, the
+/// sender never lapsing the receiver, nothing asked for. The sender's and
+/// receiver's stats.
+fn a_window_four_times_max_window(w: &mut World, within: Duration, seed: u64) -> (Stats, Stats) {
+    w.nodes[1].set_receive_window(1024 * 1024);
+    large_event_after_a_small_one(w, 512 * 1024);
+    w.run_for(within);
+    assert_eq!(w.outcome(1, 1), (vec![0, 1], vec![]), "seed {seed}");
+    let (tx, rx) = (w.nodes[0].stats(), w.nodes[1].stats());
+    assert_eq!(tx.window_lapses, 0, "seed {seed}: {tx:?}");
+    assert_eq!(tx.send_window, 128 * 1024, "seed {seed}");
+    assert_eq!(rx.advertised_window, 1024 * 1024, "seed {seed}");
+    assert!(tx.window_waits >= 3, "seed {seed}: {tx:?}");
+    assert_eq!(rx.nacks_sent, 0, "seed {seed}: {rx:?}");
+    (tx, rx)
+}
+
+/// A receiver whose window is larger than the sender believes (its
+/// socket buffer is large, `max_window` small): it reports often enough
+/// for the window the sender keeps to, rather than every quarter of its
+/// own, so the sender is never left waiting on a status that would come
+/// only after more than it may send.
+#[test]
+fn a_window_larger_than_max_window_is_reported_often_enough() {
+    for seed in 0..5 {
+        let mut c = config(8192);
+        c.max_window = 128 * 1024;
+        let mut w = World::new(2, &c, steady(), seed);
+        // 512 KiB at 128 KiB a round trip of at most 1 ms: well within.
+        let (_, rx) = a_window_four_times_max_window(&mut w, Duration::from_millis(20), seed);
+        // A status every 32 KiB read, a quarter of the 128 KiB believed.
+        assert!(rx.statuses_sent >= 16, "seed {seed}: {rx:?}");
+    }
+}
+
+/// A sender whose `max_window` is smaller than a quarter of what its
+/// receiver advertises and believes (the receiver's own `max_window` is
+/// the default): the receiver's quarter would come only after more than
+/// the sender may send, so it answers the heartbeats the waiting sender
+/// sends with what it read. Each wait then lasts until the sender's next
+/// heartbeat (`heartbeat_min`, 4 ms), not until the receiver lapses.
+#[test]
+fn a_sender_with_a_smaller_max_window_hears_at_its_heartbeats() {
+    for seed in 0..5 {
+        let c = config(8192);
+        let mut w = World::new(2, &c, steady(), seed);
+        let mut small = c.clone();
+        small.max_window = 128 * 1024;
+        let mut sender =
+            eventcast_proto::Endpoint::with_seed(small, SenderId::new(1), seed * 1000).unwrap();
+        sender.handle_join(w.now);
+        w.nodes[0] = sender;
+        // Four waits of a heartbeat each (held back to `min_rate` and
+        // then lapsed, the sender would take over 40 ms).
+        let (tx, _) = a_window_four_times_max_window(&mut w, Duration::from_millis(30), seed);
+        assert_eq!(tx.repairs_sent, 0, "seed {seed}: {tx:?}");
     }
 }
