@@ -91,7 +91,10 @@ impl Receiver {
     }
 
     /// A new segment of partial `seq`: ask for it after a back-off if it
-    /// is known to lack one, or else watch for a stall.
+    /// is known to lack one, or else watch for a stall. A back-off whose
+    /// hole was filled (a segment merely reordered) ends: a hole noticed
+    /// later gets a back-off of its own, rather than the old one's round,
+    /// which may come before a segment sent just now could arrive.
     fn watch_partial(&mut self, now: Instant, sender: SenderId, seq: u64) {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
@@ -105,7 +108,9 @@ impl Receiver {
         item.asks = 0;
         let next = match item.state {
             State::Idle | State::Stall(_) if hole => Some(self.backoff(now, sender)),
-            State::Idle | State::Stall(_) if self.config.max_retransmit_attempts > 0 => {
+            State::Idle | State::Stall(_) | State::Backoff(_)
+                if self.config.max_retransmit_attempts > 0 && !hole =>
+            {
                 Some(State::Stall(now + self.config.repair_timeout))
             }
             _ => None,

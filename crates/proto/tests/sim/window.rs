@@ -167,16 +167,6 @@ fn windows_through_random_loss() {
     }
 }
 
-/// A link of 200 us and no jitter: these tests count NACKs, and with
-/// `lossy`'s 300 us of jitter a receiver sometimes asked for segments
-/// that were only late (`random_loss.rs` allows for those).
-fn steady() -> Link {
-    Link {
-        jitter: Duration::ZERO,
-        ..lossy(0.0)
-    }
-}
-
 /// Node 1 advertises a window of 1 MiB, and node 0 (whose `max_window`
 /// is 128 KiB) sends it a 512 KiB event: delivered within `within`, the
 /// sender never lapsing the receiver, nothing asked for. The sender's and
@@ -202,10 +192,10 @@ fn a_window_four_times_max_window(w: &mut World, within: Duration, seed: u64) ->
 /// only after more than it may send.
 #[test]
 fn a_window_larger_than_max_window_is_reported_often_enough() {
-    for seed in 0..5 {
+    for seed in 0..20 {
         let mut c = config(8192);
         c.max_window = 128 * 1024;
-        let mut w = World::new(2, &c, steady(), seed);
+        let mut w = World::new(2, &c, lossy(0.0), seed);
         // 512 KiB at 128 KiB a round trip of at most 1 ms: well within.
         let (_, rx) = a_window_four_times_max_window(&mut w, Duration::from_millis(20), seed);
         // A status every 32 KiB read, a quarter of the 128 KiB believed.
@@ -221,9 +211,9 @@ fn a_window_larger_than_max_window_is_reported_often_enough() {
 /// heartbeat (`heartbeat_min`, 4 ms), not until the receiver lapses.
 #[test]
 fn a_sender_with_a_smaller_max_window_hears_at_its_heartbeats() {
-    for seed in 0..5 {
+    for seed in 0..20 {
         let c = config(8192);
-        let mut w = World::new(2, &c, steady(), seed);
+        let mut w = World::new(2, &c, lossy(0.0), seed);
         let mut small = c.clone();
         small.max_window = 128 * 1024;
         let mut sender =
