@@ -435,9 +435,9 @@ impl Endpoint {
             }
             Frame::Heartbeat(hb) => {
                 stats.heartbeats_received += 1;
-                if receiving {
-                    self.receiver.on_heartbeat(now, stats, from, &hb);
-                    if let Some(status) = self.feedback.on_heartbeat(now, hb.sender()) {
+                if receiving && self.receiver.on_heartbeat(now, stats, from, &hb) {
+                    let (sender, lead) = (hb.sender(), hb.lead().get());
+                    if let Some(status) = self.feedback.on_heartbeat(now, sender, lead) {
                         stats.statuses_sent += 1;
                         self.control.push_back(status);
                     }

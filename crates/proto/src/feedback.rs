@@ -13,11 +13,16 @@
 //! `max_window`, however large the socket's buffer. (A sender keeps at
 //! most `max_window` in flight; a receiver that reported a quarter of a
 //! window four times that only after reading more than the sender may send
-//! left the sender trickling at `min_rate` until the receiver lapsed.) A
-//! heartbeat of a sender is answered with a status too, if any of its data
-//! was read since the last one: a sender held back by the windows goes
-//! quiet and sends heartbeats, so one that believes less than this node's
-//! quarter (a smaller `max_window`) hears at its next heartbeat.
+//! left the sender trickling at `min_rate` until the receiver lapsed.)
+//!
+//! A heartbeat of a sender is answered with a status too, if this node
+//! read some of a message the heartbeat says is not sent in full yet (its
+//! seq at or past the lead), and read data since its last status: a sender
+//! held back by the windows in the middle of a message asks for a
+//! heartbeat `heartbeat_min` after the wait began, so one that believes
+//! less than this node's quarter (a smaller `max_window`) hears then. A
+//! heartbeat after whole messages (a quiet sender's, after every sparse
+//! event) is not answered: every receiver would answer it, to the group.
 //!
 //! A driver that reads a long run of datagrams sends an owed
 //! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
@@ -150,11 +155,17 @@ impl Feedback {
         self.status(read.sender, seq, end)
     }
 
-    /// A heartbeat of `sender`: the status owed now, if this node read
-    /// any of its data since the last status (see the module docs).
-    pub(crate) fn on_heartbeat(&mut self, now: Instant, sender: SenderId) -> Option<Vec<u8>> {
+    /// A heartbeat of `sender` with lead `lead`: the status owed now, if
+    /// this node read part of a message at or past the lead, and data
+    /// since its last status (see the module docs).
+    pub(crate) fn on_heartbeat(
+        &mut self,
+        now: Instant,
+        sender: SenderId,
+        lead: u64,
+    ) -> Option<Vec<u8>> {
         let p = self.progress.get_mut(&sender)?;
-        if self.window == 0 || p.unreported == 0 {
+        if self.window == 0 || p.unreported == 0 || p.seq < lead {
             return None;
         }
         p.heard = now;
@@ -242,23 +253,43 @@ mod tests {
     }
 
     #[test]
-    fn a_heartbeat_is_answered_only_after_data_read_since_the_last_status() {
+    fn a_heartbeat_mid_message_is_answered_after_data_read_since_the_last_status() {
         let t = Instant::now();
         let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
         f.set_window(8000);
         let sender = SenderId::new(9);
-        assert!(f.on_heartbeat(t, sender).is_none(), "nothing read yet");
+        // Lead 0: message 0 is not sent in full yet.
+        assert!(f.on_heartbeat(t, sender, 0).is_none(), "nothing read yet");
         assert!(f.on_read(t, read(0, 0, 10)).is_some(), "first read");
-        assert!(f.on_heartbeat(t, sender).is_none(), "all of it reported");
+        assert!(f.on_heartbeat(t, sender, 0).is_none(), "all of it reported");
         assert!(f.on_read(t, read(0, 1, 10)).is_none(), "under a quarter");
-        let st = Status::parse(&f.on_heartbeat(t, sender).expect("owed")).unwrap();
+        let st = Status::parse(&f.on_heartbeat(t, sender, 0).expect("owed")).unwrap();
         assert_eq!((st.offset(), st.window()), (2000, 8000));
-        assert!(f.on_heartbeat(t, sender).is_none(), "reported");
+        assert!(f.on_heartbeat(t, sender, 0).is_none(), "reported");
         // The quarter counts from that status on.
         assert!(f.on_read(t, read(0, 2, 10)).is_none());
         assert!(f.on_read(t, read(0, 3, 10)).is_some());
+        assert!(f.on_read(t, read(0, 4, 10)).is_none());
         f.set_window(0);
-        assert!(f.on_heartbeat(t, sender).is_none(), "no window");
+        assert!(f.on_heartbeat(t, sender, 0).is_none(), "no window");
+    }
+
+    #[test]
+    fn a_heartbeat_after_whole_messages_is_not_answered() {
+        let t = Instant::now();
+        let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
+        f.set_window(1 << 20);
+        let sender = SenderId::new(9);
+        let small = |seq| Read::segment(sender, seq, 0, 1, 10, 10);
+        assert!(f.on_read(t, small(0)).is_some(), "first read");
+        for seq in 1..10 {
+            assert!(f.on_read(t, small(seq)).is_none());
+            // Lead seq + 1: every message this node read is sent in full.
+            assert!(f.on_heartbeat(t, sender, seq + 1).is_none(), "seq {seq}");
+        }
+        // Mid-message (the lead is the message read last): answered.
+        assert!(f.on_read(t, read(10, 0, 10)).is_none());
+        assert!(f.on_heartbeat(t, sender, 10).is_some());
     }
 
     #[test]

@@ -320,6 +320,14 @@ impl Sender {
             if !self.window_waiting {
                 self.window_waiting = true;
                 stats.window_waits += 1;
+                // A heartbeat `heartbeat_min` from now, which receivers
+                // in the middle of a message answer with what they read
+                // (feedback.rs): one whose quarter is more than this
+                // sender may send would not report otherwise. Data the
+                // trickle lets out meanwhile does not push it back, as it
+                // pushes the quiet cycle's.
+                let at = now + config.heartbeat_min;
+                self.hb_asked = Some(self.hb_asked.map_or(at, |t| t.min(at)));
             }
             return false;
         }

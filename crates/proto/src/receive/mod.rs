@@ -223,14 +223,16 @@ impl Receiver {
         self.forget_evicted(stats);
     }
 
-    /// A heartbeat from another node, which came from `from`.
+    /// A heartbeat from another node, which came from `from`; whether it
+    /// was taken as the sender's (of a sender known here, with a plausible
+    /// lead), not only as a first hint or ignored.
     pub(crate) fn on_heartbeat(
         &mut self,
         now: Instant,
         stats: &mut Stats,
         from: SocketAddr,
         hb: &Heartbeat,
-    ) {
+    ) -> bool {
         let sender = hb.sender();
         let (lead, trail) = (hb.lead().get(), hb.trail().get());
         let hint = Hint {
@@ -245,16 +247,16 @@ impl Receiver {
         if hinted != Some(false) {
             self.on_first_heartbeats(now, stats, hint);
             self.forget_evicted(stats);
-            return;
+            return false;
         }
         let Some(state) = self.senders.get_mut(&sender) else {
-            return;
+            return false;
         };
         if lead > state.plausible_end(now) && !state.taken_from_home(from, lead, now) {
             stats.heartbeats_implausible += 1;
             state.implausible_run = state.implausible_run.saturating_add(1);
             debug!(%sender, lead, %from, "implausible heartbeat ignored");
-            return;
+            return false;
         }
         state.plausibly_heard(now);
         state.vouch(from, lead);
@@ -271,6 +273,7 @@ impl Receiver {
             self.believe(now, sender);
         }
         self.forget_evicted(stats);
+        true
     }
 
     /// Another receiver's NACK: hold back our own asks for what it names.

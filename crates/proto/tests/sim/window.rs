@@ -168,10 +168,14 @@ fn windows_through_random_loss() {
 }
 
 /// Node 1 advertises a window of 1 MiB, and node 0 (whose `max_window`
-/// is 128 KiB) sends it a 512 KiB event: delivered within `within`, the
-/// sender never lapsing the receiver, nothing asked for. The sender's and
-/// receiver's stats.
-fn a_window_four_times_max_window(w: &mut World, within: Duration, seed: u64) -> (Stats, Stats) {
+/// is 128 KiB, an eighth of it) sends it a 512 KiB event: delivered
+/// within `within`, the sender never lapsing the receiver, nothing asked
+/// for. The sender's and receiver's stats.
+fn a_window_above_four_times_max_window(
+    w: &mut World,
+    within: Duration,
+    seed: u64,
+) -> (Stats, Stats) {
     w.nodes[1].set_receive_window(1024 * 1024);
     large_event_after_a_small_one(w, 512 * 1024);
     w.run_for(within);
@@ -197,7 +201,8 @@ fn a_window_larger_than_max_window_is_reported_often_enough() {
         c.max_window = 128 * 1024;
         let mut w = World::new(2, &c, lossy(0.0), seed);
         // 512 KiB at 128 KiB a round trip of at most 1 ms: well within.
-        let (_, rx) = a_window_four_times_max_window(&mut w, Duration::from_millis(20), seed);
+        let within = Duration::from_millis(20);
+        let (_, rx) = a_window_above_four_times_max_window(&mut w, within, seed);
         // A status every 32 KiB read, a quarter of the 128 KiB believed.
         assert!(rx.statuses_sent >= 16, "seed {seed}: {rx:?}");
     }
@@ -206,23 +211,53 @@ fn a_window_larger_than_max_window_is_reported_often_enough() {
 /// A sender whose `max_window` is smaller than a quarter of what its
 /// receiver advertises and believes (the receiver's own `max_window` is
 /// the default): the receiver's quarter would come only after more than
-/// the sender may send, so it answers the heartbeats the waiting sender
-/// sends with what it read. Each wait then lasts until the sender's next
-/// heartbeat (`heartbeat_min`, 4 ms), not until the receiver lapses.
+/// the sender may send. The sender asks for a heartbeat `heartbeat_min`
+/// (4 ms) after each wait began, which the receiver, in the middle of the
+/// message, answers with what it read: a wait lasts that long, not until
+/// the receiver lapses. Whatever the segment size: the trickle of a
+/// sender held back sends a segment of 512 bytes every 2 ms, which would
+/// push the quiet cycle's heartbeats back for good.
 #[test]
 fn a_sender_with_a_smaller_max_window_hears_at_its_heartbeats() {
-    for seed in 0..20 {
-        let c = config(8192);
-        let mut w = World::new(2, &c, lossy(0.0), seed);
-        let mut small = c.clone();
-        small.max_window = 128 * 1024;
-        let mut sender =
-            eventcast_proto::Endpoint::with_seed(small, SenderId::new(1), seed * 1000).unwrap();
-        sender.handle_join(w.now);
-        w.nodes[0] = sender;
-        // Four waits of a heartbeat each (held back to `min_rate` and
-        // then lapsed, the sender would take over 40 ms).
-        let (tx, _) = a_window_four_times_max_window(&mut w, Duration::from_millis(30), seed);
-        assert_eq!(tx.repairs_sent, 0, "seed {seed}: {tx:?}");
+    for payload in [8192, 1024, 512] {
+        for seed in 0..10 {
+            let c = config(payload);
+            let mut w = World::new(2, &c, lossy(0.0), seed);
+            let mut small = c.clone();
+            small.max_window = 128 * 1024;
+            let mut sender =
+                eventcast_proto::Endpoint::with_seed(small, SenderId::new(1), seed * 1000).unwrap();
+            sender.handle_join(w.now);
+            w.nodes[0] = sender;
+            // Four waits of a heartbeat each (held back to `min_rate` and
+            // then lapsed, the sender would take over 40 ms).
+            let within = Duration::from_millis(30);
+            let (tx, _) = a_window_above_four_times_max_window(&mut w, within, seed);
+            assert_eq!(tx.repairs_sent, 0, "payload {payload}, seed {seed}: {tx:?}");
+        }
+    }
+}
+
+/// Sparse small events to four receivers that advertise windows: a
+/// heartbeat after each event (the sender goes quiet between them) is not
+/// answered, since every message it covers was sent in full; each
+/// receiver sends one status, for its first read.
+#[test]
+fn heartbeats_between_sparse_events_draw_no_statuses() {
+    for seed in 0..3 {
+        let mut w = World::new(5, &config(1024), lossy(0.0), seed);
+        for r in 1..5 {
+            w.nodes[r].set_receive_window(1024 * 1024);
+        }
+        let n = 50;
+        emit_stream(&mut w, 0, n, Duration::from_millis(10), |_| 10);
+        w.run_for(Duration::from_secs(1));
+        let tx = w.nodes[0].stats();
+        assert!(tx.heartbeats_sent >= n, "a heartbeat after each: {tx:?}");
+        for r in 1..5 {
+            assert_eq!(assert_exactly_once_in_order(&w, r, 1, 0, n), 0);
+            let rx = w.nodes[r].stats();
+            assert_eq!(rx.statuses_sent, 1, "seed {seed}, receiver {r}: {rx:?}");
+        }
     }
 }
