@@ -326,8 +326,7 @@ impl Sender {
                 // sender may send would not report otherwise. Data the
                 // trickle lets out meanwhile does not push it back, as it
                 // pushes the quiet cycle's.
-                let at = now + config.heartbeat_min;
-                self.hb_asked = Some(self.hb_asked.map_or(at, |t| t.min(at)));
+                self.owe_heartbeat_at(now + config.heartbeat_min);
             }
             return false;
         }
@@ -751,6 +750,11 @@ impl Sender {
         let soon = self
             .hb_last
             .map_or(now, |t| (t + config.heartbeat_min).max(now));
-        self.hb_asked = Some(self.hb_asked.map_or(soon, |t| t.min(soon)));
+        self.owe_heartbeat_at(soon);
+    }
+
+    /// Owes a heartbeat at `at`, or earlier if one is owed earlier already.
+    fn owe_heartbeat_at(&mut self, at: Instant) {
+        self.hb_asked = Some(self.hb_asked.map_or(at, |t| t.min(at)));
     }
 }
