@@ -157,6 +157,14 @@ pub(crate) struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1024)]
     pub(crate) max_payload_size: usize,
 
+    /// With --role send or recv and --transport raw: own each event larger
+    /// than a datagram as a protocol that delivers it must (the sender
+    /// copies it into a fresh body and sends slices of it, the receiver
+    /// puts it together in a fresh buffer): the floor of such a protocol
+    /// on this machine
+    #[arg(long)]
+    pub(crate) owned: bool,
+
     /// With --role send: milliseconds between two events
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub(crate) interval_ms: u64,

@@ -152,6 +152,7 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
             peak_rss_kib: proto::peak_rss_kib(),
             arrived_ns: std::mem::take(&mut *arrivals.lock().unwrap_or_else(|e| e.into_inner()))
                 .into_vec(),
+            owned: None,
         },
     )?;
     node.stop().await;

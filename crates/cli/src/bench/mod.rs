@@ -23,6 +23,7 @@
 //! | `flow`, `pingpong` | what a role does with an eventcast node |
 //! | `raw_tokio` | ping and pong over a bare socket on tokio (figure 2) |
 //! | `raw` | the roles over a bare socket |
+//! | `owned` | raw UDP's large events owned, as a protocol must (`--owned`) |
 //! | `runs` | what the measurements kept: the roles' reports, run by run |
 //! | `report` | the report: the figures and the JSON document |
 //! | `targets` | the goals of the ratios, in one table |
@@ -37,6 +38,7 @@ mod child;
 mod compute;
 mod figures;
 mod flow;
+mod owned;
 mod pingpong;
 mod plan;
 mod proto;
@@ -81,6 +83,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let port = args.port.ok_or_else(|| {
         crate::common::UsageError("--role needs --port (the same on every host)".into())
     })?;
+    if args.owned && (args.transport != Transport::Raw || !matches!(role, Role::Send | Role::Recv))
+    {
+        return Err(crate::common::UsageError(
+            "--owned goes with --transport raw and --role send or recv".into(),
+        )
+        .into());
+    }
     let spec = proto::Spec::from_args(&args, port);
     match (role, args.transport) {
         (Role::Send, Transport::Eventcast) => flow::send(&spec).await,

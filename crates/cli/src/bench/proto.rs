@@ -95,6 +95,8 @@ pub(crate) struct Spec {
     /// The sender reports each event's send time, each receiver each
     /// event's arrival (figure 8; see `stamps`).
     pub(crate) stamped: bool,
+    /// Raw UDP owns each large event (`owned.rs`).
+    pub(crate) owned: bool,
 }
 
 impl Spec {
@@ -121,6 +123,7 @@ impl Spec {
             ping_from: args.ping_from,
             busy_poll_us: args.busy_poll,
             stamped: args.stamped,
+            owned: args.owned,
         }
     }
 
@@ -271,6 +274,19 @@ pub(crate) struct Received {
     /// `CLOCK_MONOTONIC` (`null`: it never was).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) arrived_ns: Vec<Option<u64>>,
+    /// With `--owned`: events put together whole in buffers of their own,
+    /// and the payload bytes copied into them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owned: Option<Owned>,
+}
+
+/// What an `--owned` raw receiver put together (`owned.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Owned {
+    /// Events whole in buffers of their own.
+    pub(crate) events: u64,
+    /// Payload bytes copied into them.
+    pub(crate) bytes: u64,
 }
 
 /// What a pinger reports.

@@ -17,7 +17,9 @@
 //! figure 1's 64 bytes) is one datagram of `--size` bytes (at least 17).
 //! A larger one is cut as eventcast cuts its body: the body's length in
 //! chunks of `--max-payload-size`, each sent with a 33-byte header, so both
-//! transports move the same datagrams.
+//! transports move the same datagrams. With `--owned`, those events are
+//! copied into fresh memory on both sides as a protocol's must be
+//! (`owned.rs`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context as _};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::owned::{self, OwnedBodies, OwnedSender};
 use super::proto::{self, Pacer, Pinged, Received, Sent, Spec, Tally};
 use super::stamps::{self, Arrivals};
 use super::stats;
@@ -260,15 +263,22 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
     let joined = open(spec)?;
     let shape = Shape::of(spec)?;
     let mut buf = vec![0x78u8; shape.full.max(HEADER)];
+    let owner =
+        (spec.owned && shape.count > 1).then(|| OwnedSender::new(proto::body_len(spec.size)));
+    let group = socket2::SockAddr::from(joined.group);
     let mut errors = 0u64;
-    let mut sendto = |buf: &[u8]| {
-        if joined.socket.send_to(buf, joined.group).is_err() {
+    let mut sendto = |parts: &[std::io::IoSlice<'_>]| {
+        let sent = match parts {
+            [whole] => joined.socket.send_to(whole, joined.group),
+            parts => socket2::SockRef::from(&joined.socket).send_to_vectored(parts, &group),
+        };
+        if sent.is_err() {
             errors += 1;
         }
     };
     let marked = Instant::now();
     write_header(&mut buf, KIND_START, spec.events, 0, 1);
-    sendto(&buf[..HEADER]);
+    sendto(&[std::io::IoSlice::new(&buf[..HEADER])]);
     std::thread::sleep(proto::LEAD);
     let t0 = Instant::now();
     let start_ns = stamps::monotonic_ns();
@@ -285,6 +295,7 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
         if spec.stamped {
             sent_ns.extend(stamps::monotonic_ns());
         }
+        let mut body = owner.as_ref().map(OwnedSender::body);
         for index in 0..shape.count {
             let len = if index + 1 == shape.count {
                 shape.last
@@ -292,7 +303,15 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
                 shape.full
             };
             write_header(&mut buf, KIND_DATA, event, index, shape.count);
-            sendto(&buf[..len]);
+            match (&owner, &mut body) {
+                (Some(owner), Some(body)) => {
+                    let start = index as usize * (shape.full - shape.header);
+                    let payload = len - shape.header;
+                    owner.fill(body, start + payload);
+                    sendto(&owned::parts(&buf[..shape.header], body, start, payload));
+                }
+                _ => sendto(&[std::io::IoSlice::new(&buf[..len])]),
+            }
         }
     }
     let secs = t0.elapsed().as_secs_f64();
@@ -332,6 +351,8 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
     let mut tally = Tally::new(Instant::now());
     let mut partial: HashMap<u64, u32> = HashMap::new();
     let mut arrivals = Arrivals::new(spec.stamped, spec.events);
+    let mut bodies = (spec.owned && shape.count > 1).then(OwnedBodies::default);
+    let body_len = proto::body_len(spec.size);
     let mut datagrams = 0u64;
     let mut stopped_at = None;
     loop {
@@ -342,8 +363,13 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
         if let Ok((len, _)) = received {
             match read_header(&buf[..len]) {
                 Some((KIND_START, ..)) => tally.start(*now.insert(Instant::now())),
-                Some((KIND_DATA, event, _, count)) if count == shape.count => {
+                Some((KIND_DATA, event, index, count)) if count == shape.count => {
                     datagrams += 1;
+                    if let Some(bodies) = bodies.as_mut() {
+                        let payload = buf.get(shape.header..len).unwrap_or_default();
+                        let chunk = shape.full - shape.header;
+                        bodies.put(event, index, chunk, body_len, payload);
+                    }
                     let complete = if count == 1 {
                         1
                     } else {
@@ -357,6 +383,9 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
                         }
                     };
                     if complete == 1 {
+                        if let Some(bodies) = bodies.as_mut() {
+                            bodies.finish(event);
+                        }
                         arrivals.arrived(event);
                     }
                     let bytes = if shape.header == 0 {
@@ -399,6 +428,7 @@ pub(crate) fn receive(spec: &Spec) -> anyhow::Result<()> {
             recv_buffer: joined.recv_buffer as u64,
             peak_rss_kib: proto::peak_rss_kib(),
             arrived_ns: arrivals.into_vec(),
+            owned: bodies.as_ref().map(OwnedBodies::done),
         },
     )
 }

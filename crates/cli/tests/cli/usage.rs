@@ -82,6 +82,23 @@ fn bad_arguments_exit_2_with_a_clear_message() {
         (&["emit", "--stdin", "name"][..], "cannot be used with"),
         (&["emit", "x", r#"{"$date":"soon"}"#][..], "argument 1"),
         (&["demo", "--message-ttl", "0"][..], "--message-ttl"),
+        (
+            &["bench", "--role", "recv", "--port", "41234", "--owned"][..],
+            "--owned goes with --transport raw",
+        ),
+        (
+            &[
+                "bench",
+                "--role",
+                "ping",
+                "--port",
+                "41234",
+                "--transport",
+                "raw",
+                "--owned",
+            ][..],
+            "--owned goes with --transport raw and --role send or recv",
+        ),
         (&["--log", "eventcast=loud", "demo"][..], "--log"),
         (&["frobnicate"][..], "frobnicate"),
     ] {
