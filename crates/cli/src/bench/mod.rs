@@ -72,6 +72,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    let owned_role = matches!(args.role, Some(Role::Send | Role::Recv));
+    if args.owned && (args.transport != Transport::Raw || !owned_role) {
+        return Err(crate::common::UsageError(
+            "--owned goes with --transport raw and --role send or recv".into(),
+        )
+        .into());
+    }
     let role = match args.role {
         None => return run_all(&Plan::new(&args)?),
         Some(Role::Loss) => {
@@ -83,13 +90,6 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let port = args.port.ok_or_else(|| {
         crate::common::UsageError("--role needs --port (the same on every host)".into())
     })?;
-    if args.owned && (args.transport != Transport::Raw || !matches!(role, Role::Send | Role::Recv))
-    {
-        return Err(crate::common::UsageError(
-            "--owned goes with --transport raw and --role send or recv".into(),
-        )
-        .into());
-    }
     let spec = proto::Spec::from_args(&args, port);
     match (role, args.transport) {
         (Role::Send, Transport::Eventcast) => flow::send(&spec).await,

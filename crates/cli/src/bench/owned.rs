@@ -60,15 +60,25 @@ impl OwnedSender {
     }
 }
 
-/// Appends `bytes` to `body` (whose capacity is the whole event's), first
-/// faulting in the next two [`STEP`]s of its room when it starts or
-/// crosses into a new step.
+/// Appends `bytes` to `body` (whose capacity is the whole event's),
+/// faulting in its room a [`STEP`] ahead of the copies, as eventcast's
+/// receiver does: the first two steps when it starts, then the step after
+/// the one each append enters. Each page is populated once.
 fn append(body: &mut Vec<u8>, bytes: &[u8]) {
     let before = body.len();
-    if before == 0 || before / STEP != (before + bytes.len()) / STEP {
-        let room = body.spare_capacity_mut();
-        let ahead = room.len().min(2 * STEP);
-        populate(&mut room[..ahead]);
+    let after = before + bytes.len();
+    let (from, len) = if before == 0 {
+        (0, 2 * STEP)
+    } else if before / STEP != after / STEP {
+        ((after / STEP + 1) * STEP - before, STEP)
+    } else {
+        (0, 0)
+    };
+    if len > 0 {
+        if let Some(room) = body.spare_capacity_mut().get_mut(from..) {
+            let len = room.len().min(len);
+            populate(&mut room[..len]);
+        }
     }
     body.extend_from_slice(bytes);
 }
@@ -85,10 +95,17 @@ pub(crate) fn parts<'a>(
     [IoSlice::new(header), IoSlice::new(&body[start..end])]
 }
 
+/// Events a receiver keeps putting together behind the newest it heard
+/// of: an older one that is still not whole lost a datagram for good (raw
+/// UDP never repairs), and its buffer is dropped.
+const KEEP: u64 = 4;
+
 /// A receiver's events being put together, each in a fresh buffer.
 #[derive(Default)]
 pub(crate) struct OwnedBodies {
     partial: HashMap<u64, Vec<u8>>,
+    /// The newest event heard of.
+    newest: u64,
     /// Events put together whole, and bytes copied in all.
     done: Owned,
 }
@@ -96,16 +113,30 @@ pub(crate) struct OwnedBodies {
 impl OwnedBodies {
     /// Copies `payload`, the datagram `index` of `event` (whose body is
     /// `len` bytes, cut in chunks of `chunk`), into the event's buffer.
+    /// A datagram that starts past the body's end, or of an event [`KEEP`]
+    /// or more behind the newest, is left out; a payload that runs past
+    /// the end is cut to it.
     pub(crate) fn put(&mut self, event: u64, index: u32, chunk: usize, len: usize, payload: &[u8]) {
+        let Some(at) = usize::try_from(index)
+            .ok()
+            .and_then(|i| i.checked_mul(chunk))
+            .filter(|&at| at < len)
+        else {
+            return;
+        };
+        if event.saturating_add(KEEP) <= self.newest {
+            return;
+        }
+        if event > self.newest {
+            self.newest = event;
+            self.partial.retain(|&e, _| e.saturating_add(KEEP) > event);
+        }
         let body = self
             .partial
             .entry(event)
             .or_insert_with(|| Vec::with_capacity(len));
-        let at = index as usize * chunk;
-        let end = (at + payload.len()).min(len);
-        let Some(payload) = payload.get(..end.saturating_sub(at)) else {
-            return;
-        };
+        let end = at.saturating_add(payload.len()).min(len);
+        let payload = &payload[..end - at];
         if at == body.len() {
             // In order: the common case, one copy.
             append(body, payload);
@@ -115,7 +146,9 @@ impl OwnedBodies {
             if body.len() < end {
                 body.resize(end, 0);
             }
-            body[at..end].copy_from_slice(payload);
+            if let Some(place) = body.get_mut(at..end) {
+                place.copy_from_slice(payload);
+            }
         }
         self.done.bytes += payload.len() as u64;
     }
@@ -194,5 +227,36 @@ mod tests {
                 bytes: 12
             }
         );
+    }
+
+    #[test]
+    fn a_datagram_past_the_end_or_of_an_old_event_is_left_out() {
+        let mut bodies = OwnedBodies::default();
+        // Index 3 of a 10-byte body in chunks of 4 starts at 12.
+        bodies.put(1, 3, 4, 10, b"zz");
+        bodies.put(1, u32::MAX, usize::MAX / 2, 10, b"zz");
+        assert!(bodies.partial.is_empty());
+        assert_eq!(bodies.done().bytes, 0);
+        // Event 1 loses a datagram for good; event 5 drops its buffer.
+        bodies.put(1, 0, 4, 10, b"abcd");
+        bodies.put(5, 0, 4, 10, b"abcd");
+        assert_eq!(bodies.partial.keys().collect::<Vec<_>>(), [&5]);
+        // A late datagram of event 1 does not bring it back.
+        bodies.put(1, 1, 4, 10, b"efgh");
+        assert_eq!(bodies.partial.len(), 1);
+        assert_eq!(bodies.done().bytes, 8);
+    }
+
+    #[test]
+    fn a_body_appended_in_datagrams_comes_out_whole() {
+        let len = 5 * STEP + 7;
+        let mut body = Vec::with_capacity(len);
+        let chunk: Vec<u8> = (0..65_000u32).map(|i| i as u8).collect();
+        while body.len() < len {
+            let n = chunk.len().min(len - body.len());
+            append(&mut body, &chunk[..n]);
+        }
+        assert_eq!(body.len(), len);
+        assert!(body.chunks(65_000).all(|c| c == &chunk[..c.len()]));
     }
 }

@@ -87,6 +87,10 @@ fn bad_arguments_exit_2_with_a_clear_message() {
             "--owned goes with --transport raw",
         ),
         (
+            &["bench", "--transport", "raw", "--owned"][..],
+            "--owned goes with --transport raw and --role send or recv",
+        ),
+        (
             &[
                 "bench",
                 "--role",
