@@ -160,7 +160,7 @@ pub(crate) struct Args {
     /// With --role send or recv and --transport raw: own each event larger
     /// than a datagram as a protocol that delivers it must (the sender
     /// copies it into a fresh body and sends slices of it, the receiver
-    /// puts it together in a fresh buffer): the floor of such a protocol
+    /// puts it together in a fresh buffer): a floor for such a protocol
     /// on this machine
     #[arg(long)]
     pub(crate) owned: bool,

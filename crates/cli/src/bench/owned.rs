@@ -1,5 +1,5 @@
-//! `--owned`: raw UDP that owns each large event, the floor of any
-//! protocol that hands its receivers an event in memory of its own.
+//! `--owned`: raw UDP that owns each large event, a floor for a protocol
+//! that hands its receivers an event in memory of its own.
 //!
 //! Raw UDP sends one prebuilt buffer again and again and reads every
 //! datagram into one buffer it reuses: no memory is ever fresh and no byte
@@ -13,14 +13,17 @@
 //! - the sender copies the event from a warm source into a fresh body, a
 //!   [`STEP`] at a time, each step's pages faulted in at once first (as
 //!   eventcast's are), and sends the datagrams of each step, as the
-//!   header and a slice of the body, before it writes the next;
+//!   header and a slice of the body, before it writes the next; it frees
+//!   the body once sent (a sender that repairs keeps it a while, so its
+//!   next body may not reuse that memory);
 //! - the receiver copies each datagram's payload into a fresh buffer of
 //!   the event's length, whose pages it faults in a step ahead of the
 //!   copies, and frees it when the event is whole.
 //!
-//! No encoding, no check of what arrived, no repair, no runtime: what is
-//! left of raw UDP's speed here is what owning the event costs on this
-//! machine (see docs/BENCHMARKS.md, "The floor of an owned event").
+//! No encoding, no check of what arrived, no repair, no runtime, one
+//! thread a side: what is left of raw UDP's speed here is what owning the
+//! event, done simply, costs on this machine (see docs/BENCHMARKS.md,
+//! "The floor of an owned event").
 
 use std::collections::HashMap;
 use std::io::IoSlice;
