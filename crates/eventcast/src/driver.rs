@@ -6,6 +6,7 @@
 //! runs either the same way.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo, Keyring, KeyringError};
@@ -69,6 +70,11 @@ pub(crate) enum Outgoing {
     },
     /// The next part of the body the last [`Outgoing::Start`] began.
     Part(Vec<u8>),
+    /// A whole native body in pieces laid end to end, shared rather than
+    /// copied ([`Endpoint::emit_body_pieces`](eventcast_proto::Endpoint::emit_body_pieces)):
+    /// a large argument's bytes as the caller handed them over, and the
+    /// encoding around them.
+    Pieces(Vec<Arc<Vec<u8>>>),
     /// A legacy event: the name goes into every meta, the arguments are
     /// encoded once.
     Legacy {
@@ -89,6 +95,7 @@ impl Outgoing {
             Outgoing::Start { len, .. } => *len,
             // Reserved with its `Start`.
             Outgoing::Part(_) => 0,
+            Outgoing::Pieces(pieces) => pieces.iter().map(|p| p.len()).sum(),
             Outgoing::Legacy { body, .. } => body.as_bytes().len(),
         }
     }

@@ -110,6 +110,7 @@ impl Driver for Native {
         let reserved = event.reserved();
         let result = match event {
             Outgoing::Native(body) => self.endpoint.emit_body(body).map(drop),
+            Outgoing::Pieces(pieces) => self.endpoint.emit_body_pieces(pieces).map(drop),
             Outgoing::Start { len, first } => {
                 self.open = None;
                 self.endpoint

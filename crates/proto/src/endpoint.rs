@@ -208,7 +208,7 @@ impl Endpoint {
             body.shrink_to_fit();
         }
         let seq = self.sender.queue(body);
-        self.queued(seq, len, false);
+        self.queued(seq, len, Handed::Whole);
         Ok(seq)
     }
 
@@ -228,10 +228,11 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Counts a message just queued (`in_parts`: by `emit_body_start`).
-    pub(crate) fn queued(&mut self, seq: MessageSeq, len: usize, in_parts: bool) {
+    /// Counts a message just queued, as its body was handed over.
+    pub(crate) fn queued(&mut self, seq: MessageSeq, len: usize, how: Handed) {
         self.stats.messages_sent += 1;
-        self.stats.messages_sent_in_parts += u64::from(in_parts);
+        self.stats.messages_sent_in_parts += u64::from(how == Handed::InParts);
+        self.stats.messages_sent_shared += u64::from(how == Handed::Shared);
         self.stats.send_queue_bytes = self.sender.queue_bytes() as u64;
         trace!(%seq, len, "message queued");
     }
@@ -726,4 +727,15 @@ impl Endpoint {
         self.stats.handshake_held = held as u64;
         self.stats.handshake_held_bytes = held_bytes as u64;
     }
+}
+
+/// How a message's body was handed to the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handed {
+    /// In one buffer (`emit_body`).
+    Whole,
+    /// In parts as it was written (`emit_body_start`).
+    InParts,
+    /// In pieces shared rather than copied (`emit_body_pieces`).
+    Shared,
 }

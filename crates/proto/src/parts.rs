@@ -5,11 +5,17 @@
 //! maps page by page: about 5 ms for 16 MiB on the VMs measured, all of it
 //! before the first datagram when the body is queued whole. Queued in
 //! parts, the first datagrams leave while the encoder writes the rest.
+//!
+//! A body may also come whole in pieces that are not copied together: a
+//! large argument's bytes as the caller handed them over, and the encoding
+//! before and after them.
+
+use std::sync::Arc;
 
 use tracing::trace;
 
 use crate::body::BodyError;
-use crate::endpoint::{EmitError, Endpoint};
+use crate::endpoint::{EmitError, Endpoint, Handed};
 use crate::ids::MessageSeq;
 
 impl Endpoint {
@@ -64,7 +70,7 @@ impl Endpoint {
         }
         self.check_room(len)?;
         let seq = self.sender.queue_parts(len, first);
-        self.queued(seq, len, true);
+        self.queued(seq, len, Handed::InParts);
         Ok(seq)
     }
 
@@ -93,6 +99,64 @@ impl Endpoint {
             return Err(malformed("a body that does not end with a zero byte"));
         }
         Ok(())
+    }
+
+    /// Queues a whole body made of `pieces` laid end to end, none of them
+    /// copied: the store keeps the pieces, and each segment's datagram
+    /// carries a slice of one as its shared tail. A segment that spans two
+    /// pieces or more has the bytes of all but its last piece copied
+    /// after its header, so the body's bulk (a large argument's bytes
+    /// kept as the caller handed them over, with the encoding before and
+    /// after it in pieces of their own) is never copied in user space.
+    ///
+    /// As [`emit_body`](Self::emit_body), only the document's frame is
+    /// checked: refused, queueing nothing, as [`BodyError::Malformed`] if
+    /// the pieces do not begin with the body's length or do not end with
+    /// a zero byte, and as `emit_body` refuses a body of
+    /// that length. Empty pieces are left out.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Instant;
+    /// use eventcast_proto::{encode_body, Config, Datagram, Endpoint, SenderId};
+    /// use bson::Bson;
+    ///
+    /// let mut config = Config::default();
+    /// config.max_payload_size = 1024;
+    /// let mut sender = Endpoint::new(config, SenderId::new(7)).unwrap();
+    /// let body = encode_body("frame", &[Bson::String("x".repeat(5000))]).unwrap();
+    /// let pieces = [&body[..30], &body[30..4990], &body[4990..]];
+    /// let pieces = pieces.map(|p| Arc::new(p.to_vec()));
+    ///
+    /// sender.emit_body_pieces(pieces.to_vec()).unwrap();
+    /// let mut out = Datagram::new();
+    /// let mut sent = 0;
+    /// while sender.poll_datagram(Instant::now(), &mut out).is_some() {
+    ///     sent += 1;
+    /// }
+    /// assert_eq!(sent, 5);
+    /// // The middle piece is kept by the store as it is, not copied.
+    /// assert!(Arc::strong_count(&pieces[1]) > 1);
+    /// ```
+    pub fn emit_body_pieces(&mut self, pieces: Vec<Arc<Vec<u8>>>) -> Result<MessageSeq, EmitError> {
+        let len = pieces.iter().map(|p| p.len()).sum::<usize>();
+        let mut prefix = [0u8; 4];
+        let mut got = 0;
+        for (to, from) in prefix.iter_mut().zip(pieces.iter().flat_map(|p| p.iter())) {
+            *to = *from;
+            got += 1;
+        }
+        if got < 4 || usize::try_from(i32::from_le_bytes(prefix)).ok() != Some(len) {
+            return Err(malformed("its pieces do not begin with its length"));
+        }
+        let last = pieces.iter().rev().find(|p| !p.is_empty());
+        if last.and_then(|p| p.last()) != Some(&0) {
+            return Err(malformed("a body that does not end with a zero byte"));
+        }
+        self.check_room(len)?;
+        let seq = self.sender.queue_pieces(pieces);
+        self.queued(seq, len, Handed::Shared);
+        Ok(seq)
     }
 
     /// The size of the segments a message is cut into: `max_payload_size`.

@@ -23,6 +23,7 @@
 //! `repair_timeout` at most.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::trace;
@@ -170,6 +171,12 @@ impl Sender {
     /// Its segments go as their parts come.
     pub(crate) fn queue_parts(&mut self, len: usize, first: Vec<u8>) -> MessageSeq {
         self.queue_body(Body::Parts(Parts::new(len, first)))
+    }
+
+    /// Queues a whole message of `pieces` laid end to end, shared rather
+    /// than copied (the caller checked room and size).
+    pub(crate) fn queue_pieces(&mut self, pieces: Vec<Arc<Vec<u8>>>) -> MessageSeq {
+        self.queue_body(Body::Parts(Parts::pieces(pieces)))
     }
 
     /// The segment size: what a body's parts are whole multiples of.

@@ -65,6 +65,10 @@ pub struct Stats {
     /// Messages of `messages_sent` whose body was queued in parts as its
     /// encoder wrote it (`Endpoint::emit_body_start`).
     pub messages_sent_in_parts: u64,
+    /// Messages of `messages_sent` queued as pieces shared rather than
+    /// copied (`Endpoint::emit_body_pieces`: a large argument's bytes kept
+    /// as the caller handed them over).
+    pub messages_sent_shared: u64,
     /// Batch frames sent (several small messages in one datagram).
     pub batches_sent: u64,
     /// Batch frames received and parsed.

@@ -80,7 +80,10 @@ impl Body {
 }
 
 /// A large body handed over in parts: each part but the last a whole
-/// number of segments, so that no segment spans two.
+/// number of segments, so that no segment spans two; or, whole from the
+/// start, in pieces of any length laid end to end (a large argument's
+/// bytes shared as they are, the encoding around them apart), where a
+/// segment that spans pieces has all but its last piece's bytes copied.
 #[derive(Debug)]
 pub(crate) struct Parts {
     parts: Vec<Arc<Vec<u8>>>,
@@ -103,11 +106,30 @@ impl Parts {
         parts
     }
 
+    /// A whole body of `pieces` laid end to end (empty ones left out).
+    pub(crate) fn pieces(pieces: Vec<Arc<Vec<u8>>>) -> Self {
+        let mut parts = Self {
+            parts: Vec::with_capacity(pieces.len()),
+            starts: Vec::with_capacity(pieces.len()),
+            filled: 0,
+            len: 0,
+        };
+        for piece in pieces.into_iter().filter(|p| !p.is_empty()) {
+            parts.push_shared(piece);
+        }
+        parts.len = parts.filled;
+        parts
+    }
+
     /// Adds the next part.
     pub(crate) fn push(&mut self, part: Vec<u8>) {
+        self.push_shared(Arc::new(part));
+    }
+
+    fn push_shared(&mut self, part: Arc<Vec<u8>>) {
         self.starts.push(self.filled);
         self.filled += part.len();
-        self.parts.push(Arc::new(part));
+        self.parts.push(part);
     }
 
     /// The body's length.
@@ -130,15 +152,23 @@ impl Parts {
         self.parts.last().and_then(|p| p.last().copied())
     }
 
+    /// Appends bytes `range`: the last part it reaches shared as the
+    /// datagram's tail, any part before that copied after its head.
     fn append_to(&self, out: &mut Datagram, range: Range<usize>) {
         // The part that holds the range's start (the first part starts at 0).
-        let i = self
+        let first = self
             .starts
             .partition_point(|&s| s <= range.start)
             .saturating_sub(1);
-        if let (Some(part), Some(&start)) = (self.parts.get(i), self.starts.get(i)) {
+        for (i, (part, &start)) in self.parts.iter().zip(&self.starts).enumerate().skip(first) {
+            let from = range.start.saturating_sub(start).min(part.len());
             let end = range.end.saturating_sub(start).min(part.len());
-            out.set_tail(part.clone(), range.start.saturating_sub(start)..end);
+            if start + part.len() >= range.end || i + 1 == self.parts.len() {
+                out.set_tail(part.clone(), from..end);
+                return;
+            }
+            out.head_mut()
+                .extend_from_slice(part.get(from..end).unwrap_or_default());
         }
     }
 }

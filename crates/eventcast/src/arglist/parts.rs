@@ -14,6 +14,7 @@
 //! `encode_body` gives (tests check it).
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use bson::{RawBsonRef, RawDocument};
 use serde::Serialize;
@@ -105,6 +106,34 @@ pub(crate) fn plan<A: Serialize + ?Sized>(name: &str, args: &A) -> Option<PartsP
         holes,
         len,
     })
+}
+
+/// One binary argument: serde's bytes, which BSON writes as a binary of
+/// the generic subtype.
+pub(crate) struct BinaryArg<'a>(pub(crate) &'a [u8]);
+
+impl Serialize for BinaryArg<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+/// The body of `name` with the one argument `value` (a binary), as three
+/// pieces laid end to end: the encoding before the value, `value` itself
+/// (shared, not copied), and the encoding after it; `None` if `value` is
+/// shorter than [`LONG_VALUE`] (its copy costs little) or too long for a
+/// BSON document.
+pub(crate) fn around_binary(name: &str, value: &Arc<Vec<u8>>) -> Option<Vec<Arc<Vec<u8>>>> {
+    let plan = plan(name, &(BinaryArg(value),))?;
+    let [hole] = plan.holes[..] else {
+        return None;
+    };
+    if hole.len != value.len() {
+        return None;
+    }
+    let before = plan.skeleton.get(..hole.at)?.to_vec();
+    let after = plan.skeleton.get(hole.at + 1..)?.to_vec();
+    Some(vec![Arc::new(before), value.clone(), Arc::new(after)])
 }
 
 impl PartsPlan {
@@ -278,6 +307,22 @@ mod tests {
             .collect();
         let (parts, general) = both(&list);
         assert_eq!(parts, Some(general));
+    }
+
+    #[test]
+    fn a_long_binary_s_pieces_are_the_general_path_s_body_with_the_value_shared() {
+        for len in [LONG_VALUE, 1 << 20] {
+            let value = Arc::new((0..len).map(|i| i as u8).collect::<Vec<u8>>());
+            let pieces = around_binary("frame", &value).unwrap();
+            assert_eq!(pieces.len(), 3);
+            assert!(Arc::ptr_eq(&pieces[1], &value), "shared, not copied");
+            let (_, general) = both(&(Bin(value.to_vec()),));
+            let joined: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+            assert_eq!(joined, general);
+        }
+        // Short: copied as any argument is.
+        let short = Arc::new(vec![1u8; LONG_VALUE - 1]);
+        assert!(around_binary("frame", &short).is_none());
     }
 
     #[test]

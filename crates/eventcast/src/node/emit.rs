@@ -34,6 +34,8 @@ pub(super) enum LocalArgs<'a, A: ?Sized> {
     Later(&'a A),
     /// A received event's arguments, forwarded.
     Forwarded(&'a Event),
+    /// One binary argument, shared with the body sent (`binary.rs`).
+    Binary(Arc<Vec<u8>>),
 }
 
 impl<A: Serialize + ?Sized> LocalArgs<'_, A> {
@@ -46,6 +48,10 @@ impl<A: Serialize + ?Sized> LocalArgs<'_, A> {
                 Vec::new()
             }),
             Self::Forwarded(event) => event.raw_args().to_vec(),
+            Self::Binary(bytes) => vec![bson::Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: bytes.to_vec(),
+            })],
         }
     }
 }
@@ -125,23 +131,7 @@ impl Eventcast {
         // large body may have taken the spare.
         let _schedule = ScheduleSpare(&self.handle.spare);
         match self.encode(name, args)? {
-            Encoded::Whole(body, local) => {
-                let mut body = Some(body);
-                let queued = self
-                    .until_room(|| match body.take().map(|b| self.queue_body(b)) {
-                        Some(Ok(queued)) => Ok(queued),
-                        Some(Err(Refused::Full(back, _))) => {
-                            body = back;
-                            Err(None)
-                        }
-                        Some(Err(Refused::Other(e))) => Err(Some(e)),
-                        // Put back whenever it was full.
-                        None => Err(Some(Error::Closed)),
-                    })
-                    .await?;
-                self.emitted(name, local, queued);
-                Ok(())
-            }
+            Encoded::Whole(body, local) => self.send_body_wait(name, local, body).await,
             Encoded::Parts(plan) => {
                 let admitted = self
                     .until_room(|| match self.admit_parts(plan.len()) {
@@ -153,6 +143,32 @@ impl Eventcast {
                 self.write_parts(name, args, &plan, admitted)
             }
         }
+    }
+
+    /// Hands an encoded event to the node's task as
+    /// [`send_body`](Self::send_body) does, waiting for room in the send
+    /// queue if it is full.
+    pub(super) async fn send_body_wait<A: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        local: LocalArgs<'_, A>,
+        body: Outgoing,
+    ) -> Result<(), Error> {
+        let mut body = Some(body);
+        let queued = self
+            .until_room(|| match body.take().map(|b| self.queue_body(b)) {
+                Some(Ok(queued)) => Ok(queued),
+                Some(Err(Refused::Full(back, _))) => {
+                    body = back;
+                    Err(None)
+                }
+                Some(Err(Refused::Other(e))) => Err(Some(e)),
+                // Put back whenever it was full.
+                None => Err(Some(Error::Closed)),
+            })
+            .await?;
+        self.emitted(name, local, queued);
+        Ok(())
     }
 
     /// Tries `attempt` until it succeeds or fails for good
@@ -262,7 +278,7 @@ impl Eventcast {
         Ok(Encoded::Whole(event, LocalArgs::Built(list)))
     }
 
-    fn send_body<A: Serialize + ?Sized>(
+    pub(super) fn send_body<A: Serialize + ?Sized>(
         &self,
         name: &str,
         args: LocalArgs<'_, A>,

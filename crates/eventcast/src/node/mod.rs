@@ -1,6 +1,7 @@
 //! The public node handle: its lifecycle, listeners, subscriptions,
-//! services and counters; emitting is in `emit.rs`.
+//! services and counters; emitting is in `emit.rs` (and `binary.rs`).
 
+mod binary;
 mod emit;
 mod parts;
 mod writers;

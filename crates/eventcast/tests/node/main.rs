@@ -14,6 +14,7 @@ pub mod common;
 mod arguments;
 mod back_pressure;
 mod batched_io;
+mod binary;
 mod busy_poll;
 mod drop_stops;
 mod encrypted;

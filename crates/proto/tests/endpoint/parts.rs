@@ -1,7 +1,8 @@
 //! A body queued in parts (`Endpoint::emit_body_start`, `emit_body_part`)
 //! goes out as the same datagrams as the whole body, each part's segments
 //! as soon as it is there, and holds the messages after it until it is
-//! whole; parts that do not fit are refused.
+//! whole; parts that do not fit are refused. A body in pieces
+//! (`emit_body_pieces`) goes out as the same datagrams, its pieces shared.
 #![allow(clippy::unwrap_used)]
 
 use eventcast_proto::wire::{Nack, NackEntry};
@@ -122,6 +123,25 @@ fn parts_that_do_not_fit_are_refused() {
     assert_eq!(transmits(&mut e).len(), 12);
 }
 
+/// For up to 2 s: the receiver (addr 2) asks, the sender (addr 1)
+/// repairs, until the receiver has `messages`.
+fn repair(sender: &mut Endpoint, receiver: &mut Endpoint, messages: u64) {
+    for ms in (0..2000).step_by(5) {
+        receiver.handle_timeout(at(ms));
+        let mut buf = Vec::new();
+        while receiver.poll_transmit(at(ms), &mut buf).is_some() {
+            sender.handle_datagram(at(ms), addr(2), &buf);
+        }
+        sender.handle_timeout(at(ms));
+        while sender.poll_transmit(at(ms), &mut buf).is_some() {
+            receiver.handle_datagram(at(ms), addr(1), &buf);
+        }
+        if receiver.stats().messages_received == messages {
+            break;
+        }
+    }
+}
+
 #[test]
 fn a_lost_segment_of_a_body_in_parts_is_repaired_from_its_part() {
     let body = body_of_len(1050);
@@ -141,20 +161,7 @@ fn a_lost_segment_of_a_body_in_parts_is_repaired_from_its_part() {
         }
     }
     // The receiver asks; the sender repairs; the receiver has it all.
-    for ms in (0..2000).step_by(5) {
-        receiver.handle_timeout(at(ms));
-        let mut buf = Vec::new();
-        while receiver.poll_transmit(at(ms), &mut buf).is_some() {
-            sender.handle_datagram(at(ms), addr(2), &buf);
-        }
-        sender.handle_timeout(at(ms));
-        while sender.poll_transmit(at(ms), &mut buf).is_some() {
-            receiver.handle_datagram(at(ms), addr(1), &buf);
-        }
-        if receiver.stats().messages_received == 1 {
-            break;
-        }
-    }
+    repair(&mut sender, &mut receiver, 1);
     let got = messages(&mut receiver);
     assert_eq!(got.len(), 1, "repaired and delivered");
     assert_eq!(sender.stats().repairs_sent, 2);
@@ -243,4 +250,85 @@ fn a_nack_while_a_body_waits_for_its_part_is_answered_with_sent_segments_only() 
     assert_eq!(rest, (5..11).collect::<Vec<_>>());
     let got = answer(&mut sender, ms, vec![all[0]]);
     assert!(got.contains(&Some(9)), "{got:?}");
+}
+
+/// `body` cut at `cuts`, each piece shared.
+fn pieces(body: &[u8], cuts: &[usize]) -> Vec<std::sync::Arc<Vec<u8>>> {
+    cut(body, cuts)
+        .into_iter()
+        .map(std::sync::Arc::new)
+        .collect()
+}
+
+#[test]
+fn a_body_in_pieces_goes_out_as_the_whole_body_does_wherever_it_is_cut() {
+    let body = body_of_len(1050);
+    let expected = sent_whole(&body);
+    // Pieces within a segment, across segments, on segment edges, empty
+    // ones, and a last piece of one byte (the document's end).
+    for cuts in [
+        &[30, 1049][..],
+        &[30, 30, 100, 101, 1049, 1049],
+        &[250],
+        &[1, 2, 3, 4, 5, 999, 1000, 1048],
+        &[],
+    ] {
+        let mut e = endpoint(config(SEGMENT), 1);
+        let shared = pieces(&body, cuts);
+        e.emit_body_pieces(shared.clone()).unwrap();
+        // Kept by the store as they are, not copied.
+        assert!(shared
+            .iter()
+            .all(|p| std::sync::Arc::strong_count(p) == 2 || p.is_empty()));
+        assert_eq!(transmits(&mut e), expected, "cut at {cuts:?}");
+        let stats = e.stats();
+        assert_eq!((stats.messages_sent, stats.messages_sent_shared), (1, 1));
+    }
+}
+
+#[test]
+fn a_lost_segment_of_a_body_in_pieces_is_repaired_from_them() {
+    let body = body_of_len(1050);
+    let mut sender = endpoint(config(SEGMENT), 1);
+    sender.emit_body_pieces(pieces(&body, &[30, 1049])).unwrap();
+    sender.emit(t0(), "after", &[]).unwrap();
+    let sent = transmits(&mut sender);
+    assert_eq!(sent.len(), 12);
+    let mut receiver = endpoint(config(SEGMENT), 2);
+    receiver.set_receiving(true);
+    // The first segment (spans two pieces) and the last (copied from the
+    // large piece, then the end shared) are lost.
+    for (i, d) in sent.iter().enumerate() {
+        if i != 0 && i != 10 {
+            receiver.handle_datagram(at(0), addr(1), d);
+        }
+    }
+    repair(&mut sender, &mut receiver, 2);
+    let got: Vec<_> = messages(&mut receiver)
+        .into_iter()
+        .map(|m| m.name.to_string())
+        .collect();
+    assert_eq!(got, ["x", "after"], "repaired and delivered in order");
+    assert_eq!(sender.stats().repairs_sent, 2);
+}
+
+#[test]
+fn pieces_that_are_not_a_body_are_refused() {
+    let body = body_of_len(1050);
+    let mut e = endpoint(config(SEGMENT), 1);
+    // Nothing; a length prefix that is not the pieces' length; too short
+    // for a prefix; no zero byte at the end.
+    malformed(e.emit_body_pieces(Vec::new()));
+    malformed(e.emit_body_pieces(pieces(&body[..1049], &[30])));
+    malformed(e.emit_body_pieces(pieces(&body[..3], &[1])));
+    let mut spoilt = body.clone();
+    *spoilt.last_mut().unwrap() = 1;
+    malformed(e.emit_body_pieces(pieces(&spoilt, &[30])));
+    let mut long = vec![0; 2 << 20];
+    long[..4].copy_from_slice(&(2i32 << 20).to_le_bytes());
+    assert!(matches!(
+        e.emit_body_pieces(pieces(&long, &[4])),
+        Err(EmitError::MessageTooLarge { .. })
+    ));
+    assert_eq!(e.stats().messages_sent, 0);
 }
