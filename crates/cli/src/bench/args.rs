@@ -165,6 +165,13 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) owned: bool,
 
+    /// The eventcast sender of large events (figures 3, 5's large events
+    /// and 8; with --role send, every event) emits each as one binary
+    /// argument with `emit_binary`, which takes the bytes over rather than
+    /// copying them, instead of a string with `emit`
+    #[arg(long)]
+    pub(crate) binary: bool,
+
     /// With --role send: milliseconds between two events
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub(crate) interval_ms: u64,

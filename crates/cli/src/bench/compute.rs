@@ -35,6 +35,7 @@ pub(crate) fn report(plan: &Plan, m: &Measured) -> Report {
             current_thread: plan.base.current_thread,
             ping_from: plan.base.ping_from,
             busy_poll_us: plan.base.busy_poll_us,
+            binary: plan.base.binary,
             group: plan.base.group.to_string(),
             ttl: plan.base.ttl,
             interface: plan.base.interface.clone(),

@@ -111,6 +111,8 @@ impl<'a> Bench<'a> {
         spec.size = self.plan.size;
         spec.rate = self.plan.rate;
         spec.interval = Duration::ZERO;
+        // Small events are strings whatever `--binary` says.
+        spec.binary = false;
         spec
     }
 

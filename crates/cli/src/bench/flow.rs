@@ -14,13 +14,17 @@ const POLL: Duration = Duration::from_millis(5);
 
 /// `--role send`: emits the start marker, then `--events` events with one
 /// string argument of `--size` bytes, through the public API (`emit`, which
-/// queues and returns); reports once the node has handed every datagram to
-/// the socket.
+/// queues and returns; with `--binary`, one binary argument through
+/// `emit_binary`, the same bytes shared by every event, as an application
+/// hands over its frames); reports once the node has handed every
+/// datagram to the socket.
 pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
     let stop = proto::stop_signal(spec.controlled);
     let node = common::new_node(spec.config()?)?;
     common::start(&node).await?;
     let payload = "x".repeat(spec.size);
+    // `--binary`: the same bytes, handed over (shared) with each event.
+    let binary = spec.binary.then(|| Arc::new(payload.clone().into_bytes()));
     let marked = Instant::now();
     node.emit(START, &(spec.events as i64,))?;
     tokio::time::sleep(proto::LEAD).await;
@@ -39,7 +43,10 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
         if spec.stamped {
             sent_ns.extend(stamps::monotonic_ns());
         }
-        node.emit_wait(EVENT, &(payload.as_str(),)).await?;
+        match &binary {
+            Some(bytes) => node.emit_binary_wait(EVENT, bytes.clone()).await?,
+            None => node.emit_wait(EVENT, &(payload.as_str(),)).await?,
+        }
     }
     // The node's counters are copied after its task has sent a turn's
     // datagrams: once they show every message, every datagram is out.
@@ -100,11 +107,14 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
         let size = spec.size;
         let expected = spec.events;
         node.on(EVENT, move |event| {
-            // Read in place, as an application reads a large argument.
-            if let Some(s) = event.str_arg(0) {
-                if s.len() == size {
+            // Read in place, as an application reads a large argument (a
+            // string, or with `--binary` a binary).
+            let len =
+                (event.str_arg(0).map(str::len)).or_else(|| event.bytes_arg(0).map(<[u8]>::len));
+            if let Some(len) = len {
+                if len == size {
                     let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
-                    if tally.count(s.len() as u64, 1, expected) {
+                    if tally.count(len as u64, 1, expected) {
                         tally.stamp(Instant::now());
                     }
                     if stamped {

@@ -79,6 +79,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    let binary_role = matches!(args.role, None | Some(Role::Send | Role::Recv));
+    if args.binary && (args.transport != Transport::Eventcast || !binary_role) {
+        return Err(crate::common::UsageError(
+            "--binary goes with eventcast's events: the whole bench, or --role send or recv".into(),
+        )
+        .into());
+    }
     let role = match args.role {
         None => return run_all(&Plan::new(&args)?),
         Some(Role::Loss) => {

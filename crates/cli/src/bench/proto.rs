@@ -97,6 +97,9 @@ pub(crate) struct Spec {
     pub(crate) stamped: bool,
     /// Raw UDP owns each large event (`owned.rs`).
     pub(crate) owned: bool,
+    /// eventcast's sender emits each event as one binary argument with
+    /// `emit_binary` (not copied), not a string with `emit`.
+    pub(crate) binary: bool,
 }
 
 impl Spec {
@@ -124,6 +127,7 @@ impl Spec {
             busy_poll_us: args.busy_poll,
             stamped: args.stamped,
             owned: args.owned,
+            binary: args.binary,
         }
     }
 
@@ -186,6 +190,9 @@ impl Spec {
         }
         if self.stamped {
             args.push("--stamped".into());
+        }
+        if self.binary {
+            args.push("--binary".into());
         }
         args
     }

@@ -56,6 +56,9 @@ pub(crate) struct Settings {
     /// `--busy-poll`: the eventcast nodes' busy-poll window, microseconds
     /// (the library's default, 150; 0: off).
     pub(crate) busy_poll_us: u64,
+    /// `--binary`: eventcast's large events were binaries sent with
+    /// `emit_binary`, not strings sent with `emit`.
+    pub(crate) binary: bool,
     /// The multicast group.
     pub(crate) group: String,
     /// The multicast TTL.

@@ -301,6 +301,9 @@ fn options(s: &Settings) -> String {
             out += " (ignored on current_thread)";
         }
     }
+    if s.binary {
+        out += " | --binary (large events: emit_binary)";
+    }
     out
 }
 

@@ -286,14 +286,18 @@ fn a_role_needs_a_port() {
     assert!(done.stderr.contains("--port"), "{}", done.stderr);
 }
 
-#[test]
-fn owned_raw_roles_put_each_large_event_together() {
+/// In a namespace, a `--role recv` and a `--role send` with `args` (and a
+/// port) send 3 events of 100,000 bytes at 8,192 B per datagram, 20 ms
+/// apart; `check` is given the receiver's result line. (Called in the
+/// test's own function: `netns_test::run` runs the test again inside.)
+fn three_large_events(args: &[&str], port: &str, check: impl FnOnce(&Value)) {
     use std::io::{BufRead, BufReader};
     netns_test::run(|| {
         let role = |role: &str, extra: &[&str]| {
             let mut cmd = eventcast();
-            cmd.args(["bench", "--role", role, "--transport", "raw", "--owned"]);
-            cmd.args(["--port", "41277", "--events", "3", "--size", "100000"]);
+            cmd.args(["bench", "--role", role]);
+            cmd.args(args);
+            cmd.args(["--port", port, "--events", "3", "--size", "100000"]);
             cmd.args(["--max-payload-size", "8192"]);
             cmd.args(extra);
             cmd
@@ -321,10 +325,26 @@ fn owned_raw_roles_put_each_large_event_together() {
             .find_map(|l| l.strip_prefix("result ").map(str::to_owned))
             .expect("a result line");
         assert!(receiver.wait().expect("receiver ends").success());
-        let result: Value = serde_json::from_str(&line).expect("result is JSON");
+        check(&serde_json::from_str(&line).expect("result is JSON"));
+    });
+}
+
+#[test]
+fn owned_raw_roles_put_each_large_event_together() {
+    three_large_events(&["--transport", "raw", "--owned"], "41277", |result| {
         // Three events of 100,000 bytes (a body of 100,040 each).
         assert_eq!(result["events"], 3, "{result}");
         assert_eq!(result["owned"]["events"], 3, "{result}");
         assert_eq!(result["owned"]["bytes"], 3 * 100_040, "{result}");
+    });
+}
+
+#[test]
+fn binary_roles_send_and_count_large_binaries() {
+    // A receiver that counted strings alone would count none.
+    three_large_events(&["--binary"], "41278", |result| {
+        assert_eq!(result["events"], 3, "{result}");
+        assert_eq!(result["bytes"], 3 * 100_000, "{result}");
+        assert!(result.get("owned").is_none(), "{result}");
     });
 }

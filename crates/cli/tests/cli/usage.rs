@@ -103,6 +103,14 @@ fn bad_arguments_exit_2_with_a_clear_message() {
             ][..],
             "--owned goes with --transport raw and --role send or recv",
         ),
+        (
+            &["bench", "--role", "pong", "--port", "41234", "--binary"][..],
+            "--binary goes with eventcast's events",
+        ),
+        (
+            &["bench", "--transport", "raw", "--binary"][..],
+            "--binary goes with eventcast's events",
+        ),
         (&["--log", "eventcast=loud", "demo"][..], "--log"),
         (&["frobnicate"][..], "frobnicate"),
     ] {
