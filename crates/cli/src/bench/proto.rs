@@ -134,6 +134,10 @@ impl Spec {
     /// The command-line arguments that make a child process play `role`
     /// with these parameters, under its parent's control.
     pub(crate) fn child_args(&self, role: Role, transport: Transport) -> Vec<String> {
+        // eventcast's events only: the raw roles and ping-pong refuse it.
+        let binary = self.binary
+            && transport == Transport::Eventcast
+            && matches!(role, Role::Send | Role::Recv);
         let role = match role {
             Role::Send => "send",
             Role::Recv => "recv",
@@ -191,7 +195,7 @@ impl Spec {
         if self.stamped {
             args.push("--stamped".into());
         }
-        if self.binary {
+        if binary {
             args.push("--binary".into());
         }
         args
@@ -753,6 +757,28 @@ mod tests {
         assert!(!plain
             .iter()
             .any(|a| a == "--ping-from" || a == "--busy-poll"));
+    }
+
+    #[test]
+    fn binary_goes_to_eventcast_s_senders_and_receivers_alone() {
+        let mut spec = spec(false);
+        spec.binary = true;
+        let has = |role, transport| {
+            let args = spec.child_args(role, transport);
+            args.iter().any(|a| a == "--binary")
+        };
+        assert!(has(Role::Send, Transport::Eventcast));
+        assert!(has(Role::Recv, Transport::Eventcast));
+        assert!(!has(Role::Send, Transport::Raw));
+        assert!(!has(Role::Recv, Transport::Raw));
+        assert!(!has(Role::Ping, Transport::Eventcast));
+        assert!(!has(Role::Pong, Transport::RawTokio));
+        // And it parses back.
+        let mut argv = vec!["eventcast".to_owned()];
+        argv.extend(spec.child_args(Role::Send, Transport::Eventcast));
+        let cli = <super::super::args::tests::Cli as clap::Parser>::try_parse_from(&argv[1..])
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        assert!(Spec::from_args(&cli.args, 5000).binary);
     }
 
     #[test]
