@@ -51,6 +51,23 @@ describe('argument conversion', () => {
     assert.ok(nested.list[0] instanceof RegExp && nested.list[0].flags === 'i')
   })
 
+  it('a lone large Buffer (a frame) is sent without a copy, emit and emitAsync alike', async () => {
+    const frame = Buffer.alloc(300000)
+    for (let i = 0; i < frame.length; i++) frame[i] = (i * 31) & 0xff
+    const shared = a.stats().protocol.messagesSentShared
+    const [got] = await roundTrip(frame)
+    assert.ok(Buffer.isBuffer(got) && got.equals(frame))
+    const later = collect(b, 'rt', 1)
+    await a.emitAsync('rt', new Uint8Array(frame))
+    const [[viaAsync]] = await later
+    assert.ok(viaAsync.equals(frame))
+    assert.equal(a.stats().protocol.messagesSentShared, shared + 2)
+    // Beside another argument: copied, as any argument is.
+    const [again, n] = await roundTrip(frame, 1)
+    assert.ok(again.equals(frame) && n === 1)
+    assert.equal(a.stats().protocol.messagesSentShared, shared + 2)
+  })
+
   it('strings with any unicode, and empty values', async () => {
     const args = await roundTrip('héllo wörld ✓ 日本 🎉', '', [], {})
     assert.deepEqual(args, ['héllo wörld ✓ 日本 🎉', '', [], {}])

@@ -104,16 +104,26 @@ impl Node {
         wait: bool,
         timeout_secs: Option<f64>,
     ) -> PyResult<()> {
-        let args = args_to_bson(args)?;
+        // A lone large bytes argument (a frame): sent without a copy.
+        let args = eventcast::lone_binary(args_to_bson(args)?);
         let limit = timeout(timeout_secs)?;
         let node = &self.node;
-        let first = py.detach(|| node.emit(name, &args));
+        let first = py.detach(|| match &args {
+            Ok(bytes) => node.emit_binary(name, bytes.clone()),
+            Err(list) => node.emit(name, list),
+        });
         match first {
             Err(Error::Emit(EmitError::QueueFull { .. })) if wait => {}
             other => return other.map_err(error),
         }
         let args = &args;
-        match wait_for(py, limit, || node.emit_wait(name, args))? {
+        let again = || async move {
+            match args {
+                Ok(bytes) => node.emit_binary_wait(name, bytes.clone()).await,
+                Err(list) => node.emit_wait(name, list).await,
+            }
+        };
+        match wait_for(py, limit, again)? {
             Some(result) => result.map_err(error),
             None => Err(PyTimeoutError::new_err(format!(
                 "emit {name:?}: the send queue had no room within the timeout"

@@ -23,6 +23,19 @@ def test_large_events_cross_intact(make_node, kb: int) -> None:
     assert meta == {"sha": hashlib.sha256(blob).hexdigest()}
 
 
+def test_a_lone_large_bytes_argument_is_sent_without_a_copy(make_node) -> None:
+    a, b = make_node(), make_node()
+    got: queue.Queue[tuple[object, ...]] = queue.Queue()
+    b.on("frame", lambda *args: got.put(args))
+    frame = os.urandom(300_000)
+    a.emit("frame", frame)
+    assert got.get(timeout=30) == (frame,)
+    # Beside another argument: copied, as any argument is.
+    a.emit("frame", frame, 1)
+    assert got.get(timeout=30) == (frame, 1)
+    assert a.stats()["protocol"]["messages_sent_shared"] == 1
+
+
 def test_a_mebibyte_of_bytes_crosses_between_processes(make_node, peer, port: int) -> None:
     echo = peer("echo", str(port))
     node = make_node()

@@ -90,7 +90,7 @@ pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use keys::Keys;
 pub use listeners::{EventFilter, ListenerId, Subscription};
-pub use node::{Eventcast, WeakEventcast};
+pub use node::{lone_binary, Eventcast, WeakEventcast};
 pub use notice::Notice;
 pub use pattern::{PatternError, PatternErrorKind};
 pub use repl_config::{ReplConfig, ReplConfigError};

@@ -4,9 +4,12 @@
 
 use std::sync::Arc;
 
+use bson::spec::BinarySubtype;
+use bson::Bson;
+
 use super::emit::LocalArgs;
 use super::Eventcast;
-use crate::arglist::parts::{around_binary, BinaryArg};
+use crate::arglist::parts::{around_binary, BinaryArg, LONG_VALUE};
 use crate::driver::Outgoing;
 use crate::error::Error;
 use crate::wire_protocol::WireProtocol;
@@ -76,5 +79,33 @@ impl Eventcast {
             WireProtocol::Native => around_binary(name, bytes),
             WireProtocol::LegacyV3 => None,
         }
+    }
+}
+
+/// The bytes of `args` when the list is one binary argument (of the
+/// generic subtype) of 64 KiB or more, taken out of it without a copy, to
+/// hand to [`Eventcast::emit_binary`]; otherwise `args`, to
+/// [`emit`](Eventcast::emit) as they are. For code that builds an argument
+/// list of BSON values and then emits it (the Node and Python packages
+/// do): a lone large binary, a frame, is then not copied again.
+///
+/// ```
+/// use eventcast::bson::{spec::BinarySubtype, Binary, Bson};
+///
+/// let frame = Bson::Binary(Binary {
+///     subtype: BinarySubtype::Generic,
+///     bytes: vec![7; 100_000],
+/// });
+/// assert_eq!(eventcast::lone_binary(vec![frame]).map(|b| b.len()), Ok(100_000));
+/// assert!(eventcast::lone_binary(vec![Bson::Int32(1)]).is_err());
+/// ```
+pub fn lone_binary(mut args: Vec<Bson>) -> Result<Arc<Vec<u8>>, Vec<Bson>> {
+    match args.as_mut_slice() {
+        [Bson::Binary(binary)]
+            if binary.subtype == BinarySubtype::Generic && binary.bytes.len() >= LONG_VALUE =>
+        {
+            Ok(Arc::new(std::mem::take(&mut binary.bytes)))
+        }
+        _ => Err(args),
     }
 }
