@@ -85,12 +85,13 @@ mod stats;
 mod task;
 mod wire_protocol;
 
+pub use arglist::parts::lone_binary;
 pub use config::{Config, EncryptionConfig, DEFAULT_BUSY_POLL, MAX_BUSY_POLL};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use keys::Keys;
 pub use listeners::{EventFilter, ListenerId, Subscription};
-pub use node::{lone_binary, Eventcast, WeakEventcast};
+pub use node::{Eventcast, WeakEventcast};
 pub use notice::Notice;
 pub use pattern::{PatternError, PatternErrorKind};
 pub use repl_config::{ReplConfig, ReplConfigError};

@@ -11,8 +11,10 @@ use std::sync::Arc;
 ///
 /// [`Endpoint::poll_datagram`](crate::Endpoint::poll_datagram) writes a
 /// data segment as its 33-byte header in `head` and the segment's slice of
-/// the message body in `tail`, without copying the body; every other frame
-/// (and every sealed datagram) is whole in `head`. The driver reuses one
+/// the message body in `tail`, without copying the body (a segment of a
+/// body queued in pieces that spans pieces has the bytes before its last
+/// piece copied into `head` after the header); every other frame (and
+/// every sealed datagram) is whole in `head`. The driver reuses one
 /// `Datagram` (or a batch of them): `head`'s allocation is kept.
 ///
 /// ```

@@ -102,18 +102,23 @@ impl Endpoint {
     }
 
     /// Queues a whole body made of `pieces` laid end to end, none of them
-    /// copied: the store keeps the pieces, and each segment's datagram
-    /// carries a slice of one as its shared tail. A segment that spans two
-    /// pieces or more has the bytes of all but its last piece copied
-    /// after its header, so the body's bulk (a large argument's bytes
-    /// kept as the caller handed them over, with the encoding before and
-    /// after it in pieces of their own) is never copied in user space.
+    /// copied: the store keeps the pieces (for repairs, as it keeps any
+    /// body), and each segment's datagram carries a slice of one as its
+    /// shared tail. A segment that spans two pieces or more has the bytes
+    /// of all but its last piece copied after its header: a large
+    /// argument's bytes kept as the caller handed them over, with the
+    /// encoding before and after it in pieces of their own, are copied
+    /// only where the last segment reaches the encoding after them (at
+    /// most a segment's worth, each time it is sent). A sealing endpoint
+    /// copies every datagram into its sealed form all the same. A body of
+    /// one segment or less is copied together and queued whole, as
+    /// [`emit_body`](Self::emit_body) queues it (and counted so).
     ///
-    /// As [`emit_body`](Self::emit_body), only the document's frame is
-    /// checked: refused, queueing nothing, as [`BodyError::Malformed`] if
-    /// the pieces do not begin with the body's length or do not end with
-    /// a zero byte, and as `emit_body` refuses a body of
-    /// that length. Empty pieces are left out.
+    /// As `emit_body`, only the document's frame is checked: refused,
+    /// queueing nothing, as [`BodyError::Malformed`] if the pieces do not
+    /// begin with the body's length or do not end with a zero byte, and as
+    /// `emit_body` refuses a body of that length. Empty pieces are left
+    /// out.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -148,6 +153,12 @@ impl Endpoint {
         }
         if got < 4 || usize::try_from(i32::from_le_bytes(prefix)).ok() != Some(len) {
             return Err(malformed("its pieces do not begin with its length"));
+        }
+        if len <= self.segment_size() {
+            // One segment: copied together, a whole body (which a batch
+            // may carry, as it carries no body in parts).
+            let whole: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+            return self.emit_body(whole);
         }
         let last = pieces.iter().rev().find(|p| !p.is_empty());
         if last.and_then(|p| p.last()) != Some(&0) {

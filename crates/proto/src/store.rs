@@ -38,8 +38,8 @@ impl Body {
         }
     }
 
-    /// The whole body, if it is in one piece (a body in parts is large:
-    /// never batched).
+    /// The whole body, if it is in one piece (a body in parts or pieces is
+    /// more than a segment: never batched).
     pub(crate) fn whole(&self) -> Option<&[u8]> {
         match self {
             Self::Inline(b) => Some(b),
@@ -67,7 +67,8 @@ impl Body {
 
     /// Appends bytes `range` to `out`: copied after its head, or shared as
     /// its tail. A range of a body in parts lies within one part (parts
-    /// are whole segments) and below [`filled`](Self::filled).
+    /// are whole segments) and below [`filled`](Self::filled); one of a
+    /// body in pieces may span several (see [`Parts::append_to`]).
     pub(crate) fn append_to(&self, out: &mut Datagram, range: Range<usize>) {
         match self {
             Self::Inline(b) => out

@@ -165,10 +165,10 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) owned: bool,
 
-    /// The eventcast sender of large events (figures 3, 5's large events
-    /// and 8; with --role send, every event) emits each as one binary
-    /// argument with `emit_binary`, which takes the bytes over rather than
-    /// copying them, instead of a string with `emit`
+    /// The eventcast sender of large events (figures 3, 5's large events,
+    /// 6's 16 MiB event and 8; with --role send, every event) emits each
+    /// as one binary argument with `emit_binary`, which takes the bytes
+    /// over rather than copying them, instead of a string with `emit`
     #[arg(long)]
     pub(crate) binary: bool,
 

@@ -64,6 +64,9 @@ pub(crate) async fn send(spec: &Spec) -> anyhow::Result<()> {
             start_ns,
             send_errors: node.stats().send_errors,
             sent_ns,
+            shared_messages: spec
+                .binary
+                .then(|| node.stats().protocol.messages_sent_shared),
         },
     )?;
     if spec.controlled {

@@ -253,6 +253,10 @@ pub(crate) struct Sent {
     /// With `--stamped`: each event's send time, ns on `CLOCK_MONOTONIC`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) sent_ns: Vec<u64>,
+    /// With `--binary`: messages the node queued with their bytes shared,
+    /// not copied (its `messages_sent_shared`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) shared_messages: Option<u64>,
 }
 
 /// What a receiver reports.

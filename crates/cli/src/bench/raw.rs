@@ -324,6 +324,7 @@ pub(crate) fn send(spec: &Spec) -> anyhow::Result<()> {
             start_ns,
             send_errors: errors,
             sent_ns,
+            shared_messages: None,
         },
     )?;
     linger(spec, &stop);

@@ -288,9 +288,10 @@ fn a_role_needs_a_port() {
 
 /// In a namespace, a `--role recv` and a `--role send` with `args` (and a
 /// port) send 3 events of 100,000 bytes at 8,192 B per datagram, 20 ms
-/// apart; `check` is given the receiver's result line. (Called in the
-/// test's own function: `netns_test::run` runs the test again inside.)
-fn three_large_events(args: &[&str], port: &str, check: impl FnOnce(&Value)) {
+/// apart; `check` is given the receiver's result line and the sender's
+/// `sent` line. (Called in the test's own function: `netns_test::run`
+/// runs the test again inside.)
+fn three_large_events(args: &[&str], port: &str, check: impl FnOnce(&Value, &Value)) {
     use std::io::{BufRead, BufReader};
     netns_test::run(|| {
         let role = |role: &str, extra: &[&str]| {
@@ -325,13 +326,21 @@ fn three_large_events(args: &[&str], port: &str, check: impl FnOnce(&Value)) {
             .find_map(|l| l.strip_prefix("result ").map(str::to_owned))
             .expect("a result line");
         assert!(receiver.wait().expect("receiver ends").success());
-        check(&serde_json::from_str(&line).expect("result is JSON"));
+        let sent = sent
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("sent "))
+            .expect("a sent line");
+        check(
+            &serde_json::from_str(&line).expect("result is JSON"),
+            &serde_json::from_str(sent).expect("sent is JSON"),
+        );
     });
 }
 
 #[test]
 fn owned_raw_roles_put_each_large_event_together() {
-    three_large_events(&["--transport", "raw", "--owned"], "41277", |result| {
+    three_large_events(&["--transport", "raw", "--owned"], "41277", |result, _| {
         // Three events of 100,000 bytes (a body of 100,040 each).
         assert_eq!(result["events"], 3, "{result}");
         assert_eq!(result["owned"]["events"], 3, "{result}");
@@ -342,9 +351,11 @@ fn owned_raw_roles_put_each_large_event_together() {
 #[test]
 fn binary_roles_send_and_count_large_binaries() {
     // A receiver that counted strings alone would count none.
-    three_large_events(&["--binary"], "41278", |result| {
+    three_large_events(&["--binary"], "41278", |result, sent| {
         assert_eq!(result["events"], 3, "{result}");
         assert_eq!(result["bytes"], 3 * 100_000, "{result}");
         assert!(result.get("owned").is_none(), "{result}");
+        // Sent with emit_binary, their bytes shared.
+        assert_eq!(sent["shared_messages"], 3, "{sent}");
     });
 }

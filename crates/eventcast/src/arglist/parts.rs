@@ -16,7 +16,8 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use bson::{RawBsonRef, RawDocument};
+use bson::spec::BinarySubtype;
+use bson::{Bson, RawBsonRef, RawDocument};
 use serde::Serialize;
 
 use super::{Body, Limit, LongValues};
@@ -134,6 +135,35 @@ pub(crate) fn around_binary(name: &str, value: &Arc<Vec<u8>>) -> Option<Vec<Arc<
     let before = plan.skeleton.get(..hole.at)?.to_vec();
     let after = plan.skeleton.get(hole.at + 1..)?.to_vec();
     Some(vec![Arc::new(before), value.clone(), Arc::new(after)])
+}
+
+/// The bytes of `args` when the list is one binary argument (of the
+/// generic subtype) of 64 KiB or more, taken out of it without a copy, to
+/// hand to [`Eventcast::emit_binary`](crate::Eventcast::emit_binary);
+/// otherwise `args`, to [`emit`](crate::Eventcast::emit) as they are. For
+/// code that builds an argument list of BSON values and then emits it (the
+/// Node and Python packages do): a lone large binary, a frame, is then not
+/// copied into the body.
+///
+/// ```
+/// use eventcast::bson::{spec::BinarySubtype, Binary, Bson};
+///
+/// let frame = Bson::Binary(Binary {
+///     subtype: BinarySubtype::Generic,
+///     bytes: vec![7; 100_000],
+/// });
+/// assert_eq!(eventcast::lone_binary(vec![frame]).map(|b| b.len()), Ok(100_000));
+/// assert!(eventcast::lone_binary(vec![Bson::Int32(1)]).is_err());
+/// ```
+pub fn lone_binary(mut args: Vec<Bson>) -> Result<Arc<Vec<u8>>, Vec<Bson>> {
+    match args.as_mut_slice() {
+        [Bson::Binary(binary)]
+            if binary.subtype == BinarySubtype::Generic && binary.bytes.len() >= LONG_VALUE =>
+        {
+            Ok(Arc::new(std::mem::take(&mut binary.bytes)))
+        }
+        _ => Err(args),
+    }
 }
 
 impl PartsPlan {

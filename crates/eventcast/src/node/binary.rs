@@ -4,12 +4,9 @@
 
 use std::sync::Arc;
 
-use bson::spec::BinarySubtype;
-use bson::Bson;
-
 use super::emit::LocalArgs;
 use super::Eventcast;
-use crate::arglist::parts::{around_binary, BinaryArg, LONG_VALUE};
+use crate::arglist::parts::{around_binary, BinaryArg};
 use crate::driver::Outgoing;
 use crate::error::Error;
 use crate::wire_protocol::WireProtocol;
@@ -23,13 +20,19 @@ impl Eventcast {
     /// argument (`node.emit(name, &(serde_bytes::Bytes::new(&bytes),))`,
     /// say), and the node's own listeners fire with it, as for any emit.
     /// What differs is the sender's work: the bytes are kept as they are
-    /// until every receiver has them (for repairs), each datagram carries
-    /// a slice of them, and only the few bytes of the encoding around them
-    /// are written. A large event's one copy in user space (its encoding)
-    /// is saved, and, for a fresh frame, the fresh memory that copy would
-    /// write. Pass an `Arc` to keep the bytes too (to retry after
+    /// for repairs (as any body is: for `retransmit_window`, 3 s by
+    /// default, or until `retransmit_window_bytes` of newer events push
+    /// them out, whatever the receivers do), each datagram carries a slice
+    /// of them, and only the few bytes of the encoding around them are
+    /// written. The last segment, which reaches the encoding after the
+    /// bytes, is copied together each time it is sent, and with a key
+    /// every datagram is copied as it is sealed, as always. A large
+    /// event's copy into its body is saved, and, for a fresh frame, the
+    /// fresh memory that copy would write. Pass an `Arc` to keep the
+    /// bytes too (to retry after
     /// [`EmitError::QueueFull`](eventcast_proto::EmitError::QueueFull), or
-    /// to use them elsewhere) without a copy.
+    /// to use them elsewhere) without a copy; the node holds its clone
+    /// as long as the event may be repaired.
     ///
     /// Bytes shorter than 64 KiB, and any emit of a node speaking the 0.1.x
     /// protocol, are encoded as [`emit`](Self::emit) encodes them (copied).
@@ -79,33 +82,5 @@ impl Eventcast {
             WireProtocol::Native => around_binary(name, bytes),
             WireProtocol::LegacyV3 => None,
         }
-    }
-}
-
-/// The bytes of `args` when the list is one binary argument (of the
-/// generic subtype) of 64 KiB or more, taken out of it without a copy, to
-/// hand to [`Eventcast::emit_binary`]; otherwise `args`, to
-/// [`emit`](Eventcast::emit) as they are. For code that builds an argument
-/// list of BSON values and then emits it (the Node and Python packages
-/// do): a lone large binary, a frame, is then not copied again.
-///
-/// ```
-/// use eventcast::bson::{spec::BinarySubtype, Binary, Bson};
-///
-/// let frame = Bson::Binary(Binary {
-///     subtype: BinarySubtype::Generic,
-///     bytes: vec![7; 100_000],
-/// });
-/// assert_eq!(eventcast::lone_binary(vec![frame]).map(|b| b.len()), Ok(100_000));
-/// assert!(eventcast::lone_binary(vec![Bson::Int32(1)]).is_err());
-/// ```
-pub fn lone_binary(mut args: Vec<Bson>) -> Result<Arc<Vec<u8>>, Vec<Bson>> {
-    match args.as_mut_slice() {
-        [Bson::Binary(binary)]
-            if binary.subtype == BinarySubtype::Generic && binary.bytes.len() >= LONG_VALUE =>
-        {
-            Ok(Arc::new(std::mem::take(&mut binary.bytes)))
-        }
-        _ => Err(args),
     }
 }

@@ -6,8 +6,6 @@ mod emit;
 mod parts;
 mod writers;
 
-pub use binary::lone_binary;
-
 use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

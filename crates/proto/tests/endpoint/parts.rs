@@ -313,6 +313,31 @@ fn a_lost_segment_of_a_body_in_pieces_is_repaired_from_them() {
 }
 
 #[test]
+fn a_body_in_pieces_of_one_segment_is_queued_whole_and_batched_with_its_neighbours() {
+    let small = body_of_len(60);
+    let mut e = endpoint(config(SEGMENT), 1);
+    e.emit(t0(), "before", &[]).unwrap();
+    e.emit_body_pieces(pieces(&small, &[10, 59])).unwrap();
+    e.emit(t0(), "after", &[]).unwrap();
+    let sent = transmits(&mut e);
+    assert!(e.stats().batches_sent >= 1, "batched: {:?}", e.stats());
+    let mut peer = endpoint(reassembly_only(SEGMENT), 2);
+    for d in &sent {
+        peer.handle_datagram(at(0), addr(1), d);
+    }
+    let got: Vec<_> = messages(&mut peer)
+        .into_iter()
+        .map(|m| (m.seq.get(), m.name.to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [(0, "before".into()), (1, "x".into()), (2, "after".into())]
+    );
+    let stats = e.stats();
+    assert_eq!((stats.messages_sent, stats.messages_sent_shared), (3, 0));
+}
+
+#[test]
 fn pieces_that_are_not_a_body_are_refused() {
     let body = body_of_len(1050);
     let mut e = endpoint(config(SEGMENT), 1);
@@ -321,6 +346,8 @@ fn pieces_that_are_not_a_body_are_refused() {
     malformed(e.emit_body_pieces(Vec::new()));
     malformed(e.emit_body_pieces(pieces(&body[..1049], &[30])));
     malformed(e.emit_body_pieces(pieces(&body[..3], &[1])));
+    // Five bytes at the least, as a BSON document.
+    malformed(e.emit_body_pieces(pieces(&[4, 0, 0, 0], &[2])));
     let mut spoilt = body.clone();
     *spoilt.last_mut().unwrap() = 1;
     malformed(e.emit_body_pieces(pieces(&spoilt, &[30])));
