@@ -170,11 +170,7 @@ impl NativeNode {
     pub fn emit(&self, env: &Env, name: String, args: Unknown<'_>) -> Result<()> {
         let args = to_bson::args(env.raw(), args.raw())?;
         // A lone large Buffer (a frame): its bytes sent without a copy.
-        match eventcast::lone_binary(args) {
-            Ok(bytes) => self.node.emit_binary(&name, bytes),
-            Err(args) => self.node.emit(&name, &args),
-        }
-        .map_err(from_lib)
+        self.node.emit_list(&name, args).map_err(from_lib)
     }
 
     /// Like `emit`, but waits for room in a full send queue.
@@ -187,13 +183,7 @@ impl NativeNode {
     ) -> Result<PromiseRaw<'env, ()>> {
         let args = to_bson::args(env.raw(), args.raw())?;
         let node = self.node.clone();
-        env.spawn_future(async move {
-            match eventcast::lone_binary(args) {
-                Ok(bytes) => node.emit_binary_wait(&name, bytes).await,
-                Err(args) => node.emit_wait(&name, &args).await,
-            }
-            .map_err(from_lib)
-        })
+        env.spawn_future(async move { node.emit_list_wait(&name, args).await.map_err(from_lib) })
     }
 
     /// Counters (see stats.rs).

@@ -216,7 +216,7 @@ impl Inbound {
             Ok(args) => args,
             Err(e) => return shared.bad_payload(subject, e.to_string()),
         };
-        match self.node.emit_wait(&name, &args).await {
+        match self.node.emit_list_wait(&name, args).await {
             Ok(()) => {
                 add(&counters.nats_to_lan_events, 1);
                 add(&counters.nats_to_lan_bytes, payload.len() as u64);

@@ -91,7 +91,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let outcome = match single {
-        Some((name, values)) => node.emit(&name, &values).map_err(anyhow::Error::from),
+        Some((name, values)) => node.emit_list(&name, values).map_err(anyhow::Error::from),
         None => emit_lines(&node, tokio::io::BufReader::new(tokio::io::stdin())).await,
     };
     linger(
@@ -173,7 +173,7 @@ async fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
         }
     })?;
     let args: Vec<Bson> = line.args.into_iter().map(|a| a.0).collect();
-    node.emit_wait(&line.event, &args).await?;
+    node.emit_list_wait(&line.event, args).await?;
     Ok(())
 }
 

@@ -153,7 +153,7 @@ impl Player {
                 tokio::time::sleep_until(due).await;
             }
             self.node
-                .emit_wait(&event.name, &event.args)
+                .emit_list_wait(&event.name, event.args)
                 .await
                 .map_err(|source| Error::Emit {
                     name: event.name.clone(),

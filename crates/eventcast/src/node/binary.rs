@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use bson::Bson;
+
 use super::emit::LocalArgs;
 use super::Eventcast;
-use crate::arglist::parts::{around_binary, BinaryArg};
+use crate::arglist::parts::{around_binary, lone_binary, BinaryArg};
 use crate::driver::Outgoing;
 use crate::error::Error;
 use crate::wire_protocol::WireProtocol;
@@ -72,6 +74,28 @@ impl Eventcast {
                     .await
             }
             None => self.emit_wait(name, &(BinaryArg(&bytes),)).await,
+        }
+    }
+
+    /// Emits the argument list `args`, taking it over: as
+    /// [`emit`](Self::emit) sends it, except that a list that is one
+    /// binary of 64 KiB or more (a frame) goes as
+    /// [`emit_binary`](Self::emit_binary) sends it, its bytes not copied
+    /// into the body ([`lone_binary`](crate::lone_binary)). For code that
+    /// builds a list of BSON values to emit: a relay, a replay, a binding.
+    pub fn emit_list(&self, name: &str, args: Vec<Bson>) -> Result<(), Error> {
+        match lone_binary(args) {
+            Ok(bytes) => self.emit_binary(name, bytes),
+            Err(args) => self.emit(name, &args),
+        }
+    }
+
+    /// Like [`emit_list`](Self::emit_list), but when the send queue is
+    /// full, waits until the pacer has made room instead of failing.
+    pub async fn emit_list_wait(&self, name: &str, args: Vec<Bson>) -> Result<(), Error> {
+        match lone_binary(args) {
+            Ok(bytes) => self.emit_binary_wait(name, bytes).await,
+            Err(args) => self.emit_wait(name, &args).await,
         }
     }
 

@@ -112,3 +112,39 @@ fn a_legacy_node_sends_a_binary_as_emit_does() {
         })
     });
 }
+
+#[test]
+fn a_list_taken_over_shares_a_lone_large_binary_alone() {
+    netns_test::run(|| {
+        block_on(async {
+            let nodes = start_nodes(2, &config(free_port())).await;
+            let (a, b) = (&nodes[0], &nodes[1]);
+            let mut sub = b.subscribe_to(["list"]).expect("exact names");
+            let binary = |bytes: Vec<u8>| {
+                Bson::Binary(Binary {
+                    subtype: BinarySubtype::Generic,
+                    bytes,
+                })
+            };
+            let lists = [
+                vec![binary(frame(150_000, 1))],
+                vec![binary(frame(150_000, 2)), Bson::Int32(3)],
+                vec![Bson::String("x".repeat(150_000))],
+                vec![binary(frame(10, 4))],
+            ];
+            for (i, list) in lists.iter().enumerate() {
+                if i % 2 == 0 {
+                    a.emit_list("list", list.clone()).unwrap();
+                } else {
+                    a.emit_list_wait("list", list.clone()).await.unwrap();
+                }
+            }
+            for list in &lists {
+                assert_eq!(next_remote(&mut sub).await.raw_args(), &list[..]);
+            }
+            // The first alone was a lone large binary.
+            assert_eq!(a.stats().protocol.messages_sent_shared, 1);
+            stop_all(&nodes).await;
+        })
+    });
+}
