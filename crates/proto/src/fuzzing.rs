@@ -108,6 +108,24 @@ pub fn small_config() -> Config {
     }
 }
 
+/// `body` cut into pieces at up to 8 offsets read from `bytes` (each byte
+/// a 256th of the body), shared as `emit_body_pieces` takes them.
+fn cut_at(body: &[u8], bytes: &[u8]) -> Vec<std::sync::Arc<Vec<u8>>> {
+    let mut cuts: Vec<usize> = bytes
+        .iter()
+        .take(8)
+        .map(|&b| usize::from(b) * body.len() / 256)
+        .collect();
+    cuts.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for at in cuts.into_iter().chain([body.len()]) {
+        pieces.push(std::sync::Arc::new(body[from..at].to_vec()));
+        from = at;
+    }
+    pieces
+}
+
 /// The endpoint target. The input is a sequence of records
 /// `[kind] [len: u16 BE] [len bytes]`: kind 0 feeds the bytes to a plaintext
 /// endpoint and two encrypted ones (one with the handshake, one without) as
@@ -117,7 +135,10 @@ pub fn small_config() -> Config {
 /// endpoints; kind 2 moves time on by `len` ms. The plaintext and the
 /// handshake endpoints each have a message of ten segments queued in parts
 /// (the first two now, three more each time time moves on), so that what
-/// arrives (NACKs, statuses) meets a body not all there yet.
+/// arrives (NACKs, statuses) meets a body not all there yet; once it is
+/// whole, the next time move queues a message of six segments in pieces
+/// cut where that record's first bytes say (`emit_body_pieces`), so that
+/// repairs meet segments that span pieces.
 /// After each record, every gauge is within the configured limits, and
 /// `live_bytes()` (the caller's count of heap bytes in use) stays under a
 /// bound derived from them.
@@ -153,6 +174,12 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
             .expect("a valid first part")
     });
     let mut parts = rest.chunks(3 * segment);
+    let binary = bson::Binary {
+        subtype: bson::spec::BinarySubtype::Generic,
+        bytes: vec![0x5a; 6 * segment - 40],
+    };
+    let in_pieces = encode_body("pieces", &[Bson::Binary(binary)]).expect("encodes");
+    let mut pieces_queued = false;
     let mut now = t0;
     let mut rest = data;
     while let [kind, hi, lo, tail @ ..] = rest {
@@ -192,6 +219,15 @@ pub fn endpoint(data: &[u8], live_bytes: impl Fn() -> usize) {
                 if let Some(part) = parts.next() {
                     for (e, seq) in [&mut plain, &mut sealed].into_iter().zip(open) {
                         e.emit_body_part(seq, part.to_vec()).expect("a valid part");
+                    }
+                } else if !pieces_queued {
+                    pieces_queued = true;
+                    let pieces = cut_at(&in_pieces, bytes);
+                    for e in [&mut plain, &mut sealed] {
+                        match e.emit_body_pieces(pieces.clone()) {
+                            Ok(_) | Err(crate::EmitError::QueueFull { .. }) => {}
+                            Err(e) => panic!("valid pieces refused: {e}"),
+                        }
                     }
                 }
                 now += Duration::from_millis(len as u64);
