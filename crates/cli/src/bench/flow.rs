@@ -112,8 +112,10 @@ pub(crate) async fn receive(spec: &Spec) -> anyhow::Result<()> {
         node.on(EVENT, move |event| {
             // Read in place, as an application reads a large argument (a
             // string, or with `--binary` a binary).
-            let len =
-                (event.str_arg(0).map(str::len)).or_else(|| event.bytes_arg(0).map(<[u8]>::len));
+            let len = event
+                .str_arg(0)
+                .map(str::len)
+                .or_else(|| event.bytes_arg(0).map(<[u8]>::len));
             if let Some(len) = len {
                 if len == size {
                     let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());

@@ -123,9 +123,17 @@ fn parts_that_do_not_fit_are_refused() {
     assert_eq!(transmits(&mut e).len(), 12);
 }
 
-/// For up to 2 s: the receiver (addr 2) asks, the sender (addr 1)
-/// repairs, until the receiver has `messages`.
-fn repair(sender: &mut Endpoint, receiver: &mut Endpoint, messages: u64) {
+/// A receiver (addr 2) given the sender's datagrams `sent` but those at
+/// `lost`; then, for up to 2 s, it asks and the sender (addr 1) repairs,
+/// until it has `messages`.
+fn repaired(sender: &mut Endpoint, sent: &[Vec<u8>], lost: &[usize], messages: u64) -> Endpoint {
+    let mut receiver = endpoint(config(SEGMENT), 2);
+    receiver.set_receiving(true);
+    for (i, d) in sent.iter().enumerate() {
+        if !lost.contains(&i) {
+            receiver.handle_datagram(at(0), addr(1), d);
+        }
+    }
     for ms in (0..2000).step_by(5) {
         receiver.handle_timeout(at(ms));
         let mut buf = Vec::new();
@@ -140,6 +148,7 @@ fn repair(sender: &mut Endpoint, receiver: &mut Endpoint, messages: u64) {
             break;
         }
     }
+    receiver
 }
 
 #[test]
@@ -152,16 +161,9 @@ fn a_lost_segment_of_a_body_in_parts_is_repaired_from_its_part() {
         .unwrap();
     sender.emit_body_part(seq, parts.next().unwrap()).unwrap();
     let sent = transmits(&mut sender);
-    let mut receiver = endpoint(config(SEGMENT), 2);
-    receiver.set_receiving(true);
-    // Segments 2 and 7 (one in each part) are lost.
-    for (i, d) in sent.iter().enumerate() {
-        if i != 2 && i != 7 {
-            receiver.handle_datagram(at(0), addr(1), d);
-        }
-    }
-    // The receiver asks; the sender repairs; the receiver has it all.
-    repair(&mut sender, &mut receiver, 1);
+    // Segments 2 and 7 (one in each part) are lost; the receiver asks, the
+    // sender repairs, the receiver has it all.
+    let mut receiver = repaired(&mut sender, &sent, &[2, 7], 1);
     let got = messages(&mut receiver);
     assert_eq!(got.len(), 1, "repaired and delivered");
     assert_eq!(sender.stats().repairs_sent, 2);
@@ -294,16 +296,9 @@ fn a_lost_segment_of_a_body_in_pieces_is_repaired_from_them() {
     sender.emit(t0(), "after", &[]).unwrap();
     let sent = transmits(&mut sender);
     assert_eq!(sent.len(), 12);
-    let mut receiver = endpoint(config(SEGMENT), 2);
-    receiver.set_receiving(true);
     // The first segment (spans two pieces) and the last (copied from the
     // large piece, then the end shared) are lost.
-    for (i, d) in sent.iter().enumerate() {
-        if i != 0 && i != 10 {
-            receiver.handle_datagram(at(0), addr(1), d);
-        }
-    }
-    repair(&mut sender, &mut receiver, 2);
+    let mut receiver = repaired(&mut sender, &sent, &[0, 10], 2);
     let got: Vec<_> = messages(&mut receiver)
         .into_iter()
         .map(|m| m.name.to_string())
