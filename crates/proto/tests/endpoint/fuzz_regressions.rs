@@ -2,27 +2,44 @@
 //! fuzz target fail once, and a few seeds) through the same checks as the
 //! targets in `fuzz/`: the decoder's round trip, and endpoints' gauges and
 //! heap use under arbitrary datagrams. The heap is counted by this test
-//! binary's allocator, so this file holds a single test.
+//! binary's allocator for each thread apart, so the other tests of the
+//! binary, running beside it on threads of their own, do not count in
+//! it.
 #![allow(clippy::unwrap_used)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Bytes this thread allocated less those it freed (a block freed on
+    /// another thread than the one that allocated it lowers that one's).
+    /// Const-initialized, without a destructor: using it never allocates.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+/// Adds `delta` to this thread's count (none while the thread is torn down).
+fn count(delta: isize) {
+    let _ = LIVE.try_with(|live| live.set(live.get().wrapping_add(delta)));
+}
+
+/// This thread's count, as heap bytes in use (never below zero).
+fn live() -> usize {
+    usize::try_from(LIVE.with(Cell::get)).unwrap_or(0)
+}
 
 // SAFETY: every call is forwarded to the system allocator unchanged.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        count(layout.size() as isize);
         // SAFETY: forwarded as is.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        count(-(layout.size() as isize));
         // SAFETY: forwarded as is.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -58,6 +75,6 @@ fn every_kept_input_passes_its_target() {
     }
     for (name, data) in &endpoints {
         eprintln!("endpoint {name}");
-        eventcast_proto::__fuzz::endpoint(data, || LIVE.load(Ordering::Relaxed));
+        eventcast_proto::__fuzz::endpoint(data, live);
     }
 }
