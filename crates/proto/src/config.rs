@@ -118,6 +118,15 @@ pub struct Config {
     /// without unsafe code. The hook sees only room past what the buffer
     /// holds, so it cannot change the message.
     pub reserve_hook: Option<ReserveHook>,
+    /// Asked for a buffer ready to take a whole message of the given
+    /// length, when one is about to be reserved for it (as for
+    /// [`reserve_hook`](Self::reserve_hook)), before anything is allocated
+    /// (default: none). A buffer it returns (its contents are dropped) is
+    /// used if it has room for the whole message; `None`, or one without
+    /// that room, and the buffer is allocated as usual. A node may keep a
+    /// buffer whose pages are already present for the next large message,
+    /// so that putting it together faults in no fresh memory.
+    pub buffer_source: Option<BufferSource>,
 }
 
 /// A function given the unwritten room (spare capacity) of a reassembly
@@ -139,6 +148,27 @@ impl PartialEq for ReserveHook {
 }
 
 impl Eq for ReserveHook {}
+
+/// A function asked for a reassembly buffer with room for a whole message
+/// of the given length (see [`Config::buffer_source`]). It is called on
+/// the thread that handles the datagram, so it should return at once.
+#[derive(Clone)]
+pub struct BufferSource(pub std::sync::Arc<dyn Fn(usize) -> Option<Vec<u8>> + Send + Sync>);
+
+impl std::fmt::Debug for BufferSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BufferSource")
+    }
+}
+
+/// Two sources are equal when they are the same function (one `Arc`).
+impl PartialEq for BufferSource {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for BufferSource {}
 
 impl Default for Config {
     fn default() -> Self {
@@ -168,6 +198,7 @@ impl Default for Config {
             max_window: 4 * 1024 * 1024,
             max_send_queue_bytes: 32 * 1024 * 1024,
             reserve_hook: None,
+            buffer_source: None,
         }
     }
 }

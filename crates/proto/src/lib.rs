@@ -64,7 +64,7 @@ pub use body::{
     args_size, decode_body, encode_body, encode_kept_body_into, kept_body_len, BodyError,
     MAX_NESTING_DEPTH,
 };
-pub use config::{Config, ConfigError, ReserveHook, MAX_DURATION};
+pub use config::{BufferSource, Config, ConfigError, ReserveHook, MAX_DURATION};
 pub use datagram::Datagram;
 pub use endpoint::{EmitError, Endpoint};
 pub use ids::{MessageSeq, SegmentIndex, SenderId};

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tracing::{debug, trace};
 
-use super::segments::Segments;
+use super::segments::{Hooks, Segments};
 use super::state::{FirstHeard, Item, Ledger, Partial, Segment, SenderState};
 use super::{Arrival, DropReason, Receiver};
 use crate::config::{Config, SEGMENT_OVERHEAD};
@@ -112,7 +112,7 @@ impl Receiver {
             segment.index,
             payload,
             fits.then_some(whole),
-            config.reserve_hook,
+            Hooks::of(config),
         );
         partial.bytes += charge;
         partial.deadline = deadline;

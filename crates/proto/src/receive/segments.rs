@@ -10,11 +10,31 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::ReserveHook;
+use crate::config::{BufferSource, Config, ReserveHook};
 
 /// How often, in bytes appended, a reserved buffer's hook is shown the
 /// room ahead (see [`Segments::insert`]).
 const HOOK_STEP: usize = 1 << 20;
+
+/// What the configuration lends the reassembly of a message's body: a
+/// hook shown the room reserved, and where a reserved buffer may come from.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Hooks<'a> {
+    /// [`Config::reserve_hook`].
+    pub(crate) reserve: Option<ReserveHook>,
+    /// [`Config::buffer_source`].
+    pub(crate) source: Option<&'a BufferSource>,
+}
+
+impl<'a> Hooks<'a> {
+    /// The hooks `config` sets.
+    pub(crate) fn of(config: &'a Config) -> Self {
+        Self {
+            reserve: config.reserve_hook,
+            source: config.buffer_source.as_ref(),
+        }
+    }
+}
 
 /// The segments held of one message.
 #[derive(Debug, Default)]
@@ -58,23 +78,28 @@ impl Segments {
     }
 
     /// Holds segment `index` (not held yet). `reserve`: the length of the
-    /// whole body, if the buffer may be reserved for it now; `hook` is
-    /// called on the buffer's room when that reservation grows it, then
-    /// again each time the body grows past a multiple of [`HOOK_STEP`],
-    /// on the room from the next multiple on.
+    /// whole body, if the buffer may be reserved for it now. Before a
+    /// buffer is allocated for it, `hooks.source` is asked for one with
+    /// that room. `hooks.reserve` is called on the buffer's room when the
+    /// reservation grows it, then again each time the body grows past a
+    /// multiple of [`HOOK_STEP`], on the room from the next multiple on.
     pub(crate) fn insert(
         &mut self,
         index: u32,
         payload: &[u8],
         reserve: Option<usize>,
-        hook: Option<ReserveHook>,
+        hooks: Hooks<'_>,
     ) {
         debug_assert!(!self.contains(index));
         if index != self.in_order {
             self.ahead.insert(index, payload.to_vec());
             return;
         }
+        let hook = hooks.reserve;
         if let Some(len) = reserve {
+            if self.body.capacity() == 0 {
+                self.adopt(len, hooks.source);
+            }
             let had = self.body.capacity();
             self.body.reserve_exact(len.saturating_sub(self.body.len()));
             if let Some(hook) = hook.filter(|_| self.body.capacity() != had) {
@@ -91,6 +116,17 @@ impl Segments {
         }
         if let Some(hook) = hook.filter(|_| self.reserved) {
             self.ahead_of_writes(before, hook);
+        }
+    }
+
+    /// Takes the buffer `source` gives for a body of `len` bytes, if it
+    /// has the room (this body holds nothing yet).
+    fn adopt(&mut self, len: usize, source: Option<&BufferSource>) {
+        if let Some(mut buf) = source.and_then(|s| (s.0)(len)) {
+            if buf.capacity() >= len {
+                buf.clear();
+                self.body = buf;
+            }
         }
     }
 
@@ -130,7 +166,7 @@ mod tests {
             let mut s = Segments::default();
             for (n, &i) in order.iter().enumerate() {
                 assert!(!s.contains(i));
-                s.insert(i, parts[i as usize], Some(7), None);
+                s.insert(i, parts[i as usize], Some(7), Hooks::default());
                 assert!(s.contains(i));
                 assert_eq!(s.len(), n + 1);
                 let mut held: Vec<u32> = order[..=n].to_vec();
@@ -145,8 +181,8 @@ mod tests {
     #[test]
     fn a_hole_keeps_the_body() {
         let mut s = Segments::default();
-        s.insert(0, b"ab", None, None);
-        s.insert(2, b"ef", None, None);
+        s.insert(0, b"ab", None, Hooks::default());
+        s.insert(2, b"ef", None, Hooks::default());
         assert_eq!(s.bytes(), 4);
         assert!(s.into_body().is_none());
     }
@@ -161,7 +197,10 @@ mod tests {
             SEEN.with(|s| s.borrow_mut().push(room.len()));
         }
         let seen = || SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        let hook = Some(ReserveHook(hook));
+        let hook = Hooks {
+            reserve: Some(ReserveHook(hook)),
+            source: None,
+        };
         const LEN: usize = 5 * HOOK_STEP;
         let part = vec![7u8; HOOK_STEP / 4];
         let mut s = Segments::default();
@@ -201,7 +240,10 @@ mod tests {
             // What it writes in the room is overwritten by the segments.
             room.fill(std::mem::MaybeUninit::new(b'!'));
         }
-        let hook = Some(ReserveHook(hook));
+        let hook = Hooks {
+            reserve: Some(ReserveHook(hook)),
+            source: None,
+        };
         let mut s = Segments::default();
         s.insert(1, b"cd", Some(6), hook);
         assert_eq!(
@@ -216,5 +258,71 @@ mod tests {
         let mut unreserved = Segments::default();
         unreserved.insert(0, b"ab", None, hook);
         assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+    }
+
+    /// A source that hands out `buf` once, and records the lengths asked.
+    fn lending(buf: Vec<u8>) -> (BufferSource, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+        use std::sync::{Arc, Mutex};
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let slot = Mutex::new(Some(buf));
+        let seen = Arc::clone(&asked);
+        let source = BufferSource(Arc::new(move |len| {
+            seen.lock().expect("lock").push(len);
+            slot.lock().expect("lock").take()
+        }));
+        (source, asked)
+    }
+
+    #[test]
+    fn a_reserved_body_is_put_together_in_the_buffer_the_source_gives() {
+        let mut given = Vec::with_capacity(64);
+        given.extend_from_slice(b"left over");
+        let at = given.as_ptr();
+        let (source, asked) = lending(given);
+        let hooks = Hooks {
+            reserve: None,
+            source: Some(&source),
+        };
+        let mut s = Segments::default();
+        // An early segment asks for nothing: the body is not begun.
+        s.insert(1, b"cd", Some(6), hooks);
+        s.insert(0, b"ab", Some(6), hooks);
+        s.insert(2, b"ef", Some(6), hooks);
+        assert_eq!(
+            *asked.lock().expect("lock"),
+            [6],
+            "asked once, for the whole body"
+        );
+        let body = s.into_body().expect("whole");
+        assert_eq!(body, b"abcdef", "what the buffer held is gone");
+        assert_eq!(body.as_ptr(), at, "the given buffer, not a copy");
+    }
+
+    #[test]
+    fn a_buffer_without_the_room_or_an_unreserved_body_is_not_used() {
+        let (source, asked) = lending(Vec::with_capacity(4));
+        let hooks = Hooks {
+            reserve: None,
+            source: Some(&source),
+        };
+        let mut s = Segments::default();
+        s.insert(0, b"abc", Some(6), hooks);
+        s.insert(1, b"def", Some(6), hooks);
+        assert_eq!(*asked.lock().expect("lock"), [6]);
+        assert_eq!(s.into_body().as_deref(), Some(&b"abcdef"[..]));
+        // Without a reservation (a stranger, a budget near full) the
+        // source is not asked at all.
+        let (source, asked) = lending(Vec::with_capacity(64));
+        let mut grown = Segments::default();
+        grown.insert(
+            0,
+            b"ab",
+            None,
+            Hooks {
+                reserve: None,
+                source: Some(&source),
+            },
+        );
+        assert!(asked.lock().expect("lock").is_empty());
     }
 }
