@@ -202,6 +202,8 @@ declare namespace Eventcast {
     /** Polls of the socket before the node's task parked (the `busyPoll` option), and those that found a datagram. */
     busyPolls: number
     busyPollHits: number
+    /** Large messages (256 KiB to 4 MiB) put together in a buffer the node made ready after an earlier one. */
+    messagesReceivedInSpare: number
     emittedWhileStopped: number
     listenerPanics: number
     subscriptionLagged: number

@@ -68,6 +68,19 @@ describe('argument conversion', () => {
     assert.equal(a.stats().protocol.messagesSentShared, shared + 2)
   })
 
+  it('a stream of large frames is put together in buffers made ready after the first', async () => {
+    const frame = Buffer.alloc(400000, 7)
+    const before = b.stats().messagesReceivedInSpare
+    for (let i = 0; i < 3; i++) {
+      const [got] = await roundTrip(frame)
+      assert.ok(got.equals(frame))
+      // Idle past the 5 ms after which the node makes the next one.
+      await sleep(200)
+    }
+    // The first of this size finds no spare of its size; the two after it do.
+    assert.equal(b.stats().messagesReceivedInSpare, before + 2)
+  })
+
   it('strings with any unicode, and empty values', async () => {
     const args = await roundTrip('héllo wörld ✓ 日本 🎉', '', [], {})
     assert.deepEqual(args, ['héllo wörld ✓ 日本 🎉', '', [], {}])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import time
 
 import pytest
 
@@ -34,6 +35,24 @@ def test_a_lone_large_bytes_argument_is_sent_without_a_copy(make_node) -> None:
     a.emit("frame", frame, 1)
     assert got.get(timeout=30) == (frame, 1)
     assert a.stats()["protocol"]["messages_sent_shared"] == 1
+
+
+def test_later_large_frames_are_put_together_in_buffers_made_ready(make_node) -> None:
+    a, b = make_node(), make_node()
+    got: queue.Queue[tuple[object, ...]] = queue.Queue()
+    b.on("hello", lambda *args: got.put(args))
+    b.on("frame", lambda *args: got.put(args))
+    # A sender's first message reserves nothing: this one makes it known.
+    a.emit("hello", 1)
+    assert got.get(timeout=30) == (1,)
+    frame = os.urandom(400_000)
+    for _ in range(3):
+        a.emit("frame", frame)
+        assert got.get(timeout=30) == (frame,)
+        # Idle past the 5 ms after which the node makes the next buffer.
+        time.sleep(0.2)
+    # None was ready for the first frame; the two after it found one.
+    assert b.stats()["messages_received_in_spare"] == 2
 
 
 def test_a_mebibyte_of_bytes_crosses_between_processes(make_node, peer, port: int) -> None:

@@ -2,13 +2,14 @@
 //! its datagrams go.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bson::Bson;
 use eventcast_proto::crypto::{Encryption, KeyInfo, Keyring, KeyringError};
 use eventcast_proto::{
-    encode_body, Datagram, EmitError, Endpoint, EndpointEvent, MessageSeq, PeerInfo, ReserveHook,
-    SenderId,
+    encode_body, BufferSource, Datagram, EmitError, Endpoint, EndpointEvent, MessageSeq, PeerInfo,
+    ReserveHook, SenderId,
 };
 use tracing::{debug, warn};
 
@@ -18,6 +19,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::nonces::OsNonces;
 use crate::notice::Notice;
+use crate::spare::SpareBody;
 use crate::stats::NodeStats;
 
 /// Encodes an event for the native protocol: one body with its name and
@@ -47,6 +49,15 @@ pub(crate) struct Native {
     started: Instant,
 }
 
+/// The reassembly buffer of a message of `len` bytes: `spare`'s, if it is
+/// ready and suits; a spare is made for the next large one once the node
+/// is idle either way.
+fn receive_buffer(spare: &Arc<SpareBody>, len: usize) -> Option<Vec<u8>> {
+    let buf = spare.take_ready(len);
+    spare.schedule();
+    buf
+}
+
 impl Native {
     /// The endpoint of a run that sends as `id` to `group`, with a copy of
     /// the handle's keyring. It receives nothing until the task says
@@ -55,12 +66,15 @@ impl Native {
     /// window of a quarter of `recv_buffer`, the receive buffer the kernel
     /// granted (Linux reports twice what was asked, half of it for its own
     /// bookkeeping, and a datagram takes more of it than its payload).
+    /// A large message is put together in `spare`'s buffer when it has
+    /// one ready (`spare.rs`).
     pub(crate) fn new(
         config: &Config,
         id: SenderId,
         ring: Keyring,
         group: SocketAddr,
         recv_buffer: usize,
+        spare: &Arc<SpareBody>,
     ) -> Result<Self, Error> {
         let plaintext_only = ring.is_empty();
         let encryption = Encryption::new(ring, OsNonces::new())
@@ -72,6 +86,11 @@ impl Native {
         protocol
             .reserve_hook
             .get_or_insert(ReserveHook(crate::prefault::receive));
+        // A large message's buffer is the spare made for it, when ready.
+        let spare = Arc::clone(spare);
+        protocol
+            .buffer_source
+            .get_or_insert_with(|| BufferSource(Arc::new(move |len| receive_buffer(&spare, len))));
         let mut endpoint = match Endpoint::with_encryption(protocol.clone(), id, encryption) {
             // A payload size too large for sealed datagrams: without a
             // key, the node runs without encryption (`keys().add` then fails).

@@ -1,4 +1,5 @@
-//! The buffer of a node's next large body, made ready before it is needed.
+//! The buffer of a node's next large body, sent or received, made ready
+//! before it is needed.
 //!
 //! A large body stays in the retransmit store for `retransmit_window` (3 s
 //! by default), so a stream of large events (a camera's frames) never gets
@@ -14,11 +15,19 @@
 //! A burst of large events, with no pause of [`IDLE`], gets fresh buffers
 //! as before.
 //!
-//! One spare per node, of bodies from [`MIN`] to [`MAX`] bytes: larger
-//! ones go out paced over many milliseconds, where the faults matter less
-//! than a spare of their size held between events would.
+//! A receiving node keeps a second spare, for the reassembly buffer of
+//! its next large message (`Config::buffer_source` in eventcast-proto):
+//! the allocator hands a stream's second message fresh memory too (the
+//! first one's free raised glibc's mmap threshold, so the second grows the
+//! heap), and a listener that keeps its events keeps their memory. The
+//! spare is owed when a large message begins, and made [`IDLE`] after,
+//! unless another began since.
+//!
+//! One spare each way per node, of bodies from [`MIN`] to [`MAX`] bytes:
+//! larger ones go out paced over many milliseconds, where the faults
+//! matter less than a spare of their size held between events would.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,8 +38,9 @@ pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
 /// The largest body given a spare.
 pub(crate) const MAX: usize = 4 * 1024 * 1024;
 
-/// How long a node emits no large body before its spare is made: a large
-/// event's receivers on this host are done with it well within that.
+/// How long a node emits (or begins to receive) no large body before its
+/// spare is made: a large event's receivers on this host are done with it
+/// well within that.
 pub(crate) const IDLE: Duration = Duration::from_millis(5);
 
 /// A node's spare body buffer.
@@ -39,6 +49,8 @@ pub(crate) struct SpareBody {
     inner: Mutex<Inner>,
     /// Whether a spare is owed: the one check every emit makes.
     due: AtomicBool,
+    /// Spares handed over by [`take_ready`](Self::take_ready) so far.
+    lent: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -57,23 +69,39 @@ impl SpareBody {
     /// room is `size` to a quarter more; else a fresh one with its pages
     /// faulted in. Either way a spare of `size` is owed.
     pub(crate) fn take(&self, size: usize) -> Vec<u8> {
-        if !(MIN..=MAX).contains(&size) {
+        self.take_ready(size).unwrap_or_else(|| {
             let mut buf = Vec::with_capacity(size);
             crate::prefault::spare(&mut buf);
-            return buf;
+            buf
+        })
+    }
+
+    /// The spare, empty, if it suits a body of `size` bytes (as
+    /// [`take`](Self::take) would hand it over); else `None`, and the
+    /// caller allocates. A spare of `size` is owed either way, when `size`
+    /// is from [`MIN`] to [`MAX`]. A receiving node asks this for the
+    /// reassembly buffer of a large message.
+    pub(crate) fn take_ready(&self, size: usize) -> Option<Vec<u8>> {
+        if !(MIN..=MAX).contains(&size) {
+            return None;
         }
         let mut inner = lock(&self.inner);
         self.owe_locked(&mut inner, size);
         match inner.buf.take() {
-            Some(buf) if fits(buf.capacity(), size) => buf,
+            Some(buf) if fits(buf.capacity(), size) => {
+                self.lent.fetch_add(1, Ordering::Relaxed);
+                Some(buf)
+            }
             kept => {
                 inner.buf = kept;
-                drop(inner);
-                let mut buf = Vec::with_capacity(size);
-                crate::prefault::spare(&mut buf);
-                buf
+                None
             }
         }
+    }
+
+    /// How many spares [`take_ready`](Self::take_ready) handed over.
+    pub(crate) fn lent(&self) -> u64 {
+        self.lent.load(Ordering::Relaxed)
     }
 
     /// Whether the spare is there and suits a body of `size`, as
@@ -193,6 +221,30 @@ mod tests {
         refill_now(&spare);
         refill_now(&spare);
         assert!(spare.room().is_some());
+    }
+
+    #[test]
+    fn a_receiver_takes_only_a_ready_spare_and_owes_one_either_way() {
+        let spare = SpareBody::default();
+        assert_eq!(spare.take_ready(1 << 20), None, "none made yet");
+        refill_now(&spare);
+        let room = spare.room().expect("owed, then made");
+        let buf = spare.take_ready((1 << 20) - 1000).expect("it fits");
+        assert_eq!((buf.capacity(), buf.len()), (room, 0));
+        assert_eq!(spare.lent(), 1);
+        refill_now(&spare);
+        // Too large for it: the caller allocates, and a spare of the new
+        // size is owed (the old one replaced when it is made).
+        assert_eq!(spare.take_ready(2 << 20), None);
+        assert!(spare.room().is_some(), "kept until then");
+        refill_now(&spare);
+        assert!(spare.take_ready(2 << 20).is_some());
+        // Outside 256 KiB to 4 MiB: nothing taken, nothing owed.
+        refill_now(&spare);
+        assert_eq!(spare.take_ready(1000), None);
+        assert_eq!(spare.take_ready(MAX + 1), None);
+        assert!(!spare.due.load(Ordering::Acquire));
+        assert_eq!(spare.lent(), 2);
     }
 
     #[test]

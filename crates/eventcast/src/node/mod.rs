@@ -71,6 +71,9 @@ struct Handle {
     /// The buffer of the next large body, made ready after the last one
     /// went out and the node paused (`spare.rs`).
     spare: Arc<SpareBody>,
+    /// The reassembly buffer of the next large message received, made
+    /// ready after the last one began and the node paused (`spare.rs`).
+    receive_spare: Arc<SpareBody>,
     /// Bodies being written in parts (`parts.rs`).
     writers: writers::Writers,
 }
@@ -152,6 +155,7 @@ impl Eventcast {
                 run: tokio::sync::Mutex::new(None),
                 services: Mutex::new(Vec::new()),
                 spare: Arc::default(),
+                receive_spare: Arc::default(),
                 writers: writers::Writers::default(),
             }),
         })
@@ -212,7 +216,14 @@ impl Eventcast {
         *self.handle.shared.keys_mut() = ring.keys();
         let (task, commands) = match config.wire_protocol {
             WireProtocol::Native => {
-                let native = Native::new(config, id, ring, opened.group, opened.recv_buffer_size)?;
+                let native = Native::new(
+                    config,
+                    id,
+                    ring,
+                    opened.group,
+                    opened.recv_buffer_size,
+                    &self.handle.receive_spare,
+                )?;
                 task::spawn(socket, native, tx, io)
             }
             WireProtocol::LegacyV3 => {
@@ -441,6 +452,7 @@ impl Eventcast {
         let mut stats = *shared.stats_mut();
         stats.listener_panics = shared.listeners.panics.load(Ordering::Relaxed);
         stats.subscription_lagged = shared.listeners.lagged.load(Ordering::Relaxed);
+        stats.messages_received_in_spare = self.handle.receive_spare.lent();
         stats
     }
 

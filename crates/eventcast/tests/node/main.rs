@@ -34,6 +34,7 @@ mod own_emits;
 mod parts;
 mod peers;
 mod protocol_version;
+mod receive_spare;
 mod receiving;
 mod replay_restart;
 mod rotation;

@@ -1,0 +1,60 @@
+//! A receiving node puts its next large message together in a buffer it
+//! made ready after the last one began (`spare.rs`), so that a stream's
+//! later frames need no freshly faulted memory: only messages of 256 KiB
+//! to 4 MiB, and only a spare of about their size.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use crate::common::*;
+
+fn frame(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(17).wrapping_add(seed))
+        .collect()
+}
+
+#[test]
+fn large_messages_after_the_first_are_put_together_in_spares() {
+    netns_test::run(|| {
+        block_on(async {
+            let nodes = start_nodes(2, &config(free_port())).await;
+            let (a, b) = (&nodes[0], &nodes[1]);
+            let mut sub = b.subscribe_to(["frame", "hello"]).expect("exact names");
+            // A sender's first message reserves no buffer (it is not
+            // believed real yet), so none is asked for.
+            a.emit("hello", &(1,)).unwrap();
+            assert_eq!(next_remote(&mut sub).await.name(), "hello");
+            const MIB: usize = 1 << 20;
+            // (length, messages put together in a spare once it arrived)
+            let steps = [
+                (MIB, 0),           // none made yet
+                (MIB, 1),           // the spare made after the first
+                (MIB - 100_000, 2), // a little smaller fits
+                (2 * MIB, 2),       // too large for the spare: fresh
+                (8 * MIB, 2),       // above 4 MiB: no spare asked or owed
+                (2 * MIB, 3),       // the 2 MiB spare made after the fourth
+                (100_000, 3),       // below 256 KiB: none
+                (3 * MIB, 3),       // a third larger than the spare: fresh
+            ];
+            for (seed, (len, in_spare)) in steps.into_iter().enumerate() {
+                let bytes = frame(len, seed as u8);
+                a.emit_binary_wait("frame", bytes.clone()).await.unwrap();
+                let event = next_remote(&mut sub).await;
+                assert!(
+                    event.bytes_arg(0) == Some(&bytes[..]),
+                    "message {seed} whole"
+                );
+                assert_eq!(
+                    b.stats().messages_received_in_spare,
+                    in_spare,
+                    "after message {seed} ({len} bytes)"
+                );
+                // Idle well past the spare's 5 ms: the next one is made.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            assert_nothing_dropped(&b.stats().protocol);
+            stop_all(&nodes).await;
+        })
+    });
+}
