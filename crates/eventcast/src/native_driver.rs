@@ -47,15 +47,8 @@ pub(crate) struct Native {
     send_only: bool,
     /// When the socket was ready: the earliest the node can join.
     started: Instant,
-}
-
-/// The reassembly buffer of a message of `len` bytes: `spare`'s, if it is
-/// ready and suits; a spare is made for the next large one once the node
-/// is idle either way.
-fn receive_buffer(spare: &Arc<SpareBody>, len: usize) -> Option<Vec<u8>> {
-    let buf = spare.take_ready(len);
-    spare.schedule();
-    buf
+    /// The reassembly buffer of the next large message (`spare.rs`).
+    receive_spare: Arc<SpareBody>,
 }
 
 impl Native {
@@ -67,7 +60,8 @@ impl Native {
     /// granted (Linux reports twice what was asked, half of it for its own
     /// bookkeeping, and a datagram takes more of it than its payload).
     /// A large message is put together in `spare`'s buffer when it has
-    /// one ready (`spare.rs`).
+    /// one ready, and a spare for the next one is made after it is
+    /// delivered (`spare.rs`).
     pub(crate) fn new(
         config: &Config,
         id: SenderId,
@@ -86,11 +80,13 @@ impl Native {
         protocol
             .reserve_hook
             .get_or_insert(ReserveHook(crate::prefault::receive));
-        // A large message's buffer is the spare made for it, when ready.
-        let spare = Arc::clone(spare);
+        // A large message's buffer is the spare made for it, when ready;
+        // taking it (or finding none) owes the next one, made once the
+        // message is delivered (`poll_output`).
+        let lender = Arc::clone(spare);
         protocol
             .buffer_source
-            .get_or_insert_with(|| BufferSource(Arc::new(move |len| receive_buffer(&spare, len))));
+            .get_or_insert_with(|| BufferSource(Arc::new(move |len| lender.take_ready(len))));
         let mut endpoint = match Endpoint::with_encryption(protocol.clone(), id, encryption) {
             // A payload size too large for sealed datagrams: without a
             // key, the node runs without encryption (`keys().add` then fails).
@@ -112,6 +108,7 @@ impl Native {
             keys_changed: false,
             send_only: config.send_only,
             started: Instant::now(),
+            receive_spare: Arc::clone(spare),
         })
     }
 }
@@ -227,6 +224,13 @@ impl Driver for Native {
         loop {
             let output = match self.endpoint.poll_event()? {
                 EndpointEvent::Message(message) => {
+                    // A large message delivered: the spare it owed is made
+                    // once no other begins for a while (`spare.rs`). Not
+                    // when it began: it may still have been arriving.
+                    let len = message.args.raw_body().map_or(0, |b| b.as_bytes().len());
+                    if len >= crate::spare::MIN {
+                        self.receive_spare.schedule();
+                    }
                     debug!(
                         target: "eventcast",
                         name = &*message.name, sender = %message.sender, from = %message.from,

@@ -20,8 +20,8 @@
 //! the allocator hands a stream's second message fresh memory too (the
 //! first one's free raised glibc's mmap threshold, so the second grows the
 //! heap), and a listener that keeps its events keeps their memory. The
-//! spare is owed when a large message begins, and made [`IDLE`] after,
-//! unless another began since.
+//! spare is owed when a large message begins, and made [`IDLE`] after it
+//! is delivered, unless another began since.
 //!
 //! One spare each way per node, of bodies from [`MIN`] to [`MAX`] bytes:
 //! larger ones go out paced over many milliseconds, where the faults
@@ -38,9 +38,9 @@ pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
 /// The largest body given a spare.
 pub(crate) const MAX: usize = 4 * 1024 * 1024;
 
-/// How long a node emits (or begins to receive) no large body before its
-/// spare is made: a large event's receivers on this host are done with it
-/// well within that.
+/// How long a node emits no large body (or begins to receive no large
+/// message, after one was delivered) before its spare is made: a large
+/// event's receivers on this host are done with it well within that.
 pub(crate) const IDLE: Duration = Duration::from_millis(5);
 
 /// A node's spare body buffer.
@@ -129,10 +129,11 @@ impl SpareBody {
         self.due.store(true, Ordering::Release);
     }
 
-    /// After an emit has handed its body over: when a spare is owed (the
-    /// body was large), makes it [`IDLE`] later on the current tokio
-    /// runtime's blocking pool, unless another large body was taken by
-    /// then. Without a runtime (an emit from a plain thread), none is made.
+    /// After an emit has handed its body over, or a large message was
+    /// delivered: when a spare is owed (the body was large), makes it
+    /// [`IDLE`] later on the current tokio runtime's blocking pool, unless
+    /// another large body was taken by then. Without a runtime (an emit
+    /// from a plain thread), none is made.
     pub(crate) fn schedule(self: &Arc<Self>) {
         // A load first: every emit makes this check, small ones too.
         if !self.due.load(Ordering::Relaxed) || !self.due.swap(false, Ordering::AcqRel) {
@@ -171,9 +172,24 @@ impl SpareBody {
         let mut buf = Vec::with_capacity(size);
         crate::prefault::spare(&mut buf);
         let mut inner = lock(&self.inner);
-        if inner.taken == taken {
-            inner.buf = Some(buf);
+        if inner.taken != taken {
+            return;
         }
+        let replaced = inner.buf.replace(buf);
+        // Freed (up to 5 MiB) after the lock, which a receiving task waits on.
+        drop(inner);
+        drop(replaced);
+    }
+
+    /// Lets the spare go, and any refill scheduled before: a stopped node
+    /// holds none. Owed again by the next large body.
+    pub(crate) fn release(&self) {
+        let mut inner = lock(&self.inner);
+        inner.owed = 0;
+        inner.taken += 1;
+        let released = inner.buf.take();
+        drop(inner);
+        drop(released);
     }
 
     /// The spare's room, if there is one.
@@ -245,6 +261,22 @@ mod tests {
         assert_eq!(spare.take_ready(MAX + 1), None);
         assert!(!spare.due.load(Ordering::Acquire));
         assert_eq!(spare.lent(), 2);
+    }
+
+    #[test]
+    fn a_released_spare_is_gone_and_a_pending_refill_makes_none() {
+        let spare = SpareBody::default();
+        let _ = spare.take(1 << 20);
+        refill_now(&spare);
+        assert!(spare.room().is_some());
+        let _ = spare.take(1 << 20);
+        let taken = lock(&spare.inner).taken;
+        spare.release();
+        assert_eq!(spare.room(), None);
+        spare.refill(taken);
+        assert_eq!(spare.room(), None, "the refill owed before is dropped");
+        refill_now(&spare);
+        assert_eq!(spare.room(), None, "nothing owed");
     }
 
     #[test]

@@ -111,7 +111,8 @@ pub struct Config {
     /// (default 32 MiB; a message is always accepted into an empty queue).
     pub max_send_queue_bytes: usize,
     /// Called with the unwritten room of a reassembly buffer just reserved
-    /// for a whole message of several segments, before the segments are
+    /// (or taken from [`buffer_source`](Self::buffer_source)) for a whole
+    /// message of several segments, before the segments are
     /// copied into it, and again with the room from the next MiB on each
     /// time the copies pass a MiB (default: none). A node may fault fresh
     /// pages in here, ahead of the copies, which this crate cannot do
@@ -120,12 +121,17 @@ pub struct Config {
     pub reserve_hook: Option<ReserveHook>,
     /// Asked for a buffer ready to take a whole message of the given
     /// length, when one is about to be reserved for it (as for
-    /// [`reserve_hook`](Self::reserve_hook)), before anything is allocated
-    /// (default: none). A buffer it returns (its contents are dropped) is
-    /// used if it has room for the whole message; `None`, or one without
-    /// that room, and the buffer is allocated as usual. A node may keep a
-    /// buffer whose pages are already present for the next large message,
-    /// so that putting it together faults in no fresh memory.
+    /// [`reserve_hook`](Self::reserve_hook): a sender believed real, no
+    /// other partial message of its own, budgets that could hold it, and
+    /// the message's first segment the first to arrive), before anything
+    /// is allocated (default: none). A buffer it returns (its contents are
+    /// dropped) is used if it has room for the whole message, and
+    /// `reserve_hook` is shown its room as for a reserved one; `None`, or
+    /// one without that room, and the buffer is allocated as usual. A node
+    /// may keep a buffer whose pages are already present for the next
+    /// large message, so that putting it together faults in no fresh
+    /// memory. A sender that is believed can take it with a message it
+    /// never finishes (as it can have a buffer reserved).
     pub buffer_source: Option<BufferSource>,
 }
 

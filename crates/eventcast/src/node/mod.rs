@@ -283,6 +283,9 @@ impl Eventcast {
         }
         self.handle.shared.stats_mut().running = false;
         self.handle.shared.clear_queue();
+        // A stopped node holds no spare buffer (up to 5 MiB each).
+        self.handle.spare.release();
+        self.handle.receive_spare.release();
         info!(target: "eventcast", %id, "stopped");
         self.handle.shared.notify(Notice::Stopped { id });
         for service in self.services() {

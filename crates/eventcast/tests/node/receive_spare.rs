@@ -1,5 +1,5 @@
 //! A receiving node puts its next large message together in a buffer it
-//! made ready after the last one began (`spare.rs`), so that a stream's
+//! made ready after the last one was delivered (`spare.rs`), so that a stream's
 //! later frames need no freshly faulted memory: only messages of 256 KiB
 //! to 4 MiB, and only a spare of about their size.
 #![allow(clippy::unwrap_used)]
@@ -35,7 +35,9 @@ fn large_messages_after_the_first_are_put_together_in_spares() {
                 (8 * MIB, 2),       // above 4 MiB: no spare asked or owed
                 (2 * MIB, 3),       // the 2 MiB spare made after the fourth
                 (100_000, 3),       // below 256 KiB: none
-                (3 * MIB, 3),       // a third larger than the spare: fresh
+                (3 * MIB, 3),       // half as large again as the spare: fresh
+                (2 * MIB, 3),       // the 3 MiB spare is too roomy: fresh
+                (2 * MIB, 4),       // a 2 MiB spare again
             ];
             for (seed, (len, in_spare)) in steps.into_iter().enumerate() {
                 let bytes = frame(len, seed as u8);
@@ -50,8 +52,9 @@ fn large_messages_after_the_first_are_put_together_in_spares() {
                     in_spare,
                     "after message {seed} ({len} bytes)"
                 );
-                // Idle well past the spare's 5 ms: the next one is made.
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                // Idle well past the spare's 5 ms after a delivery: the
+                // next one is made.
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
             assert_nothing_dropped(&b.stats().protocol);
             stop_all(&nodes).await;

@@ -112,7 +112,10 @@ impl Receiver {
             segment.index,
             payload,
             fits.then_some(whole),
-            Hooks::of(config),
+            Hooks {
+                reserve: config.reserve_hook,
+                source: config.buffer_source.as_ref(),
+            },
         );
         partial.bytes += charge;
         partial.deadline = deadline;

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{BufferSource, Config, ReserveHook};
+use crate::config::{BufferSource, ReserveHook};
 
 /// How often, in bytes appended, a reserved buffer's hook is shown the
 /// room ahead (see [`Segments::insert`]).
@@ -24,16 +24,6 @@ pub(crate) struct Hooks<'a> {
     pub(crate) reserve: Option<ReserveHook>,
     /// [`Config::buffer_source`].
     pub(crate) source: Option<&'a BufferSource>,
-}
-
-impl<'a> Hooks<'a> {
-    /// The hooks `config` sets.
-    pub(crate) fn of(config: &'a Config) -> Self {
-        Self {
-            reserve: config.reserve_hook,
-            source: config.buffer_source.as_ref(),
-        }
-    }
 }
 
 /// The segments held of one message.
@@ -81,8 +71,9 @@ impl Segments {
     /// whole body, if the buffer may be reserved for it now. Before a
     /// buffer is allocated for it, `hooks.source` is asked for one with
     /// that room. `hooks.reserve` is called on the buffer's room when the
-    /// reservation grows it, then again each time the body grows past a
-    /// multiple of [`HOOK_STEP`], on the room from the next multiple on.
+    /// reservation grows it or the source's buffer is taken, then again
+    /// each time the body grows past a multiple of [`HOOK_STEP`], on the
+    /// room from the next multiple on.
     pub(crate) fn insert(
         &mut self,
         index: u32,
@@ -97,12 +88,12 @@ impl Segments {
         }
         let hook = hooks.reserve;
         if let Some(len) = reserve {
-            if self.body.capacity() == 0 {
-                self.adopt(len, hooks.source);
-            }
+            let lent = self.body.capacity() == 0 && self.adopt(len, hooks.source);
             let had = self.body.capacity();
             self.body.reserve_exact(len.saturating_sub(self.body.len()));
-            if let Some(hook) = hook.filter(|_| self.body.capacity() != had) {
+            // A lent buffer's room is shown too: its pages may be as fresh
+            // as a reserved one's.
+            if let Some(hook) = hook.filter(|_| lent || self.body.capacity() != had) {
                 (hook.0)(self.body.spare_capacity_mut());
                 self.reserved = true;
             }
@@ -120,13 +111,15 @@ impl Segments {
     }
 
     /// Takes the buffer `source` gives for a body of `len` bytes, if it
-    /// has the room (this body holds nothing yet).
-    fn adopt(&mut self, len: usize, source: Option<&BufferSource>) {
-        if let Some(mut buf) = source.and_then(|s| (s.0)(len)) {
-            if buf.capacity() >= len {
+    /// has the room (this body holds nothing yet); whether it did.
+    fn adopt(&mut self, len: usize, source: Option<&BufferSource>) -> bool {
+        match source.and_then(|s| (s.0)(len)) {
+            Some(mut buf) if buf.capacity() >= len => {
                 buf.clear();
                 self.body = buf;
+                true
             }
+            _ => false,
         }
     }
 
@@ -299,7 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn a_buffer_without_the_room_or_an_unreserved_body_is_not_used() {
+    fn a_short_buffer_still_gives_the_whole_body_and_an_unreserved_one_asks_nothing() {
         let (source, asked) = lending(Vec::with_capacity(4));
         let hooks = Hooks {
             reserve: None,
