@@ -112,9 +112,9 @@ pub struct Config {
     pub max_send_queue_bytes: usize,
     /// Called with the unwritten room of a reassembly buffer just reserved
     /// (or taken from [`buffer_source`](Self::buffer_source)) for a whole
-    /// message of several segments, before the segments are
-    /// copied into it, and again with the room from the next MiB on each
-    /// time the copies pass a MiB (default: none). A node may fault fresh
+    /// message of several segments, before the segments are copied into
+    /// it, and again with the room from the next MiB on each time the
+    /// copies pass a MiB (default: none). A node may fault fresh
     /// pages in here, ahead of the copies, which this crate cannot do
     /// without unsafe code. The hook sees only room past what the buffer
     /// holds, so it cannot change the message.

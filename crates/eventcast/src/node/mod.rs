@@ -72,7 +72,8 @@ struct Handle {
     /// went out and the node paused (`spare.rs`).
     spare: Arc<SpareBody>,
     /// The reassembly buffer of the next large message received, made
-    /// ready after the last one began and the node paused (`spare.rs`).
+    /// ready after the last one was delivered and the node paused
+    /// (`spare.rs`).
     receive_spare: Arc<SpareBody>,
     /// Bodies being written in parts (`parts.rs`).
     writers: writers::Writers,

@@ -1,7 +1,7 @@
 //! A receiving node puts its next large message together in a buffer it
-//! made ready after the last one was delivered (`spare.rs`), so that a stream's
-//! later frames need no freshly faulted memory: only messages of 256 KiB
-//! to 4 MiB, and only a spare of about their size.
+//! made ready after the last one was delivered (`spare.rs`), so that a
+//! stream's later frames need no freshly faulted memory: only messages of
+//! 256 KiB to 4 MiB, and only a spare of about their size.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
