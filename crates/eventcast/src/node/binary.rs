@@ -32,8 +32,8 @@ impl Eventcast {
     /// event's copy into its body is saved, and, for a fresh frame, the
     /// fresh memory that copy would write. Pass an `Arc` to keep the
     /// bytes too (to retry after
-    /// [`EmitError::QueueFull`](eventcast_proto::EmitError::QueueFull), or
-    /// to use them elsewhere) without a copy; the node holds its clone
+    /// [`EmitError::QueueFull`](eventcast_proto::EmitError::QueueFull),
+    /// or to use them elsewhere) without a copy; the node holds its clone
     /// as long as the event may be repaired.
     ///
     /// Bytes shorter than 64 KiB, and any emit of a node speaking the 0.1.x

@@ -266,16 +266,21 @@ mod tests {
         (source, asked)
     }
 
+    /// Hooks that ask `source` and show no room to anyone.
+    fn asking(source: &BufferSource) -> Hooks<'_> {
+        Hooks {
+            reserve: None,
+            source: Some(source),
+        }
+    }
+
     #[test]
     fn a_reserved_body_is_put_together_in_the_buffer_the_source_gives() {
         let mut given = Vec::with_capacity(64);
         given.extend_from_slice(b"left over");
         let at = given.as_ptr();
         let (source, asked) = lending(given);
-        let hooks = Hooks {
-            reserve: None,
-            source: Some(&source),
-        };
+        let hooks = asking(&source);
         let mut s = Segments::default();
         // An early segment asks for nothing: the body is not begun.
         s.insert(1, b"cd", Some(6), hooks);
@@ -294,10 +299,7 @@ mod tests {
     #[test]
     fn a_short_buffer_still_gives_the_whole_body_and_an_unreserved_one_asks_nothing() {
         let (source, asked) = lending(Vec::with_capacity(4));
-        let hooks = Hooks {
-            reserve: None,
-            source: Some(&source),
-        };
+        let hooks = asking(&source);
         let mut s = Segments::default();
         s.insert(0, b"abc", Some(6), hooks);
         s.insert(1, b"def", Some(6), hooks);
@@ -307,15 +309,7 @@ mod tests {
         // source is not asked at all.
         let (source, asked) = lending(Vec::with_capacity(64));
         let mut grown = Segments::default();
-        grown.insert(
-            0,
-            b"ab",
-            None,
-            Hooks {
-                reserve: None,
-                source: Some(&source),
-            },
-        );
+        grown.insert(0, b"ab", None, asking(&source));
         assert!(asked.lock().expect("lock").is_empty());
     }
 }
