@@ -23,9 +23,13 @@
 //! spare is owed when a large message begins, and made [`IDLE`] after it
 //! is delivered, unless another began since.
 //!
-//! One spare each way per node, of bodies from [`MIN`] to [`MAX`] bytes:
-//! larger ones go out paced over many milliseconds, where the faults
-//! matter less than a spare of their size held between events would.
+//! Up to [`SLOTS`] spares each way per node, of bodies from [`MIN`] to
+//! [`MAX`] bytes: two streams of different sizes (a camera's frames and a
+//! lidar's scans) each find theirs, where one spare would be made for one
+//! stream and replaced for the other every time. A spare made beyond
+//! [`SLOTS`] replaces the one made or used longest ago. Larger bodies go
+//! out paced over many milliseconds, where the faults matter less than a
+//! spare of their size held between events would.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +41,10 @@ pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
 
 /// The largest body given a spare.
 pub(crate) const MAX: usize = 4 * 1024 * 1024;
+
+/// Spares a [`SpareBody`] holds at most: with [`MAX`] and [`fits`], at
+/// most 10 MiB each way.
+pub(crate) const SLOTS: usize = 2;
 
 /// How long a node emits no large body (or begins to receive no large
 /// message, after one was delivered) before its spare is made: a large
@@ -55,8 +63,9 @@ pub(crate) struct SpareBody {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// The buffer, empty, its pages present.
-    buf: Option<Vec<u8>>,
+    /// The spares, empty, their pages present: at most [`SLOTS`], the one
+    /// made or used longest ago first.
+    bufs: Vec<Vec<u8>>,
     /// The size of the last large body taken, for [`SpareBody::refill`].
     owed: usize,
     /// Large bodies taken so far: a refill scheduled after one is
@@ -87,16 +96,9 @@ impl SpareBody {
         }
         let mut inner = lock(&self.inner);
         self.owe_locked(&mut inner, size);
-        match inner.buf.take() {
-            Some(buf) if fits(buf.capacity(), size) => {
-                self.lent.fetch_add(1, Ordering::Relaxed);
-                Some(buf)
-            }
-            kept => {
-                inner.buf = kept;
-                None
-            }
-        }
+        let i = inner.fitting(size)?;
+        self.lent.fetch_add(1, Ordering::Relaxed);
+        Some(inner.bufs.remove(i))
     }
 
     /// How many spares [`take_ready`](Self::take_ready) handed over.
@@ -107,11 +109,7 @@ impl SpareBody {
     /// Whether the spare is there and suits a body of `size`, as
     /// [`take`](Self::take) would hand it over.
     pub(crate) fn ready_for(&self, size: usize) -> bool {
-        (MIN..=MAX).contains(&size)
-            && lock(&self.inner)
-                .buf
-                .as_ref()
-                .is_some_and(|b| fits(b.capacity(), size))
+        (MIN..=MAX).contains(&size) && lock(&self.inner).fitting(size).is_some()
     }
 
     /// A body of `size` was written without a buffer from here (in parts,
@@ -154,16 +152,19 @@ impl SpareBody {
     }
 
     /// Makes the spare owed since large body number `taken`, unless
-    /// another was taken since or a spare that fits is there; a spare of
-    /// another size is replaced.
+    /// another was taken since or a spare that fits is there (which then
+    /// counts as used last). Beyond [`SLOTS`], the spare made or used
+    /// longest ago is replaced.
     fn refill(&self, taken: u64) {
         let size = {
-            let inner = lock(&self.inner);
+            let mut inner = lock(&self.inner);
             let size = inner.owed;
-            if size == 0
-                || inner.taken != taken
-                || inner.buf.as_ref().is_some_and(|b| fits(b.capacity(), size))
-            {
+            if size == 0 || inner.taken != taken {
+                return;
+            }
+            if let Some(i) = inner.fitting(size) {
+                let kept = inner.bufs.remove(i);
+                inner.bufs.push(kept);
                 return;
             }
             size
@@ -175,27 +176,47 @@ impl SpareBody {
         if inner.taken != taken {
             return;
         }
-        let replaced = inner.buf.replace(buf);
+        inner.bufs.push(buf);
+        let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
         // Freed (up to 5 MiB) after the lock, which a receiving task waits on.
         drop(inner);
         drop(replaced);
     }
 
-    /// Lets the spare go, and any refill scheduled before: a stopped node
+    /// Lets the spares go, and any refill scheduled before: a stopped node
     /// holds none. Owed again by the next large body.
     pub(crate) fn release(&self) {
         let mut inner = lock(&self.inner);
         inner.owed = 0;
         inner.taken += 1;
-        let released = inner.buf.take();
+        let released = std::mem::take(&mut inner.bufs);
         drop(inner);
         drop(released);
     }
 
-    /// The spare's room, if there is one.
+    /// The room of the spare made or used last, if there is one.
     #[cfg(test)]
     pub(crate) fn room(&self) -> Option<usize> {
-        lock(&self.inner).buf.as_ref().map(Vec::capacity)
+        lock(&self.inner).bufs.last().map(Vec::capacity)
+    }
+
+    /// The rooms of all spares, the one made or used longest ago first.
+    #[cfg(test)]
+    pub(crate) fn rooms(&self) -> Vec<usize> {
+        lock(&self.inner).bufs.iter().map(Vec::capacity).collect()
+    }
+}
+
+impl Inner {
+    /// The spare that suits a body of `size` with the least room to
+    /// spare, if any does.
+    fn fitting(&self, size: usize) -> Option<usize> {
+        self.bufs
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| fits(b.capacity(), size))
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i)
     }
 }
 
@@ -301,15 +322,42 @@ mod tests {
     }
 
     #[test]
-    fn a_spare_of_another_size_is_replaced() {
+    fn two_sizes_keep_a_spare_each_and_a_third_replaces_the_oldest() {
         let spare = SpareBody::default();
-        let _ = spare.take(1 << 20);
+        let (a, b, c) = (1 << 20, 400 * 1024, 3 << 20);
+        let _ = spare.take(a);
         refill_now(&spare);
-        let big = spare.take(3 << 20);
-        assert!(big.capacity() >= 3 << 20);
-        assert!(spare.room().is_some_and(|r| r < 3 << 20), "kept for now");
+        let fresh = spare.take(b);
+        assert!(fresh.capacity() >= b);
+        assert_eq!(spare.rooms(), [a], "too roomy for b: kept");
         refill_now(&spare);
-        assert!(spare.room().is_some_and(|r| r >= 3 << 20));
+        assert_eq!(spare.rooms(), [a, b]);
+        // Two streams taking turns each find theirs, the tighter first.
+        for size in [a, b, a - 10, b] {
+            let buf = spare.take(size);
+            assert!(buf.capacity() >= size && buf.capacity() - size <= size / 4);
+            assert_eq!(spare.rooms().len(), 1, "{size}: a spare taken");
+            refill_now(&spare);
+            assert_eq!(spare.rooms().len(), 2);
+        }
+        assert_eq!(spare.lent(), 4);
+        assert_eq!(spare.rooms(), [a - 10, b]);
+        // A third size replaces the spare made or used longest ago.
+        let _ = spare.take(c);
+        refill_now(&spare);
+        assert_eq!(spare.rooms(), [b, c]);
+        assert_eq!(spare.take_ready(a - 10), None, "a - 10's replaced");
+        // A spare that still fits once another was taken is kept, and no
+        // new one made: the tighter one goes, the roomier one stays.
+        refill_now(&spare);
+        for size in [a, a + a / 8] {
+            let _ = spare.take(size);
+            refill_now(&spare);
+        }
+        assert_eq!(spare.rooms(), [a, a + a / 8]);
+        let _ = spare.take(a);
+        refill_now(&spare);
+        assert_eq!(spare.rooms(), [a + a / 8]);
         assert!(fits(100, 100) && fits(125, 100) && !fits(126, 100) && !fits(99, 100));
     }
 

@@ -1,7 +1,8 @@
 //! A receiving node puts its next large message together in a buffer it
 //! made ready after the last one was delivered (`spare.rs`), so that a
 //! stream's later frames need no freshly faulted memory: only messages of
-//! 256 KiB to 4 MiB, and only a spare of about their size.
+//! 256 KiB to 4 MiB, and only a spare of about their size; two sizes
+//! (two streams) keep a spare each.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -32,12 +33,14 @@ fn large_messages_after_the_first_are_put_together_in_spares() {
                 (MIB, 1),           // the spare made after the first
                 (MIB - 100_000, 2), // a little smaller fits
                 (2 * MIB, 2),       // too large for the spare: fresh
-                (8 * MIB, 2),       // above 4 MiB: no spare asked or owed
-                (2 * MIB, 3),       // the 2 MiB spare made after the fourth
-                (100_000, 3),       // below 256 KiB: none
-                (3 * MIB, 3),       // half as large again as the spare: fresh
-                (2 * MIB, 3),       // the 3 MiB spare is too roomy: fresh
-                (2 * MIB, 4),       // a 2 MiB spare again
+                (MIB - 100_000, 3), // its spare kept beside the 2 MiB one
+                (2 * MIB, 4),       // and the 2 MiB one beside it
+                (8 * MIB, 4),       // above 4 MiB: no spare asked or owed
+                (100_000, 4),       // below 256 KiB: none
+                (3 * MIB, 4),       // a third size: fresh, and its spare
+                (MIB - 100_000, 4), // replaced the oldest, this one's
+                (3 * MIB, 5),       // the 3 MiB one kept
+                (2 * MIB, 5),       // the 3 MiB spare is too roomy: fresh
             ];
             for (seed, (len, in_spare)) in steps.into_iter().enumerate() {
                 let bytes = frame(len, seed as u8);
