@@ -4,11 +4,16 @@
 import { EventEmitter } from 'node:events'
 
 declare namespace Eventcast {
-  /** An argument that can travel: what JSON carries, plus these. */
+  /**
+   * An argument that can travel: what JSON carries, plus these. `object`
+   * admits a value typed by an interface or a class (which has no index
+   * signature); a function, a symbol or a cycle inside one throws a
+   * TypeError at `emit`, and nothing is sent.
+   */
   type Arg =
     | string | number | boolean | null | undefined | bigint
     | Date | RegExp | Uint8Array
-    | Arg[] | { [key: string]: Arg }
+    | readonly Arg[] | { readonly [key: string]: Arg } | object
 
   /** Encryption: AES-128-GCM with a key stretched by Argon2id (not 0.1.x's cipher). */
   interface EncryptOptions {
@@ -209,6 +214,8 @@ declare namespace Eventcast {
     subscriptionLagged: number
     /** Events dropped because JavaScript did not keep up. */
     undelivered: number
+    /** Events from the network named as one the node emits itself ('error', 'start', 'stop', 'loss', 'replConnected', 'replDisconnected', 'newListener', 'removeListener'): dropped. */
+    reservedDropped: number
     protocol: { [counter: string]: number } & { dropped: { [reason: string]: number } }
     legacy: { [counter: string]: number } & { dropped: { [reason: string]: number } }
   }
@@ -225,7 +232,7 @@ interface Eventcast extends EventEmitter {
   /** The options in force, defaults filled in. */
   readonly config: Eventcast.Options & { port: number }
 
-  /** Sends to the group and fires the local listeners once; while stopped, local only. Throws a TypeError for an argument that cannot travel. */
+  /** Sends to the group and fires the local listeners once; while stopped, local only. The names the node emits itself ('error', 'start', 'stop', 'loss', ...) stay local. Throws a TypeError for an argument that cannot travel. */
   emit (event: string | symbol, ...args: Eventcast.Arg[]): boolean
   /** Resolves once the event is queued (waiting for room when the queue is full), after firing the local listeners. */
   emitAsync (event: string, ...args: Eventcast.Arg[]): Promise<boolean>
@@ -238,8 +245,12 @@ interface Eventcast extends EventEmitter {
   stop (cb: (err: Error | null) => void): void
   isRunning (): boolean
 
-  /** Where the socket is bound (the configured address while stopped). */
-  getAddress (): Eventcast.Address
+  /**
+   * `host:port`, as 0.1.x: the address bound, or this host's first IPv4
+   * address that is not a loopback one when bound to every address; the
+   * port bound, or the configured one while stopped.
+   */
+  getAddress (): string
   /** REPL clients connected now. */
   clients (): number
   /** Where the REPL listens, while open. */

@@ -11,6 +11,7 @@
  */
 
 const { EventEmitter } = require('node:events')
+const os = require('node:os')
 const { NativeNode, PROTOCOL_VERSION } = require('./native.js')
 const { normalize, getRandomPort } = require('./lib/options.js')
 const levels = require('./lib/levels.js')
@@ -26,8 +27,12 @@ const WATCH_INTERVAL = 1000
 /** Started nodes: kept from the garbage collector while they run. */
 const running = new Set()
 
-/** Names EventEmitter emits itself: they stay local. */
-const LOCAL_ONLY = new Set(['newListener', 'removeListener'])
+/**
+ * Names the node or EventEmitter emits itself: `emit` of one fires only the
+ * local listeners, and one from the network is dropped (a peer must not
+ * stop, fail or report losses on this node's behalf).
+ */
+const LOCAL_ONLY = new Set(['newListener', 'removeListener', 'error', 'start', 'stop', 'loss', 'replConnected', 'replDisconnected'])
 
 /**
  * The native layer's errors as JavaScript ones: `TypeError` for bad input,
@@ -114,9 +119,8 @@ function dispatch (ref, batch) {
     try {
       if (Array.isArray(item)) {
         const name = item[0]
-        if (name === 'error' && node.listenerCount('error') === 0) {
-          // A peer must not be able to crash this process.
-          console.error(`eventcast ${node.id}: an 'error' event arrived and nothing listens to 'error'`)
+        if (LOCAL_ONLY.has(name)) {
+          dropReserved(node, name)
           continue
         }
         deliver(node, name, item.slice(1))
@@ -133,6 +137,19 @@ function dispatch (ref, batch) {
       process.nextTick(() => { throw e })
     }
   }
+}
+
+/**
+ * Counts an event from the network named as one the node emits itself, and
+ * says so on stderr the first time for each name.
+ */
+function dropReserved (node, name) {
+  const s = node[kState]
+  s.reservedDropped++
+  if (s.reservedLogged.has(name)) return
+  s.reservedLogged.add(name)
+  console.error(`eventcast ${node.id}: an event named '${name}' arrived from the network and was dropped: ` +
+    'this node emits it itself (counted in stats().reservedDropped; this message once per name)')
 }
 
 /** Reports replays, which the library counts but does not announce. */
@@ -159,10 +176,16 @@ function enqueue (node, op) {
   return p
 }
 
+/** Throws, before anything is done, for a callback that is not one. */
+function checkCallback (cb) {
+  if (cb !== undefined && cb !== null && typeof cb !== 'function') {
+    throw new TypeError(`the callback must be a function, got ${typeof cb}`)
+  }
+}
+
 /** A Promise without a callback; with one, calls it (error first), always. */
 function settle (p, cb) {
   if (cb === undefined || cb === null) return p
-  if (typeof cb !== 'function') throw new TypeError('the callback must be a function')
   p.then(() => process.nextTick(cb, null), (e) => process.nextTick(cb, e))
 }
 
@@ -203,7 +226,7 @@ function Eventcast (opts) {
   const ref = new WeakRef(this)
   const native = call(() => new NativeNode(nativeOptions, (batch) => dispatch(ref, batch)))
   Object.defineProperty(this, kState, {
-    value: { native, chain: Promise.resolve(), iterators: new Set(), watch: null, replayed: 0, stopped: false }
+    value: { native, chain: Promise.resolve(), iterators: new Set(), watch: null, replayed: 0, stopped: false, reservedDropped: 0, reservedLogged: new Set() }
   })
   /** The options in force, 0.1.x defaults filled in. */
   this.config = config
@@ -226,10 +249,6 @@ function Eventcast (opts) {
 Object.setPrototypeOf(Eventcast.prototype, EventEmitter.prototype)
 Object.setPrototypeOf(Eventcast, EventEmitter)
 
-/** The wire protocol version this package speaks (0.1.x spoke 3; see `protocol: 'legacy-v3'`). */
-Eventcast.protocolVersion = PROTOCOL_VERSION
-Eventcast.getRandomPort = getRandomPort
-Eventcast.Eventcast = Eventcast
 Eventcast.default = Eventcast
 
 Object.defineProperty(Eventcast.prototype, 'id', {
@@ -258,17 +277,19 @@ Eventcast.prototype.emit = function emit (name, ...args) {
  */
 Eventcast.prototype.emitAsync = async function emitAsync (name, ...args) {
   if (typeof name !== 'string') throw new TypeError(`an event name must be a string, got ${typeof name}`)
-  await promised(() => this[kState].native.emitAsync(name, args))
+  if (!LOCAL_ONLY.has(name)) await promised(() => this[kState].native.emitAsync(name, args))
   return deliver(this, name, args)
 }
 
 /** Starts the node: a Promise, or `cb(err)`; idempotent; emits 'start'. */
 Eventcast.prototype.start = function start (cb) {
+  checkCallback(cb)
   return settle(enqueue(this, () => doStart(this)), cb)
 }
 
 /** Stops the node: a Promise, or `cb(err)`; idempotent; emits 'stop'. */
 Eventcast.prototype.stop = function stop (cb) {
+  checkCallback(cb)
   return settle(enqueue(this, () => doStop(this)), cb)
 }
 
@@ -277,9 +298,26 @@ Eventcast.prototype.isRunning = function isRunning () {
   return this[kState].native.isRunning()
 }
 
-/** `{host, port}`: where the socket is bound, or the configured address while stopped. */
+/**
+ * `host:port`, as 0.1.x: the address bound, or this host's first IPv4
+ * address that is not a loopback one (127.0.0.1 without one) when bound to
+ * every address; the port bound, or the configured one while stopped.
+ */
 Eventcast.prototype.getAddress = function getAddress () {
-  return this[kState].native.localAddress() || { host: this.config.address, port: this.config.port }
+  const bound = this[kState].native.localAddress()
+  const host = (bound && bound.host) || this.config.address
+  const port = bound ? bound.port : this.config.port
+  return `${host && host !== '0.0.0.0' ? host : hostAddress()}:${port}`
+}
+
+/** This host's first non-loopback IPv4 address, or 127.0.0.1 (0.1.x's `ip.address()`). */
+function hostAddress () {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list || []) {
+      if (a.family === 'IPv4' && !a.internal) return a.address
+    }
+  }
+  return '127.0.0.1'
 }
 
 /** REPL clients connected now (0 without a REPL). */
@@ -320,7 +358,8 @@ Eventcast.prototype.logLevel = function logLevel (component, level) {
 
 /** Counters: `protocol` (with `dropped` by reason), `legacy`, and the node's own. */
 Eventcast.prototype.stats = function stats () {
-  return this[kState].native.stats()
+  const s = this[kState]
+  return Object.assign(s.native.stats(), { reservedDropped: s.reservedDropped })
 }
 
 /** The nodes heard: `[{id, address, sinceHeard, lead, delivered, lost}]`. */
@@ -330,17 +369,33 @@ Eventcast.prototype.peers = function peers () {
 
 /** Adds a key (passphrase or 16-byte Buffer); resolves to its fingerprint. */
 Eventcast.prototype.addKey = function addKey (key) {
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    return Promise.reject(new TypeError(`addKey: the key must be a passphrase (a string) or 16 bytes (a Buffer or Uint8Array), got ${describe(key)}`))
+  }
   return promised(() => this[kState].native.addKey(key))
 }
 
 /** Makes the key with this fingerprint the one that seals. */
 Eventcast.prototype.useKey = function useKey (fingerprint) {
+  if (typeof fingerprint !== 'string') return Promise.reject(fingerprintError('useKey', fingerprint))
   return promised(() => this[kState].native.useKey(fingerprint))
 }
 
 /** Removes the key with this fingerprint from the ring. */
 Eventcast.prototype.removeKey = function removeKey (fingerprint) {
+  if (typeof fingerprint !== 'string') return Promise.reject(fingerprintError('removeKey', fingerprint))
   return promised(() => this[kState].native.removeKey(fingerprint))
+}
+
+function fingerprintError (method, value) {
+  return new TypeError(`${method}: the fingerprint must be a string (as keys() and addKey() give it), got ${describe(value)}`)
+}
+
+/** What a bad argument was, for an error message. */
+function describe (value) {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : typeof value
 }
 
 /** The keys of the ring: `[{fingerprint, primary, sealed}]`. */
@@ -361,3 +416,9 @@ Eventcast.prototype.events = function events (...names) {
 }
 
 module.exports = Eventcast
+// Set as `module.exports.name` so that Node's ESM loader finds them as
+// named exports (`import { Eventcast } from 'eventcast'`).
+module.exports.Eventcast = Eventcast
+module.exports.getRandomPort = getRandomPort
+/** The wire protocol version this package speaks (0.1.x spoke 3; see `protocol: 'legacy-v3'`). */
+module.exports.protocolVersion = PROTOCOL_VERSION

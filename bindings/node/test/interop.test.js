@@ -72,6 +72,25 @@ describe('with the CLI', { skip: !fs.existsSync(CLI) && `no ${CLI} (cargo build 
     assert.equal(await exited, 0)
     await node.stop()
   })
+
+  it("names the node emits itself, from the network, are dropped and counted", async () => {
+    const port = Eventcast.getRandomPort()
+    const node = new Eventcast(port)
+    await node.start()
+    const fired = []
+    for (const name of ['error', 'start', 'stop', 'loss', 'replConnected']) node.on(name, () => fired.push(name))
+    const done = collect(node, 'done', 1)
+    for (const name of ['stop', 'loss', 'error', 'start', 'replConnected', 'done']) {
+      const cli = spawn(CLI, ['emit', '-p', String(port), name, '1'], { stdio: 'ignore' })
+      assert.equal(await new Promise((resolve) => cli.once('exit', resolve)), 0)
+    }
+    await done
+    assert.deepEqual(fired, [], 'no listener of the node\'s own events fired')
+    assert.equal(node.stats().reservedDropped, 5)
+    assert.ok(node.isRunning())
+    await node.stop()
+    assert.deepEqual(fired, ['stop'], 'the real stop')
+  })
 })
 
 describe("protocol: 'legacy-v3' reads 0.1.2's wire format", () => {

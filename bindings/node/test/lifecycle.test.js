@@ -57,6 +57,18 @@ describe('start and stop', () => {
     ])
   })
 
+  it('a callback that is not a function throws, and nothing is started or stopped', async () => {
+    const a = new Eventcast(Eventcast.getRandomPort())
+    assert.throws(() => a.start('nofn'), { name: 'TypeError', message: /callback must be a function, got string/ })
+    await sleep(100)
+    assert.equal(a.isRunning(), false)
+    await a.start()
+    assert.throws(() => a.stop({}), TypeError)
+    await sleep(100)
+    assert.equal(a.isRunning(), true)
+    await a.stop()
+  })
+
   it('a start that fails calls back with the error (and the Promise rejects)', async () => {
     const a = new Eventcast({ port: Eventcast.getRandomPort(), multicastInterface: 'no-such-if0' })
     const err = await new Promise((resolve) => a.start(resolve))

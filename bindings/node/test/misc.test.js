@@ -89,8 +89,24 @@ describe('utilities', () => {
   it('protocolVersion, and getAddress() while running', async () => {
     assert.equal(typeof Eventcast.protocolVersion, 'number')
     const [a, b] = await pair()
-    assert.deepEqual(a.getAddress(), { host: '0.0.0.0', port: a.config.port })
+    // 0.1.x's form: this host's first IPv4 address that is not a
+    // loopback one (the namespace's veth), and the port.
+    const external = Object.values(os.networkInterfaces()).flat()
+      .find((i) => i.family === 'IPv4' && !i.internal)
+    assert.equal(a.getAddress(), `${external ? external.address : '127.0.0.1'}:${a.config.port}`)
+    const bound = new Eventcast({ address: '127.0.0.1', port: a.config.port + 1 })
+    assert.equal(bound.getAddress(), `127.0.0.1:${a.config.port + 1}`)
     await stopAll(a, b)
+  })
+
+  it('ES modules import the package by default and by name', () => {
+    const file = require('node:url').pathToFileURL(require('node:path').resolve(__dirname, '..', 'index.js')).href
+    const code = `
+      import Default, { Eventcast, getRandomPort, protocolVersion } from '${file}'
+      if (Eventcast !== Default || getRandomPort !== Default.getRandomPort || protocolVersion !== Default.protocolVersion) process.exit(2)
+      if (!(Eventcast(9000) instanceof Default)) process.exit(3)`
+    const r = require('node:child_process').spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20000 })
+    assert.equal(r.status, 0, r.stderr)
   })
 })
 
@@ -114,6 +130,16 @@ describe('keys', () => {
     await assert.rejects(a.removeKey(fa), (e) => e.code === 'EKEY')
     await assert.rejects(a.useKey('nope'), TypeError)
     await stopAll(a, b)
+  })
+
+  it('a key or fingerprint of the wrong type is a TypeError naming the method and what it takes', async () => {
+    const n = new Eventcast({ port: Eventcast.getRandomPort(), encrypt: { key: 'k' } })
+    for (const bad of [5, undefined, {}, null]) {
+      await assert.rejects(n.addKey(bad), { name: 'TypeError', message: /^addKey: the key must be a passphrase \(a string\) or 16 bytes/ })
+    }
+    await assert.rejects(n.useKey(5), { name: 'TypeError', message: /^useKey: the fingerprint must be a string .*got number$/ })
+    await assert.rejects(n.removeKey(null), { name: 'TypeError', message: /^removeKey: the fingerprint must be a string .*got null$/ })
+    assert.match(await n.addKey(Buffer.alloc(16, 7)), /^[0-9a-f]{16}$/)
   })
 })
 

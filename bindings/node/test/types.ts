@@ -19,3 +19,12 @@ async function f (): Promise<void> {
   await ec2.emitAsync('x', p)
 }
 void f
+
+// Values typed by an interface or a class, and readonly arrays, can be emitted.
+interface Reading { temp: number, at: Date }
+const reading: Reading = { temp: 1, at: new Date() }
+class Point { x = 1 }
+ec1.emit('reading', reading, new Point(), [1, 2] as readonly number[])
+const address: string = ec1.getAddress()
+const dropped: number = ec1.stats().reservedDropped + address.length
+void dropped

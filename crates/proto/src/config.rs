@@ -233,10 +233,14 @@ pub enum ConfigError {
     /// `max_message_size` outside 5 bytes..=4 GiB - 1.
     #[error("max_message_size must be between 5 bytes and 4 GiB - 1, got {0}")]
     MessageSize(usize),
-    /// A budget too small to hold one message of `max_message_size`.
+    /// A budget too small to hold one message of `max_message_size` cut
+    /// into segments of `max_payload_size` (each segment's bookkeeping
+    /// counts, so a smaller payload size needs a larger budget).
     #[error(
         "{name} ({value} bytes) cannot hold one message of max_message_size \
-         ({needed} bytes with bookkeeping)"
+         ({message_size} bytes) in segments of max_payload_size ({payload_size} \
+         bytes): that takes {needed} bytes with bookkeeping; raise {name} or \
+         max_payload_size, or lower max_message_size"
     )]
     Budget {
         /// The setting's name.
@@ -245,6 +249,10 @@ pub enum ConfigError {
         value: usize,
         /// The least that works.
         needed: usize,
+        /// `max_message_size`.
+        message_size: usize,
+        /// `max_payload_size`.
+        payload_size: usize,
     },
     /// A count limit of zero.
     #[error("{0} must be at least 1")]
@@ -307,6 +315,8 @@ impl Config {
                     name,
                     value,
                     needed,
+                    message_size: self.max_message_size,
+                    payload_size: self.max_payload_size,
                 });
             }
         }
