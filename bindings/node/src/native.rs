@@ -55,7 +55,9 @@ fn coded(code: &str, e: impl std::fmt::Display) -> Error {
 /// The library's errors, with a code JavaScript can test.
 fn from_lib(e: eventcast::Error) -> Error {
     let code = match &e {
-        eventcast::Error::Config(_) => return to_bson::type_error(e.to_string()),
+        eventcast::Error::Config(_) => {
+            return to_bson::type_error(crate::options::js_names(&e.to_string()))
+        }
         eventcast::Error::Args(_) => return to_bson::type_error(e.to_string()),
         eventcast::Error::Io { source, .. } => match source.kind() {
             std::io::ErrorKind::AddrInUse => "EADDRINUSE",

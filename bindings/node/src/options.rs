@@ -245,7 +245,7 @@ pub(crate) fn to_config(mut o: NodeOptions) -> Result<Config> {
 
 /// A message of the library's with its option names in JavaScript's
 /// spelling: `max_payload_size` becomes `maxPayloadSize`.
-fn js_names(message: &str) -> String {
+pub(crate) fn js_names(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars().peekable();
     let mut in_word = false;
@@ -260,6 +260,7 @@ fn js_names(message: &str) -> String {
         out.push(c);
     }
     out.replace("repl.host", "replHost")
+        .replace("legacy.insecureLegacyKey", "insecureLegacyKey")
         .replace("encryption.key", "encrypt.key")
         .replace("encryption.decryptKeys", "encrypt.decryptKeys")
 }

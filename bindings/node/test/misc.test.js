@@ -140,6 +140,9 @@ describe('keys', () => {
     await assert.rejects(n.useKey(5), { name: 'TypeError', message: /^useKey: the fingerprint must be a string .*got number$/ })
     await assert.rejects(n.removeKey(null), { name: 'TypeError', message: /^removeKey: the fingerprint must be a string .*got null$/ })
     assert.match(await n.addKey(Buffer.alloc(16, 7)), /^[0-9a-f]{16}$/)
+    // Options named as JavaScript spells them.
+    const legacy = new Eventcast({ port: Eventcast.getRandomPort(), protocol: 'legacy-v3' })
+    await assert.rejects(legacy.addKey('k'), (e) => e instanceof TypeError && /\binsecureLegacyKey\b/.test(e.message) && !/legacy\.|_/.test(e.message))
   })
 })
 
