@@ -34,7 +34,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let filter = event_filter(&args.events)?;
     if let Some(out) = &args.json_mcap {
         let stats = write_json_copy(&args.file, out, filter)?;
-        eprintln!(
+        say!(
             "wrote {} events and {} loss reports to {} (JSON channels, for Foxglove Studio)",
             stats.events,
             stats.losses,
@@ -55,7 +55,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Record::Loss(loss) => {
                 // Losses are not events: they go beside the output.
                 out.flush().map(|()| {
-                    eprintln!(
+                    say!(
                         "eventcast: recorded at {}: {} messages from {} lost (first seq {}): {}",
                         rfc3339(loss.log_time),
                         loss.count,
@@ -83,20 +83,20 @@ fn report(file: &Path, stats: &ReaderStats) {
             .iter()
             .map(|(channel, n)| format!("{channel}: {n}"))
             .collect();
-        eprintln!(
+        say!(
             "eventcast: skipped {} messages of channels eventcast does not write ({})",
             stats.foreign_messages(),
             channels.join(", ")
         );
     }
     if stats.unreadable > 0 {
-        eprintln!(
+        say!(
             "eventcast: skipped {} messages whose data is not an eventcast event",
             stats.unreadable
         );
     }
     if let Some(why) = &stats.truncated {
-        eprintln!(
+        say!(
             "eventcast: {} ends early ({why}); every complete chunk was read ({} records)",
             file.display(),
             stats.records

@@ -65,7 +65,8 @@ pub(crate) struct NetArgs {
 
     /// Bytes of event per datagram (16-65474); a larger event is cut into
     /// segments. Every node of a group should use the same size.
-    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1024,
+          value_parser = crate::parse::parse_bytes::<usize>)]
     pub(crate) max_payload_size: usize,
 
     /// Milliseconds a partly received event may wait for its next segment
@@ -75,7 +76,7 @@ pub(crate) struct NetArgs {
     pub(crate) message_ttl: u64,
 
     /// Receive buffer to ask the kernel for, in bytes [default: 4 MiB]
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     pub(crate) recv_buffer: Option<usize>,
 
     /// Wire protocol: native, or legacy-v3 to talk with nodes of the
@@ -232,7 +233,7 @@ impl SendArgs {
 /// Creates a stopped node; a configuration that cannot work is a
 /// [`UsageError`].
 pub(crate) fn new_node(config: Config) -> anyhow::Result<Eventcast> {
-    Eventcast::new(config).map_err(node_error)
+    Eventcast::new(config).map_err(|e| node_error(e, None))
 }
 
 /// The names and patterns a command is given (sensor.*, sensor.**), as a
@@ -250,7 +251,9 @@ pub(crate) fn event_filter(events: &[String]) -> anyhow::Result<Option<EventFilt
 /// Starts `node`: binds, joins the group. An unknown interface is a
 /// [`UsageError`]; what the operating system refuses is an ordinary error.
 pub(crate) async fn start(node: &Eventcast) -> anyhow::Result<()> {
-    node.start().await.map_err(node_error)
+    node.start()
+        .await
+        .map_err(|e| node_error(e, node.config().multicast_interface.as_deref()))
 }
 
 /// Where a started node is, for its first line on stderr: `GROUP (bound to
@@ -271,18 +274,27 @@ pub(crate) fn where_it_runs(node: &Eventcast, port_given: bool) -> anyhow::Resul
     ))
 }
 
-fn node_error(error: eventcast::Error) -> anyhow::Error {
-    /// What Linux says when joining a group no route leads to.
+/// The library's error as the command line says it; `interface` is the
+/// `--interface` given, if any.
+fn node_error(error: eventcast::Error, interface: Option<&str>) -> anyhow::Error {
+    /// What Linux says when joining a group no route leads to, or on an
+    /// address that is not this host's.
     const ENODEV: i32 = 19;
     match error {
         eventcast::Error::Config(e) => UsageError(format!("invalid configuration: {e}")).into(),
         eventcast::Error::Io { ref source, .. }
             if cfg!(target_os = "linux") && source.raw_os_error() == Some(ENODEV) =>
         {
-            anyhow::anyhow!(
-                "{error} (no route for multicast on this host: pass --interface, or add one, \
-                 e.g. `ip route add 224.0.0.0/4 dev eth0`)"
-            )
+            match interface {
+                Some(given) => anyhow::anyhow!(
+                    "{error} (--interface {given} is not an address of this host's \
+                     interfaces: `ip -brief address` lists them)"
+                ),
+                None => anyhow::anyhow!(
+                    "{error} (no route for multicast on this host: pass --interface, or add \
+                     one, e.g. `ip route add 224.0.0.0/4 dev eth0`)"
+                ),
+            }
         }
         other => other.into(),
     }

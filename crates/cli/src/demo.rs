@@ -98,8 +98,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(e) if e.is::<StdoutClosed>() => Ok(ExitCode::SUCCESS),
         Err(e) if e.is::<output::StdoutError>() || e.is::<common::UsageError>() => Err(e),
         Err(e) => {
-            eprintln!("eventcast: demo failed: {}", common::describe(&e));
-            eprintln!("{HINT}");
+            say!("eventcast: demo failed: {}", common::describe(&e));
+            say!("{HINT}");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -171,7 +171,7 @@ async fn demo(
     let before: Vec<NodeStats> = members.iter().map(|m| m.node.stats()).collect();
     let smallest = before.iter().map(|s| s.recv_buffer_size).min().unwrap_or(0);
     if smallest < BIG {
-        eprintln!(
+        say!(
             "eventcast: note: the kernel granted a receive buffer of only {} \
              (net.core.rmem_max); the 1 MiB event arrives as a burst that may overflow it",
             json::size(smallest)

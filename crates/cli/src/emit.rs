@@ -16,7 +16,7 @@ use crate::json::{self, ExtJson};
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// Name of the event
-    #[arg(value_name = "EVENT", required_unless_present = "stdin")]
+    #[arg(value_name = "EVENT", required_unless_present = "stdin", value_parser = event_name)]
     event: Option<String>,
 
     /// Arguments of the event: Extended JSON when valid JSON (5, '"5"',
@@ -59,6 +59,15 @@ struct Line {
     args: Vec<ExtJson>,
 }
 
+/// An event name as given: refused when empty (as the REPL's `emit`
+/// refuses it), most likely an unset shell variable.
+fn event_name(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("an event name must not be empty".into());
+    }
+    Ok(text.to_owned())
+}
+
 /// Runs `eventcast emit`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Arguments first: a mistake in them must not send anything.
@@ -84,7 +93,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     common::start(&node).await?;
     if args.node.net.port.is_none() {
         if let Some(group) = node.group_addr() {
-            eprintln!(
+            say!(
                 "eventcast: no --port given: sending to {group}, a random port nobody \
                  listens on unless told"
             );
@@ -153,7 +162,7 @@ async fn emit_lines(node: &Eventcast, mut input: impl AsyncBufRead + Unpin) -> a
             continue;
         }
         if let Err(e) = emit_line(node, &line).await {
-            eprintln!("eventcast: stdin line {number}: {}", common::describe(&e));
+            say!("eventcast: stdin line {number}: {}", common::describe(&e));
             bad += 1;
         }
     }
@@ -172,8 +181,9 @@ async fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
             None => anyhow::anyhow!(text),
         }
     })?;
+    let event = event_name(&line.event).map_err(|e| anyhow::anyhow!("\"event\": {e}"))?;
     let args: Vec<Bson> = line.args.into_iter().map(|a| a.0).collect();
-    node.emit_list_wait(&line.event, args).await?;
+    node.emit_list_wait(&event, args).await?;
     Ok(())
 }
 
@@ -242,5 +252,26 @@ mod tests {
             err.to_string(),
             "invalid type: integer `5`, expected a string (column 11)"
         );
+        let err = block_on(emit_line(&node, b"{\"event\": \"\"}")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "\"event\": an event name must not be empty"
+        );
+    }
+
+    #[test]
+    fn an_empty_event_name_is_refused() {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        let err = Cli::try_parse_from(["emit", "", "x"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("an event name must not be empty"), "{err}");
+        assert!(Cli::try_parse_from(["emit", "a", "x"]).is_ok());
     }
 }

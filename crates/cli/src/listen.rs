@@ -99,7 +99,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let lagged = node.stats().subscription_lagged;
     node.stop().await;
     if lagged > 0 {
-        eprintln!("eventcast: {lagged} events dropped because the output did not keep up");
+        say!("eventcast: {lagged} events dropped because the output did not keep up");
     }
     match end? {
         End::Done => Ok(ExitCode::SUCCESS),

@@ -4,6 +4,15 @@
 // Doc comments here are clap's --help text, where `[1,2]` is JSON, not a link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+/// `eprintln!` that ignores a failed write: a closed stderr (a pipe whose
+/// reader has gone) must not make the command panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod bridge;
 mod cat;
@@ -264,7 +273,7 @@ fn main() -> ExitCode {
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("eventcast: cannot start the async runtime: {e}");
+            say!("eventcast: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -288,7 +297,7 @@ fn main() -> ExitCode {
         Err(e) => match e.downcast_ref::<common::UsageError>() {
             Some(usage) => usage_error(name, usage),
             None => {
-                eprintln!("eventcast: {}", common::describe(&e));
+                say!("eventcast: {}", common::describe(&e));
                 ExitCode::FAILURE
             }
         },

@@ -33,15 +33,15 @@ pub(crate) struct Args {
 #[command(next_help_heading = "Limits")]
 pub(crate) struct LimitArgs {
     /// Largest event sent or accepted, in bytes [default: 64 MiB]
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     max_message_size: Option<usize>,
 
     /// Memory all partly received events may hold, in bytes [default: 256 MiB]
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     max_partial_bytes: Option<usize>,
 
     /// Memory one sender's partly received events may hold [default: 128 MiB]
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     max_partial_bytes_per_sender: Option<usize>,
 
     /// Partly received events one sender may have open [default: 256]
@@ -55,7 +55,7 @@ pub(crate) struct LimitArgs {
 
     /// Bytes of events a subscription holds for a slow reader before it
     /// drops new ones [default: 67108864, 64 MiB]
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     subscription_bytes: Option<usize>,
 }
 
@@ -155,14 +155,14 @@ pub(crate) async fn run(
 
     let running = Running::start(&node, args.net.port.is_some(), "node running", "").await?;
     match node.repl().addr() {
-        Some(repl) => eprintln!(
+        Some(repl) => say!(
             "repl listening on {repl} (telnet {} {}; `help` lists the commands)",
             repl.ip(),
             repl.port()
         ),
-        None => eprintln!("no repl (--no-repl)"),
+        None => say!("no repl (--no-repl)"),
     }
-    eprintln!(
+    say!(
         "log levels: {} (change them from the REPL: log-level)",
         node.log_levels()
     );
@@ -171,7 +171,7 @@ pub(crate) async fn run(
     // Sends what is queued and leaves the group, then closes the REPL.
     node.stop().await;
     node.repl().close().await;
-    eprintln!("stopped");
+    say!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -250,6 +250,27 @@ mod tests {
                 c.subscription_bytes
             ),
             (1_000_000, 2_000_000, 1_500_000, 7, 9, 11)
+        );
+        // Sizes with units, as `listen --subscription-bytes` takes them.
+        let c = config(&[
+            "--max-message-size",
+            "1G",
+            "--max-partial-bytes",
+            "3G",
+            "--max-partial-bytes-per-sender",
+            "2GiB",
+            "--subscription-bytes",
+            "64M",
+            "--recv-buffer",
+            "8m",
+        ])
+        .unwrap();
+        let p = &c.protocol;
+        let budgets = [p.max_partial_bytes, p.max_partial_bytes_per_sender];
+        assert_eq!((p.max_message_size, budgets), (1 << 30, [3 << 30, 2 << 30]));
+        assert_eq!(
+            (c.subscription_bytes, c.recv_buffer_size),
+            (64 << 20, 8 << 20)
         );
         // Unset, they are the library's defaults.
         assert_eq!(

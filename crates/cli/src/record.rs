@@ -113,20 +113,20 @@ fn report(summary: &RecordSummary) {
     } else {
         String::new()
     };
-    eprintln!(
+    say!(
         "recorded {} {events} ({}) into {files}; {} lost (reported by the protocol{reports})",
         stats.events,
         size(stats.bytes as usize),
         stats.events_lost,
     );
     if stats.queue_waits > 0 {
-        eprintln!(
+        say!(
             "eventcast: the node waited {} times for the file to be written",
             stats.queue_waits
         );
     }
     if stats.refused > 0 {
-        eprintln!(
+        say!(
             "eventcast: {} events arrived after the recording ended (--count or --max-bytes) \
              and are not in the file",
             stats.refused

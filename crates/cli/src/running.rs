@@ -34,7 +34,7 @@ impl Running {
         let shutdown = Box::pin(shutdown_signal()?);
         common::start(node).await?;
         let at = common::where_it_runs(node, port_given)?;
-        eprintln!("{what} on {at}{more})");
+        say!("{what} on {at}{more})");
         Ok(Running { shutdown })
     }
 
@@ -59,7 +59,7 @@ impl Running {
                 done = &mut work => return Some(done),
                 notice = notices.recv(), if notices_open => match notice {
                     Ok(notice) => report(&notice),
-                    Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} notices missed"),
+                    Err(RecvError::Lagged(n)) => say!("eventcast: {n} notices missed"),
                     Err(RecvError::Closed) => notices_open = false,
                 },
                 () = &mut shutdown => return None,
@@ -72,13 +72,15 @@ impl Running {
 /// stopped, REPL clients) say nothing a user of the command needs.
 fn report(notice: &Notice) {
     match notice {
-        Notice::ProtocolError(error) => eprintln!("eventcast: {error}"),
-        Notice::Loss(loss) => eprintln!("eventcast: {loss}"),
-        Notice::Conflict(conflict) => eprintln!("eventcast: {conflict}"),
-        Notice::LegacyProtocolError(error) => eprintln!("eventcast: {error}"),
-        Notice::KeyLimit(limit) => eprintln!(
+        Notice::ProtocolError(error) => say!("eventcast: {error}"),
+        Notice::Loss(loss) => say!("eventcast: {loss}"),
+        Notice::Conflict(conflict) => say!("eventcast: {conflict}"),
+        Notice::LegacyProtocolError(error) => say!("eventcast: {error}"),
+        Notice::KeyLimit(limit) => say!(
             "eventcast: key {} sealed {} datagrams (limit {}): rotate it",
-            limit.fingerprint, limit.sealed, limit.refuse_at
+            limit.fingerprint,
+            limit.sealed,
+            limit.refuse_at
         ),
         _ => {}
     }

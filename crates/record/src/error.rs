@@ -69,6 +69,13 @@ pub enum Error {
     /// The writer thread could not be started or ended abnormally.
     #[error("the recorder's writer thread {0}")]
     Thread(&'static str),
+    /// A copy's output is its input: writing it would empty the recording
+    /// before it is read.
+    #[error("{} is the recording being copied: give the copy another path", path.display())]
+    SameFile {
+        /// The output path given.
+        path: PathBuf,
+    },
 }
 
 impl Error {

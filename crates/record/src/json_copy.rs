@@ -35,6 +35,11 @@ pub fn write_json_copy(
     filter: Option<EventFilter>,
 ) -> Result<JsonCopyStats, Error> {
     let mut reader = Reader::open(input)?.with_filter(filter);
+    if same_file(input, output) {
+        return Err(Error::SameFile {
+            path: output.to_owned(),
+        });
+    }
     let file = File::create(output).map_err(|e| Error::io(output, "cannot create", e))?;
     let mut writer = mcap_writer::write_options()
         .profile("")
@@ -72,4 +77,25 @@ pub fn write_json_copy(
         .map_err(|e| Error::io(output, "cannot write", e))?;
     stats.reader = reader.stats().clone();
     Ok(stats)
+}
+
+/// Whether `output` exists and is the file `input` is (a hard link or a
+/// symbolic link to it included, on Unix).
+fn same_file(input: &Path, output: &Path) -> bool {
+    let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        matches!(
+            (std::fs::canonicalize(input), std::fs::canonicalize(output)),
+            (Ok(x), Ok(y)) if x == y
+        )
+    }
 }

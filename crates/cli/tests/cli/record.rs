@@ -283,3 +283,34 @@ fn bad_input() {
         assert!(done.stderr.contains(needle), "{args:?}: {}", done.stderr);
     }
 }
+
+#[test]
+fn record_and_node_end_cleanly_when_their_stderr_is_a_closed_pipe() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.mcap");
+        let file = file.to_str().unwrap();
+        for args in [
+            vec!["record", "--port", "41299", file],
+            vec!["node", "--port", "41299"],
+        ] {
+            let mut child = eventcast()
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Its first line read, then the pipe closed (as `2>&1 | head -c 10`).
+            let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+            let mut first = String::new();
+            stderr.read_line(&mut first).unwrap();
+            drop(stderr);
+            signal(child.id(), "INT");
+            let status = crate::support::wait(&mut child, LIMIT);
+            // What it says on stopping goes nowhere; it must not panic (101).
+            assert_eq!(status.code(), Some(0), "{args:?} (first line {first:?})");
+        }
+    });
+}

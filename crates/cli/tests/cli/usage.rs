@@ -148,3 +148,18 @@ fn unknown_interface_exits_2_and_lists_the_interfaces() {
         assert!(done.stderr.contains("lo (127.0.0.1)"), "{}", done.stderr);
     });
 }
+
+#[test]
+fn an_interface_address_not_of_this_host_is_named_as_such() {
+    netns_test::run(|| {
+        let done = eventcast_with(&["listen", "--interface", "10.99.99.99", "--timeout", "1"]);
+        assert_eq!(done.status.code(), Some(1), "{done:?}");
+        assert!(
+            done.stderr
+                .contains("--interface 10.99.99.99 is not an address of this host's interfaces"),
+            "{}",
+            done.stderr
+        );
+        assert!(!done.stderr.contains("pass --interface"), "{}", done.stderr);
+    });
+}

@@ -120,3 +120,21 @@ fn the_json_copy_has_schemaless_json_channels() {
     assert_eq!(reader.by_ref().count(), 0);
     assert_eq!(reader.stats().foreign_messages(), 10);
 }
+
+#[test]
+fn a_json_copy_onto_its_own_recording_is_refused_and_leaves_it_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bus.mcap");
+    record_local(RecorderOptions::new(&path), 4);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let link = dir.path().join("link.mcap");
+    std::fs::hard_link(&path, &link).unwrap();
+    let relative = dir.path().join(".").join("bus.mcap");
+    for output in [&path, &link, &relative] {
+        let err = write_json_copy(&path, output, None).unwrap_err();
+        assert!(matches!(err, Error::SameFile { .. }), "{err}");
+        assert!(err.to_string().contains("is the recording being copied"));
+    }
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    assert_eq!(Reader::open(&path).unwrap().count(), 4);
+}
