@@ -6,8 +6,13 @@
 //! waiting. The Python layer's listener thread takes them out in batches
 //! ([`Node::next_batch`], which waits without the GIL) and calls the
 //! Python functions, one event at a time, in order.
+//!
+//! A node belongs to the process that made it: after a fork its methods
+//! raise in the child ([`check_process`]), and the child never drops its
+//! copy of the library's node (that would touch the parent's runtime).
 
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -20,7 +25,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::convert::{args_to_bson, event_tuple};
 use crate::errors::error;
-use crate::runtime::{run, runtime, timeout, wait_for};
+use crate::runtime::{check_process, run, runtime, timeout, wait_for};
 use crate::subscription::Subscription;
 use crate::{config, stats};
 
@@ -29,7 +34,10 @@ type Item = (u64, Event);
 /// A node of the group. The Python class `eventcast.Eventcast` wraps it.
 #[pyclass(module = "eventcast._core", frozen)]
 pub(crate) struct Node {
-    node: Eventcast,
+    /// Dropped only in the process that made it (see [`Drop for Node`]).
+    node: ManuallyDrop<Eventcast>,
+    /// The process that made it.
+    pid: u32,
     tx: SyncSender<Item>,
     rx: Mutex<Receiver<Item>>,
     /// Events the queue had no room for.
@@ -48,7 +56,8 @@ impl Node {
         let node = Eventcast::new(options.config).map_err(error)?;
         let (tx, rx) = mpsc::sync_channel(options.listener_queue_size);
         Ok(Self {
-            node,
+            node: ManuallyDrop::new(node),
+            pid: std::process::id(),
             tx,
             rx: Mutex::new(rx),
             dropped: Arc::new(AtomicU64::new(0)),
@@ -58,6 +67,7 @@ impl Node {
 
     /// Binds, joins the group and starts receiving (nothing if running).
     fn start(&self, py: Python<'_>) -> PyResult<()> {
+        self.check()?;
         let node = self.node.clone();
         run(py, async move { node.start().await })?.map_err(error)
     }
@@ -65,6 +75,7 @@ impl Node {
     /// Sends what is queued, leaves the group, closes the socket (nothing
     /// if stopped).
     fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        self.check()?;
         let node = self.node.clone();
         run(py, async move { node.stop().await })
     }
@@ -104,6 +115,7 @@ impl Node {
         wait: bool,
         timeout_secs: Option<f64>,
     ) -> PyResult<()> {
+        self.check()?;
         // A lone large bytes argument (a frame): sent without a copy.
         let args = eventcast::lone_binary(args_to_bson(args)?);
         let limit = timeout(timeout_secs)?;
@@ -134,6 +146,7 @@ impl Node {
     /// Adds a listener for `name` (a name or pattern) whose events go to
     /// the listener queue tagged with `token`.
     fn on(&self, name: &str, token: u64, once: bool) -> PyResult<()> {
+        self.check()?;
         let tx = self.tx.clone();
         let dropped = self.dropped.clone();
         let push = move |event: &Event| {
@@ -152,17 +165,19 @@ impl Node {
     }
 
     /// Removes the listener of `token`; whether it was there.
-    fn off(&self, token: u64) -> bool {
-        match lock(&self.listeners).remove(&token) {
+    fn off(&self, token: u64) -> PyResult<bool> {
+        self.check()?;
+        Ok(match lock(&self.listeners).remove(&token) {
             Some((name, id)) => self.node.off(&name, id),
             None => false,
-        }
+        })
     }
 
     /// How many listeners an event of this name fires (or, for a pattern,
     /// how many were added under it).
-    fn listener_count(&self, name: &str) -> usize {
-        self.node.listener_count(name)
+    fn listener_count(&self, name: &str) -> PyResult<usize> {
+        self.check()?;
+        Ok(self.node.listener_count(name))
     }
 
     /// Waits up to `timeout_secs` (without the GIL) for the listener queue,
@@ -174,6 +189,7 @@ impl Node {
         timeout_secs: f64,
         max: usize,
     ) -> PyResult<Bound<'py, PyList>> {
+        self.check()?;
         let wait = timeout(Some(timeout_secs))?.unwrap_or(Duration::ZERO);
         let rx = &self.rx;
         let items = py.detach(|| {
@@ -200,16 +216,18 @@ impl Node {
 
     /// A subscription to these names and patterns (every event if none).
     fn subscribe(&self, names: Vec<String>) -> PyResult<Subscription> {
+        self.check()?;
         let sub = if names.is_empty() {
             self.node.subscribe()
         } else {
             self.node.subscribe_to(names).map_err(error)?
         };
-        Ok(Subscription::new(sub))
+        Ok(Subscription::new(sub, self.pid))
     }
 
     /// Every counter of the node, as nested dicts.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.check()?;
         let dict = stats::to_dict(py, &self.node.stats())?;
         dict.set_item("listener_dropped", self.dropped.load(Ordering::Relaxed))?;
         Ok(dict)
@@ -217,6 +235,7 @@ impl Node {
 
     /// The nodes heard: a dict per node.
     fn peers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.check()?;
         let node = self.node.clone();
         let peers = run(py, async move { node.peers().await })?;
         let list = PyList::empty(py);
@@ -231,6 +250,24 @@ impl Node {
             list.append(dict)?;
         }
         Ok(list)
+    }
+}
+
+impl Node {
+    /// An error in a process forked from the one that made the node.
+    fn check(&self) -> PyResult<()> {
+        check_process(self.pid, "node")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // In a forked child the node's tasks and runtime are the parent's:
+        // it is left as it is.
+        if self.pid == std::process::id() {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.node) };
+        }
     }
 }
 
