@@ -2,8 +2,8 @@
 //! its events to the package's listener thread.
 //!
 //! The node's listeners (Rust closures, called on the node's task) only
-//! push `(token, event)` into a bounded queue: no Python, no GIL, no
-//! waiting. The Python layer's listener thread takes them out in batches
+//! push `(token, event)` into a bounded queue ([`Queue`]): no Python, no
+//! GIL, no waiting. The Python layer's listener thread takes them out in batches
 //! ([`Node::next_batch`], which waits without the GIL) and calls the
 //! Python functions, one event at a time, in order.
 //!
@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +31,58 @@ use crate::{config, stats};
 
 type Item = (u64, Event);
 
+/// The sending end of the listener queue: a channel that grows only as
+/// events wait in it, and holds at most `bound` of them (a `sync_channel`
+/// allocates all its places up front: 8 MiB per node at the default
+/// size). An event beyond the bound is dropped and counted.
+struct Queue {
+    tx: Sender<Item>,
+    /// Events sent and not yet taken by [`Node::next_batch`].
+    len: AtomicUsize,
+    bound: usize,
+    /// Events the queue had no room for.
+    dropped: AtomicU64,
+}
+
+impl Queue {
+    fn new(bound: usize) -> (Self, Receiver<Item>) {
+        let (tx, rx) = mpsc::channel();
+        let queue = Self {
+            tx,
+            len: AtomicUsize::new(0),
+            bound,
+            dropped: AtomicU64::new(0),
+        };
+        (queue, rx)
+    }
+
+    /// Queues `token`'s copy of `event` if there is room, else counts it
+    /// as dropped; whether it was queued.
+    fn push(&self, token: u64, event: &Event) -> bool {
+        let room = self
+            .len
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.bound).then_some(n + 1)
+            })
+            .is_ok();
+        if !room {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if self.tx.send((token, event.clone())).is_err() {
+            // The node is being dropped: nobody will take it.
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// `n` events were taken out.
+    fn taken(&self, n: usize) {
+        self.len.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
 /// A node of the group. The Python class `eventcast.Eventcast` wraps it.
 #[pyclass(module = "eventcast._core", frozen)]
 pub(crate) struct Node {
@@ -38,10 +90,8 @@ pub(crate) struct Node {
     node: ManuallyDrop<Eventcast>,
     /// The process that made it.
     pid: u32,
-    tx: SyncSender<Item>,
+    queue: Arc<Queue>,
     rx: Mutex<Receiver<Item>>,
-    /// Events the queue had no room for.
-    dropped: Arc<AtomicU64>,
     /// The library's listener ids by the Python layer's tokens.
     listeners: Mutex<HashMap<u64, (String, ListenerId)>>,
 }
@@ -54,13 +104,12 @@ impl Node {
         let options = config::from_kwargs(options)?;
         let _entered = runtime()?.enter();
         let node = Eventcast::new(options.config).map_err(error)?;
-        let (tx, rx) = mpsc::sync_channel(options.listener_queue_size);
+        let (queue, rx) = Queue::new(options.listener_queue_size);
         Ok(Self {
             node: ManuallyDrop::new(node),
             pid: std::process::id(),
-            tx,
+            queue: Arc::new(queue),
             rx: Mutex::new(rx),
-            dropped: Arc::new(AtomicU64::new(0)),
             listeners: Mutex::new(HashMap::new()),
         })
     }
@@ -147,12 +196,9 @@ impl Node {
     /// the listener queue tagged with `token`.
     fn on(&self, name: &str, token: u64, once: bool) -> PyResult<()> {
         self.check()?;
-        let tx = self.tx.clone();
-        let dropped = self.dropped.clone();
+        let queue = Arc::clone(&self.queue);
         let push = move |event: &Event| {
-            if let Err(TrySendError::Full(_)) = tx.try_send((token, event.clone())) {
-                dropped.fetch_add(1, Ordering::Relaxed);
-            }
+            queue.push(token, event);
         };
         let id = if once {
             self.node.once(name, push)
@@ -207,6 +253,7 @@ impl Node {
             }
             items
         });
+        self.queue.taken(items.len());
         let list = PyList::empty(py);
         for (token, event) in &items {
             list.append(event_tuple(py, *token, event)?)?;
@@ -229,7 +276,10 @@ impl Node {
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         self.check()?;
         let dict = stats::to_dict(py, &self.node.stats())?;
-        dict.set_item("listener_dropped", self.dropped.load(Ordering::Relaxed))?;
+        dict.set_item(
+            "listener_dropped",
+            self.queue.dropped.load(Ordering::Relaxed),
+        )?;
         Ok(dict)
     }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import queue
+import subprocess
+import sys
 import threading
 import time
 
@@ -183,3 +185,31 @@ def test_a_full_listener_queue_drops_and_counts(make_node) -> None:
     wait_until(lambda: len(got) == 11)
     assert got == list(range(11))
     assert node.stats()["listener_dropped"] == 99 - 10
+
+
+RSS_OF_TEN_NODES = """
+
+def rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+eventcast.Eventcast()  # the runtime and the module's first allocations
+before = rss()
+nodes = [eventcast.Eventcast() for _ in range(10)]
+huge = [eventcast.Eventcast(listener_queue_size=n) for n in (10**9, 2**62, 2**64 - 1)]
+print(rss() - before)
+"""
+
+
+def test_the_listener_queue_takes_memory_only_as_it_fills() -> None:
+    # It reserved every slot up front: 8 MiB per node by default, an abort
+    # (or a Rust panic) for a huge size. Run apart: an abort ends the process.
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_OF_TEN_NODES], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    grown = int(done.stdout)
+    assert grown < 16 * 2**20, f"13 idle nodes took {grown / 2**20:.1f} MiB"
