@@ -7,7 +7,7 @@ use std::time::Duration;
 use eventcast::{Config, ConfigError, Key, Secret, WireProtocol};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 
 /// Events queued for the listener thread before new ones are dropped
 /// (counted in `stats()["listener_dropped"]`), unless
@@ -55,6 +55,20 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "decrypt_keys" => {
             c.encryption.decrypt_keys = if v.is_none() {
                 Vec::new()
+            } else if v.is_instance_of::<PyString>()
+                || v.is_instance_of::<PyBytes>()
+                || v.is_instance_of::<PyByteArray>()
+            {
+                // Iterable, but one key, not a list: a str would become
+                // one-character passphrases, bytes a list of ints.
+                let got = v
+                    .get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+                return Err(PyTypeError::new_err(format!(
+                    "{name}: expected a list of keys (str passphrases or 16 bytes), \
+                     got a single {got}: write [key] for one key"
+                )));
             } else {
                 v.try_iter()
                     .map_err(|_| type_error(name, "a list of keys", v))?

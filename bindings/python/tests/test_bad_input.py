@@ -93,6 +93,15 @@ def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
         ({"key": ""}, ValueError, "key"),
         ({"wire_protocol": "v9"}, ValueError, "wire_protocol"),
         ({"listener_queue_size": 0}, ValueError, "listener_queue_size"),
+        # A str or bytes is one key, not a list of them: it was split into
+        # one-character keys (or bytes into ints).
+        ({"key": "k", "decrypt_keys": "xy"}, TypeError, "decrypt_keys: expected a list"),
+        (
+            {"key": "k", "decrypt_keys": b"0123456789abcdef"},
+            TypeError,
+            "decrypt_keys: expected a list",
+        ),
+        ({"key": "k", "decrypt_keys": bytearray(16)}, TypeError, "decrypt_keys: expected a list"),
         ({"no_such_option": 1}, TypeError, "no_such_option"),
     ],
 )
