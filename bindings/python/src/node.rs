@@ -92,8 +92,12 @@ pub(crate) struct Node {
     pid: u32,
     queue: Arc<Queue>,
     rx: Mutex<Receiver<Item>>,
-    /// The library's listener ids by the Python layer's tokens.
-    listeners: Mutex<HashMap<u64, (String, ListenerId)>>,
+    /// The library's listener ids by the Python layer's tokens. A `once`
+    /// listener's entry goes when it fires (the library forgets it then).
+    listeners: Arc<Mutex<HashMap<u64, (String, ListenerId)>>>,
+    /// The tokens of `once` listeners that fired while the queue was full:
+    /// the Python layer forgets them too ([`Node::take_expired`]).
+    expired: Arc<Mutex<Vec<u64>>>,
 }
 
 #[pymethods]
@@ -110,7 +114,8 @@ impl Node {
             pid: std::process::id(),
             queue: Arc::new(queue),
             rx: Mutex::new(rx),
-            listeners: Mutex::new(HashMap::new()),
+            listeners: Arc::new(Mutex::new(HashMap::new())),
+            expired: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -197,16 +202,27 @@ impl Node {
     fn on(&self, name: &str, token: u64, once: bool) -> PyResult<()> {
         self.check()?;
         let queue = Arc::clone(&self.queue);
-        let push = move |event: &Event| {
-            queue.push(token, event);
-        };
+        // Held until the entry is in: a once listener that fires at once
+        // (an emit on another thread) waits for it, then removes it. The
+        // library calls listeners without its own lock held, so this
+        // cannot deadlock.
+        let mut listeners = lock(&self.listeners);
         let id = if once {
-            self.node.once(name, push)
+            let entries = Arc::clone(&self.listeners);
+            let expired = Arc::clone(&self.expired);
+            self.node.once(name, move |event: &Event| {
+                lock(&entries).remove(&token);
+                if !queue.push(token, event) {
+                    lock(&expired).push(token);
+                }
+            })
         } else {
-            self.node.on(name, push)
+            self.node.on(name, move |event: &Event| {
+                queue.push(token, event);
+            })
         }
         .map_err(error)?;
-        lock(&self.listeners).insert(token, (name.to_owned(), id));
+        listeners.insert(token, (name.to_owned(), id));
         Ok(())
     }
 
@@ -217,6 +233,14 @@ impl Node {
             Some((name, id)) => self.node.off(&name, id),
             None => false,
         })
+    }
+
+    /// The tokens of `once` listeners that fired, but whose event the
+    /// full queue dropped, since the last call: the Python layer, which
+    /// forgets a `once` listener when it calls it, forgets these.
+    fn take_expired(&self) -> PyResult<Vec<u64>> {
+        self.check()?;
+        Ok(std::mem::take(&mut *lock(&self.expired)))
     }
 
     /// How many listeners an event of this name fires (or, for a pattern,
