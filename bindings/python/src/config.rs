@@ -45,7 +45,7 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "group" => c.multicast_membership = ip(name, v)?,
         "interface" => c.multicast_interface = optional(name, v, |v| string(name, v))?,
         "bind" => c.address = ip(name, v)?,
-        "ttl" => c.multicast_ttl = int(name, v)?,
+        "ttl" => c.multicast_ttl = int::<u8>(name, v)?.into(),
         "loopback" => c.multicast_loopback = boolean(name, v)?,
         "recv_buffer_size" => c.recv_buffer_size = int(name, v)?,
         "subscription_bytes" => c.subscription_bytes = int(name, v)?,
@@ -214,7 +214,7 @@ mod num_bounds {
             }
         )*};
     }
-    bounds!(u16, u32, u64, usize);
+    bounds!(u8, u16, u32, u64, usize);
 }
 
 fn boolean(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {

@@ -13,7 +13,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 /// How long a blocking call waits without the GIL before it checks for
@@ -151,13 +151,14 @@ where
     }
 }
 
-/// A timeout in seconds from Python: `None` is forever.
+/// A timeout in seconds from Python: `None` is forever. A negative or NaN
+/// one is refused (as `queue.Queue.get` does), and so is an infinite one.
 pub(crate) fn timeout(seconds: Option<f64>) -> PyResult<Option<Duration>> {
     seconds
         .map(|s| {
-            Duration::try_from_secs_f64(s.max(0.0)).map_err(|_| {
-                pyo3::exceptions::PyValueError::new_err(format!(
-                    "timeout: must be a finite number of seconds, got {s}"
+            Duration::try_from_secs_f64(s).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "timeout: must be a finite, non-negative number of seconds, got {s}"
                 ))
             })
         })

@@ -78,6 +78,7 @@ impl Subscription {
         timeout_secs: Option<f64>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         check_process(self.pid, "subscription")?;
+        let limit = timeout(timeout_secs)?;
         if let Some(event) = self.take(py)? {
             return Ok(Some(event));
         }
@@ -85,7 +86,7 @@ impl Subscription {
             return Ok(None);
         }
         let inner = &self.inner;
-        let got = wait_for(py, timeout(timeout_secs)?, || async {
+        let got = wait_for(py, limit, || async {
             // A task armed by asyncio may hold the stream: its event
             // lands in `ready`.
             let mut sub = inner.sub.lock().await;

@@ -7,7 +7,7 @@ import contextlib
 import os
 from typing import TYPE_CHECKING
 
-from . import _core
+from . import _checks, _core
 from ._event import Event, from_tuple
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class Subscription:
     def get(self, timeout: float | None = None) -> Event:
         """The next event; `TimeoutError` if none came within ``timeout``
         seconds (``None``: wait forever), `EOFError` once closed."""
+        _checks.timeout(timeout)
         item = self._core.recv(timeout)
         if item is None:
             if self._core.closed:
