@@ -7,7 +7,7 @@ use std::time::Duration;
 use eventcast::{Config, ConfigError, Key, Secret, WireProtocol};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString};
 
 /// Events queued for the listener thread before new ones are dropped
 /// (counted in `stats()["listener_dropped"]`), unless
@@ -45,7 +45,7 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "group" => c.multicast_membership = ip(name, v)?,
         "interface" => c.multicast_interface = optional(name, v, |v| string(name, v))?,
         "bind" => c.address = ip(name, v)?,
-        "ttl" => c.multicast_ttl = int(name, v)?,
+        "ttl" => c.multicast_ttl = int::<u8>(name, v)?.into(),
         "loopback" => c.multicast_loopback = boolean(name, v)?,
         "recv_buffer_size" => c.recv_buffer_size = int(name, v)?,
         "subscription_bytes" => c.subscription_bytes = int(name, v)?,
@@ -55,6 +55,20 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "decrypt_keys" => {
             c.encryption.decrypt_keys = if v.is_none() {
                 Vec::new()
+            } else if v.is_instance_of::<PyString>()
+                || v.is_instance_of::<PyBytes>()
+                || v.is_instance_of::<PyByteArray>()
+            {
+                // Iterable, but one key, not a list: a str would become
+                // one-character passphrases, bytes a list of ints.
+                let got = v
+                    .get_type()
+                    .name()
+                    .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+                return Err(PyTypeError::new_err(format!(
+                    "{name}: expected a list of keys (str passphrases or 16 bytes), \
+                     got a single {got}: write [key] for one key"
+                )));
             } else {
                 v.try_iter()
                     .map_err(|_| type_error(name, "a list of keys", v))?
@@ -200,7 +214,7 @@ mod num_bounds {
             }
         )*};
     }
-    bounds!(u16, u32, u64, usize);
+    bounds!(u8, u16, u32, u64, usize);
 }
 
 fn boolean(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {

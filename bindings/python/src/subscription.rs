@@ -6,8 +6,13 @@
 //! and signals an eventfd; the event loop watches that fd
 //! (`loop.add_reader`) and takes the event with [`Subscription::take`].
 //! Nothing on the runtime touches Python.
+//!
+//! Like its node, a subscription belongs to the process that made it:
+//! after a fork it raises in the child, and the child never drops the
+//! stream (see `node.rs`).
 
 use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,7 +23,7 @@ use pyo3::types::PyTuple;
 use tokio::sync::Notify;
 
 use crate::convert::event_tuple;
-use crate::runtime::{runtime, timeout, wait_for};
+use crate::runtime::{check_process, runtime, timeout, wait_for};
 
 struct Inner {
     /// The stream; `None` once closed (dropping it unsubscribes).
@@ -39,20 +44,24 @@ struct Inner {
 /// A subscription. `eventcast.Subscription` wraps it.
 #[pyclass(module = "eventcast._core", frozen)]
 pub(crate) struct Subscription {
-    inner: Arc<Inner>,
+    /// Dropped only in the process that made it.
+    inner: ManuallyDrop<Arc<Inner>>,
+    /// The process that made it.
+    pid: u32,
 }
 
 impl Subscription {
-    pub(crate) fn new(sub: eventcast::Subscription) -> Self {
+    pub(crate) fn new(sub: eventcast::Subscription, pid: u32) -> Self {
         Self {
-            inner: Arc::new(Inner {
+            pid,
+            inner: ManuallyDrop::new(Arc::new(Inner {
                 sub: tokio::sync::Mutex::new(Some(sub)),
                 ready: Mutex::new(VecDeque::new()),
                 armed: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 closing: Notify::new(),
                 efd: Mutex::new(None),
-            }),
+            })),
         }
     }
 }
@@ -68,6 +77,8 @@ impl Subscription {
         py: Python<'py>,
         timeout_secs: Option<f64>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        check_process(self.pid, "subscription")?;
+        let limit = timeout(timeout_secs)?;
         if let Some(event) = self.take(py)? {
             return Ok(Some(event));
         }
@@ -75,7 +86,7 @@ impl Subscription {
             return Ok(None);
         }
         let inner = &self.inner;
-        let got = wait_for(py, timeout(timeout_secs)?, || async {
+        let got = wait_for(py, limit, || async {
             // A task armed by asyncio may hold the stream: its event
             // lands in `ready`.
             let mut sub = inner.sub.lock().await;
@@ -99,6 +110,7 @@ impl Subscription {
 
     /// An event already received, if any (never waits).
     fn take<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        check_process(self.pid, "subscription")?;
         let event = lock(&self.inner.ready).pop_front().or_else(|| {
             let mut sub = self.inner.sub.try_lock().ok()?;
             sub.as_mut()?.try_recv()
@@ -110,11 +122,12 @@ impl Subscription {
     /// waits already); when it has one, or the stream ends, the fd of
     /// `fileno()` becomes readable.
     fn arm(&self) -> PyResult<()> {
+        check_process(self.pid, "subscription")?;
         let efd = self.efd()?;
         if self.inner.armed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let inner = self.inner.clone();
+        let inner = Arc::clone(&self.inner);
         runtime()?.spawn(async move {
             let closing = inner.closing.notified();
             let event = tokio::select! {
@@ -151,8 +164,11 @@ impl Subscription {
     /// queueing events for it.
     fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
+        if self.pid != std::process::id() {
+            return; // forked: the stream is the parent's
+        }
         self.inner.closing.notify_one();
-        let inner = self.inner.clone();
+        let inner = Arc::clone(&self.inner);
         // The stream is dropped once no armed task holds it.
         if let Ok(rt) = runtime() {
             rt.spawn(async move { inner.sub.lock().await.take() });
@@ -163,6 +179,10 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.close();
+        if self.pid == std::process::id() {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+        }
     }
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 import eventcast
 import pytest
@@ -80,7 +80,8 @@ def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
         ({"group": "10.0.0.1"}, ValueError, "group"),
         ({"group": "not an address"}, ValueError, "group"),
         ({"bind": "::", "group": "224.0.0.1"}, ValueError, "bind"),
-        ({"ttl": 300}, ValueError, "ttl"),
+        ({"ttl": 300}, ValueError, "ttl: must be 0..=255"),
+        ({"ttl": -1}, ValueError, "ttl: must be 0..=255"),
         ({"ttl": 1.5}, TypeError, "ttl"),
         ({"loopback": 1}, TypeError, "loopback"),
         ({"message_ttl": -1}, ValueError, "message_ttl"),
@@ -93,6 +94,15 @@ def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
         ({"key": ""}, ValueError, "key"),
         ({"wire_protocol": "v9"}, ValueError, "wire_protocol"),
         ({"listener_queue_size": 0}, ValueError, "listener_queue_size"),
+        # A str or bytes is one key, not a list of them: it was split into
+        # one-character keys (or bytes into ints).
+        ({"key": "k", "decrypt_keys": "xy"}, TypeError, "decrypt_keys: expected a list"),
+        (
+            {"key": "k", "decrypt_keys": b"0123456789abcdef"},
+            TypeError,
+            "decrypt_keys: expected a list",
+        ),
+        ({"key": "k", "decrypt_keys": bytearray(16)}, TypeError, "decrypt_keys: expected a list"),
         ({"no_such_option": 1}, TypeError, "no_such_option"),
     ],
 )
@@ -125,3 +135,48 @@ def test_a_timeout_longer_than_the_clock_counts_waits_for_ever(make_node) -> Non
     sub = b.subscribe("far")
     a.emit("far", 1)
     assert sub.get(timeout=1e19).args == [1]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda node: node.emit(5, 1), TypeError, ["name", "str", "int"]),
+        (lambda node: node.emit_nowait(None), TypeError, ["name", "NoneType"]),
+        (lambda node: node.on(None, print), TypeError, ["name", "NoneType"]),
+        (lambda node: node.once(b"x", print), TypeError, ["name", "bytes"]),
+        (lambda node: node.subscribe("a", 5), TypeError, ["names", "int"]),
+        (lambda node: node.listener_count(b"x"), TypeError, ["name", "bytes"]),
+        (lambda node: node.emit("x", 1, timeout="1"), TypeError, ["timeout", "str"]),
+        (lambda node: node.emit("x", 1, timeout=True), TypeError, ["timeout", "bool"]),
+        (lambda node: node.emit("x", 1, timeout=float("nan")), ValueError, ["timeout", "nan"]),
+        (lambda node: node.emit("x", 1, timeout=-1), ValueError, ["timeout", "-1"]),
+        (lambda node: node.subscribe("a").get("1"), TypeError, ["timeout", "str"]),
+        (lambda node: node.subscribe("a").get(-0.5), ValueError, ["timeout", "-0.5"]),
+        (lambda node: node.subscribe("a").get(float("nan")), ValueError, ["timeout", "nan"]),
+        (lambda node: node.subscribe("a", timeout=-1), ValueError, ["timeout", "-1"]),
+        (lambda node: node.subscribe("a", timeout="5"), TypeError, ["timeout", "str"]),
+    ],
+)
+def test_bad_arguments_name_the_argument(
+    make_node,
+    call: Callable[[eventcast.Eventcast], object],
+    error: type[Exception],
+    words: list[str],
+) -> None:
+    node = make_node()
+    with pytest.raises(error) as caught:
+        call(node)
+    message = str(caught.value)
+    for word in words:
+        assert word in message, message
+    assert node.event_names() == []
+
+
+def test_a_zero_timeout_is_still_fine(make_node) -> None:
+    node = make_node()
+    sub = node.subscribe("z", timeout=0)
+    assert list(sub) == []
+    with pytest.raises(TimeoutError):
+        sub.get(0)
+    node.emit("z", 1, timeout=0.0)
+    assert sub.get(timeout=10).args == [1]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 import queue
+import subprocess
+import sys
 import threading
 import time
 
+import eventcast
 import pytest
 from conftest import wait_until
 
@@ -183,3 +186,86 @@ def test_a_full_listener_queue_drops_and_counts(make_node) -> None:
     wait_until(lambda: len(got) == 11)
     assert got == list(range(11))
     assert node.stats()["listener_dropped"] == 99 - 10
+
+
+RSS_OF_TEN_NODES = """
+import eventcast
+
+def rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+eventcast.Eventcast()  # the runtime and the module's first allocations
+before = rss()
+nodes = [eventcast.Eventcast() for _ in range(10)]
+huge = [eventcast.Eventcast(listener_queue_size=n) for n in (10**9, 2**62, 2**64 - 1)]
+print(rss() - before)
+"""
+
+
+def test_the_listener_queue_takes_memory_only_as_it_fills() -> None:
+    # It reserved every slot up front: 8 MiB per node by default, an abort
+    # (or a Rust panic) for a huge size. Run apart: an abort ends the process.
+    done = subprocess.run(
+        [sys.executable, "-c", RSS_OF_TEN_NODES], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    grown = int(done.stdout)
+    assert grown < 16 * 2**20, f"13 idle nodes took {grown / 2**20:.1f} MiB"
+
+
+def rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_once_listener_that_fired_is_forgotten(port: int) -> None:
+    # A stopped node: its own emits fire its listeners, nothing is sent.
+    node = eventcast.Eventcast(port=port)
+    fired = threading.Semaphore(0)
+    count = 4000
+    # Distinct long names: each once() kept its name for ever on the native
+    # side (64 MiB here), until off().
+    names = [f"{i:06d}" + "x" * 16_000 for i in range(count)]
+    node.once(names[0], fired.release)
+    node.emit(names[0])
+    assert fired.acquire(timeout=10)
+    before = rss()
+    for name in names[1:]:
+        node.once(name, fired.release)
+        node.emit(name)
+    for _ in names[1:]:
+        assert fired.acquire(timeout=10)
+    grown = rss() - before
+    assert node.event_names() == []
+    assert grown < 24 * 2**20, f"{count} fired once listeners kept {grown / 2**20:.1f} MiB"
+    node.stop()
+
+
+def test_a_once_listener_whose_event_was_dropped_is_forgotten(make_node) -> None:
+    node = make_node(listener_queue_size=1)
+    release = threading.Event()
+    in_listener = threading.Event()
+
+    def hold() -> None:
+        in_listener.set()
+        release.wait(10)
+
+    node.on("hold", hold)
+    node.emit("hold")
+    assert in_listener.wait(10)
+    node.emit("hold")  # takes the queue's one place
+    once_fired: list[object] = []
+    node.once("o", once_fired.append)
+    node.emit("o", 1)  # fires the once listener, but the queue is full
+    assert node.stats()["listener_dropped"] == 1
+    assert node.listener_count("o") == 0
+    assert node.event_names() == ["hold"]
+    assert not node.off("o", once_fired.append)
+    release.set()

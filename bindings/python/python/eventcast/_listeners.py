@@ -70,6 +70,7 @@ class Listeners:
     def remove(self, name: str, fn: Callable[..., Any]) -> bool:
         """Removes the listener added last under ``name`` with this function."""
         with self._lock:
+            self._prune()
             entries = self._by_name.get(name, [])
             for entry in reversed(entries):
                 if entry.fn == fn:
@@ -80,6 +81,7 @@ class Listeners:
 
     def remove_all(self, name: str | None) -> None:
         with self._lock:
+            self._prune()
             names = list(self._by_name) if name is None else [name]
             for n in names:
                 for entry in list(self._by_name.get(n, [])):
@@ -95,8 +97,17 @@ class Listeners:
             if not entries:
                 del self._by_name[entry.name]
 
+    def _prune(self) -> None:
+        """Forgets the `once` listeners that fired while the listener
+        queue was full, so that their event never came (the lock held)."""
+        for token in self._core.take_expired():
+            entry = self._by_token.get(token)
+            if entry is not None:
+                self._forget(entry)
+
     def names(self) -> list[str]:
         with self._lock:
+            self._prune()
             return sorted(self._by_name)
 
     def ensure_running(self, *, restart: bool = False) -> None:
@@ -174,6 +185,7 @@ def _run(ref: weakref.ref[Listeners]) -> None:
             me._dispatch(batch)
             continue
         with me._lock:
+            me._prune()
             if me._stopping and me._restart:
                 me._stopping = me._restart = False
             elif me._stopping:

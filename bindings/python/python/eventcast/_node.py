@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
-from . import _core
+from . import _checks, _core
 from ._listeners import Listeners
 from ._subscription import Subscription
 
@@ -165,6 +165,7 @@ class Eventcast:
         return self._add(name, fn, once=True, raw=raw)
 
     def _add(self, name: str, fn: F | None, *, once: bool, raw: bool) -> F | Callable[[F], F]:
+        _checks.name(name)
         if fn is None:
 
             def decorator(fn: F) -> F:
@@ -187,6 +188,7 @@ class Eventcast:
     def listener_count(self, name: str) -> int:
         """How many listeners an event of this name fires (patterns that
         match it included)."""
+        _checks.name(name)
         return self._core.listener_count(name)
 
     def event_names(self) -> list[str]:
@@ -203,11 +205,14 @@ class Eventcast:
         `OverflowError`, and nothing is sent. When the send queue is full,
         waits for room: up to ``timeout`` seconds (then `TimeoutError`),
         or forever. While stopped, only local listeners fire."""
+        _checks.name(name)
+        _checks.timeout(timeout)
         self._core.emit(name, args, True, timeout)
         self._listeners.ensure_running()
 
     def emit_nowait(self, name: str, *args: Any) -> None:
         """Like `emit`, but raises `QueueFull` when the send queue is full."""
+        _checks.name(name)
         self._core.emit(name, args, False)
         self._listeners.ensure_running()
 
@@ -215,6 +220,9 @@ class Eventcast:
         """A `Subscription` to the events of these names or patterns (every
         event if none): iterate it, or ``async for`` it. With ``timeout``,
         a ``for`` loop ends once no event came for that many seconds."""
+        for name in names:
+            _checks.name(name, "names")
+        _checks.timeout(timeout)
         return Subscription(self, self._core.subscribe(list(names)), timeout)
 
     def __repr__(self) -> str:
