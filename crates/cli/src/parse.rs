@@ -34,19 +34,33 @@ pub(crate) fn parse_protocol(text: &str) -> Result<WireProtocol, String> {
 /// The longest timeout taken: a hundred years, for ever in effect. A
 /// deadline is the time now plus the timeout, which must fit an `Instant`
 /// (a timeout of 1e19 s fits a `Duration`, not that).
-const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// Parses a number of seconds, fractions allowed (`10`, `0.5`), at most
-/// [`MAX_TIMEOUT`].
+/// [`MAX_TIMEOUT`]; every duration option takes it. Each way to be wrong
+/// has its message: not a number (`NaN` included), below 0, or too long
+/// (however long: `1e15`, `1e300`, `inf`).
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds (like 10 or 0.5)"))?;
-    let duration = Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("`{text}` is not a duration: give 0 or more seconds"))?;
+    let not_a_number = || format!("`{text}` is not a number of seconds (like 10 or 0.5)");
+    let secs: f64 = text.trim().parse().map_err(|_| not_a_number())?;
+    if secs.is_nan() {
+        return Err(not_a_number());
+    }
+    if secs < 0.0 {
+        return Err(format!(
+            "`{text}` is not a duration: give 0 or more seconds"
+        ));
+    }
+    // Compared as numbers first: past `Duration::MAX` (1.8e19 s) there is
+    // no `Duration` to compare.
+    let too_long = || format!("`{text}` seconds is more than a hundred years");
+    if secs > MAX_TIMEOUT.as_secs_f64() {
+        return Err(too_long());
+    }
+    // `abs`: -0 is 0.
+    let duration = Duration::try_from_secs_f64(secs.abs()).map_err(|_| too_long())?;
     if duration > MAX_TIMEOUT {
-        return Err(format!("`{text}` seconds is more than a hundred years"));
+        return Err(too_long());
     }
     Ok(duration)
 }
@@ -144,6 +158,33 @@ mod tests {
         assert!(parse_seconds("3153600000").is_ok());
         // Fits a Duration, not a deadline: `listen --timeout 1e19` panicked.
         assert!(parse_seconds("1e19").unwrap_err().contains("hundred years"));
+    }
+
+    /// Trial item 12: 1e20 and 1e300 were "not a duration: give 0 or more
+    /// seconds", though positive; 1e15 was "more than a hundred years".
+    #[test]
+    fn every_too_long_duration_is_too_long() {
+        for text in [
+            "1e15", "1e19", "1e20", "1e300", "1.8e308", "inf", "+inf", "infinity",
+        ] {
+            let err = parse_seconds(text).unwrap_err();
+            assert!(err.contains("more than a hundred years"), "{text}: {err}");
+            assert!(!err.contains("0 or more"), "{text}: {err}");
+        }
+        for text in ["-1", "-0.5", "-1e300", "-inf"] {
+            let err = parse_seconds(text).unwrap_err();
+            assert!(err.contains("0 or more"), "{text}: {err}");
+        }
+        for text in ["NaN", "nan", "-nan"] {
+            let err = parse_seconds(text).unwrap_err();
+            assert!(err.contains("not a number of seconds"), "{text}: {err}");
+        }
+        assert_eq!(parse_seconds("-0"), Ok(Duration::ZERO));
+        assert_eq!(parse_seconds("1e-300"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_seconds(&MAX_TIMEOUT.as_secs().to_string()),
+            Ok(MAX_TIMEOUT)
+        );
     }
 
     #[test]

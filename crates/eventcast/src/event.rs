@@ -35,6 +35,36 @@ struct Made {
     seq: Option<MessageSeq>,
 }
 
+/// Which event an [`Event`] is, without keeping its data alive: for telling
+/// one event handed to several listeners from another event that is equal
+/// (`Event::eq` compares contents). While it is held, no other event can be
+/// the one it names.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "repl"), allow(dead_code))]
+pub(crate) struct EventIdentity(WeakInner);
+
+#[derive(Clone, Debug)]
+enum WeakInner {
+    Received(std::sync::Weak<ReceivedMessage>),
+    Made(std::sync::Weak<Made>),
+}
+
+#[cfg_attr(not(feature = "repl"), allow(dead_code))]
+impl EventIdentity {
+    /// `event` is this event or a clone of it.
+    pub(crate) fn is(&self, event: &Event) -> bool {
+        match (&self.0, &event.inner) {
+            (WeakInner::Received(weak), Inner::Received(arc)) => {
+                std::ptr::eq(weak.as_ptr(), Arc::as_ptr(arc))
+            }
+            (WeakInner::Made(weak), Inner::Made(arc)) => {
+                std::ptr::eq(weak.as_ptr(), Arc::as_ptr(arc))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl PartialEq for Event {
     fn eq(&self, other: &Self) -> bool {
         self.name() == other.name()
@@ -46,6 +76,15 @@ impl PartialEq for Event {
 }
 
 impl Event {
+    /// Which event this is (see [`EventIdentity`]).
+    #[cfg_attr(not(feature = "repl"), allow(dead_code))]
+    pub(crate) fn identity(&self) -> EventIdentity {
+        EventIdentity(match &self.inner {
+            Inner::Received(arc) => WeakInner::Received(Arc::downgrade(arc)),
+            Inner::Made(arc) => WeakInner::Made(Arc::downgrade(arc)),
+        })
+    }
+
     pub(crate) fn remote(msg: Arc<ReceivedMessage>) -> Self {
         Self {
             inner: Inner::Received(msg),

@@ -136,6 +136,40 @@ fn count_ends_the_recording_and_the_json_copy_is_written() {
             done.stderr
         );
         assert!(done.stderr.contains("a.x (json): 1"), "{}", done.stderr);
+
+        // Trial item 10: play said "played 0 events", status 0, and not
+        // why. It says what it skipped, as cat does, and fails: nothing in
+        // the file could be played.
+        let played = run_args(&[
+            "play",
+            "--port",
+            &port.to_string(),
+            "--speed",
+            "0",
+            copy.to_str().unwrap(),
+        ]);
+        assert_eq!(played.status.code(), Some(1), "{played:?}");
+        assert!(
+            played
+                .stderr
+                .contains("skipped 2 messages of channels eventcast does not write (a.x (json): 1, a.y (json): 1)"),
+            "{}",
+            played.stderr
+        );
+        assert!(
+            played.stderr.contains("holds no eventcast events"),
+            "{}",
+            played.stderr
+        );
+        // The recording itself plays, and says nothing of skipping.
+        let played = run_args(&["play", "--port", &port.to_string(), "--speed", "0", file]);
+        assert!(played.status.success(), "{played:?}");
+        assert!(
+            played.stderr.contains("played 2 events"),
+            "{}",
+            played.stderr
+        );
+        assert!(!played.stderr.contains("skipped"), "{}", played.stderr);
     });
 }
 
@@ -272,6 +306,25 @@ fn bad_input() {
         (&["record", "--split", "x.mcap"], "--max-bytes"),
         (&["record", "x.mcap", "sensor*"], "sensor*"),
         (&["play", "--speed", "-1", "x.mcap"], "speed"),
+        // Trial item 12: accepted, then refused after joining the group
+        // with a number of 300 digits.
+        (&["play", "--speed", "1e-300", "x.mcap"], "--speed"),
+        (
+            &["play", "--from", "1e300", "x.mcap"],
+            "more than a hundred years",
+        ),
+        (
+            &["play", "--to", "1e20", "x.mcap"],
+            "more than a hundred years",
+        ),
+        (
+            &["listen", "--timeout", "1e20"],
+            "more than a hundred years",
+        ),
+        (
+            &["record", "--duration", "1e20", "x.mcap"],
+            "more than a hundred years",
+        ),
         (
             &["play", "--from", "5", "--to", "1", "x.mcap"],
             "after --to",

@@ -141,9 +141,6 @@ pub(super) async fn run(stream: TcpStream, peer: Peer, cancel: CancellationToken
                 }
                 Some(first) = streamed.recv() => {
                     let mut text = String::new();
-                    if out.at_prompt {
-                        text.push_str("\r\n");
-                    }
                     let dropped = session.take_dropped();
                     if dropped > 0 {
                         text.push_str(&format!(
@@ -157,13 +154,23 @@ pub(super) async fn run(stream: TcpStream, peer: Peer, cancel: CancellationToken
                             session.once_fired(&item.stream);
                             peer.state.set_streams(session.id, session.stream_names());
                         }
-                        text.push_str(&EventJson(&item.event).to_line());
-                        text.push_str("\r\n");
-                        Counters::add(&peer.state.counters.events_streamed);
+                        // Written already, for another of the session's streams.
+                        if !item.duplicate {
+                            text.push_str(&EventJson(&item.event).to_line());
+                            text.push_str("\r\n");
+                            Counters::add(&peer.state.counters.events_streamed);
+                        }
                         written += 1;
                         if written < EVENT_BATCH {
                             next = streamed.try_recv().ok();
                         }
+                    }
+                    // Only a `once` already written for another stream.
+                    if text.is_empty() {
+                        continue;
+                    }
+                    if out.at_prompt {
+                        text.insert_str(0, "\r\n");
                     }
                     text.push_str(&out.prompt);
                     out.write(&text).await?;

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, EventIdentity};
 use crate::listeners::ListenerId;
 use crate::node::Eventcast;
 use crate::repl::stats::Counters;
@@ -20,6 +20,9 @@ pub(super) struct Streamed {
     /// The name or pattern the listener streams (a pattern's events have
     /// other names).
     pub(super) stream: Arc<str>,
+    /// Another of the session's streams queued this event already: it is
+    /// not written again (only a `once` is told so, to be forgotten).
+    pub(super) duplicate: bool,
 }
 
 /// A listener a session added to the node.
@@ -38,6 +41,10 @@ pub(super) struct Session {
     events: mpsc::Sender<Streamed>,
     /// Events its listeners dropped since the client was last told.
     dropped: Arc<AtomicU64>,
+    /// The last event one of its listeners was handed: the node calls
+    /// every listener an event matches one after the other, so the next
+    /// ones to see it know it is queued already.
+    last: Arc<Mutex<Option<EventIdentity>>>,
     counters: Arc<Counters>,
     /// Set by `quit`.
     pub(super) quit: bool,
@@ -57,6 +64,7 @@ impl Session {
             streams: BTreeMap::new(),
             events,
             dropped: Arc::new(AtomicU64::new(0)),
+            last: Arc::new(Mutex::new(None)),
             counters,
             quit: false,
         };
@@ -69,7 +77,8 @@ impl Session {
     }
 
     /// Adds a listener that streams the events of the name or pattern
-    /// `name` into this session; fails on a bad pattern.
+    /// `name` into this session; fails on a bad pattern. An event several
+    /// of the session's streams match is streamed once.
     pub(super) fn add_stream(
         &mut self,
         node: &Eventcast,
@@ -79,17 +88,34 @@ impl Session {
         let stream: Arc<str> = name.into();
         let events = self.events.clone();
         let dropped = self.dropped.clone();
+        let last = self.last.clone();
         let counters = self.counters.clone();
-        // Runs on the node's task: never waits.
+        // Runs on the node's task: never waits (the lock is only ever held
+        // here, by the node's listeners of this session, one at a time).
         let listener = move |event: &Event| {
+            let duplicate = {
+                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                let duplicate = last.as_ref().is_some_and(|l| l.is(event));
+                if !duplicate {
+                    *last = Some(event.identity());
+                }
+                duplicate
+            };
+            if duplicate && !once {
+                return;
+            }
             let streamed = Streamed {
                 event: event.clone(),
                 once,
                 stream: stream.clone(),
+                duplicate,
             };
             if let Err(mpsc::error::TrySendError::Full(_)) = events.try_send(streamed) {
-                dropped.fetch_add(1, Ordering::Relaxed);
-                Counters::add(&counters.events_dropped);
+                // Counted once per event: a duplicate was counted already.
+                if !duplicate {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    Counters::add(&counters.events_dropped);
+                }
             }
         };
         let listener = if once {

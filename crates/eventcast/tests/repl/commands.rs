@@ -206,6 +206,84 @@ fn on_and_once_take_patterns() {
     });
 }
 
+/// The streamed lines up to and including the `end` event, as (event,
+/// first argument).
+async fn streamed_until_end(client: &mut Client) -> Vec<(String, serde_json::Value)> {
+    let mut streamed = Vec::new();
+    loop {
+        let line = client.streamed_line().await;
+        let json: serde_json::Value = serde_json::from_str(&line).expect(&line);
+        let name = json["event"].as_str().expect(&line).to_owned();
+        streamed.push((name.clone(), json["args"][0].clone()));
+        if name == "end" {
+            return streamed;
+        }
+    }
+}
+
+/// Trial item 14: with `on tick` and `on **`, each tick was printed twice.
+/// An event is streamed once per session however many of its streams
+/// match, and two events alike are still two.
+#[test]
+fn an_event_matched_by_several_streams_is_streamed_once() {
+    netns_test::run(|| {
+        block_on(async {
+            let port = free_port();
+            let (node, mut client) = started(port).await;
+            let other = start_nodes(1, &config(port)).await.remove(0);
+            assert!(client.command("on tick").await.starts_with("ok: streaming"));
+            assert!(client.command("on **").await.starts_with("ok: streaming"));
+            assert!(client.command("on *").await.starts_with("ok: streaming"));
+            // Received from another node.
+            other.emit("tick", &(0,)).unwrap();
+            let line = client.streamed_line().await;
+            assert!(line.contains(r#""args":[0]"#), "{line}");
+            // This node's own.
+            for (name, arg) in [("tick", 1), ("other", 2), ("tick", 3), ("tick", 3)] {
+                node.emit(name, &(arg,)).unwrap();
+            }
+            node.emit("end", &(9,)).unwrap();
+            let tick = |n: i32| ("tick".to_owned(), serde_json::json!(n));
+            assert_eq!(
+                streamed_until_end(&mut client).await,
+                [
+                    tick(1),
+                    ("other".to_owned(), serde_json::json!(2)),
+                    tick(3),
+                    tick(3),
+                    ("end".to_owned(), serde_json::json!(9)),
+                ]
+            );
+            client.read_until(client.prompt.clone().as_bytes()).await;
+            // Nothing else came: the next answer is the command's.
+            assert_eq!(client.command("id").await, node.id().to_string());
+
+            // A `once` that matches with an `on` is used up all the same.
+            assert_eq!(client.command("off").await, "ok: stopped 3 stream(s)");
+            assert!(client
+                .command("once tick")
+                .await
+                .starts_with("ok: the next"));
+            assert!(client.command("on **").await.starts_with("ok: streaming"));
+            node.emit("tick", &(5,)).unwrap();
+            node.emit("tick", &(6,)).unwrap();
+            node.emit("end", &(9,)).unwrap();
+            assert_eq!(
+                streamed_until_end(&mut client).await,
+                [tick(5), tick(6), ("end".to_owned(), serde_json::json!(9))]
+            );
+            client.read_until(client.prompt.clone().as_bytes()).await;
+            assert_eq!(
+                client.command("listeners").await,
+                "**: 1 listener (1 streaming here)"
+            );
+            let stats = node.repl().stats();
+            assert_eq!(stats.events_streamed, 9, "{stats:?}");
+            stop_all(&[node, other]).await;
+        })
+    });
+}
+
 #[test]
 fn stop_and_start_keep_the_repl_open() {
     netns_test::run(|| {
@@ -268,11 +346,28 @@ fn config_stats_peers_help() {
             }
 
             client.command("emit counted").await;
+            // Trial item 2: `stats` was some 200 lines of Rust's `{:#?}`.
             let stats = client.command("stats").await;
-            assert!(stats.contains("messages_sent: 1,"), "{stats}");
-            assert!(stats.contains("running: true"), "{stats}");
+            assert!(stats.lines().count() <= 10, "{stats}");
+            assert!(!stats.contains('{'), "{stats}");
+            assert!(
+                stats.starts_with("node: running, started 1 time;"),
+                "{stats}"
+            );
+            assert!(stats.contains("\nsent: 1 event in "), "{stats}");
+            assert!(stats.contains("\ndropped: none\n"), "{stats}");
+            assert!(stats.contains("\nproblems: none\n"), "{stats}");
             // config, emit and stats itself.
-            assert!(stats.contains("commands: 3,"), "{stats}");
+            assert!(stats.contains("; 3 commands (0 failed"), "{stats}");
+            let all = client.command("stats all").await;
+            assert!(all.contains("\nprotocol.messages_sent = 1\n"), "{all}");
+            assert!(all.contains("\nrunning = true\n"), "{all}");
+            assert!(all.contains("repl: 1 client now"), "{all}");
+            assert!(!all.contains(" = 0\n"), "{all}");
+            assert_eq!(
+                client.command("stats everything").await,
+                "error: usage: stats [all]"
+            );
 
             let peers = client.command("peers").await;
             assert_eq!(peers.lines().count(), 1);

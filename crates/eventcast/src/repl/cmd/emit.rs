@@ -25,17 +25,17 @@ pub(crate) struct Emit {
 impl Emit {
     /// Parses the words after `emit`; an argument that is JSON but not
     /// valid Extended JSON is an error, so that nothing wrong is sent.
-    pub(super) fn parse(words: &[Token]) -> Result<Self, String> {
-        let (name, args) = words
-            .split_first()
-            .ok_or_else(|| format!("usage: {}", SPEC.usage))?;
-        let name = name_of(name).ok_or_else(|| format!("usage: {}", SPEC.usage))?;
+    /// `Err(None)`: no name (the caller shows the usage); `Err(Some(_))`:
+    /// what is wrong with an argument (the caller adds the usage).
+    pub(super) fn parse(words: &[Token]) -> Result<Self, Option<String>> {
+        let (name, args) = words.split_first().ok_or(None)?;
+        let name = name_of(name).ok_or(None)?;
         let args = args
             .iter()
             .enumerate()
             .map(|(i, word)| {
                 word.to_arg()
-                    .map_err(|e| format!("argument {}: {e}", i + 1))
+                    .map_err(|e| Some(format!("argument {}: {e}", i + 1)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { name, args })

@@ -53,7 +53,7 @@ pub(super) enum Command {
     Status,
     Id,
     Config,
-    Stats,
+    Stats(stats::Stats),
     Peers,
     LogLevel(log_level::LogLevel),
     Clients,
@@ -85,7 +85,10 @@ impl Command {
             }
         };
         let command = match spec.name {
-            "emit" => Command::Emit(emit::Emit::parse(args).map_err(|e| with_usage(e, spec))?),
+            "emit" => Command::Emit(emit::Emit::parse(args).map_err(|e| match e {
+                None => usage(),
+                Some(e) => format!("{e} ({})", usage()),
+            })?),
             "on" => Command::On(stream::On::parse(args, false).ok_or_else(usage)?),
             "once" => Command::On(stream::On::parse(args, true).ok_or_else(usage)?),
             "off" => Command::Off(stream::Off::parse(args).ok_or_else(usage)?),
@@ -95,7 +98,7 @@ impl Command {
             "status" => none(Command::Status)?,
             "id" => none(Command::Id)?,
             "config" => none(Command::Config)?,
-            "stats" => none(Command::Stats)?,
+            "stats" => Command::Stats(stats::Stats::parse(args).ok_or_else(usage)?),
             "peers" => none(Command::Peers)?,
             "log-level" => Command::LogLevel(log_level::LogLevel::parse(args).ok_or_else(usage)?),
             "clients" => none(Command::Clients)?,
@@ -119,7 +122,7 @@ impl Command {
             Command::Status => "status",
             Command::Id => "id",
             Command::Config => "config",
-            Command::Stats => "stats",
+            Command::Stats(_) => "stats",
             Command::Peers => "peers",
             Command::LogLevel(_) => "log-level",
             Command::Clients => "clients",
@@ -140,7 +143,7 @@ impl Command {
             Command::Status => Ok(status::status(cx)),
             Command::Id => Ok(status::id(cx)),
             Command::Config => Ok(config::run(cx)),
-            Command::Stats => Ok(stats::run(cx)),
+            Command::Stats(stats) => Ok(stats.run(cx)),
             Command::Peers => Ok(peers::run(cx).await),
             Command::LogLevel(log_level) => log_level.run(cx),
             Command::Clients => Ok(clients::run(cx)),
@@ -153,10 +156,6 @@ impl Command {
 /// The command of that name (or alias), if there is one.
 fn find(name: &str) -> Option<&'static Spec> {
     crate::repl::cmd::context::find(SPECS, name)
-}
-
-fn with_usage(error: String, spec: &Spec) -> String {
-    format!("{error} (usage: {})", spec.usage)
 }
 
 #[cfg(test)]
@@ -184,6 +183,8 @@ mod tests {
             "id",
             "config",
             "stats",
+            "stats all",
+            "STATS ALL",
             "peers",
             "log-level",
             "log-level debug",
@@ -231,6 +232,37 @@ mod tests {
         let err = parse(r#"emit x {"$date":"soon"}"#).unwrap_err();
         assert!(err.contains("not valid Extended JSON"), "{err}");
         assert!(err.contains("usage: emit"), "{err}");
+    }
+
+    /// Trial item 8: `emit` alone said "usage: emit NAME [ARG...] (usage:
+    /// emit NAME [ARG...])".
+    #[test]
+    fn the_usage_is_given_once() {
+        for line in [
+            "emit",
+            "emit ''",
+            "emit x {\"$date\":\"soon\"}",
+            "on",
+            "on a b",
+            "once",
+            "off a b",
+            "listeners a b",
+            "start now",
+            "stop now",
+            "status now",
+            "id x",
+            "config x",
+            "stats x y",
+            "peers x",
+            "log-level a b c",
+            "clients x",
+            "help a b",
+            "quit now",
+        ] {
+            let error = parse(line).unwrap_err();
+            assert_eq!(error.matches("usage:").count(), 1, "{line}: {error}");
+        }
+        assert_eq!(parse("emit").unwrap_err(), "usage: emit NAME [ARG...]");
     }
 
     proptest::proptest! {

@@ -10,7 +10,8 @@ pub(super) const ON: Spec = Spec {
     usage: "on NAME",
     about: "stream NAME events into this session, one JSON line each \
             ({\"event\", \"args\", \"sender\", \"from\"}), until `off NAME`; \
-            NAME may be a pattern: `sensor.*`, `sensor.**`, `**` (see `Eventcast::on`)",
+            NAME may be a pattern: `sensor.*`, `sensor.**`, `**` (see `Eventcast::on`); \
+            an event several of this session's streams match is written once",
 };
 
 pub(super) const ONCE: Spec = Spec {
