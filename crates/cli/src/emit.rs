@@ -38,17 +38,23 @@ pub(crate) struct Args {
     /// answer the receivers' repair requests (NACKs) and, with a key, their
     /// challenges: emit leaves earlier,
     /// once everything is sent and no NACK came for --quiet milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    #[arg(long, value_name = "MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(0..=WEEK_MS))]
     linger: u64,
 
     /// Milliseconds without a NACK after which emit considers its
     /// receivers served and leaves
-    #[arg(long, value_name = "MS", default_value_t = 300)]
+    #[arg(long, value_name = "MS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(0..=WEEK_MS))]
     quiet: u64,
 
     #[command(flatten)]
     node: NodeArgs,
 }
+
+/// The longest --linger or --quiet, in milliseconds: a week (a time that
+/// far ahead still fits the clock's instants).
+const WEEK_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
 /// One line of `--stdin`.
 #[derive(Deserialize)]
@@ -273,5 +279,12 @@ mod tests {
             .to_string();
         assert!(err.contains("an event name must not be empty"), "{err}");
         assert!(Cli::try_parse_from(["emit", "a", "x"]).is_ok());
+        for option in ["--linger", "--quiet"] {
+            let err = Cli::try_parse_from(["emit", option, "18446744073709551615", "a"])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains("0..=604800000"), "{option}: {err}");
+        }
     }
 }

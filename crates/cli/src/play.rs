@@ -104,13 +104,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(stats) => {
             let (lines, ok) = summary(&args.file, &stats?, !args.events.is_empty());
             for line in lines {
-                eprintln!("{line}");
+                say!("{line}");
             }
             if !ok {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        None => eprintln!("playing stopped"),
+        None => say!("playing stopped"),
     }
     Ok(ExitCode::SUCCESS)
 }
