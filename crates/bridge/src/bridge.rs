@@ -66,9 +66,11 @@ impl Bridge {
     /// [`connected`](Self::connected)) and is re-opened whenever it breaks.
     ///
     /// Fails on a bad setting or pattern, a node that cannot start, or a
-    /// credentials file that cannot be read. Call it within a tokio runtime.
+    /// file of the settings that cannot be read or holds the wrong thing
+    /// ([`BridgeConfig::check_files`]). Call it within a tokio runtime.
     pub async fn start(node: &Eventcast, config: BridgeConfig) -> Result<Bridge, Error> {
         config.validate()?;
+        config.check_files().await?;
         let events = if config.events.is_empty() {
             node.subscribe()
         } else {
@@ -129,6 +131,11 @@ impl Bridge {
             Arc::clone(&shared),
             client.clone(),
             connect::confirm_subject(&shared.id),
+            stop_all.clone(),
+        ));
+        tasks.spawn(connect::diagnose(
+            Arc::clone(&shared),
+            config.clone(),
             stop_all.clone(),
         ));
         tasks.spawn(monitor(

@@ -89,6 +89,21 @@ pub enum Auth {
     CredsFile(PathBuf),
 }
 
+impl Auth {
+    /// Checks what can be checked without a server: that an NKey seed is
+    /// one (the client would otherwise fail to sign the server's nonce at
+    /// each attempt). A credentials file is read by
+    /// [`BridgeConfig::check_files`].
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if let Auth::Nkey(seed) = self {
+            // The kind only: the error's text may quote the seed.
+            nkeys::KeyPair::from_seed(seed.trim())
+                .map_err(|e| ConfigError::NkeySeed(e.kind().to_string()))?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for Auth {
     // Never prints a secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,13 +117,20 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// TLS towards the server. A `tls://` URL, or a server that requires it,
-/// turns TLS on with the system's roots unless `ca` is given.
+/// TLS towards the server. A `tls://` URL, a server that requires it,
+/// `required`, or any file here (`ca`, `client_cert`) turns TLS on: with
+/// these files, the connection is TLS even to a `nats://` URL, never plain
+/// text. Without `ca` the system's roots are trusted.
+///
+/// The server's certificate must be signed by a certificate of `ca`, or be
+/// one of them itself with `CA:FALSE` (rustls refuses a `CA:TRUE`
+/// certificate, such as the one `openssl req -x509` makes by default, as
+/// the server's own), and name the URL's host in its subjectAltName.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct TlsConfig {
     /// A PEM file of root certificates to trust (a private CA, or a
-    /// self-signed server certificate).
+    /// self-signed server certificate with `CA:FALSE`).
     pub ca: Option<PathBuf>,
     /// The client certificate (PEM), for servers that verify clients.
     pub client_cert: Option<PathBuf>,
@@ -136,6 +158,12 @@ impl TlsConfig {
     pub fn required(mut self, required: bool) -> Self {
         self.required = required;
         self
+    }
+
+    /// Whether every connection must be TLS: `required`, or a CA or client
+    /// certificate given (they would be ignored on a plain connection).
+    pub fn tls_only(&self) -> bool {
+        self.required || self.ca.is_some() || self.client_cert.is_some()
     }
 }
 
@@ -174,6 +202,12 @@ pub enum ConfigError {
     /// A client certificate without its key, or the reverse.
     #[error("a client certificate needs its key, and a key its certificate")]
     ClientCertificate,
+    /// An event name or pattern of [`BridgeConfig::events`] that cannot work.
+    #[error(transparent)]
+    Pattern(#[from] eventcast::PatternError),
+    /// An [`Auth::Nkey`] that is not an NKey seed (never shows the seed).
+    #[error("not an NKey seed ({0}): expected a user seed, one line starting SU")]
+    NkeySeed(String),
 }
 
 impl BridgeConfig {
@@ -259,18 +293,31 @@ impl BridgeConfig {
         self
     }
 
-    /// Checks every setting (event patterns are checked when the bridge
-    /// subscribes to them).
+    /// Checks every setting, event patterns and an NKey seed included,
+    /// without reading a file ([`check_files`](Self::check_files) does).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.servers.is_empty() {
             return Err(ConfigError::NoServer);
         }
         for url in &self.servers {
-            async_nats::ServerAddr::from_str(url).map_err(|e| ConfigError::BadServer {
+            let bad = |reason: &str| ConfigError::BadServer {
                 url: url.clone(),
-                reason: e.to_string(),
-            })?;
+                reason: reason.to_owned(),
+            };
+            // An empty URL parses as `nats://` (no host): the client would
+            // then look up "" for ever.
+            if url.trim().is_empty() {
+                return Err(bad("it is empty"));
+            }
+            let addr = async_nats::ServerAddr::from_str(url).map_err(|e| bad(&e.to_string()))?;
+            if addr.host().is_empty() {
+                return Err(bad("it names no host"));
+            }
         }
+        if !self.events.is_empty() {
+            eventcast::EventFilter::new(self.events.clone())?;
+        }
+        self.auth.check()?;
         check_prefix(&self.prefix)?;
         if self.site.is_empty() || self.site.chars().any(char::is_control) {
             return Err(ConfigError::Site(self.site.clone()));
@@ -375,6 +422,60 @@ mod tests {
         let mut tls = TlsConfig::default().client_cert("c.pem", "k.pem");
         tls.client_key = None;
         assert_eq!(ok.tls(tls).validate(), Err(ConfigError::ClientCertificate));
+    }
+
+    #[test]
+    fn empty_urls_and_urls_without_a_host_are_refused() {
+        // `--nats ''` and `--nats nats://a:4222,` (a trailing comma).
+        for servers in [
+            vec![""],
+            vec!["nats://127.0.0.1:4222", ""],
+            vec!["nats://127.0.0.1:4222", "  "],
+            vec!["nats://"],
+            vec!["tls://:4222"],
+        ] {
+            let err = BridgeConfig::new(servers.clone()).validate();
+            assert!(
+                matches!(&err, Err(ConfigError::BadServer { .. })),
+                "{servers:?}: {err:?}"
+            );
+        }
+        let err = BridgeConfig::new(["nats://a:4222", ""])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("``") && err.contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn bad_event_patterns_are_refused_by_validate() {
+        let ok = BridgeConfig::new(["nats://127.0.0.1:4222"]);
+        ok.clone()
+            .events(["sensor.*", "a.**", "plain"])
+            .validate()
+            .unwrap();
+        let err = ok.events(["sensor.*", "bad*"]).validate().unwrap_err();
+        assert!(err.to_string().contains("bad*"), "{err}");
+    }
+
+    #[test]
+    fn an_nkey_that_is_not_a_seed_is_refused_without_saying_it() {
+        let ok = BridgeConfig::new(["nats://127.0.0.1:4222"]);
+        let seed = nkeys::KeyPair::new_user().seed().unwrap();
+        ok.clone()
+            .auth(Auth::Nkey(format!("{seed}\n")))
+            .validate()
+            .unwrap();
+        for bad in ["hunter2-not-a-seed", "", "-----BEGIN CERTIFICATE-----"] {
+            let err = ok
+                .clone()
+                .auth(Auth::Nkey(bad.into()))
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("not an NKey seed"), "{err}");
+            assert!(bad.is_empty() || !err.contains(bad), "{err}");
+        }
     }
 
     #[test]

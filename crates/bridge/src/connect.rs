@@ -24,22 +24,19 @@ pub(crate) const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 /// the link is still up.
 pub(crate) const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
+/// The longest pause between two connection attempts.
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The least time between two diagnoses of a failed connection.
+const DIAGNOSE_PAUSE: Duration = Duration::from_secs(1);
+
 /// Opens the client. It connects in the background and reconnects, with
 /// backoff, for as long as the bridge runs; `shared.link` follows it, and
 /// [`ready`] sets `shared.connected` after it.
 pub(crate) async fn connect(config: &BridgeConfig, shared: &Arc<Shared>) -> Result<Client, Error> {
-    let servers = config
-        .servers
-        .iter()
-        .map(|url| {
-            ServerAddr::from_str(url).map_err(|e| ConfigError::BadServer {
-                url: url.clone(),
-                reason: e.to_string(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let servers = server_addrs(config)?;
     let events = Arc::clone(shared);
-    let mut options = ConnectOptions::new()
+    base_options(config)
+        .await?
         .name(format!("eventcast-bridge {} ({})", config.site, shared.id))
         // Never receive our own publishes back.
         .no_echo()
@@ -50,7 +47,29 @@ pub(crate) async fn connect(config: &BridgeConfig, shared: &Arc<Shared>) -> Resu
         .event_callback(move |event| {
             let shared = Arc::clone(&events);
             async move { on_event(&shared, event) }
-        });
+        })
+        .connect(servers)
+        .await
+        .map_err(|e| Error::Connect(e.to_string()))
+}
+
+fn server_addrs(config: &BridgeConfig) -> Result<Vec<ServerAddr>, ConfigError> {
+    config
+        .servers
+        .iter()
+        .map(|url| {
+            ServerAddr::from_str(url).map_err(|e| ConfigError::BadServer {
+                url: url.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The options of the bridge's client and of a diagnosis alike: the
+/// credentials and TLS.
+async fn base_options(config: &BridgeConfig) -> Result<ConnectOptions, Error> {
+    let mut options = ConnectOptions::new();
     options = match &config.auth {
         Auth::None => options,
         Auth::Token(token) => options.token(token.clone()),
@@ -75,23 +94,148 @@ pub(crate) async fn connect(config: &BridgeConfig, shared: &Arc<Shared>) -> Resu
     if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
         options = options.add_client_certificate(cert.clone(), key.clone());
     }
-    if tls.required {
+    // A CA or client certificate would be ignored on a plain connection
+    // (to a nats:// URL of a server without TLS): TLS or nothing.
+    if tls.tls_only() {
         options = options.require_tls(true);
     }
-    options
-        .connect(servers)
-        .await
-        .map_err(|e| Error::Connect(e.to_string()))
+    Ok(options)
 }
 
 /// Reconnection delays: 0 for the first try, then doubling from 50 ms up
-/// to 5 s.
+/// to [`MAX_BACKOFF`].
 fn backoff(attempts: usize) -> Duration {
     if attempts <= 1 {
         return Duration::ZERO;
     }
     let exp = u32::try_from(attempts - 2).unwrap_or(u32::MAX).min(7);
-    Duration::from_millis(50 * (1 << exp)).min(Duration::from_secs(5))
+    Duration::from_millis(50 * (1 << exp)).min(MAX_BACKOFF)
+}
+
+/// Says why the client cannot connect, each time it fails (woken by
+/// `shared.connect_failed`), until `cancel`.
+///
+/// The client reports only the kind of a failure ("IO error", "TLS
+/// error"), without the server or the cause. So this tries each server
+/// once on its own, with the same credentials and TLS, and reports what
+/// each answered ([`BridgeNotice::ConnectFailed`]): again only when that
+/// changes, or after the bridge was connected in between. When a server
+/// lets this probe in, the client is about to connect too: nothing is said.
+pub(crate) async fn diagnose(shared: Arc<Shared>, config: BridgeConfig, cancel: CancellationToken) {
+    let Ok(servers) = server_addrs(&config) else {
+        return;
+    };
+    let mut link = shared.link.subscribe();
+    let mut said: Vec<(String, String)> = Vec::new();
+    loop {
+        tokio::select! {
+            () = shared.connect_failed.notified() => {}
+            changed = link.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if *link.borrow_and_update() {
+                    said.clear();
+                }
+                continue;
+            }
+            () = cancel.cancelled() => return,
+        }
+        if *shared.link.borrow() {
+            continue;
+        }
+        let failures = tokio::select! {
+            failures = probe_all(&config, &servers, &shared.id) => failures,
+            () = cancel.cancelled() => return,
+        };
+        if let Some(failures) = failures {
+            if failures != said {
+                for (server, error) in &failures {
+                    shared.notify(BridgeNotice::ConnectFailed {
+                        server: server.clone(),
+                        error: error.clone(),
+                        retry: MAX_BACKOFF,
+                    });
+                }
+                said = failures;
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(DIAGNOSE_PAUSE) => {}
+            () = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// Tries each server once: what each said, or `None` if one let us in.
+async fn probe_all(
+    config: &BridgeConfig,
+    servers: &[ServerAddr],
+    id: &str,
+) -> Option<Vec<(String, String)>> {
+    let mut failures = Vec::new();
+    for server in servers {
+        match probe(config, server, id).await {
+            Ok(()) => return None,
+            Err(error) => failures.push((display_server(server), error)),
+        }
+    }
+    Some(failures)
+}
+
+/// One connection to `server`, closed at once: why it failed.
+async fn probe(config: &BridgeConfig, server: &ServerAddr, id: &str) -> Result<(), String> {
+    let options = base_options(config)
+        .await
+        .map_err(|e| error_chain(&e))?
+        .name(format!(
+            "eventcast-bridge {} ({id}, diagnosis)",
+            config.site
+        ))
+        .ignore_discovered_servers()
+        .connection_timeout(CONFIRM_TIMEOUT);
+    // The timeout covers the TLS handshake and the server's INFO too.
+    match tokio::time::timeout(CONFIRM_TIMEOUT, options.connect(server.clone())).await {
+        Ok(Ok(_client)) => Ok(()),
+        Ok(Err(e)) => Err(error_chain(&e)),
+        Err(_) => Err(format!("no answer within {CONFIRM_TIMEOUT:?}")),
+    }
+}
+
+/// `server` without a user name or password it may hold.
+fn display_server(server: &ServerAddr) -> String {
+    let mut url = server.clone().into_inner();
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    url.to_string()
+}
+
+/// `error` and its sources, each one said once, with a hint for errors
+/// whose cause is not obvious.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    let hint = if text.contains("CaUsedAsEndEntity") {
+        " (the server's certificate says CA:TRUE: rustls takes it only as an issuer; \
+         give the server a certificate signed by it, or a self-signed one with CA:FALSE)"
+    } else if text.contains("invalid peer certificate") {
+        " (the server's certificate is not trusted: not signed by a certificate of the \
+         CA file given, or of the system's roots without one)"
+    } else if text.contains("InvalidContentType") {
+        " (the server answered in plain text: it has no TLS, which this bridge requires)"
+    } else {
+        ""
+    };
+    text.push_str(hint);
+    text
 }
 
 fn on_event(shared: &Shared, event: Event) {
@@ -109,7 +253,12 @@ fn on_event(shared: &Shared, event: Event) {
         Event::Closed => down(shared),
         Event::SlowConsumer(_) => add(&counters.slow_consumer_events, 1),
         Event::ServerError(e) => shared.notify(BridgeNotice::Error(e.to_string())),
-        Event::ClientError(e) => shared.notify(BridgeNotice::Error(e.to_string())),
+        // The connector's only client errors: a failed connection, as a
+        // kind without the cause; `diagnose` finds the cause.
+        Event::ClientError(e) => {
+            tracing::debug!(bridge = %shared.id, "NATS: {e}");
+            shared.connect_failed.notify_one();
+        }
         other => tracing::info!(bridge = %shared.id, "NATS: {other}"),
     }
 }
@@ -188,10 +337,7 @@ mod tests {
         assert_eq!(backoff(1), Duration::ZERO);
         assert_eq!(backoff(2), Duration::from_millis(50));
         assert_eq!(backoff(3), Duration::from_millis(100));
-        assert_eq!(
-            backoff(9),
-            Duration::from_millis(6400).min(Duration::from_secs(5))
-        );
-        assert_eq!(backoff(1000), Duration::from_secs(5));
+        assert_eq!(backoff(9), Duration::from_millis(6400).min(MAX_BACKOFF));
+        assert_eq!(backoff(1000), MAX_BACKOFF);
     }
 }

@@ -33,6 +33,7 @@ pub mod chunk;
 mod config;
 mod connect;
 mod error;
+mod files;
 pub mod headers;
 mod inbound;
 mod lan;

@@ -1,6 +1,7 @@
 //! What a bridge tells its user as it happens ([`Bridge::notices`](crate::Bridge::notices)).
 
 use std::fmt;
+use std::time::Duration;
 
 /// Something a bridge's user may want to know, as it happens. Each is
 /// also logged (`tracing`, target `eventcast_bridge`).
@@ -46,8 +47,20 @@ pub enum BridgeNotice {
     },
     /// The other bridge this one stood by for is gone: this one bridges again.
     Resumed,
-    /// The server or the client reported an error (authentication, ...).
+    /// The server reported an error on the connection (a permission, ...).
     Error(String),
+    /// The bridge cannot connect to this server (said once per server
+    /// and error; again when the error changes, or after a connection).
+    /// It keeps trying.
+    ConnectFailed {
+        /// The server's URL (without a user name or password).
+        server: String,
+        /// Why: the client's error and its causes (connection refused, a
+        /// certificate not trusted, an authorization violation, ...).
+        error: String,
+        /// The longest pause between two attempts.
+        retry: Duration,
+    },
 }
 
 impl fmt::Display for BridgeNotice {
@@ -92,6 +105,15 @@ impl fmt::Display for BridgeNotice {
                 write!(f, "the other bridge of this LAN is gone: bridging again")
             }
             BridgeNotice::Error(error) => write!(f, "NATS: {error}"),
+            BridgeNotice::ConnectFailed {
+                server,
+                error,
+                retry,
+            } => write!(
+                f,
+                "cannot connect to NATS server {server}: {error} (retrying, at most {retry:?} \
+                 apart; LAN events wait in the outage buffer)"
+            ),
         }
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     /// answered a round trip on it, so it holds every subscription.
     pub(crate) connected: watch::Sender<bool>,
     pub(crate) notices: broadcast::Sender<BridgeNotice>,
+    /// Woken when the client failed to connect (it says only the kind of
+    /// error): [`crate::connect::diagnose`] finds out why.
+    pub(crate) connect_failed: Notify,
     pub(crate) rivals: Mutex<Rivals>,
     /// Rival bridges already reported.
     reported_rivals: Mutex<Vec<String>>,
@@ -68,6 +71,7 @@ impl Shared {
             link: watch::Sender::new(false),
             connected: watch::Sender::new(false),
             notices: broadcast::Sender::new(256),
+            connect_failed: Notify::new(),
             rivals: Mutex::new(rivals),
             reported_rivals: Mutex::new(Vec::new()),
             bad_subjects: Mutex::new(Vec::new()),

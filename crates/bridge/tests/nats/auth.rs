@@ -1,6 +1,7 @@
 //! Authentication: a token, a user name and password, and an NKey. Each
 //! lets the bridge in with the right secret, and the server refuses a
-//! wrong one (the bridge reports it and does not count as connected).
+//! wrong one (the bridge reports it, with the server, and does not count
+//! as connected).
 
 use async_nats::ConnectOptions;
 use eventcast_bridge::{Auth, BridgeConfig, BridgeNotice};
@@ -36,8 +37,8 @@ async fn check(authorization: &str, good: Auth, client: ConnectOptions, bad: Aut
     let error = within(
         async {
             loop {
-                if let Ok(BridgeNotice::Error(e)) = notices.recv().await {
-                    return e;
+                if let Ok(BridgeNotice::ConnectFailed { error, .. }) = notices.recv().await {
+                    return error;
                 }
             }
         },

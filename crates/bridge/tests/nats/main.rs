@@ -5,6 +5,7 @@
 mod auth;
 mod bad_input;
 mod both_ways;
+mod connect_errors;
 mod other_bridge;
 mod plain_client;
 mod restart;

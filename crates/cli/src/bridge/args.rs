@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use eventcast_bridge::{Auth, BridgeConfig, Encoding, TlsConfig};
+use eventcast_bridge::{Auth, BridgeConfig, ConfigError, Encoding, TlsConfig};
 
 use crate::common::{NodeArgs, UsageError};
 use crate::parse;
@@ -102,16 +102,21 @@ pub(crate) struct AuthArgs {
     )]
     pub(crate) nats_password: Option<String>,
 
-    /// A file holding an NKey seed (SU...)
+    /// A file holding an NKey seed (SU...), checked at start
     #[arg(long, value_name = "FILE", group = "nats_auth")]
     pub(crate) nats_nkey: Option<PathBuf>,
 
-    /// Trust the root certificates of this PEM file (a private CA, or a
-    /// self-signed server certificate)
+    /// Trust the certificates of this PEM file (read at start). The
+    /// server's certificate must be signed by one of them (a private CA),
+    /// or be one of them, self-signed with CA:FALSE: the CA:TRUE one of a
+    /// plain `openssl req -x509` is refused (add `-addext
+    /// basicConstraints=critical,CA:FALSE`). It must name the URL's host
+    /// in its subjectAltName. Implies --nats-tls-required
     #[arg(long, value_name = "FILE")]
     pub(crate) nats_tls_ca: Option<PathBuf>,
 
-    /// A client certificate (PEM), with --nats-tls-key
+    /// A client certificate (PEM), with --nats-tls-key (read at start).
+    /// Implies --nats-tls-required
     #[arg(long, value_name = "FILE", requires = "nats_tls_key")]
     pub(crate) nats_tls_cert: Option<PathBuf>,
 
@@ -119,15 +124,28 @@ pub(crate) struct AuthArgs {
     #[arg(long, value_name = "FILE", requires = "nats_tls_cert")]
     pub(crate) nats_tls_key: Option<PathBuf>,
 
-    /// Refuse a connection without TLS
+    /// Refuse a connection without TLS: with nats:// URLs too, TLS is
+    /// started after the server's greeting (a server without TLS is
+    /// refused)
     #[arg(long)]
     pub(crate) nats_tls_required: bool,
 }
 
 impl Args {
     /// The bridge's settings; a file that cannot be read is an error, a
-    /// setting that cannot work a [`UsageError`].
+    /// setting that cannot work (event patterns included) a [`UsageError`].
+    /// The TLS and credentials files are read by [`check_files`].
     pub(crate) fn bridge_config(&self) -> anyhow::Result<BridgeConfig> {
+        // clap splits `a,` into `a` and ``: the empty one would be looked
+        // up as a host name for ever.
+        if let Some(i) = self.nats.iter().position(|url| url.trim().is_empty()) {
+            return Err(UsageError(format!(
+                "--nats: URL number {} of {} is empty (a stray comma?)",
+                i + 1,
+                self.nats.len()
+            ))
+            .into());
+        }
         let mut config = BridgeConfig::new(self.nats.iter().map(|url| url.trim().to_owned()))
             .prefix(self.subject_prefix.clone())
             .events(self.events.iter().cloned())
@@ -141,9 +159,24 @@ impl Args {
         if let Some(site) = &self.site {
             config = config.site(site.clone());
         }
-        config.validate().map_err(|e| UsageError(e.to_string()))?;
+        config.validate().map_err(|e| match e {
+            ConfigError::NoServer | ConfigError::BadServer { .. } => {
+                UsageError(format!("--nats: {e}"))
+            }
+            e => UsageError(e.to_string()),
+        })?;
         Ok(config)
     }
+}
+
+/// Reads the files `config` names (credentials, TLS CA, client certificate
+/// and key): one that cannot be read is an error, one that holds the wrong
+/// thing a [`UsageError`].
+pub(crate) async fn check_files(config: &BridgeConfig) -> anyhow::Result<()> {
+    config.check_files().await.map_err(|e| match e {
+        eventcast_bridge::Error::File { .. } => UsageError(e.to_string()).into(),
+        e => anyhow::Error::new(e),
+    })
 }
 
 impl AuthArgs {
@@ -160,7 +193,11 @@ impl AuthArgs {
         } else if let Some(path) = &self.nats_nkey {
             let seed = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the NKey seed file {}", path.display()))?;
-            Auth::Nkey(seed.trim().to_owned())
+            let auth = Auth::Nkey(seed.trim().to_owned());
+            // Checked here to name the file (the seed itself is never said).
+            auth.check()
+                .map_err(|e| UsageError(format!("--nats-nkey {}: {e}", path.display())))?;
+            auth
         } else {
             Auth::None
         })
@@ -237,5 +274,80 @@ mod tests {
         let err = args.bridge_config().unwrap_err();
         assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
         assert!(err.to_string().contains("a..b"), "{err}");
+    }
+
+    /// The `UsageError` text of `args`' config.
+    fn usage_error(args: &[&str]) -> String {
+        let err = parse(args).unwrap().bridge_config().unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
+        err.to_string()
+    }
+
+    #[test]
+    fn empty_nats_urls_are_refused_naming_nats() {
+        for nats in [
+            "",
+            "nats://127.0.0.1:4222,",
+            ",nats://127.0.0.1:4222",
+            "a:1,,b:2",
+        ] {
+            let err = usage_error(&["--nats", nats]);
+            assert!(
+                err.starts_with("--nats: ") && err.contains("empty"),
+                "{nats:?}: {err}"
+            );
+        }
+        let err = usage_error(&["--nats", "nats://"]);
+        assert!(err.contains("--nats") && err.contains("nats://"), "{err}");
+    }
+
+    #[test]
+    fn bad_event_patterns_are_refused_before_anything_starts() {
+        // `run` checks the config before it makes the node.
+        let err = usage_error(&["--nats", "n:1", "sensor.*", "bad*"]);
+        assert!(err.contains("bad*"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_nkey_seed_is_named() {
+        let dir = std::env::temp_dir().join(format!("eventcast-cli-nkey-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("not-a-seed");
+        std::fs::write(&file, "secret-looking text\n").unwrap();
+        let path = file.to_str().unwrap();
+        let err = usage_error(&["--nats", "n:1", "--nats-nkey", path]);
+        assert!(err.contains("--nats-nkey") && err.contains(path), "{err}");
+        assert!(!err.contains("secret-looking"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn tls_files_are_read_before_anything_starts() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let check = |args: &[&str]| {
+            let config = parse(args).unwrap().bridge_config().unwrap();
+            runtime.block_on(check_files(&config))
+        };
+        let err = check(&[
+            "--nats",
+            "tls://n:1",
+            "--nats-tls-ca",
+            "/nonexistent/ca.pem",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+        // Not PEM: a usage error naming the file.
+        let dir = std::env::temp_dir().join(format!("eventcast-cli-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ca.pem");
+        std::fs::write(&file, "no certificate here\n").unwrap();
+        let err = check(&["--nats", "n:1", "--nats-tls-ca", file.to_str().unwrap()]).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some(), "{err}");
+        assert!(err.to_string().contains("ca.pem"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+        check(&["--nats", "n:1"]).unwrap();
     }
 }

@@ -15,8 +15,11 @@ pub(crate) use args::Args;
 
 /// Runs `eventcast bridge`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let node = args.node.new_node()?;
+    // Every setting, event pattern and file is checked before anything
+    // starts.
     let bridge_config = args.bridge_config()?;
+    args::check_files(&bridge_config).await?;
+    let node = args.node.new_node()?;
     let mut node_notices = node.notices();
     let servers = bridge_config.servers.join(",");
     let running = Running::start(&node, args.node.net.port.is_some(), "LAN", "").await?;
@@ -24,6 +27,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| match e {
             eventcast_bridge::Error::Config(_)
+            | eventcast_bridge::Error::File { .. }
             | eventcast_bridge::Error::Node(eventcast::Error::Pattern(_)) => {
                 UsageError(e.to_string()).into()
             }
