@@ -40,7 +40,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             tokio::select! {
                 () = bridge.connected(), if !up => {
                     up = true;
-                    eprintln!(
+                    say!(
                         "bridging {} <-> NATS {servers} as site {} (subject prefix {}, bridge {})",
                         node.group_addr().map_or_else(|| "the LAN".to_owned(), |a| a.to_string()),
                         bridge.site(),
@@ -52,8 +52,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     // Connections are said by the "bridging" line, then
                     // only when they break.
                     Ok(BridgeNotice::Connected { .. }) => {}
-                    Ok(notice) => eprintln!("eventcast: {notice}"),
-                    Err(RecvError::Lagged(n)) => eprintln!("eventcast: {n} bridge notices missed"),
+                    Ok(notice) => say!("eventcast: {notice}"),
+                    Err(RecvError::Lagged(n)) => say!("eventcast: {n} bridge notices missed"),
                     Err(RecvError::Closed) => std::future::pending::<()>().await,
                 },
             }
@@ -63,7 +63,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     running.until(&mut node_notices, work).await;
     let stats = bridge.stop().await;
     node.stop().await;
-    eprintln!(
+    say!(
         "bridge stopped: {} events ({} bytes) to NATS, {} ({} bytes) from NATS, {} dropped, {} reconnects",
         stats.lan_to_nats_events,
         stats.lan_to_nats_bytes,
@@ -73,13 +73,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         stats.reconnects,
     );
     if stats.dropped_buffer_full > 0 {
-        eprintln!(
+        say!(
             "eventcast: {} LAN events dropped because the outage buffer was full",
             stats.dropped_buffer_full
         );
     }
     if stats.buffered_events > 0 {
-        eprintln!(
+        say!(
             "eventcast: {} buffered LAN events not sent (the server could not be reached)",
             stats.buffered_events
         );
