@@ -85,3 +85,31 @@ fn bad_bridge_options_are_usage_errors() {
     assert_eq!(done.status.code(), Some(2), "{done:?}");
     assert!(done.stderr.contains("a b"), "{}", done.stderr);
 }
+
+#[test]
+fn a_bad_setting_is_refused_before_the_bridge_joins_its_lan() {
+    netns_test::run(|| {
+        for (args, says) in [
+            (
+                vec!["bridge", "--nats", "nats://127.0.0.1:4222", "bad*"],
+                "bad*",
+            ),
+            (vec!["bridge", "--nats", "nats://127.0.0.1:4222,"], "--nats"),
+            (
+                vec![
+                    "bridge",
+                    "--nats",
+                    "tls://127.0.0.1:4222",
+                    "--nats-tls-ca",
+                    "/nonexistent/ca.pem",
+                ],
+                "/nonexistent/ca.pem",
+            ),
+        ] {
+            let done: Finished = support::run_args(&args);
+            assert!(!done.status.success(), "{args:?}: {done:?}");
+            assert!(done.stderr.contains(says), "{args:?}: {}", done.stderr);
+            assert!(!done.stderr.contains("LAN on"), "{args:?}: {}", done.stderr);
+        }
+    });
+}
