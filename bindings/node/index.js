@@ -307,7 +307,9 @@ Eventcast.prototype.getAddress = function getAddress () {
   const bound = this[kState].native.localAddress()
   const host = (bound && bound.host) || this.config.address
   const port = bound ? bound.port : this.config.port
-  return `${host && host !== '0.0.0.0' ? host : hostAddress()}:${port}`
+  const any = !host || host === '0.0.0.0' || host === '::'
+  const shown = any ? hostAddress() : host
+  return shown.includes(':') ? `[${shown}]:${port}` : `${shown}:${port}`
 }
 
 /** This host's first non-loopback IPv4 address, or 127.0.0.1 (0.1.x's `ip.address()`). */

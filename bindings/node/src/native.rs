@@ -55,6 +55,11 @@ fn coded(code: &str, e: impl std::fmt::Display) -> Error {
 /// The library's errors, with a code JavaScript can test.
 fn from_lib(e: eventcast::Error) -> Error {
     let code = match &e {
+        // Its message holds names of the host's interfaces, as they are.
+        eventcast::Error::Config(eventcast::ConfigError::UnknownInterface { .. }) => {
+            return to_bson::type_error(e.to_string())
+        }
+        // Option names as JavaScript spells them.
         eventcast::Error::Config(_) => {
             return to_bson::type_error(crate::options::js_names(&e.to_string()))
         }

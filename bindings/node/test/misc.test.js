@@ -96,6 +96,10 @@ describe('utilities', () => {
     assert.equal(a.getAddress(), `${external ? external.address : '127.0.0.1'}:${a.config.port}`)
     const bound = new Eventcast({ address: '127.0.0.1', port: a.config.port + 1 })
     assert.equal(bound.getAddress(), `127.0.0.1:${a.config.port + 1}`)
+    const v6 = new Eventcast({ address: '::1', multicastMembership: 'ff02::1', port: a.config.port + 2 })
+    assert.equal(v6.getAddress(), `[::1]:${a.config.port + 2}`)
+    const anyV6 = new Eventcast({ address: '::', multicastMembership: 'ff02::1', port: a.config.port + 3 })
+    assert.equal(anyV6.getAddress(), `${external ? external.address : '127.0.0.1'}:${a.config.port + 3}`)
     await stopAll(a, b)
   })
 

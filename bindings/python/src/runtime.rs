@@ -151,16 +151,16 @@ where
     }
 }
 
-/// A timeout in seconds from Python: `None` is forever. A negative or NaN
-/// one is refused (as `queue.Queue.get` does), and so is an infinite one.
+/// A timeout in seconds from Python: `None` is forever, and so is one too
+/// long for a `Duration` (infinity included), as one too long for the
+/// clock already is. A negative or NaN one is refused (as
+/// `queue.Queue.get` does).
 pub(crate) fn timeout(seconds: Option<f64>) -> PyResult<Option<Duration>> {
-    seconds
-        .map(|s| {
-            Duration::try_from_secs_f64(s).map_err(|_| {
-                PyValueError::new_err(format!(
-                    "timeout: must be a finite, non-negative number of seconds, got {s}"
-                ))
-            })
-        })
-        .transpose()
+    match seconds {
+        Some(s) if s.is_nan() || s < 0.0 => Err(PyValueError::new_err(format!(
+            "timeout: must be a non-negative number of seconds, got {s}"
+        ))),
+        Some(s) => Ok(Duration::try_from_secs_f64(s).ok()),
+        None => Ok(None),
+    }
 }

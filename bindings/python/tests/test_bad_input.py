@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import queue
 from decimal import Decimal
 from typing import Any, Callable
@@ -135,6 +136,13 @@ def test_a_timeout_longer_than_the_clock_counts_waits_for_ever(make_node) -> Non
     sub = b.subscribe("far")
     a.emit("far", 1)
     assert sub.get(timeout=1e19).args == [1]
+    # Too long for a duration, or infinite: for ever too.
+    for seconds in (1e20, math.inf):
+        a.emit("far", 2)
+        assert sub.get(timeout=seconds).args == [2]
+    endless = b.subscribe("far", timeout=math.inf)
+    a.emit("far", 3, timeout=math.inf)
+    assert next(iter(endless)).args == [3]
 
 
 @pytest.mark.parametrize(

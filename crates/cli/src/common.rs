@@ -286,9 +286,13 @@ fn node_error(error: eventcast::Error, interface: Option<&str>) -> anyhow::Error
             if cfg!(target_os = "linux") && source.raw_os_error() == Some(ENODEV) =>
         {
             match interface {
-                Some(given) => anyhow::anyhow!(
+                Some(given) if given.parse::<std::net::IpAddr>().is_ok() => anyhow::anyhow!(
                     "{error} (--interface {given} is not an address of this host's \
                      interfaces: `ip -brief address` lists them)"
+                ),
+                Some(given) => anyhow::anyhow!(
+                    "{error} (the system refused interface {given} for multicast: is it up, \
+                     with an address of the group's family? `ip -brief address` shows)"
                 ),
                 None => anyhow::anyhow!(
                     "{error} (no route for multicast on this host: pass --interface, or add \

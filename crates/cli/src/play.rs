@@ -152,8 +152,11 @@ fn summary(file: &std::path::Path, stats: &PlayStats, filtered: bool) -> (Vec<St
             "eventcast: {file} ends early ({why}); every complete chunk was played"
         ));
     }
+    // The file's own events left out by the names given are what was
+    // asked, not a file that cannot be played.
     let unplayable = stats.emitted == 0
         && reader.records == 0
+        && reader.filtered_out == 0
         && reader.foreign_messages() + reader.unreadable > 0;
     if unplayable {
         let which = if filtered { " of those names" } else { "" };
@@ -315,6 +318,15 @@ mod tests {
         assert_eq!(
             lines[2],
             "eventcast: nothing played: x.mcap holds no eventcast events of those names"
+        );
+        // The names given left out the file's own events: what was asked.
+        let mut some_left_out = stats(0, 0, &[("a (json)", 2)], 0);
+        some_left_out.reader.filtered_out = 3;
+        let (lines, ok) = summary(file, &some_left_out, true);
+        assert!(ok, "{lines:?}");
+        assert!(
+            !lines.iter().any(|l| l.contains("nothing played")),
+            "{lines:?}"
         );
         // Some played, some skipped: said, and a success.
         let (lines, ok) = summary(file, &stats(5, 5, &[("cam (cdr)", 7)], 0), false);

@@ -42,8 +42,8 @@ pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
 /// The largest body given a spare.
 pub(crate) const MAX: usize = 4 * 1024 * 1024;
 
-/// Spares a [`SpareBody`] holds at most: with [`MAX`] and [`fits`], at
-/// most 10 MiB each way.
+/// Spares a [`SpareBody`] holds at most: each made of a body's size, at
+/// most [`MAX`], so at most 8 MiB each way.
 pub(crate) const SLOTS: usize = 2;
 
 /// How long a node emits no large body (or begins to receive no large
@@ -152,9 +152,11 @@ impl SpareBody {
     }
 
     /// Makes the spare owed since large body number `taken`, unless
-    /// another was taken since or a spare that fits is there (which then
-    /// counts as used last). Beyond [`SLOTS`], the spare made or used
-    /// longest ago is replaced.
+    /// another was taken since, or every slot is full and a spare that
+    /// fits is there (which then counts as used last). Beyond [`SLOTS`],
+    /// the spare made or used longest ago is replaced. With a slot free, a
+    /// spare is made even when the one left would fit: that one may be
+    /// another stream's, of a size within a quarter of this one's.
     fn refill(&self, taken: u64) {
         let size = {
             let mut inner = lock(&self.inner);
@@ -162,10 +164,12 @@ impl SpareBody {
             if size == 0 || inner.taken != taken {
                 return;
             }
-            if let Some(i) = inner.fitting(size) {
-                let kept = inner.bufs.remove(i);
-                inner.bufs.push(kept);
-                return;
+            if inner.bufs.len() >= SLOTS {
+                if let Some(i) = inner.fitting(size) {
+                    let kept = inner.bufs.remove(i);
+                    inner.bufs.push(kept);
+                    return;
+                }
             }
             size
         };
@@ -347,17 +351,26 @@ mod tests {
         refill_now(&spare);
         assert_eq!(spare.rooms(), [b, c]);
         assert_eq!(spare.take_ready(a - 10), None, "a - 10's replaced");
-        // A spare that still fits once another was taken is kept, and no
-        // new one made: the tighter one goes, the roomier one stays.
+        // Two streams of sizes within a quarter of each other keep one
+        // each: a spare is made for the one taken although the other's
+        // would fit it.
         refill_now(&spare);
         for size in [a, a + a / 8] {
             let _ = spare.take(size);
             refill_now(&spare);
         }
         assert_eq!(spare.rooms(), [a, a + a / 8]);
-        let _ = spare.take(a);
+        for (size, rooms) in [(a, [a + a / 8, a]), (a + a / 8, [a, a + a / 8])] {
+            let buf = spare.take(size);
+            assert_eq!(buf.capacity(), size, "its own spare, the tightest");
+            refill_now(&spare);
+            assert_eq!(spare.rooms(), rooms);
+        }
+        // With both slots full, a spare that fits is kept (as used last)
+        // and none made: a body written in parts owes one.
+        spare.owe(a - 1000);
         refill_now(&spare);
-        assert_eq!(spare.rooms(), [a + a / 8]);
+        assert_eq!(spare.rooms(), [a + a / 8, a]);
         assert!(fits(100, 100) && fits(125, 100) && !fits(126, 100) && !fits(99, 100));
     }
 

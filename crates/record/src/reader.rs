@@ -28,6 +28,8 @@ const MAGIC: &[u8; 8] = b"\x89MCAP0\r\n";
 pub struct ReaderStats {
     /// Records read (events and losses).
     pub records: u64,
+    /// Events of eventcast's channels that the filter left out (not read).
+    pub filtered_out: u64,
     /// Messages of channels eventcast does not write, by `TOPIC (ENCODING)`.
     pub foreign: BTreeMap<String, u64>,
     /// Messages of eventcast channels whose data could not be read.
@@ -164,6 +166,7 @@ impl Reader {
                         .as_ref()
                         .is_some_and(|f| !f.matches(&channel.topic))
                     {
+                        self.stats.filtered_out += 1;
                         continue;
                     }
                     format::decode_event(&message.data, message.log_time, message.publish_time)

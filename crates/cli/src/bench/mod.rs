@@ -135,7 +135,7 @@ fn publish(report: &Report, json: Option<&Path>) -> anyhow::Result<()> {
     let document = serde_json::to_string_pretty(report)?;
     match json {
         Some(path) if path == Path::new("-") => {
-            eprint!("{text}");
+            let _ = write!(std::io::stderr(), "{text}");
             let mut out = std::io::stdout().lock();
             writeln!(out, "{document}")?;
             out.flush()?;

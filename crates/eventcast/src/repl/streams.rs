@@ -1,7 +1,7 @@
 //! What a REPL session streams: the listeners it added to the node, and
 //! the bounded queue they fill for the client.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +12,9 @@ use crate::event::{Event, EventIdentity};
 use crate::listeners::ListenerId;
 use crate::node::Eventcast;
 use crate::repl::stats::Counters;
+
+/// Events a session remembers having queued (see `Session::last`).
+const RECENT: usize = 8;
 
 /// An event for a streaming client, from one of its listeners.
 pub(super) struct Streamed {
@@ -41,10 +44,12 @@ pub(super) struct Session {
     events: mpsc::Sender<Streamed>,
     /// Events its listeners dropped since the client was last told.
     dropped: Arc<AtomicU64>,
-    /// The last event one of its listeners was handed: the node calls
-    /// every listener an event matches one after the other, so the next
-    /// ones to see it know it is queued already.
-    last: Arc<Mutex<Option<EventIdentity>>>,
+    /// The last [`RECENT`] events its listeners were handed: the node
+    /// calls every listener an event matches one after the other, so the
+    /// next ones to see it know it is queued already. More than one, as
+    /// the session's own emits are dispatched on its task while received
+    /// events are on the node's: the two can interleave.
+    last: Arc<Mutex<VecDeque<EventIdentity>>>,
     counters: Arc<Counters>,
     /// Set by `quit`.
     pub(super) quit: bool,
@@ -64,7 +69,7 @@ impl Session {
             streams: BTreeMap::new(),
             events,
             dropped: Arc::new(AtomicU64::new(0)),
-            last: Arc::new(Mutex::new(None)),
+            last: Arc::new(Mutex::new(VecDeque::with_capacity(RECENT))),
             counters,
             quit: false,
         };
@@ -95,9 +100,12 @@ impl Session {
         let listener = move |event: &Event| {
             let duplicate = {
                 let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-                let duplicate = last.as_ref().is_some_and(|l| l.is(event));
+                let duplicate = last.iter().any(|l| l.is(event));
                 if !duplicate {
-                    *last = Some(event.identity());
+                    if last.len() == RECENT {
+                        last.pop_front();
+                    }
+                    last.push_back(event.identity());
                 }
                 duplicate
             };

@@ -138,3 +138,17 @@ fn a_json_copy_onto_its_own_recording_is_refused_and_leaves_it_whole() {
     assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
     assert_eq!(Reader::open(&path).unwrap().count(), 4);
 }
+
+#[test]
+fn a_filter_counts_the_events_it_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bus.mcap");
+    record_local(RecorderOptions::new(&path), 5); // tick, tock, tick, tock, tick
+    let filter = eventcast::EventFilter::new(vec!["tock".to_owned()]).unwrap();
+    let mut reader = Reader::open(&path).unwrap().with_filter(Some(filter));
+    assert_eq!(reader.by_ref().count(), 2);
+    assert_eq!(
+        (reader.stats().records, reader.stats().filtered_out),
+        (2, 3)
+    );
+}
