@@ -163,6 +163,12 @@ impl ToBson<'_> {
                     )));
                 };
                 self.path.push(Seg::Key(key.clone()));
+                if key.contains('\0') {
+                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "{}: a dict key cannot hold a NUL character (BSON keys are C strings)",
+                        self.at()
+                    )));
+                }
                 let converted = self.value(&value)?;
                 self.path.pop();
                 doc.insert(key, converted);

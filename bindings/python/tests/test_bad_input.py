@@ -68,8 +68,9 @@ def test_bytes_regex_patterns_are_refused(make_node) -> None:
 
 
 def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
-    with pytest.raises(ValueError):
-        make_node().emit("nul", {"a\x00b": 1})
+    where = r'^args\[1\]\["x"\]\["a\\0b"\]: a dict key cannot hold a NUL'
+    with pytest.raises(ValueError, match=where):
+        make_node().emit("nul", 1, {"x": {"a\x00b": 1}})
 
 
 @pytest.mark.parametrize(

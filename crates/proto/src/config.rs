@@ -266,13 +266,25 @@ pub enum ConfigError {
         value: Duration,
     },
     /// Two settings in the wrong order (`low` must not exceed `high`).
-    #[error("{low} must not exceed {high}")]
+    #[error("{low} must not exceed {high}{}", rate_hint(low, high))]
     Order {
         /// The one that must be lower.
         low: &'static str,
         /// The one that must be higher.
         high: &'static str,
     },
+}
+
+/// What to change with a rate: a `rate_limit` set alone below the default
+/// `initial_rate` is refused, and the message should say why.
+fn rate_hint(low: &str, high: &str) -> &'static str {
+    match (low, high) {
+        ("min_rate", "initial_rate") | ("initial_rate", "rate_limit") => {
+            " (min_rate <= initial_rate <= rate_limit: a rate_limit below the default \
+             initial_rate of 16 MiB/s needs initial_rate, and min_rate below it, set too)"
+        }
+        _ => "",
+    }
 }
 
 impl Config {
@@ -410,6 +422,19 @@ mod tests {
                 high: "rate_limit"
             })
         );
+        // A rate_limit alone below the default initial_rate says what to
+        // set with it; other pairs say nothing more.
+        let alone = c(|c| c.rate_limit = 1_000_000).unwrap_err().to_string();
+        assert!(
+            alone.starts_with("initial_rate must not exceed rate_limit ("),
+            "{alone}"
+        );
+        assert!(
+            alone.contains("needs initial_rate, and min_rate below it, set too"),
+            "{alone}"
+        );
+        let other = c(|c| c.max_window = c.burst - 1).unwrap_err().to_string();
+        assert_eq!(other, "burst must not exceed max_window");
         assert_eq!(c(|c| c.burst = 0), Err(ConfigError::Zero("burst")));
         assert_eq!(
             c(|c| c.max_window = c.burst - 1),
