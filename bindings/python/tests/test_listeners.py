@@ -3,6 +3,7 @@ and exceptions."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import queue
 import subprocess
@@ -188,9 +189,6 @@ def test_a_full_listener_queue_drops_and_counts(make_node) -> None:
     assert node.stats()["listener_dropped"] == 99 - 10
 
 
-RSS_OF_TEN_NODES = """
-import eventcast
-
 def rss() -> int:
     with open("/proc/self/status") as status:
         for line in status:
@@ -198,6 +196,12 @@ def rss() -> int:
                 return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
 
+
+# Run in a process of its own, with `rss` as above.
+RSS_OF_TEN_NODES = f"""
+import eventcast
+
+{inspect.getsource(rss)}
 eventcast.Eventcast()  # the runtime and the module's first allocations
 before = rss()
 nodes = [eventcast.Eventcast() for _ in range(10)]
@@ -215,14 +219,6 @@ def test_the_listener_queue_takes_memory_only_as_it_fills() -> None:
     assert done.returncode == 0, done.stderr
     grown = int(done.stdout)
     assert grown < 16 * 2**20, f"13 idle nodes took {grown / 2**20:.1f} MiB"
-
-
-def rss() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_a_once_listener_that_fired_is_forgotten(port: int) -> None:

@@ -65,11 +65,14 @@ struct Line {
     args: Vec<ExtJson>,
 }
 
-/// An event name as given: refused when empty (as the REPL's `emit`
-/// refuses it), most likely an unset shell variable.
+/// Why an empty event name is refused (as the REPL's `emit` refuses it):
+/// most likely an unset shell variable.
+const EMPTY_NAME: &str = "an event name must not be empty";
+
+/// The EVENT argument as given, refused when empty.
 fn event_name(text: &str) -> Result<String, String> {
     if text.is_empty() {
-        return Err("an event name must not be empty".into());
+        return Err(EMPTY_NAME.into());
     }
     Ok(text.to_owned())
 }
@@ -187,9 +190,11 @@ async fn emit_line(node: &Eventcast, line: &[u8]) -> anyhow::Result<()> {
             None => anyhow::anyhow!(text),
         }
     })?;
-    let event = event_name(&line.event).map_err(|e| anyhow::anyhow!("\"event\": {e}"))?;
+    if line.event.is_empty() {
+        anyhow::bail!("\"event\": {EMPTY_NAME}");
+    }
     let args: Vec<Bson> = line.args.into_iter().map(|a| a.0).collect();
-    node.emit_list_wait(&event, args).await?;
+    node.emit_list_wait(&line.event, args).await?;
     Ok(())
 }
 
