@@ -236,7 +236,8 @@ def test_a_once_listener_that_fired_is_forgotten(port: int) -> None:
     for name in names[1:]:
         node.once(name, fired.release)
         node.emit(name)
-    for _ in names[1:]:
+        # One at a time: a backlog of queued 16 KB names, freed out of
+        # order, can leave the allocator's arenas tens of MiB larger.
         assert fired.acquire(timeout=10)
     grown = rss() - before
     assert node.event_names() == []
