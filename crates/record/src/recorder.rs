@@ -236,10 +236,13 @@ impl Recorder {
             None => Err(Error::Thread("was already joined")),
         })
         .await
-        .map_err(|_| Error::Thread("panicked"))???;
+        .map_err(|_| Error::Thread("panicked"))??;
+        // The error that stopped the writer comes first: closing the file
+        // after it fails too, with only "a write method failed" to say.
         if let Some(error) = self.error.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(error);
         }
+        let files = files?;
         let mut stats = self.shared.stats();
         stats.bytes = files.iter().map(|(_, len)| len).sum();
         Ok(RecordSummary { stats, files })

@@ -3,6 +3,7 @@
 //! files; and, in a private network namespace, a recording of real nodes
 //! and its replay.
 
+mod edges;
 mod files;
 mod foreign;
 mod net;
