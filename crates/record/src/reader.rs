@@ -125,9 +125,11 @@ impl Reader {
                 Ok(SummaryReadEvent::ReadRequest(need)) => file
                     .read(reader.insert(need))
                     .map(|n| reader.notify_read(n)),
-                Ok(SummaryReadEvent::SeekRequest(to)) => {
-                    file.seek(to).map(|pos| reader.notify_seeked(pos))
-                }
+                Ok(SummaryReadEvent::SeekRequest(to)) => match file.seek(to) {
+                    // Before the start: a file too short for a footer.
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return Ok(None),
+                    seeked => seeked.map(|pos| reader.notify_seeked(pos)),
+                },
                 // No summary, or a broken one: nothing to tell.
                 Err(_) => return Ok(None),
             };

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use eventcast::{Config, Eventcast};
-use eventcast_record::{Recorder, RecorderOptions};
+use eventcast_record::{Reader, Recorder, RecorderOptions};
 
 use crate::support::runtime;
 
@@ -42,4 +42,21 @@ fn a_full_disk_is_reported_as_such() {
         other => panic!("not the write's own error: {other:?} ({text})"),
     }
     assert!(text.starts_with("cannot write /dev/full: "), "{text}");
+}
+
+/// A file of MCAP's magic bytes and little more (a recording cut short
+/// right after it began) has no summary: `info` says none. It failed
+/// with "cannot read FILE: Invalid argument (os error 22)" (a seek
+/// before the file's start), and `play` with it.
+#[test]
+fn a_file_too_short_for_a_summary_has_no_info() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in [8, 20, 35] {
+        let path = dir.path().join(format!("short-{len}.mcap"));
+        let mut bytes = b"\x89MCAP0\r\n".to_vec();
+        bytes.resize(len, 0);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(Reader::open(&path).is_ok(), "{len} bytes: MCAP's magic");
+        assert_eq!(Reader::info(&path).unwrap(), None, "{len} bytes");
+    }
 }
