@@ -6,6 +6,7 @@
 //! loses at most the chunk being filled, and so that the size of the file
 //! is known before each message is written.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,16 @@ pub const MIN_MAX_BYTES: u64 = 64 * 1024;
 /// Room kept for the summary and the footer, per channel and in all.
 const SUMMARY_PER_CHANNEL: u64 = 128;
 const SUMMARY_BYTES: u64 = 4096;
+
+/// The summary's index of each chunk: its chunk index record without its
+/// map of channels (opcode, length, times, offsets, sizes, `zstd`: 77
+/// bytes, rounded up)...
+const CHUNK_INDEX_BYTES: u64 = 96;
+/// ... and, per channel with messages in the chunk, its entry in that map.
+const CHUNK_INDEX_PER_CHANNEL: u64 = 10;
+/// The message index record of a channel, after its chunk (without its
+/// 16 bytes per message, counted with each message).
+const MESSAGE_INDEX_BYTES: u64 = 15;
 
 /// What a file writes through: a file that counts its bytes.
 struct Counted {
@@ -64,6 +75,10 @@ struct Open {
     channels: Channels,
     /// Uncompressed bytes in the chunk being filled.
     pending: u64,
+    /// The channels with messages in the chunk being filled.
+    chunk_channels: HashSet<u16>,
+    /// Bytes the summary will take to index the chunks written so far.
+    indexes: u64,
 }
 
 /// The files a recording writes.
@@ -142,6 +157,8 @@ impl Sink {
             len,
             channels: Channels::new(MESSAGE_ENCODING),
             pending: 0,
+            chunk_channels: HashSet::new(),
+            indexes: 0,
         });
         Ok(())
     }
@@ -228,14 +245,21 @@ impl Open {
 
     /// The file's size, at most, once `more` bytes of message are added
     /// and it is finished: what is written, the chunk being filled (zstd
-    /// can grow incompressible data a little), the summary.
+    /// can grow incompressible data a little) with its message indexes,
+    /// the summary with an index of every chunk.
     fn estimate(&self, more: u64) -> u64 {
         let chunk = self.pending + more;
         let channels = self.channels.events() as u64 + 2;
+        // The record's channel may be new to the chunk.
+        let chunk_channels = self.chunk_channels.len() as u64 + 1;
+        let chunk_index =
+            CHUNK_INDEX_BYTES + chunk_channels * (CHUNK_INDEX_PER_CHANNEL + MESSAGE_INDEX_BYTES);
         self.writer_len()
             + chunk
             + chunk / 64
             + 256
+            + chunk_index
+            + self.indexes
             + SUMMARY_BYTES
             + channels * SUMMARY_PER_CHANNEL
     }
@@ -245,7 +269,9 @@ impl Open {
         self.writer
             .write_to_known_channel(&mcap_writer::header(meta, channel_id), data)
             .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
-        self.pending += data.len() as u64 + 40;
+        // Its header (31 bytes) and its entry in the message index (16).
+        self.pending += data.len() as u64 + 48;
+        self.chunk_channels.insert(channel_id);
         Ok(())
     }
 
@@ -253,6 +279,9 @@ impl Open {
         self.writer
             .flush()
             .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
+        self.indexes +=
+            CHUNK_INDEX_BYTES + self.chunk_channels.len() as u64 * CHUNK_INDEX_PER_CHANNEL;
+        self.chunk_channels.clear();
         self.pending = 0;
         Ok(())
     }

@@ -60,3 +60,42 @@ fn a_file_too_short_for_a_summary_has_no_info() {
         assert_eq!(Reader::info(&path).unwrap(), None, "{len} bytes");
     }
 }
+
+/// `max_bytes` holds when the file is made of many small chunks (a slow
+/// recording: one chunk a second). The summary indexes every chunk; it
+/// was not counted, and the file grew past `max_bytes`.
+#[test]
+fn max_bytes_holds_for_a_file_of_many_small_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.mcap");
+    let max = 64 * 1024;
+    let summary = runtime().block_on(async {
+        let node = Eventcast::new(Config::default()).unwrap();
+        let mut options = RecorderOptions::new(&path);
+        options.max_bytes = Some(max);
+        options.flush_interval = Duration::from_millis(1);
+        let recorder = Recorder::start(&node, options).unwrap();
+        let filled = async {
+            for i in 0u32.. {
+                let name = format!("name{}", i % 8);
+                node.emit(&name, &(i, "x")).unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::time::timeout(LIMIT, async {
+            tokio::select! {
+                () = recorder.stopped() => {}
+                () = filled => {}
+            }
+        })
+        .await
+        .expect("the file fills up");
+        recorder.finish().await.unwrap()
+    });
+    let len = std::fs::metadata(&path).unwrap().len();
+    let bytes = std::fs::read(&path).unwrap();
+    let chunks = mcap::Summary::read(&bytes).unwrap().unwrap().chunk_indexes;
+    assert!(chunks.len() > 50, "{} chunks", chunks.len());
+    assert_eq!(summary.stats.bytes, len);
+    assert!(len <= max, "{len} bytes, more than {max}");
+}
