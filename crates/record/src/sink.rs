@@ -4,7 +4,9 @@
 //! Chunks are cut here, not by the `mcap` writer: at [`CHUNK_BYTES`] of
 //! messages or when the recorder asks (once a second), so that a crash
 //! loses at most the chunk being filled, and so that the size of the file
-//! is known before each message is written.
+//! is known before each message is written. Near `max_bytes` the chunk
+//! being filled (counted uncompressed) is also cut before the file is
+//! called full, so that the file holds what fits once compressed.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -79,6 +81,8 @@ struct Open {
     chunk_channels: HashSet<u16>,
     /// Bytes the summary will take to index the chunks written so far.
     indexes: u64,
+    /// Records written into this file.
+    messages: u64,
 }
 
 /// The files a recording writes.
@@ -159,6 +163,7 @@ impl Sink {
             pending: 0,
             chunk_channels: HashSet::new(),
             indexes: 0,
+            messages: 0,
         });
         Ok(())
     }
@@ -176,7 +181,13 @@ impl Sink {
         };
         let data = data.map_err(|e| Error::Encode(e.to_string()))?;
         if let Some(max) = self.max_bytes {
-            if open.estimate(data.len() as u64 + 64) > max && open.writer_has_messages() {
+            let more = data.len() as u64 + 64;
+            // The chunk being filled is counted uncompressed: compressed,
+            // it may leave room for this record.
+            if open.estimate(more) > max && open.pending > 0 {
+                open.flush()?;
+            }
+            if open.estimate(more) > max && open.messages > 0 {
                 self.close_current()?;
                 if !self.split {
                     return Ok(Written::Full);
@@ -239,10 +250,6 @@ impl Open {
         self.len.load(Ordering::Relaxed)
     }
 
-    fn writer_has_messages(&self) -> bool {
-        self.pending > 0 || self.writer_len() > SUMMARY_BYTES
-    }
-
     /// The file's size, at most, once `more` bytes of message are added
     /// and it is finished: what is written, the chunk being filled (zstd
     /// can grow incompressible data a little) with its message indexes,
@@ -272,6 +279,7 @@ impl Open {
         // Its header (31 bytes) and its entry in the message index (16).
         self.pending += data.len() as u64 + 48;
         self.chunk_channels.insert(channel_id);
+        self.messages += 1;
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use eventcast::{Config, Eventcast};
 use eventcast_record::{Reader, Recorder, RecorderOptions};
 
-use crate::support::runtime;
+use crate::support::{record_local, runtime};
 
 /// Longest a test waits for the recorder to stop by itself.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -98,4 +98,25 @@ fn max_bytes_holds_for_a_file_of_many_small_chunks() {
     assert!(chunks.len() > 50, "{} chunks", chunks.len());
     assert_eq!(summary.stats.bytes, len);
     assert!(len <= max, "{len} bytes, more than {max}");
+}
+
+/// `max_bytes` is what a file may hold, compressed: a recording fills it
+/// before it ends. The chunk being filled was counted uncompressed, so a
+/// burst of events ended a 64 KiB file at some 10 KiB.
+#[test]
+fn max_bytes_fills_the_file_before_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("burst.mcap");
+    let max = 64 * 1024;
+    let mut options = RecorderOptions::new(&path);
+    options.max_bytes = Some(max);
+    let summary = record_local(options, 20_000);
+    assert!(summary.stats.refused > 0, "the file is full");
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(len <= max, "{len} bytes, more than {max}");
+    assert!(len >= max * 3 / 4, "only {len} bytes of {max}");
+    assert_eq!(
+        Reader::open(&path).unwrap().count() as u64,
+        summary.stats.events
+    );
 }
