@@ -32,25 +32,32 @@ fn ago(since: Option<Duration>) -> String {
     }
 }
 
-/// The header line: totals, losses, repairs.
-pub(crate) fn header(s: &Snapshot) -> String {
-    format!(
-        "{} events ({}), {} ({}), lost {}, repaired {}, kernel drops {}, up {}s",
-        s.total.events,
-        rate(s.total.event_rate),
-        size(s.total.bytes as usize),
-        byte_rate(s.total.byte_rate),
-        s.total.lost,
-        s.repairs,
-        s.kernel_drops,
-        s.uptime.as_secs()
-    )
+/// The header: the totals, then the losses, repairs, kernel drops and
+/// uptime (two lines in the terminal view: one would not fit 80 columns
+/// once the counts grow; one line of plain text).
+pub(crate) fn header(s: &Snapshot) -> [String; 2] {
+    [
+        format!(
+            "{} events ({}), {} ({})",
+            s.total.events,
+            rate(s.total.event_rate),
+            size(s.total.bytes as usize),
+            byte_rate(s.total.byte_rate),
+        ),
+        format!(
+            "lost {}, repaired {}, kernel drops {}, up {}s",
+            s.total.lost,
+            s.repairs,
+            s.kernel_drops,
+            s.uptime.as_secs()
+        ),
+    ]
 }
 
 /// The plain summary: the header, then a table of names and one of
 /// senders, then a blank line.
 pub(crate) fn plain(s: &Snapshot) -> String {
-    let mut out = format!("eventcast top: {}\n", header(s));
+    let mut out = format!("eventcast top: {}\n", header(s).join(", "));
     let order = if s.reverse { ", reversed" } else { "" };
     let _ = writeln!(out, "sorted by {}{order}", s.sort.label());
     let _ = writeln!(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Line;
+use ratatui::text::{Line, Text};
 use ratatui::widgets::{Block, Row as TableRow, Table};
 use ratatui::Frame;
 
@@ -67,13 +67,13 @@ pub(crate) fn run(
 
 fn draw(frame: &mut Frame<'_>, s: &Snapshot) {
     let [top, names, senders, help] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Percentage(55),
         Constraint::Min(4),
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    frame.render_widget(Line::from(header(s)), top);
+    frame.render_widget(Text::from_iter(header(s)), top);
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let order = if s.reverse { ", reversed" } else { "" };
     let names_table = Table::new(
@@ -105,4 +105,69 @@ fn draw(frame: &mut Frame<'_>, s: &Snapshot) {
     .block(Block::bordered().title(" senders "));
     frame.render_widget(senders_table, senders);
     frame.render_widget(Line::from(" q quit   s sort column   r reverse"), help);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    use super::*;
+    use crate::top::model::Row;
+
+    fn row(label: &str, address: &str) -> Row {
+        Row {
+            label: label.into(),
+            address: address.into(),
+            events: 1_234_567,
+            bytes: 752_000_000,
+            event_rate: 2622.0,
+            byte_rate: 641_945.0,
+            since_last: Some(Duration::from_millis(300)),
+            lost: 12,
+        }
+    }
+
+    /// The screen of `s` on an 80×24 terminal, line by line.
+    fn screen(s: &Snapshot) -> Vec<String> {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|frame| draw(frame, s)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..24)
+            .map(|y| (0..80).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    /// The header at 80 columns keeps every field whole once the counts
+    /// of a busy group grow. It was one line, cut at "kernel drops" (its
+    /// count and the uptime gone) past 3000 events at 2622/s.
+    #[test]
+    fn the_header_fits_80_columns_with_large_counts() {
+        let s = Snapshot {
+            total: row("all", ""),
+            names: vec![row("sensor.temperature", "")],
+            senders: vec![row("626fcc36652ad400", "[fe80::1%2]:41234")],
+            repairs: 98_765,
+            kernel_drops: 4_242,
+            uptime: Duration::from_secs(86_400),
+            sort: SortBy::Rate,
+            reverse: false,
+        };
+        let text = screen(&s).join("\n");
+        for field in [
+            "1234567 events (2622/s)",
+            "717.2 MiB (626.9 KiB/s)",
+            "lost 12",
+            "repaired 98765",
+            "kernel drops 4242",
+            "up 86400s",
+            "event names, by events/s",
+            "sensor.temperature",
+            " q quit   s sort column   r reverse",
+        ] {
+            assert!(text.contains(field), "no {field:?} on screen:\n{text}");
+        }
+    }
 }

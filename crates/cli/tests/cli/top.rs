@@ -123,10 +123,12 @@ fn the_terminal_view_fits_80_by_24_in_tmux_and_q_quits() {
         // Both counted (the view redraws four times a second).
         let text = screen("2 events");
         let lines: Vec<&str> = text.lines().collect();
-        // The header line, to its last field (cut short, it would lose it).
-        let header = lines[0].trim_end();
-        assert!(header.starts_with("2 events"), "{text}");
-        assert!(header.contains(", up ") && header.ends_with('s'), "{text}");
+        // The header's two lines, to their last field (cut short, they
+        // would lose it).
+        assert!(lines[0].trim_end().starts_with("2 events"), "{text}");
+        let counts = lines[1].trim_end();
+        assert!(counts.starts_with("lost 0, repaired "), "{text}");
+        assert!(counts.contains(", up ") && counts.ends_with('s'), "{text}");
         // Both tables, with every column heading.
         let words = |line: &str| -> Vec<String> {
             line.split(|c: char| c.is_whitespace() || c == '│')
