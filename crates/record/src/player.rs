@@ -125,9 +125,11 @@ impl Player {
         let from = self.options.from.unwrap_or_default();
         // Offsets count from the recording's first record: from the summary
         // (with a filter, the first record read may come later), else the
-        // first record read. Then the first event played, and when.
+        // first record read. Then the event the pace counts from, and when
+        // it was played; and the offset of the latest event played.
         let mut origin = Reader::info(&self.path)?.map(|info| info.start);
         let mut started: Option<(Duration, Instant)> = None;
+        let mut latest = Duration::ZERO;
         while let Some((log_time, event)) = rx.recv().await {
             let origin = *origin.get_or_insert(log_time);
             let offset = log_time.duration_since(origin).unwrap_or_default();
@@ -138,7 +140,14 @@ impl Player {
             if self.options.to.is_some_and(|to| offset > to) {
                 break;
             }
-            let (first, at) = *started.get_or_insert((offset, Instant::now()));
+            // Log times can go back (the recorder's clock stepped back,
+            // another program's file): an event recorded before the one
+            // played before it is due at once, and the pace goes on from it.
+            let (first, at) = match started {
+                Some(start) if offset >= latest => start,
+                _ => *started.insert((offset, Instant::now())),
+            };
+            latest = offset;
             if self.options.speed > 0.0 {
                 let gap = (offset - first).as_secs_f64() / self.options.speed;
                 let due = Duration::try_from_secs_f64(gap)

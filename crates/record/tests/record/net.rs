@@ -1,5 +1,6 @@
 //! Real nodes in a private network namespace: a recording of another
-//! node's events, and a replay at speeds 1 and 2.
+//! node's events, and a replay at speeds 1 and 2, of a stretch of it, and
+//! of a file whose log times go back.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -256,6 +257,54 @@ fn a_speed_so_close_to_zero_that_no_clock_can_wait_is_an_error() {
                 assert!(err.to_string().contains("too far away"), "{err}");
             }
             node.stop().await;
+        })
+    });
+}
+
+/// Writes three `beat` events whose log times go back and forth: 200 ms,
+/// 100 ms, 300 ms after an origin (a recorder's clock stepped back, or
+/// another program's file).
+fn backward_recording(path: &std::path::Path) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut writer = mcap::Writer::new(file).unwrap();
+    let kind =
+        std::collections::BTreeMap::from([("eventcast.kind".to_owned(), "event".to_owned())]);
+    let channel = writer.add_channel(0, "beat", "bson", &kind).unwrap();
+    let origin = 1_700_000_000_000_000_000u64;
+    for (i, ms) in [200u64, 100, 300].into_iter().enumerate() {
+        let data = bson::serialize_to_vec(&bson::doc! {
+            "name": "beat", "args": [i as i64], "sender": "0000000000000001",
+            "from": null, "seq": i as i64,
+        })
+        .unwrap();
+        let time = origin + ms * 1_000_000;
+        let header = mcap::records::MessageHeader {
+            channel_id: channel,
+            sequence: i as u32,
+            log_time: time,
+            publish_time: time,
+        };
+        writer.write_to_known_channel(&header, &data).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+/// An event recorded before the one before it is played at once, in file
+/// order, and the pace goes on from it. The player subtracted the first
+/// event's offset from each event's: it panicked ("overflow when
+/// subtracting durations") on the second event.
+#[test]
+fn log_times_that_go_back_are_played_in_file_order() {
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backward.mcap");
+        backward_recording(&path);
+        block_on(async {
+            let (span, args) = play_with(&path, PlayOptions::default(), 3).await;
+            assert_eq!(args, [0, 1, 2].map(bson::Bson::Int64));
+            // The third event comes 200 ms (its gap from the second)
+            // after the second; the second as soon as the first.
+            assert!(span >= Duration::from_millis(190), "{span:?}");
         })
     });
 }
