@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::value_parser;
-use eventcast_record::{RecordSummary, Recorder, RecorderOptions};
+use eventcast_record::{RecordSummary, Recorder, RecorderOptions, MIN_MAX_BYTES};
 
 use crate::common::{self, NodeArgs, UsageError};
 use crate::json::size;
@@ -16,7 +16,8 @@ use crate::running::Running;
 /// Options of `eventcast record`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// The MCAP file to write (replaced if it exists)
+    /// The MCAP file to write (replaced if it exists, once the group is
+    /// joined)
     #[arg(value_name = "FILE")]
     file: PathBuf,
 
@@ -51,6 +52,13 @@ pub(crate) struct Args {
 
 /// Runs `eventcast record`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(max) = args.max_bytes.filter(|&max| max < MIN_MAX_BYTES) {
+        let e = eventcast_record::Error::MaxBytesTooSmall {
+            max,
+            min: MIN_MAX_BYTES,
+        };
+        return Err(UsageError(format!("--max-bytes: {e}")).into());
+    }
     let node = args.node.new_node()?;
     let filter = common::event_filter(&args.events)?;
     let mut options = RecorderOptions::new(&args.file);
@@ -58,12 +66,6 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.count = args.count;
     options.max_bytes = args.max_bytes;
     options.split = args.split;
-    let recorder = Recorder::start(&node, options).map_err(|e| match e {
-        eventcast_record::Error::MaxBytesTooSmall { .. } => {
-            UsageError(format!("--max-bytes: {e}")).into()
-        }
-        e => anyhow::Error::from(e),
-    })?;
     let mut notices = node.notices();
     let what = if args.events.is_empty() {
         "every event".to_owned()
@@ -71,7 +73,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         format!("only {}", args.events.join(", "))
     };
     let more = format!("; into {}, {what}", args.file.display());
-    let running = Running::start(&node, args.node.net.port.is_some(), "recording", &more).await?;
+    // The file is created (an older one replaced) only once the node has
+    // started: a recording that cannot begin (an address that cannot be
+    // bound, a group that cannot be joined) leaves it as it was. The
+    // recorder listens before the line is written: everything sent once
+    // it is read is recorded.
+    let port_given = args.node.net.port.is_some();
+    let (running, recorder) = Running::start_then(&node, port_given, "recording", &more, || {
+        Ok(Recorder::start(&node, options)?)
+    })
+    .await?;
     let work = async {
         match args.duration {
             Some(duration) => {

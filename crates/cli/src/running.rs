@@ -31,11 +31,27 @@ impl Running {
         what: &str,
         more: &str,
     ) -> anyhow::Result<Running> {
+        let (running, ()) = Self::start_then(node, port_given, what, more, || Ok(())).await?;
+        Ok(running)
+    }
+
+    /// As [`start`](Self::start), running `then` once the node has started
+    /// and before the line is written: for what must not begin when the
+    /// node cannot start (a file replaced), yet must be ready when the
+    /// line is read.
+    pub(crate) async fn start_then<T>(
+        node: &Eventcast,
+        port_given: bool,
+        what: &str,
+        more: &str,
+        then: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<(Running, T)> {
         let shutdown = Box::pin(shutdown_signal()?);
         common::start(node).await?;
+        let done = then()?;
         let at = common::where_it_runs(node, port_given)?;
         say!("{what} on {at}{more})");
-        Ok(Running { shutdown })
+        Ok((Running { shutdown }, done))
     }
 
     /// Waits for Ctrl-C or SIGTERM.

@@ -367,3 +367,27 @@ fn record_and_node_end_cleanly_when_their_stderr_is_a_closed_pipe() {
         }
     });
 }
+
+/// A recording that cannot begin leaves the file it was to replace as it
+/// was, and creates none. `record old.mcap --bind ADDRESS-NOT-HERE` failed
+/// to bind, after replacing old.mcap with an empty recording.
+#[test]
+fn a_recording_that_cannot_start_leaves_the_file_as_it_was() {
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.mcap");
+        std::fs::write(&old, b"an older recording").unwrap();
+        let new = dir.path().join("new.mcap");
+        for file in [&old, &new] {
+            // 10.9.9.9 is no address of the namespace: bind fails.
+            let file = file.to_str().unwrap();
+            let done = run_args(&["record", "--bind", "10.9.9.9", "-d", "1", file]);
+            assert_eq!(done.status.code(), Some(1), "{done:?}");
+            assert!(done.stderr.contains("cannot bind"), "{}", done.stderr);
+            assert!(!done.stderr.contains("recording on"), "{}", done.stderr);
+        }
+        let kept = std::fs::read(&old).unwrap();
+        assert_eq!(String::from_utf8_lossy(&kept), "an older recording");
+        assert!(!new.exists(), "{} was created", new.display());
+    });
+}
