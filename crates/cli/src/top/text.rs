@@ -114,6 +114,29 @@ pub(crate) fn sender_cells(row: &Row) -> [String; 6] {
     ]
 }
 
+/// `address` in `width` columns: whole when it fits, else its start, `…`
+/// and its end from the scope or the port on
+/// (`[fe80::c39:b0ff:fe…%3]:41234`): the port tells two senders of one
+/// host apart, and was cut off with the end.
+pub(crate) fn fit_address(address: &str, width: usize) -> String {
+    if address.chars().count() <= width {
+        return address.to_owned();
+    }
+    let tail_at = ['%', ']', ':']
+        .iter()
+        .find_map(|&c| address.rfind(c))
+        .unwrap_or(address.len());
+    let tail = &address[tail_at..];
+    match width.checked_sub(tail.len() + 1) {
+        Some(head) if head > 0 => format!("{}…{tail}", address.get(..head).unwrap_or("")),
+        // Not even the end fits: its last columns.
+        _ => address
+            .get(address.len().saturating_sub(width)..)
+            .unwrap_or(address)
+            .to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +150,20 @@ mod tests {
         assert_eq!(ago(None), "-");
         assert_eq!(ago(Some(Duration::from_millis(300))), "0.3s");
         assert_eq!(ago(Some(Duration::from_secs(300))), "5m");
+    }
+
+    #[test]
+    fn addresses_keep_their_port_when_cut() {
+        let v6 = "[fe80::c39:b0ff:fee3:e75e%3]:41234";
+        assert_eq!(fit_address(v6, 40), v6);
+        assert_eq!(fit_address(v6, 35), v6);
+        assert_eq!(fit_address(v6, 28), "[fe80::c39:b0ff:fe…%3]:41234");
+        assert_eq!(
+            fit_address("[2001:db8::1234:5678:9abc]:41234", 20),
+            "[2001:db8::1…]:41234"
+        );
+        assert_eq!(fit_address("10.200.0.2:41234", 12), "10.20…:41234");
+        assert_eq!(fit_address("10.200.0.2:41234", 5), "41234");
+        assert_eq!(fit_address("-", 10), "-");
     }
 }

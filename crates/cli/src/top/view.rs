@@ -13,10 +13,14 @@ use ratatui::widgets::{Block, Row as TableRow, Table};
 use ratatui::Frame;
 
 use super::model::{Model, Snapshot, SortBy};
-use super::text::{header, name_cells, sender_cells};
+use super::text::{fit_address, header, name_cells, sender_cells};
 
 /// How often the screen is redrawn and keys are read.
 const FRAME: Duration = Duration::from_millis(250);
+
+/// The columns of the senders' table but ADDRESS, with the spaces between
+/// its six columns and its two borders.
+const SENDER_COLUMNS: u16 = 16 + 9 + 8 + 6 + 6 + 5 + 2;
 
 /// Runs the view until `q`, Ctrl-C or `stop` is set; restores the terminal
 /// however it ends. `stats` gives the node's repairs and kernel drops.
@@ -90,8 +94,15 @@ fn draw(frame: &mut Frame<'_>, s: &Snapshot) {
     .header(TableRow::new(["NAME", "EVENTS", "EV/S", "BYTES", "BYTES/S", "LAST"]).style(bold))
     .block(Block::bordered().title(format!(" event names, by {}{order} ", s.sort.label())));
     frame.render_widget(names_table, names);
+    // What is left for the address: a longer one (IPv6, with its scope)
+    // is cut in the middle, not at its port.
+    let address = usize::from(senders.width.saturating_sub(SENDER_COLUMNS).max(10));
     let senders_table = Table::new(
-        s.senders.iter().map(|row| TableRow::new(sender_cells(row))),
+        s.senders.iter().map(|row| {
+            let mut cells = sender_cells(row);
+            cells[1] = fit_address(&cells[1], address);
+            TableRow::new(cells)
+        }),
         [
             Constraint::Length(16),
             Constraint::Min(10),
@@ -138,6 +149,34 @@ mod tests {
         (0..24)
             .map(|y| (0..80).map(|x| buffer[(x, y)].symbol()).collect())
             .collect()
+    }
+
+    /// A sender's IPv6 address with its scope is cut in the middle at 80
+    /// columns, its port kept; it was cut at the end, the port lost
+    /// (`[fe80::c39:b0ff:fee3:e75e%3]` and nothing after).
+    #[test]
+    fn a_long_address_keeps_its_port() {
+        let mut s = Snapshot {
+            total: row("all", ""),
+            names: vec![],
+            senders: vec![row(
+                "8b8a5777d71b1b10",
+                "[fe80::c39:b0ff:fee3:e75e%3]:41234",
+            )],
+            repairs: 0,
+            kernel_drops: 0,
+            uptime: Duration::from_secs(1),
+            sort: SortBy::Rate,
+            reverse: false,
+        };
+        let text = screen(&s).join("\n");
+        assert!(
+            text.contains("8b8a5777d71b1b10 [fe80::c39:b0ff:fe…%3]:41234 1234567"),
+            "{text}"
+        );
+        s.senders[0].address = "10.200.0.2:41234".into();
+        let text = screen(&s).join("\n");
+        assert!(text.contains(" 10.200.0.2:41234 "), "{text}");
     }
 
     /// The header at 80 columns keeps every field whole once the counts
