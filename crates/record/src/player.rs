@@ -6,7 +6,7 @@
 //! send queue rather than failing when it is full.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use eventcast::{EventFilter, Eventcast};
 use tokio::sync::mpsc;
@@ -123,15 +123,21 @@ impl Player {
         let (tx, mut rx) = mpsc::channel(READ_AHEAD);
         let reading = tokio::task::spawn_blocking(move || read_into(reader, &tx));
         let from = self.options.from.unwrap_or_default();
-        // Offsets count from the recording's first record: from the summary
-        // (with a filter, the first record read may come later), else the
-        // first record read. Then the event the pace counts from, and when
-        // it was played; and the offset of the latest event played.
+        // Offsets count from the recording's first record: from the summary,
+        // else the first message the reader read (with a filter, it may
+        // come before the first record it gives). Then the event the pace
+        // counts from, and when it was played; and the offset of the latest
+        // event played.
         let mut origin = Reader::info(&self.path)?.map(|info| info.start);
         let mut started: Option<(Duration, Instant)> = None;
         let mut latest = Duration::ZERO;
-        while let Some((log_time, event)) = rx.recv().await {
-            let origin = *origin.get_or_insert(log_time);
+        while let Some(Read {
+            first,
+            log_time,
+            event,
+        }) = rx.recv().await
+        {
+            let origin = *origin.get_or_insert(first);
             let offset = log_time.duration_since(origin).unwrap_or_default();
             let Some(event) = event else { continue };
             if offset < from {
@@ -180,16 +186,29 @@ impl Player {
     }
 }
 
-/// Reads every record into `tx` (losses as `None`, to keep the origin)
-/// until the file ends or the player stops listening.
-fn read_into(
-    mut reader: Reader,
-    tx: &mpsc::Sender<(std::time::SystemTime, Option<RecordedEvent>)>,
-) -> ReaderStats {
-    for record in reader.by_ref() {
-        let item = match record {
+/// A record as the reading thread hands it to the player.
+struct Read {
+    /// The log time of the first message read from the file.
+    first: SystemTime,
+    /// The record's.
+    log_time: SystemTime,
+    /// The event; `None` for a loss (sent all the same, for the times).
+    event: Option<RecordedEvent>,
+}
+
+/// Reads every record into `tx` until the file ends or the player stops
+/// listening.
+fn read_into(mut reader: Reader, tx: &mpsc::Sender<Read>) -> ReaderStats {
+    while let Some(record) = reader.next() {
+        let (log_time, event) = match record {
             Record::Event(e) => (e.log_time, Some(e)),
             Record::Loss(l) => (l.log_time, None),
+        };
+        let first = reader.first_log_time().unwrap_or(log_time);
+        let item = Read {
+            first,
+            log_time,
+            event,
         };
         if tx.blocking_send(item).is_err() {
             break;

@@ -64,6 +64,8 @@ pub struct Reader {
     messages: mcap::io::MessageReader<BufReader<File>>,
     filter: Option<EventFilter>,
     stats: ReaderStats,
+    /// The log time of the first message read, of any channel.
+    first: Option<SystemTime>,
     done: bool,
 }
 
@@ -93,6 +95,7 @@ impl Reader {
             messages: mcap::io::MessageReader::new(BufReader::with_capacity(256 * 1024, file)),
             filter: None,
             stats: ReaderStats::default(),
+            first: None,
             done: false,
         })
     }
@@ -111,6 +114,13 @@ impl Reader {
     /// What was read and skipped so far.
     pub fn stats(&self) -> &ReaderStats {
         &self.stats
+    }
+
+    /// The log time of the first message read so far, of any channel
+    /// (those the filter leaves out and other programs' included): the
+    /// recording's start when it has no summary to say so.
+    pub fn first_log_time(&self) -> Option<SystemTime> {
+        self.first
     }
 
     /// The recording's extent from the summary at the end of the file;
@@ -159,6 +169,7 @@ impl Reader {
                     return None;
                 }
             };
+            self.first.get_or_insert(format::time(message.log_time));
             let channel = &message.channel;
             let kind = channel.metadata.get(KIND_KEY).map(String::as_str);
             let record = match (channel.message_encoding.as_str(), kind) {

@@ -308,3 +308,48 @@ fn log_times_that_go_back_are_played_in_file_order() {
         })
     });
 }
+
+/// `from` counts from the recording's first record in a file cut short
+/// too (no summary), when a filter leaves that record out. It counted
+/// from the first event the filter kept, and played another stretch than
+/// the same file whole would.
+#[test]
+fn from_counts_from_the_first_record_in_a_file_cut_short_with_a_filter() {
+    netns_test::run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = dir.path().join("whole.mcap");
+        // `other` at 0, then beats 0, 1, 2 about 0.3, 0.6 and 0.9 s on.
+        block_on(async {
+            let node = Eventcast::new(Config::default()).unwrap();
+            let recorder = Recorder::start(&node, RecorderOptions::new(&whole)).unwrap();
+            node.emit("other", &(0,)).unwrap();
+            for i in 0..3u32 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                node.emit("beat", &(i,)).unwrap();
+            }
+            recorder.finish().await.unwrap();
+        });
+        // Every chunk, no summary: as a recorder killed at the end leaves it.
+        let bytes = std::fs::read(&whole).unwrap();
+        let summary_start = mcap::read::footer(&bytes).unwrap().summary_start as usize;
+        let cut = dir.path().join("cut.mcap");
+        std::fs::write(&cut, &bytes[..summary_start]).unwrap();
+        assert_eq!(Reader::info(&cut).unwrap(), None);
+        let times: Vec<_> = Reader::open(&whole)
+            .unwrap()
+            .map(|r| r.log_time())
+            .collect();
+        let offset = |i: usize| times[i].duration_since(times[0]).unwrap();
+        for path in [&whole, &cut] {
+            let mut options = PlayOptions::default();
+            options.speed = 0.0;
+            options.filter = Some(eventcast::EventFilter::new(vec!["beat".into()]).unwrap());
+            // Between beats 0 and 1, counted from `other`.
+            options.from = Some((offset(1) + offset(2)) / 2);
+            block_on(async {
+                let (_, args) = play_with(path, options, 2).await;
+                assert_eq!(args, [1, 2].map(bson::Bson::Int64), "{}", path.display());
+            })
+        }
+    });
+}
