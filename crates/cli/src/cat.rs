@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use eventcast_record::{rfc3339, write_json_copy, Reader, ReaderStats, Record, RecordedEventJson};
 
 use crate::common::event_filter;
+use crate::json::plural;
 use crate::output;
 
 /// Options of `eventcast cat`.
@@ -35,9 +36,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.json_mcap {
         let stats = write_json_copy(&args.file, out, filter)?;
         say!(
-            "wrote {} events and {} loss reports to {} (JSON channels, for Foxglove Studio)",
-            stats.events,
-            stats.losses,
+            "wrote {} and {} to {} (JSON channels, for Foxglove Studio)",
+            plural(stats.events, "event"),
+            plural(stats.losses, "loss report"),
             out.display()
         );
         report(&args.file, &stats.reader);
@@ -56,9 +57,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 // Losses are not events: they go beside the output.
                 out.flush().map(|()| {
                     say!(
-                        "eventcast: recorded at {}: {} messages from {} lost (first seq {}): {}",
+                        "eventcast: recorded at {}: {} from {} lost (first seq {}): {}",
                         rfc3339(loss.log_time),
-                        loss.count,
+                        plural(loss.count, "message"),
                         loss.sender,
                         loss.first,
                         loss.reason

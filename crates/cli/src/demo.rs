@@ -11,7 +11,7 @@ use eventcast::{Eventcast, NodeStats, Subscription};
 use tokio::time::Instant;
 
 use crate::common::{self, NetArgs};
-use crate::json::{self, abbreviate};
+use crate::json::{self, abbreviate, plural};
 use crate::output;
 use crate::parse;
 
@@ -322,13 +322,4 @@ fn summary(members: &[Member], big_segments: &[u64]) -> anyhow::Result<()> {
         say!("nothing lost, nothing dropped");
     }
     Ok(())
-}
-
-/// `1 event`, `2 events`.
-fn plural(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }

@@ -94,10 +94,25 @@ pub(crate) fn size(bytes: usize) -> String {
     }
 }
 
+/// `1 event`, `2 events`, `0 events`.
+pub(crate) fn plural(n: u64, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use bson::doc;
+
+    #[test]
+    fn plural_says_one_without_s() {
+        assert_eq!(plural(1, "event"), "1 event");
+        assert_eq!(plural(0, "event"), "0 events");
+        assert_eq!(plural(2, "loss report"), "2 loss reports");
+    }
 
     #[test]
     fn abbreviated_for_people() {

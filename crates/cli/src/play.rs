@@ -10,6 +10,7 @@ use eventcast_record::{PlayOptions, PlayProgress, PlayStats, Player, Reader};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::common::{self, event_filter, NodeArgs, UsageError};
+use crate::json::plural;
 use crate::parse;
 use crate::running::Running;
 
@@ -128,7 +129,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn summary(file: &std::path::Path, stats: &PlayStats, filtered: bool) -> (Vec<String>, bool) {
     let reader = &stats.reader;
     let file = file.display();
-    let mut lines = vec![format!("played {} events from {file}", stats.emitted)];
+    let mut lines = vec![format!(
+        "played {} from {file}",
+        plural(stats.emitted, "event")
+    )];
     if !reader.foreign.is_empty() {
         let channels: Vec<String> = reader
             .foreign
@@ -136,15 +140,15 @@ fn summary(file: &std::path::Path, stats: &PlayStats, filtered: bool) -> (Vec<St
             .map(|(channel, n)| format!("{channel}: {n}"))
             .collect();
         lines.push(format!(
-            "eventcast: skipped {} messages of channels eventcast does not write ({})",
-            reader.foreign_messages(),
+            "eventcast: skipped {} of channels eventcast does not write ({})",
+            plural(reader.foreign_messages(), "message"),
             channels.join(", ")
         ));
     }
     if reader.unreadable > 0 {
         lines.push(format!(
-            "eventcast: skipped {} messages whose data is not an eventcast event",
-            reader.unreadable
+            "eventcast: skipped {} whose data is not an eventcast event",
+            plural(reader.unreadable, "message")
         ));
     }
     if let Some(why) = &reader.truncated {
@@ -338,5 +342,16 @@ mod tests {
         let (lines, ok) = summary(file, &stats(0, 0, &[], 0), false);
         assert!(ok);
         assert_eq!(lines, ["played 0 events from x.mcap"]);
+        // One of each is said in the singular ("played 1 events").
+        let (lines, ok) = summary(file, &stats(1, 1, &[("cam (cdr)", 1)], 1), false);
+        assert!(ok);
+        assert_eq!(
+            lines[..3],
+            [
+                "played 1 event from x.mcap",
+                "eventcast: skipped 1 message of channels eventcast does not write (cam (cdr): 1)",
+                "eventcast: skipped 1 message whose data is not an eventcast event",
+            ]
+        );
     }
 }
