@@ -183,3 +183,59 @@ fn a_bad_log_spec_is_a_usage_error() {
         );
     });
 }
+
+/// The port `node` chose, from its first line (`node running on GROUP:PORT`).
+fn port_of(node: &Node) -> u16 {
+    node.started
+        .seen
+        .iter()
+        .find_map(|l| l.strip_prefix("node running on 224.0.0.1:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|port| port.parse().ok())
+        .expect("a `node running on` line with the port")
+}
+
+#[test]
+fn a_node_with_a_key_streams_its_groups_events_and_never_shows_the_key() {
+    // Trial: `node` took no key options at all (`--key-file` was an
+    // unexpected argument), so an encrypted group could not be operated.
+    netns_test::run(|| {
+        let dir = std::env::temp_dir().join(format!("eventcast-node-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("key");
+        std::fs::write(&file, "the node's group passphrase\n").expect("key file");
+        let file = file.to_str().expect("a UTF-8 path");
+        let node = Node::start(&["--ttl", "0", "--key-file", file]);
+        let port = port_of(&node);
+        let mut session = Session::connect(node.repl.expect("repl address"));
+        let config = session.command("config");
+        assert!(
+            config
+                .lines()
+                .any(|l| l == "encryption.key = (set, not shown)"),
+            "{config}"
+        );
+        assert!(!config.contains("passphrase"), "{config}");
+        assert_eq!(
+            session.command("on greet"),
+            "ok: streaming greet events here (`off greet` stops)"
+        );
+        support::emit(
+            port,
+            &["--ttl", "0", "--key", "another key", "greet", "wrong"],
+        );
+        support::emit(port, &["--ttl", "0", "greet", "plain"]);
+        support::emit(port, &["--ttl", "0", "--key-file", file, "greet", "right"]);
+        let streamed = session.until_prompt().trim_start().to_owned();
+        assert!(
+            streamed.starts_with(r#"{"event":"greet","args":["right"],"sender":""#),
+            "{streamed}"
+        );
+        let stats = session.command("stats");
+        assert!(stats.contains("no_key"), "{stats}");
+        assert!(stats.contains("unencrypted"), "{stats}");
+        let (status, _) = node.terminate();
+        assert!(status.success(), "{status:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    });
+}
