@@ -239,3 +239,38 @@ fn a_node_with_a_key_streams_its_groups_events_and_never_shows_the_key() {
         std::fs::remove_dir_all(&dir).ok();
     });
 }
+
+#[test]
+fn log_level_takes_the_form_log_level_prints_and_log_takes() {
+    // Trial: `log-level` prints `eventcast=off repl=off` and `--log` takes
+    // `repl=debug`, but `log-level repl=debug` answered `unknown component
+    // "repl=debug"`.
+    netns_test::run(|| {
+        let mut node = Node::start(&["--ttl", "0"]);
+        let mut session = Session::connect(node.repl.expect("repl address"));
+        assert_eq!(
+            session.command("log-level repl=debug"),
+            "eventcast=off repl=debug"
+        );
+        session.command("id");
+        node.wait_for(|l| l.contains("DEBUG") && l.contains(r#"command="id""#));
+        assert_eq!(
+            session.command("log-level warn,repl=info"),
+            "eventcast=warn repl=info"
+        );
+        // What `log-level` prints, pasted back.
+        assert_eq!(
+            session.command("log-level eventcast=info repl=warn"),
+            "eventcast=info repl=warn"
+        );
+        // All or nothing: a bad part names itself and changes nothing.
+        let answer = session.command("log-level eventcast=debug,repl=loud");
+        assert!(
+            answer.starts_with("error: ") && answer.contains(r#""loud""#),
+            "{answer}"
+        );
+        assert_eq!(session.command("log-level"), "eventcast=info repl=warn");
+        let (status, _) = node.terminate();
+        assert!(status.success(), "{status:?}");
+    });
+}
