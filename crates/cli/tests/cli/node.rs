@@ -274,3 +274,23 @@ fn log_level_takes_the_form_log_level_prints_and_log_takes() {
         assert!(status.success(), "{status:?}");
     });
 }
+
+#[test]
+fn listeners_counts_a_sessions_pattern_streams_for_a_name() {
+    netns_test::run(|| {
+        let node = Node::start(&["--ttl", "0"]);
+        let mut session = Session::connect(node.repl.expect("repl address"));
+        session.command("on greet");
+        session.command("on **");
+        assert_eq!(
+            session.command("listeners greet"),
+            "greet: 2 listeners (2 streaming here)"
+        );
+        assert_eq!(
+            session.command("listeners"),
+            "**: 1 listener (1 streaming here)\ngreet: 2 listeners (2 streaming here)"
+        );
+        let (status, _) = node.terminate();
+        assert!(status.success(), "{status:?}");
+    });
+}
