@@ -7,13 +7,13 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 /// A running `eventcast node` whose stderr is read line by line.
-struct Node {
-    started: Started,
-    repl: Option<SocketAddr>,
+pub(crate) struct Node {
+    pub(crate) started: Started,
+    pub(crate) repl: Option<SocketAddr>,
 }
 
 impl Node {
-    fn start(args: &[&str]) -> Node {
+    pub(crate) fn start(args: &[&str]) -> Node {
         let mut cmd = eventcast();
         cmd.arg("node").args(args);
         let started = start_cmd(cmd, Stdout::Null, "repl listening on ", LIMIT);
@@ -32,7 +32,7 @@ impl Node {
     }
 
     /// SIGTERM, then its exit status and every line of its stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let mut stderr = std::mem::take(&mut self.started.seen);
         let done = self.started.terminate();
         stderr.extend(done.stderr.lines().map(String::from));
@@ -41,13 +41,13 @@ impl Node {
 }
 
 /// A REPL session over a plain TCP socket.
-struct Session {
+pub(crate) struct Session {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Session {
-    fn connect(addr: SocketAddr) -> Session {
+    pub(crate) fn connect(addr: SocketAddr) -> Session {
         let stream = TcpStream::connect(addr).expect("connect to the REPL");
         stream.set_read_timeout(Some(LIMIT)).expect("read timeout");
         let mut session = Session {
@@ -59,14 +59,16 @@ impl Session {
     }
 
     /// Sends a line (CRLF, as telnet does) and returns the answer.
-    fn command(&mut self, line: &str) -> String {
+    pub(crate) fn command(&mut self, line: &str) -> String {
         self.stream
             .write_all(format!("{line}\r\n").as_bytes())
             .expect("write");
         self.until_prompt()
     }
 
-    fn until_prompt(&mut self) -> String {
+    /// Reads up to the next prompt: a command's answer, or a streamed
+    /// event.
+    pub(crate) fn until_prompt(&mut self) -> String {
         loop {
             let text = String::from_utf8_lossy(&self.buf).into_owned();
             if let Some(at) = text
@@ -181,62 +183,6 @@ fn a_bad_log_spec_is_a_usage_error() {
             done.stderr.contains("components: eventcast, repl"),
             "{done:?}"
         );
-    });
-}
-
-/// The port `node` chose, from its first line (`node running on GROUP:PORT`).
-fn port_of(node: &Node) -> u16 {
-    node.started
-        .seen
-        .iter()
-        .find_map(|l| l.strip_prefix("node running on 224.0.0.1:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|port| port.parse().ok())
-        .expect("a `node running on` line with the port")
-}
-
-#[test]
-fn a_node_with_a_key_streams_its_groups_events_and_never_shows_the_key() {
-    // Trial: `node` took no key options at all (`--key-file` was an
-    // unexpected argument), so an encrypted group could not be operated.
-    netns_test::run(|| {
-        let dir = std::env::temp_dir().join(format!("eventcast-node-key-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = dir.join("key");
-        std::fs::write(&file, "the node's group passphrase\n").expect("key file");
-        let file = file.to_str().expect("a UTF-8 path");
-        let node = Node::start(&["--ttl", "0", "--key-file", file]);
-        let port = port_of(&node);
-        let mut session = Session::connect(node.repl.expect("repl address"));
-        let config = session.command("config");
-        assert!(
-            config
-                .lines()
-                .any(|l| l == "encryption.key = (set, not shown)"),
-            "{config}"
-        );
-        assert!(!config.contains("passphrase"), "{config}");
-        assert_eq!(
-            session.command("on greet"),
-            "ok: streaming greet events here (`off greet` stops)"
-        );
-        support::emit(
-            port,
-            &["--ttl", "0", "--key", "another key", "greet", "wrong"],
-        );
-        support::emit(port, &["--ttl", "0", "greet", "plain"]);
-        support::emit(port, &["--ttl", "0", "--key-file", file, "greet", "right"]);
-        let streamed = session.until_prompt().trim_start().to_owned();
-        assert!(
-            streamed.starts_with(r#"{"event":"greet","args":["right"],"sender":""#),
-            "{streamed}"
-        );
-        let stats = session.command("stats");
-        assert!(stats.contains("no_key"), "{stats}");
-        assert!(stats.contains("unencrypted"), "{stats}");
-        let (status, _) = node.terminate();
-        assert!(status.success(), "{status:?}");
-        std::fs::remove_dir_all(&dir).ok();
     });
 }
 

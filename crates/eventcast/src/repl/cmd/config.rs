@@ -65,9 +65,9 @@ pub(super) fn run(cx: &mut Context<'_>) -> String {
     line(
         "encryption.key",
         &if e.key.is_some() {
-            "(set, not shown)"
+            "(set, not shown; `keys` shows the ring as it is now)"
         } else {
-            "(none: nothing is encrypted)"
+            "(none; `keys` shows the ring as it is now)"
         },
     );
     line(
