@@ -111,18 +111,28 @@ fn listing(keys: &[KeyInfo]) -> String {
 /// Reads a key file as `--key-file` does (one trailing line break
 /// ignored), at most [`MAX_KEY_FILE`] bytes, off the session's task. The
 /// error names the file and never shows its contents.
+///
+/// Only a regular file: opening a FIFO would wait for a writer, and the
+/// session with it, and a node stopping waits for its sessions.
 async fn read_key_file(path: PathBuf) -> Result<Secret, String> {
     let shown = path.display().to_string();
     let read = tokio::task::spawn_blocking(move || {
+        let cannot =
+            |e: std::io::Error| format!("cannot read the key file {}: {e}", path.display());
+        if !std::fs::metadata(&path).map_err(cannot)?.is_file() {
+            return Err(format!(
+                "key file {}: not a regular file (a pipe, a device or a directory)",
+                path.display()
+            ));
+        }
         let mut bytes = Vec::new();
-        std::fs::File::open(&path)?
-            .take(MAX_KEY_FILE + 1)
-            .read_to_end(&mut bytes)?;
-        Ok::<_, std::io::Error>(bytes)
+        std::fs::File::open(&path)
+            .and_then(|file| file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
+            .map_err(cannot)?;
+        Ok(bytes)
     })
     .await
-    .map_err(|_| format!("cannot read the key file {shown}"))?
-    .map_err(|e| format!("cannot read the key file {shown}: {e}"))?;
+    .map_err(|_| format!("cannot read the key file {shown}"))??;
     if read.len() as u64 > MAX_KEY_FILE {
         return Err(format!(
             "key file {shown}: more than {MAX_KEY_FILE} bytes, not a key file"
@@ -141,6 +151,51 @@ mod tests {
 
     fn parse(line: &str) -> Result<Keys, String> {
         Keys::parse(&tokens::split(line).unwrap(), SPEC.usage)
+    }
+
+    #[test]
+    fn only_a_small_regular_text_file_is_read() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("eventcast-keyring-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("key");
+        std::fs::write(&file, "raw:00112233445566778899aabbccddeeff\n").unwrap();
+        assert!(matches!(
+            rt.block_on(read_key_file(file.clone())),
+            Ok(Secret::Raw(_))
+        ));
+        // A FIFO is refused before it is opened: opening it would wait
+        // for a writer (the session, and a node stopping, with it).
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let limit = std::time::Duration::from_secs(5);
+        let read =
+            rt.block_on(async { tokio::time::timeout(limit, read_key_file(fifo.clone())).await });
+        let Ok(read) = read else {
+            // Let the reader's open return (a writer comes and goes), so
+            // that the test fails rather than hangs.
+            drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+            panic!("reading a FIFO waited for a writer");
+        };
+        let err = read.unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = rt.block_on(read_key_file(dir.clone())).unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        std::fs::write(&file, vec![b'x'; 5000]).unwrap();
+        let err = rt.block_on(read_key_file(file.clone())).unwrap_err();
+        assert!(err.contains("more than 4096 bytes"), "{err}");
+        std::fs::write(&file, [0xff, 0xfe, 0x80]).unwrap();
+        let err = rt.block_on(read_key_file(file)).unwrap_err();
+        assert!(err.contains("not text"), "{err}");
+        let err = rt.block_on(read_key_file(dir.join("missing"))).unwrap_err();
+        assert!(err.starts_with("cannot read the key file"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+        // Not waiting for a reader still blocked on the FIFO, should one be.
+        rt.shutdown_background();
     }
 
     #[test]
