@@ -295,7 +295,6 @@ mod tests {
             Some(eventcast::Secret::passphrase("new passphrase"))
         );
         assert_eq!(c.encryption.decrypt_keys.len(), 1);
-        assert!(config(&[]).unwrap().encryption.key.is_none());
     }
 
     #[test]

@@ -90,7 +90,8 @@ impl Keys {
     }
 }
 
-/// One line per key: `FINGERPRINT  primary|decrypt only  sealed N`.
+/// One line per key: `FINGERPRINT  primary (seals and opens)  sealed N`, or
+/// `opens only` in place of the role.
 fn listing(keys: &[KeyInfo]) -> String {
     if keys.is_empty() {
         return "no keys: nothing is encrypted (`keys add-file PATH` adds one)".to_owned();
