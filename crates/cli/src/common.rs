@@ -156,12 +156,19 @@ impl KeyArgs {
         let mut keys = Vec::new();
         for (i, text) in self.key.iter().enumerate() {
             let key = Secret::parse(text)
-                .map_err(|e| UsageError(format!("--key (number {}): {e}", i + 1)))?;
+                .map_err(|e| UsageError(format!("{}: {e}", self.key_source(i))))?;
             keys.push(key);
         }
         for path in &self.key_file {
-            let text = std::fs::read_to_string(path)
+            let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read the key file {}", path.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                UsageError(format!(
+                    "key file {}: not text; a key file holds a passphrase, or `raw:` and 32 \
+                     hex digits (`head -c16 /dev/urandom | xxd -p` gives the digits)",
+                    path.display()
+                ))
+            })?;
             let key = Secret::parse(&text)
                 .map_err(|e| UsageError(format!("key file {}: {e}", path.display())))?;
             keys.push(key);
@@ -176,6 +183,20 @@ impl KeyArgs {
         Ok(config
             .danger_accept_plaintext(self.danger_accept_plaintext)
             .danger_skip_handshake(self.danger_skip_handshake))
+    }
+}
+
+impl KeyArgs {
+    /// Where the `i`th `--key` value came from, for an error: clap takes
+    /// `EVENTCAST_KEY` only when no `--key` is given, as the one value.
+    fn key_source(&self, i: usize) -> String {
+        let from_env = self.key.len() == 1
+            && std::env::var_os("EVENTCAST_KEY").is_some_and(|v| v == self.key[0].as_str());
+        if from_env {
+            "EVENTCAST_KEY".to_owned()
+        } else {
+            format!("--key (number {})", i + 1)
+        }
     }
 }
 

@@ -123,8 +123,8 @@ enum Command {
     ///
     /// Connect with telnet, nc or socat and type `help`: emit, on/off/once
     /// (stream events into the session as JSON lines), listeners, start,
-    /// stop, status, id, config, stats, peers, log-level, clients, help,
-    /// quit.
+    /// stop, status, id, config, keys (list and rotate the group keys),
+    /// stats, peers, log-level, clients, help, quit.
     ///
     /// Logging is off unless --log says otherwise (a level, or
     /// eventcast=info,repl=debug); the REPL's `log-level` changes it while

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::value_parser;
 use eventcast::Config;
 
-use crate::common::{self, NetArgs, SendArgs, UsageError};
+use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
 use crate::logging::{self, LogFormat};
 use crate::running::Running;
 
@@ -24,7 +24,19 @@ pub(crate) struct Args {
     send: SendArgs,
 
     #[command(flatten)]
+    key: KeyArgs,
+
+    #[command(flatten)]
     limits: LimitArgs,
+}
+
+impl Args {
+    /// The node's configuration; fails on a bad key or an unreadable key
+    /// file.
+    fn config(&self) -> anyhow::Result<Config> {
+        let config = self.key.apply(self.send.apply(self.net.config()))?;
+        Ok(self.limits.apply(self.repl.apply(config)))
+    }
 }
 
 /// The receive limits, for a node that runs long enough to need them
@@ -138,10 +150,7 @@ pub(crate) async fn run(
     log: Option<String>,
     format: LogFormat,
 ) -> anyhow::Result<ExitCode> {
-    let config = args
-        .limits
-        .apply(args.repl.apply(args.send.apply(args.net.config())));
-    let node = common::new_node(config)?;
+    let node = common::new_node(args.config()?)?;
     if let Some(spec) = &log {
         node.log_levels().set_spec(spec).map_err(|e| {
             UsageError(format!(
@@ -188,8 +197,7 @@ mod tests {
 
     fn config(args: &[&str]) -> Result<Config, clap::Error> {
         let t = Try::try_parse_from(std::iter::once("try").chain(args.iter().copied()))?;
-        let a = t.node;
-        Ok(a.limits.apply(a.repl.apply(a.send.apply(a.net.config()))))
+        Ok(t.node.config().expect("a valid key"))
     }
 
     #[test]
@@ -277,6 +285,16 @@ mod tests {
             config(&[]).unwrap().protocol,
             eventcast::Config::default().protocol
         );
+    }
+
+    #[test]
+    fn keys_reach_the_config_first_one_sealing() {
+        let c = config(&["--key", "new passphrase", "--key", "old passphrase"]).unwrap();
+        assert_eq!(
+            c.encryption.key,
+            Some(eventcast::Secret::passphrase("new passphrase"))
+        );
+        assert_eq!(c.encryption.decrypt_keys.len(), 1);
     }
 
     #[test]

@@ -98,3 +98,50 @@ fn a_bad_key_is_a_usage_error_that_does_not_echo_it() {
     assert!(done.stderr.contains("32 hex digits"), "{done:?}");
     assert!(!done.stderr.contains("not-hex-at-all"), "{done:?}");
 }
+
+#[test]
+fn a_bad_key_in_the_environment_is_named_as_such() {
+    // Trial: a bad EVENTCAST_KEY was reported as "--key (number 1)", an
+    // option the user never typed.
+    // Refused before any socket opens; in a namespace all the same.
+    netns_test::run(|| {
+        for (value, needle) in [
+            ("", "the passphrase is empty"),
+            ("raw:zz", "a raw key is written"),
+        ] {
+            let mut cmd = eventcast();
+            cmd.args(["emit", "x"]).env("EVENTCAST_KEY", value);
+            let done = run(cmd, b"");
+            assert_eq!(done.status.code(), Some(2), "{done:?}");
+            assert!(
+                done.stderr.contains(&format!("EVENTCAST_KEY: {needle}")),
+                "{done:?}"
+            );
+            assert!(!done.stderr.contains("--key (number"), "{done:?}");
+        }
+        let mut cmd = eventcast();
+        cmd.args(["emit", "--key", "raw:zz", "--key", "", "x"]);
+        let done = run(cmd, b"");
+        assert!(done.stderr.contains("--key (number 1): "), "{done:?}");
+    });
+}
+
+#[test]
+fn a_binary_key_file_says_what_a_key_file_holds() {
+    // Trial: 16 bytes from /dev/urandom written as the key file gave
+    // "stream did not contain valid UTF-8", with exit status 1.
+    // Refused before any socket opens; in a namespace all the same.
+    netns_test::run(|| {
+        let dir = std::env::temp_dir().join(format!("eventcast-binkey-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("key");
+        std::fs::write(&path, [0xff, 0xfe, 0x00, 0x80, 0x12, 0x9c, 0xc3, 0x28]).unwrap();
+        let mut cmd = eventcast();
+        cmd.args(["emit", "--key-file", path.to_str().unwrap(), "x"]);
+        let done = run(cmd, b"");
+        assert_eq!(done.status.code(), Some(2), "{done:?}");
+        assert!(done.stderr.contains("not text"), "{done:?}");
+        assert!(done.stderr.contains("`raw:` and 32 hex digits"), "{done:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    });
+}

@@ -9,6 +9,7 @@ mod keys;
 mod legacy;
 mod listen_emit;
 mod node;
+mod node_keys;
 mod record;
 mod stdin;
 mod support;

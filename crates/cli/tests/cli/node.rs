@@ -7,13 +7,13 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
 /// A running `eventcast node` whose stderr is read line by line.
-struct Node {
-    started: Started,
-    repl: Option<SocketAddr>,
+pub(crate) struct Node {
+    pub(crate) started: Started,
+    pub(crate) repl: Option<SocketAddr>,
 }
 
 impl Node {
-    fn start(args: &[&str]) -> Node {
+    pub(crate) fn start(args: &[&str]) -> Node {
         let mut cmd = eventcast();
         cmd.arg("node").args(args);
         let started = start_cmd(cmd, Stdout::Null, "repl listening on ", LIMIT);
@@ -32,7 +32,7 @@ impl Node {
     }
 
     /// SIGTERM, then its exit status and every line of its stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let mut stderr = std::mem::take(&mut self.started.seen);
         let done = self.started.terminate();
         stderr.extend(done.stderr.lines().map(String::from));
@@ -41,13 +41,13 @@ impl Node {
 }
 
 /// A REPL session over a plain TCP socket.
-struct Session {
+pub(crate) struct Session {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Session {
-    fn connect(addr: SocketAddr) -> Session {
+    pub(crate) fn connect(addr: SocketAddr) -> Session {
         let stream = TcpStream::connect(addr).expect("connect to the REPL");
         stream.set_read_timeout(Some(LIMIT)).expect("read timeout");
         let mut session = Session {
@@ -59,14 +59,16 @@ impl Session {
     }
 
     /// Sends a line (CRLF, as telnet does) and returns the answer.
-    fn command(&mut self, line: &str) -> String {
+    pub(crate) fn command(&mut self, line: &str) -> String {
         self.stream
             .write_all(format!("{line}\r\n").as_bytes())
             .expect("write");
         self.until_prompt()
     }
 
-    fn until_prompt(&mut self) -> String {
+    /// Reads up to the next prompt: a command's answer, or a streamed
+    /// event.
+    pub(crate) fn until_prompt(&mut self) -> String {
         loop {
             let text = String::from_utf8_lossy(&self.buf).into_owned();
             if let Some(at) = text
@@ -181,5 +183,60 @@ fn a_bad_log_spec_is_a_usage_error() {
             done.stderr.contains("components: eventcast, repl"),
             "{done:?}"
         );
+    });
+}
+
+#[test]
+fn log_level_takes_the_form_log_level_prints_and_log_takes() {
+    // Trial: `log-level` prints `eventcast=off repl=off` and `--log` takes
+    // `repl=debug`, but `log-level repl=debug` answered `unknown component
+    // "repl=debug"`.
+    netns_test::run(|| {
+        let mut node = Node::start(&["--ttl", "0"]);
+        let mut session = Session::connect(node.repl.expect("repl address"));
+        assert_eq!(
+            session.command("log-level repl=debug"),
+            "eventcast=off repl=debug"
+        );
+        session.command("id");
+        node.wait_for(|l| l.contains("DEBUG") && l.contains(r#"command="id""#));
+        assert_eq!(
+            session.command("log-level warn,repl=info"),
+            "eventcast=warn repl=info"
+        );
+        // What `log-level` prints, pasted back.
+        assert_eq!(
+            session.command("log-level eventcast=info repl=warn"),
+            "eventcast=info repl=warn"
+        );
+        // All or nothing: a bad part names itself and changes nothing.
+        let answer = session.command("log-level eventcast=debug,repl=loud");
+        assert!(
+            answer.starts_with("error: ") && answer.contains(r#""loud""#),
+            "{answer}"
+        );
+        assert_eq!(session.command("log-level"), "eventcast=info repl=warn");
+        let (status, _) = node.terminate();
+        assert!(status.success(), "{status:?}");
+    });
+}
+
+#[test]
+fn listeners_counts_a_sessions_pattern_streams_for_a_name() {
+    netns_test::run(|| {
+        let node = Node::start(&["--ttl", "0"]);
+        let mut session = Session::connect(node.repl.expect("repl address"));
+        session.command("on greet");
+        session.command("on **");
+        assert_eq!(
+            session.command("listeners greet"),
+            "greet: 2 listeners (2 streaming here)"
+        );
+        assert_eq!(
+            session.command("listeners"),
+            "**: 1 listener (1 streaming here)\ngreet: 2 listeners (2 streaming here)"
+        );
+        let (status, _) = node.terminate();
+        assert!(status.success(), "{status:?}");
     });
 }

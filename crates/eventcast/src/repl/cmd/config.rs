@@ -61,6 +61,24 @@ pub(super) fn run(cx: &mut Context<'_>) -> String {
     );
     line("protocol.max_senders", &p.max_senders);
     line("wire_protocol", &c.wire_protocol);
+    let e = &c.encryption;
+    line(
+        "encryption.key",
+        &if e.key.is_some() {
+            "(set, not shown; `keys` shows the ring as it is now)"
+        } else {
+            "(none; `keys` shows the ring as it is now)"
+        },
+    );
+    line(
+        "encryption.decrypt_keys",
+        &format!("{} (not shown)", e.decrypt_keys.len()),
+    );
+    line(
+        "encryption.danger_accept_plaintext",
+        &e.danger_accept_plaintext,
+    );
+    line("encryption.danger_skip_handshake", &e.danger_skip_handshake);
     line(
         "legacy.insecure_legacy_key",
         &if c.legacy.insecure_legacy_key.is_some() {

@@ -9,6 +9,7 @@ mod config;
 pub(super) mod context;
 mod emit;
 mod help;
+mod keyring;
 mod lifecycle;
 mod listeners;
 mod log_level;
@@ -33,6 +34,7 @@ pub(super) const SPECS: &[Spec] = &[
     status::STATUS,
     status::ID,
     config::SPEC,
+    keyring::SPEC,
     stats::SPEC,
     peers::SPEC,
     log_level::SPEC,
@@ -53,6 +55,7 @@ pub(super) enum Command {
     Status,
     Id,
     Config,
+    Keys(keyring::Keys),
     Stats(stats::Stats),
     Peers,
     LogLevel(log_level::LogLevel),
@@ -98,6 +101,7 @@ impl Command {
             "status" => none(Command::Status)?,
             "id" => none(Command::Id)?,
             "config" => none(Command::Config)?,
+            "keys" => Command::Keys(keyring::Keys::parse(args, spec.usage)?),
             "stats" => Command::Stats(stats::Stats::parse(args).ok_or_else(usage)?),
             "peers" => none(Command::Peers)?,
             "log-level" => Command::LogLevel(log_level::LogLevel::parse(args).ok_or_else(usage)?),
@@ -122,6 +126,7 @@ impl Command {
             Command::Status => "status",
             Command::Id => "id",
             Command::Config => "config",
+            Command::Keys(_) => "keys",
             Command::Stats(_) => "stats",
             Command::Peers => "peers",
             Command::LogLevel(_) => "log-level",
@@ -143,6 +148,7 @@ impl Command {
             Command::Status => Ok(status::status(cx)),
             Command::Id => Ok(status::id(cx)),
             Command::Config => Ok(config::run(cx)),
+            Command::Keys(keys) => keys.run(cx).await,
             Command::Stats(stats) => Ok(stats.run(cx)),
             Command::Peers => Ok(peers::run(cx).await),
             Command::LogLevel(log_level) => log_level.run(cx),
@@ -182,6 +188,8 @@ mod tests {
             "status",
             "id",
             "config",
+            "keys",
+            "keys primary 0123456789abcdef",
             "stats",
             "stats all",
             "STATS ALL",
@@ -252,6 +260,7 @@ mod tests {
             "status now",
             "id x",
             "config x",
+            "keys x",
             "stats x y",
             "peers x",
             "log-level a b c",
