@@ -162,6 +162,9 @@ pub(crate) async fn run(
     // The node's filter: the REPL's `log-level` changes what is written.
     logging::install(node.log_levels().filter(), format);
 
+    // What goes wrong (a sender under a key this node lacks, events lost)
+    // is said on stderr as `listen` says it, with or without --log.
+    let mut notices = node.notices();
     let running = Running::start(&node, args.net.port.is_some(), "node running", "").await?;
     match node.repl().addr() {
         Some(repl) => say!(
@@ -176,7 +179,9 @@ pub(crate) async fn run(
         node.log_levels()
     );
 
-    running.wait().await;
+    running
+        .until(&mut notices, std::future::pending::<()>())
+        .await;
     // Sends what is queued and leaves the group, then closes the REPL.
     node.stop().await;
     node.repl().close().await;

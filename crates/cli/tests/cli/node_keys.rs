@@ -68,8 +68,13 @@ fn a_node_with_a_key_streams_its_groups_events_and_never_shows_the_key() {
         let stats = session.command("stats");
         assert!(stats.contains("no_key"), "{stats}");
         assert!(stats.contains("unencrypted"), "{stats}");
-        let (status, _) = node.terminate();
+        let (status, stderr) = node.terminate();
         assert!(status.success(), "{status:?}");
+        // Said on stderr as `listen` says it, without --log: it was only
+        // in `stats`.
+        let said = stderr.join("\n");
+        assert!(said.contains("key this node does not have"), "{said}");
+        assert!(!said.contains("passphrase"), "{said}");
         std::fs::remove_dir_all(&dir).ok();
     });
 }
