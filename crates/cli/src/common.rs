@@ -254,7 +254,60 @@ impl SendArgs {
 /// Creates a stopped node; a configuration that cannot work is a
 /// [`UsageError`].
 pub(crate) fn new_node(config: Config) -> anyhow::Result<Eventcast> {
-    Eventcast::new(config).map_err(|e| node_error(e, None))
+    new_node_with(config, &[])
+}
+
+/// As [`new_node`], for a command that takes more of the library's
+/// settings than every command does: `more` names them with their flags,
+/// for the error (see [`FLAGS`]).
+pub(crate) fn new_node_with(config: Config, more: &[(&str, &str)]) -> anyhow::Result<Eventcast> {
+    Eventcast::new(config).map_err(|e| match e {
+        eventcast::Error::Config(e) => UsageError(format!(
+            "invalid configuration: {}",
+            flag_names(&e.to_string(), more)
+        ))
+        .into(),
+        e => node_error(e, None),
+    })
+}
+
+/// The library's settings that every command making a node takes, by the
+/// flags that set them. The library's configuration errors name settings
+/// as the library spells them (`max_payload_size`); a command's user
+/// reads the flag.
+const FLAGS: &[(&str, &str)] = &[
+    ("max_payload_size", "--max-payload-size"),
+    ("message_ttl", "--message-ttl"),
+    ("multicast_ttl", "--ttl"),
+    ("multicast_interface", "--interface"),
+    ("recv_buffer_size", "--recv-buffer"),
+    ("insecure_legacy_key", "--insecure-legacy-key"),
+];
+
+/// `message` with each whole word that is a setting of [`FLAGS`] or
+/// `more` written as its flag; the library's other names are left as
+/// they are (a setting this command has no flag for), and so are parts of
+/// dotted names (`repl.host`).
+fn flag_names(message: &str, more: &[(&str, &str)]) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(is_word) {
+        let (before, word) = rest.split_at(start);
+        out.push_str(before);
+        let len = word.find(|c| !is_word(c)).unwrap_or(word.len());
+        let (word, after) = word.split_at(len);
+        let dotted =
+            before.ends_with('.') || (after.starts_with('.') && after[1..].starts_with(is_word));
+        let flag = FLAGS.iter().chain(more).find(|(name, _)| *name == word);
+        match flag {
+            Some((_, flag)) if !dotted => out.push_str(flag),
+            _ => out.push_str(word),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The names and patterns a command is given (sensor.*, sensor.**), as a
@@ -302,7 +355,11 @@ fn node_error(error: eventcast::Error, interface: Option<&str>) -> anyhow::Error
     /// address that is not this host's.
     const ENODEV: i32 = 19;
     match error {
-        eventcast::Error::Config(e) => UsageError(format!("invalid configuration: {e}")).into(),
+        eventcast::Error::Config(e) => UsageError(format!(
+            "invalid configuration: {}",
+            flag_names(&e.to_string(), &[])
+        ))
+        .into(),
         eventcast::Error::Io { ref source, .. }
             if cfg!(target_os = "linux") && source.raw_os_error() == Some(ENODEV) =>
         {
@@ -459,7 +516,35 @@ mod tests {
         let t = parse(&["--max-payload-size", "5"]).unwrap();
         let err = new_node(t.net.config()).unwrap_err();
         let usage = err.downcast_ref::<UsageError>().expect("a usage error");
-        assert!(usage.0.contains("max_payload_size"), "{usage}");
+        assert!(usage.0.contains("--max-payload-size must be"), "{usage}");
+    }
+
+    /// The library's names of settings a command has flags for are
+    /// written as the flags; others, and parts of longer words, are left.
+    #[test]
+    fn config_errors_name_the_flags() {
+        let more = [
+            ("max_partial_bytes", "--max-partial-bytes"),
+            ("repl_host", "--repl-host"),
+        ];
+        assert_eq!(
+            flag_names(
+                "max_partial_bytes_per_sender (1 bytes) cannot hold max_message_size \
+                 in segments of max_payload_size (16 bytes); raise max_partial_bytes",
+                &more
+            ),
+            "max_partial_bytes_per_sender (1 bytes) cannot hold max_message_size \
+             in segments of --max-payload-size (16 bytes); raise --max-partial-bytes"
+        );
+        assert_eq!(
+            flag_names(
+                "repl_host 0.0.0.0, not x.repl_host or repl_host.y: repl_host.",
+                &more
+            ),
+            "--repl-host 0.0.0.0, not x.repl_host or repl_host.y: --repl-host."
+        );
+        assert_eq!(flag_names("", &more), "");
+        assert_eq!(flag_names("ÄÖ message_ttl", &[]), "ÄÖ --message-ttl");
     }
 
     #[test]

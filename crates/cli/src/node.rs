@@ -39,6 +39,26 @@ impl Args {
     }
 }
 
+/// The library's settings only `node` takes, by their flags, for its
+/// configuration errors (`common::new_node_with`).
+const NODE_FLAGS: &[(&str, &str)] = &[
+    ("max_message_size", "--max-message-size"),
+    ("max_partial_bytes", "--max-partial-bytes"),
+    (
+        "max_partial_bytes_per_sender",
+        "--max-partial-bytes-per-sender",
+    ),
+    (
+        "max_partial_messages_per_sender",
+        "--max-partial-messages-per-sender",
+    ),
+    ("max_senders", "--max-senders"),
+    ("subscription_bytes", "--subscription-bytes"),
+    ("repl_host", "--repl-host"),
+    ("danger_repl_any_host", "--danger-repl-any-host"),
+    ("repl_max_clients", "--repl-max-clients"),
+];
+
 /// The receive limits, for a node that runs long enough to need them
 /// (defaults: the library's).
 #[derive(clap::Args, Debug, Clone)]
@@ -150,7 +170,7 @@ pub(crate) async fn run(
     log: Option<String>,
     format: LogFormat,
 ) -> anyhow::Result<ExitCode> {
-    let node = common::new_node(args.config()?)?;
+    let node = common::new_node_with(args.config()?, NODE_FLAGS)?;
     if let Some(spec) = &log {
         node.log_levels().set_spec(spec).map_err(|e| {
             UsageError(format!(

@@ -72,7 +72,18 @@ fn bad_arguments_exit_2_with_a_clear_message() {
         ),
         (
             &["listen", "--max-payload-size", "5"][..],
-            "max_payload_size must be between 16",
+            "--max-payload-size must be between 16",
+        ),
+        // The library's settings are named by the flags that set them.
+        (
+            &["node", "--repl-host", "0.0.0.0"][..],
+            "--repl-host 0.0.0.0 is not a loopback address: anyone who reaches it controls \
+             the node; set --danger-repl-any-host to allow it",
+        ),
+        (
+            &["node", "--max-message-size", "1G"][..],
+            "raise --max-partial-bytes-per-sender or --max-payload-size, or lower \
+             --max-message-size",
         ),
         (
             &["listen", "--bind", "::1"][..],
