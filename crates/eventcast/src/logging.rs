@@ -123,6 +123,9 @@ pub enum LogLevelError {
     /// No level of that name.
     #[error("unknown level {0:?} (levels: off, error, warn, info, debug, trace)")]
     UnknownLevel(String),
+    /// A component named in a list without a level (`repl=debug,eventcast`).
+    #[error("{0:?} is a component: give its level as {0}=LEVEL")]
+    NoLevel(String),
 }
 
 /// Parses a level name: `off`, `error`, `warn`, `info`, `debug` or `trace`
@@ -199,6 +202,9 @@ impl LogLevels {
             match part.split_once('=') {
                 Some((component, level)) => {
                     changes.push((Some(component.parse::<Component>()?), parse_level(level)?));
+                }
+                None if part.parse::<Component>().is_ok() => {
+                    return Err(LogLevelError::NoLevel(part.to_owned()));
                 }
                 None => changes.push((None, parse_level(part)?)),
             }
@@ -403,6 +409,16 @@ mod tests {
         );
         assert!(levels.set_spec("repl=debug,eventcast=loud").is_err());
         assert!(levels.set_spec("debug,x=info").is_err());
+        // A component without its level is said to be one, not taken for
+        // an unknown level.
+        assert_eq!(
+            levels.set_spec("repl=debug,Eventcast"),
+            Err(LogLevelError::NoLevel("Eventcast".into()))
+        );
+        assert_eq!(
+            LogLevelError::NoLevel("eventcast".into()).to_string(),
+            "\"eventcast\" is a component: give its level as eventcast=LEVEL"
+        );
         assert_eq!(levels.to_string(), "eventcast=warn,repl=warn");
         levels.set_spec(" eventcast=error , repl=trace").unwrap();
         assert_eq!(levels.to_string(), "eventcast=error,repl=trace");
