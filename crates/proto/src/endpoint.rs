@@ -634,8 +634,9 @@ impl Endpoint {
     /// [`Stats::senders`]).
     ///
     /// A sender is tracked from its first data or heartbeat datagram on
-    /// until it is forgotten to make room for another (least recently
-    /// heard first). A node that only listens sends no heartbeat (nothing
+    /// until it is forgotten to make room for another (when `max_senders`
+    /// are tracked: one heard once or not believed real, else one silent
+    /// for three `heartbeat_max`; docs/PROTOCOL.md §9.7). A node that only listens sends no heartbeat (nothing
     /// to announce) and so never appears here.
     ///
     /// ```

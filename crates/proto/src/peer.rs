@@ -9,8 +9,8 @@ use crate::ids::{MessageSeq, SenderId};
 /// [`Endpoint::peers`](crate::Endpoint::peers) sees it.
 ///
 /// A node is tracked from its first data or heartbeat datagram on, until it
-/// is forgotten to make room for others (`max_senders`, least recently
-/// heard first). A node that never sends is never tracked: the protocol
+/// is forgotten to make room for others (`max_senders`: one heard once or
+/// not believed real, else one long silent; docs/PROTOCOL.md §9.7). A node that never sends is never tracked: the protocol
 /// has nothing that announces a silent listener.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

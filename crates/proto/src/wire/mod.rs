@@ -1,16 +1,16 @@
 //! The byte layout of eventcast datagrams, version 1.
 //!
 //! Every datagram starts with the same five bytes: a two-byte magic value, a
-//! version byte, a frame type and a flags byte. Version 1 defines four frame
+//! version byte, a frame type and a flags byte. Version 1 defines five frame
 //! types: [`FrameType::Data`] (one segment of a message), [`FrameType::Nack`]
-//! (a repair request), [`FrameType::Heartbeat`] (a sender's lead and trail)
-//! and [`FrameType::Batch`] (several small messages in one datagram), and one
+//! (a repair request), [`FrameType::Heartbeat`] (a sender's lead and trail),
+//! [`FrameType::Batch`] (several small messages in one datagram) and
+//! [`FrameType::Status`] (a receiver's read position and window), and one
 //! envelope, [`FrameType::Sealed`], which carries any other frame encrypted
 //! and authenticated under a group key. Two more frame types travel only
 //! inside sealed frames: [`FrameType::Challenge`] and [`FrameType::Answer`],
-//! the handshake that keeps replays of earlier traffic out, and
-//! [`FrameType::Status`] is a receiver's read position and window. See `docs/PROTOCOL.md` for the full
-//! tables.
+//! the handshake that keeps replays of earlier traffic out. See
+//! `docs/PROTOCOL.md` for the full tables.
 //!
 //! Parsing follows "parse, don't validate": a [`DataFrame`] that exists has a
 //! consistent segment geometry and can be emitted again byte for byte.

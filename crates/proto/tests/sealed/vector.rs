@@ -1,5 +1,5 @@
 //! The worked example of docs/PROTOCOL.md §16.7, byte for byte: the sealed
-//! form of §11's datagram under a known key and nonce (a known-answer test
+//! form of §12's datagram under a known key and nonce (a known-answer test
 //! of the whole sealing path, cross-checked with Python's `cryptography`
 //! AES-GCM and `hashlib` BLAKE2b), and that a receiver opens it.
 #![allow(clippy::unwrap_used)]
