@@ -85,22 +85,22 @@ fn report(file: &Path, stats: &ReaderStats) {
             .map(|(channel, n)| format!("{channel}: {n}"))
             .collect();
         say!(
-            "eventcast: skipped {} messages of channels eventcast does not write ({})",
-            stats.foreign_messages(),
+            "eventcast: skipped {} of channels eventcast does not write ({})",
+            plural(stats.foreign_messages(), "message"),
             channels.join(", ")
         );
     }
     if stats.unreadable > 0 {
         say!(
-            "eventcast: skipped {} messages whose data is not an eventcast event",
-            stats.unreadable
+            "eventcast: skipped {} whose data is not an eventcast event",
+            plural(stats.unreadable, "message")
         );
     }
     if let Some(why) = &stats.truncated {
         say!(
-            "eventcast: {} ends early ({why}); every complete chunk was read ({} records)",
+            "eventcast: {} ends early ({why}); every complete chunk was read ({})",
             file.display(),
-            stats.records
+            plural(stats.records, "record")
         );
     }
 }

@@ -160,16 +160,19 @@ impl KeyArgs {
             keys.push(key);
         }
         for path in &self.key_file {
+            // Wiped when dropped, and read as text in place: no copy of
+            // the key is left behind.
             let bytes = std::fs::read(path)
+                .map(zeroize::Zeroizing::new)
                 .with_context(|| format!("cannot read the key file {}", path.display()))?;
-            let text = String::from_utf8(bytes).map_err(|_| {
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
                 UsageError(format!(
                     "key file {}: not text; a key file holds a passphrase, or `raw:` and 32 \
                      hex digits (`head -c16 /dev/urandom | xxd -p` gives the digits)",
                     path.display()
                 ))
             })?;
-            let key = Secret::parse(&text)
+            let key = Secret::parse(text)
                 .map_err(|e| UsageError(format!("key file {}: {e}", path.display())))?;
             keys.push(key);
         }

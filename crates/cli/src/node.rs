@@ -81,7 +81,7 @@ pub(crate) struct LimitArgs {
     max_partial_messages_per_sender: Option<usize>,
 
     /// Senders tracked at once; when full, a new sender replaces one heard
-    /// once or long silent, else it is refused
+    /// once, not believed real or long silent, else it is refused
     /// [default: 1024]
     #[arg(long, value_name = "N")]
     max_senders: Option<usize>,

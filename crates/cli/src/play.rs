@@ -90,7 +90,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             player.play(|p: &PlayProgress| {
                 if let Some(bar) = &bar {
                     bar.set_position(p.position.as_millis() as u64);
-                    bar.set_message(format!("{} events, pass {}", p.emitted, p.pass + 1));
+                    bar.set_message(format!(
+                        "{}, pass {}",
+                        plural(p.emitted, "event"),
+                        p.pass + 1
+                    ));
                 }
             }),
         )

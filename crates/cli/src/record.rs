@@ -53,11 +53,10 @@ pub(crate) struct Args {
 /// Runs `eventcast record`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(max) = args.max_bytes.filter(|&max| max < MIN_MAX_BYTES) {
-        let e = eventcast_record::Error::MaxBytesTooSmall {
-            max,
-            min: MIN_MAX_BYTES,
-        };
-        return Err(UsageError(format!("--max-bytes: {e}")).into());
+        return Err(UsageError(format!(
+            "--max-bytes {max} is too small: a file needs at least {MIN_MAX_BYTES} bytes"
+        ))
+        .into());
     }
     let node = args.node.new_node()?;
     let filter = common::event_filter(&args.events)?;

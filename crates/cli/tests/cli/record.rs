@@ -301,7 +301,7 @@ fn bad_input() {
     for (args, needle) in [
         (
             &["record", "--max-bytes", "1000", "x.mcap"][..],
-            "too small",
+            "--max-bytes 1000 is too small: a file needs at least 65536 bytes",
         ),
         (&["record", "--split", "x.mcap"], "--max-bytes"),
         (&["record", "x.mcap", "sensor*"], "sensor*"),

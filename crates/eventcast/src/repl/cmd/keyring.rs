@@ -6,6 +6,8 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 
+use zeroize::Zeroizing;
+
 use crate::{Fingerprint, KeyInfo, Secret};
 
 use crate::repl::cmd::context::{Context, Spec};
@@ -64,15 +66,22 @@ impl Keys {
             Keys::AddFile(path) => {
                 let secret = read_key_file(path.clone()).await?;
                 let added = keys.add(secret).await.map_err(|e| e.to_string())?;
-                let list = keys.list().await.map_err(|e| e.to_string())?;
-                let sealing = list.iter().any(|k| k.fingerprint == added && k.primary);
+                // Added whatever the listing says: a failed listing only
+                // leaves the key's role unsaid.
+                let sealing = keys
+                    .list()
+                    .await
+                    .ok()
+                    .map(|list| list.iter().any(|k| k.fingerprint == added && k.primary));
                 Ok(format!(
                     "ok: added {added} from {}{}",
                     path.display(),
-                    if sealing {
-                        " (the only key: it seals, and unencrypted datagrams are refused)"
-                    } else {
-                        " (it opens; `keys primary` makes it seal)"
+                    match sealing {
+                        Some(true) => {
+                            " (the only key: it seals, and unencrypted datagrams are refused)"
+                        }
+                        Some(false) => " (it opens; `keys primary` makes it seal)",
+                        None => "",
                     }
                 ))
             }
@@ -111,38 +120,53 @@ fn listing(keys: &[KeyInfo]) -> String {
 
 /// Reads a key file as `--key-file` does (one trailing line break
 /// ignored), at most [`MAX_KEY_FILE`] bytes, off the session's task. The
-/// error names the file and never shows its contents.
-///
-/// Only a regular file: opening a FIFO would wait for a writer, and the
-/// session with it, and a node stopping waits for its sessions.
+/// error names the file and never shows its contents; the bytes read are
+/// wiped when dropped.
 async fn read_key_file(path: PathBuf) -> Result<Secret, String> {
     let shown = path.display().to_string();
-    let read = tokio::task::spawn_blocking(move || {
-        let cannot =
-            |e: std::io::Error| format!("cannot read the key file {}: {e}", path.display());
-        if !std::fs::metadata(&path).map_err(cannot)?.is_file() {
-            return Err(format!(
-                "key file {}: not a regular file (a pipe, a device or a directory)",
-                path.display()
-            ));
-        }
-        let mut bytes = Vec::new();
-        std::fs::File::open(&path)
-            .and_then(|file| file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
-            .map_err(cannot)?;
-        Ok(bytes)
-    })
-    .await
-    .map_err(|_| format!("cannot read the key file {shown}"))??;
-    if read.len() as u64 > MAX_KEY_FILE {
-        return Err(format!(
-            "key file {shown}: more than {MAX_KEY_FILE} bytes, not a key file"
-        ));
-    }
-    let text = String::from_utf8(read).map_err(|_| {
+    let bytes = tokio::task::spawn_blocking(move || read_small_file(&path))
+        .await
+        .map_err(|_| format!("cannot read the key file {shown}"))??;
+    // Borrowed, not copied: the only copy is the one wiped.
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
         format!("key file {shown}: not text; it holds a passphrase, or `raw:` and 32 hex digits")
     })?;
-    Secret::parse(&text).map_err(|e| format!("key file {shown}: {e}"))
+    Secret::parse(text).map_err(|e| format!("key file {shown}: {e}"))
+}
+
+/// The bytes of a regular file of at most [`MAX_KEY_FILE`] bytes, in a
+/// buffer sized once (never moved, so no copy is left behind) and wiped
+/// when dropped.
+///
+/// Opened without waiting (`O_NONBLOCK`) and checked on the open handle,
+/// not the path, so that nothing can hold the session: a FIFO with no
+/// writer (opening it would wait for one, and a node stopping waits for
+/// its sessions), a path swapped for one after a check, or a file whose
+/// reads wait for data (`/proc/kmsg`) gives an error instead.
+fn read_small_file(path: &std::path::Path) -> Result<Zeroizing<Vec<u8>>, String> {
+    let cannot = |e: std::io::Error| format!("cannot read the key file {}: {e}", path.display());
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(cannot)?;
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(format!(
+            "key file {}: not a regular file (a pipe, a device or a directory)",
+            path.display()
+        ));
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(format!(
+            "key file {}: more than {MAX_KEY_FILE} bytes, not a key file",
+            path.display()
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
