@@ -361,8 +361,13 @@ impl Sender {
             None if seq >= self.next_seq => self.sent_pos,
             None => self.store.first().map_or(self.sent_pos, |(_, st)| st.start),
         };
-        self.windows
-            .on_status(now, status.from(), pos.min(self.sent_pos), status.window());
+        self.windows.on_status(
+            now,
+            status.from(),
+            pos.min(self.sent_pos),
+            status.window(),
+            self.sent_pos,
+        );
         self.refresh_window(now, stats);
     }
 

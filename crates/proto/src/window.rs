@@ -11,10 +11,13 @@
 //! - a window is clamped to `burst ..= max_window`;
 //! - a position is clamped to what was sent (never ahead of it);
 //! - a receiver not heard for three `heartbeat_max` no longer counts;
-//! - when the windows hold the sender back for `repair_timeout` without
-//!   any position moving, the receivers holding it back stop counting (they
-//!   *lapse*) until they report progress: a receiver that left, or a
-//!   forged one that never reads, stalls the sender that long at most;
+//! - a receiver that holds the sender back for `repair_timeout` without
+//!   its own position moving stops counting (it *lapses*) until it reports
+//!   progress: a receiver that left, or a forged one that never reads,
+//!   stalls the sender that long at most, whatever other receivers read
+//!   meanwhile (when any receiver's progress restarted every clock, forged
+//!   receivers that never read held a sender at `min_rate` for as long as
+//!   a real one kept reading);
 //! - while held back, the sender still trickles new data out at `min_rate`:
 //!   a forged receiver that reads a little at a time cannot hold it below
 //!   that;
@@ -38,6 +41,8 @@ struct Peer {
     pos: u64,
     window: u64,
     heard: Instant,
+    /// When its position last moved (or it was first heard).
+    moved: Instant,
     lapsed: bool,
 }
 
@@ -68,9 +73,11 @@ pub(crate) struct Windows {
     max_window: u64,
     stall: Duration,
     forget: Duration,
-    /// Since when the windows have held the sender back, with no position
-    /// moving.
+    /// Since when the windows have held the sender back.
     blocked_since: Option<Instant>,
+    /// While held back: when the first receiver holding it back lapses,
+    /// unless it reports progress first.
+    next_lapse: Option<Instant>,
     min_rate: f64,
     /// Since when the windows have held the sender back (positions moving
     /// or not), and what it trickled out since.
@@ -88,6 +95,7 @@ impl Windows {
             stall: config.repair_timeout,
             forget: config.heartbeat_max * 3,
             blocked_since: None,
+            next_lapse: None,
             min_rate: config.min_rate as f64,
             trickle: None,
             trickle_at: None,
@@ -95,14 +103,26 @@ impl Windows {
     }
 
     /// A receiver's status: it has read up to `pos` (already clamped to
-    /// what was sent) and takes `window` more bytes.
-    pub(crate) fn on_status(&mut self, now: Instant, id: SenderId, pos: u64, window: u32) {
+    /// `sent`, what was sent) and takes `window` more bytes. A receiver
+    /// first heard more than its window behind `sent` starts lapsed: it
+    /// would hold the sender back at once, and counts only once it reports
+    /// progress (a stranger's status from a new id every few milliseconds,
+    /// at the stream's start, otherwise held the sender at `min_rate` for
+    /// as long as it went on, each one until it lapsed).
+    pub(crate) fn on_status(
+        &mut self,
+        now: Instant,
+        id: SenderId,
+        pos: u64,
+        window: u32,
+        sent: u64,
+    ) {
         let window = u64::from(window).clamp(self.min_window, self.max_window);
         if let Some(p) = self.peers.iter_mut().find(|p| p.id == id) {
             if pos > p.pos {
                 p.pos = pos;
+                p.moved = now;
                 p.lapsed = false;
-                self.blocked_since = None;
             }
             p.window = window;
             p.heard = now;
@@ -113,7 +133,8 @@ impl Windows {
             pos,
             window,
             heard: now,
-            lapsed: false,
+            moved: now,
+            lapsed: pos.saturating_add(window) < sent,
         };
         if self.peers.len() < MAX_RECEIVERS {
             self.peers.push(peer);
@@ -139,24 +160,36 @@ impl Windows {
             }
             if !any || fits {
                 self.blocked_since = None;
+                self.next_lapse = None;
                 self.trickle = None;
                 self.trickle_at = None;
                 let verdict = if any { Verdict::Go } else { Verdict::Blind };
                 return (verdict, lapses);
             }
+            // Each receiver holding the sender back lapses once it has
+            // done so for `stall` without its own position moving.
             let since = *self.blocked_since.get_or_insert(now);
-            if now.saturating_duration_since(since) < self.stall {
-                return (self.trickle(now, size), lapses);
-            }
-            let forget = self.forget;
+            let (forget, stall) = (self.forget, self.stall);
+            let mut next_lapse: Option<Instant> = None;
+            let mut lapsed_now = 0;
             for p in &mut self.peers {
                 let live = now.saturating_duration_since(p.heard) < forget;
-                if live && !p.lapsed && !p.admits(sent, size) {
+                if !live || p.lapsed || p.admits(sent, size) {
+                    continue;
+                }
+                let at = since.max(p.moved) + stall;
+                if at <= now {
                     p.lapsed = true;
-                    lapses += 1;
+                    lapsed_now += 1;
+                } else {
+                    next_lapse = Some(next_lapse.map_or(at, |n| n.min(at)));
                 }
             }
-            self.blocked_since = None;
+            if lapsed_now == 0 {
+                self.next_lapse = next_lapse;
+                return (self.trickle(now, size), lapses);
+            }
+            lapses += lapsed_now;
         }
     }
 
@@ -201,8 +234,10 @@ impl Windows {
     /// While the windows hold the sender back: when the trickle lets the
     /// next datagram go, or the hold lapses, whichever comes first.
     pub(crate) fn wake_at(&self) -> Option<Instant> {
-        let lapse = self.blocked_since.map(|t| t + self.stall);
-        [lapse, self.trickle_at].into_iter().flatten().min()
+        [self.next_lapse, self.trickle_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -224,12 +259,12 @@ mod tests {
         let mut w = Windows::new(&config());
         assert_eq!(w.check(t, 0, 500), (Verdict::Blind, 0));
         assert_eq!(w.depth(t), None);
-        w.on_status(t, SenderId::new(1), 0, 10_000);
+        w.on_status(t, SenderId::new(1), 0, 10_000, 0);
         assert_eq!(w.depth(t), Some(10_000));
         assert_eq!(w.check(t, 0, 10_000), (Verdict::Go, 0));
         assert_eq!(w.check(t, 9_000, 1_001), (Verdict::Wait, 0));
         // the receiver read 5,000 bytes: 5,000 more may go
-        w.on_status(t, SenderId::new(1), 5_000, 10_000);
+        w.on_status(t, SenderId::new(1), 5_000, 10_000, 0);
         assert_eq!(w.check(t, 10_000, 5_000), (Verdict::Go, 0));
         assert_eq!(w.check(t, 15_000, 1), (Verdict::Wait, 0));
     }
@@ -238,8 +273,8 @@ mod tests {
     fn the_slowest_receiver_sets_the_limit() {
         let t = Instant::now();
         let mut w = Windows::new(&config());
-        w.on_status(t, SenderId::new(1), 0, 50_000);
-        w.on_status(t, SenderId::new(2), 0, 4_000);
+        w.on_status(t, SenderId::new(1), 0, 50_000, 0);
+        w.on_status(t, SenderId::new(2), 0, 4_000, 0);
         assert_eq!(w.depth(t), Some(4_000));
         assert_eq!(w.check(t, 0, 4_000), (Verdict::Go, 0));
         assert_eq!(w.check(t, 4_000, 100), (Verdict::Wait, 0));
@@ -250,10 +285,10 @@ mod tests {
     fn forged_windows_are_clamped() {
         let t = Instant::now();
         let mut w = Windows::new(&config());
-        w.on_status(t, SenderId::new(1), 0, u32::MAX);
+        w.on_status(t, SenderId::new(1), 0, u32::MAX, 0);
         assert_eq!(w.depth(t), Some(100_000), "max_window");
         assert_eq!(w.check(t, 100_000, 1), (Verdict::Wait, 0));
-        w.on_status(t, SenderId::new(2), 0, 0);
+        w.on_status(t, SenderId::new(2), 0, 0, 0);
         assert_eq!(w.depth(t), Some(1000), "at least burst");
         // a datagram larger than the window goes when nothing is in flight
         assert_eq!(w.check(t, 0, 1500), (Verdict::Go, 0));
@@ -264,8 +299,8 @@ mod tests {
         let t = Instant::now();
         let c = config();
         let mut w = Windows::new(&c);
-        w.on_status(t, SenderId::new(1), 0, 10_000);
-        w.on_status(t, SenderId::new(2), 0, 50_000);
+        w.on_status(t, SenderId::new(1), 0, 10_000, 0);
+        w.on_status(t, SenderId::new(2), 0, 50_000, 0);
         assert_eq!(w.check(t, 10_000, 1000), (Verdict::Wait, 0));
         // 1,000 bytes at min_rate (256 KiB/s): about 3.8 ms
         let trickle = t + Duration::from_secs_f64(1000.0 / c.min_rate as f64);
@@ -277,7 +312,7 @@ mod tests {
         assert_eq!(w.check(t1, 11_000, 1000), (Verdict::Go, 1));
         assert_eq!(w.live(t1), 1);
         // it counts again once it reports progress
-        w.on_status(t1, SenderId::new(1), 9_000, 10_000);
+        w.on_status(t1, SenderId::new(1), 9_000, 10_000, 0);
         assert_eq!(w.live(t1), 2);
         // not heard for three heartbeat_max: forgotten, blind again
         let t2 = t1 + c.heartbeat_max * 3;
@@ -285,11 +320,41 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_receiver_lapses_while_another_reads() {
+        let t = Instant::now();
+        let c = config();
+        let mut w = Windows::new(&c);
+        w.on_status(t, SenderId::new(1), 0, 10_000, 0);
+        w.on_status(t, SenderId::new(2), 0, 10_000, 0);
+        assert_eq!(w.check(t, 10_000, 1000), (Verdict::Wait, 0));
+        // receiver 2 reads on, receiver 1 never does
+        let t1 = t + c.repair_timeout / 2;
+        w.on_status(t1, SenderId::new(2), 10_000, 10_000, 10_000);
+        let t2 = t + c.repair_timeout;
+        assert_eq!(w.check(t2 - Duration::from_millis(1), 10_000, 1000).1, 0);
+        assert_eq!(w.check(t2, 10_000, 1000), (Verdict::Go, 1));
+        assert_eq!(w.live(t2), 1);
+    }
+
+    #[test]
+    fn a_receiver_first_heard_a_window_behind_starts_lapsed() {
+        let t = Instant::now();
+        let mut w = Windows::new(&config());
+        w.on_status(t, SenderId::new(1), 50_000, 10_000, 55_000);
+        w.on_status(t, SenderId::new(2), 0, 10_000, 55_000);
+        assert_eq!(w.live(t), 1);
+        assert_eq!(w.check(t, 55_000, 1000), (Verdict::Go, 0));
+        // it counts once it reports progress
+        w.on_status(t, SenderId::new(2), 54_000, 10_000, 55_000);
+        assert_eq!(w.live(t), 2);
+    }
+
+    #[test]
     fn tracks_at_most_max_receivers() {
         let t = Instant::now();
         let mut w = Windows::new(&config());
         for i in 0..(MAX_RECEIVERS as u64 + 50) {
-            w.on_status(t + Duration::from_micros(i), SenderId::new(i), 0, 5000);
+            w.on_status(t + Duration::from_micros(i), SenderId::new(i), 0, 5000, 0);
         }
         assert_eq!(w.live(t + Duration::from_secs(1)), MAX_RECEIVERS);
     }

@@ -57,7 +57,7 @@ pub use meta::{shape, Layer, Meta, Origin};
 pub use retx::RetxRequest;
 pub use segment::{
     split, MessageKey, MissingSegments, Reassembler, ReassemblyLimits, SegmentOutcome, Timeout,
-    MAX_ID_LEN,
+    MAX_ASKED_PER_PIECE, MAX_ID_LEN,
 };
 pub use stats::{LegacyDropStats, LegacyStats};
 pub use store::SentStore;

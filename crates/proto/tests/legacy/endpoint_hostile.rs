@@ -59,7 +59,9 @@ fn identity(id: &str, host: &str) -> LegacyIdentity {
     }
 }
 
-fn forged_segment(
+/// A plain segment of forged sender `forged{sender}`, whose meta names
+/// `127.0.0.9:41500` (or a host name) as its host.
+pub(crate) fn forged_segment(
     sender: u8,
     message: u8,
     seq: u32,

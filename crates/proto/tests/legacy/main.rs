@@ -8,4 +8,5 @@ mod common;
 mod endpoint_hostile;
 mod long_durations;
 mod props;
+mod retx_amplification;
 mod vectors;

@@ -17,6 +17,7 @@ mod far_seq;
 mod first_message_lost;
 mod forged_copies;
 mod forged_gaps;
+mod forged_trail;
 mod late_joiner;
 mod long_hole;
 mod many_receivers;

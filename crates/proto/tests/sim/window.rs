@@ -63,24 +63,30 @@ fn an_advertised_window_lets_a_large_event_out_at_once() {
     }
 }
 
-/// The receiver of `overrun.rs` (100 µs a datagram, 32 waiting), with a
-/// window its queue holds with room to spare (17 datagrams of these
-/// events; the link's jitter reorders a few, and a receiver reports the
-/// furthest it read): nothing overflows.
+/// Node 0 sending (`burst` 8 KiB) to node 1, the receiver of `overrun.rs`
+/// (100 µs a datagram, 32 waiting), with a window of 16 KiB.
+fn slow_receiver(seed: u64) -> World {
+    let mut c = config(1024);
+    c.burst = 8 * 1024;
+    let mut w = World::new(2, &c, lossy(0.0), seed);
+    w.set_capacity(
+        1,
+        Capacity {
+            per_datagram: Duration::from_micros(100),
+            queue: 32,
+        },
+    );
+    w.nodes[1].set_receive_window(16 * 1024);
+    w
+}
+
+/// The receiver of `overrun.rs`, with a window its queue holds with room
+/// to spare (17 datagrams of these events; the link's jitter reorders a
+/// few, and a receiver reports the furthest it read): nothing overflows.
 #[test]
 fn a_slow_receiver_with_a_small_window_loses_nothing() {
     for seed in 0..5 {
-        let mut c = config(1024);
-        c.burst = 8 * 1024;
-        let mut w = World::new(2, &c, lossy(0.0), seed);
-        w.set_capacity(
-            1,
-            Capacity {
-                per_datagram: Duration::from_micros(100),
-                queue: 32,
-            },
-        );
-        w.nodes[1].set_receive_window(16 * 1024);
+        let mut w = slow_receiver(seed);
         let n = 2000;
         emit_stream(&mut w, 0, n, Duration::ZERO, |_| 900);
         w.run_for(Duration::from_secs(10));
@@ -259,5 +265,58 @@ fn heartbeats_between_sparse_events_draw_no_statuses() {
             let rx = w.nodes[r].stats();
             assert_eq!(rx.statuses_sent, 1, "seed {seed}, receiver {r}: {rx:?}");
         }
+    }
+}
+
+/// The slow receiver, and a stranger's status from a receiver that never reads (at the
+/// stream's start, no window), sent once before the stream and again every
+/// 20 ms from new ids. The first lapses after `repair_timeout` though the
+/// real receiver keeps reading, and the later ones, a window behind when
+/// first heard, never count: the stream is delivered within its second,
+/// and nothing overflows or is lost. Before, the real receiver's progress
+/// restarted every receiver's lapse clock, and each new forged one held
+/// the sender back anew: at `min_rate` (256 KiB/s, 7 s for these 1.8 MB)
+/// for as long as the statuses came (270 of 2,001 events in that second).
+#[test]
+fn forged_receivers_that_never_read_lapse_while_a_real_one_reads() {
+    for seed in 0..5 {
+        let mut w = slow_receiver(seed);
+        let from = "192.0.2.66:1000".parse().unwrap();
+        let forge = |w: &mut World, id: u64| {
+            let forged = Status::new(
+                SenderId::new(id),
+                SenderId::new(1),
+                MessageSeq::new(0),
+                0,
+                0,
+            )
+            .unwrap();
+            let mut bytes = Vec::new();
+            forged.write(&mut bytes);
+            w.nodes[0].handle_datagram(w.now, from, &bytes);
+        };
+        emit_stream(&mut w, 0, 1, Duration::ZERO, |_| 900);
+        w.run_for(Duration::from_millis(50));
+        forge(&mut w, 1000);
+        let n = 2000;
+        emit_stream(&mut w, 0, n, Duration::ZERO, |_| 900);
+        for i in 1..50 {
+            w.run_for(Duration::from_millis(20));
+            forge(&mut w, 1000 + i);
+        }
+        let tx = w.nodes[0].stats();
+        assert_eq!(w.overflows[1], 0, "seed {seed}: the queue overflowed");
+        assert_eq!(
+            assert_exactly_once_in_order(&w, 1, 1, 0, n + 1),
+            0,
+            "seed {seed}: not all delivered within 1 s: {tx:?}"
+        );
+        // the first one lapsed; the later ones, first heard a window behind,
+        // never counted
+        assert_eq!(
+            (tx.window_lapses, tx.window_receivers),
+            (1, 1),
+            "seed {seed}"
+        );
     }
 }
