@@ -41,9 +41,13 @@ impl Channels {
         }
     }
 
-    /// How many event channels the file has (the loss channel aside).
-    pub(crate) fn events(&self) -> usize {
-        self.events.len()
+    /// The length of the topic of the record `meta` describes if its
+    /// channel is not in the file yet (the next [`id`](Self::id) adds it).
+    pub(crate) fn new_topic(&self, meta: &Meta<'_>) -> Option<usize> {
+        match meta {
+            Meta::Event { name, .. } => (!self.events.contains_key(*name)).then_some(name.len()),
+            Meta::Loss { .. } => self.loss.is_none().then_some(LOSS_TOPIC.len()),
+        }
     }
 
     /// The id of the channel of the record `meta` describes in `writer`

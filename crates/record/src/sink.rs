@@ -27,7 +27,14 @@ pub(crate) const CHUNK_BYTES: u64 = 1024 * 1024;
 pub const MIN_MAX_BYTES: u64 = 64 * 1024;
 
 /// Room kept for the summary and the footer, per channel and in all.
-const SUMMARY_PER_CHANNEL: u64 = 128;
+/// A channel record without its topic: opcode, length, ids, the topic's
+/// and encoding's lengths, `bson`, and the metadata map naming its kind
+/// (about 60 bytes, rounded up). It is written twice, into the chunk
+/// being filled and into the summary, where the statistics also count
+/// the channel's messages ([`CHANNEL_STATS_BYTES`]).
+const CHANNEL_BYTES: u64 = 80;
+/// A channel's entry in the summary's statistics: its id and count.
+const CHANNEL_STATS_BYTES: u64 = 10;
 const SUMMARY_BYTES: u64 = 4096;
 
 /// The summary's index of each chunk: its chunk index record without its
@@ -79,6 +86,8 @@ struct Open {
     pending: u64,
     /// The channels with messages in the chunk being filled.
     chunk_channels: HashSet<u16>,
+    /// Bytes the summary will take for the channels added so far.
+    channel_bytes: u64,
     /// Bytes the summary will take to index the chunks written so far.
     indexes: u64,
     /// Records written into this file.
@@ -162,6 +171,7 @@ impl Sink {
             channels: Channels::new(MESSAGE_ENCODING),
             pending: 0,
             chunk_channels: HashSet::new(),
+            channel_bytes: 0,
             indexes: 0,
             messages: 0,
         });
@@ -181,13 +191,15 @@ impl Sink {
         };
         let data = data.map_err(|e| Error::Encode(e.to_string()))?;
         if let Some(max) = self.max_bytes {
-            let more = data.len() as u64 + 64;
+            // A channel new to the file goes into the chunk too.
+            let new_topic = open.channels.new_topic(meta).map(|len| len as u64);
+            let more = data.len() as u64 + 64 + new_topic.map_or(0, |t| CHANNEL_BYTES + t);
             // The chunk being filled is counted uncompressed: compressed,
             // it may leave room for this record.
-            if open.estimate(more) > max && open.pending > 0 {
+            if open.estimate(more, new_topic) > max && open.pending > 0 {
                 open.flush()?;
             }
-            if open.estimate(more) > max && open.messages > 0 {
+            if open.estimate(more, new_topic) > max && open.messages > 0 {
                 self.close_current()?;
                 if !self.split {
                     return Ok(Written::Full);
@@ -251,16 +263,18 @@ impl Open {
     }
 
     /// The file's size, at most, once `more` bytes of message are added
+    /// (a new channel's record included, its topic `new_topic` bytes long)
     /// and it is finished: what is written, the chunk being filled (zstd
     /// can grow incompressible data a little) with its message indexes,
-    /// the summary with an index of every chunk.
-    fn estimate(&self, more: u64) -> u64 {
+    /// the summary with every channel and an index of every chunk.
+    fn estimate(&self, more: u64, new_topic: Option<u64>) -> u64 {
         let chunk = self.pending + more;
-        let channels = self.channels.events() as u64 + 2;
         // The record's channel may be new to the chunk.
         let chunk_channels = self.chunk_channels.len() as u64 + 1;
         let chunk_index =
             CHUNK_INDEX_BYTES + chunk_channels * (CHUNK_INDEX_PER_CHANNEL + MESSAGE_INDEX_BYTES);
+        let channels =
+            self.channel_bytes + new_topic.map_or(0, |t| CHANNEL_BYTES + t + CHANNEL_STATS_BYTES);
         self.writer_len()
             + chunk
             + chunk / 64
@@ -268,10 +282,16 @@ impl Open {
             + chunk_index
             + self.indexes
             + SUMMARY_BYTES
-            + channels * SUMMARY_PER_CHANNEL
+            + channels
     }
 
     fn write(&mut self, meta: &Meta<'_>, data: &[u8]) -> Result<(), Error> {
+        if let Some(topic) = self.channels.new_topic(meta) {
+            // Its record goes into the chunk now, and into the summary.
+            let record = CHANNEL_BYTES + topic as u64;
+            self.pending += record;
+            self.channel_bytes += record + CHANNEL_STATS_BYTES;
+        }
         let channel_id = self.channels.id(&mut self.writer, &self.path, meta)?;
         self.writer
             .write_to_known_channel(&mcap_writer::header(meta, channel_id), data)

@@ -100,6 +100,34 @@ fn max_bytes_holds_for_a_file_of_many_small_chunks() {
     assert!(len <= max, "{len} bytes, more than {max}");
 }
 
+/// Each event name is a channel, whose record goes into the chunk and
+/// into the summary: many long names must not take a file past
+/// `max_bytes`. Counted as a flat 128 bytes a channel in the summary
+/// alone, names of 220 bytes took a 64 KiB file to 110,332 bytes.
+#[test]
+fn max_bytes_holds_for_many_long_event_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("names.mcap");
+    let max = 64 * 1024;
+    let mut options = RecorderOptions::new(&path);
+    options.max_bytes = Some(max);
+    let summary = runtime().block_on(async {
+        let node = Eventcast::new(Config::default()).unwrap();
+        let recorder = Recorder::start(&node, options).unwrap();
+        for i in 0..2_000u32 {
+            let name = format!("sensor.building-{i:05}.{}", "floor.room.".repeat(18));
+            node.emit(&name, &(i,)).unwrap();
+        }
+        recorder.finish().await.unwrap()
+    });
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(summary.stats.bytes, len);
+    assert!(summary.stats.events < 2_000, "{:?}", summary.stats);
+    assert!(len <= max, "{len} bytes, more than {max}");
+    // And filled, not ended early.
+    assert!(len > max * 3 / 4, "{len} bytes of {max}");
+}
+
 /// `max_bytes` is what a file may hold, compressed: a recording fills it
 /// before it ends. The chunk being filled was counted uncompressed, so a
 /// burst of events ended a 64 KiB file at some 10 KiB.
