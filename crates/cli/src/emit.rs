@@ -123,10 +123,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Stays until everything is sent and no NACK (nor challenge) arrived for
-/// `quiet`, or until `max` has passed, whichever comes first.
+/// `quiet`, or until `max` has passed since the last send, whichever comes
+/// first. What is queued is always sent paced first: leaving with it
+/// queued (stopping sends it unpaced, and nothing is left to repair it)
+/// lost the tail of a burst whose receivers held the sender back (a
+/// stranger's slow statuses did it on purpose).
 pub(crate) async fn linger(node: &Eventcast, max: Duration, quiet: Duration) {
     let start = tokio::time::Instant::now();
-    let deadline = start + max;
+    let mut deadline = start + max;
     // NACKs, and with a key the challenges of receivers that just heard
     // this node (each waits for the answer before it delivers anything).
     let asked = |s: &eventcast::ProtocolStats| s.nacks_received + s.challenges_received;
@@ -141,6 +145,7 @@ pub(crate) async fn linger(node: &Eventcast, max: Duration, quiet: Duration) {
         }
         if stats.send_queue_bytes > 0 {
             last = now;
+            deadline = now + max;
         }
         if now >= deadline || now.duration_since(last) >= quiet {
             return;
@@ -208,6 +213,34 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    /// `--linger` counts from the last send, not from the end of input: a
+    /// body the pacer takes longer than `max` to send is sent, paced,
+    /// before emit leaves (it left with it queued, for `stop` to send
+    /// unpaced and nothing to repair it).
+    #[test]
+    fn linger_waits_for_what_is_queued() {
+        netns_test::run(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut config = eventcast::Config::default()
+                    .send_only(true)
+                    .multicast_ttl(0);
+                // 512 KiB at 1 MiB/s: about half a second.
+                config.protocol.adaptive_rate = false;
+                config.protocol.initial_rate = 1024 * 1024;
+                let node = Eventcast::new(config).unwrap();
+                node.start().await.unwrap();
+                node.emit("big", &("x".repeat(512 * 1024),)).unwrap();
+                linger(&node, Duration::from_millis(50), Duration::from_millis(20)).await;
+                assert_eq!(node.stats().protocol.send_queue_bytes, 0);
+                node.stop().await;
+            });
+        });
     }
 
     /// Emits on a stopped node (local listeners only: no socket) and
