@@ -160,11 +160,7 @@ impl KeyArgs {
             keys.push(key);
         }
         for path in &self.key_file {
-            // Wiped when dropped, and read as text in place: no copy of
-            // the key is left behind.
-            let bytes = std::fs::read(path)
-                .map(zeroize::Zeroizing::new)
-                .with_context(|| format!("cannot read the key file {}", path.display()))?;
+            let bytes = read_key_file(path)?;
             let text = std::str::from_utf8(&bytes).map_err(|_| {
                 UsageError(format!(
                     "key file {}: not text; a key file holds a passphrase, or `raw:` and 32 \
@@ -187,6 +183,30 @@ impl KeyArgs {
             .danger_accept_plaintext(self.danger_accept_plaintext)
             .danger_skip_handshake(self.danger_skip_handshake))
     }
+}
+
+/// The longest key file read, as the REPL's `keys add-file` reads it: a
+/// passphrase, or `raw:` and 32 hex digits, is far shorter.
+const MAX_KEY_FILE: u64 = 4096;
+
+/// The bytes of the key file at `path`, at most [`MAX_KEY_FILE`] (a pipe,
+/// as from `--key-file <(pass show key)`, is read too), in a buffer sized
+/// once and wiped when dropped: no copy of the key is left behind.
+fn read_key_file(path: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read the key file {}", path.display()))?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
+        return Err(UsageError(format!(
+            "key file {}: more than {MAX_KEY_FILE} bytes, not a key file (a passphrase, or \
+             `raw:` and 32 hex digits)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(bytes)
 }
 
 impl KeyArgs {

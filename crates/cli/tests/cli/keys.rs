@@ -145,3 +145,19 @@ fn a_binary_key_file_says_what_a_key_file_holds() {
         std::fs::remove_dir_all(&dir).ok();
     });
 }
+
+#[test]
+fn an_endless_key_file_is_refused_at_its_limit() {
+    // `--key-file /dev/zero` read for ever, its memory growing.
+    netns_test::run(|| {
+        let mut cmd = eventcast();
+        cmd.args(["emit", "--key-file", "/dev/zero", "x"]);
+        let done = run(cmd, b"");
+        assert_eq!(done.status.code(), Some(2), "{done:?}");
+        assert!(
+            done.stderr
+                .contains("key file /dev/zero: more than 4096 bytes, not a key file"),
+            "{done:?}"
+        );
+    });
+}
