@@ -284,14 +284,7 @@ pub(crate) fn new_node(config: Config) -> anyhow::Result<Eventcast> {
 /// settings than every command does: `more` names them with their flags,
 /// for the error (see [`FLAGS`]).
 pub(crate) fn new_node_with(config: Config, more: &[(&str, &str)]) -> anyhow::Result<Eventcast> {
-    Eventcast::new(config).map_err(|e| match e {
-        eventcast::Error::Config(e) => UsageError(format!(
-            "invalid configuration: {}",
-            flag_names(&e.to_string(), more)
-        ))
-        .into(),
-        e => node_error(e, None),
-    })
+    Eventcast::new(config).map_err(|e| node_error(e, None, more))
 }
 
 /// The library's settings that every command making a node takes, by the
@@ -350,7 +343,7 @@ pub(crate) fn event_filter(events: &[String]) -> anyhow::Result<Option<EventFilt
 pub(crate) async fn start(node: &Eventcast) -> anyhow::Result<()> {
     node.start()
         .await
-        .map_err(|e| node_error(e, node.config().multicast_interface.as_deref()))
+        .map_err(|e| node_error(e, node.config().multicast_interface.as_deref(), &[]))
 }
 
 /// Where a started node is, for its first line on stderr: `GROUP (bound to
@@ -372,15 +365,20 @@ pub(crate) fn where_it_runs(node: &Eventcast, port_given: bool) -> anyhow::Resul
 }
 
 /// The library's error as the command line says it; `interface` is the
-/// `--interface` given, if any.
-fn node_error(error: eventcast::Error, interface: Option<&str>) -> anyhow::Error {
+/// `--interface` given, if any, and `more` the command's own settings by
+/// their flags (see [`FLAGS`]).
+fn node_error(
+    error: eventcast::Error,
+    interface: Option<&str>,
+    more: &[(&str, &str)],
+) -> anyhow::Error {
     /// What Linux says when joining a group no route leads to, or on an
     /// address that is not this host's.
     const ENODEV: i32 = 19;
     match error {
         eventcast::Error::Config(e) => UsageError(format!(
             "invalid configuration: {}",
-            flag_names(&e.to_string(), &[])
+            flag_names(&e.to_string(), more)
         ))
         .into(),
         eventcast::Error::Io { ref source, .. }

@@ -59,7 +59,7 @@ pub fn write_json_copy(
             .to_string(),
         };
         let meta = record.meta();
-        let channel_id = channels.id(&mut writer, output, &meta)?;
+        let (channel_id, _) = channels.id(&mut writer, output, &meta)?;
         writer
             .write_to_known_channel(&mcap_writer::header(&meta, channel_id), data.as_bytes())
             .map_err(|e| Error::mcap(output, "cannot write", e))?;

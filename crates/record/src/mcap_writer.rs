@@ -51,23 +51,24 @@ impl Channels {
     }
 
     /// The id of the channel of the record `meta` describes in `writer`
-    /// (the file at `path`), added now if it is the first of its channel.
+    /// (the file at `path`), added now if it is the first of its channel;
+    /// then with the length of its topic, whose record was written.
     pub(crate) fn id<W: Write + Seek>(
         &mut self,
         writer: &mut mcap::Writer<W>,
         path: &Path,
         meta: &Meta<'_>,
-    ) -> Result<u16, Error> {
+    ) -> Result<(u16, Option<usize>), Error> {
         let (topic, kind) = match meta {
             Meta::Event { name, .. } => {
                 if let Some(&id) = self.events.get(*name) {
-                    return Ok(id);
+                    return Ok((id, None));
                 }
                 (*name, KIND_EVENT)
             }
             Meta::Loss { .. } => {
                 if let Some(id) = self.loss {
-                    return Ok(id);
+                    return Ok((id, None));
                 }
                 (LOSS_TOPIC, KIND_LOSS)
             }
@@ -82,7 +83,7 @@ impl Channels {
             }
             Meta::Loss { .. } => self.loss = Some(id),
         }
-        Ok(id)
+        Ok((id, Some(topic.len())))
     }
 }
 

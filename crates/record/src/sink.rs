@@ -286,13 +286,13 @@ impl Open {
     }
 
     fn write(&mut self, meta: &Meta<'_>, data: &[u8]) -> Result<(), Error> {
-        if let Some(topic) = self.channels.new_topic(meta) {
-            // Its record goes into the chunk now, and into the summary.
+        let (channel_id, added) = self.channels.id(&mut self.writer, &self.path, meta)?;
+        if let Some(topic) = added {
+            // Its record went into the chunk, and goes into the summary.
             let record = CHANNEL_BYTES + topic as u64;
             self.pending += record;
             self.channel_bytes += record + CHANNEL_STATS_BYTES;
         }
-        let channel_id = self.channels.id(&mut self.writer, &self.path, meta)?;
         self.writer
             .write_to_known_channel(&mcap_writer::header(meta, channel_id), data)
             .map_err(|e| Error::mcap(&self.path, "cannot write", e))?;
