@@ -203,6 +203,8 @@ declare namespace Eventcast {
     /** System calls that read datagrams (a Linux `recvmmsg` reads many), and the datagrams they read. */
     recvCalls: number
     recvCallDatagrams: number
+    /** Messages read that held several datagrams of one sender, handed over together by the kernel (Linux `UDP_GRO`). */
+    recvCoalesced: number
     kernelDrops: number
     /** Polls of the socket before the node's task parked (the `busyPoll` option), and those that found a datagram. */
     busyPolls: number

@@ -1,8 +1,9 @@
 //! Linux's datagram system calls, batched: `sendmmsg` (a run of equal
 //! datagrams to one address as one message with UDP GSO, `UDP_SEGMENT`,
 //! when allowed), `recvmmsg`, and the single `recvmsg`, each with the
-//! kernel's drop count (`SO_RXQ_OVFL`). A leaf: callers give buffers and
-//! get lengths, addresses and counts back.
+//! kernel's drop count (`SO_RXQ_OVFL`) and, for datagrams the kernel
+//! handed over together (UDP GRO), their size. A leaf: callers give
+//! buffers and get lengths, addresses and counts back.
 
 use std::io;
 use std::mem::{size_of, MaybeUninit};
@@ -24,12 +25,25 @@ const GSO_MAX_SEGMENTS: usize = 64;
 /// The most bytes in one GSO message: it travels as one IP datagram.
 const GSO_MAX_BYTES: usize = 65_000;
 
-/// Room for one control message: `UDP_SEGMENT`'s u16, or `SO_RXQ_OVFL`'s
-/// u32, aligned for `cmsghdr`, with room to spare.
+/// Room for the control messages of a call: `UDP_SEGMENT`'s u16 sent;
+/// `SO_RXQ_OVFL`'s u32 and `UDP_GRO`'s int received (24 bytes each),
+/// aligned for `cmsghdr`.
 type Control = [u64; 8];
 
-/// One datagram read: its length, where from, the kernel's drop count.
-type Read = (usize, SocketAddr, Option<u32>);
+/// What the kernel said beside a message read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Controls {
+    /// Its count of datagrams dropped for the socket (`SO_RXQ_OVFL`; Linux
+    /// sends it only once it is not 0).
+    pub(crate) drops: Option<u32>,
+    /// The size of each datagram when the message holds several, handed
+    /// over together (`UDP_GRO`), the last one possibly shorter; 0 when it
+    /// is one datagram.
+    pub(crate) segment: usize,
+}
+
+/// One message read: its length, where from, what the kernel said.
+type Read = (usize, SocketAddr, Controls);
 
 /// Anonymous memory straight from the kernel, for the receive slots: its
 /// pages are zero and become resident only where datagrams are written,
@@ -224,15 +238,16 @@ pub(crate) fn send(
 
 /// Reads up to [`MAX_RECV`] datagrams (and at most `max`) in one
 /// `recvmmsg` call, the `k`th into the `k`th `slot`-byte part of `buf`,
-/// passing `k` and each one's length, source and drop count to `got`, in
-/// order (one whose source is not an IP address is skipped); returns how
-/// many were read.
+/// passing `k` and each one's length, source and [`Controls`] to `got`,
+/// in order (one whose source is not an IP address is skipped); returns
+/// how many were read. A message may hold several datagrams (see
+/// [`Controls::segment`]).
 pub(crate) fn recv_many(
     fd: RawFd,
     buf: &mut [u8],
     slot: usize,
     max: usize,
-    mut got: impl FnMut(usize, usize, SocketAddr, Option<u32>),
+    mut got: impl FnMut(usize, usize, SocketAddr, Controls),
 ) -> io::Result<usize> {
     let n = (buf.len() / slot.max(1)).min(max).min(MAX_RECV);
     // Only the entries of the `n` slots are written (as in `send`); the
@@ -283,7 +298,7 @@ pub(crate) fn recv_many(
             (hdr, address(addr_base.add(k), hdr.msg_hdr.msg_namelen))
         };
         if let Ok(from) = from {
-            got(k, hdr.msg_len as usize, from, drops(&hdr.msg_hdr));
+            got(k, hdr.msg_len as usize, from, read_controls(&hdr.msg_hdr));
         }
     }
     Ok(n)
@@ -314,7 +329,7 @@ pub(crate) fn recv_one(fd: RawFd, buf: &mut [u8]) -> io::Result<Read> {
     }
     // SAFETY: `addr` is a whole sockaddr_storage.
     let from = unsafe { address(&addr, msg.msg_namelen) }?;
-    Ok((n as usize, from, drops(&msg)))
+    Ok((n as usize, from, read_controls(&msg)))
 }
 
 /// The source address the kernel wrote (`len` bytes of `addr`).
@@ -344,29 +359,36 @@ unsafe fn address(
         .ok_or_else(|| io::Error::other("datagram from a non-IP address"))
 }
 
-/// The kernel's count of datagrams dropped for the socket, from the
-/// control messages of `msg` (Linux sends it only once it is not 0).
-fn drops(msg: &libc::msghdr) -> Option<u32> {
-    let mut drops = None;
+/// The kernel's count of datagrams dropped for the socket and the size
+/// of datagrams handed over together, from the control messages of `msg`.
+fn read_controls(msg: &libc::msghdr) -> Controls {
+    let mut controls = Controls::default();
     // SAFETY: the kernel filled `msg.msg_control` with well-formed control
     // messages of `msg.msg_controllen` bytes; the CMSG macros walk them
-    // within those bounds, and the u32 is read unaligned.
+    // within those bounds, and each value is read unaligned, only from a
+    // message long enough to hold it.
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(msg);
         while !cmsg.is_null() {
             let c = &*cmsg;
-            if c.cmsg_level == libc::SOL_SOCKET
-                && c.cmsg_type == libc::SO_RXQ_OVFL
-                && c.cmsg_len as usize >= libc::CMSG_LEN(size_of::<u32>() as u32) as usize
-            {
-                drops = Some(std::ptr::read_unaligned(
-                    libc::CMSG_DATA(cmsg).cast::<u32>(),
-                ));
+            let holds = |len: usize| c.cmsg_len as usize >= libc::CMSG_LEN(len as u32) as usize;
+            match (c.cmsg_level, c.cmsg_type) {
+                (libc::SOL_SOCKET, libc::SO_RXQ_OVFL) if holds(size_of::<u32>()) => {
+                    controls.drops = Some(std::ptr::read_unaligned(
+                        libc::CMSG_DATA(cmsg).cast::<u32>(),
+                    ));
+                }
+                (libc::SOL_UDP, libc::UDP_GRO) if holds(size_of::<libc::c_int>()) => {
+                    let size =
+                        std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+                    controls.segment = usize::try_from(size).unwrap_or(0);
+                }
+                _ => {}
             }
             cmsg = libc::CMSG_NXTHDR(msg, cmsg);
         }
     }
-    drops
+    controls
 }
 
 #[cfg(test)]
@@ -408,5 +430,60 @@ mod tests {
         assert_eq!(gso_run(vec![(8_225, g); 20]), 7);
         assert_eq!(gso_run(vec![(1_057, g); 64]), 61);
         assert_eq!(gso_run(vec![(65_033, g); 3]), 1);
+    }
+
+    /// What a socket on loopback reads after one `send` of four equal
+    /// datagrams and a shorter last one (a GSO message), each message with
+    /// its length and [`Controls::segment`]; with `gro`, `UDP_GRO` set on it.
+    fn read_back(gro: bool) -> Vec<(usize, usize)> {
+        use std::os::fd::AsRawFd;
+        let receiver = std::net::UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        if gro {
+            let on: libc::c_int = 1;
+            // SAFETY: a valid socket, and an int option of the size passed.
+            let rc = unsafe {
+                libc::setsockopt(
+                    receiver.as_raw_fd(),
+                    libc::SOL_UDP,
+                    libc::UDP_GRO,
+                    (&on as *const libc::c_int).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(rc, 0, "UDP_GRO: {}", io::Error::last_os_error());
+        }
+        receiver
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let to = receiver.local_addr().unwrap();
+        let sender = std::net::UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        let mut datagrams: Vec<(Datagram, SocketAddr)> = (0..4u8)
+            .map(|k| (Datagram::from(vec![k; 1000]), to))
+            .collect();
+        datagrams.push((Datagram::from(vec![4; 300]), to));
+        assert_eq!(send(sender.as_raw_fd(), &datagrams, true).unwrap(), 5);
+        let mut buf = vec![0; 8 * 65_536];
+        let mut got = Vec::new();
+        while got.iter().map(|(len, _)| len).sum::<usize>() < 4300 {
+            recv_many(receiver.as_raw_fd(), &mut buf, 65_536, 8, |_, len, _, c| {
+                got.push((len, c.segment));
+            })
+            .unwrap();
+        }
+        got
+    }
+
+    /// A GSO message to a socket with `UDP_GRO` is read as one message of
+    /// all five datagrams with their size (the last shorter); without, as
+    /// five.
+    #[test]
+    fn a_gso_message_is_read_whole_with_udp_gro() {
+        netns_test::run(|| {
+            assert_eq!(read_back(true), [(4300, 1000)]);
+            assert_eq!(
+                read_back(false),
+                [(1000, 0), (1000, 0), (1000, 0), (1000, 0), (300, 0)]
+            );
+        });
     }
 }

@@ -124,10 +124,15 @@ impl NodeSocket {
 /// filtering, so no drop is invented. Copies that stop coming back later
 /// (the route to the group moved to another interface) each hide one
 /// drop for a full buffer.
+///
+/// A socket that takes GSO messages whole (`UDP_GRO`) filters, and
+/// counts, a GSO message of the node's once: then messages are counted,
+/// not datagrams ([`per_message`](Self::per_message)).
 #[derive(Debug, Default)]
 pub(crate) struct OwnCopies {
     state: AtomicU8,
     expected: AtomicU64,
+    per_message: bool,
 }
 
 /// [`OwnCopies`]' states: nothing to count (no filter), not known yet,
@@ -147,9 +152,17 @@ pub(crate) struct Sending {
 
 impl OwnCopies {
     /// The socket filters the node's own datagrams: find out at the first
-    /// send whether copies come back.
-    pub(crate) fn watch(&mut self) {
+    /// send whether copies come back. `coalesced`: the socket takes a GSO
+    /// message whole.
+    pub(crate) fn watch(&mut self, coalesced: bool) {
         *self.state.get_mut() = UNKNOWN;
+        self.per_message = coalesced;
+    }
+
+    /// Whether a GSO message the node sends comes back, and is filtered
+    /// and counted, as one (`sending` and `sent` then take messages).
+    pub(crate) fn per_message(&self) -> bool {
+        self.per_message
     }
 
     /// `n` datagrams to the group are about to be sent on `socket`.
@@ -362,7 +375,7 @@ mod tests {
                 .unwrap();
         }
         let mut own = OwnCopies::default();
-        own.watch();
+        own.watch(false);
         let sending = own.sending(&socket, n);
         let to = socket.local_addr().unwrap();
         for _ in 0..n {

@@ -7,12 +7,16 @@ use std::net::SocketAddr;
 
 use crate::node_socket::NodeSocket;
 
-/// One datagram read from the socket.
+/// One message read from the socket: a datagram, or several of one
+/// sender that the kernel handed over together (UDP GRO).
 pub(crate) struct Received {
     /// Its slot in the batch's buffers.
     slot: usize,
     /// Its length in the buffer.
     pub(crate) len: usize,
+    /// The size of each of its datagrams when it holds several (the last
+    /// one may be shorter); 0 when it is one.
+    segment: usize,
     /// Where it came from.
     pub(crate) from: SocketAddr,
     /// The kernel's count of datagrams dropped for this socket since it
@@ -24,7 +28,8 @@ pub(crate) struct Received {
 /// The largest datagram the socket reads.
 const RECV_BUFFER: usize = 65_536;
 
-/// Datagrams one read takes at most (Linux `recvmmsg`; one elsewhere).
+/// Messages one read takes at most (Linux `recvmmsg`; one elsewhere): a
+/// message is a datagram, or several handed over together ([`Received`]).
 #[cfg(target_os = "linux")]
 const RECV_BATCH: usize = crate::mmsg::MAX_RECV;
 #[cfg(not(target_os = "linux"))]
@@ -60,9 +65,9 @@ pub(crate) struct RecvBatch {
     /// Read system calls made, the datagrams they read, and fallbacks to
     /// one datagram per call, since the last [`take_counts`](Self::take_counts).
     counts: RecvCounts,
-    /// The most datagrams the next read takes (see [`READ_BYTES`]).
+    /// The most messages the next read takes (see [`READ_BYTES`]).
     cap: usize,
-    /// The most datagrams the last read could take.
+    /// The most messages the last read could take.
     asked: usize,
 }
 
@@ -71,6 +76,8 @@ pub(crate) struct RecvBatch {
 pub(crate) struct RecvCounts {
     pub(crate) calls: u64,
     pub(crate) datagrams: u64,
+    /// Messages of several datagrams (`UDP_GRO`).
+    pub(crate) coalesced: u64,
     pub(crate) fallbacks: u64,
 }
 
@@ -132,22 +139,40 @@ impl RecvBatch {
         }
     }
 
-    /// The datagrams the last read took, in order, each with its bytes.
+    /// The datagrams the last read took, in order, each with its bytes
+    /// and the message it came in.
     pub(crate) fn datagrams(&self) -> impl Iterator<Item = (&Received, &[u8])> {
-        self.got.iter().map(|r| {
+        self.got.iter().flat_map(|r| {
             let start = r.slot * RECV_BUFFER;
-            let bytes = self.buf.bytes().get(start..start + r.len.min(RECV_BUFFER));
-            (r, bytes.unwrap_or_default())
+            let bytes = self
+                .buf
+                .bytes()
+                .get(start..start + r.len.min(RECV_BUFFER))
+                .unwrap_or_default();
+            let size = if r.segment == 0 {
+                bytes.len()
+            } else {
+                r.segment
+            };
+            (0..pieces(bytes.len(), size)).map(move |i| {
+                let at = i * size;
+                (
+                    r,
+                    bytes
+                        .get(at..(at + size).min(bytes.len()))
+                        .unwrap_or_default(),
+                )
+            })
         })
     }
 
-    /// Whether the last read, which took `n` datagrams, took as many as
+    /// Whether the last read, which took `n` messages, took as many as
     /// it could: one that took fewer emptied the socket's queue.
     pub(crate) fn read_full(&self, n: usize) -> bool {
         n >= self.asked
     }
 
-    /// The most datagrams the next read takes (of `max`).
+    /// The most messages the next read takes (of `max`).
     fn next_max(&self, max: usize) -> usize {
         if self.batched {
             max.clamp(1, self.cap)
@@ -156,13 +181,45 @@ impl RecvBatch {
         }
     }
 
+    /// Counts the read that just took `n` messages, and sets how many the
+    /// next one takes.
+    fn took(&mut self, n: usize) {
+        self.counts.calls += 1;
+        let mut largest = None;
+        for r in &self.got {
+            let len = r.len.min(RECV_BUFFER);
+            let pieces = pieces(len, r.segment);
+            self.counts.datagrams += pieces as u64;
+            self.counts.coalesced += u64::from(pieces > 1);
+            // After a message of several datagrams, the next may hold up
+            // to 64 KiB: a read then takes as many as of the largest
+            // datagrams (two), so that it stays within `READ_BYTES` and its
+            // events within a few parts (task.rs, `HANDLED_AT_ONCE`).
+            // Reads of single datagrams (statuses, peers that cannot send
+            // GSO) still take a whole batch.
+            let judged = if pieces > 1 { RECV_BUFFER } else { len };
+            largest = largest.max(Some(judged));
+        }
+        self.cap = next_cap(self.cap, n, largest, self.read_full(n));
+    }
+
     /// The counts since the last call.
     pub(crate) fn take_counts(&mut self) -> RecvCounts {
         std::mem::take(&mut self.counts)
     }
 }
 
-/// Waits for datagrams and reads up to `max` of them (at least 1; fewer
+/// How many datagrams of `size` bytes (the last one shorter) a message of
+/// `len` bytes holds: one when it is empty or `size` is 0.
+fn pieces(len: usize, size: usize) -> usize {
+    if size == 0 {
+        1
+    } else {
+        len.div_ceil(size).max(1)
+    }
+}
+
+/// Waits for datagrams and reads up to `max` messages (at least 1; fewer
 /// after large ones, see [`READ_BYTES`]) into `batch`; returns how many.
 pub(crate) async fn recv(
     socket: &NodeSocket,
@@ -178,7 +235,7 @@ pub(crate) async fn recv(
     }
 }
 
-/// Reads up to `max` datagrams (at least 1; fewer after large ones, see
+/// Reads up to `max` messages (at least 1; fewer after large ones, see
 /// [`READ_BYTES`]) into `batch` if any are there (`WouldBlock` if not);
 /// returns how many.
 pub(crate) fn try_recv(
@@ -190,10 +247,7 @@ pub(crate) fn try_recv(
     let max = batch.next_max(max);
     batch.asked = max;
     let n = socket.try_read(|socket| read(socket, batch, max))?;
-    batch.counts.calls += 1;
-    batch.counts.datagrams += n as u64;
-    let largest = batch.got.iter().map(|r| r.len).max();
-    batch.cap = next_cap(batch.cap, n, largest, batch.read_full(n));
+    batch.took(n);
     Ok(n)
 }
 
@@ -208,7 +262,7 @@ fn fitting(len: usize) -> usize {
     }
 }
 
-/// The most datagrams a read takes after one that took `got` of up to
+/// The most messages a read takes after one that took `got` of up to
 /// `cap`, the largest of `largest` bytes (`None`: it took none); `full`:
 /// it took `cap`. As many as [`fitting`] at once if that is fewer; more
 /// only after a full read, and at most twice as many: the odd small
@@ -243,12 +297,13 @@ fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, max: usize) -> io::
     let fd = socket.as_raw_fd();
     let RecvBatch { buf, got, .. } = batch;
     if batch.batched {
-        let push = |slot, len, from, drops| {
+        let push = |slot, len, from, controls: mmsg::Controls| {
             got.push(Received {
                 slot,
                 len,
                 from,
-                drops,
+                segment: controls.segment,
+                drops: controls.drops,
             })
         };
         match mmsg::recv_many(fd, buf.bytes_mut(), RECV_BUFFER, max.max(1), push) {
@@ -263,12 +318,13 @@ fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, max: usize) -> io::
             other => return other,
         }
     }
-    let (len, from, drops) = mmsg::recv_one(fd, &mut batch.buf.bytes_mut()[..RECV_BUFFER])?;
+    let (len, from, controls) = mmsg::recv_one(fd, &mut batch.buf.bytes_mut()[..RECV_BUFFER])?;
     batch.got.push(Received {
         slot: 0,
         len,
         from,
-        drops,
+        segment: controls.segment,
+        drops: controls.drops,
     });
     Ok(1)
 }
@@ -280,6 +336,7 @@ fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, _max: usize) -> io:
         slot: 0,
         len,
         from,
+        segment: 0,
         drops: None,
     });
     Ok(1)
@@ -378,6 +435,85 @@ mod tests {
     fn the_first_read_fits_the_nodes_own_datagrams() {
         assert_eq!(RecvBatch::new(65_256).cap, fitting(65_256));
         assert_eq!(RecvBatch::new(1_280).cap, RECV_BATCH);
+    }
+
+    /// A message of several datagrams (UDP GRO) is handed on as its
+    /// datagrams, the last one shorter; one datagram, and an empty one,
+    /// as they are.
+    #[test]
+    fn a_coalesced_message_is_its_datagrams() {
+        let mut batch = RecvBatch::new(1);
+        let bytes = batch.buf.bytes_mut();
+        for (i, b) in bytes[..2500].iter_mut().enumerate() {
+            *b = (i / 1000) as u8 + 1;
+        }
+        bytes[RECV_BUFFER..RECV_BUFFER + 10].fill(9);
+        let from = SocketAddr::from(([10, 0, 0, 1], 1));
+        for (slot, len, segment) in [(0, 2500, 1000), (1, 10, 0), (2, 0, 0), (3, 0, 1000)] {
+            batch.got.push(Received {
+                slot,
+                len,
+                from,
+                segment,
+                drops: None,
+            });
+        }
+        let got: Vec<(usize, Vec<u8>)> = batch
+            .datagrams()
+            .map(|(r, d)| (r.slot, d.to_vec()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, vec![1; 1000]),
+                (0, vec![2; 1000]),
+                (0, vec![3; 500]),
+                (1, vec![9; 10]),
+                (2, vec![]),
+                (3, vec![]),
+            ]
+        );
+        assert_eq!(pieces(2500, 1000), 3);
+        assert_eq!(pieces(2000, 1000), 2);
+        assert_eq!(pieces(0, 1000), 1);
+        assert_eq!(pieces(7, 0), 1);
+    }
+
+    /// A read that held a message of several datagrams makes the next one
+    /// take two messages, as after 64 KiB datagrams; reads of single small
+    /// datagrams widen again. Each datagram is counted, each such message
+    /// once.
+    #[test]
+    fn a_coalesced_message_narrows_the_next_read() {
+        let mut batch = RecvBatch::new(1_280);
+        assert_eq!(batch.cap, RECV_BATCH);
+        let from = SocketAddr::from(([10, 0, 0, 1], 1));
+        let read = |batch: &mut RecvBatch, messages: &[(usize, usize)]| {
+            batch.got.clear();
+            batch.asked = batch.next_max(RECV_BATCH);
+            for (slot, &(len, segment)) in messages.iter().enumerate() {
+                batch.got.push(Received {
+                    slot,
+                    len,
+                    from,
+                    segment,
+                    drops: None,
+                });
+            }
+            batch.took(messages.len());
+        };
+        read(&mut batch, &[(61 * 1_057, 1_057), (1_057, 0), (90, 0)]);
+        assert_eq!(batch.cap, fitting(RECV_BUFFER));
+        assert_eq!(batch.cap, 2);
+        let counts = batch.take_counts();
+        assert_eq!(
+            (counts.calls, counts.datagrams, counts.coalesced),
+            (1, 63, 1)
+        );
+        // A message whose segment size says one datagram is not coalesced.
+        read(&mut batch, &[(1_057, 1_057), (1_057, 0)]);
+        assert_eq!(batch.cap, 4, "a full read of single datagrams doubles");
+        assert_eq!(batch.take_counts().coalesced, 0);
     }
 
     #[test]

@@ -186,7 +186,17 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
     let gso = batch.gso;
     let to = batch.slots[at].1;
     let rest = &batch.slots[at..batch.len];
-    let sending = socket.own.sending(socket.get_ref(), looped(rest));
+    // What comes back as one: a GSO message, to a socket that takes it
+    // whole; else each datagram.
+    let whole = gso && socket.own.per_message();
+    let copies = |sent: &[(Datagram, SocketAddr)]| {
+        if whole {
+            looped_messages(sent)
+        } else {
+            looped(sent)
+        }
+    };
+    let sending = socket.own.sending(socket.get_ref(), copies(rest));
     let mut refused = None;
     let result = socket.try_write(|_| {
         crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
@@ -199,7 +209,7 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
     });
     let went = result
         .as_ref()
-        .map_or(0, |&n| looped(&rest[..n.min(rest.len())]));
+        .map_or(0, |&n| copies(&rest[..n.min(rest.len())]));
     socket.own.sent(socket.get_ref(), sending, went);
     let counts = &mut batch.counts;
     match (result, refused) {
@@ -221,6 +231,20 @@ fn looped(datagrams: &[(Datagram, SocketAddr)]) -> usize {
         .iter()
         .filter(|(_, to)| to.ip().is_multicast())
         .count()
+}
+
+/// How many of the GSO messages `datagrams` go in (see
+/// [`gso_run`](crate::mmsg::gso_run)) go to a multicast group.
+#[cfg(target_os = "linux")]
+fn looped_messages(datagrams: &[(Datagram, SocketAddr)]) -> usize {
+    let mut messages = 0;
+    let mut rest = datagrams;
+    while let Some((_, to)) = rest.first() {
+        let run = crate::mmsg::gso_run(rest.iter().map(|(d, to)| (d.len(), *to))).max(1);
+        messages += usize::from(to.ip().is_multicast());
+        rest = rest.get(run..).unwrap_or_default();
+    }
+    messages
 }
 
 /// What the kernel's refusal of a batched call means: GSO not supported
@@ -302,5 +326,32 @@ mod tests {
         });
         assert!(more);
         assert_eq!(batch.datagrams().len(), BATCH_BYTES.div_ceil(65_000));
+    }
+
+    /// Own copies come back per GSO message to a socket that takes them
+    /// whole: a run of equal datagrams to the group is one, a shorter last
+    /// one ends it, a datagram to a unicast address is none, and a longer
+    /// one starts the next run.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn looped_messages_count_gso_runs_to_the_group() {
+        let peer = SocketAddr::from(([10, 0, 0, 2], 4000));
+        let datagrams: Vec<(Datagram, SocketAddr)> = [
+            (100, group()),
+            (100, group()),
+            (60, group()),
+            (100, group()),
+            (100, peer),
+            (100, peer),
+            (100, group()),
+            (200, group()),
+        ]
+        .into_iter()
+        .map(|(len, to)| (Datagram::from(vec![0; len]), to))
+        .collect();
+        // [100 100 60] [100] [100 100 to the peer] [100] [200]
+        assert_eq!(looped_messages(&datagrams), 4);
+        assert_eq!(looped(&datagrams), 6);
+        assert_eq!(looped_messages(&[]), 0);
     }
 }

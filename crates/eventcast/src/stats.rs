@@ -45,8 +45,15 @@ pub struct NodeStats {
     /// many on Linux. `recv_call_datagrams / recv_calls` is the datagrams
     /// per call.
     pub recv_calls: u64,
-    /// Datagrams those calls read.
+    /// Datagrams those calls read (each datagram of a message the kernel
+    /// handed over whole, `UDP_GRO`, counted).
     pub recv_call_datagrams: u64,
+    /// Messages those calls read that held several datagrams of one
+    /// sender, handed over together by the kernel (Linux `UDP_GRO`: a
+    /// sender's run of equal segments sent as one GSO message, or
+    /// datagrams of one flow that arrived together from a network card).
+    /// 0 where the kernel does not do so.
+    pub recv_coalesced: u64,
     /// Datagrams the kernel dropped because the socket's receive buffer
     /// was full, as far as it reports them (Linux `SO_RXQ_OVFL`, counted
     /// when the next datagram arrives; always 0 elsewhere). The kernel
@@ -55,7 +62,10 @@ pub struct NodeStats {
     /// measured at the first send: should the route to the group move
     /// later so that they stop coming back, each one sent after that
     /// hides a drop). Loss recovery repairs these drops; many mean the
-    /// buffer is too small or this node too slow for the traffic.
+    /// buffer is too small or this node too slow for the traffic. The
+    /// kernel counts what it drops as it was queued: a sender's GSO
+    /// message, which the socket takes whole (`UDP_GRO`), counts once
+    /// however many datagrams it holds.
     pub kernel_drops: u64,
     /// Times the node's task polled its socket before parking
     /// ([`Config::busy_poll`](crate::Config::busy_poll)).

@@ -198,7 +198,7 @@ impl Eventcast {
         if config.wire_protocol == WireProtocol::Native
             && crate::self_filter::attach(socket.get_ref(), id)
         {
-            socket.own.watch();
+            socket.own.watch(opened.coalesced);
         }
         // Held until the task's command channel is attached, so that a
         // keyring change made meanwhile reaches the new endpoint.

@@ -1,9 +1,9 @@
 //! Datagrams go to the kernel in batches (Linux `sendmmsg`, runs of equal
 //! segments as one UDP GSO message) and are read many per call
-//! (`recvmmsg`): every segment and every event of a batch still arrives,
-//! byte for byte, in the clear and sealed, at 1,024-byte, 8,192-byte and
-//! 65,000-byte datagrams; and the counters show that the batched calls
-//! were used.
+//! (`recvmmsg`, and a GSO message as one with `UDP_GRO`): every segment
+//! and every event of a batch still arrives, byte for byte, in the clear
+//! and sealed, at 1,024-byte, 8,192-byte and 65,000-byte datagrams; and
+//! the counters show that the batched calls were used.
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
@@ -78,6 +78,16 @@ fn assert_read_in_batches(rx: &NodeStats) {
     );
 }
 
+/// The receiver's socket took some of the sender's GSO messages (its runs
+/// of equal segments) whole (`UDP_GRO`) and handed them on as their
+/// datagrams: more datagrams than messages read.
+fn assert_read_whole(rx: &NodeStats) {
+    assert!(
+        rx.recv_coalesced > 0,
+        "no message of several datagrams read: {rx:?}"
+    );
+}
+
 #[test]
 fn a_batch_of_segments_and_events_arrives_whole() {
     netns_test::run(|| {
@@ -85,6 +95,7 @@ fn a_batch_of_segments_and_events_arrives_whole() {
             let (tx, rx) = exchange(config(free_port())).await;
             assert_sent_in_batches(&tx);
             assert_read_in_batches(&rx);
+            assert_read_whole(&rx);
         })
     });
 }
@@ -116,6 +127,7 @@ fn sealed_datagrams_go_in_batches_too() {
             assert!(tx.protocol.datagrams_sealed >= tx.protocol.datagrams_sent);
             assert_sent_in_batches(&tx);
             assert_read_in_batches(&rx);
+            assert_read_whole(&rx);
         })
     });
 }

@@ -95,6 +95,7 @@ const QUIET: &[&str] = &[
     "send_call_datagrams",
     "recv_calls",
     "recv_call_datagrams",
+    "recv_coalesced",
     "busy_polls",
     "busy_poll_hits",
     "messages_received_in_spare",
