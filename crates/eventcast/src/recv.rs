@@ -51,6 +51,14 @@ const READ_BYTES: usize = 128 * 1024;
 /// them stay in the cache anyway.
 const BATCH_BYTES: usize = 512 * 1024;
 
+/// The most messages a read takes from a socket that hands a sender's
+/// GSO message over whole, however many single datagrams the reads before
+/// it took: any of them may hold 64 KiB, and each slot a whole one fills
+/// stays resident (eight: 512 KiB, [`BATCH_BYTES`]). Reads of small single
+/// datagrams that came back full widened to a whole batch, and a burst's
+/// GSO messages then filled most slots: about 1 MiB more peak RSS.
+const COALESCING_MOST: usize = BATCH_BYTES / RECV_BUFFER;
+
 /// Preallocated buffers for the datagrams of one read: [`RECV_BATCH`]
 /// slots of [`RECV_BUFFER`] bytes, allocated once (on Linux, pages mapped
 /// from the kernel: only what datagrams were written to, and what
@@ -69,6 +77,9 @@ pub(crate) struct RecvBatch {
     cap: usize,
     /// The most messages the last read could take.
     asked: usize,
+    /// The socket may hand over a message of several datagrams, up to 64
+    /// KiB (`UDP_GRO`).
+    coalescing: bool,
 }
 
 /// What reading cost since the counts were last taken.
@@ -123,7 +134,11 @@ impl RecvBatch {
     /// machine, a page touched for the first time costs about 2 us, and a
     /// burst of 65,000-byte datagrams touches 16 per datagram. (With the
     /// default `max_payload_size` that is one page per slot.)
-    pub(crate) fn new(expected: usize) -> Self {
+    /// `coalescing`: the socket hands a sender's GSO message over whole;
+    /// reads then take two messages until reads of single datagrams come
+    /// back full, and at most [`COALESCING_MOST`] (see
+    /// [`took`](Self::took)).
+    pub(crate) fn new(expected: usize, coalescing: bool) -> Self {
         let mut buf = Slots::new(RECV_BATCH * RECV_BUFFER);
         let touched = expected.clamp(1, RECV_BUFFER);
         for slot in buf.bytes_mut().chunks_mut(RECV_BUFFER) {
@@ -134,8 +149,9 @@ impl RecvBatch {
             got: Vec::with_capacity(RECV_BATCH),
             batched: cfg!(target_os = "linux"),
             counts: RecvCounts::default(),
-            cap: fitting(touched),
+            cap: fitting(if coalescing { RECV_BUFFER } else { touched }),
             asked: RECV_BATCH,
+            coalescing,
         }
     }
 
@@ -185,22 +201,32 @@ impl RecvBatch {
     /// next one takes.
     fn took(&mut self, n: usize) {
         self.counts.calls += 1;
+        let full = self.read_full(n);
         let mut largest = None;
         for r in &self.got {
             let len = r.len.min(RECV_BUFFER);
             let pieces = pieces(len, r.segment);
             self.counts.datagrams += pieces as u64;
             self.counts.coalesced += u64::from(pieces > 1);
-            // After a message of several datagrams, the next may hold up
-            // to 64 KiB: a read then takes as many as of the largest
-            // datagrams (two), so that it stays within `READ_BYTES` and its
-            // events within a few parts (task.rs, `HANDLED_AT_ONCE`).
-            // Reads of single datagrams (statuses, peers that cannot send
-            // GSO) still take a whole batch.
-            let judged = if pieces > 1 { RECV_BUFFER } else { len };
+            // After a message of several datagrams, or a read that emptied
+            // a socket that hands them over, the next may hold up to 64
+            // KiB: a read then takes as many as of the largest datagrams
+            // (two), so that it stays within `READ_BYTES`, fills two slots'
+            // pages, and its events go to the listeners in a few parts
+            // (task.rs, `HANDLED_AT_ONCE`). Only reads that come back full
+            // of single datagrams (statuses of many receivers, peers that
+            // cannot send GSO) widen, up to a whole batch.
+            let judged = if pieces > 1 || (self.coalescing && !full) {
+                RECV_BUFFER
+            } else {
+                len
+            };
             largest = largest.max(Some(judged));
         }
-        self.cap = next_cap(self.cap, n, largest, self.read_full(n));
+        self.cap = next_cap(self.cap, n, largest, full);
+        if self.coalescing {
+            self.cap = self.cap.min(COALESCING_MOST);
+        }
     }
 
     /// The counts since the last call.
@@ -433,8 +459,8 @@ mod tests {
 
     #[test]
     fn the_first_read_fits_the_nodes_own_datagrams() {
-        assert_eq!(RecvBatch::new(65_256).cap, fitting(65_256));
-        assert_eq!(RecvBatch::new(1_280).cap, RECV_BATCH);
+        assert_eq!(RecvBatch::new(65_256, false).cap, fitting(65_256));
+        assert_eq!(RecvBatch::new(1_280, false).cap, RECV_BATCH);
     }
 
     /// A message of several datagrams (UDP GRO) is handed on as its
@@ -442,7 +468,7 @@ mod tests {
     /// as they are.
     #[test]
     fn a_coalesced_message_is_its_datagrams() {
-        let mut batch = RecvBatch::new(1);
+        let mut batch = RecvBatch::new(1, false);
         let bytes = batch.buf.bytes_mut();
         for (i, b) in bytes[..2500].iter_mut().enumerate() {
             *b = (i / 1000) as u8 + 1;
@@ -479,14 +505,14 @@ mod tests {
         assert_eq!(pieces(7, 0), 1);
     }
 
-    /// A read that held a message of several datagrams makes the next one
-    /// take two messages, as after 64 KiB datagrams; reads of single small
-    /// datagrams widen again. Each datagram is counted, each such message
-    /// once.
+    /// On a socket that hands over whole GSO messages, reads take two
+    /// messages (as of 64 KiB) until reads of single datagrams come back
+    /// full, then widen up to [`COALESCING_MOST`]; a message of several
+    /// datagrams, or a read that emptied the queue, narrows them again. Each datagram is counted,
+    /// each such message once. A socket that does not coalesce keeps the
+    /// old rule.
     #[test]
-    fn a_coalesced_message_narrows_the_next_read() {
-        let mut batch = RecvBatch::new(1_280);
-        assert_eq!(batch.cap, RECV_BATCH);
+    fn a_coalescing_socket_widens_reads_only_for_single_datagrams() {
         let from = SocketAddr::from(([10, 0, 0, 1], 1));
         let read = |batch: &mut RecvBatch, messages: &[(usize, usize)]| {
             batch.got.clear();
@@ -501,19 +527,33 @@ mod tests {
                 });
             }
             batch.took(messages.len());
+            batch.cap
         };
-        read(&mut batch, &[(61 * 1_057, 1_057), (1_057, 0), (90, 0)]);
-        assert_eq!(batch.cap, fitting(RECV_BUFFER));
+        let mut batch = RecvBatch::new(1_280, true);
         assert_eq!(batch.cap, 2);
+        assert_eq!(read(&mut batch, &[(61 * 1_057, 1_057), (1_057, 0)]), 2);
         let counts = batch.take_counts();
         assert_eq!(
             (counts.calls, counts.datagrams, counts.coalesced),
-            (1, 63, 1)
+            (1, 62, 1)
         );
-        // A message whose segment size says one datagram is not coalesced.
-        read(&mut batch, &[(1_057, 1_057), (1_057, 0)]);
-        assert_eq!(batch.cap, 4, "a full read of single datagrams doubles");
+        // Full reads of single datagrams (one whose segment size says one
+        // datagram among them) widen, a read that emptied the queue not.
+        assert_eq!(read(&mut batch, &[(1_057, 1_057), (1_057, 0)]), 4);
         assert_eq!(batch.take_counts().coalesced, 0);
+        assert_eq!(read(&mut batch, &[(90, 0); 4]), 8);
+        assert_eq!(read(&mut batch, &[(90, 0); 8]), COALESCING_MOST);
+        assert_eq!(COALESCING_MOST, 8);
+        assert_eq!(read(&mut batch, &[(90, 0)]), 2);
+        assert_eq!(read(&mut batch, &[(90, 0); 2]), 4);
+        assert_eq!(
+            read(&mut batch, &[(90, 0), (3 * 90, 90), (90, 0), (90, 0)]),
+            2
+        );
+
+        let mut batch = RecvBatch::new(1_280, false);
+        assert_eq!(batch.cap, RECV_BATCH);
+        assert_eq!(read(&mut batch, &[(90, 0); 3]), 6);
     }
 
     #[test]

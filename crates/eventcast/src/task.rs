@@ -42,6 +42,8 @@ pub(crate) struct Io {
     /// The largest datagram the node expects: of its own
     /// `max_payload_size`, with any header (see [`RecvBatch::new`]).
     pub(crate) datagram_size: usize,
+    /// The socket hands a sender's GSO message over whole (`UDP_GRO`).
+    pub(crate) coalescing: bool,
     /// How long the task polls its socket before it parks
     /// ([`Config::busy_poll`](crate::Config::busy_poll)).
     pub(crate) busy_poll: std::time::Duration,
@@ -81,7 +83,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     let _release = ReleaseQueueOnExit(engine, io.shared.clone());
     // Datagrams are read into these buffers, many per system call where
     // the OS allows.
-    let mut inbox = RecvBatch::new(io.datagram_size);
+    let mut inbox = RecvBatch::new(io.datagram_size, io.coalescing);
     let mut drops = DropCounter::default();
     // What the send batch is swapped with while the task sends it.
     let mut spare = send::SendBatch::new();
