@@ -215,7 +215,8 @@ impl RecvBatch {
             // pages, and its events go to the listeners in a few parts
             // (task.rs, `HANDLED_AT_ONCE`). Only reads that come back full
             // of single datagrams (statuses of many receivers, peers that
-            // cannot send GSO) widen, up to a whole batch.
+            // cannot send GSO) widen: to `COALESCING_MOST` on such a
+            // socket, to a whole batch on one that does not coalesce.
             let judged = if pieces > 1 || (self.coalescing && !full) {
                 RECV_BUFFER
             } else {
@@ -508,9 +509,9 @@ mod tests {
     /// On a socket that hands over whole GSO messages, reads take two
     /// messages (as of 64 KiB) until reads of single datagrams come back
     /// full, then widen up to [`COALESCING_MOST`]; a message of several
-    /// datagrams, or a read that emptied the queue, narrows them again. Each datagram is counted,
-    /// each such message once. A socket that does not coalesce keeps the
-    /// old rule.
+    /// datagrams, or a read that emptied the queue, narrows them again.
+    /// Each datagram is counted, each such message once. A socket that
+    /// does not coalesce keeps the old rule.
     #[test]
     fn a_coalescing_socket_widens_reads_only_for_single_datagrams() {
         let from = SocketAddr::from(([10, 0, 0, 1], 1));
