@@ -10,6 +10,7 @@ Prints "ready" once its node has started.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -28,6 +29,10 @@ def echo(port: int, key: str | None) -> None:
 
 
 def block(port: int) -> None:
+    # A process started from a shell's background job inherits SIGINT
+    # ignored, and Python then installs no handler for it: the test's
+    # SIGINT would go unnoticed. Ask for KeyboardInterrupt explicitly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with eventcast.Eventcast(port=port, ttl=0) as node:
         events = node.subscribe("never.sent")
         try:
