@@ -464,6 +464,21 @@ mod tests {
         assert_eq!(RecvBatch::new(1_280, false).cap, RECV_BATCH);
     }
 
+    /// Makes `batch` hold what a read of `messages` (length, segment size)
+    /// took, the `k`th in slot `k`.
+    fn put(batch: &mut RecvBatch, messages: &[(usize, usize)]) {
+        batch.got.clear();
+        for (slot, &(len, segment)) in messages.iter().enumerate() {
+            batch.got.push(Received {
+                slot,
+                len,
+                from: SocketAddr::from(([10, 0, 0, 1], 1)),
+                segment,
+                drops: None,
+            });
+        }
+    }
+
     /// A message of several datagrams (UDP GRO) is handed on as its
     /// datagrams, the last one shorter; one datagram, and an empty one,
     /// as they are.
@@ -475,16 +490,7 @@ mod tests {
             *b = (i / 1000) as u8 + 1;
         }
         bytes[RECV_BUFFER..RECV_BUFFER + 10].fill(9);
-        let from = SocketAddr::from(([10, 0, 0, 1], 1));
-        for (slot, len, segment) in [(0, 2500, 1000), (1, 10, 0), (2, 0, 0), (3, 0, 1000)] {
-            batch.got.push(Received {
-                slot,
-                len,
-                from,
-                segment,
-                drops: None,
-            });
-        }
+        put(&mut batch, &[(2500, 1000), (10, 0), (0, 0), (0, 1000)]);
         let got: Vec<(usize, Vec<u8>)> = batch
             .datagrams()
             .map(|(r, d)| (r.slot, d.to_vec()))
@@ -514,19 +520,9 @@ mod tests {
     /// does not coalesce keeps the old rule.
     #[test]
     fn a_coalescing_socket_widens_reads_only_for_single_datagrams() {
-        let from = SocketAddr::from(([10, 0, 0, 1], 1));
         let read = |batch: &mut RecvBatch, messages: &[(usize, usize)]| {
-            batch.got.clear();
             batch.asked = batch.next_max(RECV_BATCH);
-            for (slot, &(len, segment)) in messages.iter().enumerate() {
-                batch.got.push(Received {
-                    slot,
-                    len,
-                    from,
-                    segment,
-                    drops: None,
-                });
-            }
+            put(batch, messages);
             batch.took(messages.len());
             batch.cap
         };
