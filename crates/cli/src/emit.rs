@@ -210,6 +210,7 @@ mod tests {
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .unwrap()
             .block_on(f)
@@ -222,11 +223,7 @@ mod tests {
     #[test]
     fn linger_waits_for_what_is_queued() {
         netns_test::run(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
+            block_on(async {
                 let mut config = eventcast::Config::default()
                     .send_only(true)
                     .multicast_ttl(0);

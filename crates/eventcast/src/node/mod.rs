@@ -470,8 +470,9 @@ impl Eventcast {
     /// A node is listed from its first event or heartbeat on (a sender
     /// sends a heartbeat at least every `heartbeat_max` while it has sent
     /// anything), for as long as it is tracked: at most
-    /// `protocol.max_senders` nodes are, the one heard least recently is
-    /// forgotten first. A node that never emits sends nothing and is never
+    /// `protocol.max_senders` nodes are; to make room, one heard once or
+    /// not believed real goes first, else one long silent (PROTOCOL.md
+    /// §9.7). A node that never emits sends nothing and is never
     /// listed; that is inherent to the protocol, which has no membership.
     ///
     /// The list is asked of the node's task and comes back on its next

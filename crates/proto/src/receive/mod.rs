@@ -264,11 +264,7 @@ impl Receiver {
         // sender itself, from its home, may say so (from anywhere until it
         // has one). An impersonator's trail from elsewhere would make
         // every gap open now lost though the sender still keeps it.
-        let trail = if state.home.is_none_or(|home| home == from) {
-            trail
-        } else {
-            0
-        };
+        let trail = if state.is_home(from) { trail } else { 0 };
         let believe = !state.believed && lead >= state.data_end && state.data_end > 0;
         let first = state::FirstHeard {
             seq: lead,

@@ -442,9 +442,15 @@ impl SenderState {
     /// Its own datagram (data, or a heartbeat's lead) from `from` says the
     /// stream reached `end`: vouched for, if `from` is its home.
     pub(crate) fn vouch(&mut self, from: SocketAddr, end: u64) {
-        if self.home.is_none_or(|home| home == from) {
+        if self.is_home(from) {
             self.vouched = self.vouched.max(end);
         }
+    }
+
+    /// Whether `from` is the sender's home address (any, while it has
+    /// none): only its own datagrams vouch for a lead or move a trail.
+    pub(crate) fn is_home(&self, from: SocketAddr) -> bool {
+        self.home.is_none_or(|home| home == from)
     }
 
     /// Whether partial `seq` is one this node asks for.
