@@ -205,6 +205,8 @@ declare namespace Eventcast {
     recvCallDatagrams: number
     /** Messages read that held several datagrams of one sender, handed over together by the kernel (Linux `UDP_GRO`). */
     recvCoalesced: number
+    /** Messages read whose control data the kernel cut short (Linux `MSG_CTRUNC`): dropped, since they may hold several datagrams; loss recovery repairs them. */
+    recvTruncated: number
     kernelDrops: number
     /** Polls of the socket before the node's task parked (the `busyPoll` option), and those that found a datagram. */
     busyPolls: number

@@ -26,8 +26,9 @@ const GSO_MAX_SEGMENTS: usize = 64;
 const GSO_MAX_BYTES: usize = 65_000;
 
 /// Room for the control messages of a call: `UDP_SEGMENT`'s u16 sent;
-/// `SO_RXQ_OVFL`'s u32 and `UDP_GRO`'s int received (24 bytes each),
-/// aligned for `cmsghdr`.
+/// `SO_RXQ_OVFL`'s u32 and `UDP_GRO`'s int received (24 bytes each, 48
+/// of the 64), aligned for `cmsghdr`. A message whose control messages
+/// did not fit all the same is marked [`Controls::truncated`].
 type Control = [u64; 8];
 
 /// What the kernel said beside a message read.
@@ -40,6 +41,10 @@ pub(crate) struct Controls {
     /// over together (`UDP_GRO`), the last one possibly shorter; 0 when it
     /// is one datagram.
     pub(crate) segment: usize,
+    /// The kernel cut the control messages short for want of room
+    /// (`MSG_CTRUNC`): `drops` and `segment` may be missing (none is
+    /// read), so a message of several datagrams may look like one.
+    pub(crate) truncated: bool,
 }
 
 /// One message read: its length, where from, what the kernel said.
@@ -360,9 +365,15 @@ unsafe fn address(
 }
 
 /// The kernel's count of datagrams dropped for the socket and the size
-/// of datagrams handed over together, from the control messages of `msg`.
+/// of datagrams handed over together, from the control messages of `msg`;
+/// none if the kernel cut them short ([`Controls::truncated`]: the last
+/// one written may then be a header whose data is missing).
 fn read_controls(msg: &libc::msghdr) -> Controls {
     let mut controls = Controls::default();
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        controls.truncated = true;
+        return controls;
+    }
     // SAFETY: the kernel filled `msg.msg_control` with well-formed control
     // messages of `msg.msg_controllen` bytes; the CMSG macros walk them
     // within those bounds, and each value is read unaligned, only from a
@@ -436,21 +447,36 @@ mod tests {
     /// datagrams and a shorter last one (a GSO message), each message with
     /// its length and [`Controls::segment`]; with `gro`, `UDP_GRO` set on it.
     fn read_back(gro: bool) -> Vec<(usize, usize)> {
+        let options: &[_] = if gro {
+            &[(libc::SOL_UDP, libc::UDP_GRO)]
+        } else {
+            &[]
+        };
+        read_back_with(options)
+            .into_iter()
+            .map(|(len, c)| (len, c.segment))
+            .collect()
+    }
+
+    /// What a socket on loopback with each of `options` (level, name) set
+    /// to 1 reads after one `send` of a GSO message as in [`read_back`],
+    /// each message with its length and [`Controls`].
+    fn read_back_with(options: &[(libc::c_int, libc::c_int)]) -> Vec<(usize, Controls)> {
         use std::os::fd::AsRawFd;
         let receiver = std::net::UdpSocket::bind(("127.0.0.1", 0)).unwrap();
-        if gro {
+        for &(level, name) in options {
             let on: libc::c_int = 1;
             // SAFETY: a valid socket, and an int option of the size passed.
             let rc = unsafe {
                 libc::setsockopt(
                     receiver.as_raw_fd(),
-                    libc::SOL_UDP,
-                    libc::UDP_GRO,
+                    level,
+                    name,
                     (&on as *const libc::c_int).cast(),
                     size_of::<libc::c_int>() as libc::socklen_t,
                 )
             };
-            assert_eq!(rc, 0, "UDP_GRO: {}", io::Error::last_os_error());
+            assert_eq!(rc, 0, "option {name}: {}", io::Error::last_os_error());
         }
         receiver
             .set_read_timeout(Some(std::time::Duration::from_secs(5)))
@@ -466,7 +492,7 @@ mod tests {
         let mut got = Vec::new();
         while got.iter().map(|(len, _)| len).sum::<usize>() < 4300 {
             recv_many(receiver.as_raw_fd(), &mut buf, 65_536, 8, |_, len, _, c| {
-                got.push((len, c.segment));
+                got.push((len, c));
             })
             .unwrap();
         }
@@ -484,6 +510,72 @@ mod tests {
                 read_back(false),
                 [(1000, 0), (1000, 0), (1000, 0), (1000, 0), (300, 0)]
             );
+        });
+    }
+
+    /// The control messages a node's socket asks for (`SO_RXQ_OVFL`,
+    /// `UDP_GRO`) fit a message's buffer with room to spare, and so does
+    /// what a send writes (`UDP_SEGMENT`).
+    #[test]
+    fn the_control_buffer_holds_what_the_node_asks_for() {
+        // SAFETY: CMSG_SPACE only computes a length.
+        let space = |len: usize| unsafe { libc::CMSG_SPACE(len as u32) } as usize;
+        let received = space(size_of::<u32>()) + space(size_of::<libc::c_int>());
+        assert!(received <= size_of::<Control>(), "{received} bytes");
+        assert!(space(size_of::<u16>()) <= size_of::<Control>());
+    }
+
+    /// Control messages the kernel cut short are not read, even a whole
+    /// `UDP_GRO` one among them: the message is marked truncated instead.
+    #[test]
+    fn truncated_control_messages_are_marked_and_not_read() {
+        let mut control = Control::default();
+        // SAFETY: an all-zero msghdr is a valid value.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = size_of::<Control>() as _;
+        // SAFETY: the first header of a buffer of 64 bytes, and an int
+        // written in its data, within them.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_UDP;
+            (*cmsg).cmsg_type = libc::UDP_GRO;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<libc::c_int>() as u32) as _;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), 1000);
+            msg.msg_controllen = libc::CMSG_SPACE(size_of::<libc::c_int>() as u32) as _;
+        }
+        let whole = read_controls(&msg);
+        assert_eq!((whole.segment, whole.truncated), (1000, false));
+        msg.msg_flags = libc::MSG_CTRUNC;
+        assert_eq!(
+            read_controls(&msg),
+            Controls {
+                drops: None,
+                segment: 0,
+                truncated: true,
+            }
+        );
+    }
+
+    /// A socket that asks for more control messages than a message's
+    /// buffer holds reads a GSO message (with `UDP_GRO`) marked truncated:
+    /// what the kernel does when they do not fit is seen.
+    #[test]
+    fn a_message_whose_control_messages_do_not_fit_is_marked_truncated() {
+        netns_test::run(|| {
+            let options = [
+                (libc::SOL_UDP, libc::UDP_GRO),
+                (libc::IPPROTO_IP, libc::IP_PKTINFO),
+                (libc::IPPROTO_IP, libc::IP_RECVTTL),
+                (libc::IPPROTO_IP, libc::IP_RECVTOS),
+                (libc::IPPROTO_IP, libc::IP_RECVORIGDSTADDR),
+            ];
+            let got = read_back_with(&options);
+            assert!(!got.is_empty());
+            for (len, controls) in got {
+                assert!(controls.truncated, "{len} bytes: {controls:?}");
+                assert_eq!(controls.segment, 0);
+            }
         });
     }
 }

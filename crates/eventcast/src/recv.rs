@@ -89,6 +89,9 @@ pub(crate) struct RecvCounts {
     pub(crate) datagrams: u64,
     /// Messages of several datagrams (`UDP_GRO`).
     pub(crate) coalesced: u64,
+    /// Messages dropped because the kernel cut their control messages
+    /// short (`MSG_CTRUNC`; see [`keep`]).
+    pub(crate) truncated: u64,
     pub(crate) fallbacks: u64,
 }
 
@@ -322,17 +325,11 @@ fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, max: usize) -> io::
     use crate::mmsg;
 
     let fd = socket.as_raw_fd();
-    let RecvBatch { buf, got, .. } = batch;
+    let RecvBatch {
+        buf, got, counts, ..
+    } = batch;
     if batch.batched {
-        let push = |slot, len, from, controls: mmsg::Controls| {
-            got.push(Received {
-                slot,
-                len,
-                from,
-                segment: controls.segment,
-                drops: controls.drops,
-            })
-        };
+        let push = |slot, len, from, controls| keep(got, counts, slot, len, from, controls);
         match mmsg::recv_many(fd, buf.bytes_mut(), RECV_BUFFER, max.max(1), push) {
             Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
                 tracing::warn!(
@@ -346,14 +343,41 @@ fn read(socket: &std::net::UdpSocket, batch: &mut RecvBatch, max: usize) -> io::
         }
     }
     let (len, from, controls) = mmsg::recv_one(fd, &mut batch.buf.bytes_mut()[..RECV_BUFFER])?;
-    batch.got.push(Received {
-        slot: 0,
+    keep(&mut batch.got, &mut batch.counts, 0, len, from, controls);
+    Ok(1)
+}
+
+/// Puts a message read into slot `slot` in `got`, unless the kernel cut
+/// its control messages short (`MSG_CTRUNC`): then whether it holds
+/// several datagrams (`UDP_GRO`'s segment size) is not known, and taking
+/// it for one datagram would misread it; it is dropped, counted in
+/// `counts`, and loss recovery repairs it as any other lost datagram.
+/// (The buffer holds the control messages the socket asks for, so this
+/// takes a kernel that sends more.)
+#[cfg(target_os = "linux")]
+fn keep(
+    got: &mut Vec<Received>,
+    counts: &mut RecvCounts,
+    slot: usize,
+    len: usize,
+    from: SocketAddr,
+    controls: crate::mmsg::Controls,
+) {
+    if controls.truncated {
+        counts.truncated += 1;
+        tracing::debug!(
+            target: "eventcast", %from, len,
+            "message dropped: the kernel cut its control messages short"
+        );
+        return;
+    }
+    got.push(Received {
+        slot,
         len,
         from,
         segment: controls.segment,
         drops: controls.drops,
     });
-    Ok(1)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -551,6 +575,44 @@ mod tests {
         let mut batch = RecvBatch::new(1_280, false);
         assert_eq!(batch.cap, RECV_BATCH);
         assert_eq!(read(&mut batch, &[(90, 0); 3]), 6);
+    }
+
+    /// A message whose control messages the kernel cut short is not
+    /// handed on (it could be several datagrams taken for one), and is
+    /// counted; the others are kept in their slots.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_message_with_truncated_controls_is_dropped_and_counted() {
+        let mut batch = RecvBatch::new(1, true);
+        let bytes = batch.buf.bytes_mut();
+        bytes[..2000].fill(1);
+        bytes[RECV_BUFFER..RECV_BUFFER + 10].fill(2);
+        let from = SocketAddr::from(([10, 0, 0, 1], 1));
+        let cut = crate::mmsg::Controls {
+            truncated: true,
+            ..Default::default()
+        };
+        let whole = crate::mmsg::Controls {
+            segment: 1000,
+            ..Default::default()
+        };
+        let RecvBatch { got, counts, .. } = &mut batch;
+        keep(got, counts, 0, 2000, from, cut);
+        keep(got, counts, 1, 10, from, Default::default());
+        keep(got, counts, 2, 2000, from, whole);
+        batch.took(3);
+        let got: Vec<(usize, usize)> = batch.datagrams().map(|(r, d)| (r.slot, d.len())).collect();
+        assert_eq!(got, [(1, 10), (2, 1000), (2, 1000)]);
+        let counts = batch.take_counts();
+        assert_eq!(
+            (
+                counts.calls,
+                counts.datagrams,
+                counts.coalesced,
+                counts.truncated
+            ),
+            (1, 3, 1, 1)
+        );
     }
 
     #[test]

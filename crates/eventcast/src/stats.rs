@@ -54,6 +54,13 @@ pub struct NodeStats {
     /// datagrams of one flow that arrived together from a network card).
     /// 0 where the kernel does not do so.
     pub recv_coalesced: u64,
+    /// Messages those calls read that were dropped because the kernel cut
+    /// their control messages short (Linux `MSG_CTRUNC`): whether such a
+    /// message holds several datagrams (`UDP_GRO`) is not known, so none
+    /// of it is taken; loss recovery repairs it. The buffer holds what
+    /// the node asks for: not 0 means the kernel sent more. Always 0
+    /// elsewhere.
+    pub recv_truncated: u64,
     /// Datagrams the kernel dropped because the socket's receive buffer
     /// was full, as far as it reports them (Linux `SO_RXQ_OVFL`, counted
     /// when the next datagram arrives; always 0 elsewhere). The kernel

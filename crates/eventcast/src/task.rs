@@ -448,6 +448,7 @@ fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
     stats.recv_calls += recv.calls;
     stats.recv_call_datagrams += recv.datagrams;
     stats.recv_coalesced += recv.coalesced;
+    stats.recv_truncated += recv.truncated;
     stats.batch_fallbacks += recv.fallbacks;
 }
 

@@ -52,6 +52,12 @@ impl Peer {
     fn admits(&self, sent: u64, size: u64) -> bool {
         self.pos >= sent || self.pos + self.window >= sent + size
     }
+
+    /// Whether it sets the limit now: not lapsed, and heard within
+    /// `forget`.
+    fn counts(&self, now: Instant, forget: Duration) -> bool {
+        !self.lapsed && now.saturating_duration_since(self.heard) < forget
+    }
 }
 
 /// What the windows say about the next datagram of new data.
@@ -128,23 +134,20 @@ impl Windows {
             p.heard = now;
             return;
         }
-        let peer = Peer {
+        let mut peer = Peer {
             id,
             pos,
             window,
             heard: now,
             moved: now,
-            lapsed: pos.saturating_add(window) < sent,
+            lapsed: false,
         };
+        peer.lapsed = !peer.admits(sent, 0);
         if self.peers.len() < MAX_RECEIVERS {
             self.peers.push(peer);
         } else if let Some(oldest) = self.peers.iter_mut().min_by_key(|p| p.heard) {
             *oldest = peer;
         }
-    }
-
-    fn counts(&self, p: &Peer, now: Instant) -> bool {
-        !p.lapsed && now.saturating_duration_since(p.heard) < self.forget
     }
 
     /// Whether `size` bytes of new data may go beyond `sent` now; lapses
@@ -154,7 +157,7 @@ impl Windows {
         loop {
             let mut any = false;
             let mut fits = true;
-            for p in self.peers.iter().filter(|p| self.counts(p, now)) {
+            for p in self.peers.iter().filter(|p| p.counts(now, self.forget)) {
                 any = true;
                 fits &= p.admits(sent, size);
             }
@@ -173,8 +176,7 @@ impl Windows {
             let mut next_lapse: Option<Instant> = None;
             let mut lapsed_now = 0;
             for p in &mut self.peers {
-                let live = now.saturating_duration_since(p.heard) < forget;
-                if !live || p.lapsed || p.admits(sent, size) {
+                if !p.counts(now, forget) || p.admits(sent, size) {
                     continue;
                 }
                 let at = since.max(p.moved) + stall;
@@ -212,7 +214,7 @@ impl Windows {
     pub(crate) fn depth(&self, now: Instant) -> Option<u64> {
         self.peers
             .iter()
-            .filter(|p| self.counts(p, now))
+            .filter(|p| p.counts(now, self.forget))
             .map(|p| p.window)
             .min()
     }
@@ -221,14 +223,17 @@ impl Windows {
     pub(crate) fn slowest(&self, now: Instant) -> Option<u64> {
         self.peers
             .iter()
-            .filter(|p| self.counts(p, now))
+            .filter(|p| p.counts(now, self.forget))
             .map(|p| p.pos)
             .min()
     }
 
     /// Receivers that count now.
     pub(crate) fn live(&self, now: Instant) -> usize {
-        self.peers.iter().filter(|p| self.counts(p, now)).count()
+        self.peers
+            .iter()
+            .filter(|p| p.counts(now, self.forget))
+            .count()
     }
 
     /// While the windows hold the sender back: when the trickle lets the

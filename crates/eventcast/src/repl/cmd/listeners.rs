@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::pattern::{is_pattern, Pattern};
+use crate::listeners::ListenerId;
 use crate::repl::cmd::context::{optional_name, Context, Spec};
+use crate::repl::streams::Stream;
 use crate::repl::tokens::Token;
 
 pub(super) const SPEC: Spec = Spec {
@@ -38,8 +39,9 @@ impl Listeners {
         names
             .iter()
             .map(|name| {
-                let count = cx.node.listener_count(name);
-                let here = streaming_here(&cx.session.streams, name);
+                let listeners = cx.node.listeners(name);
+                let count = listeners.len();
+                let here = streaming_here(&cx.session.streams, &listeners);
                 let plural = if count == 1 { "" } else { "s" };
                 if here > 0 {
                     format!("{name}: {count} listener{plural} ({here} streaming here)")
@@ -52,43 +54,48 @@ impl Listeners {
     }
 }
 
-/// How many of this session's streams an event `name` would fire, counted
-/// as the node counts listeners: a name's own and those of the patterns
-/// that match it; a pattern's own only.
-fn streaming_here<T>(streams: &BTreeMap<String, Vec<T>>, name: &str) -> usize {
-    let fires = |key: &str| {
-        key == name
-            || (!is_pattern(name)
-                && is_pattern(key)
-                && Pattern::parse(key).is_ok_and(|p| p.matches(name)))
-    };
+/// How many of this session's streams are among `listeners`, the
+/// listeners the node counts for an event name or pattern
+/// ([`Eventcast::listeners`](crate::Eventcast::listeners): a name's own and
+/// those of the patterns that match it; a pattern's own only), so that the
+/// two counts follow the node's one matching rule.
+fn streaming_here(streams: &BTreeMap<String, Vec<Stream>>, listeners: &[ListenerId]) -> usize {
     streams
-        .iter()
-        .filter(|(key, _)| fires(key))
-        .map(|(_, streams)| streams.len())
-        .sum()
+        .values()
+        .flatten()
+        .filter(|stream| listeners.contains(&stream.listener))
+        .count()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
 
-    #[test]
-    fn a_names_streams_include_the_patterns_that_match_it() {
+    use super::*;
+    use crate::repl::streams::Session;
+    use crate::{Config, Eventcast};
+
+    #[tokio::test]
+    async fn a_names_streams_include_the_patterns_that_match_it() {
+        let node = Eventcast::new(Config::default()).expect("valid config");
+        let (mut session, _events) = Session::new(1, 16, Arc::default());
         // Trial: with `on greet` and `on **`, `listeners greet` said
         // "2 listeners (1 streaming here)": both were this session's.
-        let streams: BTreeMap<String, Vec<()>> = [
-            ("greet".to_owned(), vec![()]),
-            ("**".to_owned(), vec![()]),
-            ("sensor.*".to_owned(), vec![(), ()]),
-        ]
-        .into();
-        assert_eq!(streaming_here(&streams, "greet"), 2);
-        assert_eq!(streaming_here(&streams, "sensor.a"), 3);
-        assert_eq!(streaming_here(&streams, "other.a"), 1);
+        for name in ["greet", "**", "sensor.*", "sensor.*"] {
+            session
+                .add_stream(&node, name, false)
+                .expect("a valid name");
+        }
+        // The application's own listeners are not streaming here.
+        node.on("greet", |_| {}).expect("a valid name");
+        node.on("sensor.**", |_| {}).expect("a valid pattern");
+        let here = |name: &str| streaming_here(&session.streams, &node.listeners(name));
+        assert_eq!(here("greet"), 2);
+        assert_eq!(here("sensor.a"), 3);
+        assert_eq!(here("other.a"), 1);
         // A pattern counts the streams added under it only.
-        assert_eq!(streaming_here(&streams, "**"), 1);
-        assert_eq!(streaming_here(&streams, "sensor.*"), 2);
-        assert_eq!(streaming_here(&streams, "sensor.**"), 0);
+        assert_eq!(here("**"), 1);
+        assert_eq!(here("sensor.*"), 2);
+        assert_eq!(here("sensor.**"), 0);
     }
 }

@@ -16,14 +16,26 @@ pub(super) const SPEC: Spec = Spec {
             warn, info, debug, trace)",
 };
 
-/// A parsed `log-level`.
+/// A parsed `log-level`: one of its four forms.
 #[derive(Debug)]
-pub(crate) struct LogLevel {
-    component: Option<String>,
-    level: Option<String>,
+pub(crate) enum LogLevel {
+    /// `log-level`: shows every component's level.
+    ShowAll,
+    /// `log-level COMPONENT`: shows that component's level.
+    Show {
+        /// The component named.
+        component: String,
+    },
+    /// `log-level LEVEL` (every component) or `log-level COMPONENT LEVEL`.
+    Set {
+        /// The component named; `None`: every one.
+        component: Option<String>,
+        /// The level to set.
+        level: String,
+    },
     /// `COMPONENT=LEVEL,...`, as `--log` takes it and this command prints
     /// it: every word with a `=` or a `,`, joined by commas.
-    spec: Option<String>,
+    Spec(String),
 }
 
 impl LogLevel {
@@ -31,33 +43,21 @@ impl LogLevel {
         let word = |t: &Token| t.as_str().to_owned();
         if words.iter().any(|w| w.as_str().contains(['=', ','])) {
             let spec = words.iter().map(Token::as_str).collect::<Vec<_>>();
-            return Some(Self {
-                component: None,
-                level: None,
-                spec: Some(spec.join(",")),
-            });
+            return Some(Self::Spec(spec.join(",")));
         }
         match words {
-            [] => Some(Self {
-                component: None,
-                level: None,
-                spec: None,
-            }),
+            [] => Some(Self::ShowAll),
             // One word: a level sets every component, a component shows it.
-            [one] if parse_level(one.as_str()).is_ok() => Some(Self {
+            [one] if parse_level(one.as_str()).is_ok() => Some(Self::Set {
                 component: None,
-                level: Some(word(one)),
-                spec: None,
+                level: word(one),
             }),
-            [one] => Some(Self {
-                component: Some(word(one)),
-                level: None,
-                spec: None,
+            [one] => Some(Self::Show {
+                component: word(one),
             }),
-            [component, level] => Some(Self {
+            [component, level] => Some(Self::Set {
                 component: Some(word(component)),
-                level: Some(word(level)),
-                spec: None,
+                level: word(level),
             }),
             _ => None,
         }
@@ -65,21 +65,16 @@ impl LogLevel {
 
     pub(super) fn run(self, cx: &mut Context<'_>) -> Result<String, String> {
         let levels = cx.node.log_levels();
-        if let Some(spec) = self.spec {
-            levels.set_spec(&spec).map_err(|e| e.to_string())?;
-            return Ok(levels.to_string().replace(',', " "));
-        }
-        match (self.component, self.level) {
-            (component, Some(level)) => {
-                levels
-                    .set_named(component.as_deref(), &level)
-                    .map_err(|e| e.to_string())?;
-            }
-            (Some(component), None) => {
+        match self {
+            Self::Spec(spec) => levels.set_spec(&spec).map_err(|e| e.to_string())?,
+            Self::Set { component, level } => levels
+                .set_named(component.as_deref(), &level)
+                .map_err(|e| e.to_string())?,
+            Self::Show { component } => {
                 let component: Component = component.parse().map_err(|e| format!("{e}"))?;
                 return Ok(format!("{component}={}", level_name(levels.get(component))));
             }
-            (None, None) => {}
+            Self::ShowAll => {}
         }
         Ok(levels.to_string().replace(',', " "))
     }

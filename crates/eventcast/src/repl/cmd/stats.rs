@@ -62,6 +62,7 @@ const PROBLEMS: &[&str] = &[
     "kernel_drops",
     "send_errors",
     "recv_errors",
+    "recv_truncated",
     "send_batch_errors",
     "send_wait_failures",
     "batch_fallbacks",
