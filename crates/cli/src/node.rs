@@ -181,7 +181,7 @@ pub(crate) async fn run(
         })?;
     }
     // The node's filter: the REPL's `log-level` changes what is written.
-    logging::install(node.log_levels().filter(), format);
+    logging::install_node(node.log_levels().filter(), format);
 
     // What goes wrong (a sender under a key this node lacks, events lost)
     // is said on stderr as `listen` says it, with or without --log.
