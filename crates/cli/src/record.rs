@@ -17,7 +17,7 @@ use crate::running::Running;
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// The MCAP file to write (replaced if it exists, once the group is
-    /// joined)
+    /// joined, with the later files of an earlier --split recording there)
     #[arg(value_name = "FILE")]
     file: PathBuf,
 
@@ -42,7 +42,8 @@ pub(crate) struct Args {
     max_bytes: Option<u64>,
 
     /// At --max-bytes, go on in FILE's stem + .0001, .0002, ... (bus.mcap,
-    /// bus.0001.mcap, ...)
+    /// bus.0001.mcap, ...). Those an earlier recording into FILE left are
+    /// removed when the recording begins, with or without --split
     #[arg(long, requires = "max_bytes")]
     split: bool,
 

@@ -22,7 +22,8 @@ use crate::sink::{Sink, Written};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RecorderOptions {
-    /// The (first) file.
+    /// The (first) file: replaced if it exists, and the later files of an
+    /// earlier recording there (`STEM.0001.EXT`, ...) are removed.
     pub path: PathBuf,
     /// Only events this filter matches; `None`: every event.
     pub filter: Option<EventFilter>,
@@ -156,8 +157,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Creates the first file and starts recording what `node` delivers
-    /// (start the node after this, so that nothing is missed).
+    /// Creates the first file (replacing an earlier recording at its path,
+    /// with all its files: see [`RecorderOptions::path`]) and starts
+    /// recording what `node` delivers (start the node after this, so that
+    /// nothing is missed).
     pub fn start(node: &Eventcast, options: RecorderOptions) -> Result<Self, Error> {
         let sink = Sink::create(&options.path, options.max_bytes, options.split)?;
         let (done_tx, done) = watch::channel(false);
