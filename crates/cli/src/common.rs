@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::value_parser;
-use eventcast::{Config, EventFilter, Eventcast, Secret, WireProtocol};
+use eventcast::{Config, EventFilter, Eventcast, KeyFileError, Secret, WireProtocol};
 
 use crate::parse::{parse_group, parse_protocol};
 
@@ -185,28 +185,16 @@ impl KeyArgs {
     }
 }
 
-/// The longest key file read, as the REPL's `keys add-file` reads it: a
-/// passphrase, or `raw:` and 32 hex digits, is far shorter.
-const MAX_KEY_FILE: u64 = 4096;
-
-/// The bytes of the key file at `path`, at most [`MAX_KEY_FILE`] (a pipe,
-/// as from `--key-file <(pass show key)`, is read too), in a buffer sized
-/// once and wiped when dropped: no copy of the key is left behind.
+/// The bytes of the key file at `path` (see [`eventcast::read_key_file`]):
+/// a pipe, as from `--key-file <(pass show key)`, is read too. A file too
+/// long to be a key file is a [`UsageError`].
 fn read_key_file(path: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
-    use std::io::Read as _;
-    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("cannot read the key file {}", path.display()))?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(UsageError(format!(
-            "key file {}: more than {MAX_KEY_FILE} bytes, not a key file (a passphrase, or \
-             `raw:` and 32 hex digits)",
-            path.display()
-        ))
-        .into());
-    }
-    Ok(bytes)
+    eventcast::read_key_file(path, false).map_err(|e| match e {
+        KeyFileError::TooLong { .. } => {
+            UsageError(format!("{e} (a passphrase, or `raw:` and 32 hex digits)")).into()
+        }
+        other => other.into(),
+    })
 }
 
 impl KeyArgs {
