@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::value_parser;
 use eventcast::Config;
 
-use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::common::{self, NodeArgs, UsageError};
 use crate::logging::{self, LogFormat};
 use crate::running::Running;
 
@@ -18,13 +18,7 @@ pub(crate) struct Args {
     repl: ReplArgs,
 
     #[command(flatten)]
-    net: NetArgs,
-
-    #[command(flatten)]
-    send: SendArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
+    node: NodeArgs,
 
     #[command(flatten)]
     limits: LimitArgs,
@@ -34,7 +28,7 @@ impl Args {
     /// The node's configuration; fails on a bad key or an unreadable key
     /// file.
     fn config(&self) -> anyhow::Result<Config> {
-        let config = self.key.apply(self.send.apply(self.net.config()))?;
+        let config = self.node.config()?;
         Ok(self.limits.apply(self.repl.apply(config)))
     }
 }
@@ -186,7 +180,7 @@ pub(crate) async fn run(
     // What goes wrong (a sender under a key this node lacks, events lost)
     // is said on stderr as `listen` says it, with or without --log.
     let mut notices = node.notices();
-    let running = Running::start(&node, args.net.port.is_some(), "node running", "").await?;
+    let running = Running::start(&node, args.node.net.port.is_some(), "node running", "").await?;
     match node.repl().addr() {
         Some(repl) => say!(
             "repl listening on {repl} (telnet {} {}; `help` lists the commands)",
