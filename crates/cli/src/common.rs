@@ -292,7 +292,7 @@ const FLAGS: &[(&str, &str)] = &[
 /// `more` written as its flag; the library's other names are left as
 /// they are (a setting this command has no flag for), and so are parts of
 /// dotted names (`repl.host`).
-fn flag_names(message: &str, more: &[(&str, &str)]) -> String {
+pub(crate) fn flag_names(message: &str, more: &[(&str, &str)]) -> String {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(message.len());
     let mut rest = message;

@@ -133,13 +133,8 @@ fn remove_stale_parts(path: &Path) -> Result<(), Error> {
 impl Sink {
     /// Creates the first file at `path`, removing the later files an
     /// earlier recording there left (see [`remove_stale_parts`]).
+    /// (`max_bytes` is checked before: `RecorderOptions::check`.)
     pub(crate) fn create(path: &Path, max_bytes: Option<u64>, split: bool) -> Result<Self, Error> {
-        if let Some(max) = max_bytes.filter(|&m| m < MIN_MAX_BYTES) {
-            return Err(Error::MaxBytesTooSmall {
-                max,
-                min: MIN_MAX_BYTES,
-            });
-        }
         remove_stale_parts(path)?;
         let mut sink = Self {
             path: path.to_owned(),
