@@ -278,13 +278,13 @@ pub(crate) fn new_node_with(config: Config, more: &[(&str, &str)]) -> anyhow::Re
 /// The library's settings that every command making a node takes, by the
 /// flags that set them. The library's configuration errors name settings
 /// as the library spells them (`max_payload_size`); a command's user
-/// reads the flag.
+/// reads the flag. Only settings some configuration error names are
+/// listed (`--interface` and `--recv-buffer` have none: an unknown
+/// interface is named as given, and any buffer size is accepted).
 const FLAGS: &[(&str, &str)] = &[
     ("max_payload_size", "--max-payload-size"),
     ("message_ttl", "--message-ttl"),
     ("multicast_ttl", "--ttl"),
-    ("multicast_interface", "--interface"),
-    ("recv_buffer_size", "--recv-buffer"),
     ("insecure_legacy_key", "--insecure-legacy-key"),
 ];
 
@@ -312,6 +312,17 @@ pub(crate) fn flag_names(message: &str, more: &[(&str, &str)]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Asserts that each flag of `flags` is written, as a whole word, in one
+/// of `messages`: that its entry matched a name in the library's error.
+#[cfg(test)]
+pub(crate) fn assert_each_flag_said(flags: &[(&str, &str)], messages: &[String]) {
+    let is_flag = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    for (_, flag) in flags {
+        let said = |m: &String| m.split(|c| !is_flag(c)).any(|word| word == *flag);
+        assert!(messages.iter().any(said), "{flag} in none of {messages:#?}");
+    }
 }
 
 /// The names and patterns a command is given (sensor.*, sensor.**), as a
@@ -554,6 +565,29 @@ mod tests {
         );
         assert_eq!(flag_names("", &more), "");
         assert_eq!(flag_names("ÄÖ message_ttl", &[]), "ÄÖ --message-ttl");
+    }
+
+    /// Every entry of [`FLAGS`] names a setting that some configuration
+    /// error of the library names: each one is seen written as its flag.
+    #[test]
+    fn every_flag_of_the_table_is_named_by_some_error() {
+        let said = |args: &[&str], more: fn(Config) -> Config| {
+            let t = parse(args).unwrap();
+            let err = new_node(more(t.net.config())).unwrap_err();
+            err.downcast_ref::<UsageError>()
+                .expect("a usage error")
+                .0
+                .clone()
+        };
+        let same = |c| c;
+        let messages = [
+            said(&["--max-payload-size", "5"], same),
+            said(&["--message-ttl", "604800001"], same),
+            // --ttl 256 is refused by its parser.
+            said(&[], |c| c.multicast_ttl(256)),
+            said(&["--insecure-legacy-key", "k"], same),
+        ];
+        assert_each_flag_said(FLAGS, &messages);
     }
 
     #[test]

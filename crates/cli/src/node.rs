@@ -34,7 +34,9 @@ impl Args {
 }
 
 /// The library's settings only `node` takes, by their flags, for its
-/// configuration errors (`common::new_node_with`).
+/// configuration errors (`common::new_node_with`): those some error
+/// names. (--repl-max-clients has none: its parser refuses 0, and the
+/// library would say `repl max_clients`.)
 const NODE_FLAGS: &[(&str, &str)] = &[
     ("max_message_size", "--max-message-size"),
     ("max_partial_bytes", "--max-partial-bytes"),
@@ -50,7 +52,6 @@ const NODE_FLAGS: &[(&str, &str)] = &[
     ("subscription_bytes", "--subscription-bytes"),
     ("repl_host", "--repl-host"),
     ("danger_repl_any_host", "--danger-repl-any-host"),
-    ("repl_max_clients", "--repl-max-clients"),
 ];
 
 /// The receive limits, for a node that runs long enough to need them
@@ -315,6 +316,33 @@ mod tests {
             Some(eventcast::Secret::passphrase("new passphrase"))
         );
         assert_eq!(c.encryption.decrypt_keys.len(), 1);
+    }
+
+    /// Every entry of [`NODE_FLAGS`] names a setting that some
+    /// configuration error of the library names: each one is seen written
+    /// as its flag.
+    #[test]
+    fn every_flag_of_the_table_is_named_by_some_error() {
+        let mut no_room = config(&[]).unwrap();
+        // --subscription-bytes 0 is refused by its parser.
+        no_room.subscription_bytes = 0;
+        let configs = [
+            &["--max-message-size", "4"][..],
+            &["--max-partial-bytes", "10"],
+            &["--max-partial-bytes-per-sender", "10"],
+            &["--max-partial-messages-per-sender", "0"],
+            &["--max-senders", "0"],
+            &["--repl-host", "0.0.0.0"],
+        ]
+        .map(|args| config(args).unwrap());
+        let messages = configs.into_iter().chain([no_room]).map(|c| {
+            let err = common::new_node_with(c, NODE_FLAGS).unwrap_err();
+            err.downcast_ref::<UsageError>()
+                .expect("a usage error")
+                .0
+                .clone()
+        });
+        common::assert_each_flag_said(NODE_FLAGS, &messages.collect::<Vec<_>>());
     }
 
     #[test]
