@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::value_parser;
-use eventcast::{Config, EventFilter, Eventcast, Secret, WireProtocol};
+use eventcast::{Config, EventFilter, Eventcast, KeyFileError, Secret, WireProtocol};
 
 use crate::parse::{parse_group, parse_protocol};
 
@@ -185,28 +185,16 @@ impl KeyArgs {
     }
 }
 
-/// The longest key file read, as the REPL's `keys add-file` reads it: a
-/// passphrase, or `raw:` and 32 hex digits, is far shorter.
-const MAX_KEY_FILE: u64 = 4096;
-
-/// The bytes of the key file at `path`, at most [`MAX_KEY_FILE`] (a pipe,
-/// as from `--key-file <(pass show key)`, is read too), in a buffer sized
-/// once and wiped when dropped: no copy of the key is left behind.
+/// The bytes of the key file at `path` (see [`eventcast::read_key_file`]):
+/// a pipe, as from `--key-file <(pass show key)`, is read too. A file too
+/// long to be a key file is a [`UsageError`].
 fn read_key_file(path: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
-    use std::io::Read as _;
-    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("cannot read the key file {}", path.display()))?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(UsageError(format!(
-            "key file {}: more than {MAX_KEY_FILE} bytes, not a key file (a passphrase, or \
-             `raw:` and 32 hex digits)",
-            path.display()
-        ))
-        .into());
-    }
-    Ok(bytes)
+    eventcast::read_key_file(path, false).map_err(|e| match e {
+        KeyFileError::TooLong { .. } => {
+            UsageError(format!("{e} (a passphrase, or `raw:` and 32 hex digits)")).into()
+        }
+        other => other.into(),
+    })
 }
 
 impl KeyArgs {
@@ -290,13 +278,13 @@ pub(crate) fn new_node_with(config: Config, more: &[(&str, &str)]) -> anyhow::Re
 /// The library's settings that every command making a node takes, by the
 /// flags that set them. The library's configuration errors name settings
 /// as the library spells them (`max_payload_size`); a command's user
-/// reads the flag.
+/// reads the flag. Only settings some configuration error names are
+/// listed (`--interface` and `--recv-buffer` have none: an unknown
+/// interface is named as given, and any buffer size is accepted).
 const FLAGS: &[(&str, &str)] = &[
     ("max_payload_size", "--max-payload-size"),
     ("message_ttl", "--message-ttl"),
     ("multicast_ttl", "--ttl"),
-    ("multicast_interface", "--interface"),
-    ("recv_buffer_size", "--recv-buffer"),
     ("insecure_legacy_key", "--insecure-legacy-key"),
 ];
 
@@ -304,7 +292,7 @@ const FLAGS: &[(&str, &str)] = &[
 /// `more` written as its flag; the library's other names are left as
 /// they are (a setting this command has no flag for), and so are parts of
 /// dotted names (`repl.host`).
-fn flag_names(message: &str, more: &[(&str, &str)]) -> String {
+pub(crate) fn flag_names(message: &str, more: &[(&str, &str)]) -> String {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
@@ -324,6 +312,17 @@ fn flag_names(message: &str, more: &[(&str, &str)]) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Asserts that each flag of `flags` is written, as a whole word, in one
+/// of `messages`: that its entry matched a name in the library's error.
+#[cfg(test)]
+pub(crate) fn assert_each_flag_said(flags: &[(&str, &str)], messages: &[String]) {
+    let is_flag = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    for (_, flag) in flags {
+        let said = |m: &String| m.split(|c| !is_flag(c)).any(|word| word == *flag);
+        assert!(messages.iter().any(said), "{flag} in none of {messages:#?}");
+    }
 }
 
 /// The names and patterns a command is given (sensor.*, sensor.**), as a
@@ -566,6 +565,29 @@ mod tests {
         );
         assert_eq!(flag_names("", &more), "");
         assert_eq!(flag_names("ÄÖ message_ttl", &[]), "ÄÖ --message-ttl");
+    }
+
+    /// Every entry of [`FLAGS`] names a setting that some configuration
+    /// error of the library names: each one is seen written as its flag.
+    #[test]
+    fn every_flag_of_the_table_is_named_by_some_error() {
+        let said = |args: &[&str], more: fn(Config) -> Config| {
+            let t = parse(args).unwrap();
+            let err = new_node(more(t.net.config())).unwrap_err();
+            err.downcast_ref::<UsageError>()
+                .expect("a usage error")
+                .0
+                .clone()
+        };
+        let same = |c| c;
+        let messages = [
+            said(&["--max-payload-size", "5"], same),
+            said(&["--message-ttl", "604800001"], same),
+            // --ttl 256 is refused by its parser.
+            said(&[], |c| c.multicast_ttl(256)),
+            said(&["--insecure-legacy-key", "k"], same),
+        ];
+        assert_each_flag_said(FLAGS, &messages);
     }
 
     #[test]

@@ -258,7 +258,7 @@ fn main() -> ExitCode {
     let log = cli.log.clone().filter(|f| !f.trim().is_empty());
     // `node` installs its own, with levels its REPL can change.
     if let (Some(filter), false) = (&log, matches!(cli.command, Command::Node(_))) {
-        install_logging(filter, cli.log_format);
+        logging::install_env_filter(filter, cli.log_format);
     }
     let name = cli.command.name();
     // `bench --current-thread` measures the other runtime a user may pick.
@@ -315,11 +315,4 @@ fn usage_error(subcommand: &str, error: &common::UsageError) -> ExitCode {
         .error(clap::error::ErrorKind::ValueValidation, &error.0);
     let _ = err.print();
     ExitCode::from(2)
-}
-
-/// Installs the `tracing` subscriber that writes to stderr.
-fn install_logging(filter: &str, format: logging::LogFormat) {
-    // The filter was checked when the options were parsed.
-    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);
-    logging::install(filter, format);
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::value_parser;
 use eventcast::Config;
 
-use crate::common::{self, KeyArgs, NetArgs, SendArgs, UsageError};
+use crate::common::{self, NodeArgs, UsageError};
 use crate::logging::{self, LogFormat};
 use crate::running::Running;
 
@@ -18,13 +18,7 @@ pub(crate) struct Args {
     repl: ReplArgs,
 
     #[command(flatten)]
-    net: NetArgs,
-
-    #[command(flatten)]
-    send: SendArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
+    node: NodeArgs,
 
     #[command(flatten)]
     limits: LimitArgs,
@@ -34,13 +28,15 @@ impl Args {
     /// The node's configuration; fails on a bad key or an unreadable key
     /// file.
     fn config(&self) -> anyhow::Result<Config> {
-        let config = self.key.apply(self.send.apply(self.net.config()))?;
+        let config = self.node.config()?;
         Ok(self.limits.apply(self.repl.apply(config)))
     }
 }
 
 /// The library's settings only `node` takes, by their flags, for its
-/// configuration errors (`common::new_node_with`).
+/// configuration errors (`common::new_node_with`): those some error
+/// names. (--repl-max-clients has none: its parser refuses 0, and the
+/// library would say `repl max_clients`.)
 const NODE_FLAGS: &[(&str, &str)] = &[
     ("max_message_size", "--max-message-size"),
     ("max_partial_bytes", "--max-partial-bytes"),
@@ -56,7 +52,6 @@ const NODE_FLAGS: &[(&str, &str)] = &[
     ("subscription_bytes", "--subscription-bytes"),
     ("repl_host", "--repl-host"),
     ("danger_repl_any_host", "--danger-repl-any-host"),
-    ("repl_max_clients", "--repl-max-clients"),
 ];
 
 /// The receive limits, for a node that runs long enough to need them
@@ -181,12 +176,12 @@ pub(crate) async fn run(
         })?;
     }
     // The node's filter: the REPL's `log-level` changes what is written.
-    logging::install(node.log_levels().filter(), format);
+    logging::install_node(node.log_levels().filter(), format);
 
     // What goes wrong (a sender under a key this node lacks, events lost)
     // is said on stderr as `listen` says it, with or without --log.
     let mut notices = node.notices();
-    let running = Running::start(&node, args.net.port.is_some(), "node running", "").await?;
+    let running = Running::start(&node, args.node.net.port.is_some(), "node running", "").await?;
     match node.repl().addr() {
         Some(repl) => say!(
             "repl listening on {repl} (telnet {} {}; `help` lists the commands)",
@@ -321,6 +316,33 @@ mod tests {
             Some(eventcast::Secret::passphrase("new passphrase"))
         );
         assert_eq!(c.encryption.decrypt_keys.len(), 1);
+    }
+
+    /// Every entry of [`NODE_FLAGS`] names a setting that some
+    /// configuration error of the library names: each one is seen written
+    /// as its flag.
+    #[test]
+    fn every_flag_of_the_table_is_named_by_some_error() {
+        let mut no_room = config(&[]).unwrap();
+        // --subscription-bytes 0 is refused by its parser.
+        no_room.subscription_bytes = 0;
+        let configs = [
+            &["--max-message-size", "4"][..],
+            &["--max-partial-bytes", "10"],
+            &["--max-partial-bytes-per-sender", "10"],
+            &["--max-partial-messages-per-sender", "0"],
+            &["--max-senders", "0"],
+            &["--repl-host", "0.0.0.0"],
+        ]
+        .map(|args| config(args).unwrap());
+        let messages = configs.into_iter().chain([no_room]).map(|c| {
+            let err = common::new_node_with(c, NODE_FLAGS).unwrap_err();
+            err.downcast_ref::<UsageError>()
+                .expect("a usage error")
+                .0
+                .clone()
+        });
+        common::assert_each_flag_said(NODE_FLAGS, &messages.collect::<Vec<_>>());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::value_parser;
-use eventcast_record::{RecordSummary, Recorder, RecorderOptions, MIN_MAX_BYTES};
+use eventcast_record::{RecordSummary, Recorder, RecorderOptions};
 
 use crate::common::{self, NodeArgs, UsageError};
 use crate::json::size;
@@ -17,7 +17,7 @@ use crate::running::Running;
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// The MCAP file to write (replaced if it exists, once the group is
-    /// joined)
+    /// joined, with the later files of an earlier --split recording there)
     #[arg(value_name = "FILE")]
     file: PathBuf,
 
@@ -42,7 +42,8 @@ pub(crate) struct Args {
     max_bytes: Option<u64>,
 
     /// At --max-bytes, go on in FILE's stem + .0001, .0002, ... (bus.mcap,
-    /// bus.0001.mcap, ...)
+    /// bus.0001.mcap, ...). Those an earlier recording into FILE left are
+    /// removed when the recording begins, with or without --split
     #[arg(long, requires = "max_bytes")]
     split: bool,
 
@@ -52,19 +53,19 @@ pub(crate) struct Args {
 
 /// Runs `eventcast record`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(max) = args.max_bytes.filter(|&max| max < MIN_MAX_BYTES) {
-        return Err(UsageError(format!(
-            "--max-bytes {max} is too small: a file needs at least {MIN_MAX_BYTES} bytes"
-        ))
-        .into());
-    }
-    let node = args.node.new_node()?;
-    let filter = common::event_filter(&args.events)?;
     let mut options = RecorderOptions::new(&args.file);
-    options.filter = filter;
     options.count = args.count;
     options.max_bytes = args.max_bytes;
     options.split = args.split;
+    // Before the group is joined: the library's words, with the flag.
+    options.check().map_err(|e| {
+        UsageError(common::flag_names(
+            &e.to_string(),
+            &[("max_bytes", "--max-bytes")],
+        ))
+    })?;
+    let node = args.node.new_node()?;
+    options.filter = common::event_filter(&args.events)?;
     let mut notices = node.notices();
     let what = if args.events.is_empty() {
         "every event".to_owned()

@@ -12,6 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
 use crate::common;
+use crate::logging;
 
 /// A started node's way to its end: the signals that stop it.
 pub(crate) struct Running {
@@ -85,8 +86,13 @@ impl Running {
 }
 
 /// Writes a notice of something gone wrong to stderr; the others (started,
-/// stopped, REPL clients) say nothing a user of the command needs.
+/// stopped, REPL clients) say nothing a user of the command needs. When
+/// `--log` shows the library's warnings, the log has said it already (in
+/// the log's format), and it is not said again.
 fn report(notice: &Notice) {
+    if logging::library_warnings_shown() {
+        return;
+    }
     match notice {
         Notice::ProtocolError(error) => say!("eventcast: {error}"),
         Notice::Loss(loss) => say!("eventcast: {loss}"),

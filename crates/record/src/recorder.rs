@@ -16,13 +16,14 @@ use tokio::sync::watch;
 use crate::error::Error;
 use crate::format::{self, Meta, RecordedLoss};
 use crate::queue::{ByteQueue, Popped};
-use crate::sink::{Sink, Written};
+use crate::sink::{Sink, Written, MIN_MAX_BYTES};
 
 /// How a [`Recorder`] records.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RecorderOptions {
-    /// The (first) file.
+    /// The (first) file: replaced if it exists, and the later files of an
+    /// earlier recording there (`STEM.0001.EXT`, ...) are removed.
     pub path: PathBuf,
     /// Only events this filter matches; `None`: every event.
     pub filter: Option<EventFilter>,
@@ -53,6 +54,22 @@ impl RecorderOptions {
             split: false,
             queue_bytes: 64 << 20,
             flush_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RecorderOptions {
+    /// Checks the options before anything is created (as
+    /// [`Recorder::start`] does first): a `max_bytes` below
+    /// [`MIN_MAX_BYTES`](crate::MIN_MAX_BYTES) is
+    /// [`Error::MaxBytesTooSmall`].
+    pub fn check(&self) -> Result<(), Error> {
+        match self.max_bytes {
+            Some(max) if max < MIN_MAX_BYTES => Err(Error::MaxBytesTooSmall {
+                max,
+                min: MIN_MAX_BYTES,
+            }),
+            _ => Ok(()),
         }
     }
 }
@@ -156,9 +173,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Creates the first file and starts recording what `node` delivers
-    /// (start the node after this, so that nothing is missed).
+    /// Creates the first file (replacing an earlier recording at its path,
+    /// with all its files: see [`RecorderOptions::path`]) and starts
+    /// recording what `node` delivers (start the node after this, so that
+    /// nothing is missed).
     pub fn start(node: &Eventcast, options: RecorderOptions) -> Result<Self, Error> {
+        options.check()?;
         let sink = Sink::create(&options.path, options.max_bytes, options.split)?;
         let (done_tx, done) = watch::channel(false);
         let shared = Arc::new(Shared {

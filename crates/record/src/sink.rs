@@ -114,15 +114,28 @@ pub(crate) enum Written {
     Full,
 }
 
+/// Removes the later files of an earlier recording at `path`
+/// (`STEM.0001.EXT`, ... as long as they follow each other): the new
+/// recording replaces the file at `path`, and those would be taken for
+/// its own. The last goes first, so that what a failure leaves is still a
+/// recording's first files.
+fn remove_stale_parts(path: &Path) -> Result<(), Error> {
+    let stale = (1..)
+        .map(|index| Sink::part_path(path, index))
+        .take_while(|part| part.symlink_metadata().is_ok())
+        .collect::<Vec<_>>();
+    for part in stale.iter().rev() {
+        std::fs::remove_file(part).map_err(|e| Error::io(part, "cannot remove", e))?;
+    }
+    Ok(())
+}
+
 impl Sink {
-    /// Creates the first file at `path`.
+    /// Creates the first file at `path`, removing the later files an
+    /// earlier recording there left (see [`remove_stale_parts`]).
+    /// (`max_bytes` is checked before: `RecorderOptions::check`.)
     pub(crate) fn create(path: &Path, max_bytes: Option<u64>, split: bool) -> Result<Self, Error> {
-        if let Some(max) = max_bytes.filter(|&m| m < MIN_MAX_BYTES) {
-            return Err(Error::MaxBytesTooSmall {
-                max,
-                min: MIN_MAX_BYTES,
-            });
-        }
+        remove_stale_parts(path)?;
         let mut sink = Self {
             path: path.to_owned(),
             max_bytes,

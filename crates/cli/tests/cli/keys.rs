@@ -161,3 +161,32 @@ fn an_endless_key_file_is_refused_at_its_limit() {
         );
     });
 }
+
+#[test]
+fn with_log_warn_a_problem_is_said_once() {
+    // Trial: with --log warn each problem came twice, as the library's
+    // warning and again as the command's own line.
+    netns_test::run(|| {
+        for format in ["human", "json"] {
+            let listener = listen(&[
+                "--key",
+                PASSPHRASE,
+                "--timeout",
+                "3",
+                "--log",
+                "warn",
+                "--log-format",
+                format,
+            ]);
+            let port = listener.port().to_string();
+            let mut cmd = eventcast();
+            cmd.args(["emit", "--port", &port, "--key", "another", "greet", "hi"]);
+            let done = run(cmd, b"");
+            assert!(done.status.success(), "{done:?}");
+            let done = listener.finish();
+            assert!(done.status.success(), "{done:?}");
+            let said = done.stderr.matches("key this node does not have").count();
+            assert_eq!(said, 1, "--log-format {format}: {done:?}");
+        }
+    });
+}

@@ -369,7 +369,7 @@ fn record_and_node_end_cleanly_when_their_stderr_is_a_closed_pipe() {
 }
 
 /// A recording that cannot begin leaves the file it was to replace as it
-/// was, and creates none. `record old.mcap --bind ADDRESS-NOT-HERE` failed
+/// was, with the later files of its split recording, and creates none. `record old.mcap --bind ADDRESS-NOT-HERE` failed
 /// to bind, after replacing old.mcap with an empty recording.
 #[test]
 fn a_recording_that_cannot_start_leaves_the_file_as_it_was() {
@@ -377,6 +377,8 @@ fn a_recording_that_cannot_start_leaves_the_file_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("old.mcap");
         std::fs::write(&old, b"an older recording").unwrap();
+        let old_part = dir.path().join("old.0001.mcap");
+        std::fs::write(&old_part, b"its second file").unwrap();
         let new = dir.path().join("new.mcap");
         for file in [&old, &new] {
             // 10.9.9.9 is no address of the namespace: bind fails.
@@ -388,6 +390,7 @@ fn a_recording_that_cannot_start_leaves_the_file_as_it_was() {
         }
         let kept = std::fs::read(&old).unwrap();
         assert_eq!(String::from_utf8_lossy(&kept), "an older recording");
+        assert!(old_part.exists(), "{} was removed", old_part.display());
         assert!(!new.exists(), "{} was created", new.display());
     });
 }

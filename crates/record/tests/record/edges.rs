@@ -148,3 +148,21 @@ fn max_bytes_fills_the_file_before_it_ends() {
         summary.stats.events
     );
 }
+
+/// A `max_bytes` too small for one file is refused before anything is
+/// created, by `check` as by `Recorder::start`, in one wording.
+#[test]
+fn a_max_bytes_too_small_is_refused_before_a_file_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.mcap");
+    let mut options = RecorderOptions::new(&path);
+    options.max_bytes = Some(eventcast_record::MIN_MAX_BYTES - 1);
+    let said = "max_bytes 65535 is too small: a file needs at least 65536 bytes";
+    assert_eq!(options.check().unwrap_err().to_string(), said);
+    let node = Eventcast::new(Config::default()).unwrap();
+    let refused = Recorder::start(&node, options.clone()).err().unwrap();
+    assert_eq!(refused.to_string(), said);
+    assert!(!path.exists());
+    options.max_bytes = Some(eventcast_record::MIN_MAX_BYTES);
+    options.check().unwrap();
+}

@@ -175,6 +175,46 @@ fn max_bytes_ends_the_recording_or_splits_it() {
     assert_eq!(next, 20_000);
 }
 
+/// The names of the files of `dir`.
+fn names(dir: &std::path::Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// A recording replaces an earlier one at its path with all its files:
+/// none of the earlier one's later files is left beside the new ones.
+#[test]
+fn a_recording_replaces_every_file_of_an_earlier_one() {
+    // Trial: a shorter split recording left the earlier one's later files
+    // (split.0005.mcap, ...), taken for part of the new one.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("split.mcap");
+    let other = "other.0001.mcap";
+    std::fs::write(dir.path().join(other), "not a part of split.mcap").unwrap();
+    // The names of the files a recording of `count` events wrote, and
+    // `other`.
+    let record = |count, split| {
+        let mut options = RecorderOptions::new(&path);
+        options.max_bytes = Some(100_000);
+        options.split = split;
+        let summary = record_local(options, count);
+        let files = summary.files.iter().map(|(f, _)| f.file_name().unwrap());
+        let mut names: BTreeSet<_> = files.map(|f| f.to_string_lossy().into()).collect();
+        names.insert(other.to_owned());
+        names
+    };
+    let long = record(20_000, true);
+    assert!(long.len() > 4, "{long:?}");
+    let short = record(5_000, true);
+    assert!(short.len() > 2 && short.len() < long.len(), "{short:?}");
+    assert_eq!(names(dir.path()), short);
+    let one = record(10, false);
+    assert_eq!(names(dir.path()), one);
+    assert_eq!(one.len(), 2, "{one:?}");
+}
+
 #[test]
 fn count_stops_the_recorder_by_itself() {
     let dir = tempfile::tempdir().unwrap();

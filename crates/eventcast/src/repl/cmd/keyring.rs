@@ -3,10 +3,7 @@
 //! keys"). Keys are shown by fingerprint only; a key is added from a file,
 //! never typed into the session.
 
-use std::io::Read as _;
 use std::path::PathBuf;
-
-use zeroize::Zeroizing;
 
 use crate::{Fingerprint, KeyInfo, Secret};
 
@@ -22,9 +19,6 @@ pub(super) const SPEC: Spec = Spec {
             a key of the ring, `remove` drops one (not the primary). For a rotation, \
             do each step on every node before the next: add, primary, remove",
 };
-
-/// The longest key file read: a passphrase, or `raw:` and 32 hex digits.
-const MAX_KEY_FILE: u64 = 4096;
 
 /// A parsed `keys`.
 #[derive(Debug)]
@@ -119,54 +113,22 @@ fn listing(keys: &[KeyInfo]) -> String {
 }
 
 /// Reads a key file as `--key-file` does (one trailing line break
-/// ignored), at most [`MAX_KEY_FILE`] bytes, off the session's task. The
-/// error names the file and never shows its contents; the bytes read are
-/// wiped when dropped.
+/// ignored), a regular file of at most
+/// [`MAX_KEY_FILE`](crate::MAX_KEY_FILE) bytes, off the session's task.
+/// The error names the file and never shows its contents; the bytes read
+/// are wiped when dropped.
 async fn read_key_file(path: PathBuf) -> Result<Secret, String> {
     let shown = path.display().to_string();
-    let bytes = tokio::task::spawn_blocking(move || read_small_file(&path))
+    // Only a regular file: a FIFO or a device could hold the session.
+    let bytes = tokio::task::spawn_blocking(move || crate::read_key_file(&path, true))
         .await
-        .map_err(|_| format!("cannot read the key file {shown}"))??;
+        .map_err(|_| format!("cannot read the key file {shown}"))?
+        .map_err(|e| e.to_string())?;
     // Borrowed, not copied: the only copy is the one wiped.
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         format!("key file {shown}: not text; it holds a passphrase, or `raw:` and 32 hex digits")
     })?;
     Secret::parse(text).map_err(|e| format!("key file {shown}: {e}"))
-}
-
-/// The bytes of a regular file of at most [`MAX_KEY_FILE`] bytes, in a
-/// buffer sized once (never moved, so no copy is left behind) and wiped
-/// when dropped.
-///
-/// Opened without waiting (`O_NONBLOCK`) and checked on the open handle,
-/// not the path, so that nothing can hold the session: a FIFO with no
-/// writer (opening it would wait for one, and a node stopping waits for
-/// its sessions), a path swapped for one after a check, or a file whose
-/// reads wait for data (`/proc/kmsg`) gives an error instead.
-fn read_small_file(path: &std::path::Path) -> Result<Zeroizing<Vec<u8>>, String> {
-    let cannot = |e: std::io::Error| format!("cannot read the key file {}: {e}", path.display());
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path).map_err(cannot)?;
-    if !file.metadata().map_err(cannot)?.is_file() {
-        return Err(format!(
-            "key file {}: not a regular file (a pipe, a device or a directory)",
-            path.display()
-        ));
-    }
-    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
-    file.take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(format!(
-            "key file {}: more than {MAX_KEY_FILE} bytes, not a key file",
-            path.display()
-        ));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
