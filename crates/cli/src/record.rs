@@ -83,6 +83,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(Recorder::start(&node, options)?)
     })
     .await?;
+    if let [first, .., last] | [first @ last] = recorder.removed_files() {
+        let count = recorder.removed_files().len();
+        let files = if count == 1 { "file" } else { "files" };
+        let span = if count == 1 {
+            first.display().to_string()
+        } else {
+            format!("{} .. {}", first.display(), last.display())
+        };
+        say!("removed {count} later {files} of the recording replaced ({span})");
+    }
     let work = async {
         match args.duration {
             Some(duration) => {

@@ -22,8 +22,9 @@ use crate::sink::{Sink, Written, MIN_MAX_BYTES};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RecorderOptions {
-    /// The (first) file: replaced if it exists, and the later files of an
-    /// earlier recording there (`STEM.0001.EXT`, ...) are removed.
+    /// The (first) file: replaced if it exists, and then the later files of
+    /// the earlier recording there (`STEM.0001.EXT`, ... as long as they
+    /// follow each other) are removed ([`Recorder::removed_files`]).
     pub path: PathBuf,
     /// Only events this filter matches; `None`: every event.
     pub filter: Option<EventFilter>,
@@ -170,6 +171,7 @@ pub struct Recorder {
     writer: Option<std::thread::JoinHandle<Files>>,
     done: watch::Receiver<bool>,
     error: Arc<Mutex<Option<Error>>>,
+    removed: Vec<PathBuf>,
 }
 
 impl Recorder {
@@ -180,6 +182,7 @@ impl Recorder {
     pub fn start(node: &Eventcast, options: RecorderOptions) -> Result<Self, Error> {
         options.check()?;
         let sink = Sink::create(&options.path, options.max_bytes, options.split)?;
+        let removed = sink.removed().to_vec();
         let (done_tx, done) = watch::channel(false);
         let shared = Arc::new(Shared {
             queue: ByteQueue::new(options.queue_bytes.max(1)),
@@ -227,7 +230,15 @@ impl Recorder {
             writer: Some(writer),
             done,
             error,
+            removed,
         })
+    }
+
+    /// The later files of an earlier recording at the path
+    /// (`STEM.0001.EXT`, ...) that [`start`](Self::start) removed, in
+    /// order: empty unless the path held a file.
+    pub fn removed_files(&self) -> &[PathBuf] {
+        &self.removed
     }
 
     /// The counters so far.

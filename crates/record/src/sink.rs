@@ -102,6 +102,8 @@ pub(crate) struct Sink {
     open: Option<Open>,
     /// Every file opened, in order, with its final size once closed.
     files: Vec<(PathBuf, u64)>,
+    /// The later files of an earlier recording removed at the start.
+    removed: Vec<PathBuf>,
 }
 
 /// What [`Sink::write`] did.
@@ -115,36 +117,55 @@ pub(crate) enum Written {
 }
 
 /// Removes the later files of an earlier recording at `path`
-/// (`STEM.0001.EXT`, ... as long as they follow each other): the new
-/// recording replaces the file at `path`, and those would be taken for
-/// its own. The last goes first, so that what a failure leaves is still a
-/// recording's first files.
-fn remove_stale_parts(path: &Path) -> Result<(), Error> {
+/// (`STEM.0001.EXT`, ... as long as they follow each other and are files
+/// or links, not directories): the new recording has replaced the file at
+/// `path`, and those would be taken for its own. The last goes first, so
+/// that what a failure leaves is still a recording's first files. Returns
+/// the files removed, in order.
+fn remove_stale_parts(path: &Path) -> Result<Vec<PathBuf>, Error> {
     let stale = (1..)
         .map(|index| Sink::part_path(path, index))
-        .take_while(|part| part.symlink_metadata().is_ok())
+        .take_while(|part| part.symlink_metadata().is_ok_and(|m| !m.is_dir()))
         .collect::<Vec<_>>();
     for part in stale.iter().rev() {
-        std::fs::remove_file(part).map_err(|e| Error::io(part, "cannot remove", e))?;
+        std::fs::remove_file(part).map_err(|e| {
+            Error::io(
+                part,
+                "cannot remove a later file of the recording replaced",
+                e,
+            )
+        })?;
     }
-    Ok(())
+    Ok(stale)
 }
 
 impl Sink {
-    /// Creates the first file at `path`, removing the later files an
-    /// earlier recording there left (see [`remove_stale_parts`]).
-    /// (`max_bytes` is checked before: `RecorderOptions::check`.)
+    /// Creates the first file at `path`. If it replaced a file, also
+    /// removes the later files of the earlier recording there (see
+    /// [`remove_stale_parts`]), once the new file exists: a path that
+    /// cannot be created removes nothing. (`max_bytes` is checked before:
+    /// `RecorderOptions::check`.)
     pub(crate) fn create(path: &Path, max_bytes: Option<u64>, split: bool) -> Result<Self, Error> {
-        remove_stale_parts(path)?;
+        let replaces = path.is_file();
         let mut sink = Self {
             path: path.to_owned(),
             max_bytes,
             split,
             open: None,
             files: Vec::new(),
+            removed: Vec::new(),
         };
         sink.open_next()?;
+        if replaces {
+            sink.removed = remove_stale_parts(path)?;
+        }
         Ok(sink)
+    }
+
+    /// The later files of an earlier recording that [`create`](Self::create)
+    /// removed, in order.
+    pub(crate) fn removed(&self) -> &[PathBuf] {
+        &self.removed
     }
 
     /// The name of file number `index` (0: the path given; then

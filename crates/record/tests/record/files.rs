@@ -5,9 +5,10 @@
 use std::collections::BTreeSet;
 
 use bson::Bson;
-use eventcast_record::{Reader, Record, RecorderOptions};
+use eventcast::{Config, Eventcast};
+use eventcast_record::{Reader, Record, Recorder, RecorderOptions};
 
-use crate::support::{mcap_messages, record_local};
+use crate::support::{self, mcap_messages, record_local};
 
 #[test]
 fn a_recording_is_read_back_by_the_mcap_crate_s_own_reader() {
@@ -213,6 +214,45 @@ fn a_recording_replaces_every_file_of_an_earlier_one() {
     let one = record(10, false);
     assert_eq!(names(dir.path()), one);
     assert_eq!(one.len(), 2, "{one:?}");
+}
+
+/// Only a recording that replaced a file loses its later files, and only
+/// files: numbered files beside a path that held none stay, a directory
+/// ends the run, and a path that cannot be created removes nothing.
+#[test]
+fn only_a_replaced_recordings_later_files_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    let start = |name: &str| {
+        support::runtime().block_on(async {
+            let node = Eventcast::new(Config::default()).unwrap();
+            let recorder = Recorder::start(&node, RecorderOptions::new(at(name)))?;
+            let removed: Vec<_> = recorder.removed_files().to_vec();
+            recorder.finish().await.map(|_| removed)
+        })
+    };
+    // Takes kept as take.0001.mcap, take.0002.mcap: take.mcap was none.
+    for name in ["take.0001.mcap", "take.0002.mcap"] {
+        std::fs::write(at(name), name).unwrap();
+    }
+    assert_eq!(
+        start("take.mcap").unwrap(),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert!(at("take.0002.mcap").exists());
+    // Now take.mcap is one: its later files go, up to a directory.
+    std::fs::remove_file(at("take.0002.mcap")).unwrap();
+    std::fs::create_dir(at("take.0002.mcap")).unwrap();
+    std::fs::write(at("take.0003.mcap"), "after the directory").unwrap();
+    assert_eq!(start("take.mcap").unwrap(), vec![at("take.0001.mcap")]);
+    assert!(!at("take.0001.mcap").exists());
+    assert!(at("take.0002.mcap").is_dir() && at("take.0003.mcap").exists());
+    // A path that is a directory is not created, and removes nothing.
+    std::fs::create_dir(at("dir.mcap")).unwrap();
+    std::fs::write(at("dir.0001.mcap"), "kept").unwrap();
+    let err = start("dir.mcap").unwrap_err().to_string();
+    assert!(err.contains("cannot create"), "{err}");
+    assert!(at("dir.0001.mcap").exists());
 }
 
 #[test]
