@@ -189,7 +189,7 @@ impl KeyArgs {
 /// a pipe, as from `--key-file <(pass show key)`, is read too. A file too
 /// long to be a key file is a [`UsageError`].
 fn read_key_file(path: &std::path::Path) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
-    eventcast::read_key_file(path, false).map_err(|e| match e {
+    eventcast::read_key_file(path, eventcast::KeyFileKinds::Any).map_err(|e| match e {
         KeyFileError::TooLong { .. } => {
             UsageError(format!("{e} (a passphrase, or `raw:` and 32 hex digits)")).into()
         }

@@ -179,7 +179,8 @@ pub(crate) async fn run(
     logging::install_node(node.log_levels().filter(), format);
 
     // What goes wrong (a sender under a key this node lacks, events lost)
-    // is said on stderr as `listen` says it, with or without --log.
+    // is said on stderr once: as `listen` says it, or as the log's warning
+    // when the levels show the library's warnings.
     let mut notices = node.notices();
     let running = Running::start(&node, args.node.net.port.is_some(), "node running", "").await?;
     match node.repl().addr() {

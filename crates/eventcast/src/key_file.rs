@@ -39,18 +39,26 @@ pub enum KeyFileError {
     },
 }
 
+/// Which files [`read_key_file`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyFileKinds {
+    /// Any file that can be read, a pipe included, as from
+    /// `--key-file <(pass show key)`, waiting for its writer.
+    Any,
+    /// Only a regular file: anything else is refused, and the file is
+    /// opened without waiting (`O_NONBLOCK`) and checked on the open handle,
+    /// not the path, so that nothing can hold the caller. A FIFO with no
+    /// writer (opening it would wait for one), a path swapped for another
+    /// after a check, or a file whose reads wait for data (`/proc/kmsg`)
+    /// gives an error instead.
+    RegularOnly,
+}
+
 /// The bytes of the key file at `path`, at most [`MAX_KEY_FILE`], in a
 /// buffer sized once (never moved, so no copy of the key is left behind)
-/// and wiped when dropped.
-///
-/// With `regular_only`, anything but a regular file is refused, and the
-/// file is opened without waiting (`O_NONBLOCK`) and checked on the open
-/// handle, not the path, so that nothing can hold the caller: a FIFO with
-/// no writer (opening it would wait for one), a path swapped for another
-/// after a check, or a file whose reads wait for data (`/proc/kmsg`) gives
-/// an error instead. Without it a pipe is read too, as from
-/// `--key-file <(pass show key)`, waiting for its writer.
-pub fn read_key_file(path: &Path, regular_only: bool) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+/// and wiped when dropped; `kinds` says which files are read.
+pub fn read_key_file(path: &Path, kinds: KeyFileKinds) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+    let regular_only = kinds == KeyFileKinds::RegularOnly;
     let cannot = |source| KeyFileError::Io {
         path: path.to_owned(),
         source,

@@ -90,7 +90,7 @@ pub use arglist::parts::lone_binary;
 pub use config::{Config, EncryptionConfig, DEFAULT_BUSY_POLL, MAX_BUSY_POLL};
 pub use error::{ConfigError, Error};
 pub use event::Event;
-pub use key_file::{read_key_file, KeyFileError, MAX_KEY_FILE};
+pub use key_file::{read_key_file, KeyFileError, KeyFileKinds, MAX_KEY_FILE};
 pub use keys::Keys;
 pub use listeners::{EventFilter, ListenerId, Subscription};
 pub use node::{Eventcast, WeakEventcast};

@@ -364,11 +364,22 @@ fn keep(
     controls: crate::mmsg::Controls,
 ) {
     if controls.truncated {
+        // Said once a process at warning level: were it to go on, every
+        // message would be dropped (`NodeStats::recv_truncated`).
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         counts.truncated += 1;
-        tracing::debug!(
-            target: "eventcast", %from, len,
-            "message dropped: the kernel cut its control messages short"
-        );
+        if SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::debug!(
+                target: "eventcast", %from, len,
+                "message dropped: the kernel cut its control messages short"
+            );
+        } else {
+            tracing::warn!(
+                target: "eventcast", %from, len,
+                "message dropped: the kernel cut its control messages short \
+                 (said once; recv_truncated counts them)"
+            );
+        }
         return;
     }
     got.push(Received {

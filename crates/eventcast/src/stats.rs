@@ -46,7 +46,8 @@ pub struct NodeStats {
     /// per call.
     pub recv_calls: u64,
     /// Datagrams those calls read (each datagram of a message the kernel
-    /// handed over whole, `UDP_GRO`, counted).
+    /// handed over whole, `UDP_GRO`, counted; a message dropped as
+    /// `recv_truncated` not).
     pub recv_call_datagrams: u64,
     /// Messages those calls read that held several datagrams of one
     /// sender, handed over together by the kernel (Linux `UDP_GRO`: a

@@ -120,10 +120,12 @@ fn listing(keys: &[KeyInfo]) -> String {
 async fn read_key_file(path: PathBuf) -> Result<Secret, String> {
     let shown = path.display().to_string();
     // Only a regular file: a FIFO or a device could hold the session.
-    let bytes = tokio::task::spawn_blocking(move || crate::read_key_file(&path, true))
-        .await
-        .map_err(|_| format!("cannot read the key file {shown}"))?
-        .map_err(|e| e.to_string())?;
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::read_key_file(&path, crate::KeyFileKinds::RegularOnly)
+    })
+    .await
+    .map_err(|_| format!("cannot read the key file {shown}"))?
+    .map_err(|e| e.to_string())?;
     // Borrowed, not copied: the only copy is the one wiped.
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         format!("key file {shown}: not text; it holds a passphrase, or `raw:` and 32 hex digits")
