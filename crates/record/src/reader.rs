@@ -69,6 +69,20 @@ pub struct Reader {
     done: bool,
 }
 
+/// The longest record read from a file of `len` bytes, so that a length
+/// field of a damaged or forged file cannot make the reader allocate what
+/// it claims (`mcap` otherwise reserves a record's claimed length before
+/// reading it). A record outside a chunk cannot be longer than its file; one
+/// inside a compressed chunk can, as can the chunk's uncompressed size, and
+/// is allowed up to an event of the default `max_message_size` (64 MiB)
+/// with room for its name and fields.
+fn record_length_limit(len: u64) -> usize {
+    const LARGEST_DEFAULT_EVENT: usize = 64 * 1024 * 1024 + 1024 * 1024;
+    usize::try_from(len)
+        .unwrap_or(usize::MAX)
+        .max(LARGEST_DEFAULT_EVENT)
+}
+
 impl Reader {
     /// Opens `path`; fails when it cannot be read or is not MCAP.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
@@ -90,9 +104,18 @@ impl Reader {
             });
         }
         let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(path, "cannot read", e))?
+            .len();
+        let options = mcap::sans_io::LinearReaderOptions::default()
+            .with_record_length_limit(record_length_limit(len));
         Ok(Self {
             path: path.to_owned(),
-            messages: mcap::io::MessageReader::new(BufReader::with_capacity(256 * 1024, file)),
+            messages: mcap::io::MessageReader::new_with_options(
+                BufReader::with_capacity(256 * 1024, file),
+                options,
+            ),
             filter: None,
             stats: ReaderStats::default(),
             first: None,

@@ -61,6 +61,47 @@ fn a_file_too_short_for_a_summary_has_no_info() {
     }
 }
 
+/// A record whose length field claims far more than the file holds (a
+/// damaged or forged file) ends the reading with `truncated` set: the
+/// `mcap` reader reserved what the field claimed, and a terabyte aborted the
+/// process. Both outside a chunk and for a chunk's uncompressed size.
+#[test]
+fn a_record_claiming_a_terabyte_ends_the_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    const TERABYTE: u64 = 1 << 40;
+    // The header record (opcode 1) claims a terabyte.
+    let mut header = b"\x89MCAP0\r\n".to_vec();
+    header.push(0x01);
+    header.extend_from_slice(&TERABYTE.to_le_bytes());
+    header.extend_from_slice(&[0; 64]);
+    // A valid header (profile and library empty), then a chunk (opcode 6)
+    // whose uncompressed size claims a terabyte, its records uncompressed.
+    let mut chunk = b"\x89MCAP0\r\n".to_vec();
+    chunk.push(0x01);
+    chunk.extend_from_slice(&8u64.to_le_bytes());
+    chunk.extend_from_slice(&[0; 8]);
+    let records = [0u8; 16];
+    let mut body = Vec::new();
+    body.extend_from_slice(&0u64.to_le_bytes()); // message start time
+    body.extend_from_slice(&0u64.to_le_bytes()); // message end time
+    body.extend_from_slice(&TERABYTE.to_le_bytes()); // uncompressed size
+    body.extend_from_slice(&0u32.to_le_bytes()); // uncompressed crc: none
+    body.extend_from_slice(&0u32.to_le_bytes()); // compression: "" (none)
+    body.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    body.extend_from_slice(&records);
+    chunk.push(0x06);
+    chunk.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    chunk.extend_from_slice(&body);
+    for (name, bytes) in [("header", header), ("chunk", chunk)] {
+        let path = dir.path().join(format!("{name}.mcap"));
+        std::fs::write(&path, &bytes).unwrap();
+        let mut reader = Reader::open(&path).unwrap();
+        assert_eq!(reader.next(), None, "{name}");
+        let said = reader.stats().truncated.clone();
+        assert!(said.is_some(), "{name}: {said:?}");
+    }
+}
+
 /// `max_bytes` holds when the file is made of many small chunks (a slow
 /// recording: one chunk a second). The summary indexes every chunk; it
 /// was not counted, and the file grew past `max_bytes`.
