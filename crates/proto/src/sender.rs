@@ -8,12 +8,15 @@
 //! `retransmit_window_bytes`. A NACK adds what it asks for (and what the
 //! store still has) to the repair queue, which goes before new data; a
 //! segment repaired within `repair_linger` is not repaired again, and the
-//! repairs queued are bounded by a budget (2,000 a second, plus one per
+//! repairs queued are bounded by a budget (5,000 a second, plus two per
 //! segment sent the first time, in bursts of up to 4,096): NACKs are
 //! anyone's to send on a LAN without a key, so what they can make a sender
-//! send is bounded; what the budget refuses is asked for again. When the
-//! sender goes quiet it sends heartbeats, at intervals that double from
-//! `heartbeat_min` to `heartbeat_max`.
+//! send is bounded, and so is the work one NACK makes it do (it looks at
+//! each segment it asks for once, and at no more than the budget lets it
+//! repair, what is queued or just repaired, and 4,096 it refuses); what
+//! the budget refuses is asked for again. When the sender goes quiet it
+//! sends heartbeats, at intervals that double from `heartbeat_min` to
+//! `heartbeat_max`.
 //!
 //! New data and repairs also wait for the receivers' windows
 //! (`window.rs`): a receiver's status frame says how far into the stream
@@ -23,6 +26,7 @@
 //! `repair_timeout` at most.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,6 +55,15 @@ const REPAIRS_PER_SEGMENT: f64 = 2.0;
 
 /// The most repairs the sender may queue at once.
 const REPAIR_BURST: f64 = 4096.0;
+
+/// The most segments one NACK counts as refused (`repairs_refused`) once
+/// the repair budget is spent: it looks no further, so a NACK that asks
+/// for a whole store of small messages costs no more than this.
+const REFUSED_COUNTED: u64 = 4096;
+
+/// Part of what a NACK asks for: a range of seqs, and the segments wanted
+/// of each (`None`: every one sent).
+type Ask = (Range<u64>, Option<Range<u32>>);
 
 /// A message kept for sending and repairs.
 struct Stored {
@@ -660,6 +673,14 @@ impl Sender {
     }
 
     /// A NACK for this sender: queue what it asks for and the store has.
+    ///
+    /// What one NACK costs is bounded by what the budget lets it repair,
+    /// however much it asks for (NACKs are anyone's to send, and a store
+    /// of small messages may hold a million): its entries are merged into
+    /// disjoint ranges first (at most 64 of messages, 2,048 of segments),
+    /// each segment they cover is looked at once, in order, without
+    /// collecting them, and the looking stops once the budget is spent and
+    /// [`REFUSED_COUNTED`] more segments have been refused.
     pub(crate) fn on_nack(
         &mut self,
         now: Instant,
@@ -677,65 +698,37 @@ impl Sender {
         if self.pacer.on_loss_report(now) {
             stats.rate_decreases += 1;
         }
-        let trail = self.trail();
-        let lead = self.lead();
-        let mut unrepairable = false;
-        let mut wanted: Vec<(u64, u32)> = Vec::new();
-        for entry in nack.entries() {
-            match *entry {
-                NackEntry::Messages { first, count } => {
-                    let end = first.get().saturating_add(u64::from(count)).min(lead);
-                    if first.get() < trail {
-                        unrepairable = true;
-                    }
-                    if first.get() >= end {
-                        // Nothing sent in full there (yet): nothing to repair.
-                        continue;
-                    }
-                    for (seq, st) in self.store.range(first.get()..end) {
-                        wanted.extend((0..st.sent).map(|i| (seq, i)));
-                    }
-                }
-                NackEntry::Segments { seq, first, count } => {
-                    let Some(st) = self.store.get(seq.get()) else {
-                        unrepairable |= seq.get() < trail;
-                        continue;
-                    };
-                    let end = first.saturating_add(count).min(st.sent);
-                    wanted.extend((first..end).map(|i| (seq.get(), i)));
-                }
-                NackEntry::SegmentBitmap { seq, first, bits } => {
-                    let Some(st) = self.store.get(seq.get()) else {
-                        unrepairable |= seq.get() < trail;
-                        continue;
-                    };
-                    wanted.extend(
-                        (0..32)
-                            .filter(|b| bits >> b & 1 == 1)
-                            .filter_map(|b| first.checked_add(b))
-                            .filter(|&i| i < st.sent)
-                            .map(|i| (seq.get(), i)),
-                    );
-                }
-            }
-        }
+        let (asks, unrepairable) = self.asks(nack);
         let since = self
             .repair_at
             .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
         self.repair_at = Some(now);
         self.repair_tokens = (self.repair_tokens + since * REPAIR_FLOOR).min(REPAIR_BURST);
-        for (seq, index) in wanted {
+        // Every sent segment the asks cover, lazily: (seq, index, message).
+        let store = &self.store;
+        let wanted = asks.iter().flat_map(|(seqs, segments)| {
+            store.range(seqs.clone()).flat_map(move |(seq, st)| {
+                let (first, end) = segments.as_ref().map_or((0, st.sent), |r| (r.start, r.end));
+                (first..end.min(st.sent)).map(move |index| (seq, index, st))
+            })
+        });
+        let mut refused = 0;
+        for (seq, index, st) in wanted {
             if self.pending.contains(&(seq, index)) {
                 continue;
             }
             if self.repair_tokens < 1.0 {
-                stats.repairs_refused += 1;
+                refused += 1;
+                if refused >= REFUSED_COUNTED {
+                    break;
+                }
                 continue;
             }
-            let recent = self
-                .store
-                .get(seq)
-                .and_then(|st| st.repaired.get(index as usize).copied().flatten())
+            let recent = st
+                .repaired
+                .get(index as usize)
+                .copied()
+                .flatten()
                 .is_some_and(|t| {
                     now.checked_duration_since(t)
                         .is_none_or(|d| d < config.repair_linger)
@@ -748,11 +741,97 @@ impl Sender {
             self.pending.insert((seq, index));
             self.repairs.push_back((seq, index));
         }
+        stats.repairs_refused += refused;
         if unrepairable {
             stats.repairs_unavailable += 1;
             // Tell the receivers soon, so that they stop asking.
             self.ask_heartbeat(now, config);
         }
+    }
+
+    /// What a NACK asks for, as disjoint asks in seq order: a range of
+    /// seqs whose every sent segment is wanted (`None`), or one seq's
+    /// range of segment indices; and whether it asked for anything no
+    /// longer in the store. Overlapping and repeated entries are merged,
+    /// so each segment is asked for once.
+    fn asks(&self, nack: &Nack) -> (Vec<Ask>, bool) {
+        let trail = self.trail();
+        let lead = self.lead();
+        let mut unrepairable = false;
+        let mut messages: Vec<Range<u64>> = Vec::new();
+        let mut segments: Vec<(u64, Range<u32>)> = Vec::new();
+        for entry in nack.entries() {
+            match *entry {
+                NackEntry::Messages { first, count } => {
+                    let end = first.get().saturating_add(u64::from(count)).min(lead);
+                    if first.get() < trail {
+                        unrepairable = true;
+                    }
+                    // Nothing sent in full past `lead` (yet): nothing to
+                    // repair there.
+                    let start = first.get().max(trail);
+                    if start < end {
+                        messages.push(start..end);
+                    }
+                }
+                NackEntry::Segments { seq, first, count } => {
+                    let Some(st) = self.store.get(seq.get()) else {
+                        unrepairable |= seq.get() < trail;
+                        continue;
+                    };
+                    let end = first.saturating_add(count).min(st.sent);
+                    if first < end {
+                        segments.push((seq.get(), first..end));
+                    }
+                }
+                NackEntry::SegmentBitmap { seq, first, bits } => {
+                    let Some(st) = self.store.get(seq.get()) else {
+                        unrepairable |= seq.get() < trail;
+                        continue;
+                    };
+                    segments.extend(
+                        (0..32)
+                            .filter(|b| bits >> b & 1 == 1)
+                            .filter_map(|b| first.checked_add(b))
+                            .filter(|&i| i < st.sent)
+                            // `i < st.sent`: `i + 1` cannot overflow.
+                            .map(|i| (seq.get(), i..i + 1)),
+                    );
+                }
+            }
+        }
+        messages.sort_unstable_by_key(|r| r.start);
+        let mut merged: Vec<Range<u64>> = Vec::with_capacity(messages.len());
+        for r in messages {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        // Segments of a message wanted whole are wanted already.
+        segments.retain(|(seq, _)| {
+            let i = merged.partition_point(|r| r.end <= *seq);
+            merged.get(i).is_none_or(|r| *seq < r.start)
+        });
+        segments.sort_unstable_by_key(|(seq, r)| (*seq, r.start));
+        let mut asks: Vec<Ask> = merged.into_iter().map(|r| (r, None)).collect();
+        let mut last: Option<(u64, Range<u32>)> = None;
+        for (seq, r) in segments {
+            match &mut last {
+                Some((s, l)) if *s == seq && r.start <= l.end => l.end = l.end.max(r.end),
+                _ => {
+                    // A seq in the store is below its end: `s + 1` fits.
+                    if let Some((s, l)) = last.replace((seq, r)) {
+                        asks.push((s..s + 1, Some(l)));
+                    }
+                }
+            }
+        }
+        if let Some((s, l)) = last {
+            asks.push((s..s + 1, Some(l)));
+        }
+        asks.sort_by_key(|(seqs, _)| seqs.start);
+        (asks, unrepairable)
     }
 
     /// Owes a heartbeat soon: now, or `heartbeat_min` after the last one

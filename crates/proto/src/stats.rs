@@ -198,7 +198,9 @@ pub struct Stats {
     /// NACK rounds held back by the NACK budgets (asked later).
     pub nacks_deferred: u64,
     /// Segments asked for by a NACK and not repaired because the repair
-    /// budget was spent (asked again later).
+    /// budget was spent (asked again later). At most 4,096 are counted per
+    /// NACK: once the budget is spent, what a NACK asks for past them is
+    /// not looked at.
     pub repairs_refused: u64,
     /// Second, different copies of a message already finished (reported
     /// once per sender as `EndpointEvent::Conflict`).

@@ -14,5 +14,6 @@ mod garbage;
 mod held_burst;
 mod hostile_recovery;
 mod message_size;
+mod nack_work;
 mod remembered;
 mod senders;
