@@ -13,7 +13,7 @@ use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::chunk::{Arrival, Chunk, Reassembler};
-use crate::headers::Meta;
+use crate::headers::{Meta, MAX_ID_LEN};
 use crate::payload;
 use crate::shared::{lock, Shared};
 use crate::stats::add;
@@ -133,6 +133,11 @@ impl Inbound {
         let now = Instant::now();
         if meta.bridge.as_deref() == Some(shared.id.as_str()) {
             add(&counters.dropped_own, 1);
+            return;
+        }
+        if meta.bridge.as_ref().is_some_and(|b| b.len() > MAX_ID_LEN) {
+            add(&counters.dropped_bad_headers, 1);
+            tracing::debug!(subject = message.subject.as_str(), "bridge id too long");
             return;
         }
         if let (Some(bridge), Some(sender)) = (&meta.bridge, &meta.sender) {

@@ -27,15 +27,19 @@ pub struct BridgeStats {
     /// NATS messages whose payload could not be read (not JSON, not an
     /// array, not BSON, unknown `Content-Type`).
     pub dropped_bad_payload: u64,
-    /// NATS messages with malformed bridge headers (sequence, chunk).
+    /// NATS messages with malformed bridge headers (sequence, chunk, a
+    /// bridge id longer than 64 bytes).
     pub dropped_bad_headers: u64,
     /// NATS messages already delivered (re-sent by a bridge after a
     /// reconnect, or chunks seen twice).
     pub dropped_duplicate: u64,
     /// This bridge's own messages (only if the server echoed them).
     pub dropped_own: u64,
-    /// Chunked events dropped: reassembly budget full, chunks
-    /// inconsistent, or incomplete at the deadline.
+    /// Chunked events dropped: reassembly budget full (a partial event is
+    /// charged its declared size, a slot per chunk, its key and a fixed
+    /// overhead), too many partial events at once (4,096), chunks
+    /// inconsistent, or incomplete at the deadline. A chunk of an event
+    /// refused while 1,024 others are is counted as another event.
     pub dropped_reassembly: u64,
     /// NATS messages the LAN refused (larger than `max_message_size`, or
     /// the node stopped).
@@ -63,7 +67,8 @@ pub struct BridgeStats {
     pub buffered_bytes: u64,
     /// Events waiting in the outage buffer.
     pub buffered_events: u64,
-    /// Bytes reserved by partly received chunked events.
+    /// Bytes reserved by partly received chunked events (declared sizes,
+    /// slots, keys and overhead).
     pub reassembly_bytes: u64,
     /// Other bridges for the same prefix found on this LAN.
     pub other_bridges: u64,
