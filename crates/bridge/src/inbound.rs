@@ -143,7 +143,7 @@ impl Inbound {
         if let (Some(bridge), Some(sender)) = (&meta.bridge, &meta.sender) {
             let site = meta.site.as_deref().unwrap_or("?");
             let own = self.node.id().to_string();
-            if !lock(&shared.rivals).nats_event(bridge, site, sender, &own) {
+            if !lock(&shared.rivals).nats_event(now, bridge, site, sender, &own) {
                 add(&counters.dropped_other_bridge, 1);
                 shared.standing_by(now);
                 return;

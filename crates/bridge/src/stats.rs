@@ -72,6 +72,13 @@ pub struct BridgeStats {
     pub reassembly_bytes: u64,
     /// Other bridges for the same prefix found on this LAN.
     pub other_bridges: u64,
+    /// Other bridges' announcements, and bridges found on this LAN or to
+    /// report, that were not remembered: their table was full (4,096
+    /// announcing nodes and bridges alive, 256 bridges found on this LAN,
+    /// 1,024 reported over the bridge's life) or an id was longer than 64
+    /// bytes. Forged announcements, or a deployment far larger than
+    /// expected; a bridge not remembered may go undetected on this LAN.
+    pub rivals_not_remembered: u64,
     /// Whether this bridge stands by because another bridge on its LAN
     /// (with a lower id) bridges it.
     pub standing_by: bool,
@@ -143,6 +150,7 @@ impl Counters {
             buffered_events: get(&self.buffered_events),
             reassembly_bytes: get(&self.reassembly_bytes),
             other_bridges: get(&self.other_bridges),
+            rivals_not_remembered: 0,
             standing_by: self.standing_by.load(Relaxed),
             connected: self.connected.load(Relaxed),
         }
