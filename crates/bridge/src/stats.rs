@@ -28,7 +28,8 @@ pub struct BridgeStats {
     /// array, not BSON, unknown `Content-Type`).
     pub dropped_bad_payload: u64,
     /// NATS messages with malformed bridge headers (sequence, chunk, a
-    /// bridge id longer than 64 bytes).
+    /// bridge id longer than 64 bytes), or a sequence number implausibly
+    /// far (over 2^20) past the last one delivered from its bridge.
     pub dropped_bad_headers: u64,
     /// NATS messages already delivered (re-sent by a bridge after a
     /// reconnect, or chunks seen twice).
