@@ -25,7 +25,8 @@ pub struct BridgeStats {
     /// than the most chunks allow.
     pub dropped_unencodable: u64,
     /// NATS messages whose payload could not be read (not JSON, not an
-    /// array, not BSON, unknown `Content-Type`).
+    /// array, not BSON, unknown `Content-Type`), or nested deeper than
+    /// LAN receivers take (100 levels, with the body and its `args`).
     pub dropped_bad_payload: u64,
     /// NATS messages with malformed bridge headers (sequence, chunk, a
     /// bridge id longer than 64 bytes), or a sequence number implausibly
