@@ -216,7 +216,10 @@ impl Reassembler {
         }
         *filled += data.len();
         *received += 1;
-        *slot = Some(data);
+        // A copy: a received payload is a slice of the client's read
+        // buffer, and holding it would hold the whole buffer (64 KiB for
+        // a 1-byte chunk), far beyond what the partial is charged.
+        *slot = Some(Bytes::copy_from_slice(&data));
         if *received < *count {
             return Arrival::Pending;
         }
@@ -519,5 +522,24 @@ mod tests {
         ] {
             assert_eq!(Chunk::parse(c, s), None, "{c} {s}");
         }
+    }
+
+    #[test]
+    fn a_chunk_does_not_hold_the_buffer_it_arrived_in() {
+        let now = Instant::now();
+        let mut r = Reassembler::new(1 << 20, Duration::from_secs(5));
+        let buffer = Bytes::from(vec![7; 64 * 1024]);
+        let two = Chunk::parse("0/2", "2").expect("parses");
+        assert_eq!(
+            r.insert(now, key(1), &two, buffer.slice(100..101)),
+            Arrival::Pending
+        );
+        let Some(Partial::Open { parts, .. }) = r.partials.get(&key(1)) else {
+            panic!("an open partial");
+        };
+        let held = parts[0].as_ref().expect("the chunk");
+        assert_eq!(held.as_ref(), [7]);
+        let within = buffer.as_ptr_range().contains(&held.as_ptr());
+        assert!(!within, "a slice of the read buffer is held");
     }
 }
