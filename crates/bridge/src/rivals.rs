@@ -62,6 +62,9 @@ pub(crate) struct Rivals {
     /// Announcements, bridges found and reports not remembered because
     /// their table was full or an id was too long.
     not_remembered: u64,
+    /// When `by_node`, `last_seen`, `lan_senders` and `on_lan` were last
+    /// pruned.
+    pruned: [Option<Instant>; 4],
     /// How long an announcement keeps a bridge alive.
     alive: Duration,
     standing_by: bool,
@@ -77,6 +80,7 @@ impl Rivals {
             lan_senders: HashMap::new(),
             reported: HashSet::new(),
             not_remembered: 0,
+            pruned: [None; 4],
             alive: announce_interval * 3,
             standing_by: false,
         }
@@ -103,8 +107,15 @@ impl Rivals {
         if on_lan.contains(&self.me) {
             self.note_on_lan(now, bridge, site);
         }
-        prune(&mut self.by_node, |a| a.last, now, self.alive);
-        prune(&mut self.last_seen, |t| *t, now, self.alive);
+        let pruned = &mut self.pruned;
+        prune(
+            &mut self.by_node,
+            |a| a.last,
+            now,
+            self.alive,
+            &mut pruned[0],
+        );
+        prune(&mut self.last_seen, |t| *t, now, self.alive, &mut pruned[1]);
         if !self.by_node.contains_key(node) && self.by_node.len() >= MAX_REMEMBERED
             || !self.last_seen.contains_key(bridge) && self.last_seen.len() >= MAX_REMEMBERED
         {
@@ -129,7 +140,14 @@ impl Rivals {
             self.note_on_lan(now, &other.bridge, &other.site);
             return false;
         }
-        prune(&mut self.lan_senders, |t| *t, now, Duration::from_secs(60));
+        let minute = Duration::from_secs(60);
+        prune(
+            &mut self.lan_senders,
+            |t| *t,
+            now,
+            minute,
+            &mut self.pruned[2],
+        );
         if self.lan_senders.len() < MAX_REMEMBERED || self.lan_senders.contains_key(sender) {
             self.lan_senders.insert(sender.to_owned(), now);
         }
@@ -159,16 +177,21 @@ impl Rivals {
     }
 
     /// Records `bridge` as found on this LAN, within [`MAX_ON_LAN`]: when
-    /// full, those no longer alive are forgotten first; if none is, the
-    /// new one is not remembered.
+    /// full, those no longer alive are forgotten first (a scan at most
+    /// every [`PRUNE_EVERY`]); if none is, the new one is not remembered.
     fn note_on_lan(&mut self, now: Instant, bridge: &str, site: &str) {
         if self.on_lan.len() >= MAX_ON_LAN && !self.on_lan.contains_key(bridge) {
-            let (last_seen, alive) = (&self.last_seen, self.alive);
-            self.on_lan.retain(|b, _| {
-                last_seen
-                    .get(b)
-                    .is_some_and(|t| now.saturating_duration_since(*t) < alive)
-            });
+            let due =
+                self.pruned[3].is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
+            if due {
+                let (last_seen, alive) = (&self.last_seen, self.alive);
+                self.on_lan.retain(|b, _| {
+                    last_seen
+                        .get(b)
+                        .is_some_and(|t| now.saturating_duration_since(*t) < alive)
+                });
+                self.pruned[3] = Some(now);
+            }
             if self.on_lan.len() >= MAX_ON_LAN {
                 self.not_remembered += 1;
                 return;
@@ -237,15 +260,23 @@ fn cut(site: &str) -> &str {
     &site[..end]
 }
 
-/// Keeps `map` small: when it is full, drops the entries older than `age`.
+/// How often a full table is scanned for stale entries at most: while it
+/// is full of live ones, new entries are refused without a scan each.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps `map` small: when it is full, drops the entries older than `age`
+/// (at most every [`PRUNE_EVERY`], `pruned` saying when it last did).
 fn prune<V>(
     map: &mut HashMap<String, V>,
     time: impl Fn(&V) -> Instant,
     now: Instant,
     age: Duration,
+    pruned: &mut Option<Instant>,
 ) {
-    if map.len() >= MAX_REMEMBERED {
+    let due = pruned.is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
+    if map.len() >= MAX_REMEMBERED && due {
         map.retain(|_, v| now.saturating_duration_since(time(v)) < age);
+        *pruned = Some(now);
     }
 }
 
@@ -363,5 +394,26 @@ mod tests {
             &["aaaa".to_owned()],
         );
         assert!(a.on_lan["bbbb"].len() <= MAX_SITE_LEN);
+    }
+
+    #[test]
+    fn a_full_table_is_scanned_at_most_once_a_second() {
+        let now = Instant::now();
+        let mut a = Rivals::new("aaaa".into(), SECOND);
+        for i in 0..MAX_REMEMBERED {
+            a.lan_event(now, &format!("s{i}"));
+        }
+        let later = now + Duration::from_secs(61);
+        assert!(a.lan_event(later, "new"), "a scan drops the stale ones");
+        assert_eq!(a.lan_senders.len(), 1);
+        for i in 0..MAX_REMEMBERED {
+            a.lan_event(later, &format!("t{i}"));
+        }
+        let stale = later + Duration::from_secs(61);
+        a.pruned[2] = Some(stale);
+        a.lan_event(stale, "newer");
+        assert_eq!(a.lan_senders.len(), MAX_REMEMBERED, "no scan yet");
+        a.lan_event(stale + SECOND, "newest");
+        assert!(a.lan_senders.contains_key("newest"));
     }
 }
