@@ -202,6 +202,7 @@ impl Bridge {
     pub fn stats(&self) -> BridgeStats {
         let mut stats = self.shared.counters.snapshot();
         stats.lan_lagged = self.node.stats().subscription_lagged;
+        stats.rivals_not_remembered = lock(&self.shared.rivals).not_remembered();
         stats
     }
 

@@ -11,6 +11,10 @@ pub const SENDER: &str = "Eventcast-Sender";
 pub const NAME: &str = "Eventcast-Name";
 /// The id of the publishing bridge (16 hex digits, new at each start).
 pub const BRIDGE: &str = "Eventcast-Bridge";
+/// The longest `Eventcast-Bridge` a bridge reads (its own are 16 hex
+/// digits): a longer one is a malformed header, dropped and counted,
+/// never a key kept in memory.
+pub(crate) const MAX_ID_LEN: usize = 64;
 /// The publishing bridge's sequence number of the event: receivers drop
 /// one they already had (sent again after a reconnect).
 pub const SEQ: &str = "Eventcast-Seq";

@@ -13,7 +13,7 @@ use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::chunk::{Arrival, Chunk, Reassembler};
-use crate::headers::Meta;
+use crate::headers::{Meta, MAX_ID_LEN};
 use crate::payload;
 use crate::shared::{lock, Shared};
 use crate::stats::add;
@@ -21,6 +21,13 @@ use crate::subject;
 
 /// The most publishing bridges whose last sequence number is remembered.
 const MAX_ORIGINS: usize = 4096;
+
+/// The furthest a bridge's sequence number may jump past the last one
+/// delivered from it (events this bridge missed in between: the server
+/// dropped them for a slow consumer, say). A further jump is implausible:
+/// dropped and counted, and the last one kept, so that one forged message
+/// under a real bridge's id cannot make its later events duplicates.
+const MAX_SEQ_JUMP: u64 = 1 << 20;
 
 /// The subject bridges of `prefix` announce themselves on.
 pub(crate) fn announce_subject(prefix: &str) -> String {
@@ -54,7 +61,7 @@ pub(crate) async fn run(
     mut announcements: Subscriber,
     cancel: CancellationToken,
 ) {
-    let mut last_seq: HashMap<String, (u64, Instant)> = HashMap::new();
+    let mut last_seq = Sequences::default();
     let mut announce = tokio::time::interval(inbound.announce_interval);
     let far = Duration::from_secs(3600);
     loop {
@@ -126,7 +133,7 @@ impl Inbound {
     }
 
     /// One message on `PREFIX.>`.
-    async fn event(&mut self, message: Message, last_seq: &mut HashMap<String, (u64, Instant)>) {
+    async fn event(&mut self, message: Message, last_seq: &mut Sequences) {
         let shared = Arc::clone(&self.shared);
         let counters = &shared.counters;
         let meta = Meta::read(message.headers.as_ref());
@@ -135,10 +142,15 @@ impl Inbound {
             add(&counters.dropped_own, 1);
             return;
         }
+        if meta.bridge.as_ref().is_some_and(|b| b.len() > MAX_ID_LEN) {
+            add(&counters.dropped_bad_headers, 1);
+            tracing::debug!(subject = message.subject.as_str(), "bridge id too long");
+            return;
+        }
         if let (Some(bridge), Some(sender)) = (&meta.bridge, &meta.sender) {
             let site = meta.site.as_deref().unwrap_or("?");
             let own = self.node.id().to_string();
-            if !lock(&shared.rivals).nats_event(bridge, site, sender, &own) {
+            if !lock(&shared.rivals).nats_event(now, bridge, site, sender, &own) {
                 add(&counters.dropped_other_bridge, 1);
                 shared.standing_by(now);
                 return;
@@ -159,9 +171,17 @@ impl Inbound {
             _ => None,
         };
         if let Some((bridge, seq)) = &seq {
-            if last_seq.get(bridge).is_some_and(|(last, _)| seq <= last) {
-                add(&counters.dropped_duplicate, 1);
-                return;
+            match last_seq.check(bridge, *seq) {
+                SeqCheck::Fresh => {}
+                SeqCheck::Duplicate => {
+                    add(&counters.dropped_duplicate, 1);
+                    return;
+                }
+                SeqCheck::Implausible { last } => {
+                    add(&counters.dropped_bad_headers, 1);
+                    tracing::debug!(bridge, seq, last, "implausible sequence number dropped");
+                    return;
+                }
             }
         }
         let payload = match &meta.chunk {
@@ -200,9 +220,6 @@ impl Inbound {
                 }
             }
         };
-        if let Some((bridge, seq)) = seq {
-            remember(last_seq, bridge, seq, now);
-        }
         let subject = message.subject.as_str();
         let name = match &meta.name {
             Some(value) => subject::from_header_value(value),
@@ -216,6 +233,11 @@ impl Inbound {
             Ok(args) => args,
             Err(e) => return shared.bad_payload(subject, e.to_string()),
         };
+        // Only now: a message that could not be read says nothing of its
+        // publisher's sequence.
+        if let Some((bridge, seq)) = seq {
+            last_seq.remember(bridge, seq, now);
+        }
         match self.node.emit_list_wait(&name, args).await {
             Ok(()) => {
                 add(&counters.nats_to_lan_events, 1);
@@ -229,22 +251,113 @@ impl Inbound {
     }
 }
 
-/// Records `seq` as the last delivered of `bridge`, within [`MAX_ORIGINS`]
-/// (the longest unheard are forgotten first).
-fn remember(
-    last_seq: &mut HashMap<String, (u64, Instant)>,
-    bridge: String,
-    seq: u64,
-    now: Instant,
-) {
-    if last_seq.len() >= MAX_ORIGINS && !last_seq.contains_key(&bridge) {
-        let oldest = last_seq
-            .iter()
-            .min_by_key(|(_, (_, at))| *at)
-            .map(|(k, _)| k.clone());
-        if let Some(oldest) = oldest {
-            last_seq.remove(&oldest);
+/// What a sequence number says of a message.
+#[derive(Debug, PartialEq, Eq)]
+enum SeqCheck {
+    /// Not seen before.
+    Fresh,
+    /// At or below the last one delivered from its bridge.
+    Duplicate,
+    /// More than [`MAX_SEQ_JUMP`] past `last`, the last one delivered.
+    Implausible { last: u64 },
+}
+
+/// The last sequence number delivered from each publishing bridge.
+#[derive(Debug, Default)]
+struct Sequences {
+    origins: HashMap<String, Origin>,
+}
+
+#[derive(Debug)]
+struct Origin {
+    last: u64,
+    at: Instant,
+    /// The last implausible number: the next one just past it is taken,
+    /// so that a bridge whose events this one really missed (more than
+    /// [`MAX_SEQ_JUMP`]) is followed again from its second event after.
+    suspect: Option<u64>,
+}
+
+impl Sequences {
+    /// Checks `seq` from `bridge` (and notes an implausible one).
+    fn check(&mut self, bridge: &str, seq: u64) -> SeqCheck {
+        let Some(origin) = self.origins.get_mut(bridge) else {
+            return SeqCheck::Fresh;
+        };
+        if seq <= origin.last {
+            return SeqCheck::Duplicate;
         }
+        let near = |from: u64| seq > from && seq - from <= MAX_SEQ_JUMP;
+        if near(origin.last) || origin.suspect.is_some_and(near) {
+            return SeqCheck::Fresh;
+        }
+        // A chunk of the suspect event itself keeps it suspect.
+        origin.suspect = Some(seq);
+        SeqCheck::Implausible { last: origin.last }
     }
-    last_seq.insert(bridge, (seq, now));
+
+    /// Records `seq` as the last delivered of `bridge`, within
+    /// [`MAX_ORIGINS`] (the longest unheard are forgotten first).
+    fn remember(&mut self, bridge: String, seq: u64, now: Instant) {
+        if self.origins.len() >= MAX_ORIGINS && !self.origins.contains_key(&bridge) {
+            let oldest = self
+                .origins
+                .iter()
+                .min_by_key(|(_, origin)| origin.at)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.origins.remove(&oldest);
+            }
+        }
+        let origin = Origin {
+            last: seq,
+            at: now,
+            suspect: None,
+        };
+        self.origins.insert(bridge, origin);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sequence numbers with `last` delivered from bridge `b1`.
+    fn after(last: u64, now: Instant) -> Sequences {
+        let mut seqs = Sequences::default();
+        assert_eq!(seqs.check("b1", last), SeqCheck::Fresh, "a new bridge");
+        seqs.remember("b1".to_owned(), last, now);
+        seqs
+    }
+
+    #[test]
+    fn a_forged_far_sequence_does_not_silence_a_bridge() {
+        let now = Instant::now();
+        let mut seqs = after(5, now);
+        assert_eq!(
+            seqs.check("b1", u64::MAX),
+            SeqCheck::Implausible { last: 5 }
+        );
+        assert_eq!(seqs.check("b1", 5), SeqCheck::Duplicate);
+        assert_eq!(seqs.check("b1", 6), SeqCheck::Fresh, "the real next one");
+        seqs.remember("b1".to_owned(), 6, now);
+        assert_eq!(seqs.check("b1", 6 + MAX_SEQ_JUMP), SeqCheck::Fresh);
+    }
+
+    #[test]
+    fn a_real_long_gap_is_followed_from_the_second_event_after() {
+        let now = Instant::now();
+        let mut seqs = after(1, now);
+        let far = 10 * MAX_SEQ_JUMP;
+        assert_eq!(seqs.check("b1", far), SeqCheck::Implausible { last: 1 });
+        assert_eq!(
+            seqs.check("b1", far),
+            SeqCheck::Implausible { last: 1 },
+            "another chunk of it"
+        );
+        assert_eq!(seqs.check("b1", far + 1), SeqCheck::Fresh);
+        seqs.remember("b1".to_owned(), far + 1, now);
+        assert_eq!(seqs.check("b1", far), SeqCheck::Duplicate);
+        assert_eq!(seqs.check("b1", far + 2), SeqCheck::Fresh);
+    }
 }

@@ -46,6 +46,14 @@ pub enum PayloadError {
     /// Not an eventcast BSON body.
     #[error("not an eventcast BSON body: {0}")]
     NotBson(String),
+    /// Nested deeper than LAN receivers take
+    /// ([`MAX_NESTING_DEPTH`](eventcast_proto::MAX_NESTING_DEPTH) levels,
+    /// counting the body and its `args` array): every one would drop it.
+    #[error(
+        "nested deeper than {} levels (with the body and its args)",
+        eventcast_proto::MAX_NESTING_DEPTH
+    )]
+    TooDeep,
     /// A `Content-Type` this bridge does not read.
     #[error("unknown Content-Type `{0}` (application/json or application/bson)")]
     UnknownType(String),
@@ -99,17 +107,44 @@ pub fn decode(
         None | Some(JSON) | Some("") => {
             let ExtJson(value) =
                 serde_json::from_slice(bytes).map_err(|e| PayloadError::NotJson(e.to_string()))?;
-            match value {
-                Bson::Array(items) => Ok(items),
-                other if lenient => Ok(vec![other]),
-                _ => Err(PayloadError::NotArray),
+            let args = match value {
+                Bson::Array(items) => items,
+                other if lenient => vec![other],
+                _ => return Err(PayloadError::NotArray),
+            };
+            // serde_json takes 128 levels; a BSON payload is checked
+            // as it is decoded.
+            if too_deep(&args) {
+                return Err(PayloadError::TooDeep);
             }
+            Ok(args)
         }
         Some(BSON) => eventcast_proto::decode_body(bytes)
             .map(|(_, args)| args)
             .map_err(|e| PayloadError::NotBson(e.to_string())),
         Some(other) => Err(PayloadError::UnknownType(other.chars().take(64).collect())),
     }
+}
+
+/// Whether `args`, as a body's arguments, nest deeper than
+/// [`MAX_NESTING_DEPTH`](eventcast_proto::MAX_NESTING_DEPTH): the body is
+/// level 1, its `args` array level 2, so an argument that is a document
+/// or an array is level 3. Iterative: no recursion on network input.
+fn too_deep(args: &[Bson]) -> bool {
+    let mut stack: Vec<(&Bson, usize)> = args.iter().map(|arg| (arg, 3)).collect();
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Bson>> = match value {
+            Bson::Array(items) => Box::new(items.iter()),
+            Bson::Document(doc) => Box::new(doc.values()),
+            Bson::JavaScriptCodeWithScope(code) => Box::new(code.scope.values()),
+            _ => continue,
+        };
+        if depth > eventcast_proto::MAX_NESTING_DEPTH {
+            return true;
+        }
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    false
 }
 
 #[cfg(test)]
@@ -185,5 +220,39 @@ mod tests {
             decode(Some("text/plain"), b"x", true),
             Err(PayloadError::UnknownType(_))
         ));
+    }
+
+    /// `levels` JSON arrays, one inside the other, around `1`.
+    fn nested_json(levels: usize) -> Vec<u8> {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels)).into_bytes()
+    }
+
+    #[test]
+    fn deeper_than_lan_receivers_take_is_an_error() {
+        // the args array is level 2 (body 1): 99 JSON levels are 100
+        let deepest = decode(None, &nested_json(99), false).expect("100 levels");
+        let body = eventcast_proto::encode_body("d", &deepest).expect("encodes");
+        eventcast_proto::decode_body(&body).expect("a LAN receiver takes it");
+        let deeper = [Bson::Array(deepest)];
+        let body = eventcast_proto::encode_body("d", &deeper).expect("encodes");
+        assert!(
+            eventcast_proto::decode_body(&body).is_err(),
+            "one level more, it does not"
+        );
+        for levels in [100, 127] {
+            assert_eq!(
+                decode(None, &nested_json(levels), false),
+                Err(PayloadError::TooDeep),
+                "{levels}"
+            );
+        }
+        // a single value from a plain client is one argument: level 3
+        let object = format!("{}1{}", r#"{"a":"#.repeat(98), "}".repeat(98));
+        assert!(decode(None, object.as_bytes(), true).is_ok());
+        let object = format!("{}1{}", r#"{"a":"#.repeat(99), "}".repeat(99));
+        assert_eq!(
+            decode(None, object.as_bytes(), true),
+            Err(PayloadError::TooDeep)
+        );
     }
 }

@@ -16,13 +16,26 @@
 //! the bridges found on the announcer's LAN, so that A learns of B even
 //! when B stood by before A saw anything of it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use crate::headers::MAX_ID_LEN;
 use crate::notice::BridgeNotice;
 
 /// How many sender ids of each kind are remembered at most.
 const MAX_REMEMBERED: usize = 4096;
+
+/// How many bridges found on this LAN are remembered at most (there is
+/// one other, rarely a few).
+const MAX_ON_LAN: usize = 256;
+
+/// How many bridges are reported at most over the bridge's life; beyond,
+/// another is counted, not reported.
+const MAX_REPORTED: usize = 1024;
+
+/// The longest site name kept (longer ones are cut, on a character
+/// boundary): only said in notices.
+const MAX_SITE_LEN: usize = 256;
 
 /// Another bridge as it announced itself.
 #[derive(Debug, Clone)]
@@ -44,6 +57,14 @@ pub(crate) struct Rivals {
     on_lan: HashMap<String, String>,
     /// Sender ids heard on this LAN, and when.
     lan_senders: HashMap<String, Instant>,
+    /// Bridges found on this LAN already reported.
+    reported: HashSet<String>,
+    /// Announcements, bridges found and reports not remembered because
+    /// their table was full or an id was too long.
+    not_remembered: u64,
+    /// When `by_node`, `last_seen`, `lan_senders` and `on_lan` were last
+    /// pruned.
+    pruned: [Option<Instant>; 4],
     /// How long an announcement keeps a bridge alive.
     alive: Duration,
     standing_by: bool,
@@ -57,6 +78,9 @@ impl Rivals {
             last_seen: HashMap::new(),
             on_lan: HashMap::new(),
             lan_senders: HashMap::new(),
+            reported: HashSet::new(),
+            not_remembered: 0,
+            pruned: [None; 4],
             alive: announce_interval * 3,
             standing_by: false,
         }
@@ -75,10 +99,29 @@ impl Rivals {
         if bridge == self.me {
             return;
         }
-        if on_lan.contains(&self.me) {
-            self.on_lan.insert(bridge.to_owned(), site.to_owned());
+        if bridge.len() > MAX_ID_LEN || node.len() > MAX_ID_LEN {
+            self.not_remembered += 1;
+            return;
         }
-        prune(&mut self.by_node, |a| a.last, now, self.alive);
+        let site = cut(site);
+        if on_lan.contains(&self.me) {
+            self.note_on_lan(now, bridge, site);
+        }
+        let pruned = &mut self.pruned;
+        prune(
+            &mut self.by_node,
+            |a| a.last,
+            now,
+            self.alive,
+            &mut pruned[0],
+        );
+        prune(&mut self.last_seen, |t| *t, now, self.alive, &mut pruned[1]);
+        if !self.by_node.contains_key(node) && self.by_node.len() >= MAX_REMEMBERED
+            || !self.last_seen.contains_key(bridge) && self.last_seen.len() >= MAX_REMEMBERED
+        {
+            self.not_remembered += 1;
+            return;
+        }
         self.by_node.insert(
             node.to_owned(),
             Announced {
@@ -87,7 +130,6 @@ impl Rivals {
                 last: now,
             },
         );
-        prune(&mut self.last_seen, |t| *t, now, self.alive);
         self.last_seen.insert(bridge.to_owned(), now);
     }
 
@@ -95,10 +137,17 @@ impl Rivals {
     /// bridge's emit (found on this LAN, then), which must not be published.
     pub(crate) fn lan_event(&mut self, now: Instant, sender: &str) -> bool {
         if let Some(other) = self.by_node.get(sender).cloned() {
-            self.on_lan.insert(other.bridge, other.site);
+            self.note_on_lan(now, &other.bridge, &other.site);
             return false;
         }
-        prune(&mut self.lan_senders, |t| *t, now, Duration::from_secs(60));
+        let minute = Duration::from_secs(60);
+        prune(
+            &mut self.lan_senders,
+            |t| *t,
+            now,
+            minute,
+            &mut self.pruned[2],
+        );
         if self.lan_senders.len() < MAX_REMEMBERED || self.lan_senders.contains_key(sender) {
             self.lan_senders.insert(sender.to_owned(), now);
         }
@@ -110,6 +159,7 @@ impl Rivals {
     /// `bridge` is too and the message is this LAN's own event come back.
     pub(crate) fn nats_event(
         &mut self,
+        now: Instant,
         bridge: &str,
         site: &str,
         sender: &str,
@@ -118,16 +168,40 @@ impl Rivals {
         if bridge == self.me || (sender != own_node && !self.lan_senders.contains_key(sender)) {
             return true;
         }
-        self.on_lan.insert(bridge.to_owned(), site.to_owned());
+        if bridge.len() <= MAX_ID_LEN {
+            self.note_on_lan(now, bridge, cut(site));
+        } else {
+            self.not_remembered += 1;
+        }
         false
     }
 
+    /// Records `bridge` as found on this LAN, within [`MAX_ON_LAN`]: when
+    /// full, those no longer alive are forgotten first (a scan at most
+    /// every [`PRUNE_EVERY`]); if none is, the new one is not remembered.
+    fn note_on_lan(&mut self, now: Instant, bridge: &str, site: &str) {
+        if self.on_lan.len() >= MAX_ON_LAN && !self.on_lan.contains_key(bridge) {
+            let due =
+                self.pruned[3].is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
+            if due {
+                let (last_seen, alive) = (&self.last_seen, self.alive);
+                self.on_lan.retain(|b, _| {
+                    last_seen
+                        .get(b)
+                        .is_some_and(|t| now.saturating_duration_since(*t) < alive)
+                });
+                self.pruned[3] = Some(now);
+            }
+            if self.on_lan.len() >= MAX_ON_LAN {
+                self.not_remembered += 1;
+                return;
+            }
+        }
+        self.on_lan.insert(bridge.to_owned(), site.to_owned());
+    }
+
     /// Whether this bridge stands by now, and what changed to say so.
-    pub(crate) fn update(
-        &mut self,
-        now: Instant,
-        reported: &mut Vec<String>,
-    ) -> (bool, Vec<BridgeNotice>) {
+    pub(crate) fn update(&mut self, now: Instant) -> (bool, Vec<BridgeNotice>) {
         let alive = |bridge: &str| {
             self.last_seen
                 .get(bridge)
@@ -139,14 +213,19 @@ impl Rivals {
             .any(|bridge| bridge.as_str() < self.me.as_str() && alive(bridge));
         let mut notices = Vec::new();
         for (bridge, site) in &self.on_lan {
-            if !reported.contains(bridge) {
-                reported.push(bridge.clone());
-                notices.push(BridgeNotice::OtherBridge {
-                    bridge: bridge.clone(),
-                    site: site.clone(),
-                    standing_by: bridge.as_str() < self.me.as_str(),
-                });
+            if self.reported.contains(bridge) {
+                continue;
             }
+            if self.reported.len() >= MAX_REPORTED {
+                self.not_remembered += 1;
+                continue;
+            }
+            self.reported.insert(bridge.clone());
+            notices.push(BridgeNotice::OtherBridge {
+                bridge: bridge.clone(),
+                site: site.clone(),
+                standing_by: bridge.as_str() < self.me.as_str(),
+            });
         }
         if self.standing_by && !standing_by {
             notices.push(BridgeNotice::Resumed);
@@ -164,17 +243,40 @@ impl Rivals {
     pub(crate) fn found(&self) -> usize {
         self.on_lan.len()
     }
+
+    /// Announcements, bridges found and reports not remembered (a table
+    /// full, an id too long).
+    pub(crate) fn not_remembered(&self) -> u64 {
+        self.not_remembered
+    }
 }
 
-/// Keeps `map` small: when it is full, drops the entries older than `age`.
+/// `site`, cut to at most [`MAX_SITE_LEN`] bytes on a character boundary.
+fn cut(site: &str) -> &str {
+    let mut end = site.len().min(MAX_SITE_LEN);
+    while !site.is_char_boundary(end) {
+        end -= 1;
+    }
+    &site[..end]
+}
+
+/// How often a full table is scanned for stale entries at most: while it
+/// is full of live ones, new entries are refused without a scan each.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+
+/// Keeps `map` small: when it is full, drops the entries older than `age`
+/// (at most every [`PRUNE_EVERY`], `pruned` saying when it last did).
 fn prune<V>(
     map: &mut HashMap<String, V>,
     time: impl Fn(&V) -> Instant,
     now: Instant,
     age: Duration,
+    pruned: &mut Option<Instant>,
 ) {
-    if map.len() >= MAX_REMEMBERED {
+    let due = pruned.is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
+    if map.len() >= MAX_REMEMBERED && due {
         map.retain(|_, v| now.saturating_duration_since(time(v)) < age);
+        *pruned = Some(now);
     }
 }
 
@@ -188,11 +290,10 @@ mod tests {
     fn the_higher_id_stands_by_while_the_other_lives() {
         let now = Instant::now();
         let mut b = Rivals::new("bbbb".into(), SECOND);
-        let mut reported = Vec::new();
         b.announced(now, "aaaa", "lab", "node-a", &[]);
         assert!(b.lan_event(now, "node-x"), "an ordinary LAN node");
         assert!(!b.lan_event(now, "node-a"), "bridge a's emit");
-        let (standing_by, notices) = b.update(now, &mut reported);
+        let (standing_by, notices) = b.update(now);
         assert!(standing_by);
         assert_eq!(
             notices,
@@ -203,7 +304,7 @@ mod tests {
             }]
         );
         // a is no longer heard from
-        let (standing_by, notices) = b.update(now + 4 * SECOND, &mut reported);
+        let (standing_by, notices) = b.update(now + 4 * SECOND);
         assert!(!standing_by);
         assert_eq!(notices, vec![BridgeNotice::Resumed]);
     }
@@ -212,26 +313,25 @@ mod tests {
     fn this_lans_events_coming_back_reveal_the_other_bridge() {
         let now = Instant::now();
         let mut a = Rivals::new("aaaa".into(), SECOND);
-        let mut reported = Vec::new();
         assert!(a.lan_event(now, "node-x"));
         assert!(
-            a.nats_event("cccc", "far", "node-y", "node-a"),
+            a.nats_event(now, "cccc", "far", "node-y", "node-a"),
             "another site's event"
         );
         assert!(
-            !a.nats_event("bbbb", "lab", "node-x", "node-a"),
+            !a.nats_event(now, "bbbb", "lab", "node-x", "node-a"),
             "node-x is on our LAN"
         );
         assert!(
-            !a.nats_event("bbbb", "lab", "node-a", "node-a"),
+            !a.nats_event(now, "bbbb", "lab", "node-a", "node-a"),
             "our own emit"
         );
         a.announced(now, "bbbb", "lab", "node-b", &[]);
-        let (standing_by, notices) = a.update(now, &mut reported);
+        let (standing_by, notices) = a.update(now);
         assert!(!standing_by, "the lower id keeps bridging");
         assert_eq!(notices.len(), 1);
         assert_eq!(a.found(), 1);
-        let (_, notices) = a.update(now, &mut reported);
+        let (_, notices) = a.update(now);
         assert!(notices.is_empty(), "reported once");
     }
 
@@ -243,8 +343,77 @@ mod tests {
         assert_eq!(a.found(), 0, "c found another bridge, not us");
         a.announced(now, "bbbb", "lab", "node-b", &["aaaa".to_owned()]);
         assert_eq!(a.on_lan(), ["bbbb"]);
-        let (standing_by, notices) = a.update(now, &mut Vec::new());
+        let (standing_by, notices) = a.update(now);
         assert!(!standing_by);
         assert_eq!(notices.len(), 1);
+    }
+
+    #[test]
+    fn tables_stay_bounded_under_forged_announcements_and_events() {
+        let now = Instant::now();
+        let mut a = Rivals::new("aaaa".into(), SECOND);
+        let me = ["aaaa".to_owned()];
+        for i in 0..10_000 {
+            a.announced(now, &format!("b{i}"), "site", &format!("n{i}"), &me);
+            a.nats_event(now, &format!("c{i}"), "site", "node-a", "node-a");
+        }
+        a.update(now);
+        assert!(a.by_node.len() <= MAX_REMEMBERED, "{}", a.by_node.len());
+        assert!(a.last_seen.len() <= MAX_REMEMBERED, "{}", a.last_seen.len());
+        assert!(a.on_lan.len() <= MAX_ON_LAN, "{}", a.on_lan.len());
+        assert!(a.reported.len() <= MAX_REPORTED);
+        assert!(a.not_remembered() > 0);
+        // later rounds, the earlier ones no longer alive: reports stay bounded
+        for round in 1..10 {
+            let later = now + round * 4 * SECOND;
+            for i in 0..MAX_ON_LAN {
+                let bridge = format!("r{round}-{i}");
+                a.announced(later, &bridge, "site", &format!("n{round}-{i}"), &me);
+            }
+            a.update(later);
+            assert!(a.on_lan.len() <= MAX_ON_LAN, "{}", a.on_lan.len());
+        }
+        assert!(a.reported.len() <= MAX_REPORTED, "{}", a.reported.len());
+    }
+
+    #[test]
+    fn long_ids_and_sites_are_not_kept() {
+        let now = Instant::now();
+        let mut a = Rivals::new("aaaa".into(), SECOND);
+        let long = "x".repeat(MAX_ID_LEN + 1);
+        a.announced(now, &long, "lab", "node-b", &["aaaa".to_owned()]);
+        a.announced(now, "bbbb", "lab", &long, &[]);
+        assert!(!a.nats_event(now, &long, "lab", "node-a", "node-a"));
+        assert!(a.by_node.is_empty() && a.last_seen.is_empty() && a.on_lan.is_empty());
+        assert_eq!(a.not_remembered(), 3);
+        a.announced(
+            now,
+            "bbbb",
+            &"é".repeat(1000),
+            "node-b",
+            &["aaaa".to_owned()],
+        );
+        assert!(a.on_lan["bbbb"].len() <= MAX_SITE_LEN);
+    }
+
+    #[test]
+    fn a_full_table_is_scanned_at_most_once_a_second() {
+        let now = Instant::now();
+        let mut a = Rivals::new("aaaa".into(), SECOND);
+        for i in 0..MAX_REMEMBERED {
+            a.lan_event(now, &format!("s{i}"));
+        }
+        let later = now + Duration::from_secs(61);
+        assert!(a.lan_event(later, "new"), "a scan drops the stale ones");
+        assert_eq!(a.lan_senders.len(), 1);
+        for i in 0..MAX_REMEMBERED {
+            a.lan_event(later, &format!("t{i}"));
+        }
+        let stale = later + Duration::from_secs(61);
+        a.pruned[2] = Some(stale);
+        a.lan_event(stale, "newer");
+        assert_eq!(a.lan_senders.len(), MAX_REMEMBERED, "no scan yet");
+        a.lan_event(stale + SECOND, "newest");
+        assert!(a.lan_senders.contains_key("newest"));
     }
 }

@@ -38,8 +38,6 @@ pub(crate) struct Shared {
     /// error): [`crate::connect::diagnose`] finds out why.
     pub(crate) connect_failed: Notify,
     pub(crate) rivals: Mutex<Rivals>,
-    /// Rival bridges already reported.
-    reported_rivals: Mutex<Vec<String>>,
     /// Subjects whose bad payload was already reported.
     bad_subjects: Mutex<Vec<String>>,
 }
@@ -73,7 +71,6 @@ impl Shared {
             notices: broadcast::Sender::new(256),
             connect_failed: Notify::new(),
             rivals: Mutex::new(rivals),
-            reported_rivals: Mutex::new(Vec::new()),
             bad_subjects: Mutex::new(Vec::new()),
         }
     }
@@ -116,8 +113,7 @@ impl Shared {
     pub(crate) fn standing_by(&self, now: Instant) -> bool {
         let (standing_by, found, notices) = {
             let mut rivals = lock(&self.rivals);
-            let mut reported = lock(&self.reported_rivals);
-            let (standing_by, notices) = rivals.update(now, &mut reported);
+            let (standing_by, notices) = rivals.update(now);
             (standing_by, rivals.found(), notices)
         };
         self.counters.standing_by.store(standing_by, Relaxed);

@@ -25,17 +25,23 @@ pub struct BridgeStats {
     /// than the most chunks allow.
     pub dropped_unencodable: u64,
     /// NATS messages whose payload could not be read (not JSON, not an
-    /// array, not BSON, unknown `Content-Type`).
+    /// array, not BSON, unknown `Content-Type`), or nested deeper than
+    /// LAN receivers take (100 levels, with the body and its `args`).
     pub dropped_bad_payload: u64,
-    /// NATS messages with malformed bridge headers (sequence, chunk).
+    /// NATS messages with malformed bridge headers (sequence, chunk, a
+    /// bridge id longer than 64 bytes), or a sequence number implausibly
+    /// far (over 2^20) past the last one delivered from its bridge.
     pub dropped_bad_headers: u64,
     /// NATS messages already delivered (re-sent by a bridge after a
     /// reconnect, or chunks seen twice).
     pub dropped_duplicate: u64,
     /// This bridge's own messages (only if the server echoed them).
     pub dropped_own: u64,
-    /// Chunked events dropped: reassembly budget full, chunks
-    /// inconsistent, or incomplete at the deadline.
+    /// Chunked events dropped: reassembly budget full (a partial event is
+    /// charged its declared size, a slot per chunk, its key and a fixed
+    /// overhead), too many partial events at once (4,096), chunks
+    /// inconsistent, or incomplete at the deadline. A chunk of an event
+    /// refused while 1,024 others are is counted as another event.
     pub dropped_reassembly: u64,
     /// NATS messages the LAN refused (larger than `max_message_size`, or
     /// the node stopped).
@@ -63,10 +69,18 @@ pub struct BridgeStats {
     pub buffered_bytes: u64,
     /// Events waiting in the outage buffer.
     pub buffered_events: u64,
-    /// Bytes reserved by partly received chunked events.
+    /// Bytes reserved by partly received chunked events (declared sizes,
+    /// slots, keys and overhead).
     pub reassembly_bytes: u64,
     /// Other bridges for the same prefix found on this LAN.
     pub other_bridges: u64,
+    /// Other bridges' announcements, and bridges found on this LAN or to
+    /// report, that were not remembered: their table was full (4,096
+    /// announcing nodes and bridges alive, 256 bridges found on this LAN,
+    /// 1,024 reported over the bridge's life) or an id was longer than 64
+    /// bytes. Forged announcements, or a deployment far larger than
+    /// expected; a bridge not remembered may go undetected on this LAN.
+    pub rivals_not_remembered: u64,
     /// Whether this bridge stands by because another bridge on its LAN
     /// (with a lower id) bridges it.
     pub standing_by: bool,
@@ -138,6 +152,7 @@ impl Counters {
             buffered_events: get(&self.buffered_events),
             reassembly_bytes: get(&self.reassembly_bytes),
             other_bridges: get(&self.other_bridges),
+            rivals_not_remembered: 0,
             standing_by: self.standing_by.load(Relaxed),
             connected: self.connected.load(Relaxed),
         }

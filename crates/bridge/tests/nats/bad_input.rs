@@ -70,3 +70,48 @@ fn bad_payloads_are_dropped_counted_and_reported_once_per_subject() {
         })
     });
 }
+
+/// A message under a real bridge's id whose sequence number is far ahead
+/// (or whose payload cannot be read) does not make that bridge's later
+/// events duplicates.
+#[test]
+fn a_forged_sequence_number_does_not_silence_a_bridge() {
+    netns_test::run(|| {
+        block_on(async {
+            let server = NatsServer::start("");
+            let mut lan = OneLan::start(&server.url()).await;
+            let client = &lan.client;
+            let send = |subject: &'static str, seq: &'static str, payload: &'static str| {
+                let client = client.clone();
+                async move {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("Eventcast-Bridge", "00000000000000bb");
+                    headers.insert("Eventcast-Seq", seq);
+                    client
+                        .publish_with_headers(subject, headers, payload.into())
+                        .await
+                        .expect("publish");
+                }
+            };
+            send("eventcast.one", "1", r#"["a"]"#).await;
+            // unreadable: its sequence number is not remembered
+            send("eventcast.bad", "3", "42").await;
+            send("eventcast.two", "2", r#"["b"]"#).await;
+            // readable but implausible: dropped
+            send("eventcast.forged", "18446744073709551615", r#"["f"]"#).await;
+            send("eventcast.three", "4", r#"["c"]"#).await;
+
+            let mut names = Vec::new();
+            for _ in 0..3 {
+                names.push(next_remote(&mut lan.at_app).await.name().to_owned());
+            }
+            assert_eq!(names, ["one", "two", "three"]);
+            until_stats(&lan.bridge, "the count", |s| s.nats_to_lan_events == 3).await;
+            let stats = lan.bridge.stats();
+            assert_eq!(stats.dropped_bad_payload, 1, "{stats:#?}");
+            assert_eq!(stats.dropped_bad_headers, 1, "{stats:#?}");
+            assert_eq!(stats.dropped_duplicate, 0, "{stats:#?}");
+            lan.bridge.stop().await;
+        })
+    });
+}

@@ -44,6 +44,32 @@ pub(crate) async fn bridge_with(port: u16, config: BridgeConfig) -> (Eventcast, 
     (node, bridge)
 }
 
+/// One LAN with a bridge to `url` (site `lab`), an application node
+/// subscribed to every event there, and a plain NATS client.
+pub(crate) struct OneLan {
+    pub(crate) bridge: Bridge,
+    pub(crate) at_app: Subscription,
+    pub(crate) client: async_nats::Client,
+    /// The bridge's node and the application's, kept running.
+    _nodes: (Eventcast, Eventcast),
+}
+
+impl OneLan {
+    pub(crate) async fn start(url: &str) -> OneLan {
+        let lan = lan_port();
+        let (bridge_node, bridge) = bridge(lan, url, "lab").await;
+        let app = node(lan).await;
+        let at_app = app.subscribe();
+        let client = async_nats::connect(url).await.expect("connect");
+        OneLan {
+            bridge,
+            at_app,
+            client,
+            _nodes: (bridge_node, app),
+        }
+    }
+}
+
 /// Awaits `f`, failing the test after [`TIMEOUT`].
 pub(crate) async fn within<F: Future>(f: F, what: &str) -> F::Output {
     tokio::time::timeout(TIMEOUT, f)

@@ -78,6 +78,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             stats.dropped_buffer_full
         );
     }
+    if stats.rivals_not_remembered > 0 {
+        say!(
+            "eventcast: {} announcements or sightings of other bridges not remembered (tables full or ids too long): forged, or far more bridges than expected",
+            stats.rivals_not_remembered
+        );
+    }
     if stats.buffered_events > 0 {
         say!(
             "eventcast: {} buffered LAN events not sent (the server could not be reached)",
