@@ -22,11 +22,13 @@ use crate::subject;
 /// The most publishing bridges whose last sequence number is remembered.
 const MAX_ORIGINS: usize = 4096;
 
-/// The furthest a bridge's sequence number may jump past the last one
-/// delivered from it (events this bridge missed in between: the server
-/// dropped them for a slow consumer, say). A further jump is implausible:
-/// dropped and counted, and the last one kept, so that one forged message
-/// under a real bridge's id cannot make its later events duplicates.
+/// The furthest a bridge's sequence number may move from the last one
+/// delivered from it and be taken as its place (events this bridge missed
+/// in between: the server dropped them for a slow consumer, say). A
+/// further move, either way, is delivered but not taken until the number
+/// just past it follows ([`SeqCheck::Far`], counted in `seq_jumps`), so
+/// that one forged message under a real bridge's id cannot make its later
+/// events duplicates.
 const MAX_SEQ_JUMP: u64 = 1 << 20;
 
 /// The subject bridges of `prefix` announce themselves on.
@@ -170,6 +172,7 @@ impl Inbound {
             },
             _ => None,
         };
+        let mut far = false;
         if let Some((bridge, seq)) = &seq {
             match last_seq.check(bridge, *seq) {
                 SeqCheck::Fresh => {}
@@ -177,10 +180,9 @@ impl Inbound {
                     add(&counters.dropped_duplicate, 1);
                     return;
                 }
-                SeqCheck::Implausible { last } => {
-                    add(&counters.dropped_bad_headers, 1);
-                    tracing::debug!(bridge, seq, last, "implausible sequence number dropped");
-                    return;
+                SeqCheck::Far { last } => {
+                    far = true;
+                    tracing::debug!(bridge, seq, last, "sequence number far from the last one");
                 }
             }
         }
@@ -236,7 +238,10 @@ impl Inbound {
         // Only now: a message that could not be read says nothing of its
         // publisher's sequence.
         if let Some((bridge, seq)) = seq {
-            last_seq.remember(bridge, seq, now);
+            if far {
+                add(&counters.seq_jumps, 1);
+            }
+            last_seq.remember(bridge, seq, far, now);
         }
         match self.node.emit_list_wait(&name, args).await {
             Ok(()) => {
@@ -254,12 +259,16 @@ impl Inbound {
 /// What a sequence number says of a message.
 #[derive(Debug, PartialEq, Eq)]
 enum SeqCheck {
-    /// Not seen before.
+    /// Not seen before, near its bridge's last (or its bridge new here):
+    /// delivered, and taken as the bridge's last.
     Fresh,
-    /// At or below the last one delivered from its bridge.
+    /// At or below the last one delivered from its bridge, and near it.
     Duplicate,
-    /// More than [`MAX_SEQ_JUMP`] past `last`, the last one delivered.
-    Implausible { last: u64 },
+    /// More than [`MAX_SEQ_JUMP`] from `last`, the last one delivered,
+    /// either way: delivered (a bridge whose events this one missed, or a
+    /// forged number), but not taken as the bridge's last until the number
+    /// just past it follows.
+    Far { last: u64 },
 }
 
 /// The last sequence number delivered from each publishing bridge.
@@ -272,33 +281,52 @@ struct Sequences {
 struct Origin {
     last: u64,
     at: Instant,
-    /// The last implausible number: the next one just past it is taken,
-    /// so that a bridge whose events this one really missed (more than
-    /// [`MAX_SEQ_JUMP`]) is followed again from its second event after.
-    suspect: Option<u64>,
+    /// The last far number (its chunks pass while it is put together),
+    /// and whether its event was delivered (a copy of it then is a
+    /// duplicate). A number just past it is taken as the bridge's place:
+    /// two consecutive events re-anchor, so that a bridge whose events this
+    /// one really missed, or whose place a forged number moved, is
+    /// followed again; one forged number alone moves nothing.
+    far: Option<(u64, bool)>,
+}
+
+/// Whether `seq` is past `from` by at most [`MAX_SEQ_JUMP`].
+fn just_past(from: u64, seq: u64) -> bool {
+    seq > from && seq - from <= MAX_SEQ_JUMP
 }
 
 impl Sequences {
-    /// Checks `seq` from `bridge` (and notes an implausible one).
+    /// Checks `seq` from `bridge` (and notes a far one).
     fn check(&mut self, bridge: &str, seq: u64) -> SeqCheck {
         let Some(origin) = self.origins.get_mut(bridge) else {
             return SeqCheck::Fresh;
         };
-        if seq <= origin.last {
-            return SeqCheck::Duplicate;
-        }
-        let near = |from: u64| seq > from && seq - from <= MAX_SEQ_JUMP;
-        if near(origin.last) || origin.suspect.is_some_and(near) {
+        if just_past(origin.last, seq) {
             return SeqCheck::Fresh;
         }
-        // A chunk of the suspect event itself keeps it suspect.
-        origin.suspect = Some(seq);
-        SeqCheck::Implausible { last: origin.last }
+        if seq <= origin.last && origin.last - seq <= MAX_SEQ_JUMP {
+            return SeqCheck::Duplicate;
+        }
+        match origin.far {
+            Some((far, true)) if far == seq => return SeqCheck::Duplicate,
+            Some((far, false)) if far == seq => {}
+            Some((far, _)) if just_past(far, seq) => return SeqCheck::Fresh,
+            _ => origin.far = Some((seq, false)),
+        }
+        SeqCheck::Far { last: origin.last }
     }
 
-    /// Records `seq` as the last delivered of `bridge`, within
-    /// [`MAX_ORIGINS`] (the longest unheard are forgotten first).
-    fn remember(&mut self, bridge: String, seq: u64, now: Instant) {
+    /// Records `seq`, delivered, as the last of `bridge` (`far`: as its
+    /// far number only; see [`SeqCheck::Far`]), within [`MAX_ORIGINS`]
+    /// (the longest unheard are forgotten first).
+    fn remember(&mut self, bridge: String, seq: u64, far: bool, now: Instant) {
+        if far {
+            if let Some(origin) = self.origins.get_mut(&bridge) {
+                origin.far = Some((seq, true));
+                origin.at = now;
+            }
+            return;
+        }
         if self.origins.len() >= MAX_ORIGINS && !self.origins.contains_key(&bridge) {
             let oldest = self
                 .origins
@@ -312,7 +340,7 @@ impl Sequences {
         let origin = Origin {
             last: seq,
             at: now,
-            suspect: None,
+            far: None,
         };
         self.origins.insert(bridge, origin);
     }
@@ -326,7 +354,7 @@ mod tests {
     fn after(last: u64, now: Instant) -> Sequences {
         let mut seqs = Sequences::default();
         assert_eq!(seqs.check("b1", last), SeqCheck::Fresh, "a new bridge");
-        seqs.remember("b1".to_owned(), last, now);
+        seqs.remember("b1".to_owned(), last, false, now);
         seqs
     }
 
@@ -334,30 +362,50 @@ mod tests {
     fn a_forged_far_sequence_does_not_silence_a_bridge() {
         let now = Instant::now();
         let mut seqs = after(5, now);
-        assert_eq!(
-            seqs.check("b1", u64::MAX),
-            SeqCheck::Implausible { last: 5 }
-        );
+        assert_eq!(seqs.check("b1", u64::MAX), SeqCheck::Far { last: 5 });
+        seqs.remember("b1".to_owned(), u64::MAX, true, now);
+        assert_eq!(seqs.check("b1", u64::MAX), SeqCheck::Duplicate, "a copy");
         assert_eq!(seqs.check("b1", 5), SeqCheck::Duplicate);
         assert_eq!(seqs.check("b1", 6), SeqCheck::Fresh, "the real next one");
-        seqs.remember("b1".to_owned(), 6, now);
+        seqs.remember("b1".to_owned(), 6, false, now);
         assert_eq!(seqs.check("b1", 6 + MAX_SEQ_JUMP), SeqCheck::Fresh);
     }
 
     #[test]
-    fn a_real_long_gap_is_followed_from_the_second_event_after() {
+    fn a_real_long_gap_is_followed_from_the_first_event_after() {
         let now = Instant::now();
         let mut seqs = after(1, now);
         let far = 10 * MAX_SEQ_JUMP;
-        assert_eq!(seqs.check("b1", far), SeqCheck::Implausible { last: 1 });
+        assert_eq!(seqs.check("b1", far), SeqCheck::Far { last: 1 });
         assert_eq!(
             seqs.check("b1", far),
-            SeqCheck::Implausible { last: 1 },
+            SeqCheck::Far { last: 1 },
             "another chunk of it"
         );
+        seqs.remember("b1".to_owned(), far, true, now);
         assert_eq!(seqs.check("b1", far + 1), SeqCheck::Fresh);
-        seqs.remember("b1".to_owned(), far + 1, now);
+        seqs.remember("b1".to_owned(), far + 1, false, now);
         assert_eq!(seqs.check("b1", far), SeqCheck::Duplicate);
         assert_eq!(seqs.check("b1", far + 2), SeqCheck::Fresh);
+    }
+
+    /// Two forged numbers in a row move a bridge's place (they look like a
+    /// real gap); its own next two events move it back, the first of them
+    /// delivered too.
+    #[test]
+    fn a_place_moved_by_forged_numbers_comes_back_with_real_events() {
+        let now = Instant::now();
+        let mut seqs = after(7, now);
+        let forged = 1 << 40;
+        for seq in [forged, forged + 1] {
+            let far = seqs.check("b1", seq) != SeqCheck::Fresh;
+            seqs.remember("b1".to_owned(), seq, far, now);
+        }
+        assert_eq!(seqs.check("b1", 8), SeqCheck::Far { last: forged + 1 });
+        seqs.remember("b1".to_owned(), 8, true, now);
+        assert_eq!(seqs.check("b1", 9), SeqCheck::Fresh);
+        seqs.remember("b1".to_owned(), 9, false, now);
+        assert_eq!(seqs.check("b1", 8), SeqCheck::Duplicate);
+        assert_eq!(seqs.check("b1", 10), SeqCheck::Fresh);
     }
 }

@@ -150,6 +150,8 @@ impl Rivals {
         );
         if self.lan_senders.len() < MAX_REMEMBERED || self.lan_senders.contains_key(sender) {
             self.lan_senders.insert(sender.to_owned(), now);
+        } else {
+            self.not_remembered += 1;
         }
         true
     }
@@ -197,7 +199,14 @@ impl Rivals {
                 return;
             }
         }
-        self.on_lan.insert(bridge.to_owned(), site.to_owned());
+        let new = self
+            .on_lan
+            .insert(bridge.to_owned(), site.to_owned())
+            .is_none();
+        // One that `update` can no longer report is counted once, here.
+        if new && self.reported.len() >= MAX_REPORTED && !self.reported.contains(bridge) {
+            self.not_remembered += 1;
+        }
     }
 
     /// Whether this bridge stands by now, and what changed to say so.
@@ -217,7 +226,7 @@ impl Rivals {
                 continue;
             }
             if self.reported.len() >= MAX_REPORTED {
-                self.not_remembered += 1;
+                // Counted when it was noted (`note_on_lan`), not each time.
                 continue;
             }
             self.reported.insert(bridge.clone());
@@ -374,6 +383,13 @@ mod tests {
             assert!(a.on_lan.len() <= MAX_ON_LAN, "{}", a.on_lan.len());
         }
         assert!(a.reported.len() <= MAX_REPORTED, "{}", a.reported.len());
+        // Bridges that cannot be reported are counted once, not on every
+        // update (it runs on every event).
+        let counted = a.not_remembered();
+        for _ in 0..10 {
+            a.update(now + 36 * SECOND);
+        }
+        assert_eq!(a.not_remembered(), counted);
     }
 
     #[test]

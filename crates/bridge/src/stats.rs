@@ -29,9 +29,14 @@ pub struct BridgeStats {
     /// LAN receivers take (100 levels, with the body and its `args`).
     pub dropped_bad_payload: u64,
     /// NATS messages with malformed bridge headers (sequence, chunk, a
-    /// bridge id longer than 64 bytes), or a sequence number implausibly
-    /// far (over 2^20) past the last one delivered from its bridge.
+    /// bridge id longer than 64 bytes).
     pub dropped_bad_headers: u64,
+    /// Events delivered whose sequence number was more than 2^20 from the
+    /// last one delivered from their bridge, either way: events this
+    /// bridge missed, or a forged number. Not taken as the bridge's place
+    /// until the number just past it follows, so one forged number cannot
+    /// make a bridge's later events duplicates. Not a drop.
+    pub seq_jumps: u64,
     /// NATS messages already delivered (re-sent by a bridge after a
     /// reconnect, or chunks seen twice).
     pub dropped_duplicate: u64,
@@ -74,11 +79,11 @@ pub struct BridgeStats {
     pub reassembly_bytes: u64,
     /// Other bridges for the same prefix found on this LAN.
     pub other_bridges: u64,
-    /// Other bridges' announcements, and bridges found on this LAN or to
-    /// report, that were not remembered: their table was full (4,096
-    /// announcing nodes and bridges alive, 256 bridges found on this LAN,
-    /// 1,024 reported over the bridge's life) or an id was longer than 64
-    /// bytes. Forged announcements, or a deployment far larger than
+    /// Other bridges' announcements, bridges found on this LAN or to
+    /// report (each counted once), and LAN senders heard, that were not
+    /// remembered: their table was full (4,096 announcing nodes, bridges
+    /// alive or LAN senders, 256 bridges found on this LAN, 1,024 reported
+    /// over the bridge's life) or an id was longer than 64 bytes. Forged announcements, or a deployment far larger than
     /// expected; a bridge not remembered may go undetected on this LAN.
     pub rivals_not_remembered: u64,
     /// Whether this bridge stands by because another bridge on its LAN
@@ -102,6 +107,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_unencodable: AtomicU64,
     pub(crate) dropped_bad_payload: AtomicU64,
     pub(crate) dropped_bad_headers: AtomicU64,
+    pub(crate) seq_jumps: AtomicU64,
     pub(crate) dropped_duplicate: AtomicU64,
     pub(crate) dropped_own: AtomicU64,
     pub(crate) dropped_reassembly: AtomicU64,
@@ -138,6 +144,7 @@ impl Counters {
             dropped_unencodable: get(&self.dropped_unencodable),
             dropped_bad_payload: get(&self.dropped_bad_payload),
             dropped_bad_headers: get(&self.dropped_bad_headers),
+            seq_jumps: get(&self.seq_jumps),
             dropped_duplicate: get(&self.dropped_duplicate),
             dropped_own: get(&self.dropped_own),
             dropped_reassembly: get(&self.dropped_reassembly),

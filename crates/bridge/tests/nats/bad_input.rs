@@ -97,20 +97,25 @@ fn a_forged_sequence_number_does_not_silence_a_bridge() {
             // unreadable: its sequence number is not remembered
             send("eventcast.bad", "3", "42").await;
             send("eventcast.two", "2", r#"["b"]"#).await;
-            // readable but implausible: dropped
+            // readable, far from the last: delivered (anyone may publish
+            // an event), but the bridge's place stays at 2
+            send("eventcast.forged", "18446744073709551615", r#"["f"]"#).await;
+            // a copy of the far one, before the next event, is a duplicate
             send("eventcast.forged", "18446744073709551615", r#"["f"]"#).await;
             send("eventcast.three", "4", r#"["c"]"#).await;
+            send("eventcast.four", "5", r#"["d"]"#).await;
 
             let mut names = Vec::new();
-            for _ in 0..3 {
+            for _ in 0..5 {
                 names.push(next_remote(&mut lan.at_app).await.name().to_owned());
             }
-            assert_eq!(names, ["one", "two", "three"]);
-            until_stats(&lan.bridge, "the count", |s| s.nats_to_lan_events == 3).await;
+            assert_eq!(names, ["one", "two", "forged", "three", "four"]);
+            until_stats(&lan.bridge, "the count", |s| s.nats_to_lan_events == 5).await;
             let stats = lan.bridge.stats();
             assert_eq!(stats.dropped_bad_payload, 1, "{stats:#?}");
-            assert_eq!(stats.dropped_bad_headers, 1, "{stats:#?}");
-            assert_eq!(stats.dropped_duplicate, 0, "{stats:#?}");
+            assert_eq!(stats.seq_jumps, 1, "{stats:#?}");
+            assert_eq!(stats.dropped_bad_headers, 0, "{stats:#?}");
+            assert_eq!(stats.dropped_duplicate, 1, "{stats:#?}");
             lan.bridge.stop().await;
         })
     });
