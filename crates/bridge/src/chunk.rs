@@ -70,8 +70,9 @@ pub(crate) enum Arrival {
     Complete(Bytes),
     /// A chunk seen before: ignored.
     Duplicate,
-    /// The first chunk of an event that does not fit in the budget (or
-    /// one of a refused event): dropped. `first` on the first one.
+    /// The first chunk of an event that does not fit in the budget, or
+    /// that finds `MAX_PARTIALS` reached (or one of a refused event):
+    /// dropped. `first` on the first one.
     OverBudget { first: bool },
     /// Inconsistent with the event's other chunks: the event is dropped.
     Invalid,

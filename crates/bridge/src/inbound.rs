@@ -262,7 +262,8 @@ enum SeqCheck {
     /// Not seen before, near its bridge's last (or its bridge new here):
     /// delivered, and taken as the bridge's last.
     Fresh,
-    /// At or below the last one delivered from its bridge, and near it.
+    /// At or below the last one delivered from its bridge, and near it; or
+    /// a copy of the far number already delivered.
     Duplicate,
     /// More than [`MAX_SEQ_JUMP`] from `last`, the last one delivered,
     /// either way: delivered (a bridge whose events this one missed, or a

@@ -170,6 +170,8 @@ impl Rivals {
         if bridge == self.me || (sender != own_node && !self.lan_senders.contains_key(sender)) {
             return true;
         }
+        // Inbound drops longer ids as bad headers first; this is the
+        // table's own bound.
         if bridge.len() <= MAX_ID_LEN {
             self.note_on_lan(now, bridge, cut(site));
         } else {

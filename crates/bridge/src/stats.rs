@@ -83,8 +83,9 @@ pub struct BridgeStats {
     /// report (each counted once), and LAN senders heard, that were not
     /// remembered: their table was full (4,096 announcing nodes, bridges
     /// alive or LAN senders, 256 bridges found on this LAN, 1,024 reported
-    /// over the bridge's life) or an id was longer than 64 bytes. Forged announcements, or a deployment far larger than
-    /// expected; a bridge not remembered may go undetected on this LAN.
+    /// over the bridge's life) or an id was longer than 64 bytes. Forged
+    /// announcements, or a deployment far larger than expected; a bridge
+    /// not remembered may go undetected on this LAN.
     pub rivals_not_remembered: u64,
     /// Whether this bridge stands by because another bridge on its LAN
     /// (with a lower id) bridges it.

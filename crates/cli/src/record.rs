@@ -83,15 +83,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(Recorder::start(&node, options)?)
     })
     .await?;
-    if let [first, .., last] | [first @ last] = recorder.removed_files() {
-        let count = recorder.removed_files().len();
-        let files = if count == 1 { "file" } else { "files" };
-        let span = if count == 1 {
-            first.display().to_string()
-        } else {
-            format!("{} .. {}", first.display(), last.display())
-        };
-        say!("removed {count} later {files} of the recording replaced ({span})");
+    match recorder.removed_files() {
+        [] => {}
+        [one] => say!(
+            "removed 1 later file of the recording replaced ({})",
+            one.display()
+        ),
+        all @ [first, .., last] => say!(
+            "removed {} later files of the recording replaced ({} .. {})",
+            all.len(),
+            first.display(),
+            last.display()
+        ),
     }
     let work = async {
         match args.duration {

@@ -364,7 +364,7 @@ fn keep(
     controls: crate::mmsg::Controls,
 ) {
     if controls.truncated {
-        // Said once a process at warning level: were it to go on, every
+        // Said once per process at warning level: were it to go on, every
         // message would be dropped (`NodeStats::recv_truncated`).
         static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         counts.truncated += 1;

@@ -58,7 +58,7 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
         && match coalesce(&socket) {
             Ok(on) => on,
             Err(e) => {
-                debug!(target: "eventcast", error = %e, "no UDP_GRO: one read per datagram");
+                debug!(target: "eventcast", error = %e, "no UDP_GRO: one message per datagram");
                 false
             }
         };

@@ -321,15 +321,7 @@ async fn wait<D: Driver>(
             let mut full = matches!(received, Ok(n) if inbox.read_full(n));
             let mut handled = handle_read(engine, io, drops, received, inbox, taken);
             while full && handled < IO_LOOP_BOUND {
-                // A status owed to a sender goes before the next read: a
-                // sender held back by this node's window sends on while the
-                // rest is read, rather than once the socket is empty.
-                send_control(engine, &io.shared);
-                // What the last read completed goes to the listeners before
-                // the next read: a burst's events are handed over while
-                // they are fresh in the cache, and freed before the next
-                // ones are made.
-                publish(engine, &io.shared, taken);
+                hand_over(engine, &io.shared, taken);
                 let max = IO_LOOP_BOUND - handled;
                 let received = recv::try_recv(&engine.socket, inbox, max);
                 if matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
@@ -375,12 +367,20 @@ fn handle_read<D: Driver>(
             let own = engine.socket.own.total();
             n += received_some(&mut state.driver, io, drops, own, part);
         },
-        || {
-            send_control(engine, &io.shared);
-            publish(engine, &io.shared, taken);
-        },
+        || hand_over(engine, &io.shared, taken),
     );
     n.max(1)
+}
+
+/// What is owed between two reads, or two parts of one: a status owed to
+/// a sender goes first (a sender held back by this node's window sends on
+/// while the rest is read, rather than once the socket is empty), then
+/// what was completed goes to the listeners (a burst's events are handed
+/// over while they are fresh in the cache, and freed before the next ones
+/// are made).
+fn hand_over<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Output>) {
+    send_control(engine, shared);
+    publish(engine, shared, taken);
 }
 
 /// The most datagrams of one read handed to the driver before what they

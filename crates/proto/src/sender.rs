@@ -675,8 +675,8 @@ impl Sender {
     /// A NACK for this sender: queue what it asks for and the store has.
     ///
     /// What one NACK costs is bounded by what the budget lets it repair,
-    /// however much it asks for (NACKs are anyone's to send, and a store
-    /// of small messages may hold a million): its entries are merged into
+    /// however much it asks for (NACKs are anyone's to send, and 64 MiB
+    /// of small bodies is hundreds of thousands of messages): its entries are merged into
     /// disjoint ranges first (at most 64 of messages, 2,048 of segments),
     /// each segment they cover is looked at once, in order, without
     /// collecting them, and the looking stops once the budget is spent and

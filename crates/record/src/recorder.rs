@@ -57,9 +57,7 @@ impl RecorderOptions {
             flush_interval: Duration::from_secs(1),
         }
     }
-}
 
-impl RecorderOptions {
     /// Checks the options before anything is created (as
     /// [`Recorder::start`] does first): a `max_bytes` below
     /// [`MIN_MAX_BYTES`](crate::MIN_MAX_BYTES) is
@@ -181,8 +179,7 @@ impl Recorder {
     /// nothing is missed).
     pub fn start(node: &Eventcast, options: RecorderOptions) -> Result<Self, Error> {
         options.check()?;
-        let sink = Sink::create(&options.path, options.max_bytes, options.split)?;
-        let removed = sink.removed().to_vec();
+        let (sink, removed) = Sink::create(&options.path, options.max_bytes, options.split)?;
         let (done_tx, done) = watch::channel(false);
         let shared = Arc::new(Shared {
             queue: ByteQueue::new(options.queue_bytes.max(1)),

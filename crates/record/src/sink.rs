@@ -102,8 +102,6 @@ pub(crate) struct Sink {
     open: Option<Open>,
     /// Every file opened, in order, with its final size once closed.
     files: Vec<(PathBuf, u64)>,
-    /// The later files of an earlier recording removed at the start.
-    removed: Vec<PathBuf>,
 }
 
 /// What [`Sink::write`] did.
@@ -143,9 +141,14 @@ impl Sink {
     /// Creates the first file at `path`. If it replaced a file, also
     /// removes the later files of the earlier recording there (see
     /// [`remove_stale_parts`]), once the new file exists: a path that
-    /// cannot be created removes nothing. (`max_bytes` is checked before:
+    /// cannot be created removes nothing. Returns the sink and the files
+    /// removed, in order. (`max_bytes` is checked before:
     /// `RecorderOptions::check`.)
-    pub(crate) fn create(path: &Path, max_bytes: Option<u64>, split: bool) -> Result<Self, Error> {
+    pub(crate) fn create(
+        path: &Path,
+        max_bytes: Option<u64>,
+        split: bool,
+    ) -> Result<(Self, Vec<PathBuf>), Error> {
         let replaces = path.is_file();
         let mut sink = Self {
             path: path.to_owned(),
@@ -153,19 +156,14 @@ impl Sink {
             split,
             open: None,
             files: Vec::new(),
-            removed: Vec::new(),
         };
         sink.open_next()?;
-        if replaces {
-            sink.removed = remove_stale_parts(path)?;
-        }
-        Ok(sink)
-    }
-
-    /// The later files of an earlier recording that [`create`](Self::create)
-    /// removed, in order.
-    pub(crate) fn removed(&self) -> &[PathBuf] {
-        &self.removed
+        let removed = if replaces {
+            remove_stale_parts(path)?
+        } else {
+            Vec::new()
+        };
+        Ok((sink, removed))
     }
 
     /// The name of file number `index` (0: the path given; then

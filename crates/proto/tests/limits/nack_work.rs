@@ -70,8 +70,9 @@ fn a_nack_for_a_whole_large_store_costs_no_more_than_the_budget() {
     assert!(s.repairs_refused <= BURST, "{s:?}");
     assert_eq!(s.repairs_lingered, 0);
 
-    // The same again at once: the budget is spent, and what was just
-    // repaired lingers; still bounded.
+    // The same again at once: the budget is spent (it is checked before
+    // `repair_linger`, so what was just repaired counts as refused, not
+    // lingered); still bounded.
     assert!(nack(&mut e, vec![messages_from(0, u32::MAX); 64]).is_empty());
     let s = e.stats();
     assert!(s.repairs_refused <= 2 * BURST, "{s:?}");

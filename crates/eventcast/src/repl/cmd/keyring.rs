@@ -113,7 +113,7 @@ fn listing(keys: &[KeyInfo]) -> String {
 }
 
 /// Reads a key file as `--key-file` does (one trailing line break
-/// ignored), a regular file of at most
+/// ignored), but only a regular file (no pipes), of at most
 /// [`MAX_KEY_FILE`](crate::MAX_KEY_FILE) bytes, off the session's task.
 /// The error names the file and never shows its contents; the bytes read
 /// are wiped when dropped.
