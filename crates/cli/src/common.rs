@@ -79,6 +79,13 @@ pub(crate) struct NetArgs {
     #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     pub(crate) recv_buffer: Option<usize>,
 
+    /// Size of the large events this node expects, in bytes (256K to 4M;
+    /// repeat once for a second size, as a camera's frames and a lidar's
+    /// scans): a buffer of about that size is made ready each way at
+    /// start, so that the first such event does not wait for fresh memory
+    #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
+    pub(crate) expect_size: Vec<usize>,
+
     /// Wire protocol: native, or legacy-v3 to talk with nodes of the
     /// original Node.js eventcast 0.1.x (every node of a group must use the
     /// same)
@@ -245,6 +252,9 @@ impl NetArgs {
         if let Some(bytes) = self.recv_buffer {
             config = config.recv_buffer_size(bytes);
         }
+        for &bytes in &self.expect_size {
+            config = config.expected_event_size(bytes);
+        }
         config = config.wire_protocol(self.protocol);
         if let Some(key) = &self.insecure_legacy_key {
             config = config.insecure_legacy_key(key.clone());
@@ -286,6 +296,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("message_ttl", "--message-ttl"),
     ("multicast_ttl", "--ttl"),
     ("insecure_legacy_key", "--insecure-legacy-key"),
+    ("expected_event_sizes", "--expect-size"),
 ];
 
 /// `message` with each whole word that is a setting of [`FLAGS`] or
@@ -468,6 +479,10 @@ mod tests {
             "1500",
             "--recv-buffer",
             "65536",
+            "--expect-size",
+            "1M",
+            "--expect-size",
+            "300K",
         ])
         .unwrap();
         let c = t.send.apply(t.net.config());
@@ -480,6 +495,7 @@ mod tests {
         assert_eq!(c.protocol.max_payload_size, 512);
         assert_eq!(c.protocol.message_ttl, Duration::from_millis(1500));
         assert_eq!(c.recv_buffer_size, 65536);
+        assert_eq!(c.expected_event_sizes, [1 << 20, 300 << 10]);
     }
 
     #[test]
@@ -586,6 +602,7 @@ mod tests {
             // --ttl 256 is refused by its parser.
             said(&[], |c| c.multicast_ttl(256)),
             said(&["--insecure-legacy-key", "k"], same),
+            said(&["--expect-size", "8M"], same),
         ];
         assert_each_flag_said(FLAGS, &messages);
     }

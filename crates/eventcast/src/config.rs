@@ -137,7 +137,46 @@ pub struct Config {
     /// [`NodeStats::busy_polls`](crate::stats::NodeStats::busy_polls) and
     /// `busy_poll_hits` tell how often it polled and how often that paid.
     pub busy_poll: Duration,
+    /// The sizes of the large events this node expects to send and
+    /// receive, in bytes of argument (default none): at most
+    /// [`MAX_EXPECTED_EVENT_SIZES`], each from [`MIN_EXPECTED_EVENT_SIZE`]
+    /// (256 KiB) to [`MAX_EXPECTED_EVENT_SIZE`] (4 MiB). A camera's frame
+    /// size, a lidar scan's.
+    ///
+    /// Each start makes a buffer ready for each size, each way, before
+    /// [`start`](crate::Eventcast::start) returns: one for the body of the
+    /// node's next emit of about that size, and one to put together the
+    /// next message of about that size it receives (not on a
+    /// [`send_only`](Self::send_only) node, nor with the legacy protocol).
+    /// The first such event then takes memory already mapped and faulted
+    /// in, where it would otherwise wait while fresh memory is, about
+    /// 0.3 ms a MiB on each side on the VMs of docs/BENCHMARKS.md. Later
+    /// events of a stream get buffers made between events either way (a
+    /// node keeps a spare for its next large body after each one); this
+    /// serves a process's first event, or the first after a pause. A buffer
+    /// takes an event from 0.9 to 1.125 times its size (room for the
+    /// event's name and headers), so a stream whose sizes vary more than
+    /// that finds none and allocates as without it.
+    ///
+    /// Costs the buffers' memory from the start until the events come:
+    /// about 1.125 times each size, twice (once a `send_only` node). A
+    /// stopped node holds none.
+    /// [`NodeStats::messages_received_in_spare`](crate::stats::NodeStats::messages_received_in_spare)
+    /// counts the messages received into such a buffer.
+    pub expected_event_sizes: Vec<usize>,
 }
+
+/// The most sizes [`Config::expected_event_sizes`] takes.
+pub const MAX_EXPECTED_EVENT_SIZES: usize = 2;
+
+/// The smallest of [`Config::expected_event_sizes`]: below it the
+/// allocator mostly hands out memory already present.
+pub const MIN_EXPECTED_EVENT_SIZE: usize = 256 * 1024;
+
+/// The largest of [`Config::expected_event_sizes`]: larger events go out
+/// paced over many milliseconds, where fresh memory costs less than
+/// holding a buffer of their size between them would.
+pub const MAX_EXPECTED_EVENT_SIZE: usize = 4 * 1024 * 1024;
 
 /// [`Config::busy_poll`]'s default window: 150 us, longer than a parked
 /// peer took to answer on the 2-CPU VM of docs/BENCHMARKS.md (60-80 us),
@@ -195,6 +234,7 @@ impl Default for Config {
             encryption: EncryptionConfig::default(),
             send_only: false,
             busy_poll: DEFAULT_BUSY_POLL,
+            expected_event_sizes: Vec::new(),
         }
     }
 }
@@ -252,6 +292,18 @@ impl Config {
     /// (see [`Config::busy_poll`]).
     pub fn busy_poll(mut self, window: Duration) -> Self {
         self.busy_poll = window;
+        self
+    }
+
+    /// Adds a size of the large events this node expects (see
+    /// [`Config::expected_event_sizes`]).
+    ///
+    /// ```
+    /// let config = eventcast::Config::default().expected_event_size(1 << 20);
+    /// assert_eq!(config.expected_event_sizes, [1 << 20]);
+    /// ```
+    pub fn expected_event_size(mut self, bytes: usize) -> Self {
+        self.expected_event_sizes.push(bytes);
         self
     }
 
@@ -365,6 +417,7 @@ impl Config {
         if self.busy_poll > MAX_BUSY_POLL {
             return Err(ConfigError::BusyPoll(self.busy_poll));
         }
+        self.check_expected_event_sizes()?;
         self.protocol.validate()?;
         self.repl.validate()?;
         self.legacy
@@ -398,6 +451,24 @@ impl Config {
         }
         Ok(())
     }
+
+    fn check_expected_event_sizes(&self) -> Result<(), ConfigError> {
+        let sizes = &self.expected_event_sizes;
+        if sizes.len() > MAX_EXPECTED_EVENT_SIZES {
+            return Err(ConfigError::ExpectedEventSizes(format!(
+                "expected_event_sizes takes at most {MAX_EXPECTED_EVENT_SIZES} sizes, got {}",
+                sizes.len()
+            )));
+        }
+        let range = MIN_EXPECTED_EVENT_SIZE..=MAX_EXPECTED_EVENT_SIZE;
+        if let Some(size) = sizes.iter().find(|s| !range.contains(s)) {
+            return Err(ConfigError::ExpectedEventSizes(format!(
+                "expected_event_sizes must be from {MIN_EXPECTED_EVENT_SIZE} bytes (256 KiB) \
+                 to {MAX_EXPECTED_EVENT_SIZE} (4 MiB), got {size}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -418,6 +489,25 @@ mod tests {
         let err = long.validate().unwrap_err();
         assert!(matches!(err, ConfigError::BusyPoll(d) if d == long.busy_poll));
         assert!(err.to_string().contains("busy_poll"), "{err}");
+    }
+
+    #[test]
+    fn expected_event_sizes_are_checked() {
+        assert!(Config::default().expected_event_sizes.is_empty());
+        let two = Config::default()
+            .expected_event_size(MIN_EXPECTED_EVENT_SIZE)
+            .expected_event_size(MAX_EXPECTED_EVENT_SIZE);
+        two.validate().unwrap();
+        let err = |c: Config| c.validate().unwrap_err().to_string();
+        let three = err(two.expected_event_size(1 << 20));
+        assert!(three.contains("at most 2 sizes, got 3"), "{three}");
+        for size in [0, MIN_EXPECTED_EVENT_SIZE - 1, MAX_EXPECTED_EVENT_SIZE + 1] {
+            let e = err(Config::default().expected_event_size(size));
+            assert!(
+                e.contains("expected_event_sizes") && e.ends_with(&format!("got {size}")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

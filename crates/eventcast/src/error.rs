@@ -98,6 +98,10 @@ pub enum ConfigError {
     /// More keys than a keyring holds.
     #[error("at most {} keys", eventcast_proto::crypto::MAX_KEYS)]
     TooManyKeys,
+    /// [`Config::expected_event_sizes`](crate::Config::expected_event_sizes)
+    /// has too many sizes, or one out of range.
+    #[error("{0}")]
+    ExpectedEventSizes(String),
     /// A protocol setting that cannot work.
     #[error(transparent)]
     Protocol(#[from] eventcast_proto::ConfigError),

@@ -87,7 +87,10 @@ mod task;
 mod wire_protocol;
 
 pub use arglist::parts::lone_binary;
-pub use config::{Config, EncryptionConfig, DEFAULT_BUSY_POLL, MAX_BUSY_POLL};
+pub use config::{
+    Config, EncryptionConfig, DEFAULT_BUSY_POLL, MAX_BUSY_POLL, MAX_EXPECTED_EVENT_SIZE,
+    MAX_EXPECTED_EVENT_SIZES, MIN_EXPECTED_EVENT_SIZE,
+};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use key_file::{read_key_file, KeyFileError, KeyFileKinds, MAX_KEY_FILE};

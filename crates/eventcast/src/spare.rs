@@ -30,6 +30,11 @@
 //! [`SLOTS`] replaces the one made or used longest ago. Larger bodies go
 //! out paced over many milliseconds, where the faults matter less than a
 //! spare of their size held between events would.
+//!
+//! A node told the sizes of the events it expects
+//! (`Config::expected_event_sizes`) makes a spare of each, each way, when
+//! it starts ([`SpareBody::prepare`]): for its first event, which would
+//! otherwise find none.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,11 +44,12 @@ use std::time::Duration;
 /// memory, and faults are few (as `prefault::MIN_SPARE`).
 pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
 
-/// The largest body given a spare.
-pub(crate) const MAX: usize = 4 * 1024 * 1024;
+/// The largest body given a spare: a 4 MiB event's, with room for its
+/// name and headers (see [`room_for`]).
+pub(crate) const MAX: usize = room_for(crate::config::MAX_EXPECTED_EVENT_SIZE);
 
 /// Spares a [`SpareBody`] holds at most: each made of a body's size, at
-/// most [`MAX`], so at most 8 MiB each way.
+/// most [`MAX`], so at most 9 MiB each way.
 pub(crate) const SLOTS: usize = 2;
 
 /// How long a node emits no large body (or begins to receive no large
@@ -187,6 +193,28 @@ impl SpareBody {
         drop(replaced);
     }
 
+    /// Makes a spare of [`room_for`] each of `sizes` (expected events'
+    /// sizes, from [`MIN`] to `MAX_EXPECTED_EVENT_SIZE`) that no spare
+    /// present suits, beyond [`SLOTS`] replacing the one made or used
+    /// longest ago: what a node told the sizes of its events makes when it
+    /// starts. Blocks while the pages are faulted in.
+    pub(crate) fn prepare(&self, sizes: &[usize]) {
+        for &size in sizes {
+            let room = room_for(size);
+            if !(MIN..=MAX).contains(&room) || lock(&self.inner).fitting(room).is_some() {
+                continue;
+            }
+            // Mapped and faulted in outside the lock.
+            let mut buf = Vec::with_capacity(room);
+            crate::prefault::spare(&mut buf);
+            let mut inner = lock(&self.inner);
+            inner.bufs.push(buf);
+            let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
+            drop(inner);
+            drop(replaced);
+        }
+    }
+
     /// Lets the spares go, and any refill scheduled before: a stopped node
     /// holds none. Owed again by the next large body.
     pub(crate) fn release(&self) {
@@ -222,6 +250,13 @@ impl Inner {
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i)
     }
+}
+
+/// The room of a spare made for events of `size` bytes of argument: an
+/// eighth more, so that it suits bodies from 0.9 to 1.125 times `size`
+/// (see [`fits`]), the event's name and headers included.
+pub(crate) const fn room_for(size: usize) -> usize {
+    size + size / 8
 }
 
 /// Whether room of `capacity` bytes suits a body of `size`: enough, and at
@@ -280,7 +315,7 @@ mod tests {
         assert!(spare.room().is_some(), "kept until then");
         refill_now(&spare);
         assert!(spare.take_ready(2 << 20).is_some());
-        // Outside 256 KiB to 4 MiB: nothing taken, nothing owed.
+        // Outside 256 KiB to 4.5 MiB: nothing taken, nothing owed.
         refill_now(&spare);
         assert_eq!(spare.take_ready(1000), None);
         assert_eq!(spare.take_ready(MAX + 1), None);
@@ -372,6 +407,33 @@ mod tests {
         refill_now(&spare);
         assert_eq!(spare.rooms(), [a + a / 8, a]);
         assert!(fits(100, 100) && fits(125, 100) && !fits(126, 100) && !fits(99, 100));
+    }
+
+    #[test]
+    fn prepared_spares_take_bodies_of_about_their_size() {
+        let spare = SpareBody::default();
+        let (a, b) = (1 << 20, 400 * 1024);
+        spare.prepare(&[a, b]);
+        assert_eq!(spare.rooms(), [room_for(a), room_for(b)]);
+        // Made again: the ones there suit, none made.
+        spare.prepare(&[b, a]);
+        assert_eq!(spare.rooms(), [room_for(a), room_for(b)]);
+        // The event's size and a little more (its name and headers) fit,
+        // as does 0.9 of it; less does not.
+        assert!(spare.ready_for(a + 100) && spare.ready_for(a * 91 / 100));
+        assert!(!spare.ready_for(a * 89 / 100) && !spare.ready_for(room_for(a) + 1));
+        let buf = spare.take_ready(a + 100).expect("prepared for it");
+        assert_eq!(buf.capacity(), room_for(a));
+        assert_eq!(spare.rooms(), [room_for(b)]);
+        assert_eq!(spare.take_ready(b * 8 / 10), None, "0.8 of b: too small");
+        // The largest expected size is served, with its headers.
+        let largest = crate::config::MAX_EXPECTED_EVENT_SIZE;
+        spare.prepare(&[largest]);
+        assert!(spare.take_ready(largest + 100).is_some());
+        // A third size replaces the oldest.
+        spare.release();
+        spare.prepare(&[a, b, 2 * a]);
+        assert_eq!(spare.rooms(), [room_for(b), room_for(2 * a)]);
     }
 
     #[tokio::test]

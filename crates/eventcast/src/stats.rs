@@ -82,9 +82,10 @@ pub struct NodeStats {
     /// wake-ups saved. Few of many means the window costs CPU for
     /// nothing.
     pub busy_poll_hits: u64,
-    /// Large messages (256 KiB to 4 MiB) begun in a buffer the node made
-    /// ready after an earlier one was delivered, rather than in freshly
-    /// allocated memory (counted when the buffer is handed over, whether
+    /// Large messages (256 KiB to 4.5 MiB) begun in a buffer the node made
+    /// ready after an earlier one was delivered, or at start for
+    /// [`Config::expected_event_sizes`](crate::Config::expected_event_sizes),
+    /// rather than in freshly allocated memory (counted when the buffer is handed over, whether
     /// or not the message then completes).
     pub messages_received_in_spare: u64,
     /// Events emitted while stopped (only local listeners fired).

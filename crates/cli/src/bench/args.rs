@@ -172,6 +172,15 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) binary: bool,
 
+    /// eventcast's nodes are told the size of their events where it is
+    /// 256 KiB to 4 MiB (the library's `Config::expected_event_sizes`,
+    /// `--expect-size` of the other commands): each makes a buffer of about
+    /// that size ready each way at start, so that its first large event
+    /// takes no fresh memory. Figures 3, 5 and 8's 1 MiB events; not the
+    /// 16 MiB ones, nor raw UDP
+    #[arg(long)]
+    pub(crate) told_size: bool,
+
     /// With --role send: milliseconds between two events
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub(crate) interval_ms: u64,

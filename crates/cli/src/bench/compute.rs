@@ -36,6 +36,7 @@ pub(crate) fn report(plan: &Plan, m: &Measured) -> Report {
             ping_from: plan.base.ping_from,
             busy_poll_us: plan.base.busy_poll_us,
             binary: plan.base.binary,
+            told_size: plan.base.told_size,
             group: plan.base.group.to_string(),
             ttl: plan.base.ttl,
             interface: plan.base.interface.clone(),

@@ -86,6 +86,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    if args.told_size && args.transport != Transport::Eventcast {
+        return Err(
+            crate::common::UsageError("--told-size goes with eventcast's nodes".into()).into(),
+        );
+    }
     let role = match args.role {
         None => return run_all(&Plan::new(&args)?),
         Some(Role::Loss) => {

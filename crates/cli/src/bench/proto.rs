@@ -100,6 +100,9 @@ pub(crate) struct Spec {
     /// eventcast's sender emits each event as one binary argument with
     /// `emit_binary` (not copied), not a string with `emit`.
     pub(crate) binary: bool,
+    /// eventcast's nodes are told the events' size when it is one
+    /// `Config::expected_event_sizes` takes.
+    pub(crate) told_size: bool,
 }
 
 impl Spec {
@@ -128,6 +131,7 @@ impl Spec {
             stamped: args.stamped,
             owned: args.owned,
             binary: args.binary,
+            told_size: args.told_size,
         }
     }
 
@@ -198,6 +202,9 @@ impl Spec {
         if binary {
             args.push("--binary".into());
         }
+        if self.told_size && transport == Transport::Eventcast {
+            args.push("--told-size".into());
+        }
         args
     }
 
@@ -226,6 +233,10 @@ impl Spec {
             config.protocol.max_message_size = needed;
             config.protocol.max_partial_bytes_per_sender = needed * 2 + 64 * 1024 * 1024;
             config.protocol.max_partial_bytes = needed * 2 + 64 * 1024 * 1024;
+        }
+        let expectable = eventcast::MIN_EXPECTED_EVENT_SIZE..=eventcast::MAX_EXPECTED_EVENT_SIZE;
+        if self.told_size && expectable.contains(&self.size) {
+            config = config.expected_event_size(self.size);
         }
         if self.encrypted {
             config = with_key(config);
@@ -783,6 +794,28 @@ mod tests {
         let cli = <super::super::args::tests::Cli as clap::Parser>::try_parse_from(&argv[1..])
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
         assert!(Spec::from_args(&cli.args, 5000).binary);
+    }
+
+    #[test]
+    fn told_size_tells_eventcast_s_nodes_a_size_they_take() {
+        let mut spec = spec(false);
+        spec.told_size = true;
+        let told = |spec: &Spec| spec.config().unwrap().expected_event_sizes;
+        spec.size = 1 << 20;
+        assert_eq!(told(&spec), [1 << 20]);
+        spec.size = 16 << 20;
+        assert!(told(&spec).is_empty(), "above 4 MiB: not told");
+        spec.size = 64;
+        assert!(told(&spec).is_empty());
+        assert!(spec
+            .child_args(Role::Recv, Transport::Eventcast)
+            .contains(&"--told-size".to_owned()));
+        assert!(!spec
+            .child_args(Role::Recv, Transport::Raw)
+            .contains(&"--told-size".to_owned()));
+        spec.told_size = false;
+        spec.size = 1 << 20;
+        assert!(told(&spec).is_empty());
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub(crate) struct Settings {
     /// `--binary`: eventcast's large events were binaries sent with
     /// `emit_binary`, not strings sent with `emit`.
     pub(crate) binary: bool,
+    /// `--told-size`: eventcast's nodes were told their large events'
+    /// size (`Config::expected_event_sizes`) where it is 256 KiB to 4 MiB.
+    pub(crate) told_size: bool,
     /// The multicast group.
     pub(crate) group: String,
     /// The multicast TTL.

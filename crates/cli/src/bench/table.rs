@@ -304,6 +304,9 @@ fn options(s: &Settings) -> String {
     if s.binary {
         out += " | --binary (large events: emit_binary)";
     }
+    if s.told_size {
+        out += " | --told-size (nodes told events of 256 KiB-4 MiB)";
+    }
     out
 }
 

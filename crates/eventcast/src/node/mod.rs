@@ -185,8 +185,6 @@ impl Eventcast {
             .port
             .unwrap_or_else(|| rand::random_range(49152..=65535));
         let opened = socket::open(config, port)?;
-        let mut socket = crate::node_socket::NodeSocket::new(opened.socket)
-            .map_err(|e| Error::io("cannot register the socket with tokio", e))?;
         let id = {
             let mut current = self.current();
             if current.id_used {
@@ -195,6 +193,62 @@ impl Eventcast {
             current.id_used = true;
             current.id
         };
+        let (local_addr, group) = (opened.local_addr, opened.group);
+        *run = Some(self.launch(opened, id)?);
+        self.prepare_spares().await;
+        info!(target: "eventcast", %id, %local_addr, %group, "started");
+        self.handle.shared.notify(Notice::Started {
+            id,
+            local_addr,
+            group,
+        });
+        Ok(())
+    }
+
+    /// Sends what is queued, leaves the group and closes the socket. Does
+    /// nothing if the node is stopped.
+    pub async fn stop(&self) {
+        let mut run = self.handle.run.lock().await;
+        let Some(running) = run.take() else {
+            return;
+        };
+        self.handle.keys.lock().detach();
+        let id = {
+            let mut current = self.current();
+            current.commands = None;
+            current.local_addr = None;
+            current.group = None;
+            current.id
+        };
+        // Bodies admitted before are written whole, and go out before the
+        // task ends, with what was emitted after them. (Should this future
+        // be dropped meanwhile, the task is told to end all the same; the
+        // `Stopped` notice and the services' `on_stop` are then not given.)
+        let cancel = running.cancel.clone().drop_guard();
+        self.handle.writers.idle().await;
+        drop(cancel);
+        if let Err(e) = running.task.await {
+            warn!(target: "eventcast", error = %e, "node task failed");
+        }
+        self.handle.shared.stats_mut().running = false;
+        self.handle.shared.clear_queue();
+        // A stopped node holds no spare buffer (up to 4.5 MiB each).
+        self.handle.spare.release();
+        self.handle.receive_spare.release();
+        info!(target: "eventcast", %id, "stopped");
+        self.handle.shared.notify(Notice::Stopped { id });
+        for service in self.services() {
+            service.on_stop();
+        }
+    }
+
+    /// Spawns the node's task on the socket `opened` with the keyring's
+    /// keys, as sender `id`, and records it as running: the part of
+    /// [`start`](Self::start) that holds the keyring's lock.
+    fn launch(&self, opened: socket::Opened, id: SenderId) -> Result<Running, Error> {
+        let config = &self.handle.config;
+        let mut socket = crate::node_socket::NodeSocket::new(opened.socket)
+            .map_err(|e| Error::io("cannot register the socket with tokio", e))?;
         if config.wire_protocol == WireProtocol::Native
             && crate::self_filter::attach(socket.get_ref(), id)
         {
@@ -247,52 +301,29 @@ impl Eventcast {
             current.commands = Some(commands.clone());
         }
         keys.attach(commands);
-        drop(keys);
-        *run = Some(Running { cancel, task });
-        info!(target: "eventcast", %id, local_addr = %opened.local_addr, group = %opened.group, "started");
-        self.handle.shared.notify(Notice::Started {
-            id,
-            local_addr: opened.local_addr,
-            group: opened.group,
-        });
-        Ok(())
+        Ok(Running { cancel, task })
     }
 
-    /// Sends what is queued, leaves the group and closes the socket. Does
-    /// nothing if the node is stopped.
-    pub async fn stop(&self) {
-        let mut run = self.handle.run.lock().await;
-        let Some(running) = run.take() else {
+    /// Makes the buffers of [`Config::expected_event_sizes`] ready, each
+    /// way (`spare.rs`), on the blocking pool: faulting in pages blocks.
+    async fn prepare_spares(&self) {
+        let config = &self.handle.config;
+        if config.expected_event_sizes.is_empty() {
             return;
-        };
-        self.handle.keys.lock().detach();
-        let id = {
-            let mut current = self.current();
-            current.commands = None;
-            current.local_addr = None;
-            current.group = None;
-            current.id
-        };
-        // Bodies admitted before are written whole, and go out before the
-        // task ends, with what was emitted after them. (Should this future
-        // be dropped meanwhile, the task is told to end all the same; the
-        // `Stopped` notice and the services' `on_stop` are then not given.)
-        let cancel = running.cancel.clone().drop_guard();
-        self.handle.writers.idle().await;
-        drop(cancel);
-        if let Err(e) = running.task.await {
-            warn!(target: "eventcast", error = %e, "node task failed");
         }
-        self.handle.shared.stats_mut().running = false;
-        self.handle.shared.clear_queue();
-        // A stopped node holds no spare buffer (up to 5 MiB each).
-        self.handle.spare.release();
-        self.handle.receive_spare.release();
-        info!(target: "eventcast", %id, "stopped");
-        self.handle.shared.notify(Notice::Stopped { id });
-        for service in self.services() {
-            service.on_stop();
-        }
+        let sizes = config.expected_event_sizes.clone();
+        let send = Arc::clone(&self.handle.spare);
+        // Only a native node that may receive puts messages together.
+        let receive = (config.wire_protocol == WireProtocol::Native && !config.send_only)
+            .then(|| Arc::clone(&self.handle.receive_spare));
+        let prepared = tokio::task::spawn_blocking(move || {
+            send.prepare(&sizes);
+            if let Some(receive) = receive {
+                receive.prepare(&sizes);
+            }
+        });
+        // A panic there leaves the node without them, as without the setting.
+        let _ = prepared.await;
     }
 
     /// The node's keyring: add, list, switch and remove keys while it

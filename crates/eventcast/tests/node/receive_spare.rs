@@ -2,7 +2,8 @@
 //! made ready after the last one was delivered (`spare.rs`), so that a
 //! stream's later frames need no freshly faulted memory: only messages of
 //! 256 KiB to 4 MiB, and only a spare of about their size; two sizes
-//! (two streams) keep a spare each.
+//! (two streams) keep a spare each. A node told the sizes it expects
+//! (`Config::expected_event_sizes`) makes them at start.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -59,6 +60,59 @@ fn large_messages_after_the_first_are_put_together_in_spares() {
                 // next one is made.
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
+            assert_nothing_dropped(&b.stats().protocol);
+            stop_all(&nodes).await;
+        })
+    });
+}
+
+#[test]
+fn a_node_told_the_size_receives_its_first_large_message_in_a_spare() {
+    netns_test::run(|| {
+        block_on(async {
+            const MIB: usize = 1 << 20;
+            let told = config(free_port()).expected_event_size(MIB);
+            let nodes = start_nodes(2, &told).await;
+            let (a, b) = (&nodes[0], &nodes[1]);
+            let mut sub = b.subscribe_to(["frame", "hello"]).expect("exact names");
+            a.emit("hello", &(1,)).unwrap();
+            assert_eq!(next_remote(&mut sub).await.name(), "hello");
+            // (length, messages put together in a spare once it arrived):
+            // made at start, before any large message, each start.
+            let steps = [
+                (MIB, 1),          // the buffer made at start
+                (400 * 1024, 1),   // another size: fresh
+                (MIB - 50_000, 2), // the spare made after the first
+            ];
+            for (seed, (len, in_spare)) in steps.into_iter().enumerate() {
+                let bytes = frame(len, seed as u8);
+                a.emit_binary_wait("frame", bytes.clone()).await.unwrap();
+                let event = next_remote(&mut sub).await;
+                assert!(
+                    event.bytes_arg(0) == Some(&bytes[..]),
+                    "message {seed} whole"
+                );
+                assert_eq!(
+                    b.stats().messages_received_in_spare,
+                    in_spare,
+                    "after message {seed} ({len} bytes)"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            // A stopped node lets its spares go; a start makes them again,
+            // before it returns.
+            b.stop().await;
+            b.start().await.unwrap();
+            let mut sub = b.subscribe_to(["frame", "hello"]).expect("exact names");
+            // The restarted node is a new receiver: a's first message to it
+            // reserves nothing, as above.
+            a.emit("hello", &(2,)).unwrap();
+            assert_eq!(next_remote(&mut sub).await.name(), "hello");
+            let bytes = frame(MIB + 64, 9);
+            a.emit_binary_wait("frame", bytes.clone()).await.unwrap();
+            let event = next_remote(&mut sub).await;
+            assert!(event.bytes_arg(0) == Some(&bytes[..]), "after the restart");
+            assert_eq!(b.stats().messages_received_in_spare, 3);
             assert_nothing_dropped(&b.stats().protocol);
             stop_all(&nodes).await;
         })
