@@ -31,6 +31,13 @@ const MAX_ORIGINS: usize = 4096;
 /// events duplicates.
 const MAX_SEQ_JUMP: u64 = 1 << 20;
 
+/// The warning of a chunked event refused by the reassembly budget is
+/// logged at most once this often, the others at debug: past
+/// [`MAX_REFUSED`](crate::chunk::MAX_REFUSED) every chunk of a refused
+/// event is refused as if it were its first, so that forged chunks would
+/// otherwise log a warning each.
+const REFUSED_WARN_EVERY: Duration = Duration::from_secs(1);
+
 /// The subject bridges of `prefix` announce themselves on.
 pub(crate) fn announce_subject(prefix: &str) -> String {
     format!("_EVENTCAST.bridges.{prefix}")
@@ -64,6 +71,7 @@ pub(crate) async fn run(
     cancel: CancellationToken,
 ) {
     let mut last_seq = Sequences::default();
+    let mut refused = Throttle::default();
     let mut announce = tokio::time::interval(inbound.announce_interval);
     let far = Duration::from_secs(3600);
     loop {
@@ -75,7 +83,7 @@ pub(crate) async fn run(
             biased;
             () = cancel.cancelled() => break,
             message = events.next() => match message {
-                Some(message) => inbound.event(message, &mut last_seq).await,
+                Some(message) => inbound.event(message, &mut last_seq, &mut refused).await,
                 None => break,
             },
             message = announcements.next() => {
@@ -134,8 +142,9 @@ impl Inbound {
             .store(reserved, Relaxed);
     }
 
-    /// One message on `PREFIX.>`.
-    async fn event(&mut self, message: Message, last_seq: &mut Sequences) {
+    /// One message on `PREFIX.>`; `refused` limits the warnings of chunked
+    /// events refused by the reassembly budget.
+    async fn event(&mut self, message: Message, last_seq: &mut Sequences, refused: &mut Throttle) {
         let shared = Arc::clone(&self.shared);
         let counters = &shared.counters;
         let meta = Meta::read(message.headers.as_ref());
@@ -207,11 +216,15 @@ impl Inbound {
                     Arrival::OverBudget { first } => {
                         if first {
                             add(&counters.dropped_reassembly, 1);
-                            tracing::warn!(
-                                subject = message.subject.as_str(),
-                                bytes = chunk.total,
-                                "chunked event dropped: reassembly budget full"
-                            );
+                            let subject = message.subject.as_str();
+                            let bytes = chunk.total;
+                            let what = "chunked event dropped: reassembly budget full";
+                            match refused.warn(now) {
+                                Some(not_shown) => {
+                                    tracing::warn!(subject, bytes, not_shown, "{what}");
+                                }
+                                None => tracing::debug!(subject, bytes, "{what}"),
+                            }
                         }
                         return;
                     }
@@ -253,6 +266,33 @@ impl Inbound {
                 tracing::warn!(name, "cannot emit an event from NATS on the LAN: {e}");
             }
         }
+    }
+}
+
+/// A warning logged at most once per [`REFUSED_WARN_EVERY`].
+#[derive(Debug, Default)]
+struct Throttle {
+    /// When it was last logged as a warning.
+    last: Option<Instant>,
+    /// How many times it was not, since.
+    not_shown: u64,
+}
+
+impl Throttle {
+    /// Whether the warning at `now` is logged as one: `Some` with how
+    /// many were not since the last one logged (these are logged at
+    /// debug), or `None` if one was logged less than
+    /// [`REFUSED_WARN_EVERY`] ago (and this one is counted).
+    fn warn(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|at| now.saturating_duration_since(at) < REFUSED_WARN_EVERY)
+        {
+            self.not_shown += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.not_shown))
     }
 }
 
@@ -388,6 +428,46 @@ mod tests {
         seqs.remember("b1".to_owned(), far + 1, false, now);
         assert_eq!(seqs.check("b1", far), SeqCheck::Duplicate);
         assert_eq!(seqs.check("b1", far + 2), SeqCheck::Fresh);
+    }
+
+    /// A flood of chunks of a refused event past the cap of refused events
+    /// remembered is refused chunk by chunk as if each were the first; its
+    /// warnings are logged at most once a second, each with the count of
+    /// those that were not.
+    #[test]
+    fn a_flood_of_refused_chunks_warns_at_most_once_a_second() {
+        use crate::chunk::MAX_REFUSED;
+        let t0 = Instant::now();
+        let mut reassembler = Reassembler::new(0, Duration::from_secs(60));
+        let chunk = Chunk::parse("0/2", "2").expect("parses");
+        let mut throttle = Throttle::default();
+        let (mut warnings, mut not_shown) = (Vec::new(), 0);
+        let cap = MAX_REFUSED as u64;
+        // The cap filled, then 10,000 chunks a second of one more event
+        // for 10 s: each a first.
+        let flood = cap + 100_000;
+        for i in 0..flood {
+            let now = t0 + Duration::from_micros(100 * i);
+            let key = ("forger".to_owned(), i.min(cap));
+            let arrival = reassembler.insert(now, key, &chunk, Bytes::from_static(b"x"));
+            assert_eq!(arrival, Arrival::OverBudget { first: true }, "chunk {i}");
+            if let Some(n) = throttle.warn(now) {
+                warnings.push(now);
+                not_shown += n;
+            }
+        }
+        assert!(
+            warnings
+                .windows(2)
+                .all(|w| w[1] - w[0] >= REFUSED_WARN_EVERY),
+            "{warnings:?}"
+        );
+        assert_eq!(warnings.len(), 11, "at 0 s, 1 s, ... 10 s");
+        // Every refusal is a warning or counted in one (or the next).
+        assert_eq!(
+            warnings.len() as u64 + not_shown + throttle.not_shown,
+            flood
+        );
     }
 
     /// Two forged numbers in a row move a bridge's place (they look like a

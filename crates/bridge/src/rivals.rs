@@ -45,6 +45,15 @@ struct Announced {
     last: Instant,
 }
 
+/// When each of [`Rivals`]' bounded tables was last pruned (see [`prune`]).
+#[derive(Debug, Default)]
+struct Pruned {
+    by_node: Option<Instant>,
+    last_seen: Option<Instant>,
+    lan_senders: Option<Instant>,
+    on_lan: Option<Instant>,
+}
+
 /// What this bridge knows of the others.
 #[derive(Debug)]
 pub(crate) struct Rivals {
@@ -62,9 +71,8 @@ pub(crate) struct Rivals {
     /// Announcements, bridges found and reports not remembered because
     /// their table was full or an id was too long.
     not_remembered: u64,
-    /// When `by_node`, `last_seen`, `lan_senders` and `on_lan` were last
-    /// pruned.
-    pruned: [Option<Instant>; 4],
+    /// When each table was last pruned.
+    pruned: Pruned,
     /// How long an announcement keeps a bridge alive.
     alive: Duration,
     standing_by: bool,
@@ -80,7 +88,7 @@ impl Rivals {
             lan_senders: HashMap::new(),
             reported: HashSet::new(),
             not_remembered: 0,
-            pruned: [None; 4],
+            pruned: Pruned::default(),
             alive: announce_interval * 3,
             standing_by: false,
         }
@@ -107,15 +115,21 @@ impl Rivals {
         if on_lan.contains(&self.me) {
             self.note_on_lan(now, bridge, site);
         }
-        let pruned = &mut self.pruned;
+        let alive = self.alive;
         prune(
             &mut self.by_node,
-            |a| a.last,
+            MAX_REMEMBERED,
             now,
-            self.alive,
-            &mut pruned[0],
+            &mut self.pruned.by_node,
+            |_, a| now.saturating_duration_since(a.last) < alive,
         );
-        prune(&mut self.last_seen, |t| *t, now, self.alive, &mut pruned[1]);
+        prune(
+            &mut self.last_seen,
+            MAX_REMEMBERED,
+            now,
+            &mut self.pruned.last_seen,
+            |_, t| now.saturating_duration_since(*t) < alive,
+        );
         if !self.by_node.contains_key(node) && self.by_node.len() >= MAX_REMEMBERED
             || !self.last_seen.contains_key(bridge) && self.last_seen.len() >= MAX_REMEMBERED
         {
@@ -143,10 +157,10 @@ impl Rivals {
         let minute = Duration::from_secs(60);
         prune(
             &mut self.lan_senders,
-            |t| *t,
+            MAX_REMEMBERED,
             now,
-            minute,
-            &mut self.pruned[2],
+            &mut self.pruned.lan_senders,
+            |_, t| now.saturating_duration_since(*t) < minute,
         );
         if self.lan_senders.len() < MAX_REMEMBERED || self.lan_senders.contains_key(sender) {
             self.lan_senders.insert(sender.to_owned(), now);
@@ -185,17 +199,18 @@ impl Rivals {
     /// every [`PRUNE_EVERY`]); if none is, the new one is not remembered.
     fn note_on_lan(&mut self, now: Instant, bridge: &str, site: &str) {
         if self.on_lan.len() >= MAX_ON_LAN && !self.on_lan.contains_key(bridge) {
-            let due =
-                self.pruned[3].is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
-            if due {
-                let (last_seen, alive) = (&self.last_seen, self.alive);
-                self.on_lan.retain(|b, _| {
+            let (last_seen, alive) = (&self.last_seen, self.alive);
+            prune(
+                &mut self.on_lan,
+                MAX_ON_LAN,
+                now,
+                &mut self.pruned.on_lan,
+                |b, _| {
                     last_seen
                         .get(b)
                         .is_some_and(|t| now.saturating_duration_since(*t) < alive)
-                });
-                self.pruned[3] = Some(now);
-            }
+                },
+            );
             if self.on_lan.len() >= MAX_ON_LAN {
                 self.not_remembered += 1;
                 return;
@@ -275,18 +290,19 @@ fn cut(site: &str) -> &str {
 /// is full of live ones, new entries are refused without a scan each.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
-/// Keeps `map` small: when it is full, drops the entries older than `age`
-/// (at most every [`PRUNE_EVERY`], `pruned` saying when it last did).
+/// Keeps `map` small: when it holds `max` entries, drops those `live`
+/// says are no longer (at most every [`PRUNE_EVERY`], `pruned` saying when
+/// it last did).
 fn prune<V>(
     map: &mut HashMap<String, V>,
-    time: impl Fn(&V) -> Instant,
+    max: usize,
     now: Instant,
-    age: Duration,
     pruned: &mut Option<Instant>,
+    mut live: impl FnMut(&String, &V) -> bool,
 ) {
     let due = pruned.is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
-    if map.len() >= MAX_REMEMBERED && due {
-        map.retain(|_, v| now.saturating_duration_since(time(v)) < age);
+    if map.len() >= max && due {
+        map.retain(|k, v| live(k, v));
         *pruned = Some(now);
     }
 }
@@ -428,7 +444,7 @@ mod tests {
             a.lan_event(later, &format!("t{i}"));
         }
         let stale = later + Duration::from_secs(61);
-        a.pruned[2] = Some(stale);
+        a.pruned.lan_senders = Some(stale);
         a.lan_event(stale, "newer");
         assert_eq!(a.lan_senders.len(), MAX_REMEMBERED, "no scan yet");
         a.lan_event(stale + SECOND, "newest");

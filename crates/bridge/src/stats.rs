@@ -45,8 +45,11 @@ pub struct BridgeStats {
     /// Chunked events dropped: reassembly budget full (a partial event is
     /// charged its declared size, a slot per chunk, its key and a fixed
     /// overhead), too many partial events at once (4,096), chunks
-    /// inconsistent, or incomplete at the deadline. A chunk of an event
-    /// refused while 1,024 others are is counted as another event.
+    /// inconsistent, or incomplete at the deadline. Refused events are
+    /// remembered (up to 1,024 at once, within the 4,096 partial events) so
+    /// that their later chunks are dropped uncounted; past that cap, this
+    /// counts chunks, not events: each chunk of an event refused then is
+    /// counted, as another event.
     pub dropped_reassembly: u64,
     /// NATS messages the LAN refused (larger than `max_message_size`, or
     /// the node stopped).

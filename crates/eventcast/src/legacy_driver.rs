@@ -108,9 +108,9 @@ impl Legacy {
 }
 
 /// Test support (feature `__test-support`): drops the outgoing datagram
-/// with [`LegacyConfig::test_drop_datagram`]'s index, counted over one run,
-/// requests and answers included. Without the feature it has no state and
-/// drops nothing.
+/// with the index in [`LegacyConfig`]'s `test_drop_datagram` (a field only
+/// with the feature), counted over one run, requests and answers included.
+/// Without the feature it has no state and drops nothing.
 #[derive(Default)]
 struct DropHook {
     #[cfg(feature = "__test-support")]

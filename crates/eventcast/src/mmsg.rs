@@ -2,8 +2,9 @@
 //! datagrams to one address as one message with UDP GSO, `UDP_SEGMENT`,
 //! when allowed), `recvmmsg`, and the single `recvmsg`, each with the
 //! kernel's drop count (`SO_RXQ_OVFL`) and, for datagrams the kernel
-//! handed over together (UDP GRO), their size. A leaf: callers give
-//! buffers and get lengths, addresses and counts back.
+//! handed over together (UDP GRO), their size; and `setsockopt` of the
+//! int options that ask for those. A leaf: callers give buffers and get
+//! lengths, addresses and counts back.
 
 use std::io;
 use std::mem::{size_of, MaybeUninit};
@@ -337,6 +338,31 @@ pub(crate) fn recv_one(fd: RawFd, buf: &mut [u8]) -> io::Result<Read> {
     Ok((n as usize, from, read_controls(&msg)))
 }
 
+/// Sets the option `name` of `level` of the socket `fd` to the int `value`.
+pub(crate) fn set_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: a c_int option value of the size passed, read during the
+    // call only; an invalid descriptor is an error, not undefined.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// The source address the kernel wrote (`len` bytes of `addr`).
 ///
 /// # Safety
@@ -465,18 +491,8 @@ mod tests {
         use std::os::fd::AsRawFd;
         let receiver = std::net::UdpSocket::bind(("127.0.0.1", 0)).unwrap();
         for &(level, name) in options {
-            let on: libc::c_int = 1;
-            // SAFETY: a valid socket, and an int option of the size passed.
-            let rc = unsafe {
-                libc::setsockopt(
-                    receiver.as_raw_fd(),
-                    level,
-                    name,
-                    (&on as *const libc::c_int).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            assert_eq!(rc, 0, "option {name}: {}", io::Error::last_os_error());
+            set_option(receiver.as_raw_fd(), level, name, 1)
+                .unwrap_or_else(|e| panic!("option {name}: {e}"));
         }
         receiver
             .set_read_timeout(Some(std::time::Duration::from_secs(5)))

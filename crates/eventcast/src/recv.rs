@@ -13,7 +13,7 @@ pub(crate) struct Received {
     /// Its slot in the batch's buffers.
     slot: usize,
     /// Its length in the buffer.
-    pub(crate) len: usize,
+    len: usize,
     /// The size of each of its datagrams when it holds several (the last
     /// one may be shorter); 0 when it is one.
     segment: usize,

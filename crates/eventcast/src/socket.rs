@@ -200,7 +200,8 @@ fn report_drops(socket: &Socket) -> std::io::Result<()> {
 fn coalesce(socket: &Socket) -> std::io::Result<bool> {
     #[cfg(target_os = "linux")]
     {
-        set_option(socket, libc::SOL_UDP, libc::UDP_GRO, 1).map(|()| true)
+        use std::os::fd::AsRawFd;
+        crate::mmsg::set_option(socket.as_raw_fd(), libc::SOL_UDP, libc::UDP_GRO, 1).map(|()| true)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -216,34 +217,8 @@ fn set_socket_option(
     name: libc::c_int,
     value: libc::c_int,
 ) -> std::io::Result<()> {
-    set_option(socket, libc::SOL_SOCKET, name, value)
-}
-
-/// Sets the option `name` of `level` to the int `value`.
-#[cfg(target_os = "linux")]
-fn set_option(
-    socket: &Socket,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    // SAFETY: a valid socket descriptor, and a c_int option value of the
-    // size passed, read during the call only.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    crate::mmsg::set_option(socket.as_raw_fd(), libc::SOL_SOCKET, name, value)
 }
 
 /// The IPv4 address of the configured multicast interface, or `None` for

@@ -758,7 +758,8 @@ impl Sender {
         let trail = self.trail();
         let lead = self.lead();
         let mut unrepairable = false;
-        let mut messages: Vec<Range<u64>> = Vec::new();
+        // Keyed by `()` (the segments by seq) for `merge_ranges`.
+        let mut messages: Vec<((), Range<u64>)> = Vec::new();
         let mut segments: Vec<(u64, Range<u32>)> = Vec::new();
         for entry in nack.entries() {
             match *entry {
@@ -771,7 +772,7 @@ impl Sender {
                     // repair there.
                     let start = first.get().max(trail);
                     if start < end {
-                        messages.push(start..end);
+                        messages.push(((), start..end));
                     }
                 }
                 NackEntry::Segments { seq, first, count } => {
@@ -800,36 +801,17 @@ impl Sender {
                 }
             }
         }
-        messages.sort_unstable_by_key(|r| r.start);
-        let mut merged: Vec<Range<u64>> = Vec::with_capacity(messages.len());
-        for r in messages {
-            match merged.last_mut() {
-                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-                _ => merged.push(r),
-            }
-        }
+        merge_ranges(&mut messages);
         // Segments of a message wanted whole are wanted already.
         segments.retain(|(seq, _)| {
-            let i = merged.partition_point(|r| r.end <= *seq);
-            merged.get(i).is_none_or(|r| *seq < r.start)
+            let i = messages.partition_point(|(_, r)| r.end <= *seq);
+            messages.get(i).is_none_or(|(_, r)| *seq < r.start)
         });
-        segments.sort_unstable_by_key(|(seq, r)| (*seq, r.start));
-        let mut asks: Vec<Ask> = merged.into_iter().map(|r| (r, None)).collect();
-        let mut last: Option<(u64, Range<u32>)> = None;
-        for (seq, r) in segments {
-            match &mut last {
-                Some((s, l)) if *s == seq && r.start <= l.end => l.end = l.end.max(r.end),
-                _ => {
-                    // A seq in the store is below its end: `s + 1` fits.
-                    if let Some((s, l)) = last.replace((seq, r)) {
-                        asks.push((s..s + 1, Some(l)));
-                    }
-                }
-            }
-        }
-        if let Some((s, l)) = last {
-            asks.push((s..s + 1, Some(l)));
-        }
+        merge_ranges(&mut segments);
+        let mut asks: Vec<Ask> = Vec::with_capacity(messages.len() + segments.len());
+        asks.extend(messages.into_iter().map(|((), r)| (r, None)));
+        // A seq in the store is below its end: `s + 1` fits.
+        asks.extend(segments.into_iter().map(|(s, r)| (s..s + 1, Some(r))));
         asks.sort_by_key(|(seqs, _)| seqs.start);
         (asks, unrepairable)
     }
@@ -847,5 +829,42 @@ impl Sender {
     /// Owes a heartbeat at `at`, or earlier if one is owed earlier already.
     fn owe_heartbeat_at(&mut self, at: Instant) {
         self.hb_asked = Some(self.hb_asked.map_or(at, |t| t.min(at)));
+    }
+}
+
+/// Sorts `ranges` by key and start, and merges in place the ranges of one
+/// key that overlap or touch: each value is then in one range at most.
+fn merge_ranges<K: Ord + Copy, T: Ord + Copy>(ranges: &mut Vec<(K, Range<T>)>) {
+    ranges.sort_unstable_by_key(|(key, r)| (*key, r.start));
+    // `dedup_by` hands each range with the last one kept, which it may
+    // widen; a range it joins is dropped.
+    ranges.dedup_by(|(key, r), (last_key, last)| {
+        let joins = *key == *last_key && r.start <= last.end;
+        if joins {
+            last.end = last.end.max(r.end);
+        }
+        joins
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_ranges;
+
+    #[test]
+    fn ranges_of_one_key_that_overlap_or_touch_are_merged() {
+        let mut ranges = vec![
+            (2, 5..6),
+            (1, 4..6),
+            (1, 0..2),
+            (1, 1..3),
+            (2, 0..1),
+            (1, 3..4),
+        ];
+        merge_ranges(&mut ranges);
+        assert_eq!(ranges, [(1, 0..6), (2, 0..1), (2, 5..6)]);
+        let mut ranges = vec![((), 10..20u64), ((), 0..5), ((), 12..15), ((), 6..10)];
+        merge_ranges(&mut ranges);
+        assert_eq!(ranges, [((), 0..5), ((), 6..20)]);
     }
 }

@@ -30,9 +30,9 @@ pub struct RecorderOptions {
     pub filter: Option<EventFilter>,
     /// Stop after this many events.
     pub count: Option<u64>,
-    /// Keep each file within this many bytes (at least
-    /// [`MIN_MAX_BYTES`](crate::MIN_MAX_BYTES)): the recording ends there,
-    /// or goes on in a new file with [`split`](Self::split).
+    /// Keep each file within this many bytes (at least [`MIN_MAX_BYTES`]):
+    /// the recording ends there, or goes on in a new file with
+    /// [`split`](Self::split).
     pub max_bytes: Option<u64>,
     /// At `max_bytes`, go on in `STEM.0001.EXT`, `STEM.0002.EXT`, ...
     pub split: bool,
@@ -60,8 +60,7 @@ impl RecorderOptions {
 
     /// Checks the options before anything is created (as
     /// [`Recorder::start`] does first): a `max_bytes` below
-    /// [`MIN_MAX_BYTES`](crate::MIN_MAX_BYTES) is
-    /// [`Error::MaxBytesTooSmall`].
+    /// [`MIN_MAX_BYTES`] is [`Error::MaxBytesTooSmall`].
     pub fn check(&self) -> Result<(), Error> {
         match self.max_bytes {
             Some(max) if max < MIN_MAX_BYTES => Err(Error::MaxBytesTooSmall {

@@ -81,8 +81,8 @@ impl Eventcast {
     /// [`emit`](Self::emit) sends it, except that a list that is one
     /// binary of 64 KiB or more (a frame) goes as
     /// [`emit_binary`](Self::emit_binary) sends it, its bytes not copied
-    /// into the body ([`lone_binary`](crate::lone_binary)). For code that
-    /// builds a list of BSON values to emit: a relay, a replay, a binding.
+    /// into the body ([`lone_binary`]). For code that builds a list of BSON
+    /// values to emit: a relay, a replay, a binding.
     pub fn emit_list(&self, name: &str, args: Vec<Bson>) -> Result<(), Error> {
         match lone_binary(args) {
             Ok(bytes) => self.emit_binary(name, bytes),

@@ -6,6 +6,8 @@
 //! without recursion before anything is materialised, with the same limit
 //! as native bodies ([`MAX_NESTING_DEPTH`]: the body document is depth 1,
 //! the `payload` array depth 2).
+//!
+//! [`MAX_NESTING_DEPTH`]: crate::MAX_NESTING_DEPTH
 
 use bson::{doc, Bson, RawDocument};
 use serde::Serialize;

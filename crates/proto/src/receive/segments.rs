@@ -20,9 +20,9 @@ const HOOK_STEP: usize = 1 << 20;
 /// hook shown the room reserved, and where a reserved buffer may come from.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Hooks<'a> {
-    /// [`Config::reserve_hook`].
+    /// [`Config::reserve_hook`](crate::Config::reserve_hook).
     pub(crate) reserve: Option<ReserveHook>,
-    /// [`Config::buffer_source`].
+    /// [`Config::buffer_source`](crate::Config::buffer_source).
     pub(crate) source: Option<&'a BufferSource>,
 }
 
