@@ -25,6 +25,9 @@ const BOOLEANS = [
   'multicastLoopback', 'replEnabled', 'log', 'ordered', 'adaptiveRate', 'dangerReplAnyHost', 'sendOnly'
 ]
 
+/** Options whose value is an array of numbers of bytes. */
+const SIZE_LISTS = ['expectedEventSizes']
+
 /** The 0.1.x defaults that the options object shows (`config`). */
 const DEFAULTS = {
   address: '0.0.0.0',
@@ -127,7 +130,7 @@ function normalize (opts) {
       continue
     }
     if (!(name in DEFAULTS) && !MILLIS.includes(name) && !COUNTS.includes(name) &&
-        !STRINGS.includes(name) && !BOOLEANS.includes(name)) {
+        !STRINGS.includes(name) && !BOOLEANS.includes(name) && !SIZE_LISTS.includes(name)) {
       throw new TypeError(`unknown eventcast option ${name}`)
     }
     if (v === undefined || v === null) continue
@@ -160,6 +163,15 @@ function normalize (opts) {
       if (name.endsWith('Attempts') || name === 'replMaxClients') {
         if (v > 0xffffffff) throw fail(name, 'at most 4294967295', v)
       }
+      native[name] = v
+    } else if (SIZE_LISTS.includes(name)) {
+      // How many, and in what range, the library checks (its message
+      // names the option too).
+      if (!Array.isArray(v)) throw fail(name, 'an array of sizes in bytes', v)
+      v = v.map((n, i) => {
+        if (!Number.isSafeInteger(n) || n < 0) throw fail(`${name}[${i}]`, 'a non-negative integer', n)
+        return n
+      })
       native[name] = v
     }
     config[name] = v

@@ -67,6 +67,9 @@ pub struct NodeOptions {
     pub subscription_bytes: Option<f64>,
     /// Milliseconds the node polls its socket before it parks (0: never).
     pub busy_poll: Option<f64>,
+    /// Sizes of the large events the node expects, bytes: a buffer of
+    /// each is made ready each way at start.
+    pub expected_event_sizes: Option<Vec<f64>>,
     /// Largest message body.
     pub max_message_size: Option<f64>,
     /// Memory of all partial messages.
@@ -130,6 +133,12 @@ fn ms(name: &str, n: f64) -> Result<Duration> {
             js_names(name)
         ))
     })
+}
+
+/// Numbers of bytes (integers, at least 0: checked in JavaScript); the
+/// library checks how many and their range.
+fn sizes(_name: &str, bytes: Vec<f64>) -> Result<Vec<usize>> {
+    Ok(bytes.into_iter().map(|n| n as usize).collect())
 }
 
 /// A key from a passphrase or 16 raw bytes; `name` says which option in an
@@ -214,6 +223,7 @@ pub(crate) fn to_config(mut o: NodeOptions) -> Result<Config> {
         recv_buffer_size => recv_buffer_size;
         subscription_bytes => subscription_bytes;
         busy_poll => busy_poll with ms;
+        expected_event_sizes => expected_event_sizes with sizes;
         max_payload_size => protocol.max_payload_size;
         message_ttl => protocol.message_ttl with ms;
         max_message_size => protocol.max_message_size;

@@ -143,6 +143,11 @@ describe('bad options', () => {
     [{ messageTtl: 'soon' }, 'messageTtl'],
     [{ busyPoll: 2 }, 'busyPoll'],
     [{ busyPoll: 'fast' }, 'busyPoll'],
+    [{ expectedEventSizes: 1 << 20 }, 'expectedEventSizes'],
+    [{ expectedEventSizes: '1M' }, 'expectedEventSizes'],
+    [{ expectedEventSizes: [1.5] }, 'expectedEventSizes[0]'],
+    [{ expectedEventSizes: [1 << 20, -1] }, 'expectedEventSizes[1]'],
+    [{ expectedEventSizes: ['1M'] }, 'expectedEventSizes[0]'],
     [{ messageTtl: 1e300 }, 'messageTtl'],
     [{ heartbeatMax: 1e12 }, 'heartbeatMax'],
     [{ encrypt: { key: '' } }, 'encrypt.key'],
@@ -157,12 +162,32 @@ describe('bad options', () => {
     })
   }
 
+  it("expectedEventSizes: the library's limits, in the option's name", () => {
+    const refused = (sizes) => {
+      try {
+        Eventcast({ expectedEventSizes: sizes })
+      } catch (e) {
+        assert.ok(e instanceof TypeError, String(e))
+        return e.message
+      }
+      assert.fail(`${JSON.stringify(sizes)} accepted`)
+    }
+    assert.match(refused([1 << 20, 1 << 20, 1 << 20]), /^expectedEventSizes takes at most 2 sizes, got 3$/)
+    for (const size of [0, (256 << 10) - 1, (4 << 20) + 1]) {
+      assert.match(refused([size]), new RegExp(`^expectedEventSizes must be from 262144 bytes \\(256 KiB\\) to 4194304 \\(4 MiB\\), got ${size}$`))
+    }
+    for (const sizes of [[], [256 << 10], [256 << 10, 4 << 20]]) {
+      assert.deepEqual(Eventcast({ expectedEventSizes: sizes }).config.expectedEventSizes, sizes)
+    }
+  })
+
   it('0.1.x options and the Rust Config fields are accepted', () => {
     const n = Eventcast({
       address: '0.0.0.0', port: 9000, multicastMembership: '224.0.0.1', multicastInterface: null,
       multicastLoopback: true, multicastTtl: 1, replPort: null, replHost: 'localhost', replEnabled: false,
       encrypt: false, maxPayloadSize: 1024, messageTtl: 3000, log: false, messageRetransmitAttemps: 3,
-      recvBufferSize: 1 << 20, maxMessageSize: 1 << 20, ordered: true, heartbeatMax: 500, adaptiveRate: true
+      recvBufferSize: 1 << 20, maxMessageSize: 1 << 20, ordered: true, heartbeatMax: 500, adaptiveRate: true,
+      expectedEventSizes: [1 << 20, 300 << 10]
     })
     assert.equal(n.config.port, 9000)
     assert.match(n.getAddress(), /:9000$/)

@@ -201,3 +201,31 @@ describe('busyPoll', () => {
     }
   })
 })
+
+describe('expectedEventSizes', () => {
+  it('reaches the node: its first large message lands in the buffer made at start, and not at a node without it', async () => {
+    const MIB = 1 << 20
+    const port = Eventcast.getRandomPort()
+    const a = new Eventcast({ port })
+    const told = new Eventcast({ port, expectedEventSizes: [MIB] })
+    const untold = new Eventcast({ port })
+    assert.deepEqual(told.config.expectedEventSizes, [MIB])
+    try {
+      for (const n of [a, told, untold]) await n.start()
+      // A sender's first message to a receiver reserves nothing: this one
+      // introduces a to both, so that its large one may take a buffer.
+      const hellos = [collect(told, 'hello', 1), collect(untold, 'hello', 1)]
+      a.emit('hello', 1)
+      await Promise.all(hellos)
+      const frame = Buffer.alloc(MIB)
+      for (let i = 0; i < frame.length; i++) frame[i] = (i * 7) & 0xff
+      const frames = [collect(told, 'frame', 1), collect(untold, 'frame', 1)]
+      a.emit('frame', frame)
+      for (const [[got]] of await Promise.all(frames)) assert.ok(got.equals(frame))
+      assert.equal(told.stats().messagesReceivedInSpare, 1)
+      assert.equal(untold.stats().messagesReceivedInSpare, 0)
+    } finally {
+      await stopAll(a, told, untold)
+    }
+  })
+})

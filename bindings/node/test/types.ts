@@ -28,3 +28,8 @@ ec1.emit('reading', reading, new Point(), [1, 2] as readonly number[])
 const address: string = ec1.getAddress()
 const dropped: number = ec1.stats().reservedDropped + address.length
 void dropped
+
+// A list option: the sizes of the large events a node expects.
+const framed = Eventcast({ expectedEventSizes: [1 << 20], sendOnly: true })
+const sizes: number[] | undefined = framed.config.expectedEventSizes
+void sizes

@@ -53,28 +53,16 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
         "log" => c.log = boolean(name, v)?,
         "key" => c.encryption.key = optional(name, v, |v| secret(name, v))?,
         "decrypt_keys" => {
-            c.encryption.decrypt_keys = if v.is_none() {
-                Vec::new()
-            } else if v.is_instance_of::<PyString>()
-                || v.is_instance_of::<PyBytes>()
-                || v.is_instance_of::<PyByteArray>()
-            {
-                // Iterable, but one key, not a list: a str would become
-                // one-character passphrases, bytes a list of ints.
-                let got = v
-                    .get_type()
-                    .name()
-                    .map_or_else(|_| "?".to_owned(), |n| n.to_string());
-                return Err(PyTypeError::new_err(format!(
-                    "{name}: expected a list of keys (str passphrases or 16 bytes), \
-                     got a single {got}: write [key] for one key"
-                )));
-            } else {
-                v.try_iter()
-                    .map_err(|_| type_error(name, "a list of keys", v))?
-                    .map(|k| secret(name, &k?))
-                    .collect::<PyResult<_>>()?
-            }
+            c.encryption.decrypt_keys = list(
+                name,
+                v,
+                ("keys (str passphrases or 16 bytes)", "key"),
+                |k| secret(name, k),
+            )?;
+        }
+        "expected_event_sizes" => {
+            c.expected_event_sizes =
+                list(name, v, ("sizes in bytes (ints)", "size"), |n| int(name, n))?;
         }
         "danger_accept_plaintext" => c.encryption.danger_accept_plaintext = boolean(name, v)?,
         "danger_skip_handshake" => c.encryption.danger_skip_handshake = boolean(name, v)?,
@@ -215,6 +203,38 @@ mod num_bounds {
         )*};
     }
     bounds!(u8, u16, u32, u64, usize);
+}
+
+/// A list (any iterable but a `str`, `bytes` or `bytearray`) of what
+/// `item` reads, or `None` for none. `(items, one)` name what it holds in
+/// a message: `("keys (...)", "key")`.
+fn list<T>(
+    name: &str,
+    v: &Bound<'_, PyAny>,
+    (items, one): (&str, &str),
+    item: impl Fn(&Bound<'_, PyAny>) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
+    if v.is_none() {
+        return Ok(Vec::new());
+    }
+    if v.is_instance_of::<PyString>()
+        || v.is_instance_of::<PyBytes>()
+        || v.is_instance_of::<PyByteArray>()
+    {
+        // Iterable, but one value, not a list: a str would become
+        // one-character values, bytes a list of ints.
+        let got = v
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+        return Err(PyTypeError::new_err(format!(
+            "{name}: expected a list of {items}, got a single {got}: write [{one}] for one {one}"
+        )));
+    }
+    v.try_iter()
+        .map_err(|_| type_error(name, &format!("a list of {items}"), v))?
+        .map(|x| item(&x?))
+        .collect()
 }
 
 fn boolean(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {

@@ -105,6 +105,26 @@ def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
             "decrypt_keys: expected a list",
         ),
         ({"key": "k", "decrypt_keys": bytearray(16)}, TypeError, "decrypt_keys: expected a list"),
+        # The same for sizes (bytes would be a list of small ints).
+        ({"expected_event_sizes": "1M"}, TypeError, "expected_event_sizes: expected a list"),
+        ({"expected_event_sizes": b"\x00\x10"}, TypeError, "expected_event_sizes: expected a list"),
+        ({"expected_event_sizes": 1 << 20}, TypeError, "expected_event_sizes: expected a list"),
+        ({"expected_event_sizes": [1.5e6]}, TypeError, "expected_event_sizes: expected an int"),
+        ({"expected_event_sizes": ["1M"]}, TypeError, "expected_event_sizes: expected an int"),
+        ({"expected_event_sizes": [True]}, TypeError, "expected_event_sizes: expected an int"),
+        ({"expected_event_sizes": [-1]}, ValueError, "expected_event_sizes"),
+        # The library's limits.
+        (
+            {"expected_event_sizes": [8 << 20]},
+            ValueError,
+            r"^expected_event_sizes must be from 262144 bytes \(256 KiB\) to 4194304 \(4 MiB\), "
+            r"got 8388608$",
+        ),
+        (
+            {"expected_event_sizes": [1 << 20] * 3},
+            ValueError,
+            "^expected_event_sizes takes at most 2 sizes, got 3$",
+        ),
         ({"no_such_option": 1}, TypeError, "no_such_option"),
     ],
 )

@@ -3,6 +3,7 @@ and the REPL can be turned on from Python."""
 
 from __future__ import annotations
 
+import os
 import queue
 import socket
 from typing import Any
@@ -27,6 +28,7 @@ EVERY_OPTION: dict[str, Any] = {
     "recv_buffer_size": 1 << 20,
     "subscription_bytes": 100_000,
     "busy_poll": 0.00015,
+    "expected_event_sizes": [1 << 20, 300 << 10],
     "log": False,
     "repl_enabled": False,
     "repl_port": 20001,
@@ -113,3 +115,29 @@ def test_busy_poll_reaches_the_node(make_node) -> None:
     assert by_default.stats()["busy_polls"] > 0, by_default.stats()
     assert off.stats()["busy_polls"] == 0
     assert idle.stats()["busy_polls"] == 0
+
+
+def test_expected_event_sizes_reach_the_node(make_node) -> None:
+    """A node told a size receives its first large message of about that
+    size in the buffer it made at start; a node not told, fresh."""
+    mib = 1 << 20
+    a = make_node()
+    told = make_node(expected_event_sizes=(mib,))
+    untold = make_node()
+    got: list[queue.Queue[tuple[object, ...]]] = []
+    for node in (told, untold):
+        q: queue.Queue[tuple[object, ...]] = queue.Queue()
+        node.on("hello", lambda *args, q=q: q.put(args))
+        node.on("frame", lambda *args, q=q: q.put(args))
+        got.append(q)
+    # A sender's first message to a receiver reserves nothing: this one
+    # introduces a to both, so that its large one may take a buffer.
+    a.emit("hello", 1)
+    for q in got:
+        assert q.get(timeout=30) == (1,)
+    frame = os.urandom(mib)
+    a.emit("frame", frame)
+    for q in got:
+        assert q.get(timeout=30) == (frame,)
+    assert told.stats()["messages_received_in_spare"] == 1
+    assert untold.stats()["messages_received_in_spare"] == 0

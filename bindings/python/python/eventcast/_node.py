@@ -19,10 +19,10 @@ class Eventcast:
 
     Every option of the Rust library's ``Config`` is a keyword argument,
     in snake_case. The common ones are named below; the others (the
-    receive limits, loss recovery, rates, ``decrypt_keys``, ``log``,
-    ``repl_enabled``, ``wire_protocol``, ...) are listed in the README's
-    Python section. A bad value raises `ValueError` or `TypeError` naming
-    the option.
+    receive limits, loss recovery, rates, ``decrypt_keys``,
+    ``expected_event_sizes``, ``log``, ``repl_enabled``, ``wire_protocol``,
+    ...) are listed in the README's Python section. A bad value raises
+    `ValueError` or `TypeError` naming the option.
 
     Args:
         port: UDP port shared by the nodes that hear each other (default:
