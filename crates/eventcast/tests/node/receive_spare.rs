@@ -8,12 +8,36 @@
 
 use std::time::Duration;
 
+use eventcast::{Eventcast, Subscription};
+
 use crate::common::*;
 
 fn frame(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(17).wrapping_add(seed))
         .collect()
+}
+
+/// Sends `a`'s binaries of each step's length to `b`, each whole on
+/// `sub`, and checks after each how many messages `b` has put together
+/// in a spare; each step is followed by a pause well past the spare's
+/// 5 ms after a delivery, so that the next one is made.
+async fn send_frames(a: &Eventcast, b: &Eventcast, sub: &mut Subscription, steps: &[(usize, u64)]) {
+    for (seed, &(len, in_spare)) in steps.iter().enumerate() {
+        let bytes = frame(len, seed as u8);
+        a.emit_binary_wait("frame", bytes.clone()).await.unwrap();
+        let event = next_remote(sub).await;
+        assert!(
+            event.bytes_arg(0) == Some(&bytes[..]),
+            "message {seed} whole"
+        );
+        assert_eq!(
+            b.stats().messages_received_in_spare,
+            in_spare,
+            "after message {seed} ({len} bytes)"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 #[test]
@@ -43,23 +67,7 @@ fn large_messages_after_the_first_are_put_together_in_spares() {
                 (3 * MIB, 5),       // the 3 MiB one kept
                 (2 * MIB, 5),       // the 3 MiB spare is too roomy: fresh
             ];
-            for (seed, (len, in_spare)) in steps.into_iter().enumerate() {
-                let bytes = frame(len, seed as u8);
-                a.emit_binary_wait("frame", bytes.clone()).await.unwrap();
-                let event = next_remote(&mut sub).await;
-                assert!(
-                    event.bytes_arg(0) == Some(&bytes[..]),
-                    "message {seed} whole"
-                );
-                assert_eq!(
-                    b.stats().messages_received_in_spare,
-                    in_spare,
-                    "after message {seed} ({len} bytes)"
-                );
-                // Idle well past the spare's 5 ms after a delivery: the
-                // next one is made.
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+            send_frames(a, b, &mut sub, &steps).await;
             assert_nothing_dropped(&b.stats().protocol);
             stop_all(&nodes).await;
         })
@@ -84,21 +92,7 @@ fn a_node_told_the_size_receives_its_first_large_message_in_a_spare() {
                 (400 * 1024, 1),   // another size: fresh
                 (MIB - 50_000, 2), // the spare made after the first
             ];
-            for (seed, (len, in_spare)) in steps.into_iter().enumerate() {
-                let bytes = frame(len, seed as u8);
-                a.emit_binary_wait("frame", bytes.clone()).await.unwrap();
-                let event = next_remote(&mut sub).await;
-                assert!(
-                    event.bytes_arg(0) == Some(&bytes[..]),
-                    "message {seed} whole"
-                );
-                assert_eq!(
-                    b.stats().messages_received_in_spare,
-                    in_spare,
-                    "after message {seed} ({len} bytes)"
-                );
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+            send_frames(a, b, &mut sub, &steps).await;
             // A stopped node lets its spares go; a start makes them again,
             // before it returns.
             b.stop().await;
@@ -108,11 +102,7 @@ fn a_node_told_the_size_receives_its_first_large_message_in_a_spare() {
             // reserves nothing, as above.
             a.emit("hello", &(2,)).unwrap();
             assert_eq!(next_remote(&mut sub).await.name(), "hello");
-            let bytes = frame(MIB + 64, 9);
-            a.emit_binary_wait("frame", bytes.clone()).await.unwrap();
-            let event = next_remote(&mut sub).await;
-            assert!(event.bytes_arg(0) == Some(&bytes[..]), "after the restart");
-            assert_eq!(b.stats().messages_received_in_spare, 3);
+            send_frames(a, b, &mut sub, &[(MIB + 64, 3)]).await;
             assert_nothing_dropped(&b.stats().protocol);
             stop_all(&nodes).await;
         })
