@@ -90,13 +90,15 @@ declare namespace Eventcast {
     /**
      * Sizes in bytes of the large events this node expects to send and
      * receive (a camera's frame, a lidar scan's): at most 2, each from
-     * 262144 (256 KiB) to 4194304 (4 MiB). Each start makes a buffer ready
-     * for each size, each way (only the sending one with `sendOnly` or
-     * `protocol: 'legacy-v3'`), before it resolves, so that the node's
-     * first such event takes no fresh memory (later ones of a stream get
-     * buffers made between events either way). A buffer takes an event of
-     * 0.9 to 1.125 times its size; each costs about 1.125 times its size
-     * from the start until the events come. `stats().messagesReceivedInSpare`
+     * 262144 (256 KiB) to 67108864 (64 MiB). Each start makes a buffer ready
+     * for each size, each way (only the sending one with `sendOnly`, none
+     * with `protocol: 'legacy-v3'`), before it resolves, so that the node's
+     * first such event takes no fresh memory, and a buffer for the next one
+     * is made after each (as for every event of 256 KiB to 4.5 MiB without
+     * it). The sending one serves events the node encodes, not an `emit` of
+     * one large Buffer (its bytes are sent as they are). A buffer takes an
+     * event of 0.9 to 1.125 times its size; each costs about 1.125 times
+     * its size from the start. `stats().messagesReceivedInSpare`
      * counts the messages received in one. Default none.
      */
     expectedEventSizes?: number[]
@@ -224,7 +226,7 @@ declare namespace Eventcast {
     /** Polls of the socket before the node's task parked (the `busyPoll` option), and those that found a datagram. */
     busyPolls: number
     busyPollHits: number
-    /** Large messages (256 KiB to 4.5 MiB) put together in a buffer the node made ready after an earlier one, or at start for `expectedEventSizes`. */
+    /** Large messages (256 KiB to 4.5 MiB, or of an `expectedEventSizes` size) put together in a buffer the node made ready after an earlier one, or at start for `expectedEventSizes`. */
     messagesReceivedInSpare: number
     emittedWhileStopped: number
     listenerPanics: number

@@ -173,10 +173,10 @@ describe('bad options', () => {
       assert.fail(`${JSON.stringify(sizes)} accepted`)
     }
     assert.match(refused([1 << 20, 1 << 20, 1 << 20]), /^expectedEventSizes takes at most 2 sizes, got 3$/)
-    for (const size of [0, (256 << 10) - 1, (4 << 20) + 1]) {
-      assert.match(refused([size]), new RegExp(`^expectedEventSizes must be from 262144 bytes \\(256 KiB\\) to 4194304 \\(4 MiB\\), got ${size}$`))
+    for (const size of [0, (256 << 10) - 1, (64 << 20) + 1]) {
+      assert.match(refused([size]), new RegExp(`^expectedEventSizes must be from 262144 bytes \\(256 KiB\\) to 67108864 \\(64 MiB\\), got ${size}$`))
     }
-    for (const sizes of [[], [256 << 10], [256 << 10, 4 << 20]]) {
+    for (const sizes of [[], [256 << 10], [256 << 10, 64 << 20]]) {
       assert.deepEqual(Eventcast({ expectedEventSizes: sizes }).config.expectedEventSizes, sizes)
     }
   })

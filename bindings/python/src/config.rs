@@ -57,12 +57,13 @@ fn set(options: &mut Options, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> 
                 name,
                 v,
                 ("keys (str passphrases or 16 bytes)", "key"),
-                |k| secret(name, k),
+                |_, k| secret(name, k),
             )?;
         }
         "expected_event_sizes" => {
-            c.expected_event_sizes =
-                list(name, v, ("sizes in bytes (ints)", "size"), |n| int(name, n))?;
+            c.expected_event_sizes = list(name, v, ("sizes in bytes (ints)", "size"), |i, n| {
+                event_size(&format!("{name}[{i}]"), n)
+            })?;
         }
         "danger_accept_plaintext" => c.encryption.danger_accept_plaintext = boolean(name, v)?,
         "danger_skip_handshake" => c.encryption.danger_skip_handshake = boolean(name, v)?,
@@ -202,7 +203,7 @@ mod num_bounds {
             }
         )*};
     }
-    bounds!(u8, u16, u32, u64, usize);
+    bounds!(u8, u16, u32, u64, usize, i128);
 }
 
 /// A list (any iterable but a `str`, `bytes` or `bytearray`) of what
@@ -212,7 +213,7 @@ fn list<T>(
     name: &str,
     v: &Bound<'_, PyAny>,
     (items, one): (&str, &str),
-    item: impl Fn(&Bound<'_, PyAny>) -> PyResult<T>,
+    item: impl Fn(usize, &Bound<'_, PyAny>) -> PyResult<T>,
 ) -> PyResult<Vec<T>> {
     if v.is_none() {
         return Ok(Vec::new());
@@ -233,8 +234,23 @@ fn list<T>(
     }
     v.try_iter()
         .map_err(|_| type_error(name, &format!("a list of {items}"), v))?
-        .map(|x| item(&x?))
+        .enumerate()
+        .map(|(i, x)| item(i, &x?))
         .collect()
+}
+
+/// One of `expected_event_sizes`, named `name` (`expected_event_sizes[1]`):
+/// an int, of which the library checks the range; one that is no size at
+/// all (negative, or beyond a `usize`) is refused here, with that range.
+fn event_size(name: &str, v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let wide: i128 = int(name, v)?;
+    usize::try_from(wide).map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name}: must be from {} to {} bytes, got {wide}",
+            eventcast::MIN_EXPECTED_EVENT_SIZE,
+            eventcast::MAX_EXPECTED_EVENT_SIZE
+        ))
+    })
 }
 
 fn boolean(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {

@@ -109,16 +109,32 @@ def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
         ({"expected_event_sizes": "1M"}, TypeError, "expected_event_sizes: expected a list"),
         ({"expected_event_sizes": b"\x00\x10"}, TypeError, "expected_event_sizes: expected a list"),
         ({"expected_event_sizes": 1 << 20}, TypeError, "expected_event_sizes: expected a list"),
-        ({"expected_event_sizes": [1.5e6]}, TypeError, "expected_event_sizes: expected an int"),
-        ({"expected_event_sizes": ["1M"]}, TypeError, "expected_event_sizes: expected an int"),
-        ({"expected_event_sizes": [True]}, TypeError, "expected_event_sizes: expected an int"),
-        ({"expected_event_sizes": [-1]}, ValueError, "expected_event_sizes"),
+        (
+            {"expected_event_sizes": [1.5e6]},
+            TypeError,
+            r"expected_event_sizes\[0\]: expected an int",
+        ),
+        (
+            {"expected_event_sizes": [1 << 20, "1M"]},
+            TypeError,
+            r"expected_event_sizes\[1\]: expected an int",
+        ),
+        (
+            {"expected_event_sizes": [True]},
+            TypeError,
+            r"expected_event_sizes\[0\]: expected an int",
+        ),
+        (
+            {"expected_event_sizes": [-1]},
+            ValueError,
+            r"^expected_event_sizes\[0\]: must be from 262144 to 67108864 bytes, got -1$",
+        ),
         # The library's limits.
         (
-            {"expected_event_sizes": [8 << 20]},
+            {"expected_event_sizes": [(64 << 20) + 1]},
             ValueError,
-            r"^expected_event_sizes must be from 262144 bytes \(256 KiB\) to 4194304 \(4 MiB\), "
-            r"got 8388608$",
+            r"^expected_event_sizes must be from 262144 bytes \(256 KiB\) to 67108864 \(64 MiB\), "
+            r"got 67108865$",
         ),
         (
             {"expected_event_sizes": [1 << 20] * 3},

@@ -79,7 +79,7 @@ pub(crate) struct NetArgs {
     #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     pub(crate) recv_buffer: Option<usize>,
 
-    /// Size of the large events this node expects, in bytes (256K to 4M;
+    /// Size of the large events this node expects, in bytes (256K to 64M;
     /// repeat once for a second size, as a camera's frames and a lidar's
     /// scans): a buffer of about that size is made ready each way at
     /// start, so that the first such event does not wait for fresh memory
@@ -602,7 +602,7 @@ mod tests {
             // --ttl 256 is refused by its parser.
             said(&[], |c| c.multicast_ttl(256)),
             said(&["--insecure-legacy-key", "k"], same),
-            said(&["--expect-size", "8M"], same),
+            said(&["--expect-size", "100M"], same),
         ];
         assert_each_flag_said(FLAGS, &messages);
     }

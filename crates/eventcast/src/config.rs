@@ -140,27 +140,34 @@ pub struct Config {
     /// The sizes of the large events this node expects to send and
     /// receive, in bytes of argument (default none): at most
     /// [`MAX_EXPECTED_EVENT_SIZES`], each from [`MIN_EXPECTED_EVENT_SIZE`]
-    /// (256 KiB) to [`MAX_EXPECTED_EVENT_SIZE`] (4 MiB). A camera's frame
-    /// size, a lidar scan's.
+    /// (256 KiB) to [`MAX_EXPECTED_EVENT_SIZE`] (64 MiB, the default
+    /// `max_message_size`). A camera's frame size, a lidar scan's.
     ///
     /// Each start makes a buffer ready for each size, each way, before
     /// [`start`](crate::Eventcast::start) returns: one for the body of the
     /// node's next emit of about that size, and one to put together the
     /// next message of about that size it receives (not on a
-    /// [`send_only`](Self::send_only) node, nor with the legacy protocol).
+    /// [`send_only`](Self::send_only) node; neither with the legacy
+    /// protocol). The sending one serves the bodies the node writes
+    /// ([`emit`](crate::Eventcast::emit) of strings and values,
+    /// [`forward`](crate::Eventcast::forward)), not those of
+    /// [`emit_binary`](crate::Eventcast::emit_binary), nor the packages'
+    /// emit of one large binary: they send the caller's bytes.
     /// The first such event then takes memory already mapped and faulted
     /// in, where it would otherwise wait while fresh memory is, about
-    /// 0.3 ms a MiB on each side on the VMs of docs/BENCHMARKS.md. Later
-    /// events of a stream get buffers made between events either way (a
-    /// node keeps a spare for its next large body after each one); this
-    /// serves a process's first event, or the first after a pause. A buffer
-    /// takes an event from 0.9 to 1.125 times its size (room for the
-    /// event's name and headers), so a stream whose sizes vary more than
-    /// that finds none and allocates as without it.
+    /// 0.3 ms a MiB on each side on the VMs of docs/BENCHMARKS.md. After
+    /// each, the node makes a buffer for the next one once it is idle for
+    /// 5 ms, as it does for every event of 256 KiB to 4.5 MiB without this
+    /// setting: a stream of larger events (point clouds, uncompressed 4K
+    /// frames) keeps one too. A buffer takes an event from 0.9 to 1.125
+    /// times its size (room for the event's name and headers), so a stream
+    /// whose sizes vary more than that finds none and allocates as without
+    /// it.
     ///
-    /// Costs the buffers' memory from the start until the events come:
-    /// about 1.125 times each size, twice (once a `send_only` node). A
-    /// stopped node holds none.
+    /// Costs memory from the start: about 1.125 times each size, twice
+    /// (once on a `send_only` node), held while no such event comes, and
+    /// while a stream runs a buffer for its next event beside the one its
+    /// listeners hold. A stopped node holds none.
     /// [`NodeStats::messages_received_in_spare`](crate::stats::NodeStats::messages_received_in_spare)
     /// counts the messages received into such a buffer.
     pub expected_event_sizes: Vec<usize>,
@@ -169,14 +176,16 @@ pub struct Config {
 /// The most sizes [`Config::expected_event_sizes`] takes.
 pub const MAX_EXPECTED_EVENT_SIZES: usize = 2;
 
+// Each expected size keeps a spare: the node holds no more than that.
+const _: () = assert!(MAX_EXPECTED_EVENT_SIZES <= crate::spare::SLOTS);
+
 /// The smallest of [`Config::expected_event_sizes`]: below it the
 /// allocator mostly hands out memory already present.
 pub const MIN_EXPECTED_EVENT_SIZE: usize = 256 * 1024;
 
-/// The largest of [`Config::expected_event_sizes`]: larger events go out
-/// paced over many milliseconds, where fresh memory costs less than
-/// holding a buffer of their size between them would.
-pub const MAX_EXPECTED_EVENT_SIZE: usize = 4 * 1024 * 1024;
+/// The largest of [`Config::expected_event_sizes`]: the default
+/// `max_message_size`.
+pub const MAX_EXPECTED_EVENT_SIZE: usize = 64 * 1024 * 1024;
 
 /// [`Config::busy_poll`]'s default window: 150 us, longer than a parked
 /// peer took to answer on the 2-CPU VM of docs/BENCHMARKS.md (60-80 us),
@@ -455,19 +464,13 @@ impl Config {
     fn check_expected_event_sizes(&self) -> Result<(), ConfigError> {
         let sizes = &self.expected_event_sizes;
         if sizes.len() > MAX_EXPECTED_EVENT_SIZES {
-            return Err(ConfigError::ExpectedEventSizes(format!(
-                "expected_event_sizes takes at most {MAX_EXPECTED_EVENT_SIZES} sizes, got {}",
-                sizes.len()
-            )));
+            return Err(ConfigError::TooManyExpectedEventSizes { got: sizes.len() });
         }
         let range = MIN_EXPECTED_EVENT_SIZE..=MAX_EXPECTED_EVENT_SIZE;
-        if let Some(size) = sizes.iter().find(|s| !range.contains(s)) {
-            return Err(ConfigError::ExpectedEventSizes(format!(
-                "expected_event_sizes must be from {MIN_EXPECTED_EVENT_SIZE} bytes (256 KiB) \
-                 to {MAX_EXPECTED_EVENT_SIZE} (4 MiB), got {size}"
-            )));
+        match sizes.iter().find(|s| !range.contains(s)) {
+            Some(&got) => Err(ConfigError::ExpectedEventSize { got }),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -500,7 +503,13 @@ mod tests {
         two.validate().unwrap();
         let err = |c: Config| c.validate().unwrap_err().to_string();
         let three = err(two.expected_event_size(1 << 20));
-        assert!(three.contains("at most 2 sizes, got 3"), "{three}");
+        assert_eq!(three, "expected_event_sizes takes at most 2 sizes, got 3");
+        let large = err(Config::default().expected_event_size(100 << 20));
+        assert_eq!(
+            large,
+            "expected_event_sizes must be from 262144 bytes (256 KiB) to 67108864 (64 MiB), \
+             got 104857600"
+        );
         for size in [0, MIN_EXPECTED_EVENT_SIZE - 1, MAX_EXPECTED_EVENT_SIZE + 1] {
             let e = err(Config::default().expected_event_size(size));
             assert!(

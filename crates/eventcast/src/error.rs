@@ -99,9 +99,31 @@ pub enum ConfigError {
     #[error("at most {} keys", eventcast_proto::crypto::MAX_KEYS)]
     TooManyKeys,
     /// [`Config::expected_event_sizes`](crate::Config::expected_event_sizes)
-    /// has too many sizes, or one out of range.
-    #[error("{0}")]
-    ExpectedEventSizes(String),
+    /// has more than [`MAX_EXPECTED_EVENT_SIZES`](crate::MAX_EXPECTED_EVENT_SIZES)
+    /// sizes.
+    #[error(
+        "expected_event_sizes takes at most {} sizes, got {got}",
+        crate::MAX_EXPECTED_EVENT_SIZES
+    )]
+    TooManyExpectedEventSizes {
+        /// How many it has.
+        got: usize,
+    },
+    /// A size of
+    /// [`Config::expected_event_sizes`](crate::Config::expected_event_sizes)
+    /// below [`MIN_EXPECTED_EVENT_SIZE`](crate::MIN_EXPECTED_EVENT_SIZE) or
+    /// above [`MAX_EXPECTED_EVENT_SIZE`](crate::MAX_EXPECTED_EVENT_SIZE).
+    #[error(
+        "expected_event_sizes must be from {} bytes ({} KiB) to {} ({} MiB), got {got}",
+        crate::MIN_EXPECTED_EVENT_SIZE,
+        crate::MIN_EXPECTED_EVENT_SIZE >> 10,
+        crate::MAX_EXPECTED_EVENT_SIZE,
+        crate::MAX_EXPECTED_EVENT_SIZE >> 20
+    )]
+    ExpectedEventSize {
+        /// The size out of range.
+        got: usize,
+    },
     /// A protocol setting that cannot work.
     #[error(transparent)]
     Protocol(#[from] eventcast_proto::ConfigError),

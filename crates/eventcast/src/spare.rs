@@ -34,7 +34,10 @@
 //! A node told the sizes of the events it expects
 //! (`Config::expected_event_sizes`) makes a spare of each, each way, when
 //! it starts ([`SpareBody::prepare`]): for its first event, which would
-//! otherwise find none.
+//! otherwise find none. Bodies of about those sizes are served as those
+//! from [`MIN`] to [`MAX`] are, up to 64 MiB (a spare owed after each,
+//! of the room made at start, so that a stream whose frames grow a little
+//! keeps finding it): the node was told to hold their memory.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,12 +47,13 @@ use std::time::Duration;
 /// memory, and faults are few (as `prefault::MIN_SPARE`).
 pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
 
-/// The largest body given a spare: a 4 MiB event's, with room for its
-/// name and headers (see [`room_for`]).
-pub(crate) const MAX: usize = room_for(crate::config::MAX_EXPECTED_EVENT_SIZE);
+/// The largest body given a spare unless the node was told to expect
+/// events of its size: a 4 MiB event's, with room for its name and
+/// headers (see [`room_for`]).
+pub(crate) const MAX: usize = room_for(4 * 1024 * 1024);
 
 /// Spares a [`SpareBody`] holds at most: each made of a body's size, at
-/// most [`MAX`], so at most 9 MiB each way.
+/// most [`MAX`] (so at most 9 MiB each way), or of an expected size.
 pub(crate) const SLOTS: usize = 2;
 
 /// How long a node emits no large body (or begins to receive no large
@@ -77,6 +81,12 @@ struct Inner {
     /// Large bodies taken so far: a refill scheduled after one is
     /// dropped if another came since.
     taken: u64,
+    /// The rooms of the spares [`SpareBody::prepare`] made: bodies they
+    /// suit are served whatever their size.
+    expected: Vec<usize>,
+    /// Releases so far: a spare [`SpareBody::prepare`] made meanwhile is
+    /// dropped, not kept by a stopped node.
+    released: u64,
 }
 
 impl SpareBody {
@@ -94,13 +104,19 @@ impl SpareBody {
     /// The spare, empty, if it suits a body of `size` bytes (as
     /// [`take`](Self::take) would hand it over); else `None`, and the
     /// caller allocates. A spare of `size` is owed either way, when `size`
-    /// is from [`MIN`] to [`MAX`]. A receiving node asks this for the
-    /// reassembly buffer of a large message.
+    /// is served (from [`MIN`] to [`MAX`], or an expected size). A
+    /// receiving node asks this for the reassembly buffer of a large
+    /// message.
     pub(crate) fn take_ready(&self, size: usize) -> Option<Vec<u8>> {
-        if !(MIN..=MAX).contains(&size) {
+        // Without the lock: every emit asks, small ones too. (A spare made
+        // for an expected size of `MIN` takes bodies from 0.9 of it.)
+        if size < MIN / 10 * 9 {
             return None;
         }
         let mut inner = lock(&self.inner);
+        if !inner.serves(size) {
+            return None;
+        }
         self.owe_locked(&mut inner, size);
         let i = inner.fitting(size)?;
         self.lent.fetch_add(1, Ordering::Relaxed);
@@ -115,15 +131,17 @@ impl SpareBody {
     /// Whether the spare is there and suits a body of `size`, as
     /// [`take`](Self::take) would hand it over.
     pub(crate) fn ready_for(&self, size: usize) -> bool {
-        (MIN..=MAX).contains(&size) && lock(&self.inner).fitting(size).is_some()
+        let inner = lock(&self.inner);
+        inner.serves(size) && inner.fitting(size).is_some()
     }
 
     /// A body of `size` was written without a buffer from here (in parts,
     /// `node/parts.rs`): a spare of its size is owed, as after
     /// [`take`](Self::take).
     pub(crate) fn owe(&self, size: usize) {
-        if (MIN..=MAX).contains(&size) {
-            self.owe_locked(&mut lock(&self.inner), size);
+        let mut inner = lock(&self.inner);
+        if inner.serves(size) {
+            self.owe_locked(&mut inner, size);
         }
     }
 
@@ -170,6 +188,8 @@ impl SpareBody {
             if size == 0 || inner.taken != taken {
                 return;
             }
+            // An expected size's spare is made as at start: its room.
+            let size = inner.expected_room(size).unwrap_or(size);
             if inner.bufs.len() >= SLOTS {
                 if let Some(i) = inner.fitting(size) {
                     let kept = inner.bufs.remove(i);
@@ -188,26 +208,38 @@ impl SpareBody {
         }
         inner.bufs.push(buf);
         let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
-        // Freed (up to 5 MiB) after the lock, which a receiving task waits on.
+        // Freed (up to 4.5 MiB, or an expected size's room) after the lock,
+        // which a receiving task waits on.
         drop(inner);
         drop(replaced);
     }
 
     /// Makes a spare of [`room_for`] each of `sizes` (expected events'
-    /// sizes, from [`MIN`] to `MAX_EXPECTED_EVENT_SIZE`) that no spare
-    /// present suits, beyond [`SLOTS`] replacing the one made or used
-    /// longest ago: what a node told the sizes of its events makes when it
-    /// starts. Blocks while the pages are faulted in.
+    /// sizes, from `MIN_EXPECTED_EVENT_SIZE` to `MAX_EXPECTED_EVENT_SIZE`)
+    /// that no spare present suits, beyond [`SLOTS`] replacing the one
+    /// made or used longest ago, and serves bodies of about those sizes
+    /// from then on: what a node told the sizes of its events does when
+    /// it starts. Blocks while the pages are faulted in.
     pub(crate) fn prepare(&self, sizes: &[usize]) {
+        let released = {
+            let mut inner = lock(&self.inner);
+            inner.expected = sizes.iter().map(|&size| room_for(size)).collect();
+            inner.released
+        };
         for &size in sizes {
-            let room = room_for(size);
-            if !(MIN..=MAX).contains(&room) || lock(&self.inner).fitting(room).is_some() {
+            // Skipped when a spare present takes the event's own size.
+            if size < MIN || lock(&self.inner).fitting(size).is_some() {
                 continue;
             }
             // Mapped and faulted in outside the lock.
+            let room = room_for(size);
             let mut buf = Vec::with_capacity(room);
             crate::prefault::spare(&mut buf);
             let mut inner = lock(&self.inner);
+            if inner.released != released {
+                // Released meanwhile (a start given up): none is kept.
+                return;
+            }
             inner.bufs.push(buf);
             let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
             drop(inner);
@@ -221,6 +253,8 @@ impl SpareBody {
         let mut inner = lock(&self.inner);
         inner.owed = 0;
         inner.taken += 1;
+        inner.released += 1;
+        inner.expected.clear();
         let released = std::mem::take(&mut inner.bufs);
         drop(inner);
         drop(released);
@@ -240,6 +274,18 @@ impl SpareBody {
 }
 
 impl Inner {
+    /// Whether a body of `size` is given a spare: from [`MIN`] to [`MAX`],
+    /// or about an expected size.
+    fn serves(&self, size: usize) -> bool {
+        (MIN..=MAX).contains(&size) || self.expected_room(size).is_some()
+    }
+
+    /// The room made at start for an expected size that suits a body of
+    /// `size`, if there is one.
+    fn expected_room(&self, size: usize) -> Option<usize> {
+        self.expected.iter().copied().find(|&room| fits(room, size))
+    }
+
     /// The spare that suits a body of `size` with the least room to
     /// spare, if any does.
     fn fitting(&self, size: usize) -> Option<usize> {
@@ -426,14 +472,58 @@ mod tests {
         assert_eq!(buf.capacity(), room_for(a));
         assert_eq!(spare.rooms(), [room_for(b)]);
         assert_eq!(spare.take_ready(b * 8 / 10), None, "0.8 of b: too small");
-        // The largest expected size is served, with its headers.
+        // The largest expected size is served, with its headers, and a
+        // spare is owed after it (the refill makes it), where a body of
+        // that size not expected is not served.
         let largest = crate::config::MAX_EXPECTED_EVENT_SIZE;
+        refill_now(&spare);
+        assert_eq!(spare.take_ready(largest + 100), None);
+        assert!(
+            !spare.due.load(Ordering::Acquire),
+            "not expected: none owed"
+        );
         spare.prepare(&[largest]);
         assert!(spare.take_ready(largest + 100).is_some());
+        // The one made after it has the room made at start: a frame a
+        // little larger than the last still finds it.
+        refill_now(&spare);
+        let next = spare.take_ready(largest + 200).map(|b| b.capacity());
+        assert_eq!(next, Some(room_for(largest)));
+        // Stopped, the node serves it no more.
+        spare.release();
+        refill_now(&spare);
+        assert_eq!(spare.take_ready(largest + 100), None);
+        assert!(!spare.due.load(Ordering::Acquire));
         // A third size replaces the oldest.
         spare.release();
         spare.prepare(&[a, b, 2 * a]);
         assert_eq!(spare.rooms(), [room_for(b), room_for(2 * a)]);
+        // Sizes close together each get a spare, in either order.
+        for sizes in [[a, a * 85 / 100], [a * 85 / 100, a]] {
+            spare.release();
+            spare.prepare(&sizes);
+            assert_eq!(spare.rooms().len(), 2, "{sizes:?}");
+            assert!(spare.ready_for(a + 100) && spare.ready_for(a * 85 / 100 + 100));
+        }
+        // An expected size of 256 KiB takes bodies of a little less too.
+        spare.release();
+        spare.prepare(&[MIN]);
+        assert!(spare.take_ready(MIN * 95 / 100).is_some());
+    }
+
+    #[test]
+    fn a_spare_prepared_while_released_is_not_kept() {
+        let spare = SpareBody::default();
+        let released = lock(&spare.inner).released;
+        spare.release();
+        // What `prepare` checks once its buffer is made.
+        assert_ne!(lock(&spare.inner).released, released);
+        spare.prepare(&[1 << 20]);
+        assert_eq!(
+            spare.rooms().len(),
+            1,
+            "a prepare after the release keeps its own"
+        );
     }
 
     #[tokio::test]

@@ -173,11 +173,11 @@ pub(crate) struct Args {
     pub(crate) binary: bool,
 
     /// eventcast's nodes are told the size of their events where it is
-    /// 256 KiB to 4 MiB (the library's `Config::expected_event_sizes`,
+    /// 256 KiB to 64 MiB (the library's `Config::expected_event_sizes`,
     /// `--expect-size` of the other commands): each makes a buffer of about
     /// that size ready each way at start, so that its first large event
-    /// takes no fresh memory. Figures 3, 5 and 8's 1 MiB events; not the
-    /// 16 MiB ones, nor raw UDP
+    /// takes no fresh memory. Figures 3, 5, 6 and 8's large events; raw UDP
+    /// is unchanged
     #[arg(long)]
     pub(crate) told_size: bool,
 

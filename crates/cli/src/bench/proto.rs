@@ -804,7 +804,9 @@ mod tests {
         spec.size = 1 << 20;
         assert_eq!(told(&spec), [1 << 20]);
         spec.size = 16 << 20;
-        assert!(told(&spec).is_empty(), "above 4 MiB: not told");
+        assert_eq!(told(&spec), [16 << 20]);
+        spec.size = 100 << 20;
+        assert!(told(&spec).is_empty(), "above 64 MiB: not told");
         spec.size = 64;
         assert!(told(&spec).is_empty());
         assert!(spec

@@ -60,7 +60,7 @@ pub(crate) struct Settings {
     /// `emit_binary`, not strings sent with `emit`.
     pub(crate) binary: bool,
     /// `--told-size`: eventcast's nodes were told their large events'
-    /// size (`Config::expected_event_sizes`) where it is 256 KiB to 4 MiB.
+    /// size (`Config::expected_event_sizes`) where it is 256 KiB to 64 MiB.
     pub(crate) told_size: bool,
     /// The multicast group.
     pub(crate) group: String,

@@ -305,7 +305,7 @@ fn options(s: &Settings) -> String {
         out += " | --binary (large events: emit_binary)";
     }
     if s.told_size {
-        out += " | --told-size (nodes told events of 256 KiB-4 MiB)";
+        out += " | --told-size (nodes told their large events' size)";
     }
     out
 }

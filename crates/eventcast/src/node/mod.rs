@@ -4,6 +4,8 @@
 mod binary;
 mod emit;
 mod parts;
+#[cfg(test)]
+mod tests;
 mod writers;
 
 use std::any::Any;
@@ -85,6 +87,18 @@ impl Drop for Handle {
         if let Some(running) = self.run.get_mut().take() {
             running.cancel.cancel();
         }
+    }
+}
+
+/// Lets a node's spares go when dropped: a start given up or failed after
+/// [`Eventcast::prepare_spares`] holds none (`std::mem::forget` it once
+/// the node runs).
+struct ReleaseSpares<'a>(&'a Handle);
+
+impl Drop for ReleaseSpares<'_> {
+    fn drop(&mut self) {
+        self.0.spare.release();
+        self.0.receive_spare.release();
     }
 }
 
@@ -185,17 +199,14 @@ impl Eventcast {
             .port
             .unwrap_or_else(|| rand::random_range(49152..=65535));
         let opened = socket::open(config, port)?;
-        let id = {
-            let mut current = self.current();
-            if current.id_used {
-                current.id = random_id();
-            }
-            current.id_used = true;
-            current.id
-        };
         let (local_addr, group) = (opened.local_addr, opened.group);
-        *run = Some(self.launch(opened, id)?);
+        // Made before the task starts; let go again if the start fails or
+        // is given up (this future dropped) before it is done.
+        let unstarted = ReleaseSpares(&self.handle);
         self.prepare_spares().await;
+        let (running, id) = self.launch(opened)?;
+        *run = Some(running);
+        std::mem::forget(unstarted);
         info!(target: "eventcast", %id, %local_addr, %group, "started");
         self.handle.shared.notify(Notice::Started {
             id,
@@ -243,12 +254,21 @@ impl Eventcast {
     }
 
     /// Spawns the node's task on the socket `opened` with the keyring's
-    /// keys, as sender `id`, and records it as running: the part of
-    /// [`start`](Self::start) that holds the keyring's lock.
-    fn launch(&self, opened: socket::Opened, id: SenderId) -> Result<Running, Error> {
+    /// keys and records it as running: the part of [`start`](Self::start)
+    /// that holds the keyring's lock. Returns it with the sender id it
+    /// took.
+    fn launch(&self, opened: socket::Opened) -> Result<(Running, SenderId), Error> {
         let config = &self.handle.config;
         let mut socket = crate::node_socket::NodeSocket::new(opened.socket)
             .map_err(|e| Error::io("cannot register the socket with tokio", e))?;
+        let id = {
+            let mut current = self.current();
+            if current.id_used {
+                current.id = random_id();
+            }
+            current.id_used = true;
+            current.id
+        };
         if config.wire_protocol == WireProtocol::Native
             && crate::self_filter::attach(socket.get_ref(), id)
         {
@@ -301,21 +321,21 @@ impl Eventcast {
             current.commands = Some(commands.clone());
         }
         keys.attach(commands);
-        Ok(Running { cancel, task })
+        Ok((Running { cancel, task }, id))
     }
 
     /// Makes the buffers of [`Config::expected_event_sizes`] ready, each
     /// way (`spare.rs`), on the blocking pool: faulting in pages blocks.
+    /// Only a native node uses them, and only one that may receive puts
+    /// messages together.
     async fn prepare_spares(&self) {
         let config = &self.handle.config;
-        if config.expected_event_sizes.is_empty() {
+        if config.expected_event_sizes.is_empty() || config.wire_protocol != WireProtocol::Native {
             return;
         }
         let sizes = config.expected_event_sizes.clone();
         let send = Arc::clone(&self.handle.spare);
-        // Only a native node that may receive puts messages together.
-        let receive = (config.wire_protocol == WireProtocol::Native && !config.send_only)
-            .then(|| Arc::clone(&self.handle.receive_spare));
+        let receive = (!config.send_only).then(|| Arc::clone(&self.handle.receive_spare));
         let prepared = tokio::task::spawn_blocking(move || {
             send.prepare(&sizes);
             if let Some(receive) = receive {

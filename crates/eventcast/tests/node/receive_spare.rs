@@ -1,7 +1,7 @@
 //! A receiving node puts its next large message together in a buffer it
 //! made ready after the last one was delivered (`spare.rs`), so that a
 //! stream's later frames need no freshly faulted memory: only messages of
-//! 256 KiB to 4 MiB, and only a spare of about their size; two sizes
+//! 256 KiB to 4.5 MiB, and only a spare of about their size; two sizes
 //! (two streams) keep a spare each. A node told the sizes it expects
 //! (`Config::expected_event_sizes`) makes them at start.
 #![allow(clippy::unwrap_used)]
