@@ -8,6 +8,7 @@ use eventcast_proto::crypto::Secret;
 use crate::error::ConfigError;
 use crate::legacy::{InsecureLegacyKey, LegacyConfig};
 use crate::repl_config::ReplConfig;
+use crate::spare::{MAX_EXPECTED_EVENT_SIZE, MAX_EXPECTED_EVENT_SIZES, MIN_EXPECTED_EVENT_SIZE};
 use crate::wire_protocol::WireProtocol;
 
 /// How a node binds, joins and sends. `Config::default()` is the original
@@ -172,20 +173,6 @@ pub struct Config {
     /// counts the messages received into such a buffer.
     pub expected_event_sizes: Vec<usize>,
 }
-
-/// The most sizes [`Config::expected_event_sizes`] takes.
-pub const MAX_EXPECTED_EVENT_SIZES: usize = 2;
-
-// Each expected size keeps a spare: the node holds no more than that.
-const _: () = assert!(MAX_EXPECTED_EVENT_SIZES <= crate::spare::SLOTS);
-
-/// The smallest of [`Config::expected_event_sizes`]: below it the
-/// allocator mostly hands out memory already present.
-pub const MIN_EXPECTED_EVENT_SIZE: usize = 256 * 1024;
-
-/// The largest of [`Config::expected_event_sizes`]: the default
-/// `max_message_size`.
-pub const MAX_EXPECTED_EVENT_SIZE: usize = 64 * 1024 * 1024;
 
 /// [`Config::busy_poll`]'s default window: 150 us, longer than a parked
 /// peer took to answer on the 2-CPU VM of docs/BENCHMARKS.md (60-80 us),

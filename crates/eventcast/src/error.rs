@@ -103,7 +103,7 @@ pub enum ConfigError {
     /// sizes.
     #[error(
         "expected_event_sizes takes at most {} sizes, got {got}",
-        crate::MAX_EXPECTED_EVENT_SIZES
+        crate::spare::MAX_EXPECTED_EVENT_SIZES
     )]
     TooManyExpectedEventSizes {
         /// How many it has.
@@ -115,10 +115,10 @@ pub enum ConfigError {
     /// above [`MAX_EXPECTED_EVENT_SIZE`](crate::MAX_EXPECTED_EVENT_SIZE).
     #[error(
         "expected_event_sizes must be from {} bytes ({} KiB) to {} ({} MiB), got {got}",
-        crate::MIN_EXPECTED_EVENT_SIZE,
-        crate::MIN_EXPECTED_EVENT_SIZE >> 10,
-        crate::MAX_EXPECTED_EVENT_SIZE,
-        crate::MAX_EXPECTED_EVENT_SIZE >> 20
+        crate::spare::MIN_EXPECTED_EVENT_SIZE,
+        crate::spare::MIN_EXPECTED_EVENT_SIZE >> 10,
+        crate::spare::MAX_EXPECTED_EVENT_SIZE,
+        crate::spare::MAX_EXPECTED_EVENT_SIZE >> 20
     )]
     ExpectedEventSize {
         /// The size out of range.

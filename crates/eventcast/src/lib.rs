@@ -87,10 +87,7 @@ mod task;
 mod wire_protocol;
 
 pub use arglist::parts::lone_binary;
-pub use config::{
-    Config, EncryptionConfig, DEFAULT_BUSY_POLL, MAX_BUSY_POLL, MAX_EXPECTED_EVENT_SIZE,
-    MAX_EXPECTED_EVENT_SIZES, MIN_EXPECTED_EVENT_SIZE,
-};
+pub use config::{Config, EncryptionConfig, DEFAULT_BUSY_POLL, MAX_BUSY_POLL};
 pub use error::{ConfigError, Error};
 pub use event::Event;
 pub use key_file::{read_key_file, KeyFileError, KeyFileKinds, MAX_KEY_FILE};
@@ -101,6 +98,7 @@ pub use notice::Notice;
 pub use pattern::{PatternError, PatternErrorKind};
 pub use repl_config::{ReplConfig, ReplConfigError};
 pub use service::Service;
+pub use spare::{MAX_EXPECTED_EVENT_SIZE, MAX_EXPECTED_EVENT_SIZES, MIN_EXPECTED_EVENT_SIZE};
 pub use stats::NodeStats;
 pub use wire_protocol::WireProtocol;
 

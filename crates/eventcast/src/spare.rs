@@ -40,7 +40,7 @@
 //! keeps finding it): the node was told to hold their memory.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The smallest body given a spare: below it the allocator mostly reuses
@@ -55,6 +55,20 @@ pub(crate) const MAX: usize = room_for(4 * 1024 * 1024);
 /// Spares a [`SpareBody`] holds at most: each made of a body's size, at
 /// most [`MAX`] (so at most 9 MiB each way), or of an expected size.
 pub(crate) const SLOTS: usize = 2;
+
+/// The most sizes [`Config::expected_event_sizes`](crate::Config::expected_event_sizes) takes.
+pub const MAX_EXPECTED_EVENT_SIZES: usize = 2;
+
+// Each expected size keeps a spare: the node holds no more than that.
+const _: () = assert!(MAX_EXPECTED_EVENT_SIZES <= SLOTS);
+
+/// The smallest of [`Config::expected_event_sizes`](crate::Config::expected_event_sizes): below it the
+/// allocator mostly hands out memory already present.
+pub const MIN_EXPECTED_EVENT_SIZE: usize = 256 * 1024;
+
+/// The largest of [`Config::expected_event_sizes`](crate::Config::expected_event_sizes): the default
+/// `max_message_size`.
+pub const MAX_EXPECTED_EVENT_SIZE: usize = 64 * 1024 * 1024;
 
 /// How long a node emits no large body (or begins to receive no large
 /// message, after one was delivered) before its spare is made: a large
@@ -199,19 +213,7 @@ impl SpareBody {
             }
             size
         };
-        // Mapped and faulted in outside the lock.
-        let mut buf = Vec::with_capacity(size);
-        crate::prefault::spare(&mut buf);
-        let mut inner = lock(&self.inner);
-        if inner.taken != taken {
-            return;
-        }
-        inner.bufs.push(buf);
-        let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
-        // Freed (up to 4.5 MiB, or an expected size's room) after the lock,
-        // which a receiving task waits on.
-        drop(inner);
-        drop(replaced);
+        self.make(size, |inner| inner.taken == taken);
     }
 
     /// Makes a spare of [`room_for`] each of `sizes` (expected events'
@@ -231,20 +233,30 @@ impl SpareBody {
             if size < MIN || lock(&self.inner).fitting(size).is_some() {
                 continue;
             }
-            // Mapped and faulted in outside the lock.
-            let room = room_for(size);
-            let mut buf = Vec::with_capacity(room);
-            crate::prefault::spare(&mut buf);
-            let mut inner = lock(&self.inner);
-            if inner.released != released {
-                // Released meanwhile (a start given up): none is kept.
+            // None kept if released meanwhile (a start given up).
+            if !self.make(room_for(size), |inner| inner.released == released) {
                 return;
             }
-            inner.bufs.push(buf);
-            let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
-            drop(inner);
-            drop(replaced);
         }
+    }
+
+    /// Makes a spare of `room` bytes, mapped and faulted in outside the
+    /// lock, and keeps it if `current` still holds once the lock is taken
+    /// again (whether it did), beyond [`SLOTS`] replacing the one made or
+    /// used longest ago. That one is freed (up to 4.5 MiB, or an expected
+    /// size's room) after the lock: a receiving task waits on it.
+    fn make(&self, room: usize, current: impl Fn(&Inner) -> bool) -> bool {
+        let mut buf = Vec::with_capacity(room);
+        crate::prefault::spare(&mut buf);
+        let mut inner = lock(&self.inner);
+        if !current(&inner) {
+            return false;
+        }
+        inner.bufs.push(buf);
+        let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
+        drop(inner);
+        drop(replaced);
+        true
     }
 
     /// Lets the spares go, and any refill scheduled before: a stopped node
@@ -313,7 +325,7 @@ fn fits(capacity: usize, size: usize) -> bool {
 
 /// A lock that a panic elsewhere does not poison for good: the slot holds
 /// a plain buffer, valid whatever happened.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -475,7 +487,7 @@ mod tests {
         // The largest expected size is served, with its headers, and a
         // spare is owed after it (the refill makes it), where a body of
         // that size not expected is not served.
-        let largest = crate::config::MAX_EXPECTED_EVENT_SIZE;
+        let largest = MAX_EXPECTED_EVENT_SIZE;
         refill_now(&spare);
         assert_eq!(spare.take_ready(largest + 100), None);
         assert!(
