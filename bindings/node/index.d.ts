@@ -91,14 +91,14 @@ declare namespace Eventcast {
      * Sizes in bytes of the large events this node expects to send and
      * receive (a camera's frame, a lidar scan's): at most 2, each from
      * 262144 (256 KiB) to 67108864 (64 MiB). Each start makes a buffer ready
-     * for each size, each way (only the sending one with `sendOnly`, none
-     * with `protocol: 'legacy-v3'`), before it resolves, so that the node's
-     * first such event takes no fresh memory, and a buffer for the next one
-     * is made after each (as for every event of 256 KiB to 4.5 MiB without
-     * it). The sending one serves events the node encodes, not an `emit` of
-     * one large Buffer (its bytes are sent as they are). A buffer takes an
-     * event of 0.9 to 1.125 times its size; each costs about 1.125 times
-     * its size from the start. `stats().messagesReceivedInSpare`
+     * for each size to receive in (none with `sendOnly` or
+     * `protocol: 'legacy-v3'`) before it resolves, so that the node's first
+     * such message takes no fresh memory, and a buffer for the next one is
+     * made after each, as for every event of 256 KiB to 4.5 MiB without it
+     * (so too for the events the node encodes to send, but none at start:
+     * an `emit` of one large Buffer sends its bytes as they are). A buffer
+     * takes an event of 0.9 to 1.125 times its size; each costs about
+     * 1.125 times its size from the start. `stats().messagesReceivedInSpare`
      * counts the messages received in one. Default none.
      */
     expectedEventSizes?: number[]

@@ -81,7 +81,7 @@ pub(crate) struct NetArgs {
 
     /// Size of the large events this node expects, in bytes (256K to 64M;
     /// repeat once for a second size, as a camera's frames and a lidar's
-    /// scans): a buffer of about that size is made ready each way at
+    /// scans): a buffer of about that size is made ready to receive at
     /// start, so that the first such event does not wait for fresh memory
     #[arg(long, value_name = "BYTES", value_parser = crate::parse::parse_bytes::<usize>)]
     pub(crate) expect_size: Vec<usize>,

@@ -144,31 +144,30 @@ pub struct Config {
     /// (256 KiB) to [`MAX_EXPECTED_EVENT_SIZE`] (64 MiB, the default
     /// `max_message_size`). A camera's frame size, a lidar scan's.
     ///
-    /// Each start makes a buffer ready for each size, each way, before
-    /// [`start`](crate::Eventcast::start) returns: one for the body of the
-    /// node's next emit of about that size, and one to put together the
-    /// next message of about that size it receives (not on a
-    /// [`send_only`](Self::send_only) node; neither with the legacy
-    /// protocol). The sending one serves the bodies the node writes
-    /// ([`emit`](crate::Eventcast::emit) of strings and values,
-    /// [`forward`](crate::Eventcast::forward)), not those of
-    /// [`emit_binary`](crate::Eventcast::emit_binary), nor the packages'
-    /// emit of one large binary: they send the caller's bytes.
-    /// The first such event then takes memory already mapped and faulted
-    /// in, where it would otherwise wait while fresh memory is, about
-    /// 0.3 ms a MiB on each side on the VMs of docs/BENCHMARKS.md. After
-    /// each, the node makes a buffer for the next one once it is idle for
-    /// 5 ms, as it does for every event of 256 KiB to 4.5 MiB without this
+    /// Each start makes a buffer ready for each size before
+    /// [`start`](crate::Eventcast::start) returns, to put together the
+    /// next message of about that size the node receives (not on a
+    /// [`send_only`](Self::send_only) node; nothing with the legacy
+    /// protocol). The first such message then takes memory already mapped
+    /// and faulted in, where it would otherwise wait while fresh memory
+    /// is, about 0.3 ms a MiB on the VMs of docs/BENCHMARKS.md. After each,
+    /// the node makes a buffer for the next one once it is idle for 5 ms,
+    /// as it does for every message of 256 KiB to 4.5 MiB without this
     /// setting: a stream of larger events (point clouds, uncompressed 4K
-    /// frames) keeps one too. A buffer takes an event from 0.9 to 1.125
-    /// times its size (room for the event's name and headers), so a stream
-    /// whose sizes vary more than that finds none and allocates as without
-    /// it.
+    /// frames) keeps one too. The same goes for the bodies the node writes
+    /// to send ([`emit`](crate::Eventcast::emit) of strings and values,
+    /// [`forward`](crate::Eventcast::forward)), but none is made at start
+    /// for them: [`emit_binary`](crate::Eventcast::emit_binary), and the
+    /// packages' emit of one large binary, send the caller's bytes and
+    /// need none, and a node that only listens would hold it for nothing.
+    /// A buffer takes an event from 0.9 to 1.125 times its size (room for
+    /// the event's name and headers), so a stream whose sizes vary more
+    /// than that finds none and allocates as without it.
     ///
-    /// Costs memory from the start: about 1.125 times each size, twice
-    /// (once on a `send_only` node), held while no such event comes, and
-    /// while a stream runs a buffer for its next event beside the one its
-    /// listeners hold. A stopped node holds none.
+    /// Costs memory from the start: about 1.125 times each size, held
+    /// while no such event comes, and while a stream runs a buffer for its
+    /// next event beside the one its listeners hold. A stopped node holds
+    /// none.
     /// [`NodeStats::messages_received_in_spare`](crate::stats::NodeStats::messages_received_in_spare)
     /// counts the messages received into such a buffer.
     pub expected_event_sizes: Vec<usize>,

@@ -32,8 +32,8 @@
 //! spare of their size held between events would.
 //!
 //! A node told the sizes of the events it expects
-//! (`Config::expected_event_sizes`) makes a spare of each, each way, when
-//! it starts ([`SpareBody::prepare`]): for its first event, which would
+//! (`Config::expected_event_sizes`) makes a receiving spare of each when it
+//! starts ([`SpareBody::prepare`]): for its first message, which would
 //! otherwise find none. Bodies of about those sizes are served as those
 //! from [`MIN`] to [`MAX`] are, up to 64 MiB (a spare owed after each,
 //! of the room made at start, so that a stream whose frames grow a little
@@ -223,11 +223,7 @@ impl SpareBody {
     /// from then on: what a node told the sizes of its events does when
     /// it starts. Blocks while the pages are faulted in.
     pub(crate) fn prepare(&self, sizes: &[usize]) {
-        let released = {
-            let mut inner = lock(&self.inner);
-            inner.expected = sizes.iter().map(|&size| room_for(size)).collect();
-            inner.released
-        };
+        let released = self.expect(sizes);
         for &size in sizes {
             // Skipped when a spare present takes the event's own size.
             if size < MIN || lock(&self.inner).fitting(size).is_some() {
@@ -238,6 +234,15 @@ impl SpareBody {
                 return;
             }
         }
+    }
+
+    /// Serves bodies of about each of `sizes` (expected events' sizes)
+    /// from now on, as those from [`MIN`] to [`MAX`] are, with a spare
+    /// made after each, whatever their size; returns the releases so far.
+    pub(crate) fn expect(&self, sizes: &[usize]) -> u64 {
+        let mut inner = lock(&self.inner);
+        inner.expected = sizes.iter().map(|&size| room_for(size)).collect();
+        inner.released
     }
 
     /// Makes a spare of `room` bytes, mapped and faulted in outside the
@@ -276,6 +281,12 @@ impl SpareBody {
     #[cfg(test)]
     pub(crate) fn room(&self) -> Option<usize> {
         lock(&self.inner).bufs.last().map(Vec::capacity)
+    }
+
+    /// Whether a spare is owed, to be made once the node is idle.
+    #[cfg(test)]
+    pub(crate) fn owes(&self) -> bool {
+        self.due.load(Ordering::Acquire)
     }
 
     /// The rooms of all spares, the one made or used longest ago first.

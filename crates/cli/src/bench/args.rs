@@ -175,7 +175,7 @@ pub(crate) struct Args {
     /// eventcast's nodes are told the size of their events where it is
     /// 256 KiB to 64 MiB (the library's `Config::expected_event_sizes`,
     /// `--expect-size` of the other commands): each makes a buffer of about
-    /// that size ready each way at start, so that its first large event
+    /// that size ready to receive at start, so that its first large event
     /// takes no fresh memory. Figures 3, 5, 6 and 8's large events; raw UDP
     /// is unchanged
     #[arg(long)]

@@ -324,24 +324,27 @@ impl Eventcast {
         Ok((Running { cancel, task }, id))
     }
 
-    /// Makes the buffers of [`Config::expected_event_sizes`] ready, each
-    /// way (`spare.rs`), on the blocking pool: faulting in pages blocks.
-    /// Only a native node uses them, and only one that may receive puts
-    /// messages together.
+    /// Makes the receiving buffers of [`Config::expected_event_sizes`]
+    /// ready (`spare.rs`), on the blocking pool: faulting in pages blocks;
+    /// the sending side is told the sizes. Only a native node uses them,
+    /// and only one that may receive puts messages together.
     async fn prepare_spares(&self) {
         let config = &self.handle.config;
         if config.expected_event_sizes.is_empty() || config.wire_protocol != WireProtocol::Native {
             return;
         }
-        let sizes = config.expected_event_sizes.clone();
-        let send = Arc::clone(&self.handle.spare);
-        let receive = (!config.send_only).then(|| Arc::clone(&self.handle.receive_spare));
-        let prepared = tokio::task::spawn_blocking(move || {
-            send.prepare(&sizes);
-            if let Some(receive) = receive {
-                receive.prepare(&sizes);
-            }
-        });
+        let sizes = &config.expected_event_sizes;
+        // The sending side serves bodies of those sizes, with a spare made
+        // after each, but none at start: most large events go out with
+        // `emit_binary`, which takes none, and a node that only listens
+        // would hold it for nothing.
+        self.handle.spare.expect(sizes);
+        if config.send_only {
+            return;
+        }
+        let sizes = sizes.clone();
+        let receive = Arc::clone(&self.handle.receive_spare);
+        let prepared = tokio::task::spawn_blocking(move || receive.prepare(&sizes));
         // A panic there leaves the node without them, as without the setting.
         let _ = prepared.await;
     }

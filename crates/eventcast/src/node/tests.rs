@@ -8,6 +8,8 @@ use crate::spare::room_for;
 use crate::wire_protocol::WireProtocol;
 
 const MIB: usize = 1 << 20;
+/// Above the sizes a spare serves unless expected.
+const LARGE: usize = 8 * MIB;
 
 /// The rooms of the node's sending and receiving spares.
 fn rooms(node: &Eventcast) -> (Vec<usize>, Vec<usize>) {
@@ -21,14 +23,19 @@ fn a_start_makes_the_expected_sizes_buffers_before_it_returns() {
             let told = |config: Config| {
                 config
                     .multicast_ttl(0)
-                    .expected_event_size(MIB)
+                    .expected_event_size(LARGE)
                     .expected_event_size(300 * 1024)
             };
-            let both = [room_for(MIB), room_for(300 * 1024)].to_vec();
+            let both = [room_for(LARGE), room_for(300 * 1024)].to_vec();
+            // Receiving ones only: the sending side makes its spares after
+            // the bodies that need one.
             let cases = [
-                (told(Config::default()), (both.clone(), both.clone())),
+                (told(Config::default()), (Vec::new(), both)),
                 // Sends only: it never puts a message together.
-                (told(Config::default().send_only(true)), (both, Vec::new())),
+                (
+                    told(Config::default().send_only(true)),
+                    (Vec::new(), Vec::new()),
+                ),
                 // The legacy protocol uses neither.
                 (
                     told(Config::default().wire_protocol(WireProtocol::LegacyV3)),
@@ -37,6 +44,8 @@ fn a_start_makes_the_expected_sizes_buffers_before_it_returns() {
                 (Config::default().multicast_ttl(0), (Vec::new(), Vec::new())),
             ];
             for (config, expected) in cases {
+                let sends_large = config.expected_event_sizes.contains(&LARGE)
+                    && config.wire_protocol == WireProtocol::Native;
                 let what = format!("{config:?}");
                 let node = Eventcast::bare(config).unwrap();
                 node.start().await.unwrap();
@@ -49,6 +58,11 @@ fn a_start_makes_the_expected_sizes_buffers_before_it_returns() {
                 assert_eq!(rooms(&node), (Vec::new(), Vec::new()), "{what}");
                 node.start().await.unwrap();
                 assert_eq!(rooms(&node), expected, "{what}");
+                // The sending side serves a body of an expected size: one
+                // is owed after it, where above 4.5 MiB none would be.
+                let spare = &node.handle.spare;
+                let _ = spare.take(LARGE + 100);
+                assert_eq!(spare.owes(), sends_large, "{what}");
                 node.stop().await;
             }
         })
