@@ -94,11 +94,11 @@ declare namespace Eventcast {
      * for each size to receive in (none with `sendOnly` or
      * `protocol: 'legacy-v3'`) before it resolves, so that the node's first
      * such message takes no fresh memory, and a buffer for the next one is
-     * made after each, as for every event of 256 KiB to 4.5 MiB without it
-     * (so too for the events the node encodes to send, but none at start:
-     * an `emit` of one large Buffer sends its bytes as they are). A buffer
-     * takes an event of 0.9 to 1.125 times its size; each costs about
-     * 1.125 times its size from the start. `stats().messagesReceivedInSpare`
+     * made after each, as for every event of 256 KiB to 4.5 MiB without it.
+     * The sending side is left as it is (an `emit` of one large Buffer
+     * sends its bytes as they are). A buffer takes an event of 0.9 to
+     * 1.125 times its size; each costs about 1.125 times its size from the
+     * start. A size above `maxMessageSize` is refused. `stats().messagesReceivedInSpare`
      * counts the messages received in one. Default none.
      */
     expectedEventSizes?: number[]

@@ -68,7 +68,7 @@ pub struct NodeOptions {
     /// Milliseconds the node polls its socket before it parks (0: never).
     pub busy_poll: Option<f64>,
     /// Sizes of the large events the node expects, bytes: a buffer of
-    /// each is made ready each way at start.
+    /// each is made ready to receive in at start.
     pub expected_event_sizes: Option<Vec<f64>>,
     /// Largest message body.
     pub max_message_size: Option<f64>,

@@ -203,7 +203,7 @@ mod num_bounds {
             }
         )*};
     }
-    bounds!(u8, u16, u32, u64, usize, i128);
+    bounds!(u8, u16, u32, u64, usize);
 }
 
 /// A list (any iterable but a `str`, `bytes` or `bytearray`) of what
@@ -240,17 +240,23 @@ fn list<T>(
 }
 
 /// One of `expected_event_sizes`, named `name` (`expected_event_sizes[1]`):
-/// an int, of which the library checks the range; one that is no size at
-/// all (negative, or beyond a `usize`) is refused here, with that range.
+/// an int in the library's range, else an error that names the item.
 fn event_size(name: &str, v: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let wide: i128 = int(name, v)?;
-    usize::try_from(wide).map_err(|_| {
-        PyValueError::new_err(format!(
-            "{name}: must be from {} to {} bytes, got {wide}",
-            eventcast::MIN_EXPECTED_EVENT_SIZE,
-            eventcast::MAX_EXPECTED_EVENT_SIZE
-        ))
-    })
+    if v.is_instance_of::<pyo3::types::PyBool>() || !v.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(type_error(name, "an int", v));
+    }
+    let range = eventcast::MIN_EXPECTED_EVENT_SIZE..=eventcast::MAX_EXPECTED_EVENT_SIZE;
+    v.extract::<usize>()
+        .ok()
+        .filter(|size| range.contains(size))
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{name}: must be from {} to {} bytes, got {}",
+                range.start(),
+                range.end(),
+                v.str().map_or_else(|_| "?".to_owned(), |s| s.to_string())
+            ))
+        })
 }
 
 fn boolean(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {

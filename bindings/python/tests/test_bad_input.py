@@ -129,12 +129,21 @@ def test_a_nul_in_a_dict_key_is_a_value_error(make_node) -> None:
             ValueError,
             r"^expected_event_sizes\[0\]: must be from 262144 to 67108864 bytes, got -1$",
         ),
+        (
+            {"expected_event_sizes": [1 << 20, (64 << 20) + 1]},
+            ValueError,
+            r"^expected_event_sizes\[1\]: must be from 262144 to 67108864 bytes, got 67108865$",
+        ),
+        (
+            {"expected_event_sizes": [1 << 200]},
+            ValueError,
+            r"^expected_event_sizes\[0\]: must be from 262144 to 67108864 bytes, got 1606",
+        ),
         # The library's limits.
         (
-            {"expected_event_sizes": [(64 << 20) + 1]},
+            {"expected_event_sizes": [2 << 20], "max_message_size": 1 << 20},
             ValueError,
-            r"^expected_event_sizes must be from 262144 bytes \(256 KiB\) to 67108864 \(64 MiB\), "
-            r"got 67108865$",
+            r"^expected_event_sizes has 2097152 bytes, more than max_message_size \(1048576\)",
         ),
         (
             {"expected_event_sizes": [1 << 20] * 3},

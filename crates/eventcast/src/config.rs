@@ -141,33 +141,34 @@ pub struct Config {
     /// The sizes of the large events this node expects to send and
     /// receive, in bytes of argument (default none): at most
     /// [`MAX_EXPECTED_EVENT_SIZES`], each from [`MIN_EXPECTED_EVENT_SIZE`]
-    /// (256 KiB) to [`MAX_EXPECTED_EVENT_SIZE`] (64 MiB, the default
-    /// `max_message_size`). A camera's frame size, a lidar scan's.
+    /// (256 KiB) to [`MAX_EXPECTED_EVENT_SIZE`] (64 MiB), and at most
+    /// `protocol.max_message_size` (an event of exactly 64 MiB, with its
+    /// name and headers, needs that raised). A camera's frame size, a
+    /// lidar scan's.
     ///
     /// Each start makes a buffer ready for each size before
     /// [`start`](crate::Eventcast::start) returns, to put together the
-    /// next message of about that size the node receives (not on a
-    /// [`send_only`](Self::send_only) node; nothing with the legacy
-    /// protocol). The first such message then takes memory already mapped
-    /// and faulted in, where it would otherwise wait while fresh memory
-    /// is, about 0.3 ms a MiB on the VMs of docs/BENCHMARKS.md. After each,
-    /// the node makes a buffer for the next one once it is idle for 5 ms,
-    /// as it does for every message of 256 KiB to 4.5 MiB without this
-    /// setting: a stream of larger events (point clouds, uncompressed 4K
-    /// frames) keeps one too. The same goes for the bodies the node writes
-    /// to send ([`emit`](crate::Eventcast::emit) of strings and values,
-    /// [`forward`](crate::Eventcast::forward)), but none is made at start
-    /// for them: [`emit_binary`](crate::Eventcast::emit_binary), and the
-    /// packages' emit of one large binary, send the caller's bytes and
-    /// need none, and a node that only listens would hold it for nothing.
-    /// A buffer takes an event from 0.9 to 1.125 times its size (room for
+    /// next message of about that size the node receives (nothing on a
+    /// [`send_only`](Self::send_only) node or with the legacy protocol).
+    /// The first such message then takes memory already mapped and faulted
+    /// in, where it would otherwise wait while fresh memory is, about
+    /// 0.3 ms a MiB on the VMs of docs/BENCHMARKS.md. After each, the node
+    /// makes a buffer for the next one once it is idle for 5 ms, as it does
+    /// for every message of 256 KiB to 4.5 MiB without this setting: a
+    /// stream of larger events (point clouds, uncompressed 4K frames)
+    /// keeps one too. The sending side is left as it is (bodies the node
+    /// writes get a spare from 256 KiB to 4.5 MiB):
+    /// [`emit_binary`](crate::Eventcast::emit_binary), and the packages'
+    /// emit of one large binary, send the caller's bytes and need none. A
+    /// buffer takes an event from 0.9 to 1.125 times its size (room for
     /// the event's name and headers), so a stream whose sizes vary more
-    /// than that finds none and allocates as without it.
+    /// than that finds none and allocates as without it. Spares of other
+    /// sizes never replace an expected size's.
     ///
     /// Costs memory from the start: about 1.125 times each size, held
-    /// while no such event comes, and while a stream runs a buffer for its
-    /// next event beside the one its listeners hold. A stopped node holds
-    /// none.
+    /// while no such message comes, and while a stream runs a buffer for
+    /// its next message beside the one its listeners hold. A stopped node
+    /// holds none.
     /// [`NodeStats::messages_received_in_spare`](crate::stats::NodeStats::messages_received_in_spare)
     /// counts the messages received into such a buffer.
     pub expected_event_sizes: Vec<usize>,
@@ -453,8 +454,15 @@ impl Config {
             return Err(ConfigError::TooManyExpectedEventSizes { got: sizes.len() });
         }
         let range = MIN_EXPECTED_EVENT_SIZE..=MAX_EXPECTED_EVENT_SIZE;
-        match sizes.iter().find(|s| !range.contains(s)) {
-            Some(&got) => Err(ConfigError::ExpectedEventSize { got }),
+        if let Some(&got) = sizes.iter().find(|s| !range.contains(s)) {
+            return Err(ConfigError::ExpectedEventSize { got });
+        }
+        let max_message_size = self.protocol.max_message_size;
+        match sizes.iter().find(|&&s| s > max_message_size) {
+            Some(&got) => Err(ConfigError::ExpectedEventSizeAboveMax {
+                got,
+                max_message_size,
+            }),
             None => Ok(()),
         }
     }
@@ -495,6 +503,13 @@ mod tests {
             large,
             "expected_event_sizes must be from 262144 bytes (256 KiB) to 67108864 (64 MiB), \
              got 104857600"
+        );
+        let mut small_max = Config::default().expected_event_size(2 << 20);
+        small_max.protocol.max_message_size = 1 << 20;
+        assert_eq!(
+            err(small_max),
+            "expected_event_sizes has 2097152 bytes, more than max_message_size (1048576): \
+             raise max_message_size for events of that size"
         );
         for size in [0, MIN_EXPECTED_EVENT_SIZE - 1, MAX_EXPECTED_EVENT_SIZE + 1] {
             let e = err(Config::default().expected_event_size(size));

@@ -124,6 +124,20 @@ pub enum ConfigError {
         /// The size out of range.
         got: usize,
     },
+    /// A size of
+    /// [`Config::expected_event_sizes`](crate::Config::expected_event_sizes)
+    /// larger than `protocol.max_message_size`: no such event is sent or
+    /// accepted.
+    #[error(
+        "expected_event_sizes has {got} bytes, more than max_message_size ({max_message_size}): \
+         raise max_message_size for events of that size"
+    )]
+    ExpectedEventSizeAboveMax {
+        /// The size.
+        got: usize,
+        /// `protocol.max_message_size`.
+        max_message_size: usize,
+    },
     /// A protocol setting that cannot work.
     #[error(transparent)]
     Protocol(#[from] eventcast_proto::ConfigError),

@@ -226,11 +226,10 @@ impl Driver for Native {
                 EndpointEvent::Message(message) => {
                     // A large message delivered: the spare it owed is made
                     // once no other begins for a while (`spare.rs`). Not
-                    // when it began: it may still have been arriving.
-                    let len = message.args.raw_body().map_or(0, |b| b.as_bytes().len());
-                    if len >= crate::spare::MIN {
-                        self.receive_spare.schedule();
-                    }
+                    // when it began: it may still have been arriving. (One
+                    // load when none is owed: asked after every message, as
+                    // the sizes a spare takes are the spare's to know.)
+                    self.receive_spare.schedule();
                     debug!(
                         target: "eventcast",
                         name = &*message.name, sender = %message.sender, from = %message.from,

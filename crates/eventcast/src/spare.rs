@@ -52,6 +52,18 @@ pub(crate) const MIN: usize = crate::prefault::MIN_SPARE;
 /// headers (see [`room_for`]).
 pub(crate) const MAX: usize = room_for(4 * 1024 * 1024);
 
+/// The smallest body a spare may take: 0.8 of the room made for the
+/// smallest expected size (see [`fits`]); smaller ones are refused
+/// without the lock.
+const LEAST: usize = room_for(MIN_EXPECTED_EVENT_SIZE) / 5 * 4;
+
+const _: () = assert!(MIN_EXPECTED_EVENT_SIZE >= MIN && LEAST <= MIN);
+
+/// What [`SpareBody::serve_sizes`] saw of the releases, for
+/// [`SpareBody::prepare`]: a spare made after a later release is not kept.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Generation(u64);
+
 /// Spares a [`SpareBody`] holds at most: each made of a body's size, at
 /// most [`MAX`] (so at most 9 MiB each way), or of an expected size.
 pub(crate) const SLOTS: usize = 2;
@@ -122,9 +134,8 @@ impl SpareBody {
     /// receiving node asks this for the reassembly buffer of a large
     /// message.
     pub(crate) fn take_ready(&self, size: usize) -> Option<Vec<u8>> {
-        // Without the lock: every emit asks, small ones too. (A spare made
-        // for an expected size of `MIN` takes bodies from 0.9 of it.)
-        if size < MIN / 10 * 9 {
+        // Without the lock: every emit asks, small ones too.
+        if size < LEAST {
             return None;
         }
         let mut inner = lock(&self.inner);
@@ -210,46 +221,55 @@ impl SpareBody {
                     inner.bufs.push(kept);
                     return;
                 }
+                // Every slot holds an expected size's spare: they stay.
+                let expected = |b: &Vec<u8>| inner.expected.contains(&b.capacity());
+                if !inner.expected.contains(&size) && inner.bufs.iter().all(expected) {
+                    return;
+                }
             }
             size
         };
         self.make(size, |inner| inner.taken == taken);
     }
 
-    /// Makes a spare of [`room_for`] each of `sizes` (expected events'
-    /// sizes, from `MIN_EXPECTED_EVENT_SIZE` to `MAX_EXPECTED_EVENT_SIZE`)
-    /// that no spare present suits, beyond [`SLOTS`] replacing the one
-    /// made or used longest ago, and serves bodies of about those sizes
-    /// from then on: what a node told the sizes of its events does when
-    /// it starts. Blocks while the pages are faulted in.
-    pub(crate) fn prepare(&self, sizes: &[usize]) {
-        let released = self.expect(sizes);
+    /// Serves bodies of about each of `sizes` (expected events' sizes,
+    /// from `MIN_EXPECTED_EVENT_SIZE` to `MAX_EXPECTED_EVENT_SIZE`) from
+    /// now on, as those from [`MIN`] to [`MAX`] are, with a spare made
+    /// after each; returns the [`Generation`] for
+    /// [`prepare`](Self::prepare), to be taken before the work is handed
+    /// to another thread.
+    #[must_use]
+    pub(crate) fn serve_sizes(&self, sizes: &[usize]) -> Generation {
+        let mut inner = lock(&self.inner);
+        inner.expected = sizes.iter().map(|&size| room_for(size)).collect();
+        Generation(inner.released)
+    }
+
+    /// Makes a spare of [`room_for`] each of `sizes` that has none of
+    /// that room yet, beyond [`SLOTS`] replacing the one made or used
+    /// longest ago (another size's first): what a node told the sizes of
+    /// its events does when it starts, after
+    /// [`serve_sizes`](Self::serve_sizes) gave `generation`. None is kept
+    /// once the spares were released since (a start given up). Blocks
+    /// while the pages are faulted in.
+    pub(crate) fn prepare(&self, sizes: &[usize], generation: Generation) {
         for &size in sizes {
-            // Skipped when a spare present takes the event's own size.
-            if size < MIN || lock(&self.inner).fitting(size).is_some() {
+            let room = room_for(size);
+            if lock(&self.inner).bufs.iter().any(|b| b.capacity() == room) {
                 continue;
             }
-            // None kept if released meanwhile (a start given up).
-            if !self.make(room_for(size), |inner| inner.released == released) {
+            if !self.make(room, |inner| inner.released == generation.0) {
                 return;
             }
         }
     }
 
-    /// Serves bodies of about each of `sizes` (expected events' sizes)
-    /// from now on, as those from [`MIN`] to [`MAX`] are, with a spare
-    /// made after each, whatever their size; returns the releases so far.
-    pub(crate) fn expect(&self, sizes: &[usize]) -> u64 {
-        let mut inner = lock(&self.inner);
-        inner.expected = sizes.iter().map(|&size| room_for(size)).collect();
-        inner.released
-    }
-
     /// Makes a spare of `room` bytes, mapped and faulted in outside the
     /// lock, and keeps it if `current` still holds once the lock is taken
-    /// again (whether it did), beyond [`SLOTS`] replacing the one made or
-    /// used longest ago. That one is freed (up to 4.5 MiB, or an expected
-    /// size's room) after the lock: a receiving task waits on it.
+    /// again (whether it did). Beyond [`SLOTS`] one is replaced: the one
+    /// made or used longest ago that is not an expected size's, else the
+    /// oldest. It is freed (up to 4.5 MiB, or an expected size's room)
+    /// after the lock: a receiving task waits on it.
     fn make(&self, room: usize, current: impl Fn(&Inner) -> bool) -> bool {
         let mut buf = Vec::with_capacity(room);
         crate::prefault::spare(&mut buf);
@@ -258,7 +278,11 @@ impl SpareBody {
             return false;
         }
         inner.bufs.push(buf);
-        let replaced = (inner.bufs.len() > SLOTS).then(|| inner.bufs.remove(0));
+        let replaced = (inner.bufs.len() > SLOTS).then(|| {
+            let expected = |b: &Vec<u8>| inner.expected.contains(&b.capacity());
+            let i = inner.bufs.iter().position(|b| !expected(b)).unwrap_or(0);
+            inner.bufs.remove(i)
+        });
         drop(inner);
         drop(replaced);
         true
@@ -304,9 +328,13 @@ impl Inner {
     }
 
     /// The room made at start for an expected size that suits a body of
-    /// `size`, if there is one.
+    /// `size` with the least room to spare, if there is one.
     fn expected_room(&self, size: usize) -> Option<usize> {
-        self.expected.iter().copied().find(|&room| fits(room, size))
+        self.expected
+            .iter()
+            .copied()
+            .filter(|&room| fits(room, size))
+            .min()
     }
 
     /// The spare that suits a body of `size` with the least room to
@@ -478,75 +506,96 @@ mod tests {
         assert!(fits(100, 100) && fits(125, 100) && !fits(126, 100) && !fits(99, 100));
     }
 
+    /// What a node told `sizes` does when it starts.
+    fn prepare_now(spare: &SpareBody, sizes: &[usize]) {
+        let generation = spare.serve_sizes(sizes);
+        spare.prepare(sizes, generation);
+    }
+
     #[test]
     fn prepared_spares_take_bodies_of_about_their_size() {
         let spare = SpareBody::default();
         let (a, b) = (1 << 20, 400 * 1024);
-        spare.prepare(&[a, b]);
+        prepare_now(&spare, &[a, b]);
         assert_eq!(spare.rooms(), [room_for(a), room_for(b)]);
         // Made again: the ones there suit, none made.
-        spare.prepare(&[b, a]);
+        prepare_now(&spare, &[b, a]);
         assert_eq!(spare.rooms(), [room_for(a), room_for(b)]);
         // The event's size and a little more (its name and headers) fit,
-        // as does 0.9 of it; less does not.
+        // as does a little over 0.9 of it; less does not.
         assert!(spare.ready_for(a + 100) && spare.ready_for(a * 91 / 100));
         assert!(!spare.ready_for(a * 89 / 100) && !spare.ready_for(room_for(a) + 1));
         let buf = spare.take_ready(a + 100).expect("prepared for it");
         assert_eq!(buf.capacity(), room_for(a));
         assert_eq!(spare.rooms(), [room_for(b)]);
         assert_eq!(spare.take_ready(b * 8 / 10), None, "0.8 of b: too small");
-        // The largest expected size is served, with its headers, and a
-        // spare is owed after it (the refill makes it), where a body of
-        // that size not expected is not served.
-        let largest = MAX_EXPECTED_EVENT_SIZE;
+        // A size above 4.5 MiB is served when expected, and a spare owed
+        // after it (the refill makes it), where not expected it is not.
+        let large = 8 << 20;
         refill_now(&spare);
-        assert_eq!(spare.take_ready(largest + 100), None);
-        assert!(
-            !spare.due.load(Ordering::Acquire),
-            "not expected: none owed"
-        );
-        spare.prepare(&[largest]);
-        assert!(spare.take_ready(largest + 100).is_some());
+        assert_eq!(spare.take_ready(large + 100), None);
+        assert!(!spare.owes(), "not expected: none owed");
+        prepare_now(&spare, &[large]);
+        assert!(spare.take_ready(large + 100).is_some());
         // The one made after it has the room made at start: a frame a
         // little larger than the last still finds it.
         refill_now(&spare);
-        let next = spare.take_ready(largest + 200).map(|b| b.capacity());
-        assert_eq!(next, Some(room_for(largest)));
+        let next = spare.take_ready(large + 200).map(|b| b.capacity());
+        assert_eq!(next, Some(room_for(large)));
         // Stopped, the node serves it no more.
         spare.release();
         refill_now(&spare);
-        assert_eq!(spare.take_ready(largest + 100), None);
-        assert!(!spare.due.load(Ordering::Acquire));
+        assert_eq!(spare.take_ready(large + 100), None);
+        assert!(!spare.owes());
         // A third size replaces the oldest.
         spare.release();
-        spare.prepare(&[a, b, 2 * a]);
+        prepare_now(&spare, &[a, b, 2 * a]);
         assert_eq!(spare.rooms(), [room_for(b), room_for(2 * a)]);
         // Sizes close together each get a spare, in either order.
-        for sizes in [[a, a * 85 / 100], [a * 85 / 100, a]] {
+        for sizes in [[a, a * 85 / 100], [a * 85 / 100, a], [a, a * 95 / 100]] {
             spare.release();
-            spare.prepare(&sizes);
-            assert_eq!(spare.rooms().len(), 2, "{sizes:?}");
-            assert!(spare.ready_for(a + 100) && spare.ready_for(a * 85 / 100 + 100));
+            prepare_now(&spare, &sizes);
+            assert_eq!(spare.rooms(), sizes.map(room_for), "{sizes:?}");
         }
         // An expected size of 256 KiB takes bodies of a little less too.
         spare.release();
-        spare.prepare(&[MIN]);
+        prepare_now(&spare, &[MIN]);
         assert!(spare.take_ready(MIN * 95 / 100).is_some());
     }
 
     #[test]
-    fn a_spare_prepared_while_released_is_not_kept() {
+    fn an_expected_sizes_spare_is_not_replaced_by_another_sizes() {
         let spare = SpareBody::default();
-        let released = lock(&spare.inner).released;
+        let (large, small) = (8 << 20, 300 << 10);
+        prepare_now(&spare, &[large, small]);
+        // A message of another size owes a spare; none is made over the
+        // expected sizes' ones.
+        assert_eq!(spare.take_ready(1 << 20), None);
+        refill_now(&spare);
+        assert_eq!(spare.rooms(), [room_for(large), room_for(small)]);
+        // With one expected size, another's spare takes the free slot and
+        // then replaces only a spare that is not an expected size's.
         spare.release();
-        // What `prepare` checks once its buffer is made.
-        assert_ne!(lock(&spare.inner).released, released);
-        spare.prepare(&[1 << 20]);
-        assert_eq!(
-            spare.rooms().len(),
-            1,
-            "a prepare after the release keeps its own"
-        );
+        prepare_now(&spare, &[large]);
+        for size in [1 << 20, 2 << 20] {
+            assert_eq!(spare.take_ready(size), None);
+            refill_now(&spare);
+        }
+        assert_eq!(spare.rooms(), [room_for(large), 2 << 20]);
+        assert!(spare.ready_for(large));
+    }
+
+    #[test]
+    fn a_spare_prepared_after_a_release_is_not_kept() {
+        let spare = SpareBody::default();
+        // A start given up: released after the sizes were served, before
+        // the blocking pool made the spare.
+        let generation = spare.serve_sizes(&[1 << 20]);
+        spare.release();
+        spare.prepare(&[1 << 20], generation);
+        assert!(spare.rooms().is_empty());
+        prepare_now(&spare, &[1 << 20]);
+        assert_eq!(spare.rooms(), [room_for(1 << 20)]);
     }
 
     #[tokio::test]

@@ -90,15 +90,23 @@ impl Drop for Handle {
     }
 }
 
-/// Lets a node's spares go when dropped: a start given up or failed after
-/// [`Eventcast::prepare_spares`] holds none (`std::mem::forget` it once
-/// the node runs).
-struct ReleaseSpares<'a>(&'a Handle);
+/// Lets a node's spares go when dropped unless disarmed: a start given up
+/// or failed after [`Eventcast::prepare_spares`] holds none.
+struct ReleaseSpares<'a>(Option<&'a Handle>);
+
+impl ReleaseSpares<'_> {
+    /// The node runs: its spares stay.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for ReleaseSpares<'_> {
     fn drop(&mut self) {
-        self.0.spare.release();
-        self.0.receive_spare.release();
+        if let Some(handle) = self.0 {
+            handle.spare.release();
+            handle.receive_spare.release();
+        }
     }
 }
 
@@ -198,15 +206,16 @@ impl Eventcast {
         let port = config
             .port
             .unwrap_or_else(|| rand::random_range(49152..=65535));
+        // Made before the socket joins the group (so that nothing waits
+        // unread meanwhile) and the task starts; let go again if the start
+        // fails or is given up (this future dropped) before it is done.
+        let unstarted = ReleaseSpares(Some(&self.handle));
+        self.prepare_spares().await;
         let opened = socket::open(config, port)?;
         let (local_addr, group) = (opened.local_addr, opened.group);
-        // Made before the task starts; let go again if the start fails or
-        // is given up (this future dropped) before it is done.
-        let unstarted = ReleaseSpares(&self.handle);
-        self.prepare_spares().await;
         let (running, id) = self.launch(opened)?;
         *run = Some(running);
-        std::mem::forget(unstarted);
+        unstarted.disarm();
         info!(target: "eventcast", %id, %local_addr, %group, "started");
         self.handle.shared.notify(Notice::Started {
             id,
@@ -243,7 +252,8 @@ impl Eventcast {
         }
         self.handle.shared.stats_mut().running = false;
         self.handle.shared.clear_queue();
-        // A stopped node holds no spare buffer (up to 4.5 MiB each).
+        // A stopped node holds no spare buffer (up to 4.5 MiB each, or an
+        // expected size's room).
         self.handle.spare.release();
         self.handle.receive_spare.release();
         info!(target: "eventcast", %id, "stopped");
@@ -261,12 +271,14 @@ impl Eventcast {
         let config = &self.handle.config;
         let mut socket = crate::node_socket::NodeSocket::new(opened.socket)
             .map_err(|e| Error::io("cannot register the socket with tokio", e))?;
+        // Marked used once the task is spawned: a start that fails before
+        // leaves it for the next.
         let id = {
             let mut current = self.current();
             if current.id_used {
                 current.id = random_id();
+                current.id_used = false;
             }
-            current.id_used = true;
             current.id
         };
         if config.wire_protocol == WireProtocol::Native
@@ -319,32 +331,31 @@ impl Eventcast {
             current.local_addr = Some(opened.local_addr);
             current.group = Some(opened.group);
             current.commands = Some(commands.clone());
+            current.id_used = true;
         }
         keys.attach(commands);
         Ok((Running { cancel, task }, id))
     }
 
     /// Makes the receiving buffers of [`Config::expected_event_sizes`]
-    /// ready (`spare.rs`), on the blocking pool: faulting in pages blocks;
-    /// the sending side is told the sizes. Only a native node uses them,
-    /// and only one that may receive puts messages together.
+    /// ready, and has the receiving side serve those sizes (`spare.rs`),
+    /// on the blocking pool: faulting in pages blocks. Only a native node
+    /// that may receive puts messages together. The sending side is left
+    /// as it is: most large events go out with `emit_binary`, which takes
+    /// no buffer, and a spare made after each large body sent would be
+    /// faulted in while a paced body of tens of MiB still goes out.
     async fn prepare_spares(&self) {
         let config = &self.handle.config;
-        if config.expected_event_sizes.is_empty() || config.wire_protocol != WireProtocol::Native {
-            return;
-        }
         let sizes = &config.expected_event_sizes;
-        // The sending side serves bodies of those sizes, with a spare made
-        // after each, but none at start: most large events go out with
-        // `emit_binary`, which takes none, and a node that only listens
-        // would hold it for nothing.
-        self.handle.spare.expect(sizes);
-        if config.send_only {
+        if sizes.is_empty() || config.wire_protocol != WireProtocol::Native || config.send_only {
             return;
         }
-        let sizes = sizes.clone();
         let receive = Arc::clone(&self.handle.receive_spare);
-        let prepared = tokio::task::spawn_blocking(move || receive.prepare(&sizes));
+        // Taken here: a release after it (this start given up) then keeps
+        // whatever the blocking pool makes from being kept.
+        let generation = receive.serve_sizes(sizes);
+        let sizes = sizes.clone();
+        let prepared = tokio::task::spawn_blocking(move || receive.prepare(&sizes, generation));
         // A panic there leaves the node without them, as without the setting.
         let _ = prepared.await;
     }

@@ -60,7 +60,7 @@ fn large_messages_after_the_first_are_put_together_in_spares() {
                 (2 * MIB, 2),       // too large for the spare: fresh
                 (MIB - 100_000, 3), // its spare kept beside the 2 MiB one
                 (2 * MIB, 4),       // and the 2 MiB one beside it
-                (8 * MIB, 4),       // above 4 MiB: no spare asked or owed
+                (8 * MIB, 4),       // above 4.5 MiB: no spare asked or owed
                 (100_000, 4),       // below 256 KiB: none
                 (3 * MIB, 4),       // a third size: fresh, and its spare
                 (MIB - 100_000, 4), // replaced the oldest, this one's
@@ -103,6 +103,15 @@ fn a_node_told_the_size_receives_its_first_large_message_in_a_spare() {
             a.emit("hello", &(2,)).unwrap();
             assert_eq!(next_remote(&mut sub).await.name(), "hello");
             send_frames(a, b, &mut sub, &[(MIB + 64, 3)]).await;
+            // Told a size above 4.5 MiB, it keeps a spare of that size for
+            // every message of it, from the first.
+            let told_large = told.clone().expected_event_size(8 * MIB);
+            let c = start_nodes(1, &told_large).await.remove(0);
+            let mut sub_c = c.subscribe_to(["frame", "hello"]).expect("exact names");
+            a.emit("hello", &(3,)).unwrap();
+            assert_eq!(next_remote(&mut sub_c).await.name(), "hello");
+            send_frames(a, &c, &mut sub_c, &[(8 * MIB, 1), (8 * MIB - 1000, 2)]).await;
+            c.stop().await;
             assert_nothing_dropped(&b.stats().protocol);
             stop_all(&nodes).await;
         })
