@@ -34,8 +34,8 @@
 //! A node told the sizes of the events it expects
 //! (`Config::expected_event_sizes`) makes a receiving spare of each when it
 //! starts ([`SpareBody::prepare`]): for its first message, which would
-//! otherwise find none. Bodies of about those sizes are served as those
-//! from [`MIN`] to [`MAX`] are, up to 64 MiB (a spare owed after each,
+//! otherwise find none. Its receiving spares serve messages of about
+//! those sizes as those from [`MIN`] to [`MAX`], up to 64 MiB (a spare owed after each,
 //! of the room made at start, so that a stream whose frames grow a little
 //! keeps finding it): the node was told to hold their memory.
 
@@ -222,8 +222,9 @@ impl SpareBody {
                     return;
                 }
                 // Every slot holds an expected size's spare: they stay.
-                let expected = |b: &Vec<u8>| inner.expected.contains(&b.capacity());
-                if !inner.expected.contains(&size) && inner.bufs.iter().all(expected) {
+                if !inner.expected.contains(&size)
+                    && inner.bufs.iter().all(|b| inner.is_expected(b))
+                {
                     return;
                 }
             }
@@ -279,8 +280,11 @@ impl SpareBody {
         }
         inner.bufs.push(buf);
         let replaced = (inner.bufs.len() > SLOTS).then(|| {
-            let expected = |b: &Vec<u8>| inner.expected.contains(&b.capacity());
-            let i = inner.bufs.iter().position(|b| !expected(b)).unwrap_or(0);
+            let i = inner
+                .bufs
+                .iter()
+                .position(|b| !inner.is_expected(b))
+                .unwrap_or(0);
             inner.bufs.remove(i)
         });
         drop(inner);
@@ -325,6 +329,12 @@ impl Inner {
     /// or about an expected size.
     fn serves(&self, size: usize) -> bool {
         (MIN..=MAX).contains(&size) || self.expected_room(size).is_some()
+    }
+
+    /// Whether `buf` is a spare made for an expected size (its room).
+    #[allow(clippy::ptr_arg)] // its capacity, which a slice has not
+    fn is_expected(&self, buf: &Vec<u8>) -> bool {
+        self.expected.contains(&buf.capacity())
     }
 
     /// The room made at start for an expected size that suits a body of
