@@ -104,6 +104,16 @@ pub struct Stats {
     pub messages_lost: u64,
     /// Loss reports (`EndpointEvent::Loss`) queued for the application.
     pub loss_reports: u64,
+    /// Messages lost while their sender was not yet believed real (no
+    /// message of it had completed, no heartbeat agreed with its data):
+    /// their report waits until it is, and is then counted in
+    /// `messages_lost` too. Ids a stranger makes up are never believed,
+    /// so their partial messages are never reported lost.
+    pub losses_waiting: u64,
+    /// Of `losses_waiting`, never reported: the sender was forgotten
+    /// before it was believed real, or more of its losses waited than a
+    /// sender may keep (`MAX_WAITING_LOSSES` runs of seqs).
+    pub losses_untold: u64,
     /// Times the pacer held the sender back (each wait counted once).
     pub pacing_waits: u64,
     /// Times the adaptive rate was cut after a NACK (by half the first

@@ -6,7 +6,8 @@
 //! reported lost, the forged copy is reported as a conflict, the NACKs stay
 //! under one per 10 hostile datagrams, and the send-only emitter holds no
 //! partial message and sends no NACK. A forged event just ahead of a slow
-//! emitter costs only the event it replaces.
+//! emitter costs only the event it replaces. Made-up ids' partial
+//! messages that expire are never reported lost.
 
 use eventcast::Notice;
 use eventcast_proto::wire::Heartbeat;
@@ -194,6 +195,63 @@ fn a_forgery_just_ahead_of_a_slow_emitter_costs_only_itself() {
             let s = listener.stats().protocol;
             assert_eq!((s.messages_lost, s.nacks_sent), (0, 0), "{s:?}");
             stop_all(&[listener.clone(), emitter.clone()]).await;
+        })
+    });
+}
+
+/// Strangers' partial messages that expire are nobody's loss: ids that
+/// never completed an event have nothing reported (`losses_untold` once
+/// they are forgotten), while an id whose first message expired and that
+/// then completes an event has that loss reported, with its event.
+#[test]
+fn made_up_ids_partials_are_never_reported_lost() {
+    const IDS: u64 = 40;
+    netns_test::run(|| {
+        block_on(async {
+            let port = free_port();
+            let ttl = std::time::Duration::from_millis(200);
+            let c = config(port).message_ttl(ttl);
+            let listener = &start_nodes(1, &c).await[0];
+            let mut notices = listener.notices();
+            let mut sub = listener.subscribe_to(["x"]).expect("names");
+            let group = listener.group_addr().expect("group");
+            // Each made-up id: the first segment of 64 of its message 0.
+            let partials: Vec<Vec<u8>> = (0..IDS)
+                .map(|i| {
+                    let id = SenderId::new((1 << 41) + i);
+                    data_frame(id, 0, 0, 64, 64 * 1024, &[0xEE; 1024])
+                })
+                .collect();
+            send_all(group, &partials);
+            wait_until("the partials expired", || {
+                listener.stats().protocol.dropped.expired >= IDS
+            })
+            .await;
+            let s = listener.stats().protocol;
+            assert_eq!((s.messages_lost, s.losses_waiting), (0, IDS), "{s:?}");
+            while let Ok(notice) = notices.try_recv() {
+                assert!(!matches!(notice, Notice::Loss(_)), "{notice:?}");
+            }
+
+            // One of them completes an event (its message 1): its lost
+            // message 0 is reported now.
+            let real = SenderId::new(1 << 41);
+            send_all(group, &[event(real, 1, "x", "now believed")]);
+            let got = collect_remote(&mut sub, 1).await;
+            assert_eq!(got[0].sender(), real);
+            let loss = loop {
+                match notices.recv().await.expect("a notice") {
+                    Notice::Loss(loss) => break loss,
+                    _ => continue,
+                }
+            };
+            assert_eq!((loss.sender, loss.first.get(), loss.count), (real, 0, 1));
+            let s = listener.stats().protocol;
+            assert_eq!((s.messages_lost, s.losses_untold), (1, 0), "{s:?}");
+            while let Ok(notice) = notices.try_recv() {
+                assert!(!matches!(notice, Notice::Loss(_)), "another: {notice:?}");
+            }
+            stop_all(&[listener.clone()]).await;
         })
     });
 }

@@ -104,12 +104,13 @@ impl Receiver {
     }
 
     /// `sender` is believed real now: what waited for that is asked for.
-    pub(super) fn believe(&mut self, now: Instant, sender: SenderId) {
+    pub(super) fn believe(&mut self, now: Instant, stats: &mut Stats, sender: SenderId) {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
         state.believe_from_here();
         trace!(%sender, "believed real");
+        super::order::tell_waiting_losses(&mut self.out.events, stats, state);
         if state.join.is_none() && self.config.max_retransmit_attempts > 0 {
             self.rearm(now, sender);
         }

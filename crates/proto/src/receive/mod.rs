@@ -275,7 +275,7 @@ impl Receiver {
         let age = Duration::from_millis(u64::from(hb.age_ms()));
         self.on_stream_heartbeat(now, stats, sender, (lead, trail), age, false);
         if believe {
-            self.believe(now, sender);
+            self.believe(now, stats, sender);
         }
         self.forget_evicted(stats);
         true

@@ -322,6 +322,12 @@ impl Receiver {
 
 /// Reports `count` messages of `state`'s sender from `first` on as lost.
 /// (Consecutive reports are merged as the endpoint queues them.)
+///
+/// The report of a sender not believed real waits until it is (see
+/// [`tell_waiting_losses`]): a stranger's made-up id is never believed,
+/// and its partial messages are nobody's loss. A real sender's first
+/// messages lost before anything of it completed are told with its first
+/// event.
 pub(super) fn report_loss(
     events: &mut VecDeque<EndpointEvent>,
     stats: &mut Stats,
@@ -334,6 +340,16 @@ pub(super) fn report_loss(
         return;
     }
     let sender = state.id;
+    if !state.believed {
+        stats.losses_waiting = stats.losses_waiting.saturating_add(count);
+        if state.wait_loss(first, count, reason) {
+            debug!(%sender, first, count, ?reason, "messages lost: told once the sender is believed real");
+        } else {
+            stats.losses_untold = stats.losses_untold.saturating_add(count);
+            debug!(%sender, first, count, ?reason, "messages lost: not told (a sender not believed real, too many waiting)");
+        }
+        return;
+    }
 
     stats.messages_lost = stats.messages_lost.saturating_add(count);
     state.lost = state.lost.saturating_add(count);
@@ -344,6 +360,21 @@ pub(super) fn report_loss(
         count,
         reason,
     }));
+}
+
+/// Tells the losses that waited for `state`'s sender to be believed real,
+/// once it is.
+pub(super) fn tell_waiting_losses(
+    events: &mut VecDeque<EndpointEvent>,
+    stats: &mut Stats,
+    state: &mut SenderState,
+) {
+    if !state.believed {
+        return;
+    }
+    for loss in std::mem::take(&mut state.waiting_losses) {
+        report_loss(events, stats, state, loss.first, loss.count, loss.reason);
+    }
 }
 
 impl Deliveries {
@@ -357,6 +388,10 @@ impl Deliveries {
         from: SocketAddr,
         body: Vec<u8>,
     ) {
+        if !state.waiting_losses.is_empty() {
+            // Its losses before it was believed come before its events.
+            tell_waiting_losses(&mut self.events, stats, state);
+        }
         let (sender, seq) = (state.id, MessageSeq::new(seq));
         let names = &mut self.names;
         // Made once, where it is complete: every queue after this moves a

@@ -458,6 +458,11 @@ impl Receiver {
         if let Some(w) = state.wake {
             self.wakes.remove(&(w, id));
         }
+        let untold = state.losses_waiting();
+        if untold > 0 {
+            stats.losses_untold = stats.losses_untold.saturating_add(untold);
+            debug!(sender = %id, untold, "sender forgotten before it was believed real: its losses are not told");
+        }
         Some(state)
     }
 }
@@ -726,6 +731,10 @@ mod tests {
         assert_eq!(s.dropped.expired, 0);
         r.expire(t + c.message_ttl, &mut s);
         assert_eq!((s.dropped.expired, r.partial_messages()), (1, 0));
+        // Not believed real yet: the report waits.
+        assert_eq!(r.events_mut().pop_front(), None);
+        assert_eq!((s.losses_waiting, s.messages_lost), (1, 0));
+        r.believe(t + c.message_ttl, &mut s, SenderId::new(1));
         let lost = EndpointEvent::Loss(Loss {
             sender: SenderId::new(1),
             first: MessageSeq::new(0),
@@ -733,9 +742,38 @@ mod tests {
             reason: LossReason::Expired,
         });
         assert_eq!(r.events_mut().pop_front(), Some(lost));
+        assert_eq!((s.messages_lost, s.losses_untold), (1, 0));
         check_invariants(&r);
         let arrival = insert(&mut r, t + c.message_ttl, &mut s, &seg(1, 0, 100, 30, 1));
         assert_eq!(arrival, Arrival::Dropped(DropReason::Duplicate));
+    }
+
+    #[test]
+    fn a_sender_never_believed_has_its_losses_untold() {
+        let (mut c, t, mut s) = (config(), Instant::now(), Stats::default());
+        c.max_senders = 1;
+        let mut r = receiver(&c);
+        // Runs of lost seqs: 0-1 (merged), 3, 5, 7, then 9 finds no room.
+        for seq in [0, 1, 3, 5, 7, 9] {
+            insert(&mut r, t, &mut s, &seg(1, seq, 100, 30, 0));
+        }
+        r.expire(t + c.message_ttl, &mut s);
+        assert_eq!(r.events_mut().pop_front(), None);
+        assert_eq!((s.losses_waiting, s.losses_untold), (6, 1));
+        let state = r.senders.get(&SenderId::new(1)).unwrap();
+        assert_eq!(
+            state.waiting_losses.len(),
+            super::super::state::MAX_WAITING_LOSSES
+        );
+        // Another id pushes it out before it is believed: none is told.
+        let later = t + c.message_ttl + Duration::from_millis(1);
+        insert(&mut r, later, &mut s, &seg(2, 0, 100, 30, 0));
+        assert_eq!(s.senders_evicted, 1);
+        assert_eq!(
+            (s.losses_waiting, s.losses_untold, s.messages_lost),
+            (6, 6, 0)
+        );
+        assert_eq!(r.events_mut().pop_front(), None);
     }
 
     #[derive(Debug, Clone)]

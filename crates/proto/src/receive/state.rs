@@ -12,6 +12,7 @@ use super::segments::Segments;
 use crate::config::SEGMENT_OVERHEAD;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqWindow;
+use crate::shared::LossReason;
 use crate::wire::DataFrame;
 
 /// What one segment (or one batch entry) says of itself: its message, its
@@ -313,6 +314,23 @@ pub(crate) struct SenderState {
     /// Heard only through heartbeats so far: the latest, a hint that its
     /// first data settles (see the `plausible` module).
     pub(crate) hint: Option<Hint>,
+    /// Losses declared while it was not believed real, told once it is
+    /// (runs of seqs, at most [`MAX_WAITING_LOSSES`]).
+    pub(crate) waiting_losses: Vec<WaitingLoss>,
+}
+
+/// The most runs of lost seqs a sender not believed real keeps for the
+/// report it may earn (more are counted as `losses_untold` at once): a
+/// real sender's first messages lost before it is believed are a run or
+/// two, and ids a stranger makes up may each hold this many.
+pub(crate) const MAX_WAITING_LOSSES: usize = 4;
+
+/// A run of messages lost while their sender was not believed real.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WaitingLoss {
+    pub(crate) first: u64,
+    pub(crate) count: u64,
+    pub(crate) reason: LossReason,
 }
 
 /// A heartbeat of a sender heard only through heartbeats (a hint, until
@@ -406,6 +424,7 @@ impl SenderState {
             recent: VecDeque::new(),
             conflict_told: false,
             hint: None,
+            waiting_losses: Vec::new(),
         }
     }
 
@@ -431,6 +450,32 @@ impl SenderState {
         state.believe_from_here();
         state.heard = 2;
         state
+    }
+
+    /// Keeps a loss declared while it is not believed real, for the report
+    /// it may earn: merged into the run it continues, or a run of its own
+    /// while there is room. `false`: no room, the loss goes untold.
+    pub(crate) fn wait_loss(&mut self, first: u64, count: u64, reason: LossReason) -> bool {
+        if let Some(last) = self.waiting_losses.last_mut() {
+            if last.reason == reason && last.first.saturating_add(last.count) == first {
+                last.count = last.count.saturating_add(count);
+                return true;
+            }
+        }
+        if self.waiting_losses.len() >= MAX_WAITING_LOSSES {
+            return false;
+        }
+        self.waiting_losses.push(WaitingLoss {
+            first,
+            count,
+            reason,
+        });
+        true
+    }
+
+    /// Messages whose loss waits for it to be believed real.
+    pub(crate) fn losses_waiting(&self) -> u64 {
+        self.waiting_losses.iter().map(|l| l.count).sum()
     }
 
     /// Takes it as real, heard from where its latest datagram came.

@@ -82,7 +82,7 @@ impl Receiver {
             Arrival::Complete(body) => self.complete(now, stats, segment, body),
         }
         if believe {
-            self.believe(now, sender);
+            self.believe(now, stats, sender);
         }
         self.arm_join(now, sender);
         self.below_window(now, stats, sender);

@@ -70,23 +70,31 @@ fn per_sender_and_total_budgets() {
     let s = rx.stats();
     assert_eq!(s.dropped.expired, 3);
     assert_eq!(s.partial_bytes, 0);
-    // ... and each expired message is reported lost (consecutive ones of
-    // one sender in one report)
-    let lost: Vec<(u64, u64, u64)> = events(&mut rx)
-        .into_iter()
-        .map(|e| match e {
-            EndpointEvent::Loss(l) if l.reason == LossReason::Expired => {
-                (l.sender.get(), l.first.get(), l.count)
-            }
-            other => panic!("expected a loss report, got {other:?}"),
-        })
-        .collect();
-    assert_eq!(lost, [(A, 0, 2), (B, 0, 1)]);
+    // ... and each expired message of A, believed real since its event,
+    // is reported lost (consecutive ones of one sender in one report)
+    let loss = |e: EndpointEvent| match e {
+        EndpointEvent::Loss(l) if l.reason == LossReason::Expired => {
+            (l.sender.get(), l.first.get(), l.count)
+        }
+        other => panic!("expected a loss report, got {other:?}"),
+    };
+    let lost: Vec<(u64, u64, u64)> = events(&mut rx).into_iter().map(loss).collect();
+    assert_eq!(lost, [(A, 0, 2)]);
+    // B's waits for B to be believed real: its first event brings it
+    assert_eq!((s.losses_waiting, s.messages_lost), (1, 2));
     for d in &message(B, 1) {
         rx.handle_datagram(at(3 + TTL), addr(2), d);
     }
-    assert_eq!(messages(&mut rx).len(), 1);
-    assert_eq!(rx.stats().partial_bytes, 0);
+    let mut after = events(&mut rx).into_iter();
+    assert_eq!(after.next().map(loss), Some((B, 0, 1)));
+    assert!(matches!(after.next(), Some(EndpointEvent::Message(_))));
+    assert!(after.next().is_none());
+    let s = rx.stats();
+    assert_eq!(
+        (s.losses_waiting, s.messages_lost, s.losses_untold),
+        (1, 3, 0)
+    );
+    assert_eq!(s.partial_bytes, 0);
 }
 
 #[test]

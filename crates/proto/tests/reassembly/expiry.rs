@@ -2,7 +2,7 @@
 //! segment for `message_ttl` is dropped and counted; only a new segment
 //! pushes the deadline back; late segments never deliver; `poll_timeout`
 //! always names the earliest deadline; every expired message is reported
-//! to the application as lost.
+//! to the application as lost, once its sender is believed real.
 //!
 //! Loss recovery is off here (`max_retransmit_attempts = 0`: no NACK, so
 //! no NACK timer) so that `message_ttl` alone decides; recovery has its
@@ -31,21 +31,42 @@ fn rx() -> Endpoint {
     endpoint(no_nacks(), 0xFEED)
 }
 
-/// The queued events are exactly loss reports, by expiry, of these
-/// messages (sender, seq), in order.
+/// The messages (sender, seq) expired, in order, and nothing else
+/// happened: their senders, never believed real, have their reports
+/// waiting; each sender's next event (a whole message, sent after them)
+/// makes it believed, and its reports come just before that event.
 fn expect_expired(rx: &mut Endpoint, lost: &[(u64, u64)]) {
-    let got: Vec<(u64, u64, u64)> = events(rx)
-        .into_iter()
-        .map(|e| match e {
-            EndpointEvent::Loss(l) => {
-                assert_eq!(l.reason, LossReason::Expired);
-                (l.sender.get(), l.first.get(), l.count)
+    assert!(
+        events(rx).is_empty(),
+        "reports wait for the sender to be believed"
+    );
+    assert_eq!(rx.stats().losses_waiting, lost.len() as u64);
+    let mut got = Vec::new();
+    let mut senders: Vec<u64> = lost.iter().map(|&(s, _)| s).collect();
+    senders.dedup();
+    for sender in senders {
+        let next = lost
+            .iter()
+            .filter(|&&(s, _)| s == sender)
+            .map(|&(_, q)| q + 1)
+            .max();
+        let whole = segments(sender, next.unwrap_or(0), &body_of_len(40), 64);
+        rx.handle_datagram(at(10 * TTL), addr(1), &whole[0]);
+        let mut queued = events(rx);
+        assert!(matches!(queued.pop(), Some(EndpointEvent::Message(_))));
+        for e in queued {
+            match e {
+                EndpointEvent::Loss(l) => {
+                    assert_eq!(l.reason, LossReason::Expired);
+                    got.extend((0..l.count).map(|i| (l.sender.get(), l.first.get() + i)));
+                }
+                other => panic!("expected a loss report, got {other:?}"),
             }
-            other => panic!("expected a loss report, got {other:?}"),
-        })
-        .collect();
-    let want: Vec<(u64, u64, u64)> = lost.iter().map(|&(s, q)| (s, q, 1)).collect();
-    assert_eq!(got, want);
+        }
+    }
+    assert_eq!(got, lost);
+    let s = rx.stats();
+    assert_eq!((s.messages_lost, s.losses_untold), (lost.len() as u64, 0));
 }
 
 /// The three 16-byte-segment datagrams of message `seq` from `sender`.

@@ -59,6 +59,7 @@ impl Stats {
 /// going wrong: listed by name, in this order, after the drops, when not 0.
 const PROBLEMS: &[&str] = &[
     "protocol.messages_lost",
+    "protocol.losses_untold",
     "kernel_drops",
     "send_errors",
     "recv_errors",
@@ -135,6 +136,8 @@ const QUIET: &[&str] = &[
     "protocol.heartbeats_received",
     // Counts the same as messages_lost, in reports.
     "protocol.loss_reports",
+    // Told later (messages_lost) or never (losses_untold).
+    "protocol.losses_waiting",
     "protocol.pacing_waits",
     "protocol.rate_decreases",
     "protocol.send_rate",
