@@ -163,14 +163,21 @@ pub fn run(body: impl FnOnce()) {
         body();
         return;
     }
+    reexec_this_test("run", None);
+}
+
+/// Re-executes the test this thread runs (libtest names the thread after
+/// it) through `scripts/netns`, for `caller` (which of this crate's
+/// functions asks); see [`reexec`].
+fn reexec_this_test(caller: &str, loss: Option<u8>) {
     let thread = std::thread::current();
     match thread.name() {
-        Some(name) if name != "main" => reexec(name, None),
+        Some(name) if name != "main" => reexec(name, loss),
         other => panic!(
-            "netns_test::run: cannot tell which test this is (thread name {other:?}), so it \
-             cannot re-execute it in a private network namespace. Call run() directly in the \
-             #[test] fn (libtest names the test's thread after the test), not on another \
-             thread, or use netns_test::run_named(\"module::test_name\", ...)."
+            "netns_test::{caller}: cannot tell which test this is (thread name {other:?}), so \
+             it cannot re-execute it in a private network namespace. Call {caller}() directly \
+             in the #[test] fn (libtest names the test's thread after the test), not on \
+             another thread, or use netns_test::run_named(\"module::test_name\", ...)."
         ),
     }
 }
@@ -199,14 +206,7 @@ pub fn run_with_loss(percent: u8, body: impl FnOnce()) {
         body();
         return;
     }
-    let thread = std::thread::current();
-    match thread.name() {
-        Some(name) if name != "main" => reexec(name, Some(percent)),
-        other => panic!(
-            "netns_test::run_with_loss: cannot tell which test this is (thread name {other:?}); \
-             call it directly in the #[test] fn"
-        ),
-    }
+    reexec_this_test("run_with_loss", Some(percent));
 }
 
 /// The loss the namespace this process runs in was made with, as
@@ -216,6 +216,24 @@ fn current_loss() -> u8 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Like [`run`], but `body` always runs in a namespace of its own, never
+/// one it shares with other tests: for a test that binds a fixed port
+/// (eventcast 0.1.2's captures name theirs), which tests running in
+/// parallel in one namespace (`scripts/netns cargo test ...`) would
+/// share. The test is re-executed in a fresh namespace (nested, from
+/// inside another private one) unless this process is such a re-execution.
+///
+/// # Panics
+///
+/// As [`run`].
+pub fn run_alone(body: impl FnOnce()) {
+    if in_private_netns() && std::env::var_os(REEXEC_VAR).is_some() {
+        body();
+        return;
+    }
+    reexec_this_test("run_alone", None);
 }
 
 /// Like [`run`], with the test's full name (as `cargo test -- --list` shows

@@ -3,6 +3,10 @@
 //! public API, asks for lost segments as the original would, and takes the
 //! repair on its group socket. (The codec's own tests decode the same
 //! captures without sockets.)
+//!
+//! Every test here binds the captures' fixed port, so each runs in a
+//! namespace of its own (`netns_test::run_alone`), also when the whole run
+//! shares one (`scripts/netns cargo test ...`).
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -92,17 +96,17 @@ fn replay(name: &str, order: impl Fn(usize) -> Vec<usize>) {
 
 #[test]
 fn plain_captures_deliver_the_listed_events() {
-    netns_test::run(|| replay("plain", |n| (0..n).collect()));
+    netns_test::run_alone(|| replay("plain", |n| (0..n).collect()));
 }
 
 #[test]
 fn encrypted_captures_deliver_the_listed_events() {
-    netns_test::run(|| replay("enc", |n| (0..n).collect()));
+    netns_test::run_alone(|| replay("enc", |n| (0..n).collect()));
 }
 
 #[test]
 fn segmented_captures_reassemble_in_reverse_with_duplicates() {
-    netns_test::run(|| {
+    netns_test::run_alone(|| {
         replay("seg", |n| {
             let mut order: Vec<usize> = (0..n).rev().collect();
             order.insert(3, 4);
@@ -114,7 +118,7 @@ fn segmented_captures_reassemble_in_reverse_with_duplicates() {
 
 #[test]
 fn encrypted_segmented_captures_reassemble_shuffled() {
-    netns_test::run(|| {
+    netns_test::run_alone(|| {
         replay("encseg", |n| {
             // a fixed interleaving: odd indexes first, then even, one twice
             let mut order: Vec<usize> = (1..n).step_by(2).chain((0..n).step_by(2)).collect();
@@ -126,7 +130,7 @@ fn encrypted_segmented_captures_reassemble_shuffled() {
 
 #[test]
 fn a_captured_request_for_another_node_is_counted_not_delivered() {
-    netns_test::run(|| {
+    netns_test::run_alone(|| {
         block_on(async {
             let nack = Vector::load("nack");
             let plain = Vector::load("plain");
@@ -152,7 +156,7 @@ fn a_captured_request_for_another_node_is_counted_not_delivered() {
 /// the event once they arrive at that port.
 #[test]
 fn lost_captured_segments_are_asked_for_and_repaired() {
-    netns_test::run(|| {
+    netns_test::run_alone(|| {
         block_on(async {
             let seg = Vector::load("seg");
             let nack = Vector::load("nack");
@@ -218,7 +222,7 @@ fn lost_captured_segments_are_asked_for_and_repaired() {
 /// each is counted under its reason, and the version is reported.
 #[test]
 fn broken_datagrams_are_counted_and_the_node_keeps_working() {
-    netns_test::run(|| {
+    netns_test::run_alone(|| {
         block_on(async {
             let plain = Vector::load("plain");
             let (node, mut events) = node_for(&plain).await;
@@ -260,7 +264,7 @@ fn broken_datagrams_are_counted_and_the_node_keeps_working() {
 
 #[test]
 fn wrong_or_missing_keys_drop_and_report() {
-    netns_test::run(|| {
+    netns_test::run_alone(|| {
         block_on(async {
             let enc = Vector::load("enc");
             let plain = Vector::load("plain");
