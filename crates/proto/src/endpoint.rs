@@ -438,7 +438,10 @@ impl Endpoint {
                 stats.heartbeats_received += 1;
                 if receiving && self.receiver.on_heartbeat(now, stats, from, &hb) {
                     let (sender, lead) = (hb.sender(), hb.lead().get());
-                    if let Some(status) = self.feedback.on_heartbeat(now, sender, lead) {
+                    let believed = self.receiver.believes(sender);
+                    let owed = self.feedback.on_heartbeat(now, sender, lead, believed);
+                    stats.statuses_withheld = self.feedback.withheld();
+                    if let Some(status) = owed {
                         stats.statuses_sent += 1;
                         self.control.push_back(status);
                     }
@@ -475,7 +478,10 @@ impl Endpoint {
         if self.stats.segments_received == accepted_before {
             return;
         }
-        if let Some(status) = self.feedback.on_read(now, read) {
+        let believed = self.receiver.believes(read.sender);
+        let owed = self.feedback.on_read(now, read, believed);
+        self.stats.statuses_withheld = self.feedback.withheld();
+        if let Some(status) = owed {
             self.stats.statuses_sent += 1;
             self.control.push_back(status);
         }

@@ -24,6 +24,14 @@
 //! heartbeat after whole messages (a quiet sender's, after every sparse
 //! event) is not answered: every receiver would answer it, to the group.
 //!
+//! Statuses to senders not believed real (no message of theirs complete,
+//! no heartbeat that agrees with their data) share one budget:
+//! [`UNBELIEVED_RATE`] a second, [`UNBELIEVED_BURST`] at once. A real
+//! sender's first message is read well inside it; ids a stranger makes
+//! up, each drawing a status to the whole group from every node with its
+//! first datagram, are not (`statuses_withheld`). A status withheld stays
+//! owed: the next read of that sender may send it.
+//!
 //! A driver that reads a long run of datagrams sends an owed
 //! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
 //! not once its socket is empty: otherwise the sender waits while this
@@ -35,6 +43,12 @@ use crate::fastmap::FastMap;
 use crate::ids::{MessageSeq, SenderId};
 use crate::wire::Status;
 
+/// Statuses a second to senders not believed real, over all of them.
+pub(crate) const UNBELIEVED_RATE: f64 = 200.0;
+
+/// The most statuses that may go at once to senders not believed real.
+pub(crate) const UNBELIEVED_BURST: f64 = 64.0;
+
 /// How far this node has read into one sender's stream.
 #[derive(Clone, Copy, Debug)]
 struct Progress {
@@ -43,6 +57,9 @@ struct Progress {
     end: u32,
     /// Body bytes read since the last status.
     unreported: u64,
+    /// A status came due and was withheld (see [`UNBELIEVED_RATE`]): the
+    /// next read sends it, budget allowing.
+    owed: bool,
     heard: Instant,
 }
 
@@ -99,6 +116,11 @@ pub(crate) struct Feedback {
     max_window: u64,
     progress: FastMap<SenderId, Progress>,
     max_senders: usize,
+    /// Tokens for statuses to senders not believed real, as of `at`.
+    tokens: f64,
+    at: Option<Instant>,
+    /// Statuses owed to senders not believed real and not sent.
+    withheld: u64,
 }
 
 impl Feedback {
@@ -109,6 +131,9 @@ impl Feedback {
             max_window: max_window as u64,
             progress: FastMap::default(),
             max_senders: max_senders.max(1),
+            tokens: UNBELIEVED_BURST,
+            at: None,
+            withheld: 0,
         }
     }
 
@@ -125,8 +150,34 @@ impl Feedback {
         self.window
     }
 
-    /// Notes what a datagram read, and returns the status owed now, if any.
-    pub(crate) fn on_read(&mut self, now: Instant, read: Read) -> Option<Vec<u8>> {
+    /// Statuses owed to senders not believed real and not sent, so far.
+    pub(crate) fn withheld(&self) -> u64 {
+        self.withheld
+    }
+
+    /// Whether a status owed to a sender (`believed` real or not) may go
+    /// now: always to one believed, within the budget to others.
+    fn may_send(&mut self, now: Instant, believed: bool) -> bool {
+        if believed {
+            return true;
+        }
+        let since = self
+            .at
+            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+        self.at = Some(now);
+        self.tokens = (self.tokens + since * UNBELIEVED_RATE).min(UNBELIEVED_BURST);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            self.withheld += 1;
+            false
+        }
+    }
+
+    /// Notes what a datagram of a sender (`believed` real or not) read, and
+    /// returns the status owed now, if any.
+    pub(crate) fn on_read(&mut self, now: Instant, read: Read, believed: bool) -> Option<Vec<u8>> {
         if self.window == 0 {
             return None;
         }
@@ -138,6 +189,7 @@ impl Feedback {
             seq: read.seq,
             end: 0,
             unreported: 0,
+            owed: false,
             heard: now,
         });
         p.heard = now;
@@ -145,14 +197,20 @@ impl Feedback {
             (p.seq, p.end) = (read.seq, read.end);
         }
         p.unreported = p.unreported.saturating_add(read.bytes);
-        let believed = u64::from(self.window).min(self.max_window);
-        let due = first || read.last_of_many || p.unreported >= believed / 4;
+        let quarter = u64::from(self.window).min(self.max_window) / 4;
+        let due = first || p.owed || read.last_of_many || p.unreported >= quarter;
+        let (seq, end) = (p.seq, p.end);
         if !due {
             return None;
         }
-        p.unreported = 0;
-        let (seq, end) = (p.seq, p.end);
-        self.status(read.sender, seq, end)
+        let send = self.may_send(now, believed);
+        if let Some(p) = self.progress.get_mut(&read.sender) {
+            p.owed = !send;
+            if send {
+                p.unreported = 0;
+            }
+        }
+        send.then(|| self.status(read.sender, seq, end)).flatten()
     }
 
     /// A heartbeat of `sender` with lead `lead`: the status owed now, if
@@ -163,14 +221,20 @@ impl Feedback {
         now: Instant,
         sender: SenderId,
         lead: u64,
+        believed: bool,
     ) -> Option<Vec<u8>> {
         let p = self.progress.get_mut(&sender)?;
         if self.window == 0 || p.unreported == 0 || p.seq < lead {
             return None;
         }
         p.heard = now;
-        p.unreported = 0;
         let (seq, end) = (p.seq, p.end);
+        if !self.may_send(now, believed) {
+            return None;
+        }
+        if let Some(p) = self.progress.get_mut(&sender) {
+            p.unreported = 0;
+        }
         self.status(sender, seq, end)
     }
 
@@ -211,7 +275,7 @@ mod tests {
     #[test]
     fn silent_without_a_window() {
         let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
-        assert!(f.on_read(Instant::now(), read(0, 0, 10)).is_none());
+        assert!(f.on_read(Instant::now(), read(0, 0, 10), true).is_none());
         assert_eq!(f.tracked(), 0);
     }
 
@@ -220,20 +284,20 @@ mod tests {
         let t = Instant::now();
         let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
         f.set_window(8000);
-        let st = f.on_read(t, read(0, 0, 10)).expect("first read");
+        let st = f.on_read(t, read(0, 0, 10), true).expect("first read");
         let st = Status::parse(&st).unwrap();
         assert_eq!((st.target().get(), st.seq().get()), (9, 0));
         assert_eq!((st.offset(), st.window()), (1000, 8000));
         // a quarter of 8000 is 2000 bytes: every second segment
-        assert!(f.on_read(t, read(0, 1, 10)).is_none());
-        let st = Status::parse(&f.on_read(t, read(0, 2, 10)).unwrap()).unwrap();
+        assert!(f.on_read(t, read(0, 1, 10), true).is_none());
+        let st = Status::parse(&f.on_read(t, read(0, 2, 10), true).unwrap()).unwrap();
         assert_eq!(st.offset(), 3000);
         // a repair of an earlier segment does not move the position back
-        assert!(f.on_read(t, read(0, 0, 10)).is_none());
-        let st = Status::parse(&f.on_read(t, read(0, 3, 10)).unwrap()).unwrap();
+        assert!(f.on_read(t, read(0, 0, 10), true).is_none());
+        let st = Status::parse(&f.on_read(t, read(0, 3, 10), true).unwrap()).unwrap();
         assert_eq!(st.offset(), 4000);
         // the last segment: reported at once, ending at the message's length
-        let st = Status::parse(&f.on_read(t, read(0, 9, 10)).unwrap()).unwrap();
+        let st = Status::parse(&f.on_read(t, read(0, 9, 10), true).unwrap()).unwrap();
         assert_eq!(st.offset(), 9500);
     }
 
@@ -243,10 +307,12 @@ mod tests {
         // The window advertised is 8000; senders believe 4000 at most.
         let mut f = Feedback::new(SenderId::new(1), 8, 4000);
         f.set_window(8000);
-        assert!(f.on_read(t, read(0, 0, 10)).is_some(), "first read");
+        assert!(f.on_read(t, read(0, 0, 10), true).is_some(), "first read");
         // a quarter of 4000 is 1000 bytes: every segment
         for index in 1..4 {
-            let st = f.on_read(t, read(0, index, 10)).expect("a quarter read");
+            let st = f
+                .on_read(t, read(0, index, 10), true)
+                .expect("a quarter read");
             let st = Status::parse(&st).unwrap();
             assert_eq!((st.offset(), st.window()), (1000 * (index + 1), 8000));
         }
@@ -259,19 +325,28 @@ mod tests {
         f.set_window(8000);
         let sender = SenderId::new(9);
         // Lead 0: message 0 is not sent in full yet.
-        assert!(f.on_heartbeat(t, sender, 0).is_none(), "nothing read yet");
-        assert!(f.on_read(t, read(0, 0, 10)).is_some(), "first read");
-        assert!(f.on_heartbeat(t, sender, 0).is_none(), "all of it reported");
-        assert!(f.on_read(t, read(0, 1, 10)).is_none(), "under a quarter");
-        let st = Status::parse(&f.on_heartbeat(t, sender, 0).expect("owed")).unwrap();
+        assert!(
+            f.on_heartbeat(t, sender, 0, true).is_none(),
+            "nothing read yet"
+        );
+        assert!(f.on_read(t, read(0, 0, 10), true).is_some(), "first read");
+        assert!(
+            f.on_heartbeat(t, sender, 0, true).is_none(),
+            "all of it reported"
+        );
+        assert!(
+            f.on_read(t, read(0, 1, 10), true).is_none(),
+            "under a quarter"
+        );
+        let st = Status::parse(&f.on_heartbeat(t, sender, 0, true).expect("owed")).unwrap();
         assert_eq!((st.offset(), st.window()), (2000, 8000));
-        assert!(f.on_heartbeat(t, sender, 0).is_none(), "reported");
+        assert!(f.on_heartbeat(t, sender, 0, true).is_none(), "reported");
         // The quarter counts from that status on.
-        assert!(f.on_read(t, read(0, 2, 10)).is_none());
-        assert!(f.on_read(t, read(0, 3, 10)).is_some());
-        assert!(f.on_read(t, read(0, 4, 10)).is_none());
+        assert!(f.on_read(t, read(0, 2, 10), true).is_none());
+        assert!(f.on_read(t, read(0, 3, 10), true).is_some());
+        assert!(f.on_read(t, read(0, 4, 10), true).is_none());
         f.set_window(0);
-        assert!(f.on_heartbeat(t, sender, 0).is_none(), "no window");
+        assert!(f.on_heartbeat(t, sender, 0, true).is_none(), "no window");
     }
 
     #[test]
@@ -281,15 +356,18 @@ mod tests {
         f.set_window(1 << 20);
         let sender = SenderId::new(9);
         let small = |seq| Read::segment(sender, seq, 0, 1, 10, 10);
-        assert!(f.on_read(t, small(0)).is_some(), "first read");
+        assert!(f.on_read(t, small(0), true).is_some(), "first read");
         for seq in 1..10 {
-            assert!(f.on_read(t, small(seq)).is_none());
+            assert!(f.on_read(t, small(seq), true).is_none());
             // Lead seq + 1: every message this node read is sent in full.
-            assert!(f.on_heartbeat(t, sender, seq + 1).is_none(), "seq {seq}");
+            assert!(
+                f.on_heartbeat(t, sender, seq + 1, true).is_none(),
+                "seq {seq}"
+            );
         }
         // Mid-message (the lead is the message read last): answered.
-        assert!(f.on_read(t, read(10, 0, 10)).is_none());
-        assert!(f.on_heartbeat(t, sender, 10).is_some());
+        assert!(f.on_read(t, read(10, 0, 10), true).is_none());
+        assert!(f.on_heartbeat(t, sender, 10, true).is_some());
     }
 
     #[test]
@@ -299,8 +377,37 @@ mod tests {
         f.set_window(8000);
         for id in 10..20 {
             let r = Read::segment(SenderId::new(id), 0, 0, 1, 10, 10);
-            assert!(f.on_read(t, r).is_some());
+            assert!(f.on_read(t, r, true).is_some());
         }
         assert_eq!(f.tracked(), 2);
+    }
+
+    #[test]
+    fn statuses_to_senders_not_believed_share_a_budget() {
+        let t = Instant::now();
+        let mut f = Feedback::new(SenderId::new(1), 4096, 1 << 20);
+        // a quarter (64 KB) is never read here: statuses go on first reads
+        f.set_window(256_000);
+        let first = |id: u64| Read::segment(SenderId::new(id), 0, 0, 64, 1000, 64_000);
+        let burst = UNBELIEVED_BURST as u64;
+        let sent = (0..1000)
+            .filter(|&id| f.on_read(t, first(100 + id), false).is_some())
+            .count() as u64;
+        assert_eq!((sent, f.withheld()), (burst, 1000 - burst));
+        // a sender believed real is answered whatever the budget
+        assert!(f.on_read(t, first(7), true).is_some());
+        // the budget refills at its rate: 10 ms later, two more
+        let later = t + std::time::Duration::from_millis(10);
+        let sent = (0..10)
+            .filter(|&id| f.on_read(later, first(5000 + id), false).is_some())
+            .count();
+        assert_eq!(sent, (UNBELIEVED_RATE / 100.0) as usize);
+        // a status withheld stays owed: the sender's next read sends it
+        let next = Read::segment(SenderId::new(100 + burst), 0, 1, 64, 1000, 64_000);
+        let later = later + std::time::Duration::from_millis(5);
+        let st = f
+            .on_read(later, next, false)
+            .expect("owed since the first read");
+        assert_eq!(Status::parse(&st).unwrap().offset(), 2000);
     }
 }

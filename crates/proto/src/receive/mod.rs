@@ -353,6 +353,11 @@ impl Receiver {
         self.ledger.extra
     }
 
+    /// Whether `sender` is tracked and believed real.
+    pub(crate) fn believes(&self, sender: SenderId) -> bool {
+        self.senders.get(&sender).is_some_and(|s| s.believed)
+    }
+
     /// Senders tracked now.
     pub(crate) fn senders(&self) -> usize {
         self.senders.len()

@@ -84,6 +84,7 @@ const PROBLEMS: &[&str] = &[
     "protocol.challenges_ignored",
     "protocol.senders_unanswered",
     "protocol.heartbeats_implausible",
+    "protocol.statuses_withheld",
     "protocol.conflicts",
 ];
 
