@@ -2,6 +2,10 @@
 
 /// Everything a node counts: the protocol's counters for the current (or
 /// last) run, and the driver's own.
+///
+/// `protocol` and `legacy` start from zero at each start; every other
+/// counter counts from the node's creation, across stops and starts
+/// (`starts` says how many there were).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct NodeStats {
