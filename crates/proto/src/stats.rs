@@ -107,12 +107,15 @@ pub struct Stats {
     /// Messages lost while their sender was not yet believed real (no
     /// message of it had completed, no heartbeat agreed with its data):
     /// their report waits until it is, and is then counted in
-    /// `messages_lost` too. Ids a stranger makes up are never believed,
-    /// so their partial messages are never reported lost.
+    /// `messages_lost` too. An id a stranger makes up and sends only
+    /// partial messages under is never believed, so those are never
+    /// reported lost.
     pub losses_waiting: u64,
     /// Of `losses_waiting`, never reported: the sender was forgotten
     /// before it was believed real, or more of its losses waited than a
-    /// sender may keep (`MAX_WAITING_LOSSES` runs of seqs).
+    /// sender may keep (4 runs of seqs). (Losses waiting when the node
+    /// stops receiving, `Endpoint::set_receiving(false)`, are dropped
+    /// with everything else it received, and counted in neither.)
     pub losses_untold: u64,
     /// Times the pacer held the sender back (each wait counted once).
     pub pacing_waits: u64,

@@ -272,11 +272,13 @@ impl Receiver {
             live: false,
         };
         self.touch(now, stats, sender, from, first);
-        let age = Duration::from_millis(u64::from(hb.age_ms()));
-        self.on_stream_heartbeat(now, stats, sender, (lead, trail), age, false);
         if believe {
+            // Before the heartbeat's losses (its trail), so that they are
+            // told at once rather than wait.
             self.believe(now, stats, sender);
         }
+        let age = Duration::from_millis(u64::from(hb.age_ms()));
+        self.on_stream_heartbeat(now, stats, sender, (lead, trail), age, false);
         self.forget_evicted(stats);
         true
     }

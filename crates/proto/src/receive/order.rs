@@ -324,8 +324,9 @@ impl Receiver {
 /// (Consecutive reports are merged as the endpoint queues them.)
 ///
 /// The report of a sender not believed real waits until it is (see
-/// [`tell_waiting_losses`]): a stranger's made-up id is never believed,
-/// and its partial messages are nobody's loss. A real sender's first
+/// [`tell_waiting_losses`]): an id a stranger makes up and sends only
+/// partial messages under is never believed, and those are nobody's
+/// loss. A real sender's first
 /// messages lost before anything of it completed are told with its first
 /// event.
 pub(super) fn report_loss(

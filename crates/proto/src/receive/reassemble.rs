@@ -442,7 +442,7 @@ impl Receiver {
     /// messages (abandoned), deadlines and timer.
     pub(super) fn remove_sender(&mut self, stats: &mut Stats, id: SenderId) -> Option<SenderState> {
         self.catch_up(stats, id);
-        let state = self.senders.remove(&id)?;
+        let mut state = self.senders.remove(&id)?;
         let ledger = &mut self.ledger;
         ledger.bytes -= state.extra + state.window_bytes;
         ledger.extra -= state.extra;
@@ -459,6 +459,7 @@ impl Receiver {
             self.wakes.remove(&(w, id));
         }
         let untold = state.losses_waiting();
+        state.waiting_losses.clear();
         if untold > 0 {
             stats.losses_untold = stats.losses_untold.saturating_add(untold);
             debug!(sender = %id, untold, "sender forgotten before it was believed real: its losses are not told");

@@ -41,6 +41,11 @@ impl Receiver {
             state.believed |= believe;
             state.remember_digest(seq, segment.count, body);
         }
+        if believe {
+            // Its losses from before come first, whatever becomes of this
+            // message (delivered, held, or from before this node's start).
+            super::order::tell_waiting_losses(&mut self.out.events, stats, state);
+        }
         if accepted && retransmission {
             stats.repairs_received += 1;
         }

@@ -17,3 +17,4 @@ mod message_size;
 mod nack_work;
 mod remembered;
 mod senders;
+mod waiting_losses;
