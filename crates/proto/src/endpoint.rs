@@ -393,6 +393,10 @@ impl Endpoint {
         if receiving {
             self.receiver.heard(now, frame.sender());
         }
+        // Whether the sender was believed real before this datagram: a
+        // status it draws otherwise comes out of the budget of those (a
+        // made-up id's one whole event would make it believed).
+        let believed = receiving && self.receiver.believes(frame.sender());
         let stats = &mut self.stats;
         // Only data reassembly took counts for flow control: a forged or
         // refused datagram earns its sender no status.
@@ -412,7 +416,7 @@ impl Endpoint {
                     data.payload().len(),
                     h.message_len,
                 );
-                self.read(now, read, accepted_before);
+                self.read(now, read, accepted_before, believed);
             }
             Frame::Batch(batch) => {
                 stats.batches_received += 1;
@@ -432,15 +436,14 @@ impl Endpoint {
                     bytes: bodies.iter().map(|b| b.len() as u64).sum(),
                     last_of_many: false,
                 };
-                self.read(now, read, accepted_before);
+                self.read(now, read, accepted_before, believed);
             }
             Frame::Heartbeat(hb) => {
                 stats.heartbeats_received += 1;
                 if receiving && self.receiver.on_heartbeat(now, stats, from, &hb) {
                     let (sender, lead) = (hb.sender(), hb.lead().get());
-                    let believed = self.receiver.believes(sender);
                     let owed = self.feedback.on_heartbeat(now, sender, lead, believed);
-                    stats.statuses_withheld = self.feedback.withheld();
+                    stats.statuses_withheld += self.feedback.take_withheld();
                     if let Some(status) = owed {
                         stats.statuses_sent += 1;
                         self.control.push_back(status);
@@ -474,13 +477,12 @@ impl Endpoint {
     /// What a data frame or batch read: a status for its sender, if one is
     /// owed now. Nothing unless reassembly took some of it (its
     /// `segments_received` grew past `accepted_before`).
-    fn read(&mut self, now: Instant, read: Read, accepted_before: u64) {
+    fn read(&mut self, now: Instant, read: Read, accepted_before: u64, believed: bool) {
         if self.stats.segments_received == accepted_before {
             return;
         }
-        let believed = self.receiver.believes(read.sender);
         let owed = self.feedback.on_read(now, read, believed);
-        self.stats.statuses_withheld = self.feedback.withheld();
+        self.stats.statuses_withheld += self.feedback.take_withheld();
         if let Some(status) = owed {
             self.stats.statuses_sent += 1;
             self.control.push_back(status);

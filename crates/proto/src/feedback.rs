@@ -24,13 +24,19 @@
 //! heartbeat after whole messages (a quiet sender's, after every sparse
 //! event) is not answered: every receiver would answer it, to the group.
 //!
-//! Statuses to senders not believed real (no message of theirs complete,
-//! no heartbeat that agrees with their data) share one budget:
-//! [`UNBELIEVED_RATE`] a second, [`UNBELIEVED_BURST`] at once. A real
-//! sender's first message is read well inside it; ids a stranger makes
-//! up, each drawing a status to the whole group from every node with its
-//! first datagram, are not (`statuses_withheld`). A status withheld stays
-//! owed: the next read of that sender may send it.
+//! Statuses to senders not believed real before the datagram that draws
+//! them (no message of theirs complete, no heartbeat that agreed with
+//! their data) share one budget: [`UNBELIEVED_RATE`] a second,
+//! [`UNBELIEVED_BURST`] at once. Ids a stranger makes up, each drawing a
+//! status to the whole group from every node with its first datagram
+//! (a whole event or a segment), get no more than that between them
+//! (`statuses_withheld`). A status withheld stays owed: the sender's next
+//! read, or a heartbeat answer, sends it, budget allowing. What a real
+//! sender's first message draws (its first read, and each quarter of the
+//! window a multi-segment one reads) is charged too: when a flood has
+//! taken the budget, that message advances on this receiver's window at
+//! the budget's pace, or on the others' once this one lapses
+//! (`repair_timeout`), until it completes.
 //!
 //! A driver that reads a long run of datagrams sends an owed
 //! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
@@ -150,9 +156,11 @@ impl Feedback {
         self.window
     }
 
-    /// Statuses owed to senders not believed real and not sent, so far.
-    pub(crate) fn withheld(&self) -> u64 {
-        self.withheld
+    /// Statuses withheld (owed to senders not believed real, over the
+    /// budget) since the last call: each counted once, however many reads
+    /// find it still owed.
+    pub(crate) fn take_withheld(&mut self) -> u64 {
+        std::mem::take(&mut self.withheld)
     }
 
     /// Whether a status owed to a sender (`believed` real or not) may go
@@ -164,15 +172,38 @@ impl Feedback {
         let since = self
             .at
             .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
-        self.at = Some(now);
+        // A clock read earlier than the last one refills nothing, twice.
+        self.at = Some(self.at.map_or(now, |t| t.max(now)));
         self.tokens = (self.tokens + since * UNBELIEVED_RATE).min(UNBELIEVED_BURST);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
-            self.withheld += 1;
             false
         }
+    }
+
+    /// A status is due to `sender`, read up to (`seq`, `end`): sent if the
+    /// budget allows (see [`Feedback::may_send`]), else withheld and owed.
+    fn settle(
+        &mut self,
+        now: Instant,
+        sender: SenderId,
+        (seq, end): (u64, u32),
+        believed: bool,
+    ) -> Option<Vec<u8>> {
+        let send = self.may_send(now, believed);
+        let p = self.progress.get_mut(&sender)?;
+        if send {
+            p.owed = false;
+            p.unreported = 0;
+            return self.status(sender, seq, end);
+        }
+        if !p.owed {
+            p.owed = true;
+            self.withheld += 1;
+        }
+        None
     }
 
     /// Notes what a datagram of a sender (`believed` real or not) read, and
@@ -199,18 +230,11 @@ impl Feedback {
         p.unreported = p.unreported.saturating_add(read.bytes);
         let quarter = u64::from(self.window).min(self.max_window) / 4;
         let due = first || p.owed || read.last_of_many || p.unreported >= quarter;
-        let (seq, end) = (p.seq, p.end);
         if !due {
             return None;
         }
-        let send = self.may_send(now, believed);
-        if let Some(p) = self.progress.get_mut(&read.sender) {
-            p.owed = !send;
-            if send {
-                p.unreported = 0;
-            }
-        }
-        send.then(|| self.status(read.sender, seq, end)).flatten()
+        let at = (p.seq, p.end);
+        self.settle(now, read.sender, at, believed)
     }
 
     /// A heartbeat of `sender` with lead `lead`: the status owed now, if
@@ -228,14 +252,8 @@ impl Feedback {
             return None;
         }
         p.heard = now;
-        let (seq, end) = (p.seq, p.end);
-        if !self.may_send(now, believed) {
-            return None;
-        }
-        if let Some(p) = self.progress.get_mut(&sender) {
-            p.unreported = 0;
-        }
-        self.status(sender, seq, end)
+        let at = (p.seq, p.end);
+        self.settle(now, sender, at, believed)
     }
 
     /// A status to `sender`: read up to `end` of message `seq`.
@@ -393,7 +411,16 @@ mod tests {
         let sent = (0..1000)
             .filter(|&id| f.on_read(t, first(100 + id), false).is_some())
             .count() as u64;
-        assert_eq!((sent, f.withheld()), (burst, 1000 - burst));
+        assert_eq!((sent, f.take_withheld()), (burst, 1000 - burst));
+        // each counted once: a second read of an owed one adds nothing
+        let again = Read::segment(SenderId::new(100 + burst), 0, 1, 64, 1000, 64_000);
+        assert!(f.on_read(t, again, false).is_none());
+        assert_eq!(f.take_withheld(), 0);
+        // an earlier clock refills nothing
+        let earlier = t - std::time::Duration::from_millis(100);
+        assert!(f.on_read(earlier, first(9000), false).is_none());
+        assert!(f.on_read(t, first(9001), false).is_none());
+        assert_eq!(f.take_withheld(), 2);
         // a sender believed real is answered whatever the budget
         assert!(f.on_read(t, first(7), true).is_some());
         // the budget refills at its rate: 10 ms later, two more
@@ -402,12 +429,17 @@ mod tests {
             .filter(|&id| f.on_read(later, first(5000 + id), false).is_some())
             .count();
         assert_eq!(sent, (UNBELIEVED_RATE / 100.0) as usize);
+        assert_eq!(f.take_withheld(), 10 - sent as u64);
         // a status withheld stays owed: the sender's next read sends it
-        let next = Read::segment(SenderId::new(100 + burst), 0, 1, 64, 1000, 64_000);
+        let next = Read::segment(SenderId::new(100 + burst), 0, 2, 64, 1000, 64_000);
         let later = later + std::time::Duration::from_millis(5);
         let st = f
             .on_read(later, next, false)
             .expect("owed since the first read");
-        assert_eq!(Status::parse(&st).unwrap().offset(), 2000);
+        assert_eq!(Status::parse(&st).unwrap().offset(), 3000);
+        // and no more is owed: its next read is not due
+        let after = Read::segment(SenderId::new(100 + burst), 0, 3, 64, 1000, 64_000);
+        assert!(f.on_read(later, after, false).is_none());
+        assert_eq!(f.take_withheld(), 0);
     }
 }

@@ -127,10 +127,12 @@ pub struct Stats {
     /// Status frames this node sent: its read position and receive window,
     /// to the senders it reads (docs/PROTOCOL.md §2.6).
     pub statuses_sent: u64,
-    /// Statuses owed to senders not believed real that were not sent: at
-    /// most 200 a second (after a burst of 64) go to those, over all of
-    /// them, so that ids a stranger makes up cannot make every node answer
-    /// each of their datagrams to the whole group.
+    /// Statuses owed to senders not believed real (before the datagram
+    /// that drew them) that were withheld, each counted once: at most 200
+    /// a second (after a burst of 64) go to those, over all of them, so
+    /// that ids a stranger makes up cannot make every node answer each of
+    /// their datagrams to the whole group. A withheld one goes later,
+    /// budget allowing.
     pub statuses_withheld: u64,
     /// Status frames addressed to this node, as a sender.
     pub statuses_received: u64,

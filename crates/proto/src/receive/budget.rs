@@ -71,10 +71,11 @@ impl NackBudget {
         let since = self
             .at
             .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
-        self.at = Some(now);
+        // A clock read earlier than the last one refills nothing, twice.
+        self.at = Some(self.at.map_or(now, |t| t.max(now)));
         self.tokens = (self.tokens + since * FLOOR_RATE).min(BURST);
         let since = now.saturating_duration_since(state.nack_at).as_secs_f64();
-        state.nack_at = now;
+        state.nack_at = state.nack_at.max(now);
         if state.delivered >= RECORD {
             state.nack_tokens = (state.nack_tokens + since * SENDER_RATE).min(SENDER_BURST);
         }

@@ -70,6 +70,11 @@ impl Receiver {
                         self.out.deliver(stats, state, seq, segment.from, body);
                     }
                 }
+                if believe {
+                    // Its home, and what waited for its belief, as on
+                    // every other path.
+                    self.believe(now, stats, sender);
+                }
                 return;
             }
         }
