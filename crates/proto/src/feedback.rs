@@ -31,12 +31,13 @@
 //! status to the whole group from every node with its first datagram
 //! (a whole event or a segment), get no more than that between them
 //! (`statuses_withheld`). A status withheld stays owed: the sender's next
-//! read, or a heartbeat answer, sends it, budget allowing. What a real
-//! sender's first message draws (its first read, and each quarter of the
-//! window a multi-segment one reads) is charged too: when a flood has
-//! taken the budget, that message advances on this receiver's window at
-//! the budget's pace, or on the others' once this one lapses
-//! (`repair_timeout`), until it completes.
+//! read, or a heartbeat answer, sends it, budget allowing. Charged are
+//! the statuses a datagram draws by itself: a sender's first read, a
+//! message's last segment, a heartbeat's answer. One that a quarter of
+//! the window read since the last (and at least [`EARNED`] bytes) drew
+//! is free: the data outnumbers it. So a real sender's first message
+//! pays for its first status and its last; when a flood has taken the
+//! budget, its first status waits for a quarter of the window read.
 //!
 //! A driver that reads a long run of datagrams sends an owed
 //! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
@@ -54,6 +55,11 @@ pub(crate) const UNBELIEVED_RATE: f64 = 200.0;
 
 /// The most statuses that may go at once to senders not believed real.
 pub(crate) const UNBELIEVED_BURST: f64 = 64.0;
+
+/// Body bytes read since a sender's last status that earn it the next
+/// one outside the budget of senders not believed real, when they are a
+/// quarter of the window too.
+pub(crate) const EARNED: u64 = 16 * 1024;
 
 /// How far this node has read into one sender's stream.
 #[derive(Clone, Copy, Debug)]
@@ -229,12 +235,16 @@ impl Feedback {
         }
         p.unreported = p.unreported.saturating_add(read.bytes);
         let quarter = u64::from(self.window).min(self.max_window) / 4;
-        let due = first || p.owed || read.last_of_many || p.unreported >= quarter;
+        let by_volume = p.unreported >= quarter;
+        let due = first || p.owed || read.last_of_many || by_volume;
         if !due {
             return None;
         }
+        // A status the data it answers earned (a quarter of the window, and
+        // at least EARNED bytes) costs nothing: it cannot outnumber them.
+        let earned = by_volume && p.unreported >= EARNED;
         let at = (p.seq, p.end);
-        self.settle(now, read.sender, at, believed)
+        self.settle(now, read.sender, at, believed || earned)
     }
 
     /// A heartbeat of `sender` with lead `lead`: the status owed now, if
@@ -441,5 +451,31 @@ mod tests {
         let after = Read::segment(SenderId::new(100 + burst), 0, 3, 64, 1000, 64_000);
         assert!(f.on_read(later, after, false).is_none());
         assert_eq!(f.take_withheld(), 0);
+    }
+
+    #[test]
+    fn a_status_earned_by_a_quarter_read_is_free() {
+        let t = Instant::now();
+        let mut f = Feedback::new(SenderId::new(1), 4096, 1 << 20);
+        f.set_window(128_000);
+        let seg =
+            |id: u64, index: u32| Read::segment(SenderId::new(id), 0, index, 64, 8000, 512_000);
+        // the budget taken by other ids' first reads
+        let burst = UNBELIEVED_BURST as u64;
+        for id in 0..burst {
+            assert!(f.on_read(t, seg(100 + id, 0), false).is_some());
+        }
+        assert!(
+            f.on_read(t, seg(9, 0), false).is_none(),
+            "first read withheld"
+        );
+        // a quarter of 128,000 is 32,000 bytes: four segments of 8,000
+        // earn a status, withheld or not
+        for index in 1..3 {
+            assert!(f.on_read(t, seg(9, index), false).is_none(), "{index}");
+        }
+        let st = f.on_read(t, seg(9, 3), false).expect("earned");
+        assert_eq!(Status::parse(&st).unwrap().offset(), 32_000);
+        assert_eq!(f.take_withheld(), 1);
     }
 }

@@ -210,3 +210,34 @@ fn a_large_body_written_in_parts_arrives_whole_and_in_order() {
         })
     });
 }
+
+/// A sender is not believed real until its first message completes, so
+/// what that message draws comes under the budget of statuses to senders
+/// not believed: only the statuses a datagram draws by itself are charged
+/// (the first, the last), those a quarter of the window read earns are
+/// not. A cold 16 MiB event with a stock receive buffer (a window of about
+/// 100 KB: hundreds of statuses), at 1,024 and 65,000-byte datagrams,
+/// has every status it draws sent.
+#[test]
+fn a_cold_16_mib_event_draws_no_withheld_status() {
+    netns_test::run(|| {
+        block_on(async {
+            for payload in [1024, 65_000] {
+                let c = config(free_port())
+                    .max_payload_size(payload)
+                    .recv_buffer_size(212_992);
+                let nodes = start_nodes(2, &c).await;
+                let (a, b) = (&nodes[0], &nodes[1]);
+                let mut sub = b.subscribe_to(["frame"]).expect("exact names");
+                let bytes = pattern(16 << 20, 7);
+                a.emit("frame", &[binary(bytes)]).unwrap();
+                let event = next_remote(&mut sub).await;
+                assert_eq!(event.bytes_arg(0).map(<[u8]>::len), Some(16 << 20));
+                let s = b.stats().protocol;
+                assert!(s.statuses_sent > 1, "{s:?}");
+                assert_eq!(s.statuses_withheld, 0, "{s:?}");
+                stop_all(&nodes).await;
+            }
+        })
+    });
+}
