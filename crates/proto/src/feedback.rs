@@ -33,11 +33,14 @@
 //! (`statuses_withheld`). A status withheld stays owed: the sender's next
 //! read, or a heartbeat answer, sends it, budget allowing. Charged are
 //! the statuses a datagram draws by itself: a sender's first read, a
-//! message's last segment, a heartbeat's answer. One that a quarter of
-//! the window read since the last (and at least [`EARNED`] bytes) drew
-//! is free: the data outnumbers it. So a real sender's first message
-//! pays for its first status and its last; when a flood has taken the
-//! budget, its first status waits for a quarter of the window read.
+//! message's last segment, an owed one retried, a heartbeat's answer.
+//! One that a quarter of the window read since the last (and at least
+//! [`EARNED`] bytes) drew is free: the data outnumbers it. So a real
+//! sender's first message pays for its first status and its last; when
+//! a flood has taken the budget, its first status waits for a quarter of
+//! the window (and 16 KiB) read. A sender believed real is never charged:
+//! an id a stranger sent one whole event under draws a status with each
+//! last segment it sends, as any sender does.
 //!
 //! A driver that reads a long run of datagrams sends an owed
 //! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
@@ -85,7 +88,8 @@ pub(crate) struct Read {
     pub(crate) end: u32,
     /// Body bytes the datagram carried.
     pub(crate) bytes: u64,
-    /// It completes a message of several segments.
+    /// It is the last segment of a message of several, as its header says
+    /// (whether or not the message is complete).
     pub(crate) last_of_many: bool,
 }
 
@@ -131,7 +135,7 @@ pub(crate) struct Feedback {
     /// Tokens for statuses to senders not believed real, as of `at`.
     tokens: f64,
     at: Option<Instant>,
-    /// Statuses owed to senders not believed real and not sent.
+    /// Statuses withheld since the last [`Feedback::take_withheld`].
     withheld: u64,
 }
 
@@ -427,7 +431,9 @@ mod tests {
         assert!(f.on_read(t, again, false).is_none());
         assert_eq!(f.take_withheld(), 0);
         // an earlier clock refills nothing
-        let earlier = t - std::time::Duration::from_millis(100);
+        let earlier = t
+            .checked_sub(std::time::Duration::from_millis(100))
+            .unwrap_or(t);
         assert!(f.on_read(earlier, first(9000), false).is_none());
         assert!(f.on_read(t, first(9001), false).is_none());
         assert_eq!(f.take_withheld(), 2);

@@ -326,9 +326,8 @@ impl Receiver {
 /// The report of a sender not believed real waits until it is (see
 /// [`tell_waiting_losses`]): an id a stranger makes up and sends only
 /// partial messages under is never believed, and those are nobody's
-/// loss. A real sender's first
-/// messages lost before anything of it completed are told with its first
-/// event.
+/// loss. A real sender's first messages lost before anything of it
+/// completed are told with its first event.
 pub(super) fn report_loss(
     events: &mut VecDeque<EndpointEvent>,
     stats: &mut Stats,

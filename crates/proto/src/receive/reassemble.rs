@@ -458,7 +458,7 @@ impl Receiver {
         if let Some(w) = state.wake {
             self.wakes.remove(&(w, id));
         }
-        let untold = state.losses_waiting();
+        let untold = state.waiting_count();
         state.waiting_losses.clear();
         if untold > 0 {
             stats.losses_untold = stats.losses_untold.saturating_add(untold);

@@ -473,8 +473,8 @@ impl SenderState {
         true
     }
 
-    /// Messages whose loss waits for it to be believed real.
-    pub(crate) fn losses_waiting(&self) -> u64 {
+    /// Messages whose loss waits for it to be believed real now.
+    pub(crate) fn waiting_count(&self) -> u64 {
         self.waiting_losses.iter().map(|l| l.count).sum()
     }
 
