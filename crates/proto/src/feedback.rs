@@ -7,9 +7,11 @@
 //! zero (the default) advertises nothing, and the node behaves as before
 //! status frames existed. A status goes to a sender when its first data is
 //! read, after every quarter of the window read since the last status, and
-//! when the last segment of a message of several segments is read, so that
-//! a sender held back by the window hears well before it has nothing left
-//! in flight. The quarter is of the window a sender believes: no more than
+//! when the last segment of a message of several segments is read after
+//! at least a quarter of the window or [`EARNED`] bytes since the last
+//! status, so that a sender held back by the window hears well before it
+//! has nothing left in flight. (A smaller tail holds no sender back; a
+//! stranger's tiny "last segments" drew a status each.) The quarter is of the window a sender believes: no more than
 //! `max_window`, however large the socket's buffer. (A sender keeps at
 //! most `max_window` in flight; a receiver that reported a quarter of a
 //! window four times that only after reading more than the sender may send
@@ -38,9 +40,9 @@
 //! [`EARNED`] bytes) drew is free: the data outnumbers it. So a real
 //! sender's first message pays for its first status and its last; when
 //! a flood has taken the budget, its first status waits for a quarter of
-//! the window (and 16 KiB) read. A sender believed real is never charged:
-//! an id a stranger sent one whole event under draws a status with each
-//! last segment it sends, as any sender does.
+//! the window (and 16 KiB) read. A sender believed real is never
+//! charged: an id a stranger sent one whole event under draws a status
+//! per quarter of the window (at least 16 KiB) it sends, as any sender.
 //!
 //! A driver that reads a long run of datagrams sends an owed
 //! status before it reads on ([`Endpoint::poll_control`](crate::Endpoint::poll_control)),
@@ -240,7 +242,12 @@ impl Feedback {
         p.unreported = p.unreported.saturating_add(read.bytes);
         let quarter = u64::from(self.window).min(self.max_window) / 4;
         let by_volume = p.unreported >= quarter;
-        let due = first || p.owed || read.last_of_many || by_volume;
+        // A last segment draws a status only after data enough to hold a
+        // sender back (a quarter of the window, or EARNED bytes): a
+        // message smaller than that never does, and a stranger's tiny
+        // "last segments" drew a status each.
+        let last = read.last_of_many && p.unreported >= quarter.min(EARNED);
+        let due = first || p.owed || last || by_volume;
         if !due {
             return None;
         }
@@ -328,9 +335,33 @@ mod tests {
         assert!(f.on_read(t, read(0, 0, 10), true).is_none());
         let st = Status::parse(&f.on_read(t, read(0, 3, 10), true).unwrap()).unwrap();
         assert_eq!(st.offset(), 4000);
-        // the last segment: reported at once, ending at the message's length
-        let st = Status::parse(&f.on_read(t, read(0, 9, 10), true).unwrap()).unwrap();
-        assert_eq!(st.offset(), 9500);
+        // the last segment, under a quarter since the last status: not
+        // reported (nothing it holds back)
+        assert!(f.on_read(t, read(0, 9, 10), true).is_none());
+    }
+
+    #[test]
+    fn a_last_segment_is_reported_after_data_enough_to_hold_a_sender_back() {
+        let t = Instant::now();
+        let mut f = Feedback::new(SenderId::new(1), 8, 1 << 20);
+        // a quarter is 64,000 bytes; EARNED (16 KiB) is less
+        f.set_window(256_000);
+        let seg =
+            |seq, index, count, len| Read::segment(SenderId::new(9), seq, index, count, 8000, len);
+        assert!(
+            f.on_read(t, seg(0, 0, 4, 32_000), true).is_some(),
+            "first read"
+        );
+        assert!(f.on_read(t, seg(0, 1, 4, 32_000), true).is_none());
+        assert!(f.on_read(t, seg(0, 2, 4, 32_000), true).is_none());
+        // 24,000 bytes since the first status: the last segment reports,
+        // ending at the message's length
+        let st = f.on_read(t, seg(0, 3, 4, 32_000), true).expect("last");
+        assert_eq!(Status::parse(&st).unwrap().offset(), 32_000);
+        // a message of two small segments right after: not reported
+        let small = |index| Read::segment(SenderId::new(9), 1, index, 2, 100, 150);
+        assert!(f.on_read(t, small(0), true).is_none());
+        assert!(f.on_read(t, small(1), true).is_none());
     }
 
     #[test]
