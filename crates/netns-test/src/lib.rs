@@ -56,6 +56,11 @@
 //! you spawned); where the name cannot be known, [`run`] fails loudly, and
 //! [`run_named`] takes the name explicitly.
 //!
+//! A test that binds a fixed port uses [`run_alone`]: it is always
+//! re-executed in a namespace of its own (nested inside the run's, when
+//! the whole run shares one), so that tests in parallel never share the
+//! port.
+//!
 //! `NETNS_LOSS=PERCENT` in the environment is passed on to `scripts/netns`,
 //! which then drops that share of incoming UDP datagrams in each namespace.
 //! [`run_with_loss`] sets it for one test: its body runs in a namespace
