@@ -51,6 +51,7 @@
 
 use std::time::Instant;
 
+use crate::bucket::TokenBucket;
 use crate::fastmap::FastMap;
 use crate::ids::{MessageSeq, SenderId};
 use crate::wire::Status;
@@ -134,9 +135,8 @@ pub(crate) struct Feedback {
     max_window: u64,
     progress: FastMap<SenderId, Progress>,
     max_senders: usize,
-    /// Tokens for statuses to senders not believed real, as of `at`.
-    tokens: f64,
-    at: Option<Instant>,
+    /// The statuses to senders not believed real.
+    budget: TokenBucket,
     /// Statuses withheld since the last [`Feedback::take_withheld`].
     withheld: u64,
 }
@@ -149,8 +149,7 @@ impl Feedback {
             max_window: max_window as u64,
             progress: FastMap::default(),
             max_senders: max_senders.max(1),
-            tokens: UNBELIEVED_BURST,
-            at: None,
+            budget: TokenBucket::full(UNBELIEVED_BURST),
             withheld: 0,
         }
     }
@@ -181,18 +180,8 @@ impl Feedback {
         if believed {
             return true;
         }
-        let since = self
-            .at
-            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
-        // A clock read earlier than the last one refills nothing, twice.
-        self.at = Some(self.at.map_or(now, |t| t.max(now)));
-        self.tokens = (self.tokens + since * UNBELIEVED_RATE).min(UNBELIEVED_BURST);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.budget.refill(now, UNBELIEVED_RATE);
+        self.budget.take_one()
     }
 
     /// A status is due to `sender`, read up to (`seq`, `end`): sent if the

@@ -35,6 +35,7 @@
 pub mod __fuzz;
 mod args;
 mod body;
+mod bucket;
 mod config;
 pub mod crypto;
 mod datagram;

@@ -99,7 +99,7 @@ impl Receiver {
         // history this node is not owed), nor of a sender not believed
         // real (a stranger's forged partials cost no NACK).
         let defer = state.join.is_some() || !state.believed;
-        if !defer && !self.budget.allows(now, state) {
+        if !defer && !self.budget.allows(now, &mut state.nacks, state.delivered) {
             // Over a NACK budget: what is due waits a repair timeout.
             rules.hold = Some(now + self.config.repair_timeout);
         }
@@ -179,7 +179,7 @@ impl Receiver {
             stats.nacks_deferred += 1;
         }
         self.budget
-            .charge(state, entries.len().div_ceil(MAX_NACK_ENTRIES));
+            .charge(&mut state.nacks, entries.len().div_ceil(MAX_NACK_ENTRIES));
         let wake = state.earliest_wake();
         for chunk in entries.chunks(MAX_NACK_ENTRIES) {
             send_nack(&mut self.nacks, stats, self.me, sender, chunk.to_vec());
@@ -227,7 +227,7 @@ impl Receiver {
         // Only a sender believed real and heard more than once is asked.
         let may_ask = state.believed && state.heard > 1;
         let due = matches!(join.state, State::Backoff(t) if t <= now);
-        if may_ask && due && !self.budget.allows(now, state) {
+        if may_ask && due && !self.budget.allows(now, &mut state.nacks, state.delivered) {
             rules.hold = Some(now + self.config.repair_timeout);
         }
         let Some(join) = state.join.as_mut() else {
@@ -242,7 +242,7 @@ impl Receiver {
                     until: now + self.config.repair_timeout,
                 };
                 trace!(%sender, "heartbeat requested");
-                self.budget.charge(state, 1);
+                self.budget.charge(&mut state.nacks, 1);
                 send_nack(&mut self.nacks, stats, self.me, sender, Vec::new());
             }
             Verdict::Lose(_) => self.decide(now, stats, sender, false, None),

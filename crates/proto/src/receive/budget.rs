@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use super::state::SenderState;
+use crate::bucket::TokenBucket;
 
 /// NACKs per second the node may send, whatever it receives.
 pub(crate) const FLOOR_RATE: f64 = 200.0;
@@ -40,52 +40,57 @@ pub(crate) const SENDER_BURST: f64 = 16.0;
 /// The node's NACK budget over every sender.
 #[derive(Debug)]
 pub(crate) struct NackBudget {
-    tokens: f64,
-    at: Option<Instant>,
+    bucket: TokenBucket,
 }
 
 impl Default for NackBudget {
     fn default() -> Self {
         Self {
-            tokens: BURST,
-            at: None,
+            bucket: TokenBucket::full(BURST),
         }
     }
 }
 
 impl NackBudget {
+    /// A sender's own budget, as it is first heard at `now`: empty.
+    pub(crate) fn for_sender(now: Instant) -> TokenBucket {
+        TokenBucket::empty_at(SENDER_BURST, now)
+    }
+
     /// A datagram was received: it earns a share of a NACK.
     pub(crate) fn received(&mut self) {
-        self.tokens = (self.tokens + 1.0 / DATAGRAMS_PER_NACK).min(BURST);
+        self.bucket.earn(1.0 / DATAGRAMS_PER_NACK);
     }
 
-    /// A datagram of `state`'s sender was taken: it earns a share of a
-    /// NACK to it.
-    pub(crate) fn earned(state: &mut SenderState) {
-        state.nack_tokens = (state.nack_tokens + 1.0 / DATAGRAMS_PER_SENDER_NACK).min(SENDER_BURST);
+    /// A datagram of a sender was taken: it earns a share of a NACK to it
+    /// (`sender`: its budget).
+    pub(crate) fn earned(sender: &mut TokenBucket) {
+        sender.earn(1.0 / DATAGRAMS_PER_SENDER_NACK);
     }
 
-    /// Whether a NACK to `state`'s sender may go now (both budgets have a
-    /// token); refills both first.
-    pub(crate) fn allows(&mut self, now: Instant, state: &mut SenderState) -> bool {
-        let since = self
-            .at
-            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
-        // A clock read earlier than the last one refills nothing, twice.
-        self.at = Some(self.at.map_or(now, |t| t.max(now)));
-        self.tokens = (self.tokens + since * FLOOR_RATE).min(BURST);
-        let since = now.saturating_duration_since(state.nack_at).as_secs_f64();
-        state.nack_at = state.nack_at.max(now);
-        if state.delivered >= RECORD {
-            state.nack_tokens = (state.nack_tokens + since * SENDER_RATE).min(SENDER_BURST);
-        }
-        self.tokens >= 1.0 && state.nack_tokens >= 1.0
+    /// Whether a NACK to a sender (`sender`: its budget; `delivered`: its
+    /// messages delivered) may go now (both budgets have a token); refills
+    /// both first (the sender's only once it has a record).
+    pub(crate) fn allows(
+        &mut self,
+        now: Instant,
+        sender: &mut TokenBucket,
+        delivered: u64,
+    ) -> bool {
+        self.bucket.refill(now, FLOOR_RATE);
+        let rate = if delivered >= RECORD {
+            SENDER_RATE
+        } else {
+            0.0
+        };
+        sender.refill(now, rate);
+        self.bucket.has_one() && sender.has_one()
     }
 
     /// Charges `n` NACK datagrams to both budgets (a round may go below
     /// zero once: it is paid back before the next).
-    pub(crate) fn charge(&mut self, state: &mut SenderState, n: usize) {
-        self.tokens -= n as f64;
-        state.nack_tokens -= n as f64;
+    pub(crate) fn charge(&mut self, sender: &mut TokenBucket, n: usize) {
+        self.bucket.charge(n as f64);
+        sender.charge(n as f64);
     }
 }

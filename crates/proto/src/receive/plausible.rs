@@ -243,7 +243,7 @@ impl Receiver {
         state.believe_from_here();
         state.heard = heard;
         // Enough for one NACK: what it missed of the stream.
-        state.nack_tokens = 1.0;
+        state.nacks.earn(1.0);
         self.senders.insert(sender, state);
         let age = hint.age(now);
         self.on_stream_heartbeat(now, stats, sender, (hint.lead, hint.trail), age, true);

@@ -222,7 +222,7 @@ impl Receiver {
             state.from = from;
             state.lead = state.lead.max(lead);
             state.heard = state.heard.saturating_add(1);
-            super::budget::NackBudget::earned(state);
+            super::budget::NackBudget::earned(&mut state.nacks);
             if first.data {
                 state.data_end = state.data_end.max(lead);
             }

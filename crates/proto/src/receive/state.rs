@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use super::budget::NackBudget;
 use super::segments::Segments;
+use crate::bucket::TokenBucket;
 use crate::config::SEGMENT_OVERHEAD;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqWindow;
@@ -303,9 +305,8 @@ pub(crate) struct SenderState {
     pub(crate) home: Option<SocketAddr>,
     /// Implausible datagrams since its latest plausible one.
     pub(crate) implausible_run: u32,
-    /// Its NACK budget: tokens, as of `nack_at`.
-    pub(crate) nack_tokens: f64,
-    pub(crate) nack_at: Instant,
+    /// Its NACK budget (see `budget.rs`).
+    pub(crate) nacks: TokenBucket,
     /// What its latest finished messages looked like (a second, different
     /// copy is a conflict).
     pub(crate) recent: VecDeque<Digest>,
@@ -419,8 +420,7 @@ impl SenderState {
             plausible_at: now,
             home: None,
             implausible_run: 0,
-            nack_tokens: 0.0,
-            nack_at: now,
+            nacks: NackBudget::for_sender(now),
             recent: VecDeque::new(),
             conflict_told: false,
             hint: None,
