@@ -79,9 +79,6 @@ struct Progress {
     /// next read sends it, budget allowing.
     owed: bool,
     heard: Instant,
-    /// The sender was believed real at its latest datagram (see
-    /// [`Feedback::forget_oldest`]).
-    believed: bool,
 }
 
 /// One data frame or batch, as flow control sees it.
@@ -226,10 +223,8 @@ impl Feedback {
             unreported: 0,
             owed: false,
             heard: now,
-            believed,
         });
         p.heard = now;
-        p.believed = believed;
         if (read.seq, read.end) > (p.seq, p.end) {
             (p.seq, p.end) = (read.seq, read.end);
         }
@@ -267,7 +262,6 @@ impl Feedback {
             return None;
         }
         p.heard = now;
-        p.believed = believed;
         let at = (p.seq, p.end);
         self.settle(now, sender, at, believed)
     }
@@ -286,20 +280,13 @@ impl Feedback {
         self.progress.len()
     }
 
-    /// Forgets one sender's read position to make room for a new one:
-    /// the one heard longest ago among those not believed real, or among
-    /// all when every one is. So ids a stranger makes up push out each
-    /// other, not the position (and a withheld status) of a real sender
-    /// that paused between two datagrams.
     fn forget_oldest(&mut self) {
-        let oldest = |believed: bool| {
-            self.progress
-                .iter()
-                .filter(|(_, p)| p.believed == believed)
-                .min_by_key(|(_, p)| p.heard)
-                .map(|(id, _)| *id)
-        };
-        if let Some(id) = oldest(false).or_else(|| oldest(true)) {
+        let oldest = self
+            .progress
+            .iter()
+            .min_by_key(|(_, p)| p.heard)
+            .map(|(id, _)| *id);
+        if let Some(id) = oldest {
             self.progress.remove(&id);
         }
     }
@@ -445,28 +432,6 @@ mod tests {
             assert!(f.on_read(t, r, true).is_some());
         }
         assert_eq!(f.tracked(), 2);
-    }
-
-    /// Made-up ids push out each other, not a believed sender's read
-    /// position, however long ago it was heard.
-    #[test]
-    fn made_up_ids_do_not_push_out_a_believed_sender() {
-        let t = Instant::now();
-        let mut f = Feedback::new(SenderId::new(1), 4, 1 << 20);
-        f.set_window(256_000);
-        let real = |index| Read::segment(SenderId::new(9), 0, index, 64, 1000, 64_000);
-        assert!(f.on_read(t, real(0), true).is_some(), "a first read");
-        assert!(f.on_read(t, real(1), true).is_none());
-        for id in 100..200 {
-            let made_up = Read::segment(SenderId::new(id), 0, 0, 64, 1000, 64_000);
-            f.on_read(t + std::time::Duration::from_millis(id), made_up, false);
-        }
-        assert_eq!(f.tracked(), 4);
-        // Still tracked: its next read is not a first one, and draws
-        // nothing (forgotten, it drew a status again).
-        assert!(f
-            .on_read(t + std::time::Duration::from_secs(1), real(2), true)
-            .is_none());
     }
 
     #[test]
