@@ -11,11 +11,12 @@
 //! at least a quarter of the window or [`EARNED`] bytes since the last
 //! status, so that a sender held back by the window hears well before it
 //! has nothing left in flight. (A smaller tail holds no sender back; a
-//! stranger's tiny "last segments" drew a status each.) The quarter is of the window a sender believes: no more than
-//! `max_window`, however large the socket's buffer. (A sender keeps at
-//! most `max_window` in flight; a receiver that reported a quarter of a
-//! window four times that only after reading more than the sender may send
-//! left the sender trickling at `min_rate` until the receiver lapsed.)
+//! stranger's tiny "last segments" drew a status each.) The quarter is of
+//! the window a sender believes: no more than `max_window`, however large
+//! the socket's buffer. (A sender keeps at most `max_window` in flight; a
+//! receiver that reported a quarter of a window four times that only after
+//! reading more than the sender may send left the sender trickling at
+//! `min_rate` until the receiver lapsed.)
 //!
 //! A heartbeat of a sender is answered with a status too, if this node
 //! read some of a message the heartbeat says is not sent in full yet (its

@@ -264,7 +264,8 @@ fn made_up_ids_partials_are_never_reported_lost() {
             }
 
             // Believed now, it claims 200 last segments of tiny messages:
-            // together under 16 KiB, they draw no status.
+            // together under 16 KiB, they draw at most one status (data
+            // read before them may have earned it), not one each.
             let before = s.statuses_sent;
             let lasts: Vec<Vec<u8>> = (0..200)
                 .map(|i| data_frame(real, 10 + i, 1, 2, 20, &[0xEE; 10]))
