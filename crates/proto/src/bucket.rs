@@ -122,4 +122,14 @@ mod tests {
         b.earn(2.5);
         assert!(!b.has_one(), "a debt is paid back first");
     }
+
+    #[test]
+    fn shares_earned_stop_at_the_burst() {
+        let mut b = TokenBucket::empty_at(2.0, Instant::now());
+        for _ in 0..10 {
+            b.earn(1.0);
+        }
+        assert!(b.take_one() && b.take_one());
+        assert!(!b.take_one(), "no more than the burst");
+    }
 }
