@@ -152,7 +152,8 @@ pub(crate) struct KeyArgs {
 
     /// With a key, accept senders without challenging them first: for
     /// one-way links only. Sealed traffic recorded earlier is then
-    /// delivered again when replayed to this node
+    /// delivered again when replayed to this node. Challenges to this node
+    /// are still answered
     #[arg(long)]
     pub(crate) danger_skip_handshake: bool,
 }

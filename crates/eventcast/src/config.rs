@@ -207,7 +207,8 @@ pub struct EncryptionConfig {
     /// With a key, accept a sender's datagrams without challenging it first
     /// (docs/PROTOCOL.md §16.8): for one-way links, where senders cannot
     /// hear challenges. Sealed traffic recorded earlier is then delivered
-    /// again when it is replayed to a node that never saw it.
+    /// again when it is replayed to a node that never saw it. Challenges
+    /// to this node are still answered.
     pub danger_skip_handshake: bool,
 }
 

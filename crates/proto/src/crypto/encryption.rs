@@ -53,7 +53,10 @@ pub struct Encryption {
     pub(super) nonces: Box<dyn NonceSource>,
     pub(super) danger_accept_plaintext: bool,
     pub(super) limits: SealLimits,
-    pub(super) handshake: Option<Handshake>,
+    pub(super) handshake: Handshake,
+    /// Senders are accepted without a challenge (their challenges to this
+    /// node are still answered).
+    pub(super) skip_handshake: bool,
 }
 
 impl std::fmt::Debug for Encryption {
@@ -63,6 +66,7 @@ impl std::fmt::Debug for Encryption {
             .field("danger_accept_plaintext", &self.danger_accept_plaintext)
             .field("limits", &self.limits)
             .field("handshake", &self.handshake)
+            .field("skip_handshake", &self.skip_handshake)
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +82,8 @@ impl Encryption {
             nonces: Box::new(nonces),
             danger_accept_plaintext: false,
             limits: SealLimits::default(),
-            handshake: Some(Handshake::default()),
+            handshake: Handshake::default(),
+            skip_handshake: false,
         }
     }
 
@@ -103,7 +108,7 @@ impl Encryption {
         ] {
             *d = (*d).min(crate::config::MAX_DURATION);
         }
-        self.handshake = Some(handshake);
+        self.handshake = handshake;
         self
     }
 
@@ -111,13 +116,11 @@ impl Encryption {
     /// eventcast 0.2 did): for one-way links, where senders cannot hear
     /// the challenges. Sealed traffic captured earlier (from a run that has
     /// ended, or from before this node started) is then delivered again
-    /// when it is replayed to a node that never saw it.
+    /// when it is replayed to a node that never saw it. The node still
+    /// answers the challenges addressed to it, so that the nodes that do
+    /// challenge accept what it sends.
     pub fn danger_skip_handshake(mut self, skip: bool) -> Self {
-        self.handshake = if skip {
-            None
-        } else {
-            Some(self.handshake.unwrap_or_default())
-        };
+        self.skip_handshake = skip;
         self
     }
 

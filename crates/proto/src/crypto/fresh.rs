@@ -29,17 +29,24 @@ pub(crate) struct Freshness {
     /// Whether unverified senders are challenged (see
     /// [`set_challenging`](Self::set_challenging)).
     challenging: bool,
+    /// Whether they are challenged at all (`false`:
+    /// `Encryption::danger_skip_handshake`): this node then only answers.
+    challenges: bool,
 }
 
 impl Freshness {
-    pub(crate) fn new(own: SenderId, hs: Handshake, max_senders: usize) -> Self {
+    /// The handshake of node `own`; `challenges`: whether it challenges the
+    /// senders it hears (it answers the challenges addressed to it either
+    /// way).
+    pub(crate) fn new(own: SenderId, hs: Handshake, max_senders: usize, challenges: bool) -> Self {
         Self {
             own,
             hs,
             challenger: Challenger::new(max_senders),
             answerer: Answerer::new(),
             released: VecDeque::new(),
-            challenging: true,
+            challenging: challenges,
+            challenges,
         }
     }
 
@@ -50,9 +57,9 @@ impl Freshness {
     /// the endpoint to drop unread (it reads only the NACKs and statuses
     /// addressed to it, which are never held anyway). Rounds in progress
     /// end as usual. Challenges addressed to this node are answered either
-    /// way.
+    /// way. A node that never challenges stays so.
     pub(crate) fn set_challenging(&mut self, on: bool) {
-        self.challenging = on;
+        self.challenging = on && self.challenges;
     }
 
     /// This node seals its datagram number `packet` at `now`.

@@ -70,7 +70,8 @@ pub(crate) struct Guard {
     accept_plaintext: bool,
     limits: SealLimits,
     replay: ReplayGuard,
-    /// The handshake against replays across restarts, when asked for.
+    /// The handshake against replays across restarts: with a key, always
+    /// (a node that skips challenging still answers).
     fresh: Option<Freshness>,
     next_packet: u64,
     reported: HashSet<Reported>,
@@ -106,9 +107,12 @@ impl Guard {
     /// A guard that seals and opens with `encryption`, for the node `own`.
     pub(crate) fn new(encryption: Encryption, max_senders: usize, own: SenderId) -> Self {
         Self {
-            fresh: encryption
-                .handshake
-                .map(|hs| Freshness::new(own, hs, max_senders)),
+            fresh: Some(Freshness::new(
+                own,
+                encryption.handshake,
+                max_senders,
+                !encryption.skip_handshake,
+            )),
             keyring: encryption.keyring,
             nonces: Some(encryption.nonces),
             accept_plaintext: encryption.danger_accept_plaintext,

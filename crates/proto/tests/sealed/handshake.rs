@@ -88,6 +88,38 @@ fn a_live_sender_is_delivered_once_it_answers() {
     assert_accounting(&s);
 }
 
+/// A node that skips the handshake (`danger_skip_handshake`, one-way
+/// links) challenges no one, but still answers: it once counted the
+/// challenges of nodes with the handshake as malformed, and those nodes
+/// then held and discarded everything it sent.
+#[test]
+fn a_node_that_skips_the_handshake_still_answers_challenges() {
+    let mut skip = sealed_one_way(config(1024), 0xAB, &[key(1)]);
+    let mut rx = sealed(config(1024), 1, &[key(1)]);
+    skip.emit(t0(), "a", &[]).unwrap();
+    feed(&mut rx, t0(), &out(&mut skip, t0()));
+    let challenge = out(&mut rx, t0());
+    assert_eq!(challenge.len(), 1);
+    feed(&mut skip, at(1), &challenge);
+    let answer = out(&mut skip, at(1));
+    assert_eq!(answer.len(), 1, "answered");
+    assert_eq!(skip.stats().answers_sent, 1);
+    assert_eq!(skip.stats().dropped.malformed, 0);
+    feed(&mut rx, at(2), &answer);
+    assert_eq!(delivered(&mut rx), ["a"]);
+    assert_eq!(rx.stats().senders_verified, 1);
+
+    // The other way, nothing is held and no challenge goes out.
+    rx.emit(at(3), "b", &[]).unwrap();
+    feed(&mut skip, at(3), &out(&mut rx, at(3)));
+    assert_eq!(delivered(&mut skip), ["b"]);
+    assert!(out(&mut skip, at(3)).is_empty(), "no challenge");
+    let s = skip.stats();
+    assert_eq!((s.challenges_sent, s.handshake_held), (0, 0));
+    assert_eq!(s.dropped.total(), 0, "{s:?}");
+    assert_eq!(rx.stats().dropped.total(), 0, "{:?}", rx.stats());
+}
+
 #[test]
 fn challenges_and_answers_travel_sealed() {
     let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
