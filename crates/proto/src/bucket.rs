@@ -1,5 +1,6 @@
-//! A token bucket: the arithmetic the receiver's budgets share (the NACK
-//! budgets in `receive/budget.rs`, the status budget in `feedback.rs`).
+//! A token bucket: the arithmetic the budgets share (the NACK
+//! budgets in `receive/budget.rs`, the status budget in `feedback.rs`,
+//! the repeated challenges in `crypto/challenger.rs`).
 //! Tokens come at a rate from the clock, or one share at a time from what
 //! happens, up to a burst; a clock read earlier than the latest one
 //! refills nothing, so a reading that runs back cannot refill twice. A

@@ -176,6 +176,15 @@ pub struct Stats {
     /// Challenges this node sent: to a sender first heard (or heard again
     /// after it was forgotten), and again while it does not answer.
     pub challenges_sent: u64,
+    /// Repeated challenges not sent, over the budget of repeats (100 a
+    /// second after a burst of 64, over all senders): their rounds go on
+    /// and end as scheduled.
+    pub challenges_withheld: u64,
+    /// Datagrams of senders not challenged yet, dropped because as many
+    /// rounds of challenges as `max_senders` were in progress (counted in
+    /// `dropped.unverified` too): many senders heard at once that never
+    /// answer, such as replays of runs that have ended.
+    pub rounds_full: u64,
     /// Challenges received (to this node or to others).
     pub challenges_received: u64,
     /// Challenges to this node left unanswered because too many were

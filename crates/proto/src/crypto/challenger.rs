@@ -1,12 +1,21 @@
 //! The challenging side of the handshake: per sender not yet verified, the
 //! round of challenges (nonce, deadlines) and the datagrams held until the
 //! sender answers. Bounded in senders, datagrams and bytes.
+//!
+//! A sender's first challenge goes out at once; the repeats, for a sender
+//! that has not answered yet, share one budget ([`RETRY_RATE`] a second,
+//! [`RETRY_BURST`] at once). A live sender answers the first one; what
+//! never answers is a run that has ended, and a stranger replaying
+//! recordings of many such runs made every node send each of them eight
+//! challenges, to the whole group. A repeat over the budget is not sent
+//! (`challenges_withheld`); its round keeps its schedule.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::handshake::Handshake;
+use crate::bucket::TokenBucket;
 use crate::fastmap::FastMap;
 use crate::ids::SenderId;
 use crate::wire::{Challenge, CHALLENGE_NONCE_LEN};
@@ -33,6 +42,12 @@ impl Held<&[u8]> {
 
 /// Bookkeeping charged per held datagram on top of its bytes.
 const HELD_OVERHEAD: usize = 64;
+
+/// Repeated challenges a second, over every round.
+pub(crate) const RETRY_RATE: f64 = 100.0;
+
+/// The most repeated challenges that may go at once.
+pub(crate) const RETRY_BURST: f64 = 64.0;
 
 struct Round {
     nonce: [u8; CHALLENGE_NONCE_LEN],
@@ -63,6 +78,11 @@ pub(crate) struct Challenger {
     held_count: usize,
     /// Challenges to send, oldest first.
     out: VecDeque<Challenge>,
+    /// The budget of repeated challenges.
+    retries: TokenBucket,
+    /// Repeats not sent for the budget since the last
+    /// [`take_withheld`](Self::take_withheld).
+    withheld: u64,
 }
 
 impl Challenger {
@@ -74,6 +94,8 @@ impl Challenger {
             held_bytes: 0,
             held_count: 0,
             out: VecDeque::new(),
+            retries: TokenBucket::full(RETRY_BURST),
+            withheld: 0,
         }
     }
 
@@ -177,11 +199,21 @@ impl Challenger {
             round.sent += 1;
             round.deadline = now + wait;
             self.deadlines.insert((round.deadline, sender));
+            self.retries.refill(now, RETRY_RATE);
+            if !self.retries.take_one() {
+                self.withheld += 1;
+                continue;
+            }
             let waited = now.saturating_duration_since(round.first_heard);
             self.out
                 .push_back(challenge(own, sender, round.nonce, waited));
         }
         given_up
+    }
+
+    /// Repeated challenges not sent for the budget since the last call.
+    pub(crate) fn take_withheld(&mut self) -> u64 {
+        std::mem::take(&mut self.withheld)
     }
 
     /// When the earliest round's wait ends.
@@ -287,6 +319,38 @@ mod tests {
         let back = c.answered(S, &[7; 16]).unwrap();
         assert_eq!(back.len(), 1);
         assert!(c.answered(S, &[7; 16]).is_none(), "only once");
+    }
+
+    /// Every round's first challenge goes out; the repeats of rounds that
+    /// are never answered stay within the budget, and the rounds still
+    /// end on their schedule.
+    #[test]
+    fn repeats_share_a_budget() {
+        let hs = Handshake::default();
+        let t = Instant::now();
+        let rounds = 500u64;
+        let mut c = Challenger::new(1024);
+        for id in 0..rounds {
+            assert!(c.start(t, ME, SenderId::new(100 + id), [3; 16], &hs));
+        }
+        let first = std::iter::from_fn(|| c.poll_challenge()).count();
+        assert_eq!(first as u64, rounds, "every first challenge");
+        let (mut repeats, mut given_up) = (0u64, 0usize);
+        while let Some(at) = c.next_timer() {
+            given_up += c.handle_timeout(at, ME, &hs).len();
+            repeats += std::iter::from_fn(|| c.poll_challenge()).count() as u64;
+        }
+        assert_eq!(given_up as u64, rounds, "every round ends");
+        let elapsed = hs.max_wait().as_secs_f64();
+        let allowed = RETRY_BURST + RETRY_RATE * elapsed;
+        assert!(
+            (repeats as f64) <= allowed + 1.0,
+            "{repeats} repeats in {elapsed} s"
+        );
+        // Without the budget it would be 7 a round.
+        let wanted = rounds * u64::from(hs.attempts - 1);
+        assert_eq!(repeats + c.take_withheld(), wanted);
+        assert_eq!(c.take_withheld(), 0, "taken once");
     }
 
     #[test]

@@ -129,9 +129,20 @@ impl Freshness {
             _ if !self.challenging => return true,
             _ => {}
         }
-        if !self.challenger.in_round(sender) && !self.start_round(now, sender, replay, nonces) {
-            stats.dropped.unverified += 1;
-            return false;
+        if !self.challenger.in_round(sender) {
+            match self.start_round(now, sender, replay, nonces) {
+                Started::Yes => {}
+                Started::Full => {
+                    stats.rounds_full += 1;
+                    stats.dropped.unverified += 1;
+                    debug!(%sender, "too many senders being challenged: datagram dropped");
+                    return false;
+                }
+                Started::NoNonce => {
+                    stats.dropped.unverified += 1;
+                    return false;
+                }
+            }
         }
         if self.challenger.hold(sender, d, &self.hs) == Hold::Refused {
             stats.dropped.unverified += 1;
@@ -146,19 +157,24 @@ impl Freshness {
         sender: SenderId,
         replay: &mut ReplayGuard,
         nonces: &mut dyn NonceSource,
-    ) -> bool {
+    ) -> Started {
         let mut a = [0u8; NONCE_LEN];
         let mut b = [0u8; NONCE_LEN];
         if nonces.fill(&mut a).is_err() || nonces.fill(&mut b).is_err() {
-            return false;
+            return Started::NoNonce;
         }
         let mut nonce = [0u8; CHALLENGE_NONCE_LEN];
         nonce[..NONCE_LEN].copy_from_slice(&a);
         nonce[NONCE_LEN..].copy_from_slice(&b[..CHALLENGE_NONCE_LEN - NONCE_LEN]);
+        if !self
+            .challenger
+            .start(now, self.own, sender, nonce, &self.hs)
+        {
+            return Started::Full;
+        }
         replay.set_status(sender, Status::Unverified);
         debug!(%sender, "new sender: challenged");
-        self.challenger
-            .start(now, self.own, sender, nonce, &self.hs)
+        Started::Yes
     }
 
     /// An answer, itself sealed as packet number `packet`.
@@ -196,7 +212,9 @@ impl Freshness {
         replay: &mut ReplayGuard,
         stats: &mut Stats,
     ) {
-        for (sender, held) in self.challenger.handle_timeout(now, self.own, &self.hs) {
+        let given_up = self.challenger.handle_timeout(now, self.own, &self.hs);
+        stats.challenges_withheld += self.challenger.take_withheld();
+        for (sender, held) in given_up {
             stats.senders_unanswered += 1;
             stats.dropped.unverified += held as u64;
             debug!(%sender, held, "sender never answered: its datagrams are discarded");
@@ -247,6 +265,15 @@ impl Freshness {
     pub(crate) fn held(&self) -> (usize, usize) {
         (self.challenger.held_count(), self.challenger.held_bytes())
     }
+}
+
+/// Whether a round of challenges started.
+enum Started {
+    Yes,
+    /// As many rounds as `max_senders` are in progress.
+    Full,
+    /// No nonce could be drawn.
+    NoNonce,
 }
 
 fn malformed(stats: &mut Stats, sender: SenderId, what: &str) {

@@ -252,6 +252,43 @@ fn what_is_held_is_bounded() {
     assert!(s.dropped.unverified >= total - 5);
 }
 
+/// With as many rounds in progress as `max_senders` (senders that never
+/// answer, such as replays of runs that have ended), a new sender's
+/// datagrams are dropped and counted apart (`rounds_full`); once a round
+/// ends, the new sender is challenged.
+#[test]
+fn a_full_table_of_rounds_is_counted_apart() {
+    let mut c = config(1024);
+    c.max_senders = 2;
+    let mut rx = encrypted(
+        c,
+        1,
+        Encryption::new(ring(&[key(1)]), InsecureSeededNonces::new(1)),
+    );
+    let mut senders: Vec<Endpoint> = [0xA1, 0xA2, 0xA3]
+        .map(|id| sealed(config(1024), id, &[key(1)]))
+        .into();
+    let mut emit = |i: usize, now: Instant| {
+        senders[i].emit(now, "x", &[]).unwrap();
+        out(&mut senders[i], now)
+    };
+    feed(&mut rx, t0(), &emit(0, t0()));
+    feed(&mut rx, t0(), &emit(1, t0()));
+    let late = emit(2, t0());
+    feed(&mut rx, t0(), &late);
+    let s = rx.stats();
+    assert_eq!(s.rounds_full, late.len() as u64, "{s:?}");
+    assert_eq!(s.dropped.unverified, late.len() as u64, "{s:?}");
+    assert_eq!(out(&mut rx, t0()).len(), 2, "two challenges");
+    // The first two never answer: given up, and the third is challenged.
+    let after = t0() + Handshake::default().max_wait() + Duration::from_millis(1);
+    idle_until(&mut rx, after);
+    assert_eq!(rx.stats().senders_unanswered, 2);
+    feed(&mut rx, after, &emit(2, after));
+    assert_eq!(out(&mut rx, after).len(), 1, "challenged now");
+    assert_eq!(rx.stats().rounds_full, late.len() as u64);
+}
+
 #[test]
 fn many_challengers_share_answers() {
     let mut tx = sealed(config(1024), 0xAB, &[key(1)]);

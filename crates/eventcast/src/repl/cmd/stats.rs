@@ -82,6 +82,8 @@ const PROBLEMS: &[&str] = &[
     "protocol.nacks_deferred",
     "protocol.window_lapses",
     "protocol.challenges_ignored",
+    "protocol.challenges_withheld",
+    "protocol.rounds_full",
     "protocol.senders_unanswered",
     "protocol.heartbeats_implausible",
     "protocol.statuses_withheld",
