@@ -18,11 +18,17 @@ use crate::wire::{Nack, NackEntry, MAX_NACK_ENTRIES};
 
 impl Receiver {
     /// Another receiver's NACK: hold back our own asks for what it names.
+    /// Only of a sender believed real: this node asks nothing of another
+    /// (its items wait idle until it is believed), so there is nothing to
+    /// hold back, and a stranger's partial messages cost no look.
     pub(super) fn suppress(&mut self, now: Instant, stats: &mut Stats, nack: &Nack) {
         let sender = nack.target();
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
+        if !state.believed {
+            return;
+        }
         let asked = State::Asked {
             at: now,
             until: now + self.config.repair_timeout,
@@ -40,6 +46,23 @@ impl Receiver {
             })
             .collect();
         ranges.sort_unstable();
+        // The entries that name segments, by message: a partial message
+        // none of them names is held back only by a whole-message range,
+        // and is not looked at further; one they name is checked against
+        // its own entries alone (at most 64 in all, so what one NACK makes
+        // this node look at is bounded by the entries, not by how many
+        // partial messages the sender has).
+        let mut named: Vec<(u64, NackEntry)> = nack
+            .entries()
+            .iter()
+            .filter_map(|e| match *e {
+                NackEntry::Segments { seq, .. } | NackEntry::SegmentBitmap { seq, .. } => {
+                    Some((seq.get(), *e))
+                }
+                NackEntry::Messages { .. } => None,
+            })
+            .collect();
+        named.sort_unstable_by_key(|&(seq, _)| seq);
         let mut suppressed = false;
         if let Some(join) = state.join.as_mut() {
             if nack.entries().is_empty() && matches!(join.state, State::Backoff(_)) {
@@ -70,10 +93,17 @@ impl Receiver {
             } else {
                 partial.max_index + 1
             };
-            let covered = covers_range(&ranges, seq, seq + 1) || {
-                let missing = partial.missing(through, MAX_MISSING_PER_ROUND);
-                !missing.is_empty() && missing.iter().all(|&i| nack.covers(seq, i))
-            };
+            let from = named.partition_point(|&(s, _)| s < seq);
+            let to = named.partition_point(|&(s, _)| s <= seq);
+            let its = &named[from..to];
+            let covered = covers_range(&ranges, seq, seq + 1)
+                || (!its.is_empty() && {
+                    let missing = partial.missing(through, MAX_MISSING_PER_ROUND);
+                    !missing.is_empty()
+                        && missing
+                            .iter()
+                            .all(|&i| its.iter().any(|(_, e)| e.covers(seq, i)))
+                });
             if covered {
                 item.state = asked;
                 item.asks += 1;

@@ -34,6 +34,13 @@ pub(crate) struct Segments {
     in_order: u32,
     /// Segments past a missing one.
     ahead: BTreeMap<u32, Vec<u8>>,
+    /// The runs of consecutive indexes in `ahead`, first → last (each as
+    /// long as it goes: the index after `last` is not held). What is
+    /// missing is found a run at a time ([`Segments::missing`]), so that
+    /// looking costs what is missing, not what is held: an overheard NACK
+    /// may make this node look at any partial message of a sender it
+    /// believes real.
+    runs: BTreeMap<u32, u32>,
     /// The body's buffer was reserved for the whole message, and the hook
     /// shown its room.
     reserved: bool,
@@ -57,8 +64,46 @@ impl Segments {
     }
 
     /// The indexes held, in order.
+    #[cfg(test)]
     pub(crate) fn indexes(&self) -> impl Iterator<Item = u32> + '_ {
         (0..self.in_order).chain(self.ahead.keys().copied())
+    }
+
+    /// The indexes below `through` not held, in order, at most `limit`.
+    /// Walks from the first missing index a run of held segments at a
+    /// time (never over the segments `0 .. in_order`, nor one by one over
+    /// a run ahead): every run it steps over ends at a missing index it
+    /// returns, so the cost is that of what it returns.
+    pub(crate) fn missing(&self, through: u32, limit: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut next = self.in_order;
+        for (&first, &last) in &self.runs {
+            if out.len() >= limit {
+                return out;
+            }
+            #[cfg(test)]
+            tests::RUNS_WALKED.with(|w| w.set(w.get() + 1));
+            // `next .. first` is missing (runs are as long as they go).
+            while next < first.min(through) {
+                if out.len() >= limit {
+                    return out;
+                }
+                out.push(next);
+                next += 1;
+            }
+            if first >= through {
+                return out;
+            }
+            // `last` is below `u32::MAX`: an index is below the segment
+            // count, a u32. Saturating all the same: nothing past it is
+            // below `through`.
+            next = last.saturating_add(1);
+        }
+        while next < through && out.len() < limit {
+            out.push(next);
+            next += 1;
+        }
+        out
     }
 
     /// Payload bytes held.
@@ -83,7 +128,7 @@ impl Segments {
     ) {
         debug_assert!(!self.contains(index));
         if index != self.in_order {
-            self.ahead.insert(index, payload.to_vec());
+            self.hold_ahead(index, payload);
             return;
         }
         let hook = hooks.reserve;
@@ -101,6 +146,8 @@ impl Segments {
         let before = self.body.len();
         self.body.extend_from_slice(payload);
         self.in_order += 1;
+        // The run that starts right after it (if any) is in order now.
+        self.runs.remove(&self.in_order);
         while let Some(next) = self.ahead.remove(&self.in_order) {
             self.body.extend_from_slice(&next);
             self.in_order += 1;
@@ -108,6 +155,25 @@ impl Segments {
         if let Some(hook) = hook.filter(|_| self.reserved) {
             self.ahead_of_writes(before, hook);
         }
+    }
+
+    /// Holds segment `index`, past a missing one, and joins it to the
+    /// runs it touches.
+    fn hold_ahead(&mut self, index: u32, payload: &[u8]) {
+        self.ahead.insert(index, payload.to_vec());
+        let mut first = index;
+        let mut last = index;
+        if let Some((&f, &l)) = self.runs.range(..index).next_back() {
+            if l.checked_add(1) == Some(index) {
+                first = f;
+            }
+        }
+        if let Some(after) = index.checked_add(1) {
+            if let Some(l) = self.runs.remove(&after) {
+                last = l;
+            }
+        }
+        self.runs.insert(first, last);
     }
 
     /// Takes the buffer `source` gives for a body of `len` bytes, if it
@@ -151,6 +217,108 @@ impl Segments {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Runs [`Segments::missing`] has stepped over on this thread: the
+        /// work it does besides what it returns.
+        pub(super) static RUNS_WALKED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// `s.missing(through, limit)`, and the runs it stepped over.
+    fn missing_counted(s: &Segments, through: u32, limit: usize) -> (Vec<u32>, usize) {
+        RUNS_WALKED.with(|w| w.set(0));
+        let out = s.missing(through, limit);
+        (out, RUNS_WALKED.with(Cell::get))
+    }
+
+    /// What `missing` must return: the indexes below `through` not in
+    /// `held`, the first `limit` of them.
+    fn missing_model(
+        held: &std::collections::BTreeSet<u32>,
+        through: u32,
+        limit: usize,
+    ) -> Vec<u32> {
+        (0..through)
+            .filter(|i| !held.contains(i))
+            .take(limit)
+            .collect()
+    }
+
+    /// The runs of consecutive indexes in `ahead`, first → last.
+    fn runs_model(s: &Segments) -> BTreeMap<u32, u32> {
+        let mut runs = BTreeMap::new();
+        let mut current: Option<(u32, u32)> = None;
+        for &i in s.ahead.keys() {
+            current = match current {
+                Some((first, last)) if last + 1 == i => Some((first, last + 1)),
+                Some((first, last)) => {
+                    runs.insert(first, last);
+                    Some((i, i))
+                }
+                None => Some((i, i)),
+            };
+        }
+        runs.extend(current);
+        runs
+    }
+
+    proptest! {
+        /// In any order, the runs are those of what is ahead, and
+        /// `missing` returns what is missing, walking no more runs than
+        /// one past what it returns.
+        #[test]
+        fn missing_is_what_is_not_held_and_walks_a_run_per_hole(
+            order in Just((0u32..96).collect::<Vec<_>>()).prop_shuffle(),
+            take in 0usize..96,
+            through in 0u32..100,
+            limit in 0usize..40,
+        ) {
+            let mut s = Segments::default();
+            let mut held = std::collections::BTreeSet::new();
+            for &i in &order[..take] {
+                s.insert(i, &[i as u8], None, Hooks::default());
+                held.insert(i);
+                prop_assert_eq!(&s.runs, &runs_model(&s));
+                prop_assert!(s.ahead.keys().all(|&k| k > s.in_order));
+            }
+            let (missing, walked) = missing_counted(&s, through, limit);
+            prop_assert_eq!(&missing, &missing_model(&held, through, limit));
+            prop_assert!(walked <= missing.len() + 1, "{} runs for {:?}", walked, missing);
+        }
+    }
+
+    #[test]
+    fn missing_skips_what_is_held_in_order_and_ahead() {
+        // 0 .. 100,000 in order; 100,001 .. 200,000 ahead (one run);
+        // 200,000 .. 200,010 missing; 200,010 ahead.
+        let mut s = Segments::default();
+        for i in (0..100_000).chain(100_001..200_000).chain([200_010]) {
+            s.insert(i, &[1], None, Hooks::default());
+        }
+        assert_eq!(s.in_order, 100_000);
+        assert_eq!(s.runs.len(), 2);
+        let mut expected = vec![100_000];
+        expected.extend(200_000..200_010);
+        expected.extend(200_011..200_020);
+        let (missing, walked) = missing_counted(&s, 200_020, 2048);
+        assert_eq!(missing, expected);
+        assert_eq!(walked, 2, "one step per run, not per segment");
+        // A limit stops it at once, whatever is held past it.
+        assert_eq!(missing_counted(&s, 200_020, 1), (vec![100_000], 1));
+        assert_eq!(missing_counted(&s, 200_020, 0), (vec![], 0));
+        // Below the first hole, nothing is missing, and nothing is walked.
+        assert_eq!(missing_counted(&s, 100_000, 2048), (vec![], 1));
+        // Filling the hole takes the run in order.
+        s.insert(100_000, &[1], None, Hooks::default());
+        assert_eq!(s.in_order, 200_000);
+        assert_eq!(s.runs.len(), 1);
+        assert_eq!(
+            missing_counted(&s, 200_003, 2048),
+            (vec![200_000, 200_001, 200_002], 1)
+        );
+    }
 
     #[test]
     fn any_order_gives_the_body_in_order() {

@@ -170,23 +170,11 @@ impl Partial {
         held < self.max_index + 1 || (all_sent && held < self.count)
     }
 
-    /// The segment indexes below `through` it lacks, at most `limit`.
+    /// The segment indexes below `through` it lacks, at most `limit`
+    /// (at a cost of what it returns, not of the segments held: see
+    /// [`Segments::missing`]).
     pub(crate) fn missing(&self, through: u32, limit: usize) -> Vec<u32> {
-        let through = through.min(self.count);
-        let mut out = Vec::new();
-        let mut next = 0u32;
-        for i in self.segments.indexes().chain(std::iter::once(through)) {
-            let i = i.min(through);
-            while next < i && out.len() < limit {
-                out.push(next);
-                next += 1;
-            }
-            if out.len() >= limit || i >= through {
-                break;
-            }
-            next = i + 1;
-        }
-        out
+        self.segments.missing(through.min(self.count), limit)
     }
 }
 
@@ -512,5 +500,50 @@ impl SenderState {
             .chain(self.join)
             .filter_map(|i| i.wake())
             .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receive::segments::Hooks;
+
+    /// A partial message of `count` one-byte segments holding `held`.
+    fn partial(count: u32, held: impl IntoIterator<Item = u32>) -> Partial {
+        let mut segments = Segments::default();
+        let mut max_index = 0;
+        for i in held {
+            segments.insert(i, &[7], None, Hooks::default());
+            max_index = max_index.max(i);
+        }
+        Partial {
+            count,
+            max_index,
+            segment_size: 1,
+            message_len: count,
+            segments,
+            deadline: Instant::now(),
+            bytes: 0,
+            ask: None,
+        }
+    }
+
+    #[test]
+    fn missing_past_a_long_prefix_in_order_is_exact() {
+        // The shape of a stranger's stalled message: a million segments in
+        // order, then holes and a few ahead.
+        const N: u32 = 1_000_000;
+        let p = partial(N + 10, (0..N).chain([N + 2, N + 3, N + 7]));
+        let expected = vec![N, N + 1, N + 4, N + 5, N + 6, N + 8, N + 9];
+        assert_eq!(p.missing(p.max_index + 1, 2048), expected[..5]);
+        // `through` past the count is the count.
+        assert_eq!(p.missing(u32::MAX, 2048), expected);
+        assert_eq!(p.missing(u32::MAX, 3), expected[..3]);
+        // Nothing missing below what is held in order.
+        assert!(p.missing(N, 2048).is_empty());
+        // All in order, none after: nothing missing until the end is sent.
+        let whole = partial(N + 1, 0..N);
+        assert!(whole.missing(whole.max_index + 1, 2048).is_empty());
+        assert_eq!(whole.missing(N + 1, 2048), [N]);
     }
 }

@@ -15,6 +15,7 @@ mod held_burst;
 mod hostile_recovery;
 mod message_size;
 mod nack_work;
+mod overheard_nacks;
 mod remembered;
 mod senders;
 mod waiting_losses;
