@@ -102,6 +102,36 @@ fn encrypted_nodes_exchange_every_kind_of_event() {
     });
 }
 
+/// A node that skips the handshake (`danger_skip_handshake`) and one that
+/// does not exchange events both ways: the first challenges no one, but
+/// answers the second's challenges (it once left them unanswered, and the
+/// second then delivered nothing of it).
+#[test]
+fn a_node_that_skips_the_handshake_is_heard_by_one_that_does_not() {
+    netns_test::run(|| {
+        block_on(async {
+            let port = free_port();
+            let skip =
+                Eventcast::new(config(port).key(PASSPHRASE).danger_skip_handshake(true)).unwrap();
+            let strict = Eventcast::new(config(port).key(PASSPHRASE)).unwrap();
+            skip.start().await.unwrap();
+            strict.start().await.unwrap();
+            let mut at_strict = strict.subscribe();
+            let mut at_skip = skip.subscribe();
+            skip.emit("from-skip", &("a",)).unwrap();
+            assert_eq!(next_remote(&mut at_strict).await.name(), "from-skip");
+            strict.emit("from-strict", &("b",)).unwrap();
+            assert_eq!(next_remote(&mut at_skip).await.name(), "from-strict");
+            let (s, t) = (skip.stats().protocol, strict.stats().protocol);
+            assert_eq!(s.challenges_sent, 0, "{s:?}");
+            assert!(s.answers_sent >= 1, "{s:?}");
+            assert_eq!(t.senders_verified, 1, "{t:?}");
+            assert_eq!(s.dropped.malformed + t.dropped.malformed, 0);
+            stop_all(&[skip, strict]).await;
+        })
+    });
+}
+
 #[test]
 fn a_node_without_a_key_reports_an_encrypted_sender() {
     netns_test::run(|| {
