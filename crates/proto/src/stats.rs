@@ -214,7 +214,8 @@ pub struct Stats {
     /// Senders forgotten earlier that were heard again and resumed where
     /// they were.
     pub senders_resumed: u64,
-    /// Heartbeats whose lead was not plausible, ignored (also counted in
+    /// Heartbeats whose lead was not plausible (for the sender, or for
+    /// where it resumes if it was forgotten), ignored (also counted in
     /// `heartbeats_received`).
     pub heartbeats_implausible: u64,
     /// Datagrams past the plausible end taken anyway: from an established
@@ -297,7 +298,8 @@ pub struct DropStats {
     pub unvouched: u64,
     // A hostile LAN.
     /// Segments (and batch entries) whose seq is not plausible for their
-    /// sender: too far ahead of what was heard of it.
+    /// sender: too far ahead of what was heard of it (or of where it
+    /// resumes, if it was forgotten established).
     pub implausible: u64,
     /// Segments (and batch entries) of new senders refused admission.
     pub refused: u64,

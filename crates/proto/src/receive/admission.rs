@@ -18,12 +18,23 @@
 //!
 //! A sender that delivered something and is forgotten anyway is remembered
 //! in a bounded table ([`Forgotten`]): its id and one past the highest seq
-//! delivered. Heard again, it resumes there: nothing it delivered is
-//! delivered again, and it is never owed its stream from 0 again.
+//! delivered ([`Resume`]). Heard again, it resumes there: nothing it
+//! delivered is delivered again, and it is never owed its stream from 0
+//! again. The first datagram heard of it again may be forged, so it
+//! resumes only if that datagram is plausible for the point (not far
+//! ahead of it: [`Resume::judge`]), and as a sender heard once (not
+//! established), believed from its old home, not the datagram's address.
+//! Far ahead of the point of a sender that was established, the datagram
+//! is dropped and the point kept; of one heard once (which may itself
+//! have been forged), the sender starts afresh from the datagram, as a
+//! newcomer, but above the point: nothing below it is owed or delivered
+//! again.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::Instant;
 
+use super::plausible::{allowance, AHEAD};
 use super::senders::Senders;
 use super::state::SenderState;
 use crate::config::Config;
@@ -85,20 +96,69 @@ fn gives_way(id: SenderId, state: &SenderState, taker: SenderId) -> bool {
     id != taker && !state.believed && !state.partials.is_empty()
 }
 
+/// Where a forgotten sender resumes, and what else is kept of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Resume {
+    /// One past everything it delivered, or was reported lost, here.
+    pub(crate) seq: u64,
+    /// When it was last heard plausibly: its stream may have run ahead of
+    /// `seq` since, at `plausible::MAX_RATE`.
+    pub(crate) at: Instant,
+    /// Its home (the address it was believed from), if it had one.
+    pub(crate) home: Option<SocketAddr>,
+    /// It was established (or had resumed from such a point): data far
+    /// ahead of the point is dropped, and the point kept. Otherwise it was
+    /// heard once, and that datagram may have been forged: data far ahead
+    /// starts it afresh, above the point.
+    pub(crate) strong: bool,
+}
+
+/// What a forgotten sender's first datagram (or a heartbeat's lead) says
+/// of its resume point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Plausible for it: the sender resumes there.
+    Resumes,
+    /// Past what the stream may have reached since it was last heard.
+    Ahead,
+    /// More than [`AHEAD`] below it.
+    Below,
+}
+
+impl Resume {
+    /// Judges `seq`, heard at `now`, by the same bounds as a tracked
+    /// sender's data (see `plausible`): at most [`AHEAD`] past the point,
+    /// plus what the plausible rate allows since it was last heard, and
+    /// not more than [`AHEAD`] below it.
+    pub(crate) fn judge(&self, seq: u64, now: Instant) -> Verdict {
+        let end = self
+            .seq
+            .saturating_add(AHEAD)
+            .saturating_add(allowance(self.at, now));
+        if seq > end {
+            Verdict::Ahead
+        } else if seq.saturating_add(AHEAD) < self.seq {
+            Verdict::Below
+        } else {
+            Verdict::Resumes
+        }
+    }
+}
+
 /// Senders forgotten after they delivered something: where each resumes.
 /// Bounded: the oldest entry goes first. (The receiver keeps two: one for
-/// senders heard more than once, one for those heard once, so that a flood
-/// of one-datagram ids cannot push out the others.)
+/// senders established (strong points), one for those heard once, so that
+/// a flood of one-datagram ids cannot push out the others.)
 #[derive(Debug, Default)]
 pub(crate) struct Forgotten {
-    resume: FastMap<SenderId, u64>,
+    resume: FastMap<SenderId, Resume>,
     order: VecDeque<SenderId>,
 }
 
 impl Forgotten {
-    /// Remembers that `id` resumes at `seq` (at most `cap` are kept).
-    pub(crate) fn remember(&mut self, id: SenderId, seq: u64, cap: usize) {
-        if self.resume.insert(id, seq).is_none() {
+    /// Remembers that `id` resumes at `point` (at most `cap` are kept).
+    pub(crate) fn remember(&mut self, id: SenderId, point: Resume, cap: usize) {
+        if self.resume.insert(id, point).is_none() {
             self.order.push_back(id);
         }
         while self.order.len() > cap {
@@ -109,15 +169,15 @@ impl Forgotten {
     }
 
     /// Where `id` resumes, if it was forgotten (it is tracked again now).
-    pub(crate) fn take(&mut self, id: SenderId) -> Option<u64> {
-        let seq = self.resume.remove(&id)?;
+    pub(crate) fn take(&mut self, id: SenderId) -> Option<Resume> {
+        let point = self.resume.remove(&id)?;
         self.order.retain(|s| *s != id);
-        Some(seq)
+        Some(point)
     }
 
-    /// Whether `id` is remembered.
-    pub(crate) fn contains(&self, id: SenderId) -> bool {
-        self.resume.contains_key(&id)
+    /// Where `id` resumes, if it is remembered (it stays so).
+    pub(crate) fn get(&self, id: SenderId) -> Option<Resume> {
+        self.resume.get(&id).copied()
     }
 
     /// Senders remembered now.
@@ -128,12 +188,37 @@ impl Forgotten {
 
 impl SenderState {
     /// Where this sender's stream resumes if it is forgotten now and heard
-    /// again: one past everything known to exist that it vouched for (what lies below was
-    /// delivered, or is reported lost as it is forgotten); `None` if it
-    /// delivered nothing.
-    pub(crate) fn resume_point(&self) -> Option<u64> {
+    /// again: one past everything known to exist that it vouched for (what
+    /// lies below was delivered, is delivered as it is forgotten, or is
+    /// reported lost then), and not below a point it resumed from; `None`
+    /// if it delivered nothing, holds nothing and resumed from nothing.
+    /// With `held_delivered`, what it holds for order is delivered as it
+    /// is forgotten (eviction); otherwise it is dropped, and the point is
+    /// not past the next message to deliver.
+    pub(crate) fn resume_point(&self, held_delivered: bool) -> Option<Resume> {
+        if let Some(floor) = self
+            .floor
+            .filter(|_| self.above_floor && !self.established())
+        {
+            // Started afresh above the point it was forgotten with, on a
+            // datagram that may be forged: that point is all it keeps.
+            return Some(floor);
+        }
+        // Messages held for order count as delivered if they are, as it is
+        // forgotten (`forget_evicted`), after this is asked.
+        let held = !self.held.is_empty();
+        let kept = self.delivered > 0 || (held && held_delivered) || self.floor.is_some();
         // Not past what it vouched for: a forged frame inside the
         // plausible window must not move its resume point.
-        (self.delivered > 0).then_some(self.known_end.min(self.vouched).max(self.start))
+        let mut seq = self.known_end.min(self.vouched).max(self.start);
+        if held && !held_delivered {
+            seq = seq.min(self.next);
+        }
+        kept.then(|| Resume {
+            seq: seq.max(self.floor.map_or(0, |f| f.seq)),
+            at: self.plausible_at,
+            home: self.home,
+            strong: self.established() || self.floor.is_some_and(|f| f.strong),
+        })
     }
 }

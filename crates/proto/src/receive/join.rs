@@ -182,6 +182,10 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
+        // Never below the point it was forgotten with: what lies below was
+        // delivered (or reported lost) before.
+        let floor = state.floor.map_or(0, |f| f.seq);
+        let (first, missing) = (first.max(floor), missing.max(floor));
         let old = state.start;
         if first >= old {
             return;

@@ -34,8 +34,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::admission::Verdict;
 use super::state::{FirstHeard, Hint, Segment, SenderState};
 use super::Receiver;
+use crate::ids::SenderId;
 use crate::stats::Stats;
 
 /// How far past a sender's known lead a seq may be.
@@ -48,7 +50,7 @@ pub(crate) const AHEAD: u64 = 1 << 16;
 pub(crate) const MAX_RATE: u64 = 1 << 22;
 
 /// What `MAX_RATE` allows over the time from `since` to `now`.
-fn allowance(since: Instant, now: Instant) -> u64 {
+pub(super) fn allowance(since: Instant, now: Instant) -> u64 {
     let elapsed = now.saturating_duration_since(since);
     // In u64 while it fits (every datagram asks, and a u128 division was
     // a percent of a small event's receiving), as in u128 beyond.
@@ -140,9 +142,10 @@ impl Hint {
 
 impl Receiver {
     /// Whether `segment`'s seq is plausible for its sender (any seq is, for
-    /// a sender not tracked). A sender state outvoted by implausible data
-    /// is dropped (unreported: nothing of it was believed), and the
-    /// segment builds it again.
+    /// a sender not tracked, but far ahead of a strong resume point: see
+    /// [`plausible_untracked`](Self::plausible_untracked)). A sender state
+    /// outvoted by implausible data is dropped (unreported: it was not
+    /// established), and the segment builds it again.
     pub(super) fn plausible_data(
         &mut self,
         now: Instant,
@@ -151,7 +154,7 @@ impl Receiver {
     ) -> bool {
         let sender = segment.sender;
         let Some(state) = self.senders.get_mut(&sender) else {
-            return true;
+            return self.plausible_untracked(now, sender, segment.seq);
         };
         if let Some(hint) = state.hint.take() {
             let heard = state.heard;
@@ -180,8 +183,27 @@ impl Receiver {
         }
         stats.senders_reanchored += 1;
         tracing::debug!(%sender, seq = segment.seq, "sender re-anchored");
-        self.remove_sender(stats, sender);
-        true
+        if let Some(old) = self.remove_sender(stats, sender) {
+            // If it delivered anything, where it resumes is remembered, as
+            // for a sender evicted (else a stream rebuilt from the next
+            // datagram could be owed, and deliver, it again). What it held
+            // for order is dropped, not delivered (it may be what a forged
+            // first datagram brought), and asked for again if owed.
+            self.remember(sender, &old, false);
+        }
+        // Judged by that point, as any forgotten sender's first datagram.
+        self.plausible_untracked(now, sender, segment.seq)
+    }
+
+    /// Whether data at `seq` of `sender`, not tracked, is plausible: any
+    /// seq is, but one far ahead of where the sender resumes if it was
+    /// forgotten established (a strong point: see
+    /// [`admission`](super::admission)). Such data, likely forged from
+    /// elsewhere, would otherwise take the sender over.
+    fn plausible_untracked(&self, now: Instant, sender: SenderId, seq: u64) -> bool {
+        self.remembered
+            .get(sender)
+            .is_none_or(|point| point.judge(seq, now) != Verdict::Ahead)
     }
 
     /// A heartbeat of a sender not tracked, or heard only through
@@ -196,9 +218,19 @@ impl Receiver {
             data: false,
             live: false,
         };
-        if self.remembered.contains(sender) || self.glimpsed.contains(sender) {
+        let point = self
+            .remembered
+            .get(sender)
+            .or_else(|| self.glimpsed.get(sender));
+        if let Some(point) = point {
             // Forgotten earlier: it resumes where it was, whatever the
-            // heartbeat says.
+            // heartbeat says of its stream's age; but a heartbeat alone
+            // that contradicts the point is ignored (data settles it).
+            if point.judge(hint.lead, now) != Verdict::Resumes {
+                stats.heartbeats_implausible += 1;
+                tracing::debug!(%sender, lead = hint.lead, resume = point.seq, "heartbeat far from a forgotten sender's point ignored");
+                return;
+            }
             self.touch(now, stats, sender, hint.from, first);
             return;
         }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tracing::{debug, trace};
 
+use super::admission::Verdict;
 use super::segments::{Hooks, Segments};
 use super::state::{FirstHeard, Item, Ledger, Partial, Segment, SenderState};
 use super::{Arrival, DropReason, Receiver};
@@ -236,20 +237,38 @@ impl Receiver {
             };
             self.evict(stats, victim);
         }
-        let resume = self
+        let point = self
             .remembered
             .take(sender)
             .or_else(|| self.glimpsed.take(sender));
-        if let Some(resume) = resume {
-            debug!(%sender, resume, "forgotten sender heard again: resumes where it was");
-            stats.senders_resumed += 1;
-            let state = SenderState::resumed(sender, now, from, first, resume);
-            self.senders.insert(sender, state);
-            return Some(true);
+        // Data far from the point of a sender heard once before (a strong
+        // point has dropped it already: see `plausible_data`) starts it
+        // afresh: that one datagram before may have been forged.
+        let mut floor = None;
+        if let Some(point) = point {
+            match point.judge(first.seq, now) {
+                Verdict::Ahead if !point.strong => {
+                    debug!(%sender, seq = first.seq, resume = point.seq, "far ahead of a forgotten sender's point: afresh, above it");
+                    floor = Some(point);
+                }
+                Verdict::Below if !point.strong => {
+                    debug!(%sender, seq = first.seq, resume = point.seq, "far below a forgotten sender's point: afresh");
+                }
+                _ => {
+                    debug!(%sender, resume = point.seq, "forgotten sender heard again: resumes where it was");
+                    stats.senders_resumed += 1;
+                    let state = SenderState::resumed(sender, now, from, first, point);
+                    self.senders.insert(sender, state);
+                    return Some(true);
+                }
+            }
         }
         let join = self.first_join(now, stats, sender, first);
-        self.senders
-            .insert(sender, SenderState::new(sender, now, from, first, join));
+        let mut state = SenderState::new(sender, now, from, first, join);
+        if let Some(point) = floor {
+            state.rest_on(point);
+        }
+        self.senders.insert(sender, state);
         if let Some(wake) = join.and_then(|j| j.wake()) {
             trace!(%sender, first = first.seq, "first heard mid-stream: asking for a heartbeat");
             self.schedule(sender, Some(wake));
@@ -426,16 +445,24 @@ impl Receiver {
             return;
         };
         stats.senders_evicted += 1;
-        if let Some(resume) = state.resume_point() {
-            let cap = self.config.max_senders * super::admission::REMEMBERED_PER_SENDER;
-            if state.heard > 1 {
-                self.remembered.remember(victim, resume, cap);
-            } else {
-                self.glimpsed
-                    .remember(victim, resume, self.config.max_senders);
-            }
-        }
+        self.remember(victim, &state, true);
         self.evicted.push(state);
+    }
+
+    /// Remembers where sender `id`, just forgotten with `state`, resumes,
+    /// if it delivered anything: a strong point with the established, a
+    /// weak one with those heard once (see [`admission`](super::admission)).
+    /// `held_delivered`: what it held for order is delivered as it goes.
+    pub(super) fn remember(&mut self, id: SenderId, state: &SenderState, held_delivered: bool) {
+        let Some(point) = state.resume_point(held_delivered) else {
+            return;
+        };
+        if point.strong {
+            let cap = self.config.max_senders * super::admission::REMEMBERED_PER_SENDER;
+            self.remembered.remember(id, point, cap);
+        } else {
+            self.glimpsed.remember(id, point, self.config.max_senders);
+        }
     }
 
     /// Takes `id`'s state out of the table, with its charges, partial

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use super::admission::Resume;
 use super::budget::NackBudget;
 use super::segments::Segments;
 use crate::bucket::TokenBucket;
@@ -306,6 +307,14 @@ pub(crate) struct SenderState {
     /// Losses declared while it was not believed real, told once it is
     /// (runs of seqs, at most [`MAX_WAITING_LOSSES`]).
     pub(crate) waiting_losses: Vec<WaitingLoss>,
+    /// The point it was forgotten with, if it was forgotten earlier and is
+    /// heard again: nothing below it is owed or delivered again.
+    pub(crate) floor: Option<Resume>,
+    /// Its first datagram since was far ahead of `floor`, which it was
+    /// heard only once before: it started afresh above it (see
+    /// `admission`), and until it is established, `floor` is all it keeps
+    /// when forgotten again.
+    pub(crate) above_floor: bool,
 }
 
 /// The most runs of lost seqs a sender not believed real keeps for the
@@ -413,31 +422,51 @@ impl SenderState {
             conflict_told: false,
             hint: None,
             waiting_losses: Vec::new(),
+            floor: None,
+            above_floor: false,
         }
     }
 
-    /// The state of a sender forgotten earlier that is heard again: its
-    /// stream resumes at `resume` (one past the highest seq it delivered
-    /// then), nothing below is owed or delivered again, and no join is
-    /// pending.
+    /// The state of a sender forgotten earlier that is heard again, with a
+    /// datagram plausible for its resume `point`: its stream resumes there
+    /// (one past the highest seq it delivered then), nothing below is owed
+    /// or delivered again, and no join is pending.
+    ///
+    /// That one datagram may be forged: the sender is heard once (not
+    /// established: re-anchored by data that contradicts it, as a newcomer
+    /// is), believed only if it was, from its old home rather than the
+    /// datagram's address, and vouched for no further than the point.
     pub(crate) fn resumed(
         id: SenderId,
         now: Instant,
         from: SocketAddr,
         first: FirstHeard,
-        resume: u64,
+        point: Resume,
     ) -> Self {
         let mut state = Self::new(id, now, from, first, None);
+        let resume = point.seq;
         state.window = SeqWindow::starting_at(resume);
         state.start = resume;
         state.next = resume;
         state.known_end = resume;
         state.lead = state.lead.max(resume);
-        state.vouched = state.lead;
+        // Its data from its home vouches for more (`on_data`).
+        state.vouched = resume;
         state.first_seq = resume.min(first.seq);
-        state.believe_from_here();
-        state.heard = 2;
+        state.home = point.home;
+        state.believed = point.home.is_some();
+        state.floor = Some(point);
         state
+    }
+
+    /// Makes a new state, whose first datagram was far ahead of the resume
+    /// `point` of a sender heard once before, start above that point:
+    /// nothing below it is delivered again, nor owed (its join, when
+    /// settled, lowers its start no further).
+    pub(crate) fn rest_on(&mut self, point: Resume) {
+        self.window.finished_below(point.seq);
+        self.floor = Some(point);
+        self.above_floor = true;
     }
 
     /// Keeps a loss declared while it is not believed real, for the report
