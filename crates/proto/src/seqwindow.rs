@@ -82,16 +82,6 @@ impl SeqWindow {
         window
     }
 
-    /// Marks every message below `seq` finished, on a window with nothing
-    /// finished above its base yet (a new one): for a sender forgotten
-    /// earlier and heard again far ahead, which must not deliver again
-    /// what it delivered before. Anything else is left as it is.
-    pub(crate) fn finished_below(&mut self, seq: u64) {
-        if self.chunks.is_empty() && self.low == self.base {
-            self.low = seq.clamp(self.base, self.base.saturating_add(WINDOW));
-        }
-    }
-
     /// The first message at or after `seq` that is not finished (stale
     /// ones count as finished): `seq` itself if it is open.
     pub(crate) fn next_open(&self, seq: u64) -> u64 {

@@ -254,7 +254,9 @@ pub struct DropStats {
     pub malformed: u64,
     /// Segments already held, or of a message already delivered or given up.
     pub duplicate: u64,
-    /// Segments of messages too old for the sender's window.
+    /// Segments of messages too old for the sender's window (or just
+    /// below the point a forgotten sender, started afresh, was forgotten
+    /// with: delivered, or owed and lost, before).
     pub stale: u64,
     /// Datagrams declaring a message over `max_message_size`.
     pub message_too_large: u64,

@@ -22,13 +22,15 @@
 //! delivered is delivered again, and it is never owed its stream from 0
 //! again. The first datagram heard of it again may be forged, so it
 //! resumes only if that datagram is plausible for the point (not far
-//! ahead of it: [`Resume::judge`]), and as a sender heard once (not
-//! established), believed from its old home, not the datagram's address.
-//! Far ahead of the point of a sender that was established, the datagram
-//! is dropped and the point kept; of one heard once (which may itself
-//! have been forged), the sender starts afresh from the datagram, as a
-//! newcomer, but above the point: nothing below it is owed or delivered
-//! again.
+//! from it: [`Resume::judge`]; the allowance for the time it was silent
+//! counts only from its old home), and as a sender heard once (not
+//! established); on a datagram from elsewhere, neither believed nor
+//! established until its data comes from its old home. Far ahead of the point of a sender that was established,
+//! the datagram is dropped and the point kept; far from the point of one
+//! heard once (which may itself have been forged), the sender starts
+//! afresh from the datagram, as a newcomer, keeping the point: nothing
+//! just below it is owed or delivered again, and the point stays what it
+//! resumes at if it is forgotten again before it is established.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -51,7 +53,7 @@ pub(crate) const REMEMBERED_PER_SENDER: usize = 4;
 /// How readily a sender gives its place up: the lowest goes first; `None`
 /// never.
 pub(crate) fn rank(state: &SenderState, now: Instant, config: &Config) -> Option<u8> {
-    if state.heard <= 1 || !state.believed {
+    if !state.established() {
         return Some(0);
     }
     let silent = now.saturating_duration_since(state.last_alive);
@@ -126,15 +128,19 @@ pub(crate) enum Verdict {
 }
 
 impl Resume {
-    /// Judges `seq`, heard at `now`, by the same bounds as a tracked
-    /// sender's data (see `plausible`): at most [`AHEAD`] past the point,
-    /// plus what the plausible rate allows since it was last heard, and
-    /// not more than [`AHEAD`] below it.
-    pub(crate) fn judge(&self, seq: u64, now: Instant) -> Verdict {
-        let end = self
-            .seq
-            .saturating_add(AHEAD)
-            .saturating_add(allowance(self.at, now));
+    /// Judges `seq`, heard at `now` from `from`, by the bounds of a tracked
+    /// sender's data (see `plausible`): not more than [`AHEAD`] below the
+    /// point, and at most [`AHEAD`] past it, plus, from its home only,
+    /// what the plausible rate allows since it was last heard. A forgotten
+    /// sender has been silent by definition, so from anywhere else that
+    /// allowance would let one forged datagram claim seconds of stream.
+    pub(crate) fn judge(&self, seq: u64, now: Instant, from: SocketAddr) -> Verdict {
+        let run = if self.home == Some(from) {
+            allowance(self.at, now)
+        } else {
+            0
+        };
+        let end = self.seq.saturating_add(AHEAD).saturating_add(run);
         if seq > end {
             Verdict::Ahead
         } else if seq.saturating_add(AHEAD) < self.seq {
@@ -142,6 +148,13 @@ impl Resume {
         } else {
             Verdict::Resumes
         }
+    }
+
+    /// Whether `seq` lies just below the point (within [`AHEAD`]): what
+    /// the sender delivered here before, or was owed and lost. A state
+    /// started afresh far below the point (see `touch`) keeps it finished.
+    pub(crate) fn covers(&self, seq: u64) -> bool {
+        seq < self.seq && seq.saturating_add(AHEAD) >= self.seq
     }
 }
 
@@ -151,38 +164,65 @@ impl Resume {
 /// a flood of one-datagram ids cannot push out the others.)
 #[derive(Debug, Default)]
 pub(crate) struct Forgotten {
-    resume: FastMap<SenderId, Resume>,
-    order: VecDeque<SenderId>,
+    /// Each id's point, and the generation of its entry in `order`.
+    resume: FastMap<SenderId, (Resume, u64)>,
+    /// Ids in the order they were remembered, with the generation they
+    /// were remembered in: an entry whose generation is not the id's in
+    /// `resume` is stale (taken, or remembered again since), and skipped.
+    /// (`take` leaves its entry here: a walk over the whole queue per
+    /// datagram was what a forger re-anchoring an id could make it pay.)
+    order: VecDeque<(SenderId, u64)>,
+    /// The next generation.
+    generation: u64,
 }
 
 impl Forgotten {
     /// Remembers that `id` resumes at `point` (at most `cap` are kept).
     pub(crate) fn remember(&mut self, id: SenderId, point: Resume, cap: usize) {
-        if self.resume.insert(id, point).is_none() {
-            self.order.push_back(id);
+        if let Some(entry) = self.resume.get_mut(&id) {
+            entry.0 = point;
+        } else {
+            let generation = self.generation;
+            self.generation = self.generation.wrapping_add(1);
+            self.resume.insert(id, (point, generation));
+            self.order.push_back((id, generation));
         }
-        while self.order.len() > cap {
-            if let Some(old) = self.order.pop_front() {
+        while self.resume.len() > cap {
+            let Some((old, generation)) = self.order.pop_front() else {
+                break;
+            };
+            if self.resume.get(&old).is_some_and(|e| e.1 == generation) {
                 self.resume.remove(&old);
             }
+        }
+        // Stale entries are dropped once they are as many as the live
+        // ones: amortized, a constant per entry.
+        if self.order.len() > 2 * self.resume.len() + 16 {
+            let resume = &self.resume;
+            self.order
+                .retain(|(id, g)| resume.get(id).is_some_and(|e| e.1 == *g));
         }
     }
 
     /// Where `id` resumes, if it was forgotten (it is tracked again now).
     pub(crate) fn take(&mut self, id: SenderId) -> Option<Resume> {
-        let point = self.resume.remove(&id)?;
-        self.order.retain(|s| *s != id);
-        Some(point)
+        self.resume.remove(&id).map(|(point, _)| point)
     }
 
     /// Where `id` resumes, if it is remembered (it stays so).
     pub(crate) fn get(&self, id: SenderId) -> Option<Resume> {
-        self.resume.get(&id).copied()
+        self.resume.get(&id).map(|(point, _)| *point)
     }
 
     /// Senders remembered now.
     pub(crate) fn len(&self) -> usize {
         self.resume.len()
+    }
+
+    /// Entries in the order queue, stale ones included (for tests).
+    #[cfg(test)]
+    fn queued(&self) -> usize {
+        self.order.len()
     }
 }
 
@@ -196,29 +236,92 @@ impl SenderState {
     /// is forgotten (eviction); otherwise it is dropped, and the point is
     /// not past the next message to deliver.
     pub(crate) fn resume_point(&self, held_delivered: bool) -> Option<Resume> {
-        if let Some(floor) = self
-            .floor
-            .filter(|_| self.above_floor && !self.established())
-        {
-            // Started afresh above the point it was forgotten with, on a
-            // datagram that may be forged: that point is all it keeps.
-            return Some(floor);
-        }
         // Messages held for order count as delivered if they are, as it is
         // forgotten (`forget_evicted`), after this is asked.
         let held = !self.held.is_empty();
-        let kept = self.delivered > 0 || (held && held_delivered) || self.floor.is_some();
+        let delivered = self.delivered > 0 || (held && held_delivered);
+        let established = self.established();
+        if !delivered && !established {
+            // Nothing of its own to keep (and its seqs, perhaps forged far
+            // from the point, must not move it): the point it had, if any.
+            return self.floor;
+        }
         // Not past what it vouched for: a forged frame inside the
         // plausible window must not move its resume point.
         let mut seq = self.known_end.min(self.vouched).max(self.start);
         if held && !held_delivered {
             seq = seq.min(self.next);
         }
-        kept.then(|| Resume {
-            seq: seq.max(self.floor.map_or(0, |f| f.seq)),
+        let mut point = Resume {
+            seq,
             at: self.plausible_at,
             home: self.home,
-            strong: self.established() || self.floor.is_some_and(|f| f.strong),
-        })
+            strong: established || self.floor.is_some_and(|f| f.strong),
+        };
+        match self.floor() {
+            // It keeps the larger of the two: what it delivered itself
+            // lies just below its own, and a state started afresh far
+            // below the point keeps the point.
+            Some(f) if f.seq >= seq => {
+                // When it was last heard plausibly there: a re-anchor does
+                // not make the point younger (and the stream's bound
+                // tighter).
+                point.seq = f.seq;
+                point.at = f.at;
+                point.home = f.home.or(self.home);
+            }
+            _ => {}
+        }
+        Some(point)
+    }
+}
+
+impl SenderState {
+    /// The point it was forgotten with, while it holds: until it is
+    /// established, or for good if it was heard from the home the sender
+    /// has now. A sender established from elsewhere proved its stream is
+    /// its own, and the point (a forgery's, perhaps, far ahead of it) is
+    /// dropped: else its stream would be refused as it reaches the point.
+    pub(crate) fn floor(&self) -> Option<Resume> {
+        self.floor
+            .filter(|f| !self.established() || (f.home.is_some() && f.home == self.home))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(seq: u64) -> Resume {
+        Resume {
+            seq,
+            at: Instant::now(),
+            home: None,
+            strong: true,
+        }
+    }
+
+    #[test]
+    fn a_forgotten_table_keeps_the_latest_and_stays_small_under_churn() {
+        let mut f = Forgotten::default();
+        for i in 0..10 {
+            f.remember(SenderId::new(i), point(i), 4);
+        }
+        assert_eq!(f.len(), 4);
+        assert!(f.get(SenderId::new(5)).is_none());
+        assert_eq!(f.get(SenderId::new(9)).map(|p| p.seq), Some(9));
+        // A forger re-anchoring one id over and over: remember, take.
+        for k in 0..10_000 {
+            f.remember(SenderId::new(7), point(k), 4);
+            assert_eq!(f.take(SenderId::new(7)).map(|p| p.seq), Some(k));
+        }
+        assert!(f.queued() <= 2 * f.len() + 17, "{}", f.queued());
+        f.remember(SenderId::new(7), point(1), 4);
+        f.remember(SenderId::new(20), point(1), 4);
+        // 6 goes, the oldest; 7, remembered again since, stays.
+        assert!(f.get(SenderId::new(6)).is_none());
+        assert!(f.get(SenderId::new(7)).is_some());
+        assert!(f.get(SenderId::new(9)).is_some());
+        assert_eq!(f.len(), 4);
     }
 }

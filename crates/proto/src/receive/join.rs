@@ -182,11 +182,13 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        // Never below the point it was forgotten with: what lies below was
-        // delivered (or reported lost) before.
-        let floor = state.floor.map_or(0, |f| f.seq);
-        let (first, missing) = (first.max(floor), missing.max(floor));
+        // Never below the point it was forgotten with, if it started at
+        // or above it: what lies below was delivered (or reported lost)
+        // before. (A state started afresh far below the point keeps only
+        // what lies just below it: see `admit`.)
         let old = state.start;
+        let floor = state.floor().filter(|f| f.seq <= old).map_or(0, |f| f.seq);
+        let (first, missing) = (first.max(floor), missing.max(floor));
         if first >= old {
             return;
         }

@@ -96,8 +96,10 @@ impl SenderState {
 
     /// Whether the sender is established: believed real and heard more
     /// than once (a single datagram, even a valid event, may be forged).
+    /// (A sender resumed on a datagram from elsewhere than its home is
+    /// not, until its data comes from home: see `SenderState::resumed`.)
     pub(crate) fn established(&self) -> bool {
-        self.believed && self.heard > 1
+        self.believed && self.heard > 1 && !self.home_unheard
     }
 
     /// Whether data at `seq` is plausible: not past the plausible end, nor
@@ -154,7 +156,7 @@ impl Receiver {
     ) -> bool {
         let sender = segment.sender;
         let Some(state) = self.senders.get_mut(&sender) else {
-            return self.plausible_untracked(now, sender, segment.seq);
+            return self.plausible_untracked(now, sender, segment.seq, segment.from);
         };
         if let Some(hint) = state.hint.take() {
             let heard = state.heard;
@@ -192,7 +194,7 @@ impl Receiver {
             self.remember(sender, &old, false);
         }
         // Judged by that point, as any forgotten sender's first datagram.
-        self.plausible_untracked(now, sender, segment.seq)
+        self.plausible_untracked(now, sender, segment.seq, segment.from)
     }
 
     /// Whether data at `seq` of `sender`, not tracked, is plausible: any
@@ -200,10 +202,16 @@ impl Receiver {
     /// forgotten established (a strong point: see
     /// [`admission`](super::admission)). Such data, likely forged from
     /// elsewhere, would otherwise take the sender over.
-    fn plausible_untracked(&self, now: Instant, sender: SenderId, seq: u64) -> bool {
+    fn plausible_untracked(
+        &self,
+        now: Instant,
+        sender: SenderId,
+        seq: u64,
+        from: SocketAddr,
+    ) -> bool {
         self.remembered
             .get(sender)
-            .is_none_or(|point| point.judge(seq, now) != Verdict::Ahead)
+            .is_none_or(|point| point.judge(seq, now, from) != Verdict::Ahead)
     }
 
     /// A heartbeat of a sender not tracked, or heard only through
@@ -226,7 +234,7 @@ impl Receiver {
             // Forgotten earlier: it resumes where it was, whatever the
             // heartbeat says of its stream's age; but a heartbeat alone
             // that contradicts the point is ignored (data settles it).
-            if point.judge(hint.lead, now) != Verdict::Resumes {
+            if point.judge(hint.lead, now, hint.from) != Verdict::Resumes {
                 stats.heartbeats_implausible += 1;
                 tracing::debug!(%sender, lead = hint.lead, resume = point.seq, "heartbeat far from a forgotten sender's point ignored");
                 return;

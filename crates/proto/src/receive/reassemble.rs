@@ -242,17 +242,15 @@ impl Receiver {
             .take(sender)
             .or_else(|| self.glimpsed.take(sender));
         // Data far from the point of a sender heard once before (a strong
-        // point has dropped it already: see `plausible_data`) starts it
-        // afresh: that one datagram before may have been forged.
+        // point has dropped data far ahead already: see `plausible_data`)
+        // starts it afresh, keeping the point: that one datagram before
+        // may have been forged, or this one may be.
         let mut floor = None;
         if let Some(point) = point {
-            match point.judge(first.seq, now) {
-                Verdict::Ahead if !point.strong => {
-                    debug!(%sender, seq = first.seq, resume = point.seq, "far ahead of a forgotten sender's point: afresh, above it");
+            match point.judge(first.seq, now, from) {
+                Verdict::Ahead | Verdict::Below if !point.strong => {
+                    debug!(%sender, seq = first.seq, resume = point.seq, "far from a forgotten sender's point: afresh, keeping it");
                     floor = Some(point);
-                }
-                Verdict::Below if !point.strong => {
-                    debug!(%sender, seq = first.seq, resume = point.seq, "far below a forgotten sender's point: afresh");
                 }
                 _ => {
                     debug!(%sender, resume = point.seq, "forgotten sender heard again: resumes where it was");
@@ -332,6 +330,11 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return Err(DropReason::Stale);
         };
+        if state.floor().is_some_and(|f| f.covers(seq)) {
+            // Just below the point it was forgotten with: delivered (or
+            // owed and lost) before, whatever its state now starts from.
+            return Err(DropReason::Stale);
+        }
         if state.window.cover(seq) {
             let base = state.window.base();
             let keep = state.partials.split_off(&base);

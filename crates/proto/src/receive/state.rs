@@ -310,11 +310,10 @@ pub(crate) struct SenderState {
     /// The point it was forgotten with, if it was forgotten earlier and is
     /// heard again: nothing below it is owed or delivered again.
     pub(crate) floor: Option<Resume>,
-    /// Its first datagram since was far ahead of `floor`, which it was
-    /// heard only once before: it started afresh above it (see
-    /// `admission`), and until it is established, `floor` is all it keeps
-    /// when forgotten again.
-    pub(crate) above_floor: bool,
+    /// It resumed from a point with a home, on a datagram from elsewhere
+    /// (perhaps forged): it is not established until its data comes from
+    /// that home (see `SenderState::resumed`).
+    pub(crate) home_unheard: bool,
 }
 
 /// The most runs of lost seqs a sender not believed real keeps for the
@@ -423,7 +422,7 @@ impl SenderState {
             hint: None,
             waiting_losses: Vec::new(),
             floor: None,
-            above_floor: false,
+            home_unheard: false,
         }
     }
 
@@ -434,8 +433,12 @@ impl SenderState {
     ///
     /// That one datagram may be forged: the sender is heard once (not
     /// established: re-anchored by data that contradicts it, as a newcomer
-    /// is), believed only if it was, from its old home rather than the
-    /// datagram's address, and vouched for no further than the point.
+    /// is), vouched for no further than the point, and keeps its old home.
+    /// From that home, it is believed, and its stream may have run on
+    /// since the point at the plausible rate (the stream-age bound counts
+    /// from when it was last heard there, as `Resume::judge` does); from
+    /// anywhere else, it is not believed, nor established, until its data
+    /// comes from home, and the bound counts from now.
     pub(crate) fn resumed(
         id: SenderId,
         now: Instant,
@@ -454,19 +457,24 @@ impl SenderState {
         state.vouched = resume;
         state.first_seq = resume.min(first.seq);
         state.home = point.home;
-        state.believed = point.home.is_some();
+        let at_home = point.home == Some(from);
+        if at_home {
+            state.first_at = point.at;
+        }
+        state.believed = at_home;
+        state.home_unheard = point.home.is_some() && !at_home;
         state.floor = Some(point);
         state
     }
 
-    /// Makes a new state, whose first datagram was far ahead of the resume
-    /// `point` of a sender heard once before, start above that point:
-    /// nothing below it is delivered again, nor owed (its join, when
-    /// settled, lowers its start no further).
+    /// Makes a new state, whose first datagram was far from the resume
+    /// `point` of a sender heard once before, keep that point: nothing
+    /// below it (within `plausible::AHEAD`) is delivered again, nor owed
+    /// (its join, when settled, lowers its start no further), and the
+    /// point is kept if it is forgotten before it is established (see
+    /// `resume_point`).
     pub(crate) fn rest_on(&mut self, point: Resume) {
-        self.window.finished_below(point.seq);
         self.floor = Some(point);
-        self.above_floor = true;
     }
 
     /// Keeps a loss declared while it is not believed real, for the report

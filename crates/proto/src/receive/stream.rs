@@ -37,6 +37,13 @@ impl Receiver {
             Arrival::Complete(body) if !state.believed => crate::args::is_event(body),
             _ => false,
         };
+        // Resumed on a datagram from elsewhere: its own data, from home,
+        // makes it believed again (and it may be established).
+        let home_again = state.home_unheard && state.home == Some(segment.from);
+        if home_again {
+            state.home_unheard = false;
+        }
+        let believe = believe || (home_again && !state.believed);
         if let Arrival::Complete(body) = &arrival {
             state.believed |= believe;
             state.remember_digest(seq, segment.count, body);

@@ -17,5 +17,6 @@ mod message_size;
 mod nack_work;
 mod overheard_nacks;
 mod remembered;
+mod resume_points;
 mod senders;
 mod waiting_losses;
