@@ -265,7 +265,9 @@ impl Receiver {
         // has one). An impersonator's trail from elsewhere would make
         // every gap open now lost though the sender still keeps it.
         let trail = if state.is_home(from) { trail } else { 0 };
-        let believe = !state.believed && lead >= state.data_end && state.data_end > 0;
+        // Believed only from where its data came: a heartbeat from
+        // elsewhere that agrees with its data may be an impersonator's.
+        let believe = !state.believed && state.agrees_with_data(from, lead);
         let first = state::FirstHeard {
             seq: lead,
             data: false,

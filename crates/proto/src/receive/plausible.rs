@@ -14,9 +14,9 @@
 //!
 //! A sender first heard through a heartbeat is tracked, but the heartbeat
 //! is only a hint: the join point comes from data. The first data settles
-//! it: data that agrees with the hint (at or a little past its lead)
-//! starts the stream as the heartbeat said; data that does not rebuilds
-//! the sender's state from the data.
+//! it: data that agrees with the hint (at or a little past its lead, from
+//! the address the hint came from) starts the stream as the heartbeat
+//! said; data that does not rebuilds the sender's state from the data.
 //!
 //! A receiver that fell far behind (its kernel dropped more than [`AHEAD`]
 //! messages while it was descheduled) reads the datagram before the drop
@@ -161,7 +161,9 @@ impl Receiver {
         if let Some(hint) = state.hint.take() {
             let heard = state.heard;
             self.remove_sender(stats, sender);
-            if hint.agrees(segment.seq, now) {
+            // Data agrees with the hint only from where the hint came:
+            // a heartbeat from elsewhere may be an impersonator's.
+            if hint.agrees(segment.seq, now) && hint.from == segment.from {
                 self.settle_hint(now, stats, hint, heard);
             } else {
                 stats.senders_reanchored += 1;

@@ -226,6 +226,7 @@ impl Receiver {
             super::budget::NackBudget::earned(&mut state.nacks);
             if first.data {
                 state.data_end = state.data_end.max(lead);
+                state.data_heard(from);
             }
             return Some(false);
         }

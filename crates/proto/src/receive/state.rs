@@ -228,6 +228,10 @@ pub(crate) struct SenderState {
     pub(crate) last_alive: Instant,
     /// Where its latest data or heartbeat came from.
     pub(crate) from: SocketAddr,
+    /// Where its latest data came from (`from` is a heartbeat's address
+    /// after one): a heartbeat agrees with the data only from there, and
+    /// its home is taken from here.
+    pub(crate) data_from: Option<SocketAddr>,
     /// The next seq it will use, as far as this node knows.
     pub(crate) lead: u64,
     /// Its messages delivered, and declared lost, while tracked.
@@ -273,7 +277,8 @@ pub(crate) struct SenderState {
     /// Datagrams (data, batch entries, heartbeats) taken from it.
     pub(crate) heard: u32,
     /// Believed real: a message of it completed, or it sent a heartbeat
-    /// consistent with its data. Only then is it asked for anything.
+    /// consistent with its data, from where that data came. Only then is
+    /// it asked for anything, or its losses told.
     pub(crate) believed: bool,
     /// One past the highest seq heard in its data.
     pub(crate) data_end: u64,
@@ -289,8 +294,10 @@ pub(crate) struct SenderState {
     pub(crate) first_at: Instant,
     /// When its latest plausible datagram came.
     pub(crate) plausible_at: Instant,
-    /// The address it was first believed from: datagrams from there may
-    /// run further ahead (`SenderState::taken_from_home`).
+    /// The address its data came from when it was first believed (or its
+    /// first data after, if it was believed before any): datagrams from
+    /// there may run further ahead (`SenderState::taken_from_home`). Never
+    /// a heartbeat's address alone: anyone may send one from anywhere.
     pub(crate) home: Option<SocketAddr>,
     /// Implausible datagrams since its latest plausible one.
     pub(crate) implausible_run: u32,
@@ -384,6 +391,7 @@ impl SenderState {
             last_heard: now,
             last_alive: now,
             from,
+            data_from: first.data.then_some(from),
             lead: if first.data {
                 seq.saturating_add(1)
             } else {
@@ -503,10 +511,29 @@ impl SenderState {
         self.waiting_losses.iter().map(|l| l.count).sum()
     }
 
-    /// Takes it as real, heard from where its latest datagram came.
+    /// Takes it as real: its home is where its latest data came from (if
+    /// none came yet, its first data sets it: see `data_heard`).
     pub(crate) fn believe_from_here(&mut self) {
         self.believed = true;
-        self.home.get_or_insert(self.from);
+        if let Some(at) = self.data_from {
+            self.home.get_or_insert(at);
+        }
+    }
+
+    /// Its data came from `from`: that is where its data comes from now,
+    /// and its home if it is believed without one.
+    pub(crate) fn data_heard(&mut self, from: SocketAddr) {
+        self.data_from = Some(from);
+        if self.believed {
+            self.home.get_or_insert(from);
+        }
+    }
+
+    /// Whether a heartbeat from `from` agrees with the data heard: its
+    /// `lead` is past all of it, and it came from where the data did (a
+    /// heartbeat from elsewhere may be an impersonator's).
+    pub(crate) fn agrees_with_data(&self, from: SocketAddr, lead: u64) -> bool {
+        self.data_end > 0 && lead >= self.data_end && self.data_from == Some(from)
     }
 
     /// Its own datagram (data, or a heartbeat's lead) from `from` says the

@@ -10,6 +10,7 @@ mod budgets;
 mod far_behind;
 mod flood;
 mod forged_extremes;
+mod forged_heartbeats;
 mod garbage;
 mod held_burst;
 mod hostile_recovery;
