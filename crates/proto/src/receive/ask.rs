@@ -127,8 +127,9 @@ impl Receiver {
         let mut rules = Rules::new(now, &self.config, state.last_alive);
         // Nothing is asked for before the join is settled (it may be
         // history this node is not owed), nor of a sender not believed
-        // real (a stranger's forged partials cost no NACK).
-        let defer = state.join.is_some() || !state.believed;
+        // real (a stranger's forged partials cost no NACK), but for what a
+        // young stream heard through a heartbeat missed (one NACK earned).
+        let defer = state.join.is_some() || !(state.believed || state.young_hint);
         if !defer && !self.budget.allows(now, &mut state.nacks, state.delivered) {
             // Over a NACK budget: what is due waits a repair timeout.
             rules.hold = Some(now + self.config.repair_timeout);

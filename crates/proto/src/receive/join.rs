@@ -1,9 +1,10 @@
 //! Where a receiver's share of a stream begins.
 //!
 //! A sender's state is created when it is first heard. Heard first through
-//! a heartbeat, its stream is settled at once: it is owed from message 0
-//! if it began after this node joined (the heartbeat's age is no more than
-//! this node's time in the group), else from the heartbeat's lead. Heard
+//! a heartbeat, its stream is settled (once its data agrees, or at once if
+//! young: see `plausible`): it is owed from message 0 if it began after
+//! this node joined (the heartbeat's age is no more than this node's time
+//! in the group), else from the heartbeat's lead. Heard
 //! first through message 0 sent live, it starts there. Heard first any
 //! other way (a later message, or a repair for another receiver) the
 //! decision is *pending*: the receiver asks the sender for a heartbeat (a

@@ -17,6 +17,11 @@
 //! it: data that agrees with the hint (at or a little past its lead, from
 //! the address the hint came from) starts the stream as the heartbeat
 //! said; data that does not rebuilds the sender's state from the data.
+//! A heartbeat alone never makes a sender believed real: a young stream
+//! settled from one (see `Receiver::on_first_heartbeats`) is asked for
+//! what it missed (one NACK), but reports no loss until its data makes it
+//! believed, so that a stranger's heartbeat under an id it made up is
+//! nobody's loss.
 //!
 //! A receiver that fell far behind (its kernel dropped more than [`AHEAD`]
 //! messages while it was descheduled) reads the datagram before the drop
@@ -164,7 +169,7 @@ impl Receiver {
             // Data agrees with the hint only from where the hint came:
             // a heartbeat from elsewhere may be an impersonator's.
             if hint.agrees(segment.seq, now) && hint.from == segment.from {
-                self.settle_hint(now, stats, hint, heard);
+                self.settle_hint(now, stats, hint, heard, true);
             } else {
                 stats.senders_reanchored += 1;
                 tracing::debug!(%sender, seq = segment.seq, lead = hint.lead, "heartbeat contradicted by data");
@@ -220,7 +225,10 @@ impl Receiver {
     /// heartbeats: tracked (if admitted), and the heartbeat kept as a hint
     /// until data settles it; but a stream that began after this node
     /// joined, whose lead is plausible for its age, is settled at once
-    /// (this node is owed all of it, and asks for what it missed).
+    /// (this node is owed all of it, and asks for what it missed; but its
+    /// losses are told only once its data makes it believed real: until
+    /// then the heartbeat may be a stranger's, and what it claims missing
+    /// nobody's loss).
     pub(super) fn on_first_heartbeats(&mut self, now: Instant, stats: &mut Stats, hint: Hint) {
         let sender = hint.sender;
         let first = FirstHeard {
@@ -249,7 +257,9 @@ impl Receiver {
             if heard > 0 {
                 self.remove_sender(stats, sender);
             }
-            self.settle_hint(now, stats, hint, heard + 1);
+            // Not believed: a heartbeat alone may be a stranger's, under
+            // an id it made up, and its losses nobody's.
+            self.settle_hint(now, stats, hint, heard + 1, false);
             return;
         }
         let Some(new) = self.touch(now, stats, sender, hint.from, first) else {
@@ -266,10 +276,19 @@ impl Receiver {
         }
     }
 
-    /// Data agreed with the heartbeat `sender` was first heard through:
-    /// its stream starts as that heartbeat says (see `join`), and it is
-    /// believed real.
-    fn settle_hint(&mut self, now: Instant, stats: &mut Stats, hint: Hint, heard: u32) {
+    /// Settles the stream of a sender heard through heartbeats: it starts
+    /// as `hint` says (see `join`). With `believe` (its data agreed with
+    /// the hint) it is believed real; otherwise (a young stream heard only
+    /// through a heartbeat) what it missed is asked for with the one NACK
+    /// it earns here, but no loss of it is told until it is believed.
+    fn settle_hint(
+        &mut self,
+        now: Instant,
+        stats: &mut Stats,
+        hint: Hint,
+        heard: u32,
+        believe: bool,
+    ) {
         let sender = hint.sender;
         let via = FirstHeard {
             seq: hint.lead,
@@ -282,7 +301,10 @@ impl Receiver {
             return;
         }
         let mut state = SenderState::new(sender, hint.at, hint.from, via, None);
-        state.believe_from_here();
+        if believe {
+            state.believe_from_here();
+        }
+        state.young_hint = !believe;
         state.heard = heard;
         // Enough for one NACK: what it missed of the stream.
         state.nacks.earn(1.0);

@@ -278,7 +278,7 @@ pub(crate) struct SenderState {
     pub(crate) heard: u32,
     /// Believed real: a message of it completed, or it sent a heartbeat
     /// consistent with its data, from where that data came. Only then is
-    /// it asked for anything, or its losses told.
+    /// it asked for anything (but see `young_hint`), or its losses told.
     pub(crate) believed: bool,
     /// One past the highest seq heard in its data.
     pub(crate) data_end: u64,
@@ -301,6 +301,12 @@ pub(crate) struct SenderState {
     pub(crate) home: Option<SocketAddr>,
     /// Implausible datagrams since its latest plausible one.
     pub(crate) implausible_run: u32,
+    /// Its stream was settled at once from a heartbeat of a young stream
+    /// (see `Receiver::on_first_heartbeats`): what it missed is asked for
+    /// though it is not believed real (so that a node that missed all of a
+    /// sender that then went quiet still gets it), within the one NACK
+    /// that earned it; its losses still wait for it to be believed.
+    pub(crate) young_hint: bool,
     /// Its NACK budget (see `budget.rs`).
     pub(crate) nacks: TokenBucket,
     /// What its latest finished messages looked like (a second, different
@@ -424,6 +430,7 @@ impl SenderState {
             plausible_at: now,
             home: None,
             implausible_run: 0,
+            young_hint: false,
             nacks: NackBudget::for_sender(now),
             recent: VecDeque::new(),
             conflict_told: false,
