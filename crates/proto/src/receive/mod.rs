@@ -35,8 +35,8 @@
 //!   after this node joined (the heartbeat's `age` is no more than this
 //!   node's time in the group), and from the first message heard
 //!   otherwise: a late joiner never asks for history. Until a heartbeat
-//!   tells (the receiver asks for one with an empty NACK), delivery from
-//!   that sender waits.
+//!   from the sender's home tells (the receiver asks for one with an empty
+//!   NACK), delivery from that sender waits.
 //! - **Order** ([`order`]). With `ordered`, a complete message waits behind
 //!   every earlier one that is missing, until it arrives or is declared
 //!   lost.
@@ -264,7 +264,10 @@ impl Receiver {
         // sender itself, from its home, may say so (from anywhere until it
         // has one). An impersonator's trail from elsewhere would make
         // every gap open now lost though the sender still keeps it.
-        let trail = if state.is_home(from) { trail } else { 0 };
+        // So may only the sender tell the stream's age, which settles a
+        // pending join (see `join`).
+        let from_home = state.is_home(from);
+        let trail = if from_home { trail } else { 0 };
         // Believed only from where its data came: a heartbeat from
         // elsewhere that agrees with its data may be an impersonator's.
         let believe = !state.believed && state.agrees_with_data(from, lead);
@@ -279,7 +282,7 @@ impl Receiver {
             // told at once rather than wait.
             self.believe(now, stats, sender);
         }
-        let age = Duration::from_millis(u64::from(hb.age_ms()));
+        let age = from_home.then(|| Duration::from_millis(u64::from(hb.age_ms())));
         self.on_stream_heartbeat(now, stats, sender, (lead, trail), age, false);
         self.forget_evicted(stats);
         true

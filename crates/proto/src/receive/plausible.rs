@@ -310,7 +310,7 @@ impl Receiver {
         state.nacks.earn(1.0);
         self.senders.insert(sender, state);
         let age = hint.age(now);
-        self.on_stream_heartbeat(now, stats, sender, (hint.lead, hint.trail), age, true);
+        self.on_stream_heartbeat(now, stats, sender, (hint.lead, hint.trail), Some(age), true);
     }
 }
 

@@ -294,17 +294,20 @@ impl Receiver {
 
     /// A heartbeat of `sender`, just touched (`new`: first heard through
     /// it): its lead and trail (checked for plausibility), and the `age`
-    /// of its stream.
+    /// of its stream, if the heartbeat may settle the join (it came from
+    /// the sender's home, or from anywhere while it has none: an
+    /// impersonator's age from elsewhere would make a late joiner ask for
+    /// history, or one owed the stream skip it).
     pub(super) fn on_stream_heartbeat(
         &mut self,
         now: Instant,
         stats: &mut Stats,
         sender: SenderId,
         (lead, trail): (u64, u64),
-        age: Duration,
+        age: Option<Duration>,
         new: bool,
     ) {
-        let entitled = self.entitled(now, age);
+        let entitled = age.is_some_and(|age| self.entitled(now, age));
         if new {
             // First heard through a heartbeat: the stream starts at its
             // lead, or at 0 if it began after this node joined.
@@ -323,7 +326,9 @@ impl Receiver {
             self.tidy_timer(sender);
             return;
         }
-        self.decide(now, stats, sender, entitled, Some(lead));
+        if age.is_some() {
+            self.decide(now, stats, sender, entitled, Some(lead));
+        }
         self.extend_known(now, sender, lead, true, lead, stats);
         let Some(state) = self.senders.get_mut(&sender) else {
             return;

@@ -1,6 +1,8 @@
 //! Heartbeats forged by a stranger or an impersonator (docs/PROTOCOL.md
 //! §9.7, docs/SECURITY.md): a heartbeat alone never makes a sender
-//! believed real, nor gives it a home.
+//! believed real, never gives it a home, and never settles where a node's
+//! share of a stream begins when it comes from elsewhere than the
+//! sender's home.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -161,4 +163,34 @@ fn a_young_stream_heard_first_through_a_heartbeat_is_owed_from_zero() {
     }
     let (seqs, losses) = delivered_and_lost(&events(&mut rx), S);
     assert_eq!((seqs, losses), (vec![0, 1, 2, 3], 0));
+}
+
+/// An impersonator's heartbeat from elsewhere settled a pending join with
+/// the age it claimed: a late joiner made "owed from 0" asks for history
+/// and reports it lost. Only the sender's own heartbeats (from its home)
+/// settle the join.
+#[test]
+fn a_heartbeat_from_elsewhere_does_not_settle_the_join() {
+    let mut rx = endpoint(config(1024), ME);
+    rx.handle_join(at(0));
+    // Ten minutes in, S (an hour old) is first heard at message 10.
+    let now = 600_000;
+    rx.handle_datagram(at(now), addr(1), &event(S, 10));
+    rx.handle_datagram(at(now + 1), addr(1), &event(S, 11));
+    // The impersonator, from elsewhere: a stream 1 s old.
+    rx.handle_datagram(at(now + 2), addr(7), &heartbeat(S, 12, 0, 1000));
+    // S's own heartbeat, answering the request for one.
+    rx.handle_datagram(at(now + 3), addr(1), &heartbeat(S, 12, 0, 3_600_000));
+    let mut wanted = BTreeSet::new();
+    for t in (now + 4..now + 10_000).step_by(5) {
+        rx.handle_timeout(at(t));
+        for (_, entries) in nacks(&mut rx) {
+            wanted.extend(asked(&entries));
+        }
+    }
+    assert!(wanted.is_empty(), "history asked for: {wanted:?}");
+    let (seqs, losses) = delivered_and_lost(&events(&mut rx), S);
+    assert_eq!((seqs, losses), (vec![10, 11], 0));
+    let s = rx.stats();
+    assert_eq!((s.late_joins, s.messages_lost), (1, 0), "{s:?}");
 }
