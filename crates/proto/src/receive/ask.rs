@@ -18,15 +18,17 @@ use crate::wire::{Nack, NackEntry, MAX_NACK_ENTRIES};
 
 impl Receiver {
     /// Another receiver's NACK: hold back our own asks for what it names.
-    /// Only of a sender believed real: this node asks nothing of another
-    /// (its items wait idle until it is believed), so there is nothing to
-    /// hold back, and a stranger's partial messages cost no look.
+    /// Only of a sender this node asks (believed real, or a young stream
+    /// heard through a heartbeat: see `SenderState::young_hint`): it asks
+    /// nothing of another (its items wait idle until it is believed), so
+    /// there is nothing to hold back, and a stranger's partial messages
+    /// cost no look.
     pub(super) fn suppress(&mut self, now: Instant, stats: &mut Stats, nack: &Nack) {
         let sender = nack.target();
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        if !state.believed {
+        if !(state.believed || state.young_hint) {
             return;
         }
         let asked = State::Asked {
@@ -128,7 +130,8 @@ impl Receiver {
         // Nothing is asked for before the join is settled (it may be
         // history this node is not owed), nor of a sender not believed
         // real (a stranger's forged partials cost no NACK), but for what a
-        // young stream heard through a heartbeat missed (one NACK earned).
+        // young stream heard through a heartbeat missed (within what it
+        // earns: one NACK at once, then as any sender).
         let defer = state.join.is_some() || !(state.believed || state.young_hint);
         if !defer && !self.budget.allows(now, &mut state.nacks, state.delivered) {
             // Over a NACK budget: what is due waits a repair timeout.

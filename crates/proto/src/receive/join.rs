@@ -13,8 +13,9 @@
 //! from 0, or a late joiner owed from the first message it heard sent live
 //! (the heartbeat's lead if none). A sender that never answers settles it
 //! as a late join too. History a late joiner happened to hear is dropped.
-//! Only a heartbeat from the sender's home (from anywhere while it has
-//! none) settles a pending join: an impersonator's, from elsewhere, would
+//! Only a heartbeat from the sender's home (`SenderState::is_home`), or
+//! from where its latest data came, settles a pending join: an
+//! impersonator's, from elsewhere, would
 //! make a late joiner ask for history it is not owed (and report it lost),
 //! or one owed the stream skip what it missed.
 

@@ -261,12 +261,13 @@ impl Receiver {
         state.plausibly_heard(now);
         state.vouch(from, lead);
         // A trail says what the sender can no longer repair: only the
-        // sender itself, from its home, may say so (from anywhere until it
-        // has one). An impersonator's trail from elsewhere would make
+        // sender itself, from its home, may say so (see
+        // `SenderState::is_home`). An impersonator's trail from elsewhere would make
         // every gap open now lost though the sender still keeps it.
         // So may only the sender tell the stream's age, which settles a
         // pending join (see `join`).
         let from_home = state.is_home(from);
+        let state_data_from = state.data_from;
         let trail = if from_home { trail } else { 0 };
         // Believed only from where its data came: a heartbeat from
         // elsewhere that agrees with its data may be an impersonator's.
@@ -282,7 +283,11 @@ impl Receiver {
             // told at once rather than wait.
             self.believe(now, stats, sender);
         }
-        let age = from_home.then(|| Duration::from_millis(u64::from(hb.age_ms())));
+        // The age, from home or from where its latest data came (a forged
+        // first event from elsewhere may have taken the home: the real
+        // sender's heartbeats still settle its join).
+        let tells_age = from_home || state_data_from == Some(from);
+        let age = tells_age.then(|| Duration::from_millis(u64::from(hb.age_ms())));
         self.on_stream_heartbeat(now, stats, sender, (lead, trail), age, false);
         self.forget_evicted(stats);
         true

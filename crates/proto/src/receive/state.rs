@@ -232,6 +232,10 @@ pub(crate) struct SenderState {
     /// after one): a heartbeat agrees with the data only from there, and
     /// its home is taken from here.
     pub(crate) data_from: Option<SocketAddr>,
+    /// Where it was first heard from (data or a heartbeat): it stands for
+    /// its home until it has one and until data came (see
+    /// [`is_home`](Self::is_home)).
+    pub(crate) first_from: SocketAddr,
     /// The next seq it will use, as far as this node knows.
     pub(crate) lead: u64,
     /// Its messages delivered, and declared lost, while tracked.
@@ -283,8 +287,8 @@ pub(crate) struct SenderState {
     /// One past the highest seq heard in its data.
     pub(crate) data_end: u64,
     /// One past the highest seq the sender itself vouches for: its data
-    /// and heartbeat leads from its home (from anywhere until it has
-    /// one). Seqs beyond it are not reported lost while it is heard: an
+    /// and heartbeat leads from its home (see [`is_home`](Self::is_home)).
+    /// Seqs beyond it are not reported lost while it is heard: an
     /// impersonator's frame inside the plausible window points there, and
     /// the sender has not sent them yet.
     pub(crate) vouched: u64,
@@ -304,8 +308,9 @@ pub(crate) struct SenderState {
     /// Its stream was settled at once from a heartbeat of a young stream
     /// (see `Receiver::on_first_heartbeats`): what it missed is asked for
     /// though it is not believed real (so that a node that missed all of a
-    /// sender that then went quiet still gets it), within the one NACK
-    /// that earned it; its losses still wait for it to be believed.
+    /// sender that then went quiet still gets it), within what it earns
+    /// (one NACK at once, then as any sender); its losses still wait for
+    /// it to be believed.
     pub(crate) young_hint: bool,
     /// Its NACK budget (see `budget.rs`).
     pub(crate) nacks: TokenBucket,
@@ -398,6 +403,7 @@ impl SenderState {
             last_alive: now,
             from,
             data_from: first.data.then_some(from),
+            first_from: from,
             lead: if first.data {
                 seq.saturating_add(1)
             } else {
@@ -551,10 +557,15 @@ impl SenderState {
         }
     }
 
-    /// Whether `from` is the sender's home address (any, while it has
-    /// none): only its own datagrams vouch for a lead or move a trail.
+    /// Whether `from` is the sender's home address: only its own
+    /// datagrams vouch for a lead, move a trail or tell its stream's age.
+    /// Until it has a home, the address its latest data came from stands
+    /// for it, and before any data the address it was first heard from: a
+    /// heartbeat from elsewhere may be an impersonator's (when any address
+    /// counted, one heartbeat's trail made a young stream's first messages
+    /// lost before its data came).
     pub(crate) fn is_home(&self, from: SocketAddr) -> bool {
-        self.home.is_none_or(|home| home == from)
+        self.home.or(self.data_from).unwrap_or(self.first_from) == from
     }
 
     /// Whether partial `seq` is one this node asks for.

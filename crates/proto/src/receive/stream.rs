@@ -295,7 +295,7 @@ impl Receiver {
     /// A heartbeat of `sender`, just touched (`new`: first heard through
     /// it): its lead and trail (checked for plausibility), and the `age`
     /// of its stream, if the heartbeat may settle the join (it came from
-    /// the sender's home, or from anywhere while it has none: an
+    /// the sender's home, or from where its latest data came: an
     /// impersonator's age from elsewhere would make a late joiner ask for
     /// history, or one owed the stream skip it).
     pub(super) fn on_stream_heartbeat(

@@ -194,3 +194,126 @@ fn a_heartbeat_from_elsewhere_does_not_settle_the_join() {
     let s = rx.stats();
     assert_eq!((s.late_joins, s.messages_lost), (1, 0), "{s:?}");
 }
+
+/// A sender heard so far only through its own young heartbeat has no
+/// home yet; an impersonator's heartbeat from elsewhere then claimed a
+/// trail past its first messages, which were dropped and reported lost
+/// when they came (any address counted while there was no home).
+#[test]
+fn a_trail_from_elsewhere_before_any_data_loses_nothing() {
+    let mut rx = endpoint(config(1024), ME);
+    rx.handle_join(at(0));
+    rx.handle_datagram(at(1000), addr(1), &heartbeat(S, 3, 0, 20));
+    rx.handle_datagram(at(1001), addr(7), &heartbeat(S, 3, 3, 20));
+    for k in 0..4 {
+        rx.handle_datagram(at(1002), addr(1), &event(S, k));
+    }
+    let (seqs, losses) = delivered_and_lost(&events(&mut rx), S);
+    assert_eq!((seqs, losses), (vec![0, 1, 2, 3], 0));
+    assert_eq!(rx.stats().messages_lost, 0);
+}
+
+/// Another receiver's NACK for what a young stream heard through a
+/// heartbeat missed holds this node's own NACK back, as for any sender it
+/// asks.
+#[test]
+fn an_overheard_nack_holds_back_a_young_streams_asks() {
+    use eventcast_proto::wire::Nack;
+    let mut rx = endpoint(config(1024), ME);
+    rx.handle_join(at(0));
+    rx.handle_datagram(at(1000), addr(1), &heartbeat(S, 3, 0, 20));
+    let entries = vec![NackEntry::Messages {
+        first: MessageSeq::new(0),
+        count: 3,
+    }];
+    let mut nack = Vec::new();
+    Nack::new(SenderId::new(0x77), SenderId::new(S), entries)
+        .unwrap()
+        .write(&mut nack);
+    rx.handle_datagram(at(1000), addr(8), &nack);
+    assert!(rx.stats().nacks_suppressed > 0, "{:?}", rx.stats());
+}
+
+/// An impersonator's young heartbeat, the first a fresh node hears of an
+/// old sender, set its join point: the node asked for history and
+/// reported it lost. The sender's data from elsewhere than that heartbeat
+/// rebuilds it from the data.
+#[test]
+fn a_young_heartbeat_from_elsewhere_than_the_data_sets_no_join_point() {
+    let mut rx = endpoint(config(1024), ME);
+    rx.handle_join(at(0));
+    let now = 600_000;
+    rx.handle_datagram(at(now), addr(7), &heartbeat(S, 1000, 0, 0));
+    // The real sender, an hour old, from its own address.
+    for k in 1000..1010 {
+        rx.handle_datagram(at(now + 1 + k - 1000), addr(1), &event(S, k));
+    }
+    rx.handle_datagram(at(now + 20), addr(1), &heartbeat(S, 1010, 0, 3_600_000));
+    let mut wanted = BTreeSet::new();
+    for t in (now + 21..now + 10_000).step_by(5) {
+        rx.handle_timeout(at(t));
+        for (_, entries) in nacks(&mut rx) {
+            wanted.extend(asked(&entries));
+        }
+    }
+    assert!(wanted.is_empty(), "history asked for: {wanted:?}");
+    let (seqs, losses) = delivered_and_lost(&events(&mut rx), S);
+    assert_eq!((seqs, losses), ((1000..1010).collect::<Vec<_>>(), 0));
+    assert_eq!(rx.stats().messages_lost, 0, "{:?}", rx.stats());
+}
+
+/// A made-up id's young heartbeat, then an event under that id from
+/// another address: the event rebuilds it, and the heartbeat's claim of
+/// missed messages is nobody's loss.
+#[test]
+fn a_young_heartbeat_then_an_event_from_elsewhere_reports_nothing() {
+    let mut rx = endpoint(config(1024), ME);
+    rx.handle_join(at(0));
+    let now = 600_000;
+    let lead = (1u64 << 16) + (1 << 21);
+    rx.handle_datagram(at(now), addr(9), &heartbeat(0xBAD, lead, 0, 1000));
+    rx.handle_datagram(at(now + 1), addr(8), &event(0xBAD, lead));
+    for t in (now + 2..now + 10_000).step_by(5) {
+        rx.handle_timeout(at(t));
+        transmits(&mut rx);
+    }
+    let told = events(&mut rx);
+    assert!(
+        !told.iter().any(|e| matches!(e, EndpointEvent::Loss(_))),
+        "{told:?}"
+    );
+    let s = rx.stats();
+    assert_eq!((s.messages_lost, s.loss_reports), (0, 0), "{s:?}");
+}
+
+/// A forged first event from elsewhere made that address the sender's
+/// home, and the real sender's heartbeats then never settled its pending
+/// join: what the node missed of it was never asked for. Heartbeats from
+/// where its latest data came tell the age too.
+#[test]
+fn a_forged_first_event_does_not_stop_the_real_heartbeats_settling_the_join() {
+    let mut rx = endpoint(config(1024), ME);
+    rx.handle_join(at(0));
+    // The node joined before S began; S's 0 .. 2 are lost here, and a
+    // forged copy of 3 comes first, from elsewhere.
+    rx.handle_datagram(at(1000), addr(7), &event(S, 3));
+    let mut wanted = BTreeSet::new();
+    for k in 3..20u64 {
+        let t = 1001 + k * 10;
+        rx.handle_datagram(at(t), addr(1), &event(S, k));
+        if k % 5 == 0 {
+            rx.handle_datagram(at(t), addr(1), &heartbeat(S, k + 1, 0, 100));
+        }
+        rx.handle_timeout(at(t + 1));
+        for (_, entries) in nacks(&mut rx) {
+            wanted.extend(asked(&entries));
+        }
+    }
+    for t in (1300..3000).step_by(5) {
+        rx.handle_timeout(at(t));
+        for (_, entries) in nacks(&mut rx) {
+            wanted.extend(asked(&entries));
+        }
+    }
+    assert!((0..3).all(|k| wanted.contains(&k)), "asked: {wanted:?}");
+}
