@@ -163,20 +163,6 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return self.plausible_untracked(now, sender, segment.seq, segment.from);
         };
-        if state.young_hint
-            && !state.believed
-            && state.data_from.is_none()
-            && segment.from != state.first_from
-        {
-            // A young stream settled from a heartbeat alone, whose first
-            // data comes from elsewhere: the heartbeat may have been an
-            // impersonator's (its join point, and what it said was
-            // missed, not the sender's). Rebuilt from the data.
-            stats.senders_reanchored += 1;
-            tracing::debug!(%sender, seq = segment.seq, "young stream's heartbeat contradicted by data from elsewhere");
-            self.remove_sender(stats, sender);
-            return true;
-        }
         if let Some(hint) = state.hint.take() {
             let heard = state.heard;
             self.remove_sender(stats, sender);

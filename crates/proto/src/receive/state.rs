@@ -301,7 +301,9 @@ pub(crate) struct SenderState {
     /// The address its data came from when it was first believed (or its
     /// first data after, if it was believed before any): datagrams from
     /// there may run further ahead (`SenderState::taken_from_home`). Never
-    /// a heartbeat's address alone: anyone may send one from anywhere.
+    /// a heartbeat's address alone (anyone may send one from anywhere),
+    /// but for a young stream settled from its heartbeat (`young_hint`),
+    /// as before that stream was believed at once.
     pub(crate) home: Option<SocketAddr>,
     /// Implausible datagrams since its latest plausible one.
     pub(crate) implausible_run: u32,
@@ -525,10 +527,20 @@ impl SenderState {
     }
 
     /// Takes it as real: its home is where its latest data came from (if
-    /// none came yet, its first data sets it: see `data_heard`).
+    /// none came yet, its first data sets it: see `data_heard`), or for a
+    /// young stream settled from a heartbeat, where that came from.
     pub(crate) fn believe_from_here(&mut self) {
         self.believed = true;
-        if let Some(at) = self.data_from {
+        // A young stream settled from its own heartbeat is at home where
+        // that heartbeat came from: a forged event from elsewhere that
+        // completes first must not take its home (its data from there
+        // would then vouch for nothing, and its gaps never be asked for).
+        let at = if self.young_hint {
+            Some(self.first_from)
+        } else {
+            self.data_from
+        };
+        if let Some(at) = at {
             self.home.get_or_insert(at);
         }
     }
