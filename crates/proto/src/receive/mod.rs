@@ -60,6 +60,7 @@ use crate::wire::{Heartbeat, Nack};
 
 mod admission;
 mod ask;
+mod bounds;
 mod budget;
 mod conflict;
 mod join;
@@ -67,6 +68,7 @@ mod names;
 mod order;
 mod plausible;
 mod reassemble;
+mod resume;
 mod segments;
 mod senders;
 mod state;

@@ -5,7 +5,7 @@
 //! gap of 10^12 messages, a loss report for seqs never sent, or a join
 //! point past every real message. So a seq (or a heartbeat's lead) is
 //! plausible only up to [`AHEAD`] past the sender's lead as this node
-//! knows it, plus what [`MAX_RATE`] allows for the time since its latest
+//! knows it, plus what [`MAX_RATE`](super::bounds::MAX_RATE) allows for the time since its latest
 //! plausible datagram, and never more than that past its first seq heard
 //! for the stream's age here. What is not plausible is dropped and
 //! counted (`dropped.implausible`, `heartbeats_implausible`): it never
@@ -39,39 +39,12 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::admission::Verdict;
+use super::bounds::{allowance, AHEAD};
+use super::resume::Verdict;
 use super::state::{FirstHeard, Hint, Segment, SenderState};
 use super::Receiver;
 use crate::ids::SenderId;
 use crate::stats::Stats;
-
-/// How far past a sender's known lead a seq may be.
-pub(crate) const AHEAD: u64 = 1 << 16;
-
-/// The most messages per second a stream is taken to advance by: well
-/// above what a sender reaches (eventcast sends about 400,000 small events
-/// a second on a 2-core machine, batched). At 2^17 a burst of small events
-/// outran it within a second and was dropped, silently, as implausible.
-pub(crate) const MAX_RATE: u64 = 1 << 22;
-
-/// What `MAX_RATE` allows over the time from `since` to `now`.
-pub(super) fn allowance(since: Instant, now: Instant) -> u64 {
-    let elapsed = now.saturating_duration_since(since);
-    // In u64 while it fits (every datagram asks, and a u128 division was
-    // a percent of a small event's receiving), as in u128 beyond.
-    let ms = elapsed
-        .as_secs()
-        .checked_mul(1000)
-        .and_then(|ms| ms.checked_add(u64::from(elapsed.subsec_millis())))
-        .and_then(|ms| ms.checked_mul(MAX_RATE));
-    match ms {
-        Some(allowed) => allowed / 1000,
-        None => {
-            let ms = elapsed.as_millis();
-            u64::try_from(ms.saturating_mul(u128::from(MAX_RATE)) / 1000).unwrap_or(u64::MAX)
-        }
-    }
-}
 
 impl SenderState {
     /// One past the highest seq (or heartbeat lead) plausible now.
@@ -135,7 +108,7 @@ impl Hint {
     }
 
     /// Whether its lead is plausible for the age it claims (a stream
-    /// advances at most [`MAX_RATE`] messages a second).
+    /// advances at most [`MAX_RATE`](super::bounds::MAX_RATE) messages a second).
     fn plausible_for_age(&self, now: Instant) -> bool {
         let since = now.checked_sub(self.age(now)).unwrap_or(self.at);
         self.lead <= AHEAD.saturating_add(allowance(since, now))
@@ -317,6 +290,7 @@ impl Receiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::receive::bounds::MAX_RATE;
 
     #[test]
     fn the_allowance_is_what_u128_arithmetic_gives() {

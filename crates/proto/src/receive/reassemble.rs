@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tracing::{debug, trace};
 
-use super::admission::Verdict;
+use super::resume::Verdict;
 use super::segments::{Hooks, Segments};
 use super::state::{FirstHeard, Item, Ledger, Partial, Segment, SenderState};
 use super::{Arrival, DropReason, Receiver};

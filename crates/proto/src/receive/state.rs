@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::admission::Resume;
 use super::budget::NackBudget;
+use super::resume::Resume;
 use super::segments::Segments;
 use crate::bucket::TokenBucket;
 use crate::config::SEGMENT_OVERHEAD;
@@ -293,7 +293,7 @@ pub(crate) struct SenderState {
     /// the sender has not sent them yet.
     pub(crate) vouched: u64,
     /// The first seq heard, and when: the stream may not run ahead of
-    /// them faster than the plausible rate (`plausible::MAX_RATE`).
+    /// them faster than the plausible rate (`bounds::MAX_RATE`).
     pub(crate) first_seq: u64,
     pub(crate) first_at: Instant,
     /// When its latest plausible datagram came.
@@ -492,7 +492,7 @@ impl SenderState {
 
     /// Makes a new state, whose first datagram was far from the resume
     /// `point` of a sender heard once before, keep that point: nothing
-    /// below it (within `plausible::AHEAD`) is delivered again, nor owed
+    /// below it (within `bounds::AHEAD`) is delivered again, nor owed
     /// (its join, when settled, lowers its start no further), and the
     /// point is kept if it is forgotten before it is established (see
     /// `resume_point`).
