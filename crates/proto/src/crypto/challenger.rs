@@ -44,10 +44,10 @@ impl Held<&[u8]> {
 const HELD_OVERHEAD: usize = 64;
 
 /// Repeated challenges a second, over every round.
-pub(crate) const RETRY_RATE: f64 = 100.0;
+const RETRY_RATE: f64 = 100.0;
 
 /// The most repeated challenges that may go at once.
-pub(crate) const RETRY_BURST: f64 = 64.0;
+const RETRY_BURST: f64 = 64.0;
 
 struct Round {
     nonce: [u8; CHALLENGE_NONCE_LEN],

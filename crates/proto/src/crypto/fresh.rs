@@ -31,22 +31,27 @@ pub(crate) struct Freshness {
     challenging: bool,
     /// Whether they are challenged at all (`false`:
     /// `Encryption::danger_skip_handshake`): this node then only answers.
-    challenges: bool,
+    may_challenge: bool,
 }
 
 impl Freshness {
-    /// The handshake of node `own`; `challenges`: whether it challenges the
+    /// The handshake of node `own`; `may_challenge`: whether it challenges the
     /// senders it hears (it answers the challenges addressed to it either
     /// way).
-    pub(crate) fn new(own: SenderId, hs: Handshake, max_senders: usize, challenges: bool) -> Self {
+    pub(crate) fn new(
+        own: SenderId,
+        hs: Handshake,
+        max_senders: usize,
+        may_challenge: bool,
+    ) -> Self {
         Self {
             own,
             hs,
             challenger: Challenger::new(max_senders),
             answerer: Answerer::new(),
             released: VecDeque::new(),
-            challenging: challenges,
-            challenges,
+            challenging: may_challenge,
+            may_challenge,
         }
     }
 
@@ -59,7 +64,7 @@ impl Freshness {
     /// end as usual. Challenges addressed to this node are answered either
     /// way. A node that never challenges stays so.
     pub(crate) fn set_challenging(&mut self, on: bool) {
-        self.challenging = on && self.challenges;
+        self.challenging = on && self.may_challenge;
     }
 
     /// This node seals its datagram number `packet` at `now`.

@@ -16,21 +16,21 @@
 //! until it fits ([`budget_victim`]). Strangers filling the budget with
 //! messages they never complete cost a real sender nothing.
 //!
-//! A sender that delivered something and is forgotten anyway is remembered
-//! in a bounded table ([`Forgotten`]): its id and one past the highest seq
-//! delivered ([`Resume`]). Heard again, it resumes there: nothing it
-//! delivered is delivered again, and it is never owed its stream from 0
-//! again. The first datagram heard of it again may be forged, so it
-//! resumes only if that datagram is plausible for the point (not far
-//! from it: [`Resume::judge`]; the allowance for the time it was silent
-//! counts only from its old home), and as a sender heard once (not
-//! established); on a datagram from elsewhere, neither believed nor
-//! established until its data comes from its old home. Far ahead of the point of a sender that was established,
-//! the datagram is dropped and the point kept; far from the point of one
-//! heard once (which may itself have been forged), the sender starts
-//! afresh from the datagram, as a newcomer, keeping the point: nothing
-//! just below it is owed or delivered again, and the point stays what it
-//! resumes at if it is forgotten again before it is established.
+//! A sender that delivered something and is forgotten anyway is remembered in
+//! one of two bounded tables ([`Forgotten`]): its id and one past the highest
+//! seq delivered ([`Resume`]). Heard again, it resumes there: nothing it
+//! delivered is delivered again, and it is never owed its stream from 0 again.
+//! The first datagram heard of it again may be forged, so it resumes only if
+//! that datagram is plausible for the point (not far from it:
+//! [`Resume::judge`]; the allowance for the time it was silent counts only from
+//! its old home), and as a sender heard once (not established); on a datagram
+//! from elsewhere, neither believed nor established until its data comes from
+//! its old home. Far ahead of the point of a sender that was established, the
+//! datagram is dropped and the point kept; far from the point of one heard once
+//! (which may itself have been forged), the sender starts afresh from the
+//! datagram, as a newcomer, keeping the point: nothing just below it is owed or
+//! delivered again, and the point stays what it resumes at if it is forgotten
+//! again before it is established.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -170,7 +170,8 @@ impl SenderState {
     /// again: one past everything known to exist that it vouched for (what
     /// lies below was delivered, is delivered as it is forgotten, or is
     /// reported lost then), and not below a point it resumed from; `None`
-    /// if it delivered nothing, holds nothing and resumed from nothing.
+    /// if it delivered nothing (held messages count only with
+    /// `held_delivered`), is not established and rests on no point.
     /// With `held_delivered`, what it holds for order is delivered as it
     /// is forgotten (eviction); otherwise it is dropped, and the point is
     /// not past the next message to deliver.

@@ -4,20 +4,19 @@
 //! a heartbeat, its stream is settled (once its data agrees, or at once if
 //! young: see `plausible`): it is owed from message 0 if it began after
 //! this node joined (the heartbeat's age is no more than this node's time
-//! in the group), else from the heartbeat's lead. Heard
-//! first through message 0 sent live, it starts there. Heard first any
-//! other way (a later message, or a repair for another receiver) the
-//! decision is *pending*: the receiver asks the sender for a heartbeat (a
-//! NACK without entries), asks for nothing else and (with ordering)
-//! delivers nothing from it until then. The heartbeat settles it: owed
-//! from 0, or a late joiner owed from the first message it heard sent live
-//! (the heartbeat's lead if none). A sender that never answers settles it
-//! as a late join too. History a late joiner happened to hear is dropped.
-//! Only a heartbeat from the sender's home (`SenderState::is_home`), or
-//! from where its latest data came, settles a pending join: an
-//! impersonator's, from elsewhere, would
-//! make a late joiner ask for history it is not owed (and report it lost),
-//! or one owed the stream skip what it missed.
+//! in the group), else from the heartbeat's lead. Heard first through
+//! message 0 sent live, it starts there. Heard first any other way (a later
+//! message, or a repair for another receiver) the decision is *pending*:
+//! the receiver asks the sender for a heartbeat (a NACK without entries),
+//! asks for nothing else and (with ordering) delivers nothing from it until
+//! then. The heartbeat settles it: owed from 0, or a late joiner owed from
+//! the first message it heard sent live (the heartbeat's lead if none). A
+//! sender that never answers settles it as a late join too. History a late
+//! joiner happened to hear is dropped. Only a heartbeat from the sender's
+//! home (`SenderState::is_home`), or from where its latest data came,
+//! settles a pending join: an impersonator's, from elsewhere, would make a
+//! late joiner ask for history it is not owed (and report it lost), or one
+//! owed the stream skip what it missed.
 
 use std::time::{Duration, Instant};
 
@@ -114,7 +113,7 @@ impl Receiver {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
         };
-        state.believe_from_here();
+        state.believe_at_home();
         trace!(%sender, "believed real");
         super::order::tell_waiting_losses(&mut self.out.events, stats, state);
         if state.join.is_none() && self.config.max_retransmit_attempts > 0 {
@@ -190,8 +189,8 @@ impl Receiver {
         };
         // Never below the point it was forgotten with, if it started at
         // or above it: what lies below was delivered (or reported lost)
-        // before. (A state started afresh far below the point keeps only
-        // what lies just below it: see `admit`.)
+        // before. (A state started afresh far below the point drops only
+        // what lies just below it, as stale: see `admit`.)
         let old = state.start;
         let floor = state.floor().filter(|f| f.seq <= old).map_or(0, |f| f.seq);
         let (first, missing) = (first.max(floor), missing.max(floor));

@@ -148,9 +148,9 @@ pub(crate) struct Receiver {
     waiting_room: VecDeque<SenderId>,
     /// NACKs to send, drained by the endpoint.
     nacks: VecDeque<Vec<u8>>,
-    /// Where senders forgotten after delivering resume: those heard more
-    /// than once, and those heard once (kept apart, so that a flood of
-    /// one-datagram ids cannot push the others out).
+    /// Where senders forgotten after delivering resume: those established
+    /// (strong points), and the others (weak points), kept apart so that a
+    /// flood of one-datagram ids cannot push the others out.
     remembered: Forgotten,
     glimpsed: Forgotten,
     /// The node's NACK budget.
@@ -264,12 +264,11 @@ impl Receiver {
         state.vouch(from, lead);
         // A trail says what the sender can no longer repair: only the
         // sender itself, from its home, may say so (see
-        // `SenderState::is_home`). An impersonator's trail from elsewhere would make
-        // every gap open now lost though the sender still keeps it.
-        // So may only the sender tell the stream's age, which settles a
-        // pending join (see `join`).
+        // `SenderState::is_home`). An impersonator's trail from elsewhere
+        // would make every gap open now lost though the sender still
+        // keeps it.
         let from_home = state.is_home(from);
-        let state_data_from = state.data_from;
+        let data_from = state.data_from;
         let trail = if from_home { trail } else { 0 };
         // Believed only from where its data came: a heartbeat from
         // elsewhere that agrees with its data may be an impersonator's.
@@ -288,7 +287,7 @@ impl Receiver {
         // The age, from home or from where its latest data came (a forged
         // first event from elsewhere may have taken the home: the real
         // sender's heartbeats still settle its join).
-        let tells_age = from_home || state_data_from == Some(from);
+        let tells_age = from_home || data_from == Some(from);
         let age = tells_age.then(|| Duration::from_millis(u64::from(hb.age_ms())));
         self.on_stream_heartbeat(now, stats, sender, (lead, trail), age, false);
         self.forget_evicted(stats);

@@ -12,25 +12,25 @@
 //! becomes a gap, a loss, or a join point. A heartbeat's trail is taken
 //! only up to the data this node has seen.
 //!
-//! A sender first heard through a heartbeat is tracked, but the heartbeat
-//! is only a hint: the join point comes from data. The first data settles
-//! it: data that agrees with the hint (at or a little past its lead, from
-//! the address the hint came from) starts the stream as the heartbeat
-//! said; data that does not rebuilds the sender's state from the data.
-//! A heartbeat alone never makes a sender believed real: a young stream
-//! settled from one (see `Receiver::on_first_heartbeats`) is asked for
-//! what it missed (one NACK), but reports no loss until its data makes it
-//! believed, so that a stranger's heartbeat under an id it made up is
-//! nobody's loss.
+//! A sender first heard through a heartbeat is tracked, but the heartbeat is
+//! only a hint: the join point comes from data. The first data settles it: data
+//! that agrees with the hint (at or a little past its lead, from the address
+//! the hint came from) starts the stream as the heartbeat said; data that does
+//! not rebuilds the sender's state from the data. A heartbeat alone never makes
+//! a sender believed real: a young stream settled from one (see
+//! `Receiver::on_first_heartbeats`) is asked for what it missed (one NACK at
+//! once, then as any sender), but reports no loss until its data makes it
+//! believed, so that a stranger's heartbeat under an id it made up is nobody's
+//! loss.
 //!
 //! A receiver that fell far behind (its kernel dropped more than [`AHEAD`]
 //! messages while it was descheduled) reads the datagram before the drop
 //! and the one after it microseconds apart. So an established sender's
-//! datagrams that come from the address it was first believed from (its
-//! *home*) are held only to the stream-age bound: they are taken, and what
-//! lies between becomes a gap, repaired or reported lost as any other
-//! (`far_ahead_taken`). An impersonator must then also send from the
-//! sender's own address and port.
+//! datagrams that come from its *home* (the address its data came from when
+//! it was first believed: see `SenderState::home`) are held only to the
+//! stream-age bound: they are taken, and what lies between becomes a gap,
+//! repaired or reported lost as any other (`far_ahead_taken`). An
+//! impersonator must then also send from the sender's own address and port.
 //!
 //! A sender not established (believed real and heard more than once) is
 //! re-anchored by data that disagrees with it as often as it was heard:
@@ -252,8 +252,9 @@ impl Receiver {
     /// Settles the stream of a sender heard through heartbeats: it starts
     /// as `hint` says (see `join`). With `believe` (its data agreed with
     /// the hint) it is believed real; otherwise (a young stream heard only
-    /// through a heartbeat) what it missed is asked for with the one NACK
-    /// it earns here, but no loss of it is told until it is believed.
+    /// through a heartbeat) what it missed is asked for, with the one NACK
+    /// it earns here and then what it earns as any sender, but no loss of
+    /// it is told until it is believed.
     fn settle_hint(
         &mut self,
         now: Instant,
@@ -275,7 +276,7 @@ impl Receiver {
         }
         let mut state = SenderState::new(sender, hint.at, hint.from, via, None);
         if believe {
-            state.believe_from_here();
+            state.believe_at_home();
         }
         state.young_hint = !believe;
         state.heard = heard;

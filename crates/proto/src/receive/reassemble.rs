@@ -454,8 +454,9 @@ impl Receiver {
     }
 
     /// Remembers where sender `id`, just forgotten with `state`, resumes,
-    /// if it delivered anything: a strong point with the established, a
-    /// weak one with those heard once (see [`admission`](super::admission)).
+    /// if it has a resume point (`SenderState::resume_point`): a strong
+    /// point with the established, a weak one with the others (see
+    /// [`admission`](super::admission)).
     /// `held_delivered`: what it held for order is delivered as it goes.
     pub(super) fn remember(&mut self, id: SenderId, state: &SenderState, held_delivered: bool) {
         let Some(point) = state.resume_point(held_delivered) else {

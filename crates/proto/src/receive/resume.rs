@@ -17,7 +17,7 @@ pub(crate) struct Resume {
     /// When it was last heard plausibly: its stream may have run ahead of
     /// `seq` since, at `bounds::MAX_RATE`.
     pub(crate) at: Instant,
-    /// Its home (the address it was believed from), if it had one.
+    /// Its home (see `SenderState::home`), if it had one.
     pub(crate) home: Option<SocketAddr>,
     /// It was established (or had resumed from such a point): data far
     /// ahead of the point is dropped, and the point kept. Otherwise it was
@@ -63,7 +63,8 @@ impl Resume {
 
     /// Whether `seq` lies just below the point (within [`AHEAD`]): what
     /// the sender delivered here before, or was owed and lost. A state
-    /// started afresh far below the point (see `touch`) keeps it finished.
+    /// started afresh far below the point (see `touch`) drops it as stale
+    /// (see `admit`).
     pub(crate) fn covers(&self, seq: u64) -> bool {
         seq < self.seq && seq.saturating_add(AHEAD) >= self.seq
     }

@@ -38,8 +38,7 @@ pub(crate) struct Segments {
     /// long as it goes: the index after `last` is not held). What is
     /// missing is found a run at a time ([`Segments::missing`]), so that
     /// looking costs what is missing, not what is held: an overheard NACK
-    /// may make this node look at any partial message of a sender it
-    /// believes real.
+    /// makes this node look at each partial message it names.
     runs: BTreeMap<u32, u32>,
     /// The body's buffer was reserved for the whole message, and the hook
     /// shown its room.

@@ -303,7 +303,7 @@ pub(crate) struct SenderState {
     /// there may run further ahead (`SenderState::taken_from_home`). Never
     /// a heartbeat's address alone (anyone may send one from anywhere),
     /// but for a young stream settled from its heartbeat (`young_hint`),
-    /// as before that stream was believed at once.
+    /// whose home is where that heartbeat came from.
     pub(crate) home: Option<SocketAddr>,
     /// Implausible datagrams since its latest plausible one.
     pub(crate) implausible_run: u32,
@@ -327,8 +327,10 @@ pub(crate) struct SenderState {
     /// Losses declared while it was not believed real, told once it is
     /// (runs of seqs, at most [`MAX_WAITING_LOSSES`]).
     pub(crate) waiting_losses: Vec<WaitingLoss>,
-    /// The point it was forgotten with, if it was forgotten earlier and is
-    /// heard again: nothing below it is owed or delivered again.
+    /// The point it resumed from, or started afresh far from (`rest_on`):
+    /// nothing just below it is owed or delivered again. Read it through
+    /// [`floor`](Self::floor), which drops it once the sender is
+    /// established away from the point's home.
     pub(crate) floor: Option<Resume>,
     /// It resumed from a point with a home, on a datagram from elsewhere
     /// (perhaps forged): it is not established until its data comes from
@@ -529,7 +531,7 @@ impl SenderState {
     /// Takes it as real: its home is where its latest data came from (if
     /// none came yet, its first data sets it: see `data_heard`), or for a
     /// young stream settled from a heartbeat, where that came from.
-    pub(crate) fn believe_from_here(&mut self) {
+    pub(crate) fn believe_at_home(&mut self) {
         self.believed = true;
         // A young stream settled from its own heartbeat is at home where
         // that heartbeat came from: a forged event from elsewhere that
