@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use bson::spec::BinarySubtype;
 use bson::{Binary, Bson, Document};
-use eventcast_proto::wire::{DataFrame, DataHeader, Flags};
+use eventcast_proto::wire::{DataFrame, DataHeader, Flags, Heartbeat};
 use eventcast_proto::{
     Config, Endpoint, EndpointEvent, MessageSeq, ReceivedMessage, SegmentIndex, SenderId, Stats,
 };
@@ -294,4 +294,43 @@ pub(crate) fn arb_order(n: usize) -> impl Strategy<Value = Vec<usize>> {
         }
         order
     })
+}
+
+/// A heartbeat of `sender`: its `lead` and `trail`, its stream `age_ms`
+/// old.
+pub(crate) fn heartbeat_frame(sender: u64, lead: u64, trail: u64, age_ms: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    Heartbeat::new(
+        SenderId::new(sender),
+        MessageSeq::new(lead),
+        MessageSeq::new(trail),
+        age_ms,
+    )
+    .expect("a valid heartbeat")
+    .write(&mut out);
+    out
+}
+
+/// The seqs of `sender` delivered among `events`, in order.
+pub(crate) fn messages_of(events: &[EndpointEvent], sender: u64) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            EndpointEvent::Message(m) if m.sender.get() == sender => Some(m.seq.get()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The seqs of `sender` delivered more than once among `events`.
+pub(crate) fn delivered_twice(events: &[EndpointEvent], sender: u64) -> Vec<u64> {
+    let mut got = messages_of(events, sender);
+    got.sort_unstable();
+    let mut twice: Vec<u64> = got
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    twice.dedup();
+    twice
 }

@@ -7,25 +7,11 @@
 use std::time::Duration;
 
 use crate::common::*;
-use eventcast_proto::wire::{Heartbeat, Nack};
+use eventcast_proto::wire::Nack;
 use eventcast_proto::{Endpoint, EndpointEvent, MessageSeq, PeerInfo, SenderId};
 use proptest::prelude::*;
 
 const ME: u64 = 0xFEED;
-
-/// A heartbeat of `sender` datagram.
-fn heartbeat(sender: u64, lead: u64, trail: u64, age_ms: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    Heartbeat::new(
-        SenderId::new(sender),
-        MessageSeq::new(lead),
-        MessageSeq::new(trail),
-        age_ms,
-    )
-    .unwrap()
-    .write(&mut out);
-    out
-}
 
 /// Message `seq` of `sender`, in one datagram.
 fn message(sender: u64, seq: u64) -> Vec<u8> {
@@ -56,8 +42,8 @@ fn two_senders_with_address_lead_and_counts() {
     // repairs: 6 messages lost for good. Then it is heard from another
     // address (which alone could not have declared them lost: a trail
     // from elsewhere may be forged).
-    rx.handle_datagram(at(24), addr(2), &heartbeat(2, 7, 7, u32::MAX));
-    rx.handle_datagram(at(25), addr(3), &heartbeat(2, 7, 7, u32::MAX));
+    rx.handle_datagram(at(24), addr(2), &heartbeat_frame(2, 7, 7, u32::MAX));
+    rx.handle_datagram(at(25), addr(3), &heartbeat_frame(2, 7, 7, u32::MAX));
     let events = events(&mut rx);
     let delivered = events
         .iter()
@@ -97,16 +83,16 @@ fn a_lower_lead_never_moves_it_back() {
     let mut rx = endpoint(reassembly_only(1024), ME);
     rx.handle_datagram(at(0), addr(1), &message(1, 9));
     rx.handle_datagram(at(1), addr(1), &message(1, 4));
-    rx.handle_datagram(at(2), addr(1), &heartbeat(1, 5, 0, 0));
+    rx.handle_datagram(at(2), addr(1), &heartbeat_frame(1, 5, 0, 0));
     assert_eq!(rx.peers(at(2))[0].lead, MessageSeq::new(10));
-    rx.handle_datagram(at(3), addr(1), &heartbeat(1, 12, 0, 0));
+    rx.handle_datagram(at(3), addr(1), &heartbeat_frame(1, 12, 0, 0));
     assert_eq!(rx.peers(at(3))[0].lead, MessageSeq::new(12));
 }
 
 #[test]
 fn a_heartbeat_alone_makes_a_peer_but_a_nack_or_our_own_echo_does_not() {
     let mut rx = endpoint(config(1024), ME);
-    rx.handle_datagram(at(0), addr(1), &heartbeat(1, 0, 0, 0));
+    rx.handle_datagram(at(0), addr(1), &heartbeat_frame(1, 0, 0, 0));
     // A NACK from 9 to 1, overheard: 9 sends no data, so it stays unknown.
     let mut nack = Vec::new();
     Nack::new(SenderId::new(9), SenderId::new(1), Vec::new())

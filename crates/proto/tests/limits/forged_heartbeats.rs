@@ -9,24 +9,11 @@
 use std::collections::BTreeSet;
 
 use crate::common::*;
-use eventcast_proto::wire::{Frame, Heartbeat, NackEntry};
+use eventcast_proto::wire::{Frame, NackEntry};
 use eventcast_proto::{Endpoint, EndpointEvent, MessageSeq, SenderId};
 
 const ME: u64 = 0xFEED;
 const S: u64 = 0x5;
-
-fn heartbeat(sender: u64, lead: u64, trail: u64, age_ms: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    Heartbeat::new(
-        SenderId::new(sender),
-        MessageSeq::new(lead),
-        MessageSeq::new(trail),
-        age_ms,
-    )
-    .unwrap()
-    .write(&mut out);
-    out
-}
 
 /// A whole small event `seq` of `sender`.
 fn event(sender: u64, seq: u64) -> Vec<u8> {
@@ -80,7 +67,7 @@ fn a_heartbeat_from_elsewhere_does_not_take_a_senders_home() {
     let first = segments(S, 0, &body_of_len(1500), 1024);
     rx.handle_datagram(at(100), addr(1), &first[0]);
     // The impersonator, from elsewhere: its lead agrees with S's data.
-    rx.handle_datagram(at(101), addr(7), &heartbeat(S, 1, 0, 50));
+    rx.handle_datagram(at(101), addr(7), &heartbeat_frame(S, 1, 0, 50));
     rx.handle_datagram(at(102), addr(1), &first[1]);
     // 1 and 2 are lost; 3 .. 40 arrive, with S's own heartbeats.
     let mut wanted = BTreeSet::new();
@@ -89,7 +76,7 @@ fn a_heartbeat_from_elsewhere_does_not_take_a_senders_home() {
         t = 103 + k * 5;
         rx.handle_datagram(at(t), addr(1), &event(S, k));
         if k % 10 == 0 {
-            rx.handle_datagram(at(t), addr(1), &heartbeat(S, k + 1, 0, t as u32));
+            rx.handle_datagram(at(t), addr(1), &heartbeat_frame(S, k + 1, 0, t as u32));
         }
         rx.handle_timeout(at(t + 1));
         for (_, entries) in nacks(&mut rx) {
@@ -125,11 +112,15 @@ fn a_young_heartbeat_of_a_made_up_id_is_nobodys_loss() {
     let lead = (1u64 << 16) + (1 << 21);
     for (i, id) in [0xBAD, 0xBAE, 0xBAF].into_iter().enumerate() {
         let t = now + i as u64;
-        rx.handle_datagram(at(t), addr(9), &heartbeat(id, lead, lead / 2, 1000));
+        rx.handle_datagram(at(t), addr(9), &heartbeat_frame(id, lead, lead / 2, 1000));
     }
     // Its trail at its lead: nothing repairable, so no NACK; its losses
     // wait too.
-    rx.handle_datagram(at(now + 5), addr(9), &heartbeat(0xBB0, 100, 100, 1000));
+    rx.handle_datagram(
+        at(now + 5),
+        addr(9),
+        &heartbeat_frame(0xBB0, 100, 100, 1000),
+    );
     let mut targets = Vec::new();
     for t in (now + 10..now + 10_000).step_by(5) {
         rx.handle_timeout(at(t));
@@ -152,7 +143,7 @@ fn a_young_stream_heard_first_through_a_heartbeat_is_owed_from_zero() {
     let mut rx = endpoint(config(1024), ME);
     rx.handle_join(at(0));
     // S began after this node joined; its first 3 messages were lost here.
-    rx.handle_datagram(at(1000), addr(1), &heartbeat(S, 3, 0, 20));
+    rx.handle_datagram(at(1000), addr(1), &heartbeat_frame(S, 3, 0, 20));
     let mut wanted = BTreeSet::new();
     for t in 1001..1100 {
         rx.handle_timeout(at(t));
@@ -181,9 +172,9 @@ fn a_heartbeat_from_elsewhere_does_not_settle_the_join() {
     rx.handle_datagram(at(now), addr(1), &event(S, 10));
     rx.handle_datagram(at(now + 1), addr(1), &event(S, 11));
     // The impersonator, from elsewhere: a stream 1 s old.
-    rx.handle_datagram(at(now + 2), addr(7), &heartbeat(S, 12, 0, 1000));
+    rx.handle_datagram(at(now + 2), addr(7), &heartbeat_frame(S, 12, 0, 1000));
     // S's own heartbeat, answering the request for one.
-    rx.handle_datagram(at(now + 3), addr(1), &heartbeat(S, 12, 0, 3_600_000));
+    rx.handle_datagram(at(now + 3), addr(1), &heartbeat_frame(S, 12, 0, 3_600_000));
     let mut wanted = BTreeSet::new();
     for t in (now + 4..now + 10_000).step_by(5) {
         rx.handle_timeout(at(t));
@@ -206,8 +197,8 @@ fn a_heartbeat_from_elsewhere_does_not_settle_the_join() {
 fn a_trail_from_elsewhere_before_any_data_loses_nothing() {
     let mut rx = endpoint(config(1024), ME);
     rx.handle_join(at(0));
-    rx.handle_datagram(at(1000), addr(1), &heartbeat(S, 3, 0, 20));
-    rx.handle_datagram(at(1001), addr(7), &heartbeat(S, 3, 3, 20));
+    rx.handle_datagram(at(1000), addr(1), &heartbeat_frame(S, 3, 0, 20));
+    rx.handle_datagram(at(1001), addr(7), &heartbeat_frame(S, 3, 3, 20));
     for k in 0..4 {
         rx.handle_datagram(at(1002), addr(1), &event(S, k));
     }
@@ -224,7 +215,7 @@ fn an_overheard_nack_holds_back_a_young_streams_asks() {
     use eventcast_proto::wire::Nack;
     let mut rx = endpoint(config(1024), ME);
     rx.handle_join(at(0));
-    rx.handle_datagram(at(1000), addr(1), &heartbeat(S, 3, 0, 20));
+    rx.handle_datagram(at(1000), addr(1), &heartbeat_frame(S, 3, 0, 20));
     let entries = vec![NackEntry::Messages {
         first: MessageSeq::new(0),
         count: 3,
@@ -250,12 +241,16 @@ fn a_young_heartbeat_from_elsewhere_than_the_data_sets_no_join_point() {
     let mut rx = endpoint(config(1024), ME);
     rx.handle_join(at(0));
     let now = 600_000;
-    rx.handle_datagram(at(now), addr(7), &heartbeat(S, 1000, 0, 0));
+    rx.handle_datagram(at(now), addr(7), &heartbeat_frame(S, 1000, 0, 0));
     // The real sender, an hour old, from its own address.
     for k in 1000..1010 {
         rx.handle_datagram(at(now + 1 + k - 1000), addr(1), &event(S, k));
     }
-    rx.handle_datagram(at(now + 20), addr(1), &heartbeat(S, 1010, 0, 3_600_000));
+    rx.handle_datagram(
+        at(now + 20),
+        addr(1),
+        &heartbeat_frame(S, 1010, 0, 3_600_000),
+    );
     let mut wanted = BTreeSet::new();
     for t in (now + 21..now + 10_000).step_by(5) {
         rx.handle_timeout(at(t));
@@ -280,7 +275,7 @@ fn a_young_heartbeat_then_an_event_from_elsewhere_reports_nothing() {
     rx.handle_join(at(0));
     let now = 600_000;
     let lead = (1u64 << 16) + (1 << 21);
-    rx.handle_datagram(at(now), addr(9), &heartbeat(0xBAD, lead, 0, 1000));
+    rx.handle_datagram(at(now), addr(9), &heartbeat_frame(0xBAD, lead, 0, 1000));
     rx.handle_datagram(at(now + 1), addr(8), &event(0xBAD, lead));
     for t in (now + 2..now + 10_000).step_by(5) {
         rx.handle_timeout(at(t));
@@ -311,7 +306,7 @@ fn a_forged_first_event_does_not_stop_the_real_heartbeats_settling_the_join() {
         let t = 1001 + k * 10;
         rx.handle_datagram(at(t), addr(1), &event(S, k));
         if k % 5 == 0 {
-            rx.handle_datagram(at(t), addr(1), &heartbeat(S, k + 1, 0, 100));
+            rx.handle_datagram(at(t), addr(1), &heartbeat_frame(S, k + 1, 0, 100));
         }
         rx.handle_timeout(at(t + 1));
         for (_, entries) in nacks(&mut rx) {
@@ -337,7 +332,7 @@ fn a_forged_first_event_does_not_stop_the_real_heartbeats_settling_the_join() {
 fn a_forged_event_after_a_young_heartbeat_takes_no_home() {
     let mut rx = endpoint(config(1024), ME);
     rx.handle_join(at(0));
-    rx.handle_datagram(at(1000), addr(1), &heartbeat(S, 3, 0, 20));
+    rx.handle_datagram(at(1000), addr(1), &heartbeat_frame(S, 3, 0, 20));
     rx.handle_datagram(at(1001), addr(7), &event(S, 3));
     let mut wanted = BTreeSet::new();
     let mut t = 1002;
@@ -350,7 +345,7 @@ fn a_forged_event_after_a_young_heartbeat_takes_no_home() {
             rx.handle_datagram(
                 at(t),
                 addr(1),
-                &heartbeat(S, k + 1, 0, 20 + t as u32 - 1000),
+                &heartbeat_frame(S, k + 1, 0, 20 + t as u32 - 1000),
             );
         }
         rx.handle_timeout(at(t + 1));

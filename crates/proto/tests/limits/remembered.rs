@@ -109,44 +109,6 @@ fn live_believed_senders_are_never_pushed_out() {
     assert_eq!(got, [0, 1, 2, 3]);
 }
 
-/// A heartbeat of a stream that began `age_ms` ago.
-fn heartbeat_aged(sender: u64, lead: u64, age_ms: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    Heartbeat::new(
-        SenderId::new(sender),
-        MessageSeq::new(lead),
-        MessageSeq::new(0),
-        age_ms,
-    )
-    .unwrap()
-    .write(&mut out);
-    out
-}
-
-/// The seqs of `sender` delivered, in order.
-fn messages_of(events: &[EndpointEvent], sender: u64) -> Vec<u64> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            EndpointEvent::Message(m) if m.sender.get() == sender => Some(m.seq.get()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The seqs of `sender` delivered more than once among `events`.
-fn twice(events: &[EndpointEvent], sender: u64) -> Vec<u64> {
-    let mut got = messages_of(events, sender);
-    got.sort_unstable();
-    let mut twice: Vec<u64> = got
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    twice.dedup();
-    twice
-}
-
 #[test]
 fn a_forged_far_datagram_does_not_take_a_forgotten_sender_over() {
     let mut rx = rx(2);
@@ -203,7 +165,7 @@ fn a_sender_re_anchored_after_delivering_delivers_nothing_twice() {
     }
     let _ = transmits(&mut rx);
     // Its stream began after this node joined: it would be owed from 0.
-    rx.handle_datagram(at(150), addr(1), &heartbeat_aged(1, 3, 140));
+    rx.handle_datagram(at(150), addr(1), &heartbeat_frame(1, 3, 0, 140));
     for t in (151..300).step_by(3) {
         rx.handle_timeout(at(t));
     }
@@ -212,7 +174,11 @@ fn a_sender_re_anchored_after_delivering_delivers_nothing_twice() {
     rx.handle_datagram(at(300), addr(1), &message(1, 0));
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(twice(&all, 1), Vec::<u64>::new(), "delivered twice");
+    assert_eq!(
+        delivered_twice(&all, 1),
+        Vec::<u64>::new(),
+        "delivered twice"
+    );
     let got: Vec<u64> = messages_of(&all, 1);
     for seq in [0, 1, 2] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");
@@ -239,7 +205,7 @@ fn a_sender_forgotten_with_messages_held_delivers_them_once() {
     }
     let _ = transmits(&mut rx);
     // Its stream began after this node joined.
-    rx.handle_datagram(at(200), addr(1), &heartbeat_aged(1, 8, 150));
+    rx.handle_datagram(at(200), addr(1), &heartbeat_frame(1, 8, 0, 150));
     for t in (201..400).step_by(5) {
         rx.handle_timeout(at(t));
     }
@@ -250,7 +216,11 @@ fn a_sender_forgotten_with_messages_held_delivers_them_once() {
     }
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(twice(&all, 1), Vec::<u64>::new(), "delivered twice");
+    assert_eq!(
+        delivered_twice(&all, 1),
+        Vec::<u64>::new(),
+        "delivered twice"
+    );
     let got: Vec<u64> = messages_of(&all, 1);
     for seq in [5, 6, 7] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");
@@ -272,7 +242,11 @@ fn a_forgery_heard_once_and_forgotten_does_not_shut_the_real_sender_out() {
     for k in 0..5 {
         rx.handle_datagram(at(110 + k), addr(1), &message(1, far + k));
     }
-    rx.handle_datagram(at(120), addr(1), &heartbeat_aged(1, far + 5, 10_000_000));
+    rx.handle_datagram(
+        at(120),
+        addr(1),
+        &heartbeat_frame(1, far + 5, 0, 10_000_000),
+    );
     rx.handle_timeout(at(20_000));
     let got = messages_of(&events(&mut rx), 1);
     assert_eq!(got, (far..far + 5).collect::<Vec<_>>());

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
-use eventcast_proto::wire::{DataFrame, DataHeader, Flags, Heartbeat};
+use eventcast_proto::wire::{DataFrame, DataHeader, Flags};
 use eventcast_proto::{Endpoint, EndpointEvent, MessageSeq, SegmentIndex, SenderId};
 
 /// Message `seq` of `sender`, one datagram, sent live.
@@ -26,20 +26,6 @@ fn repair(sender: u64, seq: u64) -> Vec<u8> {
     };
     let mut out = Vec::new();
     DataFrame::new(header, &body).unwrap().write(&mut out);
-    out
-}
-
-/// A heartbeat of a stream that began `age_ms` ago.
-fn heartbeat(sender: u64, lead: u64, age_ms: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    Heartbeat::new(
-        SenderId::new(sender),
-        MessageSeq::new(lead),
-        MessageSeq::new(0),
-        age_ms,
-    )
-    .unwrap()
-    .write(&mut out);
     out
 }
 
@@ -67,30 +53,6 @@ fn push_out_heard_once(rx: &mut Endpoint, t: u64) {
     for s in 200..204 {
         rx.handle_datagram(at(t + s - 200), addr(8), &message(s, 0));
     }
-}
-
-/// The seqs of `sender` delivered, in order.
-fn messages_of(events: &[EndpointEvent], sender: u64) -> Vec<u64> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            EndpointEvent::Message(m) if m.sender.get() == sender => Some(m.seq.get()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The seqs of `sender` delivered more than once.
-fn twice(events: &[EndpointEvent], sender: u64) -> Vec<u64> {
-    let mut got = messages_of(events, sender);
-    got.sort_unstable();
-    let mut twice: Vec<u64> = got
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    twice.dedup();
-    twice
 }
 
 /// The messages of `sender` reported lost.
@@ -121,7 +83,7 @@ fn a_sender_whose_stream_ran_far_ahead_while_forgotten_gets_through() {
         let t = 8000 + 10 * k;
         rx.handle_datagram(at(t), addr(1), &message(1, far + k));
         if k % 50 == 0 {
-            rx.handle_datagram(at(t), addr(1), &heartbeat(1, far + k + 1, 100_000));
+            rx.handle_datagram(at(t), addr(1), &heartbeat_frame(1, far + k + 1, 0, 100_000));
         }
         rx.handle_timeout(at(t + 1));
         let _ = transmits(&mut rx);
@@ -132,7 +94,11 @@ fn a_sender_whose_stream_ran_far_ahead_while_forgotten_gets_through() {
     let got = messages_of(&all, 1);
     let new = got.iter().filter(|s| **s >= far).count();
     assert!(new >= 900, "{new} of 1000 delivered; {:?}", rx.stats());
-    assert_eq!(twice(&all, 1), Vec::<u64>::new(), "delivered twice");
+    assert_eq!(
+        delivered_twice(&all, 1),
+        Vec::<u64>::new(),
+        "delivered twice"
+    );
     assert_accounting(&rx.stats());
 }
 
@@ -153,7 +119,11 @@ fn a_repair_far_below_a_weak_point_delivers_nothing_twice() {
     rx.handle_datagram(at(401), addr(1), &repair(1, 3));
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(twice(&all, 1), Vec::<u64>::new(), "delivered twice");
+    assert_eq!(
+        delivered_twice(&all, 1),
+        Vec::<u64>::new(),
+        "delivered twice"
+    );
     let got = messages_of(&all, 1);
     for seq in [100_000, 100_001, 100_002] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");
@@ -172,7 +142,7 @@ fn a_message_held_then_delivered_on_eviction_is_not_owed_again() {
     assert!(rx.stats().senders_remembered >= 1, "{:?}", rx.stats());
     // A heartbeat: its stream began after this node joined, so this node
     // would be owed all of it.
-    rx.handle_datagram(at(300), addr(1), &heartbeat(1, 100_001, 250));
+    rx.handle_datagram(at(300), addr(1), &heartbeat_frame(1, 100_001, 0, 250));
     for t in (301..2000).step_by(5) {
         rx.handle_timeout(at(t));
         let _ = transmits(&mut rx);
@@ -184,7 +154,11 @@ fn a_message_held_then_delivered_on_eviction_is_not_owed_again() {
     rx.handle_datagram(at(2001), addr(1), &message(1, 100_001));
     rx.handle_timeout(at(30_000));
     all.extend(events(&mut rx));
-    assert_eq!(twice(&all, 1), Vec::<u64>::new(), "delivered twice");
+    assert_eq!(
+        delivered_twice(&all, 1),
+        Vec::<u64>::new(),
+        "delivered twice"
+    );
     assert!(messages_of(&all, 1).contains(&100_000));
     assert_accounting(&rx.stats());
 }
@@ -205,7 +179,11 @@ fn a_sender_forgotten_twice_after_a_forged_first_datagram_delivers_nothing_twice
     rx.handle_datagram(at(501), addr(1), &repair(1, far));
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(twice(&all, 1), Vec::<u64>::new(), "delivered twice");
+    assert_eq!(
+        delivered_twice(&all, 1),
+        Vec::<u64>::new(),
+        "delivered twice"
+    );
     let got = messages_of(&all, 1);
     for seq in [far, far + 1] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");
