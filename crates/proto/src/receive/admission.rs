@@ -214,9 +214,7 @@ impl SenderState {
         }
         Some(point)
     }
-}
 
-impl SenderState {
     /// The point it was forgotten with, while it holds: until it is
     /// established, or for good if it was heard from the home the sender
     /// has now. A sender established from elsewhere proved its stream is

@@ -334,3 +334,12 @@ pub(crate) fn delivered_twice(events: &[EndpointEvent], sender: u64) -> Vec<u64>
     twice.dedup();
     twice
 }
+
+/// Asserts that no message of `sender` is among `events` twice.
+pub(crate) fn assert_delivered_once(events: &[EndpointEvent], sender: u64) {
+    assert_eq!(
+        delivered_twice(events, sender),
+        Vec::<u64>::new(),
+        "delivered twice"
+    );
+}

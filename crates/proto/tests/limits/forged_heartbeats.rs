@@ -39,6 +39,17 @@ fn asked(entries: &[NackEntry]) -> impl Iterator<Item = u64> + '_ {
     })
 }
 
+/// Runs `rx`'s timers every 5 ms from `from` until `until`, adding the
+/// whole messages its NACKs ask for to `wanted`.
+fn asked_while_idle(rx: &mut Endpoint, from: u64, until: u64, wanted: &mut BTreeSet<u64>) {
+    for t in (from..until).step_by(5) {
+        rx.handle_timeout(at(t));
+        for (_, entries) in nacks(rx) {
+            wanted.extend(asked(&entries));
+        }
+    }
+}
+
 /// The seqs of `sender` delivered, and the losses reported, in `events`.
 fn delivered_and_lost(events: &[EndpointEvent], sender: u64) -> (Vec<u64>, usize) {
     let seqs = events
@@ -176,12 +187,7 @@ fn a_heartbeat_from_elsewhere_does_not_settle_the_join() {
     // S's own heartbeat, answering the request for one.
     rx.handle_datagram(at(now + 3), addr(1), &heartbeat_frame(S, 12, 0, 3_600_000));
     let mut wanted = BTreeSet::new();
-    for t in (now + 4..now + 10_000).step_by(5) {
-        rx.handle_timeout(at(t));
-        for (_, entries) in nacks(&mut rx) {
-            wanted.extend(asked(&entries));
-        }
-    }
+    asked_while_idle(&mut rx, now + 4, now + 10_000, &mut wanted);
     assert!(wanted.is_empty(), "history asked for: {wanted:?}");
     let (seqs, losses) = delivered_and_lost(&events(&mut rx), S);
     assert_eq!((seqs, losses), (vec![10, 11], 0));
@@ -252,12 +258,7 @@ fn a_young_heartbeat_from_elsewhere_than_the_data_sets_no_join_point() {
         &heartbeat_frame(S, 1010, 0, 3_600_000),
     );
     let mut wanted = BTreeSet::new();
-    for t in (now + 21..now + 10_000).step_by(5) {
-        rx.handle_timeout(at(t));
-        for (_, entries) in nacks(&mut rx) {
-            wanted.extend(asked(&entries));
-        }
-    }
+    asked_while_idle(&mut rx, now + 21, now + 10_000, &mut wanted);
     assert!(wanted.is_empty(), "history asked for: {wanted:?}");
     let (seqs, losses) = delivered_and_lost(&events(&mut rx), S);
     assert_eq!((seqs, losses), ((1000..1010).collect::<Vec<_>>(), 0));
@@ -313,12 +314,7 @@ fn a_forged_first_event_does_not_stop_the_real_heartbeats_settling_the_join() {
             wanted.extend(asked(&entries));
         }
     }
-    for t in (1300..3000).step_by(5) {
-        rx.handle_timeout(at(t));
-        for (_, entries) in nacks(&mut rx) {
-            wanted.extend(asked(&entries));
-        }
-    }
+    asked_while_idle(&mut rx, 1300, 3000, &mut wanted);
     assert!((0..3).all(|k| wanted.contains(&k)), "asked: {wanted:?}");
 }
 
@@ -353,11 +349,6 @@ fn a_forged_event_after_a_young_heartbeat_takes_no_home() {
             wanted.extend(asked(&entries));
         }
     }
-    for t in (t + 2..t + 3000).step_by(5) {
-        rx.handle_timeout(at(t));
-        for (_, entries) in nacks(&mut rx) {
-            wanted.extend(asked(&entries));
-        }
-    }
+    asked_while_idle(&mut rx, t + 2, t + 3000, &mut wanted);
     assert!(wanted.contains(&15), "asked: {wanted:?}, {:?}", rx.stats());
 }

@@ -50,6 +50,14 @@ fn rx(max_senders: usize) -> Endpoint {
     rx
 }
 
+/// Runs `rx`'s timers at each of `times` (ms), then drops what it sends.
+fn idle(rx: &mut Endpoint, times: impl Iterator<Item = u64>) {
+    for t in times {
+        rx.handle_timeout(at(t));
+    }
+    let _ = transmits(rx);
+}
+
 #[test]
 fn a_forgotten_sender_resumes_where_it_was() {
     let mut rx = rx(4);
@@ -160,25 +168,15 @@ fn a_sender_re_anchored_after_delivering_delivers_nothing_twice() {
     // Sender 1 goes on.
     rx.handle_datagram(at(102), addr(1), &message(1, 1));
     rx.handle_datagram(at(103), addr(1), &message(1, 2));
-    for t in (104..150).step_by(3) {
-        rx.handle_timeout(at(t));
-    }
-    let _ = transmits(&mut rx);
+    idle(&mut rx, (104..150).step_by(3));
     // Its stream began after this node joined: it would be owed from 0.
     rx.handle_datagram(at(150), addr(1), &heartbeat_frame(1, 3, 0, 140));
-    for t in (151..300).step_by(3) {
-        rx.handle_timeout(at(t));
-    }
-    let _ = transmits(&mut rx);
+    idle(&mut rx, (151..300).step_by(3));
     // A repair of message 0 (for another receiver).
     rx.handle_datagram(at(300), addr(1), &message(1, 0));
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(
-        delivered_twice(&all, 1),
-        Vec::<u64>::new(),
-        "delivered twice"
-    );
+    assert_delivered_once(&all, 1);
     let got: Vec<u64> = messages_of(&all, 1);
     for seq in [0, 1, 2] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");
@@ -200,27 +198,17 @@ fn a_sender_forgotten_with_messages_held_delivers_them_once() {
     all.extend(events(&mut rx));
     rx.handle_datagram(at(110), addr(1), &message(1, 6));
     rx.handle_datagram(at(111), addr(1), &message(1, 7));
-    for t in (112..200).step_by(5) {
-        rx.handle_timeout(at(t));
-    }
-    let _ = transmits(&mut rx);
+    idle(&mut rx, (112..200).step_by(5));
     // Its stream began after this node joined.
     rx.handle_datagram(at(200), addr(1), &heartbeat_frame(1, 8, 0, 150));
-    for t in (201..400).step_by(5) {
-        rx.handle_timeout(at(t));
-    }
-    let _ = transmits(&mut rx);
+    idle(&mut rx, (201..400).step_by(5));
     // Repairs of everything it sent.
     for seq in 0..8 {
         rx.handle_datagram(at(400), addr(1), &message(1, seq));
     }
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(
-        delivered_twice(&all, 1),
-        Vec::<u64>::new(),
-        "delivered twice"
-    );
+    assert_delivered_once(&all, 1);
     let got: Vec<u64> = messages_of(&all, 1);
     for seq in [5, 6, 7] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");

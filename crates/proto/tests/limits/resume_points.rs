@@ -66,6 +66,17 @@ fn lost_of(events: &[EndpointEvent], sender: u64) -> u64 {
         .sum()
 }
 
+/// Sender 1 heard once, live, at `seq` (at 100 ms), then pushed out by
+/// one-datagram strangers, so that its resume point is remembered (weak):
+/// the events so far.
+fn forgotten_after_one(rx: &mut Endpoint, seq: u64) -> Vec<EndpointEvent> {
+    rx.handle_datagram(at(100), addr(1), &message(1, seq));
+    push_out_heard_once(rx, 200);
+    let got = events(rx);
+    assert!(rx.stats().senders_remembered >= 1, "{:?}", rx.stats());
+    got
+}
+
 #[test]
 fn a_sender_whose_stream_ran_far_ahead_while_forgotten_gets_through() {
     let mut rx = rx(4, true);
@@ -94,11 +105,7 @@ fn a_sender_whose_stream_ran_far_ahead_while_forgotten_gets_through() {
     let got = messages_of(&all, 1);
     let new = got.iter().filter(|s| **s >= far).count();
     assert!(new >= 900, "{new} of 1000 delivered; {:?}", rx.stats());
-    assert_eq!(
-        delivered_twice(&all, 1),
-        Vec::<u64>::new(),
-        "delivered twice"
-    );
+    assert_delivered_once(&all, 1);
     assert_accounting(&rx.stats());
 }
 
@@ -106,10 +113,7 @@ fn a_sender_whose_stream_ran_far_ahead_while_forgotten_gets_through() {
 fn a_repair_far_below_a_weak_point_delivers_nothing_twice() {
     let mut rx = rx(4, false);
     let mut all = Vec::new();
-    rx.handle_datagram(at(100), addr(1), &message(1, 100_000));
-    push_out_heard_once(&mut rx, 200);
-    all.extend(events(&mut rx));
-    assert!(rx.stats().senders_remembered >= 1, "{:?}", rx.stats());
+    all.extend(forgotten_after_one(&mut rx, 100_000));
     // A repair for another receiver, then its live stream, then a repair
     // of what this node delivered.
     rx.handle_datagram(at(300), addr(1), &repair(1, 3));
@@ -119,11 +123,7 @@ fn a_repair_far_below_a_weak_point_delivers_nothing_twice() {
     rx.handle_datagram(at(401), addr(1), &repair(1, 3));
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(
-        delivered_twice(&all, 1),
-        Vec::<u64>::new(),
-        "delivered twice"
-    );
+    assert_delivered_once(&all, 1);
     let got = messages_of(&all, 1);
     for seq in [100_000, 100_001, 100_002] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");
@@ -136,10 +136,7 @@ fn a_message_held_then_delivered_on_eviction_is_not_owed_again() {
     let mut rx = rx(4, true);
     let mut all = Vec::new();
     // Heard first mid-stream: held for order until a heartbeat tells.
-    rx.handle_datagram(at(100), addr(1), &message(1, 100_000));
-    push_out_heard_once(&mut rx, 200);
-    all.extend(events(&mut rx));
-    assert!(rx.stats().senders_remembered >= 1, "{:?}", rx.stats());
+    all.extend(forgotten_after_one(&mut rx, 100_000));
     // A heartbeat: its stream began after this node joined, so this node
     // would be owed all of it.
     rx.handle_datagram(at(300), addr(1), &heartbeat_frame(1, 100_001, 0, 250));
@@ -154,11 +151,7 @@ fn a_message_held_then_delivered_on_eviction_is_not_owed_again() {
     rx.handle_datagram(at(2001), addr(1), &message(1, 100_001));
     rx.handle_timeout(at(30_000));
     all.extend(events(&mut rx));
-    assert_eq!(
-        delivered_twice(&all, 1),
-        Vec::<u64>::new(),
-        "delivered twice"
-    );
+    assert_delivered_once(&all, 1);
     assert!(messages_of(&all, 1).contains(&100_000));
     assert_accounting(&rx.stats());
 }
@@ -179,11 +172,7 @@ fn a_sender_forgotten_twice_after_a_forged_first_datagram_delivers_nothing_twice
     rx.handle_datagram(at(501), addr(1), &repair(1, far));
     rx.handle_timeout(at(20_000));
     all.extend(events(&mut rx));
-    assert_eq!(
-        delivered_twice(&all, 1),
-        Vec::<u64>::new(),
-        "delivered twice"
-    );
+    assert_delivered_once(&all, 1);
     let got = messages_of(&all, 1);
     for seq in [far, far + 1] {
         assert!(got.contains(&seq), "{seq} not delivered: {got:?}");
