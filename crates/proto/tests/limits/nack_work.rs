@@ -13,7 +13,7 @@ use eventcast_proto::{Endpoint, MessageSeq, SenderId};
 
 const ME: u64 = 1;
 /// The repair budget's burst, and the most refused segments one NACK
-/// counts (`sender.rs`).
+/// counts (`sender/nack.rs`).
 const BURST: u64 = 4096;
 
 /// A sender that has sent `n` single-segment messages, all at `t0()`
