@@ -55,6 +55,12 @@ impl Receiver {
         }
         if entitled {
             debug!(%sender, start = state.start, "joined before the stream began: owed all of it");
+            // Enough for one NACK, what it missed, as a young stream first
+            // heard through its heartbeat earns (`settle_hint`): one first
+            // heard through a repair or mid-stream has earned a third of a
+            // NACK per datagram since, and a quiet sender's gaps would
+            // expire unasked.
+            state.nacks.earn(1.0);
             self.lower_start(now, stats, sender, 0, 0);
         } else {
             stats.late_joins += 1;

@@ -14,6 +14,7 @@ mod forged_heartbeats;
 mod garbage;
 mod held_burst;
 mod hostile_recovery;
+mod joined_through_repair;
 mod message_size;
 mod nack_work;
 mod overheard_nacks;
