@@ -67,6 +67,15 @@ impl Receiver {
         // pending join: nothing earlier will be asked for).
         debug!(%sender, seq, "no room to hold a message for order: earlier gaps given up");
         self.decide(now, stats, sender, false, None);
+        if self.senders.get(&sender).is_some_and(|s| seq < s.start) {
+            // The join, settled just now as a late join, starts past it:
+            // history this node is not owed, dropped as it is with room
+            // (else it would be delivered below the start, the messages
+            // between it and the start neither delivered nor reported).
+            stats.dropped.before_start += 1;
+            trace!(%sender, seq, "message from before this node's start dropped");
+            return;
+        }
         self.lose_below(stats, sender, seq, LossReason::Overrun);
         if let Some(state) = self.senders.get_mut(&sender) {
             state.next = state.next.max(seq + 1);

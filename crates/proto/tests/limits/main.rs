@@ -17,6 +17,7 @@ mod hostile_recovery;
 mod joined_through_repair;
 mod message_size;
 mod nack_work;
+mod no_room_to_hold;
 mod overheard_nacks;
 mod remembered;
 mod resume_points;
