@@ -77,7 +77,8 @@ impl Receiver {
 
     /// Moves the stream's start up to `first`: whatever is recorded below
     /// it is history this node is not owed, and is forgotten unreported
-    /// (messages held for order are dropped).
+    /// (messages held for order are dropped, `before_start`; partial
+    /// messages given up, `abandoned`).
     fn raise_start(&mut self, stats: &mut Stats, sender: SenderId, first: u64) {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
@@ -104,7 +105,9 @@ impl Receiver {
             .map(|(s, _)| *s)
             .collect();
         for seq in owed {
-            state.give_up(ledger, seq);
+            if state.give_up(ledger, seq) {
+                stats.dropped.abandoned += 1;
+            }
         }
         let keep = state.held.split_off(&first);
         for (seq, held) in std::mem::replace(&mut state.held, keep) {

@@ -109,7 +109,9 @@ impl Receiver {
             }
             let lo = k.max(first);
             let hi = gap.end.min(end);
-            state.give_up_range(ledger, lo, hi);
+            // (A gap holds no partial message: counted if it did.)
+            let dropped = state.give_up_range(ledger, lo, hi);
+            stats.dropped.abandoned += dropped as u64;
             report_loss(events, stats, state, lo, hi - lo, reason);
             let mut charges = 0;
             if k < lo {
@@ -127,13 +129,16 @@ impl Receiver {
             } else if charges == 2 && !state.charge(ledger, config, GAP_CHARGE) {
                 // No room for the split: the upper part goes too.
                 if let Some(upper) = state.gaps.remove(&hi) {
-                    state.give_up_range(ledger, hi, upper.end);
+                    let dropped = state.give_up_range(ledger, hi, upper.end);
+                    stats.dropped.abandoned += dropped as u64;
                     report_loss(events, stats, state, hi, upper.end - hi, reason);
                 }
             }
         }
         // Partials owed to this node: those the window pushed out first
-        // (they are all below the others).
+        // (they are all below the others; counted as they slid), and those
+        // still held, counted here (`abandoned`, as every partial message
+        // given up unfinished but by expiry).
         let (slid, kept): (Vec<u64>, Vec<u64>) = state
             .overrun
             .iter()
@@ -146,7 +151,9 @@ impl Receiver {
             .map(|(k, _)| *k)
             .collect();
         for seq in slid.into_iter().chain(owed) {
-            state.give_up(ledger, seq);
+            if state.give_up(ledger, seq) {
+                stats.dropped.abandoned += 1;
+            }
             report_loss(events, stats, state, seq, 1, reason);
         }
     }
@@ -320,7 +327,8 @@ impl Receiver {
                 // open, unrecorded).
                 state.gaps.remove(&(seq + 1));
                 let end = end.min(state.vouched).max(seq + 1);
-                state.give_up_range(ledger, seq + 1, end);
+                let dropped = state.give_up_range(ledger, seq + 1, end);
+                stats.dropped.abandoned += dropped as u64;
                 let (events, count) = (&mut self.out.events, end - seq - 1);
                 report_loss(events, stats, state, seq + 1, count, LossReason::Overrun);
             }

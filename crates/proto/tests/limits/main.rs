@@ -12,6 +12,7 @@ mod flood;
 mod forged_extremes;
 mod forged_heartbeats;
 mod garbage;
+mod given_up;
 mod held_burst;
 mod hostile_recovery;
 mod joined_through_repair;
