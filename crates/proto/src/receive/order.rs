@@ -76,9 +76,19 @@ impl Receiver {
             trace!(%sender, seq, "message from before this node's start dropped");
             return;
         }
-        self.lose_below(stats, sender, seq, LossReason::Overrun);
+        // Only as far as the sender vouched for: a message from elsewhere
+        // (an impersonator's, perhaps) may lie past that, and what lies
+        // between is not the sender's loss (see `vouched`). It stays
+        // missing, and the message goes ahead of it.
+        let cut = self
+            .senders
+            .get(&sender)
+            .map_or(seq, |s| seq.min(s.vouched.max(s.next)));
+        self.lose_below(stats, sender, cut, LossReason::Overrun);
         if let Some(state) = self.senders.get_mut(&sender) {
-            state.next = state.next.max(seq + 1);
+            if cut == seq {
+                state.next = state.next.max(seq + 1);
+            }
             self.out.deliver(stats, state, seq, held.from, held.body);
         }
     }

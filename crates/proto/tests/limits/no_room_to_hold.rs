@@ -81,3 +81,35 @@ fn no_room_delivers_nothing_below_a_late_joiners_start() {
         assert_accounting(&s);
     }
 }
+
+/// S, established at its address, sends 0 .. 12 (10 lost here, 11 a big
+/// one, held for order); an impersonator's event 200 comes from elsewhere
+/// (plausible: within 2^16 of S's lead), with no room left to hold it.
+/// Everything it waited for was given up and reported lost (`Overrun`):
+/// 10, which S sent, and 12 .. 200, which S had never said it sent (its
+/// data vouched for nothing past 11), so that S's own 12 .. 199, when they
+/// came, were dropped as duplicates. Only what S vouched for is given up
+/// now; the rest stays missing, and S's messages fill it, in order.
+#[test]
+fn no_room_reports_nothing_lost_past_what_the_sender_vouched_for() {
+    let mut rx = rx(true);
+    for k in 0..10 {
+        rx.handle_datagram(at(1000 + k), addr(1), &event(k, 60, Flags::empty()));
+    }
+    rx.handle_datagram(at(1011), addr(1), &event(11, 850, Flags::empty()));
+    rx.handle_datagram(at(1012), addr(7), &event(200, 60, Flags::empty()));
+    let mut told = events(&mut rx);
+    assert_eq!(losses(&told), [(10, 1)], "lost past what S vouched for");
+    for k in 12..200 {
+        rx.handle_datagram(at(1013 + k), addr(1), &event(k, 60, Flags::empty()));
+    }
+    told.extend(events(&mut rx));
+    let mut got = messages_of(&told, S);
+    got.sort_unstable();
+    let want: Vec<u64> = (0..=200).filter(|&k| k != 10).collect();
+    assert_eq!(got, want, "{:?}", rx.stats());
+    assert_eq!(losses(&told), [(10, 1)]);
+    let s = rx.stats();
+    assert_eq!((s.messages_lost, s.dropped.duplicate), (1, 0), "{s:?}");
+    assert_accounting(&s);
+}
