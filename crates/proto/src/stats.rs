@@ -264,8 +264,10 @@ pub struct DropStats {
     pub over_budget: u64,
     /// Partial messages given up after `message_ttl` without progress.
     pub expired: u64,
-    /// Partial messages forgotten with their sender to make room, or slid
-    /// out of the sender's window.
+    /// Partial messages forgotten with their sender to make room, slid
+    /// out of the sender's window, or given up by loss recovery: declared
+    /// lost (also counted in `messages_lost` once reported), or history a
+    /// late joiner is not owed.
     pub abandoned: u64,
     /// Complete messages whose body was not a valid event (bad BSON, too
     /// deep, wrong shape).

@@ -4,7 +4,9 @@
 //! On a hostile LAN every datagram a stranger sends could make every node
 //! answer it with a NACK to the whole group. The budgets bound that. A
 //! sender earns its NACKs: one per [`DATAGRAMS_PER_SENDER_NACK`] datagrams
-//! it sent this node, and, once it has a record ([`RECORD`] messages
+//! it sent this node, one when this node learns it is owed the sender's
+//! stream from 0 (a young stream: what it missed is asked for at once),
+//! and, once it has a record ([`RECORD`] messages
 //! delivered), [`SENDER_RATE`] a second; it holds at most
 //! [`SENDER_BURST`]. So ids an attacker makes up, which send a datagram or
 //! two each, draw no NACK at all. Over every sender, the node asks at most

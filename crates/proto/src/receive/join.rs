@@ -55,6 +55,12 @@ impl Receiver {
         }
         if entitled {
             debug!(%sender, start = state.start, "joined before the stream began: owed all of it");
+            // Enough for one NACK, what it missed, as a young stream first
+            // heard through its heartbeat earns (`settle_hint`): one first
+            // heard through a repair or mid-stream has earned a third of a
+            // NACK per datagram since, and a quiet sender's gaps would
+            // expire unasked.
+            state.nacks.earn(1.0);
             self.lower_start(now, stats, sender, 0, 0);
         } else {
             stats.late_joins += 1;
@@ -71,7 +77,8 @@ impl Receiver {
 
     /// Moves the stream's start up to `first`: whatever is recorded below
     /// it is history this node is not owed, and is forgotten unreported
-    /// (messages held for order are dropped).
+    /// (messages held for order are dropped, `before_start`; partial
+    /// messages given up, `abandoned`).
     fn raise_start(&mut self, stats: &mut Stats, sender: SenderId, first: u64) {
         let Some(state) = self.senders.get_mut(&sender) else {
             return;
@@ -98,7 +105,9 @@ impl Receiver {
             .map(|(s, _)| *s)
             .collect();
         for seq in owed {
-            state.give_up(ledger, seq);
+            if state.give_up(ledger, seq) {
+                stats.dropped.abandoned += 1;
+            }
         }
         let keep = state.held.split_off(&first);
         for (seq, held) in std::mem::replace(&mut state.held, keep) {

@@ -67,9 +67,28 @@ impl Receiver {
         // pending join: nothing earlier will be asked for).
         debug!(%sender, seq, "no room to hold a message for order: earlier gaps given up");
         self.decide(now, stats, sender, false, None);
-        self.lose_below(stats, sender, seq, LossReason::Overrun);
+        if self.senders.get(&sender).is_some_and(|s| seq < s.start) {
+            // The join, settled just now as a late join, starts past it:
+            // history this node is not owed, dropped as it is with room
+            // (else it would be delivered below the start, the messages
+            // between it and the start neither delivered nor reported).
+            stats.dropped.before_start += 1;
+            trace!(%sender, seq, "message from before this node's start dropped");
+            return;
+        }
+        // Only as far as the sender vouched for: a message from elsewhere
+        // (an impersonator's, perhaps) may lie past that, and what lies
+        // between is not the sender's loss (see `vouched`). It stays
+        // missing, and the message goes ahead of it.
+        let cut = self
+            .senders
+            .get(&sender)
+            .map_or(seq, |s| seq.min(s.vouched.max(s.next)));
+        self.lose_below(stats, sender, cut, LossReason::Overrun);
         if let Some(state) = self.senders.get_mut(&sender) {
-            state.next = state.next.max(seq + 1);
+            if cut == seq {
+                state.next = state.next.max(seq + 1);
+            }
             self.out.deliver(stats, state, seq, held.from, held.body);
         }
     }
@@ -100,7 +119,9 @@ impl Receiver {
             }
             let lo = k.max(first);
             let hi = gap.end.min(end);
-            state.give_up_range(ledger, lo, hi);
+            // (A gap holds no partial message: counted if it did.)
+            let dropped = state.give_up_range(ledger, lo, hi);
+            stats.dropped.abandoned += dropped as u64;
             report_loss(events, stats, state, lo, hi - lo, reason);
             let mut charges = 0;
             if k < lo {
@@ -118,13 +139,16 @@ impl Receiver {
             } else if charges == 2 && !state.charge(ledger, config, GAP_CHARGE) {
                 // No room for the split: the upper part goes too.
                 if let Some(upper) = state.gaps.remove(&hi) {
-                    state.give_up_range(ledger, hi, upper.end);
+                    let dropped = state.give_up_range(ledger, hi, upper.end);
+                    stats.dropped.abandoned += dropped as u64;
                     report_loss(events, stats, state, hi, upper.end - hi, reason);
                 }
             }
         }
         // Partials owed to this node: those the window pushed out first
-        // (they are all below the others).
+        // (they are all below the others; counted as they slid), and those
+        // still held, counted here (`abandoned`, as every partial message
+        // given up unfinished but by expiry).
         let (slid, kept): (Vec<u64>, Vec<u64>) = state
             .overrun
             .iter()
@@ -137,7 +161,9 @@ impl Receiver {
             .map(|(k, _)| *k)
             .collect();
         for seq in slid.into_iter().chain(owed) {
-            state.give_up(ledger, seq);
+            if state.give_up(ledger, seq) {
+                stats.dropped.abandoned += 1;
+            }
             report_loss(events, stats, state, seq, 1, reason);
         }
     }
@@ -311,7 +337,8 @@ impl Receiver {
                 // open, unrecorded).
                 state.gaps.remove(&(seq + 1));
                 let end = end.min(state.vouched).max(seq + 1);
-                state.give_up_range(ledger, seq + 1, end);
+                let dropped = state.give_up_range(ledger, seq + 1, end);
+                stats.dropped.abandoned += dropped as u64;
                 let (events, count) = (&mut self.out.events, end - seq - 1);
                 report_loss(events, stats, state, seq + 1, count, LossReason::Overrun);
             }
