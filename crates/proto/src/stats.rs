@@ -21,7 +21,10 @@ pub struct Stats {
     /// Bytes of those datagrams.
     pub bytes_received: u64,
     /// This node's own datagrams heard back through multicast loopback and
-    /// ignored (its own emits reach its listeners directly).
+    /// ignored (its own emits reach its listeners directly). Told by the
+    /// sender id alone, before any key or tag check (checking would cost
+    /// an AES pass on each): a forgery under this node's id counts here
+    /// too, and is ignored all the same.
     pub own_datagrams: u64,
     /// Of `own_datagrams`, this node's own NACKs, heartbeats and
     /// statuses.
@@ -185,6 +188,13 @@ pub struct Stats {
     /// `dropped.unverified` too): many senders heard at once that never
     /// answer, such as replays of runs that have ended.
     pub rounds_full: u64,
+    /// Datagrams held for a sender's answer and dropped to make room for
+    /// another sender's, the bytes held being full: each from the sender
+    /// that held the most, the oldest first (counted in
+    /// `dropped.unverified` too). One sender (an honest one with a large
+    /// first event, or a replay of one recorded run) can hold all the room
+    /// while it is alone, but not keep newer senders out.
+    pub held_displaced: u64,
     /// Challenges received (to this node or to others).
     pub challenges_received: u64,
     /// Challenges to this node left unanswered because too many were
@@ -194,6 +204,13 @@ pub struct Stats {
     pub answers_sent: u64,
     /// Answers received (to this node's challenges or to others').
     pub answers_received: u64,
+    /// Answer entries to this node that matched no round in progress and
+    /// came from a sender not verified: the round had ended without them
+    /// (the sender given up, or forgotten to make room), so a sender that
+    /// was alive had what it sent meanwhile discarded. A second answer to a
+    /// round already answered (a repeated challenge crossed the first
+    /// answer) is normal and not counted.
+    pub answers_late: u64,
     /// Senders that answered this node's challenge: their datagrams are
     /// accepted from the point they vouched for on.
     pub senders_verified: u64,
@@ -292,8 +309,9 @@ pub struct DropStats {
     // The handshake against replays across restarts (docs/PROTOCOL.md
     // §16.8): counted at the boundary, like the five above.
     /// Authenticated datagrams of senders that never answered this node's
-    /// challenge (held, then discarded), over the limits of what is held,
-    /// or received in the cool-down after a sender was given up.
+    /// challenge (held, then discarded), over the limits of what is held
+    /// (or held, then dropped to make room for another sender's), or
+    /// received in the cool-down after a sender was given up.
     pub unverified: u64,
     /// Authenticated datagrams sealed before the packet number their
     /// sender vouched for in its answer: traffic captured earlier and

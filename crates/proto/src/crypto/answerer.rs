@@ -2,6 +2,21 @@
 //! when (checkpoints of its own sealing, on its own monotonic clock), and
 //! the challenges waiting for the next answer, which covers several of
 //! them at once and goes out at most once per answer interval.
+//!
+//! What these tables let go, and why only one case is counted:
+//! - A waiting challenge leaves only in an answer (within an answer
+//!   interval; it never expires), or is replaced by a later challenge of
+//!   the same challenger (a repeat, or a new round: the latest is the one
+//!   it waits for). Neither loses anything. When [`MAX_PENDING`] are
+//!   waiting, a new one is not taken (none is evicted): counted
+//!   (`challenges_ignored`), as the challenger has to ask again.
+//! - The oldest checkpoint is forgotten when [`MAX_CHECKPOINTS`] are kept:
+//!   normal, and not counted. They span at least 10.23 s, more than twice
+//!   the longest a default challenger waits (a repeat goes out at most
+//!   3.9 s after it first heard a sender, plus 200 ms of slack), so a
+//!   floor is never made stricter by it. Only a challenger set to wait
+//!   longer can ask past them; its floor is then the oldest kept, and what
+//!   that costs it is counted there (`dropped.unvouched`).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

@@ -9,6 +9,16 @@
 //! recordings of many such runs made every node send each of them eight
 //! challenges, to the whole group. A repeat over the budget is not sent
 //! (`challenges_withheld`); its round keeps its schedule.
+//!
+//! The bytes held are shared fairly: while there is room, a sender may hold
+//! all of it (an honest sender heard alone keeps a large first event whole,
+//! up to 256 datagrams and 4 MiB by default); once it is full, a datagram of
+//! a sender that holds less takes room from the sender that holds the most
+//! (whose oldest held datagram is dropped, `held_displaced`). Without this,
+//! one sender (an honest one with a large first event, or a replay of one
+//! recorded run) kept every other new sender's datagrams out while it
+//! lasted. A fixed share per sender would have cut a lone sender's large
+//! first event short, with nobody else to make room for.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -56,7 +66,8 @@ struct Round {
     sent: u32,
     /// When the current challenge's wait ends.
     deadline: Instant,
-    held: Vec<Held>,
+    /// Oldest first.
+    held: VecDeque<Held>,
     bytes: usize,
 }
 
@@ -65,7 +76,8 @@ struct Round {
 pub(crate) enum Hold {
     /// Held until the sender answers.
     Held,
-    /// Over a limit (datagrams per sender, bytes, rounds): dropped.
+    /// Over a limit (datagrams per sender; bytes, with no sender holding
+    /// more to take room from; no round): dropped.
     Refused,
 }
 
@@ -73,6 +85,8 @@ pub(crate) enum Hold {
 pub(crate) struct Challenger {
     rounds: FastMap<SenderId, Round>,
     deadlines: BTreeSet<(Instant, SenderId)>,
+    /// Every round by the bytes it holds: the last holds the most.
+    by_bytes: BTreeSet<(usize, SenderId)>,
     max_rounds: usize,
     held_bytes: usize,
     held_count: usize,
@@ -83,6 +97,9 @@ pub(crate) struct Challenger {
     /// Repeats not sent for the budget since the last
     /// [`take_withheld`](Self::take_withheld).
     withheld: u64,
+    /// Held datagrams dropped to make room for another sender's since the
+    /// last [`take_displaced`](Self::take_displaced).
+    displaced: u64,
 }
 
 impl Challenger {
@@ -90,12 +107,14 @@ impl Challenger {
         Self {
             rounds: FastMap::default(),
             deadlines: BTreeSet::new(),
+            by_bytes: BTreeSet::new(),
             max_rounds: max_rounds.max(1),
             held_bytes: 0,
             held_count: 0,
             out: VecDeque::new(),
             retries: TokenBucket::full(RETRY_BURST),
             withheld: 0,
+            displaced: 0,
         }
     }
 
@@ -125,11 +144,12 @@ impl Challenger {
                 first_heard: now,
                 sent: 1,
                 deadline,
-                held: Vec::new(),
+                held: VecDeque::new(),
                 bytes: 0,
             },
         );
         self.deadlines.insert((deadline, sender));
+        self.by_bytes.insert((0, sender));
         self.out
             .push_back(challenge(own, sender, nonce, Duration::ZERO));
         true
@@ -137,24 +157,59 @@ impl Challenger {
 
     /// Holds a copy of an opened datagram of `sender`, whose round is in
     /// progress, if it fits the limits (`Refused`, and nothing copied, if
-    /// not).
+    /// not). When the bytes held are at their limit, the datagram takes
+    /// room from the sender that holds the most, as long as that sender
+    /// would still hold more than `sender` (so that two senders never take
+    /// room from each other back and forth): that sender's oldest held
+    /// datagrams are dropped (see [`take_displaced`](Self::take_displaced)).
     pub(crate) fn hold(&mut self, sender: SenderId, held: Held<&[u8]>, hs: &Handshake) -> Hold {
         let cost = held.inner.len() + HELD_OVERHEAD;
+        let Some(round) = self.rounds.get(&sender) else {
+            return Hold::Refused;
+        };
+        if round.held.len() >= hs.max_held_per_sender || cost > hs.max_held_bytes {
+            return Hold::Refused;
+        }
+        let mine = round.bytes;
+        while self.held_bytes.saturating_add(cost) > hs.max_held_bytes {
+            let Some(&(most, victim)) = self.by_bytes.last() else {
+                return Hold::Refused;
+            };
+            if victim == sender || most <= mine.saturating_add(cost) || !self.drop_oldest(victim) {
+                return Hold::Refused;
+            }
+        }
         let Some(round) = self.rounds.get_mut(&sender) else {
             return Hold::Refused;
         };
-        if round.held.len() >= hs.max_held_per_sender
-            || self.held_bytes.saturating_add(cost) > hs.max_held_bytes
-        {
-            return Hold::Refused;
-        }
         // Copied only once it is known to fit: a flood of datagrams over
         // the limits costs no copy each.
-        round.held.push(held.copied());
+        round.held.push_back(held.copied());
+        self.by_bytes.remove(&(round.bytes, sender));
         round.bytes += cost;
+        self.by_bytes.insert((round.bytes, sender));
         self.held_bytes += cost;
         self.held_count += 1;
         Hold::Held
+    }
+
+    /// Drops the oldest datagram `sender` holds, to make room for another
+    /// sender's; `false` if it holds none.
+    fn drop_oldest(&mut self, sender: SenderId) -> bool {
+        let Some(round) = self.rounds.get_mut(&sender) else {
+            return false;
+        };
+        let Some(d) = round.held.pop_front() else {
+            return false;
+        };
+        let cost = d.inner.len() + HELD_OVERHEAD;
+        self.by_bytes.remove(&(round.bytes, sender));
+        round.bytes -= cost;
+        self.by_bytes.insert((round.bytes, sender));
+        self.held_bytes -= cost;
+        self.held_count -= 1;
+        self.displaced += 1;
+        true
     }
 
     /// An answer entry for this node from `sender`: if `nonce` is the
@@ -163,7 +218,7 @@ impl Challenger {
         &mut self,
         sender: SenderId,
         nonce: &[u8; CHALLENGE_NONCE_LEN],
-    ) -> Option<Vec<Held>> {
+    ) -> Option<VecDeque<Held>> {
         if self.rounds.get(&sender)?.nonce != *nonce {
             return None;
         }
@@ -216,6 +271,12 @@ impl Challenger {
         std::mem::take(&mut self.withheld)
     }
 
+    /// Held datagrams dropped to make room for another sender's since the
+    /// last call.
+    pub(crate) fn take_displaced(&mut self) -> u64 {
+        std::mem::take(&mut self.displaced)
+    }
+
     /// When the earliest round's wait ends.
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         self.deadlines.first().map(|(at, _)| *at)
@@ -239,6 +300,7 @@ impl Challenger {
     fn end(&mut self, sender: SenderId) -> Option<Round> {
         let round = self.rounds.remove(&sender)?;
         self.deadlines.remove(&(round.deadline, sender));
+        self.by_bytes.remove(&(round.bytes, sender));
         self.held_bytes -= round.bytes;
         self.held_count -= round.held.len();
         Some(round)
@@ -376,5 +438,43 @@ mod tests {
         assert_eq!(other, [Hold::Held, Hold::Held, Hold::Refused], "bytes");
         assert_eq!(c.held_count(), 5);
         assert!(c.held_bytes() <= hs.max_held_bytes);
+    }
+
+    /// Alone, a sender may hold all the bytes; a newer sender then takes
+    /// room from it, its oldest datagrams first, until the two hold about
+    /// as much, and neither takes room back from the other after that.
+    #[test]
+    fn a_full_budget_is_shared_with_newer_senders() {
+        let cost = 100 + HELD_OVERHEAD;
+        let hs = Handshake {
+            max_held_per_sender: 100,
+            max_held_bytes: 8 * cost,
+            ..Handshake::default()
+        };
+        let (a, b) = (S, SenderId::new(3));
+        let t = Instant::now();
+        let mut c = Challenger::new(8);
+        c.start(t, ME, a, [1; 16], &hs);
+        c.start(t, ME, b, [2; 16], &hs);
+        let alone: Vec<_> = (0..9).map(|n| c.hold(a, held(n, 100), &hs)).collect();
+        assert_eq!(alone[..8], [Hold::Held; 8], "all the room, alone");
+        assert_eq!(alone[8], Hold::Refused, "and no more");
+        assert_eq!(c.take_displaced(), 0);
+        let newer: Vec<_> = (0..6).map(|n| c.hold(b, held(n, 100), &hs)).collect();
+        assert_eq!(newer[..4], [Hold::Held; 4], "room taken from a");
+        assert_eq!(newer[4..], [Hold::Refused; 2], "a holds no more than b");
+        assert_eq!(c.take_displaced(), 4);
+        assert_eq!(c.hold(a, held(9, 100), &hs), Hold::Refused, "not back");
+        assert_eq!(c.take_displaced(), 0);
+        assert_eq!((c.held_count(), c.held_bytes()), (8, 8 * cost));
+        let kept: Vec<u64> = c
+            .answered(a, &[1; 16])
+            .unwrap()
+            .iter()
+            .map(|d| d.packet)
+            .collect();
+        assert_eq!(kept, [4, 5, 6, 7], "a's oldest went");
+        assert_eq!(c.answered(b, &[2; 16]).unwrap().len(), 4);
+        assert_eq!((c.held_count(), c.held_bytes()), (0, 0));
     }
 }

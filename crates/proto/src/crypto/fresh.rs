@@ -153,6 +153,12 @@ impl Freshness {
             stats.dropped.unverified += 1;
             debug!(%sender, "held datagrams over their limit: dropped");
         }
+        let displaced = self.challenger.take_displaced();
+        if displaced > 0 {
+            stats.held_displaced += displaced;
+            stats.dropped.unverified += displaced;
+            debug!(%sender, displaced, "held bytes full: room taken from the sender holding the most");
+        }
         false
     }
 
@@ -193,6 +199,15 @@ impl Freshness {
         let sender = answer.sender();
         for entry in answer.entries().iter().filter(|e| e.challenger == self.own) {
             let Some(held) = self.challenger.answered(sender, &entry.nonce) else {
+                // A second answer to a round already answered is normal (a
+                // repeated challenge crossed the first answer). Any other
+                // came after its round had ended without it: the sender
+                // was given up (or forgotten) and what it sent meanwhile
+                // discarded, though it was alive.
+                if !matches!(replay.status(sender), Some(Status::Verified { .. })) {
+                    stats.answers_late += 1;
+                    debug!(%sender, "answer for a round no longer in progress: ignored");
+                }
                 continue;
             };
             // A sender cannot vouch for datagrams it has not sealed yet.

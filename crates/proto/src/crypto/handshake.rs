@@ -36,7 +36,12 @@ pub struct Handshake {
     /// Datagrams held per sender while its answer is awaited; more are
     /// dropped and counted.
     pub max_held_per_sender: usize,
-    /// Bytes held for all senders together while answers are awaited.
+    /// Bytes held for all senders together while answers are awaited. A
+    /// sender heard alone may hold all of them (its large first event is
+    /// held whole); once they are full, a datagram of a sender that holds
+    /// less takes room from the sender that holds the most, whose oldest
+    /// held datagram is dropped (`Stats::held_displaced`), so that no one
+    /// sender keeps the others out.
     pub max_held_bytes: usize,
     /// An answering node sends at most one answer per interval, covering
     /// every challenge that arrived since the last (up to 32 per answer).

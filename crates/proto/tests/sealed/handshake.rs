@@ -429,3 +429,116 @@ fn handshake_durations_longer_than_a_clock_counts_do_not_overflow() {
     }
     assert!(fired > 0, "no timer armed");
 }
+
+/// Settings whose bytes held fill up with one event of 40 datagrams of
+/// 1,024 bytes (the per-sender limit, 256, is far).
+fn small_held_budget() -> Handshake {
+    let mut hs = Handshake::default();
+    hs.max_held_bytes = 20_000;
+    hs
+}
+
+/// One sender alone may hold all the room (its large first event is held
+/// whole), but a newer sender's datagrams take room from it rather than
+/// being dropped: they once were, for as long as the first held on (4.7 s
+/// for a replay of a run that has ended), and the newer sender's events
+/// waited for repairs.
+#[test]
+fn one_sender_does_not_keep_newer_ones_out_of_the_held_bytes() {
+    let hs = small_held_budget();
+    let mut rx = with_handshake(1, hs);
+    let mut big = sealed(config(1024), 0xB1, &[key(1)]);
+    big.emit(t0(), "big", &[binary(vec![7; 40 * 1024])])
+        .unwrap();
+    let big_datagrams = out(&mut big, t0());
+    feed(&mut rx, t0(), &big_datagrams);
+    let s = rx.stats();
+    assert!(
+        s.handshake_held_bytes > 19_000,
+        "alone, all the room: {s:?}"
+    );
+    assert_eq!(s.held_displaced, 0);
+    let refused_alone = s.dropped.unverified;
+
+    let mut small = sealed(config(1024), 0xB2, &[key(1)]);
+    small.emit(t0(), "small", &[binary(vec![8; 800])]).unwrap();
+    let small_datagrams = out(&mut small, t0());
+    feed(&mut rx, t0(), &small_datagrams);
+    let s = rx.stats();
+    assert_eq!(s.held_displaced, 1, "one of big's, for small's: {s:?}");
+    assert_eq!(s.dropped.unverified, refused_alone + 1, "{s:?}");
+    assert!(s.handshake_held_bytes <= hs.max_held_bytes as u64, "{s:?}");
+    assert_accounting(&s);
+
+    // Only the newer sender answers: its event goes on at once.
+    let challenges = out(&mut rx, t0());
+    assert_eq!(challenges.len(), 2);
+    feed(&mut small, at(1), &challenges);
+    feed(&mut rx, at(2), &out(&mut small, at(1)));
+    assert_eq!(delivered(&mut rx), ["small"]);
+    assert_eq!(rx.stats().senders_verified, 1);
+}
+
+/// A large first event of a sender heard alone is held whole, however
+/// close to the limit it comes, and delivered whole once the sender
+/// answers: nothing dropped, nothing to repair.
+#[test]
+fn a_lone_senders_large_first_event_is_held_whole() {
+    let mut rx = with_handshake(1, small_held_budget());
+    let mut tx = sealed(config(1024), 0xB1, &[key(1)]);
+    tx.emit(t0(), "big", &[binary(vec![7; 17 * 1024])]).unwrap();
+    feed(&mut rx, t0(), &out(&mut tx, t0()));
+    feed(&mut tx, at(1), &out(&mut rx, t0()));
+    feed(&mut rx, at(2), &out(&mut tx, at(1)));
+    assert_eq!(delivered(&mut rx), ["big"]);
+    let s = rx.stats();
+    assert_eq!((s.held_displaced, s.dropped.total()), (0, 0), "{s:?}");
+}
+
+/// An answer that comes after the node gave its sender up (the sender was
+/// alive, but too slow for every challenge of the round) is counted
+/// (`answers_late`); a second answer to a round already answered (a
+/// repeated challenge crossed the first answer) is normal, and is not.
+#[test]
+fn a_late_answer_is_counted_and_a_second_one_is_not() {
+    let hs = Handshake::default();
+    let mut tx = sealed(config(1024), 0xAB, &[key(1)]);
+    let mut rx = with_handshake(1, hs);
+    tx.emit(t0(), "a", &[]).unwrap();
+    feed(&mut rx, t0(), &out(&mut tx, t0()));
+    let first = out(&mut rx, t0());
+    let give_up = t0() + hs.max_wait();
+    idle_until(&mut rx, give_up);
+    assert_eq!(rx.stats().senders_unanswered, 1);
+    feed(&mut tx, give_up, &first);
+    feed(&mut rx, give_up, &out(&mut tx, give_up));
+    let s = rx.stats();
+    assert_eq!((s.answers_received, s.answers_late), (1, 1), "{s:?}");
+    assert!(delivered(&mut rx).is_empty());
+
+    // Answered twice, to the first challenge and to its repeat.
+    let mut tx = sealed(config(1024), 0xAC, &[key(1)]);
+    let mut rx = with_handshake(1, hs);
+    tx.emit(t0(), "b", &[]).unwrap();
+    feed(&mut rx, t0(), &out(&mut tx, t0()));
+    let first = out(&mut rx, t0());
+    let repeat_at = t0() + hs.first_wait;
+    rx.handle_timeout(repeat_at);
+    let repeat = out(&mut rx, repeat_at);
+    assert_eq!(repeat.len(), 1);
+    feed(&mut tx, repeat_at, &first);
+    let answers = |tx: &mut Endpoint, now| -> Vec<_> {
+        out(tx, now).into_iter().filter(|d| is_answer(d)).collect()
+    };
+    let answer = answers(&mut tx, repeat_at);
+    let later = repeat_at + hs.answer_interval;
+    feed(&mut tx, later, &repeat);
+    let again = answers(&mut tx, later);
+    assert_eq!((answer.len(), again.len()), (1, 1));
+    feed(&mut rx, later, &answer);
+    feed(&mut rx, later, &again);
+    assert_eq!(delivered(&mut rx), ["b"]);
+    let s = rx.stats();
+    assert_eq!((s.answers_received, s.senders_verified), (2, 1), "{s:?}");
+    assert_eq!(s.answers_late, 0);
+}

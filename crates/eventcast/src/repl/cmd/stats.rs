@@ -84,6 +84,8 @@ const PROBLEMS: &[&str] = &[
     "protocol.challenges_ignored",
     "protocol.challenges_withheld",
     "protocol.rounds_full",
+    "protocol.held_displaced",
+    "protocol.answers_late",
     "protocol.senders_unanswered",
     "protocol.heartbeats_implausible",
     "protocol.statuses_withheld",
