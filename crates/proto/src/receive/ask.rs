@@ -177,7 +177,8 @@ impl Receiver {
                 }
             }
         }
-        let sent_below = state.sent_below;
+        let (sent_below, vouched) = (state.sent_below, state.vouched);
+        let look_again = State::Stall(now + self.config.repair_timeout);
         for (&seq, partial) in state.partials.iter_mut() {
             let Some(mut item) = partial.ask else {
                 continue;
@@ -185,6 +186,16 @@ impl Receiver {
             let stalled = matches!(item.state, State::Stall(_));
             match rules.judge(&mut item, &mut state.round, rng, defer) {
                 Verdict::Wait => {}
+                Verdict::Ask | Verdict::Lose(_) if seq >= vouched => {
+                    // Past what the sender vouched for: only a datagram
+                    // from elsewhere (an impersonator's, perhaps) opened
+                    // it. Nothing is asked for, nor given up by asking
+                    // (an overheard NACK counts as an ask): it expires on
+                    // its own deadline (`expire_unvouched`). Looked at
+                    // again a repair timeout on, in case the sender
+                    // vouches for it by then.
+                    item = Item::new(look_again);
+                }
                 Verdict::Lose(reason) => lost.push((seq, seq + 1, reason)),
                 Verdict::Ask => {
                     // All its segments were sent if a later message was,

@@ -404,7 +404,10 @@ impl Receiver {
 
     /// Drops every partial message whose deadline is at or before `now`,
     /// marking it finished so its late segments are duplicates, and
-    /// reports it lost if this node was owed it.
+    /// reports it lost if this node was owed it; but one past what its
+    /// sender vouched for stays open (see [`expire_unvouched`]).
+    ///
+    /// [`expire_unvouched`]: Receiver::expire_unvouched
     pub(super) fn expire(&mut self, now: Instant, stats: &mut Stats) {
         while let Some(&(deadline, sender, seq)) = self.ledger.expiry.first() {
             if deadline > now {
@@ -421,11 +424,15 @@ impl Receiver {
             state.bytes -= p.bytes;
             self.ledger.bytes -= p.bytes;
             self.ledger.partials -= 1;
-            state.window.finish(seq.get());
-            state.settle_window(&mut self.ledger);
             stats.dropped.expired += 1;
             let (have, count) = (p.segments.len(), p.count);
             debug!(%sender, %seq, have, count, "partial message expired");
+            if seq.get() >= state.start.max(state.vouched) {
+                self.expire_unvouched(now, stats, sender, seq.get());
+                continue;
+            }
+            state.window.finish(seq.get());
+            state.settle_window(&mut self.ledger);
             if seq.get() >= state.start {
                 super::order::report_loss(
                     &mut self.out.events,
@@ -439,6 +446,34 @@ impl Receiver {
             self.flush(stats, sender);
             self.tidy_timer(sender);
         }
+    }
+
+    /// Partial `seq` of `sender`, just dropped as expired, lay past what
+    /// the sender vouched for: only a datagram from elsewhere (an
+    /// impersonator's, perhaps) pointed there, and the sender has not sent
+    /// it yet. Not its loss, and not finished either (the sender's own
+    /// message there would be dropped as a duplicate): the seq goes back
+    /// to the gaps, where a seq never heard waits, asked for and reported
+    /// only once the sender vouches for it (see `vouched`). The record
+    /// costs less than the partial it replaces, and is charged, so a
+    /// forger's partials leave nothing unbounded behind.
+    fn expire_unvouched(&mut self, now: Instant, stats: &mut Stats, sender: SenderId, seq: u64) {
+        trace!(%sender, seq, "expired past what the sender vouched for: left open");
+        // (A gap never holds a partial message; should one cover the seq
+        // all the same, it is missing there already.)
+        let covered = self.senders.get(&sender).is_some_and(|s| {
+            s.gaps
+                .range(..=seq)
+                .next_back()
+                .is_some_and(|(_, g)| g.end > seq)
+        });
+        if !covered {
+            // (Given up, and reported, only as far as it was vouched for,
+            // if there is no room for the record: nothing, here.)
+            self.record_gap(now, stats, sender, seq, seq + 1);
+        }
+        self.flush(stats, sender);
+        self.tidy_timer(sender);
     }
 
     /// Forgets `victim` to make room for another: what it leaves behind is

@@ -363,7 +363,8 @@ impl Receiver {
     }
 
     /// The losses an established sender forgotten leaves: its gaps, and
-    /// the partial messages it owed this node.
+    /// the partial messages it owed this node, as far as it vouched for
+    /// them.
     fn report_evicted(&mut self, stats: &mut Stats, state: &mut SenderState) {
         // What the sender never vouched for is not its loss.
         let vouched = state.vouched;
@@ -391,7 +392,7 @@ impl Receiver {
             .chain(
                 state
                     .partials
-                    .iter()
+                    .range(..vouched)
                     .filter(|(_, p)| p.ask.is_some())
                     .map(|(s, _)| *s),
             )

@@ -11,6 +11,7 @@ mod far_behind;
 mod flood;
 mod forged_extremes;
 mod forged_heartbeats;
+mod forged_partials;
 mod garbage;
 mod given_up;
 mod held_burst;

@@ -36,7 +36,10 @@ fn receiver(config: &Config) -> Receiver {
     Receiver::new(config, SenderId::new(99), ChaCha8Rng::seed_from_u64(0))
 }
 
-/// Feeds a segment to reassembly alone, and checks the books.
+/// Feeds a segment to reassembly alone, and checks the books. The
+/// segment vouches for its seq, as `on_data` has it do for a sender's data
+/// from its own address (every segment here comes from `FROM`): a partial
+/// message past what its sender vouched for expires otherwise.
 fn insert(
     r: &mut Receiver,
     now: Instant,
@@ -46,6 +49,9 @@ fn insert(
     let frame = DataFrame::new(*header, payload).unwrap();
     let segment = Segment::of_frame(FROM, &frame);
     let arrival = r.insert(now, stats, &segment, frame.payload());
+    if let Some(state) = r.senders.get_mut(&segment.sender) {
+        state.vouch(segment.from, segment.seq.saturating_add(1));
+    }
     check_invariants(r);
     arrival
 }
@@ -210,6 +216,38 @@ fn expiry_marks_the_message_finished() {
     check_invariants(&r);
     let arrival = insert(&mut r, t + c.message_ttl, &mut s, &seg(1, 0, 100, 30, 1));
     assert_eq!(arrival, Arrival::Dropped(DropReason::Duplicate));
+}
+
+/// A partial message past what its sender vouched for (its segment came
+/// from elsewhere, an impersonator's perhaps) is dropped when it expires,
+/// but neither reported lost nor finished: the sender's own message there
+/// is still taken.
+#[test]
+fn expiry_past_what_the_sender_vouched_for_leaves_the_message_open() {
+    let (c, t, mut s) = (config(), Instant::now(), Stats::default());
+    let mut r = receiver(&c);
+    insert(&mut r, t, &mut s, &seg(1, 0, 30, 30, 0));
+    // Believed, at home at `FROM`.
+    r.senders
+        .get_mut(&SenderId::new(1))
+        .unwrap()
+        .believe_at_home();
+    let elsewhere = SocketAddr::new(FROM.ip(), 4001);
+    let (header, payload) = seg(1, 5, 100, 30, 0);
+    let frame = DataFrame::new(header, &payload).unwrap();
+    let segment = Segment::of_frame(elsewhere, &frame);
+    r.insert(t, &mut s, &segment, frame.payload());
+    let state = r.senders.get_mut(&SenderId::new(1)).unwrap();
+    state.vouch(elsewhere, 6);
+    assert_eq!(state.vouched, 1);
+    r.expire(t + c.message_ttl, &mut s);
+    assert_eq!((s.dropped.expired, r.partial_messages()), (1, 0));
+    assert_eq!((s.messages_lost, r.events_mut().pop_front()), (0, None));
+    let state = r.senders.get(&SenderId::new(1)).unwrap();
+    assert_eq!(state.window.status(5), SeqStatus::Open);
+    check_invariants(&r);
+    let arrival = insert(&mut r, t + c.message_ttl, &mut s, &seg(1, 5, 100, 30, 1));
+    assert_eq!(arrival, Arrival::Buffered);
 }
 
 #[test]
