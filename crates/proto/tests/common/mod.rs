@@ -137,8 +137,36 @@ pub(crate) fn datagram(
     message_len: u32,
     payload: &[u8],
 ) -> Vec<u8> {
+    flagged_datagram(
+        Flags::empty(),
+        sender,
+        seq,
+        index,
+        count,
+        message_len,
+        payload,
+    )
+}
+
+/// Whole event `seq` of `sender` in one datagram, with a body of `len`
+/// bytes, sent live or (`Flags::RETRANSMISSION`) as a repair.
+pub(crate) fn whole_event(sender: u64, seq: u64, len: usize, flags: Flags) -> Vec<u8> {
+    let body = body_of_len(len);
+    flagged_datagram(flags, sender, seq, 0, 1, body.len() as u32, &body)
+}
+
+/// [`datagram`] with `flags`.
+fn flagged_datagram(
+    flags: Flags,
+    sender: u64,
+    seq: u64,
+    index: u32,
+    count: u32,
+    message_len: u32,
+    payload: &[u8],
+) -> Vec<u8> {
     let header = DataHeader {
-        flags: Flags::empty(),
+        flags,
         sender: SenderId::new(sender),
         seq: MessageSeq::new(seq),
         index: SegmentIndex::new(index),
@@ -342,4 +370,15 @@ pub(crate) fn assert_delivered_once(events: &[EndpointEvent], sender: u64) {
         Vec::<u64>::new(),
         "delivered twice"
     );
+}
+
+/// The losses of `sender` reported among `events`: (first, count).
+pub(crate) fn losses_of(events: &[EndpointEvent], sender: u64) -> Vec<(u64, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            EndpointEvent::Loss(l) if l.sender.get() == sender => Some((l.first.get(), l.count)),
+            _ => None,
+        })
+        .collect()
 }

@@ -23,13 +23,7 @@ fn event(seq: u64) -> Vec<u8> {
 
 /// The losses of S reported in `events`: (first, count).
 fn losses(events: &[EndpointEvent]) -> Vec<(u64, u64)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            EndpointEvent::Loss(l) if l.sender.get() == S => Some((l.first.get(), l.count)),
-            _ => None,
-        })
-        .collect()
+    losses_of(events, S)
 }
 
 /// The receivers it matters for: ordered with recovery (the default),
@@ -44,6 +38,20 @@ fn configs() -> [(&'static str, Config); 3] {
     ]
 }
 
+/// A node configured `c`, joined at 0, that heard S's 0 .. 10 from
+/// addr(1), then at 200 ms an impersonator's first segment (of two) of
+/// message [`FORGED`] from addr(7).
+fn forged_after_ten(c: Config) -> Endpoint {
+    let mut rx = endpoint(c, ME);
+    rx.handle_join(at(0));
+    for k in 0..10 {
+        rx.handle_datagram(at(100 + k), addr(1), &event(k));
+    }
+    let forged = segments(S, FORGED, &body_of_len(1500), 1024);
+    rx.handle_datagram(at(200), addr(7), &forged[0]);
+    rx
+}
+
 /// S, established at addr(1), sent 0 .. 10 and says so in its heartbeats
 /// (lead 10) while it pauses; an impersonator at addr(7) sends the first
 /// segment of a two-segment message 50, which then expires. It was
@@ -54,13 +62,7 @@ fn configs() -> [(&'static str, Config); 3] {
 fn an_expired_forged_partial_past_what_the_sender_vouched_for_is_not_its_loss() {
     for (name, c) in configs() {
         let ttl = c.message_ttl.as_millis() as u64;
-        let mut rx = endpoint(c, ME);
-        rx.handle_join(at(0));
-        for k in 0..10 {
-            rx.handle_datagram(at(100 + k), addr(1), &event(k));
-        }
-        let forged = segments(S, FORGED, &body_of_len(1500), 1024);
-        rx.handle_datagram(at(200), addr(7), &forged[0]);
+        let mut rx = forged_after_ten(c);
         // S pauses past the forged message's time, heard through its
         // heartbeats (lead 10: it vouches for nothing past 9).
         let until = 200 + ttl + 1000;
@@ -127,13 +129,7 @@ fn asked(rx: &mut Endpoint) -> Vec<u64> {
 fn a_forged_partials_seq_left_open_is_asked_for_once_the_sender_vouches_for_it() {
     let c = config(1024);
     let ttl = c.message_ttl.as_millis() as u64;
-    let mut rx = endpoint(c, ME);
-    rx.handle_join(at(0));
-    for k in 0..10 {
-        rx.handle_datagram(at(100 + k), addr(1), &event(k));
-    }
-    let forged = segments(S, FORGED, &body_of_len(1500), 1024);
-    rx.handle_datagram(at(200), addr(7), &forged[0]);
+    let mut rx = forged_after_ten(c);
     let mut wanted: Vec<u64> = Vec::new();
     let until = 200 + ttl + 1000;
     for t in (210..until).step_by(10) {
@@ -177,13 +173,7 @@ fn a_forged_partials_seq_left_open_is_asked_for_once_the_sender_vouches_for_it()
 fn a_forged_partial_is_not_given_up_while_the_sender_pauses() {
     for (name, c) in configs() {
         let ttl = c.message_ttl.as_millis() as u64;
-        let mut rx = endpoint(c, ME);
-        rx.handle_join(at(0));
-        for k in 0..10 {
-            rx.handle_datagram(at(100 + k), addr(1), &event(k));
-        }
-        let forged = segments(S, FORGED, &body_of_len(1500), 1024);
-        rx.handle_datagram(at(200), addr(7), &forged[0]);
+        let mut rx = forged_after_ten(c);
         let mut wanted: Vec<u64> = Vec::new();
         let until = 200 + 2 * ttl;
         for t in (210..until).step_by(5) {
@@ -221,13 +211,7 @@ fn a_forgotten_senders_forged_partial_is_not_its_loss() {
     let mut c = config(1024);
     c.max_senders = 1;
     c.message_ttl = std::time::Duration::from_secs(10);
-    let mut rx = endpoint(c, ME);
-    rx.handle_join(at(0));
-    for k in 0..10 {
-        rx.handle_datagram(at(100 + k), addr(1), &event(k));
-    }
-    let forged = segments(S, FORGED, &body_of_len(1500), 1024);
-    rx.handle_datagram(at(200), addr(7), &forged[0]);
+    let mut rx = forged_after_ten(c);
     for t in (210..3500).step_by(10) {
         rx.handle_timeout(at(t));
     }

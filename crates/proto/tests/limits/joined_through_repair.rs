@@ -9,26 +9,15 @@
 use std::collections::BTreeSet;
 
 use crate::common::*;
-use eventcast_proto::wire::{DataFrame, DataHeader, Flags, Frame, NackEntry};
-use eventcast_proto::{Endpoint, EndpointEvent, MessageSeq, SegmentIndex, SenderId};
+use eventcast_proto::wire::{Flags, Frame, NackEntry};
+use eventcast_proto::{Endpoint, EndpointEvent};
 
 const ME: u64 = 0xFEED;
 const S: u64 = 0x5;
 
 /// A whole small event `seq` of S, sent live or (`flags`) as a repair.
 fn event(seq: u64, flags: Flags) -> Vec<u8> {
-    let body = body_of_len(60);
-    let header = DataHeader {
-        flags,
-        sender: SenderId::new(S),
-        seq: MessageSeq::new(seq),
-        index: SegmentIndex::new(0),
-        count: 1,
-        message_len: body.len() as u32,
-    };
-    let mut out = Vec::new();
-    DataFrame::new(header, &body).unwrap().write(&mut out);
-    out
+    whole_event(S, seq, 60, flags)
 }
 
 /// Adds the whole messages the NACKs the endpoint sends now ask of S to

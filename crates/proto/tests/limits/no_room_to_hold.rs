@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
-use eventcast_proto::wire::{DataFrame, DataHeader, Flags};
-use eventcast_proto::{Endpoint, EndpointEvent, MessageSeq, SegmentIndex, SenderId};
+use eventcast_proto::wire::Flags;
+use eventcast_proto::{Endpoint, EndpointEvent};
 
 const ME: u64 = 0xFEED;
 const S: u64 = 0x5;
@@ -28,29 +28,12 @@ fn rx(tight: bool) -> Endpoint {
 /// Whole event `seq` of S, of `len` bytes, sent live or (`flags`) as a
 /// repair.
 fn event(seq: u64, len: usize, flags: Flags) -> Vec<u8> {
-    let body = body_of_len(len);
-    let header = DataHeader {
-        flags,
-        sender: SenderId::new(S),
-        seq: MessageSeq::new(seq),
-        index: SegmentIndex::new(0),
-        count: 1,
-        message_len: body.len() as u32,
-    };
-    let mut out = Vec::new();
-    DataFrame::new(header, &body).unwrap().write(&mut out);
-    out
+    whole_event(S, seq, len, flags)
 }
 
 /// The losses of S reported in `events`: (first, count).
 fn losses(events: &[EndpointEvent]) -> Vec<(u64, u64)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            EndpointEvent::Loss(l) if l.sender.get() == S => Some((l.first.get(), l.count)),
-            _ => None,
-        })
-        .collect()
+    losses_of(events, S)
 }
 
 /// Ten minutes in, this node first hears S (an hour old) at message 10,

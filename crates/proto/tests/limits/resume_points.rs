@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
-use eventcast_proto::wire::{DataFrame, DataHeader, Flags};
-use eventcast_proto::{Endpoint, EndpointEvent, MessageSeq, SegmentIndex, SenderId};
+use eventcast_proto::wire::Flags;
+use eventcast_proto::{Endpoint, EndpointEvent};
 
 /// Message `seq` of `sender`, one datagram, sent live.
 fn message(sender: u64, seq: u64) -> Vec<u8> {
@@ -15,18 +15,7 @@ fn message(sender: u64, seq: u64) -> Vec<u8> {
 
 /// Message `seq` of `sender`, one datagram, sent as a repair.
 fn repair(sender: u64, seq: u64) -> Vec<u8> {
-    let body = body_of_len(60);
-    let header = DataHeader {
-        flags: Flags::RETRANSMISSION,
-        sender: SenderId::new(sender),
-        seq: MessageSeq::new(seq),
-        index: SegmentIndex::new(0),
-        count: 1,
-        message_len: body.len() as u32,
-    };
-    let mut out = Vec::new();
-    DataFrame::new(header, &body).unwrap().write(&mut out);
-    out
+    whole_event(sender, seq, 60, Flags::RETRANSMISSION)
 }
 
 fn rx(max_senders: usize, ordered: bool) -> Endpoint {
