@@ -251,17 +251,20 @@ impl Receiver {
             self.forget_evicted(stats);
             return false;
         }
+        let live_for = self.home_live_for();
         let Some(state) = self.senders.get_mut(&sender) else {
             return false;
         };
-        if lead > state.plausible_end(now) && !state.taken_from_home(from, lead, now) {
+        if lead > state.plausible_end(now, from, live_for)
+            && !state.taken_from_home(from, lead, now)
+        {
             stats.heartbeats_implausible += 1;
             state.implausible_run = state.implausible_run.saturating_add(1);
             debug!(%sender, lead, %from, "implausible heartbeat ignored");
             return false;
         }
         state.plausibly_heard(now);
-        state.vouch(from, lead);
+        state.vouch(from, lead, now);
         // A trail says what the sender can no longer repair: only the
         // sender itself, from its home, may say so (see
         // `SenderState::is_home`). An impersonator's trail from elsewhere

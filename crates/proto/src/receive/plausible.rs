@@ -12,6 +12,12 @@
 //! becomes a gap, a loss, or a join point. A heartbeat's trail is taken
 //! only up to the data this node has seen.
 //!
+//! From anywhere but an established sender's home, while that home is
+//! live, the bound is also half a window past what the sender itself
+//! vouched for (`SenderState::vouched`): forged seqs raise the lead, and
+//! a climb of them, each plausible from the one before, would push the
+//! sender's own messages out of its window.
+//!
 //! A sender first heard through a heartbeat is tracked, but the heartbeat is
 //! only a hint: the join point comes from data. The first data settles it: data
 //! that agrees with the hint (at or a little past its lead, from the address
@@ -44,16 +50,46 @@ use super::resume::Verdict;
 use super::state::{FirstHeard, Hint, Segment, SenderState};
 use super::Receiver;
 use crate::ids::SenderId;
+use crate::seqwindow::WINDOW;
 use crate::stats::Stats;
 
+/// How far past what an established sender vouched for its data and
+/// heartbeats from elsewhere may run while its home is live (at most: the
+/// bound from its lead holds too).
+const HELD_PAST_VOUCHED: u64 = WINDOW / 2;
+
 impl SenderState {
-    /// One past the highest seq (or heartbeat lead) plausible now.
-    pub(crate) fn plausible_end(&self, now: Instant) -> u64 {
-        let near = self
+    /// One past the highest seq (or heartbeat lead) plausible now in a
+    /// datagram from `from`. Its home counts as live for `live_for` after
+    /// it last vouched (see [`held_to_vouched`](Self::held_to_vouched)).
+    pub(crate) fn plausible_end(&self, now: Instant, from: SocketAddr, live_for: Duration) -> u64 {
+        let mut near = self
             .lead
             .saturating_add(AHEAD)
             .saturating_add(allowance(self.plausible_at, now));
+        if self.held_to_vouched(now, from, live_for) {
+            // Also within half a window of what the sender itself vouched
+            // for, whatever came from elsewhere since: each forged seq
+            // taken raises the lead, and a climb of them, each plausible
+            // from the one before, pushed the sender's own messages out
+            // of its window. Nothing within half a window below
+            // `vouched` leaves it now, and a sender that moved is heard
+            // from its new address at up to 2^19 messages in the seconds
+            // before its old home counts as silent.
+            near = near.min(self.vouched.saturating_add(HELD_PAST_VOUCHED));
+        }
         near.min(self.aged_end(now)).saturating_add(1)
+    }
+
+    /// Whether a datagram from `from` is held to what the sender vouched
+    /// for: the sender is established, `from` is not its home, and its
+    /// home vouched within `live_for` (a live sender is heard from home
+    /// at least once a heartbeat interval). A sender whose home fell
+    /// silent (it moved, or it is gone) is measured from its lead again.
+    fn held_to_vouched(&self, now: Instant, from: SocketAddr, live_for: Duration) -> bool {
+        self.established()
+            && self.home != Some(from)
+            && now.saturating_duration_since(self.home_alive) < live_for
     }
 
     /// The highest seq its stream may have reached by `now`, for the time
@@ -82,9 +118,15 @@ impl SenderState {
 
     /// Whether data at `seq` is plausible: not past the plausible end, nor
     /// (while the sender is not established) far below its start.
-    pub(crate) fn plausible(&self, now: Instant, seq: u64) -> bool {
+    pub(crate) fn plausible(
+        &self,
+        now: Instant,
+        seq: u64,
+        from: SocketAddr,
+        live_for: Duration,
+    ) -> bool {
         let below = !self.established() && seq.saturating_add(AHEAD) < self.start;
-        seq < self.plausible_end(now) && !below
+        seq < self.plausible_end(now, from, live_for) && !below
     }
 
     /// Takes a plausible datagram at `now`.
@@ -133,6 +175,7 @@ impl Receiver {
         segment: &Segment,
     ) -> bool {
         let sender = segment.sender;
+        let live_for = self.home_live_for();
         let Some(state) = self.senders.get_mut(&sender) else {
             return self.plausible_untracked(now, sender, segment.seq, segment.from);
         };
@@ -149,7 +192,7 @@ impl Receiver {
             }
             return true;
         }
-        if state.plausible(now, segment.seq) {
+        if state.plausible(now, segment.seq, segment.from, live_for) {
             state.plausibly_heard(now);
             return true;
         }
@@ -175,6 +218,13 @@ impl Receiver {
         }
         // Judged by that point, as any forgotten sender's first datagram.
         self.plausible_untracked(now, sender, segment.seq, segment.from)
+    }
+
+    /// How long after its home last vouched an established sender's home
+    /// counts as live (see `SenderState::plausible_end`): as long as it
+    /// takes to call a silent sender gone.
+    pub(super) fn home_live_for(&self) -> Duration {
+        self.config.heartbeat_max * super::admission::GONE_AFTER
     }
 
     /// Whether data at `seq` of `sender`, not tracked, is plausible: any

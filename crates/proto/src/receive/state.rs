@@ -292,6 +292,10 @@ pub(crate) struct SenderState {
     /// impersonator's frame inside the plausible window points there, and
     /// the sender has not sent them yet.
     pub(crate) vouched: u64,
+    /// When its home last vouched (see [`vouch`](Self::vouch)): while
+    /// that is recent, data and heartbeats from elsewhere are measured
+    /// from `vouched`, not from the lead (see `plausible_end`).
+    pub(crate) home_alive: Instant,
     /// The first seq heard, and when: the stream may not run ahead of
     /// them faster than the plausible rate (`bounds::MAX_RATE`).
     pub(crate) first_seq: u64,
@@ -435,6 +439,7 @@ impl SenderState {
             } else {
                 seq
             },
+            home_alive: now,
             first_seq: seq,
             first_at: now,
             plausible_at: now,
@@ -564,10 +569,11 @@ impl SenderState {
     }
 
     /// Its own datagram (data, or a heartbeat's lead) from `from` says the
-    /// stream reached `end`: vouched for, if `from` is its home.
-    pub(crate) fn vouch(&mut self, from: SocketAddr, end: u64) {
+    /// stream reached `end` at `now`: vouched for, if `from` is its home.
+    pub(crate) fn vouch(&mut self, from: SocketAddr, end: u64, now: Instant) {
         if self.is_home(from) {
             self.vouched = self.vouched.max(end);
+            self.home_alive = now;
         }
     }
 

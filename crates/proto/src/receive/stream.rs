@@ -30,7 +30,7 @@ impl Receiver {
             return;
         };
         state.last_alive = now;
-        state.vouch(segment.from, seq.saturating_add(1));
+        state.vouch(segment.from, seq.saturating_add(1), now);
         // A complete message that is a valid event makes its sender
         // believed real (checked once: until then).
         let believe = match &arrival {

@@ -9,6 +9,7 @@ mod common;
 mod budgets;
 mod far_behind;
 mod flood;
+mod forged_climb;
 mod forged_extremes;
 mod forged_heartbeats;
 mod forged_partials;

@@ -50,7 +50,7 @@ fn insert(
     let segment = Segment::of_frame(FROM, &frame);
     let arrival = r.insert(now, stats, &segment, frame.payload());
     if let Some(state) = r.senders.get_mut(&segment.sender) {
-        state.vouch(segment.from, segment.seq.saturating_add(1));
+        state.vouch(segment.from, segment.seq.saturating_add(1), now);
     }
     check_invariants(r);
     arrival
@@ -238,7 +238,7 @@ fn expiry_past_what_the_sender_vouched_for_leaves_the_message_open() {
     let segment = Segment::of_frame(elsewhere, &frame);
     r.insert(t, &mut s, &segment, frame.payload());
     let state = r.senders.get_mut(&SenderId::new(1)).unwrap();
-    state.vouch(elsewhere, 6);
+    state.vouch(elsewhere, 6, t);
     assert_eq!(state.vouched, 1);
     r.expire(t + c.message_ttl, &mut s);
     assert_eq!((s.dropped.expired, r.partial_messages()), (1, 0));
