@@ -148,8 +148,10 @@ impl Plan {
 
     /// The script that makes network namespaces: `--netns-script`, else
     /// `scripts/netns` of the source tree this binary was built in
-    /// (`target/*/eventcast` → `scripts/netns`), else in the current
-    /// directory.
+    /// (`target/*/eventcast` → `scripts/netns`), else of the current
+    /// directory or the nearest directory above it that has one (a
+    /// binary built with `CARGO_TARGET_DIR` outside the tree, run from
+    /// inside it).
     pub(crate) fn netns_script(&self) -> Option<PathBuf> {
         if let Some(script) = &self.netns_script {
             return Some(script.clone());
@@ -160,9 +162,15 @@ impl Plan {
             .and_then(Path::parent)
             .and_then(Path::parent)
             .map(|root| root.join("scripts/netns"));
+        let cwd = std::env::current_dir().ok();
+        let above = cwd
+            .iter()
+            .flat_map(|dir| dir.ancestors())
+            .map(|dir| dir.join("scripts/netns"));
         beside_target
             .into_iter()
             .chain(std::iter::once(PathBuf::from("scripts/netns")))
+            .chain(above)
             .find(|p| p.is_file())
     }
 
