@@ -366,7 +366,14 @@ fn a_forged_event_after_a_young_heartbeat_takes_no_home() {
 /// messages after it were held for ever. What this asserts is what should
 /// hold; it is open (SECURITY.md, impersonator row): two attempts to make
 /// a young heartbeat a claim (branch `fix-holes`) were found by review to
-/// push the young-heartbeat holes above into this one.
+/// push the young-heartbeat holes above into this one. A home that moves
+/// to an address heard on its own, data included, for three heartbeat
+/// intervals (branch `fix-rehome`, not merged) made this hold if the
+/// impersonator went quiet, but review found it let a flood that costs an
+/// idle sender three heartbeats hand an impersonator an established
+/// sender's home, kept by a datagram every three seconds; and the move
+/// lowered what the sender vouched for below what was delivered, so a
+/// resume point fell and messages were delivered twice.
 #[test]
 #[ignore = "open (SECURITY.md, impersonator row): a forged first event takes the sender's home"]
 fn a_forged_first_event_from_elsewhere_takes_no_home_for_good() {
