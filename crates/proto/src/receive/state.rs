@@ -293,8 +293,8 @@ pub(crate) struct SenderState {
     /// the sender has not sent them yet.
     pub(crate) vouched: u64,
     /// When its home last vouched (see [`vouch`](Self::vouch)): while
-    /// that is recent, data and heartbeats from elsewhere are measured
-    /// from `vouched`, not from the lead (see `plausible_end`).
+    /// that is recent, data and heartbeats from elsewhere are also held
+    /// to half a window past `vouched` (see `plausible_end`).
     pub(crate) home_alive: Instant,
     /// The first seq heard, and when: the stream may not run ahead of
     /// them faster than the plausible rate (`bounds::MAX_RATE`).
