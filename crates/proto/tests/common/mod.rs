@@ -382,3 +382,15 @@ pub(crate) fn losses_of(events: &[EndpointEvent], sender: u64) -> Vec<(u64, u64)
         })
         .collect()
 }
+
+/// The receivers a hostile-input test matters for: ordered with recovery
+/// (the default), unordered with recovery, and reassembly alone.
+pub(crate) fn receiver_configs() -> [(&'static str, Config); 3] {
+    let mut unordered = config(1024);
+    unordered.ordered = false;
+    [
+        ("ordered", config(1024)),
+        ("unordered", unordered),
+        ("reassembly only", reassembly_only(1024)),
+    ]
+}

@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common::*;
-use eventcast_proto::{Config, EndpointEvent};
+use eventcast_proto::{Config, Endpoint, EndpointEvent};
 
 const ME: u64 = 0xFEED;
 const S: u64 = 0x5;
@@ -25,41 +25,72 @@ fn event(seq: u64) -> Vec<u8> {
     segments(S, seq, &body_of_len(60), 1024).remove(0)
 }
 
-fn configs() -> [(&'static str, Config); 3] {
-    let mut unordered = config(1024);
-    unordered.ordered = false;
-    [
-        ("ordered", config(1024)),
-        ("unordered", unordered),
-        ("reassembly only", reassembly_only(1024)),
-    ]
+/// A node with `config` that heard S's 0 .. 10 from its home, addr(1),
+/// in its first 10 ms, and what it told of them.
+fn established(config: Config) -> (Endpoint, Vec<EndpointEvent>) {
+    let mut rx = endpoint(config, ME);
+    rx.handle_join(at(0));
+    let mut got = Vec::new();
+    for seq in 0..10 {
+        rx.handle_datagram(at(seq), addr(1), &event(seq));
+        got.extend(events(&mut rx));
+    }
+    (rx, got)
+}
+
+/// S, established, goes on from addr(2) from `t` ms with 10 .. `end`,
+/// `per_ms` messages a millisecond. Returns the time it got to.
+fn moves(
+    rx: &mut Endpoint,
+    got: &mut Vec<EndpointEvent>,
+    mut t: u64,
+    end: u64,
+    per_ms: u64,
+) -> u64 {
+    for seq in 10..end {
+        rx.handle_datagram(at(t), addr(2), &event(seq));
+        if seq % per_ms == 0 {
+            t += 1;
+            rx.handle_timeout(at(t));
+        }
+        got.extend(events(rx));
+    }
+    t
+}
+
+/// What a sender that moved must get: none of its data implausible, all
+/// of its `end` messages delivered.
+fn assert_heard_whole(name: &str, rx: &Endpoint, got: &[EndpointEvent], end: u64) {
+    let s = rx.stats();
+    assert_eq!(s.dropped.implausible, 0, "{name}: {s:?}");
+    assert_eq!(messages_of(got, S).len() as u64, end, "{name}: {s:?}");
+    assert_accounting(&s);
+}
+
+/// S established (see [`established`]); a second later (the stream is
+/// old enough here for a climb) an impersonator climbs from addr(7), all
+/// at once, sending `forged(seq)` at every step; then S goes on from its
+/// home with 10 .. 40.
+fn climb(config: Config, forged: impl Fn(u64) -> Vec<u8>) -> (Endpoint, Vec<EndpointEvent>) {
+    let (mut rx, mut got) = established(config);
+    let mut seq = 10 + STEP;
+    while seq < TOP {
+        rx.handle_datagram(at(1_000), addr(7), &forged(seq));
+        got.extend(events(&mut rx));
+        seq += STEP;
+    }
+    for seq in 10..40 {
+        rx.handle_datagram(at(1_001 + seq), addr(1), &event(seq));
+        rx.handle_timeout(at(1_001 + seq));
+        got.extend(events(&mut rx));
+    }
+    (rx, got)
 }
 
 #[test]
 fn a_forger_climbing_from_elsewhere_does_not_push_the_senders_window() {
-    for (name, config) in configs() {
-        let mut rx = endpoint(config, ME);
-        rx.handle_join(at(0));
-        let mut got: Vec<EndpointEvent> = Vec::new();
-        // S, established at its home, sends 0 .. 10.
-        for seq in 0..10 {
-            rx.handle_datagram(at(seq), addr(1), &event(seq));
-            got.extend(events(&mut rx));
-        }
-        // A second later (the stream is old enough here for the climb),
-        // the impersonator climbs from addr(7), all at once.
-        let mut seq = 10 + STEP;
-        while seq < TOP {
-            rx.handle_datagram(at(1_000), addr(7), &event(seq));
-            got.extend(events(&mut rx));
-            seq += STEP;
-        }
-        // S goes on from its home.
-        for seq in 10..40 {
-            rx.handle_datagram(at(1_001 + seq), addr(1), &event(seq));
-            rx.handle_timeout(at(1_001 + seq));
-            got.extend(events(&mut rx));
-        }
+    for (name, config) in receiver_configs() {
+        let (rx, got) = climb(config, event);
         let s = rx.stats();
         assert_eq!(losses_of(&got, S), Vec::new(), "{name}: {s:?}");
         assert_delivered_once(&got, S);
@@ -81,25 +112,8 @@ fn a_forger_climbing_from_elsewhere_does_not_push_the_senders_window() {
 /// none reported lost.
 #[test]
 fn forged_heartbeats_climbing_from_elsewhere_are_cut() {
-    for (name, config) in configs() {
-        let mut rx = endpoint(config, ME);
-        rx.handle_join(at(0));
-        let mut got: Vec<EndpointEvent> = Vec::new();
-        for seq in 0..10 {
-            rx.handle_datagram(at(seq), addr(1), &event(seq));
-            got.extend(events(&mut rx));
-        }
-        let mut lead = 10 + STEP;
-        while lead < TOP {
-            rx.handle_datagram(at(1_000), addr(7), &heartbeat_frame(S, lead, 0, 5_000));
-            got.extend(events(&mut rx));
-            lead += STEP;
-        }
-        for seq in 10..40 {
-            rx.handle_datagram(at(1_001 + seq), addr(1), &event(seq));
-            rx.handle_timeout(at(1_001 + seq));
-            got.extend(events(&mut rx));
-        }
+    for (name, config) in receiver_configs() {
+        let (rx, got) = climb(config, |lead| heartbeat_frame(S, lead, 0, 5_000));
         let s = rx.stats();
         assert_eq!(losses_of(&got, S), Vec::new(), "{name}: {s:?}");
         assert_eq!(
@@ -122,32 +136,13 @@ fn forged_heartbeats_climbing_from_elsewhere_are_cut() {
 /// vouched for.
 #[test]
 fn a_sender_that_moved_is_heard_past_what_it_vouched_for() {
-    for (name, config) in configs() {
-        let mut rx = endpoint(config, ME);
-        rx.handle_join(at(0));
-        let mut got: Vec<EndpointEvent> = Vec::new();
-        for seq in 0..10 {
-            rx.handle_datagram(at(seq), addr(1), &event(seq));
-            got.extend(events(&mut rx));
-        }
+    for (name, config) in receiver_configs() {
+        let (mut rx, mut got) = established(config);
         // Four seconds later (three heartbeat intervals of silence at
         // home), from addr(2), 2^19 + 2^16 messages on, a few at a time.
-        let mut t = 4_000;
-        let mut seq = 10;
         let end = 10 + (1 << 19) + (1 << 16);
-        while seq < end {
-            rx.handle_datagram(at(t), addr(2), &event(seq));
-            seq += 1;
-            if seq % 4_096 == 0 {
-                t += 1;
-                rx.handle_timeout(at(t));
-            }
-            got.extend(events(&mut rx));
-        }
-        let s = rx.stats();
-        assert_eq!(s.dropped.implausible, 0, "{name}: {s:?}");
-        assert_eq!(messages_of(&got, S).len() as u64, end, "{name}: {s:?}");
-        assert_accounting(&s);
+        moves(&mut rx, &mut got, 4_000, end, 4_096);
+        assert_heard_whole(name, &rx, &got, end);
     }
 }
 
@@ -157,28 +152,11 @@ fn a_sender_that_moved_is_heard_past_what_it_vouched_for() {
 /// 3 * 2^16 messages at 64,000 a second stay inside.
 #[test]
 fn a_sender_that_moved_at_once_is_heard_while_its_home_counts_as_live() {
-    for (name, config) in configs() {
-        let mut rx = endpoint(config, ME);
-        rx.handle_join(at(0));
-        let mut got: Vec<EndpointEvent> = Vec::new();
-        for seq in 0..10 {
-            rx.handle_datagram(at(seq), addr(1), &event(seq));
-            got.extend(events(&mut rx));
-        }
-        let mut t = 10;
+    for (name, config) in receiver_configs() {
+        let (mut rx, mut got) = established(config);
         let end = 10 + 3 * (1 << 16);
-        for seq in 10..end {
-            rx.handle_datagram(at(t), addr(2), &event(seq));
-            if seq % 64 == 0 {
-                t += 1;
-                rx.handle_timeout(at(t));
-            }
-            got.extend(events(&mut rx));
-        }
-        let s = rx.stats();
+        let t = moves(&mut rx, &mut got, 10, end, 64);
         assert!(t < 3_100, "{name}: the old home still counts as live");
-        assert_eq!(s.dropped.implausible, 0, "{name}: {s:?}");
-        assert_eq!(messages_of(&got, S).len() as u64, end, "{name}: {s:?}");
-        assert_accounting(&s);
+        assert_heard_whole(name, &rx, &got, end);
     }
 }

@@ -26,18 +26,6 @@ fn losses(events: &[EndpointEvent]) -> Vec<(u64, u64)> {
     losses_of(events, S)
 }
 
-/// The receivers it matters for: ordered with recovery (the default),
-/// unordered with recovery, and reassembly alone.
-fn configs() -> [(&'static str, Config); 3] {
-    let mut unordered = config(1024);
-    unordered.ordered = false;
-    [
-        ("ordered", config(1024)),
-        ("unordered", unordered),
-        ("reassembly only", reassembly_only(1024)),
-    ]
-}
-
 /// A node configured `c`, joined at 0, that heard S's 0 .. 10 from
 /// addr(1), then at 200 ms an impersonator's first segment (of two) of
 /// message [`FORGED`] from addr(7).
@@ -60,7 +48,7 @@ fn forged_after_ten(c: Config) -> Endpoint {
 /// and drew a loss report S never earned.
 #[test]
 fn an_expired_forged_partial_past_what_the_sender_vouched_for_is_not_its_loss() {
-    for (name, c) in configs() {
+    for (name, c) in receiver_configs() {
         let ttl = c.message_ttl.as_millis() as u64;
         let mut rx = forged_after_ten(c);
         // S pauses past the forged message's time, heard through its
@@ -171,7 +159,7 @@ fn a_forged_partials_seq_left_open_is_asked_for_once_the_sender_vouches_for_it()
 /// was dropped as a duplicate.
 #[test]
 fn a_forged_partial_is_not_given_up_while_the_sender_pauses() {
-    for (name, c) in configs() {
+    for (name, c) in receiver_configs() {
         let ttl = c.message_ttl.as_millis() as u64;
         let mut rx = forged_after_ten(c);
         let mut wanted: Vec<u64> = Vec::new();
