@@ -267,11 +267,18 @@ impl Receiver {
                 // goes unrecorded (giving it up would take window memory
                 // the budgets no longer have). What lies there waits, and
                 // is reported only if something later gives it up.
+                stats.gaps_unrecorded += 1;
+                trace!(%sender, first, end, "no room to record a gap of a sender not believed");
                 return;
             }
             // Only what the sender vouched for is given up and reported;
             // the rest stays open, unrecorded (see `vouched`).
-            let end = end.min(state.vouched).max(first);
+            let vouched_end = end.min(state.vouched).max(first);
+            if vouched_end < end {
+                stats.gaps_unrecorded += 1;
+                trace!(%sender, first = vouched_end, end, "no room to record a gap past what the sender vouched for");
+            }
+            let end = vouched_end;
             state.give_up_range(&mut self.ledger, first, end);
             report_loss(
                 &mut self.out.events,

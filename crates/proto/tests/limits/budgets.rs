@@ -130,3 +130,56 @@ fn partial_messages_per_sender() {
     assert_eq!(s.partial_messages, 3);
     assert_accounting(&s);
 }
+
+/// A receiver with recovery whose budget for A is full: 9 segments of
+/// A's message 1 and 3 of its message 2 (1,968 of 2,000 bytes), no room
+/// for a 64-byte gap record.
+fn full_for_a(rx: &mut Endpoint) {
+    let (m1, m2) = (message(A, 1), message(A, 2));
+    for d in m1[..9].iter().chain(&m2[..3]) {
+        rx.handle_datagram(at(0), addr(1), d);
+    }
+    assert_eq!(rx.stats().partial_bytes, 12 * CHARGE);
+}
+
+fn rx_with_recovery() -> Endpoint {
+    let mut c = config(100);
+    c.max_message_size = 1000;
+    c.max_partial_bytes_per_sender = 2000;
+    c.max_partial_bytes = 3000;
+    let mut rx = endpoint(c, 0xFEED);
+    rx.handle_join(at(0));
+    rx
+}
+
+/// A gap with no room for its record is counted: of a sender not
+/// believed real, the whole run (it is neither asked for nor reported).
+#[test]
+fn a_gap_of_a_sender_not_believed_with_no_room_is_counted() {
+    let mut rx = rx_with_recovery();
+    full_for_a(&mut rx);
+    // Message 6's first segment: 3 .. 6 missing, and no room to record them.
+    rx.handle_datagram(at(1), addr(1), &message(A, 6)[0]);
+    let s = rx.stats();
+    assert_eq!(s.gaps_unrecorded, 1, "{s:?}");
+    assert_eq!(s.messages_lost, 0, "{s:?}");
+    assert_accounting(&s);
+}
+
+/// Of a sender believed real, the part of the gap past what it vouched
+/// for (opened from elsewhere) is left unrecorded, and counted; the part
+/// it vouched for is given up and reported lost.
+#[test]
+fn a_gap_past_what_a_believed_sender_vouched_for_with_no_room_is_counted() {
+    let mut rx = rx_with_recovery();
+    // A's message 0, whole: A is believed, home addr(1), vouched to 1.
+    rx.handle_datagram(at(0), addr(1), &segments(A, 0, &body_of_len(100), 100)[0]);
+    full_for_a(&mut rx);
+    // From elsewhere, an event at 9: 3 .. 9 missing, none of it vouched
+    // for (A's own data reached 2).
+    rx.handle_datagram(at(1), addr(7), &segments(A, 9, &body_of_len(100), 100)[0]);
+    let s = rx.stats();
+    assert_eq!(s.gaps_unrecorded, 1, "{s:?}");
+    assert_eq!(s.messages_lost, 0, "{s:?}");
+    assert_accounting(&s);
+}

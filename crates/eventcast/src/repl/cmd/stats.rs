@@ -60,6 +60,7 @@ impl Stats {
 const PROBLEMS: &[&str] = &[
     "protocol.messages_lost",
     "protocol.losses_untold",
+    "protocol.gaps_unrecorded",
     "kernel_drops",
     "send_errors",
     "recv_errors",
