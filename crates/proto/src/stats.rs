@@ -120,12 +120,13 @@ pub struct Stats {
     /// stops receiving, `Endpoint::set_receiving(false)`, are dropped
     /// with everything else it received, and counted in neither.)
     pub losses_untold: u64,
-    /// Runs of missing seqs left unrecorded because loss recovery's
-    /// budget (`max_partial_bytes`) had no room for their record: of a
-    /// sender not believed real, the whole run; of one believed, the
-    /// part past what it vouched for (the rest is given up and reported
-    /// lost). Nothing asks for them; they are reported only if something
-    /// later gives them up (docs/PROTOCOL.md §9.5).
+    /// Runs of missing seqs left unrecorded because the budgets
+    /// (`max_partial_bytes`, `max_partial_bytes_per_sender`) had no room
+    /// for their record: of a sender not believed real, the whole run; of
+    /// one believed, the part past what it vouched for (the part it
+    /// vouched for is given up and reported lost). Nothing asks for them;
+    /// they are reported only if something later gives them up
+    /// (docs/PROTOCOL.md §8.1, §9.6, §9.7).
     pub gaps_unrecorded: u64,
     /// Times the pacer held the sender back (each wait counted once).
     pub pacing_waits: u64,

@@ -88,7 +88,7 @@ impl SenderState {
     /// silent (it moved, or it is gone) is measured from its lead again.
     fn held_to_vouched(&self, now: Instant, from: SocketAddr, live_for: Duration) -> bool {
         self.established()
-            && self.home != Some(from)
+            && !self.is_home(from)
             && now.saturating_duration_since(self.home_alive) < live_for
     }
 

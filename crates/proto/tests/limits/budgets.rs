@@ -166,20 +166,38 @@ fn a_gap_of_a_sender_not_believed_with_no_room_is_counted() {
     assert_accounting(&s);
 }
 
-/// Of a sender believed real, the part of the gap past what it vouched
-/// for (opened from elsewhere) is left unrecorded, and counted; the part
-/// it vouched for is given up and reported lost.
-#[test]
-fn a_gap_past_what_a_believed_sender_vouched_for_with_no_room_is_counted() {
+/// A's message 0, whole (A is believed, its home addr(1)), then a
+/// budget full for A (see [`full_for_a`]): A vouched for 0 .. 3.
+fn believed_and_full() -> Endpoint {
     let mut rx = rx_with_recovery();
-    // A's message 0, whole: A is believed, home addr(1), vouched to 1.
     rx.handle_datagram(at(0), addr(1), &segments(A, 0, &body_of_len(100), 100)[0]);
     full_for_a(&mut rx);
-    // From elsewhere, an event at 9: 3 .. 9 missing, none of it vouched
-    // for (A's own data reached 2).
-    rx.handle_datagram(at(1), addr(7), &segments(A, 9, &body_of_len(100), 100)[0]);
+    rx
+}
+
+/// Of a sender believed real, a gap past what it vouched for (opened
+/// from elsewhere) is left unrecorded, and counted: nothing is reported.
+#[test]
+fn a_gap_past_what_a_believed_sender_vouched_for_with_no_room_is_counted() {
+    let mut rx = believed_and_full();
+    // From elsewhere, message 9's first segment (no room for it either):
+    // 3 .. 10 missing, none of it vouched for.
+    rx.handle_datagram(at(1), addr(7), &message(A, 9)[0]);
     let s = rx.stats();
     assert_eq!(s.gaps_unrecorded, 1, "{s:?}");
     assert_eq!(s.messages_lost, 0, "{s:?}");
+    assert_accounting(&s);
+}
+
+/// A gap the sender vouched for in full is given up and reported lost
+/// when there is no room to record it: nothing is left unrecorded.
+#[test]
+fn a_vouched_gap_with_no_room_is_reported_not_counted_unrecorded() {
+    let mut rx = believed_and_full();
+    // From its home: 3 .. 10 missing, all vouched for.
+    rx.handle_datagram(at(1), addr(1), &message(A, 9)[0]);
+    let s = rx.stats();
+    assert_eq!(s.gaps_unrecorded, 0, "{s:?}");
+    assert!(s.messages_lost > 0, "{s:?}");
     assert_accounting(&s);
 }
