@@ -160,3 +160,39 @@ fn a_sender_that_moved_at_once_is_heard_while_its_home_counts_as_live() {
         assert_heard_whole(name, &rx, &got, end);
     }
 }
+
+/// A slow climb: S heartbeats from home every second, and the forger
+/// sends from addr(7) 900 ms after each heartbeat, a million seqs past
+/// its last step (measured from the lead, the wait would earn it 2^22
+/// messages a second of allowance). No step past half a window of what
+/// S vouched for is taken.
+#[test]
+fn a_slow_climb_earns_no_allowance_for_its_waits() {
+    for (name, config) in receiver_configs() {
+        let (mut rx, mut got) = established(config);
+        let mut t = 10;
+        let mut seq = 10 + STEP;
+        for _ in 0..5 {
+            rx.handle_datagram(at(t), addr(1), &heartbeat_frame(S, 10, 0, t as u32));
+            rx.handle_datagram(at(t + 900), addr(7), &event(seq));
+            got.extend(events(&mut rx));
+            t += 1_000;
+            seq += 1_000_000;
+        }
+        for seq in 10..40 {
+            rx.handle_datagram(at(t + seq), addr(1), &event(seq));
+            rx.handle_timeout(at(t + seq));
+            got.extend(events(&mut rx));
+        }
+        let s = rx.stats();
+        assert_eq!(losses_of(&got, S), Vec::new(), "{name}: {s:?}");
+        let mine: Vec<u64> = messages_of(&got, S)
+            .into_iter()
+            .filter(|seq| *seq < 40)
+            .collect();
+        assert_eq!(mine, (0..40).collect::<Vec<_>>(), "{name}: {s:?}");
+        assert_eq!(s.dropped.stale, 0, "{name}: {s:?}");
+        assert_eq!(s.dropped.implausible, 4, "{name}: {s:?}");
+        assert_accounting(&s);
+    }
+}
