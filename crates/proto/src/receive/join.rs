@@ -105,9 +105,7 @@ impl Receiver {
             .map(|(s, _)| *s)
             .collect();
         for seq in owed {
-            if state.give_up(ledger, seq) {
-                stats.dropped.abandoned += 1;
-            }
+            state.give_up(ledger, stats, seq);
         }
         let keep = state.held.split_off(&first);
         for (seq, held) in std::mem::replace(&mut state.held, keep) {

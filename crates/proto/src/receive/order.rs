@@ -120,8 +120,7 @@ impl Receiver {
             let lo = k.max(first);
             let hi = gap.end.min(end);
             // (A gap holds no partial message: counted if it did.)
-            let dropped = state.give_up_range(ledger, lo, hi);
-            stats.dropped.abandoned += dropped as u64;
+            state.give_up_range(ledger, stats, lo, hi);
             report_loss(events, stats, state, lo, hi - lo, reason);
             let mut charges = 0;
             if k < lo {
@@ -139,8 +138,7 @@ impl Receiver {
             } else if charges == 2 && !state.charge(ledger, config, GAP_CHARGE) {
                 // No room for the split: the upper part goes too.
                 if let Some(upper) = state.gaps.remove(&hi) {
-                    let dropped = state.give_up_range(ledger, hi, upper.end);
-                    stats.dropped.abandoned += dropped as u64;
+                    state.give_up_range(ledger, stats, hi, upper.end);
                     report_loss(events, stats, state, hi, upper.end - hi, reason);
                 }
             }
@@ -161,9 +159,7 @@ impl Receiver {
             .map(|(k, _)| *k)
             .collect();
         for seq in slid.into_iter().chain(owed) {
-            if state.give_up(ledger, seq) {
-                stats.dropped.abandoned += 1;
-            }
+            state.give_up(ledger, stats, seq);
             report_loss(events, stats, state, seq, 1, reason);
         }
     }
@@ -337,8 +333,7 @@ impl Receiver {
                 // open, unrecorded).
                 state.gaps.remove(&(seq + 1));
                 let end = end.min(state.vouched).max(seq + 1);
-                let dropped = state.give_up_range(ledger, seq + 1, end);
-                stats.dropped.abandoned += dropped as u64;
+                state.give_up_range(ledger, stats, seq + 1, end);
                 let (events, count) = (&mut self.out.events, end - seq - 1);
                 report_loss(events, stats, state, seq + 1, count, LossReason::Overrun);
             }

@@ -536,9 +536,18 @@ impl Receiver {
 }
 
 impl SenderState {
-    /// Gives message `seq` up: marks it finished and drops its segments.
-    /// Returns whether a partial was dropped.
-    pub(super) fn give_up(&mut self, ledger: &mut Ledger, seq: u64) -> bool {
+    /// Gives message `seq` up: marks it finished and drops its segments,
+    /// a partial message dropped so counted (`dropped.abandoned`, as every
+    /// partial given up unfinished but by expiry, which counts its own).
+    pub(super) fn give_up(&mut self, ledger: &mut Ledger, stats: &mut Stats, seq: u64) {
+        if self.give_up_uncounted(ledger, seq) {
+            stats.dropped.abandoned += 1;
+        }
+    }
+
+    /// [`give_up`](Self::give_up), uncounted: returns whether a partial
+    /// was dropped.
+    fn give_up_uncounted(&mut self, ledger: &mut Ledger, seq: u64) -> bool {
         self.window.finish(seq);
         let removed = self.partials.remove(&seq);
         if let Some(p) = &removed {
@@ -553,17 +562,21 @@ impl SenderState {
         removed.is_some()
     }
 
-    /// Gives up every message in `lo..hi`: marks them finished and drops
-    /// their segments. Returns how many partials were dropped.
-    pub(super) fn give_up_range(&mut self, ledger: &mut Ledger, lo: u64, hi: u64) -> usize {
+    /// Gives up every message in `lo..hi`, as [`give_up`](Self::give_up)
+    /// does one.
+    pub(super) fn give_up_range(
+        &mut self,
+        ledger: &mut Ledger,
+        stats: &mut Stats,
+        lo: u64,
+        hi: u64,
+    ) {
         self.window.finish_range(lo, hi);
         let seqs: Vec<u64> = self.partials.range(lo..hi).map(|(s, _)| *s).collect();
-        let n = seqs.len();
         for seq in seqs {
-            self.give_up(ledger, seq);
+            self.give_up(ledger, stats, seq);
         }
         self.settle_window(ledger);
-        n
     }
 
     /// Charges `bytes` of recovery state to the budgets; `false` (nothing

@@ -279,7 +279,7 @@ impl Receiver {
                 trace!(%sender, first = vouched_end, end, "no room to record a gap past what the sender vouched for");
             }
             let end = vouched_end;
-            state.give_up_range(&mut self.ledger, first, end);
+            state.give_up_range(&mut self.ledger, stats, first, end);
             report_loss(
                 &mut self.out.events,
                 stats,
