@@ -94,7 +94,8 @@ pub(crate) struct BusyPoll {
 pub(crate) enum Spun {
     /// No poll: off, the window at nothing, or work due now.
     Skipped,
-    /// The socket has datagrams.
+    /// `ready` found datagrams (the task's poll reads them, see
+    /// [`spin`](BusyPoll::spin)).
     Ready,
     /// Something else wants the task: a command, a stop, a wake-up
     /// (`woken`: the wake-up was taken by the poll, so the task's turn is
@@ -152,7 +153,8 @@ impl BusyPoll {
         self.max / 8
     }
 
-    /// Polls `ready` (whether the socket has datagrams) until it says so,
+    /// Polls `ready` (whether the socket had datagrams: the task reads
+    /// them there, and keeps what it read) until it says so,
     /// `interrupted` says so, `woken` (the task's wake-up) is ready, the
     /// window passes or `deadline` comes (whichever is first).
     pub(crate) fn spin(

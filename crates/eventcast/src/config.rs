@@ -101,8 +101,8 @@ pub struct Config {
     /// takes to answer, counting its own wake-up when it parks (on the
     /// 2-CPU VM of docs/BENCHMARKS.md a parked peer took 60-80 us to
     /// answer, and 150 us kept the window whole where 50 did not). The
-    /// poll spins on the task's worker thread (`poll(2)` with a zero
-    /// timeout, again and again) and gives way at once to a datagram, a
+    /// poll spins on the task's worker thread (a non-blocking read of the
+    /// socket, again and again) and gives way at once to a datagram, a
     /// command, a stop (`stop`, or every handle dropped), an emit that
     /// needs the task, or the task's next timer. The window adapts (KVM's
     /// halt-polling rule, see docs/ARCHITECTURE.md): it shrinks to nothing

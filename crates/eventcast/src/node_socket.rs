@@ -68,23 +68,6 @@ impl NodeSocket {
         self.io.try_io(Interest::READABLE, f)
     }
 
-    /// Whether datagrams wait in the socket's receive queue, asked of the
-    /// kernel now (`poll(2)` with a zero timeout), whatever tokio's readiness
-    /// says: for [`busy_poll`](crate::busy_poll), which asks while the
-    /// task's worker is not in `epoll_wait` to hear of them.
-    pub(crate) fn has_datagrams(&self) -> bool {
-        use std::os::fd::AsRawFd;
-        let mut fd = libc::pollfd {
-            fd: self.io.get_ref().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one `pollfd` that lives through the call, for a
-        // descriptor the `AsyncFd` keeps open; a timeout of 0 never waits.
-        let n = unsafe { libc::poll(&mut fd, 1, 0) };
-        n > 0 && fd.revents & libc::POLLIN != 0
-    }
-
     /// Runs the send `f` at once: the socket is non-blocking, and a full
     /// send buffer gives `WouldBlock` (then [`writable`](Self::writable)
     /// waits for room).
@@ -315,11 +298,6 @@ impl NodeSocket {
     /// Runs the read `f` (see the Unix version).
     pub(crate) fn try_read<R>(&self, f: impl FnOnce(&UdpSocket) -> io::Result<R>) -> io::Result<R> {
         self.io.try_io(Interest::READABLE, || f(&self.socket))
-    }
-
-    /// Never known here: busy-polling is for Unix only.
-    pub(crate) fn has_datagrams(&self) -> bool {
-        false
     }
 
     /// Runs the send `f` (see the Unix version).

@@ -273,10 +273,34 @@ pub(crate) fn try_recv(
     batch: &mut RecvBatch,
     max: usize,
 ) -> io::Result<usize> {
+    read_with(batch, max, |socket_read| socket.try_read(socket_read))
+}
+
+/// Reads as [`try_recv`] does, but asks the kernel whatever tokio's
+/// readiness says (a read that finds nothing leaves that readiness as
+/// it is): for the task's [`busy_poll`](crate::busy_poll), which reads
+/// while its worker is not in `epoll_wait` to hear of datagrams. A read
+/// that finds some takes them at once, where a poll for readiness would
+/// cost a system call more before the read.
+pub(crate) fn try_recv_now(
+    socket: &NodeSocket,
+    batch: &mut RecvBatch,
+    max: usize,
+) -> io::Result<usize> {
+    read_with(batch, max, |socket_read| socket_read(socket.get_ref()))
+}
+
+/// Reads up to `max` messages into `batch` through `via`, which runs the
+/// read it is given on the socket (or says `WouldBlock`); counts it.
+fn read_with(
+    batch: &mut RecvBatch,
+    max: usize,
+    via: impl FnOnce(&mut dyn FnMut(&std::net::UdpSocket) -> io::Result<usize>) -> io::Result<usize>,
+) -> io::Result<usize> {
     batch.got.clear();
     let max = batch.next_max(max);
     batch.asked = max;
-    let n = socket.try_read(|socket| read(socket, batch, max))?;
+    let n = via(&mut |socket| read(socket, batch, max))?;
     batch.took(n);
     Ok(n)
 }

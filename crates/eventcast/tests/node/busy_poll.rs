@@ -164,3 +164,52 @@ fn a_multi_thread_runtime_of_one_worker_never_polls() {
             .block_on(round_trips(false))
     });
 }
+
+/// An endless chain of round trips between two listener nodes, each on
+/// a worker of its own: a task that `a`'s listener spawns, put behind
+/// `a`'s task on its worker, runs within a few budgets of reads. `a`'s
+/// listener emits the next ping and then waits long enough for the pong
+/// to be in the socket before its node polls, so that each poll finds its
+/// datagram at once. The reads of the polls count against tokio's budget
+/// (128 units, a unit for every 4 reads), so the node's task gives way
+/// to the worker's other tasks however many of its polls find a
+/// datagram. (Without that, the spawned task waited for a poll that found
+/// nothing: thousands of round trips, seconds.)
+async fn a_chain_of_polls_lets_the_workers_other_tasks_run() {
+    let config = config(free_port()).busy_poll(eventcast::MAX_BUSY_POLL);
+    let nodes = start_nodes(2, &config).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let answer = b.clone();
+    b.on("ping", move |event| {
+        let _ = answer.forward("pong", event);
+    })
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let next = a.clone();
+    a.on("pong", move |event| {
+        let n = event.arg::<i64>(0).unwrap();
+        if n == 100 {
+            let (tx, node) = (tx.clone(), next.clone());
+            let hits = node.stats().busy_poll_hits;
+            tokio::spawn(async move { tx.send(node.stats().busy_poll_hits - hits) });
+        }
+        let _ = next.emit("ping", &(n + 1,));
+        std::thread::sleep(Duration::from_millis(2));
+    })
+    .unwrap();
+    a.emit("ping", &(0i64,)).unwrap();
+    let ran = tokio::task::spawn_blocking(move || rx.recv_timeout(TIMEOUT)).await;
+    a.remove_all_listeners(None);
+    b.remove_all_listeners(None);
+    let hits_before_it_ran = ran.unwrap().expect("the spawned task ran");
+    stop_all(&nodes).await;
+    assert!(
+        hits_before_it_ran <= 2 * 128 * 4,
+        "{hits_before_it_ran} polls found a datagram before the spawned task ran"
+    );
+}
+
+#[test]
+fn a_chain_of_polls_lets_the_workers_other_tasks_run_too() {
+    netns_test::run(|| block_on(a_chain_of_polls_lets_the_workers_other_tasks_run()));
+}
