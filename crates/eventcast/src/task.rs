@@ -14,6 +14,7 @@ use tracing::{debug, trace, warn};
 use crate::busy_poll::{BusyPoll, Expectation, Spun};
 use crate::driver::{Clock, Command, Driver, Output};
 use crate::inline::{Commands, Engine};
+use crate::node_socket::NodeSocket;
 use crate::recv::{self, DropCounter, RecvBatch};
 use crate::send;
 use crate::shared::Shared;
@@ -99,15 +100,17 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     // turn, or from a thread the last turn handed an event to), for which
     // the task polls before it parks.
     let mut expected = Expectation::new(engine.emits());
-    let mut polled_reads = PolledReads::default();
     while !stopping {
         let armed = engine.lock().arm();
         let deadline = armed.map(tokio::time::Instant::from_std);
         let (spun, read) = busy_poll(engine, &io, &mut busy, &mut expected, armed, &mut inbox);
         let woke = if let Some(received) = read {
-            // The poll read datagrams: handled as a wait's read is.
-            polled_reads.count().await;
-            read_on(engine, &io, &mut inbox, &mut drops, &mut taken, received)
+            // The poll read datagrams: handled as a wait's read is, read
+            // on past tokio's readiness as the poll read.
+            let read_more = recv::try_recv_now;
+            read_on(
+                engine, &io, &mut inbox, &mut drops, &mut taken, received, read_more,
+            )
         } else if spun == (Spun::Interrupted { woken: true }) {
             // The poll took the wake-up: this turn's reason, not waited for.
             Woke::Other
@@ -318,18 +321,21 @@ async fn wait<D: Driver>(
         }
         () = engine.wake.notified() => Woke::Other,
         received = recv::recv(&engine.socket, inbox, IO_LOOP_BOUND) => {
-            read_on(engine, io, inbox, drops, taken, received)
+            read_on(engine, io, inbox, drops, taken, received, recv::try_recv)
         }
         _ = sleep_until(deadline), if deadline.is_some() => Woke::Other,
     }
 }
 
 /// Hands the first read of a turn, `received` (into `inbox`), to the
-/// driver, and reads on while reads come back full, up to the loop's
-/// bound. A read that took less than it could emptied the socket's
-/// queue, and asking again would cost a system call (`EAGAIN`) before
-/// this turn's deliveries and answers. The readiness stays set until a
-/// read finds nothing, so the next turn reads what came meanwhile.
+/// driver, and reads on with `read_more` while reads come back full, up
+/// to the loop's bound. A read that took less than it could emptied the
+/// socket's queue, and asking again would cost a system call (`EAGAIN`)
+/// before this turn's deliveries and answers. The readiness stays set
+/// until a read finds nothing, so the next turn reads what came
+/// meanwhile. A busy-poll's read reads on past that readiness
+/// ([`recv::try_recv_now`]), which tokio has not learnt while the task
+/// polls: through it, the loop would stop after the first read.
 fn read_on<D: Driver>(
     engine: &Engine<D>,
     io: &Io,
@@ -337,13 +343,14 @@ fn read_on<D: Driver>(
     drops: &mut DropCounter,
     taken: &mut Vec<Output>,
     received: std::io::Result<usize>,
+    read_more: fn(&NodeSocket, &mut RecvBatch, usize) -> std::io::Result<usize>,
 ) -> Woke {
     let mut full = matches!(received, Ok(n) if inbox.read_full(n));
     let mut handled = handle_read(engine, io, drops, received, inbox, taken);
     while full && handled < IO_LOOP_BOUND {
         hand_over(engine, &io.shared, taken);
         let max = IO_LOOP_BOUND - handled;
-        let received = recv::try_recv(&engine.socket, inbox, max);
+        let received = read_more(&engine.socket, inbox, max);
         if matches!(&received, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock) {
             break;
         }
@@ -471,39 +478,11 @@ fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
     stats.batch_fallbacks += recv.fallbacks;
 }
 
-/// Counts the reads the task's busy-polls make against tokio's budget,
-/// so that a chain of polls that each find a datagram (a long exchange of
-/// requests and replies) still gives the worker to its other tasks: a
-/// task whose budget (128) is spent returns to the runtime at its next
-/// `consume_budget`. Without it a task a listener spawned waited for a
-/// poll that found nothing, seconds in a test
-/// (`a_chain_of_polls_lets_the_workers_other_tasks_run_too`), and so it
-/// did before the poll read for itself. One unit for every
-/// [`READS_PER_UNIT`] reads: returns to the runtime every 128 or 512 round
-/// trips raised figure 2's p99 in round trips measured by hand (20,000 of
-/// them: 46-109 us, against 17-27 us before) on the benchmark VM.
-#[derive(Default)]
-struct PolledReads(usize);
-
-/// Reads by busy-polls per unit of tokio's budget (see [`PolledReads`]):
-/// the worker's other tasks wait at most 512 of them.
-const READS_PER_UNIT: usize = 4;
-
-impl PolledReads {
-    /// A poll read datagrams.
-    async fn count(&mut self) {
-        self.0 += 1;
-        if self.0 % READS_PER_UNIT == 0 {
-            tokio::task::coop::consume_budget().await;
-        }
-    }
-}
-
 /// The busy-poll window the task uses: `configured` on a multi-thread
 /// runtime of two workers or more, on Unix; none elsewhere: with one
 /// worker (`current_thread`, or a multi-thread runtime of one) polling
-/// would hold the thread the application's tasks need, and only Unix
-/// tells whether datagrams wait.
+/// would hold the thread the application's tasks need, and the poll is
+/// written for Unix alone.
 fn busy_poll_window(configured: std::time::Duration) -> std::time::Duration {
     use tokio::runtime::{Handle, RuntimeFlavor};
     let handle = Handle::current();
@@ -562,7 +541,7 @@ fn busy_poll<D: Driver>(
     if spun != Spun::Skipped {
         let mut stats = io.shared.stats_mut();
         stats.busy_polls += 1;
-        stats.busy_poll_hits += u64::from(spun == Spun::Ready);
+        stats.busy_poll_hits += u64::from(matches!(read, Some(Ok(_))));
     }
     (spun, read)
 }
