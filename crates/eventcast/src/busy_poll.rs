@@ -95,7 +95,8 @@ pub(crate) enum Spun {
     /// No poll: off, the window at nothing, or work due now.
     Skipped,
     /// `ready` found datagrams (the task's poll reads them, see
-    /// [`spin`](BusyPoll::spin)).
+    /// [`spin`](BusyPoll::spin)), or a read failed: either ends the
+    /// expectation, and the window is whole again.
     Ready,
     /// Something else wants the task: a command, a stop, a wake-up
     /// (`woken`: the wake-up was taken by the poll, so the task's turn is

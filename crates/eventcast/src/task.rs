@@ -108,6 +108,8 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             // The poll read datagrams: handled as a wait's read is, read
             // on past tokio's readiness as the poll read.
             let read_more = recv::try_recv_now;
+            // (A stop is seen in `wait`: `stop` ends the node's emits, so
+            // the expectation, and with it the polls, end within a window.)
             read_on(
                 engine, &io, &mut inbox, &mut drops, &mut taken, received, read_more,
             )
@@ -177,9 +179,9 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             // More datagrams wait (a burst, or a flood): let the runtime's
             // other tasks and its timers have their turn first. Without
             // this the task stays ready as long as datagrams come, and its
-            // worker ran the timers only every few dozen polls of up to 128
-            // turns each (tokio's budget): under a flood a `sleep` of 5 ms
-            // took seconds (`tests/node/flood.rs`, debug build).
+            // worker ran the timers only now and then: under a flood a
+            // `sleep` of 5 ms took seconds (`tests/node/flood.rs`, debug
+            // build).
             // `yield_now` polls the runtime's driver before it comes back.
             tokio::task::yield_now().await;
         }
@@ -481,8 +483,8 @@ fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
 /// The busy-poll window the task uses: `configured` on a multi-thread
 /// runtime of two workers or more, on Unix; none elsewhere: with one
 /// worker (`current_thread`, or a multi-thread runtime of one) polling
-/// would hold the thread the application's tasks need, and the poll is
-/// written for Unix alone.
+/// would hold the thread the application's tasks need, and the poll has
+/// been measured on Linux alone.
 fn busy_poll_window(configured: std::time::Duration) -> std::time::Duration {
     use tokio::runtime::{Handle, RuntimeFlavor};
     let handle = Handle::current();
