@@ -273,7 +273,9 @@ pub(crate) fn try_recv(
     batch: &mut RecvBatch,
     max: usize,
 ) -> io::Result<usize> {
-    read_with(batch, max, |socket_read| socket.try_read(socket_read))
+    read_with(batch, max, |batch, max| {
+        socket.try_read(|socket| read(socket, batch, max))
+    })
 }
 
 /// Reads as [`try_recv`] does, but asks the kernel whatever tokio's
@@ -287,20 +289,21 @@ pub(crate) fn try_recv_now(
     batch: &mut RecvBatch,
     max: usize,
 ) -> io::Result<usize> {
-    read_with(batch, max, |socket_read| socket_read(socket.get_ref()))
+    read_with(batch, max, |batch, max| read(socket.get_ref(), batch, max))
 }
 
-/// Reads up to `max` messages into `batch` through `via`, which runs the
-/// read it is given on the socket (or says `WouldBlock`); counts it.
+/// Reads into `batch` with `read_up_to` (given the batch and how many
+/// messages the read may take, of `max`; `WouldBlock` if there are
+/// none), and counts the read.
 fn read_with(
     batch: &mut RecvBatch,
     max: usize,
-    via: impl FnOnce(&mut dyn FnMut(&std::net::UdpSocket) -> io::Result<usize>) -> io::Result<usize>,
+    read_up_to: impl FnOnce(&mut RecvBatch, usize) -> io::Result<usize>,
 ) -> io::Result<usize> {
     batch.got.clear();
     let max = batch.next_max(max);
     batch.asked = max;
-    let n = via(&mut |socket| read(socket, batch, max))?;
+    let n = read_up_to(batch, max)?;
     batch.took(n);
     Ok(n)
 }

@@ -106,12 +106,18 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         let (spun, read) = busy_poll(engine, &io, &mut busy, &mut expected, armed, &mut inbox);
         let woke = if let Some(received) = read {
             // The poll read datagrams: handled as a wait's read is, read
-            // on past tokio's readiness as the poll read.
-            let read_more = recv::try_recv_now;
-            // (A stop is seen in `wait`: `stop` ends the node's emits, so
-            // the expectation, and with it the polls, end within a window.)
+            // on past tokio's readiness as the poll read. (A stop is seen
+            // in `wait`: `stop` ends the node's emits, so the expectation,
+            // and with it the polls, end within a window.)
+            let (drops, taken) = (&mut drops, &mut taken);
             read_on(
-                engine, &io, &mut inbox, &mut drops, &mut taken, received, read_more,
+                engine,
+                &io,
+                &mut inbox,
+                drops,
+                taken,
+                received,
+                recv::try_recv_now,
             )
         } else if spun == (Spun::Interrupted { woken: true }) {
             // The poll took the wake-up: this turn's reason, not waited for.

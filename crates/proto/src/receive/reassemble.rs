@@ -540,26 +540,17 @@ impl SenderState {
     /// a partial message dropped so counted (`dropped.abandoned`, as every
     /// partial given up unfinished but by expiry, which counts its own).
     pub(super) fn give_up(&mut self, ledger: &mut Ledger, stats: &mut Stats, seq: u64) {
-        if self.give_up_uncounted(ledger, seq) {
-            stats.dropped.abandoned += 1;
-        }
-    }
-
-    /// [`give_up`](Self::give_up), uncounted: returns whether a partial
-    /// was dropped.
-    fn give_up_uncounted(&mut self, ledger: &mut Ledger, seq: u64) -> bool {
         self.window.finish(seq);
-        let removed = self.partials.remove(&seq);
-        if let Some(p) = &removed {
+        if let Some(p) = self.partials.remove(&seq) {
             self.bytes -= p.bytes;
             ledger.bytes -= p.bytes;
             ledger.partials -= 1;
             ledger
                 .expiry
                 .remove(&(p.deadline, self.id, MessageSeq::new(seq)));
+            stats.dropped.abandoned += 1;
         }
         self.settle_window(ledger);
-        removed.is_some()
     }
 
     /// Gives up every message in `lo..hi`, as [`give_up`](Self::give_up)

@@ -278,7 +278,7 @@ impl Receiver {
                 stats.gaps_unrecorded += 1;
                 trace!(%sender, first = vouched_end, end, "no room to record a gap past what the sender vouched for");
             }
-            let end = vouched_end;
+            let end = vouched_end; // what is given up and reported
             state.give_up_range(&mut self.ledger, stats, first, end);
             report_loss(
                 &mut self.out.events,
