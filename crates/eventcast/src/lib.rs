@@ -54,6 +54,7 @@ mod driver;
 mod error;
 mod event;
 pub mod extjson;
+mod give_way;
 mod host;
 mod inline;
 mod key_file;

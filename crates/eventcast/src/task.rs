@@ -13,6 +13,7 @@ use tracing::{debug, trace, warn};
 
 use crate::busy_poll::{BusyPoll, Expectation, Spun};
 use crate::driver::{Clock, Command, Driver, Output};
+use crate::give_way::GiveWay;
 use crate::inline::{Commands, Engine};
 use crate::node_socket::NodeSocket;
 use crate::recv::{self, DropCounter, RecvBatch};
@@ -100,6 +101,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     // turn, or from a thread the last turn handed an event to), for which
     // the task polls before it parks.
     let mut expected = Expectation::new(engine.emits());
+    let mut give_way = GiveWay::new(spare_worker());
     while !stopping {
         let armed = engine.lock().arm();
         let deadline = armed.map(tokio::time::Instant::from_std);
@@ -123,10 +125,10 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             // The poll took the wake-up: this turn's reason, not waited for.
             Woke::Other
         } else {
-            wait(
+            let waited = wait(
                 engine, &mut io, &mut inbox, &mut drops, &mut taken, deadline,
-            )
-            .await
+            );
+            give_way.wait(waited).await
         };
         let read = matches!(woke, Woke::Read { .. });
         busy.woke(read);
@@ -190,6 +192,11 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             // build).
             // `yield_now` polls the runtime's driver before it comes back.
             tokio::task::yield_now().await;
+            give_way.yielded();
+        } else {
+            // A chain of replies, each there when the node looks, never
+            // makes it wait.
+            give_way.after_turn().await;
         }
     }
     debug!(target: "eventcast", id = engine.lock().driver.id(), "node task ends");
@@ -333,6 +340,14 @@ async fn wait<D: Driver>(
         }
         _ = sleep_until(deadline), if deadline.is_some() => Woke::Other,
     }
+}
+
+/// Whether the runtime the task runs on has another worker to run what
+/// this one queues while the task holds it.
+fn spare_worker() -> bool {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let handle = Handle::current();
+    handle.runtime_flavor() == RuntimeFlavor::MultiThread && handle.metrics().num_workers() >= 2
 }
 
 /// Hands the first read of a turn, `received` (into `inbox`), to the
@@ -492,11 +507,7 @@ fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
 /// would hold the thread the application's tasks need, and the poll has
 /// been measured on Linux alone.
 fn busy_poll_window(configured: std::time::Duration) -> std::time::Duration {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    let handle = Handle::current();
-    let spare_worker = handle.runtime_flavor() == RuntimeFlavor::MultiThread
-        && handle.metrics().num_workers() >= 2;
-    if cfg!(unix) && spare_worker {
+    if cfg!(unix) && spare_worker() {
         configured
     } else {
         std::time::Duration::ZERO
