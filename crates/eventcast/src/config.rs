@@ -129,8 +129,8 @@ pub struct Config {
     /// whole: set zero there if the CPU counts more than the latency.
     /// Tasks that a listener spawns or wakes (through a channel, a
     /// notice) may wait on that worker until the poll ends, and while
-    /// every poll finds a datagram, about a millisecond: then the node's
-    /// task hands them to another worker. Only on Unix and on
+    /// every poll finds a datagram, a millisecond or more: then the
+    /// node's task hands them to another worker that is free. Only on Unix and on
     /// tokio's multi-thread runtime with two workers or more: with one
     /// worker the poll would hold the thread the application's tasks
     /// need, so the setting is ignored there. It pays only where the

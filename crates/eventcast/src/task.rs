@@ -92,7 +92,8 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     // Outputs taken from the driver at once, to be handed over.
     let mut taken = Vec::with_capacity(PUBLISH_AT_ONCE);
     let mut stopping = false;
-    let mut busy = BusyPoll::new(busy_poll_window(io.busy_poll));
+    let spare_worker = spare_worker();
+    let mut busy = BusyPoll::new(busy_poll_window(io.busy_poll, spare_worker));
     engine
         .lock()
         .driver
@@ -101,7 +102,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     // turn, or from a thread the last turn handed an event to), for which
     // the task polls before it parks.
     let mut expected = Expectation::new(engine.emits());
-    let mut give_way = GiveWay::new(spare_worker());
+    let mut give_way = GiveWay::new(spare_worker);
     while !stopping {
         let armed = engine.lock().arm();
         let deadline = armed.map(tokio::time::Instant::from_std);
@@ -502,12 +503,13 @@ fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
 }
 
 /// The busy-poll window the task uses: `configured` on a multi-thread
-/// runtime of two workers or more, on Unix; none elsewhere: with one
+/// runtime of two workers or more (`spare_worker`), on Unix; none
+/// elsewhere: with one
 /// worker (`current_thread`, or a multi-thread runtime of one) polling
 /// would hold the thread the application's tasks need, and the poll has
 /// been measured on Linux alone.
-fn busy_poll_window(configured: std::time::Duration) -> std::time::Duration {
-    if cfg!(unix) && spare_worker() {
+fn busy_poll_window(configured: std::time::Duration, spare_worker: bool) -> std::time::Duration {
+    if cfg!(unix) && spare_worker {
         configured
     } else {
         std::time::Duration::ZERO
