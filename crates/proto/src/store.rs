@@ -25,8 +25,9 @@ pub(crate) enum Body {
     Inline(Vec<u8>),
     Shared(Arc<Vec<u8>>),
     /// A body handed over in parts as its encoder writes it (see
-    /// [`Parts`]), complete or not yet.
-    Parts(Parts),
+    /// [`Parts`]), complete or not yet. Boxed: every message kept for
+    /// repairs holds a `Body`, and most are small.
+    Parts(Box<Parts>),
 }
 
 impl Body {

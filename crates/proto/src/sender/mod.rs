@@ -68,8 +68,10 @@ struct Stored {
     sent: u32,
     /// When its last segment went out the first time.
     sent_at: Option<Instant>,
-    /// When each segment was last repaired (allocated on the first repair).
-    repaired: Vec<Option<Instant>>,
+    /// When each segment was last repaired (allocated on the first repair:
+    /// a message is kept, most often small and never repaired, for as long
+    /// as `retransmit_window`, so what it holds is kept small).
+    repaired: Option<Box<[Option<Instant>]>>,
 }
 
 /// What the next paced datagram will be.
@@ -175,13 +177,13 @@ impl Sender {
     /// segments); the rest is added to [`open_parts`](Self::open_parts).
     /// Its segments go as their parts come.
     pub(crate) fn queue_parts(&mut self, len: usize, first: Vec<u8>) -> MessageSeq {
-        self.queue_body(Body::Parts(Parts::new(len, first)))
+        self.queue_body(Body::Parts(Box::new(Parts::new(len, first))))
     }
 
     /// Queues a whole message of `pieces` laid end to end, shared rather
     /// than copied (the caller checked room and size).
     pub(crate) fn queue_pieces(&mut self, pieces: Vec<Arc<Vec<u8>>>) -> MessageSeq {
-        self.queue_body(Body::Parts(Parts::pieces(pieces)))
+        self.queue_body(Body::Parts(Box::new(Parts::pieces(pieces))))
     }
 
     /// The segment size: what a body's parts are whole multiples of.
@@ -210,7 +212,7 @@ impl Sender {
             count,
             sent: 0,
             sent_at: None,
-            repaired: Vec::new(),
+            repaired: None,
         });
         self.queue.push_back(seq);
         self.queue_bytes += len;
@@ -513,10 +515,10 @@ impl Sender {
                 self.pending.remove(&(s, i));
             }
             if let Some(st) = self.store.get_mut(seq + k) {
-                if st.repaired.is_empty() {
-                    st.repaired = vec![None; st.count as usize];
-                }
-                if let Some(r) = st.repaired.get_mut(index as usize) {
+                let repaired = st
+                    .repaired
+                    .get_or_insert_with(|| vec![None; st.count as usize].into_boxed_slice());
+                if let Some(r) = repaired.get_mut(index as usize) {
                     *r = Some(now);
                 }
             }
@@ -667,5 +669,18 @@ impl Sender {
     /// Owes a heartbeat at `at`, or earlier if one is owed earlier already.
     fn owe_heartbeat_at(&mut self, at: Instant) {
         self.hb_asked = Some(self.hb_asked.map_or(at, |t| t.min(at)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every message kept for repairs holds a `Stored`, for
+    /// `retransmit_window` (3 s by default: a million small events of a
+    /// burst). It was 120 bytes before its rare parts (a body in parts,
+    /// the repair times) were boxed.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_kept_message_takes_72_bytes_or_fewer() {
+        assert!(std::mem::size_of::<super::Stored>() <= 72);
     }
 }

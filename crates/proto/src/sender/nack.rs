@@ -76,9 +76,8 @@ impl Sender {
             }
             let recent = st
                 .repaired
-                .get(index as usize)
-                .copied()
-                .flatten()
+                .as_ref()
+                .and_then(|r| r.get(index as usize).copied().flatten())
                 .is_some_and(|t| {
                     now.checked_duration_since(t)
                         .is_none_or(|d| d < config.repair_linger)
