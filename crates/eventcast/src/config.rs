@@ -130,10 +130,10 @@ pub struct Config {
     /// Tasks that a listener spawns or wakes (through a channel, a
     /// notice) may wait on that worker until the poll ends, and while
     /// every poll finds a datagram, a millisecond or more: then the
-    /// node's task hands them to another worker that is free. Only on Unix and on
-    /// tokio's multi-thread runtime with two workers or more: with one
-    /// worker the poll would hold the thread the application's tasks
-    /// need, so the setting is ignored there. It pays only where the
+    /// node's task hands them to another worker that is free. Only on
+    /// Unix and on tokio's multi-thread runtime with two workers or more:
+    /// with one worker the poll would hold the thread the application's
+    /// tasks need, so the setting is ignored there. It pays only where the
     /// node's own datagrams do not come back to it (Linux, native
     /// protocol: a socket filter drops them): elsewhere the copy of its
     /// own emit ends the poll at once, and with it the expectation.

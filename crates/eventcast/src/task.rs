@@ -504,10 +504,9 @@ fn count_recv(shared: &Shared, inbox: &mut RecvBatch) {
 
 /// The busy-poll window the task uses: `configured` on a multi-thread
 /// runtime of two workers or more (`spare_worker`), on Unix; none
-/// elsewhere: with one
-/// worker (`current_thread`, or a multi-thread runtime of one) polling
-/// would hold the thread the application's tasks need, and the poll has
-/// been measured on Linux alone.
+/// elsewhere: with one worker (`current_thread`, or a multi-thread
+/// runtime of one) polling would hold the thread the application's tasks
+/// need, and the poll has been measured on Linux alone.
 fn busy_poll_window(configured: std::time::Duration, spare_worker: bool) -> std::time::Duration {
     if cfg!(unix) && spare_worker {
         configured
