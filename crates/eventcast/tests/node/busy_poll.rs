@@ -165,35 +165,65 @@ fn a_multi_thread_runtime_of_one_worker_never_polls() {
     });
 }
 
+/// How the task held up behind `a`'s node task is started.
+#[derive(Clone, Copy)]
+enum Start {
+    /// Spawned by `a`'s listener.
+    Spawned,
+    /// Spawned before the chain, waiting on a channel that `a`'s listener
+    /// sends on.
+    Woken,
+}
+
 /// An endless chain of round trips between two listener nodes: a task
-/// that `a`'s listener spawns should run soon, although `a`'s task never
-/// waits. `a`'s listener emits the next ping and then waits long enough
-/// (2 ms) for the pong to be in the socket before its node looks, so that
-/// every turn finds its datagram at once. Returns how many more pongs
-/// `a` took before the spawned task ran.
+/// that `a`'s listener spawns or wakes (`start`) should run soon,
+/// although `a`'s task never waits. `a`'s listener emits the next ping
+/// and then waits long enough (2 ms) for the pong to be in the socket
+/// before its node looks, so that every turn finds its datagram at once.
+/// Returns how many more pongs `a` took before that task ran.
 ///
 /// On a multi-thread runtime the task lands in the LIFO slot of `a`'s
 /// worker, which no other worker takes from; before the node's task gave
 /// way (`give_way.rs`) it waited for a turn that found nothing, which only
 /// a pong slower than the sleep brings: 1,400 round trips and more, about
 /// 7 s, in two runs of three.
-async fn pongs_before_a_spawned_task_runs(a: &Eventcast, b: &Eventcast) -> i64 {
+async fn pongs_before_a_task_runs(a: &Eventcast, b: &Eventcast, start: Start) -> i64 {
     use std::sync::atomic::{AtomicI64, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
+    const AT: i64 = 100;
     let answer = b.clone();
     b.on("ping", move |event| {
         let _ = answer.forward("pong", event);
     })
     .unwrap();
     let (tx, rx) = mpsc::channel();
-    let next = a.clone();
     let latest = Arc::new(AtomicI64::new(0));
+    let run = {
+        let latest = latest.clone();
+        move || tx.send(latest.load(Ordering::Relaxed) - AT)
+    };
+    let (go, waiting) = tokio::sync::oneshot::channel::<()>();
+    let mut run = Some(run);
+    if let Start::Woken = start {
+        let run = run.take().unwrap();
+        tokio::spawn(async move {
+            if waiting.await.is_ok() {
+                let _ = run();
+            }
+        });
+    }
+    let (run, go) = (Mutex::new(run), Mutex::new(Some(go)));
+    let next = a.clone();
     a.on("pong", move |event| {
         let n = event.arg::<i64>(0).unwrap();
         latest.store(n, Ordering::Relaxed);
-        if n == 100 {
-            let (tx, latest) = (tx.clone(), latest.clone());
-            tokio::spawn(async move { tx.send(latest.load(Ordering::Relaxed) - n) });
+        if n == AT {
+            if let Some(run) = run.lock().unwrap().take() {
+                tokio::spawn(async move { run() });
+            }
+            if let Some(go) = go.lock().unwrap().take() {
+                let _ = go.send(());
+            }
         }
         let _ = next.emit("ping", &(n + 1,));
         std::thread::sleep(Duration::from_millis(2));
@@ -203,26 +233,43 @@ async fn pongs_before_a_spawned_task_runs(a: &Eventcast, b: &Eventcast) -> i64 {
     let ran = tokio::task::spawn_blocking(move || rx.recv_timeout(TIMEOUT)).await;
     a.remove_all_listeners(None);
     b.remove_all_listeners(None);
-    ran.unwrap().expect("the spawned task ran")
+    ran.unwrap().expect("the held-up task ran")
 }
 
-/// At most this many pongs before the spawned task runs: the node's task
+/// At most this many pongs before the held-up task runs: the node's task
 /// gives way after 1 ms without a wait, and every pong takes 2 ms.
 const PONGS_BEFORE_IT_RUNS: i64 = 8;
+
+/// `a` and `b` on a multi-thread runtime of two workers, polling.
+fn chain_on_two_workers(start: Start) -> i64 {
+    block_on(async {
+        let config = config(free_port()).busy_poll(eventcast::MAX_BUSY_POLL);
+        let nodes = start_nodes(2, &config).await;
+        let pongs = pongs_before_a_task_runs(&nodes[0], &nodes[1], start).await;
+        stop_all(&nodes).await;
+        pongs
+    })
+}
 
 #[test]
 fn a_chain_of_polls_lets_the_workers_other_tasks_run_too() {
     netns_test::run(|| {
-        block_on(async {
-            let config = config(free_port()).busy_poll(eventcast::MAX_BUSY_POLL);
-            let nodes = start_nodes(2, &config).await;
-            let pongs = pongs_before_a_spawned_task_runs(&nodes[0], &nodes[1]).await;
-            stop_all(&nodes).await;
-            assert!(
-                pongs <= PONGS_BEFORE_IT_RUNS,
-                "{pongs} pongs came before the spawned task ran"
-            );
-        })
+        let pongs = chain_on_two_workers(Start::Spawned);
+        assert!(
+            pongs <= PONGS_BEFORE_IT_RUNS,
+            "{pongs} pongs came before the spawned task ran"
+        );
+    });
+}
+
+#[test]
+fn a_chain_of_polls_lets_a_task_its_listener_woke_run() {
+    netns_test::run(|| {
+        let pongs = chain_on_two_workers(Start::Woken);
+        assert!(
+            pongs <= PONGS_BEFORE_IT_RUNS,
+            "{pongs} pongs came before the woken task ran"
+        );
     });
 }
 
@@ -252,7 +299,7 @@ fn a_chain_of_replies_lets_a_current_thread_runtimes_other_tasks_run() {
             .expect("a runtime")
             .block_on(async {
                 let a = start_nodes(1, &config).await.remove(0);
-                let pongs = pongs_before_a_spawned_task_runs(&a, &b).await;
+                let pongs = pongs_before_a_task_runs(&a, &b, Start::Spawned).await;
                 a.stop().await;
                 pongs
             });
