@@ -251,26 +251,23 @@ fn chain_on_two_workers(start: Start) -> i64 {
     })
 }
 
+/// Fails unless at most [`PONGS_BEFORE_IT_RUNS`] pongs came before the
+/// held-up task (`what`) ran.
+fn assert_soon(pongs: i64, what: &str) {
+    assert!(
+        pongs <= PONGS_BEFORE_IT_RUNS,
+        "{pongs} pongs came before the {what} task ran"
+    );
+}
+
 #[test]
 fn a_chain_of_polls_lets_the_workers_other_tasks_run_too() {
-    netns_test::run(|| {
-        let pongs = chain_on_two_workers(Start::Spawned);
-        assert!(
-            pongs <= PONGS_BEFORE_IT_RUNS,
-            "{pongs} pongs came before the spawned task ran"
-        );
-    });
+    netns_test::run(|| assert_soon(chain_on_two_workers(Start::Spawned), "spawned"));
 }
 
 #[test]
 fn a_chain_of_polls_lets_a_task_its_listener_woke_run() {
-    netns_test::run(|| {
-        let pongs = chain_on_two_workers(Start::Woken);
-        assert!(
-            pongs <= PONGS_BEFORE_IT_RUNS,
-            "{pongs} pongs came before the woken task ran"
-        );
-    });
+    netns_test::run(|| assert_soon(chain_on_two_workers(Start::Woken), "woken"));
 }
 
 /// The same chain with `a` on a runtime of one thread (`b` on a runtime
@@ -305,9 +302,6 @@ fn a_chain_of_replies_lets_a_current_thread_runtimes_other_tasks_run() {
             });
         let _ = done_tx.send(());
         b_thread.join().unwrap();
-        assert!(
-            pongs <= PONGS_BEFORE_IT_RUNS,
-            "{pongs} pongs came before the spawned task ran"
-        );
+        assert_soon(pongs, "spawned");
     });
 }
