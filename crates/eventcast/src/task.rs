@@ -112,13 +112,12 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
             // on past tokio's readiness as the poll read. (A stop is seen
             // in `wait`: `stop` ends the node's emits, so the expectation,
             // and with it the polls, end within a window.)
-            let (drops, taken) = (&mut drops, &mut taken);
             read_on(
                 engine,
                 &io,
                 &mut inbox,
-                drops,
-                taken,
+                &mut drops,
+                &mut taken,
                 received,
                 recv::try_recv_now,
             )

@@ -198,31 +198,35 @@ async fn pongs_before_a_task_runs(a: &Eventcast, b: &Eventcast, start: Start) ->
     .unwrap();
     let (tx, rx) = mpsc::channel();
     let latest = Arc::new(AtomicI64::new(0));
-    let run = {
+    let report = {
         let latest = latest.clone();
-        move || tx.send(latest.load(Ordering::Relaxed) - AT)
+        move || {
+            let _ = tx.send(latest.load(Ordering::Relaxed) - AT);
+        }
     };
-    let (go, waiting) = tokio::sync::oneshot::channel::<()>();
-    let mut run = Some(run);
-    if let Start::Woken = start {
-        let run = run.take().unwrap();
-        tokio::spawn(async move {
-            if waiting.await.is_ok() {
-                let _ = run();
-            }
-        });
-    }
-    let (run, go) = (Mutex::new(run), Mutex::new(Some(go)));
+    // What `a`'s listener does at the `AT`th pong.
+    let start_it: Box<dyn FnOnce() + Send> = match start {
+        Start::Spawned => Box::new(move || drop(tokio::spawn(async move { report() }))),
+        Start::Woken => {
+            let (go, waiting) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(async move {
+                if waiting.await.is_ok() {
+                    report();
+                }
+            });
+            Box::new(move || {
+                let _ = go.send(());
+            })
+        }
+    };
+    let start_it = Mutex::new(Some(start_it));
     let next = a.clone();
     a.on("pong", move |event| {
         let n = event.arg::<i64>(0).unwrap();
         latest.store(n, Ordering::Relaxed);
         if n == AT {
-            if let Some(run) = run.lock().unwrap().take() {
-                tokio::spawn(async move { run() });
-            }
-            if let Some(go) = go.lock().unwrap().take() {
-                let _ = go.send(());
+            if let Some(start_it) = start_it.lock().unwrap().take() {
+                start_it();
             }
         }
         let _ = next.emit("ping", &(n + 1,));
