@@ -7,8 +7,9 @@
 //! that finds the node idle goes out at once from the caller's thread (the
 //! socket is non-blocking): idle is nothing waiting in the channel or in
 //! the driver for the task, nothing left in the send batch, and at least
-//! [`INLINE_GAP`] since the previous emit. The pacer still decides what
-//! may go.
+//! [`INLINE_GAP`] since the previous emit, or the task began handing
+//! events to the listeners since (the first answer of a listener goes
+//! out from the listener however fast the round trip). The pacer still decides what may go.
 //!
 //! Emits closer together are a burst, which goes out in batches (one
 //! system call for many events) rather than one call per event: the
@@ -35,8 +36,10 @@ use crate::node_socket::NodeSocket;
 use crate::send::{self, SendBatch, SendCounts};
 use crate::shared::Shared;
 
-/// An emit sooner than this after the previous one goes through the task:
-/// it is likely part of a burst, which goes out in batches.
+/// An emit sooner than this after the previous one goes through the task
+/// (unless the task began handing events to the listeners between them:
+/// it answers them): it is likely part of a burst, which goes out in
+/// batches.
 pub(crate) const INLINE_GAP: Duration = Duration::from_micros(20);
 
 /// The driver and what goes with it, under one lock.
@@ -168,13 +171,11 @@ pub(crate) struct Engine<D> {
     state: Mutex<State<D>>,
     /// Commands sent through the channel and not applied yet.
     pending: AtomicUsize,
-    /// When the last emit that read the clock began, in nanoseconds since
-    /// `epoch` (0: none).
-    last_emit: AtomicU64,
+    /// When the last emit that read the clock began.
+    last_emit: LastEmit,
     /// Events a handle queued in the driver wait for the task's next
     /// batch: the task has been woken for them.
     waiting: AtomicBool,
-    epoch: Instant,
     /// Wakes the task for what an inline emit left to it.
     pub(crate) wake: Notify,
     /// The task ended: nothing goes inline any more.
@@ -198,9 +199,8 @@ impl<D: Driver> Engine<D> {
                 sending: false,
             }),
             pending: AtomicUsize::new(0),
-            last_emit: AtomicU64::new(0),
+            last_emit: LastEmit::new(),
             waiting: AtomicBool::new(false),
-            epoch: Instant::now(),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             emits: AtomicU64::new(0),
@@ -239,7 +239,8 @@ impl<D: Driver> Engine<D> {
     /// look like part of a burst, so that every round trip after one
     /// queued emit took the hop through the task (2 us more a round trip
     /// in figure 2). So during a long burst the first emit after each of
-    /// the task's batches may go out from the caller's thread.
+    /// the task's batches, or after each run of events handed to the
+    /// listeners, may go out from the caller's thread.
     pub(crate) fn fill(&self, state: &mut State<D>, now: Instant) -> bool {
         self.waiting.store(false, Ordering::Release);
         state.fill(now)
@@ -255,11 +256,11 @@ impl<D: Driver> Engine<D> {
         self.waiting.load(Ordering::Acquire)
     }
 
-    /// Whether an emit beginning at `now` follows the previous one closely.
-    fn in_burst(&self, now: Instant) -> bool {
-        let at = (now.saturating_duration_since(self.epoch).as_nanos() as u64).max(1);
-        let previous = self.last_emit.swap(at, Ordering::Relaxed);
-        previous != 0 && at.saturating_sub(previous) < INLINE_GAP.as_nanos() as u64
+    /// The task hands events to the listeners: the next emit is taken for
+    /// an answer, no part of a burst however soon it follows the previous
+    /// one (see [`LastEmit::answering`]).
+    pub(crate) fn answering(&self) {
+        self.last_emit.answering();
     }
 
     /// Whether commands wait in the channel.
@@ -277,6 +278,49 @@ impl<D: Driver> Engine<D> {
         if first {
             self.wake.notify_one();
         }
+    }
+}
+
+/// When the last emit that read the clock began, to tell the emits of a
+/// burst, which go out in batches, from lone ones and answers, which go
+/// out at once.
+struct LastEmit {
+    epoch: Instant,
+    /// Nanoseconds since `epoch` (0: none, or [`answering`](Self::answering)
+    /// since).
+    at: AtomicU64,
+}
+
+impl LastEmit {
+    fn new() -> Self {
+        Self {
+            epoch: Instant::now(),
+            at: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether an emit beginning at `now` follows the previous one within
+    /// [`INLINE_GAP`], with no [`answering`](Self::answering) between
+    /// them; `now` is the last
+    /// from then on.
+    fn in_burst(&self, now: Instant) -> bool {
+        let at = (now.saturating_duration_since(self.epoch).as_nanos() as u64).max(1);
+        let previous = self.at.swap(at, Ordering::Relaxed);
+        previous != 0 && at.saturating_sub(previous) < INLINE_GAP.as_nanos() as u64
+    }
+
+    /// Events go to the listeners. An answer to them follows the answer
+    /// to the ones before by one round trip, shorter than [`INLINE_GAP`]
+    /// on a fast link: counted as part of a burst, it waited for the rest
+    /// of the task's turn instead of going out from the listener (about
+    /// 0.3-1 us more a round trip in the ping and pong roles,
+    /// benchmarks-history.md, "An answer goes out from its listener").
+    /// Only the first emit after each call counts so: the answers to a
+    /// read's many events still go in batches after the first, and an
+    /// application thread that emits first takes it instead (its emit
+    /// goes out at once if the node is otherwise idle).
+    fn answering(&self) {
+        self.at.store(0, Ordering::Relaxed);
     }
 }
 
@@ -309,7 +353,7 @@ impl<D: Driver + Send> Emitter for Engine<D> {
         // Events queued for the task's next batch: a burst goes on, and
         // the clock need not be read.
         let mut clock = Clock::unread();
-        if self.waiting() || self.in_burst(clock.now()) {
+        if self.waiting() || self.last_emit.in_burst(clock.now()) {
             let state = match self.state.try_lock() {
                 Ok(state) => state,
                 Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -388,5 +432,34 @@ impl Commands {
             Ok(()) => Ok(()),
             Err(event) => self.send(Command::Emit(event)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emit_soon_after_another_is_part_of_a_burst() {
+        let last = LastEmit::new();
+        let t = Instant::now();
+        assert!(!last.in_burst(t), "the first emit");
+        assert!(last.in_burst(t + INLINE_GAP / 2));
+        let later = t + INLINE_GAP / 2 + INLINE_GAP * 2;
+        assert!(!last.in_burst(later), "a lone emit");
+    }
+
+    #[test]
+    fn an_emit_after_a_delivery_answers_it_and_is_no_part_of_a_burst() {
+        let last = LastEmit::new();
+        let t = Instant::now();
+        assert!(!last.in_burst(t));
+        last.answering();
+        let answer = t + INLINE_GAP / 4;
+        assert!(!last.in_burst(answer), "the answer to what was delivered");
+        assert!(
+            last.in_burst(answer + INLINE_GAP / 4),
+            "a second emit without a delivery between"
+        );
     }
 }

@@ -14,7 +14,7 @@ use tracing::{debug, trace, warn};
 use crate::busy_poll::{BusyPoll, Expectation, Spun};
 use crate::driver::{Clock, Command, Driver, Output};
 use crate::give_way::GiveWay;
-use crate::inline::{Commands, Engine};
+use crate::inline::{Commands, Engine, State};
 use crate::node_socket::NodeSocket;
 use crate::recv::{self, DropCounter, RecvBatch};
 use crate::send;
@@ -151,15 +151,21 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
                 }
                 state.driver.stopping();
             }
-            // Check the clock ourselves rather than trust the sleep.
-            let now = Instant::now();
-            if state.driver.poll_timeout().is_some_and(|t| t <= now) {
-                state.driver.handle_timeout(now);
+            if !read {
+                handle_due(&mut state);
             }
         }
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
         publish(engine, &io.shared, &mut taken);
+        if read {
+            // After the read's deliveries, and the answers to them. The
+            // native endpoint handled its deadlines up to the read's clock
+            // before each datagram; what fell due since, and the legacy
+            // endpoint's (its requests for what is missing), wait for
+            // them, and its outputs for the turn's later `publish`.
+            handle_due(&mut engine.lock());
+        }
         // Listeners run in `publish`, on this task: what they emitted (an
         // answer to the event they got) went out from the listener, or
         // goes out in this turn, not after another pass through `select!`.
@@ -200,6 +206,15 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         }
     }
     debug!(target: "eventcast", id = engine.lock().driver.id(), "node task ends");
+}
+
+/// Handles the driver's deadlines that are due: the task checks the clock
+/// itself rather than trust its sleep.
+fn handle_due<D: Driver>(state: &mut State<D>) {
+    let now = Instant::now();
+    if state.driver.poll_timeout().is_some_and(|t| t <= now) {
+        state.driver.handle_timeout(now);
+    }
 }
 
 /// Sends the driver's control frames (a status a read made owed) now,
@@ -268,6 +283,8 @@ async fn send_all<D: Driver>(engine: &Engine<D>, spare: &mut send::SendBatch) {
 fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Output>) {
     let mut dispatcher = shared.listeners.dispatcher();
     let mut first = true;
+    // The first emit from here on answers these events (`inline.rs`).
+    let mut answer = true;
     loop {
         {
             let mut state = engine.lock();
@@ -286,7 +303,12 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Outpu
         }
         for output in taken.drain(..) {
             match output {
-                Output::Event(event) => dispatcher.dispatch(&event),
+                Output::Event(event) => {
+                    if std::mem::take(&mut answer) {
+                        engine.answering();
+                    }
+                    dispatcher.dispatch(&event);
+                }
                 Output::Notice(notice) => shared.notify(notice),
             }
         }
