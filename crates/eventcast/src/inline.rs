@@ -9,7 +9,8 @@
 //! the driver for the task, nothing left in the send batch, and at least
 //! [`INLINE_GAP`] since the previous emit, or the task began handing
 //! events to the listeners since (the first answer of a listener goes
-//! out from the listener however fast the round trip). The pacer still decides what may go.
+//! out from the listener however fast the round trip). The pacer still
+//! decides what may go.
 //!
 //! Emits closer together are a burst, which goes out in batches (one
 //! system call for many events) rather than one call per event: the
@@ -301,8 +302,7 @@ impl LastEmit {
 
     /// Whether an emit beginning at `now` follows the previous one within
     /// [`INLINE_GAP`], with no [`answering`](Self::answering) between
-    /// them; `now` is the last
-    /// from then on.
+    /// them; `now` is the last from then on.
     fn in_burst(&self, now: Instant) -> bool {
         let at = (now.saturating_duration_since(self.epoch).as_nanos() as u64).max(1);
         let previous = self.at.swap(at, Ordering::Relaxed);
@@ -315,9 +315,9 @@ impl LastEmit {
     /// of the task's turn instead of going out from the listener (about
     /// 0.3-1 us more a round trip in the ping and pong roles,
     /// benchmarks-history.md, "An answer goes out from its listener").
-    /// Only the first emit after each call counts so: the answers to a
-    /// read's many events still go in batches after the first, and an
-    /// application thread that emits first takes it instead (its emit
+    /// Only the first emit after each such call counts so: the answers
+    /// to a read's many events still go in batches after the first, and
+    /// an application thread that emits first takes it instead (its emit
     /// goes out at once if the node is otherwise idle).
     fn answering(&self) {
         self.at.store(0, Ordering::Relaxed);

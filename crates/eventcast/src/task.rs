@@ -161,9 +161,10 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         if read {
             // After the read's deliveries, and the answers to them. The
             // native endpoint handled its deadlines up to the read's clock
-            // before each datagram; what fell due since, and the legacy
-            // endpoint's (its requests for what is missing), wait for
-            // them, and its outputs for the turn's later `publish`.
+            // before each datagram; what fell due since waits for them, as
+            // do all of the legacy endpoint's (its requests for what is
+            // missing), which handles none before a datagram. What this
+            // outputs goes to the listeners in the turn's later `publish`.
             handle_due(&mut engine.lock());
         }
         // Listeners run in `publish`, on this task: what they emitted (an
