@@ -537,6 +537,9 @@ fn busy_poll_window(configured: std::time::Duration, spare_worker: bool) -> std:
     }
 }
 
+/// Messages a busy-poll's read takes at most (see [`busy_poll`]).
+const BUSY_POLL_READ: usize = 1;
+
 /// Polls the socket before the task parks, if `busy` says to (see
 /// [`busy_poll`](crate::busy_poll)), a reply is `expected` (the node
 /// emitted lately, and no datagram came since), and listeners, and
@@ -566,11 +569,15 @@ fn busy_poll<D: Driver>(
     };
     // The poll reads (`recvmmsg`) rather than asks whether there is
     // something to read (`poll(2)`): what it finds is taken in the same
-    // system call, and a read that finds nothing costs about as much.
+    // system call, and a read that finds nothing costs about as much. It
+    // reads one message: asked for more, the kernel tried the next slot
+    // (and found it empty) before it returned, on the round trip's path.
+    // A read that took its one reads on after it is handed over
+    // (`read_on`), by then the answer to it gone out from its listener.
     let mut read = None;
     let spun = busy.spin(
         Some(deadline.map_or(until, |d| d.min(until))),
-        || match recv::try_recv_now(&engine.socket, inbox, IO_LOOP_BOUND) {
+        || match recv::try_recv_now(&engine.socket, inbox, BUSY_POLL_READ) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
             received => {
                 read = Some(received);
