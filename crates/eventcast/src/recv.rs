@@ -227,6 +227,15 @@ impl RecvBatch {
             };
             largest = largest.max(Some(judged));
         }
+        if full && self.asked < self.cap {
+            // It asked for fewer than it could (a busy-poll's read, or
+            // one near the turn's bound) and took them all: it says
+            // nothing of how many wait, and the next takes as many as
+            // before. (Widened, a poll's every hit doubled the reads of a
+            // ping-pong, each empty read after it setting up a whole
+            // batch of message headers.)
+            return;
+        }
         self.cap = next_cap(self.cap, n, largest, full);
         if self.coalescing {
             self.cap = self.cap.min(COALESCING_MOST);

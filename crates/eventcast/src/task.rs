@@ -573,7 +573,9 @@ fn busy_poll<D: Driver>(
     // reads one message: asked for more, the kernel tried the next slot
     // (and found it empty) before it returned, on the round trip's path.
     // A read that took its one reads on after it is handed over
-    // (`read_on`), by then the answer to it gone out from its listener.
+    // (`read_on`), by then the answer to it has gone out from its listener
+    // (when it could go at once; a control frame owed then goes first),
+    // and leaves the size of later reads as it was (`RecvBatch::took`).
     let mut read = None;
     let spun = busy.spin(
         Some(deadline.map_or(until, |d| d.min(until))),

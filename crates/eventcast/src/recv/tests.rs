@@ -149,6 +149,25 @@ fn a_coalescing_socket_widens_reads_only_for_single_datagrams() {
     assert_eq!(read(&mut batch, &[(90, 0); 3]), 6);
 }
 
+/// A read that asked for fewer messages than it could (a busy-poll's,
+/// of one) and took them all leaves the next reads as they were, on
+/// either kind of socket; counted as any read.
+#[test]
+fn a_read_that_asked_for_fewer_than_it_could_leaves_the_next_as_they_were() {
+    for (coalescing, datagram) in [(false, (90, 0)), (true, (90, 0)), (true, (3 * 90, 90))] {
+        let mut batch = RecvBatch::new(1_280, coalescing);
+        let cap = batch.cap;
+        assert!(cap > 1);
+        for _ in 0..3 {
+            batch.asked = batch.next_max(1);
+            put(&mut batch, &[datagram]);
+            batch.took(1);
+            assert_eq!(batch.cap, cap, "coalescing: {coalescing}");
+        }
+        assert_eq!(batch.take_counts().calls, 3);
+    }
+}
+
 /// A message whose control messages the kernel cut short is not
 /// handed on (it could be several datagrams taken for one), and is
 /// counted; the others are kept in their slots.
