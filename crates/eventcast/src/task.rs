@@ -158,21 +158,22 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
         // Counters first, so that whoever sees a datagram this node sent,
         // or an event it delivered, finds it counted.
         publish(engine, &io.shared, &mut taken);
-        if read {
-            // After the read's deliveries, and the answers to them. The
-            // native endpoint handled its deadlines up to the read's clock
-            // before each datagram; what fell due since waits for them, as
-            // do all of the legacy endpoint's (its requests for what is
-            // missing), which handles none before a datagram. What this
-            // outputs goes to the listeners in the turn's later `publish`.
-            handle_due(&mut engine.lock());
-        }
         // Listeners run in `publish`, on this task: what they emitted (an
         // answer to the event they got) went out from the listener, or
         // goes out in this turn, not after another pass through `select!`.
         let mut answered = false;
         {
             let mut state = engine.lock();
+            if read {
+                // After the read's deliveries, and the answers to them. The
+                // native endpoint handled its deadlines up to the read's
+                // clock before each datagram; what fell due since waits for
+                // them, as do all of the legacy endpoint's (its requests for
+                // what is missing), which handles none before a datagram.
+                // What this outputs goes to the listeners in the turn's
+                // later `publish`.
+                handle_due(&mut state);
+            }
             let clock = &mut Clock::unread();
             for _ in 0..IO_LOOP_BOUND {
                 match io.commands.try_recv() {
