@@ -19,7 +19,11 @@
 //! body, as `&str` with their indices (through `yoke`, which ties them to
 //! the body's bytes), so that [`Args::str_at`] neither reads them again
 //! nor walks the body to find them (for a small event, that walk cost as
-//! much as the check itself).
+//! much as the check itself). So are a flat body's first numbers,
+//! booleans and nulls, as values beside the body: reading one
+//! ([`Args::value_at`], and so a listener's `event.arg::<i64>(0)`) took
+//! 1,300 instructions a call, most of them finding the `args` array by key
+//! and walking it, and takes under 200.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -31,7 +35,7 @@ use tracing::warn;
 use yoke::Yoke;
 
 use crate::body::{check_whole, decode_body, BodyError};
-use crate::flat::{LastFlat, ReadStrings, READ_STRINGS};
+use crate::flat::{LastFlat, Read, ReadScalars, ReadStrings, READ_STRINGS};
 
 /// Bodies at least this long keep their arguments as they arrived
 /// ([`Args`]): decoding them would copy every string and binary again.
@@ -79,19 +83,20 @@ pub(crate) fn decode_received_as<N: Clone, T>(
         // Checked where it is kept, so that the strings it reads can be
         // kept too; taken back to be decoded if it is not flat. (A body
         // that is not a document fails here as decode_body would fail.)
-        let (len, mut flat) = (body.len(), None);
+        let (len, mut flat, mut scalars) = (body.len(), None, ReadScalars::default());
         let kept = Kept::try_attach_to_cart(body, |bytes: &[u8]| {
             let doc = RawDocument::from_bytes(bytes).map_err(malformed)?;
-            let mut read = [None; READ_STRINGS];
+            let mut read = Read::default();
             let checked = crate::flat::check(doc, &mut read, last, &mut name);
             let list = checked.as_ref().and_then(|f| f.list);
             flat = checked.map(|f| (f.name, f.args, f.text));
-            Ok(((doc, list), read))
+            scalars = read.scalars;
+            Ok(((doc, list), read.strings))
         })?;
         if let Some((name, args, text)) = flat {
             // As much as decoding would take, and the body itself.
             let held = len + args * std::mem::size_of::<Bson>() + text;
-            return Ok(make(name, Args::raw(kept, held)));
+            return Ok(make(name, Args::raw(kept, held, scalars)));
         }
         let (decoded, args) = decode_body(kept.backing_cart())?;
         return Ok(make(name(&decoded), Args::decoded(args)));
@@ -117,7 +122,7 @@ pub(crate) fn decode_received_as<N: Clone, T>(
     let held = 2 * len + values * std::mem::size_of::<Bson>();
     // The check names the event whenever it succeeds.
     let named = named.ok_or_else(|| BodyError::Shape("no event name".into()))?;
-    Ok(make(named, Args::raw(kept, held)))
+    Ok(make(named, Args::raw(kept, held, ReadScalars::default())))
 }
 
 /// Whether `body` is an event's body, checked as [`decode_received`]
@@ -136,13 +141,20 @@ pub struct Args {
     repr: Repr,
 }
 
+// `Raw` is most received events' (every flat or large body), and boxing
+// it would cost an allocation for each: the few decoded ones carry its
+// size instead.
+#[allow(clippy::large_enum_variant)]
 enum Repr {
     Decoded(Vec<Bson>),
     /// A body checked whole on arrival, about how many bytes it holds
-    /// once decoded too, and its arguments once decoded.
+    /// once decoded too, the first of its numbers, booleans and nulls as
+    /// the check read them (a flat body's), and its arguments once
+    /// decoded.
     Raw {
         body: Kept,
         held: usize,
+        scalars: ReadScalars,
         decoded: OnceLock<Vec<Bson>>,
     },
 }
@@ -157,12 +169,14 @@ impl Args {
 
     /// The arguments of `body`, a message body already checked whole (its
     /// `args` is an array), which holds about `held` bytes once decoded
-    /// too. Crate-private: only a checked body may be kept.
-    fn raw(body: Kept, held: usize) -> Self {
+    /// too, and `scalars` among them as its check read them.
+    /// Crate-private: only a checked body may be kept.
+    fn raw(body: Kept, held: usize, scalars: ReadScalars) -> Self {
         Self {
             repr: Repr::Raw {
                 body,
                 held,
+                scalars,
                 decoded: OnceLock::new(),
             },
         }
@@ -220,9 +234,12 @@ impl Args {
     pub fn str_at(&self, index: usize) -> Option<&str> {
         match &self.repr {
             Repr::Decoded(args) => args.get(index)?.as_str(),
-            Repr::Raw { body, .. } => {
+            Repr::Raw { body, scalars, .. } => {
                 if let Some(s) = read_at(&body.get().1, index) {
                     return Some(s);
+                }
+                if scalars.get(index).is_some() {
+                    return None;
                 }
                 match raw_arg(kept_list(body)?, index)? {
                     RawBsonRef::String(s) => Some(s),
@@ -252,9 +269,17 @@ impl Args {
     pub fn value_at(&self, index: usize) -> Option<Cow<'_, Bson>> {
         match &self.repr {
             Repr::Decoded(args) => args.get(index).map(Cow::Borrowed),
-            Repr::Raw { body, decoded, .. } => {
+            Repr::Raw {
+                body,
+                scalars,
+                decoded,
+                ..
+            } => {
                 if let Some(args) = decoded.get() {
                     return args.get(index).map(Cow::Borrowed);
+                }
+                if let Some(scalar) = scalars.get(index) {
+                    return Some(Cow::Owned(scalar.to_bson()));
                 }
                 if let Some(s) = read_at(&body.get().1, index) {
                     return Some(Cow::Owned(Bson::String(s.to_owned())));
@@ -348,11 +373,13 @@ impl Clone for Args {
             Repr::Raw {
                 body,
                 held,
+                scalars,
                 decoded,
             } => match copy(body) {
                 Some(body) => Repr::Raw {
                     body,
                     held: *held,
+                    scalars: *scalars,
                     decoded: decoded.clone(),
                 },
                 None => Repr::Decoded(self.as_slice().to_vec()),

@@ -18,7 +18,7 @@
 //! sender that keeps changing the shape, has every body read whole, as
 //! before, at the price of a comparison and a copy of the head.
 
-use bson::{RawArray, RawBsonRef, RawDocument};
+use bson::{Bson, RawArray, RawBsonRef, RawDocument};
 
 use crate::body::shape;
 
@@ -29,6 +29,126 @@ pub(crate) const READ_STRINGS: usize = 4;
 
 /// String arguments read on arrival, with their indices.
 pub(crate) type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
+
+/// A number, boolean or null argument as the check on arrival read it:
+/// kept beside the body, so that reading it again (`Args::value_at`,
+/// and so `Event::arg`) neither finds the `args` array by key nor walks
+/// it (for a one-number read, that walk was most of a listener's reading
+/// of its event).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Scalar {
+    Double(f64),
+    Int32(i32),
+    Int64(i64),
+    Boolean(bool),
+    Null,
+}
+
+impl Scalar {
+    /// The value as it reads from `raw`, if it is one of these.
+    fn of(raw: RawBsonRef<'_>) -> Option<Self> {
+        Some(match raw {
+            RawBsonRef::Double(x) => Self::Double(x),
+            RawBsonRef::Int32(x) => Self::Int32(x),
+            RawBsonRef::Int64(x) => Self::Int64(x),
+            RawBsonRef::Boolean(x) => Self::Boolean(x),
+            RawBsonRef::Null => Self::Null,
+            _ => return None,
+        })
+    }
+
+    /// The value as decoding the body gives it.
+    pub(crate) fn to_bson(self) -> Bson {
+        match self {
+            Self::Double(x) => Bson::Double(x),
+            Self::Int32(x) => Bson::Int32(x),
+            Self::Int64(x) => Bson::Int64(x),
+            Self::Boolean(x) => Bson::Boolean(x),
+            Self::Null => Bson::Null,
+        }
+    }
+}
+
+/// The first number, boolean and null arguments of a flat body, read on
+/// arrival, with their indices (those among the first 256 arguments).
+/// Packed (48 bytes, where four `(usize, Scalar)` took 96): they travel in
+/// every received message, which is moved from queue to queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct ReadScalars {
+    /// How many are kept.
+    len: u8,
+    /// Their indices among the arguments.
+    at: [u8; READ_STRINGS],
+    /// Their kinds.
+    kinds: [Kind; READ_STRINGS],
+    /// Their values: an f64's bits, an integer's (sign-extended), a
+    /// boolean as 0 or 1, 0 for null.
+    bits: [u64; READ_STRINGS],
+}
+
+/// The kind of a kept [`Scalar`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+enum Kind {
+    #[default]
+    Null,
+    Double,
+    Int32,
+    Int64,
+    Boolean,
+}
+
+impl ReadScalars {
+    /// Keeps `value`, argument `index`, if there is room: whether it did.
+    pub(crate) fn push(&mut self, index: usize, value: Scalar) -> bool {
+        let slot = usize::from(self.len);
+        let Ok(at) = u8::try_from(index) else {
+            return false;
+        };
+        if slot >= READ_STRINGS {
+            return false;
+        }
+        let (kind, bits) = match value {
+            Scalar::Double(x) => (Kind::Double, x.to_bits()),
+            Scalar::Int32(x) => (Kind::Int32, i64::from(x) as u64),
+            Scalar::Int64(x) => (Kind::Int64, x as u64),
+            Scalar::Boolean(x) => (Kind::Boolean, u64::from(x)),
+            Scalar::Null => (Kind::Null, 0),
+        };
+        self.at[slot] = at;
+        self.kinds[slot] = kind;
+        self.bits[slot] = bits;
+        self.len += 1;
+        true
+    }
+
+    /// Argument `index`, if it is kept.
+    pub(crate) fn get(&self, index: usize) -> Option<Scalar> {
+        let slot = self.indices().position(|i| i == index)?;
+        let bits = self.bits[slot];
+        Some(match self.kinds[slot] {
+            Kind::Double => Scalar::Double(f64::from_bits(bits)),
+            Kind::Int32 => Scalar::Int32(bits as i64 as i32),
+            Kind::Int64 => Scalar::Int64(bits as i64),
+            Kind::Boolean => Scalar::Boolean(bits != 0),
+            Kind::Null => Scalar::Null,
+        })
+    }
+
+    /// The indices of the arguments kept, in order.
+    pub(crate) fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.at[..usize::from(self.len)]
+            .iter()
+            .map(|&i| usize::from(i))
+    }
+}
+
+/// What the check of a flat body read of its arguments: the first
+/// strings (in place) and the first other values.
+#[derive(Default)]
+pub(crate) struct Read<'a> {
+    pub(crate) strings: ReadStrings<'a>,
+    pub(crate) scalars: ReadScalars,
+}
 
 /// The longest head remembered ([`LastFlat`]): a body whose `args` array
 /// starts further in (a long event name) is read whole every time.
@@ -123,11 +243,11 @@ fn remember<N>(last: &mut Option<LastFlat<N>>, body: &[u8], list: &RawArray, nam
 /// from `last` when the body fits it, read otherwise (and then
 /// remembered in `last`, if there is one); `name` makes the event's name
 /// when it is read.
-/// Puts the first string arguments it reads, with their indices, in
-/// `read`.
+/// Puts the first string arguments it reads, and the first other ones,
+/// with their indices, in `read`.
 pub(crate) fn check<'a, N: Clone>(
     doc: &'a RawDocument,
-    read: &mut ReadStrings<'a>,
+    read: &mut Read<'a>,
     last: Option<&mut Option<LastFlat<N>>>,
     name: impl FnOnce(&str) -> N,
 ) -> Option<Flat<'a, N>> {
@@ -162,27 +282,26 @@ pub(crate) fn check<'a, N: Clone>(
 
 /// How many `values` there are and the bytes of their strings, if every
 /// one reads well-formed and is a number, boolean, null or string; the
-/// first strings, with their indices, go in `read`.
+/// first strings and the first other values, with their indices, go in
+/// `read`.
 fn check_args<'a>(
     values: impl Iterator<Item = bson::error::Result<RawBsonRef<'a>>>,
-    read: &mut ReadStrings<'a>,
+    read: &mut Read<'a>,
 ) -> Option<(usize, usize)> {
     let (mut args, mut text) = (0, 0);
-    let mut slots = read.iter_mut();
+    let mut strings = read.strings.iter_mut();
     for value in values {
         match value.ok()? {
             RawBsonRef::String(s) => {
                 text += s.len();
-                if let Some(slot) = slots.next() {
+                if let Some(slot) = strings.next() {
                     *slot = Some((args, s));
                 }
             }
-            RawBsonRef::Double(_)
-            | RawBsonRef::Boolean(_)
-            | RawBsonRef::Null
-            | RawBsonRef::Int32(_)
-            | RawBsonRef::Int64(_) => {}
-            _ => return None,
+            other => {
+                let scalar = Scalar::of(other)?;
+                read.scalars.push(args, scalar);
+            }
         }
         args += 1;
     }

@@ -43,7 +43,7 @@ fn received_with(
 /// receiver, it remembers the body's shape when it did not.
 fn check_with_last(body: &[u8], last: &mut Option<LastFlat<String>>) -> bool {
     let doc = RawDocument::from_bytes(body).unwrap();
-    let mut read = [None; READ_STRINGS];
+    let mut read = Read::default();
     check(doc, &mut read, Some(last), str::to_owned).is_some_and(|f| f.list.is_none())
 }
 

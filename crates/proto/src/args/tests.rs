@@ -215,6 +215,71 @@ fn the_first_strings_of_a_flat_body_are_read_once() {
     reads_in_place(&kept, &args);
 }
 
+/// The indices of the number, boolean and null arguments `args` kept as
+/// read on arrival.
+fn scalars_on_arrival(args: &Args) -> Vec<usize> {
+    match &args.repr {
+        Repr::Raw { scalars, .. } => scalars.indices().collect(),
+        Repr::Decoded(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn the_first_other_values_of_a_flat_body_are_kept_as_read() {
+    // Six values that are not strings (four are kept) among strings.
+    let args: Vec<Bson> = vec![
+        Bson::Int64(-3),
+        Bson::from("a"),
+        Bson::Double(f64::NAN),
+        Bson::Boolean(true),
+        Bson::from("b"),
+        Bson::Null,
+        Bson::Int32(7),
+        Bson::Int64(i64::MAX),
+    ];
+    let kept = received(&args);
+    assert_eq!(scalars_on_arrival(&kept), [0, 2, 3, 5], "the first four");
+    for (i, arg) in args.iter().enumerate() {
+        let value = kept.value_at(i).expect("every argument reads");
+        assert!(
+            same(&[value.into_owned()], std::slice::from_ref(arg)),
+            "{i}"
+        );
+        assert_eq!(kept.str_at(i), arg.as_str(), "{i}");
+    }
+    assert_eq!(kept.value_at(args.len()), None);
+    // Kept by a copy too; a large body keeps none.
+    assert_eq!(scalars_on_arrival(&kept.clone()), [0, 2, 3, 5]);
+    let mut large = args.clone();
+    large.push(Bson::String("x".repeat(KEEP_RAW_FROM)));
+    assert_eq!(scalars_on_arrival(&received(&large)), Vec::<usize>::new());
+    // Past the 256th argument none is kept; it reads all the same.
+    let mut far: Vec<Bson> = (0..300).map(|_| Bson::from("s")).collect();
+    far.extend([Bson::Int32(-5), Bson::Double(0.5)]);
+    let far_kept = received(&far);
+    assert_eq!(scalars_on_arrival(&far_kept), Vec::<usize>::new());
+    assert_eq!(
+        far_kept.value_at(300).map(Cow::into_owned),
+        Some(Bson::Int32(-5))
+    );
+    assert_eq!(
+        far_kept.value_at(301).map(Cow::into_owned),
+        Some(Bson::Double(0.5))
+    );
+    // Read from the kept values, not the body: a body whose kept value
+    // differed from its bytes would read the kept one.
+    let Repr::Raw { body, held, .. } = kept.repr else {
+        panic!("a flat body is kept");
+    };
+    let mut scalars = ReadScalars::default();
+    assert!(scalars.push(0, crate::flat::Scalar::Int64(99)));
+    let marked = Args::raw(body, held, scalars);
+    assert_eq!(
+        marked.value_at(0).map(Cow::into_owned),
+        Some(Bson::Int64(99))
+    );
+}
+
 #[test]
 fn a_small_body_that_is_not_flat_or_not_a_document_reads_as_decode_body_reads_it() {
     let nested = encode_body("n", &[Bson::Array(vec![Bson::from("a")])]).unwrap();
