@@ -72,6 +72,27 @@ pub fn encode_kept_body_into(
     list: &RawArray,
     buf: &mut Vec<u8>,
 ) -> Result<(), BodyError> {
+    if !buf.is_empty() {
+        return encode_kept_by_serde(name, list, buf);
+    }
+    // An empty buffer becomes the document, appended to field by field
+    // by the bson crate: the bytes serde writes, in a third of the
+    // instructions (a relay's forward of each small event).
+    buf.extend_from_slice(&EMPTY_DOCUMENT);
+    let mut doc = bson::RawDocumentBuf::from_bytes(std::mem::take(buf))
+        .map_err(|e| BodyError::Encode(e.to_string()))?;
+    doc.append(bson::raw::cstr!("name"), name);
+    doc.append(bson::raw::cstr!("args"), list);
+    *buf = doc.into_bytes();
+    Ok(())
+}
+
+/// A BSON document with nothing in it: its length, 5, and its end.
+const EMPTY_DOCUMENT: [u8; 5] = [5, 0, 0, 0, 0];
+
+/// [`encode_kept_body_into`] through serde, which appends to a buffer
+/// that holds bytes already.
+fn encode_kept_by_serde(name: &str, list: &RawArray, buf: &mut Vec<u8>) -> Result<(), BodyError> {
     bson::serialize_to_buffer(&KeptRef { name, args: list }, buf)
         .map_err(|e| BodyError::Encode(e.to_string()))
 }
@@ -265,6 +286,38 @@ mod tests {
         let (name, back) = decode_body(&bytes).unwrap();
         assert_eq!(name, "many");
         assert_eq!(back, args);
+    }
+
+    #[test]
+    fn a_kept_list_is_written_as_serde_writes_it_into_an_empty_buffer_or_after_bytes() {
+        let lists = [
+            vec![],
+            vec![Bson::Int64(1), "x".into()],
+            vec![
+                Bson::Document(doc! {"a": [1, {"b": "c"}]}),
+                Bson::Null,
+                "héllo ✓".into(),
+            ],
+        ];
+        for (args, name) in lists.iter().zip(["", "pong", "日本 name"]) {
+            let body = encode_body("ping", args).unwrap();
+            let doc = RawDocument::from_bytes(&body).unwrap();
+            let list = doc.get_array("args").unwrap();
+            let mut by_serde = Vec::new();
+            encode_kept_by_serde(name, list, &mut by_serde).unwrap();
+            let mut written = Vec::new();
+            encode_kept_body_into(name, list, &mut written).unwrap();
+            assert_eq!(written, by_serde, "{name:?}");
+            assert_eq!(written.len(), kept_body_len(name, list));
+            assert_eq!(
+                decode_body(&written).unwrap(),
+                (name.to_owned(), args.clone())
+            );
+            let mut after = b"head".to_vec();
+            encode_kept_body_into(name, list, &mut after).unwrap();
+            assert_eq!(after[..4], *b"head");
+            assert_eq!(after[4..], written);
+        }
     }
 
     #[test]
