@@ -70,6 +70,19 @@ impl<D: Driver> State<D> {
         outbox.fill(|d| driver.poll_transmit(now, d))
     }
 
+    /// Takes the driver's next datagram into the send batch, if it lets
+    /// one go now: whether it did.
+    fn fill_first(&mut self, now: Instant) -> bool {
+        let Self { driver, outbox, .. } = self;
+        outbox.fill_one(|d| driver.poll_transmit(now, d))
+    }
+
+    /// Sends what the send batch holds, without waiting
+    /// ([`send::try_send`]).
+    fn send(&mut self, socket: &NodeSocket) -> std::io::Result<()> {
+        send::try_send(socket, &mut self.outbox)
+    }
+
     /// Fills the send batch with the driver's control frames alone (see
     /// [`Driver::poll_control`]), unless datagrams taken earlier are
     /// still unsent (they go first); whether it holds any now.
@@ -184,11 +197,18 @@ pub(crate) struct Engine<D> {
     /// Events emitted through this engine, whichever way they went (the
     /// task reads it to tell whether a reply may come soon).
     emits: AtomicU64,
+    /// The longest event body that goes out in one datagram.
+    one_datagram: usize,
     shared: Arc<Shared>,
 }
 
 impl<D: Driver> Engine<D> {
-    pub(crate) fn new(socket: NodeSocket, driver: D, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(
+        socket: NodeSocket,
+        driver: D,
+        shared: Arc<Shared>,
+        one_datagram: usize,
+    ) -> Self {
         Self {
             socket,
             state: Mutex::new(State {
@@ -205,6 +225,7 @@ impl<D: Driver> Engine<D> {
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             emits: AtomicU64::new(0),
+            one_datagram,
             shared,
         }
     }
@@ -379,10 +400,15 @@ impl<D: Driver + Send> Emitter for Engine<D> {
             return Ok(());
         }
         let now = clock.now();
+        let small = event.reserved() <= self.one_datagram;
         state.driver.emit(&mut clock, event);
-        let more = state.fill(now);
-        let blocked =
-            !state.outbox.is_empty() && send::try_send(&self.socket, &mut state.outbox).is_err();
+        // A small event is most often all there is to send: its datagram
+        // goes out before the driver is asked for more, which, when there
+        // is none, is most of what filling the batch costs (off the
+        // answer's way). Anything more goes in a second call.
+        let mut blocked = small && state.fill_first(now) && state.send(&self.socket).is_err();
+        let more = !blocked && state.fill(now);
+        blocked = blocked || (!state.outbox.is_empty() && state.send(&self.socket).is_err());
         state.publish_counters(&self.shared);
         let State {
             driver, outputs, ..

@@ -91,6 +91,22 @@ impl SendBatch {
         true
     }
 
+    /// As [`fill`](Self::fill), one datagram at most: whether `poll`
+    /// gave one (and there was room for it).
+    pub(crate) fn fill_one(
+        &mut self,
+        mut poll: impl FnMut(&mut Datagram) -> Option<SocketAddr>,
+    ) -> bool {
+        let (before, mut asked) = (self.len, false);
+        self.fill(|d| {
+            if std::mem::replace(&mut asked, true) {
+                return None;
+            }
+            poll(d)
+        });
+        self.len > before
+    }
+
     /// Whether it holds no datagram.
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
@@ -289,6 +305,24 @@ mod tests {
 
     fn group() -> SocketAddr {
         SocketAddr::from(([239, 1, 2, 3], 4000))
+    }
+
+    #[test]
+    fn fill_one_asks_once_and_says_whether_it_took_one() {
+        let mut batch = SendBatch::new();
+        let mut asked = 0;
+        let mut give = |d: &mut Datagram| {
+            asked += 1;
+            *d = Datagram::from(vec![asked as u8; 10]);
+            Some(group())
+        };
+        assert!(batch.fill_one(&mut give));
+        assert!(batch.fill_one(&mut give));
+        assert_eq!(asked, 2, "asked once a call");
+        assert_eq!(batch.datagrams().len(), 2);
+        assert_eq!(batch.datagrams()[1].0.head(), &[2u8; 10]);
+        assert!(!batch.fill_one(|_| None), "none given: none taken");
+        assert_eq!(batch.datagrams().len(), 2);
     }
 
     #[test]

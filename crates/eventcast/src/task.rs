@@ -44,6 +44,9 @@ pub(crate) struct Io {
     /// The largest datagram the node expects: of its own
     /// `max_payload_size`, with any header (see [`RecvBatch::new`]).
     pub(crate) datagram_size: usize,
+    /// The longest event body that goes out in one datagram
+    /// (`max_payload_size`).
+    pub(crate) one_datagram: usize,
     /// The socket hands a sender's GSO message over whole (`UDP_GRO`).
     pub(crate) coalescing: bool,
     /// How long the task polls its socket before it parks
@@ -72,7 +75,12 @@ pub(crate) fn spawn<D: Driver + Send + 'static>(
     tx: mpsc::UnboundedSender<Command>,
     io: Io,
 ) -> (tokio::task::JoinHandle<()>, Commands) {
-    let engine = Arc::new(Engine::new(socket, driver, io.shared.clone()));
+    let engine = Arc::new(Engine::new(
+        socket,
+        driver,
+        io.shared.clone(),
+        io.one_datagram,
+    ));
     let commands = Commands::new(tx, engine.clone());
     (tokio::spawn(run(engine, io)), commands)
 }

@@ -298,6 +298,7 @@ impl Eventcast {
             shared: self.handle.shared.clone(),
             // A data or sealed header, or a legacy one, is well under this.
             datagram_size: config.protocol.max_payload_size + 256,
+            one_datagram: config.protocol.max_payload_size,
             coalescing: opened.coalesced,
             busy_poll: config.busy_poll,
         };

@@ -39,6 +39,33 @@ async fn lone_emits(a: &Eventcast, sub: &mut Subscription) {
     );
 }
 
+/// Lone emits of events of three datagrams (at the default 1,024-byte
+/// `max_payload_size`): most go out from the caller's thread in one
+/// system call, their three datagrams together (a lone small event's
+/// datagram goes out before the driver is asked for more; a larger one's
+/// must not, which would take a call per event more).
+async fn lone_emits_of_three_datagrams(a: &Eventcast, sub: &mut Subscription) {
+    const LONE: i32 = 20;
+    let text = "x".repeat(2_500);
+    let mut whole = 0;
+    for i in 0..LONE {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let before = a.stats();
+        a.emit("n", &(i, &text)).unwrap();
+        let after = a.stats();
+        let datagrams = after.send_call_datagrams - before.send_call_datagrams;
+        let calls = after.send_calls - before.send_calls;
+        whole += i32::from(datagrams == 3 && calls == 1);
+        let event = next_remote(sub).await;
+        assert_eq!(event.arg::<i32>(0).unwrap(), i);
+        assert_eq!(event.str_arg(1), Some(text.as_str()));
+    }
+    assert!(
+        whole >= LONE / 2,
+        "{whole} of {LONE} lone emits of three datagrams went in one call"
+    );
+}
+
 /// A burst, then lone emits straight after it, arrive in order.
 async fn burst_then_lone(a: &Eventcast, sub: &mut Subscription) {
     for i in 100..300 {
@@ -58,6 +85,7 @@ async fn exchange() {
     let (a, b) = (&nodes[0], &nodes[1]);
     let mut sub = b.subscribe_to(["n"]).expect("an exact name");
     lone_emits(a, &mut sub).await;
+    lone_emits_of_three_datagrams(a, &mut sub).await;
     burst_then_lone(a, &mut sub).await;
     stop_all(&nodes).await;
     let (tx, rx) = (a.stats(), b.stats());
