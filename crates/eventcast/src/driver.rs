@@ -99,6 +99,13 @@ impl Outgoing {
             Outgoing::Legacy { body, .. } => body.as_bytes().len(),
         }
     }
+
+    /// Whether it is a whole native body of at most `max` bytes: one
+    /// datagram at a `max_payload_size` of `max`. (A part of a body is
+    /// never: the rest of its body's segments follow it.)
+    pub(crate) fn fits_one_datagram(&self, max: usize) -> bool {
+        matches!(self, Outgoing::Native(_) | Outgoing::Pieces(_)) && self.reserved() <= max
+    }
 }
 
 /// The time, read at most once for inputs handled together: an emit
@@ -203,6 +210,11 @@ pub(crate) trait Driver {
     /// Bytes of emitted events that left the send queue since the last
     /// call, sent or refused (see duty 5 above).
     fn poll_released(&mut self) -> usize;
+    /// How many datagrams of new data (an event's segments sent the first
+    /// time: not repairs, not control frames) `poll_transmit` has given so
+    /// far, if the driver counts them: an inline emit sends a small
+    /// event's datagram as soon as it is taken (`inline.rs`).
+    fn data_taken(&self) -> Option<u64>;
     /// Writes the driver's counters into the node's.
     fn publish_stats(&self, stats: &mut NodeStats);
     /// The keys with how many datagrams each sealed, when that changed

@@ -70,11 +70,22 @@ impl<D: Driver> State<D> {
         outbox.fill(|d| driver.poll_transmit(now, d))
     }
 
-    /// Takes the driver's next datagram into the send batch, if it lets
-    /// one go now: whether it did.
-    fn fill_first(&mut self, now: Instant) -> bool {
+    /// Takes the driver's datagrams into the send batch one by one up to
+    /// the first of new data (what is owed ahead of it, a control frame
+    /// or a repair, goes along in order): whether that one was taken. Not
+    /// for a driver that does not count its data ([`Driver::data_taken`]),
+    /// and not when the driver lets none go or the batch is full first.
+    fn fill_through_data(&mut self, now: Instant) -> bool {
         let Self { driver, outbox, .. } = self;
-        outbox.fill_one(|d| driver.poll_transmit(now, d))
+        let Some(before) = driver.data_taken() else {
+            return false;
+        };
+        while outbox.fill_one(|d| driver.poll_transmit(now, d)) {
+            if driver.data_taken() != Some(before) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Sends what the send batch holds, without waiting
@@ -400,13 +411,15 @@ impl<D: Driver + Send> Emitter for Engine<D> {
             return Ok(());
         }
         let now = clock.now();
-        let small = event.reserved() <= self.one_datagram;
+        let small = event.fits_one_datagram(self.one_datagram);
         state.driver.emit(&mut clock, event);
         // A small event is most often all there is to send: its datagram
-        // goes out before the driver is asked for more, which, when there
-        // is none, is most of what filling the batch costs (off the
-        // answer's way). Anything more goes in a second call.
-        let mut blocked = small && state.fill_first(now) && state.send(&self.socket).is_err();
+        // (with whatever was owed ahead of it) goes out before the driver
+        // is asked for more, which, when there is none, is most of what
+        // filling the batch costs (off the answer's way). Anything more
+        // goes in a second call.
+        let mut blocked =
+            small && state.fill_through_data(now) && state.send(&self.socket).is_err();
         let more = !blocked && state.fill(now);
         blocked = blocked || (!state.outbox.is_empty() && state.send(&self.socket).is_err());
         state.publish_counters(&self.shared);

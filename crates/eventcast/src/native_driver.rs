@@ -207,6 +207,10 @@ impl Driver for Native {
         usize::try_from(sent).unwrap_or(usize::MAX) + std::mem::take(&mut self.refused)
     }
 
+    fn data_taken(&self) -> Option<u64> {
+        Some(self.endpoint.stats().segments_sent)
+    }
+
     fn publish_stats(&self, stats: &mut NodeStats) {
         stats.protocol = self.endpoint.stats();
     }

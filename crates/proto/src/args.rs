@@ -141,10 +141,11 @@ pub struct Args {
     repr: Repr,
 }
 
-// `Raw` is most received events' (every flat or large body), and boxing
-// it would cost an allocation for each: the few decoded ones carry its
-// size instead.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "`Raw` is most received events' (every flat or large body), and boxing it \
+              would cost an allocation for each: the few decoded ones carry its size instead"
+)]
 enum Repr {
     Decoded(Vec<Bson>),
     /// A body checked whole on arrival, about how many bytes it holds

@@ -253,6 +253,23 @@ fn the_first_other_values_of_a_flat_body_are_kept_as_read() {
     let mut large = args.clone();
     large.push(Bson::String("x".repeat(KEEP_RAW_FROM)));
     assert_eq!(scalars_on_arrival(&received(&large)), Vec::<usize>::new());
+    // Kept bit for bit: a NaN's payload, -0.0, the ends of the integers.
+    let edges = [
+        Bson::Double(f64::from_bits(0x7ff8_dead_0000_0001)),
+        Bson::Double(-0.0),
+        Bson::Int32(i32::MIN),
+        Bson::Int64(i64::MIN),
+    ];
+    let edges_kept = received(&edges);
+    assert_eq!(scalars_on_arrival(&edges_kept), [0, 1, 2, 3]);
+    let read: Vec<Bson> = (0..edges.len())
+        .map(|i| edges_kept.value_at(i).unwrap().into_owned())
+        .collect();
+    assert!(same(&read, &edges), "{read:?}");
+    assert_eq!(
+        read[1].as_f64().map(f64::to_bits),
+        Some((-0.0f64).to_bits())
+    );
     // Past the 256th argument none is kept; it reads all the same.
     let mut far: Vec<Bson> = (0..300).map(|_| Bson::from("s")).collect();
     far.extend([Bson::Int32(-5), Bson::Double(0.5)]);
