@@ -24,7 +24,8 @@ use crate::body::shape;
 
 /// How many string arguments of a body are kept as read on arrival: the
 /// first ones of a flat body, the first ones at least `LONG_STRING` long of
-/// a large body.
+/// a large body. As many of a flat body's other values are kept too
+/// ([`ReadScalars`]).
 pub(crate) const READ_STRINGS: usize = 4;
 
 /// String arguments read on arrival, with their indices.
@@ -35,7 +36,7 @@ pub(crate) type ReadStrings<'a> = [Option<(usize, &'a str)>; READ_STRINGS];
 /// and so `Event::arg`) neither finds the `args` array by key nor walks
 /// it (for a one-number read, that walk was most of a listener's reading
 /// of its event).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Scalar {
     Double(f64),
     Int32(i32),
@@ -73,7 +74,7 @@ impl Scalar {
 /// arrival, with their indices (those among the first 256 arguments).
 /// Packed (48 bytes, where four `(usize, Scalar)` took 96): they travel in
 /// every received message, which is moved from queue to queue.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct ReadScalars {
     /// How many are kept.
     len: u8,
@@ -87,7 +88,7 @@ pub(crate) struct ReadScalars {
 }
 
 /// The kind of a kept [`Scalar`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default)]
 enum Kind {
     #[default]
     Null,
