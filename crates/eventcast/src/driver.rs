@@ -210,10 +210,12 @@ pub(crate) trait Driver {
     /// Bytes of emitted events that left the send queue since the last
     /// call, sent or refused (see duty 5 above).
     fn poll_released(&mut self) -> usize;
-    /// How many datagrams of new data (an event's segments sent the first
-    /// time: not repairs, not control frames) `poll_transmit` has given so
-    /// far, if the driver counts them: an inline emit sends a small
-    /// event's datagram as soon as it is taken (`inline.rs`).
+    /// How many events' segments `poll_transmit` has taken to send the
+    /// first time so far (not repairs, not control frames; a datagram that
+    /// packs several events counts each, and a segment its sealing refused
+    /// counts too), if the driver counts them: it rises when a datagram of
+    /// new data is taken, and an inline emit sends a small event's
+    /// datagram then (`inline.rs`).
     fn data_taken(&self) -> Option<u64>;
     /// Writes the driver's counters into the node's.
     fn publish_stats(&self, stats: &mut NodeStats);

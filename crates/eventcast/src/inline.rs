@@ -75,6 +75,9 @@ impl<D: Driver> State<D> {
     /// or a repair, goes along in order): whether that one was taken. Not
     /// for a driver that does not count its data ([`Driver::data_taken`]),
     /// and not when the driver lets none go or the batch is full first.
+    /// That datagram is the event just emitted, unless an older one the
+    /// pacer or the window held back is still queued: then the older one
+    /// goes first, and the new one with the rest, in a second call.
     fn fill_through_data(&mut self, now: Instant) -> bool {
         let Self { driver, outbox, .. } = self;
         let Some(before) = driver.data_taken() else {
@@ -416,8 +419,9 @@ impl<D: Driver + Send> Emitter for Engine<D> {
         // A small event is most often all there is to send: its datagram
         // (with whatever was owed ahead of it) goes out before the driver
         // is asked for more, which, when there is none, is most of what
-        // filling the batch costs (off the answer's way). Anything more
-        // goes in a second call.
+        // filling the batch costs (off the answer's way). Anything more,
+        // and the event itself if an older one was still queued, goes in
+        // a second call.
         let mut blocked =
             small && state.fill_through_data(now) && state.send(&self.socket).is_err();
         let more = !blocked && state.fill(now);
