@@ -46,13 +46,6 @@ pub fn encode_body(name: &str, args: &[Bson]) -> Result<Vec<u8>, BodyError> {
     Ok(buf)
 }
 
-/// The body `{name, args}` whose `args` is `list` as it is.
-#[derive(Serialize)]
-struct KeptRef<'a> {
-    name: &'a str,
-    args: &'a RawArray,
-}
-
 /// The length of the body of `name` whose argument list is `list` as it
 /// is ([`encode_kept_body_into`] writes exactly that many bytes).
 pub fn kept_body_len(name: &str, list: &RawArray) -> usize {
@@ -65,37 +58,37 @@ pub fn kept_body_len(name: &str, list: &RawArray) -> usize {
 /// is `list` as it is: a received event's list kept as it arrived
 /// (`Args::raw_list`), sent on or stored without being decoded and
 /// encoded again. Its bytes are copied once (its keys too, as the sender
-/// wrote them); give `buf` [`kept_body_len`] of room to write it without
-/// growing.
+/// wrote them) into an empty `buf`, which becomes the body; give it
+/// [`kept_body_len`] of room to write it without growing. (After bytes
+/// already there, the body is written apart and copied after them.)
 pub fn encode_kept_body_into(
     name: &str,
     list: &RawArray,
     buf: &mut Vec<u8>,
 ) -> Result<(), BodyError> {
-    if !buf.is_empty() {
-        return encode_kept_by_serde(name, list, buf);
+    if buf.is_empty() {
+        *buf = kept_body(name, list, std::mem::take(buf))?;
+    } else {
+        let body = kept_body(name, list, Vec::with_capacity(kept_body_len(name, list)))?;
+        buf.extend_from_slice(&body);
     }
-    // An empty buffer becomes the document, appended to field by field
-    // by the bson crate: the bytes serde writes, in a third of the
-    // instructions (a relay's forward of each small event).
-    buf.extend_from_slice(&EMPTY_DOCUMENT);
-    let mut doc = bson::RawDocumentBuf::from_bytes(std::mem::take(buf))
-        .map_err(|e| BodyError::Encode(e.to_string()))?;
+    Ok(())
+}
+
+/// The body of `name` and `list` written into `room` (empty), appended to
+/// field by field by the bson crate: the bytes serde writes, in half the
+/// instructions (a relay's forward of each small event).
+fn kept_body(name: &str, list: &RawArray, mut room: Vec<u8>) -> Result<Vec<u8>, BodyError> {
+    room.extend_from_slice(&EMPTY_DOCUMENT);
+    let mut doc =
+        bson::RawDocumentBuf::from_bytes(room).map_err(|e| BodyError::Encode(e.to_string()))?;
     doc.append(bson::raw::cstr!("name"), name);
     doc.append(bson::raw::cstr!("args"), list);
-    *buf = doc.into_bytes();
-    Ok(())
+    Ok(doc.into_bytes())
 }
 
 /// A BSON document with nothing in it: its length, 5, and its end.
 const EMPTY_DOCUMENT: [u8; 5] = [5, 0, 0, 0, 0];
-
-/// [`encode_kept_body_into`] through serde, which appends to a buffer
-/// that holds bytes already.
-fn encode_kept_by_serde(name: &str, list: &RawArray, buf: &mut Vec<u8>) -> Result<(), BodyError> {
-    bson::serialize_to_buffer(&KeptRef { name, args: list }, buf)
-        .map_err(|e| BodyError::Encode(e.to_string()))
-}
 
 /// About how long the body of `name` and `args` is: exact for strings
 /// and binaries, a little over for the rest (keys, numbers), which is
@@ -286,6 +279,23 @@ mod tests {
         let (name, back) = decode_body(&bytes).unwrap();
         assert_eq!(name, "many");
         assert_eq!(back, args);
+    }
+
+    /// The body `{name, args}` whose `args` is `list` as it is, as serde
+    /// writes it: the reference for [`encode_kept_body_into`].
+    #[derive(Serialize)]
+    struct KeptRef<'a> {
+        name: &'a str,
+        args: &'a RawArray,
+    }
+
+    fn encode_kept_by_serde(
+        name: &str,
+        list: &RawArray,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), BodyError> {
+        bson::serialize_to_buffer(&KeptRef { name, args: list }, buf)
+            .map_err(|e| BodyError::Encode(e.to_string()))
     }
 
     #[test]
