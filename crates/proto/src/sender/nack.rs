@@ -54,16 +54,16 @@ impl Sender {
             .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
         self.repair_at = Some(now);
         self.repair_tokens = (self.repair_tokens + since * REPAIR_FLOOR).min(REPAIR_BURST);
-        // Every sent segment the asks cover, lazily: (seq, index, message).
-        let store = &self.store;
+        // Every sent segment the asks cover, lazily: (seq, index).
+        let (store, repaired) = (&self.store, &self.repaired);
         let wanted = asks.iter().flat_map(|(seqs, segments)| {
             store.range(seqs.clone()).flat_map(move |(seq, st)| {
                 let (first, end) = segments.as_ref().map_or((0, st.sent), |r| (r.start, r.end));
-                (first..end.min(st.sent)).map(move |index| (seq, index, st))
+                (first..end.min(st.sent)).map(move |index| (seq, index))
             })
         });
         let mut refused = 0;
-        for (seq, index, st) in wanted {
+        for (seq, index) in wanted {
             if self.pending.contains(&(seq, index)) {
                 continue;
             }
@@ -74,9 +74,8 @@ impl Sender {
                 }
                 continue;
             }
-            let recent = st
-                .repaired
-                .as_ref()
+            let recent = repaired
+                .get(&seq)
                 .and_then(|r| r.get(index as usize).copied().flatten())
                 .is_some_and(|t| {
                     now.checked_duration_since(t)
