@@ -33,6 +33,7 @@
 #[doc(hidden)]
 #[path = "fuzzing.rs"]
 pub mod __fuzz;
+mod arena;
 mod args;
 mod body;
 mod bucket;

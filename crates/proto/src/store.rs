@@ -11,18 +11,23 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::arena::Arena;
 use crate::datagram::Datagram;
 
-/// The longest body kept as it is rather than shared: a body this short
-/// is copied into each datagram that carries it (as a batch does anyway),
-/// and saves an allocation; a longer one is shared with the datagrams
-/// that carry its segments, not copied.
+/// The longest body kept in the store's [`Arena`]: a body this short is
+/// copied into each datagram that carries it (as a batch does anyway); a
+/// longer one is shared with the datagrams that carry its segments, not
+/// copied.
 pub(crate) const INLINE_MAX: usize = 2048;
 
 /// A message's body in the store.
 #[derive(Debug)]
 pub(crate) enum Body {
-    Inline(Vec<u8>),
+    /// `len` bytes at `at` in the store's [`Arena`].
+    Small {
+        at: u64,
+        len: u32,
+    },
     Shared(Arc<Vec<u8>>),
     /// A body handed over in parts as its encoder writes it (see
     /// [`Parts`]), complete or not yet. Boxed: every message kept for
@@ -31,19 +36,29 @@ pub(crate) enum Body {
 }
 
 impl Body {
-    pub(crate) fn new(body: Vec<u8>) -> Self {
-        if body.len() <= INLINE_MAX {
-            Self::Inline(body)
-        } else {
-            Self::Shared(Arc::new(body))
+    /// Keeps `body`: copied into `arena` if it is short (its buffer given
+    /// back, for the caller to use again or free), shared otherwise (kept
+    /// until every receiver has it: not with room to spare).
+    pub(crate) fn new(mut body: Vec<u8>, arena: &mut Arena) -> (Self, Option<Vec<u8>>) {
+        match u32::try_from(body.len()) {
+            Ok(len) if body.len() <= INLINE_MAX => {
+                let at = arena.push(&body);
+                (Self::Small { at, len }, Some(body))
+            }
+            _ => {
+                if body.capacity() > 2 * body.len() {
+                    body.shrink_to_fit();
+                }
+                (Self::Shared(Arc::new(body)), None)
+            }
         }
     }
 
     /// The whole body, if it is in one piece (a body in parts or pieces is
     /// more than a segment: never batched).
-    pub(crate) fn whole(&self) -> Option<&[u8]> {
+    pub(crate) fn whole<'a>(&'a self, arena: &'a Arena) -> Option<&'a [u8]> {
         match self {
-            Self::Inline(b) => Some(b),
+            Self::Small { at, len } => Some(arena.get(*at, *len as usize)),
             Self::Shared(b) => Some(b),
             Self::Parts(_) => None,
         }
@@ -52,7 +67,7 @@ impl Body {
     /// The body's length, whether or not all of it is here yet.
     pub(crate) fn len(&self) -> usize {
         match self {
-            Self::Inline(b) => b.len(),
+            Self::Small { len, .. } => *len as usize,
             Self::Shared(b) => b.len(),
             Self::Parts(p) => p.len,
         }
@@ -66,15 +81,23 @@ impl Body {
         }
     }
 
+    /// Where in `arena` its bytes end, if they are there.
+    pub(crate) fn arena_end(&self) -> Option<u64> {
+        match self {
+            Self::Small { at, len } => Some(at + u64::from(*len)),
+            _ => None,
+        }
+    }
+
     /// Appends bytes `range` to `out`: copied after its head, or shared as
     /// its tail. A range of a body in parts lies within one part (parts
     /// are whole segments) and below [`filled`](Self::filled); one of a
     /// body in pieces may span several (see [`Parts::append_to`]).
-    pub(crate) fn append_to(&self, out: &mut Datagram, range: Range<usize>) {
+    pub(crate) fn append_to(&self, arena: &Arena, out: &mut Datagram, range: Range<usize>) {
         match self {
-            Self::Inline(b) => out
+            Self::Small { at, len } => out
                 .head_mut()
-                .extend_from_slice(b.get(range).unwrap_or_default()),
+                .extend_from_slice(arena.get(*at, *len as usize).get(range).unwrap_or_default()),
             Self::Shared(b) => out.set_tail(b.clone(), range),
             Self::Parts(p) => p.append_to(out, range),
         }
@@ -253,14 +276,18 @@ mod tests {
 
     #[test]
     fn short_bodies_are_copied_long_ones_shared() {
+        let mut arena = Arena::default();
         for len in [1, INLINE_MAX, INLINE_MAX + 1] {
             let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let body = Body::new(bytes.clone());
+            let (body, back) = Body::new(bytes.clone(), &mut arena);
+            assert_eq!(back, (len <= INLINE_MAX).then(|| bytes.clone()));
             assert_eq!(body.len(), len);
             assert_eq!(matches!(body, Body::Shared(_)), len > INLINE_MAX);
+            assert_eq!(body.arena_end().is_some(), len <= INLINE_MAX);
+            assert_eq!(body.whole(&arena), Some(&bytes[..]));
             let mut out = Datagram::new();
             out.head_mut().push(0xff);
-            body.append_to(&mut out, 1..len);
+            body.append_to(&arena, &mut out, 1..len);
             assert_eq!(out.len(), len);
             assert_eq!(&out.to_vec()[1..], &bytes[1..]);
         }

@@ -201,17 +201,24 @@ impl Endpoint {
     /// refused as [`EmitError::QueueFull`]. A `Vec` is queued as it is,
     /// without a copy.
     pub fn emit_body(&mut self, body: impl Into<Vec<u8>>) -> Result<MessageSeq, EmitError> {
-        let mut body = body.into();
+        let body = body.into();
         RawDocument::from_bytes(&body).map_err(|e| BodyError::Malformed(e.to_string()))?;
         let len = body.len();
         self.check_room(len)?;
-        if body.capacity() > 2 * len {
-            // Kept until every receiver has it: not with room to spare.
-            body.shrink_to_fit();
-        }
         let seq = self.sender.queue(body);
         self.queued(seq, len, Handed::Whole);
         Ok(seq)
+    }
+
+    /// Moves into `out` the buffers of the short bodies (up to 2,048
+    /// bytes) handed to [`emit_body`](Self::emit_body) since the last call:
+    /// the retransmit store keeps a short body's bytes in memory it shares
+    /// among them, so the buffer is the caller's again, to encode its next
+    /// bodies into rather than allocate. The endpoint keeps them from the
+    /// first call on, at most 4,096 between two calls (the rest are
+    /// freed).
+    pub fn take_spent_bodies(&mut self, out: &mut Vec<Vec<u8>>) {
+        self.sender.take_spent(out);
     }
 
     /// Whether a body of `len` bytes may be queued: no larger than

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use tracing::trace;
 
+use crate::arena::Arena;
 use crate::config::Config;
 use crate::datagram::Datagram;
 use crate::fastmap::{FastMap, FastSet};
@@ -57,6 +58,10 @@ const REPAIRS_PER_SEGMENT: f64 = 2.0;
 
 /// The most repairs the sender may queue at once.
 const REPAIR_BURST: f64 = 4096.0;
+
+/// The most buffers of short bodies copied into the store that the sender
+/// keeps for [`Sender::take_spent`] between two calls.
+const SPENT_MAX: usize = 4096;
 
 /// A message kept for sending and repairs.
 struct Stored {
@@ -93,9 +98,14 @@ pub(crate) struct Sender {
     queue_bytes: usize,
     /// Every message not evicted yet, sent or not, by seq.
     store: SeqRing<Stored>,
+    /// The short bodies of the messages in `store`.
+    arena: Arena,
     /// When each segment of a message in `store` was last repaired, for
     /// the messages repaired at all.
     repaired: FastMap<u64, Box<[Option<Instant>]>>,
+    /// The buffers of short bodies copied into `arena`, for the caller to
+    /// encode into again: `None` until it first asks for them.
+    spent: Option<Vec<Vec<u8>>>,
     /// Bytes of fully sent messages in the store.
     store_bytes: usize,
     repairs: VecDeque<(u64, u32)>,
@@ -140,7 +150,9 @@ impl Sender {
             queue: VecDeque::new(),
             queue_bytes: 0,
             store: SeqRing::new(0),
+            arena: Arena::default(),
             repaired: FastMap::default(),
+            spent: None,
             store_bytes: 0,
             repairs: VecDeque::new(),
             pending: FastSet::default(),
@@ -174,7 +186,13 @@ impl Sender {
 
     /// Queues a message (the caller checked room and size).
     pub(crate) fn queue(&mut self, body: Vec<u8>) -> MessageSeq {
-        self.queue_body(Body::new(body))
+        let (body, copied) = Body::new(body, &mut self.arena);
+        if let (Some(buf), Some(spent)) = (copied, self.spent.as_mut()) {
+            if spent.len() < SPENT_MAX {
+                spent.push(buf);
+            }
+        }
+        self.queue_body(body)
     }
 
     /// Queues a message of `len` bytes of which `first` is the first part
@@ -491,7 +509,7 @@ impl Sender {
             message_len: st.body.len() as u32,
         };
         header.write(out.head_mut());
-        st.body.append_to(out, start..end);
+        st.body.append_to(&self.arena, out, start..end);
     }
 
     fn batch(&self, flags: Flags, seq: u64, n: usize, out: &mut Datagram) {
@@ -502,7 +520,7 @@ impl Sender {
             return;
         }
         let bodies: Vec<&[u8]> = (seq..seq + n as u64)
-            .filter_map(|s| self.store.get(s).and_then(|st| st.body.whole()))
+            .filter_map(|s| self.store.get(s).and_then(|st| st.body.whole(&self.arena)))
             .collect();
         if let Ok(batch) = Batch::new(flags, self.id, MessageSeq::new(seq), bodies) {
             batch.write(out.head_mut());
@@ -603,8 +621,18 @@ impl Sender {
                 if !self.repaired.is_empty() {
                     self.repaired.remove(&seq);
                 }
+                if let Some(end) = st.body.arena_end() {
+                    self.arena.release_to(end);
+                }
             }
         }
+    }
+
+    /// Moves into `out` the buffers of the short bodies queued since the
+    /// last call, whose bytes the store copied (at most [`SPENT_MAX`]); from
+    /// the first call on, they are kept for the next.
+    pub(crate) fn take_spent(&mut self, out: &mut Vec<Vec<u8>>) {
+        out.append(self.spent.get_or_insert_with(Vec::new));
     }
 
     /// Handles the sender's deadlines; returns a heartbeat when one is due.
@@ -699,11 +727,13 @@ mod tests {
     /// Every message kept for repairs holds a `Stored`, for
     /// `retransmit_window` (3 s by default: a million small events of a
     /// burst). It was 120 bytes before its rare parts (a body in parts,
-    /// the repair times) were boxed, and 72 before its time of sending
-    /// took 8 bytes and the repair times went to a map of their own.
+    /// the repair times) were boxed, 72 before its time of sending took 8
+    /// bytes and the repair times went to a map of their own, and 56 while
+    /// a short body was a `Vec` of its own rather than a place in the
+    /// store's arena.
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn a_kept_message_takes_56_bytes_or_fewer() {
-        assert!(std::mem::size_of::<super::Stored>() <= 56);
+    fn a_kept_message_takes_40_bytes_or_fewer() {
+        assert!(std::mem::size_of::<super::Stored>() <= 40);
     }
 }

@@ -13,4 +13,5 @@ mod peers;
 mod protocol_version;
 mod receiving;
 mod self_filter;
+mod spent;
 mod timers;
