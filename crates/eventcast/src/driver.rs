@@ -210,6 +210,9 @@ pub(crate) trait Driver {
     /// Bytes of emitted events that left the send queue since the last
     /// call, sent or refused (see duty 5 above).
     fn poll_released(&mut self) -> usize;
+    /// Hands the buffers of small bodies the retransmit store let go to
+    /// the handles' encoder (`recycle.rs`), if the driver keeps any.
+    fn recycle_bodies(&mut self) {}
     /// How many events' segments `poll_transmit` has taken to send the
     /// first time so far (not repairs, not control frames; a datagram that
     /// packs several events counts each, and a segment its sealing refused

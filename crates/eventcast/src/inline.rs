@@ -145,6 +145,7 @@ impl<D: Driver> State<D> {
         if released > 0 {
             shared.release_queue(released);
         }
+        self.driver.recycle_bodies();
     }
 
     /// The next output to hand over: an inline emit's first, then the

@@ -73,6 +73,7 @@ mod notice;
 mod pattern;
 mod prefault;
 mod recv;
+mod recycle;
 #[cfg(feature = "repl")]
 pub mod repl;
 mod repl_config;

@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::nonces::OsNonces;
 use crate::notice::Notice;
+use crate::recycle::BodyPool;
 use crate::spare::SpareBody;
 use crate::stats::NodeStats;
 
@@ -49,6 +50,10 @@ pub(crate) struct Native {
     started: Instant,
     /// The reassembly buffer of the next large message (`spare.rs`).
     receive_spare: Arc<SpareBody>,
+    /// Where the buffers of small bodies the store let go go, and a
+    /// vector to take them into (`recycle.rs`).
+    bodies: Arc<BodyPool>,
+    spent: Vec<Vec<u8>>,
 }
 
 impl Native {
@@ -61,7 +66,8 @@ impl Native {
     /// bookkeeping, and a datagram takes more of it than its payload).
     /// A large message is put together in `spare`'s buffer when it has
     /// one ready, and a spare for the next one is made after it is
-    /// delivered (`spare.rs`).
+    /// delivered (`spare.rs`). The buffers of small bodies the store lets
+    /// go are handed to `bodies` (`recycle.rs`).
     pub(crate) fn new(
         config: &Config,
         id: SenderId,
@@ -69,6 +75,7 @@ impl Native {
         group: SocketAddr,
         recv_buffer: usize,
         spare: &Arc<SpareBody>,
+        bodies: &Arc<BodyPool>,
     ) -> Result<Self, Error> {
         let plaintext_only = ring.is_empty();
         let encryption = Encryption::new(ring, OsNonces::new())
@@ -109,6 +116,8 @@ impl Native {
             send_only: config.send_only,
             started: Instant::now(),
             receive_spare: Arc::clone(spare),
+            bodies: Arc::clone(bodies),
+            spent: Vec::new(),
         })
     }
 }
@@ -205,6 +214,13 @@ impl Driver for Native {
         let sent = total.saturating_sub(self.released);
         self.released = total;
         usize::try_from(sent).unwrap_or(usize::MAX) + std::mem::take(&mut self.refused)
+    }
+
+    fn recycle_bodies(&mut self) {
+        self.endpoint.take_spent_bodies(&mut self.spent);
+        if !self.spent.is_empty() {
+            self.bodies.give(&mut self.spent);
+        }
     }
 
     fn data_taken(&self) -> Option<u64> {

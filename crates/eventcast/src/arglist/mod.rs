@@ -29,6 +29,7 @@ use std::cell::Cell;
 use bson::RawArray;
 use serde::ser::{self, Impossible, Serialize, SerializeSeq, SerializeStruct, Serializer};
 
+use crate::recycle::BodyPool;
 use crate::spare::SpareBody;
 
 /// What a long string argument is written as when its body is planned in
@@ -64,7 +65,7 @@ pub(crate) fn encode_body<A: Serialize + ?Sized>(
     args: &A,
     spare: &SpareBody,
 ) -> Option<Vec<u8>> {
-    match encode_direct(name, args) {
+    match encode_direct(name, args, &BodyPool::default()) {
         Direct::Body(body) => Some(body),
         Direct::Long => encode_sized(name, args, size_bound(name, args)?, spare),
         Direct::General => None,
@@ -74,17 +75,22 @@ pub(crate) fn encode_body<A: Serialize + ?Sized>(
 /// The body of `args` if every string and binary in it is at most
 /// [`DIRECT_MAX_VALUE`] long, written through a scratch buffer; else what
 /// to do instead.
-pub(crate) fn encode_direct<A: Serialize + ?Sized>(name: &str, args: &A) -> Direct {
+pub(crate) fn encode_direct<A: Serialize + ?Sized>(
+    name: &str,
+    args: &A,
+    bodies: &BodyPool,
+) -> Direct {
     // Written into a buffer kept from one emit to the next, then copied
-    // into one of the exact size: the body stays in the retransmit store
-    // for seconds, and allocating it larger meant shrinking it (a
-    // `realloc`) or holding room to spare.
+    // into one of about its size, one the retransmit store let go when
+    // there is one (`recycle.rs`): the body stays in the store for
+    // seconds, and allocating it larger meant shrinking it (a `realloc`)
+    // or holding room to spare.
     let limit = Limit::new(DIRECT_MAX_VALUE);
     let mut buf = SCRATCH.take();
     buf.clear();
     let body = bson::serialize_to_buffer(&Body::new(name, args, &limit), &mut buf)
         .ok()
-        .map(|()| buf.as_slice().to_vec());
+        .map(|()| bodies.copy(buf.as_slice()));
     if buf.capacity() <= SCRATCH_KEPT {
         SCRATCH.set(buf);
     }

@@ -255,7 +255,7 @@ impl Eventcast {
                     LocalArgs::Later(args),
                 ))
             };
-            match arglist::encode_direct(name, args) {
+            match arglist::encode_direct(name, args, &self.handle.bodies) {
                 Direct::Body(body) => return whole(body),
                 Direct::Long => {
                     // Sized first, without writing anything.

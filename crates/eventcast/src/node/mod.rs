@@ -30,6 +30,7 @@ use crate::listeners::{EventFilter, ListenerId, Subscription};
 use crate::logging::LogLevels;
 use crate::native_driver::Native;
 use crate::notice::Notice;
+use crate::recycle::BodyPool;
 use crate::service::Service;
 use crate::shared::Shared;
 use crate::socket;
@@ -79,6 +80,9 @@ struct Handle {
     receive_spare: Arc<SpareBody>,
     /// Bodies being written in parts (`parts.rs`).
     writers: writers::Writers,
+    /// Buffers for small bodies, given back by the driver once the
+    /// retransmit store let them go (`recycle.rs`).
+    bodies: Arc<BodyPool>,
 }
 
 impl Drop for Handle {
@@ -180,6 +184,7 @@ impl Eventcast {
                 spare: Arc::default(),
                 receive_spare: Arc::default(),
                 writers: writers::Writers::default(),
+                bodies: Arc::default(),
             }),
         })
     }
@@ -312,6 +317,7 @@ impl Eventcast {
                     opened.group,
                     opened.recv_buffer_size,
                     &self.handle.receive_spare,
+                    &self.handle.bodies,
                 )?;
                 task::spawn(socket, native, tx, io)
             }
