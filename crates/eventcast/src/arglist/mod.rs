@@ -14,7 +14,9 @@
 //! error).
 //!
 //! A body whose strings and binaries are all at most [`DIRECT_MAX_VALUE`]
-//! long is written into a scratch buffer and copied out at its size. One
+//! long is written into a scratch buffer and copied out into a buffer of
+//! about its size, one the retransmit store gave back when one is at hand
+//! (`recycle.rs`). One
 //! with a longer value is sized first (`size.rs`) and written once into a
 //! buffer of that size, or, when it is large and would be written into
 //! fresh memory, planned to be written in parts as it goes out

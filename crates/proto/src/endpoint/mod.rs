@@ -198,8 +198,11 @@ impl Endpoint {
     /// checked here, not its contents. A body without it is refused as
     /// [`BodyError::Malformed`]; an empty one, in particular, would have no
     /// segment to carry it. A body that does not fit the send queue is
-    /// refused as [`EmitError::QueueFull`]. A `Vec` is queued as it is,
-    /// without a copy.
+    /// refused as [`EmitError::QueueFull`]. A body of up to 2,048 bytes is
+    /// copied into the retransmit store's memory for short bodies (its
+    /// buffer comes back through
+    /// [`take_spent_bodies`](Self::take_spent_bodies) once asked for); a
+    /// longer `Vec` is queued as it is, without a copy.
     pub fn emit_body(&mut self, body: impl Into<Vec<u8>>) -> Result<MessageSeq, EmitError> {
         let body = body.into();
         RawDocument::from_bytes(&body).map_err(|e| BodyError::Malformed(e.to_string()))?;
@@ -215,8 +218,8 @@ impl Endpoint {
     /// the retransmit store keeps a short body's bytes in memory it shares
     /// among them, so the buffer is the caller's again, to encode its next
     /// bodies into rather than allocate. The endpoint keeps them from the
-    /// first call on, at most 4,096 between two calls (the rest are
-    /// freed).
+    /// first call on, at most 4,096 between two calls, and none with room
+    /// for more than 4,096 bytes (those are freed).
     pub fn take_spent_bodies(&mut self, out: &mut Vec<Vec<u8>>) {
         self.sender.take_spent(out);
     }

@@ -42,7 +42,7 @@ use crate::ids::{MessageSeq, SegmentIndex, SenderId};
 use crate::pacer::Pacer;
 use crate::shared::Timer;
 use crate::stats::Stats;
-use crate::store::{Body, Parts, SeqRing};
+use crate::store::{Body, Parts, SeqRing, INLINE_MAX};
 use crate::window::{Verdict, Windows};
 use crate::wire::{
     Batch, DataHeader, Flags, Heartbeat, Status, BATCH_ENTRY_OVERHEAD, BATCH_HEADER_LEN,
@@ -60,7 +60,8 @@ const REPAIRS_PER_SEGMENT: f64 = 2.0;
 const REPAIR_BURST: f64 = 4096.0;
 
 /// The most buffers of short bodies copied into the store that the sender
-/// keeps for [`Sender::take_spent`] between two calls.
+/// keeps for [`Sender::take_spent`] between two calls (each of at most
+/// twice [`INLINE_MAX`]: 16 MiB at most).
 const SPENT_MAX: usize = 4096;
 
 /// A message kept for sending and repairs.
@@ -188,7 +189,7 @@ impl Sender {
     pub(crate) fn queue(&mut self, body: Vec<u8>) -> MessageSeq {
         let (body, copied) = Body::new(body, &mut self.arena);
         if let (Some(buf), Some(spent)) = (copied, self.spent.as_mut()) {
-            if spent.len() < SPENT_MAX {
+            if spent.len() < SPENT_MAX && buf.capacity() <= 2 * INLINE_MAX {
                 spent.push(buf);
             }
         }
@@ -625,6 +626,9 @@ impl Sender {
                     self.arena.release_to(end);
                 }
             }
+        }
+        if self.store.first().is_none() {
+            self.arena.release_all();
         }
     }
 

@@ -59,3 +59,24 @@ fn short_bodies_buffers_come_back_once_asked_for() {
     e.take_spent_bodies(&mut spent);
     assert!(spent.is_empty());
 }
+
+#[test]
+fn at_most_4096_buffers_are_kept_and_none_too_roomy() {
+    let mut e = endpoint(config(1024), 1);
+    let mut spent = Vec::new();
+    e.take_spent_bodies(&mut spent);
+    let mut roomy = body_of_len(100);
+    roomy.reserve_exact(10_000);
+    e.emit_body(roomy).unwrap();
+    e.take_spent_bodies(&mut spent);
+    assert!(spent.is_empty(), "a buffer of 10 KB came back");
+    for _ in 0..5000 {
+        e.emit_body(body_of_len(100)).unwrap();
+    }
+    e.take_spent_bodies(&mut spent);
+    assert_eq!(spent.len(), 4096);
+    spent.clear();
+    e.emit_body(body_of_len(100)).unwrap();
+    e.take_spent_bodies(&mut spent);
+    assert_eq!(spent.len(), 1, "the cap holds between two calls only");
+}

@@ -32,6 +32,7 @@ mod sealed_many_receivers;
 mod sealed_replay_dead_run;
 mod sealed_replay_live_sender;
 mod sealed_send_only;
+mod store_chunks;
 mod strangers;
 mod tail_loss;
 mod unrepairable;
