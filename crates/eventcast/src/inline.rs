@@ -130,7 +130,10 @@ impl<D: Driver> State<D> {
     }
 
     /// Publishes the driver's counters, keys and released send-queue
-    /// bytes, and what sending cost, into what the handles share.
+    /// bytes, and what sending cost, into what the handles share; hands
+    /// the buffers of small bodies the driver is done with to the
+    /// handles' encoder (`recycle.rs`). After each turn of the task and
+    /// each inline emit.
     pub(crate) fn publish_counters(&mut self, shared: &Shared) {
         let send = self.outbox.take_counts();
         {

@@ -13,9 +13,9 @@
 //! Each buffer its own allocation, kept in the store until it let it go,
 //! was a `malloc` on the emitting thread and a `free` on the node's task:
 //! glibc serves a `free` of another thread's memory under its arena's
-//! lock, and in a burst of a million small events the node's task spent a
-//! third of its time freeing (docs/benchmarks-history.md, "The sender's
-//! kept messages").
+//! lock, and in a burst of a million small events the node's task spent
+//! over a quarter of its time freeing (docs/benchmarks-history.md, "The
+//! sender's kept messages").
 //!
 //! Bounded: a buffer given back on a thread that emits small events goes
 //! to its stash first (no lock: the emitting thread, when its emit went
