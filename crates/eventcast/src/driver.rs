@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use eventcast_proto::crypto::{Fingerprint, Key, KeyInfo, Keyring, KeyringError};
 use eventcast_proto::legacy::EventBody;
-use eventcast_proto::{Datagram, PeerInfo};
+use eventcast_proto::{Datagram, PeerInfo, ReceivedMessage};
 use tokio::sync::oneshot;
 
 use crate::event::Event;
@@ -213,6 +213,12 @@ pub(crate) trait Driver {
     /// Hands the buffers of small bodies the retransmit store let go to
     /// the handles' encoder (`recycle.rs`), if the driver keeps any.
     fn recycle_bodies(&mut self) {}
+    /// Takes back (and empties `messages`) received messages the
+    /// listeners are done with, to make the next ones in, if the driver
+    /// can; the default lets them go.
+    fn give_back(&mut self, messages: &mut Vec<Arc<ReceivedMessage>>) {
+        messages.clear();
+    }
     /// How many events' segments `poll_transmit` has taken to send the
     /// first time so far (not repairs, not control frames; a datagram that
     /// packs several events counts each, and a segment its sealing refused

@@ -26,6 +26,10 @@ enum Inner {
     Made(Arc<Made>),
 }
 
+/// The largest body (as [`Args::raw_held_bytes`] counts it) of a message
+/// handed back to the driver by [`Event::into_spare`].
+const SMALL_BODY: usize = 4096;
+
 #[derive(Debug)]
 struct Made {
     name: String,
@@ -88,6 +92,25 @@ impl Event {
     pub(crate) fn remote(msg: Arc<ReceivedMessage>) -> Self {
         Self {
             inner: Inner::Received(msg),
+        }
+    }
+
+    /// The received message this event is, if nothing else holds it and
+    /// its body is small ([`SMALL_BODY`]): for the driver to make the
+    /// next messages in ([`Driver::give_back`](crate::driver::Driver::give_back)).
+    /// A large one is freed here, where no lock is held.
+    pub(crate) fn into_spare(self) -> Option<Arc<ReceivedMessage>> {
+        match self.inner {
+            Inner::Received(msg)
+                if Arc::strong_count(&msg) == 1
+                    && msg
+                        .args
+                        .raw_held_bytes()
+                        .is_none_or(|held| held <= SMALL_BODY) =>
+            {
+                Some(msg)
+            }
+            _ => None,
         }
     }
 
@@ -354,6 +377,44 @@ mod tests {
             let made = Event::new("e".into(), args, SenderId::new(1), None, None);
             assert_eq!(made.received_body_len(), None, "a local event");
         }
+    }
+
+    /// Messages one endpoint received from another, with one string
+    /// argument of each of `lens` bytes.
+    fn received(lens: &[usize]) -> Vec<Arc<ReceivedMessage>> {
+        use eventcast_proto::{Config as ProtoConfig, Endpoint, EndpointEvent};
+        let t = std::time::Instant::now();
+        let mut tx = Endpoint::new(ProtoConfig::default(), SenderId::new(1)).unwrap();
+        let mut rx = Endpoint::new(ProtoConfig::default(), SenderId::new(2)).unwrap();
+        rx.handle_join(t);
+        for &len in lens {
+            let body = eventcast_proto::encode_body("e", &[Bson::from("x".repeat(len))]);
+            tx.emit_body(body.unwrap()).unwrap();
+        }
+        tx.set_paced(false);
+        let mut buf = Vec::new();
+        let from: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        while tx.poll_transmit(t, &mut buf).is_some() {
+            rx.handle_datagram(t, from, &buf);
+        }
+        std::iter::from_fn(|| rx.poll_event())
+            .filter_map(|e| match e {
+                EndpointEvent::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_a_small_received_event_nothing_else_holds_is_a_spare() {
+        let [small, held, large] = <[_; 3]>::try_from(received(&[10, 10, 10_000])).unwrap();
+        assert!(Event::remote(small).into_spare().is_some());
+        let keeper = Event::remote(held);
+        assert!(keeper.clone().into_spare().is_none(), "held by a clone");
+        assert!(keeper.into_spare().is_some(), "the clone is gone");
+        assert!(Event::remote(large).into_spare().is_none(), "a large body");
+        let made = Event::new("e".into(), vec![], SenderId::new(1), None, None);
+        assert!(made.into_spare().is_none(), "not a received one");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use bson::Bson;
 use eventcast_proto::crypto::{Encryption, KeyInfo, Keyring, KeyringError};
 use eventcast_proto::{
     encode_body, BufferSource, Datagram, EmitError, Endpoint, EndpointEvent, MessageSeq, PeerInfo,
-    ReserveHook, SenderId,
+    ReceivedMessage, ReserveHook, SenderId,
 };
 use tracing::{debug, warn};
 
@@ -220,6 +220,12 @@ impl Driver for Native {
         self.endpoint.take_spent_bodies(&mut self.spent);
         if !self.spent.is_empty() {
             self.bodies.give(&mut self.spent);
+        }
+    }
+
+    fn give_back(&mut self, messages: &mut Vec<Arc<ReceivedMessage>>) {
+        for message in messages.drain(..) {
+            self.endpoint.give_back(message);
         }
     }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use eventcast_proto::ReceivedMessage;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace, warn};
@@ -98,7 +99,7 @@ pub(crate) async fn run<D: Driver>(engine: Arc<Engine<D>>, mut io: Io) {
     // What the send batch is swapped with while the task sends it.
     let mut spare = send::SendBatch::new();
     // Outputs taken from the driver at once, to be handed over.
-    let mut taken = Vec::with_capacity(PUBLISH_AT_ONCE);
+    let mut taken = Taken::default();
     let mut stopping = false;
     let spare_worker = spare_worker();
     let mut busy = BusyPoll::new(busy_poll_window(io.busy_poll, spare_worker));
@@ -290,7 +291,7 @@ async fn send_all<D: Driver>(engine: &Engine<D>, spare: &mut send::SendBatch) {
 /// that a burst takes the lock once per run of events rather than once
 /// per event, and is never all taken out at once. One dispatcher for the
 /// run.
-fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Output>) {
+fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Taken) {
     let mut dispatcher = shared.listeners.dispatcher();
     let mut first = true;
     // The first emit from here on answers these events (`inline.rs`).
@@ -298,29 +299,53 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Outpu
     loop {
         {
             let mut state = engine.lock();
+            if !taken.spare.is_empty() {
+                state.driver.give_back(&mut taken.spare);
+            }
             if std::mem::take(&mut first) {
                 state.publish_counters(shared);
             }
-            while taken.len() < PUBLISH_AT_ONCE {
+            while taken.outputs.len() < PUBLISH_AT_ONCE {
                 match state.next_output() {
-                    Some(output) => taken.push(output),
+                    Some(output) => taken.outputs.push(output),
                     None => break,
                 }
             }
         }
-        if taken.is_empty() {
+        if taken.outputs.is_empty() {
             return;
         }
-        for output in taken.drain(..) {
+        for output in taken.outputs.drain(..) {
             match output {
                 Output::Event(event) => {
                     if std::mem::take(&mut answer) {
                         engine.answering();
                     }
                     dispatcher.dispatch(&event);
+                    // The listeners are done with it: the driver may make
+                    // the next events in it, if nothing else holds it.
+                    taken.spare.extend(event.into_spare());
                 }
                 Output::Notice(notice) => shared.notify(notice),
             }
+        }
+    }
+}
+
+/// The outputs taken from the driver at once, to be handed over, and the
+/// received messages handed over that nothing else holds since, to be
+/// given back to the driver ([`Driver::give_back`]) at the next hold of
+/// its lock.
+pub(crate) struct Taken {
+    outputs: Vec<Output>,
+    spare: Vec<Arc<ReceivedMessage>>,
+}
+
+impl Default for Taken {
+    fn default() -> Self {
+        Self {
+            outputs: Vec::with_capacity(PUBLISH_AT_ONCE),
+            spare: Vec::with_capacity(PUBLISH_AT_ONCE),
         }
     }
 }
@@ -345,7 +370,7 @@ async fn wait<D: Driver>(
     io: &mut Io,
     inbox: &mut RecvBatch,
     drops: &mut DropCounter,
-    taken: &mut Vec<Output>,
+    taken: &mut Taken,
     deadline: Option<tokio::time::Instant>,
 ) -> Woke {
     tokio::select! {
@@ -396,7 +421,7 @@ fn read_on<D: Driver>(
     io: &Io,
     inbox: &mut RecvBatch,
     drops: &mut DropCounter,
-    taken: &mut Vec<Output>,
+    taken: &mut Taken,
     received: std::io::Result<usize>,
     read_more: fn(&NodeSocket, &mut RecvBatch, usize) -> std::io::Result<usize>,
 ) -> Woke {
@@ -429,7 +454,7 @@ fn handle_read<D: Driver>(
     drops: &mut DropCounter,
     received: std::io::Result<usize>,
     inbox: &RecvBatch,
-    taken: &mut Vec<Output>,
+    taken: &mut Taken,
 ) -> usize {
     if let Err(e) = received {
         io.shared.stats_mut().recv_errors += 1;
@@ -459,7 +484,7 @@ fn handle_read<D: Driver>(
 /// what was completed goes to the listeners (a burst's events are handed
 /// over while they are fresh in the cache, and freed before the next ones
 /// are made).
-fn hand_over<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Vec<Output>) {
+fn hand_over<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Taken) {
     send_control(engine, shared);
     publish(engine, shared, taken);
 }

@@ -183,6 +183,18 @@ impl Args {
         }
     }
 
+    /// Takes the body the arguments were kept in, if they were, leaving
+    /// none (for the receiver's spares, `receive/spares.rs`).
+    pub(crate) fn take_body(&mut self) -> Option<Vec<u8>> {
+        match std::mem::replace(&mut self.repr, Repr::Decoded(Vec::new())) {
+            Repr::Raw { body, .. } => Some(body.into_backing_cart()),
+            Repr::Decoded(args) => {
+                self.repr = Repr::Decoded(args);
+                None
+            }
+        }
+    }
+
     /// The arguments as BSON values, decoded now if they were kept raw.
     pub fn as_slice(&self) -> &[Bson] {
         match &self.repr {

@@ -4,6 +4,7 @@ mod inbound;
 
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bson::{Bson, RawDocument};
@@ -21,7 +22,7 @@ use crate::outbox::Outbox;
 use crate::peer::PeerInfo;
 use crate::receive::Receiver;
 use crate::sender::Sender;
-use crate::shared::{Destination, EndpointEvent, Timer, Transmit};
+use crate::shared::{Destination, EndpointEvent, ReceivedMessage, Timer, Transmit};
 use crate::stats::Stats;
 use crate::wire::MAX_SEALED_SEGMENT_PAYLOAD;
 
@@ -222,6 +223,17 @@ impl Endpoint {
     /// for more than 4,096 bytes (those are freed).
     pub fn take_spent_bodies(&mut self, out: &mut Vec<Vec<u8>>) {
         self.sender.take_spent(out);
+    }
+
+    /// Hands back a message this endpoint delivered
+    /// ([`EndpointEvent::Message`]) once the application is done with it:
+    /// if nothing else holds it (no clone of the `Arc`, no `Weak`), the
+    /// next messages received are made in its allocation, and a short
+    /// body's buffer takes the next short body, rather than fresh memory.
+    /// Optional: a message not handed back is freed as usual. At most 512
+    /// messages are kept, and bodies with room for up to 1,024 bytes.
+    pub fn give_back(&mut self, message: Arc<ReceivedMessage>) {
+        self.receiver.give_back(message);
     }
 
     /// Whether a body of `len` bytes may be queued: no larger than

@@ -71,6 +71,7 @@ mod reassemble;
 mod resume;
 mod segments;
 mod senders;
+mod spares;
 mod state;
 mod stream;
 
@@ -78,6 +79,7 @@ use admission::Forgotten;
 use budget::NackBudget;
 use names::Names;
 use senders::Senders;
+use spares::Spares;
 pub(crate) use state::Segment;
 use state::{Hint, Ledger, SenderState, State};
 
@@ -89,13 +91,15 @@ const GAP_CHARGE: usize = 64;
 const MAX_MISSING_PER_ROUND: usize = 64 * 32;
 
 /// Events for the application, the names of the messages delivered last,
-/// shared with the next ones ([`Names`]), and the shape of the last flat
-/// body (a burst's next bodies have it: see `flat.rs`).
+/// shared with the next ones ([`Names`]), the shape of the last flat
+/// body (a burst's next bodies have it: see `flat.rs`), and the messages
+/// given back to make the next ones in ([`Spares`]).
 #[derive(Debug, Default)]
 struct Deliveries {
     events: VecDeque<EndpointEvent>,
     names: Names,
     last_flat: Option<LastFlat<Arc<str>>>,
+    spares: Spares,
 }
 
 /// What became of one segment in reassembly.
@@ -176,6 +180,12 @@ impl Receiver {
             glimpsed: Forgotten::default(),
             budget: NackBudget::default(),
         }
+    }
+
+    /// Keeps `message`, delivered and done with, to make the next ones in
+    /// (`spares.rs`).
+    pub(crate) fn give_back(&mut self, message: Arc<crate::shared::ReceivedMessage>) {
+        self.out.spares.give(message);
     }
 
     /// This node joined the group at `now`.

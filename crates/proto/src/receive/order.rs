@@ -3,7 +3,6 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::{debug, trace};
@@ -415,11 +414,12 @@ impl Deliveries {
             tell_waiting_losses(&mut self.events, stats, state);
         }
         let (sender, seq) = (state.id, MessageSeq::new(seq));
-        let names = &mut self.names;
-        // Made once, where it is complete: every queue after this moves a
-        // pointer, and the application's event is this.
+        let (names, spares) = (&mut self.names, &mut self.spares);
+        // Made once, where it is complete (in a spare if there is one):
+        // every queue after this moves a pointer, and the application's
+        // event is this.
         let make = |name, args| {
-            Arc::new(ReceivedMessage {
+            spares.message(ReceivedMessage {
                 sender,
                 seq,
                 from,

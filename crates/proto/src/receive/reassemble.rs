@@ -46,7 +46,7 @@ impl Receiver {
         }
         if segment.count == 1 {
             return match self.finish_whole(sender, seq) {
-                Ok(()) => Arrival::Complete(payload.to_vec()),
+                Ok(()) => Arrival::Complete(self.out.spares.body(payload)),
                 Err(reason) => Arrival::Dropped(reason),
             };
         }

@@ -7,6 +7,7 @@
 mod common;
 
 mod fuzz_regressions;
+mod given_back;
 mod not_receiving;
 mod parts;
 mod peers;
