@@ -164,7 +164,11 @@ pub(crate) enum Output {
 ///    queue fill for good: `emit` then fails with `QueueFull` and
 ///    `emit_wait` waits for ever.
 /// 6. **Deliveries.** Hand over the events received and the notices, in
-///    order ([`poll_output`](Self::poll_output)).
+///    order ([`poll_output`](Self::poll_output)); optionally, take back
+///    received messages the listeners are done with, to make the next ones
+///    in ([`give_back`](Self::give_back)), and small bodies' buffers the
+///    send side let go, for the handles' encoder
+///    ([`recycle_bodies`](Self::recycle_bodies)).
 /// 7. **Receiving.** Receive other nodes' events only while the task says
 ///    somebody listens ([`set_receiving`](Self::set_receiving)), and never
 ///    for a `send_only` node; its own stream's repairs go on either way.

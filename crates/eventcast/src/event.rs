@@ -26,9 +26,10 @@ enum Inner {
     Made(Arc<Made>),
 }
 
-/// The largest body (as [`Args::raw_held_bytes`] counts it) of a message
-/// handed back to the driver by [`Event::into_spare`].
-const SMALL_BODY: usize = 4096;
+/// The most bytes (as [`Args::raw_held_bytes`] counts them: about a body
+/// of 1 KiB) a message handed back to the driver by
+/// [`Event::into_reusable`] holds.
+const SMALL_BODY: usize = 2048;
 
 #[derive(Debug)]
 struct Made {
@@ -95,23 +96,20 @@ impl Event {
         }
     }
 
-    /// The received message this event is, if nothing else holds it and
-    /// its body is small ([`SMALL_BODY`]): for the driver to make the
-    /// next messages in ([`Driver::give_back`](crate::driver::Driver::give_back)).
-    /// A large one is freed here, where no lock is held.
-    pub(crate) fn into_spare(self) -> Option<Arc<ReceivedMessage>> {
-        match self.inner {
-            Inner::Received(msg)
-                if Arc::strong_count(&msg) == 1
-                    && msg
-                        .args
-                        .raw_held_bytes()
-                        .is_none_or(|held| held <= SMALL_BODY) =>
-            {
-                Some(msg)
-            }
-            _ => None,
-        }
+    /// The received message this event is, if nothing else holds it (no
+    /// clone, no `Weak`) and its arguments were kept as a small body
+    /// arrived ([`SMALL_BODY`]): for the driver to make the next messages
+    /// in ([`Driver::give_back`](crate::driver::Driver::give_back)).
+    /// Others are freed here, where no lock is held.
+    pub(crate) fn into_reusable(self) -> Option<Arc<ReceivedMessage>> {
+        let Inner::Received(mut msg) = self.inner else {
+            return None;
+        };
+        let small = msg
+            .args
+            .raw_held_bytes()
+            .is_some_and(|held| held <= SMALL_BODY);
+        (small && Arc::get_mut(&mut msg).is_some()).then_some(msg)
     }
 
     pub(crate) fn new(
@@ -379,17 +377,17 @@ mod tests {
         }
     }
 
-    /// Messages one endpoint received from another, with one string
-    /// argument of each of `lens` bytes.
-    fn received(lens: &[usize]) -> Vec<Arc<ReceivedMessage>> {
+    /// Messages one endpoint received from another, with the argument
+    /// lists `lists`.
+    fn received(lists: Vec<Vec<Bson>>) -> Vec<Arc<ReceivedMessage>> {
         use eventcast_proto::{Config as ProtoConfig, Endpoint, EndpointEvent};
         let t = std::time::Instant::now();
         let mut tx = Endpoint::new(ProtoConfig::default(), SenderId::new(1)).unwrap();
         let mut rx = Endpoint::new(ProtoConfig::default(), SenderId::new(2)).unwrap();
         rx.handle_join(t);
-        for &len in lens {
-            let body = eventcast_proto::encode_body("e", &[Bson::from("x".repeat(len))]);
-            tx.emit_body(body.unwrap()).unwrap();
+        for args in lists {
+            tx.emit_body(eventcast_proto::encode_body("e", &args).unwrap())
+                .unwrap();
         }
         tx.set_paced(false);
         let mut buf = Vec::new();
@@ -406,15 +404,32 @@ mod tests {
     }
 
     #[test]
-    fn only_a_small_received_event_nothing_else_holds_is_a_spare() {
-        let [small, held, large] = <[_; 3]>::try_from(received(&[10, 10, 10_000])).unwrap();
-        assert!(Event::remote(small).into_spare().is_some());
+    fn only_a_small_received_event_nothing_else_holds_is_reusable() {
+        let text = |len: usize| vec![Bson::from("x".repeat(len))];
+        let nested = vec![Bson::Document(doc! {"a": 1})];
+        let lists = vec![text(10), text(10), text(10), text(10_000), nested];
+        let [small, held, weak, large, decoded] = <[_; 5]>::try_from(received(lists)).unwrap();
+        assert!(Event::remote(small).into_reusable().is_some());
         let keeper = Event::remote(held);
-        assert!(keeper.clone().into_spare().is_none(), "held by a clone");
-        assert!(keeper.into_spare().is_some(), "the clone is gone");
-        assert!(Event::remote(large).into_spare().is_none(), "a large body");
+        assert!(keeper.clone().into_reusable().is_none(), "held by a clone");
+        assert!(keeper.into_reusable().is_some(), "the clone is gone");
+        let named = Event::remote(weak);
+        let identity = named.identity();
+        assert!(
+            named.into_reusable().is_none(),
+            "named by an identity (a Weak)"
+        );
+        drop(identity);
+        assert!(
+            Event::remote(large).into_reusable().is_none(),
+            "a large body"
+        );
+        assert!(
+            Event::remote(decoded).into_reusable().is_none(),
+            "decoded arguments"
+        );
         let made = Event::new("e".into(), vec![], SenderId::new(1), None, None);
-        assert!(made.into_spare().is_none(), "not a received one");
+        assert!(made.into_reusable().is_none(), "not a received one");
     }
 
     #[test]

@@ -299,8 +299,8 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Taken) {
     loop {
         {
             let mut state = engine.lock();
-            if !taken.spare.is_empty() {
-                state.driver.give_back(&mut taken.spare);
+            if !taken.given_back.is_empty() {
+                state.driver.give_back(&mut taken.given_back);
             }
             if std::mem::take(&mut first) {
                 state.publish_counters(shared);
@@ -324,7 +324,7 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Taken) {
                     dispatcher.dispatch(&event);
                     // The listeners are done with it: the driver may make
                     // the next events in it, if nothing else holds it.
-                    taken.spare.extend(event.into_spare());
+                    taken.given_back.extend(event.into_reusable());
                 }
                 Output::Notice(notice) => shared.notify(notice),
             }
@@ -338,14 +338,14 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Taken) {
 /// its lock.
 pub(crate) struct Taken {
     outputs: Vec<Output>,
-    spare: Vec<Arc<ReceivedMessage>>,
+    given_back: Vec<Arc<ReceivedMessage>>,
 }
 
 impl Default for Taken {
     fn default() -> Self {
         Self {
             outputs: Vec::with_capacity(PUBLISH_AT_ONCE),
-            spare: Vec::with_capacity(PUBLISH_AT_ONCE),
+            given_back: Vec::with_capacity(PUBLISH_AT_ONCE),
         }
     }
 }

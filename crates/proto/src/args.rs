@@ -183,15 +183,12 @@ impl Args {
         }
     }
 
-    /// Takes the body the arguments were kept in, if they were, leaving
-    /// none (for the receiver's spares, `receive/spares.rs`).
+    /// Leaves no arguments, and returns the body they were kept in, if
+    /// they were (for the receiver's spares, `receive/spares.rs`).
     pub(crate) fn take_body(&mut self) -> Option<Vec<u8>> {
         match std::mem::replace(&mut self.repr, Repr::Decoded(Vec::new())) {
             Repr::Raw { body, .. } => Some(body.into_backing_cart()),
-            Repr::Decoded(args) => {
-                self.repr = Repr::Decoded(args);
-                None
-            }
+            Repr::Decoded(_) => None,
         }
     }
 

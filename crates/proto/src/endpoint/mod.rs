@@ -227,13 +227,38 @@ impl Endpoint {
 
     /// Hands back a message this endpoint delivered
     /// ([`EndpointEvent::Message`]) once the application is done with it:
-    /// if nothing else holds it (no clone of the `Arc`, no `Weak`), the
-    /// next messages received are made in its allocation, and a short
-    /// body's buffer takes the next short body, rather than fresh memory.
-    /// Optional: a message not handed back is freed as usual. At most 512
-    /// messages are kept, and bodies with room for up to 1,024 bytes.
+    /// if nothing else holds it (no clone of the `Arc`, no `Weak`), its
+    /// arguments are let go and the next messages received are made in
+    /// its allocation, and the buffer of a body of up to 1,024 bytes (a
+    /// flat one: see [`Args`](crate::Args)) takes the next single-datagram
+    /// body of up to that length, rather than fresh memory. Optional: a
+    /// message not handed back is freed as usual. At most 512 messages
+    /// and 512 buffers are kept; none while the endpoint does not receive
+    /// ([`set_receiving`](Self::set_receiving)).
+    ///
+    /// ```
+    /// use eventcast_proto::{encode_body, Config, Endpoint, EndpointEvent, SenderId};
+    /// # let t = std::time::Instant::now();
+    /// # let from: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+    /// let mut tx = Endpoint::new(Config::default(), SenderId::new(1)).unwrap();
+    /// let mut rx = Endpoint::new(Config::default(), SenderId::new(2)).unwrap();
+    /// rx.handle_join(t);
+    /// tx.emit_body(encode_body("hello", &["world".into()]).unwrap()).unwrap();
+    /// let mut buf = Vec::new();
+    /// while tx.poll_transmit(t, &mut buf).is_some() {
+    ///     rx.handle_datagram(t, from, &buf);
+    /// }
+    /// while let Some(event) = rx.poll_event() {
+    ///     if let EndpointEvent::Message(message) = event {
+    ///         assert_eq!(&*message.name, "hello");
+    ///         rx.give_back(message); // done with it
+    ///     }
+    /// }
+    /// ```
     pub fn give_back(&mut self, message: Arc<ReceivedMessage>) {
-        self.receiver.give_back(message);
+        if self.receiving {
+            self.receiver.give_back(message);
+        }
     }
 
     /// Whether a body of `len` bytes may be queued: no larger than

@@ -12,7 +12,7 @@ use super::{Deliveries, Receiver, GAP_CHARGE};
 use crate::args::decode_received_as;
 use crate::ids::{MessageSeq, SenderId};
 use crate::seqwindow::SeqStatus;
-use crate::shared::{EndpointEvent, Loss, LossReason, ReceivedMessage};
+use crate::shared::{EndpointEvent, Loss, LossReason};
 use crate::stats::Stats;
 
 /// Events a flush queues for the application while it has not taken
@@ -418,15 +418,7 @@ impl Deliveries {
         // Made once, where it is complete (in a spare if there is one):
         // every queue after this moves a pointer, and the application's
         // event is this.
-        let make = |name, args| {
-            spares.message(ReceivedMessage {
-                sender,
-                seq,
-                from,
-                name,
-                args,
-            })
-        };
+        let make = |name, args| spares.message(sender, seq, from, name, args);
         let last = Some(&mut self.last_flat);
         match decode_received_as(body, last, |name| names.share(name), make) {
             Ok(message) => {

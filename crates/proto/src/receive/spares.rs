@@ -8,12 +8,18 @@
 //! receiving node's time. A driver that hands its events back once they
 //! were delivered ([`Endpoint::give_back`](crate::Endpoint::give_back))
 //! has the next messages made in them: an `Arc` nothing else holds (no
-//! clone, no `Weak`) is written over in place, and its body's buffer, if
-//! it has room for at most [`BODY_ROOM`] bytes, takes the next
-//! single-datagram body. At most [`MOST`] of each are kept.
+//! clone, no `Weak`) is emptied of its arguments and kept, to be written
+//! over in place, and the buffer its arguments were kept in, if it has
+//! room for at most [`BODY_ROOM`] bytes, takes the next single-datagram
+//! body of at most that length. At most [`MOST`] of each are kept: about
+//! 200 KiB, which an idle receiver keeps too (a receiver started afresh,
+//! as `Endpoint::set_receiving` does, starts with none).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::args::Args;
+use crate::ids::{MessageSeq, SenderId};
 use crate::shared::ReceivedMessage;
 
 /// The most spare messages, and spare bodies, kept: about one turn of a
@@ -34,8 +40,9 @@ pub(crate) struct Spares {
 }
 
 impl Spares {
-    /// Keeps `message`, if nothing else holds it, and its body's buffer,
-    /// if small (each while fewer than [`MOST`] are kept).
+    /// Keeps `message`, if nothing else holds it, emptied of its
+    /// arguments, and the buffer they were kept in, if small (each while
+    /// fewer than [`MOST`] are kept).
     pub(crate) fn give(&mut self, mut message: Arc<ReceivedMessage>) {
         let Some(inner) = Arc::get_mut(&mut message) else {
             return;
@@ -50,10 +57,14 @@ impl Spares {
         }
     }
 
-    /// A body holding `payload`, in a spare buffer if there is one. Its
-    /// room is rounded up to [`ROOM_STEP`], so that the next bodies of
-    /// about its length fit in it too.
+    /// A body holding `payload`: in a spare buffer if there is one and
+    /// `payload` is at most [`BODY_ROOM`] long (a longer one in a new
+    /// buffer of its length). Its room is rounded up to [`ROOM_STEP`], so
+    /// that the next bodies of about its length fit in it too.
     pub(crate) fn body(&mut self, payload: &[u8]) -> Vec<u8> {
+        if payload.len() > BODY_ROOM {
+            return payload.to_vec();
+        }
         let mut body = self.bodies.pop().unwrap_or_default();
         body.clear();
         if body.capacity() < payload.len() {
@@ -63,17 +74,43 @@ impl Spares {
         body
     }
 
-    /// `message` in a spare `Arc` if there is one, else in a new one.
-    pub(crate) fn message(&mut self, message: ReceivedMessage) -> Arc<ReceivedMessage> {
+    /// A message of these fields, in a spare `Arc` if there is one (its
+    /// fields written over one by one: the message is not made on the
+    /// stack first), else in a new one.
+    pub(crate) fn message(
+        &mut self,
+        sender: SenderId,
+        seq: MessageSeq,
+        from: SocketAddr,
+        name: Arc<str>,
+        args: Args,
+    ) -> Arc<ReceivedMessage> {
         if let Some(mut spare) = self.messages.pop() {
             // Kept only when it was the one holder, and it has not been
             // handed out since: always so.
             if let Some(inner) = Arc::get_mut(&mut spare) {
-                *inner = message;
+                // Every field named: one added to the message fails to
+                // compile here rather than keep the last message's value.
+                let ReceivedMessage {
+                    sender: to_sender,
+                    seq: to_seq,
+                    from: to_from,
+                    name: to_name,
+                    args: to_args,
+                } = inner;
+                (*to_sender, *to_seq, *to_from) = (sender, seq, from);
+                *to_name = name;
+                *to_args = args;
                 return spare;
             }
         }
-        Arc::new(message)
+        Arc::new(ReceivedMessage {
+            sender,
+            seq,
+            from,
+            name,
+            args,
+        })
     }
 
     /// How many messages and bodies are kept.
@@ -86,8 +123,7 @@ impl Spares {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{decode_received_as, Args};
-    use crate::ids::{MessageSeq, SenderId};
+    use crate::args::decode_received_as;
 
     fn message(body: Option<Vec<u8>>) -> ReceivedMessage {
         let args = match body {
@@ -102,6 +138,10 @@ mod tests {
             name: Arc::from("e"),
             args,
         }
+    }
+
+    fn put(spares: &mut Spares, m: ReceivedMessage) -> Arc<ReceivedMessage> {
+        spares.message(m.sender, m.seq, m.from, m.name, m.args)
     }
 
     fn flat_body(s: &str) -> Vec<u8> {
@@ -121,7 +161,7 @@ mod tests {
         assert_eq!(spares.len(), (1, 1));
         let again = spares.body(&body);
         assert_eq!(again.as_ptr(), body_at, "the body's buffer came back");
-        let second = spares.message(message(Some(again)));
+        let second = put(&mut spares, message(Some(again)));
         assert_eq!(Arc::as_ptr(&second), at, "the Arc came back");
         assert_eq!(second.args.str_at(0), Some("abc"));
         assert_eq!(spares.len(), (0, 0));
@@ -131,7 +171,7 @@ mod tests {
             (fresh.as_slice(), fresh.capacity()),
             (&b"xy"[..], ROOM_STEP)
         );
-        assert_ne!(Arc::as_ptr(&spares.message(message(None))), at);
+        assert_ne!(Arc::as_ptr(&put(&mut spares, message(None))), at);
     }
 
     #[test]

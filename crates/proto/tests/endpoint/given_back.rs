@@ -53,6 +53,15 @@ fn messages_given_back_make_the_next_ones_and_a_held_one_is_left_alone() {
     for m in first {
         rx.give_back(m);
     }
+    // Were they freed instead, the allocator would hand their memory to
+    // the next allocations of their sizes: these take it (an Arc of a
+    // message's size, buffers of every small size), so that the next
+    // messages can only be in the given-back ones if the endpoint kept
+    // them.
+    let arcs: Vec<Arc<ReceivedMessage>> = (0..32).map(|_| Arc::new((*held).clone())).collect();
+    let bufs: Vec<Vec<u8>> = (0..8)
+        .flat_map(|_| (16..=1024).step_by(16).map(Vec::<u8>::with_capacity))
+        .collect();
 
     let next = carry(&mut tx, &mut rx, &["dd", "ee", "ff"]);
     let texts: Vec<&str> = next.iter().map(|m| m.args.str_at(0).unwrap()).collect();
@@ -68,4 +77,5 @@ fn messages_given_back_make_the_next_ones_and_a_held_one_is_left_alone() {
     assert!(!made.contains(&held_at), "the held one was not reused");
     assert_eq!(held.args.str_at(0), Some("c"));
     assert_eq!(at_of(&held), held_at);
+    drop((arcs, bufs));
 }
