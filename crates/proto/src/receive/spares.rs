@@ -11,9 +11,11 @@
 //! clone, no `Weak`) is emptied of its arguments and kept, to be written
 //! over in place, and the buffer its arguments were kept in, if it has
 //! room for at most [`BODY_ROOM`] bytes, takes the next single-datagram
-//! body of at most that length. At most [`MOST`] of each are kept: about
-//! 200 KiB, which an idle receiver keeps too (a receiver started afresh,
-//! as `Endpoint::set_receiving` does, starts with none).
+//! body of at most that length. At most [`MOST`] of each are kept: 160
+//! KiB of messages (320 bytes each, with the `Arc`'s counts) and up to
+//! 512 KiB of buffers (64 KiB for a burst of 64-byte events), which an
+//! idle receiver keeps too (a receiver started afresh, as
+//! `Endpoint::set_receiving` does, starts with none).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
