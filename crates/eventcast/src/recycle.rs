@@ -36,6 +36,10 @@ pub(crate) const POOL_MAX: usize = 4096;
 /// Buffers a thread keeps in its stash, and takes from the pool at once.
 pub(crate) const BATCH: usize = 64;
 
+/// The most room a buffer the store gives back has (eventcast-proto keeps
+/// none with more: twice its longest short body).
+const LONGEST: usize = 4096;
+
 thread_local! {
     /// Buffers this thread gave back or took from a pool and has not used
     /// yet (any node's: a buffer is only memory).
@@ -75,11 +79,17 @@ impl BodyPool {
         spent.clear();
     }
 
-    /// `bytes` in a buffer of the pool's, if one of about their length is
-    /// at hand (no smaller, at most twice as long: a buffer far longer than
+    /// `bytes` in a buffer of the pool's, if the one on top of this
+    /// thread's stash (refilled from the pool when empty) is of about their
+    /// length (no smaller, at most twice as long: a buffer far longer than
     /// its body would hold memory for nothing while the event waits to be
-    /// sent), else in a new one of their length.
+    /// sent; one that is not is freed), else in a new one of their length.
+    /// Bytes longer than any buffer given back ([`LONGEST`]) go to a new
+    /// one at once.
     pub(crate) fn copy(&self, bytes: &[u8]) -> Vec<u8> {
+        if bytes.len() > LONGEST {
+            return bytes.to_vec();
+        }
         EMITS.set(true);
         let mut stash = STASH.take();
         if stash.is_empty() && self.len.load(Ordering::Relaxed) > 0 {

@@ -336,7 +336,7 @@ fn publish<D: Driver>(engine: &Engine<D>, shared: &Shared, taken: &mut Taken) {
 /// received messages handed over that nothing else holds since, to be
 /// given back to the driver ([`Driver::give_back`]) at the next hold of
 /// its lock.
-pub(crate) struct Taken {
+struct Taken {
     outputs: Vec<Output>,
     given_back: Vec<Arc<ReceivedMessage>>,
 }

@@ -32,25 +32,23 @@ impl Arena {
     /// and returns their position.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> u64 {
         debug_assert!(bytes.len() <= CHUNK);
-        let fits = self
-            .chunks
-            .back()
-            .is_some_and(|c| c.len() + bytes.len() <= CHUNK);
-        if !fits {
-            let mut chunk = self
-                .spare
-                .take()
-                .unwrap_or_else(|| Vec::with_capacity(CHUNK));
-            chunk.clear();
-            self.chunks.push_back(chunk);
-        }
-        let before = (self.chunks.len() - 1) * CHUNK;
-        let Some(chunk) = self.chunks.back_mut() else {
-            return self.base;
+        let chunk = match self.chunks.back_mut() {
+            Some(c) if c.len() + bytes.len() <= CHUNK => c,
+            _ => {
+                let mut fresh = self
+                    .spare
+                    .take()
+                    .unwrap_or_else(|| Vec::with_capacity(CHUNK));
+                fresh.clear();
+                self.chunks.push_back(fresh);
+                // Just pushed.
+                let last = self.chunks.len() - 1;
+                &mut self.chunks[last]
+            }
         };
-        let at = self.base + (before + chunk.len()) as u64;
+        let at = chunk.len() as u64;
         chunk.extend_from_slice(bytes);
-        at
+        self.base + ((self.chunks.len() - 1) * CHUNK) as u64 + at
     }
 
     /// The `len` bytes pushed at `at` (empty if they were released: never

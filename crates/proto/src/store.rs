@@ -40,18 +40,15 @@ impl Body {
     /// back, for the caller to use again or free), shared otherwise (kept
     /// until every receiver has it: not with room to spare).
     pub(crate) fn new(mut body: Vec<u8>, arena: &mut Arena) -> (Self, Option<Vec<u8>>) {
-        match u32::try_from(body.len()) {
-            Ok(len) if body.len() <= INLINE_MAX => {
-                let at = arena.push(&body);
-                (Self::Small { at, len }, Some(body))
-            }
-            _ => {
-                if body.capacity() > 2 * body.len() {
-                    body.shrink_to_fit();
-                }
-                (Self::Shared(Arc::new(body)), None)
-            }
+        if body.len() <= INLINE_MAX {
+            let at = arena.push(&body);
+            let len = body.len() as u32; // at most INLINE_MAX
+            return (Self::Small { at, len }, Some(body));
         }
+        if body.capacity() > 2 * body.len() {
+            body.shrink_to_fit();
+        }
+        (Self::Shared(Arc::new(body)), None)
     }
 
     /// The whole body, if it is in one piece (a body in parts or pieces is

@@ -625,10 +625,10 @@ impl Sender {
                 if let Some(end) = st.body.arena_end() {
                     self.arena.release_to(end);
                 }
+                if self.store.first().is_none() {
+                    self.arena.release_all();
+                }
             }
-        }
-        if self.store.first().is_none() {
-            self.arena.release_all();
         }
     }
 
