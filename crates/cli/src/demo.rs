@@ -130,10 +130,11 @@ async fn demo(
     say!("3 nodes on {group}, TTL 0 with loopback: nothing leaves this host");
     for m in members.iter() {
         say!(
-            "  {:<5}  sender {}  bound to {}",
+            "  {:<5}  sender {}  bound to {}, sending from port {}",
             m.name,
             m.node.id(),
-            m.node.local_addr().context("node stopped")?
+            m.node.local_addr().context("node stopped")?,
+            m.node.source_addr().context("node stopped")?.port()
         );
     }
     say!("");

@@ -13,6 +13,11 @@
 //! Elsewhere than on Unix (no `AsyncFd`), it is tokio's `UdpSocket`,
 //! registered both ways, with the same methods.
 //!
+//! A native node sends on a second socket of its own, which nothing
+//! watches (see [`socket::open_sender`](crate::socket)): sends from a
+//! socket that epoll watches call into epoll, even when it watches for
+//! reading alone.
+//!
 //! It also counts the node's own datagrams that come back to it and
 //! that its socket filter drops ([`OwnCopies`]).
 //!
@@ -33,6 +38,8 @@ use tokio::io::Interest;
 #[cfg(unix)]
 pub(crate) struct NodeSocket {
     io: AsyncFd<UdpSocket>,
+    /// The socket the node sends on, if not the one it reads.
+    sender: Option<UdpSocket>,
     /// The node's own datagrams its filter drops.
     pub(crate) own: OwnCopies,
 }
@@ -40,18 +47,29 @@ pub(crate) struct NodeSocket {
 #[cfg(unix)]
 impl NodeSocket {
     /// Registers `socket` (made non-blocking) with the current runtime, for
-    /// reading.
-    pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
+    /// reading; sends go on `sender` (made non-blocking, not registered), if
+    /// any, else on `socket`.
+    pub(crate) fn new(socket: UdpSocket, sender: Option<UdpSocket>) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
+        if let Some(sender) = &sender {
+            sender.set_nonblocking(true)?;
+        }
         Ok(Self {
             io: register(socket, Interest::READABLE)?,
+            sender,
             own: OwnCopies::default(),
         })
     }
 
-    /// The socket itself, for calls that neither read nor wait.
+    /// The socket the node reads (and joined the group with), for calls
+    /// that neither read nor wait: its options, its filter, its counts.
     pub(crate) fn get_ref(&self) -> &UdpSocket {
         self.io.get_ref()
+    }
+
+    /// The socket the node sends on.
+    fn sending(&self) -> &UdpSocket {
+        self.sender.as_ref().unwrap_or(self.io.get_ref())
     }
 
     /// Waits until the socket may have datagrams to read (the readiness
@@ -68,22 +86,23 @@ impl NodeSocket {
         self.io.try_io(Interest::READABLE, f)
     }
 
-    /// Runs the send `f` at once: the socket is non-blocking, and a full
-    /// send buffer gives `WouldBlock` (then [`writable`](Self::writable)
-    /// waits for room).
+    /// Runs the send `f` at once on the socket the node sends on: it is
+    /// non-blocking, and a full send buffer gives `WouldBlock` (then
+    /// [`writable`](Self::writable) waits for room).
     pub(crate) fn try_write<R>(
         &self,
         f: impl FnOnce(&UdpSocket) -> io::Result<R>,
     ) -> io::Result<R> {
-        f(self.io.get_ref())
+        f(self.sending())
     }
 
-    /// Waits until the socket's send buffer has room, through a
-    /// registration for writing of a duplicate of its descriptor that
-    /// lasts only as long as the wait (epoll reports the state it finds
-    /// when the descriptor is added: room now returns at once).
+    /// Waits until the send buffer of the socket the node sends on has
+    /// room, through a registration for writing of a duplicate of its
+    /// descriptor that lasts only as long as the wait (epoll reports the
+    /// state it finds when the descriptor is added: room now returns at
+    /// once).
     pub(crate) async fn writable(&self) -> io::Result<()> {
-        let duplicate = UdpSocket::from(self.io.get_ref().as_fd().try_clone_to_owned()?);
+        let duplicate = UdpSocket::from(self.sending().as_fd().try_clone_to_owned()?);
         let waiter = register(duplicate, Interest::WRITABLE)?;
         waiter.writable().await.map(drop)
     }
@@ -274,8 +293,10 @@ pub(crate) struct NodeSocket {
 
 #[cfg(not(unix))]
 impl NodeSocket {
-    /// Registers `socket` (made non-blocking) with the current runtime.
-    pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
+    /// Registers `socket` (made non-blocking) with the current runtime;
+    /// the node sends on it too (`socket::open` makes no `sender` here).
+    pub(crate) fn new(socket: UdpSocket, sender: Option<UdpSocket>) -> io::Result<Self> {
+        drop(sender);
         socket.set_nonblocking(true)?;
         let handle = socket.try_clone()?;
         Ok(Self {
@@ -321,7 +342,7 @@ mod tests {
 
     async fn read_and_wait() {
         // Loopback only, and nothing is sent.
-        let node = NodeSocket::new(UdpSocket::bind(("127.0.0.1", 0)).unwrap()).unwrap();
+        let node = NodeSocket::new(UdpSocket::bind(("127.0.0.1", 0)).unwrap(), None).unwrap();
         // Nothing to read: the read runs (the readiness is unknown at
         // first) and finds nothing, or does not run at all.
         let read = node.try_read(|s| s.recv_from(&mut [0; 16]));
@@ -332,6 +353,39 @@ mod tests {
             .expect("room at once")
             .unwrap();
         assert!(node.get_ref().local_addr().is_ok());
+    }
+
+    /// A node socket with a sender of its own: what it sends leaves from
+    /// the sender; what it reads, and its own address, are the joined
+    /// socket's.
+    async fn send_from_the_sender() {
+        // Loopback only.
+        let joined = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        let sender = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        let (to, from) = (joined.local_addr().unwrap(), sender.local_addr().unwrap());
+        let node = NodeSocket::new(joined, Some(sender)).unwrap();
+        node.try_write(|s| s.send_to(b"x", to)).unwrap();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            loop {
+                node.readable().await.unwrap();
+                match node.try_read(|s| s.recv_from(&mut [0; 16])) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    other => return other,
+                }
+            }
+        });
+        let (len, source) = read.await.expect("the datagram").unwrap();
+        assert_eq!((len, source), (1, from));
+        assert_eq!(node.get_ref().local_addr().unwrap(), to);
+        tokio::time::timeout(std::time::Duration::from_secs(5), node.writable())
+            .await
+            .expect("room at once")
+            .unwrap();
+    }
+
+    #[test]
+    fn sends_leave_from_the_sender_and_reads_come_to_the_joined_socket() {
+        netns_test::run(|| netns_test::block_on(send_from_the_sender()));
     }
 
     /// A socket on loopback that sends `n` datagrams to itself, then one

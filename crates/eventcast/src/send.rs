@@ -198,7 +198,6 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
 fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
 
-    let fd = socket.get_ref().as_raw_fd();
     let gso = batch.gso;
     let to = batch.slots[at].1;
     let rest = &batch.slots[at..batch.len];
@@ -214,8 +213,8 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
     };
     let sending = socket.own.sending(socket.get_ref(), copies(rest));
     let mut refused = None;
-    let result = socket.try_write(|_| {
-        crate::mmsg::send(fd, rest, gso).map_err(|(e, n)| {
+    let result = socket.try_write(|sending| {
+        crate::mmsg::send(sending.as_raw_fd(), rest, gso).map_err(|(e, n)| {
             let kind = e.kind();
             if kind != io::ErrorKind::WouldBlock {
                 refused = Some((e, n));

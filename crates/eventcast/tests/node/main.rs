@@ -38,4 +38,5 @@ mod receive_spare;
 mod receiving;
 mod replay_restart;
 mod rotation;
+mod sending_socket;
 mod wildcards;
