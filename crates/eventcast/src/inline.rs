@@ -193,6 +193,7 @@ fn add_send_counts(stats: &mut crate::stats::NodeStats, send: SendCounts) {
     stats.send_batch_errors += send.batch_errors;
     stats.batch_fallbacks += send.batch_fallbacks;
     stats.gso_fallbacks += send.gso_fallbacks;
+    stats.fragment_fallbacks += send.fragment_fallbacks;
     stats.send_wait_failures += send.wait_failures;
 }
 

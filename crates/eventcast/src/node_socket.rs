@@ -40,6 +40,10 @@ pub(crate) struct NodeSocket {
     io: AsyncFd<UdpSocket>,
     /// The socket the node sends on, if not the one it reads.
     sender: Option<UdpSocket>,
+    /// The sender's datagrams carry IPv4's don't-fragment bit (see
+    /// [`dont_fragment`]), until one too large for the interface is
+    /// refused ([`allow_fragments`](Self::allow_fragments)).
+    unfragmented: std::sync::atomic::AtomicBool,
     /// The node's own datagrams its filter drops.
     pub(crate) own: OwnCopies,
 }
@@ -47,18 +51,38 @@ pub(crate) struct NodeSocket {
 #[cfg(unix)]
 impl NodeSocket {
     /// Registers `socket` (made non-blocking) with the current runtime, for
-    /// reading; sends go on `sender` (made non-blocking, not registered), if
-    /// any, else on `socket`.
+    /// reading; sends go on `sender` (made non-blocking, not registered,
+    /// its IPv4 datagrams marked not to be fragmented: [`dont_fragment`]),
+    /// if any, else on `socket`.
     pub(crate) fn new(socket: UdpSocket, sender: Option<UdpSocket>) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         if let Some(sender) = &sender {
             sender.set_nonblocking(true)?;
         }
+        let unfragmented = sender.as_ref().is_some_and(dont_fragment);
         Ok(Self {
             io: register(socket, Interest::READABLE)?,
             sender,
+            unfragmented: std::sync::atomic::AtomicBool::new(unfragmented),
             own: OwnCopies::default(),
         })
+    }
+
+    /// A datagram was refused as larger than the interface takes
+    /// (`EMSGSIZE`): if the node's datagrams carried the don't-fragment
+    /// bit, they no longer do, and the kernel fragments them as for any
+    /// socket (a `max_payload_size` above the interface's MTU). Whether
+    /// that changed, so that sending again may succeed: once at most.
+    pub(crate) fn allow_fragments(&self) -> bool {
+        if !self.unfragmented.swap(false, Ordering::Relaxed) {
+            return false;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            set_path_mtu_discovery(self.sending(), libc::IP_PMTUDISC_WANT).is_ok()
+        }
+        #[cfg(not(target_os = "linux"))]
+        false
     }
 
     /// The socket the node reads (and joined the group with), for calls
@@ -274,6 +298,37 @@ fn socket_drops(_socket: &UdpSocket) -> Option<u32> {
 
 /// Registers `socket` with the current runtime for `interest`.
 #[cfg(unix)]
+/// Sets IPv4's don't-fragment bit on the datagrams `socket` sends
+/// (Linux's `IP_PMTUDISC_PROBE`: the interface's MTU is the limit, no path
+/// MTU is learnt); whether it took. A datagram that may be fragmented
+/// takes its IP id from a table the host's unconnected sockets share
+/// (`__ip_select_ident`: an atomic add on a cache line that the two sides
+/// of a round trip, on two CPUs, pass back and forth; 5% of the pong's
+/// `sendmmsg` samples in figure 2); one that may not has id 0. A datagram
+/// larger than the interface takes is then refused (`EMSGSIZE`), and the
+/// node lets the kernel fragment again ([`NodeSocket::allow_fragments`]).
+#[cfg(unix)]
+fn dont_fragment(socket: &UdpSocket) -> bool {
+    #[cfg(target_os = "linux")]
+    if socket.local_addr().is_ok_and(|a| a.is_ipv4()) {
+        return set_path_mtu_discovery(socket, libc::IP_PMTUDISC_PROBE).is_ok();
+    }
+    let _ = socket;
+    false
+}
+
+/// Sets `IP_MTU_DISCOVER` of the IPv4 socket `socket` to `value`.
+#[cfg(target_os = "linux")]
+fn set_path_mtu_discovery(socket: &UdpSocket, value: libc::c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    crate::mmsg::set_option(
+        socket.as_raw_fd(),
+        libc::IPPROTO_IP,
+        libc::IP_MTU_DISCOVER,
+        value,
+    )
+}
+
 fn register(socket: UdpSocket, interest: Interest) -> io::Result<AsyncFd<UdpSocket>> {
     // SAFETY: the socket owns its descriptor, which stays open and the
     // same for as long as the `AsyncFd` that takes it: only shared
@@ -332,6 +387,11 @@ impl NodeSocket {
     /// Waits until the socket's send buffer has room.
     pub(crate) async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
+    }
+
+    /// Nothing to change: no don't-fragment bit is set here.
+    pub(crate) fn allow_fragments(&self) -> bool {
+        false
     }
 }
 

@@ -38,6 +38,9 @@ pub(crate) struct SendCounts {
     pub(crate) batch_fallbacks: u64,
     /// UDP GSO refused: one message per datagram from then on.
     pub(crate) gso_fallbacks: u64,
+    /// A datagram too large for the interface with the don't-fragment
+    /// bit: fragmented by the kernel from then on.
+    pub(crate) fragment_fallbacks: u64,
     /// Waits for room in the send buffer that could not be set up.
     pub(crate) wait_failures: u64,
 }
@@ -176,6 +179,7 @@ fn send_one(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Result
     socket.own.sent(socket.get_ref(), sending, went);
     match result {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
+        Err(e) if fragments_now(socket, &mut batch.counts, &e) => return Ok(0),
         Ok(_) => batch.counts.datagrams += 1,
         Err(e) => {
             batch.counts.errors += 1;
@@ -233,6 +237,7 @@ fn send_batched(socket: &NodeSocket, batch: &mut SendBatch, at: usize) -> io::Re
             counts.datagrams += n as u64;
             Ok(n)
         }
+        (Err(_), Some((e, _))) if fragments_now(socket, counts, &e) => Ok(0),
         (Err(_), Some((e, n))) => Ok(refuse(batch, e, n, to)),
         // Every other error was noted in `refused`: this is `WouldBlock`.
         (Err(e), None) => Err(e),
@@ -260,6 +265,35 @@ fn looped_messages(datagrams: &[(Datagram, SocketAddr)]) -> usize {
         rest = rest.get(run..).unwrap_or_default();
     }
     messages
+}
+
+/// Whether `e` refused a datagram as larger than the interface takes
+/// (`EMSGSIZE`) because it carried the don't-fragment bit, now cleared
+/// (counted in `counts`): then the same datagrams go again.
+fn fragments_now(socket: &NodeSocket, counts: &mut SendCounts, e: &io::Error) -> bool {
+    if !is_too_large(e) || !socket.allow_fragments() {
+        return false;
+    }
+    warn!(
+        target: "eventcast", error = %e,
+        "a datagram larger than the interface takes: letting the kernel fragment from now on \
+         (max_payload_size above the interface's MTU?)"
+    );
+    counts.fragment_fallbacks += 1;
+    true
+}
+
+/// Whether `e` is `EMSGSIZE`.
+fn is_too_large(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::EMSGSIZE)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
 }
 
 /// What the kernel's refusal of a batched call means: GSO not supported

@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 pub mod common;
 
+mod fragments;
 mod interfaces;
 mod ipv6;
 mod kernel_drops;

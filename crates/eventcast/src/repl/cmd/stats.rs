@@ -69,6 +69,7 @@ const PROBLEMS: &[&str] = &[
     "send_wait_failures",
     "batch_fallbacks",
     "gso_fallbacks",
+    "fragment_fallbacks",
     "listener_panics",
     "subscription_lagged",
     "emitted_while_stopped",
