@@ -130,11 +130,10 @@ async fn demo(
     say!("3 nodes on {group}, TTL 0 with loopback: nothing leaves this host");
     for m in members.iter() {
         say!(
-            "  {:<5}  sender {}  bound to {}, sending from port {}",
+            "  {:<5}  sender {}  bound to {}",
             m.name,
             m.node.id(),
-            m.node.local_addr().context("node stopped")?,
-            m.node.source_addr().context("node stopped")?.port()
+            m.node.local_addr().context("node stopped")?
         );
     }
     say!("");

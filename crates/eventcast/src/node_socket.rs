@@ -13,10 +13,10 @@
 //! Elsewhere than on Unix (no `AsyncFd`), it is tokio's `UdpSocket`,
 //! registered both ways, with the same methods.
 //!
-//! A native node sends on a second socket of its own, which nothing
-//! watches (see [`socket::open_sender`](crate::socket)): sends from a
-//! socket that epoll watches call into epoll, even when it watches for
-//! reading alone.
+//! A native node sends on a second socket of its own, bound as the first
+//! but reading nothing, which nothing watches (see `socket::open_sender`):
+//! sends from a socket that epoll watches call into epoll, even when it
+//! watches for reading alone.
 //!
 //! It also counts the node's own datagrams that come back to it and
 //! that its socket filter drops ([`OwnCopies`]).
@@ -68,11 +68,13 @@ impl NodeSocket {
         })
     }
 
-    /// A datagram was refused as larger than the interface takes
-    /// (`EMSGSIZE`): if the node's datagrams carried the don't-fragment
-    /// bit, they no longer do, and the kernel fragments them as for any
-    /// socket (a `max_payload_size` above the interface's MTU). Whether
-    /// that changed, so that sending again may succeed: once at most.
+    /// A datagram was refused as larger than the route takes (`EMSGSIZE`):
+    /// if the node's datagrams carried the don't-fragment bit, they no
+    /// longer do (`IP_PMTUDISC_WANT`, a socket's default unless
+    /// `net.ipv4.ip_no_pmtu_disc` is set: a datagram above the MTU is
+    /// fragmented), as for a `max_payload_size` above the interface's MTU.
+    /// Whether that changed, so that sending again may succeed: once at
+    /// most.
     pub(crate) fn allow_fragments(&self) -> bool {
         if !self.unfragmented.swap(false, Ordering::Relaxed) {
             return false;
@@ -296,22 +298,20 @@ fn socket_drops(_socket: &UdpSocket) -> Option<u32> {
     None
 }
 
-/// Registers `socket` with the current runtime for `interest`.
-#[cfg(unix)]
 /// Sets IPv4's don't-fragment bit on the datagrams `socket` sends
-/// (Linux's `IP_PMTUDISC_PROBE`: the interface's MTU is the limit, no path
-/// MTU is learnt); whether it took. A datagram that may be fragmented
-/// takes its IP id from a table the host's unconnected sockets share
-/// (`__ip_select_ident`: an atomic add on a cache line that the two sides
-/// of a round trip, on two CPUs, pass back and forth; 5% of the pong's
-/// `sendmmsg` samples in figure 2); one that may not has id 0. A datagram
-/// larger than the interface takes is then refused (`EMSGSIZE`), and the
-/// node lets the kernel fragment again ([`NodeSocket::allow_fragments`]).
+/// (Linux's `IP_PMTUDISC_DO`: the route's MTU is the limit); whether it
+/// took. A datagram that may be fragmented takes its IP id from a table
+/// the host's unconnected sockets share (`__ip_select_ident`: an atomic
+/// add on a cache line that the two sides of a round trip, on two CPUs,
+/// pass back and forth; 5% of the pong's `sendmmsg` samples in figure 2);
+/// one that may not has id 0. A datagram larger than the route takes is
+/// then refused (`EMSGSIZE`), and the node lets the kernel fragment again
+/// ([`NodeSocket::allow_fragments`]).
 #[cfg(unix)]
 fn dont_fragment(socket: &UdpSocket) -> bool {
     #[cfg(target_os = "linux")]
     if socket.local_addr().is_ok_and(|a| a.is_ipv4()) {
-        return set_path_mtu_discovery(socket, libc::IP_PMTUDISC_PROBE).is_ok();
+        return set_path_mtu_discovery(socket, libc::IP_PMTUDISC_DO).is_ok();
     }
     let _ = socket;
     false
@@ -329,6 +329,8 @@ fn set_path_mtu_discovery(socket: &UdpSocket, value: libc::c_int) -> io::Result<
     )
 }
 
+/// Registers `socket` with the current runtime for `interest`.
+#[cfg(unix)]
 fn register(socket: UdpSocket, interest: Interest) -> io::Result<AsyncFd<UdpSocket>> {
     // SAFETY: the socket owns its descriptor, which stays open and the
     // same for as long as the `AsyncFd` that takes it: only shared

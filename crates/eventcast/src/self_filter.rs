@@ -9,6 +9,9 @@
 //! each native datagram (at offset 5, or 9 in a sealed frame) with the
 //! node's and drops the match before it is queued. Anything else passes:
 //! short or foreign datagrams, legacy ones, other nodes'.
+//!
+//! `drop_all` is the filter of the native node's socket for sending,
+//! which reads nothing.
 
 use eventcast_proto::SenderId;
 use std::net::UdpSocket;
@@ -40,6 +43,14 @@ pub(crate) fn attach(socket: &UdpSocket, id: SenderId) -> bool {
         let _ = (socket, id);
         false
     }
+}
+
+/// Attaches to `socket` a filter that drops every datagram: for a socket
+/// the node only sends on, which must queue nothing it would never read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn drop_all(socket: &socket2::Socket) -> std::io::Result<()> {
+    use libc::{BPF_K, BPF_RET};
+    socket.attach_filter(&[socket2::SockFilter::new((BPF_RET | BPF_K) as u16, 0, 0, 0)])
 }
 
 /// The program: drop a datagram that starts with the native prefix

@@ -30,9 +30,6 @@ pub(crate) struct Opened {
     /// [`open_sender`]).
     pub(crate) sender: Option<std::net::UdpSocket>,
     pub(crate) local_addr: SocketAddr,
-    /// Where the node's datagrams leave from: `sender`'s address, or
-    /// `local_addr`.
-    pub(crate) source_addr: SocketAddr,
     pub(crate) group: SocketAddr,
     pub(crate) recv_buffer_size: usize,
     /// The kernel hands over a sender's GSO message whole (`UDP_GRO`).
@@ -106,7 +103,7 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
     }
     set_sending(&socket, config, interface)?;
     let sender = if cfg!(unix) && config.wire_protocol == WireProtocol::Native {
-        open_sender(config, domain, interface)
+        open_sender(config, domain, interface, bind)
     } else {
         None
     };
@@ -117,10 +114,6 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
     let local_addr = socket
         .local_addr()
         .map_err(|e| Error::io("cannot read the bound address", e))?;
-    let source_addr = match sender.as_ref().map(std::net::UdpSocket::local_addr) {
-        Some(Ok(addr)) => addr,
-        _ => local_addr,
-    };
     let group = match (group_ip, interface) {
         (IpAddr::V6(g), Interface::V6Index(i)) => {
             SocketAddr::V6(std::net::SocketAddrV6::new(g, port, 0, i))
@@ -129,14 +122,13 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
     };
     info!(
         target: "eventcast",
-        %local_addr, %source_addr, %group, interface = ?interface, ttl = config.multicast_ttl,
+        %local_addr, %group, interface = ?interface, ttl = config.multicast_ttl,
         loopback = config.multicast_loopback, recv_buffer_size, "joined"
     );
     Ok(Opened {
         socket,
         sender,
         local_addr,
-        source_addr,
         group,
         recv_buffer_size,
         coalesced,
@@ -175,41 +167,55 @@ fn set_sending(socket: &Socket, config: &Config, interface: Interface) -> Result
     Ok(())
 }
 
-/// A socket for the node's sends alone: bound to an ephemeral port of the
-/// unspecified address, a member of no group, sending as the joined
-/// socket does ([`set_sending`]); none if the system refuses one (the
-/// node then sends on its joined socket, as the legacy protocol's nodes
-/// do).
+/// A socket for the node's sends alone: bound as the joined socket is (to
+/// `bind`, with address reuse), so that its datagrams leave from the same
+/// address and port, but a member of no group, taking no group's datagrams
+/// (`IP_MULTICAST_ALL` off) and dropping whatever else comes to it (a
+/// socket filter, on Linux), sending as the joined socket does
+/// ([`set_sending`]); none if the system refuses one (the node then sends
+/// on its joined socket, as the legacy protocol's nodes do).
 ///
 /// The joined socket is watched by tokio's epoll for reading, and Linux
 /// calls into epoll on every send from a watched socket too: freeing a
 /// sent datagram's room (`sock_wfree`, within the send call on loopback)
 /// wakes the socket's waiters for writing, and epoll's callback takes its
 /// lock before it finds the node watches for reading alone. In figure 2's
-/// round trip that was 8% of the `sendmmsg`'s samples; a socket nothing
-/// watches skips it (p50 8.1 against 8.7 us, five pairs).
+/// round trip that was 8% of the pong's `sendmmsg` samples; a socket
+/// nothing watches skips it (p50 8.2-8.8 us against 8.6-9.3, six pairs).
 ///
-/// Peers see the node's datagrams come from that port: a receiver knows a
-/// sender by its id, and the address it holds for it (its home, for the
-/// hostile-LAN checks) is the same for every datagram the node sends. The
-/// legacy protocol keeps one socket: 0.1.x nodes ask for repairs by
-/// unicast, to the port the request names or the one it came from, and
-/// answer to theirs.
+/// A unicast datagram to the node's port may now go to this socket (the
+/// kernel spreads unicast over the sockets of a port that share it with
+/// `SO_REUSEPORT`), which drops it: the native protocol sends none. The
+/// legacy protocol keeps one socket: it reads unicast (repair requests
+/// and answers) on the port it sends from.
 fn open_sender(
     config: &Config,
     domain: Domain,
     interface: Interface,
+    bind: SocketAddr,
 ) -> Option<std::net::UdpSocket> {
     let opened = (|| {
         let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
             .map_err(|e| Error::io("cannot create a UDP socket", e))?;
+        socket
+            .set_reuse_address(true)
+            .map_err(|e| Error::io("cannot set SO_REUSEADDR", e))?;
+        #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+        socket
+            .set_reuse_port(true)
+            .map_err(|e| Error::io("cannot set SO_REUSEPORT", e))?;
+        #[cfg(target_os = "linux")]
+        {
+            if domain == Domain::IPV4 {
+                socket.set_multicast_all_v4(false)
+            } else {
+                socket.set_multicast_all_v6(false)
+            }
+            .map_err(|e| Error::io("cannot clear IP_MULTICAST_ALL", e))?;
+            crate::self_filter::drop_all(&socket)
+                .map_err(|e| Error::io("cannot attach a socket filter", e))?;
+        }
         set_sending(&socket, config, interface)?;
-        let any: IpAddr = if domain == Domain::IPV4 {
-            Ipv4Addr::UNSPECIFIED.into()
-        } else {
-            std::net::Ipv6Addr::UNSPECIFIED.into()
-        };
-        let bind = SocketAddr::new(any, 0);
         socket
             .bind(&bind.into())
             .map_err(|e| Error::io(format!("cannot bind {bind}"), e))?;

@@ -41,12 +41,11 @@ pub struct NodeStats {
     /// segmentation offload on the interface) and the node went on
     /// sending each segment as a datagram of its own.
     pub gso_fallbacks: u64,
-    /// Times a datagram was refused as larger than the interface takes
-    /// (`EMSGSIZE`) with IPv4's don't-fragment bit, which a native node's
-    /// socket for sending sets on Linux (its datagrams then need no IP
-    /// id), and the node let the kernel fragment its datagrams from then
-    /// on: 0 or 1 a run; 1 says `max_payload_size` is above the
-    /// interface's MTU.
+    /// Times a datagram was refused as larger than the route to the group
+    /// takes (`EMSGSIZE`) with IPv4's don't-fragment bit, which a native
+    /// node's socket for sending sets on Linux (its datagrams then need no
+    /// IP id), and the node let the kernel fragment its datagrams from then
+    /// on: 0 or 1 a run; 1 says `max_payload_size` is above the MTU.
     pub fragment_fallbacks: u64,
     /// Times the send buffer was full and the node could not set up a
     /// wait for room in it (no file descriptor or epoll watch left): it

@@ -45,16 +45,16 @@ fn plain_mode_prints_a_summary_every_second() {
         assert!(block[0].contains("lost 0"), "{block:?}");
         assert!(block.iter().any(|l| l.starts_with("SENDER")), "{block:?}");
         // Four emits, four senders, one event... each `emit` is a node of
-        // its own: every sender row has its address, each its own port
-        // (not the group's: a node sends from a socket of its own).
-        let addresses: std::collections::BTreeSet<std::net::SocketAddr> = block
+        // its own: every sender row has its address.
+        let senders = block
             .iter()
             .skip_while(|l| !l.starts_with("SENDER"))
-            .skip(1)
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .collect();
-        assert_eq!(addresses.len(), 4, "{block:?}");
-        assert!(addresses.iter().all(|a| a.port() != port), "{block:?}");
+            .skip(1);
+        assert_eq!(
+            senders.filter(|l| l.contains(&format!(":{port}"))).count(),
+            4,
+            "{block:?}"
+        );
         signal(top.pid(), "TERM");
         let done = top.finish();
         assert!(done.status.success(), "{done:?}");

@@ -44,7 +44,6 @@ struct Current {
     id: SenderId,
     id_used: bool,
     local_addr: Option<SocketAddr>,
-    source_addr: Option<SocketAddr>,
     group: Option<SocketAddr>,
     commands: Option<Commands>,
 }
@@ -151,7 +150,6 @@ impl std::fmt::Debug for Eventcast {
         f.debug_struct("Eventcast")
             .field("id", &self.id())
             .field("local_addr", &self.local_addr())
-            .field("source_addr", &self.source_addr())
             .field("running", &self.is_running())
             .finish()
     }
@@ -178,7 +176,6 @@ impl Eventcast {
                     id: random_id(),
                     id_used: false,
                     local_addr: None,
-                    source_addr: None,
                     group: None,
                     commands: None,
                 }),
@@ -245,7 +242,6 @@ impl Eventcast {
             let mut current = self.current();
             current.commands = None;
             current.local_addr = None;
-            current.source_addr = None;
             current.group = None;
             current.id
         };
@@ -340,7 +336,6 @@ impl Eventcast {
         {
             let mut current = self.current();
             current.local_addr = Some(opened.local_addr);
-            current.source_addr = Some(opened.source_addr);
             current.group = Some(opened.group);
             current.commands = Some(commands.clone());
             current.id_used = true;
@@ -516,18 +511,6 @@ impl Eventcast {
     /// The address the socket is bound to, while running.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.current().local_addr
-    }
-
-    /// The address this node's datagrams leave from, while running: that of
-    /// a socket it sends on alone, on a port the system picked, for the
-    /// native protocol on Unix (the socket it joined the group with is
-    /// watched by the runtime, and every send from it would call into that
-    /// watch); else [`local_addr`](Self::local_addr). Peers see its port in
-    /// [`Event::from`](crate::Event::from) and in
-    /// [`peers`](Self::peers)' `addr`, with the address of the interface it
-    /// sends on.
-    pub fn source_addr(&self) -> Option<SocketAddr> {
-        self.current().source_addr
     }
 
     /// The group address and port events are sent to, while running.

@@ -66,7 +66,7 @@ fn two_nodes_exchange_events_over_ipv6() {
                     panic!("IPv6 source expected: {:?}", at_b.from());
                 };
                 assert_eq!(*from.ip(), ve0_link_local(), "from ve0's address");
-                assert_eq!(from.port(), a.source_addr().unwrap().port());
+                assert_eq!(from.port(), a.local_addr().unwrap().port());
                 stop_all(&nodes).await;
             }
         })

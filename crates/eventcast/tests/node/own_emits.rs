@@ -53,7 +53,7 @@ fn each_node_hears_its_own_emits_once_and_the_others() {
             assert_eq!(remote.sender(), a.id());
             assert_eq!(
                 remote.from().map(|f| f.port()),
-                a.source_addr().map(|l| l.port())
+                a.local_addr().map(|l| l.port())
             );
             assert_eq!(remote.arg::<String>(0).unwrap(), "hello from a");
             assert_eq!(a_hears_b.events()[0].sender(), b.id());

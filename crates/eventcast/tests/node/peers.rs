@@ -31,8 +31,8 @@ fn a_node_lists_the_node_it_hears_and_only_that_one() {
             assert_eq!(Some(peer.addr), event.from());
             assert_eq!(
                 peer.addr.port(),
-                talker.source_addr().expect("running").port(),
-                "a node sends from its source_addr"
+                port,
+                "every node sends from the group's port"
             );
             assert_eq!(peer.lead, MessageSeq::new(1));
             assert_eq!((peer.delivered, peer.lost), (1, 0));

@@ -68,7 +68,7 @@ fn another_node_s_events_are_recorded_with_their_sender() {
                 assert_eq!(e.sender, sender.id());
                 assert_eq!(
                     e.from.map(|a| a.port()),
-                    sender.source_addr().map(|a| a.port())
+                    sender.local_addr().map(|a| a.port())
                 );
                 assert_eq!(e.args[0], bson::Bson::Int64(seqs.len() as i64));
                 seqs.push(e.seq.expect("a received event has a seq").get());
