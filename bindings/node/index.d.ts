@@ -213,7 +213,7 @@ declare namespace Eventcast {
     sendBatchErrors: number
     batchFallbacks: number
     gsoFallbacks: number
-    /** A datagram larger than the interface takes, refused with the don't-fragment bit (Linux): fragmented from then on (0 or 1 a run). */
+    /** A datagram larger than the route's MTU, refused with the don't-fragment bit (Linux): sent again fragmented, and all after it (0 or 1 a run). */
     fragmentFallbacks: number
     /** Full send buffer, and no wait for room could be set up (no descriptor left): retried after 5 ms. */
     sendWaitFailures: number

@@ -41,7 +41,7 @@ pub(crate) struct NodeSocket {
     /// The socket the node sends on, if not the one it reads.
     sender: Option<UdpSocket>,
     /// The sender's datagrams carry IPv4's don't-fragment bit (see
-    /// [`dont_fragment`]), until one too large for the interface is
+    /// [`dont_fragment`]), until one too large for the route is
     /// refused ([`allow_fragments`](Self::allow_fragments)).
     unfragmented: std::sync::atomic::AtomicBool,
     /// The node's own datagrams its filter drops.
@@ -72,7 +72,7 @@ impl NodeSocket {
     /// if the node's datagrams carried the don't-fragment bit, they no
     /// longer do (`IP_PMTUDISC_WANT`, a socket's default unless
     /// `net.ipv4.ip_no_pmtu_disc` is set: a datagram above the MTU is
-    /// fragmented), as for a `max_payload_size` above the interface's MTU.
+    /// fragmented), as for a `max_payload_size` above the MTU.
     /// Whether that changed, so that sending again may succeed: once at
     /// most.
     pub(crate) fn allow_fragments(&self) -> bool {

@@ -38,7 +38,7 @@ pub(crate) struct SendCounts {
     pub(crate) batch_fallbacks: u64,
     /// UDP GSO refused: one message per datagram from then on.
     pub(crate) gso_fallbacks: u64,
-    /// A datagram too large for the interface with the don't-fragment
+    /// A datagram too large for the route with the don't-fragment
     /// bit: fragmented by the kernel from then on.
     pub(crate) fragment_fallbacks: u64,
     /// Waits for room in the send buffer that could not be set up.
@@ -267,7 +267,7 @@ fn looped_messages(datagrams: &[(Datagram, SocketAddr)]) -> usize {
     messages
 }
 
-/// Whether `e` refused a datagram as larger than the interface takes
+/// Whether `e` refused a datagram as larger than the route takes
 /// (`EMSGSIZE`) because it carried the don't-fragment bit, now cleared
 /// (counted in `counts`): then the same datagrams go again.
 fn fragments_now(socket: &NodeSocket, counts: &mut SendCounts, e: &io::Error) -> bool {
@@ -276,8 +276,8 @@ fn fragments_now(socket: &NodeSocket, counts: &mut SendCounts, e: &io::Error) ->
     }
     warn!(
         target: "eventcast", error = %e,
-        "a datagram larger than the interface takes: letting the kernel fragment from now on \
-         (max_payload_size above the interface's MTU?)"
+        "a datagram larger than the route's MTU: letting the kernel fragment from now on \
+         (max_payload_size above the MTU?)"
     );
     counts.fragment_fallbacks += 1;
     true

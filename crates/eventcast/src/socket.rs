@@ -45,15 +45,7 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
     } else {
         Domain::IPV6
     };
-    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
-        .map_err(|e| Error::io("cannot create a UDP socket", e))?;
-    socket
-        .set_reuse_address(true)
-        .map_err(|e| Error::io("cannot set SO_REUSEADDR", e))?;
-    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
-    socket
-        .set_reuse_port(true)
-        .map_err(|e| Error::io("cannot set SO_REUSEPORT", e))?;
+    let socket = shared_socket(domain)?;
     let recv_buffer_size = grow_recv_buffer(&socket, config.recv_buffer_size);
     if let Err(e) = report_drops(&socket) {
         warn!(target: "eventcast", error = %e, "cannot set SO_RXQ_OVFL: kernel drops will not be counted");
@@ -102,10 +94,14 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
         }
     }
     set_sending(&socket, config, interface)?;
-    let sender = if cfg!(unix) && config.wire_protocol == WireProtocol::Native {
-        open_sender(config, domain, interface, bind)
-    } else {
-        None
+    // Where the joined socket is bound (its port, should it have been
+    // given 0).
+    let bound = socket.local_addr().ok().and_then(|a| a.as_socket());
+    let sender = match bound {
+        Some(bound) if cfg!(unix) && config.wire_protocol == WireProtocol::Native => {
+            open_sender(config, domain, interface, bound)
+        }
+        _ => None,
     };
     socket
         .set_nonblocking(true)
@@ -133,6 +129,22 @@ pub(crate) fn open(config: &Config, port: u16) -> Result<Opened, Error> {
         recv_buffer_size,
         coalesced,
     })
+}
+
+/// A UDP socket of `domain` that may share its port with others (nodes on
+/// one host, and a node's own two sockets): `SO_REUSEADDR`, and
+/// `SO_REUSEPORT` where there is one.
+fn shared_socket(domain: Domain) -> Result<Socket, Error> {
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| Error::io("cannot create a UDP socket", e))?;
+    socket
+        .set_reuse_address(true)
+        .map_err(|e| Error::io("cannot set SO_REUSEADDR", e))?;
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    socket
+        .set_reuse_port(true)
+        .map_err(|e| Error::io("cannot set SO_REUSEPORT", e))?;
+    Ok(socket)
 }
 
 /// Sets how `socket` sends to the group: on the configured interface (the
@@ -167,8 +179,8 @@ fn set_sending(socket: &Socket, config: &Config, interface: Interface) -> Result
     Ok(())
 }
 
-/// A socket for the node's sends alone: bound as the joined socket is (to
-/// `bind`, with address reuse), so that its datagrams leave from the same
+/// A socket for the node's sends alone: bound where the joined socket is
+/// (`bind`, with address reuse), so that its datagrams leave from the same
 /// address and port, but a member of no group, taking no group's datagrams
 /// (`IP_MULTICAST_ALL` off) and dropping whatever else comes to it (a
 /// socket filter, on Linux), sending as the joined socket does
@@ -181,7 +193,8 @@ fn set_sending(socket: &Socket, config: &Config, interface: Interface) -> Result
 /// wakes the socket's waiters for writing, and epoll's callback takes its
 /// lock before it finds the node watches for reading alone. In figure 2's
 /// round trip that was 8% of the pong's `sendmmsg` samples; a socket
-/// nothing watches skips it (p50 8.2-8.8 us against 8.6-9.3, six pairs).
+/// nothing watches skips it (p50 8.2-8.8 us against 8.6-9.3, six pairs,
+/// with a first version of it on an ephemeral port, 9e5be05).
 ///
 /// A unicast datagram to the node's port may now go to this socket (the
 /// kernel spreads unicast over the sockets of a port that share it with
@@ -195,26 +208,20 @@ fn open_sender(
     bind: SocketAddr,
 ) -> Option<std::net::UdpSocket> {
     let opened = (|| {
-        let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
-            .map_err(|e| Error::io("cannot create a UDP socket", e))?;
-        socket
-            .set_reuse_address(true)
-            .map_err(|e| Error::io("cannot set SO_REUSEADDR", e))?;
-        #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
-        socket
-            .set_reuse_port(true)
-            .map_err(|e| Error::io("cannot set SO_REUSEPORT", e))?;
+        let socket = shared_socket(domain)?;
         #[cfg(target_os = "linux")]
-        {
-            if domain == Domain::IPV4 {
-                socket.set_multicast_all_v4(false)
-            } else {
-                socket.set_multicast_all_v6(false)
-            }
-            .map_err(|e| Error::io("cannot clear IP_MULTICAST_ALL", e))?;
-            crate::self_filter::drop_all(&socket)
-                .map_err(|e| Error::io("cannot attach a socket filter", e))?;
+        if domain == Domain::IPV4 {
+            socket
+                .set_multicast_all_v4(false)
+                .map_err(|e| Error::io("cannot clear IP_MULTICAST_ALL", e))?;
+        } else {
+            socket
+                .set_multicast_all_v6(false)
+                .map_err(|e| Error::io("cannot clear IPV6_MULTICAST_ALL", e))?;
         }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        crate::self_filter::drop_all(&socket)
+            .map_err(|e| Error::io("cannot attach a socket filter", e))?;
         set_sending(&socket, config, interface)?;
         socket
             .bind(&bind.into())

@@ -27,8 +27,9 @@ async fn send_on_ve0(payload: usize, len: usize) -> (Vec<String>, u64, u64) {
         .iter()
         .map(|e| e.arg::<String>(0).expect("a string"))
         .collect();
-    let stats = nodes[0].stats();
+    // After the stop, every counter of the run is final.
     stop_all(&nodes).await;
+    let stats = nodes[0].stats();
     (args, stats.fragment_fallbacks, stats.send_errors)
 }
 
