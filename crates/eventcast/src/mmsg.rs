@@ -338,6 +338,32 @@ pub(crate) fn recv_one(fd: RawFd, buf: &mut [u8]) -> io::Result<Read> {
     Ok((n as usize, from, read_controls(&msg)))
 }
 
+/// The int option `name` of `level` of the socket `fd`.
+pub(crate) fn get_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: room for a c_int, its size passed; written during the call
+    // only; an invalid descriptor is an error, not undefined.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc == 0 {
+        Ok(value)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Sets the option `name` of `level` of the socket `fd` to the int `value`.
 pub(crate) fn set_option(
     fd: RawFd,

@@ -42,8 +42,10 @@ pub(crate) struct NodeSocket {
     sender: Option<UdpSocket>,
     /// The sender's datagrams carry IPv4's don't-fragment bit (see
     /// [`dont_fragment`]), until one too large for the route is
-    /// refused ([`allow_fragments`](Self::allow_fragments)).
-    unfragmented: std::sync::atomic::AtomicBool,
+    /// refused ([`allow_fragments`](Self::allow_fragments)): the
+    /// sender's `IP_MTU_DISCOVER` before, to set back then; -1 if none
+    /// is to be set back.
+    fragmenting: std::sync::atomic::AtomicI32,
     /// The node's own datagrams its filter drops.
     pub(crate) own: OwnCopies,
 }
@@ -59,29 +61,30 @@ impl NodeSocket {
         if let Some(sender) = &sender {
             sender.set_nonblocking(true)?;
         }
-        let unfragmented = sender.as_ref().is_some_and(dont_fragment);
+        let fragmenting = sender.as_ref().and_then(dont_fragment).unwrap_or(-1);
         Ok(Self {
             io: register(socket, Interest::READABLE)?,
             sender,
-            unfragmented: std::sync::atomic::AtomicBool::new(unfragmented),
+            fragmenting: std::sync::atomic::AtomicI32::new(fragmenting),
             own: OwnCopies::default(),
         })
     }
 
     /// A datagram was refused as larger than the route takes (`EMSGSIZE`):
     /// if the node's datagrams carried the don't-fragment bit, they no
-    /// longer do (`IP_PMTUDISC_WANT`, a socket's default unless
-    /// `net.ipv4.ip_no_pmtu_disc` is set: a datagram above the MTU is
-    /// fragmented), as for a `max_payload_size` above the MTU.
-    /// Whether that changed, so that sending again may succeed: once at
-    /// most.
+    /// longer do: the socket's `IP_MTU_DISCOVER` is set back to what it was
+    /// (`IP_PMTUDISC_WANT`, or `IP_PMTUDISC_DONT` with
+    /// `net.ipv4.ip_no_pmtu_disc` set: either way a datagram above the MTU
+    /// is fragmented), as for a `max_payload_size` above the MTU. Whether
+    /// that changed, so that sending again may succeed: once at most.
     pub(crate) fn allow_fragments(&self) -> bool {
-        if !self.unfragmented.swap(false, Ordering::Relaxed) {
+        let before = self.fragmenting.swap(-1, Ordering::Relaxed);
+        if before < 0 {
             return false;
         }
         #[cfg(target_os = "linux")]
         {
-            set_path_mtu_discovery(self.sending(), libc::IP_PMTUDISC_WANT).is_ok()
+            set_path_mtu_discovery(self.sending(), before).is_ok()
         }
         #[cfg(not(target_os = "linux"))]
         false
@@ -299,8 +302,8 @@ fn socket_drops(_socket: &UdpSocket) -> Option<u32> {
 }
 
 /// Sets IPv4's don't-fragment bit on the datagrams `socket` sends
-/// (Linux's `IP_PMTUDISC_DO`: the route's MTU is the limit); whether it
-/// took. A datagram that may be fragmented takes its IP id from a table
+/// (Linux's `IP_PMTUDISC_DO`: the route's MTU is the limit); if it took,
+/// the socket's `IP_MTU_DISCOVER` before. A datagram that may be fragmented takes its IP id from a table
 /// the host's unconnected sockets share (`__ip_select_ident`: an atomic
 /// add on a cache line that the two sides of a round trip, on two CPUs,
 /// pass back and forth; 5% of the pong's `sendmmsg` samples in figure 2);
@@ -308,13 +311,18 @@ fn socket_drops(_socket: &UdpSocket) -> Option<u32> {
 /// then refused (`EMSGSIZE`), and the node lets the kernel fragment again
 /// ([`NodeSocket::allow_fragments`]).
 #[cfg(unix)]
-fn dont_fragment(socket: &UdpSocket) -> bool {
+fn dont_fragment(socket: &UdpSocket) -> Option<i32> {
     #[cfg(target_os = "linux")]
     if socket.local_addr().is_ok_and(|a| a.is_ipv4()) {
-        return set_path_mtu_discovery(socket, libc::IP_PMTUDISC_DO).is_ok();
+        use std::os::fd::AsRawFd;
+        let before =
+            crate::mmsg::get_option(socket.as_raw_fd(), libc::IPPROTO_IP, libc::IP_MTU_DISCOVER)
+                .ok()?;
+        set_path_mtu_discovery(socket, libc::IP_PMTUDISC_DO).ok()?;
+        return Some(before);
     }
     let _ = socket;
-    false
+    None
 }
 
 /// Sets `IP_MTU_DISCOVER` of the IPv4 socket `socket` to `value`.
@@ -448,6 +456,35 @@ mod tests {
     #[test]
     fn sends_leave_from_the_sender_and_reads_come_to_the_joined_socket() {
         netns_test::run(|| netns_test::block_on(send_from_the_sender()));
+    }
+
+    /// The sender's don't-fragment bit is set at start, and a refusal
+    /// sets back the socket's own setting (here `IP_PMTUDISC_DONT`, as
+    /// with `net.ipv4.ip_no_pmtu_disc`), once.
+    #[cfg(target_os = "linux")]
+    async fn fragments_set_back() {
+        use std::os::fd::AsRawFd;
+        let mtu_discover = |s: &UdpSocket| {
+            crate::mmsg::get_option(s.as_raw_fd(), libc::IPPROTO_IP, libc::IP_MTU_DISCOVER).unwrap()
+        };
+        // Loopback only, and nothing is sent.
+        let joined = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        let sender = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+        set_path_mtu_discovery(&sender, libc::IP_PMTUDISC_DONT).unwrap();
+        let node = NodeSocket::new(joined, Some(sender)).unwrap();
+        assert_eq!(mtu_discover(node.sending()), libc::IP_PMTUDISC_DO);
+        assert!(node.allow_fragments());
+        assert_eq!(mtu_discover(node.sending()), libc::IP_PMTUDISC_DONT);
+        assert!(!node.allow_fragments(), "once");
+        // Without a sender, nothing is set.
+        let alone = NodeSocket::new(UdpSocket::bind(("127.0.0.1", 0)).unwrap(), None).unwrap();
+        assert!(!alone.allow_fragments());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_refusal_sets_the_senders_own_setting_back_once() {
+        netns_test::run(|| netns_test::block_on(fragments_set_back()));
     }
 
     /// A socket on loopback that sends `n` datagrams to itself, then one
