@@ -303,11 +303,11 @@ fn socket_drops(_socket: &UdpSocket) -> Option<u32> {
 
 /// Sets IPv4's don't-fragment bit on the datagrams `socket` sends
 /// (Linux's `IP_PMTUDISC_DO`: the route's MTU is the limit); if it took,
-/// the socket's `IP_MTU_DISCOVER` before. A datagram that may be fragmented takes its IP id from a table
-/// the host's unconnected sockets share (`__ip_select_ident`: an atomic
-/// add on a cache line that the two sides of a round trip, on two CPUs,
-/// pass back and forth; 5% of the pong's `sendmmsg` samples in figure 2);
-/// one that may not has id 0. A datagram larger than the route takes is
+/// the socket's `IP_MTU_DISCOVER` before. A datagram that may be
+/// fragmented takes its IP id from a table the host's unconnected sockets
+/// share (`__ip_select_ident`: an atomic add on a cache line that the two
+/// sides of a round trip, on two CPUs, pass back and forth; 5% of the
+/// pong's `sendmmsg` samples in figure 2); one that may not has id 0. A datagram larger than the route takes is
 /// then refused (`EMSGSIZE`), and the node lets the kernel fragment again
 /// ([`NodeSocket::allow_fragments`]).
 #[cfg(unix)]
